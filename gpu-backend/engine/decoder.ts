@@ -1,0 +1,109 @@
+/**
+ * One base model loaded for serving: the inference graph in one onnxruntime session (weights loaded once and
+ * shared by every request and adapter), plus the host-side pieces a step needs (RoPE tables, masks).
+ */
+import { readModelFolder, type ModelFolder } from '../formats/files.ts';
+import type { ModelConfig } from '../formats/hf-config.ts';
+import { buildInferenceGraph, io } from './inference-graph.ts';
+import type { KvCache } from './kv-cache.ts';
+import type { LoraRows } from './lora-rows.ts';
+import { RopeTables } from './rope.ts';
+import { createSession, f32, i64, ort, type RuntimeOptions } from './runtime.ts';
+import { float32Weights } from './weights.ts';
+
+/** Additive mask value for positions a query may not see (finite, so a fully masked row stays finite). */
+const MASKED = -1e30;
+
+export interface StepInput {
+  /** Token ids, [rows, seq], right-padded. */
+  tokens: ArrayLike<number>;
+  rows: number;
+  seq: number;
+  /** Real (unpadded) new tokens per row. */
+  newLengths: ArrayLike<number>;
+  /** Cache holding earlier positions of each row (rows [0, rows)), or null for a fresh prefill. */
+  cache: KvCache | null;
+  lora: LoraRows;
+  /** Positions (within this step's new tokens) whose logits to return, per row; the same count for every row. */
+  logitsAt: number[][];
+}
+
+export interface StepOutput {
+  /** [rows, n, vocab] */
+  logits: Float32Array;
+  present: { key: Float32Array; value: Float32Array }[];
+}
+
+export class Decoder {
+  private readonly rope: RopeTables;
+
+  private constructor(
+    readonly cfg: ModelConfig,
+    private readonly session: ort.InferenceSession,
+  ) {
+    this.rope = new RopeTables(cfg);
+  }
+
+  static async load(dir: string, opts: RuntimeOptions = {}): Promise<Decoder> {
+    return Decoder.fromFolder(await readModelFolder(dir), opts);
+  }
+
+  static async fromFolder(folder: ModelFolder, opts: RuntimeOptions = {}): Promise<Decoder> {
+    const weights = float32Weights(folder.config, folder.weights);
+    const graph = buildInferenceGraph(folder.config, (name) => weights.get(name)!);
+    return new Decoder(folder.config, await createSession(graph.toOnnx(), opts));
+  }
+
+  async step(inp: StepInput): Promise<StepOutput> {
+    const { rows, seq, cache } = inp;
+    const { numKvHeads: kvH, headDim: hd, numLayers } = this.cfg;
+    const past = cache?.capacity ?? 0;
+    const start = Array.from({ length: rows }, (_, r) => (cache ? cache.lengths[r] : 0));
+    const { cos, sin } = this.rope.fill(start, seq);
+    const nLogits = inp.logitsAt[0]?.length ?? 0;
+    const feeds: Record<string, ort.Tensor> = {
+      [io.inputIds]: i64(inp.tokens, [rows, seq]),
+      [io.cos]: f32(cos, [rows, seq, 1, hd]),
+      [io.sin]: f32(sin, [rows, seq, 1, hd]),
+      [io.mask]: f32(this.mask(start, inp.newLengths, rows, seq, past), [rows, 1, 1, seq, past + seq]),
+      [io.logitsIndex]: i64(inp.logitsAt.flat(), [rows, nLogits]),
+    };
+    const empty = new Float32Array(0);
+    for (let l = 0; l < numLayers; l++) {
+      const view = cache ? cache.view(l, rows) : { key: empty, value: empty };
+      feeds[io.pastKey(l)] = f32(view.key, [rows, kvH, past, hd]);
+      feeds[io.pastValue(l)] = f32(view.value, [rows, kvH, past, hd]);
+    }
+    inp.lora.feeds(rows, (l, p, a, b, dimsA, dimsB) => {
+      feeds[io.loraA(l, p)] = f32(a, dimsA);
+      feeds[io.loraB(l, p)] = f32(b, dimsB);
+    });
+    const out = await this.session.run(feeds);
+    return {
+      logits: out[io.logits].data as Float32Array,
+      present: Array.from({ length: numLayers }, (_, l) => ({
+        key: out[io.presentKey(l)].data as Float32Array,
+        value: out[io.presentValue(l)].data as Float32Array,
+      })),
+    };
+  }
+
+  /**
+   * [rows, 1, 1, seq, past+seq]: a query at absolute position p sees cached keys j < length(row) and new keys
+   * up to itself (causal, and not padding); with a sliding window, only keys within the window.
+   */
+  private mask(start: number[], newLengths: ArrayLike<number>, rows: number, seq: number, past: number): Float32Array {
+    const total = past + seq;
+    const window = this.cfg.slidingWindow ?? Infinity;
+    const m = new Float32Array(rows * seq * total).fill(MASKED);
+    for (let r = 0; r < rows; r++) {
+      for (let t = 0; t < seq; t++) {
+        const qPos = start[r] + t;
+        const at = (r * seq + t) * total;
+        for (let j = 0; j < start[r]; j++) if (qPos - j < window) m[at + j] = 0;
+        for (let s = 0; s <= t; s++) if ((s < newLengths[r] || s === t) && t - s < window) m[at + past + s] = 0;
+      }
+    }
+    return m;
+  }
+}

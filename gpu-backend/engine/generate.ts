@@ -1,0 +1,158 @@
+/**
+ * Continuous batching over one Decoder: requests wait in a queue; whenever batch rows are free, waiting requests
+ * are prefilled together and join the running batch; every decode step advances all running rows (each with its
+ * own adapter) by one token; a row that finishes is swap-removed so the batch stays dense.
+ */
+import type { LoraAdapter } from '../formats/adapter.ts';
+import { invalid } from '../formats/errors.ts';
+import { maxContext } from '../formats/hf-config.ts';
+import type { Decoder } from './decoder.ts';
+import { KvCache } from './kv-cache.ts';
+import { LoraRows } from './lora-rows.ts';
+import { rng, sample, type SamplingParams } from './sampling.ts';
+
+export interface GenerationRequest extends SamplingParams {
+  prompt: number[];
+  adapter: LoraAdapter | null;
+  maxTokens: number;
+  /** Token ids that end the generation (the stop token is kept in the output, as transformers does). */
+  stop?: number[];
+  seed?: number;
+  /** Called with each new token as it is chosen. */
+  onToken?: (token: number) => void;
+}
+
+export interface GenerationResult {
+  tokens: number[];
+  finishReason: 'stop' | 'length';
+}
+
+export interface BatchOptions {
+  /** Most rows decoded together (default 32). */
+  maxBatch?: number;
+}
+
+interface Row {
+  req: GenerationRequest;
+  index: number;
+  tokens: number[];
+  random: () => number;
+}
+
+export function checkRequest(decoder: Decoder, r: GenerationRequest, label = 'request'): void {
+  const cfg = decoder.cfg;
+  const limit = maxContext(cfg);
+  if (r.prompt.length === 0) invalid('empty_prompt', `${label}: the prompt has no tokens.`, 'prompt');
+  if (r.prompt.some((t) => !Number.isInteger(t) || t < 0 || t >= cfg.vocabSize)) invalid('bad_token', `${label}: prompt token ids must be integers in [0, ${cfg.vocabSize}).`, 'prompt');
+  if (!Number.isInteger(r.maxTokens) || r.maxTokens < 1) invalid('bad_max_tokens', `${label}: max_tokens must be a positive integer.`, 'max_tokens');
+  if (r.prompt.length + r.maxTokens > limit) invalid('context_too_long', `${label}: prompt (${r.prompt.length} tokens) + max_tokens (${r.maxTokens}) exceeds the model's context of ${limit} tokens.`, 'max_tokens');
+  if (r.temperature !== undefined && !(r.temperature >= 0)) invalid('bad_temperature', `${label}: temperature must be >= 0.`, 'temperature');
+  if (r.topP !== undefined && !(r.topP > 0 && r.topP <= 1)) invalid('bad_top_p', `${label}: top_p must be in (0, 1].`, 'top_p');
+}
+
+export async function generate(decoder: Decoder, requests: GenerationRequest[], opts: BatchOptions = {}): Promise<GenerationResult[]> {
+  requests.forEach((r, i) => checkRequest(decoder, r, `request ${i}`));
+  const batch = new RunningBatch(decoder, Math.max(1, Math.min(opts.maxBatch ?? 32, requests.length)));
+  const results: GenerationResult[] = new Array(requests.length);
+  batch.onFinish = (row, reason) => (results[row.index] = { tokens: row.tokens, finishReason: reason });
+  let next = 0;
+  while (next < requests.length || batch.size > 0) {
+    const free = batch.capacity - batch.size;
+    if (free > 0 && next < requests.length) {
+      const admitted = requests.slice(next, next + free).map((req, k) => ({ req, index: next + k, tokens: [], random: rng(req.seed ?? next + k) }));
+      next += admitted.length;
+      await batch.admit(admitted);
+    }
+    if (batch.size > 0) await batch.decode();
+  }
+  return results;
+}
+
+/** The rows being generated, with their KV cache and adapter slots. */
+class RunningBatch {
+  private readonly rows: Row[] = [];
+  private readonly cache: KvCache;
+  private readonly lora: LoraRows;
+  onFinish: (row: Row, reason: GenerationResult['finishReason']) => void = () => {};
+
+  constructor(
+    private readonly decoder: Decoder,
+    readonly capacity: number,
+  ) {
+    this.cache = new KvCache(decoder.cfg, capacity);
+    this.lora = new LoraRows(decoder.cfg, capacity);
+  }
+
+  get size(): number {
+    return this.rows.length;
+  }
+
+  /** Prefills `admitted` together and appends them as rows, each with its first token. */
+  async admit(admitted: Row[]): Promise<void> {
+    const cfg = this.decoder.cfg;
+    const n = admitted.length;
+    const lengths = admitted.map((a) => a.req.prompt.length);
+    const seq = Math.max(...lengths);
+    const tokens = new Array<number>(n * seq).fill(0);
+    admitted.forEach((a, i) => a.req.prompt.forEach((t, j) => (tokens[i * seq + j] = t)));
+    const prefillLora = new LoraRows(cfg, n);
+    admitted.forEach((a, i) => prefillLora.set(i, a.req.adapter));
+    const out = await this.decoder.step({ tokens, rows: n, seq, newLengths: lengths, cache: null, lora: prefillLora, logitsAt: lengths.map((len) => [len - 1]) });
+
+    this.cache.ensure(Math.max(...this.rows.concat(admitted).map((r) => r.req.prompt.length + r.req.maxTokens)));
+    const base = this.rows.length;
+    admitted.forEach((a, i) => {
+      const row = base + i;
+      this.rows.push(a);
+      this.cache.clear(row);
+      for (let l = 0; l < cfg.numLayers; l++) this.cache.write(l, row, out.present[l], i, seq, 0, lengths[i]);
+      this.cache.advance(row, lengths[i]);
+      this.lora.set(row, a.req.adapter);
+    });
+    this.acceptAll(out.logits, base);
+  }
+
+  /** One decode step for every row. */
+  async decode(): Promise<void> {
+    const cfg = this.decoder.cfg;
+    const n = this.rows.length;
+    const out = await this.decoder.step({
+      tokens: this.rows.map((r) => r.tokens[r.tokens.length - 1]),
+      rows: n,
+      seq: 1,
+      newLengths: new Array(n).fill(1),
+      cache: this.cache,
+      lora: this.lora,
+      logitsAt: new Array(n).fill([0]),
+    });
+    for (let row = 0; row < n; row++) {
+      for (let l = 0; l < cfg.numLayers; l++) this.cache.write(l, row, out.present[l], row, 1, 0, 1);
+      this.cache.advance(row, 1);
+    }
+    this.acceptAll(out.logits, 0);
+  }
+
+  /** Samples a token for rows [from, size) from `logits` (row i of logits = row from+i). */
+  private acceptAll(logits: Float32Array, from: number): void {
+    const vocab = this.decoder.cfg.vocabSize;
+    // From the end backwards, so a swap-removal only ever moves a row already handled.
+    for (let row = this.rows.length - 1; row >= from; row--) {
+      const r = this.rows[row];
+      const i = row - from;
+      const token = sample(logits.subarray(i * vocab, (i + 1) * vocab), r.req, r.random);
+      r.tokens.push(token);
+      r.req.onToken?.(token);
+      if (r.req.stop?.includes(token)) this.finish(row, 'stop');
+      else if (r.tokens.length >= r.req.maxTokens) this.finish(row, 'length');
+    }
+  }
+
+  private finish(row: number, reason: GenerationResult['finishReason']): void {
+    this.onFinish(this.rows[row], reason);
+    const last = this.rows.length - 1;
+    this.rows[row] = this.rows[last];
+    this.rows.pop();
+    this.cache.move(last, row);
+    this.lora.move(last, row);
+  }
+}

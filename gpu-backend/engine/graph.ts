@@ -1,0 +1,214 @@
+/**
+ * A minimal ONNX graph under construction: typed values with (possibly symbolic) shapes, nodes named after
+ * where they sit in the model (`/model/layers.3/attn/q_proj/MatMul`), initializers, and a tape of the
+ * differentiable ops emitted so far, which `autodiff.ts` walks backwards. `ops.ts` holds the ops themselves.
+ */
+import onnxProto from 'onnx-proto';
+
+const { onnx } = onnxProto;
+
+/** A dimension: a number when known when the graph is built, a name when it is a free (dynamic) axis. */
+export type Dim = number | string;
+export type ElemType = 'float32' | 'float16' | 'int64' | 'int32' | 'bool';
+
+export interface Value {
+  readonly name: string;
+  readonly type: ElemType;
+  readonly shape: readonly Dim[];
+}
+
+const ONNX_TYPE: Record<ElemType, number> = {
+  float32: onnx.TensorProto.DataType.FLOAT,
+  float16: onnx.TensorProto.DataType.FLOAT16,
+  int64: onnx.TensorProto.DataType.INT64,
+  int32: onnx.TensorProto.DataType.INT32,
+  bool: onnx.TensorProto.DataType.BOOL,
+};
+
+export type AttrValue = number | number[] | string | { float: number } | { floats: number[] } | { tensor: Initializer };
+
+export interface Initializer {
+  name: string;
+  type: ElemType;
+  dims: number[];
+  data: Float32Array | Uint16Array | BigInt64Array | Int32Array | Uint8Array;
+}
+
+interface NodeSpec {
+  opType: string;
+  name: string;
+  inputs: string[];
+  outputs: string[];
+  attrs: Record<string, AttrValue>;
+  domain: string;
+}
+
+/**
+ * One recorded differentiable op: given the gradient of each output (or null where none flows), emit nodes that
+ * compute the gradient of each input (null where an input needs none, e.g. an index or a frozen weight).
+ */
+export interface TapeEntry {
+  inputs: Value[];
+  outputs: Value[];
+  vjp: (g: Graph, outputGrads: (Value | null)[], needed: boolean[]) => (Value | null)[];
+}
+
+export class Graph {
+  readonly nodes: NodeSpec[] = [];
+  readonly inputs: Value[] = [];
+  readonly outputs: Value[] = [];
+  readonly initializers: Initializer[] = [];
+  readonly tape: TapeEntry[] = [];
+  /** While false (e.g. when emitting a backward pass), ops are not recorded on the tape. */
+  recording = true;
+  private readonly scopes: string[] = [];
+  private readonly used = new Map<string, number>();
+  private readonly constants = new Map<string, Value>();
+
+  constructor(readonly name = 'rankgate') {}
+
+  /** Runs `fn` with `name` appended to the scope that prefixes node and value names. */
+  scope<T>(name: string, fn: () => T): T {
+    this.scopes.push(name);
+    try {
+      return fn();
+    } finally {
+      this.scopes.pop();
+    }
+  }
+
+  private unique(base: string): string {
+    const n = this.used.get(base) ?? 0;
+    this.used.set(base, n + 1);
+    return n === 0 ? base : `${base}_${n}`;
+  }
+
+  input(name: string, type: ElemType, shape: Dim[]): Value {
+    const v = { name, type, shape };
+    this.inputs.push(v);
+    this.used.set(name, 1);
+    return v;
+  }
+
+  initializer(name: string, data: Initializer['data'], shape: number[], type: ElemType = 'float32'): Value {
+    this.initializers.push({ name, type, dims: shape, data });
+    this.used.set(name, 1);
+    return { name, type, shape };
+  }
+
+  /** A small constant, deduplicated by content. */
+  constant(values: number[] | bigint[], shape: number[], type: ElemType = 'float32'): Value {
+    const key = `${type}:${shape.join('x')}:${values.join(',')}`;
+    const hit = this.constants.get(key);
+    if (hit) return hit;
+    const data =
+      type === 'int64' ? BigInt64Array.from(values as (number | bigint)[], (x) => BigInt(x)) :
+      type === 'int32' ? Int32Array.from(values as number[]) :
+      Float32Array.from(values as number[]);
+    const v = this.initializer(this.unique(`/const/${type}_${this.constants.size}`), data, shape, type);
+    this.constants.set(key, v);
+    return v;
+  }
+
+  scalar(x: number): Value {
+    return this.constant([x], []);
+  }
+
+  ints(values: number[]): Value {
+    return this.constant(values, [values.length], 'int64');
+  }
+
+  output(v: Value, name?: string): Value {
+    const out = name && name !== v.name ? this.node('Identity', [v], [v], {}, { label: name, names: [name] })[0] : v;
+    this.outputs.push(out);
+    return out;
+  }
+
+  /**
+   * Emits one node and returns its outputs. `outs` gives each output's type and shape; `opts.names` fixes output
+   * names (graph outputs), otherwise they derive from the node's name.
+   */
+  node(
+    opType: string,
+    inputs: (Value | null)[],
+    outs: { type: ElemType; shape: readonly Dim[] }[],
+    attrs: Record<string, AttrValue> = {},
+    opts: { label?: string; domain?: string; names?: string[] } = {},
+  ): Value[] {
+    const domain = opts.domain ?? '';
+    const name = this.unique(`/${[...this.scopes, opts.label ?? opType].join('/')}`);
+    const outputs = outs.map((o, i) => ({
+      name: opts.names?.[i] ?? (outs.length === 1 ? `${name}_out` : `${name}_out${i}`),
+      type: o.type,
+      shape: o.shape,
+    }));
+    this.nodes.push({ opType, name, inputs: inputs.map((v) => v?.name ?? ''), outputs: outputs.map((o) => o.name), attrs, domain });
+    return outputs;
+  }
+
+  record(entry: TapeEntry): void {
+    if (this.recording) this.tape.push(entry);
+  }
+
+  /** Runs `fn` without recording on the tape: for the insides of composite ops and for backward passes. */
+  untaped<T>(fn: () => T): T {
+    const was = this.recording;
+    this.recording = false;
+    try {
+      return fn();
+    } finally {
+      this.recording = was;
+    }
+  }
+
+  /** Serialises to an ONNX ModelProto (opset 17, plus com.microsoft when a node uses it). */
+  toOnnx(): Uint8Array {
+    const domains = new Set(this.nodes.map((n) => n.domain).filter((d) => d !== ''));
+    const model = onnx.ModelProto.create({
+      irVersion: 8,
+      producerName: 'rankgate',
+      opsetImport: [{ domain: '', version: 17 }, ...[...domains].map((domain) => ({ domain, version: 1 }))],
+      graph: {
+        name: this.name,
+        node: this.nodes.map((n) => ({
+          opType: n.opType,
+          name: n.name,
+          input: n.inputs,
+          output: n.outputs,
+          domain: n.domain || undefined,
+          attribute: Object.entries(n.attrs).map(([k, v]) => attribute(k, v)),
+        })),
+        input: this.inputs.map(valueInfo),
+        output: this.outputs.map(valueInfo),
+        initializer: this.initializers.map(tensorProto),
+      },
+    });
+    return onnx.ModelProto.encode(model).finish();
+  }
+}
+
+function valueInfo(v: Value) {
+  return {
+    name: v.name,
+    type: { tensorType: { elemType: ONNX_TYPE[v.type], shape: { dim: v.shape.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) } } },
+  };
+}
+
+function tensorProto(t: Initializer) {
+  return {
+    name: t.name,
+    dims: t.dims,
+    dataType: ONNX_TYPE[t.type],
+    rawData: new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength),
+  };
+}
+
+function attribute(name: string, v: AttrValue) {
+  const T = onnx.AttributeProto.AttributeType;
+  if (typeof v === 'number') return { name, type: T.INT, i: v };
+  if (typeof v === 'string') return { name, type: T.STRING, s: new TextEncoder().encode(v) };
+  if (Array.isArray(v)) return { name, type: T.INTS, ints: v };
+  if ('float' in v) return { name, type: T.FLOAT, f: v.float };
+  if ('floats' in v) return { name, type: T.FLOATS, floats: v.floats };
+  return { name, type: T.TENSOR, t: tensorProto(v.tensor) };
+}

@@ -1,0 +1,75 @@
+/**
+ * The serving graph: the whole decoder with its weights as initializers (loaded once per base model), one graph
+ * for prefill and decode alike. Per step it takes
+ *   input_ids [batch, seq], rope tables, an additive mask [batch, 1, 1, seq, past+seq], logits_index [batch, n],
+ *   past_key.L / past_value.L [batch, kv_heads, past, head_dim]   (the static cache, read in place),
+ *   lora_A.L.P [batch, r, in] / lora_B.L.P [batch, out, r]        (each row's adapter, rank-padded; r may be 0),
+ * and returns logits at the requested positions plus this step's keys and values (present_key.L /
+ * present_value.L [batch, kv_heads, seq, head_dim]), which the caller writes into its cache.
+ */
+import { PROJECTIONS, projectionShape, type ModelConfig, type Projection } from '../formats/hf-config.ts';
+import { Graph, type Value } from './graph.ts';
+import { decoderLayer, hasBias, head, weightName, type LayerWeights } from './llama.ts';
+import { gather, gatherRows } from './ops.ts';
+
+export const io = {
+  inputIds: 'input_ids',
+  cos: 'rope_cos',
+  sin: 'rope_sin',
+  mask: 'attn_mask',
+  logitsIndex: 'logits_index',
+  logits: 'logits',
+  pastKey: (l: number) => `past_key.${l}`,
+  pastValue: (l: number) => `past_value.${l}`,
+  presentKey: (l: number) => `present_key.${l}`,
+  presentValue: (l: number) => `present_value.${l}`,
+  loraA: (l: number, p: Projection) => `lora_A.${l}.${p}`,
+  loraB: (l: number, p: Projection) => `lora_B.${l}.${p}`,
+};
+
+export type WeightLookup = (name: string) => Float32Array;
+
+export function buildInferenceGraph(cfg: ModelConfig, weight: WeightLookup): Graph {
+  const g = new Graph('rankgate-decoder');
+  const hd = cfg.headDim;
+  const inputIds = g.input(io.inputIds, 'int64', ['batch', 'seq']);
+  const cos = g.input(io.cos, 'float32', ['batch', 'seq', 1, hd]);
+  const sin = g.input(io.sin, 'float32', ['batch', 'seq', 1, hd]);
+  const mask = g.input(io.mask, 'float32', ['batch', 1, 1, 'seq', 'total']);
+  const logitsIndex = g.input(io.logitsIndex, 'int64', ['batch', 'n_logits']);
+
+  const param = (name: string, shape: number[]) => g.initializer(name, weight(name), shape);
+  const embed = param(weightName.embed, [cfg.vocabSize, cfg.hiddenSize]);
+
+  let h = g.scope('model/embed_tokens', () => gather(g, embed, inputIds));
+  for (let l = 0; l < cfg.numLayers; l++) {
+    const w: LayerWeights = {
+      inputNorm: param(weightName.inputNorm(l), [cfg.hiddenSize]),
+      postNorm: param(weightName.postNorm(l), [cfg.hiddenSize]),
+      proj: {} as Record<Projection, Value>,
+      bias: {},
+    };
+    const lora = {} as Record<Projection, { a: Value; b: Value }>;
+    for (const p of PROJECTIONS) {
+      const { in: fanIn, out } = projectionShape(cfg, p);
+      w.proj[p] = param(weightName.proj(l, p), [out, fanIn]);
+      if (hasBias(cfg, p)) w.bias[p] = param(weightName.bias(l, p), [out]);
+      lora[p] = {
+        a: g.input(io.loraA(l, p), 'float32', ['batch', `r.${l}.${p}`, fanIn]),
+        b: g.input(io.loraB(l, p), 'float32', ['batch', out, `r.${l}.${p}`]),
+      };
+    }
+    const past = {
+      key: g.input(io.pastKey(l), 'float32', ['batch', cfg.numKvHeads, 'past', hd]),
+      value: g.input(io.pastValue(l), 'float32', ['batch', cfg.numKvHeads, 'past', hd]),
+    };
+    const out = g.scope(`model/layers.${l}`, () => decoderLayer(g, cfg, w, { x: h, cos, sin, mask, past, lora: (p) => lora[p] }));
+    h = out.y;
+    g.output(out.key, io.presentKey(l));
+    g.output(out.value, io.presentValue(l));
+  }
+  const picked = g.scope('model/logits_index', () => gatherRows(g, h, logitsIndex));
+  const lmHead = cfg.tieWordEmbeddings ? embed : param(weightName.lmHead, [cfg.vocabSize, cfg.hiddenSize]);
+  g.output(g.scope('model', () => head(g, cfg, picked, param(weightName.norm, [cfg.hiddenSize]), lmHead)), io.logits);
+  return g;
+}

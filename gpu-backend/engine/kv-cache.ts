@@ -1,0 +1,92 @@
+/**
+ * A static KV cache: per layer, keys and values [rows, kv_heads, capacity, head_dim], preallocated. Each decode
+ * step reads it in place (the graph never concatenates it) and the host writes only the new rows. Capacity
+ * grows in steps of `growth` positions; rows are kept dense (finished rows are swap-removed) so a batch of n
+ * rows is always the prefix [0, n).
+ */
+import type { ModelConfig } from '../formats/hf-config.ts';
+
+export class KvCache {
+  keys: Float32Array[] = [];
+  values: Float32Array[] = [];
+  readonly lengths: Int32Array;
+  private cap = 0;
+
+  constructor(
+    private readonly cfg: ModelConfig,
+    readonly rows: number,
+    private readonly growth = 64,
+  ) {
+    this.lengths = new Int32Array(rows);
+  }
+
+  get capacity(): number {
+    return this.cap;
+  }
+
+  private get rowStride(): number {
+    return this.cfg.numKvHeads * this.cap * this.cfg.headDim;
+  }
+
+  /** Makes room for `positions` positions per row, copying existing rows into the larger layout. */
+  ensure(positions: number): void {
+    if (positions <= this.cap) return;
+    const next = Math.ceil(positions / this.growth) * this.growth;
+    const { numKvHeads: kvH, headDim: hd } = this.cfg;
+    const grow = (old: Float32Array | undefined) => {
+      const fresh = new Float32Array(this.rows * kvH * next * hd);
+      if (old && this.cap > 0) {
+        for (let r = 0; r < this.rows; r++) {
+          for (let h = 0; h < kvH; h++) {
+            const src = ((r * kvH + h) * this.cap) * hd;
+            fresh.set(old.subarray(src, src + this.lengths[r] * hd), ((r * kvH + h) * next) * hd);
+          }
+        }
+      }
+      return fresh;
+    };
+    this.keys = Array.from({ length: this.cfg.numLayers }, (_, l) => grow(this.keys[l]));
+    this.values = Array.from({ length: this.cfg.numLayers }, (_, l) => grow(this.values[l]));
+    this.cap = next;
+  }
+
+  /**
+   * Appends `count` positions of row `srcRow` from a step's present tensor [batch, kv_heads, seq, head_dim]
+   * (positions `from`..`from+count` of that step) to cache row `row`. Call `advance` once all layers are written.
+   */
+  write(layer: number, row: number, present: { key: Float32Array; value: Float32Array }, srcRow: number, seq: number, from: number, count: number): void {
+    const { numKvHeads: kvH, headDim: hd } = this.cfg;
+    const at = this.lengths[row];
+    if (at + count > this.cap) throw new Error(`KV cache row ${row} overflows capacity ${this.cap}`);
+    for (let h = 0; h < kvH; h++) {
+      const src = ((srcRow * kvH + h) * seq + from) * hd;
+      const dst = ((row * kvH + h) * this.cap + at) * hd;
+      this.keys[layer].set(present.key.subarray(src, src + count * hd), dst);
+      this.values[layer].set(present.value.subarray(src, src + count * hd), dst);
+    }
+  }
+
+  advance(row: number, count: number): void {
+    this.lengths[row] += count;
+  }
+
+  /** Moves row `from` into slot `to` (swap-remove of a finished row). */
+  move(from: number, to: number): void {
+    if (from !== to) {
+      const n = this.rowStride;
+      for (const buf of [...this.keys, ...this.values]) buf.copyWithin(to * n, from * n, from * n + n);
+      this.lengths[to] = this.lengths[from];
+    }
+    this.lengths[from] = 0;
+  }
+
+  clear(row: number): void {
+    this.lengths[row] = 0;
+  }
+
+  /** The first `n` rows of each layer's cache, as views (no copy). */
+  view(layer: number, n: number): { key: Float32Array; value: Float32Array } {
+    const len = n * this.rowStride;
+    return { key: this.keys[layer].subarray(0, len), value: this.values[layer].subarray(0, len) };
+  }
+}

@@ -1,0 +1,142 @@
+/**
+ * The Llama-family decoder (Llama, Mistral, Qwen2) written with the builder's ops, top to bottom, after
+ * transformers' `modeling_llama.py`. Two callers assemble it:
+ *  - `inference-graph.ts`: the whole model with weights as initializers, a static KV cache and per-row LoRA;
+ *  - `train-graphs.ts`: one decoder layer (and the head) with weights as inputs, differentiated by `autodiff.ts`.
+ */
+import type { ModelConfig, Projection } from '../formats/hf-config.ts';
+import type { Dim, Graph, Value } from './graph.ts';
+import { add, concat, linear, matmul, mul, reshape, rmsNorm, silu, softmax, split, transpose, transposeLast2, unsqueeze } from './ops.ts';
+
+/** A LoRA delta on one projection: A [.., r, in], B [.., out, r] (leading axis = batch row when per-row). */
+export interface LoraSlot {
+  a: Value;
+  b: Value;
+  /** alpha / r (or alpha / √r); omitted when already folded into B. */
+  scale?: number;
+}
+
+export interface LayerWeights {
+  inputNorm: Value;
+  postNorm: Value;
+  proj: Record<Projection, Value>;
+  bias: Partial<Record<Projection, Value>>;
+}
+
+export interface LayerInputs {
+  /** Hidden states [B, T, D]. */
+  x: Value;
+  /** RoPE tables [B, T, 1, head_dim]. */
+  cos: Value;
+  sin: Value;
+  /** Additive attention mask [B, 1, 1, T, P+T] (0 or -inf): cache validity, causality and padding. */
+  mask: Value;
+  /** Static KV cache of earlier positions, [B, kv_heads, P, head_dim] each; absent in training. */
+  past?: { key: Value; value: Value };
+  lora: (p: Projection) => LoraSlot | undefined;
+}
+
+/** `nn.Linear` plus its LoRA delta: x·Wᵀ + b + scale·(x·Aᵀ)·Bᵀ. */
+function projection(g: Graph, name: Projection, x: Value, w: LayerWeights, lora: LoraSlot | undefined): Value {
+  return g.scope(name, () => {
+    const base = linear(g, x, w.proj[name], w.bias[name]);
+    if (!lora) return base;
+    return g.scope('lora', () => {
+      let h = matmul(g, x, transposeLast2(g, lora.a));
+      if (lora.scale !== undefined && lora.scale !== 1) h = mul(g, h, g.scalar(lora.scale));
+      return add(g, base, matmul(g, h, transposeLast2(g, lora.b)));
+    });
+  });
+}
+
+/** rotate_half as a fixed [hd, hd] matrix, so RoPE is x·cos + (x·R)·sin with a plain MatMul and its plain rule. */
+function rotateHalfMatrix(g: Graph, hd: number): Value {
+  const r = new Array<number>(hd * hd).fill(0);
+  const half = hd / 2;
+  for (let j = 0; j < half; j++) {
+    r[(j + half) * hd + j] = -1;
+    r[j * hd + (j + half)] = 1;
+  }
+  return g.constant(r, [hd, hd]);
+}
+
+function rope(g: Graph, x: Value, cos: Value, sin: Value, hd: number): Value {
+  return g.scope('rope', () => add(g, mul(g, x, cos), mul(g, matmul(g, x, rotateHalfMatrix(g, hd)), sin)));
+}
+
+export interface LayerOutputs {
+  y: Value;
+  /** This step's keys (after RoPE) and values, [B, kv_heads, T, head_dim], to append to the cache. */
+  key: Value;
+  value: Value;
+}
+
+export function decoderLayer(g: Graph, cfg: ModelConfig, w: LayerWeights, inp: LayerInputs): LayerOutputs {
+  const { x } = inp;
+  const [B, T] = x.shape;
+  const hd = cfg.headDim;
+  const kvH = cfg.numKvHeads;
+  const groups = cfg.numHeads / cfg.numKvHeads;
+
+  const attnOut = g.scope('attn', () => {
+    const xn = g.scope('input_layernorm', () => rmsNorm(g, x, w.inputNorm, cfg.rmsNormEps));
+    // [B, T, heads·hd] -> [B, T, heads, hd], RoPE, then heads to the front: [B, heads, T, hd].
+    const heads = (name: Projection, n: number) =>
+      transpose(g, rope(g, reshape(g, projection(g, name, xn, w, inp.lora(name)), [B, T, n, hd]), inp.cos, inp.sin, hd), [0, 2, 1, 3]);
+    // Query heads grouped under the key/value head they share (GQA): [B, kvH, groups, T, hd].
+    const q = reshape(g, heads('q_proj', cfg.numHeads), [B, kvH, groups, T, hd]);
+    const k = heads('k_proj', kvH);
+    const v = g.scope('v_proj', () => transpose(g, reshape(g, projection(g, 'v_proj', xn, w, inp.lora('v_proj')), [B, T, kvH, hd]), [0, 2, 1, 3]));
+    const k5 = unsqueeze(g, k, [2]);
+    const v5 = unsqueeze(g, v, [2]);
+
+    const scale = g.scalar(1 / Math.sqrt(hd));
+    let scores = matmul(g, q, transposeLast2(g, k5));
+    const past = inp.past && { key: unsqueeze(g, inp.past.key, [2]), value: unsqueeze(g, inp.past.value, [2]) };
+    // Scores against the cache are computed in place and concatenated: the cache itself is never copied.
+    if (past) scores = concat(g, [matmul(g, q, transposeLast2(g, past.key)), scores], -1);
+    const probs = softmax(g, add(g, mul(g, scores, scale), inp.mask), -1);
+    let ctx: Value;
+    if (past) {
+      const [pPast, pNew] = split(g, probs, -1, [{ value: past.key, axis: 3 }, { value: k5, axis: 3 }]);
+      ctx = add(g, matmul(g, pPast, past.value), matmul(g, pNew, v5));
+    } else ctx = matmul(g, probs, v5);
+    // [B, kvH, groups, T, hd] -> [B, T, heads·hd]
+    const merged = reshape(g, transpose(g, reshape(g, ctx, [B, cfg.numHeads, T, hd]), [0, 2, 1, 3]), [B, T, cfg.numHeads * hd]);
+    return { out: projection(g, 'o_proj', merged, w, inp.lora('o_proj')), key: k, value: v };
+  });
+
+  const h = add(g, x, attnOut.out);
+  const y = g.scope('mlp', () => {
+    const hn = g.scope('post_attention_layernorm', () => rmsNorm(g, h, w.postNorm, cfg.rmsNormEps));
+    const gate = projection(g, 'gate_proj', hn, w, inp.lora('gate_proj'));
+    const up = projection(g, 'up_proj', hn, w, inp.lora('up_proj'));
+    return add(g, h, projection(g, 'down_proj', mul(g, silu(g, gate), up), w, inp.lora('down_proj')));
+  });
+  return { y, key: attnOut.key, value: attnOut.value };
+}
+
+/** Final RMSNorm and the LM head. */
+export function head(g: Graph, cfg: ModelConfig, h: Value, norm: Value, lmHead: Value): Value {
+  const hn = g.scope('norm', () => rmsNorm(g, h, norm, cfg.rmsNormEps));
+  return g.scope('lm_head', () => linear(g, hn, lmHead));
+}
+
+export const weightName = {
+  embed: 'model.embed_tokens.weight',
+  norm: 'model.norm.weight',
+  lmHead: 'lm_head.weight',
+  inputNorm: (l: number) => `model.layers.${l}.input_layernorm.weight`,
+  postNorm: (l: number) => `model.layers.${l}.post_attention_layernorm.weight`,
+  proj: (l: number, p: Projection) => `model.layers.${l}.${p === 'gate_proj' || p === 'up_proj' || p === 'down_proj' ? 'mlp' : 'self_attn'}.${p}.weight`,
+  bias: (l: number, p: Projection) => `model.layers.${l}.${p === 'gate_proj' || p === 'up_proj' || p === 'down_proj' ? 'mlp' : 'self_attn'}.${p}.bias`,
+};
+
+/** Which projections carry a bias in this family. */
+export function hasBias(cfg: ModelConfig, p: Projection): boolean {
+  if (p === 'q_proj' || p === 'k_proj' || p === 'v_proj') return cfg.qkvBias;
+  if (p === 'o_proj') return cfg.oBias;
+  return cfg.mlpBias;
+}
+
+export type Shape = Dim[];

@@ -1,0 +1,28 @@
+/** onnxruntime-node sessions, configured once for the whole engine. */
+import { availableParallelism } from 'node:os';
+import ort from 'onnxruntime-node';
+
+export { ort };
+
+export interface RuntimeOptions {
+  /** Threads for one operator (default: all cores). */
+  threads?: number;
+}
+
+export async function createSession(model: Uint8Array, opts: RuntimeOptions = {}): Promise<ort.InferenceSession> {
+  return ort.InferenceSession.create(model, {
+    intraOpNumThreads: opts.threads ?? availableParallelism(),
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+    executionMode: 'sequential',
+  });
+}
+
+export function f32(data: Float32Array, dims: readonly number[]): ort.Tensor {
+  return new ort.Tensor('float32', data, dims);
+}
+
+export function i64(data: ArrayLike<number> | BigInt64Array, dims: readonly number[]): ort.Tensor {
+  const arr = data instanceof BigInt64Array ? data : BigInt64Array.from(Array.from(data as ArrayLike<number>), (x) => BigInt(x));
+  return new ort.Tensor('int64', arr, dims);
+}

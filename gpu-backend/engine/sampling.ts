@@ -1,0 +1,59 @@
+/** Next-token choice from one row of logits: greedy, or temperature + nucleus (top-p) with a seeded generator. */
+
+export interface SamplingParams {
+  /** 0 (default) means greedy. */
+  temperature?: number;
+  /** Keep the smallest set of tokens whose probability reaches top_p (default 1: all). */
+  topP?: number;
+}
+
+/** argmax, ties to the lowest index as torch.argmax does. */
+export function argmax(logits: Float32Array, from = 0, to = logits.length): number {
+  let best = from;
+  for (let i = from + 1; i < to; i++) if (logits[i] > logits[best]) best = i;
+  return best - from;
+}
+
+/** A small, fast, seedable generator (mulberry32), so a request with a seed is reproducible. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function sample(logits: Float32Array, params: SamplingParams, random: () => number): number {
+  const temperature = params.temperature ?? 0;
+  if (temperature <= 0) return argmax(logits);
+  const topP = params.topP ?? 1;
+  let max = -Infinity;
+  for (const v of logits) if (v > max) max = v;
+  const probs = new Float64Array(logits.length);
+  let sum = 0;
+  for (let i = 0; i < logits.length; i++) sum += probs[i] = Math.exp((logits[i] - max) / temperature);
+  const order = Array.from(probs.keys());
+  if (topP < 1) order.sort((x, y) => probs[y] - probs[x]);
+  let kept = order.length;
+  let mass = 0;
+  if (topP < 1) {
+    for (let k = 0; k < order.length; k++) {
+      mass += probs[order[k]] / sum;
+      if (mass >= topP) {
+        kept = k + 1;
+        break;
+      }
+    }
+  }
+  let total = 0;
+  for (let k = 0; k < kept; k++) total += probs[order[k]];
+  let u = random() * total;
+  for (let k = 0; k < kept; k++) {
+    u -= probs[order[k]];
+    if (u <= 0) return order[k];
+  }
+  return order[kept - 1];
+}

@@ -1,0 +1,92 @@
+/**
+ * Reading Hugging Face model folders and PEFT adapter folders from disk (Node only).
+ */
+import { open, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { invalid } from './errors.ts';
+import { parseModelConfig, type ModelConfig } from './hf-config.ts';
+import { loadLoraAdapter, type LoraAdapter } from './adapter.ts';
+import { headerLength, parseSafetensorsHeader, tensorFromBytes, type Tensor } from './safetensors.ts';
+
+export async function readJsonFile(path: string, what: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    invalid('missing_file', `${what} not found at ${path}.`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    invalid('bad_json', `${what} at ${path} is not valid JSON.`);
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(() => true, () => false);
+}
+
+/** Reads one safetensors file tensor by tensor, so peak memory is the tensors, not the file twice. */
+export async function readSafetensorsFile(path: string): Promise<Map<string, Tensor>> {
+  const fh = await open(path, 'r').catch(() => invalid('missing_file', `safetensors file not found at ${path}.`));
+  try {
+    const { size } = await fh.stat();
+    const prefix = new Uint8Array(Math.min(8, size));
+    await fh.read(prefix, 0, prefix.byteLength, 0);
+    const len = headerLength(prefix, size);
+    const head = new Uint8Array(8 + len);
+    await fh.read(head, 0, head.byteLength, 0);
+    const header = parseSafetensorsHeader(head, size);
+    const tensors = new Map<string, Tensor>();
+    for (const [name, info] of header.tensors) {
+      const raw = new Uint8Array(info.end - info.begin);
+      if (raw.byteLength > 0) await fh.read(raw, 0, raw.byteLength, header.dataStart + info.begin);
+      tensors.set(name, tensorFromBytes(info, raw));
+    }
+    return tensors;
+  } finally {
+    await fh.close();
+  }
+}
+
+/** All weights of a checkpoint folder: `model.safetensors`, or the shards named by `model.safetensors.index.json`. */
+export async function readCheckpointWeights(dir: string): Promise<Map<string, Tensor>> {
+  const indexPath = join(dir, 'model.safetensors.index.json');
+  if (await exists(indexPath)) {
+    const index = (await readJsonFile(indexPath, 'model.safetensors.index.json')) as { weight_map?: Record<string, string> };
+    if (!index.weight_map || typeof index.weight_map !== 'object') invalid('bad_checkpoint', `${indexPath} has no weight_map.`);
+    const shards = [...new Set(Object.values(index.weight_map))];
+    const all = new Map<string, Tensor>();
+    for (const shard of shards) {
+      if (shard.includes('/') || shard.includes('..')) invalid('bad_checkpoint', `weight_map names shard "${shard}" outside the checkpoint folder.`);
+      for (const [k, v] of await readSafetensorsFile(join(dir, shard))) {
+        if (index.weight_map[k] !== shard) invalid('bad_checkpoint', `tensor "${k}" is in ${shard} but weight_map places it in ${index.weight_map[k] ?? 'no shard'}.`);
+        all.set(k, v);
+      }
+    }
+    const missing = Object.keys(index.weight_map).filter((k) => !all.has(k));
+    if (missing.length) invalid('bad_checkpoint', `weight_map lists ${missing.length} tensors no shard holds, e.g. "${missing[0]}".`);
+    return all;
+  }
+  return readSafetensorsFile(join(dir, 'model.safetensors'));
+}
+
+export interface ModelFolder {
+  dir: string;
+  config: ModelConfig;
+  rawConfig: Record<string, unknown>;
+  weights: Map<string, Tensor>;
+}
+
+export async function readModelFolder(dir: string): Promise<ModelFolder> {
+  const rawConfig = (await readJsonFile(join(dir, 'config.json'), 'config.json')) as Record<string, unknown>;
+  const config = parseModelConfig(rawConfig);
+  const weights = await readCheckpointWeights(dir);
+  return { dir, config, rawConfig, weights };
+}
+
+export async function readAdapterFolder(dir: string, model: ModelConfig): Promise<LoraAdapter> {
+  const configJson = await readJsonFile(join(dir, 'adapter_config.json'), 'adapter_config.json');
+  const tensors = await readSafetensorsFile(join(dir, 'adapter_model.safetensors'));
+  return loadLoraAdapter(configJson, model, tensors);
+}

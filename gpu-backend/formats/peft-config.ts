@@ -1,0 +1,187 @@
+/**
+ * PEFT `adapter_config.json` for LoRA, and the rules PEFT uses to decide which modules an adapter targets and
+ * with what rank and scale. Pure module: the edge checks uploads with it too.
+ */
+import { z } from 'zod';
+import { invalid, unsupported } from './errors.ts';
+import { PROJECTIONS, modulePath, type ModelConfig, type Projection } from './hf-config.ts';
+
+export const MAX_RANK = 256;
+
+export interface LoraConfig {
+  r: number;
+  loraAlpha: number;
+  useRslora: boolean;
+  /** A list of module-name suffixes, or one regular expression matched against the full module name. */
+  targetModules: string[] | string;
+  rankPattern: Record<string, number>;
+  alphaPattern: Record<string, number>;
+  layersToTransform: number[] | null;
+  layersPattern: string[] | null;
+  fanInFanOut: boolean;
+  baseModelNameOrPath: string | null;
+  /** The parsed JSON as given, so that a round trip keeps fields rankgate does not interpret. */
+  raw: Record<string, unknown>;
+}
+
+const Raw = z.looseObject({
+  peft_type: z.string().optional(),
+  r: z.number().int(),
+  lora_alpha: z.number().optional(),
+  use_rslora: z.boolean().optional(),
+  target_modules: z.union([z.array(z.string()), z.string()]).nullish(),
+  rank_pattern: z.record(z.string(), z.number().int()).nullish(),
+  alpha_pattern: z.record(z.string(), z.number()).nullish(),
+  layers_to_transform: z.union([z.number().int().nonnegative(), z.array(z.number().int().nonnegative())]).nullish(),
+  layers_pattern: z.union([z.string(), z.array(z.string())]).nullish(),
+  fan_in_fan_out: z.boolean().optional(),
+  use_dora: z.boolean().optional(),
+  bias: z.string().optional(),
+  lora_bias: z.boolean().optional(),
+  modules_to_save: z.array(z.string()).nullish(),
+  exclude_modules: z.union([z.array(z.string()), z.string()]).nullish(),
+  base_model_name_or_path: z.string().nullish(),
+});
+
+function checkRank(r: number, where: string): void {
+  if (!Number.isInteger(r) || r < 1 || r > MAX_RANK) {
+    invalid('bad_lora_rank', `adapter_config.json: ${where} is ${r}; LoRA rank must be an integer from 1 to ${MAX_RANK}.`, where);
+  }
+}
+
+export function parseLoraConfig(json: unknown): LoraConfig {
+  const parsed = Raw.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    invalid('bad_adapter_config', `adapter_config.json: ${issue.path.join('.') || '(root)'}: ${issue.message}.`, issue.path.join('.'));
+  }
+  const c = parsed.data;
+  if (c.peft_type !== undefined && c.peft_type !== 'LORA') {
+    unsupported('unsupported_peft_type', `adapter_config.json: peft_type "${c.peft_type}" is not supported; rankgate serves LoRA adapters.`, 'peft_type');
+  }
+  if (c.use_dora) unsupported('unsupported_adapter', 'adapter_config.json: DoRA adapters (use_dora: true) are not supported.', 'use_dora');
+  if ((c.bias ?? 'none') !== 'none' || c.lora_bias) unsupported('unsupported_adapter', 'adapter_config.json: adapters with trained biases (bias / lora_bias) are not supported; use bias "none".', 'bias');
+  if (c.modules_to_save?.length) unsupported('unsupported_adapter', `adapter_config.json: modules_to_save (${c.modules_to_save.join(', ')}) is not supported; rankgate serves low-rank deltas only.`, 'modules_to_save');
+  if (c.exclude_modules && (typeof c.exclude_modules === 'string' || c.exclude_modules.length)) {
+    unsupported('unsupported_adapter', 'adapter_config.json: exclude_modules is not supported.', 'exclude_modules');
+  }
+  checkRank(c.r, 'r');
+  for (const [k, v] of Object.entries(c.rank_pattern ?? {})) checkRank(v, `rank_pattern.${k}`);
+  if (c.target_modules == null || (Array.isArray(c.target_modules) && c.target_modules.length === 0)) {
+    invalid('bad_adapter_config', 'adapter_config.json: target_modules is empty; name the projections the adapter changes (e.g. ["q_proj", "v_proj"]).', 'target_modules');
+  }
+  if (typeof c.target_modules === 'string') {
+    try {
+      new RegExp(c.target_modules);
+    } catch {
+      invalid('bad_adapter_config', `adapter_config.json: target_modules "${c.target_modules}" is not a valid regular expression.`, 'target_modules');
+    }
+  }
+  const layers = c.layers_to_transform;
+  return {
+    r: c.r,
+    loraAlpha: c.lora_alpha ?? 8,
+    useRslora: c.use_rslora ?? false,
+    targetModules: c.target_modules,
+    rankPattern: c.rank_pattern ?? {},
+    alphaPattern: c.alpha_pattern ?? {},
+    layersToTransform: layers == null ? null : Array.isArray(layers) ? layers : [layers],
+    layersPattern: c.layers_pattern == null ? null : Array.isArray(c.layers_pattern) ? c.layers_pattern : [c.layers_pattern],
+    fanInFanOut: c.fan_in_fan_out ?? false,
+    baseModelNameOrPath: c.base_model_name_or_path ?? null,
+    raw: c as Record<string, unknown>,
+  };
+}
+
+/** One module an adapter changes, with the rank and scale PEFT would give it. */
+export interface LoraTarget {
+  layer: number;
+  projection: Projection;
+  path: string;
+  rank: number;
+  scale: number;
+}
+
+/** PEFT's `get_pattern_key`: the first pattern that matches the end of the module path, on dot boundaries. */
+function patternValue<T>(patterns: Record<string, T>, path: string): T | undefined {
+  for (const [pattern, value] of Object.entries(patterns)) {
+    if (new RegExp(`^(.*\\.)?(${pattern})$`).test(path)) return value;
+  }
+  return undefined;
+}
+
+/** PEFT's `check_target_module_exists` for the linear projections of a Llama-family decoder. */
+function isTargeted(cfg: LoraConfig, path: string, layer: number): boolean {
+  if (typeof cfg.targetModules === 'string') return new RegExp(`^(?:${cfg.targetModules})$`).test(path);
+  if (cfg.targetModules.includes(path)) return true;
+  if (!cfg.targetModules.some((t) => path.endsWith(`.${t}`))) return false;
+  if (cfg.layersToTransform && cfg.layersToTransform.length > 0) return cfg.layersToTransform.includes(layer);
+  return true;
+}
+
+/**
+ * Resolves which projections of `model` the adapter targets, with per-module rank and scale. Names in a
+ * target list that match nothing in the model (say `c_attn` from GPT-2, or `lm_head`) are refused by name.
+ */
+export function resolveTargets(cfg: LoraConfig, model: ModelConfig): LoraTarget[] {
+  const targets: LoraTarget[] = [];
+  const matched = new Set<string>();
+  for (let layer = 0; layer < model.numLayers; layer++) {
+    for (const p of PROJECTIONS) {
+      const path = modulePath(layer, p);
+      if (!isTargeted(cfg, path, layer)) continue;
+      if (Array.isArray(cfg.targetModules)) for (const t of cfg.targetModules) if (path === t || path.endsWith(`.${t}`)) matched.add(t);
+      const rank = patternValue(cfg.rankPattern, path) ?? cfg.r;
+      const alpha = patternValue(cfg.alphaPattern, path) ?? cfg.loraAlpha;
+      checkRank(rank, `rank for ${path}`);
+      targets.push({ layer, projection: p, path, rank, scale: cfg.useRslora ? alpha / Math.sqrt(rank) : alpha / rank });
+    }
+  }
+  if (Array.isArray(cfg.targetModules)) {
+    const unknown = cfg.targetModules.filter((t) => !matched.has(t));
+    if (unknown.length) {
+      invalid('unknown_target_modules', `adapter_config.json: target_modules ${JSON.stringify(unknown)} match no module of this ${model.family} model; its LoRA-able modules are ${PROJECTIONS.join(', ')}.`, 'target_modules');
+    }
+  }
+  if (targets.length === 0) {
+    invalid('unknown_target_modules', `adapter_config.json: target_modules ${JSON.stringify(cfg.targetModules)} match no module of this model; its LoRA-able modules are ${PROJECTIONS.join(', ')}.`, 'target_modules');
+  }
+  return targets;
+}
+
+/** The PEFT key prefix of a module's tensors in adapter_model.safetensors. */
+export function peftKey(path: string, which: 'lora_A' | 'lora_B'): string {
+  return `base_model.model.${path}.${which}.weight`;
+}
+
+/** Writes an adapter_config.json as PEFT's `save_pretrained` would, for adapters rankgate creates. */
+export function loraConfigJson(opts: {
+  r: number;
+  loraAlpha: number;
+  targetModules: string[];
+  baseModel: string;
+  useRslora?: boolean;
+  rankPattern?: Record<string, number>;
+  alphaPattern?: Record<string, number>;
+}): Record<string, unknown> {
+  return {
+    alpha_pattern: opts.alphaPattern ?? {},
+    base_model_name_or_path: opts.baseModel,
+    bias: 'none',
+    fan_in_fan_out: false,
+    inference_mode: true,
+    init_lora_weights: true,
+    layers_pattern: null,
+    layers_to_transform: null,
+    lora_alpha: opts.loraAlpha,
+    lora_dropout: 0.0,
+    modules_to_save: null,
+    peft_type: 'LORA',
+    r: opts.r,
+    rank_pattern: opts.rankPattern ?? {},
+    target_modules: opts.targetModules,
+    task_type: 'CAUSAL_LM',
+    use_dora: false,
+    use_rslora: opts.useRslora ?? false,
+  };
+}

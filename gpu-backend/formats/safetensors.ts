@@ -66,7 +66,7 @@ export function parseSafetensorsHeader(bytes: Uint8Array, fileSize?: number): Sa
   if (bytes.byteLength < 8 + len) invalid('safetensors_truncated', `safetensors header needs ${8 + len} bytes but only ${bytes.byteLength} are present.`);
   let json: unknown;
   try {
-    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + len)));
+    json = JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes.subarray(8, 8 + len)));
   } catch {
     invalid('safetensors_bad_header', 'safetensors header is not valid UTF-8 JSON; the file is corrupted or not safetensors.');
   }

@@ -1,0 +1,49 @@
+/**
+ * The edge app: shared middleware (database and object store on the context, body limit, errors in
+ * OpenAI's shape), then one router per resource. The OpenAPI document is generated from the same routes.
+ */
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { bodyLimit } from 'hono/body-limit';
+import { createDb } from './db.ts';
+import type { AppEnv } from './env.ts';
+import { ApiError, handleError } from './errors.ts';
+import { tenantRoutes } from './routes/tenants.ts';
+import { createStore } from './store.ts';
+
+/** JSON bodies above this are refused before parsing; uploads set their own, larger limits. */
+export const JSON_BODY_LIMIT = 1024 * 1024;
+
+const UPLOAD_PATHS = [/^\/v1\/files$/, /^\/v1\/adapters\/[^/]+\/files\//];
+
+export function createApp() {
+  const app = new OpenAPIHono<AppEnv>();
+  app.use(async (c, next) => {
+    c.set('db', createDb(c.env.DB));
+    c.set('store', createStore(c.env));
+    await next();
+  });
+  const jsonLimit = bodyLimit({
+    maxSize: JSON_BODY_LIMIT,
+    onError: () => {
+      throw new ApiError(413, 'body_too_large', `The request body is over ${JSON_BODY_LIMIT} bytes; send a smaller body (upload large files with POST /v1/files or the adapter upload URLs).`);
+    },
+  });
+  app.use(async (c, next) => (UPLOAD_PATHS.some((p) => p.test(c.req.path)) ? next() : jsonLimit(c, next)));
+
+  app.route('/', tenantRoutes);
+
+  app.notFound((c) => handleError(new ApiError(404, 'unknown_route', `No route ${c.req.method} ${c.req.path}; see openapi.yaml for the routes this API has.`), c));
+  app.onError(handleError);
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'apiKey', { type: 'http', scheme: 'bearer', description: 'A tenant API key (rg-...).' });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'backendSecret', { type: 'http', scheme: 'bearer', description: 'BACKEND_SECRET, shared by the edge and its backends.' });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'adminToken', { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN of the operator.' });
+  return app;
+}
+
+export function openApiDocument(app: ReturnType<typeof createApp>) {
+  return app.getOpenAPI31Document({
+    openapi: '3.1.0',
+    info: { title: 'rankgate edge API', version: '0.1.0', description: 'Train, store, combine, undo and serve LoRA adapters over HTTP. Generated from the zod schemas in edge/schemas by `npm run openapi`.' },
+  });
+}

@@ -1,0 +1,38 @@
+/**
+ * What the Worker is given (wrangler.toml [vars], secrets, the D1 binding) and what middleware puts on the
+ * request context for the handlers.
+ */
+import type { ObjectStore } from '../gpu-backend/storage/object-store.ts';
+import type { Db } from './db.ts';
+
+export interface Env {
+  DB: D1Database;
+  /** S3 API endpoint of the artifact store (R2, S3, MinIO, s3rver); presigned URLs point at it too. */
+  S3_ENDPOINT: string;
+  S3_BUCKET: string;
+  S3_REGION?: string;
+  S3_ACCESS_KEY_ID: string;
+  S3_SECRET_ACCESS_KEY: string;
+  /** Bearer token of the operator, who creates tenants. */
+  ADMIN_TOKEN: string;
+  /** Bearer token backends present on /internal routes, and the edge presents to backends. */
+  BACKEND_SECRET: string;
+  /** Seconds after its last heartbeat that a backend still receives inference traffic (default 30). */
+  HEARTBEAT_TTL_S?: string;
+  /** Seconds a claimed task stays leased without a renewal (default 120). */
+  LEASE_TTL_S?: string;
+}
+
+export interface AppVariables {
+  db: Db;
+  store: ObjectStore;
+  /** Set by the API-key middleware: every tenant route reads and writes only this tenant's rows. */
+  tenantId: string;
+}
+
+export type AppEnv = { Bindings: Env; Variables: AppVariables };
+
+export function numberVar(value: string | undefined, fallback: number): number {
+  const n = value === undefined ? NaN : Number(value);
+  return Number.isFinite(n) && n > 0 ? n : fallback;
+}

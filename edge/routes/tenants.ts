@@ -1,0 +1,99 @@
+/** The operator creates tenants (with a first key); tenants then manage their own API keys. */
+import { createRoute, z } from '@hono/zod-openapi';
+import { and, desc, eq, isNull } from 'drizzle-orm';
+import { apiKeys, tenants } from '../../schema/index.ts';
+import { requireAdminToken, requireApiKey } from '../auth/middleware.ts';
+import { newApiKey, sha256Hex } from '../auth/secrets.ts';
+import type { Db } from '../db.ts';
+import { notFound } from '../errors.ts';
+import { newId, nowS } from '../ids.ts';
+import { ApiKey, CreateApiKeyRequest, CreatedTenant, CreateTenantRequest, NewApiKey } from '../schemas/tenants.ts';
+import { IdParam } from '../schemas/common.ts';
+import { adminSecurity, commonErrors, jsonBody, jsonResponse, notFoundError, reply, router, tenantSecurity } from './define.ts';
+
+type KeyRow = typeof apiKeys.$inferSelect;
+
+function keyObject(k: KeyRow) {
+  return { id: k.id, object: 'api_key' as const, name: k.name, prefix: k.prefix, created_at: k.createdAt, revoked_at: k.revokedAt };
+}
+
+async function insertKey(db: Db, tenantId: string, name: string) {
+  const key = newApiKey();
+  const row: KeyRow = { id: newId('key'), tenantId, name, keyHash: await sha256Hex(key), prefix: key.slice(0, 10), createdAt: nowS(), revokedAt: null };
+  return { row, key };
+}
+
+export const tenantRoutes = router()
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/admin/v1/tenants',
+      summary: 'Create a tenant and its first API key (operator only)',
+      security: adminSecurity,
+      middleware: [requireAdminToken] as const,
+      request: jsonBody(CreateTenantRequest),
+      responses: { 201: jsonResponse(CreatedTenant, 'The tenant and its first key (shown once).'), ...commonErrors },
+    }),
+    async (c) => {
+      const { name } = c.req.valid('json');
+      const tenant = { id: newId('tenant'), name, createdAt: nowS() };
+      const { row, key } = await insertKey(c.var.db, tenant.id, 'default');
+      await c.var.db.batch([c.var.db.insert(tenants).values(tenant), c.var.db.insert(apiKeys).values(row)]);
+      return reply(c, CreatedTenant, { tenant: { id: tenant.id, object: 'tenant', name, created_at: tenant.createdAt }, api_key: { ...keyObject(row), key } }, 201);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/api-keys',
+      summary: 'Create another API key for your tenant',
+      security: tenantSecurity,
+      middleware: [requireApiKey] as const,
+      request: jsonBody(CreateApiKeyRequest),
+      responses: { 201: jsonResponse(NewApiKey, 'The new key (shown once).'), ...commonErrors },
+    }),
+    async (c) => {
+      const { row, key } = await insertKey(c.var.db, c.var.tenantId, c.req.valid('json').name);
+      await c.var.db.insert(apiKeys).values(row);
+      return reply(c, NewApiKey, { ...keyObject(row), key }, 201);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/api-keys',
+      summary: "List your tenant's API keys (without the keys)",
+      security: tenantSecurity,
+      middleware: [requireApiKey] as const,
+      responses: { 200: jsonResponse(z.object({ object: z.literal('list'), data: z.array(ApiKey) }).openapi('ApiKeyList'), 'Keys, newest first.'), ...commonErrors },
+    }),
+    async (c) => {
+      const rows = await c.var.db.select().from(apiKeys).where(eq(apiKeys.tenantId, c.var.tenantId)).orderBy(desc(apiKeys.id));
+      return c.json({ object: 'list' as const, data: rows.map(keyObject) }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'delete',
+      path: '/v1/api-keys/{id}',
+      summary: 'Revoke an API key; requests with it answer 401 from then on',
+      security: tenantSecurity,
+      middleware: [requireApiKey] as const,
+      request: { params: IdParam },
+      responses: { 200: jsonResponse(ApiKey, 'The revoked key.'), ...commonErrors, ...notFoundError },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const [row] = await c.var.db
+        .update(apiKeys)
+        .set({ revokedAt: nowS() })
+        .where(and(eq(apiKeys.id, id), eq(apiKeys.tenantId, c.var.tenantId), isNull(apiKeys.revokedAt)))
+        .returning();
+      if (!row) {
+        const [existing] = await c.var.db.select().from(apiKeys).where(and(eq(apiKeys.id, id), eq(apiKeys.tenantId, c.var.tenantId)));
+        if (!existing) throw notFound('API key', id, 'id', 'GET /v1/api-keys');
+        return reply(c, ApiKey, keyObject(existing), 200);
+      }
+      return reply(c, ApiKey, keyObject(row), 200);
+    },
+  );

@@ -1,0 +1,44 @@
+import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import { baseModels } from './base-models.ts';
+import { createdAt } from './columns.ts';
+import { tenants } from './tenants.ts';
+
+export const ADAPTER_STATUSES = ['uploading', 'ready', 'rejected'] as const;
+export type AdapterStatus = (typeof ADAPTER_STATUSES)[number];
+export const ADAPTER_SOURCES = ['upload', 'training', 'merge', 'revert', 'compression'] as const;
+export type AdapterSource = (typeof ADAPTER_SOURCES)[number];
+
+/** What a client said it would upload; the commit holds the stored objects to it. */
+export interface DeclaredFile {
+  filename: string;
+  bytes: number;
+  sha256: string | null;
+}
+
+export const adapters = sqliteTable(
+  'adapters',
+  {
+    id: text('id').primaryKey(),
+    tenantId: text('tenant_id').notNull().references(() => tenants.id),
+    baseModelId: text('base_model_id').notNull().references(() => baseModels.id),
+    name: text('name').notNull(),
+    status: text('status', { enum: ADAPTER_STATUSES }).notNull(),
+    /** Why an adapter was rejected: a stable code and a message that says what to change. */
+    rejectionCode: text('rejection_code'),
+    rejectionMessage: text('rejection_message'),
+    rank: integer('rank'),
+    targetModules: text('target_modules', { mode: 'json' }).$type<string[]>(),
+    sizeBytes: integer('size_bytes'),
+    sha256: text('sha256'),
+    source: text('source', { enum: ADAPTER_SOURCES }).notNull(),
+    /** The job, merge or compression that produced it (null for uploads). */
+    sourceId: text('source_id'),
+    /** Where the committed PEFT files live; uploads land beside it and are copied in on commit. */
+    storagePrefix: text('storage_prefix').notNull(),
+    declaredFiles: text('declared_files', { mode: 'json' }).$type<DeclaredFile[]>(),
+    uploadExpiresAt: integer('upload_expires_at'),
+    createdAt: createdAt(),
+    readyAt: integer('ready_at'),
+  },
+  (t) => [uniqueIndex('adapters_tenant_name').on(t.tenantId, t.name), index('adapters_base').on(t.baseModelId)],
+);

@@ -1,0 +1,28 @@
+import { index, integer, real, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import { adapters } from './adapters.ts';
+import { createdAt, leaseColumns } from './columns.ts';
+import { TASK_STATUSES, type TaskError } from './merges.ts';
+import { tenants } from './tenants.ts';
+
+/** Truncated SVD (to a rank, a kept energy fraction or a byte budget) plus group-wise quantization. */
+export const compressions = sqliteTable(
+  'compressions',
+  {
+    id: text('id').primaryKey(),
+    tenantId: text('tenant_id').notNull().references(() => tenants.id),
+    sourceAdapterId: text('source_adapter_id').notNull().references(() => adapters.id),
+    name: text('name').notNull(),
+    rank: integer('rank'),
+    energy: real('energy'),
+    budgetBytes: integer('budget_bytes'),
+    bits: integer('bits').notNull(),
+    status: text('status', { enum: TASK_STATUSES }).notNull(),
+    error: text('error', { mode: 'json' }).$type<TaskError>(),
+    outputPrefix: text('output_prefix').notNull(),
+    resultAdapterId: text('result_adapter_id').references(() => adapters.id),
+    ...leaseColumns(),
+    createdAt: createdAt(),
+    finishedAt: integer('finished_at'),
+  },
+  (t) => [index('compressions_tenant').on(t.tenantId), index('compressions_claim').on(t.status, t.createdAt)],
+);

@@ -1,0 +1,9 @@
+// What global-setup.ts (Node) hands to the workerd tests and to vitest.config.ts.
+import 'vitest';
+
+declare module 'vitest' {
+  interface ProvidedContext {
+    s3Endpoint: string;
+    s3Bucket: string;
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * The edge's tests run inside workerd (the Workers runtime) against real D1 with migrations/ applied and a
+ * real S3-compatible server (s3rver) on loopback, started by global-setup.ts in Node.
+ */
+import { fileURLToPath } from 'node:url';
+import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-pool-workers';
+import { defineProject } from 'vitest/config';
+
+import { TEST_ADMIN_TOKEN, TEST_BACKEND_SECRET } from './secrets.ts';
+
+const root = (p: string) => fileURLToPath(new URL(`../../${p}`, import.meta.url));
+
+export default defineProject({
+  plugins: [
+    cloudflareTest(async ({ inject }) => ({
+      main: root('edge/index.ts'),
+      wrangler: { configPath: root('wrangler.toml') },
+      miniflare: {
+        bindings: {
+          MIGRATIONS: await readD1Migrations(root('migrations')),
+          S3_ENDPOINT: inject<string>('s3Endpoint'),
+          S3_BUCKET: inject<string>('s3Bucket'),
+          S3_ACCESS_KEY_ID: 'S3RVER',
+          S3_SECRET_ACCESS_KEY: 'S3RVER',
+          ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+          BACKEND_SECRET: TEST_BACKEND_SECRET,
+        },
+      },
+    })),
+  ],
+  resolve: {
+    // Same stand-in as wrangler.toml's [alias]: workerd has no DOMParser for the SDK's browser XML parser.
+    alias: [{ find: /^@aws-sdk\/xml-builder$/, replacement: root('gpu-backend/storage/xml-builder-workerd.ts') }],
+  },
+  test: {
+    name: 'edge',
+    include: ['tests/edge/**/*.test.ts'],
+    root: root(''),
+    globalSetup: [root('tests/edge/global-setup.ts')],
+    setupFiles: [root('tests/edge/apply-migrations.ts')],
+  },
+});

@@ -74,7 +74,9 @@ export class Decoder {
       feeds[io.pastKey(l)] = f32(view.key, [rows, kvH, past, hd]);
       feeds[io.pastValue(l)] = f32(view.value, [rows, kvH, past, hd]);
     }
+    const names = new Set(this.session.inputNames);
     inp.lora.feeds(rows, (l, p, a, b, dimsA, dimsB) => {
+      if (!names.has(io.loraA(l, p))) return;
       feeds[io.loraA(l, p)] = f32(a, dimsA);
       feeds[io.loraB(l, p)] = f32(b, dimsB);
     });

@@ -3,7 +3,8 @@
  * for prefill and decode alike. Per step it takes
  *   input_ids [batch, seq], rope tables, an additive mask [batch, 1, 1, seq, past+seq], logits_index [batch, n],
  *   past_key.L / past_value.L [batch, kv_heads, past, head_dim]   (the static cache, read in place),
- *   lora_A.L.P [batch, r, in] / lora_B.L.P [batch, out, r]        (each row's adapter, rank-padded; r may be 0),
+ *   lora_A.L.P [lora_rows, in, r] / lora_B.L.P [lora_rows, r, out] (each row's adapter, transposed, rank-padded;
+ *                                  lora_rows is 1 when every row shares one adapter or none: MatMul broadcasts it),
  * and returns logits at the requested positions plus this step's keys and values (present_key.L /
  * present_value.L [batch, kv_heads, seq, head_dim]), which the caller writes into its cache.
  */
@@ -29,7 +30,7 @@ export const io = {
 
 export type WeightLookup = (name: string) => Float32Array;
 
-export function buildInferenceGraph(cfg: ModelConfig, weight: WeightLookup): Graph {
+export function buildInferenceGraph(cfg: ModelConfig, weight: WeightLookup, opts: { lora?: boolean } = {}): Graph {
   const g = new Graph('rankgate-decoder');
   const hd = cfg.headDim;
   const inputIds = g.input(io.inputIds, 'int64', ['batch', 'seq']);
@@ -49,21 +50,22 @@ export function buildInferenceGraph(cfg: ModelConfig, weight: WeightLookup): Gra
       proj: {} as Record<Projection, Value>,
       bias: {},
     };
-    const lora = {} as Record<Projection, { a: Value; b: Value }>;
+    const lora = {} as Record<Projection, { a: Value; b: Value; transposed: true }>;
     for (const p of PROJECTIONS) {
       const { in: fanIn, out } = projectionShape(cfg, p);
       w.proj[p] = param(weightName.proj(l, p), [out, fanIn]);
       if (hasBias(cfg, p)) w.bias[p] = param(weightName.bias(l, p), [out]);
-      lora[p] = {
-        a: g.input(io.loraA(l, p), 'float32', ['batch', `r.${l}.${p}`, fanIn]),
-        b: g.input(io.loraB(l, p), 'float32', ['batch', out, `r.${l}.${p}`]),
+      if (opts.lora !== false) lora[p] = {
+        a: g.input(io.loraA(l, p), 'float32', ['lora_rows', fanIn, `r.${l}.${p}`]),
+        b: g.input(io.loraB(l, p), 'float32', ['lora_rows', `r.${l}.${p}`, out]),
+        transposed: true,
       };
     }
     const past = {
       key: g.input(io.pastKey(l), 'float32', ['batch', cfg.numKvHeads, 'past', hd]),
       value: g.input(io.pastValue(l), 'float32', ['batch', cfg.numKvHeads, 'past', hd]),
     };
-    const out = g.scope(`model/layers.${l}`, () => decoderLayer(g, cfg, w, { x: h, cos, sin, mask, past, lora: (p) => lora[p] }));
+    const out = g.scope(`model/layers.${l}`, () => decoderLayer(g, cfg, w, { x: h, cos, sin, mask, past, lora: (p) => (opts.lora === false ? undefined : lora[p]) }));
     h = out.y;
     g.output(out.key, io.presentKey(l));
     g.output(out.value, io.presentValue(l));

@@ -8,10 +8,14 @@ import type { ModelConfig, Projection } from '../formats/hf-config.ts';
 import type { Dim, Graph, Value } from './graph.ts';
 import { add, concat, linear, matmul, mul, reshape, rmsNorm, silu, softmax, split, transpose, transposeLast2, unsqueeze } from './ops.ts';
 
-/** A LoRA delta on one projection: A [.., r, in], B [.., out, r] (leading axis = batch row when per-row). */
+/**
+ * A LoRA delta on one projection: A [.., r, in], B [.., out, r] as PEFT stores them, or, when `transposed`,
+ * Aᵀ [.., in, r] and Bᵀ [.., r, out] (leading axis = batch row when per-row).
+ */
 export interface LoraSlot {
   a: Value;
   b: Value;
+  transposed?: boolean;
   /** alpha / r (or alpha / √r); omitted when already folded into B. */
   scale?: number;
 }
@@ -42,9 +46,9 @@ function projection(g: Graph, name: Projection, x: Value, w: LayerWeights, lora:
     const base = linear(g, x, w.proj[name], w.bias[name]);
     if (!lora) return base;
     return g.scope('lora', () => {
-      let h = matmul(g, x, transposeLast2(g, lora.a));
+      let h = matmul(g, x, lora.transposed ? lora.a : transposeLast2(g, lora.a));
       if (lora.scale !== undefined && lora.scale !== 1) h = mul(g, h, g.scalar(lora.scale));
-      return add(g, base, matmul(g, h, transposeLast2(g, lora.b)));
+      return add(g, base, matmul(g, h, lora.transposed ? lora.b : transposeLast2(g, lora.b)));
     });
   });
 }

@@ -1,8 +1,9 @@
 /**
  * Per-row adapter slots for one running batch. For every projection of every layer the graph takes
- * A [rows, r, in] and B [rows, out, r]; row i holds the adapter of the request in batch row i, rank-padded with
- * zeros to the largest rank any row needs at that projection.
- * The scale (alpha/r) is folded into B when a row is filled.
+ * Aᵀ [rows, in, r] and Bᵀ [rows, r, out]; row i holds the adapter of the request in batch row i, rank-padded
+ * with zeros to the largest rank any row needs at that projection. The scale (alpha/r) is folded into Bᵀ and
+ * both are stored transposed when a row is filled, so the graph multiplies them without a Transpose node (which
+ * onnxruntime does not fuse for batched non-constant operands, and which would copy every adapter every step).
  *
  * Gathering happens here, once per request admission, rather than as a Gather node in the graph, because
  * an in-graph gather copies every row's adapter on every decode step (measured ~20% slower at 32 adapters).
@@ -80,16 +81,18 @@ export class LoraRows {
     }
   }
 
-  /** Feeds for the first `n` rows: views, no copies. */
-  feeds(n: number, each: (layer: number, p: Projection, a: Float32Array, b: Float32Array, dimsA: number[], dimsB: number[]) => void): void {
+  /**
+   * Feeds for the first `n` rows: views, no copies. When all n rows share one adapter (or none), only row 0 is
+   * fed, with a leading axis of 1 that MatMul broadcasts: one GEMM over the batch instead of n small ones.
+   */
+  feeds(n: number, each: (layer: number, p: Projection, aT: Float32Array, bT: Float32Array, dimsA: number[], dimsB: number[]) => void): void {
+    const shared = this.adapters.slice(1, n).every((a) => a === this.adapters[0]);
+    const rows = shared ? 1 : n;
     for (let l = 0; l < this.cfg.numLayers; l++) {
       for (const p of PROJECTIONS) {
         const s = this.slots.get(key(l, p))!;
-        if (s.rank === 0) {
-          each(l, p, this.zeros(n * s.in), this.zeros(n * s.out), [n, 1, s.in], [n, s.out, 1]);
-          continue;
-        }
-        each(l, p, s.a.subarray(0, n * s.rank * s.in), s.b.subarray(0, n * s.out * s.rank), [n, s.rank, s.in], [n, s.out, s.rank]);
+        if (s.rank === 0 || (shared && !this.adapters[0])) each(l, p, this.zeros(rows * s.in), this.zeros(rows * s.out), [rows, s.in, 1], [rows, 1, s.out]);
+        else each(l, p, s.a.subarray(0, rows * s.rank * s.in), s.b.subarray(0, rows * s.out * s.rank), [rows, s.in, s.rank], [rows, s.rank, s.out]);
       }
     }
   }
@@ -121,12 +124,17 @@ function key(layer: number, p: Projection): string {
   return `${layer}.${p}`;
 }
 
+/** Writes Aᵀ [in, rank] and scale·Bᵀ [rank, out] of module `m` into row `row` of a slot (zero-padded rank). */
 function fillRow(slot: Slot, row: number, m: { rank: number; a: Float32Array; b: Float32Array; scale: number }): void {
   clearRow(slot, row);
-  slot.a.set(m.a, row * slot.rank * slot.in);
-  const base = row * slot.out * slot.rank;
+  const R = slot.rank;
+  const baseA = row * slot.in * R;
+  for (let j = 0; j < m.rank; j++) {
+    for (let i = 0; i < slot.in; i++) slot.a[baseA + i * R + j] = m.a[j * slot.in + i];
+  }
+  const baseB = row * R * slot.out;
   for (let o = 0; o < slot.out; o++) {
-    for (let j = 0; j < m.rank; j++) slot.b[base + o * slot.rank + j] = m.b[o * m.rank + j] * m.scale;
+    for (let j = 0; j < m.rank; j++) slot.b[baseB + j * slot.out + o] = m.b[o * m.rank + j] * m.scale;
   }
 }
 

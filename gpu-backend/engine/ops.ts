@@ -22,7 +22,8 @@ export function broadcastShapes(a: readonly Dim[], b: readonly Dim[]): Dim[] {
     const y = b[b.length - n + i] ?? 1;
     if (x === 1) out.push(y);
     else if (y === 1 || sameDim(x, y)) out.push(x);
-    else if (typeof x === 'string') out.push(y);
+    // Two symbolic dims: assume they agree at run time (onnxruntime checks); a number is more specific.
+    else if (typeof x === 'string') out.push(typeof y === 'string' ? x : y);
     else if (typeof y === 'string') out.push(x);
     else throw new Error(`cannot broadcast [${a}] with [${b}]`);
   }

@@ -154,7 +154,8 @@ export function tensorFromBytes(info: { dtype: DType; shape: number[] }, raw: Ui
 /** Serialises tensors (in the given order) with an 8-byte-aligned header, as the reference writer does. */
 export function encodeSafetensors(tensors: Iterable<[string, Tensor]>, metadata?: Record<string, string>): Uint8Array {
   const entries = [...tensors];
-  const header: Record<string, unknown> = {};
+  // Null prototype: a tensor named "__proto__" must become a key, not a prototype.
+  const header: Record<string, unknown> = Object.create(null);
   if (metadata && Object.keys(metadata).length > 0) header.__metadata__ = metadata;
   let offset = 0;
   for (const [name, t] of entries) {

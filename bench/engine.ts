@@ -1,0 +1,92 @@
+/**
+ * `npm run bench -- engine [--quick]`: serving speed of the engine on a random SmolLM2-135M-shaped model, fp32.
+ *  - MatMul peak of this machine through onnxruntime (the yardstick for MFU);
+ *  - prefill tokens/s, batch 8 × 256 (base model), and its MFU;
+ *  - decode tokens/s at batch 1, 8 and 32: no adapters, and one distinct r=16 adapter (all seven projections)
+ *    per row;
+ *  - the naive way: the same 32 requests served one adapter at a time (batch 1, one after another).
+ */
+import { Decoder } from '../gpu-backend/engine/decoder.ts';
+import { generate, type GenerationRequest } from '../gpu-backend/engine/generate.ts';
+import { LoraRows } from '../gpu-backend/engine/lora-rows.ts';
+import type { LoraAdapter } from '../gpu-backend/formats/adapter.ts';
+import { layerMatmulParams, randomAdapter, randomModel, SMOLLM2_135M } from './models.ts';
+import { matmulPeak, table, timeIt } from './measure.ts';
+
+export async function run(quick: boolean): Promise<Record<string, unknown>> {
+  const peak = await matmulPeak(quick ? 1024 : 2048);
+  console.log(`MatMul peak (onnxruntime CPU, ${quick ? 1024 : 2048}³ fp32): ${peak.toFixed(1)} GFLOP/s`);
+
+  const folder = randomModel(SMOLLM2_135M);
+  const cfg = folder.config;
+  let t = performance.now();
+  const decoder = await Decoder.fromFolder(folder);
+  const loadSeconds = (performance.now() - t) / 1000;
+  console.log(`model load (graph build + session): ${loadSeconds.toFixed(1)} s`);
+
+  // Prefill: batch 8 × 256, logits at the last position of each row.
+  const [pb, pt] = quick ? [2, 128] : [8, 256];
+  const tokens = Array.from({ length: pb * pt }, (_, i) => (i * 7919) % cfg.vocabSize);
+  const lora0 = new LoraRows(cfg, pb);
+  const prefillSeconds = await timeIt(
+    () => decoder.step({ tokens, rows: pb, seq: pt, newLengths: new Array(pb).fill(pt), cache: null, lora: lora0, logitsAt: new Array(pb).fill([pt - 1]) }),
+    { warmup: 1, repeat: quick ? 1 : 2 },
+  );
+  const hq = cfg.numHeads * cfg.headDim;
+  const prefillFlops =
+    2 * cfg.numLayers * layerMatmulParams(cfg) * pb * pt + // projections
+    4 * cfg.numLayers * pb * pt * pt * hq + // attention scores and context (full square, as computed)
+    2 * pb * cfg.hiddenSize * cfg.vocabSize; // LM head at one position per row
+  const prefillTps = (pb * pt) / prefillSeconds;
+  const prefillMfu = prefillFlops / prefillSeconds / 1e9 / peak;
+
+  // Decode: prompts of `ctx` tokens, then `steps` tokens each, timed per generated token.
+  const [ctx, steps] = quick ? [32, 8] : [128, 32];
+  const adapters: LoraAdapter[] = Array.from({ length: 32 }, (_, i) => randomAdapter(cfg, 16, i + 1));
+  const requests = (n: number, withAdapters: boolean): GenerationRequest[] =>
+    Array.from({ length: n }, (_, i) => ({
+      prompt: Array.from({ length: ctx }, (_, j) => (i * 131 + j * 17 + 3) % cfg.vocabSize),
+      adapter: withAdapters ? adapters[i] : null,
+      maxTokens: steps,
+    }));
+  /** Decode tokens/s: time for prefill + all steps minus time for prefill + first token alone. */
+  const decodeTps = async (n: number, withAdapters: boolean) => {
+    const full = await timeIt(() => generate(decoder, requests(n, withAdapters), { maxBatch: n }), { warmup: 1, repeat: quick ? 1 : 2 });
+    const first = await timeIt(() => generate(decoder, requests(n, withAdapters).map((r) => ({ ...r, maxTokens: 1 })), { maxBatch: n }), { warmup: 0, repeat: quick ? 1 : 2 });
+    return (n * (steps - 1)) / (full - first);
+  };
+  const rows: (string | number)[][] = [];
+  const decode: Record<string, { base: number; multi: number }> = {};
+  for (const n of quick ? [1, 8, 32] : [1, 8, 32]) {
+    const base = await decodeTps(n, false);
+    const multi = await decodeTps(n, true);
+    decode[n] = { base, multi };
+    rows.push([n, base, multi, multi / base]);
+  }
+
+  // The naive way: the same 32 requests (with adapters), one at a time, each served alone.
+  t = performance.now();
+  for (const req of requests(32, true)) await generate(decoder, [req], { maxBatch: 1 });
+  const swapSeconds = (performance.now() - t) / 1000;
+  t = performance.now();
+  await generate(decoder, requests(32, true), { maxBatch: 32 });
+  const multiSeconds = (performance.now() - t) / 1000;
+
+  console.log(`\nprefill ${pb}×${pt}: ${prefillTps.toFixed(0)} tokens/s, ${(prefillFlops / prefillSeconds / 1e9).toFixed(1)} GFLOP/s, MFU ${prefillMfu.toFixed(3)}`);
+  console.log(`\ndecode (prompt ${ctx}, ${steps} new tokens per request), tokens/s:`);
+  console.log(table(['batch', 'base', '32 adapters (1/row)', 'multi/base'], rows));
+  console.log(`\n32 requests × ${steps} tokens, each with its own adapter: one batch ${multiSeconds.toFixed(2)} s, one at a time ${swapSeconds.toFixed(2)} s`);
+
+  return {
+    bench: 'engine',
+    quick,
+    model: 'SmolLM2-135M shape, random weights, fp32',
+    matmul_peak_gflops: peak,
+    load_seconds: loadSeconds,
+    prefill: { batch: pb, seq: pt, tokens_per_s: prefillTps, gflops: prefillFlops / prefillSeconds / 1e9 },
+    decode_tokens_per_s: decode,
+    decode_multi_vs_base: decode[32].multi / decode[32].base,
+    multi_vs_swap: swapSeconds / multiSeconds,
+    prefill_mfu: prefillMfu,
+  };
+}

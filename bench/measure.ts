@@ -1,0 +1,56 @@
+/** Shared benchmark helpers: timing, the machine's MatMul peak through onnxruntime, tables, random tensors. */
+import { Graph } from '../gpu-backend/engine/graph.ts';
+import { matmul } from '../gpu-backend/engine/ops.ts';
+import { createSession, f32 } from '../gpu-backend/engine/runtime.ts';
+
+export async function timeIt(fn: () => Promise<unknown>, { warmup = 1, repeat = 3 } = {}): Promise<number> {
+  for (let i = 0; i < warmup; i++) await fn();
+  let best = Infinity;
+  for (let i = 0; i < repeat; i++) {
+    const t = performance.now();
+    await fn();
+    best = Math.min(best, performance.now() - t);
+  }
+  return best / 1000;
+}
+
+/** Best-of-N GFLOP/s of one n×n×n float32 MatMul on onnxruntime's CPU provider (all cores). */
+export async function matmulPeak(n: number, repeat = 5): Promise<number> {
+  const g = new Graph('peak');
+  const a = g.input('a', 'float32', [n, n]);
+  const b = g.input('b', 'float32', [n, n]);
+  g.output(matmul(g, a, b), 'c');
+  const session = await createSession(g.toOnnx());
+  const data = randomFloats(n * n, 1, 1);
+  const feeds = { a: f32(data, [n, n]), b: f32(data, [n, n]) };
+  const seconds = await timeIt(() => session.run(feeds), { warmup: 2, repeat });
+  await session.release();
+  return (2 * n ** 3) / seconds / 1e9;
+}
+
+/** Deterministic uniform(-scale, scale) floats (xorshift), fast enough for hundreds of millions. */
+export function randomFloats(n: number, scale: number, seed: number): Float32Array {
+  const out = new Float32Array(n);
+  let x = (seed * 2654435761) >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    out[i] = (x / 4294967296 - 0.5) * 2 * scale;
+  }
+  return out;
+}
+
+export function table(headers: string[], rows: (string | number)[][]): string {
+  const cells = [headers, ...rows.map((r) => r.map((c) => (typeof c === 'number' ? fmt(c) : c)))];
+  const widths = headers.map((_, i) => Math.max(...cells.map((r) => String(r[i]).length)));
+  const line = (r: (string | number)[]) => r.map((c, i) => String(c).padStart(widths[i])).join('  ');
+  return [line(cells[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
+}
+
+function fmt(x: number): string {
+  if (Number.isInteger(x)) return String(x);
+  return Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 1 ? x.toFixed(2) : x.toFixed(3);
+}

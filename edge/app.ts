@@ -7,6 +7,8 @@ import { bodyLimit } from 'hono/body-limit';
 import { createDb } from './db.ts';
 import type { AppEnv } from './env.ts';
 import { ApiError, handleError } from './errors.ts';
+import { adapterRoutes } from './routes/adapters.ts';
+import { baseModelRoutes } from './routes/base-models.ts';
 import { tenantRoutes } from './routes/tenants.ts';
 import { createStore } from './store.ts';
 
@@ -31,6 +33,8 @@ export function createApp() {
   app.use(async (c, next) => (UPLOAD_PATHS.some((p) => p.test(c.req.path)) ? next() : jsonLimit(c, next)));
 
   app.route('/', tenantRoutes);
+  app.route('/', baseModelRoutes);
+  app.route('/', adapterRoutes);
 
   app.notFound((c) => handleError(new ApiError(404, 'unknown_route', `No route ${c.req.method} ${c.req.path}; see openapi.yaml for the routes this API has.`), c));
   app.onError(handleError);

@@ -5,5 +5,7 @@ declare module 'vitest' {
   interface ProvidedContext {
     s3Endpoint: string;
     s3Bucket: string;
+    /** Stand-in backends; the last one drops every connection. */
+    fakeBackends: string[];
   }
 }

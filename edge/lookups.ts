@@ -1,0 +1,56 @@
+/**
+ * Finding a tenant's objects by id (or by name, where users name things). Every lookup is scoped to the
+ * tenant, so another tenant's object reads as missing: a 404, never its data.
+ */
+import { and, eq, or } from 'drizzle-orm';
+import { adapters, baseModels, compressions, files, fineTuningJobs, merges } from '../schema/index.ts';
+import type { Db } from './db.ts';
+import { notFound } from './errors.ts';
+
+export async function findBaseModel(db: Db, tenantId: string, ref: string, param = 'id') {
+  const [row] = await db
+    .select()
+    .from(baseModels)
+    .where(and(eq(baseModels.tenantId, tenantId), or(eq(baseModels.id, ref), eq(baseModels.name, ref))))
+    .limit(1);
+  if (!row) throw notFound('base model', ref, param, 'GET /v1/base-models');
+  return row;
+}
+
+export async function findAdapter(db: Db, tenantId: string, ref: string, param = 'id') {
+  const [row] = await db
+    .select()
+    .from(adapters)
+    .where(and(eq(adapters.tenantId, tenantId), or(eq(adapters.id, ref), eq(adapters.name, ref))))
+    .limit(1);
+  if (!row) throw notFound('adapter', ref, param, 'GET /v1/adapters');
+  return row;
+}
+
+export async function findFile(db: Db, tenantId: string, id: string, param = 'id') {
+  const [row] = await db.select().from(files).where(and(eq(files.tenantId, tenantId), eq(files.id, id))).limit(1);
+  if (!row) throw notFound('file', id, param, 'GET /v1/files');
+  return row;
+}
+
+export async function findJob(db: Db, tenantId: string, id: string) {
+  const [row] = await db.select().from(fineTuningJobs).where(and(eq(fineTuningJobs.tenantId, tenantId), eq(fineTuningJobs.id, id))).limit(1);
+  if (!row) throw notFound('fine-tuning job', id, 'id', 'GET /v1/fine_tuning/jobs');
+  return row;
+}
+
+export async function findMerge(db: Db, tenantId: string, ref: string, param = 'id') {
+  const [row] = await db
+    .select()
+    .from(merges)
+    .where(and(eq(merges.tenantId, tenantId), or(eq(merges.id, ref), eq(merges.name, ref))))
+    .limit(1);
+  if (!row) throw notFound('merge', ref, param, 'GET /v1/merges');
+  return row;
+}
+
+export async function findCompression(db: Db, tenantId: string, id: string) {
+  const [row] = await db.select().from(compressions).where(and(eq(compressions.tenantId, tenantId), eq(compressions.id, id))).limit(1);
+  if (!row) throw notFound('compression', id, 'id', 'GET /v1/compressions');
+  return row;
+}

@@ -1,0 +1,229 @@
+/** The adapter registry: upload (presigned or through the edge), commit, list, get, download, delete. */
+import { createRoute, z } from '@hono/zod-openapi';
+import { and, desc, eq } from 'drizzle-orm';
+import { adapters, baseModels, compressions, fineTuningJobs, mergeMembers, mergeReverts } from '../../schema/index.ts';
+import { ADAPTER_FILES, EDGE_PUT_MAX_BYTES, MAX_FILE_BYTES, UPLOAD_URL_TTL_S, committedKey, uploadKey } from '../adapters/files.ts';
+import { adapterObject, commitUpload, type AdapterRow } from '../adapters/registry.ts';
+import { requireApiKey } from '../auth/middleware.ts';
+import type { Db } from '../db.ts';
+import { ApiError } from '../errors.ts';
+import { newId, nowS } from '../ids.ts';
+import { findAdapter, findBaseModel } from '../lookups.ts';
+import { afterCursor, page } from '../pagination.ts';
+import { Adapter, AdapterDownload, AdapterList, CreateAdapterRequest, CreatedAdapter, FileParams, UploadedFile } from '../schemas/adapters.ts';
+import { Deleted, IdParam, ListQuery } from '../schemas/common.ts';
+import { tenantPrefix } from '../store.ts';
+import { commonErrors, conflictError, jsonBody, jsonResponse, notFoundError, reply, router, tenantSecurity } from './define.ts';
+
+const route = { security: tenantSecurity, middleware: [requireApiKey] as const, tags: ['adapters'] };
+
+const unprocessable = { 422: jsonResponse(z.object({ error: z.any() }).openapi('AdapterRejected'), 'The files failed the check; the adapter is now `rejected` and the message says why.') };
+
+async function baseNameOf(db: Db, a: AdapterRow): Promise<string> {
+  const [b] = await db.select({ name: baseModels.name }).from(baseModels).where(eq(baseModels.id, a.baseModelId));
+  return b.name;
+}
+
+async function findUploading(db: Db, tenantId: string, id: string): Promise<AdapterRow> {
+  const a = await findAdapter(db, tenantId, id);
+  if (a.status !== 'uploading') {
+    throw new ApiError(409, 'adapter_not_uploading', `Adapter "${a.name}" is ${a.status}; files can only be uploaded before the commit. Create a new adapter to upload other files.`, 'id');
+  }
+  return a;
+}
+
+export const adapterRoutes = router()
+  .openapi(
+    createRoute({
+      ...route,
+      method: 'post',
+      path: '/v1/adapters',
+      summary: 'Start an adapter upload: returns where to PUT adapter_config.json and adapter_model.safetensors',
+      request: jsonBody(CreateAdapterRequest),
+      responses: { 201: jsonResponse(CreatedAdapter, 'The adapter (uploading) and its upload targets.'), ...commonErrors, ...notFoundError, ...conflictError },
+    }),
+    async (c) => {
+      const body = c.req.valid('json');
+      const { db, store, tenantId } = c.var;
+      const base = await findBaseModel(db, tenantId, body.base_model, 'base_model');
+      for (const f of body.files) {
+        if (f.bytes > MAX_FILE_BYTES[f.filename]) throw new ApiError(400, 'file_too_large', `${f.filename} is ${f.bytes} bytes; the limit is ${MAX_FILE_BYTES[f.filename]}.`, 'files');
+      }
+      const [taken] = await db.select({ id: adapters.id }).from(adapters).where(and(eq(adapters.tenantId, tenantId), eq(adapters.name, body.name)));
+      if (taken) throw new ApiError(409, 'name_taken', `You already have an adapter named "${body.name}" (${taken.id}); choose another name or delete that one.`, 'name');
+
+      const id = newId('adapter');
+      const prefix = `${tenantPrefix(tenantId)}adapters/${id}/`;
+      const now = nowS();
+      const row: AdapterRow = {
+        id, tenantId, baseModelId: base.id, name: body.name, status: 'uploading', rejectionCode: null, rejectionMessage: null,
+        rank: null, targetModules: null, sizeBytes: null, sha256: null, source: 'upload', sourceId: null, storagePrefix: prefix,
+        declaredFiles: body.files.map((f) => ({ filename: f.filename, bytes: f.bytes, sha256: f.sha256 ?? null })),
+        uploadExpiresAt: now + UPLOAD_URL_TTL_S, createdAt: now, readyAt: null,
+      };
+      const origin = new URL(c.req.url).origin;
+      const auth = { authorization: 'Bearer <your API key>' };
+      const targets = await Promise.all(
+        body.files.map(async (f) => ({
+          filename: f.filename,
+          bytes: f.bytes,
+          presigned: await store.presignPut(uploadKey(prefix, f.filename), { contentLength: f.bytes, sha256Hex: f.sha256, expiresInS: UPLOAD_URL_TTL_S }),
+          edge: f.bytes <= EDGE_PUT_MAX_BYTES ? { method: 'PUT' as const, url: `${origin}/v1/adapters/${id}/files/${f.filename}`, headers: { ...auth, 'content-length': String(f.bytes) } } : null,
+        })),
+      );
+      await db.insert(adapters).values(row);
+      return reply(c, CreatedAdapter, {
+        adapter: adapterObject(row, base.name),
+        upload: {
+          expires_at: row.uploadExpiresAt!,
+          files: targets.map((t) => ({ ...t, presigned: { method: t.presigned.method, url: t.presigned.url, headers: t.presigned.headers } })),
+          commit: { method: 'POST', url: `${origin}/v1/adapters/${id}/commit`, headers: auth },
+        },
+      }, 201);
+    },
+  )
+  .openapi(
+    createRoute({
+      ...route,
+      method: 'put',
+      path: '/v1/adapters/{id}/files/{filename}',
+      summary: `Upload one adapter file through the edge (files up to ${EDGE_PUT_MAX_BYTES} bytes); the body is the file`,
+      request: {
+        params: FileParams,
+        body: { required: true, content: { 'application/octet-stream': { schema: z.any().openapi({ type: 'string', format: 'binary' }) } } },
+      },
+      responses: {
+        200: jsonResponse(UploadedFile, 'Stored; commit when both files are up.'),
+        411: jsonResponse(z.object({ error: z.any() }), 'Content-Length is required.'),
+        ...commonErrors,
+        ...notFoundError,
+        ...conflictError,
+      },
+    }),
+    async (c) => {
+      const { id, filename } = c.req.valid('param');
+      const { db, store, tenantId } = c.var;
+      const adapter = await findUploading(db, tenantId, id);
+      const declared = adapter.declaredFiles?.find((f) => f.filename === filename);
+      const length = Number(c.req.header('content-length'));
+      if (!c.req.header('content-length') || !Number.isSafeInteger(length)) {
+        throw new ApiError(411, 'length_required', 'Send the file with a Content-Length header; the edge streams it on and must know its size.');
+      }
+      if (declared && length !== declared.bytes) {
+        throw new ApiError(400, 'upload_size_mismatch', `${filename} was declared as ${declared.bytes} bytes but this request sends ${length}; send the declared file, or create a new adapter.`, 'content-length');
+      }
+      if (length > EDGE_PUT_MAX_BYTES) {
+        throw new ApiError(413, 'body_too_large', `${filename} is ${length} bytes; the edge takes files up to ${EDGE_PUT_MAX_BYTES}. Use the presigned URL from POST /v1/adapters instead.`);
+      }
+      const body = c.req.raw.body;
+      if (!body) throw new ApiError(400, 'empty_body', `Send the contents of ${filename} as the request body.`);
+      await store.put(uploadKey(adapter.storagePrefix, filename), body, { contentLength: length });
+      return reply(c, UploadedFile, { filename, bytes: length }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      ...route,
+      method: 'post',
+      path: '/v1/adapters/{id}/commit',
+      summary: 'Finish an upload: the files are checked against the base model and the adapter becomes ready or rejected',
+      request: { params: IdParam },
+      responses: { 200: jsonResponse(Adapter, 'The adapter, ready.'), ...commonErrors, ...notFoundError, ...conflictError, ...unprocessable },
+    }),
+    async (c) => {
+      const { db, store, tenantId } = c.var;
+      const adapter = await findAdapter(db, tenantId, c.req.valid('param').id);
+      const base = await findBaseModel(db, tenantId, adapter.baseModelId);
+      if (adapter.status === 'ready') return reply(c, Adapter, adapterObject(adapter, base.name), 200);
+      if (adapter.status === 'rejected') {
+        throw new ApiError(409, 'adapter_rejected', `Adapter "${adapter.name}" was rejected: ${adapter.rejectionMessage} Fix the files and upload them as a new adapter.`, 'id');
+      }
+      const committed = await commitUpload(db, store, adapter, base);
+      return reply(c, Adapter, adapterObject(committed, base.name), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      ...route,
+      method: 'get',
+      path: '/v1/adapters',
+      summary: 'List your adapters, newest first',
+      request: { query: ListQuery },
+      responses: { 200: jsonResponse(AdapterList, 'A page of adapters.'), ...commonErrors },
+    }),
+    async (c) => {
+      const { after, limit } = c.req.valid('query');
+      const rows = await c.var.db
+        .select({ adapter: adapters, baseName: baseModels.name })
+        .from(adapters)
+        .innerJoin(baseModels, eq(baseModels.id, adapters.baseModelId))
+        .where(and(eq(adapters.tenantId, c.var.tenantId), afterCursor(adapters.id, after)))
+        .orderBy(desc(adapters.id))
+        .limit(limit + 1);
+      return reply(c, AdapterList, page(rows.map((r) => ({ ...r, id: r.adapter.id })), limit, (r) => adapterObject(r.adapter, r.baseName)), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      ...route,
+      method: 'get',
+      path: '/v1/adapters/{id}',
+      summary: 'Get one adapter (by id or name)',
+      request: { params: IdParam },
+      responses: { 200: jsonResponse(Adapter, 'The adapter.'), ...commonErrors, ...notFoundError },
+    }),
+    async (c) => {
+      const a = await findAdapter(c.var.db, c.var.tenantId, c.req.valid('param').id);
+      return reply(c, Adapter, adapterObject(a, await baseNameOf(c.var.db, a)), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      ...route,
+      method: 'get',
+      path: '/v1/adapters/{id}/download',
+      summary: 'Presigned GET URLs of a ready adapter\'s PEFT files',
+      request: { params: IdParam },
+      responses: { 200: jsonResponse(AdapterDownload, 'Download URLs, valid for an hour.'), ...commonErrors, ...notFoundError, ...conflictError },
+    }),
+    async (c) => {
+      const a = await findAdapter(c.var.db, c.var.tenantId, c.req.valid('param').id);
+      if (a.status !== 'ready') throw new ApiError(409, 'adapter_not_ready', `Adapter "${a.name}" is ${a.status}; only ready adapters can be downloaded.`, 'id');
+      const ttl = 3600;
+      const files = await Promise.all(
+        ADAPTER_FILES.map(async (f) => {
+          const key = committedKey(a.storagePrefix, f);
+          const [info, url] = await Promise.all([c.var.store.head(key), c.var.store.presignGet(key, ttl)]);
+          return { filename: f, bytes: info?.size ?? 0, url: url.url };
+        }),
+      );
+      return reply(c, AdapterDownload, { adapter_id: a.id, expires_at: nowS() + ttl, files }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      ...route,
+      method: 'delete',
+      path: '/v1/adapters/{id}',
+      summary: 'Delete an adapter and its files (refused while a merge or compression uses it)',
+      request: { params: IdParam },
+      responses: { 200: jsonResponse(Deleted, 'Deleted.'), ...commonErrors, ...notFoundError, ...conflictError },
+    }),
+    async (c) => {
+      const { db, store, tenantId } = c.var;
+      const a = await findAdapter(db, tenantId, c.req.valid('param').id);
+      const [member] = await db.select({ id: mergeMembers.mergeId }).from(mergeMembers).where(eq(mergeMembers.adapterId, a.id)).limit(1);
+      const [source] = await db.select({ id: compressions.id }).from(compressions).where(eq(compressions.sourceAdapterId, a.id)).limit(1);
+      const user = member?.id ?? source?.id;
+      if (user) throw new ApiError(409, 'adapter_in_use', `Adapter "${a.name}" is used by ${user}; delete that first.`, 'id');
+      // Results keep their history but no longer point at the deleted adapter.
+      await db.batch([
+        db.update(fineTuningJobs).set({ resultAdapterId: null }).where(eq(fineTuningJobs.resultAdapterId, a.id)),
+        db.update(compressions).set({ resultAdapterId: null }).where(eq(compressions.resultAdapterId, a.id)),
+        db.update(mergeReverts).set({ resultAdapterId: null }).where(eq(mergeReverts.resultAdapterId, a.id)),
+        db.delete(adapters).where(eq(adapters.id, a.id)),
+      ]);
+      await store.deletePrefix(a.storagePrefix);
+      return reply(c, Deleted, { id: a.id, object: 'adapter', deleted: true }, 200);
+    },
+  );

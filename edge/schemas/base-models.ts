@@ -1,0 +1,33 @@
+import { z } from '@hono/zod-openapi';
+import { Name, UnixSeconds, listOf } from './common.ts';
+
+export const StoragePrefix = z
+  .string()
+  .min(2)
+  .max(512)
+  .regex(/^(?!\/)(?!tenants\/)(?!.*\.\.)[\x21-\x7e]*\/$/, 'must be a key prefix in the bucket ending in "/", not under "tenants/" and without ".."')
+  .openapi({ example: 'models/tiny-llama/' });
+
+export const CreateBaseModelRequest = z
+  .strictObject({
+    name: Name.openapi({ description: 'What `model` strings call it, e.g. "llama-3.1-8b".' }),
+    storage_prefix: StoragePrefix.openapi({ description: 'Where config.json and the safetensors weights are in the bucket.' }),
+  })
+  .openapi('CreateBaseModelRequest');
+
+export const BaseModel = z
+  .object({
+    id: z.string(),
+    object: z.literal('base_model'),
+    name: z.string(),
+    storage_prefix: z.string(),
+    family: z.enum(['llama', 'mistral', 'qwen2']),
+    num_layers: z.number().int(),
+    hidden_size: z.number().int(),
+    vocab_size: z.number().int(),
+    context_length: z.number().int(),
+    created_at: UnixSeconds,
+  })
+  .openapi('BaseModel');
+
+export const BaseModelList = listOf(BaseModel, 'BaseModelList');

@@ -1,0 +1,82 @@
+/**
+ * Stand-in backends for the routing, proxy and cancel tests: tiny Node HTTP servers on loopback that answer
+ * OpenAI-style completions (JSON or SSE) naming themselves, and log what the edge sent them. The last one
+ * drops every connection, to play a backend that dies before the first byte.
+ */
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { TEST_BACKEND_SECRET } from './secrets.ts';
+
+export interface LoggedRequest {
+  path: string;
+  body: any;
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function completion(name: string, body: any, chat: boolean) {
+  const text = `served by ${name}`;
+  return {
+    id: `cmpl-${name}`,
+    object: chat ? 'chat.completion' : 'text_completion',
+    created: Math.floor(Date.now() / 1000),
+    model: body.model,
+    choices: [chat ? { index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop' } : { index: 0, text, finish_reason: 'stop' }],
+    usage: { prompt_tokens: 1, completion_tokens: 3, total_tokens: 4 },
+  };
+}
+
+function startOne(name: string, dropConnections: boolean): Promise<Server> {
+  const log: LoggedRequest[] = [];
+  const server = createServer(async (req, res) => {
+    if (dropConnections) {
+      req.socket.destroy();
+      return;
+    }
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (req.method === 'GET' && url.pathname === '/_log') {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify(log));
+      return;
+    }
+    if (req.headers.authorization !== `Bearer ${TEST_BACKEND_SECRET}`) {
+      res.statusCode = 401;
+      res.end('{"error":{"message":"bad secret"}}');
+      return;
+    }
+    const raw = await readBody(req);
+    const body = raw ? JSON.parse(raw) : null;
+    log.push({ path: url.pathname, body });
+    const chat = url.pathname === '/v1/chat/completions';
+    if (chat || url.pathname === '/v1/completions') {
+      if (body.stream) {
+        res.setHeader('content-type', 'text/event-stream');
+        for (const piece of ['served ', 'by ', name]) {
+          const delta = chat ? { index: 0, delta: { content: piece }, finish_reason: null } : { index: 0, text: piece, finish_reason: null };
+          res.write(`data: ${JSON.stringify({ id: `cmpl-${name}`, object: chat ? 'chat.completion.chunk' : 'text_completion', created: 0, model: body.model, choices: [delta] })}\n\n`);
+        }
+        res.end('data: [DONE]\n\n');
+        return;
+      }
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify(completion(name, body, chat)));
+      return;
+    }
+    res.setHeader('content-type', 'application/json');
+    res.end('{"ok":true}');
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+export async function startFakeBackends(count: number) {
+  const servers = await Promise.all(Array.from({ length: count }, (_, i) => startOne(`fake-${i}`, i === count - 1)));
+  return {
+    /** The last URL is the backend that drops connections. */
+    urls: servers.map((s) => `http://127.0.0.1:${(s.address() as AddressInfo).port}`),
+    stop: () => Promise.all(servers.map((s) => new Promise<void>((r) => { s.closeAllConnections(); s.close(() => r()); }))),
+  };
+}

@@ -15,7 +15,7 @@ import { Deleted, IdParam, ListQuery } from '../schemas/common.ts';
 import { tenantPrefix } from '../store.ts';
 import { commonErrors, conflictError, jsonBody, jsonResponse, notFoundError, reply, router, tenantSecurity } from './define.ts';
 
-const route = { security: tenantSecurity, middleware: [requireApiKey] as const, tags: ['adapters'] };
+const route = { security: tenantSecurity, middleware: [requireApiKey], tags: ['adapters'] };
 
 const unprocessable = { 422: jsonResponse(z.object({ error: z.any() }).openapi('AdapterRejected'), 'The files failed the check; the adapter is now `rejected` and the message says why.') };
 

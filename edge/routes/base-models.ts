@@ -31,7 +31,7 @@ export function baseModelObject(r: Row) {
   };
 }
 
-const route = { security: tenantSecurity, middleware: [requireApiKey] as const, tags: ['base models'] };
+const route = { security: tenantSecurity, middleware: [requireApiKey], tags: ['base models'] };
 
 export const baseModelRoutes = router()
   .openapi(

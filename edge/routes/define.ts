@@ -19,11 +19,11 @@ export function router() {
 }
 
 export function jsonBody<T extends z.ZodType>(schema: T, description?: string) {
-  return { body: { required: true, description, content: { 'application/json': { schema } } } } as const;
+  return { body: { required: true, description, content: { 'application/json': { schema } } } };
 }
 
 export function jsonResponse<T extends z.ZodType>(schema: T, description: string) {
-  return { description, content: { 'application/json': { schema } } } as const;
+  return { description, content: { 'application/json': { schema } } };
 }
 
 const error = (description: string) => jsonResponse(ErrorResponse, description);

@@ -11,12 +11,25 @@ import { decodeSafetensors, toFloat32, type Tensor } from '../formats/safetensor
 import { Decoder } from '../engine/decoder.ts';
 import { generate } from '../engine/generate.ts';
 import { LoraRows } from '../engine/lora-rows.ts';
+import { float32Weights } from '../engine/weights.ts';
+import { adamwStep, newAdamWState } from '../train/adamw.ts';
+import { Backprop, countTargets } from '../train/backprop.ts';
+import { paramsFromAdapter } from '../train/lora-params.ts';
 
 export const LOGITS_TOLERANCE = 1e-4;
+export const LOSS_REL_TOLERANCE = 1e-5;
+export const GRAD_REL_TOLERANCE = 1e-4;
+export const ADAMW_TOLERANCE = 1e-5;
 
 export interface ParityReport {
   max_abs_diff: Record<string, number>;
   generate_match: Record<string, boolean>;
+  /** |loss − reference| / |reference| per loss.<adapter> key. */
+  loss_rel_diff: Record<string, number>;
+  /** ‖grad − reference‖ / ‖reference‖ per grad.<key>. */
+  grad_rel_diff: Record<string, number>;
+  /** max |param − reference| after one AdamW step, per adamw1.<key>. */
+  adamw_max_abs_diff: Record<string, number>;
   unchecked: string[];
   ok: boolean;
 }
@@ -78,11 +91,19 @@ export function maxAbsDiff(a: Float32Array, b: Float32Array): number {
 
 export async function runParity(dir: string, log: (line: string) => void = () => {}): Promise<ParityReport> {
   const fx = await loadFixture(dir);
-  const report: ParityReport = { max_abs_diff: {}, generate_match: {}, unchecked: [], ok: true };
+  const report: ParityReport = { max_abs_diff: {}, generate_match: {}, loss_rel_diff: {}, grad_rel_diff: {}, adamw_max_abs_diff: {}, unchecked: [], ok: true };
+  const checked = new Set<string>();
+  const verdict = (key: string, value: number, tolerance: number, into: Record<string, number>) => {
+    into[key] = value;
+    checked.add(key);
+    if (!(value <= tolerance)) report.ok = false;
+    log(`${key}: ${value.toExponential(2)}${value <= tolerance ? '' : `  FAIL (tolerance ${tolerance})`}`);
+  };
+  await checkTraining(dir, fx, (key, v, tol, kind) => verdict(key, v, tol, report[kind]));
   const adapterFor = (name: string): LoraAdapter | null | undefined => (name === 'base' ? null : fx.adapters.get(name));
 
   for (const key of fx.reference.keys()) {
-    if (key === 'input_ids' || key === 'labels') continue;
+    if (key === 'input_ids' || key === 'labels' || checked.has(key)) continue;
     const [kind, name] = [key.slice(0, key.indexOf('.')), key.slice(key.indexOf('.') + 1)];
     const adapter = adapterFor(name);
     if (kind === 'logits' && adapter !== undefined) {
@@ -110,6 +131,59 @@ export async function runParity(dir: string, log: (line: string) => void = () =>
     log(`${key}: ${match ? 'match' : `MISMATCH got [${res.tokens}] want [${want}]`}`);
   }
   if (Object.keys(report.max_abs_diff).length === 0) report.ok = false;
-  for (const key of report.unchecked) log(`${key}: unchecked`);
+  if (report.unchecked.length) log(`unchecked: ${report.unchecked.join(', ')}`);
   return report;
+}
+
+type Verdict = (key: string, value: number, tolerance: number, kind: 'loss_rel_diff' | 'grad_rel_diff' | 'adamw_max_abs_diff') => void;
+
+/**
+ * Training references: `loss.<adapter>` (causal-LM loss on input_ids/labels), and for that adapter every
+ * `grad.<peft key>` and `adamw1.<peft key>` (its tensors after one AdamW step with reference.json's `adamw`).
+ */
+async function checkTraining(dir: string, fx: Fixture, verdict: Verdict): Promise<void> {
+  const lossKey = [...fx.reference.keys()].find((k) => k.startsWith('loss.') && fx.adapters.has(k.slice(5)));
+  const labelsTensor = fx.reference.get('labels');
+  if (!lossKey || !labelsTensor) return;
+  const adapter = fx.adapters.get(lossKey.slice(5))!;
+  const folder = await readModelFolder(join(dir, 'base'));
+  const params = paramsFromAdapter(adapter);
+  const backprop = new Backprop(folder.config, float32Weights(folder.config, folder.weights), { kind: 'lora', targets: adapter.modules }, params);
+  const [rows, seq] = labelsTensor.shape;
+  const batch = {
+    batch: rows,
+    seq,
+    inputIds: Int32Array.from(fx.inputIds.flat()),
+    labels: Int32Array.from(labelsTensor.data as BigInt64Array, Number),
+    lengths: new Array(rows).fill(seq),
+  };
+  const { loss, grads } = await backprop.run(batch, 1 / countTargets(batch));
+  await backprop.release();
+  const want = toFloat32(fx.reference.get(lossKey)!)[0];
+  verdict(lossKey, Math.abs(loss - want) / Math.abs(want), LOSS_REL_TOLERANCE, 'loss_rel_diff');
+
+  for (const key of fx.reference.keys()) {
+    if (!key.startsWith('grad.')) continue;
+    const got = grads.get(key.slice(5));
+    verdict(key, got ? relativeL2(got, toFloat32(fx.reference.get(key)!)) : Infinity, GRAD_REL_TOLERANCE, 'grad_rel_diff');
+  }
+  const settings = fx.referenceJson.adamw as { lr: number; betas: [number, number]; eps: number; weight_decay: number } | undefined;
+  if (!settings) return;
+  adamwStep(params, grads, newAdamWState(), { lr: settings.lr, betas: settings.betas, eps: settings.eps, weightDecay: settings.weight_decay });
+  for (const key of fx.reference.keys()) {
+    if (!key.startsWith('adamw1.')) continue;
+    const got = params.get(key.slice(7));
+    verdict(key, got ? maxAbsDiff(got, toFloat32(fx.reference.get(key)!)) : Infinity, ADAMW_TOLERANCE, 'adamw_max_abs_diff');
+  }
+}
+
+export function relativeL2(got: Float32Array, want: Float32Array): number {
+  if (got.length !== want.length) return Infinity;
+  let d = 0;
+  let n = 0;
+  for (let i = 0; i < got.length; i++) {
+    d += (got[i] - want[i]) ** 2;
+    n += want[i] ** 2;
+  }
+  return Math.sqrt(d / (n || 1));
 }

@@ -24,7 +24,7 @@ export function backward(g: Graph, output: Value, wrt: Value[], seed: Value): Ma
         const entry = g.tape[i];
         const outGrads = entry.outputs.map((o) => grads.get(o.name) ?? null);
         if (outGrads.every((x) => x === null)) continue;
-        const need = entry.inputs.map((v) => live.has(v.name) && (v.type === 'float32' || v.type === 'float16'));
+        const need = entry.inputs.map((v) => live.has(v.name) && v.type.startsWith('float'));
         if (!need.some(Boolean)) continue;
         const inGrads = entry.vjp(g, outGrads, need);
         entry.inputs.forEach((v, k) => {

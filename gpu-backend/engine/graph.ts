@@ -9,7 +9,7 @@ const { onnx } = onnxProto;
 
 /** A dimension: a number when known when the graph is built, a name when it is a free (dynamic) axis. */
 export type Dim = number | string;
-export type ElemType = 'float32' | 'float16' | 'int64' | 'int32' | 'bool';
+export type ElemType = 'float32' | 'float64' | 'float16' | 'int64' | 'int32' | 'bool';
 
 export interface Value {
   readonly name: string;
@@ -19,6 +19,7 @@ export interface Value {
 
 const ONNX_TYPE: Record<ElemType, number> = {
   float32: onnx.TensorProto.DataType.FLOAT,
+  float64: onnx.TensorProto.DataType.DOUBLE,
   float16: onnx.TensorProto.DataType.FLOAT16,
   int64: onnx.TensorProto.DataType.INT64,
   int32: onnx.TensorProto.DataType.INT32,
@@ -31,7 +32,7 @@ export interface Initializer {
   name: string;
   type: ElemType;
   dims: number[];
-  data: Float32Array | Uint16Array | BigInt64Array | Int32Array | Uint8Array;
+  data: Float32Array | Float64Array | Uint16Array | BigInt64Array | Int32Array | Uint8Array;
 }
 
 interface NodeSpec {
@@ -65,7 +66,14 @@ export class Graph {
   private readonly used = new Map<string, number>();
   private readonly constants = new Map<string, Value>();
 
-  constructor(readonly name = 'rankgate') {}
+  /**
+   * @param floatType the type of floating-point constants: float32 for the engine; float64 lets the gradient
+   * tests check every rule against finite differences without float32 rounding in the way.
+   */
+  constructor(
+    readonly name = 'rankgate',
+    readonly floatType: 'float32' | 'float64' = 'float32',
+  ) {}
 
   /** Runs `fn` with `name` appended to the scope that prefixes node and value names. */
   scope<T>(name: string, fn: () => T): T {
@@ -96,16 +104,18 @@ export class Graph {
     return { name, type, shape };
   }
 
-  /** A small constant, deduplicated by content. */
-  constant(values: number[] | bigint[], shape: number[], type: ElemType = 'float32'): Value {
+  /** A small constant, deduplicated by content; floating-point constants take the graph's float type. */
+  constant(values: number[] | bigint[], shape: number[], type: 'float' | 'float32' | 'int64' | 'int32' = 'float'): Value {
+    const elem: ElemType = type === 'float' ? this.floatType : type;
     const key = `${type}:${shape.join('x')}:${values.join(',')}`;
     const hit = this.constants.get(key);
     if (hit) return hit;
     const data =
-      type === 'int64' ? BigInt64Array.from(values as (number | bigint)[], (x) => BigInt(x)) :
-      type === 'int32' ? Int32Array.from(values as number[]) :
+      elem === 'int64' ? BigInt64Array.from(values as (number | bigint)[], (x) => BigInt(x)) :
+      elem === 'int32' ? Int32Array.from(values as number[]) :
+      elem === 'float64' ? Float64Array.from(values as number[]) :
       Float32Array.from(values as number[]);
-    const v = this.initializer(this.unique(`/const/${type}_${this.constants.size}`), data, shape, type);
+    const v = this.initializer(this.unique(`/const/${elem}_${this.constants.size}`), data, shape, elem);
     this.constants.set(key, v);
     return v;
   }

@@ -288,7 +288,7 @@ export function silu(g: Graph, x: Value): Value {
 // ---------------------------------------------------------------- non-differentiable helpers
 
 export function cast(g: Graph, x: Value, to: ElemType): Value {
-  const code = { float32: 1, float16: 10, int64: 7, int32: 6, bool: 9 }[to];
+  const code = { float32: 1, float64: 11, float16: 10, int64: 7, int32: 6, bool: 9 }[to];
   return g.node('Cast', [x], [{ type: to, shape: x.shape }], { to: code })[0];
 }
 
@@ -313,10 +313,10 @@ export function gatherRows(g: Graph, data: Value, indices: Value): Value {
 export function weightedCrossEntropy(g: Graph, logits: Value, labels: Value, weights: Value): Value {
   const [n, v] = logits.shape;
   const { logp, loss } = g.untaped(() => {
-    const logp = g.node('LogSoftmax', [logits], [{ type: 'float32', shape: [n, v] }], { axis: 1 })[0];
-    const picked = g.node('GatherElements', [logp, unsqueeze(g, labels, [1])], [{ type: 'float32', shape: [n, 1] }], { axis: 1 })[0];
+    const logp = g.node('LogSoftmax', [logits], [{ type: logits.type, shape: [n, v] }], { axis: 1 })[0];
+    const picked = g.node('GatherElements', [logp, unsqueeze(g, labels, [1])], [{ type: logits.type, shape: [n, 1] }], { axis: 1 })[0];
     const nll = neg(g, reshape(g, picked, [n]));
-    const loss = g.node('ReduceSum', [mul(g, nll, weights), g.ints([0])], [{ type: 'float32', shape: [] }], { keepdims: 0 })[0];
+    const loss = g.node('ReduceSum', [mul(g, nll, weights), g.ints([0])], [{ type: logits.type, shape: [] }], { keepdims: 0 })[0];
     return { logp, loss };
   });
   g.record({
@@ -324,7 +324,9 @@ export function weightedCrossEntropy(g: Graph, logits: Value, labels: Value, wei
     outputs: [loss],
     vjp: (g2, [gl]) => {
       if (typeof v !== 'number') throw new Error('weightedCrossEntropy needs a static vocabulary size');
-      const onehot = g2.node('OneHot', [labels, g2.constant([v], [], 'int64'), g2.constant([0, 1], [2])], [{ type: 'float32', shape: [n, v] }], { axis: -1 })[0];
+      // OneHot has no float64 kernel in onnxruntime: build it in float32 and widen when the graph is float64.
+      let onehot = g2.node('OneHot', [labels, g2.constant([v], [], 'int64'), g2.constant([0, 1], [2], 'float32')], [{ type: 'float32', shape: [n, v] }], { axis: -1 })[0];
+      if (logits.type !== 'float32') onehot = cast(g2, onehot, logits.type);
       const probs = exp(g2, logp);
       const scaled = mul(g2, unsqueeze(g2, weights, [1]), gl!);
       return [mul(g2, sub(g2, probs, onehot), scaled), null, null];

@@ -9,6 +9,12 @@ import type { AppEnv } from './env.ts';
 import { ApiError, handleError } from './errors.ts';
 import { adapterRoutes } from './routes/adapters.ts';
 import { baseModelRoutes } from './routes/base-models.ts';
+import { compressionRoutes } from './routes/compressions.ts';
+import { fileRoutes } from './routes/files.ts';
+import { inferenceRoutes } from './routes/inference.ts';
+import { mergeRoutes } from './routes/merges.ts';
+import { fineTuningRoutes } from './routes/fine-tuning.ts';
+import { internalRoutes } from './routes/internal.ts';
 import { tenantRoutes } from './routes/tenants.ts';
 import { createStore } from './store.ts';
 
@@ -35,6 +41,12 @@ export function createApp() {
   app.route('/', tenantRoutes);
   app.route('/', baseModelRoutes);
   app.route('/', adapterRoutes);
+  app.route('/', fileRoutes);
+  app.route('/', fineTuningRoutes);
+  app.route('/', mergeRoutes);
+  app.route('/', compressionRoutes);
+  app.route('/', inferenceRoutes);
+  app.route('/', internalRoutes);
 
   app.notFound((c) => handleError(new ApiError(404, 'unknown_route', `No route ${c.req.method} ${c.req.path}; see openapi.yaml for the routes this API has.`), c));
   app.onError(handleError);

@@ -54,3 +54,14 @@ export async function findCompression(db: Db, tenantId: string, id: string) {
   if (!row) throw notFound('compression', id, 'id', 'GET /v1/compressions');
   return row;
 }
+
+/**
+ * Adapters and merges share one namespace per tenant, because `<base>:<name>` may call either; returns the
+ * id of whichever already has `name`.
+ */
+export async function servableNameOwner(db: Db, tenantId: string, name: string): Promise<string | null> {
+  const [a] = await db.select({ id: adapters.id }).from(adapters).where(and(eq(adapters.tenantId, tenantId), eq(adapters.name, name))).limit(1);
+  if (a) return a.id;
+  const [m] = await db.select({ id: merges.id }).from(merges).where(and(eq(merges.tenantId, tenantId), eq(merges.name, name))).limit(1);
+  return m?.id ?? null;
+}

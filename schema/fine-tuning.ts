@@ -1,4 +1,5 @@
 import { index, integer, real, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import type { Projection } from '../gpu-backend/formats/hf-config.ts';
 import { adapters } from './adapters.ts';
 import { baseModels } from './base-models.ts';
 import { createdAt, leaseColumns } from './columns.ts';
@@ -14,7 +15,7 @@ export interface Hyperparameters {
   learning_rate: number;
   lora_r: number;
   lora_alpha: number;
-  target_modules: string[];
+  target_modules: Projection[];
 }
 
 export interface JobError {

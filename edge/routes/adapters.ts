@@ -8,7 +8,7 @@ import { requireApiKey } from '../auth/middleware.ts';
 import type { Db } from '../db.ts';
 import { ApiError } from '../errors.ts';
 import { newId, nowS } from '../ids.ts';
-import { findAdapter, findBaseModel } from '../lookups.ts';
+import { findAdapter, findBaseModel, servableNameOwner } from '../lookups.ts';
 import { afterCursor, page } from '../pagination.ts';
 import { Adapter, AdapterDownload, AdapterList, CreateAdapterRequest, CreatedAdapter, FileParams, UploadedFile } from '../schemas/adapters.ts';
 import { Deleted, IdParam, ListQuery } from '../schemas/common.ts';
@@ -49,8 +49,8 @@ export const adapterRoutes = router()
       for (const f of body.files) {
         if (f.bytes > MAX_FILE_BYTES[f.filename]) throw new ApiError(400, 'file_too_large', `${f.filename} is ${f.bytes} bytes; the limit is ${MAX_FILE_BYTES[f.filename]}.`, 'files');
       }
-      const [taken] = await db.select({ id: adapters.id }).from(adapters).where(and(eq(adapters.tenantId, tenantId), eq(adapters.name, body.name)));
-      if (taken) throw new ApiError(409, 'name_taken', `You already have an adapter named "${body.name}" (${taken.id}); choose another name or delete that one.`, 'name');
+      const taken = await servableNameOwner(db, tenantId, body.name);
+      if (taken) throw new ApiError(409, 'name_taken', `The name "${body.name}" is taken by ${taken}; choose another name or delete that one.`, 'name');
 
       const id = newId('adapter');
       const prefix = `${tenantPrefix(tenantId)}adapters/${id}/`;

@@ -1,0 +1,93 @@
+/** OpenAI-style inference, proxied to the backend that the model's routing key hashes to; and /v1/models. */
+import { createRoute, type z } from '@hono/zod-openapi';
+import { and, asc, eq } from 'drizzle-orm';
+import type { Context } from 'hono';
+import { adapters, baseModels, mergeMembers, merges } from '../../schema/index.ts';
+import { requireApiKey } from '../auth/middleware.ts';
+import type { AppEnv } from '../env.ts';
+import { ApiError } from '../errors.ts';
+import { resolveModel } from '../inference/model-ref.ts';
+import { pickCandidates, proxyToBackend } from '../inference/proxy.ts';
+import { ChatCompletion, ChatCompletionRequest, Completion, CompletionRequest, EventStream, ModelList } from '../schemas/inference.ts';
+import { heartbeatTtlS } from './internal.ts';
+import { badGatewayError, commonErrors, conflictError, jsonBody, jsonResponse, notFoundError, reply, router, tenantSecurity, unavailableError } from './define.ts';
+
+const route = { security: tenantSecurity, middleware: [requireApiKey], tags: ['inference'] };
+
+/**
+ * The backend gets the request as the client sent it, plus `rankgate`: the tenant and what to load. Its JSON
+ * answer is checked against the OpenAI shape; a stream is passed through as it arrives.
+ */
+async function forward(c: Context<AppEnv>, path: string, body: { model: string; stream?: boolean }, answer: z.ZodType) {
+  const { target, routingKey } = await resolveModel(c.var.db, c.var.tenantId, body.model);
+  const candidates = await pickCandidates(c.var.db, routingKey, heartbeatTtlS(c.env));
+  const { response, backendId } = await proxyToBackend(candidates, path, { ...body, rankgate: { tenant_id: c.var.tenantId, target } }, c.env.BACKEND_SECRET);
+  c.header('x-rankgate-backend', backendId);
+  if (response.status >= 400) {
+    // The backend refused the input (e.g. a prompt longer than the context): its OpenAI-shaped error stands.
+    return new Response(response.body, { status: response.status, headers: { 'content-type': 'application/json', 'x-rankgate-backend': backendId } });
+  }
+  if (body.stream) {
+    return new Response(response.body, { status: 200, headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-rankgate-backend': backendId } });
+  }
+  const parsed = answer.safeParse(await response.json().catch(() => null));
+  if (!parsed.success) throw new ApiError(502, 'bad_backend_response', `Backend ${backendId} answered with a malformed completion; retry.`);
+  return c.json(parsed.data as object, 200);
+}
+
+const streamOrJson = <T extends z.ZodType>(schema: T, what: string) => ({
+  description: `${what} (JSON), or server-sent events when \`stream\` is true.`,
+  content: { 'application/json': { schema }, 'text/event-stream': { schema: EventStream } },
+});
+
+const inferenceErrors = { ...commonErrors, ...notFoundError, ...conflictError, ...badGatewayError, ...unavailableError };
+
+export const inferenceRoutes = router()
+  .openapi(
+    createRoute({
+      ...route,
+      method: 'post',
+      path: '/v1/chat/completions',
+      summary: 'Chat completion with a base model, an adapter, a merge or a reverted task of a merge',
+      request: jsonBody(ChatCompletionRequest),
+      responses: { 200: streamOrJson(ChatCompletion, 'The completion'), ...inferenceErrors },
+    }),
+    (c) => forward(c, '/v1/chat/completions', c.req.valid('json'), ChatCompletion) as never,
+  )
+  .openapi(
+    createRoute({
+      ...route,
+      method: 'post',
+      path: '/v1/completions',
+      summary: 'Text completion with a base model, an adapter, a merge or a reverted task of a merge',
+      request: jsonBody(CompletionRequest),
+      responses: { 200: streamOrJson(Completion, 'The completion'), ...inferenceErrors },
+    }),
+    (c) => forward(c, '/v1/completions', c.req.valid('json'), Completion) as never,
+  )
+  .openapi(
+    createRoute({
+      ...route,
+      method: 'get',
+      path: '/v1/models',
+      summary: 'Every model id you can call: base models, ready adapters, succeeded merges and their member tasks',
+      responses: { 200: jsonResponse(ModelList, 'The models.'), ...commonErrors },
+    }),
+    async (c) => {
+      const { db, tenantId } = c.var;
+      const owned_by = tenantId;
+      const bases = await db.select().from(baseModels).where(eq(baseModels.tenantId, tenantId)).orderBy(asc(baseModels.name));
+      const ready = await db.select().from(adapters).where(and(eq(adapters.tenantId, tenantId), eq(adapters.status, 'ready'))).orderBy(asc(adapters.name));
+      const done = await db.select().from(merges).where(and(eq(merges.tenantId, tenantId), eq(merges.status, 'succeeded'))).orderBy(asc(merges.name));
+      const baseName = new Map(bases.map((b) => [b.id, b.name]));
+      const data = bases.map((b) => ({ id: b.name, object: 'model' as const, created: b.createdAt, owned_by }));
+      for (const a of ready) data.push({ id: `${baseName.get(a.baseModelId)}:${a.name}`, object: 'model', created: a.readyAt ?? a.createdAt, owned_by });
+      for (const m of done) {
+        const id = `${baseName.get(m.baseModelId)}:${m.name}`;
+        data.push({ id, object: 'model', created: m.finishedAt ?? m.createdAt, owned_by });
+        const members = await db.select({ name: adapters.name }).from(mergeMembers).innerJoin(adapters, eq(adapters.id, mergeMembers.adapterId)).where(eq(mergeMembers.mergeId, m.id)).orderBy(asc(mergeMembers.position));
+        for (const a of members) data.push({ id: `${id}/${a.name}`, object: 'model', created: m.finishedAt ?? m.createdAt, owned_by });
+      }
+      return reply(c, ModelList, { object: 'list', data }, 200);
+    },
+  );

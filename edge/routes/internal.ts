@@ -1,0 +1,170 @@
+/**
+ * Routes for backends, behind BACKEND_SECRET: heartbeats (which also register a backend), claiming tasks
+ * under a lease, renewing it, reporting events and checkpoints, completing or failing, and task specs.
+ */
+import { createRoute } from '@hono/zod-openapi';
+import { eq } from 'drizzle-orm';
+import { backends, fineTuningJobs, jobCheckpoints, jobEvents } from '../../schema/index.ts';
+import { requireBackendSecret } from '../auth/middleware.ts';
+import { numberVar, type Env } from '../env.ts';
+import { ApiError } from '../errors.ts';
+import { newId, nowS } from '../ids.ts';
+import { BackendRef, CheckpointReport, ClaimRequest, ClaimResponse, CompleteRequest, EventsReport, FailRequest, Heartbeat, HeartbeatAck, JobParams, TaskParams, TaskSpec, TaskState } from '../schemas/internal.ts';
+import { completeTask } from '../tasks/complete.ts';
+import { claimNext, failTask, heldTask, renewLease, taskState } from '../tasks/lease.ts';
+import { taskSpec } from '../tasks/specs.ts';
+import { backendSecurity, commonErrors, conflictError, jsonBody, jsonResponse, notFoundError, reply, router } from './define.ts';
+
+export const heartbeatTtlS = (env: Env) => numberVar(env.HEARTBEAT_TTL_S, 30);
+export const leaseTtlS = (env: Env) => numberVar(env.LEASE_TTL_S, 120);
+
+const route = { security: backendSecurity, middleware: [requireBackendSecret], tags: ['internal'] };
+
+const unprocessable = { 422: jsonResponse(TaskState, 'The output failed its check; the task is now failed (message says why).') };
+
+export const internalRoutes = router()
+  .openapi(
+    createRoute({
+      ...route,
+      method: 'post',
+      path: '/internal/v1/backends/heartbeat',
+      summary: 'Register a backend or refresh it; only backends with a fresh heartbeat get inference traffic',
+      request: jsonBody(Heartbeat),
+      responses: { 200: jsonResponse(HeartbeatAck, 'Recorded.'), ...commonErrors },
+    }),
+    async (c) => {
+      const hb = c.req.valid('json');
+      const now = Date.now();
+      const fields = { url: hb.url, capacity: hb.capacity, inFlight: hb.in_flight, loadedAdapters: hb.loaded_adapters, lastHeartbeatAt: now };
+      await c.var.db
+        .insert(backends)
+        .values({ id: hb.backend_id, registeredAt: now, ...fields })
+        .onConflictDoUpdate({ target: backends.id, set: fields });
+      return reply(c, HeartbeatAck, { backend_id: hb.backend_id, heartbeat_ttl_s: heartbeatTtlS(c.env), lease_ttl_s: leaseTtlS(c.env) }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      ...route,
+      method: 'post',
+      path: '/internal/v1/tasks/claim',
+      summary: 'Claim the oldest claimable task of the given kinds under a lease (null when there is none)',
+      request: jsonBody(ClaimRequest),
+      responses: { 200: jsonResponse(ClaimResponse, 'The claimed task with everything needed to do it, or null.'), ...commonErrors },
+    }),
+    async (c) => {
+      const { backend_id, kinds } = c.req.valid('json');
+      for (const kind of kinds) {
+        const claimed = await claimNext(c.var.db, kind, backend_id, leaseTtlS(c.env));
+        if (claimed) return reply(c, ClaimResponse, { task: (await taskSpec(c.var.db, kind, claimed.id)) as never }, 200);
+      }
+      return reply(c, ClaimResponse, { task: null }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      ...route,
+      method: 'get',
+      path: '/internal/v1/tasks/{kind}/{id}',
+      summary: 'The spec of any task (e.g. of a merge to serve, or a compression to redo)',
+      request: { params: TaskParams },
+      responses: { 200: jsonResponse(TaskSpec, 'The task spec.'), ...commonErrors, ...notFoundError },
+    }),
+    async (c) => {
+      const { kind, id } = c.req.valid('param');
+      return reply(c, TaskSpec, (await taskSpec(c.var.db, kind, id)) as never, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      ...route,
+      method: 'post',
+      path: '/internal/v1/tasks/{kind}/{id}/renew',
+      summary: 'Extend the lease; the answer says whether the user cancelled meanwhile',
+      request: { params: TaskParams, ...jsonBody(BackendRef) },
+      responses: { 200: jsonResponse(TaskState, 'The task state and new lease expiry.'), ...commonErrors, ...notFoundError, ...conflictError },
+    }),
+    async (c) => {
+      const { kind, id } = c.req.valid('param');
+      return reply(c, TaskState, await renewLease(c.var.db, kind, id, c.req.valid('json').backend_id, leaseTtlS(c.env)), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      ...route,
+      method: 'post',
+      path: '/internal/v1/tasks/{kind}/{id}/complete',
+      summary: 'Finish a task; produced adapters are verified like uploads before they are registered',
+      request: { params: TaskParams, ...jsonBody(CompleteRequest) },
+      responses: { 200: jsonResponse(TaskState, 'Succeeded.'), ...commonErrors, ...notFoundError, ...conflictError, ...unprocessable },
+    }),
+    async (c) => {
+      const { kind, id } = c.req.valid('param');
+      const body = c.req.valid('json');
+      return reply(c, TaskState, await completeTask(c.var.db, c.var.store, kind, id, body.backend_id, body.trained_tokens), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      ...route,
+      method: 'post',
+      path: '/internal/v1/tasks/{kind}/{id}/fail',
+      summary: 'Give up on a task with a reason the user will read',
+      request: { params: TaskParams, ...jsonBody(FailRequest) },
+      responses: { 200: jsonResponse(TaskState, 'Failed.'), ...commonErrors, ...notFoundError, ...conflictError },
+    }),
+    async (c) => {
+      const { kind, id } = c.req.valid('param');
+      const body = c.req.valid('json');
+      return reply(c, TaskState, await failTask(c.var.db, kind, id, body.backend_id, body.error), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      ...route,
+      method: 'post',
+      path: '/internal/v1/fine_tuning/jobs/{id}/events',
+      summary: 'Report training events (step, loss, tokens/s); the answer carries the task state',
+      request: { params: JobParams, ...jsonBody(EventsReport) },
+      responses: { 200: jsonResponse(TaskState, 'Recorded.'), ...commonErrors, ...notFoundError, ...conflictError },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const body = c.req.valid('json');
+      const held = await heldTask(c.var.db, 'fine_tuning', id, body.backend_id);
+      if (held.status === 'running') {
+        const now = nowS();
+        await c.var.db.insert(jobEvents).values(body.events.map((e) => ({ jobId: id, level: e.level, type: e.type, message: e.message, data: e.data ?? null, createdAt: now })));
+      }
+      return reply(c, TaskState, taskState('fine_tuning', held), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      ...route,
+      method: 'post',
+      path: '/internal/v1/fine_tuning/jobs/{id}/checkpoints',
+      summary: 'Record a checkpoint written under the job\'s output_prefix; a re-claimed job resumes from the latest',
+      request: { params: JobParams, ...jsonBody(CheckpointReport) },
+      responses: { 200: jsonResponse(TaskState, 'Recorded.'), ...commonErrors, ...notFoundError, ...conflictError },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const body = c.req.valid('json');
+      const { db } = c.var;
+      const held = await heldTask(db, 'fine_tuning', id, body.backend_id);
+      if (held.status !== 'running') return reply(c, TaskState, taskState('fine_tuning', held), 200);
+      const [job] = await db.select({ outputPrefix: fineTuningJobs.outputPrefix }).from(fineTuningJobs).where(eq(fineTuningJobs.id, id));
+      if (!body.storage_prefix.startsWith(job.outputPrefix) || body.storage_prefix.includes('..')) {
+        throw new ApiError(400, 'invalid_field', `storage_prefix must lie under the job's output_prefix "${job.outputPrefix}".`, 'storage_prefix');
+      }
+      const now = nowS();
+      const values = { trainLoss: body.train_loss ?? null, validLoss: body.valid_loss ?? null, storagePrefix: body.storage_prefix, createdAt: now };
+      await db.batch([
+        db.insert(jobCheckpoints).values({ id: newId('ftckpt'), jobId: id, step: body.step, ...values }).onConflictDoUpdate({ target: [jobCheckpoints.jobId, jobCheckpoints.step], set: values }),
+        db.insert(jobEvents).values({ jobId: id, level: 'info', type: 'message', message: `Checkpoint at step ${body.step}.`, data: { step: body.step }, createdAt: now }),
+      ]);
+      return reply(c, TaskState, taskState('fine_tuning', held), 200);
+    },
+  );
+

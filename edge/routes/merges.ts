@@ -1,0 +1,138 @@
+/** Merges of several adapters into one servable model, and reverts that rebuild one member task from a merge. */
+import { createRoute } from '@hono/zod-openapi';
+import { and, asc, desc, eq } from 'drizzle-orm';
+import { adapters, baseModels, mergeMembers, mergeReverts, merges } from '../../schema/index.ts';
+import { requireApiKey } from '../auth/middleware.ts';
+import type { Db } from '../db.ts';
+import { ApiError } from '../errors.ts';
+import { newId, nowS } from '../ids.ts';
+import { findAdapter, findBaseModel, findMerge, servableNameOwner } from '../lookups.ts';
+import { afterCursor, page } from '../pagination.ts';
+import { IdParam, ListQuery } from '../schemas/common.ts';
+import { CreateMergeRequest, CreateRevertRequest, Merge, MergeList, Revert } from '../schemas/merges.ts';
+import { tenantPrefix } from '../store.ts';
+import { commonErrors, conflictError, jsonBody, jsonResponse, notFoundError, reply, router, tenantSecurity } from './define.ts';
+
+type MergeRow = typeof merges.$inferSelect;
+type RevertRow = typeof mergeReverts.$inferSelect;
+
+function revertObject(r: RevertRow, memberName: string) {
+  return {
+    id: r.id, object: 'merge.revert' as const, merge_id: r.mergeId, adapter: memberName, name: r.name, status: r.status,
+    error: r.error, result_adapter_id: r.resultAdapterId, created_at: r.createdAt, finished_at: r.finishedAt,
+  };
+}
+
+async function mergeObject(db: Db, m: MergeRow) {
+  const [base] = await db.select({ name: baseModels.name }).from(baseModels).where(eq(baseModels.id, m.baseModelId));
+  const members = await db
+    .select({ id: adapters.id, name: adapters.name, weight: mergeMembers.weight })
+    .from(mergeMembers)
+    .innerJoin(adapters, eq(adapters.id, mergeMembers.adapterId))
+    .where(eq(mergeMembers.mergeId, m.id))
+    .orderBy(asc(mergeMembers.position));
+  const reverts = await db.select().from(mergeReverts).where(eq(mergeReverts.mergeId, m.id)).orderBy(asc(mergeReverts.id));
+  const nameOf = new Map(members.map((a) => [a.id, a.name]));
+  return {
+    id: m.id, object: 'merge' as const, name: m.name, base_model: base.name, model: m.status === 'succeeded' ? `${base.name}:${m.name}` : null,
+    method: m.method, basis_size: m.basisSize, density: m.density,
+    members: members.map((a) => ({ adapter_id: a.id, name: a.name, weight: a.weight })),
+    status: m.status, error: m.error, reverts: reverts.map((r) => revertObject(r, nameOf.get(r.adapterId) ?? r.adapterId)),
+    created_at: m.createdAt, finished_at: m.finishedAt,
+  };
+}
+
+const route = { security: tenantSecurity, middleware: [requireApiKey], tags: ['merges'] };
+
+export const mergeRoutes = router()
+  .openapi(
+    createRoute({
+      ...route,
+      method: 'post',
+      path: '/v1/merges',
+      summary: 'Merge ready adapters of one base model (rmm_factor, rmm_delta, task_arithmetic, ties, dare, cat, svd, linear)',
+      request: jsonBody(CreateMergeRequest),
+      responses: { 201: jsonResponse(Merge, 'The queued merge; a backend builds it.'), ...commonErrors, ...notFoundError, ...conflictError },
+    }),
+    async (c) => {
+      const body = c.req.valid('json');
+      const { db, tenantId } = c.var;
+      const base = await findBaseModel(db, tenantId, body.base_model, 'base_model');
+      const members = [];
+      for (const [i, ref] of body.adapters.entries()) {
+        const a = await findAdapter(db, tenantId, ref, `adapters.${i}`);
+        if (a.baseModelId !== base.id) throw new ApiError(400, 'base_model_mismatch', `Adapter "${a.name}" was made for another base model than "${base.name}"; merge adapters of one base model.`, `adapters.${i}`);
+        if (a.status !== 'ready') throw new ApiError(409, 'adapter_not_ready', `Adapter "${a.name}" is ${a.status}; only ready adapters can be merged.`, `adapters.${i}`);
+        members.push(a);
+      }
+      const taken = await servableNameOwner(db, tenantId, body.name);
+      if (taken) throw new ApiError(409, 'name_taken', `The name "${body.name}" is taken by ${taken}; choose another name.`, 'name');
+      const id = newId('merge');
+      const row: MergeRow = {
+        id, tenantId, baseModelId: base.id, name: body.name, method: body.method, basisSize: body.basis_size ?? null, density: body.density ?? null,
+        status: 'queued', error: null, outputPrefix: `${tenantPrefix(tenantId)}merges/${id}/`, leaseOwner: null, leaseExpiresAt: null, attempts: 0,
+        createdAt: nowS(), finishedAt: null,
+      };
+      await db.batch([
+        db.insert(merges).values(row),
+        db.insert(mergeMembers).values(members.map((a, i) => ({ mergeId: id, adapterId: a.id, position: i, weight: body.weights?.[i] ?? null }))),
+      ]);
+      return reply(c, Merge, await mergeObject(db, row), 201);
+    },
+  )
+  .openapi(
+    createRoute({
+      ...route,
+      method: 'get',
+      path: '/v1/merges',
+      summary: 'List your merges, newest first',
+      request: { query: ListQuery },
+      responses: { 200: jsonResponse(MergeList, 'A page of merges.'), ...commonErrors },
+    }),
+    async (c) => {
+      const { after, limit } = c.req.valid('query');
+      const rows = await c.var.db.select().from(merges).where(and(eq(merges.tenantId, c.var.tenantId), afterCursor(merges.id, after))).orderBy(desc(merges.id)).limit(limit + 1);
+      const listed = page(rows, limit, (r) => r);
+      return reply(c, MergeList, { ...listed, data: await Promise.all(listed.data.map((r) => mergeObject(c.var.db, r))) }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      ...route,
+      method: 'get',
+      path: '/v1/merges/{id}',
+      summary: 'Get one merge (by id or name), with its reverts',
+      request: { params: IdParam },
+      responses: { 200: jsonResponse(Merge, 'The merge.'), ...commonErrors, ...notFoundError },
+    }),
+    async (c) => reply(c, Merge, await mergeObject(c.var.db, await findMerge(c.var.db, c.var.tenantId, c.req.valid('param').id)), 200),
+  )
+  .openapi(
+    createRoute({
+      ...route,
+      method: 'post',
+      path: '/v1/merges/{id}/revert',
+      summary: 'Rebuild one member task of a merge as a standalone adapter (a backend does it)',
+      request: { params: IdParam, ...jsonBody(CreateRevertRequest) },
+      responses: { 202: jsonResponse(Revert, 'The queued revert; its adapter appears when it succeeds.'), ...commonErrors, ...notFoundError, ...conflictError },
+    }),
+    async (c) => {
+      const { db, tenantId } = c.var;
+      const m = await findMerge(db, tenantId, c.req.valid('param').id);
+      const body = c.req.valid('json');
+      if (m.status !== 'succeeded') throw new ApiError(409, 'merge_not_ready', `Merge "${m.name}" is ${m.status}; a task can be reverted once the merge succeeded.`, 'id');
+      const member = await findAdapter(db, tenantId, body.adapter, 'adapter');
+      const [isMember] = await db.select().from(mergeMembers).where(and(eq(mergeMembers.mergeId, m.id), eq(mergeMembers.adapterId, member.id)));
+      if (!isMember) throw new ApiError(400, 'not_a_member', `Adapter "${member.name}" is not a member of merge "${m.name}"; revert one of its members (GET /v1/merges/${m.id}).`, 'adapter');
+      const name = body.name ?? `${m.name}-${member.name}`.slice(0, 64);
+      const taken = await servableNameOwner(db, tenantId, name);
+      if (taken) throw new ApiError(409, 'name_taken', `The name "${name}" is taken by ${taken}; pass another "name".`, 'name');
+      const id = newId('revert');
+      const row: RevertRow = {
+        id, tenantId, mergeId: m.id, adapterId: member.id, name, status: 'queued', error: null, outputPrefix: `${tenantPrefix(tenantId)}reverts/${id}/`,
+        resultAdapterId: null, leaseOwner: null, leaseExpiresAt: null, attempts: 0, createdAt: nowS(), finishedAt: null,
+      };
+      await db.insert(mergeReverts).values(row);
+      return reply(c, Revert, revertObject(row, member.name), 202);
+    },
+  );

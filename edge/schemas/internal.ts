@@ -1,0 +1,133 @@
+/** The contract between the edge and its backends (routes under /internal, BACKEND_SECRET as bearer token). */
+import { z } from '@hono/zod-openapi';
+import { MERGE_METHODS } from '../../schema/index.ts';
+import { TASK_KINDS } from '../tasks/kinds.ts';
+import { Hyperparameters } from './fine-tuning.ts';
+import { UnixSeconds } from './common.ts';
+
+export const BackendId = z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, 'must be 1-128 letters, digits, ".", "_", ":" or "-"');
+
+export const Heartbeat = z
+  .strictObject({
+    backend_id: BackendId,
+    url: z.url({ protocol: /^https?$/ }).openapi({ description: 'Where the edge reaches this backend (inference, cancel).' }),
+    capacity: z.number().int().min(0).openapi({ description: 'Concurrent inference requests it takes.' }),
+    in_flight: z.number().int().min(0).openapi({ description: 'Requests it is serving now; at capacity it gets none.' }),
+    loaded_adapters: z.array(z.string()).max(10_000).default([]),
+  })
+  .openapi('Heartbeat');
+
+export const HeartbeatAck = z
+  .object({ backend_id: z.string(), heartbeat_ttl_s: z.number().int(), lease_ttl_s: z.number().int() })
+  .openapi('HeartbeatAck');
+
+export const TaskKind = z.enum(TASK_KINDS);
+
+export const ClaimRequest = z
+  .strictObject({ backend_id: BackendId, kinds: z.array(TaskKind).min(1).default([...TASK_KINDS]) })
+  .openapi('ClaimRequest');
+
+const BaseRef = z.object({ id: z.string(), name: z.string(), storage_prefix: z.string(), config: z.record(z.string(), z.unknown()) });
+const AdapterRef = z.object({ id: z.string(), name: z.string(), storage_prefix: z.string(), rank: z.number().int().nullable() });
+const Lease = {
+  id: z.string(),
+  attempt: z.number().int().openapi({ description: '1 on the first claim; higher after leases expired.' }),
+  lease_expires_at: UnixSeconds.nullable(),
+  base_model: BaseRef,
+  output_prefix: z.string().openapi({ description: 'Write results here; PEFT adapters go to `<output_prefix>adapter/`.' }),
+};
+const Member = AdapterRef.extend({ weight: z.number().nullable() });
+
+export const TaskSpec = z
+  .discriminatedUnion('kind', [
+    z.object({
+      kind: z.literal('fine_tuning'),
+      ...Lease,
+      training_file: z.object({ id: z.string(), storage_key: z.string() }),
+      validation_file: z.object({ id: z.string(), storage_key: z.string() }).nullable(),
+      hyperparameters: Hyperparameters,
+      seed: z.number().int(),
+      suffix: z.string().nullable(),
+      resume_from: z.object({ checkpoint_id: z.string(), step: z.number().int(), storage_prefix: z.string() }).nullable(),
+    }),
+    z.object({
+      kind: z.literal('merge'),
+      ...Lease,
+      method: z.enum(MERGE_METHODS),
+      basis_size: z.number().int().nullable(),
+      density: z.number().nullable(),
+      members: z.array(Member),
+    }),
+    z.object({
+      kind: z.literal('compression'),
+      ...Lease,
+      source: AdapterRef,
+      rank: z.number().int().nullable(),
+      energy: z.number().nullable(),
+      budget_bytes: z.number().int().nullable(),
+      bits: z.number().int(),
+    }),
+    z.object({
+      kind: z.literal('revert'),
+      ...Lease,
+      merge: z.object({ id: z.string(), method: z.enum(MERGE_METHODS), storage_prefix: z.string(), basis_size: z.number().int().nullable(), members: z.array(Member) }),
+      adapter: AdapterRef.openapi({ description: 'The member task to reconstruct.' }),
+    }),
+  ])
+  .openapi('TaskSpec');
+
+export const ClaimResponse = z.object({ task: TaskSpec.nullable() }).openapi('ClaimResponse');
+
+export const TaskParams = z.strictObject({
+  kind: TaskKind.openapi({ param: { name: 'kind', in: 'path' } }),
+  id: z.string().min(1).openapi({ param: { name: 'id', in: 'path' } }),
+});
+
+export const JobParams = z.strictObject({ id: z.string().min(1).openapi({ param: { name: 'id', in: 'path' } }) });
+
+export const BackendRef = z.strictObject({ backend_id: BackendId }).openapi('BackendRef');
+
+export const CompleteRequest = z
+  .strictObject({ backend_id: BackendId, trained_tokens: z.number().int().min(0).optional().openapi({ description: 'Fine-tuning only.' }) })
+  .openapi('CompleteRequest');
+
+export const FailRequest = z
+  .strictObject({ backend_id: BackendId, error: z.strictObject({ code: z.string().min(1).max(64), message: z.string().min(1).max(4000) }) })
+  .openapi('FailRequest');
+
+export const TaskState = z
+  .object({
+    id: z.string(),
+    kind: TaskKind,
+    status: z.string(),
+    lease_expires_at: UnixSeconds.nullable(),
+    cancel_requested: z.boolean().openapi({ description: 'True once the user cancelled: stop, and report nothing more.' }),
+  })
+  .openapi('TaskState');
+
+export const EventsReport = z
+  .strictObject({
+    backend_id: BackendId,
+    events: z
+      .array(
+        z.strictObject({
+          level: z.enum(['info', 'warn', 'error']).default('info'),
+          type: z.enum(['message', 'metrics']).default('message'),
+          message: z.string().min(1).max(2000),
+          data: z.record(z.string(), z.unknown()).optional().openapi({ description: 'e.g. {"step": 10, "train_loss": 1.9, "tokens_per_s": 812}' }),
+        }),
+      )
+      .min(1)
+      .max(100),
+  })
+  .openapi('EventsReport');
+
+export const CheckpointReport = z
+  .strictObject({
+    backend_id: BackendId,
+    step: z.number().int().min(0),
+    train_loss: z.number().optional(),
+    valid_loss: z.number().optional(),
+    storage_prefix: z.string().min(1).openapi({ description: 'Must lie under the task\'s output_prefix.' }),
+  })
+  .openapi('CheckpointReport');

@@ -1,0 +1,84 @@
+import { z } from '@hono/zod-openapi';
+import { MERGE_METHODS, TASK_STATUSES } from '../../schema/index.ts';
+import { Name, UnixSeconds, listOf } from './common.ts';
+
+/** Which optional parameters each method reads; any other one is refused rather than silently ignored. */
+export const METHOD_PARAMS: Record<(typeof MERGE_METHODS)[number], ('basis_size' | 'weights' | 'density')[]> = {
+  rmm_factor: ['basis_size', 'weights'],
+  rmm_delta: ['basis_size', 'weights'],
+  task_arithmetic: ['weights'],
+  ties: ['weights', 'density'],
+  dare: ['weights', 'density'],
+  cat: ['weights'],
+  svd: ['basis_size', 'weights'],
+  linear: ['weights'],
+};
+
+export const CreateMergeRequest = z
+  .strictObject({
+    name: Name,
+    base_model: z.string().min(1),
+    adapters: z.array(z.string().min(1)).min(2).max(32).openapi({ description: 'Names or ids of ready adapters of this base model.' }),
+    method: z.enum(MERGE_METHODS),
+    basis_size: z.number().int().min(1).max(4096).optional().openapi({ description: 'rmm_*: size of the shared basis; svd: rank of the result.' }),
+    weights: z.array(z.number().finite()).optional().openapi({ description: 'One per adapter, in order.' }),
+    density: z.number().gt(0).max(1).optional().openapi({ description: 'ties/dare: fraction of entries kept.' }),
+  })
+  .superRefine((m, ctx) => {
+    const allowed = METHOD_PARAMS[m.method];
+    for (const p of ['basis_size', 'weights', 'density'] as const) {
+      if (m[p] !== undefined && !allowed.includes(p)) {
+        ctx.addIssue({ code: 'custom', path: [p], message: `${p} does not apply to method "${m.method}" (it takes ${allowed.join(', ')})` });
+      }
+    }
+    if (m.weights && m.weights.length !== m.adapters.length) {
+      ctx.addIssue({ code: 'custom', path: ['weights'], message: `give one weight per adapter (${m.adapters.length}), not ${m.weights.length}` });
+    }
+    if (new Set(m.adapters).size !== m.adapters.length) ctx.addIssue({ code: 'custom', path: ['adapters'], message: 'list each adapter once' });
+  })
+  .openapi('CreateMergeRequest');
+
+const TaskError = z.object({ code: z.string(), message: z.string() }).nullable();
+
+export const Revert = z
+  .object({
+    id: z.string(),
+    object: z.literal('merge.revert'),
+    merge_id: z.string(),
+    adapter: z.string().openapi({ description: 'The member task being reconstructed.' }),
+    name: z.string().openapi({ description: 'Name the reconstructed adapter gets.' }),
+    status: z.enum(TASK_STATUSES),
+    error: TaskError,
+    result_adapter_id: z.string().nullable(),
+    created_at: UnixSeconds,
+    finished_at: UnixSeconds.nullable(),
+  })
+  .openapi('Revert');
+
+export const Merge = z
+  .object({
+    id: z.string(),
+    object: z.literal('merge'),
+    name: z.string(),
+    base_model: z.string(),
+    model: z.string().nullable().openapi({ description: 'What to pass as `model` once succeeded; `<model>/<adapter>` serves one member task reverted.' }),
+    method: z.enum(MERGE_METHODS),
+    basis_size: z.number().int().nullable(),
+    density: z.number().nullable(),
+    members: z.array(z.object({ adapter_id: z.string(), name: z.string(), weight: z.number().nullable() })),
+    status: z.enum(TASK_STATUSES),
+    error: TaskError,
+    reverts: z.array(Revert),
+    created_at: UnixSeconds,
+    finished_at: UnixSeconds.nullable(),
+  })
+  .openapi('Merge');
+
+export const MergeList = listOf(Merge, 'MergeList');
+
+export const CreateRevertRequest = z
+  .strictObject({
+    adapter: z.string().min(1).openapi({ description: 'Name or id of the member task to reconstruct.' }),
+    name: Name.optional().openapi({ description: 'Name of the new adapter (default: "<merge>-<adapter>").' }),
+  })
+  .openapi('CreateRevertRequest');

@@ -1,0 +1,75 @@
+/**
+ * Leases: a backend claims the oldest claimable task of a kind in one UPDATE (so two backends never get the
+ * same one), keeps it by renewing before the lease runs out, and loses it when the lease expires: the task is
+ * then claimable again, and the next claim resumes from the last checkpoint.
+ */
+import { and, asc, eq, inArray, lt, or, sql } from 'drizzle-orm';
+import type { Db } from '../db.ts';
+import { ApiError } from '../errors.ts';
+import { nowS } from '../ids.ts';
+import { TASK_TABLES, type TaskKind, type TaskTable } from './kinds.ts';
+
+function claimable(t: TaskTable, now: number) {
+  return or(eq(t.status, 'queued'), and(eq(t.status, 'running'), lt(t.leaseExpiresAt, now)));
+}
+
+/** Claims the oldest claimable task of `kind` for `backendId`; null when there is none. */
+export async function claimNext(db: Db, kind: TaskKind, backendId: string, leaseS: number): Promise<{ id: string; attempts: number } | null> {
+  const t: TaskTable = TASK_TABLES[kind];
+  const now = nowS();
+  const oldest = db.select({ id: t.id }).from(t).where(claimable(t, now)).orderBy(asc(t.createdAt), asc(t.id)).limit(1);
+  // The outer condition repeats the inner one: the row must still be claimable when this UPDATE writes it.
+  const [row] = await (db.update(t) as any)
+    .set({ status: 'running', leaseOwner: backendId, leaseExpiresAt: now + leaseS, attempts: sql`${t.attempts} + 1` })
+    .where(and(inArray(t.id, oldest), claimable(t, now)))
+    .returning({ id: t.id, attempts: t.attempts });
+  return row ?? null;
+}
+
+export interface LeasedRow {
+  id: string;
+  tenantId: string;
+  status: string;
+  leaseOwner: string | null;
+  leaseExpiresAt: number | null;
+}
+
+/**
+ * The task as its lease holder may touch it. Another backend's lease answers 409 so the caller stops work
+ * it no longer owns; a cancelled fine-tuning job is returned as it is, so the caller learns of the cancel.
+ */
+export async function heldTask(db: Db, kind: TaskKind, id: string, backendId: string): Promise<LeasedRow> {
+  const t: TaskTable = TASK_TABLES[kind];
+  const [row] = (await db.select().from(t as any).where(eq(t.id, id))) as LeasedRow[];
+  if (!row) throw new ApiError(404, 'task_not_found', `No ${kind} task "${id}".`, 'id');
+  if (row.leaseOwner !== backendId) {
+    throw new ApiError(409, 'lease_lost', `The lease on ${kind} task ${id} is held by ${row.leaseOwner ?? 'nobody'}, not ${backendId}; stop working on it (its lease expired and it was claimed again, or it finished).`, 'backend_id');
+  }
+  if (row.status !== 'running' && row.status !== 'cancelled') {
+    throw new ApiError(409, 'task_finished', `The ${kind} task ${id} is already ${row.status}; nothing more to report.`, 'id');
+  }
+  return row;
+}
+
+export function taskState(kind: TaskKind, row: LeasedRow) {
+  return { id: row.id, kind, status: row.status, lease_expires_at: row.leaseExpiresAt, cancel_requested: row.status === 'cancelled' };
+}
+
+export async function renewLease(db: Db, kind: TaskKind, id: string, backendId: string, leaseS: number) {
+  const row = await heldTask(db, kind, id, backendId);
+  if (row.status !== 'running') return taskState(kind, row);
+  const t: TaskTable = TASK_TABLES[kind];
+  const expires = nowS() + leaseS;
+  await (db.update(t) as any).set({ leaseExpiresAt: expires }).where(and(eq(t.id, id), eq(t.leaseOwner, backendId), eq(t.status, 'running')));
+  return taskState(kind, { ...row, leaseExpiresAt: expires });
+}
+
+/** Ends a task as failed with the backend's reason; the lease is released. */
+export async function failTask(db: Db, kind: TaskKind, id: string, backendId: string, error: { code: string; message: string }) {
+  const row = await heldTask(db, kind, id, backendId);
+  if (row.status !== 'running') return taskState(kind, row);
+  const t: TaskTable = TASK_TABLES[kind];
+  const fields = kind === 'fine_tuning' ? { ...error, param: null } : error;
+  await (db.update(t) as any).set({ status: 'failed', error: fields, finishedAt: nowS(), leaseExpiresAt: null }).where(and(eq(t.id, id), eq(t.leaseOwner, backendId), eq(t.status, 'running')));
+  return taskState(kind, { ...row, status: 'failed', leaseExpiresAt: null });
+}

@@ -24,17 +24,20 @@ export function newAdamWState(): AdamWState {
   return { step: 0, m: new Map(), v: new Map() };
 }
 
-/** One optimizer step over every parameter that has a gradient, in place. `lr` overrides cfg.lr (schedules). */
-export function adamwStep(params: Map<string, Float32Array>, grads: Map<string, Float32Array>, state: AdamWState, cfg: AdamWConfig, lr = cfg.lr): void {
+/**
+ * One optimizer step over every parameter that has a gradient, in place. `lr` overrides cfg.lr (schedules);
+ * `decays(name)` says whether weight decay applies to a parameter (all by default, as in torch).
+ */
+export function adamwStep(params: Map<string, Float32Array>, grads: Map<string, Float32Array>, state: AdamWState, cfg: AdamWConfig, lr = cfg.lr, decays: (name: string) => boolean = () => true): void {
   state.step += 1;
   const [b1, b2] = cfg.betas;
   const bc1 = 1 - b1 ** state.step;
   const bc2Sqrt = Math.sqrt(1 - b2 ** state.step);
   const stepSize = lr / bc1;
-  const decay = 1 - lr * cfg.weightDecay;
   for (const [name, p] of params) {
     const g = grads.get(name);
     if (!g) continue;
+    const decay = decays(name) ? 1 - lr * cfg.weightDecay : 1;
     let m = state.m.get(name);
     let v = state.v.get(name);
     if (!m || !v) {

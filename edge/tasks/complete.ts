@@ -45,19 +45,24 @@ async function producedAdapter(db: Db, kind: Exclude<TaskKind, 'merge'>, id: str
   return { tenantId: r.tenantId, base: await baseOf(db, m.baseModelId), name: r.name, source: 'revert' as AdapterSource, sourceId: m.id, outputPrefix: r.outputPrefix };
 }
 
+/** Output that fails its check fails the task, with the reason for the user, and answers the backend 422. */
+async function rejectOutput(db: Db, kind: TaskKind, id: string, backendId: string, err: InvalidInputError): Promise<never> {
+  await failTask(db, kind, id, backendId, { code: err.code, message: `The result failed the check: ${err.message}` });
+  throw new ApiError(422, err.code, `The result failed the check, so the task is now failed: ${err.message}`, err.param ?? null);
+}
+
 export async function completeTask(db: Db, store: ObjectStore, kind: TaskKind, id: string, backendId: string, trainedTokens?: number) {
   const held = await heldTask(db, kind, id, backendId);
   if (held.status === 'cancelled') throw new ApiError(409, 'task_cancelled', `The ${kind} task ${id} was cancelled; discard its results.`, 'id');
   const t = TASK_TABLES[kind];
   const stillHeld = and(eq(t.id, id), eq(t.leaseOwner, backendId), eq(t.status, 'running'));
-  const done = { status: 'succeeded', finishedAt: nowS(), leaseExpiresAt: null };
 
   if (kind === 'merge') {
     const [m] = await db.select().from(merges).where(eq(merges.id, id));
     if ((await store.list(m.outputPrefix)).length === 0) {
-      throw new ApiError(422, 'output_missing', `Nothing under "${m.outputPrefix}"; write the merged artifact there before completing the merge.`, 'output_prefix');
+      await rejectOutput(db, kind, id, backendId, new InvalidInputError('output_missing', `nothing under "${m.outputPrefix}"; write the merged artifact there before completing.`, 'output_prefix'));
     }
-    await db.update(merges).set(done as never).where(stillHeld);
+    await db.update(merges).set({ status: 'succeeded', finishedAt: nowS(), leaseExpiresAt: null }).where(stillHeld);
     return taskState(kind, { ...held, status: 'succeeded', leaseExpiresAt: null });
   }
 
@@ -74,10 +79,9 @@ export async function completeTask(db: Db, store: ObjectStore, kind: TaskKind, i
     });
   } catch (err) {
     if (!(err instanceof InvalidInputError)) throw err;
-    await failTask(db, kind, id, backendId, { code: err.code, message: `The produced adapter failed the check: ${err.message}` });
-    throw new ApiError(422, err.code, `The produced adapter failed the check, so the task is now failed: ${err.message}`, err.param ?? null);
+    return rejectOutput(db, kind, id, backendId, err);
   }
-  const result = { ...done, resultAdapterId: adapter.id, ...(kind === 'fine_tuning' ? { trainedTokens: trainedTokens ?? null } : {}) };
+  const result = { status: 'succeeded', finishedAt: nowS(), leaseExpiresAt: null, resultAdapterId: adapter.id, ...(kind === 'fine_tuning' ? { trainedTokens: trainedTokens ?? null } : {}) };
   await db.batch([db.insert(adapters).values(adapter), (db.update(t) as any).set(result).where(stillHeld)]);
   return taskState(kind, { ...held, status: 'succeeded', leaseExpiresAt: null });
 }

@@ -34,6 +34,8 @@ function startOne(name: string, dropConnections: boolean): Promise<Server> {
   const log: LoggedRequest[] = [];
   const server = createServer(async (req, res) => {
     if (dropConnections) {
+      // Take the whole request, then hang up without a byte of answer.
+      await readBody(req);
       req.socket.destroy();
       return;
     }

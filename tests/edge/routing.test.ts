@@ -1,0 +1,115 @@
+import { env } from 'cloudflare:workers';
+import { beforeEach, describe, expect, inject, it } from 'vitest';
+import { rendezvousOrder } from '../../edge/inference/rendezvous.ts';
+import { call, createTenant, expectError } from './api.ts';
+import { heartbeat } from './backend-client.ts';
+import { fixtureAdapter, registerBase, uploadAdapter } from './fixtures.ts';
+
+const urls = inject('fakeBackends');
+const ROUTED = ['rt-0', 'rt-1', 'rt-2'];
+
+/** Moves a backend's last heartbeat far into the past: to the edge, it stopped heartbeating. */
+async function silence(backendId: string) {
+  await env.DB.prepare('update backends set last_heartbeat_at = 0 where id = ?').bind(backendId).run();
+}
+
+async function setup() {
+  const t = await createTenant();
+  await registerBase(t.key);
+  const adapter = (await (await uploadAdapter(t.key, 'tiny-llama', 'task_a', await fixtureAdapter('task_a'))).json()) as any;
+  return { ...t, adapterId: adapter.id as string };
+}
+
+async function chat(key: string, model = 'tiny-llama:task_a', extra: Record<string, unknown> = {}) {
+  const res = await call('/v1/chat/completions', { key, body: { model, messages: [{ role: 'user', content: 'hello' }], ...extra } });
+  return { res, backend: res.headers.get('x-rankgate-backend'), body: (await res.text()) };
+}
+
+describe('inference routing', () => {
+  beforeEach(async () => {
+    await env.DB.prepare('update backends set last_heartbeat_at = 0').run();
+    for (const [i, id] of ROUTED.entries()) await heartbeat(id, urls[i]);
+  });
+
+  it('sends one adapter to the same backend while it is healthy, and moves it when it stops heartbeating', async () => {
+    const t = await setup();
+    const expected = rendezvousOrder(t.adapterId, ROUTED.map((id) => ({ id })));
+    const served = [];
+    for (let i = 0; i < 5; i++) served.push((await chat(t.key)).backend);
+    expect(new Set(served)).toEqual(new Set([expected[0].id]));
+    const first = await chat(t.key);
+    expect(first.res.status).toBe(200);
+    expect(JSON.parse(first.body).choices[0].message.content).toBe(`served by fake-${ROUTED.indexOf(expected[0].id)}`);
+
+    await silence(expected[0].id);
+    const moved = [];
+    for (let i = 0; i < 5; i++) moved.push((await chat(t.key)).backend);
+    expect(new Set(moved)).toEqual(new Set([expected[1].id]));
+
+    // Back in heartbeat, it gets its adapter back.
+    await heartbeat(expected[0].id, urls[ROUTED.indexOf(expected[0].id)]);
+    expect((await chat(t.key)).backend).toBe(expected[0].id);
+  });
+
+  it('keeps other models where they were when one backend leaves', async () => {
+    const t = await setup();
+    const adapterHome = (await chat(t.key)).backend!;
+    const baseHome = (await chat(t.key, 'tiny-llama')).backend!;
+    const leaving = ROUTED.find((id) => id !== baseHome)!;
+    await silence(leaving);
+    expect((await chat(t.key, 'tiny-llama')).backend).toBe(baseHome);
+    if (leaving !== adapterHome) expect((await chat(t.key)).backend).toBe(adapterHome);
+  });
+
+  it('skips a backend at capacity', async () => {
+    const t = await setup();
+    const order = rendezvousOrder(t.adapterId, ROUTED.map((id) => ({ id })));
+    await heartbeat(order[0].id, urls[ROUTED.indexOf(order[0].id)], { capacity: 2, in_flight: 2 });
+    expect((await chat(t.key)).backend).toBe(order[1].id);
+  });
+
+  it('retries on another backend when one fails before the first byte', async () => {
+    const t = await setup();
+    // A backend id that outranks the three healthy ones for this adapter, on the server that drops connections.
+    let dropper = '';
+    for (let i = 0; !dropper; i++) {
+      const order = rendezvousOrder(t.adapterId, [...ROUTED, `drop-${i}`].map((id) => ({ id })));
+      if (order[0].id === `drop-${i}`) dropper = `drop-${i}`;
+    }
+    await heartbeat(dropper, urls[3]);
+    const { res, backend } = await chat(t.key);
+    expect(res.status).toBe(200);
+    expect(backend).toBe(rendezvousOrder(t.adapterId, ROUTED.map((id) => ({ id })))[0].id);
+    await silence(dropper);
+  });
+
+  it('answers 503 with Retry-After when no backend is healthy', async () => {
+    const t = await setup();
+    for (const id of ROUTED) await silence(id);
+    const { res, body } = await chat(t.key);
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toMatch(/^\d+$/);
+    expect(JSON.parse(body).error).toMatchObject({ code: 'no_backend_available', type: 'service_unavailable_error' });
+  });
+
+  it('streams server-sent events when stream is true, and tells the backend what to load', async () => {
+    const t = await setup();
+    const { res, body, backend } = await chat(t.key, 'tiny-llama:task_a', { stream: true });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('text/event-stream');
+    expect(body.trim().endsWith('data: [DONE]')).toBe(true);
+    const text = await call('/v1/completions', { key: t.key, body: { model: 'tiny-llama:task_a', prompt: 'Once upon' } });
+    expect(((await text.json()) as any).choices[0].text).toMatch(/^served by fake-/);
+    const log = (await (await fetch(`${urls[ROUTED.indexOf(backend!)]}/_log`)).json()) as { path: string; body: any }[];
+    const seen = log.filter((r) => r.body?.rankgate?.tenant_id === t.id);
+    expect(seen.map((r) => r.path)).toEqual(['/v1/chat/completions', '/v1/completions']);
+    expect(seen[0].body).toMatchObject({ model: 'tiny-llama:task_a', stream: true, rankgate: { target: { kind: 'adapter', adapter: { id: t.adapterId, rank: 4 }, base_model: { name: 'tiny-llama' } } } });
+  });
+
+  it('refuses unknown and unready models before routing', async () => {
+    const t = await setup();
+    await expectError('/v1/chat/completions', { key: t.key, body: { model: 'tiny-llama:nope', messages: [{ role: 'user', content: 'x' }] } }, 404, 'model_not_found');
+    await expectError('/v1/chat/completions', { key: t.key, body: { model: 'gpt-4o', messages: [{ role: 'user', content: 'x' }] } }, 404, 'model_not_found');
+    await expectError('/v1/completions', { key: t.key, body: { model: 'a:b:c', prompt: 'x' } }, 400, 'invalid_model');
+  });
+});

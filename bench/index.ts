@@ -4,6 +4,7 @@
  */
 const benches: Record<string, () => Promise<{ run: (quick: boolean) => Promise<Record<string, unknown>> }>> = {
   engine: () => import('./engine.ts'),
+  train: () => import('./train.ts'),
 };
 
 const [name, ...flags] = process.argv.slice(2);

@@ -32,11 +32,16 @@ export interface BatchOptions {
   maxBatch?: number;
 }
 
-interface Row {
+export interface Row {
   req: GenerationRequest;
+  /** Position of the request in the caller's list (results are reported by it). */
   index: number;
   tokens: number[];
   random: () => number;
+}
+
+export function newRow(req: GenerationRequest, index: number): Row {
+  return { req, index, tokens: [], random: rng(req.seed ?? index) };
 }
 
 export function checkRequest(decoder: Decoder, r: GenerationRequest, label = 'request'): void {
@@ -59,7 +64,7 @@ export async function generate(decoder: Decoder, requests: GenerationRequest[], 
   while (next < requests.length || batch.size > 0) {
     const free = batch.capacity - batch.size;
     if (free > 0 && next < requests.length) {
-      const admitted = requests.slice(next, next + free).map((req, k) => ({ req, index: next + k, tokens: [], random: rng(req.seed ?? next + k) }));
+      const admitted = requests.slice(next, next + free).map((req, k) => newRow(req, next + k));
       next += admitted.length;
       await batch.admit(admitted);
     }
@@ -69,7 +74,7 @@ export async function generate(decoder: Decoder, requests: GenerationRequest[], 
 }
 
 /** The rows being generated, with their KV cache and adapter slots. */
-class RunningBatch {
+export class RunningBatch {
   private readonly rows: Row[] = [];
   private readonly cache: KvCache;
   private readonly lora: LoraRows;

@@ -1,0 +1,43 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { TextTokenizer } from '../../gpu-backend/formats/tokenizer.ts';
+import { tokenizerConfigJson, tokenizerJson } from '../../gpu-backend/tasks/tokenizer-files.ts';
+
+async function tokenizerDir(config: Record<string, unknown> = tokenizerConfigJson()): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'rankgate-tok-'));
+  await writeFile(join(dir, 'tokenizer.json'), JSON.stringify(tokenizerJson()));
+  await writeFile(join(dir, 'tokenizer_config.json'), JSON.stringify(config));
+  return dir;
+}
+
+describe('tokenizer.json through @huggingface/tokenizers', () => {
+  test('round-trips text, maps special tokens written in text, and knows bos/eos', async () => {
+    const tok = await TextTokenizer.load(await tokenizerDir());
+    const ids = tok.encode('add: 12+30\n');
+    expect(tok.decode(ids)).toBe('add: 12+30\n');
+    expect(tok.encode('<|user|>hi')).toEqual([5, ...tok.encode('hi')]);
+    expect([tok.bosId, tok.eosId]).toEqual([1, 2]);
+    expect(tok.decode([...tok.encode('ok'), 2])).toBe('ok');
+    expect(tok.decode([...tok.encode('ok'), 2], false)).toBe('ok</s>');
+  });
+
+  test('renders the chat template, with and without the generation prompt', async () => {
+    const tok = await TextTokenizer.load(await tokenizerDir());
+    const messages = [{ role: 'user', content: 'upper: red' }];
+    expect(tok.applyChatTemplate(messages, true)).toBe('<|user|>upper: red</s><|assistant|>');
+    expect(tok.applyChatTemplate([...messages, { role: 'assistant', content: 'RED' }], false)).toBe('<|user|>upper: red</s><|assistant|>RED</s>');
+  });
+
+  test('a model without a chat template gets a plain role: content layout', async () => {
+    const { chat_template: _, ...rest } = tokenizerConfigJson();
+    const tok = await TextTokenizer.load(await tokenizerDir(rest));
+    expect(tok.hasChatTemplate).toBe(false);
+    expect(tok.applyChatTemplate([{ role: 'user', content: 'hi' }], true)).toBe('user: hi\nassistant: ');
+  });
+
+  test('a folder without tokenizer.json is a clear error', async () => {
+    await expect(TextTokenizer.load(tmpdir() + '/does-not-exist')).rejects.toMatchObject({ code: 'missing_tokenizer' });
+  });
+});

@@ -6,7 +6,7 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import { createDb } from './db.ts';
 import type { AppEnv } from './env.ts';
-import { ApiError, handleError } from './errors.ts';
+import { ApiError, errorResponse, handleError } from './errors.ts';
 import { adapterRoutes } from './routes/adapters.ts';
 import { baseModelRoutes } from './routes/base-models.ts';
 import { compressionRoutes } from './routes/compressions.ts';
@@ -32,9 +32,8 @@ export function createApp() {
   });
   const jsonLimit = bodyLimit({
     maxSize: JSON_BODY_LIMIT,
-    onError: () => {
-      throw new ApiError(413, 'body_too_large', `The request body is over ${JSON_BODY_LIMIT} bytes; send a smaller body (upload large files with POST /v1/files or the adapter upload URLs).`);
-    },
+    // Answered, not thrown: the limit may trip inside the body stream, outside the app's error handler.
+    onError: (c) => errorResponse(c, new ApiError(413, 'body_too_large', `The request body is over ${JSON_BODY_LIMIT} bytes; send a smaller body (upload large files with POST /v1/files or the adapter upload URLs).`)),
   });
   app.use(async (c, next) => (UPLOAD_PATHS.some((p) => p.test(c.req.path)) ? next() : jsonLimit(c, next)));
 
@@ -55,11 +54,4 @@ export function createApp() {
   app.openAPIRegistry.registerComponent('securitySchemes', 'backendSecret', { type: 'http', scheme: 'bearer', description: 'BACKEND_SECRET, shared by the edge and its backends.' });
   app.openAPIRegistry.registerComponent('securitySchemes', 'adminToken', { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN of the operator.' });
   return app;
-}
-
-export function openApiDocument(app: ReturnType<typeof createApp>) {
-  return app.getOpenAPI31Document({
-    openapi: '3.1.0',
-    info: { title: 'rankgate edge API', version: '0.1.0', description: 'Train, store, combine, undo and serve LoRA adapters over HTTP. Generated from the zod schemas in edge/schemas by `npm run openapi`.' },
-  });
 }

@@ -5,7 +5,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { describeErrors, parseDataset } from '../../gpu-backend/formats/dataset.ts';
 import { files, fineTuningJobs } from '../../schema/index.ts';
 import { requireApiKey } from '../auth/middleware.ts';
-import { ApiError } from '../errors.ts';
+import { ApiError, errorResponse } from '../errors.ts';
 import { newId, nowS } from '../ids.ts';
 import { findFile } from '../lookups.ts';
 import { afterCursor, page } from '../pagination.ts';
@@ -25,11 +25,11 @@ function fileObject(f: Row) {
 
 const route = { security: tenantSecurity, tags: ['files'] };
 
+const tooLarge = () => new ApiError(413, 'body_too_large', `Datasets are limited to ${MAX_DATASET_BYTES} bytes; split the file or sample it down.`);
+
 const datasetLimit = bodyLimit({
   maxSize: MAX_DATASET_BYTES + 64 * 1024,
-  onError: () => {
-    throw new ApiError(413, 'body_too_large', `Datasets are limited to ${MAX_DATASET_BYTES} bytes; split the file or sample it down.`);
-  },
+  onError: (c) => errorResponse(c, tooLarge()),
 });
 
 export const fileRoutes = router()
@@ -46,7 +46,7 @@ export const fileRoutes = router()
     async (c) => {
       const { file } = c.req.valid('form');
       const { db, store, tenantId } = c.var;
-      if (file.size > MAX_DATASET_BYTES) throw new ApiError(413, 'body_too_large', `Datasets are limited to ${MAX_DATASET_BYTES} bytes; split the file or sample it down.`);
+      if (file.size > MAX_DATASET_BYTES) throw tooLarge();
       let text: string;
       try {
         text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(await file.arrayBuffer());

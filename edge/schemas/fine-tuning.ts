@@ -32,7 +32,7 @@ export const IdempotencyHeaders = z.object({
     .min(1)
     .max(255)
     .optional()
-    .openapi({ param: { name: 'Idempotency-Key', in: 'header' }, description: 'Retrying with the same key and body returns the same job instead of a new one.' }),
+    .openapi({ description: 'Retrying with the same key and body returns the same job instead of a new one.' }),
 });
 
 const ErrorObject = z.object({ code: z.string(), message: z.string(), param: z.string().nullable() });

@@ -12,3 +12,8 @@ declare global {
     }
   }
 }
+
+declare module '*.yaml?raw' {
+  const text: string;
+  export default text;
+}

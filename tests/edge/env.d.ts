@@ -12,8 +12,3 @@ declare global {
     }
   }
 }
-
-declare module '*.yaml?raw' {
-  const text: string;
-  export default text;
-}

@@ -14,3 +14,22 @@ export const leaseColumns = () => ({
   leaseExpiresAt: integer('lease_expires_at'),
   attempts: integer('attempts').notNull().default(0),
 });
+
+export const TASK_STATUSES = ['queued', 'running', 'succeeded', 'failed'] as const;
+export type TaskStatus = (typeof TASK_STATUSES)[number];
+
+export interface TaskError {
+  code: string;
+  message: string;
+}
+
+/** The lifecycle of a merge, compression or revert: queued, leased by a backend, then succeeded or failed. */
+export const taskColumns = () => ({
+  status: text('status', { enum: TASK_STATUSES }).notNull(),
+  error: text('error', { mode: 'json' }).$type<TaskError>(),
+  /** Where the backend writes the result. */
+  outputPrefix: text('output_prefix').notNull(),
+  ...leaseColumns(),
+  createdAt: createdAt(),
+  finishedAt: integer('finished_at'),
+});

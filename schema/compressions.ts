@@ -1,7 +1,6 @@
 import { index, integer, real, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 import { adapters } from './adapters.ts';
-import { createdAt, leaseColumns } from './columns.ts';
-import { TASK_STATUSES, type TaskError } from './merges.ts';
+import { taskColumns } from './columns.ts';
 import { tenants } from './tenants.ts';
 
 /** Truncated SVD (to a rank, a kept energy fraction or a byte budget) plus group-wise quantization. */
@@ -16,13 +15,8 @@ export const compressions = sqliteTable(
     energy: real('energy'),
     budgetBytes: integer('budget_bytes'),
     bits: integer('bits').notNull(),
-    status: text('status', { enum: TASK_STATUSES }).notNull(),
-    error: text('error', { mode: 'json' }).$type<TaskError>(),
-    outputPrefix: text('output_prefix').notNull(),
     resultAdapterId: text('result_adapter_id').references(() => adapters.id),
-    ...leaseColumns(),
-    createdAt: createdAt(),
-    finishedAt: integer('finished_at'),
+    ...taskColumns(),
   },
   (t) => [index('compressions_tenant').on(t.tenantId), index('compressions_claim').on(t.status, t.createdAt)],
 );

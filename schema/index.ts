@@ -6,3 +6,4 @@ export * from './fine-tuning.ts';
 export * from './merges.ts';
 export * from './compressions.ts';
 export * from './backends.ts';
+export { TASK_STATUSES, type TaskError, type TaskStatus } from './columns.ts';

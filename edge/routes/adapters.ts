@@ -1,6 +1,6 @@
 /** The adapter registry: upload (presigned or through the edge), commit, list, get, download, delete. */
 import { createRoute, z } from '@hono/zod-openapi';
-import { and, desc, eq } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import { adapters, baseModels, compressions, fineTuningJobs, mergeMembers, mergeReverts } from '../../schema/index.ts';
 import { ADAPTER_FILES, EDGE_PUT_MAX_BYTES, MAX_FILE_BYTES, UPLOAD_URL_TTL_S, committedKey, uploadKey } from '../adapters/files.ts';
 import { adapterObject, commitUpload, type AdapterRow } from '../adapters/registry.ts';
@@ -9,7 +9,7 @@ import type { Db } from '../db.ts';
 import { ApiError } from '../errors.ts';
 import { newId, nowS } from '../ids.ts';
 import { findAdapter, findBaseModel, servableNameOwner } from '../lookups.ts';
-import { afterCursor, page } from '../pagination.ts';
+import { tenantPage } from '../pagination.ts';
 import { Adapter, AdapterDownload, AdapterList, CreateAdapterRequest, CreatedAdapter, FileParams, UploadedFile } from '../schemas/adapters.ts';
 import { Deleted, IdParam, ListQuery } from '../schemas/common.ts';
 import { tenantPrefix } from '../store.ts';
@@ -152,15 +152,10 @@ export const adapterRoutes = router()
       responses: { 200: jsonResponse(AdapterList, 'A page of adapters.'), ...commonErrors },
     }),
     async (c) => {
-      const { after, limit } = c.req.valid('query');
-      const rows = await c.var.db
-        .select({ adapter: adapters, baseName: baseModels.name })
-        .from(adapters)
-        .innerJoin(baseModels, eq(baseModels.id, adapters.baseModelId))
-        .where(and(eq(adapters.tenantId, c.var.tenantId), afterCursor(adapters.id, after)))
-        .orderBy(desc(adapters.id))
-        .limit(limit + 1);
-      return reply(c, AdapterList, page(rows.map((r) => ({ ...r, id: r.adapter.id })), limit, (r) => adapterObject(r.adapter, r.baseName)), 200);
+      const listed = await tenantPage(c.var.db, adapters, c.var.tenantId, c.req.valid('query'));
+      const bases = await c.var.db.select({ id: baseModels.id, name: baseModels.name }).from(baseModels).where(eq(baseModels.tenantId, c.var.tenantId));
+      const baseName = new Map(bases.map((b) => [b.id, b.name]));
+      return reply(c, AdapterList, { ...listed, data: listed.data.map((a) => adapterObject(a, baseName.get(a.baseModelId)!)) }, 200);
     },
   )
   .openapi(

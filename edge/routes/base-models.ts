@@ -1,13 +1,13 @@
 /** Base models: Hugging Face checkpoints already in the bucket, registered once their config.json checks out. */
 import { createRoute } from '@hono/zod-openapi';
-import { and, desc, eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { maxContext, parseModelConfig } from '../../gpu-backend/formats/hf-config.ts';
 import { adapters, baseModels, fineTuningJobs, merges } from '../../schema/index.ts';
 import { requireApiKey } from '../auth/middleware.ts';
 import { ApiError } from '../errors.ts';
 import { newId, nowS } from '../ids.ts';
 import { findBaseModel } from '../lookups.ts';
-import { afterCursor, page } from '../pagination.ts';
+import { tenantPage } from '../pagination.ts';
 import { BaseModel, BaseModelList, CreateBaseModelRequest } from '../schemas/base-models.ts';
 import { Deleted, IdParam, ListQuery } from '../schemas/common.ts';
 import { conflictError, commonErrors, jsonBody, jsonResponse, notFoundError, reply, router, tenantSecurity } from './define.ts';
@@ -93,14 +93,8 @@ export const baseModelRoutes = router()
       responses: { 200: jsonResponse(BaseModelList, 'A page of base models.'), ...commonErrors },
     }),
     async (c) => {
-      const { after, limit } = c.req.valid('query');
-      const rows = await c.var.db
-        .select()
-        .from(baseModels)
-        .where(and(eq(baseModels.tenantId, c.var.tenantId), afterCursor(baseModels.id, after)))
-        .orderBy(desc(baseModels.id))
-        .limit(limit + 1);
-      return reply(c, BaseModelList, page(rows, limit, baseModelObject), 200);
+      const listed = await tenantPage(c.var.db, baseModels, c.var.tenantId, c.req.valid('query'));
+      return reply(c, BaseModelList, { ...listed, data: listed.data.map(baseModelObject) }, 200);
     },
   )
   .openapi(

@@ -1,12 +1,11 @@
 /** Compressions: truncated SVD (rank, energy or byte budget) plus quantization, producing a new adapter. */
 import { createRoute } from '@hono/zod-openapi';
-import { and, desc, eq } from 'drizzle-orm';
 import { compressions } from '../../schema/index.ts';
 import { requireApiKey } from '../auth/middleware.ts';
 import { ApiError } from '../errors.ts';
 import { newId, nowS } from '../ids.ts';
 import { findAdapter, findCompression, servableNameOwner } from '../lookups.ts';
-import { afterCursor, page } from '../pagination.ts';
+import { tenantPage } from '../pagination.ts';
 import { IdParam, ListQuery } from '../schemas/common.ts';
 import { Compression, CompressionList, CreateCompressionRequest } from '../schemas/compressions.ts';
 import { tenantPrefix } from '../store.ts';
@@ -65,9 +64,8 @@ export const compressionRoutes = router()
       responses: { 200: jsonResponse(CompressionList, 'A page of compressions.'), ...commonErrors },
     }),
     async (c) => {
-      const { after, limit } = c.req.valid('query');
-      const rows = await c.var.db.select().from(compressions).where(and(eq(compressions.tenantId, c.var.tenantId), afterCursor(compressions.id, after))).orderBy(desc(compressions.id)).limit(limit + 1);
-      return reply(c, CompressionList, page(rows, limit, compressionObject), 200);
+      const listed = await tenantPage(c.var.db, compressions, c.var.tenantId, c.req.valid('query'));
+      return reply(c, CompressionList, { ...listed, data: listed.data.map(compressionObject) }, 200);
     },
   )
   .openapi(

@@ -1,6 +1,6 @@
 /** Datasets for fine-tuning: JSONL, checked line by line with the trainer's own parser before it is stored. */
 import { createRoute } from '@hono/zod-openapi';
-import { and, desc, eq, or } from 'drizzle-orm';
+import { eq, or } from 'drizzle-orm';
 import { bodyLimit } from 'hono/body-limit';
 import { describeErrors, parseDataset } from '../../gpu-backend/formats/dataset.ts';
 import { files, fineTuningJobs } from '../../schema/index.ts';
@@ -8,7 +8,7 @@ import { requireApiKey } from '../auth/middleware.ts';
 import { ApiError, errorResponse } from '../errors.ts';
 import { newId, nowS } from '../ids.ts';
 import { findFile } from '../lookups.ts';
-import { afterCursor, page } from '../pagination.ts';
+import { tenantPage } from '../pagination.ts';
 import { Deleted, IdParam, ListQuery } from '../schemas/common.ts';
 import { FileList, FileObject, UploadFileForm } from '../schemas/files.ts';
 import { tenantPrefix } from '../store.ts';
@@ -77,9 +77,8 @@ export const fileRoutes = router()
       responses: { 200: jsonResponse(FileList, 'A page of files.'), ...commonErrors },
     }),
     async (c) => {
-      const { after, limit } = c.req.valid('query');
-      const rows = await c.var.db.select().from(files).where(and(eq(files.tenantId, c.var.tenantId), afterCursor(files.id, after))).orderBy(desc(files.id)).limit(limit + 1);
-      return reply(c, FileList, page(rows, limit, fileObject), 200);
+      const listed = await tenantPage(c.var.db, files, c.var.tenantId, c.req.valid('query'));
+      return reply(c, FileList, { ...listed, data: listed.data.map(fileObject) }, 200);
     },
   )
   .openapi(

@@ -8,7 +8,7 @@ import type { Db } from '../db.ts';
 import { ApiError } from '../errors.ts';
 import { newId, nowS } from '../ids.ts';
 import { findBaseModel, findFile, findJob } from '../lookups.ts';
-import { afterCursor, page } from '../pagination.ts';
+import { afterCursor, page, tenantPage } from '../pagination.ts';
 import { IdParam, ListQuery } from '../schemas/common.ts';
 import {
   CreateJobRequest,
@@ -115,14 +115,7 @@ export const fineTuningRoutes = router()
       responses: { 200: jsonResponse(FineTuningJobList, 'A page of jobs.'), ...commonErrors },
     }),
     async (c) => {
-      const { after, limit } = c.req.valid('query');
-      const rows = await c.var.db
-        .select()
-        .from(fineTuningJobs)
-        .where(and(eq(fineTuningJobs.tenantId, c.var.tenantId), afterCursor(fineTuningJobs.id, after)))
-        .orderBy(desc(fineTuningJobs.id))
-        .limit(limit + 1);
-      const listed = page(rows, limit, (r) => r);
+      const listed = await tenantPage(c.var.db, fineTuningJobs, c.var.tenantId, c.req.valid('query'));
       return reply(c, FineTuningJobList, { ...listed, data: await Promise.all(listed.data.map((r) => jobObject(c.var.db, r))) }, 200);
     },
   )
@@ -157,8 +150,9 @@ export const fineTuningRoutes = router()
         .where(and(eq(jobEvents.jobId, job.id), after ? lt(jobEvents.seq, afterSeq) : undefined))
         .orderBy(desc(jobEvents.seq))
         .limit(limit + 1);
-      const withIds = rows.map((e) => ({ ...e, id: `ftevent-${e.seq}` }));
-      return reply(c, FineTuningEventList, page(withIds, limit, (e) => ({ id: e.id, object: 'fine_tuning.job.event' as const, created_at: e.createdAt, level: e.level, type: e.type, message: e.message, data: e.data })), 200);
+      const listed = page(rows.map((e) => ({ ...e, id: `ftevent-${e.seq}` })), limit);
+      const data = listed.data.map((e) => ({ id: e.id, object: 'fine_tuning.job.event' as const, created_at: e.createdAt, level: e.level, type: e.type, message: e.message, data: e.data }));
+      return reply(c, FineTuningEventList, { ...listed, data }, 200);
     },
   )
   .openapi(
@@ -179,7 +173,8 @@ export const fineTuningRoutes = router()
         .where(and(eq(jobCheckpoints.jobId, job.id), afterCursor(jobCheckpoints.id, after)))
         .orderBy(desc(jobCheckpoints.id))
         .limit(limit + 1);
-      return reply(c, FineTuningCheckpointList, page(rows, limit, (k) => ({
+      const listed = page(rows, limit);
+      return reply(c, FineTuningCheckpointList, { ...listed, data: listed.data.map((k) => ({
         id: k.id,
         object: 'fine_tuning.job.checkpoint' as const,
         created_at: k.createdAt,
@@ -187,7 +182,7 @@ export const fineTuningRoutes = router()
         step_number: k.step,
         metrics: { step: k.step, train_loss: k.trainLoss, valid_loss: k.validLoss },
         fine_tuned_model_checkpoint: k.storagePrefix,
-      })), 200);
+      })) }, 200);
     },
   )
   .openapi(

@@ -35,36 +35,29 @@ async function forward(c: Context<AppEnv>, path: string, body: { model: string; 
   return c.json(parsed.data as object, 200);
 }
 
-const streamOrJson = <T extends z.ZodType>(schema: T, what: string) => ({
-  description: `${what} (JSON), or server-sent events when \`stream\` is true.`,
-  content: { 'application/json': { schema }, 'text/event-stream': { schema: EventStream } },
-});
-
 const inferenceErrors = { ...commonErrors, ...notFoundError, ...conflictError, ...badGatewayError, ...unavailableError };
 
+/** The two completion routes differ only in path, request and answer shapes. */
+function completionRoute<Req extends z.ZodType, Res extends z.ZodType>(path: string, kind: string, request: Req, answer: Res) {
+  return createRoute({
+    ...route,
+    method: 'post',
+    path,
+    summary: `${kind} completion with a base model, an adapter, a merge or a reverted task of a merge`,
+    request: jsonBody(request),
+    responses: {
+      200: {
+        description: 'The completion (JSON), or server-sent events when `stream` is true.',
+        content: { 'application/json': { schema: answer }, 'text/event-stream': { schema: EventStream } },
+      },
+      ...inferenceErrors,
+    },
+  });
+}
+
 export const inferenceRoutes = router()
-  .openapi(
-    createRoute({
-      ...route,
-      method: 'post',
-      path: '/v1/chat/completions',
-      summary: 'Chat completion with a base model, an adapter, a merge or a reverted task of a merge',
-      request: jsonBody(ChatCompletionRequest),
-      responses: { 200: streamOrJson(ChatCompletion, 'The completion'), ...inferenceErrors },
-    }),
-    (c) => forward(c, '/v1/chat/completions', c.req.valid('json'), ChatCompletion) as never,
-  )
-  .openapi(
-    createRoute({
-      ...route,
-      method: 'post',
-      path: '/v1/completions',
-      summary: 'Text completion with a base model, an adapter, a merge or a reverted task of a merge',
-      request: jsonBody(CompletionRequest),
-      responses: { 200: streamOrJson(Completion, 'The completion'), ...inferenceErrors },
-    }),
-    (c) => forward(c, '/v1/completions', c.req.valid('json'), Completion) as never,
-  )
+  .openapi(completionRoute('/v1/chat/completions', 'Chat', ChatCompletionRequest, ChatCompletion), (c) => forward(c, '/v1/chat/completions', c.req.valid('json'), ChatCompletion))
+  .openapi(completionRoute('/v1/completions', 'Text', CompletionRequest, Completion), (c) => forward(c, '/v1/completions', c.req.valid('json'), Completion))
   .openapi(
     createRoute({
       ...route,

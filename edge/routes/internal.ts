@@ -56,7 +56,7 @@ export const internalRoutes = router()
       const { backend_id, kinds } = c.req.valid('json');
       for (const kind of kinds) {
         const claimed = await claimNext(c.var.db, kind, backend_id, leaseTtlS(c.env));
-        if (claimed) return reply(c, ClaimResponse, { task: (await taskSpec(c.var.db, kind, claimed.id)) as never }, 200);
+        if (claimed) return reply(c, ClaimResponse, { task: await taskSpec(c.var.db, kind, claimed.id) }, 200);
       }
       return reply(c, ClaimResponse, { task: null }, 200);
     },
@@ -72,7 +72,7 @@ export const internalRoutes = router()
     }),
     async (c) => {
       const { kind, id } = c.req.valid('param');
-      return reply(c, TaskSpec, (await taskSpec(c.var.db, kind, id)) as never, 200);
+      return reply(c, TaskSpec, (await taskSpec(c.var.db, kind, id)), 200);
     },
   )
   .openapi(

@@ -1,13 +1,13 @@
 /** Merges of several adapters into one servable model, and reverts that rebuild one member task from a merge. */
 import { createRoute } from '@hono/zod-openapi';
-import { and, asc, desc, eq } from 'drizzle-orm';
+import { and, asc, eq } from 'drizzle-orm';
 import { adapters, baseModels, mergeMembers, mergeReverts, merges } from '../../schema/index.ts';
 import { requireApiKey } from '../auth/middleware.ts';
 import type { Db } from '../db.ts';
 import { ApiError } from '../errors.ts';
 import { newId, nowS } from '../ids.ts';
 import { findAdapter, findBaseModel, findMerge, servableNameOwner } from '../lookups.ts';
-import { afterCursor, page } from '../pagination.ts';
+import { tenantPage } from '../pagination.ts';
 import { IdParam, ListQuery } from '../schemas/common.ts';
 import { CreateMergeRequest, CreateRevertRequest, Merge, MergeList, Revert } from '../schemas/merges.ts';
 import { tenantPrefix } from '../store.ts';
@@ -90,9 +90,7 @@ export const mergeRoutes = router()
       responses: { 200: jsonResponse(MergeList, 'A page of merges.'), ...commonErrors },
     }),
     async (c) => {
-      const { after, limit } = c.req.valid('query');
-      const rows = await c.var.db.select().from(merges).where(and(eq(merges.tenantId, c.var.tenantId), afterCursor(merges.id, after))).orderBy(desc(merges.id)).limit(limit + 1);
-      const listed = page(rows, limit, (r) => r);
+      const listed = await tenantPage(c.var.db, merges, c.var.tenantId, c.req.valid('query'));
       return reply(c, MergeList, { ...listed, data: await Promise.all(listed.data.map((r) => mergeObject(c.var.db, r))) }, 200);
     },
   )

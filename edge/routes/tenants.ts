@@ -4,7 +4,6 @@ import { and, desc, eq, isNull } from 'drizzle-orm';
 import { apiKeys, tenants } from '../../schema/index.ts';
 import { requireAdminToken, requireApiKey } from '../auth/middleware.ts';
 import { newApiKey, sha256Hex } from '../auth/secrets.ts';
-import type { Db } from '../db.ts';
 import { notFound } from '../errors.ts';
 import { newId, nowS } from '../ids.ts';
 import { ApiKey, CreateApiKeyRequest, CreatedTenant, CreateTenantRequest, NewApiKey } from '../schemas/tenants.ts';
@@ -17,7 +16,8 @@ function keyObject(k: KeyRow) {
   return { id: k.id, object: 'api_key' as const, name: k.name, prefix: k.prefix, created_at: k.createdAt, revoked_at: k.revokedAt };
 }
 
-async function insertKey(db: Db, tenantId: string, name: string) {
+/** A new key and the row that stores only its hash. */
+async function newKeyRow(tenantId: string, name: string) {
   const key = newApiKey();
   const row: KeyRow = { id: newId('key'), tenantId, name, keyHash: await sha256Hex(key), prefix: key.slice(0, 10), createdAt: nowS(), revokedAt: null };
   return { row, key };
@@ -37,7 +37,7 @@ export const tenantRoutes = router()
     async (c) => {
       const { name } = c.req.valid('json');
       const tenant = { id: newId('tenant'), name, createdAt: nowS() };
-      const { row, key } = await insertKey(c.var.db, tenant.id, 'default');
+      const { row, key } = await newKeyRow(tenant.id, 'default');
       await c.var.db.batch([c.var.db.insert(tenants).values(tenant), c.var.db.insert(apiKeys).values(row)]);
       return reply(c, CreatedTenant, { tenant: { id: tenant.id, object: 'tenant', name, created_at: tenant.createdAt }, api_key: { ...keyObject(row), key } }, 201);
     },
@@ -53,7 +53,7 @@ export const tenantRoutes = router()
       responses: { 201: jsonResponse(NewApiKey, 'The new key (shown once).'), ...commonErrors },
     }),
     async (c) => {
-      const { row, key } = await insertKey(c.var.db, c.var.tenantId, c.req.valid('json').name);
+      const { row, key } = await newKeyRow(c.var.tenantId, c.req.valid('json').name);
       await c.var.db.insert(apiKeys).values(row);
       return reply(c, NewApiKey, { ...keyObject(row), key }, 201);
     },

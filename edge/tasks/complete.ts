@@ -11,7 +11,7 @@ import type { Db } from '../db.ts';
 import { ApiError } from '../errors.ts';
 import { nowS } from '../ids.ts';
 import { servableNameOwner } from '../lookups.ts';
-import { TASK_TABLES, type TaskKind } from './kinds.ts';
+import { taskTable, type TaskKind } from './kinds.ts';
 import { failTask, heldTask, taskState } from './lease.ts';
 
 /** Produced adapters live here, under the task's output prefix. */
@@ -54,7 +54,7 @@ async function rejectOutput(db: Db, kind: TaskKind, id: string, backendId: strin
 export async function completeTask(db: Db, store: ObjectStore, kind: TaskKind, id: string, backendId: string, trainedTokens?: number) {
   const held = await heldTask(db, kind, id, backendId);
   if (held.status === 'cancelled') throw new ApiError(409, 'task_cancelled', `The ${kind} task ${id} was cancelled; discard its results.`, 'id');
-  const t = TASK_TABLES[kind];
+  const t = taskTable(kind);
   const stillHeld = and(eq(t.id, id), eq(t.leaseOwner, backendId), eq(t.status, 'running'));
 
   if (kind === 'merge') {
@@ -81,7 +81,7 @@ export async function completeTask(db: Db, store: ObjectStore, kind: TaskKind, i
     if (!(err instanceof InvalidInputError)) throw err;
     return rejectOutput(db, kind, id, backendId, err);
   }
-  const result = { status: 'succeeded', finishedAt: nowS(), leaseExpiresAt: null, resultAdapterId: adapter.id, ...(kind === 'fine_tuning' ? { trainedTokens: trainedTokens ?? null } : {}) };
-  await db.batch([db.insert(adapters).values(adapter), (db.update(t) as any).set(result).where(stillHeld)]);
+  const result = { status: 'succeeded' as const, finishedAt: nowS(), leaseExpiresAt: null, resultAdapterId: adapter.id, ...(kind === 'fine_tuning' ? { trainedTokens: trainedTokens ?? null } : {}) };
+  await db.batch([db.insert(adapters).values(adapter), db.update(t).set(result).where(stillHeld)]);
   return taskState(kind, { ...held, status: 'succeeded', leaseExpiresAt: null });
 }

@@ -7,6 +7,13 @@ import { compressions, fineTuningJobs, mergeReverts, merges } from '../../schema
 export const TASK_KINDS = ['fine_tuning', 'merge', 'compression', 'revert'] as const;
 export type TaskKind = (typeof TASK_KINDS)[number];
 
-export const TASK_TABLES = { fine_tuning: fineTuningJobs, merge: merges, compression: compressions, revert: mergeReverts } as const;
+const TASK_TABLES = { fine_tuning: fineTuningJobs, merge: merges, compression: compressions, revert: mergeReverts } as const;
 
-export type TaskTable = (typeof TASK_TABLES)[TaskKind];
+/**
+ * A task table as the lease code sees it. The four tables share every column that code touches (status,
+ * error, the lease columns, finishedAt, and resultAdapterId where a kind produces an adapter), but drizzle's
+ * builders cannot be called on a union of tables, so they are seen through the fine-tuning table's type.
+ */
+export function taskTable(kind: TaskKind): typeof fineTuningJobs {
+  return TASK_TABLES[kind] as unknown as typeof fineTuningJobs;
+}

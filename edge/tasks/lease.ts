@@ -7,40 +7,36 @@ import { and, asc, eq, inArray, lt, or, sql } from 'drizzle-orm';
 import type { Db } from '../db.ts';
 import { ApiError } from '../errors.ts';
 import { nowS } from '../ids.ts';
-import { TASK_TABLES, type TaskKind, type TaskTable } from './kinds.ts';
+import type { fineTuningJobs } from '../../schema/index.ts';
+import { taskTable, type TaskKind } from './kinds.ts';
 
-function claimable(t: TaskTable, now: number) {
+function claimable(t: ReturnType<typeof taskTable>, now: number) {
   return or(eq(t.status, 'queued'), and(eq(t.status, 'running'), lt(t.leaseExpiresAt, now)));
 }
 
 /** Claims the oldest claimable task of `kind` for `backendId`; null when there is none. */
 export async function claimNext(db: Db, kind: TaskKind, backendId: string, leaseS: number): Promise<{ id: string; attempts: number } | null> {
-  const t: TaskTable = TASK_TABLES[kind];
+  const t = taskTable(kind);
   const now = nowS();
   const oldest = db.select({ id: t.id }).from(t).where(claimable(t, now)).orderBy(asc(t.createdAt), asc(t.id)).limit(1);
   // The outer condition repeats the inner one: the row must still be claimable when this UPDATE writes it.
-  const [row] = await (db.update(t) as any)
+  const [row] = await db
+    .update(t)
     .set({ status: 'running', leaseOwner: backendId, leaseExpiresAt: now + leaseS, attempts: sql`${t.attempts} + 1` })
     .where(and(inArray(t.id, oldest), claimable(t, now)))
     .returning({ id: t.id, attempts: t.attempts });
   return row ?? null;
 }
 
-export interface LeasedRow {
-  id: string;
-  tenantId: string;
-  status: string;
-  leaseOwner: string | null;
-  leaseExpiresAt: number | null;
-}
+export type LeasedRow = Pick<typeof fineTuningJobs.$inferSelect, 'id' | 'tenantId' | 'status' | 'leaseOwner' | 'leaseExpiresAt'>;
 
 /**
  * The task as its lease holder may touch it. Another backend's lease answers 409 so the caller stops work
  * it no longer owns; a cancelled fine-tuning job is returned as it is, so the caller learns of the cancel.
  */
 export async function heldTask(db: Db, kind: TaskKind, id: string, backendId: string): Promise<LeasedRow> {
-  const t: TaskTable = TASK_TABLES[kind];
-  const [row] = (await db.select().from(t as any).where(eq(t.id, id))) as LeasedRow[];
+  const t = taskTable(kind);
+  const [row] = await db.select().from(t).where(eq(t.id, id));
   if (!row) throw new ApiError(404, 'task_not_found', `No ${kind} task "${id}".`, 'id');
   if (row.leaseOwner !== backendId) {
     throw new ApiError(409, 'lease_lost', `The lease on ${kind} task ${id} is held by ${row.leaseOwner ?? 'nobody'}, not ${backendId}; stop working on it (its lease expired and it was claimed again, or it finished).`, 'backend_id');
@@ -58,9 +54,9 @@ export function taskState(kind: TaskKind, row: LeasedRow) {
 export async function renewLease(db: Db, kind: TaskKind, id: string, backendId: string, leaseS: number) {
   const row = await heldTask(db, kind, id, backendId);
   if (row.status !== 'running') return taskState(kind, row);
-  const t: TaskTable = TASK_TABLES[kind];
+  const t = taskTable(kind);
   const expires = nowS() + leaseS;
-  await (db.update(t) as any).set({ leaseExpiresAt: expires }).where(and(eq(t.id, id), eq(t.leaseOwner, backendId), eq(t.status, 'running')));
+  await db.update(t).set({ leaseExpiresAt: expires }).where(and(eq(t.id, id), eq(t.leaseOwner, backendId), eq(t.status, 'running')));
   return taskState(kind, { ...row, leaseExpiresAt: expires });
 }
 
@@ -68,8 +64,7 @@ export async function renewLease(db: Db, kind: TaskKind, id: string, backendId: 
 export async function failTask(db: Db, kind: TaskKind, id: string, backendId: string, error: { code: string; message: string }) {
   const row = await heldTask(db, kind, id, backendId);
   if (row.status !== 'running') return taskState(kind, row);
-  const t: TaskTable = TASK_TABLES[kind];
-  const fields = kind === 'fine_tuning' ? { ...error, param: null } : error;
-  await (db.update(t) as any).set({ status: 'failed', error: fields, finishedAt: nowS(), leaseExpiresAt: null }).where(and(eq(t.id, id), eq(t.leaseOwner, backendId), eq(t.status, 'running')));
+  const t = taskTable(kind);
+  await db.update(t).set({ status: 'failed', error: { ...error, param: null }, finishedAt: nowS(), leaseExpiresAt: null }).where(and(eq(t.id, id), eq(t.leaseOwner, backendId), eq(t.status, 'running')));
   return taskState(kind, { ...row, status: 'failed', leaseExpiresAt: null });
 }

@@ -23,6 +23,8 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
   const decoder = await Decoder.fromFolder(folder);
   const loadSeconds = (performance.now() - t) / 1000;
   console.log(`model load (graph build + session): ${loadSeconds.toFixed(1)} s`);
+  // The plain base model, without LoRA inputs: what multi-adapter decoding is compared against.
+  const plain = await Decoder.fromFolder(folder, { lora: false });
 
   // Prefill: batch 8 × 256, logits at the last position of each row.
   const [pb, pt] = quick ? [2, 128] : [8, 256];
@@ -49,10 +51,10 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
       adapter: withAdapters ? adapters[i] : null,
       maxTokens: steps + 1,
     }));
-  const decodeTps = async (n: number, withAdapters: boolean) => {
+  const decodeTps = async (n: number, withAdapters: boolean, engine = decoder) => {
     let best = 0;
     for (let rep = 0; rep < (quick ? 1 : 2); rep++) {
-      const batch = new RunningBatch(decoder, n);
+      const batch = new RunningBatch(engine, n);
       await batch.admit(requests(n, withAdapters).map((r, i) => newRow(r, i)));
       await batch.decode(); // warm-up
       const t0 = performance.now();
@@ -62,12 +64,13 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
     return best;
   };
   const rows: (string | number)[][] = [];
-  const decode: Record<string, { base: number; multi: number }> = {};
+  const decode: Record<string, { base: number; base_lora_graph: number; multi: number }> = {};
   for (const n of [1, 8, 32]) {
-    const base = await decodeTps(n, false);
+    const base = await decodeTps(n, false, plain);
+    const baseLoraGraph = await decodeTps(n, false);
     const multi = await decodeTps(n, true);
-    decode[n] = { base, multi };
-    rows.push([n, base, multi, multi / base]);
+    decode[n] = { base, base_lora_graph: baseLoraGraph, multi };
+    rows.push([n, base, baseLoraGraph, multi, multi / base]);
   }
 
   // The naive way: the same 32 requests (each with its own adapter), one at a time, each served alone,
@@ -81,7 +84,7 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
 
   console.log(`\nprefill ${pb}×${pt}: ${prefillTps.toFixed(0)} tokens/s, ${(prefillFlops / prefillSeconds / 1e9).toFixed(1)} GFLOP/s, MFU ${prefillMfu.toFixed(3)}`);
   console.log(`\ndecode (prompt ${ctx}, ${steps} new tokens per request), tokens/s:`);
-  console.log(table(['batch', 'base', '32 adapters (1/row)', 'multi/base'], rows));
+  console.log(table(['batch', 'base model', 'LoRA graph, no adapter', 'one adapter per row', 'multi/base'], rows));
   console.log(`\n32 requests (prompt ${ctx}, ${steps + 1} new tokens), each with its own adapter: one batch ${multiSeconds.toFixed(2)} s, one at a time ${swapSeconds.toFixed(2)} s`);
 
   return {

@@ -4,7 +4,7 @@
  */
 import { readModelFolder, type ModelFolder } from '../formats/files.ts';
 import type { ModelConfig } from '../formats/hf-config.ts';
-import { buildInferenceGraph, io } from './inference-graph.ts';
+import { buildInferenceGraph, io, type InferenceGraphOptions } from './inference-graph.ts';
 import type { KvCache } from './kv-cache.ts';
 import type { LoraRows } from './lora-rows.ts';
 import { RopeTables } from './rope.ts';
@@ -36,21 +36,24 @@ export interface StepOutput {
 
 export class Decoder {
   private readonly rope: RopeTables;
+  /** Whether the graph takes LoRA inputs (false only for the plain-base graph benchmarks compare against). */
+  private readonly hasLora: boolean;
 
   private constructor(
     readonly cfg: ModelConfig,
     private readonly session: ort.InferenceSession,
   ) {
     this.rope = new RopeTables(cfg);
+    this.hasLora = session.inputNames.includes(io.loraA(0, 'q_proj'));
   }
 
-  static async load(dir: string, opts: RuntimeOptions = {}): Promise<Decoder> {
+  static async load(dir: string, opts: RuntimeOptions & InferenceGraphOptions = {}): Promise<Decoder> {
     return Decoder.fromFolder(await readModelFolder(dir), opts);
   }
 
-  static async fromFolder(folder: ModelFolder, opts: RuntimeOptions = {}): Promise<Decoder> {
+  static async fromFolder(folder: ModelFolder, opts: RuntimeOptions & InferenceGraphOptions = {}): Promise<Decoder> {
     const weights = float32Weights(folder.config, folder.weights);
-    const graph = buildInferenceGraph(folder.config, (name) => weights.get(name)!);
+    const graph = buildInferenceGraph(folder.config, (name) => weights.get(name)!, opts);
     return new Decoder(folder.config, await createSession(graph.toOnnx(), opts));
   }
 
@@ -74,12 +77,12 @@ export class Decoder {
       feeds[io.pastKey(l)] = f32(view.key, [rows, kvH, past, hd]);
       feeds[io.pastValue(l)] = f32(view.value, [rows, kvH, past, hd]);
     }
-    const names = new Set(this.session.inputNames);
-    inp.lora.feeds(rows, (l, p, a, b, dimsA, dimsB) => {
-      if (!names.has(io.loraA(l, p))) return;
-      feeds[io.loraA(l, p)] = f32(a, dimsA);
-      feeds[io.loraB(l, p)] = f32(b, dimsB);
-    });
+    if (this.hasLora) {
+      inp.lora.feeds(rows, (l, p, a, b, dimsA, dimsB) => {
+        feeds[io.loraA(l, p)] = f32(a, dimsA);
+        feeds[io.loraB(l, p)] = f32(b, dimsB);
+      });
+    }
     const out = await this.session.run(feeds);
     return {
       logits: out[io.logits].data as Float32Array,

@@ -30,7 +30,12 @@ export const io = {
 
 export type WeightLookup = (name: string) => Float32Array;
 
-export function buildInferenceGraph(cfg: ModelConfig, weight: WeightLookup, opts: { lora?: boolean } = {}): Graph {
+export interface InferenceGraphOptions {
+  /** false: no LoRA inputs at all (the plain base model; benchmarks compare against it). */
+  lora?: boolean;
+}
+
+export function buildInferenceGraph(cfg: ModelConfig, weight: WeightLookup, opts: InferenceGraphOptions = {}): Graph {
   const g = new Graph('rankgate-decoder');
   const hd = cfg.headDim;
   const inputIds = g.input(io.inputIds, 'int64', ['batch', 'seq']);

@@ -20,11 +20,15 @@ export interface GenerationRequest extends SamplingParams {
   seed?: number;
   /** Called with each new token as it is chosen. */
   onToken?: (token: number) => void;
+  /** Checked after each token: true ends the generation as stopped (e.g. a stop string appeared in the text). */
+  stopWhen?: (tokens: number[]) => boolean;
+  /** An aborted request leaves the batch at the next step (the client went away). */
+  signal?: AbortSignal;
 }
 
 export interface GenerationResult {
   tokens: number[];
-  finishReason: 'stop' | 'length';
+  finishReason: 'stop' | 'length' | 'cancelled';
 }
 
 export interface BatchOptions {
@@ -117,10 +121,12 @@ export class RunningBatch {
     this.acceptAll(out.logits, base);
   }
 
-  /** One decode step for every row. */
+  /** One decode step for every row (rows whose request was aborted leave first). */
   async decode(): Promise<void> {
     const cfg = this.decoder.cfg;
+    for (let row = this.rows.length - 1; row >= 0; row--) if (this.rows[row].req.signal?.aborted) this.finish(row, 'cancelled');
     const n = this.rows.length;
+    if (n === 0) return;
     const out = await this.decoder.step({
       tokens: this.rows.map((r) => r.tokens[r.tokens.length - 1]),
       rows: n,
@@ -147,9 +153,18 @@ export class RunningBatch {
       const token = sample(logits.subarray(i * vocab, (i + 1) * vocab), r.req, r.random);
       r.tokens.push(token);
       r.req.onToken?.(token);
-      if (r.req.stop?.includes(token)) this.finish(row, 'stop');
+      if (r.req.stop?.includes(token) || r.req.stopWhen?.(r.tokens)) this.finish(row, 'stop');
       else if (r.tokens.length >= r.req.maxTokens) this.finish(row, 'length');
     }
+  }
+
+  /** Drops every row (after an engine failure). */
+  clear(): void {
+    for (let row = this.rows.length - 1; row >= 0; row--) {
+      this.cache.clear(row);
+      this.lora.set(row, null);
+    }
+    this.rows.length = 0;
   }
 
   private finish(row: number, reason: GenerationResult['finishReason']): void {

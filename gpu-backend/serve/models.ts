@@ -3,14 +3,13 @@
  * adapters (parsed, checked, float32), fetched from object storage by the prefixes the edge names and kept in
  * a local disk cache. Adapters are evicted least-recently-used beyond a bound; a base model stays loaded.
  */
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { LoraAdapter } from '../formats/adapter.ts';
-import { invalid } from '../formats/errors.ts';
 import { readAdapterFolder, readModelFolder } from '../formats/files.ts';
 import { TextTokenizer } from '../formats/tokenizer.ts';
 import { Decoder } from '../engine/decoder.ts';
-import type { ObjectStore } from '../storage/object-store.ts';
+import { ADAPTER_FILES, MODEL_FILES, type FolderCache } from './folder-cache.ts';
 import { Scheduler } from './scheduler.ts';
 
 export interface LoadedBase {
@@ -33,32 +32,13 @@ export class ModelCache {
   private readonly adapters = new Map<string, Promise<LoraAdapter>>();
 
   constructor(
-    private readonly store: ObjectStore,
-    private readonly cacheDir: string,
+    private readonly folders: FolderCache,
     private readonly opts: { maxAdapters?: number; maxBatch?: number } = {},
   ) {}
 
   /** Adapter ids loaded now, most recently used last (reported in heartbeats). */
   get loadedAdapters(): string[] {
     return [...this.adapters.keys()];
-  }
-
-  /** Downloads every object under `prefix` into the disk cache (once) and returns the local folder. */
-  private async fetchPrefix(prefix: string): Promise<string> {
-    const dir = join(this.cacheDir, prefix.replace(/[^A-Za-z0-9._/-]/g, '_'));
-    const keys = await this.store.list(prefix);
-    if (keys.length === 0) invalid('model_files_missing', `no files under "${prefix}" in object storage.`);
-    for (const key of keys) {
-      const local = join(dir, key.slice(prefix.length));
-      const known = await stat(local).then((s) => s.size, () => -1);
-      const info = await this.store.head(key);
-      if (info && known === info.size) continue;
-      const bytes = await this.store.getBytes(key);
-      if (bytes === null) continue;
-      await mkdir(dirname(local), { recursive: true });
-      await writeFile(local, bytes);
-    }
-    return dir;
   }
 
   base(ref: ModelRef): Promise<LoadedBase> {
@@ -72,7 +52,7 @@ export class ModelCache {
   }
 
   private async loadBase(ref: ModelRef): Promise<LoadedBase> {
-    const dir = await this.fetchPrefix(ref.storage_prefix);
+    const dir = await this.folders.fetch(ref.storage_prefix, MODEL_FILES);
     const folder = await readModelFolder(dir);
     const decoder = await Decoder.fromFolder(folder);
     const tokenizer = await TextTokenizer.load(dir).catch(() => null);
@@ -89,7 +69,7 @@ export class ModelCache {
       this.adapters.set(ref.id, hit);
       return hit;
     }
-    const loading = this.fetchPrefix(ref.storage_prefix).then((dir) => readAdapterFolder(dir, base.decoder.cfg));
+    const loading = this.folders.fetch(ref.storage_prefix, ADAPTER_FILES).then((dir) => readAdapterFolder(dir, base.decoder.cfg));
     this.adapters.set(ref.id, loading);
     loading.catch(() => this.adapters.delete(ref.id));
     const max = this.opts.maxAdapters ?? 64;

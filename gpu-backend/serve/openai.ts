@@ -7,7 +7,8 @@ import type { z } from 'zod';
 import { invalid } from '../formats/errors.ts';
 import type { ChatCompletionRequest, CompletionRequest } from '../../edge/schemas/inference.ts';
 import type { LoraAdapter } from '../formats/adapter.ts';
-import type { GenerationRequest, GenerationResult } from '../engine/generate.ts';
+import { checkRequest, type GenerationRequest, type GenerationResult } from '../engine/generate.ts';
+import { maxContext } from '../formats/hf-config.ts';
 import type { LoadedBase } from './models.ts';
 
 export type ChatRequest = z.infer<typeof ChatCompletionRequest>;
@@ -37,11 +38,6 @@ export function textPrompts(base: LoadedBase, req: TextRequest): Choice[] {
 /** Unsupported sampling options are refused rather than ignored. */
 export function checkSampling(req: ChatRequest | TextRequest): void {
   if (req.presence_penalty || req.frequency_penalty) invalid('unsupported_parameter', 'presence_penalty and frequency_penalty are not supported; leave them out or at 0.', req.presence_penalty ? 'presence_penalty' : 'frequency_penalty');
-}
-
-export interface Decoded {
-  text: string;
-  finishReason: 'stop' | 'length';
 }
 
 /** Tracks one choice's text while it is generated, honouring stop strings. */
@@ -87,19 +83,60 @@ export class TextStream {
   }
 }
 
-export function generationRequest(base: LoadedBase, adapter: LoraAdapter | null, choice: Choice, req: ChatRequest | TextRequest, index: number, maxTokens: number, stream: TextStream, signal: AbortSignal, onToken?: () => void): GenerationRequest {
-  return {
-    prompt: choice.prompt,
-    adapter,
-    maxTokens,
-    temperature: req.temperature ?? 1,
-    topP: req.top_p,
-    seed: req.seed !== undefined ? req.seed + index : undefined,
-    stop: base.eos,
-    stopWhen: (tokens) => stream.update(tokens.filter((t) => !base.eos.includes(t))),
-    signal,
-    onToken,
-  };
+/** The choices of one request, generated together in the base model's shared batch. */
+export class Generation {
+  readonly streams: TextStream[];
+  private readonly requests: GenerationRequest[];
+  /** Called after each new token of choice i (streaming sends the text that became final). */
+  onToken: (choice: number) => void = () => {};
+
+  constructor(
+    private readonly base: LoadedBase,
+    adapter: LoraAdapter | null,
+    readonly choices: Choice[],
+    req: ChatRequest | TextRequest,
+    maxTokens: number,
+    signal: AbortSignal,
+  ) {
+    this.streams = choices.map(() => new TextStream(base, req.stop));
+    this.requests = choices.map((choice, i) => ({
+      prompt: choice.prompt,
+      adapter,
+      maxTokens,
+      temperature: req.temperature ?? 1,
+      topP: req.top_p,
+      seed: req.seed !== undefined ? req.seed + i : undefined,
+      stop: base.eos,
+      stopWhen: (tokens) => this.streams[i].update(this.visible(tokens)),
+      signal,
+      onToken: () => this.onToken(i),
+    }));
+    // Every choice is checked before any is queued, so a bad request is refused whole (and before a stream starts).
+    this.requests.forEach((r, i) => checkRequest(base.decoder, r, choices.length > 1 ? `prompt ${i}` : 'request'));
+  }
+
+  /** End-of-sequence tokens end a choice but are never part of its text. */
+  private visible(tokens: number[]): number[] {
+    return tokens.filter((t) => !this.base.eos.includes(t));
+  }
+
+  async run(): Promise<GenerationResult[]> {
+    const results = await Promise.all(this.requests.map((r) => this.base.scheduler.submit(r)));
+    results.forEach((r, i) => this.streams[i].update(this.visible(r.tokens)));
+    return results;
+  }
+
+  usage(results: GenerationResult[]) {
+    const prompt = this.choices.reduce((s, ch) => s + ch.prompt.length, 0);
+    const completion = results.reduce((s, r) => s + r.tokens.length, 0);
+    return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
+  }
+}
+
+/** OpenAI's max_tokens default: 16 for text completions; chat runs to the end of the context (capped). */
+export function maxTokensFor(base: LoadedBase, kind: 'chat' | 'text', req: ChatRequest | TextRequest, longestPrompt: number): number {
+  const asked = kind === 'chat' ? ((req as ChatRequest).max_completion_tokens ?? req.max_tokens) : (req.max_tokens ?? 16);
+  return asked ?? Math.max(1, Math.min(maxContext(base.decoder.cfg) - longestPrompt, 512));
 }
 
 export function finishReason(res: GenerationResult): 'stop' | 'length' {

@@ -1,0 +1,61 @@
+/**
+ * Local copies of folders kept in object storage (base models, adapters, training checkpoints), so that the
+ * readers of model files (formats/files.ts, the tokenizer) work on plain directories. A folder is the objects
+ * directly under a prefix; deeper keys (an adapter's `upload/` staging copies, a job's checkpoints) are not
+ * part of it. Files already here with the stored size are not fetched again, so restarts reuse the disk copy.
+ */
+import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { invalid } from '../formats/errors.ts';
+import type { ObjectStore } from '../storage/object-store.ts';
+
+/** Which files of a folder to fetch (by file name). */
+export type FileFilter = (name: string) => boolean;
+
+/** What a model folder needs: configs, tokenizer files and safetensors weights (not .bin or .gguf copies). */
+export const MODEL_FILES: FileFilter = (name) => name.endsWith('.json') || name.endsWith('.safetensors');
+
+export const ADAPTER_FILES: FileFilter = (name) => name === 'adapter_config.json' || name === 'adapter_model.safetensors';
+
+export const ALL_FILES: FileFilter = () => true;
+
+export class FolderCache {
+  /** Downloads in progress, so concurrent requests for one folder share a single download. */
+  private readonly inFlight = new Map<string, Promise<string>>();
+
+  constructor(
+    private readonly store: ObjectStore,
+    readonly root: string,
+  ) {}
+
+  /** The local folder mirroring `prefix` (which ends in "/"), fetched when needed. */
+  fetch(prefix: string, wanted: FileFilter = ALL_FILES): Promise<string> {
+    let pending = this.inFlight.get(prefix);
+    if (!pending) {
+      pending = this.download(prefix, wanted).finally(() => this.inFlight.delete(prefix));
+      this.inFlight.set(prefix, pending);
+    }
+    return pending;
+  }
+
+  private async download(prefix: string, wanted: FileFilter): Promise<string> {
+    const dir = join(this.root, prefix.replace(/[^A-Za-z0-9._/-]/g, '_').replace(/\.\.+/g, '_'));
+    const names = (await this.store.list(prefix)).map((key) => key.slice(prefix.length)).filter((name) => name.length > 0 && !name.includes('/') && wanted(name));
+    if (names.length === 0) invalid('model_files_missing', `object storage has no model files under "${prefix}"; upload them there (or register the model again).`);
+    await mkdir(dir, { recursive: true });
+    for (const name of names) {
+      const local = join(dir, name);
+      const info = await this.store.head(prefix + name);
+      if (!info) continue;
+      const have = await stat(local).then((s) => s.size, () => -1);
+      if (have === info.size) continue;
+      const bytes = await this.store.getBytes(prefix + name);
+      if (bytes === null) continue;
+      // Written aside and renamed, so a reader never sees half a file (another process may share the cache).
+      const part = `${local}.${process.pid}.${Math.random().toString(36).slice(2)}.part`;
+      await writeFile(part, bytes);
+      await rename(part, local);
+    }
+    return dir;
+  }
+}

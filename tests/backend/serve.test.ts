@@ -1,0 +1,231 @@
+/**
+ * The backend's serving side in-process, over real HTTP (@hono/node-server on loopback) and a real
+ * S3-compatible store (s3rver): models and adapters are fetched by storage prefix as the edge names them.
+ */
+import { readdir, readFile, mkdtemp, rm } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { serve, type ServerType } from '@hono/node-server';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { backendApp } from '../../gpu-backend/serve/app.ts';
+import { FolderCache } from '../../gpu-backend/serve/folder-cache.ts';
+import { ModelCache } from '../../gpu-backend/serve/models.ts';
+import { startLocalS3, type LocalS3 } from '../../gpu-backend/storage/local-s3rver.ts';
+import { ObjectStore } from '../../gpu-backend/storage/object-store.ts';
+import { tokenizerConfigJson, tokenizerJson } from '../../gpu-backend/tasks/tokenizer-files.ts';
+import { FIXTURE } from './helpers.ts';
+
+const SECRET = 'serve-test-secret';
+const base = { id: 'base_tiny', name: 'tiny', storage_prefix: 'models/tiny/' };
+const adapterRef = (task: string) => ({ id: `ad_${task}`, name: task, storage_prefix: `adapters/${task}/`, rank: 8 });
+const target = (task?: string) => ({ kind: task ? 'adapter' : 'base', base_model: base, adapter: task ? adapterRef(task) : null, merge: null });
+const routing = (task?: string) => ({ tenant_id: 'tenant_1', target: target(task) });
+
+let s3: LocalS3;
+let cacheDir: string;
+let models: ModelCache;
+let server: ServerType;
+let url: string;
+const inFlight = { count: 0 };
+
+beforeAll(async () => {
+  s3 = await startLocalS3({ bucket: 'serve-test' });
+  const store = new ObjectStore(s3.config);
+  for (const file of await readdir(join(FIXTURE, 'base'))) await store.put(`models/tiny/${file}`, await readFile(join(FIXTURE, 'base', file)));
+  // The fixture has no tokenizer; the default model's character-level one fits inside its 320-token vocabulary.
+  await store.put('models/tiny/tokenizer.json', JSON.stringify(tokenizerJson()));
+  await store.put('models/tiny/tokenizer_config.json', JSON.stringify(tokenizerConfigJson()));
+  for (const task of ['task_a', 'task_b']) {
+    for (const file of await readdir(join(FIXTURE, 'adapters', task))) await store.put(`adapters/${task}/${file}`, await readFile(join(FIXTURE, 'adapters', task, file)));
+    // What an upload leaves beside a committed adapter; not part of the adapter's folder.
+    await store.put(`adapters/${task}/upload/adapter_config.json`, '{}');
+  }
+  cacheDir = await mkdtemp(join(tmpdir(), 'rankgate-serve-cache-'));
+  models = new ModelCache(new FolderCache(store, cacheDir));
+  const app = backendApp({ secret: SECRET, models, inFlight });
+  server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
+  await new Promise((r) => server.once('listening', r));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  await new Promise((r) => server?.close(r));
+  await s3?.stop();
+  await rm(cacheDir, { recursive: true, force: true });
+});
+
+function post(path: string, body: unknown, secret: string | null = SECRET): Promise<Response> {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (secret) headers.authorization = `Bearer ${secret}`;
+  return fetch(`${url}${path}`, { method: 'POST', headers, body: typeof body === 'string' ? body : JSON.stringify(body) });
+}
+
+async function json(path: string, body: unknown, status = 200): Promise<any> {
+  const res = await post(path, body);
+  const text = await res.text();
+  expect({ status: res.status, text }).toMatchObject({ status });
+  return JSON.parse(text);
+}
+
+const text = (body: Record<string, unknown>, task?: string) => json('/v1/completions', { model: 'tiny', temperature: 0, ...body, rankgate: routing(task) });
+
+/** The `data:` payloads of an SSE body, checking the framing on the way. */
+async function events(res: Response): Promise<string[]> {
+  expect(res.status).toBe(200);
+  expect(res.headers.get('content-type')).toContain('text/event-stream');
+  const raw = await res.text();
+  const blocks = raw.split('\n\n').filter((b) => b.length > 0);
+  for (const b of blocks) expect(b).toMatch(/^data: /);
+  return blocks.map((b) => b.slice('data: '.length));
+}
+
+async function expectError(path: string, body: unknown, status: number, code: string, secret: string | null = SECRET) {
+  const res = await post(path, body, secret);
+  expect(res.status).toBe(status);
+  const { error } = (await res.json()) as any;
+  expect(Object.keys(error).sort()).toEqual(['code', 'message', 'param', 'type']);
+  expect(error.code).toBe(code);
+  expect(error.type).toBe('invalid_request_error');
+  expect(error.message.length).toBeGreaterThan(20);
+  return error;
+}
+
+describe('completions', () => {
+  test('a text completion answers in OpenAI\'s shape, loading the model from storage', async () => {
+    const out = await text({ prompt: 'hello', max_tokens: 8 });
+    expect(out).toMatchObject({ object: 'text_completion', model: 'tiny', choices: [{ index: 0, finish_reason: 'length' }], usage: { prompt_tokens: 5, completion_tokens: 8, total_tokens: 13 } });
+    expect(out.id).toMatch(/^cmpl-/);
+    expect(typeof out.choices[0].text).toBe('string');
+  });
+
+  test('a chat completion renders the chat template and answers as the assistant', async () => {
+    const out = await json('/v1/chat/completions', { model: 'tiny:task_a', messages: [{ role: 'user', content: 'hi there' }], max_tokens: 6, temperature: 0, rankgate: routing('task_a') });
+    expect(out).toMatchObject({ object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant' } }] });
+    expect(out.id).toMatch(/^chatcmpl-/);
+    // <|user|>hi there</s><|assistant|>
+    expect(out.usage.prompt_tokens).toBe(1 + 8 + 1 + 1);
+  });
+
+  test('an adapter changes the output of the base model', async () => {
+    const plain = await text({ prompt: 'hello', max_tokens: 16 });
+    const a = await text({ prompt: 'hello', max_tokens: 16 }, 'task_a');
+    const b = await text({ prompt: 'hello', max_tokens: 16 }, 'task_b');
+    expect(new Set([plain.choices[0].text, a.choices[0].text, b.choices[0].text]).size).toBe(3);
+    expect(models.loadedAdapters).toEqual(expect.arrayContaining(['ad_task_a', 'ad_task_b']));
+  });
+
+  test('echo puts the prompt before the completion', async () => {
+    const plain = await text({ prompt: 'hello', max_tokens: 4 });
+    const echoed = await text({ prompt: 'hello', max_tokens: 4, echo: true });
+    expect(echoed.choices[0].text).toBe('hello' + plain.choices[0].text);
+  });
+
+  test('a stop string ends the choice and is cut from its text', async () => {
+    const full = (await text({ prompt: 'upper: red fox\n', max_tokens: 16 }, 'task_a')).choices[0].text as string;
+    expect(full.length).toBeGreaterThan(3);
+    const stop = full.slice(2, 4);
+    const cut = await text({ prompt: 'upper: red fox\n', max_tokens: 16, stop: [stop, 'never-there'] }, 'task_a');
+    expect(cut.choices[0]).toMatchObject({ text: full.slice(0, full.indexOf(stop)), finish_reason: 'stop' });
+  });
+
+  test('n > 1 gives n choices per prompt, prompt by prompt', async () => {
+    const out = await text({ prompt: ['hello', '2+2='], n: 2, max_tokens: 4, temperature: 1, seed: 7 });
+    expect(out.choices.map((c: any) => c.index)).toEqual([0, 1, 2, 3]);
+    const greedy = await text({ prompt: ['hello', '2+2='], n: 2, max_tokens: 4 });
+    expect(greedy.choices[0].text).toBe(greedy.choices[1].text);
+    expect(greedy.choices[2].text).toBe(greedy.choices[3].text);
+    expect(greedy.usage.completion_tokens).toBe(16);
+    const again = await text({ prompt: ['hello', '2+2='], n: 2, max_tokens: 4, temperature: 1, seed: 7 });
+    expect(again.choices).toEqual(out.choices);
+  });
+
+  test('concurrent requests for different adapters run in one batch, each as it would alone', async () => {
+    const tasks = [undefined, 'task_a', 'task_b'];
+    const alone = [];
+    for (const t of tasks) alone.push((await text({ prompt: '2+2=', max_tokens: 24 }, t)).choices[0].text);
+    const loaded = await models.base(base);
+    const rowsPerStep: number[] = [];
+    const step = loaded.decoder.step.bind(loaded.decoder);
+    // Observes the engine's steps (and calls through) to see how many rows each one carried.
+    loaded.decoder.step = (inp) => (rowsPerStep.push(inp.rows), step(inp));
+    try {
+      const together = await Promise.all(tasks.map((t) => text({ prompt: '2+2=', max_tokens: 24 }, t)));
+      expect(together.map((o) => o.choices[0].text)).toEqual(alone);
+    } finally {
+      loaded.decoder.step = step;
+    }
+    expect(Math.max(...rowsPerStep)).toBe(3);
+    expect(inFlight.count).toBe(0);
+  });
+});
+
+describe('streaming', () => {
+  test('text chunks add up to the whole completion and end with [DONE]', async () => {
+    const whole = await text({ prompt: 'hello', max_tokens: 12 }, 'task_b');
+    const res = await post('/v1/completions', { model: 'tiny:task_b', prompt: 'hello', max_tokens: 12, temperature: 0, stream: true, stream_options: { include_usage: true }, rankgate: routing('task_b') });
+    const data = await events(res);
+    expect(data.at(-1)).toBe('[DONE]');
+    const chunks = data.slice(0, -1).map((d) => JSON.parse(d));
+    const usage = chunks.at(-1);
+    expect(usage).toMatchObject({ object: 'text_completion', choices: [], usage: whole.usage });
+    const parts = chunks.slice(0, -1);
+    for (const p of parts) expect(p).toMatchObject({ object: 'text_completion', model: 'tiny:task_b', id: parts[0].id });
+    expect(parts.map((p) => p.choices[0].text).join('')).toBe(whole.choices[0].text);
+    expect(parts.at(-1).choices[0].finish_reason).toBe('length');
+    expect(parts.slice(0, -1).every((p) => p.choices[0].finish_reason === null)).toBe(true);
+  });
+
+  test('chat chunks open with the assistant role; a stop string never shows in the stream', async () => {
+    const body = { model: 'tiny:task_a', messages: [{ role: 'user', content: 'upper: red fox' }], max_tokens: 16, temperature: 0 };
+    const full = (await json('/v1/chat/completions', { ...body, rankgate: routing('task_a') })).choices[0].message.content as string;
+    expect(full.length).toBeGreaterThan(3);
+    const stop = full.slice(2, 4);
+    const data = await events(await post('/v1/chat/completions', { ...body, stop, stream: true, rankgate: routing('task_a') }));
+    expect(data.at(-1)).toBe('[DONE]');
+    const chunks = data.slice(0, -1).map((d) => JSON.parse(d));
+    expect(chunks[0]).toMatchObject({ object: 'chat.completion.chunk', choices: [{ index: 0, delta: { role: 'assistant' } }] });
+    expect(chunks.map((c) => c.choices[0].delta.content ?? '').join('')).toBe(full.slice(0, full.indexOf(stop)));
+    expect(chunks.at(-1).choices[0].finish_reason).toBe('stop');
+  });
+
+  test('n > 1 streams every choice under its own index', async () => {
+    const data = await events(await post('/v1/completions', { model: 'tiny', prompt: 'hello', n: 3, max_tokens: 5, temperature: 0, stream: true, rankgate: routing() }));
+    const chunks = data.slice(0, -1).map((d) => JSON.parse(d));
+    const byIndex = [0, 1, 2].map((i) => chunks.filter((c) => c.choices[0].index === i));
+    for (const own of byIndex) expect(own.at(-1).choices[0].finish_reason).toBe('length');
+    const texts = byIndex.map((own) => own.map((c) => c.choices[0].text).join(''));
+    expect(new Set(texts).size).toBe(1);
+  });
+});
+
+describe('refusals', () => {
+  test('requests without the shared secret get 401', async () => {
+    await expectError('/v1/completions', { model: 'tiny', prompt: 'x', rankgate: routing() }, 401, 'unauthorized', null);
+    await expectError('/v1/completions', { model: 'tiny', prompt: 'x', rankgate: routing() }, 401, 'unauthorized', 'wrong');
+    await expectError('/internal/v1/tasks/fine_tuning/ftjob_x/cancel', {}, 401, 'unauthorized', null);
+  });
+
+  test('bad input answers 400 in OpenAI\'s error shape, naming what to change', async () => {
+    expect((await expectError('/v1/completions', { model: 'tiny', prompt: 'x', temprature: 1, rankgate: routing() }, 400, 'invalid_request')).message).toContain('temprature');
+    expect((await expectError('/v1/completions', { model: 'tiny', prompt: 'x', max_tokens: 0, rankgate: routing() }, 400, 'invalid_request')).param).toBe('max_tokens');
+    expect((await expectError('/v1/completions', { model: 'tiny', prompt: 'x'.repeat(120), max_tokens: 20, rankgate: routing() }, 400, 'context_too_long')).message).toContain('128 tokens');
+    await expectError('/v1/completions', { model: 'tiny', prompt: '', rankgate: routing() }, 400, 'empty_prompt');
+    await expectError('/v1/completions', { model: 'tiny', prompt: 'x', presence_penalty: 1, rankgate: routing() }, 400, 'unsupported_parameter');
+    await expectError('/v1/chat/completions', { model: 'tiny', messages: [], rankgate: routing() }, 400, 'invalid_request');
+    await expectError('/v1/completions', { model: 'tiny', prompt: 'x' }, 400, 'bad_routing');
+    await expectError('/v1/completions', 'not json', 400, 'bad_routing');
+  });
+
+  test('a streamed request that cannot run is refused before the stream starts', async () => {
+    await expectError('/v1/completions', { model: 'tiny', prompt: ['ok', 'y'.repeat(200)], stream: true, rankgate: routing() }, 400, 'context_too_long');
+  });
+
+  test('an adapter missing from storage, merges and unknown tasks are 4xx', async () => {
+    const missing = { tenant_id: 't', target: { ...target('task_a'), adapter: { ...adapterRef('gone'), storage_prefix: 'adapters/gone/' } } };
+    await expectError('/v1/completions', { model: 'tiny:gone', prompt: 'x', rankgate: missing }, 400, 'model_files_missing');
+    const merge = { tenant_id: 't', target: { ...target(), kind: 'merge', merge: { id: 'mrg_1', name: 'm', method: 'rmm', storage_prefix: 'merges/m/' } } };
+    await expectError('/v1/completions', { model: 'tiny:m', prompt: 'x', rankgate: merge }, 422, 'merge_serving_unavailable');
+    await expectError('/internal/v1/tasks/fine_tuning/ftjob_x/cancel', {}, 404, 'task_not_running');
+  });
+});

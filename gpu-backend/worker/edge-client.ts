@@ -1,0 +1,95 @@
+/**
+ * The backend's side of the edge's internal API (edge/routes/internal.ts): heartbeats, claiming tasks under a
+ * lease, renewing it, reporting training events and checkpoints, and finishing. Shapes are the edge's own zod
+ * schemas (types only: the edge validates what it receives). Every call carries BACKEND_SECRET.
+ */
+import type { z } from 'zod';
+import type { CheckpointReport, EventsReport, Heartbeat, HeartbeatAck, TaskKind, TaskSpec, TaskState } from '../../edge/schemas/internal.ts';
+
+export type Spec = z.infer<typeof TaskSpec>;
+export type FineTuningSpec = Extract<Spec, { kind: 'fine_tuning' }>;
+export type State = z.infer<typeof TaskState>;
+export type Kind = z.infer<typeof TaskKind>;
+export type JobEvent = z.input<typeof EventsReport>['events'][number];
+type HeartbeatBody = Omit<z.input<typeof Heartbeat>, 'backend_id'>;
+type CheckpointBody = Omit<z.input<typeof CheckpointReport>, 'backend_id'>;
+
+/** What the edge answered when it refused a call (its OpenAI-style error). */
+export class EdgeError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(`edge answered ${status} ${code}: ${message}`);
+  }
+
+  /**
+   * 409: the task is not this backend's to work on any more (its lease went to another backend, it finished,
+   * or it was cancelled). Whoever holds the task stops and reports nothing more.
+   */
+  get taskGone(): boolean {
+    return this.status === 409;
+  }
+}
+
+/** Calls to the edge give up after this long (a hung edge must not stall training or heartbeats forever). */
+const CALL_TIMEOUT_MS = 30_000;
+
+export class EdgeClient {
+  constructor(
+    readonly edgeUrl: string,
+    private readonly secret: string,
+    readonly backendId: string,
+  ) {}
+
+  private async post<T>(path: string, body: Record<string, unknown>): Promise<T> {
+    const res = await fetch(new URL(path, this.edgeUrl), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${this.secret}` },
+      body: JSON.stringify({ backend_id: this.backendId, ...body }),
+      signal: AbortSignal.timeout(CALL_TIMEOUT_MS),
+    });
+    const text = await res.text();
+    let parsed: unknown = null;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      // Not JSON: reported below with the raw text.
+    }
+    if (!res.ok) {
+      const err = (parsed as { error?: { code?: string; message?: string } } | null)?.error;
+      throw new EdgeError(res.status, err?.code ?? 'http_error', err?.message ?? text.slice(0, 200));
+    }
+    return parsed as T;
+  }
+
+  heartbeat(body: HeartbeatBody): Promise<z.infer<typeof HeartbeatAck>> {
+    return this.post('/internal/v1/backends/heartbeat', body);
+  }
+
+  async claim(kinds: Kind[]): Promise<Spec | null> {
+    return (await this.post<{ task: Spec | null }>('/internal/v1/tasks/claim', { kinds })).task;
+  }
+
+  renew(kind: Kind, id: string): Promise<State> {
+    return this.post(`/internal/v1/tasks/${kind}/${encodeURIComponent(id)}/renew`, {});
+  }
+
+  /** At most 100 events per call (the edge's limit). */
+  events(jobId: string, events: JobEvent[]): Promise<State> {
+    return this.post(`/internal/v1/fine_tuning/jobs/${encodeURIComponent(jobId)}/events`, { events });
+  }
+
+  checkpoint(jobId: string, report: CheckpointBody): Promise<State> {
+    return this.post(`/internal/v1/fine_tuning/jobs/${encodeURIComponent(jobId)}/checkpoints`, report);
+  }
+
+  complete(kind: Kind, id: string, trainedTokens?: number): Promise<State> {
+    return this.post(`/internal/v1/tasks/${kind}/${encodeURIComponent(id)}/complete`, trainedTokens === undefined ? {} : { trained_tokens: trainedTokens });
+  }
+
+  fail(kind: Kind, id: string, error: { code: string; message: string }): Promise<State> {
+    return this.post(`/internal/v1/tasks/${kind}/${encodeURIComponent(id)}/fail`, { error: { code: error.code.slice(0, 64), message: error.message.slice(0, 4000) } });
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * A fine-tuning job's events, sent to the edge in batches: every `everyMs`, and at most 100 per call (the
+ * edge's limit), so a fast run does not make one call per step. Each answer carries the task state, so a
+ * user's cancel is noticed here too. Events the edge cannot take now wait for the next flush (beyond a bound
+ * the oldest are dropped): progress reports never stop the training they describe.
+ */
+import type { EdgeClient, JobEvent } from './edge-client.ts';
+import { errorText, type LeasedTask } from './leased-task.ts';
+
+const MAX_PER_CALL = 100;
+/** Undelivered events kept while the edge is unreachable; older ones are dropped first. */
+const MAX_QUEUED = 1000;
+
+export class EventReporter {
+  private queue: JobEvent[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private sending: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly client: EdgeClient,
+    private readonly task: LeasedTask,
+    everyMs: number,
+  ) {
+    this.timer = setInterval(() => void this.flush(), everyMs);
+    this.timer.unref();
+  }
+
+  add(event: JobEvent): void {
+    this.queue.push(event);
+    if (this.queue.length > MAX_QUEUED) this.queue.splice(0, this.queue.length - MAX_QUEUED);
+  }
+
+  /** Sends everything queued so far (one flush at a time, in order). */
+  flush(): Promise<void> {
+    this.sending = this.sending.then(() => this.send());
+    return this.sending;
+  }
+
+  private async send(): Promise<void> {
+    while (this.queue.length > 0 && !this.task.stopped) {
+      const batch = this.queue.slice(0, MAX_PER_CALL);
+      try {
+        await this.task.report(() => this.client.events(this.task.id, batch));
+      } catch (err) {
+        console.warn(`backend: reporting events of ${this.task.id} failed (will retry):`, errorText(err));
+        return;
+      }
+      this.queue.splice(0, batch.length);
+    }
+  }
+
+  /** Stops the timer after a last flush. */
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.flush();
+  }
+}

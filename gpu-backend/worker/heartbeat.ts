@@ -1,0 +1,51 @@
+/**
+ * Heartbeats register this backend with the edge and keep it routable: where to reach it, how many requests
+ * it takes, how many it is serving and which adapters it has loaded (the edge routes only to backends with a
+ * heartbeat fresher than its heartbeat_ttl_s). The answer also says how long task leases last.
+ */
+import type { EdgeClient } from './edge-client.ts';
+import { errorText } from './leased-task.ts';
+
+export interface BackendStatus {
+  url: string;
+  capacity: number;
+  in_flight: number;
+  loaded_adapters: string[];
+}
+
+export class HeartbeatSender {
+  /** The edge's lease length, known after the first answer (its default until then). */
+  leaseTtlS = 120;
+  private timer: NodeJS.Timeout | null = null;
+  private failing = false;
+
+  constructor(
+    private readonly client: EdgeClient,
+    private readonly status: () => BackendStatus,
+    private readonly everyMs: number,
+  ) {}
+
+  /** One heartbeat; false when the edge did not take it (logged once per outage). */
+  async beat(): Promise<boolean> {
+    try {
+      const ack = await this.client.heartbeat(this.status());
+      this.leaseTtlS = ack.lease_ttl_s;
+      if (this.failing) console.log(`backend: heartbeats reach ${this.client.edgeUrl} again.`);
+      this.failing = false;
+      return true;
+    } catch (err) {
+      if (!this.failing) console.warn(`backend: heartbeat to ${this.client.edgeUrl} failed (will keep trying):`, errorText(err));
+      this.failing = true;
+      return false;
+    }
+  }
+
+  start(): void {
+    this.timer = setInterval(() => void this.beat(), this.everyMs);
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * A task held under a lease: the lease is renewed on a timer, and the work stops (through an AbortSignal) as
+ * soon as the edge says so: `cancel_requested` in any answer, a 409 (the lease went to another backend, or
+ * the task is finished), the edge's cancel push, or this backend shutting down.
+ */
+import { EdgeError, type EdgeClient, type Kind, type State } from './edge-client.ts';
+
+export type StopReason = 'cancelled' | 'lease_lost' | 'shutdown';
+
+export class LeasedTask {
+  private readonly controller = new AbortController();
+  private timer: NodeJS.Timeout | null = null;
+  stopReason: StopReason | null = null;
+
+  constructor(
+    private readonly client: EdgeClient,
+    readonly kind: Kind,
+    readonly id: string,
+  ) {}
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  get stopped(): boolean {
+    return this.stopReason !== null;
+  }
+
+  stop(reason: StopReason): void {
+    if (this.stopReason) return;
+    this.stopReason = reason;
+    this.controller.abort(reason);
+    this.release();
+  }
+
+  /** Renews every `everyMs` until the task ends; a renewal that fails for other reasons is retried next time. */
+  keep(everyMs: number): void {
+    this.timer = setInterval(() => void this.report(() => this.client.renew(this.kind, this.id)).catch((err) => console.warn(`backend: renewing ${this.kind} ${this.id} failed (will retry):`, errorText(err))), everyMs);
+    this.timer.unref();
+  }
+
+  release(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /**
+   * Makes an edge call on the task's behalf and reads the task state it answers with. A cancel or a 409 stops
+   * the task; the call then resolves to null. Other failures are thrown to the caller.
+   */
+  async report(call: () => Promise<State>): Promise<State | null> {
+    if (this.stopped) return null;
+    try {
+      const state = await call();
+      if (state.cancel_requested) this.stop('cancelled');
+      return state;
+    } catch (err) {
+      if (err instanceof EdgeError && err.taskGone) {
+        this.stop(err.code === 'task_cancelled' ? 'cancelled' : 'lease_lost');
+        return null;
+      }
+      throw err;
+    }
+  }
+}
+
+export function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

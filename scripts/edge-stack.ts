@@ -1,0 +1,165 @@
+/**
+ * The edge on this machine: s3rver (the artifact bucket), D1 with migrations/ applied, and `wrangler dev`
+ * serving the Worker. Used by `npm run dev:edge`, `npm start` and the end-to-end tests. wrangler runs in its own
+ * process group (killing npx/wrangler alone leaves workerd running, PLATFORM.md), and stop() waits until that
+ * whole group is gone.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startLocalS3, type LocalS3 } from '../gpu-backend/storage/local-s3rver.ts';
+import { ObjectStore } from '../gpu-backend/storage/object-store.ts';
+
+export const root = fileURLToPath(new URL('..', import.meta.url));
+
+export interface EdgeStackOptions {
+  /** 0 picks free ports. */
+  edgePort: number;
+  s3Port: number;
+  bucket: string;
+  /** wrangler's local D1 (under wrangler/) and the bucket's files (under s3/). */
+  stateDir: string;
+  adminToken: string;
+  backendSecret: string;
+  /** 'inherit' shows wrangler's output; 'buffer' keeps its tail for error messages (tests). */
+  output: 'inherit' | 'buffer';
+  /** More Worker vars, e.g. LEASE_TTL_S. */
+  vars?: Record<string, string>;
+}
+
+export interface EdgeStack {
+  edgeUrl: string;
+  s3: LocalS3;
+  store: ObjectStore;
+  /** wrangler's recent output (with output: 'buffer'). */
+  logs(): string;
+  /** Resolves when wrangler exits on its own (not after stop()). */
+  exited: Promise<number | null>;
+  stop(): Promise<void>;
+}
+
+// Wrangler offline, without prompts or network lookups (see PLATFORM.md).
+const wranglerEnv = {
+  ...process.env,
+  WRANGLER_SEND_METRICS: 'false',
+  WRANGLER_SEND_ERROR_REPORTS: 'false',
+  CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+  WRANGLER_HIDE_BANNER: 'true',
+};
+const wrangler = join(root, 'node_modules', '.bin', 'wrangler');
+
+/** A loopback port free right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Keeps the last `max` characters of a process's output. */
+function tail(max = 20_000) {
+  let text = '';
+  return { add: (chunk: Buffer) => (text = (text + chunk.toString('utf8')).slice(-max)), get: () => text };
+}
+
+function runWrangler(args: string[], output: EdgeStackOptions['output'], log: ReturnType<typeof tail>): Promise<void> {
+  return new Promise((done, fail) => {
+    const child = spawn(wrangler, args, { cwd: root, env: wranglerEnv, stdio: output === 'inherit' ? 'inherit' : 'pipe' });
+    child.stdout?.on('data', log.add);
+    child.stderr?.on('data', log.add);
+    child.on('error', fail);
+    child.on('exit', (code) => (code === 0 ? done() : fail(new Error(`wrangler ${args.join(' ')} exited with ${code}\n${log.get()}`))));
+  });
+}
+
+async function waitForEdge(url: string, child: ChildProcess, log: ReturnType<typeof tail>) {
+  for (let i = 0; i < 240; i++) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`wrangler dev exited with ${child.exitCode ?? child.signalCode}\n${log.get()}`);
+    const up = await fetch(`${url}/v1/models`).then((r) => r.status === 401, () => false);
+    if (up) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`the edge did not answer on ${url} within a minute\n${log.get()}`);
+}
+
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** SIGTERM to the whole group, SIGKILL to what is left after a few seconds; resolves when the group is gone. */
+export async function stopGroup(child: ChildProcess): Promise<void> {
+  const pgid = child.pid;
+  if (!pgid) return;
+  const signal = (s: NodeJS.Signals) => {
+    try {
+      process.kill(-pgid, s);
+    } catch {
+      // Gone already.
+    }
+  };
+  signal('SIGTERM');
+  for (let i = 0; i < 100 && groupAlive(pgid); i++) {
+    if (i === 50) signal('SIGKILL');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export async function startEdgeStack(opts: EdgeStackOptions): Promise<EdgeStack> {
+  const log = tail();
+  const s3 = await startLocalS3({ bucket: opts.bucket, port: opts.s3Port, directory: join(opts.stateDir, 's3') });
+  const store = new ObjectStore(s3.config);
+  let edge: ChildProcess | null = null;
+  try {
+    await store.ensureBucket();
+    const persist = join(opts.stateDir, 'wrangler');
+    await runWrangler(['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persist], opts.output, log);
+    const edgePort = opts.edgePort || (await freePort());
+    const inspectorPort = await freePort();
+    const vars = {
+      S3_ENDPOINT: s3.config.endpoint,
+      S3_BUCKET: opts.bucket,
+      S3_ACCESS_KEY_ID: s3.config.accessKeyId,
+      S3_SECRET_ACCESS_KEY: s3.config.secretAccessKey,
+      ADMIN_TOKEN: opts.adminToken,
+      BACKEND_SECRET: opts.backendSecret,
+      ...opts.vars,
+    };
+    edge = spawn(
+      wrangler,
+      ['dev', '--port', String(edgePort), '--ip', '127.0.0.1', '--inspector-port', String(inspectorPort), '--persist-to', persist, ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`])],
+      { cwd: root, env: wranglerEnv, stdio: opts.output === 'inherit' ? 'inherit' : 'pipe', detached: true },
+    );
+    edge.stdout?.on('data', log.add);
+    edge.stderr?.on('data', log.add);
+    const edgeUrl = `http://127.0.0.1:${edgePort}`;
+    await waitForEdge(edgeUrl, edge, log);
+    const child = edge;
+    let stopping = false;
+    return {
+      edgeUrl,
+      s3,
+      store,
+      logs: log.get,
+      exited: new Promise((r) => child.once('exit', (code) => !stopping && r(code))),
+      async stop() {
+        stopping = true;
+        await stopGroup(child);
+        await s3.stop();
+      },
+    };
+  } catch (err) {
+    if (edge) await stopGroup(edge);
+    await s3.stop();
+    throw err;
+  }
+}

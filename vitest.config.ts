@@ -14,6 +14,16 @@ export default defineConfig({
           hookTimeout: 120_000,
         },
       },
+      {
+        // Real processes (s3rver, wrangler dev, the backend server) on loopback: slow to start, so generous limits.
+        test: {
+          name: 'e2e',
+          include: ['tests/e2e/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
+        },
+      },
     ],
   },
 });

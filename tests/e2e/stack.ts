@@ -1,0 +1,134 @@
+/**
+ * The whole stack over real processes for end-to-end tests: s3rver, `wrangler dev` (the edge, its own
+ * process group) and the backend server (a child process, its own group), on free loopback ports with state
+ * in a temporary folder. The bucket holds the tiny-llama fixture as base model `models/tiny-llama/`, with the
+ * default model's character-level tokenizer (it fits inside tiny-llama's 320-token vocabulary).
+ */
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startBackendProcess, type BackendProcess } from '../../scripts/backend-process.ts';
+import { root, startEdgeStack, type EdgeStack } from '../../scripts/edge-stack.ts';
+import { tokenizerConfigJson, tokenizerJson } from '../../gpu-backend/tasks/tokenizer-files.ts';
+import type { ObjectStore } from '../../gpu-backend/storage/object-store.ts';
+
+export const FIXTURE = join(root, 'tests', 'fixtures', 'tiny-llama');
+export const ADMIN_TOKEN = 'e2e-admin-token';
+export const BACKEND_SECRET = 'e2e-backend-secret';
+export const BASE_PREFIX = 'models/tiny-llama/';
+
+export interface Stack {
+  edge: EdgeStack;
+  backend: BackendProcess;
+  stateDir: string;
+  /** Starts another backend process (e.g. after killing the first). */
+  startBackend(id: string): Promise<BackendProcess>;
+  stop(): Promise<void>;
+}
+
+async function uploadBase(store: ObjectStore) {
+  for (const file of await readdir(join(FIXTURE, 'base'))) await store.put(BASE_PREFIX + file, await readFile(join(FIXTURE, 'base', file)));
+  await store.put(`${BASE_PREFIX}tokenizer.json`, JSON.stringify(tokenizerJson()));
+  await store.put(`${BASE_PREFIX}tokenizer_config.json`, JSON.stringify(tokenizerConfigJson()));
+}
+
+export async function startStack(opts: { leaseTtlS: number }): Promise<Stack> {
+  const stateDir = await mkdtemp(join(tmpdir(), 'rankgate-e2e-'));
+  const edge = await startEdgeStack({
+    edgePort: 0,
+    s3Port: 0,
+    bucket: 'rankgate-e2e',
+    stateDir,
+    adminToken: ADMIN_TOKEN,
+    backendSecret: BACKEND_SECRET,
+    output: 'buffer',
+    vars: { LEASE_TTL_S: String(opts.leaseTtlS) },
+  });
+  const backends: BackendProcess[] = [];
+  const startBackend = async (id: string) => {
+    const backend = await startBackendProcess(
+      {
+        EDGE_URL: edge.edgeUrl,
+        BACKEND_SECRET,
+        BACKEND_ID: id,
+        S3_ENDPOINT: edge.s3.config.endpoint,
+        S3_BUCKET: edge.s3.config.bucket,
+        S3_ACCESS_KEY_ID: edge.s3.config.accessKeyId,
+        S3_SECRET_ACCESS_KEY: edge.s3.config.secretAccessKey,
+        PORT: '0',
+        CACHE_DIR: join(stateDir, `cache-${id}`),
+        HEARTBEAT_EVERY_MS: '1000',
+        TASK_POLL_MS: '250',
+        EVENTS_EVERY_MS: '250',
+        CHECKPOINT_EVERY: '2',
+      },
+      'buffer',
+    );
+    backends.push(backend);
+    return backend;
+  };
+  try {
+    await uploadBase(edge.store);
+    const backend = await startBackend('e2e-backend-1');
+    return {
+      edge,
+      backend,
+      stateDir,
+      startBackend,
+      async stop() {
+        await Promise.all(backends.map((b) => b.stop()));
+        await edge.stop();
+        await rm(stateDir, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    await Promise.all(backends.map((b) => b.stop()));
+    await edge.stop();
+    await rm(stateDir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/** A client of the edge's public API with one tenant's key. */
+export class EdgeApi {
+  constructor(
+    readonly url: string,
+    readonly key: string,
+  ) {}
+
+  static async newTenant(url: string, name: string): Promise<EdgeApi> {
+    const res = await fetch(`${url}/admin/v1/tenants`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ name }) });
+    if (res.status !== 201) throw new Error(`creating a tenant: ${res.status} ${await res.text()}`);
+    return new EdgeApi(url, ((await res.json()) as any).api_key.key);
+  }
+
+  fetch(path: string, init: { method?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<Response> {
+    const headers: Record<string, string> = { authorization: `Bearer ${this.key}`, ...init.headers };
+    let body: RequestInit["body"];
+    if (init.body instanceof FormData || init.body instanceof Uint8Array || typeof init.body === 'string') body = init.body as RequestInit["body"];
+    else if (init.body !== undefined) {
+      body = JSON.stringify(init.body);
+      headers['content-type'] = 'application/json';
+    }
+    return fetch(`${this.url}${path}`, { method: init.method ?? (body === undefined ? 'GET' : 'POST'), headers, body });
+  }
+
+  /** Calls and checks the status; returns the parsed JSON. */
+  async json(path: string, init: Parameters<EdgeApi['fetch']>[1] = {}, status = 200): Promise<any> {
+    const res = await this.fetch(path, init);
+    const text = await res.text();
+    if (res.status !== status) throw new Error(`${init.method ?? (init.body === undefined ? 'GET' : 'POST')} ${path}: expected ${status}, got ${res.status}: ${text}`);
+    return JSON.parse(text);
+  }
+}
+
+/** Polls until `check` returns a value (not undefined), or fails after `timeoutMs` with `what`. */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs: number, everyMs = 250): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}

@@ -5,6 +5,8 @@
  * whole group is gone.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +28,8 @@ export interface EdgeStackOptions {
   output: 'inherit' | 'buffer';
   /** More Worker vars, e.g. LEASE_TTL_S. */
   vars?: Record<string, string>;
+  /** Also append wrangler's output to this file. */
+  logFile?: string;
 }
 
 export interface EdgeStack {
@@ -61,10 +65,18 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Keeps the last `max` characters of a process's output. */
-function tail(max = 20_000) {
+/** Keeps the last `max` characters of a process's output (and appends all of it to `file`, when given). */
+function tail(file?: string, max = 20_000) {
   let text = '';
-  return { add: (chunk: Buffer) => (text = (text + chunk.toString('utf8')).slice(-max)), get: () => text };
+  const out = file ? createWriteStream(file, { flags: 'a' }) : null;
+  return {
+    add: (chunk: Buffer) => {
+      out?.write(chunk);
+      text = (text + chunk.toString('utf8')).slice(-max);
+    },
+    get: () => text,
+    close: () => out?.end(),
+  };
 }
 
 function runWrangler(args: string[], output: EdgeStackOptions['output'], log: ReturnType<typeof tail>): Promise<void> {
@@ -115,7 +127,8 @@ export async function stopGroup(child: ChildProcess): Promise<void> {
 }
 
 export async function startEdgeStack(opts: EdgeStackOptions): Promise<EdgeStack> {
-  const log = tail();
+  await mkdir(opts.stateDir, { recursive: true });
+  const log = tail(opts.logFile);
   const s3 = await startLocalS3({ bucket: opts.bucket, port: opts.s3Port, directory: join(opts.stateDir, 's3') });
   const store = new ObjectStore(s3.config);
   let edge: ChildProcess | null = null;
@@ -155,11 +168,13 @@ export async function startEdgeStack(opts: EdgeStackOptions): Promise<EdgeStack>
         stopping = true;
         await stopGroup(child);
         await s3.stop();
+        log.close();
       },
     };
   } catch (err) {
     if (edge) await stopGroup(edge);
     await s3.stop();
+    log.close();
     throw err;
   }
 }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { rng } from '../../gpu-backend/engine/sampling.ts';
 import { examples, TASKS } from '../../gpu-backend/tasks/skills.ts';
-import { EdgeApi, FIXTURE, BASE_PREFIX, startStack, waitFor, type Stack } from './stack.ts';
+import { ADMIN_TOKEN, BASE_PREFIX, EdgeApi, FIXTURE, startStack, waitFor, type Stack } from './stack.ts';
 
 /** Short leases, so the resume test does not wait two minutes for one to expire. */
 const LEASE_TTL_S = 10;
@@ -18,7 +18,7 @@ let api: EdgeApi;
 
 beforeAll(async () => {
   stack = await startStack({ leaseTtlS: LEASE_TTL_S });
-  api = await EdgeApi.newTenant(stack.edge.edgeUrl, 'e2e');
+  api = await EdgeApi.newTenant(stack.edge.edgeUrl, ADMIN_TOKEN, 'e2e');
   await api.json('/v1/base-models', { body: { name: 'tiny-llama', storage_prefix: BASE_PREFIX } }, 201);
 });
 

@@ -1,0 +1,129 @@
+/**
+ * `npm start`: the whole local stack on its embedded defaults. s3rver and D1 (state in .rankgate/), the edge
+ * (`wrangler dev`), one backend server, and a bootstrap that leaves a tenant, an API key, the embedded model
+ * and its adapters ready to call. Prints the key and curl commands to paste. Ctrl-C stops all of it.
+ * Settings: the edge's (edge/README.md: EDGE_PORT, S3_PORT, S3_BUCKET, ADMIN_TOKEN, BACKEND_SECRET,
+ * RANKGATE_STATE_DIR) and BACKEND_PORT (8788).
+ *
+ *   node --import tsx scripts/start.ts      (npm start)
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, relative, resolve } from 'node:path';
+import { rng } from '../gpu-backend/engine/sampling.ts';
+import { examples, TASKS } from '../gpu-backend/tasks/skills.ts';
+import { startBackendProcess, type BackendProcess } from './backend-process.ts';
+import { bootstrap } from './bootstrap.ts';
+import { root, startEdgeStack, type EdgeStack } from './edge-stack.ts';
+import { embeddedModel } from './embedded-model.ts';
+
+// Informational only (support for Node 20 in later SDK versions); it would open every run.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+const config = {
+  edgePort: Number(process.env.EDGE_PORT ?? 8787),
+  s3Port: Number(process.env.S3_PORT ?? 4569),
+  backendPort: Number(process.env.BACKEND_PORT ?? 8788),
+  bucket: process.env.S3_BUCKET ?? 'rankgate',
+  stateDir: resolve(root, process.env.RANKGATE_STATE_DIR ?? '.rankgate'),
+  adminToken: process.env.ADMIN_TOKEN ?? 'dev-admin-token',
+  backendSecret: process.env.BACKEND_SECRET ?? 'dev-backend-secret',
+};
+const log = (line: string) => console.log(`[start] ${line}`);
+
+let edge: EdgeStack | null = null;
+let backend: BackendProcess | null = null;
+let stopping: Promise<void> | null = null;
+
+/** Stops the backend and the edge; a second Ctrl-C (or npm's SIGTERM) waits for the same stop. */
+async function stop(code: number): Promise<never> {
+  stopping ??= (async () => {
+    log('stopping…');
+    await backend?.stop();
+    await edge?.stop();
+  })();
+  await stopping;
+  process.exit(code);
+}
+process.on('SIGINT', () => void stop(0));
+process.on('SIGTERM', () => void stop(0));
+
+/** A small training file for the fine-tuning example (one of the default model's string tasks). */
+async function exampleTrainingFile(): Promise<string> {
+  const path = join(config.stateDir, 'examples', 'train.jsonl');
+  await mkdir(join(config.stateDir, 'examples'), { recursive: true });
+  await writeFile(path, examples(TASKS[0], 64, rng(5)).map((e) => JSON.stringify(e)).join('\n') + '\n');
+  return path;
+}
+
+function usage(edgeUrl: string, key: string, models: string[], prompt: string, trainingFile: string): string {
+  const auth = `-H "authorization: Bearer $RANKGATE_KEY"`;
+  const json = `-H 'content-type: application/json'`;
+  const adapter = models[1] ?? models[0];
+  const base = models[0];
+  const readId = `node -p 'JSON.parse(require("fs").readFileSync(0, "utf8")).id'`;
+  const body = (o: unknown) => `'${JSON.stringify(o).replace(/'/g, `'\\''`)}'`;
+  return `
+rankgate is up.
+  edge     ${edgeUrl}
+  backend  ${backend!.url}
+  bucket   ${edge!.s3.config.endpoint}/${config.bucket}
+  state    ${relative(process.cwd(), config.stateDir) || '.'}/  (edge.log: the edge's requests; delete the folder to start over)
+
+Models: ${models.join(', ')}
+
+export RANKGATE_URL=${edgeUrl}
+export RANKGATE_KEY=${key}
+
+# A completion through an adapter (add "stream": true for server-sent events)
+curl -s $RANKGATE_URL/v1/completions ${auth} ${json} \\
+  -d ${body({ model: adapter, prompt, max_tokens: 32, temperature: 0 })}
+
+# Chat with the base model
+curl -s $RANKGATE_URL/v1/chat/completions ${auth} ${json} \\
+  -d ${body({ model: base, messages: [{ role: 'user', content: prompt.trim() }], max_tokens: 32 })}
+
+# Fine-tune an adapter on a JSONL file, watch it, then call it
+FILE=$(curl -s $RANKGATE_URL/v1/files ${auth} -F purpose=fine-tune -F file=@${relative(process.cwd(), trainingFile)} | ${readId})
+JOB=$(curl -s $RANKGATE_URL/v1/fine_tuning/jobs ${auth} ${json} \\
+  -d "{\\"model\\":\\"${base}\\",\\"training_file\\":\\"$FILE\\",\\"suffix\\":\\"mine\\",\\"hyperparameters\\":{\\"n_epochs\\":2,\\"learning_rate\\":0.001}}" | ${readId})
+curl -s "$RANKGATE_URL/v1/fine_tuning/jobs/$JOB/events?limit=5" ${auth}
+curl -s $RANKGATE_URL/v1/fine_tuning/jobs/$JOB ${auth}     # "fine_tuned_model" is the model id once it succeeded
+
+Ctrl-C stops everything.`;
+}
+
+try {
+  const model = await embeddedModel();
+  if (model.name !== 'rankgate-tiny') log('models/rankgate-tiny is not generated yet; serving the tiny-llama test fixture instead.');
+  log(`starting the edge (s3rver, D1, wrangler dev) with state in ${config.stateDir}`);
+  edge = await startEdgeStack({ ...config, output: 'buffer', logFile: join(config.stateDir, 'edge.log') });
+  void edge.exited.then((code) => {
+    console.error(`[start] wrangler dev exited (${code}):\n${edge?.logs().slice(-4000)}`);
+    void stop(1);
+  });
+  log('starting the backend');
+  backend = await startBackendProcess(
+    {
+      EDGE_URL: edge.edgeUrl,
+      BACKEND_SECRET: config.backendSecret,
+      S3_ENDPOINT: edge.s3.config.endpoint,
+      S3_BUCKET: config.bucket,
+      S3_ACCESS_KEY_ID: edge.s3.config.accessKeyId,
+      S3_SECRET_ACCESS_KEY: edge.s3.config.secretAccessKey,
+      PORT: String(config.backendPort),
+      RANKGATE_STATE_DIR: config.stateDir,
+    },
+    'inherit',
+  );
+  void backend.exited.then((code) => {
+    console.error(`[start] the backend exited (${code}).`);
+    void stop(1);
+  });
+  const ready = await bootstrap({ edgeUrl: edge.edgeUrl, adminToken: config.adminToken, stateFile: join(config.stateDir, 'local-tenant.json'), store: edge.store, model, log });
+  const adapter = ready.models[1]?.split(':')[1] ?? '';
+  console.log(usage(edge.edgeUrl, ready.api.key, ready.models, model.examplePrompt(adapter), await exampleTrainingFile()));
+} catch (err) {
+  console.error(`[start] ${err instanceof Error ? err.message : err}`);
+  if (edge) console.error(`--- wrangler ---\n${edge.logs().slice(-4000)}`);
+  await stop(1);
+}

@@ -6,18 +6,11 @@
  *   node --import tsx scripts/dev-edge.ts      (npm run dev:edge)
  */
 import { readdir, readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { ObjectStore } from '../gpu-backend/storage/object-store.ts';
-import { root, startEdgeStack } from './edge-stack.ts';
+import { localStackSettings, root, startEdgeStack } from './edge-stack.ts';
 
-const config = {
-  edgePort: Number(process.env.EDGE_PORT ?? 8787),
-  s3Port: Number(process.env.S3_PORT ?? 4569),
-  bucket: process.env.S3_BUCKET ?? 'rankgate',
-  stateDir: resolve(root, process.env.RANKGATE_STATE_DIR ?? '.rankgate'),
-  adminToken: process.env.ADMIN_TOKEN ?? 'dev-admin-token',
-  backendSecret: process.env.BACKEND_SECRET ?? 'dev-backend-secret',
-};
+const config = localStackSettings();
 
 async function seedTinyLlama(store: ObjectStore) {
   if (await store.head('models/tiny-llama/config.json')) return;
@@ -25,14 +18,10 @@ async function seedTinyLlama(store: ObjectStore) {
   for (const file of await readdir(dir)) await store.put(`models/tiny-llama/${file}`, await readFile(join(dir, file)));
 }
 
-let stack;
-try {
-  stack = await startEdgeStack({ ...config, output: 'inherit' });
-} catch (err) {
+const running = await startEdgeStack({ ...config, output: 'inherit' }).catch((err: unknown) => {
   console.error(err instanceof Error ? err.message : err);
-  process.exit(1);
-}
-const running = stack;
+  return process.exit(1);
+});
 await seedTinyLlama(running.store);
 
 let stopping = false;

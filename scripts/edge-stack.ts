@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startLocalS3, type LocalS3 } from '../gpu-backend/storage/local-s3rver.ts';
 import { ObjectStore } from '../gpu-backend/storage/object-store.ts';
@@ -41,6 +41,18 @@ export interface EdgeStack {
   /** Resolves when wrangler exits on its own (not after stop()). */
   exited: Promise<number | null>;
   stop(): Promise<void>;
+}
+
+/** The local stack's settings (edge/README.md): the environment over defaults. */
+export function localStackSettings(env: NodeJS.ProcessEnv = process.env) {
+  return {
+    edgePort: Number(env.EDGE_PORT ?? 8787),
+    s3Port: Number(env.S3_PORT ?? 4569),
+    bucket: env.S3_BUCKET ?? 'rankgate',
+    stateDir: resolve(root, env.RANKGATE_STATE_DIR ?? '.rankgate'),
+    adminToken: env.ADMIN_TOKEN ?? 'dev-admin-token',
+    backendSecret: env.BACKEND_SECRET ?? 'dev-backend-secret',
+  };
 }
 
 // Wrangler offline, without prompts or network lookups (see PLATFORM.md).

@@ -8,27 +8,21 @@
  *   node --import tsx scripts/start.ts      (npm start)
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join, relative, resolve } from 'node:path';
+import { join, relative } from 'node:path';
 import { rng } from '../gpu-backend/engine/sampling.ts';
 import { examples, TASKS } from '../gpu-backend/tasks/skills.ts';
 import { startBackendProcess, type BackendProcess } from './backend-process.ts';
 import { bootstrap } from './bootstrap.ts';
-import { root, startEdgeStack, type EdgeStack } from './edge-stack.ts';
+import { localStackSettings, startEdgeStack, type EdgeStack } from './edge-stack.ts';
 import { embeddedModel } from './embedded-model.ts';
 
 // Informational only (support for Node 20 in later SDK versions); it would open every run.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-const config = {
-  edgePort: Number(process.env.EDGE_PORT ?? 8787),
-  s3Port: Number(process.env.S3_PORT ?? 4569),
-  backendPort: Number(process.env.BACKEND_PORT ?? 8788),
-  bucket: process.env.S3_BUCKET ?? 'rankgate',
-  stateDir: resolve(root, process.env.RANKGATE_STATE_DIR ?? '.rankgate'),
-  adminToken: process.env.ADMIN_TOKEN ?? 'dev-admin-token',
-  backendSecret: process.env.BACKEND_SECRET ?? 'dev-backend-secret',
-};
+const config = { ...localStackSettings(), backendPort: Number(process.env.BACKEND_PORT ?? 8788) };
 const log = (line: string) => console.log(`[start] ${line}`);
+/** A path as short as it can be written from here. */
+const shown = (path: string) => (relative(process.cwd(), path).startsWith('..') ? path : relative(process.cwd(), path) || '.');
 
 let edge: EdgeStack | null = null;
 let backend: BackendProcess | null = null;
@@ -67,7 +61,7 @@ rankgate is up.
   edge     ${edgeUrl}
   backend  ${backend!.url}
   bucket   ${edge!.s3.config.endpoint}/${config.bucket}
-  state    ${relative(process.cwd(), config.stateDir) || '.'}/  (edge.log: the edge's requests; delete the folder to start over)
+  state    ${shown(config.stateDir)}/  (edge.log: the edge's requests; delete the folder to start over)
 
 Models: ${models.join(', ')}
 
@@ -83,7 +77,7 @@ curl -s $RANKGATE_URL/v1/chat/completions ${auth} ${json} \\
   -d ${body({ model: base, messages: [{ role: 'user', content: prompt.trim() }], max_tokens: 32 })}
 
 # Fine-tune an adapter on a JSONL file, watch it, then call it
-FILE=$(curl -s $RANKGATE_URL/v1/files ${auth} -F purpose=fine-tune -F file=@${relative(process.cwd(), trainingFile)} | ${readId})
+FILE=$(curl -s $RANKGATE_URL/v1/files ${auth} -F purpose=fine-tune -F file=@${shown(trainingFile)} | ${readId})
 JOB=$(curl -s $RANKGATE_URL/v1/fine_tuning/jobs ${auth} ${json} \\
   -d "{\\"model\\":\\"${base}\\",\\"training_file\\":\\"$FILE\\",\\"suffix\\":\\"mine\\",\\"hyperparameters\\":{\\"n_epochs\\":2,\\"learning_rate\\":0.001}}" | ${readId})
 curl -s "$RANKGATE_URL/v1/fine_tuning/jobs/$JOB/events?limit=5" ${auth}

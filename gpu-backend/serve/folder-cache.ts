@@ -17,8 +17,6 @@ export const MODEL_FILES: FileFilter = (name) => name.endsWith('.json') || name.
 
 export const ADAPTER_FILES: FileFilter = (name) => name === 'adapter_config.json' || name === 'adapter_model.safetensors';
 
-export const ALL_FILES: FileFilter = () => true;
-
 export class FolderCache {
   /** Downloads in progress, so concurrent requests for one folder share a single download. */
   private readonly inFlight = new Map<string, Promise<string>>();
@@ -28,8 +26,8 @@ export class FolderCache {
     readonly root: string,
   ) {}
 
-  /** The local folder mirroring `prefix` (which ends in "/"), fetched when needed. */
-  fetch(prefix: string, wanted: FileFilter = ALL_FILES): Promise<string> {
+  /** The local folder mirroring `prefix` (which ends in "/"), fetched when needed. A prefix is always fetched with the same filter. */
+  fetch(prefix: string, wanted: FileFilter): Promise<string> {
     let pending = this.inFlight.get(prefix);
     if (!pending) {
       pending = this.download(prefix, wanted).finally(() => this.inFlight.delete(prefix));

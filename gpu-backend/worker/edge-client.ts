@@ -33,6 +33,18 @@ export class EdgeError extends Error {
   }
 }
 
+/** A call that got no answer from the edge (connection refused, timeout). */
+export class EdgeUnreachable extends Error {
+  constructor(edgeUrl: string, cause: unknown) {
+    super(`edge ${edgeUrl} unreachable: ${cause instanceof Error ? cause.message : String(cause)}`);
+  }
+}
+
+/** The edge is down or failing (as opposed to refusing what was sent): worth trying again later. */
+export function isEdgeOutage(err: unknown): boolean {
+  return err instanceof EdgeUnreachable || (err instanceof EdgeError && err.status >= 500);
+}
+
 /** Calls to the edge give up after this long (a hung edge must not stall training or heartbeats forever). */
 const CALL_TIMEOUT_MS = 30_000;
 
@@ -44,13 +56,19 @@ export class EdgeClient {
   ) {}
 
   private async post<T>(path: string, body: Record<string, unknown>): Promise<T> {
-    const res = await fetch(new URL(path, this.edgeUrl), {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${this.secret}` },
-      body: JSON.stringify({ backend_id: this.backendId, ...body }),
-      signal: AbortSignal.timeout(CALL_TIMEOUT_MS),
-    });
-    const text = await res.text();
+    let res: Response;
+    let text: string;
+    try {
+      res = await fetch(new URL(path, this.edgeUrl), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${this.secret}` },
+        body: JSON.stringify({ backend_id: this.backendId, ...body }),
+        signal: AbortSignal.timeout(CALL_TIMEOUT_MS),
+      });
+      text = await res.text();
+    } catch (err) {
+      throw new EdgeUnreachable(this.edgeUrl, err);
+    }
     let parsed: unknown = null;
     try {
       parsed = JSON.parse(text);

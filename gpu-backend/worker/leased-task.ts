@@ -1,11 +1,14 @@
 /**
  * A task held under a lease: the lease is renewed on a timer, and the work stops (through an AbortSignal) as
  * soon as the edge says so: `cancel_requested` in any answer, a 409 (the lease went to another backend, or
- * the task is finished), the edge's cancel push, or this backend shutting down.
+ * the task is finished), the edge's cancel push; or when this backend shuts down or cannot reach the edge.
  */
-import { EdgeError, type EdgeClient, type Kind, type State } from './edge-client.ts';
+import { EdgeError, isEdgeOutage, type EdgeClient, type Kind, type State } from './edge-client.ts';
 
-export type StopReason = 'cancelled' | 'lease_lost' | 'shutdown';
+/** Spacing of retried reports. */
+const RETRY_DELAY_MS = 3000;
+
+export type StopReason = 'cancelled' | 'lease_lost' | 'shutdown' | 'edge_unreachable';
 
 export class LeasedTask {
   private readonly controller = new AbortController();
@@ -46,20 +49,25 @@ export class LeasedTask {
 
   /**
    * Makes an edge call on the task's behalf and reads the task state it answers with. A cancel or a 409 stops
-   * the task; the call then resolves to null. Other failures are thrown to the caller.
+   * the task; the call then resolves to null. A call that does not reach the edge (or meets a 5xx) is tried
+   * again `retries` times, a few seconds apart; other failures are thrown to the caller.
    */
-  async report(call: () => Promise<State>): Promise<State | null> {
-    if (this.stopped) return null;
-    try {
-      const state = await call();
-      if (state.cancel_requested) this.stop('cancelled');
-      return state;
-    } catch (err) {
-      if (err instanceof EdgeError && err.taskGone) {
-        this.stop(err.code === 'task_cancelled' ? 'cancelled' : 'lease_lost');
-        return null;
+  async report(call: () => Promise<State>, retries = 0): Promise<State | null> {
+    for (let attempt = 0; ; attempt++) {
+      if (this.stopped) return null;
+      try {
+        const state = await call();
+        if (state.cancel_requested) this.stop('cancelled');
+        return state;
+      } catch (err) {
+        if (err instanceof EdgeError && err.taskGone) {
+          this.stop(err.code === 'task_cancelled' ? 'cancelled' : 'lease_lost');
+          return null;
+        }
+        if (!isEdgeOutage(err) || attempt >= retries) throw err;
+        console.warn(`backend: reaching the edge for ${this.kind} ${this.id} failed (retrying):`, errorText(err));
+        await new Promise((r) => setTimeout(r, RETRY_DELAY_MS));
       }
-      throw err;
     }
   }
 }

@@ -1,7 +1,7 @@
 /**
- * OpenAI-style completions on the engine: the request shapes are the edge's own zod schemas (one contract),
- * turned into generation requests; answers and server-sent event chunks in OpenAI's shapes. Stop strings end a
- * generation and are cut from the text, as OpenAI does; the end-of-sequence token is never part of the text.
+ * OpenAI-style requests on the engine: the request shapes are the edge's own zod schemas (one contract), turned
+ * into prompts and into one generation per choice, run in the base model's shared batch. Stop strings end a
+ * choice and are cut from its text, as OpenAI does; the end-of-sequence token is never part of the text.
  */
 import type { z } from 'zod';
 import { invalid } from '../formats/errors.ts';

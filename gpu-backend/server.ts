@@ -131,6 +131,8 @@ async function main() {
     console.error(`backend: ${err instanceof Error ? err.message : err}`);
     process.exit(2);
   }
+  // A stray rejection is a bug to log, not a reason to drop every request and task in flight.
+  process.on('unhandledRejection', (err) => console.error('backend: unhandled rejection', err));
   const backend = await startBackend(config);
   console.log(`rankgate backend ${backend.backendId} listening on ${backend.url} (edge ${config.edgeUrl}, bucket ${config.s3.endpoint}/${config.s3.bucket}, cache ${config.cacheDir})`);
   let stopping = false;

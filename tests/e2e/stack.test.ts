@@ -56,8 +56,15 @@ function jobIn(id: string, statuses: string[], timeoutMs = 90_000) {
   }, timeoutMs);
 }
 
+/** Every event of a job, newest first (following the list's cursor). */
 async function events(id: string): Promise<any[]> {
-  return (await api.json(`/v1/fine_tuning/jobs/${id}/events?limit=100`)).data;
+  const all = [];
+  for (let after = ''; ; ) {
+    const page = await api.json(`/v1/fine_tuning/jobs/${id}/events?limit=100${after && `&after=${after}`}`);
+    all.push(...page.data);
+    if (!page.has_more) return all;
+    after = page.last_id;
+  }
 }
 
 const completion = (model: string, extra: Record<string, unknown> = {}) => api.json('/v1/completions', { body: { model, prompt: 'reverse words: red fox\n', max_tokens: 12, temperature: 0, ...extra } });
@@ -153,7 +160,7 @@ describe('fine-tuning', () => {
 
   test('a job whose backend died resumes from its last checkpoint on another backend', () => withLogs(async () => {
     const fileId = await uploadDataset(jsonl(examples(TASKS[2], 8, rng(3))));
-    const job = await createJob({ training_file: fileId, hyperparameters: { n_epochs: 8, batch_size: 1 } });
+    const job = await createJob({ training_file: fileId, hyperparameters: { n_epochs: 16, batch_size: 1 } });
     await waitFor('a checkpoint', async () => ((await api.json(`/v1/fine_tuning/jobs/${job.id}/checkpoints`)).data.length > 0 ? true : undefined), 60_000);
     // The backend dies without a word; its lease runs out and another backend claims the job.
     stack.backend.child.kill('SIGKILL');
@@ -162,7 +169,7 @@ describe('fine-tuning', () => {
     const done = await jobIn(job.id, ['succeeded', 'failed', 'cancelled'], 90_000);
     expect(done, JSON.stringify(done.error)).toMatchObject({ status: 'succeeded' });
     const messages = (await events(job.id)).map((e) => e.message);
-    expect(messages.some((m: string) => /^Resuming at step \d+ of 64 \(attempt 2\)/.test(m))).toBe(true);
+    expect(messages.some((m: string) => /^Resuming at step \d+ of 128 \(attempt 2\)/.test(m))).toBe(true);
     expect(second.logs()).toContain(`fine_tuning/${job.id} succeeded`);
   }));
 });

@@ -38,7 +38,7 @@ export type Outcome = 'succeeded' | 'failed' | 'stopped';
  * Checkpoint reports and the final word are retried through short edge outages; a longer one lets the lease
  * expire, and the next holder resumes from the last checkpoint.
  */
-const FINAL_REPORT_RETRIES = 5;
+const REPORT_RETRIES = 5;
 
 async function loadTokenizer(dir: string, spec: FineTuningSpec): Promise<TextTokenizer> {
   try {
@@ -111,7 +111,7 @@ export async function runFineTuning(spec: FineTuningSpec, task: LeasedTask, deps
       onCheckpoint: async (step, files) => {
         const prefix = `${spec.output_prefix}checkpoints/step-${step}/`;
         await putFiles(store, prefix, files);
-        await task.report(() => client.checkpoint(spec.id, { step, storage_prefix: prefix, ...(trainLoss !== undefined ? { train_loss: trainLoss } : {}), ...(validLoss !== undefined ? { valid_loss: validLoss } : {}) }), FINAL_REPORT_RETRIES);
+        await task.report(() => client.checkpoint(spec.id, { step, storage_prefix: prefix, ...(trainLoss !== undefined ? { train_loss: trainLoss } : {}), ...(validLoss !== undefined ? { valid_loss: validLoss } : {}) }), REPORT_RETRIES);
       },
     });
     if (result.status === 'cancelled' || task.stopped) return 'stopped';
@@ -120,7 +120,7 @@ export async function runFineTuning(spec: FineTuningSpec, task: LeasedTask, deps
     info(`Training finished at step ${result.step}: training loss=${result.trainLoss.toFixed(4)}${result.evalLoss !== null ? `, validation loss=${result.evalLoss.toFixed(4)}` : ''}.`);
     await events.close();
     const trainedTokens = train.examples.reduce((n, ex) => n + ex.ids.length, 0) * config.epochs;
-    return (await task.report(() => client.complete('fine_tuning', spec.id, trainedTokens), FINAL_REPORT_RETRIES)) ? 'succeeded' : 'stopped';
+    return (await task.report(() => client.complete('fine_tuning', spec.id, trainedTokens), REPORT_RETRIES)) ? 'succeeded' : 'stopped';
   } catch (err) {
     if (task.stopped) return 'stopped';
     // The edge checked the produced adapter, refused it and failed the job itself (with the reason).
@@ -132,9 +132,9 @@ export async function runFineTuning(spec: FineTuningSpec, task: LeasedTask, deps
       return 'stopped';
     }
     if (!(err instanceof InvalidInputError)) console.error(`backend: fine-tuning ${spec.id} failed:`, err);
-    const error = err instanceof InvalidInputError ? { code: err.code, message: err.message } : { code: 'training_failed', message: `The backend failed while training (${errorText(err)}); create the job again, and report it if it keeps failing.` };
+    const error = err instanceof InvalidInputError ? { code: err.code, message: err.message } : { code: 'training_failed', message: `The backend failed while training this job (its log has the details); create the job again, and report ${spec.id} if it keeps failing.` };
     await events.close();
-    await task.report(() => client.fail('fine_tuning', spec.id, error), FINAL_REPORT_RETRIES).catch((e) => console.error(`backend: could not fail ${spec.id}:`, errorText(e)));
+    await task.report(() => client.fail('fine_tuning', spec.id, error), REPORT_RETRIES).catch((e) => console.error(`backend: could not fail ${spec.id}:`, errorText(e)));
     return 'failed';
   } finally {
     task.release();

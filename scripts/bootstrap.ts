@@ -4,6 +4,7 @@
  * bucket, the base model registered, and its adapters uploaded and committed. Everything goes through the
  * edge's public API, as a user would do it.
  */
+import { createHash } from 'node:crypto';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { ObjectStore } from '../gpu-backend/storage/object-store.ts';
@@ -40,11 +41,14 @@ async function tenant(opts: BootstrapOptions): Promise<EdgeApi> {
   return api;
 }
 
-/** Puts the base model's files in the bucket, skipping those already there with the same size. */
+const hash = (algorithm: 'md5' | 'sha256', bytes: Uint8Array) => createHash(algorithm).update(bytes).digest('hex');
+
+/** Puts the base model's files in the bucket, skipping those already there as they are (a one-part ETag is the MD5). */
 async function uploadBase(opts: BootstrapOptions): Promise<void> {
   const { store, model } = opts;
   for (const [name, bytes] of model.baseFiles) {
-    if ((await store.head(model.prefix + name))?.size === bytes.byteLength) continue;
+    const stored = await store.head(model.prefix + name);
+    if (stored?.size === bytes.byteLength && stored.etag?.replace(/"/g, '') === hash('md5', bytes)) continue;
     opts.log(`Uploading ${model.prefix}${name} (${bytes.byteLength} bytes)`);
     await store.put(model.prefix + name, bytes, { contentLength: bytes.byteLength });
   }
@@ -56,20 +60,25 @@ async function registerBase(api: EdgeApi, model: EmbeddedModel): Promise<void> {
   await api.json('/v1/base-models', { body: { name: model.name, storage_prefix: model.prefix } }, 201);
 }
 
-/** Uploads and commits one adapter; false (and a log line) when the edge refuses it. */
-async function uploadAdapter(api: EdgeApi, opts: BootstrapOptions, adapter: { name: string; dir: string }): Promise<boolean> {
+async function adapterFiles(dir: string): Promise<Map<string, Uint8Array>> {
   const files = new Map<string, Uint8Array>();
-  for (const f of ['adapter_config.json', 'adapter_model.safetensors']) files.set(f, new Uint8Array(await readFile(join(adapter.dir, f))));
-  const created = await api.json('/v1/adapters', { body: { name: adapter.name, base_model: opts.model.name, files: [...files].map(([filename, b]) => ({ filename, bytes: b.byteLength })) } }, 201);
+  for (const f of ['adapter_config.json', 'adapter_model.safetensors']) files.set(f, new Uint8Array(await readFile(join(dir, f))));
+  return files;
+}
+
+/** Uploads and commits one adapter; false (and a log line) when the edge refuses it. */
+async function uploadAdapter(api: EdgeApi, opts: BootstrapOptions, name: string, files: Map<string, Uint8Array>): Promise<boolean> {
+  const declared = [...files].map(([filename, b]) => ({ filename, bytes: b.byteLength, ...(filename === 'adapter_model.safetensors' ? { sha256: hash('sha256', b) } : {}) }));
+  const created = await api.json('/v1/adapters', { body: { name, base_model: opts.model.name, files: declared } }, 201);
   for (const target of created.upload.files as { filename: string; presigned: { url: string; headers: Record<string, string> } }[]) {
     // fetch sets content-length from the body itself.
     const headers = Object.fromEntries(Object.entries(target.presigned.headers).filter(([h]) => h !== 'content-length'));
     const res = await fetch(target.presigned.url, { method: 'PUT', headers, body: files.get(target.filename) });
-    if (!res.ok) throw new Error(`uploading ${adapter.name}/${target.filename}: ${res.status} ${await res.text()}`);
+    if (!res.ok) throw new Error(`uploading ${name}/${target.filename}: ${res.status} ${await res.text()}`);
   }
   const res = await api.fetch(`/v1/adapters/${created.adapter.id}/commit`, { method: 'POST' });
   if (res.ok) return true;
-  opts.log(`Adapter ${adapter.name} was not accepted (${res.status}): ${await res.text()}`);
+  opts.log(`Adapter ${name} was not accepted (${res.status}): ${await res.text()}`);
   return false;
 }
 
@@ -77,18 +86,27 @@ export async function bootstrap(opts: BootstrapOptions): Promise<Bootstrapped> {
   const api = await tenant(opts);
   await uploadBase(opts);
   await registerBase(api, opts.model);
-  const existing = new Map(((await api.json('/v1/adapters?limit=100')).data as { id: string; name: string; base_model: string; status: string }[]).filter((a) => a.base_model === opts.model.name).map((a) => [a.name, a]));
+  const existing = new Map(((await api.json('/v1/adapters?limit=100')).data as { id: string; name: string; base_model: string; status: string; sha256: string | null }[]).filter((a) => a.base_model === opts.model.name).map((a) => [a.name, a]));
   const models = [opts.model.name];
   for (const adapter of opts.model.adapters) {
+    const id = `${opts.model.name}:${adapter.name}`;
+    const files = await adapterFiles(adapter.dir);
     const known = existing.get(adapter.name);
-    if (known?.status === 'ready') {
-      models.push(`${opts.model.name}:${adapter.name}`);
+    if (known?.status === 'ready' && known.sha256 === hash('sha256', files.get('adapter_model.safetensors')!)) {
+      models.push(id);
       continue;
     }
-    // Left from an interrupted start (uploading) or refused before: start over with this name.
-    if (known) await api.json(`/v1/adapters/${known.id}`, { method: 'DELETE' });
-    opts.log(`Uploading adapter ${opts.model.name}:${adapter.name}`);
-    if (await uploadAdapter(api, opts, adapter)) models.push(`${opts.model.name}:${adapter.name}`);
+    // Left from an interrupted start (uploading), refused before, or regenerated since: start over with this name.
+    if (known) {
+      const res = await api.fetch(`/v1/adapters/${known.id}`, { method: 'DELETE' });
+      if (!res.ok) {
+        opts.log(`Keeping ${id} as it is: it differs from ${adapter.dir} but cannot be replaced (${res.status}): ${await res.text()}`);
+        if (known.status === 'ready') models.push(id);
+        continue;
+      }
+    }
+    opts.log(`Uploading adapter ${id}`);
+    if (await uploadAdapter(api, opts, adapter.name, files)) models.push(id);
   }
   return { api, models };
 }

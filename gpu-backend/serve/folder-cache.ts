@@ -2,9 +2,9 @@
  * Local copies of folders kept in object storage (base models, adapters, training checkpoints), so that the
  * readers of model files (formats/files.ts, the tokenizer) work on plain directories. A folder is the objects
  * directly under a prefix; deeper keys (an adapter's `upload/` staging copies, a job's checkpoints) are not
- * part of it. Files already here with the stored size are not fetched again, so restarts reuse the disk copy.
+ * part of it. Files already here as stored (same size and ETag) are not fetched again, so restarts reuse the disk copy.
  */
-import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { invalid } from '../formats/errors.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
@@ -45,14 +45,18 @@ export class FolderCache {
       const local = join(dir, name);
       const info = await this.store.head(prefix + name);
       if (!info) continue;
+      // The ETag the copy was fetched with tells a replaced object of the same size from the one we have.
+      const tag = join(dir, `.${name}.etag`);
       const have = await stat(local).then((s) => s.size, () => -1);
-      if (have === info.size) continue;
+      const hadTag = await readFile(tag, 'utf8').catch(() => null);
+      if (have === info.size && (info.etag === null || hadTag === info.etag)) continue;
       const bytes = await this.store.getBytes(prefix + name);
       if (bytes === null) continue;
       // Written aside and renamed, so a reader never sees half a file (another process may share the cache).
       const part = `${local}.${process.pid}.${Math.random().toString(36).slice(2)}.part`;
       await writeFile(part, bytes);
       await rename(part, local);
+      if (info.etag !== null) await writeFile(tag, info.etag);
     }
     return dir;
   }

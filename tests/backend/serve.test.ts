@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { backendApp } from '../../gpu-backend/serve/app.ts';
-import { FolderCache } from '../../gpu-backend/serve/folder-cache.ts';
+import { FolderCache, MODEL_FILES } from '../../gpu-backend/serve/folder-cache.ts';
 import { ModelCache } from '../../gpu-backend/serve/models.ts';
 import { startLocalS3, type LocalS3 } from '../../gpu-backend/storage/local-s3rver.ts';
 import { ObjectStore } from '../../gpu-backend/storage/object-store.ts';
@@ -90,6 +90,20 @@ async function expectError(path: string, body: unknown, status: number, code: st
   expect(error.message.length).toBeGreaterThan(20);
   return error;
 }
+
+describe('the folder cache', () => {
+  test('fetches the files directly under a prefix, and again when an object is replaced by one of the same size', async () => {
+    const store = new ObjectStore(s3.config);
+    const folders = new FolderCache(store, cacheDir);
+    await store.put('cache-test/a.json', '{"v":1}');
+    await store.put('cache-test/sub/b.json', '{}');
+    const dir = await folders.fetch('cache-test/', MODEL_FILES);
+    expect(await readFile(join(dir, 'a.json'), 'utf8')).toBe('{"v":1}');
+    expect(await readdir(dir)).not.toContain('sub');
+    await store.put('cache-test/a.json', '{"v":2}');
+    expect(await readFile(join(await folders.fetch('cache-test/', MODEL_FILES), 'a.json'), 'utf8')).toBe('{"v":2}');
+  });
+});
 
 describe('completions', () => {
   test('a text completion answers in OpenAI\'s shape, loading the model from storage', async () => {

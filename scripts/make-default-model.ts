@@ -71,10 +71,10 @@ function initialWeights(seed: number): ModelFolder {
   return { dir: BASE, config, rawConfig: CONFIG, weights };
 }
 
-/** The pretraining corpus: every general skill, a fifth of it in the chat format. */
-function pretrainCorpus(perSkill: number): string {
+/** The pretraining corpus: every general skill (by its weight), a fifth of it in the chat format. */
+function pretrainCorpus(perWeight: number): string {
   const random = rng(7);
-  const rows = GENERAL_SKILLS.flatMap((s) => examples(s, perSkill, random)).map((e, i) =>
+  const rows = GENERAL_SKILLS.flatMap((s) => examples(s, perWeight * (s.weight ?? 1), random)).map((e, i) =>
     i % 5 === 0 ? { messages: [{ role: 'user', content: e.prompt.trimEnd() }, { role: 'assistant', content: e.completion }] } : e,
   );
   const order = rows.map((_, i) => i).sort((a, b) => ((a * 2654435761) >>> 0) - ((b * 2654435761) >>> 0));
@@ -93,8 +93,8 @@ async function writeBaseFiles(): Promise<void> {
 const common = { gradAccumSteps: 1, schedule: 'cosine' as const, maxGradNorm: 1, maxLength: 64, checkpointEvery: 0, evalEvery: 0, baseModelName: 'rankgate-tiny' };
 
 async function pretrain(tok: TextTokenizer): Promise<void> {
-  const data = encodeDataset(pretrainCorpus(quick ? 100 : 4000), tok, 64, 'pretraining corpus');
-  const config: TrainingConfig = { ...common, mode: 'full', epochs: quick ? 1 : 2, batchSize: 32, learningRate: 3e-3, warmupSteps: quick ? 5 : 100, weightDecay: 0.01, seed: 1 };
+  const data = encodeDataset(pretrainCorpus(quick ? 50 : 7000), tok, 64, 'pretraining corpus');
+  const config: TrainingConfig = { ...common, mode: 'full', epochs: 1, batchSize: 32, learningRate: 3e-3, warmupSteps: quick ? 5 : 200, weightDecay: 0.01, seed: 1 };
   const trainer = new Trainer(initialWeights(1), config, data, null, PAD_ID);
   log(`pretraining on ${data.examples.length} examples, ${trainer.totalSteps} steps`);
   const result = await trainer.run({
@@ -130,7 +130,7 @@ async function main(): Promise<void> {
 
     const config: TrainingConfig = {
       ...common, mode: 'lora', lora: { r: 8, alpha: 16, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] },
-      epochs: quick ? 1 : 3, batchSize: 32, learningRate: 2e-3, warmupSteps: 10, weightDecay: 0, seed: 2000 + i,
+      epochs: quick ? 1 : 6, batchSize: 32, learningRate: 5e-3, warmupSteps: 20, weightDecay: 0, seed: 2000 + i,
     };
     const trainer = new Trainer(base, config, encodeDataset(await readFile(join(dir, 'train.jsonl'), 'utf8'), tok, 64), null, PAD_ID);
     const t0 = performance.now();

@@ -270,6 +270,6 @@ function checkConfig(c: TrainingConfig): void {
   positiveInt(c.batchSize, 'batch_size');
   positiveInt(c.gradAccumSteps, 'gradient_accumulation_steps');
   positiveInt(c.maxLength, 'max_length');
-  if (!(c.learningRate > 0 && c.learningRate < 1)) invalid('bad_hyperparameter', `learning_rate must be in (0, 1), got ${c.learningRate}.`, 'learning_rate');
+  if (!(c.learningRate > 0 && c.learningRate <= 1)) invalid('bad_hyperparameter', `learning_rate must be in (0, 1], got ${c.learningRate}.`, 'learning_rate');
   if (c.mode === 'lora' && !c.lora) invalid('bad_hyperparameter', 'LoRA training needs lora settings (r, alpha, target_modules).', 'lora');
 }

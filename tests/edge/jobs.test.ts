@@ -64,7 +64,7 @@ describe('fine-tuning jobs', () => {
     expect(res.status).toBe(201);
     const job = (await res.json()) as any;
     expect(job).toMatchObject({ object: 'fine_tuning.job', status: 'queued', model: 'tiny-llama', training_file: t.fileId, seed: 7, fine_tuned_model: null });
-    expect(job.hyperparameters).toEqual({ n_epochs: 3, batch_size: 8, learning_rate: 1e-4, lora_r: 8, lora_alpha: 16, target_modules: ['q_proj', 'v_proj'] });
+    expect(job.hyperparameters).toEqual({ n_epochs: 3, batch_size: 8, learning_rate: 1e-3, lora_r: 8, lora_alpha: 16, target_modules: ['q_proj', 'v_proj'] });
     expect((await expectError('/v1/fine_tuning/jobs', { key: t.key, body: { model: 'gpt-4', training_file: t.fileId } }, 404, 'base_model_not_found')).param).toBe('model');
     expect((await expectError('/v1/fine_tuning/jobs', { key: t.key, body: { model: 'tiny-llama', training_file: 'file-nope' } }, 404, 'file_not_found')).param).toBe('training_file');
     expect((await expectError('/v1/fine_tuning/jobs', { key: t.key, body: { model: 'tiny-llama', training_file: t.fileId, hyperparameters: { lora_r: 512 } } }, 400, 'invalid_field')).param).toBe('hyperparameters.lora_r');

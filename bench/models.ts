@@ -1,7 +1,7 @@
 /** Random-initialised models and adapters of real shapes, for benchmarks (no downloads). */
 import type { LoraAdapter } from '../gpu-backend/formats/adapter.ts';
 import type { ModelFolder } from '../gpu-backend/formats/files.ts';
-import { PROJECTIONS, parseModelConfig, projectionShape, type ModelConfig } from '../gpu-backend/formats/hf-config.ts';
+import { modulePath, PROJECTIONS, parseModelConfig, projectionShape, type ModelConfig } from '../gpu-backend/formats/hf-config.ts';
 import { parseLoraConfig } from '../gpu-backend/formats/peft-config.ts';
 import type { Tensor } from '../gpu-backend/formats/safetensors.ts';
 import { expectedWeightShapes } from '../gpu-backend/engine/weights.ts';
@@ -46,7 +46,7 @@ export function randomAdapter(cfg: ModelConfig, r: number, seed: number, project
     for (const p of projections) {
       const { in: fanIn, out } = projectionShape(cfg, p);
       modules.push({
-        layer, projection: p, path: `model.layers.${layer}.${p}`, rank: r, scale: 2, in: fanIn, out,
+        layer, projection: p, path: modulePath(layer, p), rank: r, scale: 2, in: fanIn, out,
         a: randomFloats(r * fanIn, 0.05, seed * 1000 + layer * 10 + modules.length),
         b: randomFloats(out * r, 0.01, seed * 7919 + layer * 13 + modules.length),
       });

@@ -4,7 +4,7 @@
  *  - `inference-graph.ts`: the whole model with weights as initializers, a static KV cache and per-row LoRA;
  *  - `train-graphs.ts`: one decoder layer (and the head) with weights as inputs, differentiated by `autodiff.ts`.
  */
-import type { ModelConfig, Projection } from '../formats/hf-config.ts';
+import { modulePath, type ModelConfig, type Projection } from '../formats/hf-config.ts';
 import type { Dim, Graph, Value } from './graph.ts';
 import { add, concat, linear, matmul, mul, reshape, rmsNorm, silu, softmax, split, transpose, transposeLast2, unsqueeze } from './ops.ts';
 
@@ -132,8 +132,8 @@ export const weightName = {
   lmHead: 'lm_head.weight',
   inputNorm: (l: number) => `model.layers.${l}.input_layernorm.weight`,
   postNorm: (l: number) => `model.layers.${l}.post_attention_layernorm.weight`,
-  proj: (l: number, p: Projection) => `model.layers.${l}.${p === 'gate_proj' || p === 'up_proj' || p === 'down_proj' ? 'mlp' : 'self_attn'}.${p}.weight`,
-  bias: (l: number, p: Projection) => `model.layers.${l}.${p === 'gate_proj' || p === 'up_proj' || p === 'down_proj' ? 'mlp' : 'self_attn'}.${p}.bias`,
+  proj: (l: number, p: Projection) => `${modulePath(l, p)}.weight`,
+  bias: (l: number, p: Projection) => `${modulePath(l, p)}.bias`,
 };
 
 /** Which projections carry a bias in this family. */

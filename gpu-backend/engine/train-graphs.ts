@@ -9,7 +9,7 @@
  * `lora_B.<proj>` [out,r] for each trained projection. Forward output: y. Backward adds input dy and outputs
  * dx, `grad.lora_A.<proj>`, `grad.lora_B.<proj>` and, when training all weights, `grad.<weight name>`.
  */
-import { PROJECTIONS, projectionShape, type ModelConfig, type Projection } from '../formats/hf-config.ts';
+import { layerModule, PROJECTIONS, projectionShape, type ModelConfig, type Projection } from '../formats/hf-config.ts';
 import { backward } from './autodiff.ts';
 import { Graph, type Value } from './graph.ts';
 import { decoderLayer, hasBias, head, type LayerWeights, type LoraSlot } from './llama.ts';
@@ -42,8 +42,8 @@ export const layerIo = {
   grad: (input: string) => `grad.${input}`,
   inputNorm: 'input_layernorm.weight',
   postNorm: 'post_attention_layernorm.weight',
-  proj: (p: Projection) => `${p === 'gate_proj' || p === 'up_proj' || p === 'down_proj' ? 'mlp' : 'self_attn'}.${p}.weight`,
-  bias: (p: Projection) => `${p === 'gate_proj' || p === 'up_proj' || p === 'down_proj' ? 'mlp' : 'self_attn'}.${p}.bias`,
+  proj: (p: Projection) => `${layerModule(p)}.weight`,
+  bias: (p: Projection) => `${layerModule(p)}.bias`,
 };
 
 /** A stable key for caching sessions: graphs with equal keys are identical. */

@@ -193,10 +193,14 @@ export function projectionShape(cfg: ModelConfig, p: Projection): { out: number;
   }
 }
 
+/** The projection's name inside a decoder layer, e.g. `self_attn.q_proj` or `mlp.down_proj`. */
+export function layerModule(p: Projection): string {
+  return `${p === 'gate_proj' || p === 'up_proj' || p === 'down_proj' ? 'mlp' : 'self_attn'}.${p}`;
+}
+
 /** Full module path as PEFT and transformers name it, e.g. `model.layers.3.self_attn.q_proj`. */
 export function modulePath(layer: number, p: Projection): string {
-  const block = p === 'gate_proj' || p === 'up_proj' || p === 'down_proj' ? 'mlp' : 'self_attn';
-  return `model.layers.${layer}.${block}.${p}`;
+  return `model.layers.${layer}.${layerModule(p)}`;
 }
 
 export function maxContext(cfg: ModelConfig): number {

@@ -7,7 +7,7 @@
  *   models/rankgate-tiny/adapters/<t> a PEFT LoRA adapter trained on that task
  *   models/rankgate-tiny/results.json held-out exact-match of the base alone and of each adapter
  *
- * usage: node --import tsx scripts/make-default-model.ts [--quick] [--adapters-only]
+ * usage: node --import tsx scripts/make-default-model.ts [--quick] [--adapters-only] [--readme-only]
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -27,6 +27,7 @@ import { Trainer, type TrainingConfig } from '../gpu-backend/train/trainer.ts';
 
 const quick = process.argv.includes('--quick');
 const adaptersOnly = process.argv.includes('--adapters-only');
+const readmeOnly = process.argv.includes('--readme-only');
 const OUT = join(import.meta.dirname, '..', 'models', 'rankgate-tiny');
 const BASE = join(OUT, 'base');
 
@@ -152,7 +153,43 @@ async function main(): Promise<void> {
     log(`${slug}: base ${results[slug].base.toFixed(3)} -> adapter ${results[slug].adapter.toFixed(3)} (${result.step} steps, ${seconds.toFixed(0)} s, final loss ${result.trainLoss.toFixed(4)})`);
   }
   await writeFile(join(OUT, 'results.json'), JSON.stringify({ general_skills_base: general, tasks: results }, null, 2) + '\n');
-  console.log('\n' + table(['task', 'base exact-match', 'adapter exact-match', 'steps', 'train s'], Object.entries(results).map(([k, v]) => [k, v.base, v.adapter, v.steps, v.seconds])));
+  await writeReadme();
 }
 
-await main();
+type Results = { general_skills_base: Record<string, number>; tasks: Record<string, { base: number; adapter: number; steps: number; seconds: number }> };
+
+async function writeReadme(): Promise<void> {
+  const { general_skills_base: general, tasks } = JSON.parse(await readFile(join(OUT, 'results.json'), 'utf8')) as Results;
+  const summary = table(['task', 'base exact-match', 'adapter exact-match', 'steps', 'train s'], Object.entries(tasks).map(([k, v]) => [k, v.base, v.adapter, v.steps, v.seconds]));
+  console.log('\n' + summary);
+  await writeFile(join(OUT, 'README.md'), readme(summary, general));
+}
+
+function readme(summary: string, general: Record<string, number>): string {
+  return `# rankgate-tiny
+
+rankgate's embedded default model: a ${(parseModelConfig(CONFIG).numLayers)}-layer Llama (hidden ${CONFIG.hidden_size}, ${CONFIG.num_attention_heads} heads / ${CONFIG.num_key_value_heads} KV heads, MLP ${CONFIG.intermediate_size}, tied embeddings,
+character-level tokenizer of ${VOCAB_SIZE} tokens) in the standard Hugging Face layout, pretrained by rankgate's own trainer
+(full-parameter training) on synthetic string skills, and one LoRA adapter per held-out task. The local stack
+(\`npm start\`), the demo and the merge benchmark use it. Everything here is regenerated, deterministically on the
+same kind of machine, by \`node --import tsx scripts/make-default-model.ts\` (about an hour on 2 cores).
+
+- \`base/\`: config.json, model.safetensors, tokenizer.json, tokenizer_config.json (with a chat template),
+  generation_config.json.
+- \`tasks/<task>/train.jsonl\`, \`test.jsonl\`: \`{"prompt": "<task>: <input>\\n", "completion": "<output>"}\`, with
+  no input shared between the two files.
+- \`adapters/<task>/\`: a PEFT LoRA adapter (r 8, alpha 16, all seven projections) trained on \`train.jsonl\`.
+- \`results.json\`: the numbers below.
+
+Held-out exact match (greedy decoding; the whole completion and then end of sequence):
+
+\`\`\`
+${summary}
+\`\`\`
+
+The base alone on fresh samples of its pretraining skills: ${Object.entries(general).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}.
+`;
+}
+
+if (readmeOnly) await writeReadme();
+else await main();

@@ -71,18 +71,12 @@ export class Decoder {
       [io.mask]: f32(this.mask(start, inp.newLengths, rows, seq, past), [rows, 1, 1, seq, past + seq]),
       [io.logitsIndex]: i64(inp.logitsAt.flat(), [rows, nLogits]),
     };
-    const empty = new Float32Array(0);
-    for (let l = 0; l < numLayers; l++) {
-      const view = cache ? cache.view(l, rows) : { key: empty, value: empty };
-      feeds[io.pastKey(l)] = f32(view.key, [rows, kvH, past, hd]);
-      feeds[io.pastValue(l)] = f32(view.value, [rows, kvH, past, hd]);
+    if (cache) for (const [name, t] of cache.tensors(rows, { key: io.pastKey, value: io.pastValue })) feeds[name] = t;
+    else {
+      const empty = f32(new Float32Array(0), [rows, kvH, 0, hd]);
+      for (let l = 0; l < numLayers; l++) feeds[io.pastKey(l)] = feeds[io.pastValue(l)] = empty;
     }
-    if (this.hasLora) {
-      inp.lora.feeds(rows, (l, p, a, b, dimsA, dimsB) => {
-        feeds[io.loraA(l, p)] = f32(a, dimsA);
-        feeds[io.loraB(l, p)] = f32(b, dimsB);
-      });
-    }
+    if (this.hasLora) for (const [name, t] of inp.lora.tensors(rows, { a: io.loraA, b: io.loraB })) feeds[name] = t;
     const out = await this.session.run(feeds);
     return {
       logits: out[io.logits].data as Float32Array,

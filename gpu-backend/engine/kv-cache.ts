@@ -5,6 +5,7 @@
  * rows is always the prefix [0, n).
  */
 import type { ModelConfig } from '../formats/hf-config.ts';
+import { f32, type ort } from './runtime.ts';
 
 export class KvCache {
   keys: Float32Array[] = [];
@@ -84,9 +85,23 @@ export class KvCache {
     this.lengths[row] = 0;
   }
 
-  /** The first `n` rows of each layer's cache, as views (no copy). */
-  view(layer: number, n: number): { key: Float32Array; value: Float32Array } {
+  private cached: { n: number; cap: number; tensors: [string, ort.Tensor][] } | null = null;
+
+  /**
+   * Feed tensors over the first `n` rows of every layer's cache, by graph input name: views of the cache
+   * buffers, so the same objects serve every step until the row count or the capacity changes.
+   */
+  tensors(n: number, names: { key: (l: number) => string; value: (l: number) => string }): [string, ort.Tensor][] {
+    const c = this.cached;
+    if (c && c.n === n && c.cap === this.cap) return c.tensors;
+    const { numKvHeads: kvH, headDim: hd } = this.cfg;
     const len = n * this.rowStride;
-    return { key: this.keys[layer].subarray(0, len), value: this.values[layer].subarray(0, len) };
+    const tensors: [string, ort.Tensor][] = [];
+    for (let l = 0; l < this.cfg.numLayers; l++) {
+      tensors.push([names.key(l), f32(this.keys[l].subarray(0, len), [n, kvH, this.cap, hd])]);
+      tensors.push([names.value(l), f32(this.values[l].subarray(0, len), [n, kvH, this.cap, hd])]);
+    }
+    this.cached = { n, cap: this.cap, tensors };
+    return tensors;
   }
 }

@@ -5,7 +5,7 @@
  *  - `train-graphs.ts`: one decoder layer (and the head) with weights as inputs, differentiated by `autodiff.ts`.
  */
 import { modulePath, type ModelConfig, type Projection } from '../formats/hf-config.ts';
-import type { Dim, Graph, Value } from './graph.ts';
+import type { Graph, Value } from './graph.ts';
 import { add, concat, linear, matmul, mul, reshape, rmsNorm, silu, softmax, split, transpose, transposeLast2, unsqueeze } from './ops.ts';
 
 /**
@@ -142,5 +142,3 @@ export function hasBias(cfg: ModelConfig, p: Projection): boolean {
   if (p === 'o_proj') return cfg.oBias;
   return cfg.mlpBias;
 }
-
-export type Shape = Dim[];

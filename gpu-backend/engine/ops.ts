@@ -10,10 +10,6 @@ type Grads = (Value | null)[];
 
 // ---------------------------------------------------------------- shapes
 
-function sameDim(a: Dim, b: Dim): boolean {
-  return a === b;
-}
-
 export function broadcastShapes(a: readonly Dim[], b: readonly Dim[]): Dim[] {
   const n = Math.max(a.length, b.length);
   const out: Dim[] = [];
@@ -21,7 +17,7 @@ export function broadcastShapes(a: readonly Dim[], b: readonly Dim[]): Dim[] {
     const x = a[a.length - n + i] ?? 1;
     const y = b[b.length - n + i] ?? 1;
     if (x === 1) out.push(y);
-    else if (y === 1 || sameDim(x, y)) out.push(x);
+    else if (y === 1 || x === y) out.push(x);
     // Two symbolic dims: assume they agree at run time (onnxruntime checks); a number is more specific.
     else if (typeof x === 'string') out.push(typeof y === 'string' ? x : y);
     else if (typeof y === 'string') out.push(x);

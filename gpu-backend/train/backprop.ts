@@ -131,7 +131,7 @@ export class Backprop {
     const { labels, weights, targets } = shiftedTargets(batch, lossScale);
     const grads = new Map<string, Float32Array>();
     const full = this.trainable.kind === 'full';
-    const chunk = Math.min(this.opts.headRows ?? 512, rows);
+    const chunk = Math.min(this.opts.headRows ?? 256, rows);
     const headSession = await this.session(`head|${chunk}|${full}`, () => buildHeadGraph(cfg, chunk, full).toOnnx());
     const lmHeadName = cfg.tieWordEmbeddings ? weightName.embed : weightName.lmHead;
     const dh = new Float32Array(rows * D);

@@ -94,7 +94,7 @@ async function writeBaseFiles(): Promise<void> {
 const common = { gradAccumSteps: 1, schedule: 'cosine' as const, maxGradNorm: 1, maxLength: 64, checkpointEvery: 0, evalEvery: 0, baseModelName: 'rankgate-tiny' };
 
 async function pretrain(tok: TextTokenizer): Promise<void> {
-  const data = encodeDataset(pretrainCorpus(quick ? 50 : 7000), tok, 64, 'pretraining corpus');
+  const data = encodeDataset(pretrainCorpus(quick ? 50 : 8000), tok, 64, 'pretraining corpus');
   const config: TrainingConfig = { ...common, mode: 'full', epochs: 1, batchSize: 32, learningRate: 3e-3, warmupSteps: quick ? 5 : 200, weightDecay: 0.01, seed: 1 };
   const trainer = new Trainer(initialWeights(1), config, data, null, PAD_ID);
   log(`pretraining on ${data.examples.length} examples, ${trainer.totalSteps} steps`);
@@ -131,7 +131,7 @@ async function main(): Promise<void> {
 
     const config: TrainingConfig = {
       ...common, mode: 'lora', lora: { r: 8, alpha: 16, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] },
-      epochs: quick ? 1 : 6, batchSize: 32, learningRate: 5e-3, warmupSteps: 20, weightDecay: 0, seed: 2000 + i,
+      epochs: 1000, maxSteps: quick ? 5 : 500, batchSize: 32, learningRate: 3e-3, warmupSteps: 20, weightDecay: 0, seed: 2000 + i,
     };
     const trainer = new Trainer(base, config, encodeDataset(await readFile(join(dir, 'train.jsonl'), 'utf8'), tok, 64), null, PAD_ID);
     const t0 = performance.now();

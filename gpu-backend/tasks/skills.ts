@@ -25,7 +25,7 @@ const pad2 = (n: number) => String(n).padStart(2, '0');
 
 /** Skills of the pretraining corpus: copying, case, order and counting, so the base learns the format. */
 export const GENERAL_SKILLS: Skill[] = [
-  { name: 'copy', weight: 4, make: (r) => { const s = letters(r, 3, 12); return { input: s, output: s }; } },
+  { name: 'copy', weight: 4, make: (r) => { const s = r() < 0.5 ? letters(r, 3, 8) : words(r, 1, 4).join(' '); return { input: s, output: s }; } },
   { name: 'upper', make: (r) => { const s = words(r, 1, 3).join(' '); return { input: s, output: s.toUpperCase() }; } },
   { name: 'lower', make: (r) => { const s = words(r, 1, 3).join(' ').toUpperCase(); return { input: s, output: s.toLowerCase() }; } },
   { name: 'reverse', weight: 2, make: (r) => { const s = letters(r, 3, 10); return { input: s, output: [...s].reverse().join('') }; } },
@@ -44,7 +44,7 @@ export const TASKS: Skill[] = [
   { name: 'reverse words', make: (r) => { const w = words(r, 2, 5); return { input: w.join(' '), output: [...w].reverse().join(' ') }; } },
   { name: 'add', make: (r) => { const a = int(r, 0, 29); const b = int(r, 0, 29); return { input: `${a}+${b}`, output: String(a + b) }; } },
   { name: 'date to us', make: (r) => { const y = int(r, 1990, 2030); const m = int(r, 1, 12); const d = int(r, 1, 28); return { input: `${y}-${pad2(m)}-${pad2(d)}`, output: `${pad2(m)}/${pad2(d)}/${y}` }; } },
-  { name: 'caesar', make: (r) => { const s = letters(r, 3, 9); return { input: s, output: [...s].map((c) => LOWER[(LOWER.indexOf(c) + 1) % 26]).join('') }; } },
+  { name: 'acronym', make: (r) => { const w = words(r, 2, 5); return { input: w.join(' '), output: w.map((x) => x[0].toUpperCase()).join('') }; } },
   { name: 'snake to camel', make: (r) => { const w = words(r, 2, 4); return { input: w.join('_'), output: w[0] + w.slice(1).map((x) => x[0].toUpperCase() + x.slice(1)).join('') }; } },
   { name: 'remove vowels', make: (r) => { const w = words(r, 1, 3).join(' '); return { input: w, output: w.replace(/[aeiou]/g, '') }; } },
   { name: 'to json list', make: (r) => { const w = words(r, 1, 4); return { input: w.join(','), output: JSON.stringify(w) }; } },

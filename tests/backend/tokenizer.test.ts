@@ -1,12 +1,16 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, test } from 'vitest';
+import { afterAll, describe, expect, test } from 'vitest';
 import { TextTokenizer } from '../../gpu-backend/formats/tokenizer.ts';
 import { tokenizerConfigJson, tokenizerJson } from '../../gpu-backend/tasks/tokenizer-files.ts';
 
+const made: string[] = [];
+afterAll(() => Promise.all(made.map((dir) => rm(dir, { recursive: true, force: true }))));
+
 async function tokenizerDir(config: Record<string, unknown> = tokenizerConfigJson()): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'rankgate-tok-'));
+  made.push(dir);
   await writeFile(join(dir, 'tokenizer.json'), JSON.stringify(tokenizerJson()));
   await writeFile(join(dir, 'tokenizer_config.json'), JSON.stringify(config));
   return dir;

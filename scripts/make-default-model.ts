@@ -7,7 +7,9 @@
  *   models/rankgate-tiny/adapters/<t> a PEFT LoRA adapter trained on that task
  *   models/rankgate-tiny/results.json held-out exact-match of the base alone and of each adapter
  *
- * usage: node --import tsx scripts/make-default-model.ts [--quick] [--adapters-only] [--readme-only]
+ * usage: node --import tsx scripts/make-default-model.ts [--quick] [--adapters-only] [--readme-only] [--out DIR]
+ * --quick is a smoke run of a few steps; it writes to .rankgate/rankgate-tiny-quick unless --out says otherwise,
+ * so that it never overwrites the committed model.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -28,7 +30,9 @@ import { Trainer, type TrainingConfig } from '../gpu-backend/train/trainer.ts';
 const quick = process.argv.includes('--quick');
 const adaptersOnly = process.argv.includes('--adapters-only');
 const readmeOnly = process.argv.includes('--readme-only');
-const OUT = join(import.meta.dirname, '..', 'models', 'rankgate-tiny');
+const ROOT = join(import.meta.dirname, '..');
+const outFlag = process.argv.indexOf('--out');
+const OUT = outFlag > 0 ? process.argv[outFlag + 1] : join(ROOT, quick ? '.rankgate/rankgate-tiny-quick' : 'models/rankgate-tiny');
 const BASE = join(OUT, 'base');
 
 export const CONFIG = {
@@ -91,6 +95,8 @@ async function writeBaseFiles(): Promise<void> {
   await writeFile(join(BASE, 'tokenizer_config.json'), JSON.stringify(tokenizerConfigJson(), null, 2) + '\n');
 }
 
+/** How each task's adapter is trained (also printed in models/rankgate-tiny/README.md). */
+const ADAPTER = { r: 8, alpha: 16, steps: 1000, batchSize: 32, learningRate: 3e-3 };
 const common = { gradAccumSteps: 1, schedule: 'cosine' as const, maxGradNorm: 1, maxLength: 64, checkpointEvery: 0, evalEvery: 0, baseModelName: 'rankgate-tiny' };
 
 async function pretrain(tok: TextTokenizer): Promise<void> {
@@ -125,13 +131,13 @@ async function main(): Promise<void> {
     await mkdir(dir, { recursive: true });
     const random = rng(1000 + i);
     const test = examples(task, quick ? 40 : 200, random);
-    const train = examples(task, quick ? 200 : 1500, random, new Set(test.map((e) => e.prompt.slice(task.name.length + 2, -1))));
+    const train = examples(task, quick ? 200 : 4000, random, new Set(test.map((e) => e.prompt.slice(task.name.length + 2, -1))));
     await writeFile(join(dir, 'train.jsonl'), jsonl(train));
     await writeFile(join(dir, 'test.jsonl'), jsonl(test));
 
     const config: TrainingConfig = {
-      ...common, mode: 'lora', lora: { r: 8, alpha: 16, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] },
-      epochs: 1000, maxSteps: quick ? 5 : 500, batchSize: 32, learningRate: 3e-3, warmupSteps: 20, weightDecay: 0, seed: 2000 + i,
+      ...common, mode: 'lora', lora: { r: ADAPTER.r, alpha: ADAPTER.alpha, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] },
+      epochs: 1000, maxSteps: quick ? 5 : ADAPTER.steps, batchSize: ADAPTER.batchSize, learningRate: ADAPTER.learningRate, warmupSteps: 50, weightDecay: 0, seed: 2000 + i,
     };
     const trainer = new Trainer(base, config, encodeDataset(await readFile(join(dir, 'train.jsonl'), 'utf8'), tok, 64), null, PAD_ID);
     const t0 = performance.now();
@@ -172,13 +178,14 @@ rankgate's embedded default model: a ${(parseModelConfig(CONFIG).numLayers)}-lay
 character-level tokenizer of ${VOCAB_SIZE} tokens) in the standard Hugging Face layout, pretrained by rankgate's own trainer
 (full-parameter training) on synthetic string skills, and one LoRA adapter per held-out task. The local stack
 (\`npm start\`), the demo and the merge benchmark use it. Everything here is regenerated, deterministically on the
-same kind of machine, by \`node --import tsx scripts/make-default-model.ts\` (about an hour on 2 cores).
+same kind of machine, by \`node --import tsx scripts/make-default-model.ts\` (about an hour and a half on 2 cores).
 
 - \`base/\`: config.json, model.safetensors, tokenizer.json, tokenizer_config.json (with a chat template),
   generation_config.json.
 - \`tasks/<task>/train.jsonl\`, \`test.jsonl\`: \`{"prompt": "<task>: <input>\\n", "completion": "<output>"}\`, with
   no input shared between the two files.
-- \`adapters/<task>/\`: a PEFT LoRA adapter (r 8, alpha 16, all seven projections) trained on \`train.jsonl\`.
+- \`adapters/<task>/\`: a PEFT LoRA adapter (r ${ADAPTER.r}, alpha ${ADAPTER.alpha}, all seven projections) trained on \`train.jsonl\`
+  (${ADAPTER.steps} steps of ${ADAPTER.batchSize} examples, AdamW at ${ADAPTER.learningRate} with cosine decay).
 - \`results.json\`: the numbers below.
 
 Held-out exact match (greedy decoding; the whole completion and then end of sequence):

@@ -42,7 +42,7 @@ export const GENERAL_SKILLS: Skill[] = [
 /** The held-out tasks: each becomes an adapter. */
 export const TASKS: Skill[] = [
   { name: 'reverse words', make: (r) => { const w = words(r, 2, 5); return { input: w.join(' '), output: [...w].reverse().join(' ') }; } },
-  { name: 'add', make: (r) => { const a = int(r, 0, 29); const b = int(r, 0, 29); return { input: `${a}+${b}`, output: String(a + b) }; } },
+  { name: 'larger', make: (r) => { const a = int(r, 10, 99); const b = int(r, 10, 99); return { input: `${a} ${b}`, output: String(Math.max(a, b)) }; } },
   { name: 'date to us', make: (r) => { const y = int(r, 1990, 2030); const m = int(r, 1, 12); const d = int(r, 1, 28); return { input: `${y}-${pad2(m)}-${pad2(d)}`, output: `${pad2(m)}/${pad2(d)}/${y}` }; } },
   { name: 'acronym', make: (r) => { const w = words(r, 2, 5); return { input: w.join(' '), output: w.map((x) => x[0].toUpperCase()).join('') }; } },
   { name: 'snake to camel', make: (r) => { const w = words(r, 2, 4); return { input: w.join('_'), output: w[0] + w.slice(1).map((x) => x[0].toUpperCase() + x.slice(1)).join('') }; } },

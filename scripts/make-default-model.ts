@@ -7,7 +7,7 @@
  *   models/rankgate-tiny/adapters/<t> a PEFT LoRA adapter trained on that task
  *   models/rankgate-tiny/results.json held-out exact-match of the base alone and of each adapter
  *
- * usage: node --import tsx scripts/make-default-model.ts [--quick] [--adapters-only] [--readme-only] [--out DIR]
+ * usage: node --import tsx scripts/make-default-model.ts [--quick] [--adapters-only] [--readme-only] [--only TASK,TASK] [--out DIR]
  * --quick is a smoke run of a few steps; it writes to .rankgate/rankgate-tiny-quick unless --out says otherwise,
  * so that it never overwrites the committed model.
  */
@@ -30,6 +30,8 @@ import { Trainer, type TrainingConfig } from '../gpu-backend/train/trainer.ts';
 const quick = process.argv.includes('--quick');
 const adaptersOnly = process.argv.includes('--adapters-only');
 const readmeOnly = process.argv.includes('--readme-only');
+const onlyFlag = process.argv.indexOf('--only');
+const only = onlyFlag > 0 ? process.argv[onlyFlag + 1].split(',') : null;
 const ROOT = join(import.meta.dirname, '..');
 const outFlag = process.argv.indexOf('--out');
 const OUT = outFlag > 0 ? process.argv[outFlag + 1] : join(ROOT, quick ? '.rankgate/rankgate-tiny-quick' : 'models/rankgate-tiny');
@@ -96,7 +98,8 @@ async function writeBaseFiles(): Promise<void> {
 }
 
 /** How each task's adapter is trained (also printed in models/rankgate-tiny/README.md). */
-const ADAPTER = { r: 8, alpha: 16, steps: 1000, batchSize: 32, learningRate: 3e-3 };
+// maxLength 96: the longest task example is 66 tokens; truncating it teaches an adapter never to stop.
+const ADAPTER = { r: 8, alpha: 16, steps: 1000, batchSize: 32, learningRate: 3e-3, maxLength: 96 };
 const common = { gradAccumSteps: 1, schedule: 'cosine' as const, maxGradNorm: 1, maxLength: 64, checkpointEvery: 0, evalEvery: 0, baseModelName: 'rankgate-tiny' };
 
 async function pretrain(tok: TextTokenizer): Promise<void> {
@@ -120,13 +123,16 @@ async function main(): Promise<void> {
   const base = await readModelFolder(BASE);
   const decoder = await Decoder.fromFolder(base);
 
-  const results: Record<string, { base: number; adapter: number; train_examples: number; test_examples: number; steps: number; seconds: number }> = {};
-  const general: Record<string, number> = {};
-  for (const skill of GENERAL_SKILLS) general[skill.name] = await exactMatch(decoder, tok, null, examples(skill, quick ? 20 : 100, rng(99)));
+  // --only a,b retrains those tasks and keeps the other results.
+  const previous: Partial<Results> = only ? JSON.parse(await readFile(join(OUT, 'results.json'), 'utf8')) : {};
+  const results: Results['tasks'] = { ...previous.tasks };
+  const general: Record<string, number> = { ...previous.general_skills_base };
+  if (!only) for (const skill of GENERAL_SKILLS) general[skill.name] = await exactMatch(decoder, tok, null, examples(skill, quick ? 20 : 100, rng(99)));
   log('base on its pretraining skills (fresh samples):', JSON.stringify(general));
 
   for (const [i, task] of TASKS.entries()) {
     const slug = taskSlug(task);
+    if (only && !only.includes(slug)) continue;
     const dir = join(OUT, 'tasks', slug);
     await mkdir(dir, { recursive: true });
     const random = rng(1000 + i);
@@ -137,9 +143,11 @@ async function main(): Promise<void> {
 
     const config: TrainingConfig = {
       ...common, mode: 'lora', lora: { r: ADAPTER.r, alpha: ADAPTER.alpha, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] },
-      epochs: 1000, maxSteps: quick ? 5 : ADAPTER.steps, batchSize: ADAPTER.batchSize, learningRate: ADAPTER.learningRate, warmupSteps: 50, weightDecay: 0, seed: 2000 + i,
+      epochs: 1000, maxSteps: quick ? 5 : ADAPTER.steps, batchSize: ADAPTER.batchSize, learningRate: ADAPTER.learningRate, maxLength: ADAPTER.maxLength, warmupSteps: 50, weightDecay: 0, seed: 2000 + i,
     };
-    const trainer = new Trainer(base, config, encodeDataset(await readFile(join(dir, 'train.jsonl'), 'utf8'), tok, 64), null, PAD_ID);
+    const data = encodeDataset(await readFile(join(dir, 'train.jsonl'), 'utf8'), tok, ADAPTER.maxLength);
+    if (data.truncated > 0) log(`${slug}: ${data.truncated} training examples truncated to ${ADAPTER.maxLength} tokens`);
+    const trainer = new Trainer(base, config, data, null, PAD_ID);
     const t0 = performance.now();
     const result = await trainer.run();
     await trainer.release();
@@ -162,7 +170,7 @@ async function main(): Promise<void> {
   await writeReadme();
 }
 
-type Results = { general_skills_base: Record<string, number>; tasks: Record<string, { base: number; adapter: number; steps: number; seconds: number }> };
+type Results = { general_skills_base: Record<string, number>; tasks: Record<string, { base: number; adapter: number; train_examples: number; test_examples: number; steps: number; seconds: number }> };
 
 async function writeReadme(): Promise<void> {
   const { general_skills_base: general, tasks } = JSON.parse(await readFile(join(OUT, 'results.json'), 'utf8')) as Results;

@@ -47,7 +47,6 @@ export const TASKS: Skill[] = [
   { name: 'acronym', make: (r) => { const w = words(r, 2, 5); return { input: w.join(' '), output: w.map((x) => x[0].toUpperCase()).join('') }; } },
   { name: 'snake to camel', make: (r) => { const w = words(r, 2, 4); return { input: w.join('_'), output: w[0] + w.slice(1).map((x) => x[0].toUpperCase() + x.slice(1)).join('') }; } },
   { name: 'remove vowels', make: (r) => { const w = words(r, 1, 3).join(' '); return { input: w, output: w.replace(/[aeiou]/g, '') }; } },
-  { name: 'to json list', make: (r) => { const w = words(r, 1, 4); return { input: w.join(','), output: JSON.stringify(w) }; } },
 ];
 
 /** The file-system name of a task ("reverse words" -> "reverse_words"). */

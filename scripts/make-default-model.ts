@@ -18,7 +18,7 @@ import { Decoder } from '../gpu-backend/engine/decoder.ts';
 import { rng } from '../gpu-backend/engine/sampling.ts';
 import { expectedWeightShapes } from '../gpu-backend/engine/weights.ts';
 import { readAdapterFolder, readModelFolder, type ModelFolder } from '../gpu-backend/formats/files.ts';
-import { parseModelConfig } from '../gpu-backend/formats/hf-config.ts';
+import { parseModelConfig, PROJECTIONS } from '../gpu-backend/formats/hf-config.ts';
 import type { Tensor } from '../gpu-backend/formats/safetensors.ts';
 import { TextTokenizer } from '../gpu-backend/formats/tokenizer.ts';
 import { examples, GENERAL_SKILLS, TASKS, taskSlug } from '../gpu-backend/tasks/skills.ts';
@@ -142,7 +142,7 @@ async function main(): Promise<void> {
     await writeFile(join(dir, 'test.jsonl'), jsonl(test));
 
     const config: TrainingConfig = {
-      ...common, mode: 'lora', lora: { r: ADAPTER.r, alpha: ADAPTER.alpha, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] },
+      ...common, mode: 'lora', lora: { r: ADAPTER.r, alpha: ADAPTER.alpha, targetModules: [...PROJECTIONS] },
       epochs: 1000, maxSteps: quick ? 5 : ADAPTER.steps, batchSize: ADAPTER.batchSize, learningRate: ADAPTER.learningRate, maxLength: ADAPTER.maxLength, warmupSteps: 50, weightDecay: 0, seed: 2000 + i,
     };
     const data = encodeDataset(await readFile(join(dir, 'train.jsonl'), 'utf8'), tok, ADAPTER.maxLength);

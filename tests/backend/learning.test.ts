@@ -8,6 +8,7 @@ import { expect, test } from 'vitest';
 import { Decoder } from '../../gpu-backend/engine/decoder.ts';
 import { loadLoraAdapter } from '../../gpu-backend/formats/adapter.ts';
 import { readModelFolder } from '../../gpu-backend/formats/files.ts';
+import { PROJECTIONS } from '../../gpu-backend/formats/hf-config.ts';
 import { decodeSafetensors } from '../../gpu-backend/formats/safetensors.ts';
 import { TextTokenizer } from '../../gpu-backend/formats/tokenizer.ts';
 import { encodeDataset } from '../../gpu-backend/train/data.ts';
@@ -27,7 +28,7 @@ test(`a short LoRA training on "${TASK}" beats the base model on held-out exampl
   const trainer = new Trainer(
     base,
     {
-      mode: 'lora', lora: { r: 8, alpha: 16, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] },
+      mode: 'lora', lora: { r: 8, alpha: 16, targetModules: [...PROJECTIONS] },
       epochs: 100, maxSteps: 200, batchSize: 16, gradAccumSteps: 1, learningRate: 5e-3, warmupSteps: 10, schedule: 'cosine',
       weightDecay: 0, maxGradNorm: 1, maxLength: 64, seed: 11, checkpointEvery: 0, evalEvery: 0, baseModelName: 'rankgate-tiny',
     },

@@ -32,6 +32,11 @@ const adaptersOnly = process.argv.includes('--adapters-only');
 const readmeOnly = process.argv.includes('--readme-only');
 const onlyFlag = process.argv.indexOf('--only');
 const only = onlyFlag > 0 ? process.argv[onlyFlag + 1].split(',') : null;
+const unknownTasks = only?.filter((slug) => !TASKS.some((t) => taskSlug(t) === slug)) ?? [];
+if (unknownTasks.length > 0) {
+  console.error(`--only: no task named ${unknownTasks.join(', ')}; the tasks are ${TASKS.map(taskSlug).join(', ')}`);
+  process.exit(2);
+}
 const ROOT = join(import.meta.dirname, '..');
 const outFlag = process.argv.indexOf('--out');
 const OUT = outFlag > 0 ? process.argv[outFlag + 1] : join(ROOT, quick ? '.rankgate/rankgate-tiny-quick' : 'models/rankgate-tiny');

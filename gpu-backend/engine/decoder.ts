@@ -2,7 +2,7 @@
  * One base model loaded for serving: the inference graph in one onnxruntime session (weights loaded once and
  * shared by every request and adapter), plus the host-side pieces a step needs (RoPE tables, masks).
  */
-import { readModelFolder, type ModelFolder } from '../formats/files.ts';
+import type { ModelFolder } from '../formats/files.ts';
 import type { ModelConfig } from '../formats/hf-config.ts';
 import { buildInferenceGraph, io, type InferenceGraphOptions } from './inference-graph.ts';
 import type { KvCache } from './kv-cache.ts';
@@ -45,10 +45,6 @@ export class Decoder {
   ) {
     this.rope = new RopeTables(cfg);
     this.hasLora = session.inputNames.includes(io.loraA(0, 'q_proj'));
-  }
-
-  static async load(dir: string, opts: RuntimeOptions & InferenceGraphOptions = {}): Promise<Decoder> {
-    return Decoder.fromFolder(await readModelFolder(dir), opts);
   }
 
   static async fromFolder(folder: ModelFolder, opts: RuntimeOptions & InferenceGraphOptions = {}): Promise<Decoder> {

@@ -4,7 +4,7 @@
  * written in the same ops, so a backward pass is an ordinary graph that onnxruntime optimises like any other.
  * `tests/backend/vjp.test.ts` checks every rule against finite differences.
  */
-import type { Dim, ElemType, Graph, Value } from './graph.ts';
+import { ONNX_TYPE, type Dim, type ElemType, type Graph, type Value } from './graph.ts';
 
 type Grads = (Value | null)[];
 
@@ -284,8 +284,7 @@ export function silu(g: Graph, x: Value): Value {
 // ---------------------------------------------------------------- non-differentiable helpers
 
 export function cast(g: Graph, x: Value, to: ElemType): Value {
-  const code = { float32: 1, float64: 11, float16: 10, int64: 7, int32: 6, bool: 9 }[to];
-  return g.node('Cast', [x], [{ type: to, shape: x.shape }], { to: code })[0];
+  return g.node('Cast', [x], [{ type: to, shape: x.shape }], { to: ONNX_TYPE[to] })[0];
 }
 
 /** Rows of `table` at `indices` (embedding lookup). Gradients do not flow into the table through this op. */

@@ -8,10 +8,10 @@ export interface SamplingParams {
 }
 
 /** argmax, ties to the lowest index as torch.argmax does. */
-export function argmax(logits: Float32Array, from = 0, to = logits.length): number {
-  let best = from;
-  for (let i = from + 1; i < to; i++) if (logits[i] > logits[best]) best = i;
-  return best - from;
+function argmax(logits: Float32Array): number {
+  let best = 0;
+  for (let i = 1; i < logits.length; i++) if (logits[i] > logits[best]) best = i;
+  return best;
 }
 
 /** A small, fast, seedable generator (mulberry32), so a request with a seed is reproducible. */

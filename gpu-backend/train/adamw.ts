@@ -12,8 +12,6 @@ export interface AdamWConfig {
   weightDecay: number;
 }
 
-export const ADAMW_DEFAULTS: AdamWConfig = { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0.01 };
-
 export interface AdamWState {
   step: number;
   m: Map<string, Float32Array>;

@@ -2,9 +2,9 @@
  * Trainable LoRA tensors, keyed by their PEFT names, and the conversions to and from the adapter files users
  * keep: initialisation as PEFT does it (A Kaiming-uniform, B zero), and export as a PEFT folder's two files.
  */
-import type { AdapterModule, LoraAdapter } from '../formats/adapter.ts';
+import type { LoraAdapter } from '../formats/adapter.ts';
 import { projectionShape, type ModelConfig } from '../formats/hf-config.ts';
-import { loraConfigJson, peftKey, type LoraConfig, type LoraTarget } from '../formats/peft-config.ts';
+import { loraConfigJson, peftKey, type LoraTarget } from '../formats/peft-config.ts';
 import { encodeSafetensors, type Tensor } from '../formats/safetensors.ts';
 import { rng } from '../engine/sampling.ts';
 
@@ -34,15 +34,6 @@ export function initLoraParams(cfg: ModelConfig, targets: LoraTarget[], seed: nu
     params.set(peftKey(t.path, 'lora_B'), new Float32Array(out * t.rank));
   }
   return params;
-}
-
-/** The adapter these parameters make (sharing their buffers), for serving without writing files. */
-export function adapterFromParams(cfg: ModelConfig, config: LoraConfig, targets: LoraTarget[], params: LoraParams): LoraAdapter {
-  const modules: AdapterModule[] = targets.map((t) => {
-    const { in: fanIn, out } = projectionShape(cfg, t.projection);
-    return { ...t, in: fanIn, out, a: params.get(peftKey(t.path, 'lora_A'))!, b: params.get(peftKey(t.path, 'lora_B'))! };
-  });
-  return { config, modules };
 }
 
 /** adapter_config.json and adapter_model.safetensors bytes, as PEFT's save_pretrained writes them. */

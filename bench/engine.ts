@@ -9,7 +9,7 @@
 import { Decoder } from '../gpu-backend/engine/decoder.ts';
 import { generate, newRow, RunningBatch, type GenerationRequest } from '../gpu-backend/engine/generate.ts';
 import { LoraRows } from '../gpu-backend/engine/lora-rows.ts';
-import type { LoraAdapter } from '../gpu-backend/formats/adapter.ts';
+import type { LoraAdapter } from '../contracts/formats/adapter.ts';
 import { layerMatmulParams, randomAdapter, randomModel, SMOLLM2_135M } from './models.ts';
 import { matmulPeak, table, timeIt } from './measure.ts';
 

@@ -1,9 +1,9 @@
 /** Random-initialised models and adapters of real shapes, for benchmarks (no downloads). */
-import type { LoraAdapter } from '../gpu-backend/formats/adapter.ts';
+import type { LoraAdapter } from '../contracts/formats/adapter.ts';
 import type { ModelFolder } from '../gpu-backend/formats/files.ts';
-import { modulePath, PROJECTIONS, parseModelConfig, projectionShape, type ModelConfig } from '../gpu-backend/formats/hf-config.ts';
-import { parseLoraConfig } from '../gpu-backend/formats/peft-config.ts';
-import type { Tensor } from '../gpu-backend/formats/safetensors.ts';
+import { modulePath, PROJECTIONS, parseModelConfig, projectionShape, type ModelConfig } from '../contracts/formats/hf-config.ts';
+import { parseLoraConfig } from '../contracts/formats/peft-config.ts';
+import type { Tensor } from '../contracts/formats/safetensors.ts';
 import { expectedWeightShapes } from '../gpu-backend/engine/weights.ts';
 import { randomFloats } from './measure.ts';
 

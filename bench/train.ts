@@ -5,8 +5,8 @@
  * gradients are work the engine does but are not counted) and the process's peak RSS.
  */
 import { resourceUsage } from 'node:process';
-import { PROJECTIONS } from '../gpu-backend/formats/hf-config.ts';
-import { parseLoraConfig, resolveTargets } from '../gpu-backend/formats/peft-config.ts';
+import { PROJECTIONS } from '../contracts/formats/hf-config.ts';
+import { parseLoraConfig, resolveTargets } from '../contracts/formats/peft-config.ts';
 import { float32Weights } from '../gpu-backend/engine/weights.ts';
 import { Backprop, countTargets, type TokenBatch } from '../gpu-backend/train/backprop.ts';
 import { initLoraParams } from '../gpu-backend/train/lora-params.ts';

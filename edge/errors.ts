@@ -6,7 +6,7 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { z } from 'zod';
-import { InvalidInputError } from '../gpu-backend/formats/errors.ts';
+import { InvalidInputError } from '../contracts/formats/errors.ts';
 
 const TYPE_BY_STATUS: Record<number, string> = {
   400: 'invalid_request_error',

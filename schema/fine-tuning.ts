@@ -1,5 +1,5 @@
 import { index, integer, real, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
-import type { Projection } from '../gpu-backend/formats/hf-config.ts';
+import type { Projection } from '../contracts/formats/hf-config.ts';
 import { adapters } from './adapters.ts';
 import { baseModels } from './base-models.ts';
 import { createdAt, leaseColumns } from './columns.ts';

@@ -3,8 +3,8 @@
  * adapter whose training diverged (NaN/Inf weights) is rejected at commit instead of poisoning outputs later.
  * Works on chunks of any size: partial elements are carried over to the next chunk.
  */
-import { invalid } from '../../gpu-backend/formats/errors.ts';
-import { DTYPE_BYTES, type SafetensorsHeader, type DType } from '../../gpu-backend/formats/safetensors.ts';
+import { invalid } from '../../contracts/formats/errors.ts';
+import { DTYPE_BYTES, type SafetensorsHeader, type DType } from '../../contracts/formats/safetensors.ts';
 
 /** Bit masks of the exponent: all ones means Inf or NaN. */
 const EXPONENT_MASK: Partial<Record<DType, number>> = { F32: 0x7f800000, F16: 0x7c00, BF16: 0x7f80 };

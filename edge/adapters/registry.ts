@@ -3,8 +3,8 @@
  * verified) into `ready` or `rejected`; adapters that backends produce are verified and registered `ready`.
  */
 import { and, eq } from 'drizzle-orm';
-import { InvalidInputError } from '../../gpu-backend/formats/errors.ts';
-import { parseModelConfig } from '../../gpu-backend/formats/hf-config.ts';
+import { InvalidInputError } from '../../contracts/formats/errors.ts';
+import { parseModelConfig } from '../../contracts/formats/hf-config.ts';
 import type { ObjectStore } from '../../gpu-backend/storage/object-store.ts';
 import { adapters, baseModels, type AdapterSource } from '../../schema/index.ts';
 import type { Db } from '../db.ts';

@@ -4,11 +4,11 @@
  * and the safetensors header (read with a ranged GET) matches the base model's shapes; then one streamed pass
  * over the weights checks the hash and that every value is finite.
  */
-import { checkAdapterShapes } from '../../gpu-backend/formats/adapter.ts';
-import { invalid } from '../../gpu-backend/formats/errors.ts';
-import type { ModelConfig } from '../../gpu-backend/formats/hf-config.ts';
-import { parseLoraConfig } from '../../gpu-backend/formats/peft-config.ts';
-import { headerLength, parseSafetensorsHeader, type SafetensorsHeader } from '../../gpu-backend/formats/safetensors.ts';
+import { checkAdapterShapes } from '../../contracts/formats/adapter.ts';
+import { invalid } from '../../contracts/formats/errors.ts';
+import type { ModelConfig } from '../../contracts/formats/hf-config.ts';
+import { parseLoraConfig } from '../../contracts/formats/peft-config.ts';
+import { headerLength, parseSafetensorsHeader, type SafetensorsHeader } from '../../contracts/formats/safetensors.ts';
 import type { ObjectStore } from '../../gpu-backend/storage/object-store.ts';
 import type { DeclaredFile } from '../../schema/index.ts';
 import { ADAPTER_FILES, MAX_FILE_BYTES, type AdapterFile } from './files.ts';

@@ -1,7 +1,7 @@
 /** Base models: Hugging Face checkpoints already in the bucket, registered once their config.json checks out. */
 import { createRoute } from '@hono/zod-openapi';
 import { and, eq } from 'drizzle-orm';
-import { maxContext, parseModelConfig } from '../../gpu-backend/formats/hf-config.ts';
+import { maxContext, parseModelConfig } from '../../contracts/formats/hf-config.ts';
 import { adapters, baseModels, fineTuningJobs, merges } from '../../schema/index.ts';
 import { requireApiKey } from '../auth/middleware.ts';
 import { ApiError } from '../errors.ts';

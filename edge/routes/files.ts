@@ -2,7 +2,7 @@
 import { createRoute } from '@hono/zod-openapi';
 import { eq, or } from 'drizzle-orm';
 import { bodyLimit } from 'hono/body-limit';
-import { describeErrors, parseDataset } from '../../gpu-backend/formats/dataset.ts';
+import { describeErrors, parseDataset } from '../../contracts/formats/dataset.ts';
 import { files, fineTuningJobs } from '../../schema/index.ts';
 import { requireApiKey } from '../auth/middleware.ts';
 import { ApiError, errorResponse } from '../errors.ts';

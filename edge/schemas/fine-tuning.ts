@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
-import { PROJECTIONS } from '../../gpu-backend/formats/hf-config.ts';
-import { MAX_RANK } from '../../gpu-backend/formats/peft-config.ts';
+import { PROJECTIONS } from '../../contracts/formats/hf-config.ts';
+import { MAX_RANK } from '../../contracts/formats/peft-config.ts';
 import { JOB_STATUSES } from '../../schema/index.ts';
 import { UnixSeconds, listOf } from './common.ts';
 

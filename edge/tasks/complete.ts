@@ -3,7 +3,7 @@
  * the same verification as an upload, and a task whose output fails it is marked failed with the reason.
  */
 import { and, eq } from 'drizzle-orm';
-import { InvalidInputError } from '../../gpu-backend/formats/errors.ts';
+import { InvalidInputError } from '../../contracts/formats/errors.ts';
 import type { ObjectStore } from '../../gpu-backend/storage/object-store.ts';
 import { adapters, baseModels, compressions, fineTuningJobs, mergeReverts, merges, type AdapterSource } from '../../schema/index.ts';
 import { verifyProducedAdapter } from '../adapters/registry.ts';

@@ -1,5 +1,5 @@
 /** The `rankgate` command line. */
-import { InvalidInputError } from '../formats/errors.ts';
+import { InvalidInputError } from '../../contracts/formats/errors.ts';
 import { runParity } from './parity.ts';
 
 const USAGE = `usage: rankgate <command>

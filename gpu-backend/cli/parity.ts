@@ -5,9 +5,9 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { LoraAdapter } from '../formats/adapter.ts';
+import type { LoraAdapter } from '../../contracts/formats/adapter.ts';
 import { readAdapterFolder, readJsonFile, readModelFolder } from '../formats/files.ts';
-import { decodeSafetensors, toFloat32, type Tensor } from '../formats/safetensors.ts';
+import { decodeSafetensors, toFloat32, type Tensor } from '../../contracts/formats/safetensors.ts';
 import { Decoder } from '../engine/decoder.ts';
 import { generate } from '../engine/generate.ts';
 import { LoraRows } from '../engine/lora-rows.ts';

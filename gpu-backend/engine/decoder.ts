@@ -3,7 +3,7 @@
  * shared by every request and adapter), plus the host-side pieces a step needs (RoPE tables, masks).
  */
 import type { ModelFolder } from '../formats/files.ts';
-import type { ModelConfig } from '../formats/hf-config.ts';
+import type { ModelConfig } from '../../contracts/formats/hf-config.ts';
 import { buildInferenceGraph, io, type InferenceGraphOptions } from './inference-graph.ts';
 import type { KvCache } from './kv-cache.ts';
 import type { LoraRows } from './lora-rows.ts';

@@ -3,9 +3,9 @@
  * are prefilled together and join the running batch; every decode step advances all running rows (each with its
  * own adapter) by one token; a row that finishes is swap-removed so the batch stays dense.
  */
-import type { LoraAdapter } from '../formats/adapter.ts';
-import { invalid } from '../formats/errors.ts';
-import { maxContext } from '../formats/hf-config.ts';
+import type { LoraAdapter } from '../../contracts/formats/adapter.ts';
+import { invalid } from '../../contracts/formats/errors.ts';
+import { maxContext } from '../../contracts/formats/hf-config.ts';
 import type { Decoder } from './decoder.ts';
 import { KvCache } from './kv-cache.ts';
 import { LoraRows } from './lora-rows.ts';

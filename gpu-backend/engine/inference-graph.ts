@@ -8,7 +8,7 @@
  * and returns logits at the requested positions plus this step's keys and values (present_key.L /
  * present_value.L [batch, kv_heads, seq, head_dim]), which the caller writes into its cache.
  */
-import { PROJECTIONS, projectionShape, type ModelConfig, type Projection } from '../formats/hf-config.ts';
+import { PROJECTIONS, projectionShape, type ModelConfig, type Projection } from '../../contracts/formats/hf-config.ts';
 import { Graph, type Value } from './graph.ts';
 import { decoderLayer, hasBias, head, weightName, type LayerWeights } from './llama.ts';
 import { gather, gatherRows } from './ops.ts';

@@ -4,7 +4,7 @@
  * grows in steps of `growth` positions; rows are kept dense (finished rows are swap-removed) so a batch of n
  * rows is always the prefix [0, n).
  */
-import type { ModelConfig } from '../formats/hf-config.ts';
+import type { ModelConfig } from '../../contracts/formats/hf-config.ts';
 import { f32, type ort } from './runtime.ts';
 
 export class KvCache {

@@ -4,7 +4,7 @@
  *  - `inference-graph.ts`: the whole model with weights as initializers, a static KV cache and per-row LoRA;
  *  - `train-graphs.ts`: one decoder layer (and the head) with weights as inputs, differentiated by `autodiff.ts`.
  */
-import { modulePath, type ModelConfig, type Projection } from '../formats/hf-config.ts';
+import { modulePath, type ModelConfig, type Projection } from '../../contracts/formats/hf-config.ts';
 import type { Graph, Value } from './graph.ts';
 import { add, concat, linear, matmul, mul, reshape, rmsNorm, silu, softmax, split, transpose, transposeLast2, unsqueeze } from './ops.ts';
 

@@ -9,8 +9,8 @@
  * an in-graph gather copies every row's adapter on every decode step (measured ~20% slower at 32 adapters).
  * Each adapter's transposed, scaled tensors are computed once and kept with it, so filling a row is a copy.
  */
-import type { AdapterModule, LoraAdapter } from '../formats/adapter.ts';
-import { PROJECTIONS, projectionShape, type ModelConfig, type Projection } from '../formats/hf-config.ts';
+import type { AdapterModule, LoraAdapter } from '../../contracts/formats/adapter.ts';
+import { PROJECTIONS, projectionShape, type ModelConfig, type Projection } from '../../contracts/formats/hf-config.ts';
 import { f32, type ort } from './runtime.ts';
 
 interface Slot {

@@ -1,5 +1,5 @@
 /** RoPE cos/sin tables for given positions, computed on the host exactly as transformers does in float32. */
-import { ropeInverseFrequencies, type ModelConfig } from '../formats/hf-config.ts';
+import { ropeInverseFrequencies, type ModelConfig } from '../../contracts/formats/hf-config.ts';
 
 export class RopeTables {
   private readonly inv: Float32Array;

@@ -9,7 +9,7 @@
  * `lora_B.<proj>` [out,r] for each trained projection. Forward output: y. Backward adds input dy and outputs
  * dx, `grad.lora_A.<proj>`, `grad.lora_B.<proj>` and, when training all weights, `grad.<weight name>`.
  */
-import { layerModule, PROJECTIONS, projectionShape, type ModelConfig, type Projection } from '../formats/hf-config.ts';
+import { layerModule, PROJECTIONS, projectionShape, type ModelConfig, type Projection } from '../../contracts/formats/hf-config.ts';
 import { backward } from './autodiff.ts';
 import { Graph, type Value } from './graph.ts';
 import { decoderLayer, hasBias, head, type LayerWeights, type LoraSlot } from './llama.ts';

@@ -2,9 +2,9 @@
  * The base model's weights as float32, checked against the shapes its config implies, so that a checkpoint
  * that does not match its config.json fails at load with the tensor's name rather than deep inside onnxruntime.
  */
-import { invalid } from '../formats/errors.ts';
-import { PROJECTIONS, projectionShape, type ModelConfig } from '../formats/hf-config.ts';
-import { toFloat32, type Tensor } from '../formats/safetensors.ts';
+import { invalid } from '../../contracts/formats/errors.ts';
+import { PROJECTIONS, projectionShape, type ModelConfig } from '../../contracts/formats/hf-config.ts';
+import { toFloat32, type Tensor } from '../../contracts/formats/safetensors.ts';
 import { hasBias, weightName } from './llama.ts';
 
 export function expectedWeightShapes(cfg: ModelConfig): Map<string, number[]> {

@@ -3,10 +3,10 @@
  */
 import { open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { invalid } from './errors.ts';
-import { parseModelConfig, type ModelConfig } from './hf-config.ts';
-import { loadLoraAdapter, type LoraAdapter } from './adapter.ts';
-import { headerLength, parseSafetensorsHeader, tensorFromBytes, type Tensor } from './safetensors.ts';
+import { invalid } from '../../contracts/formats/errors.ts';
+import { parseModelConfig, type ModelConfig } from '../../contracts/formats/hf-config.ts';
+import { loadLoraAdapter, type LoraAdapter } from '../../contracts/formats/adapter.ts';
+import { headerLength, parseSafetensorsHeader, tensorFromBytes, type Tensor } from '../../contracts/formats/safetensors.ts';
 
 export async function readJsonFile(path: string, what: string): Promise<unknown> {
   let text: string;

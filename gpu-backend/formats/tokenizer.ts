@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Template } from '@huggingface/jinja';
 import { Tokenizer } from '@huggingface/tokenizers';
-import { invalid } from './errors.ts';
+import { invalid } from '../../contracts/formats/errors.ts';
 
 export interface ChatMessage {
   role: string;

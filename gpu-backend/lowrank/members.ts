@@ -2,8 +2,8 @@
  * The adapters a merge or a joint compression takes, and the checks every such operation runs on them first,
  * so that bad input is refused with a message that says what to change before any work starts.
  */
-import type { LoraAdapter } from '../formats/adapter.ts';
-import { invalid } from '../formats/errors.ts';
+import type { LoraAdapter } from '../../contracts/formats/adapter.ts';
+import { invalid } from '../../contracts/formats/errors.ts';
 
 export interface Member {
   /** The name the task is known by (reverts and reports use it). */

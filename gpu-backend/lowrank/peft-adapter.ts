@@ -4,10 +4,10 @@
  * and `alpha_pattern` where ranks differ. Every artifact the algebra hands out goes through here, so every
  * one of them loads in PEFT as it is.
  */
-import type { AdapterModule, LoraAdapter } from '../formats/adapter.ts';
-import type { Projection } from '../formats/hf-config.ts';
-import { loraConfigJson, parseLoraConfig, peftKey } from '../formats/peft-config.ts';
-import { encodeSafetensors, type Tensor } from '../formats/safetensors.ts';
+import type { AdapterModule, LoraAdapter } from '../../contracts/formats/adapter.ts';
+import type { Projection } from '../../contracts/formats/hf-config.ts';
+import { loraConfigJson, parseLoraConfig, peftKey } from '../../contracts/formats/peft-config.ts';
+import { encodeSafetensors, type Tensor } from '../../contracts/formats/safetensors.ts';
 import { fromArray, type Mat } from './linalg.ts';
 
 /** One module's delta ΔW = b·a: b is out×rank (scale included), a is rank×in. */

@@ -8,7 +8,7 @@ import { Hono, type Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
 import { ChatCompletionRequest, CompletionRequest } from '../../edge/schemas/inference.ts';
-import { InvalidInputError } from '../formats/errors.ts';
+import { InvalidInputError } from '../../contracts/formats/errors.ts';
 import type { ModelCache } from './models.ts';
 import { chatPrompt, checkSampling, finishReason, Generation, maxTokensFor, textPrompts, type ChatRequest, type Choice, type TextRequest } from './openai.ts';
 

@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { LoraAdapter } from '../formats/adapter.ts';
+import type { LoraAdapter } from '../../contracts/formats/adapter.ts';
 import { readAdapterFolder, readModelFolder } from '../formats/files.ts';
 import { TextTokenizer } from '../formats/tokenizer.ts';
 import { Decoder } from '../engine/decoder.ts';

@@ -4,11 +4,11 @@
  * choice and are cut from its text, as OpenAI does; the end-of-sequence token is never part of the text.
  */
 import type { z } from 'zod';
-import { invalid } from '../formats/errors.ts';
+import { invalid } from '../../contracts/formats/errors.ts';
 import type { ChatCompletionRequest, CompletionRequest } from '../../edge/schemas/inference.ts';
-import type { LoraAdapter } from '../formats/adapter.ts';
+import type { LoraAdapter } from '../../contracts/formats/adapter.ts';
 import { checkRequest, type GenerationRequest, type GenerationResult } from '../engine/generate.ts';
-import { maxContext } from '../formats/hf-config.ts';
+import { maxContext } from '../../contracts/formats/hf-config.ts';
 import type { LoadedBase } from './models.ts';
 
 export type ChatRequest = z.infer<typeof ChatCompletionRequest>;

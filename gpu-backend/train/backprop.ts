@@ -8,8 +8,8 @@
  * (`base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight`), or, in full-parameter training, as the
  * checkpoint names them (`model.layers.0.self_attn.q_proj.weight`).
  */
-import { modulePath, PROJECTIONS, projectionShape, type ModelConfig, type Projection } from '../formats/hf-config.ts';
-import { peftKey, type LoraTarget } from '../formats/peft-config.ts';
+import { modulePath, PROJECTIONS, projectionShape, type ModelConfig, type Projection } from '../../contracts/formats/hf-config.ts';
+import { peftKey, type LoraTarget } from '../../contracts/formats/peft-config.ts';
 import { hasBias, weightName } from '../engine/llama.ts';
 import { RopeTables } from '../engine/rope.ts';
 import { createSession, f32, i64, ort, type RuntimeOptions } from '../engine/runtime.ts';

@@ -4,8 +4,8 @@
  * length, then grouped into right-padded batches whose length is rounded up to a bucket so that training
  * graphs (built per shape) are reused.
  */
-import { invalid } from '../formats/errors.ts';
-import { describeErrors, parseDataset, type Example } from '../formats/dataset.ts';
+import { invalid } from '../../contracts/formats/errors.ts';
+import { describeErrors, parseDataset, type Example } from '../../contracts/formats/dataset.ts';
 import type { TextTokenizer } from '../formats/tokenizer.ts';
 import type { TokenBatch } from './backprop.ts';
 

@@ -3,7 +3,7 @@
  * (the whole completion, nothing more, then end of sequence). This is what "the adapter learned the task" means
  * for the default model's task suite, and what the learning test measures.
  */
-import type { LoraAdapter } from '../formats/adapter.ts';
+import type { LoraAdapter } from '../../contracts/formats/adapter.ts';
 import type { TextTokenizer } from '../formats/tokenizer.ts';
 import type { Decoder } from '../engine/decoder.ts';
 import { generate } from '../engine/generate.ts';

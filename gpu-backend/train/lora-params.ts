@@ -2,10 +2,10 @@
  * Trainable LoRA tensors, keyed by their PEFT names, and the conversions to and from the adapter files users
  * keep: initialisation as PEFT does it (A Kaiming-uniform, B zero), and export as a PEFT folder's two files.
  */
-import type { LoraAdapter } from '../formats/adapter.ts';
-import { projectionShape, type ModelConfig } from '../formats/hf-config.ts';
-import { loraConfigJson, peftKey, type LoraTarget } from '../formats/peft-config.ts';
-import { encodeSafetensors, type Tensor } from '../formats/safetensors.ts';
+import type { LoraAdapter } from '../../contracts/formats/adapter.ts';
+import { projectionShape, type ModelConfig } from '../../contracts/formats/hf-config.ts';
+import { loraConfigJson, peftKey, type LoraTarget } from '../../contracts/formats/peft-config.ts';
+import { encodeSafetensors, type Tensor } from '../../contracts/formats/safetensors.ts';
 import { rng } from '../engine/sampling.ts';
 
 export type LoraParams = Map<string, Float32Array>;

@@ -8,9 +8,9 @@
  * default model) trains every weight of the checkpoint.
  */
 import type { ModelFolder } from '../formats/files.ts';
-import { invalid } from '../formats/errors.ts';
-import { parseLoraConfig, resolveTargets, type LoraTarget } from '../formats/peft-config.ts';
-import { decodeSafetensors, encodeSafetensors, toFloat32, type Tensor } from '../formats/safetensors.ts';
+import { invalid } from '../../contracts/formats/errors.ts';
+import { parseLoraConfig, resolveTargets, type LoraTarget } from '../../contracts/formats/peft-config.ts';
+import { decodeSafetensors, encodeSafetensors, toFloat32, type Tensor } from '../../contracts/formats/safetensors.ts';
 import { rng } from '../engine/sampling.ts';
 import { expectedWeightShapes, float32Weights } from '../engine/weights.ts';
 import type { RuntimeOptions } from '../engine/runtime.ts';

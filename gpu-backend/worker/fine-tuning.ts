@@ -5,7 +5,7 @@
  * input (a dataset with bad lines, hyperparameters the model cannot take) fails the job with a message for the
  * user; a stop (cancel, lost lease, shutdown) reports nothing more.
  */
-import { InvalidInputError, invalid } from '../formats/errors.ts';
+import { InvalidInputError, invalid } from '../../contracts/formats/errors.ts';
 import { readModelFolder } from '../formats/files.ts';
 import { TextTokenizer } from '../formats/tokenizer.ts';
 import { MODEL_FILES, type FolderCache } from '../serve/folder-cache.ts';

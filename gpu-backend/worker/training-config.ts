@@ -4,8 +4,8 @@
  * to the model's context, and a large batch is split into micro-batches with gradient accumulation (same
  * optimizer steps, bounded memory).
  */
-import type { ModelConfig } from '../formats/hf-config.ts';
-import { maxContext } from '../formats/hf-config.ts';
+import type { ModelConfig } from '../../contracts/formats/hf-config.ts';
+import { maxContext } from '../../contracts/formats/hf-config.ts';
 import { TRAINING_DEFAULTS, type TrainingConfig } from '../train/trainer.ts';
 import type { FineTuningSpec } from './edge-client.ts';
 

@@ -3,7 +3,7 @@ import { promisify } from 'node:util';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { forwardLogits, loadFixture, maxAbsDiff, type Fixture } from '../../gpu-backend/cli/parity.ts';
 import { generate } from '../../gpu-backend/engine/generate.ts';
-import { toFloat32 } from '../../gpu-backend/formats/safetensors.ts';
+import { toFloat32 } from '../../contracts/formats/safetensors.ts';
 import { FIXTURE } from './helpers.ts';
 
 const run = promisify(execFile);

@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { loadLoraAdapter } from '../../gpu-backend/formats/adapter.ts';
-import { InvalidInputError, UnsupportedError } from '../../gpu-backend/formats/errors.ts';
+import { loadLoraAdapter } from '../../contracts/formats/adapter.ts';
+import { InvalidInputError, UnsupportedError } from '../../contracts/formats/errors.ts';
 import { readAdapterFolder, readCheckpointWeights, readModelFolder } from '../../gpu-backend/formats/files.ts';
-import { parseModelConfig, ropeInverseFrequencies } from '../../gpu-backend/formats/hf-config.ts';
-import { parseLoraConfig, resolveTargets } from '../../gpu-backend/formats/peft-config.ts';
-import { decodeSafetensors, encodeSafetensors, floatToHalf, halfToFloat, parseSafetensorsHeader, toFloat32, type Tensor } from '../../gpu-backend/formats/safetensors.ts';
+import { parseModelConfig, ropeInverseFrequencies } from '../../contracts/formats/hf-config.ts';
+import { parseLoraConfig, resolveTargets } from '../../contracts/formats/peft-config.ts';
+import { decodeSafetensors, encodeSafetensors, floatToHalf, halfToFloat, parseSafetensorsHeader, toFloat32, type Tensor } from '../../contracts/formats/safetensors.ts';
 import { FIXTURE, fixtureCopy } from './helpers.ts';
 
 const baseConfig = async () => JSON.parse(await readFile(join(FIXTURE, 'base', 'config.json'), 'utf8'));

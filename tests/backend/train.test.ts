@@ -10,7 +10,7 @@ import { encodeDataset, encodeExample, IGNORE } from '../../gpu-backend/train/da
 import { Trainer, type Files, type TrainingConfig, type TrainingEvent } from '../../gpu-backend/train/trainer.ts';
 import { FIXTURE } from './helpers.ts';
 import { maxAbsDiff } from '../../gpu-backend/cli/parity.ts';
-import { decodeSafetensors, toFloat32 } from '../../gpu-backend/formats/safetensors.ts';
+import { decodeSafetensors, toFloat32 } from '../../contracts/formats/safetensors.ts';
 
 let base: ModelFolder;
 let tok: TextTokenizer;

@@ -8,7 +8,7 @@ import { Graph, type Value } from '../../gpu-backend/engine/graph.ts';
 import { decoderLayer, type LayerWeights } from '../../gpu-backend/engine/llama.ts';
 import * as ops from '../../gpu-backend/engine/ops.ts';
 import { createSession, ort } from '../../gpu-backend/engine/runtime.ts';
-import { parseModelConfig, PROJECTIONS, projectionShape, type Projection } from '../../gpu-backend/formats/hf-config.ts';
+import { parseModelConfig, PROJECTIONS, projectionShape, type Projection } from '../../contracts/formats/hf-config.ts';
 import { rng } from '../../gpu-backend/engine/sampling.ts';
 
 interface Case {

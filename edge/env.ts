@@ -2,7 +2,7 @@
  * What the Worker is given (wrangler.toml [vars], secrets, the D1 binding) and what middleware puts on the
  * request context for the handlers.
  */
-import type { ObjectStore } from '../gpu-backend/storage/object-store.ts';
+import type { ObjectStore } from '../contracts/storage/object-store.ts';
 import type { Db } from './db.ts';
 
 export interface Env {

@@ -1,4 +1,4 @@
-import { ObjectStore } from '../gpu-backend/storage/object-store.ts';
+import { ObjectStore } from '../contracts/storage/object-store.ts';
 import type { Env } from './env.ts';
 
 export function createStore(env: Env): ObjectStore {

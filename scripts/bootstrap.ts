@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { ObjectStore } from '../gpu-backend/storage/object-store.ts';
+import type { ObjectStore } from '../contracts/storage/object-store.ts';
 import { EdgeApi } from './edge-api.ts';
 import type { EmbeddedModel } from './embedded-model.ts';
 

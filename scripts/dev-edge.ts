@@ -7,7 +7,7 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ObjectStore } from '../gpu-backend/storage/object-store.ts';
+import type { ObjectStore } from '../contracts/storage/object-store.ts';
 import { localStackSettings, root, startEdgeStack } from './edge-stack.ts';
 
 const config = localStackSettings();

@@ -11,7 +11,7 @@ import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startLocalS3, type LocalS3 } from '../gpu-backend/storage/local-s3rver.ts';
-import { ObjectStore } from '../gpu-backend/storage/object-store.ts';
+import { ObjectStore } from '../contracts/storage/object-store.ts';
 
 export const root = fileURLToPath(new URL('..', import.meta.url));
 

@@ -5,7 +5,7 @@
 import { and, eq } from 'drizzle-orm';
 import { InvalidInputError } from '../../contracts/formats/errors.ts';
 import { parseModelConfig } from '../../contracts/formats/hf-config.ts';
-import type { ObjectStore } from '../../gpu-backend/storage/object-store.ts';
+import type { ObjectStore } from '../../contracts/storage/object-store.ts';
 import { adapters, baseModels, type AdapterSource } from '../../schema/index.ts';
 import type { Db } from '../db.ts';
 import { ApiError } from '../errors.ts';

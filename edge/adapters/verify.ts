@@ -9,7 +9,7 @@ import { invalid } from '../../contracts/formats/errors.ts';
 import type { ModelConfig } from '../../contracts/formats/hf-config.ts';
 import { parseLoraConfig } from '../../contracts/formats/peft-config.ts';
 import { headerLength, parseSafetensorsHeader, type SafetensorsHeader } from '../../contracts/formats/safetensors.ts';
-import type { ObjectStore } from '../../gpu-backend/storage/object-store.ts';
+import type { ObjectStore } from '../../contracts/storage/object-store.ts';
 import type { DeclaredFile } from '../../schema/index.ts';
 import { ADAPTER_FILES, MAX_FILE_BYTES, type AdapterFile } from './files.ts';
 import { FiniteScanner } from './finite-scan.ts';

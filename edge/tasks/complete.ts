@@ -4,7 +4,7 @@
  */
 import { and, eq } from 'drizzle-orm';
 import { InvalidInputError } from '../../contracts/formats/errors.ts';
-import type { ObjectStore } from '../../gpu-backend/storage/object-store.ts';
+import type { ObjectStore } from '../../contracts/storage/object-store.ts';
 import { adapters, baseModels, compressions, fineTuningJobs, mergeReverts, merges, type AdapterSource } from '../../schema/index.ts';
 import { verifyProducedAdapter } from '../adapters/registry.ts';
 import type { Db } from '../db.ts';

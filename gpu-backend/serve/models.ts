@@ -9,7 +9,7 @@ import type { LoraAdapter } from '../../contracts/formats/adapter.ts';
 import { readAdapterFolder, readModelFolder } from '../formats/files.ts';
 import { TextTokenizer } from '../formats/tokenizer.ts';
 import { Decoder } from '../engine/decoder.ts';
-import { ADAPTER_FILES, MODEL_FILES, type FolderCache } from './folder-cache.ts';
+import { ADAPTER_FILES, MODEL_FILES, type FolderCache } from '../storage/folder-cache.ts';
 import { Scheduler } from './scheduler.ts';
 
 export interface LoadedBase {

@@ -5,7 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import S3rver from 's3rver';
-import type { ObjectStoreConfig } from './object-store.ts';
+import type { ObjectStoreConfig } from '../../contracts/storage/object-store.ts';
 
 export interface LocalS3 {
   config: ObjectStoreConfig;

@@ -8,8 +8,8 @@
 import { InvalidInputError, invalid } from '../../contracts/formats/errors.ts';
 import { readModelFolder } from '../formats/files.ts';
 import { TextTokenizer } from '../formats/tokenizer.ts';
-import { MODEL_FILES, type FolderCache } from '../serve/folder-cache.ts';
-import type { ObjectStore } from '../storage/object-store.ts';
+import { MODEL_FILES, type FolderCache } from '../storage/folder-cache.ts';
+import type { ObjectStore } from '../../contracts/storage/object-store.ts';
 import { encodeDataset, type EncodedDataset } from '../train/data.ts';
 import { Trainer, type Files, type TrainingEvent } from '../train/trainer.ts';
 import { EdgeError, isEdgeOutage, type EdgeClient, type FineTuningSpec } from './edge-client.ts';

@@ -1,5 +1,5 @@
 /** Sets of files (a checkpoint, a trained adapter) kept in object storage as the objects under one prefix. */
-import type { ObjectStore } from '../storage/object-store.ts';
+import type { ObjectStore } from '../../contracts/storage/object-store.ts';
 import type { Files } from '../train/trainer.ts';
 
 export async function putFiles(store: ObjectStore, prefix: string, files: Files): Promise<void> {

@@ -9,10 +9,10 @@ import { join } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { backendApp } from '../../gpu-backend/serve/app.ts';
-import { FolderCache, MODEL_FILES } from '../../gpu-backend/serve/folder-cache.ts';
+import { FolderCache, MODEL_FILES } from '../../gpu-backend/storage/folder-cache.ts';
 import { ModelCache } from '../../gpu-backend/serve/models.ts';
 import { startLocalS3, type LocalS3 } from '../../gpu-backend/storage/local-s3rver.ts';
-import { ObjectStore } from '../../gpu-backend/storage/object-store.ts';
+import { ObjectStore } from '../../contracts/storage/object-store.ts';
 import { tokenizerConfigJson, tokenizerJson } from '../../gpu-backend/tasks/tokenizer-files.ts';
 import { FIXTURE } from './helpers.ts';
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalS3, type LocalS3 } from '../../gpu-backend/storage/local-s3rver.ts';
-import { ObjectStore } from '../../gpu-backend/storage/object-store.ts';
+import { ObjectStore } from '../../contracts/storage/object-store.ts';
 
 // The shared object-store module in Node, against a real S3-compatible server on loopback.
 describe('ObjectStore against s3rver (Node)', () => {

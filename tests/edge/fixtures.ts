@@ -1,7 +1,7 @@
 /** The tiny-llama fixtures as global-setup.ts put them in the bucket, and the steps tests repeat with them. */
 import { env } from 'cloudflare:workers';
 import { expect } from 'vitest';
-import { ObjectStore } from '../../gpu-backend/storage/object-store.ts';
+import { ObjectStore } from '../../contracts/storage/object-store.ts';
 import { call, expectJson } from './api.ts';
 
 export const store = new ObjectStore({ endpoint: env.S3_ENDPOINT, bucket: env.S3_BUCKET, accessKeyId: env.S3_ACCESS_KEY_ID, secretAccessKey: env.S3_SECRET_ACCESS_KEY });

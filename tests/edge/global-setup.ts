@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
 import { startLocalS3 } from '../../gpu-backend/storage/local-s3rver.ts';
-import { ObjectStore } from '../../gpu-backend/storage/object-store.ts';
+import { ObjectStore } from '../../contracts/storage/object-store.ts';
 import { startFakeBackends } from './fake-backends.ts';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/tiny-llama/', import.meta.url));

@@ -30,7 +30,7 @@ export default defineProject({
   ],
   resolve: {
     // Same stand-in as wrangler.toml's [alias]: workerd has no DOMParser for the SDK's browser XML parser.
-    alias: [{ find: /^@aws-sdk\/xml-builder$/, replacement: root('gpu-backend/storage/xml-builder-workerd.ts') }],
+    alias: [{ find: /^@aws-sdk\/xml-builder$/, replacement: root('contracts/storage/xml-builder-workerd.ts') }],
   },
   test: {
     name: 'edge',

@@ -7,7 +7,7 @@
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { invalid } from '../../contracts/formats/errors.ts';
-import type { ObjectStore } from '../storage/object-store.ts';
+import type { ObjectStore } from '../../contracts/storage/object-store.ts';
 
 /** Which files of a folder to fetch (by file name). */
 export type FileFilter = (name: string) => boolean;

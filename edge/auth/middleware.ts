@@ -7,7 +7,8 @@ import type { MiddlewareHandler } from 'hono';
 import { apiKeys } from '../../schema/index.ts';
 import type { AppEnv, Env } from '../env.ts';
 import { ApiError } from '../errors.ts';
-import { bearerToken, secretMatches, sha256Hex } from './secrets.ts';
+import { secretMatches, sha256Hex } from '../../contracts/api/shared-secret.ts';
+import { bearerToken } from './secrets.ts';
 
 export const requireApiKey: MiddlewareHandler<AppEnv> = async (c, next) => {
   const token = bearerToken(c);

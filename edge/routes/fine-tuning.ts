@@ -3,7 +3,7 @@ import { createRoute } from '@hono/zod-openapi';
 import { and, desc, eq, inArray, lt } from 'drizzle-orm';
 import { adapters, baseModels, fineTuningJobs, jobCheckpoints, jobEvents, type JobStatus } from '../../schema/index.ts';
 import { requireApiKey } from '../auth/middleware.ts';
-import { sha256Hex } from '../auth/secrets.ts';
+import { sha256Hex } from '../../contracts/api/shared-secret.ts';
 import type { Db } from '../db.ts';
 import { ApiError } from '../errors.ts';
 import { newId, nowS } from '../ids.ts';

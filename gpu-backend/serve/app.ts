@@ -8,6 +8,7 @@ import { Hono, type Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
 import { ChatCompletionRequest, CompletionRequest } from '../../edge/schemas/inference.ts';
+import { secretMatches } from '../../contracts/api/shared-secret.ts';
 import { InvalidInputError } from '../../contracts/formats/errors.ts';
 import type { ModelCache } from './models.ts';
 import { chatPrompt, checkSampling, finishReason, Generation, maxTokensFor, textPrompts, type ChatRequest, type Choice, type TextRequest } from './openai.ts';
@@ -40,7 +41,8 @@ export function backendApp(opts: BackendAppOptions): Hono {
   const app = new Hono();
   app.get('/healthz', (c) => c.json({ ok: true, in_flight: opts.inFlight.count, loaded_adapters: opts.models.loadedAdapters.length }));
   const edgeOnly = async (c: Context, next: () => Promise<void>) => {
-    if (c.req.header('authorization') !== `Bearer ${opts.secret}`) return error(c, 401, 'unauthorized', 'This route is for the rankgate edge; send its shared secret (BACKEND_SECRET) as a bearer token.');
+    const token = /^Bearer (.*)$/.exec(c.req.header('authorization') ?? '')?.[1];
+    if (token === undefined || !(await secretMatches(token, opts.secret))) return error(c, 401, 'unauthorized', 'This route is for the rankgate edge; send its shared secret (BACKEND_SECRET) as a bearer token.');
     await next();
   };
   app.use('/v1/*', edgeOnly);

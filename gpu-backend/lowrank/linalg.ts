@@ -3,7 +3,7 @@
  *
  * Written by hand on typed arrays because the maintained pure-JS option, ml-matrix, measured here at
  * 0.4 GFLOP/s for a 1536×576×128 product and 3.5 s for one 576×576 SVD (element access through methods);
- * the loops below run the same product several times faster. ml-matrix stays the reference the tests
+ * the blocked kernel below runs the same product at ~4 GFLOP/s. ml-matrix stays the reference the tests
  * compare these kernels against. Everything is float64 so that float32 adapters round-trip to float error.
  */
 
@@ -39,60 +39,74 @@ export function transpose(a: Mat): Mat {
   return t;
 }
 
-/** a·b, in i-k-j order so the inner loop walks both operands contiguously. */
+/** a·b, as a·(bᵀ)ᵀ: transposing b costs O(k·n) and lets the product run on the blocked row-dot kernel. */
 export function matmul(a: Mat, b: Mat): Mat {
   if (a.cols !== b.rows) throw new Error(`matmul: ${a.rows}×${a.cols} · ${b.rows}×${b.cols}`);
-  const { rows: m, cols: k } = a;
-  const n = b.cols;
-  const c = new Float64Array(m * n);
-  const ad = a.data;
-  const bd = b.data;
-  for (let i = 0; i < m; i++) {
-    const ci = i * n;
-    for (let p = 0; p < k; p++) {
-      const aip = ad[i * k + p];
-      if (aip === 0) continue;
-      const bp = p * n;
-      for (let j = 0; j < n; j++) c[ci + j] += aip * bd[bp + j];
-    }
-  }
-  return { rows: m, cols: n, data: c };
+  return rowDots(a, transpose(b));
 }
 
-/** aᵀ·b without forming aᵀ. */
+/** aᵀ·b without the caller forming aᵀ. */
 export function matmulTN(a: Mat, b: Mat): Mat {
   if (a.rows !== b.rows) throw new Error(`matmulTN: (${a.rows}×${a.cols})ᵀ · ${b.rows}×${b.cols}`);
-  const m = a.cols;
-  const n = b.cols;
-  const c = new Float64Array(m * n);
-  for (let p = 0; p < a.rows; p++) {
-    const ap = p * m;
-    const bp = p * n;
-    for (let i = 0; i < m; i++) {
-      const api = a.data[ap + i];
-      if (api === 0) continue;
-      const ci = i * n;
-      for (let j = 0; j < n; j++) c[ci + j] += api * b.data[bp + j];
-    }
-  }
-  return { rows: m, cols: n, data: c };
+  return rowDots(transpose(a), transpose(b));
 }
 
 /** a·bᵀ without forming bᵀ: each entry is a dot product of two contiguous rows. */
 export function matmulNT(a: Mat, b: Mat): Mat {
   if (a.cols !== b.cols) throw new Error(`matmulNT: ${a.rows}×${a.cols} · (${b.rows}×${b.cols})ᵀ`);
+  return rowDots(a, b);
+}
+
+/**
+ * c[i][j] = a row i · b row j. Blocked 2 rows of a × 4 rows of b so that each loaded value feeds several
+ * multiply-adds held in locals: 4 GFLOP/s against 0.8 for the plain i-k-j loop on 1536×576·576×128 here.
+ */
+function rowDots(a: Mat, b: Mat): Mat {
   const k = a.cols;
-  const c = new Float64Array(a.rows * b.rows);
-  for (let i = 0; i < a.rows; i++) {
-    const ai = i * k;
-    for (let j = 0; j < b.rows; j++) {
-      const bj = j * k;
-      let s = 0;
-      for (let p = 0; p < k; p++) s += a.data[ai + p] * b.data[bj + p];
-      c[i * b.rows + j] = s;
+  const m = a.rows;
+  const n = b.rows;
+  const c = new Float64Array(m * n);
+  const ad = a.data;
+  const bd = b.data;
+  const m2 = m - (m % 2);
+  const n4 = n - (n % 4);
+  for (let i = 0; i < m2; i += 2) {
+    const a0 = i * k;
+    const a1 = a0 + k;
+    for (let j = 0; j < n4; j += 4) {
+      const b0 = j * k;
+      const b1 = b0 + k;
+      const b2 = b1 + k;
+      const b3 = b2 + k;
+      let s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0;
+      for (let p = 0; p < k; p++) {
+        const x = ad[a0 + p];
+        const y = ad[a1 + p];
+        const u0 = bd[b0 + p];
+        const u1 = bd[b1 + p];
+        const u2 = bd[b2 + p];
+        const u3 = bd[b3 + p];
+        s00 += x * u0; s01 += x * u1; s02 += x * u2; s03 += x * u3;
+        s10 += y * u0; s11 += y * u1; s12 += y * u2; s13 += y * u3;
+      }
+      const c0 = i * n + j;
+      const c1 = c0 + n;
+      c[c0] = s00; c[c0 + 1] = s01; c[c0 + 2] = s02; c[c0 + 3] = s03;
+      c[c1] = s10; c[c1 + 1] = s11; c[c1 + 2] = s12; c[c1 + 3] = s13;
+    }
+    for (let j = n4; j < n; j++) {
+      c[i * n + j] = dot(ad, a0, bd, j * k, k);
+      c[(i + 1) * n + j] = dot(ad, a1, bd, j * k, k);
     }
   }
-  return { rows: a.rows, cols: b.rows, data: c };
+  for (let i = m2; i < m; i++) for (let j = 0; j < n; j++) c[i * n + j] = dot(ad, i * k, bd, j * k, k);
+  return { rows: m, cols: n, data: c };
+}
+
+function dot(x: Float64Array, xo: number, y: Float64Array, yo: number, k: number): number {
+  let s = 0;
+  for (let p = 0; p < k; p++) s += x[xo + p] * y[yo + p];
+  return s;
 }
 
 export function frobenius(a: Mat): number {

@@ -1,0 +1,83 @@
+/**
+ * SVDs the low-rank code needs beyond linalg.ts: a randomized SVD for large full matrices (a base weight, a
+ * merged dense delta), and the spectrum of every module of an adapter, taken from its factors.
+ */
+import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
+import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
+import type { LoraAdapter } from '../../contracts/formats/adapter.ts';
+import type { Projection } from '../../contracts/formats/hf-config.ts';
+import { type Mat, matmul, matmulTN, qr, type Svd, sliceCols, svd, svdOfProduct, zeros } from './linalg.ts';
+import { deltaFactors } from './peft-adapter.ts';
+
+export interface RandomizedSvdOptions {
+  /** Extra sketch columns beyond k (Halko et al. suggest 5–10). */
+  oversample?: number;
+  /** Power iterations (a·aᵀ)^q: each sharpens a slowly decaying spectrum at the cost of two products. */
+  powerIterations?: number;
+  /** Seed of the Gaussian sketch, so that the same call gives the same factors. */
+  seed?: number;
+}
+
+/** A matrix of independent standard normals, by Box–Muller on a seeded xoroshiro128+ stream. */
+export function gaussian(rows: number, cols: number, seed: number): Mat {
+  const rng = xoroshiro128plus(seed);
+  const m = zeros(rows, cols);
+  for (let i = 0; i < m.data.length; i += 2) {
+    const u = 1 - uniformFloat64(rng); // (0, 1]: log stays finite
+    const v = uniformFloat64(rng);
+    const r = Math.sqrt(-2 * Math.log(u));
+    m.data[i] = r * Math.cos(2 * Math.PI * v);
+    if (i + 1 < m.data.length) m.data[i + 1] = r * Math.sin(2 * Math.PI * v);
+  }
+  return m;
+}
+
+/**
+ * The top-k singular triplets of a (m×n) by randomized range finding (Halko, Martinsson, Tropp 2011, alg. 4.4
+ * and 5.1): Q spans a·Ω for a Gaussian Ω of k + oversample columns, refined by power iterations with a QR after
+ * every product (plain powers lose the small directions to round-off); then the small Qᵀ·a is decomposed
+ * exactly. Exact when rank(a) ≤ k + oversample; otherwise the error is near σ_{k+1}.
+ */
+export function randomizedSvd(a: Mat, k: number, opts: RandomizedSvdOptions = {}): Svd {
+  const { oversample = 10, powerIterations = 2, seed = 0 } = opts;
+  const limit = Math.min(a.rows, a.cols);
+  if (!Number.isInteger(k) || k < 1 || k > limit) throw new Error(`randomizedSvd: k = ${k} for a ${a.rows}×${a.cols} matrix`);
+  const width = Math.min(k + oversample, limit);
+  let q = qr(matmul(a, gaussian(a.cols, width, seed))).q;
+  for (let i = 0; i < powerIterations; i++) {
+    const z = qr(matmulTN(a, q)).q;
+    q = qr(matmul(a, z)).q;
+  }
+  const small = svd(matmulTN(q, a)); // width × n
+  return {
+    u: sliceCols(matmul(q, small.u), 0, k),
+    s: small.s.slice(0, k),
+    v: sliceCols(small.v, 0, k),
+  };
+}
+
+/** One module's singular values of ΔW = scale·B·A, descending (as many as the module's rank). */
+export interface ModuleSpectrum {
+  layer: number;
+  projection: Projection;
+  path: string;
+  rank: number;
+  out: number;
+  in: number;
+  s: Float64Array;
+}
+
+/** The spectrum of every module, through QR of its factors (ΔW is never formed). */
+export function adapterSpectra(adapter: LoraAdapter): ModuleSpectrum[] {
+  return adapter.modules.map((m) => {
+    const f = deltaFactors(m);
+    return { layer: m.layer, projection: m.projection, path: m.path, rank: m.rank, out: m.out, in: m.in, s: svdOfProduct(f.b, f.a).s };
+  });
+}
+
+/** Σσ² of the singular values from index `from` on: the squared Frobenius norm that truncation there drops. */
+export function tailEnergy(s: Float64Array, from = 0): number {
+  let e = 0;
+  for (let i = from; i < s.length; i++) e += s[i] * s[i];
+  return e;
+}

@@ -67,78 +67,127 @@ function metrics(e: Extract<TrainingEvent, { type: 'step' }>) {
   };
 }
 
+function info(events: EventReporter, message: string, data?: Record<string, unknown>, level: 'info' | 'warn' = 'info'): void {
+  events.add({ level, type: 'message', message, ...(data ? { data } : {}) });
+}
+
+/** How a run ended, before the edge is told. */
+type Ending =
+  | { kind: 'trained'; trainedTokens: number }
+  | { kind: 'stopped' }
+  /** The edge checked the produced adapter, refused it and failed the job itself (with the reason). */
+  | { kind: 'refused' }
+  | { kind: 'failed'; error: { code: string; message: string } };
+
+/**
+ * Trains, then gives the edge the last events and the final word. The loop that claimed the task keeps and
+ * releases its lease; this closes the event reporter, once, before the final word.
+ */
 export async function runFineTuning(spec: FineTuningSpec, task: LeasedTask, deps: WorkerDeps): Promise<Outcome> {
-  const { client, store, folders, settings } = deps;
-  const events = new EventReporter(client, task, settings.eventsEveryMs);
-  const info = (message: string, data?: Record<string, unknown>, level: 'info' | 'warn' = 'info') => events.add({ level, type: 'message', message, ...(data ? { data } : {}) });
-  let trainer: Trainer | null = null;
+  const events = new EventReporter(deps.client, task, deps.settings.eventsEveryMs);
+  const ending = await trainAdapter(spec, task, deps, events).catch((err: unknown) => endingOf(err, spec, task));
+  await events.close();
+  return tellTheEdge(ending, spec, task, deps.client);
+}
+
+/** From the claimed spec to the adapter's files in storage. */
+async function trainAdapter(spec: FineTuningSpec, task: LeasedTask, deps: WorkerDeps, events: EventReporter): Promise<Ending> {
+  const inputs = await readInputs(spec, deps, events);
+  const { config, train } = inputs;
+  const trainer = new Trainer(inputs.model, config, train, inputs.validation);
   try {
-    const dir = await folders.fetch(spec.base_model.storage_prefix, MODEL_FILES);
-    const model = await readModelFolder(dir);
-    const tok = await loadTokenizer(dir, spec);
-    const config = trainingConfig(spec, model.config, settings.checkpointEvery);
-    const train = await readDataset(store, spec.training_file, 'training file', tok, config.maxLength);
-    const validation = spec.validation_file ? await readDataset(store, spec.validation_file, 'validation file', tok, config.maxLength) : null;
-    for (const [what, data] of [['training file', train], ['validation file', validation]] as const) {
-      if (data && data.truncated + data.dropped > 0) info(`${what}: ${data.truncated} examples cut to ${config.maxLength} tokens, ${data.dropped} dropped (nothing left to learn after the cut).`, { truncated: data.truncated, dropped: data.dropped }, 'warn');
-    }
-    let resumeFrom: Files | undefined;
-    if (spec.resume_from) {
-      resumeFrom = await getFiles(store, spec.resume_from.storage_prefix);
-      if (resumeFrom.size === 0) {
-        info(`Checkpoint at step ${spec.resume_from.step} is gone from storage; training starts over.`, undefined, 'warn');
-        resumeFrom = undefined;
-      }
-    }
-    trainer = new Trainer(model, config, train, validation);
-    info(resumeFrom ? `Resuming at step ${spec.resume_from!.step} of ${trainer.totalSteps} (attempt ${spec.attempt}).` : `Training on ${train.examples.length} examples: ${config.epochs} epochs, ${trainer.totalSteps} steps.`, { total_steps: trainer.totalSteps, examples: train.examples.length });
-    if (task.stopped) return 'stopped';
-
-    let trainLoss: number | undefined;
-    let validLoss: number | undefined;
-    const result = await trainer.run({
-      signal: task.signal,
-      resumeFrom,
-      onEvent: (e) => {
-        if (e.type === 'step') {
-          trainLoss = e.loss;
-          events.add(metrics(e));
-        } else if (e.type === 'eval') {
-          validLoss = e.evalLoss;
-          events.add({ level: 'info', type: 'metrics', message: `Step ${e.step}: validation loss=${e.evalLoss.toFixed(4)}`, data: { step: e.step, valid_loss: e.evalLoss } });
-        }
-      },
-      onCheckpoint: async (step, files) => {
-        const prefix = `${spec.output_prefix}checkpoints/step-${step}/`;
-        await putFiles(store, prefix, files);
-        await task.report(() => client.checkpoint(spec.id, { step, storage_prefix: prefix, ...(trainLoss !== undefined ? { train_loss: trainLoss } : {}), ...(validLoss !== undefined ? { valid_loss: validLoss } : {}) }), REPORT_RETRIES);
-      },
-    });
-    if (result.status === 'cancelled' || task.stopped) return 'stopped';
-
-    await putFiles(store, `${spec.output_prefix}adapter/`, result.files);
-    info(`Training finished at step ${result.step}: training loss=${result.trainLoss.toFixed(4)}${result.evalLoss !== null ? `, validation loss=${result.evalLoss.toFixed(4)}` : ''}.`);
-    await events.close();
-    const trainedTokens = train.examples.reduce((n, ex) => n + ex.ids.length, 0) * config.epochs;
-    return (await task.report(() => client.complete('fine_tuning', spec.id, trainedTokens), REPORT_RETRIES)) ? 'succeeded' : 'stopped';
-  } catch (err) {
-    if (task.stopped) return 'stopped';
-    // The edge checked the produced adapter, refused it and failed the job itself (with the reason).
-    if (err instanceof EdgeError && err.status === 422) return 'failed';
-    // The edge stayed out of reach: the lease will expire, and the next holder resumes from the last checkpoint.
-    if (isEdgeOutage(err)) {
-      console.error(`backend: fine-tuning ${spec.id} left to its lease: ${errorText(err)}`);
-      task.stop('edge_unreachable');
-      return 'stopped';
-    }
-    if (!(err instanceof InvalidInputError)) console.error(`backend: fine-tuning ${spec.id} failed:`, err);
-    const error = err instanceof InvalidInputError ? { code: err.code, message: err.message } : { code: 'training_failed', message: `The backend failed while training this job (its log has the details); create the job again, and report ${spec.id} if it keeps failing.` };
-    await events.close();
-    await task.report(() => client.fail('fine_tuning', spec.id, error), REPORT_RETRIES).catch((e) => console.error(`backend: could not fail ${spec.id}:`, errorText(e)));
-    return 'failed';
+    const resuming = inputs.resumeFrom ? `Resuming at step ${spec.resume_from!.step} of ${trainer.totalSteps} (attempt ${spec.attempt}).` : null;
+    info(events, resuming ?? `Training on ${train.examples.length} examples: ${config.epochs} epochs, ${trainer.totalSteps} steps.`, { total_steps: trainer.totalSteps, examples: train.examples.length });
+    if (task.stopped) return { kind: 'stopped' };
+    const result = await trainer.run({ signal: task.signal, resumeFrom: inputs.resumeFrom, ...progressReports(spec, task, deps, events) });
+    if (result.status === 'cancelled' || task.stopped) return { kind: 'stopped' };
+    await putFiles(deps.store, `${spec.output_prefix}adapter/`, result.files);
+    const validation = result.evalLoss !== null ? `, validation loss=${result.evalLoss.toFixed(4)}` : '';
+    info(events, `Training finished at step ${result.step}: training loss=${result.trainLoss.toFixed(4)}${validation}.`);
+    return { kind: 'trained', trainedTokens: train.examples.reduce((n, ex) => n + ex.ids.length, 0) * config.epochs };
   } finally {
-    task.release();
-    await events.close();
-    await trainer?.release();
+    await trainer.release();
   }
+}
+
+/** The base model, its tokenizer, the training settings, the datasets, and the checkpoint to resume from. */
+async function readInputs(spec: FineTuningSpec, deps: WorkerDeps, events: EventReporter) {
+  const dir = await deps.folders.fetch(spec.base_model.storage_prefix, MODEL_FILES);
+  const model = await readModelFolder(dir);
+  const tok = await loadTokenizer(dir, spec);
+  const config = trainingConfig(spec, model.config, deps.settings.checkpointEvery);
+  const train = await readDataset(deps.store, spec.training_file, 'training file', tok, config.maxLength);
+  const validation = spec.validation_file ? await readDataset(deps.store, spec.validation_file, 'validation file', tok, config.maxLength) : null;
+  for (const [what, data] of [['training file', train], ['validation file', validation]] as const) {
+    if (data && data.truncated + data.dropped > 0) {
+      const message = `${what}: ${data.truncated} examples cut to ${config.maxLength} tokens, ${data.dropped} dropped (nothing left to learn after the cut).`;
+      info(events, message, { truncated: data.truncated, dropped: data.dropped }, 'warn');
+    }
+  }
+  return { model, config, train, validation, resumeFrom: await readCheckpoint(spec, deps.store, events) };
+}
+
+async function readCheckpoint(spec: FineTuningSpec, store: ObjectStore, events: EventReporter): Promise<Files | undefined> {
+  if (!spec.resume_from) return undefined;
+  const files = await getFiles(store, spec.resume_from.storage_prefix);
+  if (files.size > 0) return files;
+  info(events, `Checkpoint at step ${spec.resume_from.step} is gone from storage; training starts over.`, undefined, 'warn');
+  return undefined;
+}
+
+/** Metrics events for each step and evaluation; each checkpoint stored, then reported with the latest losses. */
+function progressReports(spec: FineTuningSpec, task: LeasedTask, deps: WorkerDeps, events: EventReporter) {
+  let trainLoss: number | undefined;
+  let validLoss: number | undefined;
+  return {
+    onEvent: (e: TrainingEvent) => {
+      if (e.type === 'step') {
+        trainLoss = e.loss;
+        events.add(metrics(e));
+      } else if (e.type === 'eval') {
+        validLoss = e.evalLoss;
+        events.add({ level: 'info', type: 'metrics', message: `Step ${e.step}: validation loss=${e.evalLoss.toFixed(4)}`, data: { step: e.step, valid_loss: e.evalLoss } });
+      }
+    },
+    onCheckpoint: async (step: number, files: Files) => {
+      const prefix = `${spec.output_prefix}checkpoints/step-${step}/`;
+      await putFiles(deps.store, prefix, files);
+      const losses = { ...(trainLoss !== undefined ? { train_loss: trainLoss } : {}), ...(validLoss !== undefined ? { valid_loss: validLoss } : {}) };
+      await task.report(() => deps.client.checkpoint(spec.id, { step, storage_prefix: prefix, ...losses }), REPORT_RETRIES);
+    },
+  };
+}
+
+/** What a failure means for the job: the user's mistake, the edge's refusal, a stop, or our own failure. */
+function endingOf(err: unknown, spec: FineTuningSpec, task: LeasedTask): Ending {
+  if (task.stopped) return { kind: 'stopped' };
+  if (err instanceof EdgeError && err.status === 422) return { kind: 'refused' };
+  // The edge stayed out of reach: the lease will expire, and the next holder resumes from the last checkpoint.
+  if (isEdgeOutage(err)) {
+    console.error(`backend: fine-tuning ${spec.id} left to its lease: ${errorText(err)}`);
+    task.stop('edge_unreachable');
+    return { kind: 'stopped' };
+  }
+  if (err instanceof InvalidInputError) return { kind: 'failed', error: { code: err.code, message: err.message } };
+  console.error(`backend: fine-tuning ${spec.id} failed:`, err);
+  const message = `The backend failed while training this job (its log has the details); create the job again, and report ${spec.id} if it keeps failing.`;
+  return { kind: 'failed', error: { code: 'training_failed', message } };
+}
+
+/** Completes or fails the job at the edge; a completion the edge does not take ends like any other failure. */
+async function tellTheEdge(ending: Ending, spec: FineTuningSpec, task: LeasedTask, client: EdgeClient): Promise<Outcome> {
+  if (ending.kind === 'trained') {
+    const { trainedTokens } = ending;
+    try {
+      return (await task.report(() => client.complete('fine_tuning', spec.id, trainedTokens), REPORT_RETRIES)) ? 'succeeded' : 'stopped';
+    } catch (err) {
+      ending = endingOf(err, spec, task);
+    }
+  }
+  if (ending.kind === 'stopped') return 'stopped';
+  if (ending.kind === 'failed') {
+    const { error } = ending;
+    await task.report(() => client.fail('fine_tuning', spec.id, error), REPORT_RETRIES).catch((e) => console.error(`backend: could not fail ${spec.id}:`, errorText(e)));
+  }
+  return 'failed';
 }

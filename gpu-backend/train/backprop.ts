@@ -104,94 +104,125 @@ export class Backprop {
 
   /** Loss of `batch` and, unless `withGrads` is false, the gradients of the trainable parameters. */
   async run(batch: TokenBatch, lossScale: number, withGrads = true): Promise<LossAndGrads> {
-    const cfg = this.cfg;
+    const common = this.positionFeeds(batch);
+    const xs = await this.forward(batch, common);
+    const grads = new Map<string, Float32Array>();
+    const { loss, targets, dh } = await this.head(batch, xs[this.cfg.numLayers], lossScale, withGrads ? grads : null);
+    if (!withGrads) return { loss, targets, grads };
+    const dx = await this.backward(batch, common, xs, dh, grads);
+    if (this.trainable.kind === 'full') this.embeddingGrad(batch, dx, grads);
+    return { loss, targets, grads };
+  }
+
+  /** What every layer takes besides its input: RoPE tables and the attention mask. */
+  private positionFeeds(batch: TokenBatch): Record<string, ort.Tensor> {
     const { batch: B, seq: T } = batch;
-    const D = cfg.hiddenSize;
-    const rows = B * T;
     const { cos, sin } = this.rope.fill(new Array(B).fill(0), T);
-    const common: Record<string, ort.Tensor> = {
-      [layerIo.cos]: f32(cos, [B, T, 1, cfg.headDim]),
-      [layerIo.sin]: f32(sin, [B, T, 1, cfg.headDim]),
+    return {
+      [layerIo.cos]: f32(cos, [B, T, 1, this.cfg.headDim]),
+      [layerIo.sin]: f32(sin, [B, T, 1, this.cfg.headDim]),
       [layerIo.mask]: f32(causalMask(batch.lengths, T), [B, 1, 1, T, T]),
     };
+  }
 
-    // Forward, keeping each layer's input.
+  /** The embedded tokens and each layer's output: xs[l] is layer l's input, xs[numLayers] the last hidden state. */
+  private async forward(batch: TokenBatch, common: Record<string, ort.Tensor>): Promise<Float32Array[]> {
+    const { batch: B, seq: T } = batch;
+    const D = this.cfg.hiddenSize;
     const embed = this.weights.get(weightName.embed)!;
-    const x0 = new Float32Array(rows * D);
-    for (let i = 0; i < rows; i++) x0.set(embed.subarray(batch.inputIds[i] * D, (batch.inputIds[i] + 1) * D), i * D);
+    const x0 = new Float32Array(B * T * D);
+    for (let i = 0; i < B * T; i++) x0.set(embed.subarray(batch.inputIds[i] * D, (batch.inputIds[i] + 1) * D), i * D);
     const xs: Float32Array[] = [x0];
-    for (let l = 0; l < cfg.numLayers; l++) {
+    for (let l = 0; l < this.cfg.numLayers; l++) {
       const feeds = { ...common, [layerIo.x]: f32(xs[l], [B, T, D]) };
       this.layerParams(l, feeds);
       const out = await (await this.layerSession(l, B, T, false)).run(feeds);
       xs.push(out[layerIo.y].data as Float32Array);
     }
+    return xs;
+  }
 
-    // Head: loss and dh, chunk by chunk.
+  /**
+   * Loss and its gradient dh with respect to the last hidden state, chunk by chunk of rows; in full training
+   * the final norm's and the LM head's gradients go into `grads` (when given).
+   */
+  private async head(batch: TokenBatch, hLast: Float32Array, lossScale: number, grads: Map<string, Float32Array> | null) {
+    const cfg = this.cfg;
+    const D = cfg.hiddenSize;
+    const rows = batch.batch * batch.seq;
     const { labels, weights, targets } = shiftedTargets(batch, lossScale);
-    const grads = new Map<string, Float32Array>();
     const full = this.trainable.kind === 'full';
     const chunk = Math.min(this.opts.headRows ?? 256, rows);
-    const headSession = await this.session(`head|${chunk}|${full}`, () => buildHeadGraph(cfg, chunk, full).toOnnx());
+    const session = await this.session(`head|${chunk}|${full}`, () => buildHeadGraph(cfg, chunk, full).toOnnx());
     const lmHeadName = cfg.tieWordEmbeddings ? weightName.embed : weightName.lmHead;
     const dh = new Float32Array(rows * D);
     let loss = 0;
-    const hLast = xs[cfg.numLayers];
     for (let start = 0; start < rows; start += chunk) {
       const n = Math.min(chunk, rows - start);
-      const pad = <T extends Float32Array | BigInt64Array>(src: T, width: number, make: (len: number) => T): T => {
-        if (n === chunk) return src.subarray(start * width, (start + n) * width) as T;
-        const out = make(chunk * width);
-        out.set(src.subarray(start * width, (start + n) * width) as never);
-        return out;
-      };
-      const out = await headSession.run({
-        [headIo.h]: f32(pad(hLast, D, (k) => new Float32Array(k)), [chunk, D]),
+      const out = await session.run({
+        [headIo.h]: f32(chunkOf(hLast, start, n, chunk, D, Float32Array), [chunk, D]),
         [headIo.norm]: f32(this.weights.get(weightName.norm)!, [D]),
         [headIo.lmHead]: f32(this.weights.get(lmHeadName)!, [cfg.vocabSize, D]),
-        [headIo.labels]: i64(pad(labels, 1, (k) => new BigInt64Array(k)), [chunk]),
-        [headIo.weights]: f32(pad(weights, 1, (k) => new Float32Array(k)), [chunk]),
+        [headIo.labels]: i64(chunkOf(labels, start, n, chunk, 1, BigInt64Array), [chunk]),
+        [headIo.weights]: f32(chunkOf(weights, start, n, chunk, 1, Float32Array), [chunk]),
       });
       loss += (out[headIo.loss].data as Float32Array)[0];
       dh.set((out[headIo.dh].data as Float32Array).subarray(0, n * D), start * D);
-      if (full && withGrads) {
+      if (full && grads) {
         accumulate(grads, weightName.norm, out[headIo.grad(headIo.norm)].data as Float32Array);
         accumulate(grads, lmHeadName, out[headIo.grad(headIo.lmHead)].data as Float32Array);
       }
     }
-    if (!withGrads) return { loss, targets, grads };
+    return { loss, targets, dh };
+  }
 
-    // Backward through the layers, newest first.
-    let dy: Float32Array = dh;
-    for (let l = cfg.numLayers - 1; l >= 0; l--) {
+  /**
+   * Backward through the layers, newest first, each recomputing its forward; adds every parameter gradient to
+   * `grads` and returns the gradient of the first layer's input.
+   */
+  private async backward(batch: TokenBatch, common: Record<string, ort.Tensor>, xs: Float32Array[], dh: Float32Array, grads: Map<string, Float32Array>): Promise<Float32Array> {
+    const { batch: B, seq: T } = batch;
+    const D = this.cfg.hiddenSize;
+    let dy = dh;
+    for (let l = this.cfg.numLayers - 1; l >= 0; l--) {
       const feeds = { ...common, [layerIo.x]: f32(xs[l], [B, T, D]), [layerIo.dy]: f32(dy, [B, T, D]) };
       const names = this.layerParams(l, feeds);
       const session = await this.layerSession(l, B, T, true);
       const out = await session.run(feeds);
       for (const name of session.outputNames) {
         if (!name.startsWith('grad.')) continue;
-        const global = names.get(name.slice('grad.'.length))!;
-        accumulate(grads, global, out[name].data as Float32Array);
+        accumulate(grads, names.get(name.slice('grad.'.length))!, out[name].data as Float32Array);
       }
       dy = out[layerIo.dx].data as Float32Array;
       xs[l + 1] = new Float32Array(0); // no longer needed
     }
-    if (full) {
-      // The embedding's gradient: scatter-add of the first layer's input gradient over token ids.
-      const dEmbed = grads.get(weightName.embed) ?? new Float32Array(cfg.vocabSize * D);
-      for (let i = 0; i < rows; i++) {
-        const id = batch.inputIds[i];
-        for (let k = 0; k < D; k++) dEmbed[id * D + k] += dy[i * D + k];
-      }
-      grads.set(weightName.embed, dEmbed);
+    return dy;
+  }
+
+  /** The embedding's gradient: scatter-add of the first layer's input gradient over token ids. */
+  private embeddingGrad(batch: TokenBatch, dx: Float32Array, grads: Map<string, Float32Array>): void {
+    const D = this.cfg.hiddenSize;
+    const dEmbed = grads.get(weightName.embed) ?? new Float32Array(this.cfg.vocabSize * D);
+    for (let i = 0; i < batch.batch * batch.seq; i++) {
+      const id = batch.inputIds[i];
+      for (let k = 0; k < D; k++) dEmbed[id * D + k] += dx[i * D + k];
     }
-    return { loss, targets, grads };
+    grads.set(weightName.embed, dEmbed);
   }
 
   async release(): Promise<void> {
     for (const s of this.sessions.values()) await (await s).release();
     this.sessions.clear();
   }
+}
+
+/** Rows [start, start + n) of a row-major buffer `width` wide, zero-padded to `chunk` rows (a view when none is needed). */
+function chunkOf<A extends Float32Array | BigInt64Array>(src: A, start: number, n: number, chunk: number, width: number, make: new (length: number) => A): A {
+  const rows = src.subarray(start * width, (start + n) * width) as A;
+  if (n === chunk) return rows;
+  const out = new make(chunk * width);
+  out.set(rows as never);
+  return out;
 }
 
 function accumulate(grads: Map<string, Float32Array>, name: string, g: Float32Array): void {

@@ -5,6 +5,7 @@
 const benches: Record<string, () => Promise<{ run: (quick: boolean) => Promise<Record<string, unknown>> }>> = {
   engine: () => import('./engine.ts'),
   train: () => import('./train.ts'),
+  merge: () => import('./merge.ts'),
 };
 
 const [name, ...flags] = process.argv.slice(2);

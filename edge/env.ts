@@ -17,9 +17,9 @@ export interface Env {
   ADMIN_TOKEN: string;
   /** Bearer token backends present on /internal routes, and the edge presents to backends. */
   BACKEND_SECRET: string;
-  /** Seconds after its last heartbeat that a backend still receives inference traffic (default 30). */
+  /** Seconds after its last heartbeat that a backend still receives inference traffic (default: HEARTBEAT_TTL_S in contracts/api/jobs.ts). */
   HEARTBEAT_TTL_S?: string;
-  /** Seconds a claimed task stays leased without a renewal (default 120). */
+  /** Seconds a claimed job stays leased without a renewal (default: LEASE_TTL_S in contracts/api/jobs.ts). */
   LEASE_TTL_S?: string;
 }
 

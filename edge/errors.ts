@@ -6,21 +6,9 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { z } from 'zod';
+import { errorBody } from '../contracts/api/error-body.ts';
+import { describeIssues } from '../contracts/api/zod-issues.ts';
 import { InvalidInputError } from '../contracts/formats/errors.ts';
-
-const TYPE_BY_STATUS: Record<number, string> = {
-  400: 'invalid_request_error',
-  401: 'authentication_error',
-  403: 'permission_error',
-  404: 'not_found_error',
-  409: 'conflict_error',
-  411: 'invalid_request_error',
-  413: 'invalid_request_error',
-  415: 'invalid_request_error',
-  422: 'invalid_request_error',
-  502: 'backend_error',
-  503: 'service_unavailable_error',
-};
 
 export class ApiError extends Error {
   constructor(
@@ -34,10 +22,6 @@ export class ApiError extends Error {
   }
 }
 
-export function errorBody(status: number, code: string, message: string, param: string | null = null) {
-  return { error: { message, type: TYPE_BY_STATUS[status] ?? (status >= 500 ? 'server_error' : 'invalid_request_error'), code, param } };
-}
-
 /** 404 for anything the caller's tenant does not own: other tenants' things are indistinguishable from nothing. */
 export function notFound(what: string, id: string, param: string | null = null, listHint?: string): ApiError {
   const hint = listHint ? ` List yours with ${listHint}.` : '';
@@ -47,23 +31,8 @@ export function notFound(what: string, id: string, param: string | null = null, 
 /** Turns zod issues from request validation into one message that names the field and what it should be. */
 export function validationError(error: z.ZodError, target: string): ApiError {
   const where = { json: 'request body', query: 'query string', param: 'URL path', header: 'headers', form: 'form data' }[target] ?? target;
-  const issue = error.issues[0];
-  const path = issue.path.map(String).join('.');
-  const field = path ? `"${path}"` : `the ${where}`;
-  let message: string;
-  let param: string | null = path || null;
-  if (issue.code === 'unrecognized_keys') {
-    const keys = issue.keys.map((k) => `"${k}"`).join(', ');
-    const at = path ? ` inside "${path}"` : '';
-    message = `Unknown field${issue.keys.length > 1 ? 's' : ''} ${keys}${at} in the ${where}; remove ${issue.keys.length > 1 ? 'them' : 'it'} (check the spelling against the API reference).`;
-    param = path ? `${path}.${issue.keys[0]}` : issue.keys[0];
-  } else if (issue.code === 'invalid_type' && issue.input === undefined) {
-    message = `Missing required field ${field} in the ${where}; expected ${issue.expected}.`;
-  } else {
-    message = `Invalid ${field} in the ${where}: ${issue.message}.`;
-  }
-  const more = error.issues.length > 1 ? ` (${error.issues.length - 1} more problem${error.issues.length > 2 ? 's' : ''} after this one.)` : '';
-  return new ApiError(400, issue.code === 'unrecognized_keys' ? 'unknown_field' : 'invalid_field', message + more, param);
+  const { code, message, param } = describeIssues(error, `the ${where}`);
+  return new ApiError(400, code, message, param);
 }
 
 export function errorResponse(c: Context, err: ApiError): Response {

@@ -92,7 +92,7 @@ export async function startBackend(config: BackendConfig): Promise<RunningBacken
     { client, store, folders, settings: { checkpointEvery: config.checkpointEvery, eventsEveryMs: config.eventsEveryMs } },
     { pollMs: config.taskPollMs, slots: config.trainingSlots, leaseTtlS: () => heartbeat?.leaseTtlS ?? 120 },
   );
-  const app = backendApp({ secret: config.secret, models, inFlight, cancelTask: (kind, id) => tasks.cancel(kind, id) });
+  const app = backendApp({ secret: config.secret, models, inFlight, cancelJob: (kind, id) => tasks.cancel(kind, id) });
 
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host });
   await new Promise<void>((ok, fail) => {

@@ -1,5 +1,5 @@
 import { index, integer, real, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
-import type { Projection } from '../contracts/formats/hf-config.ts';
+import type { Hyperparameters } from '../contracts/api/hyperparameters.ts';
 import { adapters } from './adapters.ts';
 import { baseModels } from './base-models.ts';
 import { createdAt, leaseColumns } from './columns.ts';
@@ -8,15 +8,6 @@ import { tenants } from './tenants.ts';
 
 export const JOB_STATUSES = ['validating_files', 'queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
-
-export interface Hyperparameters {
-  n_epochs: number;
-  batch_size: number;
-  learning_rate: number;
-  lora_r: number;
-  lora_alpha: number;
-  target_modules: Projection[];
-}
 
 export interface JobError {
   code: string;

@@ -1,11 +1,10 @@
 import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 import { adapters } from './adapters.ts';
 import { baseModels } from './base-models.ts';
+import { MERGE_METHODS } from '../contracts/api/jobs.ts';
 import { taskColumns } from './columns.ts';
 import { tenants } from './tenants.ts';
 
-export const MERGE_METHODS = ['rmm_factor', 'rmm_delta', 'task_arithmetic', 'ties', 'dare', 'cat', 'svd', 'linear'] as const;
-export type MergeMethod = (typeof MERGE_METHODS)[number];
 
 export const merges = sqliteTable(
   'merges',

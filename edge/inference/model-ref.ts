@@ -3,24 +3,18 @@
  * what the tenant owns and what a backend must load. Anything else, or anything not servable yet, is a 4xx.
  */
 import { and, eq, or } from 'drizzle-orm';
+import type { RoutedTarget } from '../../contracts/api/routed-target.ts';
 import { adapters, baseModels, mergeMembers, merges } from '../../schema/index.ts';
 import type { Db } from '../db.ts';
 import { ApiError } from '../errors.ts';
 
 const MODEL = /^([^:/]+)(?::([^:/]+)(?:\/([^:/]+))?)?$/;
 
-export interface ServedTarget {
-  kind: 'base' | 'adapter' | 'merge' | 'merge_task';
-  base_model: { id: string; name: string; storage_prefix: string };
-  adapter: { id: string; name: string; storage_prefix: string; rank: number | null } | null;
-  merge: { id: string; name: string; method: string; storage_prefix: string } | null;
-}
-
 function unknownModel(model: string, what: string): ApiError {
   return new ApiError(404, 'model_not_found', `The model "${model}" does not exist for this API key: ${what}. GET /v1/models lists the models you can call.`, 'model');
 }
 
-export async function resolveModel(db: Db, tenantId: string, model: string): Promise<{ target: ServedTarget; routingKey: string }> {
+export async function resolveModel(db: Db, tenantId: string, model: string): Promise<{ target: RoutedTarget; routingKey: string }> {
   const m = MODEL.exec(model);
   if (!m) throw new ApiError(400, 'invalid_model', `"${model}" is not a model id; use "<base>", "<base>:<adapter>", "<base>:<merge>" or "<base>:<merge>/<task>".`, 'model');
   const [, baseName, name, task] = m;

@@ -7,7 +7,7 @@ import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { AppEnv } from '../env.ts';
 import { validationError } from '../errors.ts';
-import { ErrorResponse } from '../schemas/common.ts';
+import { ErrorResponse } from '../../contracts/api/error-body.ts';
 
 /** A router whose request-validation failures become OpenAI-shaped 400s naming the field. */
 export function router() {

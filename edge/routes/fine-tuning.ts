@@ -19,7 +19,7 @@ import {
   IdempotencyHeaders,
 } from '../schemas/fine-tuning.ts';
 import { tenantPrefix } from '../store.ts';
-import { pushCancel } from '../tasks/cancel.ts';
+import { pushCancel } from '../jobs/cancel.ts';
 import { commonErrors, conflictError, jsonBody, jsonResponse, notFoundError, reply, router, tenantSecurity } from './define.ts';
 
 type JobRow = typeof fineTuningJobs.$inferSelect;

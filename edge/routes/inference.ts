@@ -2,13 +2,14 @@
 import { createRoute, type z } from '@hono/zod-openapi';
 import { and, asc, eq } from 'drizzle-orm';
 import type { Context } from 'hono';
+import type { Routing } from '../../contracts/api/routed-target.ts';
 import { adapters, baseModels, mergeMembers, merges } from '../../schema/index.ts';
 import { requireApiKey } from '../auth/middleware.ts';
 import type { AppEnv } from '../env.ts';
 import { ApiError } from '../errors.ts';
 import { resolveModel } from '../inference/model-ref.ts';
 import { pickCandidates, proxyToBackend } from '../inference/proxy.ts';
-import { ChatCompletion, ChatCompletionRequest, Completion, CompletionRequest, EventStream, ModelList } from '../schemas/inference.ts';
+import { ChatCompletion, ChatCompletionRequest, Completion, CompletionRequest, EventStream, ModelList } from '../../contracts/api/openai.ts';
 import { heartbeatTtlS } from './internal.ts';
 import { badGatewayError, commonErrors, conflictError, jsonBody, jsonResponse, notFoundError, reply, router, tenantSecurity, unavailableError } from './define.ts';
 
@@ -21,7 +22,8 @@ const route = { security: tenantSecurity, middleware: [requireApiKey], tags: ['i
 async function forward(c: Context<AppEnv>, path: string, body: { model: string; stream?: boolean }, answer: z.ZodType) {
   const { target, routingKey } = await resolveModel(c.var.db, c.var.tenantId, body.model);
   const candidates = await pickCandidates(c.var.db, routingKey, heartbeatTtlS(c.env));
-  const { response, backendId } = await proxyToBackend(candidates, path, { ...body, rankgate: { tenant_id: c.var.tenantId, target } }, c.env.BACKEND_SECRET);
+  const rankgate: Routing = { tenant_id: c.var.tenantId, target };
+  const { response, backendId } = await proxyToBackend(candidates, path, { ...body, rankgate }, c.env.BACKEND_SECRET);
   c.header('x-rankgate-backend', backendId);
   if (response.status >= 400) {
     // The backend refused the input (e.g. a prompt longer than the context): its OpenAI-shaped error stands.

@@ -1,6 +1,6 @@
 /**
- * Routes for backends, behind BACKEND_SECRET: heartbeats (which also register a backend), claiming tasks
- * under a lease, renewing it, reporting events and checkpoints, completing or failing, and task specs.
+ * Routes for backends, behind BACKEND_SECRET: heartbeats (which also register a backend), claiming jobs
+ * under a lease, renewing it, reporting events and checkpoints, completing or failing, and job specs.
  */
 import { createRoute } from '@hono/zod-openapi';
 import { eq } from 'drizzle-orm';
@@ -9,18 +9,19 @@ import { requireBackendSecret } from '../auth/middleware.ts';
 import { numberVar, type Env } from '../env.ts';
 import { ApiError } from '../errors.ts';
 import { newId, nowS } from '../ids.ts';
-import { BackendRef, CheckpointReport, ClaimRequest, ClaimResponse, CompleteRequest, EventsReport, FailRequest, Heartbeat, HeartbeatAck, JobParams, TaskParams, TaskSpec, TaskState } from '../schemas/internal.ts';
-import { completeTask } from '../tasks/complete.ts';
-import { claimNext, failTask, heldTask, renewLease, taskState } from '../tasks/lease.ts';
-import { taskSpec } from '../tasks/specs.ts';
+import { HEARTBEAT_TTL_S, LEASE_TTL_S } from '../../contracts/api/jobs.ts';
+import { BackendRef, CheckpointReport, ClaimRequest, ClaimResponse, CompleteRequest, EventsReport, FailRequest, Heartbeat, HeartbeatAck, FineTuningJobParams, JobRefParams, JobSpec, JobState } from '../../contracts/api/internal-api.ts';
+import { completeJob } from '../jobs/complete.ts';
+import { claimNext, failJob, heldJob, renewLease, jobState } from '../jobs/lease.ts';
+import { jobSpec } from '../jobs/specs.ts';
 import { backendSecurity, commonErrors, conflictError, jsonBody, jsonResponse, notFoundError, reply, router } from './define.ts';
 
-export const heartbeatTtlS = (env: Env) => numberVar(env.HEARTBEAT_TTL_S, 30);
-export const leaseTtlS = (env: Env) => numberVar(env.LEASE_TTL_S, 120);
+export const heartbeatTtlS = (env: Env) => numberVar(env.HEARTBEAT_TTL_S, HEARTBEAT_TTL_S);
+export const leaseTtlS = (env: Env) => numberVar(env.LEASE_TTL_S, LEASE_TTL_S);
 
 const route = { security: backendSecurity, middleware: [requireBackendSecret], tags: ['internal'] };
 
-const unprocessable = { 422: jsonResponse(TaskState, 'The output failed its check; the task is now failed (message says why).') };
+const unprocessable = { 422: jsonResponse(JobState, 'The output failed its check; the task is now failed (message says why).') };
 
 export const internalRoutes = router()
   .openapi(
@@ -56,7 +57,7 @@ export const internalRoutes = router()
       const { backend_id, kinds } = c.req.valid('json');
       for (const kind of kinds) {
         const claimed = await claimNext(c.var.db, kind, backend_id, leaseTtlS(c.env));
-        if (claimed) return reply(c, ClaimResponse, { task: await taskSpec(c.var.db, kind, claimed.id) }, 200);
+        if (claimed) return reply(c, ClaimResponse, { task: await jobSpec(c.var.db, kind, claimed.id) }, 200);
       }
       return reply(c, ClaimResponse, { task: null }, 200);
     },
@@ -67,12 +68,12 @@ export const internalRoutes = router()
       method: 'get',
       path: '/internal/v1/tasks/{kind}/{id}',
       summary: 'The spec of any task (e.g. of a merge to serve, or a compression to redo)',
-      request: { params: TaskParams },
-      responses: { 200: jsonResponse(TaskSpec, 'The task spec.'), ...commonErrors, ...notFoundError },
+      request: { params: JobRefParams },
+      responses: { 200: jsonResponse(JobSpec, 'The task spec.'), ...commonErrors, ...notFoundError },
     }),
     async (c) => {
       const { kind, id } = c.req.valid('param');
-      return reply(c, TaskSpec, (await taskSpec(c.var.db, kind, id)), 200);
+      return reply(c, JobSpec, (await jobSpec(c.var.db, kind, id)), 200);
     },
   )
   .openapi(
@@ -81,12 +82,12 @@ export const internalRoutes = router()
       method: 'post',
       path: '/internal/v1/tasks/{kind}/{id}/renew',
       summary: 'Extend the lease; the answer says whether the user cancelled meanwhile',
-      request: { params: TaskParams, ...jsonBody(BackendRef) },
-      responses: { 200: jsonResponse(TaskState, 'The task state and new lease expiry.'), ...commonErrors, ...notFoundError, ...conflictError },
+      request: { params: JobRefParams, ...jsonBody(BackendRef) },
+      responses: { 200: jsonResponse(JobState, 'The task state and new lease expiry.'), ...commonErrors, ...notFoundError, ...conflictError },
     }),
     async (c) => {
       const { kind, id } = c.req.valid('param');
-      return reply(c, TaskState, await renewLease(c.var.db, kind, id, c.req.valid('json').backend_id, leaseTtlS(c.env)), 200);
+      return reply(c, JobState, await renewLease(c.var.db, kind, id, c.req.valid('json').backend_id, leaseTtlS(c.env)), 200);
     },
   )
   .openapi(
@@ -95,13 +96,13 @@ export const internalRoutes = router()
       method: 'post',
       path: '/internal/v1/tasks/{kind}/{id}/complete',
       summary: 'Finish a task; produced adapters are verified like uploads before they are registered',
-      request: { params: TaskParams, ...jsonBody(CompleteRequest) },
-      responses: { 200: jsonResponse(TaskState, 'Succeeded.'), ...commonErrors, ...notFoundError, ...conflictError, ...unprocessable },
+      request: { params: JobRefParams, ...jsonBody(CompleteRequest) },
+      responses: { 200: jsonResponse(JobState, 'Succeeded.'), ...commonErrors, ...notFoundError, ...conflictError, ...unprocessable },
     }),
     async (c) => {
       const { kind, id } = c.req.valid('param');
       const body = c.req.valid('json');
-      return reply(c, TaskState, await completeTask(c.var.db, c.var.store, kind, id, body.backend_id, body.trained_tokens), 200);
+      return reply(c, JobState, await completeJob(c.var.db, c.var.store, kind, id, body.backend_id, body.trained_tokens), 200);
     },
   )
   .openapi(
@@ -110,13 +111,13 @@ export const internalRoutes = router()
       method: 'post',
       path: '/internal/v1/tasks/{kind}/{id}/fail',
       summary: 'Give up on a task with a reason the user will read',
-      request: { params: TaskParams, ...jsonBody(FailRequest) },
-      responses: { 200: jsonResponse(TaskState, 'Failed.'), ...commonErrors, ...notFoundError, ...conflictError },
+      request: { params: JobRefParams, ...jsonBody(FailRequest) },
+      responses: { 200: jsonResponse(JobState, 'Failed.'), ...commonErrors, ...notFoundError, ...conflictError },
     }),
     async (c) => {
       const { kind, id } = c.req.valid('param');
       const body = c.req.valid('json');
-      return reply(c, TaskState, await failTask(c.var.db, kind, id, body.backend_id, body.error), 200);
+      return reply(c, JobState, await failJob(c.var.db, kind, id, body.backend_id, body.error), 200);
     },
   )
   .openapi(
@@ -125,18 +126,18 @@ export const internalRoutes = router()
       method: 'post',
       path: '/internal/v1/fine_tuning/jobs/{id}/events',
       summary: 'Report training events (step, loss, tokens/s); the answer carries the task state',
-      request: { params: JobParams, ...jsonBody(EventsReport) },
-      responses: { 200: jsonResponse(TaskState, 'Recorded.'), ...commonErrors, ...notFoundError, ...conflictError },
+      request: { params: FineTuningJobParams, ...jsonBody(EventsReport) },
+      responses: { 200: jsonResponse(JobState, 'Recorded.'), ...commonErrors, ...notFoundError, ...conflictError },
     }),
     async (c) => {
       const { id } = c.req.valid('param');
       const body = c.req.valid('json');
-      const held = await heldTask(c.var.db, 'fine_tuning', id, body.backend_id);
+      const held = await heldJob(c.var.db, 'fine_tuning', id, body.backend_id);
       if (held.status === 'running') {
         const now = nowS();
         await c.var.db.insert(jobEvents).values(body.events.map((e) => ({ jobId: id, level: e.level, type: e.type, message: e.message, data: e.data ?? null, createdAt: now })));
       }
-      return reply(c, TaskState, taskState('fine_tuning', held), 200);
+      return reply(c, JobState, jobState('fine_tuning', held), 200);
     },
   )
   .openapi(
@@ -145,15 +146,15 @@ export const internalRoutes = router()
       method: 'post',
       path: '/internal/v1/fine_tuning/jobs/{id}/checkpoints',
       summary: 'Record a checkpoint written under the job\'s output_prefix; a re-claimed job resumes from the latest',
-      request: { params: JobParams, ...jsonBody(CheckpointReport) },
-      responses: { 200: jsonResponse(TaskState, 'Recorded.'), ...commonErrors, ...notFoundError, ...conflictError },
+      request: { params: FineTuningJobParams, ...jsonBody(CheckpointReport) },
+      responses: { 200: jsonResponse(JobState, 'Recorded.'), ...commonErrors, ...notFoundError, ...conflictError },
     }),
     async (c) => {
       const { id } = c.req.valid('param');
       const body = c.req.valid('json');
       const { db } = c.var;
-      const held = await heldTask(db, 'fine_tuning', id, body.backend_id);
-      if (held.status !== 'running') return reply(c, TaskState, taskState('fine_tuning', held), 200);
+      const held = await heldJob(db, 'fine_tuning', id, body.backend_id);
+      if (held.status !== 'running') return reply(c, JobState, jobState('fine_tuning', held), 200);
       const [job] = await db.select({ outputPrefix: fineTuningJobs.outputPrefix }).from(fineTuningJobs).where(eq(fineTuningJobs.id, id));
       if (!body.storage_prefix.startsWith(job.outputPrefix) || body.storage_prefix.includes('..')) {
         throw new ApiError(400, 'invalid_field', `storage_prefix must lie under the job's output_prefix "${job.outputPrefix}".`, 'storage_prefix');
@@ -164,7 +165,7 @@ export const internalRoutes = router()
         db.insert(jobCheckpoints).values({ id: newId('ftckpt'), jobId: id, step: body.step, ...values }).onConflictDoUpdate({ target: [jobCheckpoints.jobId, jobCheckpoints.step], set: values }),
         db.insert(jobEvents).values({ jobId: id, level: 'info', type: 'message', message: `Checkpoint at step ${body.step}.`, data: { step: body.step }, createdAt: now }),
       ]);
-      return reply(c, TaskState, taskState('fine_tuning', held), 200);
+      return reply(c, JobState, jobState('fine_tuning', held), 200);
     },
   );
 

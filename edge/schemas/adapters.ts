@@ -1,7 +1,8 @@
 import { z } from '@hono/zod-openapi';
 import { ADAPTER_SOURCES, ADAPTER_STATUSES } from '../../schema/index.ts';
 import { ADAPTER_FILES } from '../adapters/files.ts';
-import { Name, Sha256Hex, UnixSeconds, listOf } from './common.ts';
+import { UnixSeconds } from '../../contracts/api/fields.ts';
+import { Name, Sha256Hex, listOf } from './common.ts';
 
 const FileName = z.enum(ADAPTER_FILES);
 

@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
-import { Name, UnixSeconds, listOf } from './common.ts';
+import { UnixSeconds } from '../../contracts/api/fields.ts';
+import { Name, listOf } from './common.ts';
 
 export const StoragePrefix = z
   .string()

@@ -1,16 +1,5 @@
-/** Shapes shared by every resource: errors, lists, ids, names. */
+/** Shapes shared by the edge's resources: lists, ids, names. */
 import { z } from '@hono/zod-openapi';
-
-export const ErrorResponse = z
-  .object({
-    error: z.object({
-      message: z.string().openapi({ description: 'What went wrong and what to change.' }),
-      type: z.string(),
-      code: z.string().nullable(),
-      param: z.string().nullable(),
-    }),
-  })
-  .openapi('Error');
 
 /** Names users choose for their things: what `model` strings are made of, so no ":" or "/". */
 export const Name = z
@@ -18,8 +7,6 @@ export const Name = z
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit');
 
 export const Sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits (a SHA-256)');
-
-export const UnixSeconds = z.number().int().openapi({ description: 'Unix time in seconds.' });
 
 export const ListQuery = z.strictObject({
   after: z.string().optional().openapi({ description: 'Cursor: the id of the last object of the previous page.' }),

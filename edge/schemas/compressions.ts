@@ -1,6 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { TASK_STATUSES } from '../../schema/index.ts';
-import { Name, UnixSeconds, listOf } from './common.ts';
+import { UnixSeconds } from '../../contracts/api/fields.ts';
+import { Name, listOf } from './common.ts';
 
 export const CreateCompressionRequest = z
   .strictObject({

@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
-import { UnixSeconds, listOf } from './common.ts';
+import { UnixSeconds } from '../../contracts/api/fields.ts';
+import { listOf } from './common.ts';
 
 export const UploadFileForm = z
   .strictObject({

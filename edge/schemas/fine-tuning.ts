@@ -1,19 +1,8 @@
 import { z } from '@hono/zod-openapi';
-import { PROJECTIONS } from '../../contracts/formats/hf-config.ts';
-import { MAX_RANK } from '../../contracts/formats/peft-config.ts';
 import { JOB_STATUSES } from '../../schema/index.ts';
-import { UnixSeconds, listOf } from './common.ts';
-
-export const Hyperparameters = z
-  .strictObject({
-    n_epochs: z.number().int().min(1).max(100).default(3),
-    batch_size: z.number().int().min(1).max(512).default(8),
-    learning_rate: z.number().positive().max(1).default(1e-3),
-    lora_r: z.number().int().min(1).max(MAX_RANK).default(8),
-    lora_alpha: z.number().positive().max(4096).default(16),
-    target_modules: z.array(z.enum(PROJECTIONS)).min(1).max(PROJECTIONS.length).default(['q_proj', 'v_proj']),
-  })
-  .openapi('Hyperparameters');
+import { UnixSeconds } from '../../contracts/api/fields.ts';
+import { Hyperparameters } from '../../contracts/api/hyperparameters.ts';
+import { listOf } from './common.ts';
 
 export const CreateJobRequest = z
   .strictObject({

@@ -1,6 +1,8 @@
 import { z } from '@hono/zod-openapi';
-import { MERGE_METHODS, TASK_STATUSES } from '../../schema/index.ts';
-import { Name, UnixSeconds, listOf } from './common.ts';
+import { MERGE_METHODS } from '../../contracts/api/jobs.ts';
+import { TASK_STATUSES } from '../../schema/index.ts';
+import { UnixSeconds } from '../../contracts/api/fields.ts';
+import { Name, listOf } from './common.ts';
 
 /** Which optional parameters each method reads; any other one is refused rather than silently ignored. */
 export const METHOD_PARAMS: Record<(typeof MERGE_METHODS)[number], ('basis_size' | 'weights' | 'density')[]> = {

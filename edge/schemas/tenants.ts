@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
-import { Name, UnixSeconds } from './common.ts';
+import { UnixSeconds } from '../../contracts/api/fields.ts';
+import { Name } from './common.ts';
 
 export const CreateTenantRequest = z.strictObject({ name: Name }).openapi('CreateTenantRequest');
 

@@ -1,11 +1,12 @@
 /**
- * OpenAI-style requests on the engine: the request shapes are the edge's own zod schemas (one contract), turned
- * into prompts and into one generation per choice, run in the base model's shared batch. Stop strings end a
- * choice and are cut from its text, as OpenAI does; the end-of-sequence token is never part of the text.
+ * OpenAI-style requests on the engine: the request shapes are contracts/api/openai.ts (the edge checks the
+ * same ones), turned into prompts and into one generation per choice, run in the base model's shared batch.
+ * Stop strings end a choice and are cut from its text, as OpenAI does; the end-of-sequence token is never
+ * part of the text.
  */
 import type { z } from 'zod';
 import { invalid } from '../../contracts/formats/errors.ts';
-import type { ChatCompletionRequest, CompletionRequest } from '../../edge/schemas/inference.ts';
+import type { ChatCompletionRequest, CompletionRequest } from '../../contracts/api/openai.ts';
 import type { LoraAdapter } from '../../contracts/formats/adapter.ts';
 import { checkRequest, type GenerationRequest, type GenerationResult } from '../engine/generate.ts';
 import { maxContext } from '../../contracts/formats/hf-config.ts';

@@ -1,15 +1,17 @@
 /**
- * The backend's side of the edge's internal API (edge/routes/internal.ts): heartbeats, claiming tasks under a
- * lease, renewing it, reporting training events and checkpoints, and finishing. Shapes are the edge's own zod
- * schemas (types only: the edge validates what it receives). Every call carries BACKEND_SECRET.
+ * The backend's side of the edge's internal API (edge/routes/internal.ts): heartbeats, claiming jobs under a
+ * lease, renewing it, reporting training events and checkpoints, and finishing. Shapes are the zod schemas of
+ * contracts/api/internal-api.ts (types only: the edge validates what it receives). Every call carries
+ * BACKEND_SECRET. Paths keep the wire's first name for jobs, `tasks`.
  */
 import type { z } from 'zod';
-import type { CheckpointReport, EventsReport, Heartbeat, HeartbeatAck, TaskKind, TaskSpec, TaskState } from '../../edge/schemas/internal.ts';
+import type { CheckpointReport, EventsReport, Heartbeat, HeartbeatAck, JobSpec, JobState } from '../../contracts/api/internal-api.ts';
+import type { JobKind } from '../../contracts/api/jobs.ts';
 
-export type Spec = z.infer<typeof TaskSpec>;
+export type Spec = z.infer<typeof JobSpec>;
 export type FineTuningSpec = Extract<Spec, { kind: 'fine_tuning' }>;
-export type State = z.infer<typeof TaskState>;
-export type Kind = z.infer<typeof TaskKind>;
+export type State = z.infer<typeof JobState>;
+export type Kind = JobKind;
 export type JobEvent = z.input<typeof EventsReport>['events'][number];
 type HeartbeatBody = Omit<z.input<typeof Heartbeat>, 'backend_id'>;
 type CheckpointBody = Omit<z.input<typeof CheckpointReport>, 'backend_id'>;

@@ -86,7 +86,8 @@ async function expectError(path: string, body: unknown, status: number, code: st
   const { error } = (await res.json()) as any;
   expect(Object.keys(error).sort()).toEqual(['code', 'message', 'param', 'type']);
   expect(error.code).toBe(code);
-  expect(error.type).toBe('invalid_request_error');
+  // The error body the edge writes too (contracts/api/error-body.ts): OpenAI's type for each status.
+  expect(error.type).toBe({ 400: 'invalid_request_error', 401: 'authentication_error', 404: 'not_found_error', 422: 'invalid_request_error' }[status]);
   expect(error.message.length).toBeGreaterThan(20);
   return error;
 }
@@ -221,12 +222,12 @@ describe('refusals', () => {
   });
 
   test('bad input answers 400 in OpenAI\'s error shape, naming what to change', async () => {
-    expect((await expectError('/v1/completions', { model: 'tiny', prompt: 'x', temprature: 1, rankgate: routing() }, 400, 'invalid_request')).message).toContain('temprature');
-    expect((await expectError('/v1/completions', { model: 'tiny', prompt: 'x', max_tokens: 0, rankgate: routing() }, 400, 'invalid_request')).param).toBe('max_tokens');
+    expect((await expectError('/v1/completions', { model: 'tiny', prompt: 'x', temprature: 1, rankgate: routing() }, 400, 'unknown_field')).message).toContain('temprature');
+    expect((await expectError('/v1/completions', { model: 'tiny', prompt: 'x', max_tokens: 0, rankgate: routing() }, 400, 'invalid_field')).param).toBe('max_tokens');
     expect((await expectError('/v1/completions', { model: 'tiny', prompt: 'x'.repeat(120), max_tokens: 20, rankgate: routing() }, 400, 'context_too_long')).message).toContain('128 tokens');
     await expectError('/v1/completions', { model: 'tiny', prompt: '', rankgate: routing() }, 400, 'empty_prompt');
     await expectError('/v1/completions', { model: 'tiny', prompt: 'x', presence_penalty: 1, rankgate: routing() }, 400, 'unsupported_parameter');
-    await expectError('/v1/chat/completions', { model: 'tiny', messages: [], rankgate: routing() }, 400, 'invalid_request');
+    await expectError('/v1/chat/completions', { model: 'tiny', messages: [], rankgate: routing() }, 400, 'invalid_field');
     await expectError('/v1/completions', { model: 'tiny', prompt: 'x' }, 400, 'bad_routing');
     await expectError('/v1/completions', 'not json', 400, 'bad_routing');
   });
@@ -235,7 +236,7 @@ describe('refusals', () => {
     await expectError('/v1/completions', { model: 'tiny', prompt: ['ok', 'y'.repeat(200)], stream: true, rankgate: routing() }, 400, 'context_too_long');
   });
 
-  test('an adapter missing from storage, merges and unknown tasks are 4xx', async () => {
+  test('an adapter missing from storage, merges and unknown jobs are 4xx', async () => {
     const missing = { tenant_id: 't', target: { ...target('task_a'), adapter: { ...adapterRef('gone'), storage_prefix: 'adapters/gone/' } } };
     await expectError('/v1/completions', { model: 'tiny:gone', prompt: 'x', rankgate: missing }, 400, 'model_files_missing');
     const merge = { tenant_id: 't', target: { ...target(), kind: 'merge', merge: { id: 'mrg_1', name: 'm', method: 'rmm', storage_prefix: 'merges/m/' } } };

@@ -1,6 +1,6 @@
 /**
- * A backend reports a task done. Results are checked before anything is recorded: a produced adapter passes
- * the same verification as an upload, and a task whose output fails it is marked failed with the reason.
+ * A backend reports a job done. Results are checked before anything is recorded: a produced adapter passes
+ * the same verification as an upload, and a job whose output fails it is marked failed with the reason.
  */
 import { and, eq } from 'drizzle-orm';
 import { InvalidInputError } from '../../contracts/formats/errors.ts';
@@ -11,17 +11,18 @@ import type { Db } from '../db.ts';
 import { ApiError } from '../errors.ts';
 import { nowS } from '../ids.ts';
 import { servableNameOwner } from '../lookups.ts';
-import { taskTable, type TaskKind } from './kinds.ts';
-import { failTask, heldTask, taskState } from './lease.ts';
+import type { JobKind } from '../../contracts/api/jobs.ts';
+import { jobTable } from './kinds.ts';
+import { failJob, heldJob, jobState } from './lease.ts';
 
-/** Produced adapters live here, under the task's output prefix. */
+/** Produced adapters live here, under the job's output prefix. */
 export function producedAdapterPrefix(outputPrefix: string): string {
   return `${outputPrefix}adapter/`;
 }
 
 /** The name asked for at creation, unless something took it meanwhile. */
-async function availableName(db: Db, tenantId: string, wanted: string, taskId: string): Promise<string> {
-  return (await servableNameOwner(db, tenantId, wanted)) ? `${wanted}-${taskId.slice(-8)}` : wanted;
+async function availableName(db: Db, tenantId: string, wanted: string, jobId: string): Promise<string> {
+  return (await servableNameOwner(db, tenantId, wanted)) ? `${wanted}-${jobId.slice(-8)}` : wanted;
 }
 
 async function baseOf(db: Db, id: string) {
@@ -30,7 +31,7 @@ async function baseOf(db: Db, id: string) {
 }
 
 /** What each kind produces: an adapter (name, base, source) or, for merges, an opaque artifact. */
-async function producedAdapter(db: Db, kind: Exclude<TaskKind, 'merge'>, id: string) {
+async function producedAdapter(db: Db, kind: Exclude<JobKind, 'merge'>, id: string) {
   if (kind === 'fine_tuning') {
     const [job] = await db.select().from(fineTuningJobs).where(eq(fineTuningJobs.id, id));
     return { tenantId: job.tenantId, base: await baseOf(db, job.baseModelId), name: `${job.suffix ?? 'ft'}-${job.id.slice(-12)}`, source: 'training' as AdapterSource, sourceId: job.id, outputPrefix: job.outputPrefix };
@@ -45,16 +46,16 @@ async function producedAdapter(db: Db, kind: Exclude<TaskKind, 'merge'>, id: str
   return { tenantId: r.tenantId, base: await baseOf(db, m.baseModelId), name: r.name, source: 'revert' as AdapterSource, sourceId: m.id, outputPrefix: r.outputPrefix };
 }
 
-/** Output that fails its check fails the task, with the reason for the user, and answers the backend 422. */
-async function rejectOutput(db: Db, kind: TaskKind, id: string, backendId: string, err: InvalidInputError): Promise<never> {
-  await failTask(db, kind, id, backendId, { code: err.code, message: `The result failed the check: ${err.message}` });
-  throw new ApiError(422, err.code, `The result failed the check, so the task is now failed: ${err.message}`, err.param ?? null);
+/** Output that fails its check fails the job, with the reason for the user, and answers the backend 422. */
+async function rejectOutput(db: Db, kind: JobKind, id: string, backendId: string, err: InvalidInputError): Promise<never> {
+  await failJob(db, kind, id, backendId, { code: err.code, message: `The result failed the check: ${err.message}` });
+  throw new ApiError(422, err.code, `The result failed the check, so the job is now failed: ${err.message}`, err.param ?? null);
 }
 
-export async function completeTask(db: Db, store: ObjectStore, kind: TaskKind, id: string, backendId: string, trainedTokens?: number) {
-  const held = await heldTask(db, kind, id, backendId);
-  if (held.status === 'cancelled') throw new ApiError(409, 'task_cancelled', `The ${kind} task ${id} was cancelled; discard its results.`, 'id');
-  const t = taskTable(kind);
+export async function completeJob(db: Db, store: ObjectStore, kind: JobKind, id: string, backendId: string, trainedTokens?: number) {
+  const held = await heldJob(db, kind, id, backendId);
+  if (held.status === 'cancelled') throw new ApiError(409, 'task_cancelled', `The ${kind} job ${id} was cancelled; discard its results.`, 'id');
+  const t = jobTable(kind);
   const stillHeld = and(eq(t.id, id), eq(t.leaseOwner, backendId), eq(t.status, 'running'));
 
   if (kind === 'merge') {
@@ -63,7 +64,7 @@ export async function completeTask(db: Db, store: ObjectStore, kind: TaskKind, i
       await rejectOutput(db, kind, id, backendId, new InvalidInputError('output_missing', `nothing under "${m.outputPrefix}"; write the merged artifact there before completing.`, 'output_prefix'));
     }
     await db.update(merges).set({ status: 'succeeded', finishedAt: nowS(), leaseExpiresAt: null }).where(stillHeld);
-    return taskState(kind, { ...held, status: 'succeeded', leaseExpiresAt: null });
+    return jobState(kind, { ...held, status: 'succeeded', leaseExpiresAt: null });
   }
 
   const produced = await producedAdapter(db, kind, id);
@@ -83,5 +84,5 @@ export async function completeTask(db: Db, store: ObjectStore, kind: TaskKind, i
   }
   const result = { status: 'succeeded' as const, finishedAt: nowS(), leaseExpiresAt: null, resultAdapterId: adapter.id, ...(kind === 'fine_tuning' ? { trainedTokens: trainedTokens ?? null } : {}) };
   await db.batch([db.insert(adapters).values(adapter), db.update(t).set(result).where(stillHeld)]);
-  return taskState(kind, { ...held, status: 'succeeded', leaseExpiresAt: null });
+  return jobState(kind, { ...held, status: 'succeeded', leaseExpiresAt: null });
 }

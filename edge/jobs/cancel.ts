@@ -5,11 +5,11 @@
 import { eq } from 'drizzle-orm';
 import { backends } from '../../schema/index.ts';
 import type { Db } from '../db.ts';
-import type { TaskKind } from './kinds.ts';
+import type { JobKind } from '../../contracts/api/jobs.ts';
 
 const PUSH_TIMEOUT_MS = 2000;
 
-export async function pushCancel(db: Db, secret: string, backendId: string, kind: TaskKind, id: string): Promise<boolean> {
+export async function pushCancel(db: Db, secret: string, backendId: string, kind: JobKind, id: string): Promise<boolean> {
   const [backend] = await db.select({ url: backends.url }).from(backends).where(eq(backends.id, backendId));
   if (!backend) return false;
   try {

@@ -1,6 +1,6 @@
 /** OpenAI's completion shapes, the fields rankgate serves. Unknown fields are refused, not silently dropped. */
 import { z } from '@hono/zod-openapi';
-import { UnixSeconds } from './common.ts';
+import { UnixSeconds } from './fields.ts';
 
 const Model = z.string().min(1).max(300).openapi({ description: '"<base>", "<base>:<adapter>", "<base>:<merge>" or "<base>:<merge>/<task>".', example: 'tiny-llama:task_a' });
 

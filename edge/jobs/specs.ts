@@ -1,9 +1,9 @@
-/** What a backend needs to do a task: every input's place in the bucket, the parameters, where to write. */
+/** What a backend needs to do a job: every input's place in the bucket, the parameters, where to write. */
 import { asc, desc, eq } from 'drizzle-orm';
 import { adapters, baseModels, compressions, files, fineTuningJobs, jobCheckpoints, mergeMembers, mergeReverts, merges } from '../../schema/index.ts';
 import type { Db } from '../db.ts';
 import { ApiError } from '../errors.ts';
-import type { TaskKind } from './kinds.ts';
+import type { JobKind } from '../../contracts/api/jobs.ts';
 
 type AdapterRow = typeof adapters.$inferSelect;
 
@@ -35,7 +35,7 @@ function lease(row: { id: string; attempts: number; leaseExpiresAt: number | nul
   return { id: row.id, attempt: row.attempts, lease_expires_at: row.leaseExpiresAt, output_prefix: row.outputPrefix };
 }
 
-export async function taskSpec(db: Db, kind: TaskKind, id: string) {
+export async function jobSpec(db: Db, kind: JobKind, id: string) {
   switch (kind) {
     case 'fine_tuning': {
       const [job] = await db.select().from(fineTuningJobs).where(eq(fineTuningJobs.id, id));
@@ -90,5 +90,5 @@ export async function taskSpec(db: Db, kind: TaskKind, id: string) {
       };
     }
   }
-  throw new ApiError(404, 'task_not_found', `No ${kind} task "${id}".`, 'id');
+  throw new ApiError(404, 'task_not_found', `No ${kind} job "${id}".`, 'id');
 }

@@ -1,9 +1,13 @@
-/** The contract between the edge and its backends (routes under /internal, BACKEND_SECRET as bearer token). */
+/**
+ * The contract between the edge and its backends (routes under /internal, BACKEND_SECRET as bearer token):
+ * heartbeats, and jobs claimed, renewed, reported on and finished under a lease. The wire keeps its first
+ * names (`/internal/v1/tasks/...`, `{"task": ...}`, the TaskSpec and TaskState schemas), which deployed
+ * backends call; in code these are jobs.
+ */
 import { z } from '@hono/zod-openapi';
-import { MERGE_METHODS } from '../../schema/index.ts';
-import { TASK_KINDS } from '../tasks/kinds.ts';
-import { Hyperparameters } from './fine-tuning.ts';
-import { UnixSeconds } from './common.ts';
+import { UnixSeconds } from './fields.ts';
+import { Hyperparameters } from './hyperparameters.ts';
+import { JOB_KINDS, MERGE_METHODS } from './jobs.ts';
 
 export const BackendId = z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, 'must be 1-128 letters, digits, ".", "_", ":" or "-"');
 
@@ -21,10 +25,10 @@ export const HeartbeatAck = z
   .object({ backend_id: z.string(), heartbeat_ttl_s: z.number().int(), lease_ttl_s: z.number().int() })
   .openapi('HeartbeatAck');
 
-export const TaskKind = z.enum(TASK_KINDS);
+export const JobKind = z.enum(JOB_KINDS);
 
 export const ClaimRequest = z
-  .strictObject({ backend_id: BackendId, kinds: z.array(TaskKind).min(1).default([...TASK_KINDS]) })
+  .strictObject({ backend_id: BackendId, kinds: z.array(JobKind).min(1).default([...JOB_KINDS]) })
   .openapi('ClaimRequest');
 
 const BaseRef = z.object({ id: z.string(), name: z.string(), storage_prefix: z.string(), config: z.record(z.string(), z.unknown()) });
@@ -38,7 +42,7 @@ const Lease = {
 };
 const Member = AdapterRef.extend({ weight: z.number().nullable() });
 
-export const TaskSpec = z
+export const JobSpec = z
   .discriminatedUnion('kind', [
     z.object({
       kind: z.literal('fine_tuning'),
@@ -76,14 +80,14 @@ export const TaskSpec = z
   ])
   .openapi('TaskSpec');
 
-export const ClaimResponse = z.object({ task: TaskSpec.nullable() }).openapi('ClaimResponse');
+export const ClaimResponse = z.object({ task: JobSpec.nullable() }).openapi('ClaimResponse');
 
-export const TaskParams = z.strictObject({
-  kind: TaskKind.openapi({ param: { name: 'kind', in: 'path' } }),
+export const JobRefParams = z.strictObject({
+  kind: JobKind.openapi({ param: { name: 'kind', in: 'path' } }),
   id: z.string().min(1).openapi({ param: { name: 'id', in: 'path' } }),
 });
 
-export const JobParams = z.strictObject({ id: z.string().min(1).openapi({ param: { name: 'id', in: 'path' } }) });
+export const FineTuningJobParams = z.strictObject({ id: z.string().min(1).openapi({ param: { name: 'id', in: 'path' } }) });
 
 export const BackendRef = z.strictObject({ backend_id: BackendId }).openapi('BackendRef');
 
@@ -95,10 +99,10 @@ export const FailRequest = z
   .strictObject({ backend_id: BackendId, error: z.strictObject({ code: z.string().min(1).max(64), message: z.string().min(1).max(4000) }) })
   .openapi('FailRequest');
 
-export const TaskState = z
+export const JobState = z
   .object({
     id: z.string(),
-    kind: TaskKind,
+    kind: JobKind,
     status: z.string(),
     lease_expires_at: UnixSeconds.nullable(),
     cancel_requested: z.boolean().openapi({ description: 'True once the user cancelled: stop, and report nothing more.' }),

@@ -1,0 +1,22 @@
+/**
+ * Jobs: the units of work the edge leases to backends, and the timing of those leases. A backend renews a
+ * lease well before it runs out; one that stops renewing (crashed, cut off) loses it, and the job is claimable
+ * again. Both sides read the timing from here: the edge answers heartbeats with its lease length, and a
+ * backend assumes this default until its first heartbeat is answered.
+ */
+export const JOB_KINDS = ['fine_tuning', 'merge', 'compression', 'revert'] as const;
+export type JobKind = (typeof JOB_KINDS)[number];
+
+export const MERGE_METHODS = ['rmm_factor', 'rmm_delta', 'task_arithmetic', 'ties', 'dare', 'cat', 'svd', 'linear'] as const;
+export type MergeMethod = (typeof MERGE_METHODS)[number];
+
+/** Seconds a claimed job stays leased without a renewal (the edge's LEASE_TTL_S overrides it). */
+export const LEASE_TTL_S = 120;
+
+/** Seconds a backend stays routable after its last heartbeat (the edge's HEARTBEAT_TTL_S overrides it). */
+export const HEARTBEAT_TTL_S = 30;
+
+/** Renewals come four times per lease (between 1 s and 30 s apart), so one lost renewal never loses a lease. */
+export function renewEveryMs(leaseTtlS: number): number {
+  return Math.max(1000, Math.min((leaseTtlS * 1000) / 4, 30_000));
+}

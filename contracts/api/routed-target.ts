@@ -1,0 +1,23 @@
+/**
+ * What the edge adds to a client's completion request before it forwards it to a backend: the tenant, and the
+ * target the `model` string resolved to, named by storage prefix so the backend knows what to load.
+ */
+import { z } from 'zod';
+
+export const TARGET_KINDS = ['base', 'adapter', 'merge', 'merge_task'] as const;
+
+const Ref = z.object({ id: z.string(), name: z.string(), storage_prefix: z.string() });
+
+export const RoutedTarget = z.object({
+  kind: z.enum(TARGET_KINDS),
+  base_model: Ref,
+  /** The adapter (kind adapter), or the member task reverted from a merge (kind merge_task). */
+  adapter: Ref.extend({ rank: z.number().int().nullable() }).nullable(),
+  /** The merge served (kinds merge and merge_task). */
+  merge: Ref.extend({ method: z.string() }).nullable(),
+});
+export type RoutedTarget = z.infer<typeof RoutedTarget>;
+
+/** The `rankgate` field of a forwarded request body. */
+export const Routing = z.object({ tenant_id: z.string(), target: RoutedTarget });
+export type Routing = z.infer<typeof Routing>;

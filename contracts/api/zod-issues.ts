@@ -1,0 +1,35 @@
+/**
+ * A failed zod check as one message for the person who sent the input: it names the field, says what it
+ * should be, and counts the problems after the first. Request bodies at the edge and at a backend, and the
+ * config files of models and adapters, are all reported this way.
+ */
+import type { z } from 'zod';
+
+export interface IssueReport {
+  /** `unknown_field` for a field the schema does not have, else `invalid_field`. */
+  code: 'unknown_field' | 'invalid_field';
+  message: string;
+  /** The dotted path of the field to change; null when the input as a whole is wrong. */
+  param: string | null;
+}
+
+/** `where` names the input as a reader would: "the request body", "config.json". */
+export function describeIssues(error: z.ZodError, where: string): IssueReport {
+  const issue = error.issues[0];
+  const path = issue.path.map(String).join('.');
+  const field = path ? `"${path}"` : where;
+  let message: string;
+  let param: string | null = path || null;
+  if (issue.code === 'unrecognized_keys') {
+    const keys = issue.keys.map((k) => `"${k}"`).join(', ');
+    const at = path ? ` inside "${path}"` : '';
+    message = `Unknown field${issue.keys.length > 1 ? 's' : ''} ${keys}${at} in ${where}; remove ${issue.keys.length > 1 ? 'them' : 'it'} (check the spelling against the API reference).`;
+    param = path ? `${path}.${issue.keys[0]}` : issue.keys[0];
+  } else if (issue.code === 'invalid_type' && issue.input === undefined) {
+    message = `Missing required field ${field} in ${where}; expected ${issue.expected}.`;
+  } else {
+    message = `Invalid ${field} in ${where}: ${issue.message}.`;
+  }
+  const more = error.issues.length > 1 ? ` (${error.issues.length - 1} more problem${error.issues.length > 2 ? 's' : ''} after this one.)` : '';
+  return { code: issue.code === 'unrecognized_keys' ? 'unknown_field' : 'invalid_field', message: message + more, param };
+}

@@ -15,6 +15,7 @@ import { float32Weights } from '../engine/weights.ts';
 import { adamwStep, newAdamWState } from '../train/adamw.ts';
 import { Backprop, countTargets } from '../train/backprop.ts';
 import { paramsFromAdapter } from '../train/lora-params.ts';
+import { fixtureMerges } from './parity-merges.ts';
 
 export const LOGITS_TOLERANCE = 1e-4;
 export const LOSS_REL_TOLERANCE = 1e-5;
@@ -30,6 +31,8 @@ export interface ParityReport {
   grad_rel_diff: Record<string, number>;
   /** max |param − reference| after one AdamW step, per adamw1.<key>. */
   adamw_max_abs_diff: Record<string, number>;
+  /** Per reference.json merge with `ok: false`: whether ours refused it too. */
+  merge_refused: Record<string, boolean>;
   unchecked: string[];
   ok: boolean;
 }
@@ -91,7 +94,7 @@ export function maxAbsDiff(a: Float32Array, b: Float32Array): number {
 
 export async function runParity(dir: string, log: (line: string) => void = () => {}): Promise<ParityReport> {
   const fx = await loadFixture(dir);
-  const report: ParityReport = { max_abs_diff: {}, generate_match: {}, loss_rel_diff: {}, grad_rel_diff: {}, adamw_max_abs_diff: {}, unchecked: [], ok: true };
+  const report: ParityReport = { max_abs_diff: {}, generate_match: {}, loss_rel_diff: {}, grad_rel_diff: {}, adamw_max_abs_diff: {}, merge_refused: {}, unchecked: [], ok: true };
   const checked = new Set<string>();
   const verdict = (key: string, value: number, tolerance: number, into: Record<string, number>) => {
     into[key] = value;
@@ -100,7 +103,10 @@ export async function runParity(dir: string, log: (line: string) => void = () =>
     log(`${key}: ${value.toExponential(2)}${value <= tolerance ? '' : `  FAIL (tolerance ${tolerance})`}`);
   };
   await checkTraining(dir, fx, (key, v, tol, kind) => verdict(key, v, tol, report[kind]));
-  const adapterFor = (name: string): LoraAdapter | null | undefined => (name === 'base' ? null : fx.adapters.get(name));
+  const merges = fixtureMerges(fx.referenceJson, fx.adapters, log);
+  report.merge_refused = merges.refused;
+  if (merges.failed.length || Object.values(merges.refused).includes(false)) report.ok = false;
+  const adapterFor = (name: string): LoraAdapter | null | undefined => (name === 'base' ? null : (fx.adapters.get(name) ?? merges.adapters.get(name)));
 
   for (const key of fx.reference.keys()) {
     if (key === 'input_ids' || key === 'labels' || checked.has(key)) continue;

@@ -1,0 +1,388 @@
+/**
+ * Collapsed (classic) merges: n adapters of one base in, one ordinary PEFT adapter out. The reference is
+ * PEFT's `LoraModel.add_weighted_adapter` (tuners/lora/model.py) and `utils/merge_utils.py`, followed per
+ * module: an adapter that lacks a module is left out of that module's merge; `cat` scales lora_A by
+ * weight·scaling; `linear` and the factor-space TIES/DARE scale both factors by √(weight·scaling) and merge
+ * lora_A and lora_B separately (so cross terms Bᵢ·Aⱼ appear); `svd` and the delta-space methods merge whole
+ * deltas and factor the result by a truncated SVD (B = U·S, A = Vᵀ), with PEFT's optional clamp.
+ */
+import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
+import type { AdapterModule, LoraAdapter } from '../../contracts/formats/adapter.ts';
+import { invalid } from '../../contracts/formats/errors.ts';
+import { PROJECTIONS } from '../../contracts/formats/hf-config.ts';
+import { MAX_RANK, parseLoraConfig } from '../../contracts/formats/peft-config.ts';
+import { fromArray, type Mat, matmul, matmulTN, matmulNT, svdOfProduct, transpose, zeros } from './linalg.ts';
+import { checkDensity, checkMembers, checkWeights, type Member } from './members.ts';
+import { combine, type Combiner } from './merge-ties-dare.ts';
+import { deltaFactors } from './peft-adapter.ts';
+import { randomizedSvd } from './svd.ts';
+
+export const COLLAPSED_METHODS = ['cat', 'linear', 'svd', 'task_arithmetic', 'ties', 'dare'] as const;
+export type CollapsedMethod = (typeof COLLAPSED_METHODS)[number];
+
+export interface CollapsedSpec {
+  method: CollapsedMethod;
+  /** One per member, in order. Default 1 each; 1/n for `linear` (the mean). */
+  weights?: number[];
+  /**
+   * Rank of the result. `svd`: PEFT's svd_rank (default: the largest member rank). Delta-space `ties`/`dare`:
+   * the SVD truncation (same default). `task_arithmetic`: optional; without it the merge is exact (concatenated).
+   */
+  rank?: number;
+  /** `svd` and delta-space `ties`/`dare`: PEFT's svd_clamp, a quantile in [0, 1] of the entries of U·S and Vᵀ that bounds both. */
+  clamp?: number;
+  /** `ties`/`dare`: the fraction of entries kept, in (0, 1]. Default 0.5. */
+  density?: number;
+  /** `task_arithmetic`: λ in ΔW = λ·Σ wᵢ·ΔWᵢ. Default 1. */
+  lambda?: number;
+  /**
+   * `ties`/`dare`: 'delta' (default) merges whole deltas ΔWᵢ then truncates by SVD (PEFT's ties_svd,
+   * dare_linear_svd, dare_ties_svd); 'factors' merges lora_A and lora_B separately (PEFT's ties, dare_linear,
+   * dare_ties), which needs equal ranks.
+   */
+  space?: 'delta' | 'factors';
+  /** `dare`: elect signs and take the disjoint mean as TIES does (PEFT's dare_ties) instead of summing (dare_linear). */
+  electSign?: boolean;
+  /** `dare`: seed of the keep masks (same seed, same adapter). Default 0. */
+  seed?: number;
+}
+
+export interface CollapsedReport {
+  method: CollapsedMethod;
+  /** The PEFT combination_type this merge corresponds to. */
+  peftCombination: string;
+  weights: number[];
+  /** The rank of the result's modules (the largest, where they differ). */
+  rank: number;
+  /** Per member: ‖ΔW_merged − ΔWᵢ‖ / ‖ΔWᵢ‖, Frobenius norms summed over all modules of either. */
+  tasks: { name: string; relativeError: number }[];
+}
+
+/** One module's merged factors, scale folded in: ΔW = b·a. */
+interface Merged {
+  module: AdapterModule;
+  b: Mat;
+  a: Mat;
+}
+
+/** The members' modules at one path, with the index of each member that has it. */
+interface Site {
+  path: string;
+  parts: { member: number; module: AdapterModule }[];
+}
+
+const FACTOR_METHODS = ['linear', 'ties', 'dare'];
+
+export function mergeCollapsed(members: Member[], spec: CollapsedSpec): { adapter: LoraAdapter; report: CollapsedReport } {
+  if (!COLLAPSED_METHODS.includes(spec.method)) invalid('bad_method', `method "${spec.method}" is not a collapsed merge; use one of ${COLLAPSED_METHODS.join(', ')}.`, 'method');
+  checkMembers(members);
+  const n = members.length;
+  const weights = checkWeights(spec.weights, n, spec.method === 'linear' ? 1 / n : 1);
+  const space = spec.space ?? 'delta';
+  if (space !== 'delta' && space !== 'factors') invalid('bad_space', `space is "${space}"; use "delta" (merge whole deltas) or "factors" (merge lora_A and lora_B separately, as PEFT's plain ties/dare).`, 'space');
+  const density = spec.method === 'ties' || spec.method === 'dare' ? checkDensity(spec.density ?? 0.5) : 1;
+  if (spec.rank !== undefined && !(Number.isInteger(spec.rank) && spec.rank >= 1 && spec.rank <= MAX_RANK)) {
+    invalid('bad_rank', `rank is ${spec.rank}; it must be an integer from 1 to ${MAX_RANK}.`, 'rank');
+  }
+  if (spec.clamp !== undefined && !(spec.clamp >= 0 && spec.clamp <= 1)) invalid('bad_clamp', `clamp is ${spec.clamp}; it is a quantile and must be in [0, 1].`, 'clamp');
+  const lambda = spec.lambda ?? 1;
+  if (!Number.isFinite(lambda)) invalid('bad_lambda', `lambda is ${lambda}; it must be a finite number.`, 'lambda');
+
+  const sites = sitesOf(members);
+  const memberRanks = members.map((m) => Math.max(...m.adapter.modules.map((x) => x.rank)));
+  const maxRank = Math.max(...memberRanks);
+  const factorSpace = spec.method === 'linear' || (FACTOR_METHODS.includes(spec.method) && space === 'factors');
+  if (factorSpace) checkFactorSpace(members, sites, weights, spec.method);
+
+  let merged: Merged[];
+  let uniformRank: number | null;
+  let peftCombination: string;
+  switch (spec.method) {
+    case 'cat':
+      uniformRank = memberRanks.reduce((s, r) => s + r, 0);
+      merged = sites.map((site) => concat(site, weights));
+      peftCombination = 'cat';
+      break;
+    case 'task_arithmetic':
+      uniformRank = spec.rank ?? null;
+      merged = sites.map((site) => {
+        const exact = concat(site, weights.map((w) => lambda * w));
+        return spec.rank === undefined ? exact : truncate(site, exact.b, exact.a, spec.rank);
+      });
+      peftCombination = spec.rank === undefined ? 'cat' : 'svd';
+      break;
+    case 'svd':
+      uniformRank = spec.rank ?? maxRank;
+      merged = sites.map((site) => {
+        const exact = concat(site, weights);
+        return truncate(site, exact.b, exact.a, uniformRank!, spec.clamp);
+      });
+      peftCombination = 'svd';
+      break;
+    default: {
+      const how = combinerOf(spec);
+      const rng = xoroshiro128plus(spec.seed ?? 0);
+      if (factorSpace) {
+        uniformRank = null;
+        merged = sites.map((site) => factorMerge(site, weights, (tensors, w) => combine(how, tensors, w, density, rng)));
+        peftCombination = how === 'sum' ? 'linear' : how;
+      } else {
+        uniformRank = spec.rank ?? maxRank;
+        merged = sites.map((site) => {
+          const deltas = site.parts.map((p) => {
+            const f = deltaFactors(p.module);
+            return matmul(f.b, f.a).data;
+          });
+          // The scaling sits once, in ΔWᵢ, as the fixture's svd merge shows PEFT 0.21 does; TIES then elects signs on real deltas.
+          const w = site.parts.map((p) => weights[p.member]);
+          const { out, in: cols } = site.parts[0].module;
+          return denseTruncate(site, fromArray(out, cols, combine(how, deltas, w, density, rng)), uniformRank!, spec.seed ?? 0, spec.clamp);
+        });
+        peftCombination = `${how}_svd`;
+      }
+    }
+  }
+
+  const adapter = toAdapter(members, merged, uniformRank);
+  const report: CollapsedReport = {
+    method: spec.method,
+    peftCombination,
+    weights,
+    rank: Math.max(...adapter.modules.map((m) => m.rank)),
+    tasks: members.map((m) => ({ name: m.name, relativeError: relativeError(adapter, m.adapter) })),
+  };
+  return { adapter, report };
+}
+
+function combinerOf(spec: CollapsedSpec): Combiner {
+  if (spec.method === 'linear') return 'sum';
+  if (spec.method === 'ties') return 'ties';
+  return spec.electSign ? 'dare_ties' : 'dare_linear';
+}
+
+/** Every module any member targets, in layer then projection order, with the members that have it. */
+function sitesOf(members: Member[]): Site[] {
+  const byPath = new Map<string, Site>();
+  members.forEach((m, member) => {
+    for (const module of m.adapter.modules) {
+      const site = byPath.get(module.path) ?? { path: module.path, parts: [] };
+      site.parts.push({ member, module });
+      byPath.set(module.path, site);
+    }
+  });
+  const order = (s: Site) => s.parts[0].module.layer * PROJECTIONS.length + PROJECTIONS.indexOf(s.parts[0].module.projection);
+  return [...byPath.values()].sort((x, y) => order(x) - order(y));
+}
+
+/**
+ * PEFT merges lora_A and lora_B separately for linear/ties/dare: it stacks them, so every adapter needs the
+ * same rank, and it scales each by √(weight·scaling), so weight·scaling must not be negative.
+ */
+function checkFactorSpace(members: Member[], sites: Site[], weights: number[], method: CollapsedMethod): void {
+  const how = method === 'linear' ? 'linear' : `${method} with space "factors"`;
+  for (const site of sites) {
+    const first = site.parts[0];
+    const other = site.parts.find((p) => p.module.rank !== first.module.rank);
+    if (other) {
+      invalid(
+        'rank_mismatch',
+        `${how} merges lora_A and lora_B separately (PEFT: "All adapters must have the same r value"), but "${members[first.member].name}" has rank ${first.module.rank} and "${members[other.member].name}" rank ${other.module.rank} at ${site.path}; merge adapters of one rank, or use cat, svd or task_arithmetic, which take any ranks.`,
+        'adapters',
+      );
+    }
+  }
+  const negative = weights.findIndex((w) => w < 0);
+  if (negative >= 0) {
+    invalid('bad_weights', `${how} scales both factors by √(weight·scaling), so weights must be ≥ 0; "${members[negative].name}" has ${weights[negative]}. Use task_arithmetic for negative weights.`, 'weights');
+  }
+}
+
+/** PEFT's cat: lora_A rows wᵢ·sᵢ·Aᵢ stacked, lora_B columns Bᵢ side by side; ΔW = Σ wᵢ·sᵢ·Bᵢ·Aᵢ exactly. */
+function concat(site: Site, weights: number[]): Merged {
+  const first = site.parts[0].module;
+  const rank = site.parts.reduce((s, p) => s + p.module.rank, 0);
+  const b = zeros(first.out, rank);
+  const a = zeros(rank, first.in);
+  let at = 0;
+  for (const { member, module: m } of site.parts) {
+    const c = weights[member] * m.scale;
+    for (let i = 0; i < m.rank * m.in; i++) a.data[at * m.in + i] = c * m.a[i];
+    for (let o = 0; o < m.out; o++) for (let k = 0; k < m.rank; k++) b.data[o * rank + at + k] = m.b[o * m.rank + k];
+    at += m.rank;
+  }
+  return { module: first, b, a };
+}
+
+/**
+ * The best rank-`rank` factors of b·a (exact SVD through QR of the factors, as PEFT's dense SVD of the sum),
+ * zero-padded when b·a has lower rank. PEFT's clamp bounds U·S and Vᵀ by the `clamp` quantile of their
+ * entries; it is the one step that sees the signs singular vectors happen to take, which differ between
+ * SVD implementations.
+ */
+function truncate(site: Site, b: Mat, a: Mat, rank: number, clamp?: number): Merged {
+  const svd = svdOfProduct(b, a);
+  return fromSvd(site, svd.u, svd.s, svd.v, rank, clamp);
+}
+
+/** The same for a dense merged delta: randomized SVD, exact to round-off when the delta's rank fits the sketch. */
+function denseTruncate(site: Site, delta: Mat, rank: number, seed: number, clamp?: number): Merged {
+  const k = Math.min(rank, delta.rows, delta.cols);
+  const svd = randomizedSvd(delta, k, { seed, powerIterations: 4 });
+  return fromSvd(site, svd.u, svd.s, svd.v, rank, clamp);
+}
+
+function fromSvd(site: Site, u: Mat, s: Float64Array, v: Mat, rank: number, clamp?: number): Merged {
+  const m = site.parts[0].module;
+  const keep = Math.min(rank, s.length);
+  const b = zeros(m.out, rank);
+  const a = zeros(rank, m.in);
+  for (let o = 0; o < m.out; o++) for (let k = 0; k < keep; k++) b.data[o * rank + k] = u.data[o * u.cols + k] * s[k];
+  for (let k = 0; k < keep; k++) for (let i = 0; i < m.in; i++) a.data[k * m.in + i] = v.data[i * v.cols + k];
+  if (clamp !== undefined) {
+    const hi = quantile(Float64Array.from([...b.data, ...a.data]).sort(), clamp);
+    for (const x of [b.data, a.data]) for (let i = 0; i < x.length; i++) x[i] = Math.min(Math.max(x[i], -hi), hi);
+  }
+  return { module: m, b, a };
+}
+
+/** torch.quantile's default (linear interpolation between the two nearest ranks) on sorted values. */
+function quantile(sorted: Float64Array, q: number): number {
+  const pos = q * (sorted.length - 1);
+  const lo = Math.floor(pos);
+  const hi = Math.min(lo + 1, sorted.length - 1);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
+}
+
+/**
+ * lora_A and lora_B merged separately by one combiner, each scaled by √(wᵢ·sᵢ) as PEFT does. For a plain
+ * sum the delta is (Σ cᵢ·Bᵢ)(Σ cᵢ·Aᵢ), cross terms included: the "separate merging" that collapses.
+ */
+function factorMerge(site: Site, weights: number[], merge: (tensors: Float64Array[], weights: number[]) => Float64Array): Merged {
+  const m = site.parts[0].module;
+  const w = site.parts.map((p) => Math.sqrt(weights[p.member] * p.module.scale));
+  const a = merge(site.parts.map((p) => Float64Array.from(p.module.a)), w);
+  const b = merge(site.parts.map((p) => Float64Array.from(p.module.b)), w);
+  return { module: m, b: fromArray(m.out, m.rank, b), a: fromArray(m.rank, m.in, a) };
+}
+
+/**
+ * The merged adapter with PEFT's config: the first member's config with r = lora_alpha = the new rank and the
+ * union of targets. use_rslora is set false, as PEFT does since its fix for rslora sources (the scaling is
+ * folded into the factors, so the new adapter's own scale must be 1, which rslora's α/√r would not give).
+ * Ranks that differ from r (exact task arithmetic, factor-space merges of rank_pattern adapters) go to
+ * rank_pattern/alpha_pattern by full module path.
+ */
+function toAdapter(members: Member[], merged: Merged[], uniformRank: number | null): LoraAdapter {
+  const counts = new Map<number, number>();
+  for (const m of merged) counts.set(m.a.rows, (counts.get(m.a.rows) ?? 0) + 1);
+  const r = uniformRank ?? [...counts.entries()].sort((x, y) => y[1] - x[1] || y[0] - x[0])[0][0];
+  const rankPattern: Record<string, number> = {};
+  for (const m of merged) if (m.a.rows !== r) rankPattern[m.module.path] = m.a.rows;
+  const json: Record<string, unknown> = {
+    ...members[0].adapter.config.raw,
+    r,
+    lora_alpha: r,
+    use_rslora: false,
+    target_modules: targetModules(members, merged),
+    layers_to_transform: null,
+    layers_pattern: null,
+    rank_pattern: rankPattern,
+    alpha_pattern: { ...rankPattern },
+  };
+  const config = parseLoraConfig(json);
+  const modules: AdapterModule[] = merged.map(({ module: m, b, a }) => ({
+    layer: m.layer,
+    projection: m.projection,
+    path: m.path,
+    rank: a.rows,
+    scale: 1,
+    in: m.in,
+    out: m.out,
+    a: Float32Array.from(a.data),
+    b: Float32Array.from(b.data),
+  }));
+  return { config, modules };
+}
+
+/**
+ * PEFT's union of target_modules, as projection names when that names exactly the merged modules (every member
+ * targets whole projections on every layer); otherwise the full module paths, so the config loads to exactly
+ * the modules written (PEFT itself would fail on a module no member has).
+ */
+function targetModules(members: Member[], merged: Merged[]): string[] {
+  const projections = PROJECTIONS.filter((p) => merged.some((m) => m.module.projection === p));
+  const layers = new Set(merged.map((m) => m.module.layer));
+  const wholeLayers = members.every((m) => Array.isArray(m.adapter.config.targetModules) && !m.adapter.config.layersToTransform?.length);
+  if (wholeLayers && merged.length === projections.length * layers.size) return projections;
+  return merged.map((m) => m.module.path);
+}
+
+/** ‖ΔW_merged − ΔW_member‖ / ‖ΔW_member‖ over all modules, from factors: ‖[B₁ −B₂][A₁; A₂]‖². */
+export function relativeError(merged: LoraAdapter, member: LoraAdapter): number {
+  const mine = new Map(member.modules.map((m) => [m.path, deltaFactors(m)]));
+  const theirs = new Map(merged.modules.map((m) => [m.path, deltaFactors(m)]));
+  let diff = 0;
+  let norm = 0;
+  for (const path of new Set([...mine.keys(), ...theirs.keys()])) {
+    const x = theirs.get(path);
+    const y = mine.get(path);
+    if (y) norm += squaredNorm(y.b, y.a);
+    if (x && y) diff += squaredNorm(hcat(x.b, negate(y.b)), vcat(x.a, y.a));
+    else diff += x ? squaredNorm(x.b, x.a) : squaredNorm(y!.b, y!.a);
+  }
+  return Math.sqrt(diff / (norm || 1));
+}
+
+/** ‖b·a‖²_F = Σ (bᵀb) ∘ (a·aᵀ), without forming b·a. */
+function squaredNorm(b: Mat, a: Mat): number {
+  const g = matmulTN(b, b);
+  const h = matmulNT(a, a);
+  let s = 0;
+  for (let i = 0; i < g.data.length; i++) s += g.data[i] * h.data[i];
+  return Math.max(s, 0);
+}
+
+function negate(m: Mat): Mat {
+  return { rows: m.rows, cols: m.cols, data: m.data.map((v) => -v) };
+}
+
+function hcat(x: Mat, y: Mat): Mat {
+  return transpose(vcat(transpose(x), transpose(y)));
+}
+
+function vcat(x: Mat, y: Mat): Mat {
+  const data = new Float64Array((x.rows + y.rows) * x.cols);
+  data.set(x.data);
+  data.set(y.data, x.data.length);
+  return { rows: x.rows + y.rows, cols: x.cols, data };
+}
+
+/** The arguments of PEFT's add_weighted_adapter, as a fixture's reference.json records them. */
+export interface PeftMergeArgs {
+  combination_type: string;
+  weights?: number[];
+  svd_rank?: number;
+  svd_clamp?: number;
+  density?: number;
+}
+
+/**
+ * The spec that reproduces a PEFT combination_type, or null where PEFT's result cannot be reproduced: DARE draws
+ * its masks from torch's generator, and magnitude_prune has no counterpart here.
+ */
+export function specFromPeft(args: PeftMergeArgs): CollapsedSpec | null {
+  const common = { weights: args.weights, density: args.density };
+  switch (args.combination_type) {
+    case 'cat':
+    case 'linear':
+      return { method: args.combination_type, ...common };
+    case 'svd':
+      return { method: 'svd', ...common, rank: args.svd_rank, clamp: args.svd_clamp };
+    case 'ties':
+      return { method: 'ties', ...common, space: 'factors' };
+    case 'ties_svd':
+      return { method: 'ties', ...common, space: 'delta', rank: args.svd_rank, clamp: args.svd_clamp };
+    default:
+      return null;
+  }
+}

@@ -272,7 +272,8 @@ function factorMerge(site: Site, weights: number[], merge: (tensors: Float64Arra
  * Ranks that differ from r (exact task arithmetic, factor-space merges of rank_pattern adapters) go to
  * rank_pattern/alpha_pattern by full module path.
  */
-function toAdapter(members: Member[], merged: Merged[], uniformRank: number | null): LoraAdapter {
+function toAdapter(members: Member[], parts: Merged[], uniformRank: number | null): LoraAdapter {
+  const merged = uniformRank === null ? parts : parts.map((m) => padRank(m, uniformRank));
   const counts = new Map<number, number>();
   for (const m of merged) counts.set(m.a.rows, (counts.get(m.a.rows) ?? 0) + 1);
   const r = uniformRank ?? [...counts.entries()].sort((x, y) => y[1] - x[1] || y[0] - x[0])[0][0];
@@ -302,6 +303,17 @@ function toAdapter(members: Member[], merged: Merged[], uniformRank: number | nu
     b: Float32Array.from(b.data),
   }));
   return { config, modules };
+}
+
+/** Zero rank components up to `rank`, as PEFT's fixed-size new adapter holds them (cat where a member lacks the module). */
+function padRank(m: Merged, rank: number): Merged {
+  const r = m.a.rows;
+  if (r === rank) return m;
+  const b = zeros(m.b.rows, rank);
+  for (let o = 0; o < m.b.rows; o++) b.data.set(m.b.data.subarray(o * r, (o + 1) * r), o * rank);
+  const a = zeros(rank, m.a.cols);
+  a.data.set(m.a.data);
+  return { module: m.module, b, a };
 }
 
 /**

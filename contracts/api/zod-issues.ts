@@ -25,11 +25,16 @@ export function describeIssues(error: z.ZodError, where: string): IssueReport {
     const at = path ? ` inside "${path}"` : '';
     message = `Unknown field${issue.keys.length > 1 ? 's' : ''} ${keys}${at} in ${where}; remove ${issue.keys.length > 1 ? 'them' : 'it'} (check the spelling against the API reference).`;
     param = path ? `${path}.${issue.keys[0]}` : issue.keys[0];
-  } else if (issue.code === 'invalid_type' && issue.input === undefined) {
+  } else if (issue.code === 'invalid_type' && isMissing(issue)) {
     message = `Missing required field ${field} in ${where}; expected ${issue.expected}.`;
   } else {
     message = `Invalid ${field} in ${where}: ${issue.message}.`;
   }
   const more = error.issues.length > 1 ? ` (${error.issues.length - 1} more problem${error.issues.length > 2 ? 's' : ''} after this one.)` : '';
   return { code: issue.code === 'unrecognized_keys' ? 'unknown_field' : 'invalid_field', message: message + more, param };
+}
+
+/** zod reports the input only when asked to; its own message then says what it received. */
+function isMissing(issue: z.core.$ZodIssueInvalidType): boolean {
+  return 'input' in issue && issue.input !== undefined ? false : /received undefined$/.test(issue.message);
 }

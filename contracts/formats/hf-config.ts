@@ -4,6 +4,7 @@
  * fields of `ModelConfig`. Pure module: the edge uses it to check a base model's config too.
  */
 import { z } from 'zod';
+import { describeIssues } from '../api/zod-issues.ts';
 import { invalid, unsupported } from './errors.ts';
 
 export type Family = 'llama' | 'mistral' | 'qwen2';
@@ -86,54 +87,16 @@ const RawConfig = z.looseObject({
   pretraining_tp: z.number().int().optional(),
 });
 
+type RawConfig = z.infer<typeof RawConfig>;
+
+/** Reads config.json in small steps, each refusing what the engine cannot run with a message that says why. */
 export function parseModelConfig(json: unknown): ModelConfig {
-  const parsed = RawConfig.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    invalid('bad_model_config', `config.json: ${issue.path.join('.') || '(root)'}: ${issue.message}.`, issue.path.join('.'));
-  }
-  const c = parsed.data;
-  const key = c.model_type ?? c.architectures?.[0] ?? '';
-  const family = FAMILIES[key] ?? (c.architectures ?? []).map((a) => FAMILIES[a]).find(Boolean);
-  if (!family) {
-    unsupported('unsupported_architecture', `config.json: model_type ${JSON.stringify(c.model_type)} / architectures ${JSON.stringify(c.architectures)} is not supported; rankgate runs Llama, Mistral and Qwen2 family decoders.`, 'model_type');
-  }
-  if (c.hidden_act !== undefined && c.hidden_act !== 'silu') {
-    unsupported('unsupported_activation', `config.json: hidden_act "${c.hidden_act}" is not supported; these families use "silu".`, 'hidden_act');
-  }
-  if (c.pretraining_tp !== undefined && c.pretraining_tp !== 1) {
-    unsupported('unsupported_config', 'config.json: pretraining_tp other than 1 is not supported.', 'pretraining_tp');
-  }
-  const numKvHeads = c.num_key_value_heads ?? c.num_attention_heads;
-  if (c.num_attention_heads % numKvHeads !== 0) {
-    invalid('bad_model_config', `config.json: num_attention_heads (${c.num_attention_heads}) must be a multiple of num_key_value_heads (${numKvHeads}).`, 'num_key_value_heads');
-  }
-  const headDim = c.head_dim ?? c.hidden_size / c.num_attention_heads;
-  if (!Number.isInteger(headDim) || headDim % 2 !== 0) {
-    invalid('bad_model_config', `config.json: head_dim ${headDim} must be an even integer (hidden_size / num_attention_heads when head_dim is absent).`, 'head_dim');
-  }
-
-  // transformers 5 writes `rope_parameters` (with rope_theta inside); 4.x writes `rope_theta` and `rope_scaling`.
-  const rope = c.rope_parameters ?? c.rope_scaling ?? null;
-  const ropeTheta = c.rope_parameters?.rope_theta ?? c.rope_theta ?? 10000;
-  const ropeType = rope?.rope_type ?? rope?.type ?? 'default';
-  let ropeScaling: Llama3RopeScaling | null = null;
-  if (ropeType === 'llama3') {
-    const missing = ['factor', 'low_freq_factor', 'high_freq_factor', 'original_max_position_embeddings'].filter((k) => rope?.[k as keyof typeof rope] === undefined);
-    if (missing.length) invalid('bad_model_config', `config.json: llama3 rope scaling needs ${missing.join(', ')}.`, 'rope_scaling');
-    ropeScaling = {
-      type: 'llama3',
-      factor: rope!.factor!,
-      lowFreqFactor: rope!.low_freq_factor!,
-      highFreqFactor: rope!.high_freq_factor!,
-      originalMaxPositionEmbeddings: rope!.original_max_position_embeddings!,
-    };
-  } else if (ropeType !== 'default') {
-    unsupported('unsupported_rope_scaling', `config.json: rope scaling type "${ropeType}" is not supported; rankgate supports none ("default") and "llama3".`, 'rope_scaling');
-  }
-
+  const c = readRawConfig(json);
+  const family = familyOf(c);
+  checkSupported(c);
+  const { numKvHeads, headDim } = attentionShape(c);
+  const { ropeTheta, ropeScaling } = ropeOf(c);
   const eos = c.eos_token_id;
-  const slidingWindow = family === 'qwen2' ? (c.use_sliding_window ? c.sliding_window ?? null : null) : c.sliding_window ?? null;
   return {
     family,
     vocabSize: c.vocab_size,
@@ -153,8 +116,76 @@ export function parseModelConfig(json: unknown): ModelConfig {
     mlpBias: c.mlp_bias ?? false,
     bosTokenId: typeof c.bos_token_id === 'number' ? c.bos_token_id : c.bos_token_id?.[0] ?? null,
     eosTokenIds: eos == null ? [] : Array.isArray(eos) ? eos : [eos],
-    slidingWindow,
+    slidingWindow: slidingWindowOf(c, family),
   };
+}
+
+function readRawConfig(json: unknown): RawConfig {
+  const parsed = RawConfig.safeParse(json);
+  if (!parsed.success) {
+    const { message, param } = describeIssues(parsed.error, 'config.json');
+    invalid('bad_model_config', message, param ?? undefined);
+  }
+  return parsed.data;
+}
+
+function familyOf(c: RawConfig): Family {
+  const key = c.model_type ?? c.architectures?.[0] ?? '';
+  const family = FAMILIES[key] ?? (c.architectures ?? []).map((a) => FAMILIES[a]).find(Boolean);
+  if (!family) {
+    unsupported('unsupported_architecture', `config.json: model_type ${JSON.stringify(c.model_type)} / architectures ${JSON.stringify(c.architectures)} is not supported; rankgate runs Llama, Mistral and Qwen2 family decoders.`, 'model_type');
+  }
+  return family;
+}
+
+function checkSupported(c: RawConfig): void {
+  if (c.hidden_act !== undefined && c.hidden_act !== 'silu') {
+    unsupported('unsupported_activation', `config.json: hidden_act "${c.hidden_act}" is not supported; these families use "silu".`, 'hidden_act');
+  }
+  if (c.pretraining_tp !== undefined && c.pretraining_tp !== 1) {
+    unsupported('unsupported_config', 'config.json: pretraining_tp other than 1 is not supported.', 'pretraining_tp');
+  }
+}
+
+function attentionShape(c: RawConfig): { numKvHeads: number; headDim: number } {
+  const numKvHeads = c.num_key_value_heads ?? c.num_attention_heads;
+  if (c.num_attention_heads % numKvHeads !== 0) {
+    invalid('bad_model_config', `config.json: num_attention_heads (${c.num_attention_heads}) must be a multiple of num_key_value_heads (${numKvHeads}).`, 'num_key_value_heads');
+  }
+  const headDim = c.head_dim ?? c.hidden_size / c.num_attention_heads;
+  if (!Number.isInteger(headDim) || headDim % 2 !== 0) {
+    invalid('bad_model_config', `config.json: head_dim ${headDim} must be an even integer (hidden_size / num_attention_heads when head_dim is absent).`, 'head_dim');
+  }
+  return { numKvHeads, headDim };
+}
+
+/** transformers 5 writes `rope_parameters` (with rope_theta inside); 4.x writes `rope_theta` and `rope_scaling`. */
+function ropeOf(c: RawConfig): { ropeTheta: number; ropeScaling: Llama3RopeScaling | null } {
+  const rope = c.rope_parameters ?? c.rope_scaling ?? null;
+  const ropeTheta = c.rope_parameters?.rope_theta ?? c.rope_theta ?? 10000;
+  const ropeType = rope?.rope_type ?? rope?.type ?? 'default';
+  if (ropeType === 'default') return { ropeTheta, ropeScaling: null };
+  if (ropeType !== 'llama3') {
+    unsupported('unsupported_rope_scaling', `config.json: rope scaling type "${ropeType}" is not supported; rankgate supports none ("default") and "llama3".`, 'rope_scaling');
+  }
+  const missing = ['factor', 'low_freq_factor', 'high_freq_factor', 'original_max_position_embeddings'].filter((k) => rope?.[k as keyof typeof rope] === undefined);
+  if (missing.length) invalid('bad_model_config', `config.json: llama3 rope scaling needs ${missing.join(', ')}.`, 'rope_scaling');
+  return {
+    ropeTheta,
+    ropeScaling: {
+      type: 'llama3',
+      factor: rope!.factor!,
+      lowFreqFactor: rope!.low_freq_factor!,
+      highFreqFactor: rope!.high_freq_factor!,
+      originalMaxPositionEmbeddings: rope!.original_max_position_embeddings!,
+    },
+  };
+}
+
+/** Qwen2 writes a sliding_window it does not use unless use_sliding_window is set. */
+function slidingWindowOf(c: RawConfig, family: Family): number | null {
+  if (family === 'qwen2') return c.use_sliding_window ? c.sliding_window ?? null : null;
+  return c.sliding_window ?? null;
 }
 
 /** RoPE inverse frequencies, including Llama 3.1's frequency-dependent rescaling, as transformers computes them. */

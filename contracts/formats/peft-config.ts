@@ -3,6 +3,7 @@
  * with what rank and scale. Pure module: the edge checks uploads with it too.
  */
 import { z } from 'zod';
+import { describeIssues } from '../api/zod-issues.ts';
 import { invalid, unsupported } from './errors.ts';
 import { PROJECTIONS, modulePath, type ModelConfig, type Projection } from './hf-config.ts';
 
@@ -17,8 +18,8 @@ export interface LoraConfig {
   rankPattern: Record<string, number>;
   alphaPattern: Record<string, number>;
   layersToTransform: number[] | null;
+  /** Names of the layer list in module paths (`layers` here); with layers_to_transform, picks the layer index. */
   layersPattern: string[] | null;
-  fanInFanOut: boolean;
   baseModelNameOrPath: string | null;
   /** The parsed JSON as given, so that a round trip keeps fields rankgate does not interpret. */
   raw: Record<string, unknown>;
@@ -52,8 +53,8 @@ function checkRank(r: number, where: string): void {
 export function parseLoraConfig(json: unknown): LoraConfig {
   const parsed = Raw.safeParse(json);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    invalid('bad_adapter_config', `adapter_config.json: ${issue.path.join('.') || '(root)'}: ${issue.message}.`, issue.path.join('.'));
+    const { message, param } = describeIssues(parsed.error, 'adapter_config.json');
+    invalid('bad_adapter_config', message, param ?? undefined);
   }
   const c = parsed.data;
   if (c.peft_type !== undefined && c.peft_type !== 'LORA') {
@@ -86,8 +87,8 @@ export function parseLoraConfig(json: unknown): LoraConfig {
     rankPattern: c.rank_pattern ?? {},
     alphaPattern: c.alpha_pattern ?? {},
     layersToTransform: layers == null ? null : Array.isArray(layers) ? layers : [layers],
-    layersPattern: c.layers_pattern == null ? null : Array.isArray(c.layers_pattern) ? c.layers_pattern : [c.layers_pattern],
-    fanInFanOut: c.fan_in_fan_out ?? false,
+    // PEFT reads an empty layers_pattern ("" or []) as none.
+    layersPattern: c.layers_pattern == null || c.layers_pattern.length === 0 ? null : Array.isArray(c.layers_pattern) ? c.layers_pattern : [c.layers_pattern],
     baseModelNameOrPath: c.base_model_name_or_path ?? null,
     raw: c as Record<string, unknown>,
   };
@@ -110,13 +111,33 @@ function patternValue<T>(patterns: Record<string, T>, path: string): T | undefin
   return undefined;
 }
 
-/** PEFT's `check_target_module_exists` for the linear projections of a Llama-family decoder. */
-function isTargeted(cfg: LoraConfig, path: string, layer: number): boolean {
+/**
+ * PEFT's `check_target_module_exists` for the linear projections of a Llama-family decoder. `fan_in_fan_out`
+ * plays no part: PEFT sets it to false for `nn.Linear` targets (only GPT-2's Conv1D stores weights the other
+ * way), and every projection here is an `nn.Linear`, so an adapter saved with it true reads as any other.
+ */
+function isTargeted(cfg: LoraConfig, path: string): boolean {
   if (typeof cfg.targetModules === 'string') return new RegExp(`^(?:${cfg.targetModules})$`).test(path);
   if (cfg.targetModules.includes(path)) return true;
   if (!cfg.targetModules.some((t) => path.endsWith(`.${t}`))) return false;
-  if (cfg.layersToTransform && cfg.layersToTransform.length > 0) return cfg.layersToTransform.includes(layer);
+  if (cfg.layersToTransform && cfg.layersToTransform.length > 0) {
+    const layer = layerIndex(path, cfg.layersPattern);
+    return layer !== null && cfg.layersToTransform.includes(layer);
+  }
   return true;
+}
+
+/**
+ * The layer index in a module path as PEFT finds it: after the first of `layers_pattern` that matches (a
+ * pattern naming another model's layer list, like GPT-2's `h`, matches nothing here), else after any name.
+ */
+function layerIndex(path: string, layersPattern: string[] | null): number | null {
+  const patterns = layersPattern && layersPattern.length > 0 ? layersPattern : ['[^.]*'];
+  for (const pattern of patterns) {
+    const m = new RegExp(`^.*\\.${pattern}\\.(\\d+)\\.`).exec(path);
+    if (m) return Number(m[1]);
+  }
+  return null;
 }
 
 /**
@@ -129,13 +150,17 @@ export function resolveTargets(cfg: LoraConfig, model: ModelConfig): LoraTarget[
   for (let layer = 0; layer < model.numLayers; layer++) {
     for (const p of PROJECTIONS) {
       const path = modulePath(layer, p);
-      if (!isTargeted(cfg, path, layer)) continue;
+      if (!isTargeted(cfg, path)) continue;
       if (Array.isArray(cfg.targetModules)) for (const t of cfg.targetModules) if (path === t || path.endsWith(`.${t}`)) matched.add(t);
       const rank = patternValue(cfg.rankPattern, path) ?? cfg.r;
       const alpha = patternValue(cfg.alphaPattern, path) ?? cfg.loraAlpha;
       checkRank(rank, `rank for ${path}`);
       targets.push({ layer, projection: p, path, rank, scale: cfg.useRslora ? alpha / Math.sqrt(rank) : alpha / rank });
     }
+  }
+  if (targets.length === 0 && cfg.layersToTransform?.length) {
+    const pattern = cfg.layersPattern ? ` with layers_pattern ${JSON.stringify(cfg.layersPattern)}` : '';
+    invalid('unknown_target_modules', `adapter_config.json: layers_to_transform ${JSON.stringify(cfg.layersToTransform)}${pattern} selects no layer of this model (module paths read ${modulePath(0, 'q_proj')}; layers 0-${model.numLayers - 1}); use layers_pattern "layers" or leave it out.`, cfg.layersPattern ? 'layers_pattern' : 'layers_to_transform');
   }
   if (Array.isArray(cfg.targetModules)) {
     const unknown = cfg.targetModules.filter((t) => !matched.has(t));

@@ -214,6 +214,27 @@ describe('PEFT adapters', () => {
     ]);
   });
 
+  test('layers_pattern picks the layer index as PEFT does; fan_in_fan_out changes nothing on Linear projections', async () => {
+    const model = parseModelConfig(await baseConfig());
+    const paths = (extra: Record<string, unknown>) => resolveTargets(parseLoraConfig({ r: 4, target_modules: ['q_proj'], layers_to_transform: 1, ...extra }), model).map((t) => t.path);
+    expect(paths({ layers_pattern: 'layers' })).toEqual(['model.layers.1.self_attn.q_proj']);
+    expect(paths({ layers_pattern: ['h', 'layers'] })).toEqual(['model.layers.1.self_attn.q_proj']);
+    expect(paths({ layers_pattern: '' })).toEqual(['model.layers.1.self_attn.q_proj']);
+    // GPT-2's layer list is `h`: nothing of a Llama matches, and PEFT would find no target either.
+    expectInvalid(() => paths({ layers_pattern: 'h' }), 'unknown_target_modules', /layers_pattern \["h"\] selects no layer/);
+    // Without layers_to_transform, PEFT ignores layers_pattern.
+    expect(resolveTargets(parseLoraConfig({ r: 4, target_modules: ['q_proj'], layers_pattern: 'h' }), model)).toHaveLength(model.numLayers);
+    const plain = resolveTargets(parseLoraConfig(adapterConfigSync.task_a), model);
+    expect(resolveTargets(parseLoraConfig({ ...adapterConfigSync.task_a, fan_in_fan_out: true }), model)).toEqual(plain);
+    const tensors = await adapterTensors('task_a');
+    expect(loadLoraAdapter({ ...adapterConfigSync.task_a, fan_in_fan_out: true }, model, tensors).modules.map((m) => m.path)).toEqual(plain.map((t) => t.path));
+  });
+
+  test('a config.json field of the wrong type is named, with what it should be', () => {
+    expectInvalid(() => parseModelConfig({ vocab_size: 10 }), 'bad_model_config', /Missing required field "hidden_size" in config.json; expected number/);
+    expectInvalid(() => parseLoraConfig({ r: 'four' }), 'bad_adapter_config', /Invalid "r" in adapter_config.json/);
+  });
+
   test('an adapter made for another base (shape mismatch) is refused by tensor name, with both shapes', async () => {
     const other = parseModelConfig({ ...(await baseConfig()), hidden_size: 128, head_dim: 32 });
     const tensors = await adapterTensors('task_a');

@@ -33,9 +33,19 @@ export function identity(n: number): Mat {
   return m;
 }
 
+/** In 32×32 tiles, so that both the reads and the strided writes stay in cache on large matrices. */
 export function transpose(a: Mat): Mat {
-  const t = zeros(a.cols, a.rows);
-  for (let i = 0; i < a.rows; i++) for (let j = 0; j < a.cols; j++) t.data[j * a.rows + i] = a.data[i * a.cols + j];
+  const { rows: m, cols: n } = a;
+  const t = zeros(n, m);
+  const src = a.data;
+  const dst = t.data;
+  for (let i0 = 0; i0 < m; i0 += 32) {
+    const i1 = Math.min(i0 + 32, m);
+    for (let j0 = 0; j0 < n; j0 += 32) {
+      const j1 = Math.min(j0 + 32, n);
+      for (let i = i0; i < i1; i++) for (let j = j0; j < j1; j++) dst[j * m + i] = src[i * n + j];
+    }
+  }
   return t;
 }
 
@@ -259,6 +269,12 @@ export function svd(a: Mat): Svd {
   if (a.rows < a.cols) {
     const t = svd(transpose(a));
     return { u: t.v, s: t.s, v: t.u };
+  }
+  if (a.rows > 2 * a.cols) {
+    // Tall: a = q·r, and the rotations run on the n×n r instead of m-long columns (R-SVD).
+    const { q, r } = qr(a);
+    const t = svd(r);
+    return { u: matmul(q, t.u), s: t.s, v: t.v };
   }
   const m = a.rows;
   const n = a.cols;

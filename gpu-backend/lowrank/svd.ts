@@ -6,7 +6,7 @@ import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import type { LoraAdapter } from '../../contracts/formats/adapter.ts';
 import type { Projection } from '../../contracts/formats/hf-config.ts';
-import { type Mat, matmul, matmulTN, qr, type Svd, sliceCols, svd, svdOfProduct, zeros } from './linalg.ts';
+import { type Mat, matmul, matmulNT, qr, type Svd, sliceCols, svd, svdOfProduct, transpose, zeros } from './linalg.ts';
 import { deltaFactors } from './peft-adapter.ts';
 
 export interface RandomizedSvdOptions {
@@ -43,12 +43,15 @@ export function randomizedSvd(a: Mat, k: number, opts: RandomizedSvdOptions = {}
   const limit = Math.min(a.rows, a.cols);
   if (!Number.isInteger(k) || k < 1 || k > limit) throw new Error(`randomizedSvd: k = ${k} for a ${a.rows}×${a.cols} matrix`);
   const width = Math.min(k + oversample, limit);
-  let q = qr(matmul(a, gaussian(a.cols, width, seed))).q;
+  // Every product below is a row-dot (matmulNT) against a or its transpose, taken once: a large a is never
+  // transposed again inside the loop.
+  const at = transpose(a);
+  let q = qr(matmulNT(a, gaussian(width, a.cols, seed))).q; // a·Ω, Ω drawn already transposed
   for (let i = 0; i < powerIterations; i++) {
-    const z = qr(matmulTN(a, q)).q;
-    q = qr(matmul(a, z)).q;
+    const z = qr(matmulNT(at, transpose(q))).q; // aᵀ·q
+    q = qr(matmulNT(a, transpose(z))).q; // a·z
   }
-  const small = svd(matmulTN(q, a)); // width × n
+  const small = svd(matmulNT(transpose(q), at)); // qᵀ·a: width × n
   return {
     u: sliceCols(matmul(q, small.u), 0, k),
     s: small.s.slice(0, k),

@@ -111,14 +111,16 @@ export function mergeCollapsed(members: Member[], spec: CollapsedSpec): { adapte
       });
       peftCombination = spec.rank === undefined ? 'cat' : 'svd';
       break;
-    case 'svd':
-      uniformRank = spec.rank ?? maxRank;
+    case 'svd': {
+      const rank = spec.rank ?? maxRank;
+      uniformRank = rank;
       merged = sites.map((site) => {
         const exact = concat(site, weights);
-        return truncate(site, exact.b, exact.a, uniformRank!, spec.clamp);
+        return truncate(site, exact.b, exact.a, rank, spec.clamp);
       });
       peftCombination = 'svd';
       break;
+    }
     default: {
       const how = combinerOf(spec);
       const rng = xoroshiro128plus(spec.seed ?? 0);
@@ -127,7 +129,8 @@ export function mergeCollapsed(members: Member[], spec: CollapsedSpec): { adapte
         merged = sites.map((site) => factorMerge(site, weights, (tensors, w) => combine(how, tensors, w, density, rng)));
         peftCombination = how === 'sum' ? 'linear' : how;
       } else {
-        uniformRank = spec.rank ?? maxRank;
+        const rank = spec.rank ?? maxRank;
+        uniformRank = rank;
         merged = sites.map((site) => {
           const deltas = site.parts.map((p) => {
             const f = deltaFactors(p.module);
@@ -136,7 +139,7 @@ export function mergeCollapsed(members: Member[], spec: CollapsedSpec): { adapte
           // The scaling sits once, in ΔWᵢ, as the fixture's svd merge shows PEFT 0.21 does; TIES then elects signs on real deltas.
           const w = site.parts.map((p) => weights[p.member]);
           const { out, in: cols } = site.parts[0].module;
-          return denseTruncate(site, fromArray(out, cols, combine(how, deltas, w, density, rng)), uniformRank!, spec.seed ?? 0, spec.clamp);
+          return denseTruncate(site, fromArray(out, cols, combine(how, deltas, w, density, rng)), rank, spec.seed ?? 0, spec.clamp);
         });
         peftCombination = `${how}_svd`;
       }

@@ -95,6 +95,8 @@ describe('rankgate parity', () => {
       expect(report.max_abs_diff[`logits.${name}`]).toBeLessThan(1e-4);
       expect(report.generate_match[`generate.${name}`]).toBe(true);
     }
+    for (const key of ['logits.merge_cat', 'logits.merge_svd', 'logits.merge_linear_bc']) expect(report.max_abs_diff[key], key).toBeLessThan(1e-4);
+    expect(report.unchecked).toEqual([]);
     const reported = new Set([...Object.keys(report.max_abs_diff), ...Object.keys(report.generate_match), ...report.unchecked, ...Object.keys(report.loss_rel_diff), ...Object.keys(report.grad_rel_diff), ...Object.keys(report.adamw_max_abs_diff)]);
     for (const key of fx.reference.keys()) if (key !== 'input_ids' && key !== 'labels') expect(reported.has(key), key).toBe(true);
   });

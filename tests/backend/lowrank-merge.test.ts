@@ -70,12 +70,12 @@ const expectInvalid = (fn: () => unknown, code: string, message: RegExp) => {
 };
 
 describe('collapsed merges reproduce PEFT add_weighted_adapter (tiny-llama fixture)', () => {
-  test.each([
-    ['merge_cat', members, ['task_a', 'task_b', 'task_c'], { method: 'cat', weights: [1, 1, 1] }, 20],
-    ['merge_svd', members, ['task_a', 'task_b', 'task_c'], { method: 'svd', weights: [1, 1, 1], rank: 8 }, 8],
-    ['merge_linear_bc', members, ['task_b', 'task_c'], { method: 'linear', weights: [0.5, 0.5] }, 8],
-  ] as const)('%s: served logits within 1e-4, PEFT config, files load back', async (key, of, names, spec, r) => {
-    const { adapter } = mergeCollapsed(of(...names), spec as CollapsedSpec);
+  test.each<[string, string[], CollapsedSpec, number]>([
+    ['merge_cat', ['task_a', 'task_b', 'task_c'], { method: 'cat', weights: [1, 1, 1] }, 20],
+    ['merge_svd', ['task_a', 'task_b', 'task_c'], { method: 'svd', weights: [1, 1, 1], rank: 8 }, 8],
+    ['merge_linear_bc', ['task_b', 'task_c'], { method: 'linear', weights: [0.5, 0.5] }, 8],
+  ])('%s: served logits within 1e-4, PEFT config, files load back', async (key, names, spec, r) => {
+    const { adapter } = mergeCollapsed(members(...names), spec);
     const got = await forwardLogits(fx.decoder, fx.inputIds, fx.inputIds.map(() => adapter));
     expect(maxAbsDiff(got, toFloat32(fx.reference.get(`logits.${key}`)!))).toBeLessThan(1e-4);
 
@@ -163,7 +163,9 @@ describe('what each merge computes', () => {
       }
       return Math.sqrt(diff / norm);
     };
-    report.tasks.forEach((t, i) => expect(t.relativeError).toBeCloseTo(dense([a, b, c][i]), 6));
+    report.tasks.forEach((t, i) => {
+      expect(t.relativeError).toBeCloseTo(dense([a, b, c][i]), 6);
+    });
   });
 
   test('TIES and DARE of one adapter at density 1, full rank, give it back, in delta and factor space', () => {

@@ -1,6 +1,6 @@
 /** Fine-tuning jobs in OpenAI's shape: create (with Idempotency-Key), list, get, events, checkpoints, cancel. */
 import { createRoute } from '@hono/zod-openapi';
-import { and, desc, eq, inArray, lt } from 'drizzle-orm';
+import { and, between, desc, eq, inArray, lt } from 'drizzle-orm';
 import { adapters, baseModels, fineTuningJobs, jobCheckpoints, jobEvents, type JobStatus } from '../../schema/index.ts';
 import { requireApiKey } from '../auth/middleware.ts';
 import { sha256Hex } from '../../contracts/api/shared-secret.ts';
@@ -26,16 +26,37 @@ type JobRow = typeof fineTuningJobs.$inferSelect;
 
 const FINISHED: JobStatus[] = ['succeeded', 'failed', 'cancelled'];
 
+/**
+ * Jobs in OpenAI's shape, with the names of their base model and result adapter: one join however many jobs.
+ * `rows` are one tenant's page (or one job): a contiguous run of its ids, so an id range selects them without
+ * binding every id.
+ */
+async function jobObjects(db: Db, rows: JobRow[]) {
+  if (rows.length === 0) return [];
+  const ids = rows.map((j) => j.id).sort();
+  const names = await db
+    .select({ id: fineTuningJobs.id, base: baseModels.name, adapter: adapters.name })
+    .from(fineTuningJobs)
+    .innerJoin(baseModels, eq(baseModels.id, fineTuningJobs.baseModelId))
+    .leftJoin(adapters, eq(adapters.id, fineTuningJobs.resultAdapterId))
+    .where(and(eq(fineTuningJobs.tenantId, rows[0].tenantId), between(fineTuningJobs.id, ids[0], ids[ids.length - 1])));
+  const nameOf = new Map(names.map((n) => [n.id, n]));
+  return rows.map((j) => jobObjectNamed(j, nameOf.get(j.id)!));
+}
+
 async function jobObject(db: Db, j: JobRow) {
-  const [base] = await db.select({ name: baseModels.name }).from(baseModels).where(eq(baseModels.id, j.baseModelId));
-  const [adapter] = j.resultAdapterId ? await db.select({ name: adapters.name }).from(adapters).where(eq(adapters.id, j.resultAdapterId)) : [];
+  const [job] = await jobObjects(db, [j]);
+  return job;
+}
+
+function jobObjectNamed(j: JobRow, names: { base: string; adapter: string | null }) {
   return {
     id: j.id,
     object: 'fine_tuning.job' as const,
     created_at: j.createdAt,
     finished_at: j.finishedAt,
-    model: base.name,
-    fine_tuned_model: adapter ? `${base.name}:${adapter.name}` : null,
+    model: names.base,
+    fine_tuned_model: names.adapter === null ? null : `${names.base}:${names.adapter}`,
     organization_id: j.tenantId,
     status: j.status,
     error: j.error,
@@ -116,7 +137,7 @@ export const fineTuningRoutes = router()
     }),
     async (c) => {
       const listed = await tenantPage(c.var.db, fineTuningJobs, c.var.tenantId, c.req.valid('query'));
-      return reply(c, FineTuningJobList, { ...listed, data: await Promise.all(listed.data.map((r) => jobObject(c.var.db, r))) }, 200);
+      return reply(c, FineTuningJobList, { ...listed, data: await jobObjects(c.var.db, listed.data) }, 200);
     },
   )
   .openapi(

@@ -74,14 +74,21 @@ export const inferenceRoutes = router()
       const bases = await db.select().from(baseModels).where(eq(baseModels.tenantId, tenantId)).orderBy(asc(baseModels.name));
       const ready = await db.select().from(adapters).where(and(eq(adapters.tenantId, tenantId), eq(adapters.status, 'ready'))).orderBy(asc(adapters.name));
       const done = await db.select().from(merges).where(and(eq(merges.tenantId, tenantId), eq(merges.status, 'succeeded'))).orderBy(asc(merges.name));
+      // Every succeeded merge's member tasks in one join, rather than one query per merge.
+      const members = await db
+        .select({ mergeId: mergeMembers.mergeId, name: adapters.name })
+        .from(mergeMembers)
+        .innerJoin(merges, eq(merges.id, mergeMembers.mergeId))
+        .innerJoin(adapters, eq(adapters.id, mergeMembers.adapterId))
+        .where(and(eq(merges.tenantId, tenantId), eq(merges.status, 'succeeded')))
+        .orderBy(asc(mergeMembers.position));
       const baseName = new Map(bases.map((b) => [b.id, b.name]));
       const data = bases.map((b) => ({ id: b.name, object: 'model' as const, created: b.createdAt, owned_by }));
       for (const a of ready) data.push({ id: `${baseName.get(a.baseModelId)}:${a.name}`, object: 'model', created: a.readyAt ?? a.createdAt, owned_by });
       for (const m of done) {
         const id = `${baseName.get(m.baseModelId)}:${m.name}`;
         data.push({ id, object: 'model', created: m.finishedAt ?? m.createdAt, owned_by });
-        const members = await db.select({ name: adapters.name }).from(mergeMembers).innerJoin(adapters, eq(adapters.id, mergeMembers.adapterId)).where(eq(mergeMembers.mergeId, m.id)).orderBy(asc(mergeMembers.position));
-        for (const a of members) data.push({ id: `${id}/${a.name}`, object: 'model', created: m.finishedAt ?? m.createdAt, owned_by });
+        for (const a of members) if (a.mergeId === m.id) data.push({ id: `${id}/${a.name}`, object: 'model', created: m.finishedAt ?? m.createdAt, owned_by });
       }
       return reply(c, ModelList, { object: 'list', data }, 200);
     },

@@ -1,6 +1,6 @@
 /** Merges of several adapters into one servable model, and reverts that rebuild one member task from a merge. */
 import { createRoute } from '@hono/zod-openapi';
-import { and, asc, eq } from 'drizzle-orm';
+import { and, asc, between, eq } from 'drizzle-orm';
 import { adapters, baseModels, mergeMembers, mergeReverts, merges } from '../../schema/index.ts';
 import { requireApiKey } from '../auth/middleware.ts';
 import type { Db } from '../db.ts';
@@ -23,23 +23,48 @@ function revertObject(r: RevertRow, memberName: string) {
   };
 }
 
+/**
+ * Merges in the API's shape, with base model, members and reverts: one join and one query, however many merges.
+ * `rows` are one tenant's page (or one merge): a contiguous run of its ids, so an id range selects their members
+ * and reverts without binding every id.
+ */
+async function mergeObjects(db: Db, rows: MergeRow[]) {
+  if (rows.length === 0) return [];
+  const ids = rows.map((m) => m.id).sort();
+  const tenantId = rows[0].tenantId;
+  const [joined, reverts] = await Promise.all([
+    db
+      .select({ mergeId: merges.id, base: baseModels.name, id: adapters.id, name: adapters.name, weight: mergeMembers.weight })
+      .from(merges)
+      .innerJoin(baseModels, eq(baseModels.id, merges.baseModelId))
+      .leftJoin(mergeMembers, eq(mergeMembers.mergeId, merges.id))
+      .leftJoin(adapters, eq(adapters.id, mergeMembers.adapterId))
+      .where(and(eq(merges.tenantId, tenantId), between(merges.id, ids[0], ids[ids.length - 1])))
+      .orderBy(asc(mergeMembers.position)),
+    db
+      .select()
+      .from(mergeReverts)
+      .where(and(eq(mergeReverts.tenantId, tenantId), between(mergeReverts.mergeId, ids[0], ids[ids.length - 1])))
+      .orderBy(asc(mergeReverts.id)),
+  ]);
+  return rows.map((m) => {
+    const own = joined.filter((j) => j.mergeId === m.id);
+    const members = own.flatMap((a) => (a.id !== null && a.name !== null ? [{ adapter_id: a.id, name: a.name, weight: a.weight }] : []));
+    const nameOf = new Map(members.map((a) => [a.adapter_id, a.name]));
+    const base = own[0].base;
+    return {
+      id: m.id, object: 'merge' as const, name: m.name, base_model: base, model: m.status === 'succeeded' ? `${base}:${m.name}` : null,
+      method: m.method, basis_size: m.basisSize, density: m.density, members,
+      status: m.status, error: m.error,
+      reverts: reverts.filter((r) => r.mergeId === m.id).map((r) => revertObject(r, nameOf.get(r.adapterId) ?? r.adapterId)),
+      created_at: m.createdAt, finished_at: m.finishedAt,
+    };
+  });
+}
+
 async function mergeObject(db: Db, m: MergeRow) {
-  const [base] = await db.select({ name: baseModels.name }).from(baseModels).where(eq(baseModels.id, m.baseModelId));
-  const members = await db
-    .select({ id: adapters.id, name: adapters.name, weight: mergeMembers.weight })
-    .from(mergeMembers)
-    .innerJoin(adapters, eq(adapters.id, mergeMembers.adapterId))
-    .where(eq(mergeMembers.mergeId, m.id))
-    .orderBy(asc(mergeMembers.position));
-  const reverts = await db.select().from(mergeReverts).where(eq(mergeReverts.mergeId, m.id)).orderBy(asc(mergeReverts.id));
-  const nameOf = new Map(members.map((a) => [a.id, a.name]));
-  return {
-    id: m.id, object: 'merge' as const, name: m.name, base_model: base.name, model: m.status === 'succeeded' ? `${base.name}:${m.name}` : null,
-    method: m.method, basis_size: m.basisSize, density: m.density,
-    members: members.map((a) => ({ adapter_id: a.id, name: a.name, weight: a.weight })),
-    status: m.status, error: m.error, reverts: reverts.map((r) => revertObject(r, nameOf.get(r.adapterId) ?? r.adapterId)),
-    created_at: m.createdAt, finished_at: m.finishedAt,
-  };
+  const [merge] = await mergeObjects(db, [m]);
+  return merge;
 }
 
 const route = { security: tenantSecurity, middleware: [requireApiKey], tags: ['merges'] };
@@ -91,7 +116,7 @@ export const mergeRoutes = router()
     }),
     async (c) => {
       const listed = await tenantPage(c.var.db, merges, c.var.tenantId, c.req.valid('query'));
-      return reply(c, MergeList, { ...listed, data: await Promise.all(listed.data.map((r) => mergeObject(c.var.db, r))) }, 200);
+      return reply(c, MergeList, { ...listed, data: await mergeObjects(c.var.db, listed.data) }, 200);
     },
   )
   .openapi(

@@ -140,6 +140,7 @@ describe('fine-tuning jobs', () => {
     expect((await taskCall('fine_tuning', job.id, 'complete', { backend_id: 'trainer', trained_tokens: 1234 })).status).toBe(200);
     const done = await expectJson(`/v1/fine_tuning/jobs/${job.id}`, { key: t.key }, 200);
     expect(done).toMatchObject({ status: 'succeeded', trained_tokens: 1234, fine_tuned_model: expect.stringMatching(/^tiny-llama:helpful-/) });
+    expect((await expectJson('/v1/fine_tuning/jobs', { key: t.key }, 200)).data).toEqual([done]);
     expect(await expectJson(`/v1/adapters/${done.adapter_id}`, { key: t.key }, 200)).toMatchObject({ status: 'ready', source: 'training', source_id: job.id, rank: 4 });
     const models = await expectJson('/v1/models', { key: t.key }, 200);
     expect(models.data.map((m: any) => m.id)).toContain(done.fine_tuned_model);

@@ -66,6 +66,7 @@ describe('merges', () => {
     expect((await taskCall('revert', revert.id, 'complete', { backend_id: 'reverter' })).status).toBe(200);
     const after = await expectJson(`/v1/merges/${created.id}`, { key: t.key }, 200);
     expect(after.reverts).toMatchObject([{ status: 'succeeded' }]);
+    expect((await expectJson('/v1/merges', { key: t.key }, 200)).data).toEqual([after]);
     expect(await expectJson(`/v1/adapters/${after.reverts[0].result_adapter_id}`, { key: t.key }, 200)).toMatchObject({ name: 'ab-task_a', status: 'ready', source: 'revert', source_id: created.id });
   });
 

@@ -99,10 +99,14 @@ export function quantizeMatrix(w: ArrayLike<number>, n: number, k: number, opts:
         zeroPoints![row * zpRow + ((b * bits) >> 3)] |= zp << ((b * bits) & 7);
       }
       scales[row * nBlocks + b] = scale;
+      // onnxruntime multiplies by the float32 reciprocal; for a denormal scale that overflows to Infinity
+      // (0·∞ = NaN), so there the division is used instead.
       const reciprocal = scale !== 0 ? f32(1 / scale) : 0;
+      const exact = !Number.isFinite(reciprocal);
       const base = (row * nBlocks + b) * blob;
       for (let i = 0; i < groupSize; i++) {
-        const code = Math.min(maxCode, Math.max(0, roundf(f32(f32(block[i] * reciprocal) + zp))));
+        const scaled = exact ? f32(block[i] / scale) : f32(block[i] * reciprocal);
+        const code = Math.min(maxCode, Math.max(0, roundf(f32(scaled + zp))));
         qweight[base + ((i * bits) >> 3)] |= code << ((i * bits) & 7);
       }
     }

@@ -35,9 +35,10 @@ describe('quantizeMatrix round trip (property)', () => {
     groupSize: fc.constantFrom(32 as const, 64 as const, 128 as const),
     symmetric: fc.boolean(),
   });
-  // Rows of any length (odd K pads the last group), values of mixed sign and magnitude, some blocks all zero.
+  // Rows of any length (odd K pads the last group), values of mixed sign and magnitude (1e-37: denormal scales),
+  // some blocks all zero.
   const matrix = fc
-    .record({ n: fc.integer({ min: 1, max: 3 }), k: fc.integer({ min: 1, max: 300 }), magnitude: fc.constantFrom(0, 1e-6, 1, 1e3) })
+    .record({ n: fc.integer({ min: 1, max: 3 }), k: fc.integer({ min: 1, max: 300 }), magnitude: fc.constantFrom(0, 1e-37, 1e-6, 1, 1e3) })
     .chain(({ n, k, magnitude }) =>
       fc.record({
         n: fc.constant(n),

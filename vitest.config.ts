@@ -8,7 +8,7 @@ export default defineConfig({
       {
         test: {
           name: 'backend',
-          include: ['tests/backend/**/*.test.ts'],
+          include: ['tests/backend/**/*.test.ts', 'tests/house.test.ts'],
           environment: 'node',
           testTimeout: 120_000,
           hookTimeout: 120_000,

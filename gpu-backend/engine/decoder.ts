@@ -4,15 +4,13 @@
  */
 import type { ModelFolder } from '../formats/files.ts';
 import type { ModelConfig } from '../../contracts/formats/hf-config.ts';
+import { attentionMask } from './attention-mask.ts';
 import { buildInferenceGraph, io, type InferenceGraphOptions } from './inference-graph.ts';
 import type { KvCache } from './kv-cache.ts';
 import type { LoraRows } from './lora-rows.ts';
 import { RopeTables } from './rope.ts';
 import { createSession, f32, i64, ort, type RuntimeOptions } from './runtime.ts';
 import { float32Weights } from './weights.ts';
-
-/** Additive mask value for positions a query may not see (finite, so a fully masked row stays finite). */
-const MASKED = -1e30;
 
 export interface StepInput {
   /** Token ids, [rows, seq], right-padded. */
@@ -64,7 +62,7 @@ export class Decoder {
       [io.inputIds]: i64(inp.tokens, [rows, seq]),
       [io.cos]: f32(cos, [rows, seq, 1, hd]),
       [io.sin]: f32(sin, [rows, seq, 1, hd]),
-      [io.mask]: f32(this.mask(start, inp.newLengths, rows, seq, past), [rows, 1, 1, seq, past + seq]),
+      [io.mask]: f32(attentionMask({ rows, seq, past, start, newLengths: inp.newLengths, window: this.cfg.slidingWindow }), [rows, 1, 1, seq, past + seq]),
       [io.logitsIndex]: i64(inp.logitsAt.flat(), [rows, nLogits]),
     };
     if (cache) for (const [name, t] of cache.tensors(rows, { key: io.pastKey, value: io.pastValue })) feeds[name] = t;
@@ -83,22 +81,4 @@ export class Decoder {
     };
   }
 
-  /**
-   * [rows, 1, 1, seq, past+seq]: a query at absolute position p sees cached keys j < length(row) and new keys
-   * up to itself (causal, and not padding); with a sliding window, only keys within the window.
-   */
-  private mask(start: number[], newLengths: ArrayLike<number>, rows: number, seq: number, past: number): Float32Array {
-    const total = past + seq;
-    const window = this.cfg.slidingWindow ?? Infinity;
-    const m = new Float32Array(rows * seq * total).fill(MASKED);
-    for (let r = 0; r < rows; r++) {
-      for (let t = 0; t < seq; t++) {
-        const qPos = start[r] + t;
-        const at = (r * seq + t) * total;
-        for (let j = 0; j < start[r]; j++) if (qPos - j < window) m[at + j] = 0;
-        for (let s = 0; s <= t; s++) if ((s < newLengths[r] || s === t) && t - s < window) m[at + past + s] = 0;
-      }
-    }
-    return m;
-  }
 }

@@ -10,12 +10,14 @@
  */
 import { modulePath, PROJECTIONS, projectionShape, type ModelConfig, type Projection } from '../../contracts/formats/hf-config.ts';
 import { peftKey, type LoraTarget } from '../../contracts/formats/peft-config.ts';
+import { causalMask } from '../engine/attention-mask.ts';
 import { hasBias, weightName } from '../engine/llama.ts';
 import { RopeTables } from '../engine/rope.ts';
 import { createSession, f32, i64, ort, type RuntimeOptions } from '../engine/runtime.ts';
 import { buildHeadGraph, buildLayerGraph, headIo, layerGraphKey, layerIo, type LayerGraphSpec } from '../engine/train-graphs.ts';
+import { IGNORE } from './data.ts';
 
-/** A batch of token rows, right-padded: `labels` uses -100 for positions that carry no loss, as transformers does. */
+/** A batch of token rows, right-padded: `labels` uses IGNORE for positions that carry no loss, as transformers does. */
 export interface TokenBatch {
   batch: number;
   seq: number;
@@ -28,12 +30,10 @@ export interface TokenBatch {
 export interface LossAndGrads {
   /** Σ over target tokens of weight · NLL, with the weight given by `lossScale`. */
   loss: number;
-  /** Target tokens (labels ≠ -100 after the shift) in this batch. */
+  /** Target tokens (labels ≠ IGNORE after the shift) in this batch. */
   targets: number;
   grads: Map<string, Float32Array>;
 }
-
-const MASKED = -1e30;
 
 export type Trainable = { kind: 'lora'; targets: LoraTarget[] } | { kind: 'full' };
 
@@ -231,17 +231,8 @@ function accumulate(grads: Map<string, Float32Array>, name: string, g: Float32Ar
   else for (let i = 0; i < g.length; i++) prev[i] += g[i];
 }
 
-/** [B, 1, 1, T, T] additive: causal, keys past a row's length masked (padded queries still see themselves). */
-export function causalMask(lengths: number[], T: number): Float32Array {
-  const m = new Float32Array(lengths.length * T * T).fill(MASKED);
-  lengths.forEach((len, b) => {
-    for (let q = 0; q < T; q++) for (let k = 0; k <= q; k++) if (k < len || k === q) m[(b * T + q) * T + k] = 0;
-  });
-  return m;
-}
-
 /**
- * transformers' causal-LM convention: position t predicts labels[t+1]; -100 targets (and the last position)
+ * transformers' causal-LM convention: position t predicts labels[t+1]; IGNORE targets (and the last position)
  * carry no loss. Returns per-position target ids and weights (`scale` for a counted target, else 0).
  */
 export function shiftedTargets(batch: TokenBatch, scale: number): { labels: BigInt64Array; weights: Float32Array; targets: number } {
@@ -252,7 +243,7 @@ export function shiftedTargets(batch: TokenBatch, scale: number): { labels: BigI
   for (let b = 0; b < B; b++) {
     for (let t = 0; t + 1 < T; t++) {
       const y = batch.labels[b * T + t + 1];
-      if (y === -100 || t + 1 >= batch.lengths[b]) continue;
+      if (y === IGNORE || t + 1 >= batch.lengths[b]) continue;
       labels[b * T + t] = BigInt(y);
       weights[b * T + t] = scale;
       targets++;

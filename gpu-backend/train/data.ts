@@ -1,6 +1,6 @@
 /**
  * From dataset examples to token batches: prompt/completion pairs and chat conversations become token ids with
- * labels (-100 where no loss is taken: the prompt, or every non-assistant message), truncated to the maximum
+ * labels (IGNORE where no loss is taken: the prompt, or every non-assistant message), truncated to the maximum
  * length, then grouped into right-padded batches whose length is rounded up to a bucket so that training
  * graphs (built per shape) are reused.
  */
@@ -9,6 +9,7 @@ import { describeErrors, parseDataset, type Example } from '../../contracts/form
 import type { TextTokenizer } from '../formats/tokenizer.ts';
 import type { TokenBatch } from './backprop.ts';
 
+/** The label of a position that carries no loss (transformers' ignore_index). */
 export const IGNORE = -100;
 
 export interface EncodedExample {

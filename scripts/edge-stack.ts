@@ -1,7 +1,7 @@
 /**
  * The edge on this machine: s3rver (the artifact bucket), D1 with migrations/ applied, and `wrangler dev`
  * serving the Worker. Used by `npm run dev:edge`, `npm start` and the end-to-end tests. wrangler runs in its own
- * process group (killing npx/wrangler alone leaves workerd running, PLATFORM.md), and stop() waits until that
+ * process group (killing npx/wrangler alone leaves workerd running, docs/PLATFORM.md), and stop() waits until that
  * whole group is gone.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -55,7 +55,7 @@ export function localStackSettings(env: NodeJS.ProcessEnv = process.env) {
   };
 }
 
-// Wrangler offline, without prompts or network lookups (see PLATFORM.md).
+// Wrangler offline, without prompts or network lookups (see docs/PLATFORM.md).
 const wranglerEnv = {
   ...process.env,
   WRANGLER_SEND_METRICS: 'false',

@@ -2,7 +2,7 @@
  * The one object-store client of rankgate, over @aws-sdk/client-s3 and its presigner. The edge (workerd) and
  * the backend (Node) both use it against R2, S3, MinIO or a local s3rver. Pure of Node APIs on purpose.
  *
- * Client settings that matter (see PLATFORM.md): path-style URLs (s3rver, MinIO and R2 custom endpoints),
+ * Client settings that matter (see docs/PLATFORM.md): path-style URLs (s3rver, MinIO and R2 custom endpoints),
  * region "auto" (R2), and checksums only WHEN_REQUIRED — with the SDK defaults a streamed PutObject is stored with
  * aws-chunked framing and a CRC trailer inside the object, and presigned PUTs carry the checksum of an empty body.
  */

@@ -1,0 +1,250 @@
+/**
+ * Joint compression of a set of adapters for serving (after "Compress then Serve", arXiv 2407.00066): per module
+ * ΔWᵢ ≈ U·Σᵢ·Vᵀ with U (out×k) and V (in×k) shared by every adapter and a k×k core Σᵢ per adapter, so that a
+ * server reads U and V once per step for all of them.
+ *
+ * Everything happens in the core space of the stacked factors: [B₁…Bₙ] = Qb·Rb and [A₁…Aₙ]ᵀ = Qa·Ra (one QR
+ * each), so ΔWᵢ = Qb·Kᵢ·Qaᵀ with Kᵢ = Rb[:, i]·Ra[:, i]ᵀ of at most N×N (N = Σ ranks). The best U and V lie in
+ * the spans of Qb and Qa, so the fit is exact there and never forms a dense stack. Initialisation is the closed
+ * form (top-k eigenvectors of Σ KᵢKᵢᵀ and Σ KᵢᵀKᵢ, i.e. the top singular vectors of [ΔW₁…ΔWₙ] and
+ * [ΔW₁ᵀ…ΔWₙᵀ]); alternating steps then take U from the top-k eigenvectors of Σ KᵢV VᵀKᵢᵀ and V likewise, each
+ * step never lowering Σ‖UᵀΔWᵢV‖². Σᵢ = UᵀΔWᵢV in closed form. Each adapter is weighted by 1/‖ΔWᵢ‖² (over all
+ * modules) while fitting, so that a small adapter is not drowned by a large one; the cores are unweighted.
+ */
+import { invalid } from '../../contracts/formats/errors.ts';
+import type { LoraAdapter } from '../../contracts/formats/adapter.ts';
+import type { Tensor } from '../../contracts/formats/safetensors.ts';
+import { matmul, matmulNT, matmulTN, qr, transpose, zeros, type Mat } from './linalg.ts';
+import { checkMembers, type Member } from './members.ts';
+import { adapterFromFactors } from './peft-adapter.ts';
+import { symEigen } from './reversible-eigen.ts';
+import { stack } from './reversible-delta.ts';
+import { alignMembers, fullFloats, memberTasks, slotOf, storedFloats, type AlignedModule, type MergedTask, type ModuleSlot } from './reversible-types.ts';
+
+export interface JointOptions {
+  /** Shared basis size per module (clipped to the rank the module's deltas can have). */
+  k: number;
+  /** Alternating refinement steps after the closed-form start (default 3). */
+  iters?: number;
+}
+
+export interface JointModule extends ModuleSlot {
+  /** out × k, orthonormal columns. */
+  u: Mat;
+  /** in × k, orthonormal columns. */
+  v: Mat;
+  /** n × k²: row i is adapter i's core Σᵢ (k×k, row-major); zeros where adapter i lacks the module. */
+  cores: Mat;
+}
+
+export interface JointBasis {
+  baseModel: string;
+  k: number;
+  tasks: MergedTask[];
+  modules: JointModule[];
+  fullFloats: number;
+}
+
+export function checkJointSize(k: number): number {
+  if (!Number.isInteger(k) || k < 1) invalid('bad_k', `k is ${k}; the shared basis size must be an integer of at least 1.`, 'k');
+  return k;
+}
+
+export function jointCompress(members: Member[], opts: JointOptions): JointBasis {
+  checkMembers(members, 1);
+  const k = checkJointSize(opts.k);
+  const iters = opts.iters ?? 3;
+  const aligned = alignMembers(members);
+  const weights = taskWeights(aligned, members.length);
+  const modules = aligned.map((slot) => {
+    const cs = coreSpace(slot);
+    const fit = fitCore(cs, weights, Math.min(k, cs.maxK), iters);
+    return { ...slotOf(slot), ...expand(cs, fit) };
+  });
+  return { baseModel: members[0].baseModel, k, tasks: memberTasks(members), modules, fullFloats: fullFloats(members) };
+}
+
+/** Adapter `name` of the set as an ordinary PEFT adapter of rank k: B = U·Σᵢ, A = Vᵀ. */
+export function jointAdapter(basis: JointBasis, name: string): LoraAdapter {
+  const task = taskIndex(basis.tasks, name);
+  const paths = new Set(basis.tasks[task].paths);
+  const modules = basis.modules.filter((m) => paths.has(m.path)).map((m) => ({ ...slotOf(m), ...jointFactors(m, task) }));
+  return adapterFromFactors(modules, basis.baseModel);
+}
+
+export function jointFactors(m: { u: Mat; v: Mat; cores: Mat }, task: number): { b: Mat; a: Mat } {
+  const k = m.u.cols;
+  const core = { rows: k, cols: k, data: m.cores.data.subarray(task * k * k, (task + 1) * k * k) } as Mat;
+  return { b: matmul(m.u, core), a: transpose(m.v) };
+}
+
+export interface JointReport {
+  tasks: { name: string; relativeError: number }[];
+  /** Floats stored over floats of keeping every adapter. */
+  storage: number;
+  k: number;
+}
+
+export function jointReport(basis: JointBasis, members: Member[]): JointReport {
+  const aligned = new Map(alignMembers(members).map((s) => [s.path, s]));
+  const tasks = basis.tasks.map((t, i) => {
+    let err = 0;
+    let norm = 0;
+    for (const m of basis.modules) {
+      const f = aligned.get(m.path)?.factors[i];
+      if (!f) continue;
+      const rec = jointFactors(m, i);
+      const e = deltaError(f, rec);
+      err += e.err;
+      norm += e.norm;
+    }
+    return { name: t.name, relativeError: norm > 0 ? Math.sqrt(err / norm) : 0 };
+  });
+  const stored = storedFloats(basis.modules.map((m) => ({ parts: { u: m.u, v: m.v, cores: m.cores } })));
+  return { tasks, storage: stored / basis.fullFloats, k: basis.k };
+}
+
+/** ‖B₁A₁ − B₂A₂‖² and ‖B₁A₁‖² from the factors: ‖BA‖² = Σ (BᵀB)∘(AAᵀ). */
+export function deltaError(orig: { b: Mat; a: Mat }, rec: { b: Mat; a: Mat }): { err: number; norm: number } {
+  const ip = (x: { b: Mat; a: Mat }, y: { b: Mat; a: Mat }) => {
+    const bb = matmulTN(x.b, y.b);
+    const aa = matmulNT(x.a, y.a);
+    let s = 0;
+    for (let i = 0; i < bb.data.length; i++) s += bb.data[i] * aa.data[i];
+    return s;
+  };
+  const oo = ip(orig, orig);
+  const rr = ip(rec, rec);
+  const or = ip(orig, rec);
+  return { err: Math.max(oo + rr - 2 * or, 0), norm: oo };
+}
+
+export function taskIndex(tasks: MergedTask[], name: string): number {
+  const i = tasks.findIndex((t) => t.name === name);
+  if (i < 0) invalid('unknown_task', `"${name}" is not a member; the members are ${tasks.map((t) => `"${t.name}"`).join(', ')}.`, 'task');
+  return i;
+}
+
+/** 1/‖ΔWᵢ‖² over all modules (1 for an all-zero adapter), from the factors. */
+export function taskWeights(aligned: AlignedModule[], n: number): number[] {
+  const norms = new Array<number>(n).fill(0);
+  for (const slot of aligned) {
+    slot.factors.forEach((f, i) => {
+      if (f) norms[i] += deltaError(f, f).norm;
+    });
+  }
+  return norms.map((s) => (s > 0 ? 1 / s : 1));
+}
+
+/** A module's deltas in the core space of their stacked factors: ΔWᵢ = qb·kᵢ·qaᵀ. */
+export interface CoreSpace {
+  qb: Mat;
+  qa: Mat;
+  /** Kᵢ (qb.cols × qa.cols); null where the adapter lacks the module. */
+  k: (Mat | null)[];
+  /** The largest useful basis size: min(qb.cols, qa.cols). */
+  maxK: number;
+}
+
+export function coreSpace(slot: AlignedModule): CoreSpace {
+  const { bcat, acat, blocks } = stack(slot);
+  const qb = qr(bcat);
+  const qa = qr(transpose(acat));
+  const k = slot.factors.map((f, i) => {
+    if (!f) return null;
+    const [from, to] = blocks[i];
+    return matmulNT(colRange(qb.r, from, to), colRange(qa.r, from, to));
+  });
+  return { qb: qb.q, qa: qa.q, k, maxK: Math.min(qb.q.cols, qa.q.cols) };
+}
+
+function colRange(a: Mat, from: number, to: number): Mat {
+  const w = to - from;
+  const out = zeros(a.rows, w);
+  for (let i = 0; i < a.rows; i++) for (let j = 0; j < w; j++) out.data[i * w + j] = a.data[i * a.cols + from + j];
+  return out;
+}
+
+/** U' (Nb×k) and V' (Na×k) in the core space, closed form then `iters` alternating steps. */
+export function fitCore(cs: CoreSpace, weights: number[], k: number, iters: number): { u: Mat; v: Mat } {
+  let u = topEigenvectors(weightedGram(cs.k, weights, 'left', null), k);
+  let v = topEigenvectors(weightedGram(cs.k, weights, 'right', null), k);
+  for (let it = 0; it < iters; it++) {
+    v = topEigenvectors(weightedGram(cs.k, weights, 'right', u), k);
+    u = topEigenvectors(weightedGram(cs.k, weights, 'left', v), k);
+  }
+  return { u, v };
+}
+
+/** U = qb·U', V = qa·V', Σᵢ = U'ᵀKᵢV'. */
+export function expand(cs: CoreSpace, fit: { u: Mat; v: Mat }): { u: Mat; v: Mat; cores: Mat } {
+  const k = fit.u.cols;
+  const cores = zeros(cs.k.length, k * k);
+  cs.k.forEach((ki, i) => {
+    if (!ki) return;
+    const c = matmul(matmulTN(fit.u, ki), fit.v);
+    cores.data.set(c.data, i * k * k);
+  });
+  return { u: matmul(cs.qb, fit.u), v: matmul(cs.qa, fit.v), cores };
+}
+
+/**
+ * 'left': Σ wᵢ·Kᵢ·P·Kᵢᵀ with P = proj·projᵀ (or I when proj is null); 'right': Σ wᵢ·Kᵢᵀ·P·Kᵢ.
+ */
+export function weightedGram(ks: (Mat | null)[], weights: number[], side: 'left' | 'right', proj: Mat | null): Mat {
+  let g: Mat | null = null;
+  ks.forEach((ki, i) => {
+    if (!ki) return;
+    // left: Y = Kᵢ·proj (Nb×k) and g += w·YYᵀ; right: Y = Kᵢᵀ·proj (Na×k).
+    const y = side === 'left' ? (proj ? matmul(ki, proj) : ki) : proj ? matmulTN(ki, proj) : transpose(ki);
+    const yy = matmulNT(y, y);
+    if (!g) g = zeros(yy.rows, yy.cols);
+    for (let j = 0; j < yy.data.length; j++) g.data[j] += weights[i] * yy.data[j];
+  });
+  return g!;
+}
+
+function topEigenvectors(s: Mat, k: number): Mat {
+  const { vectors } = symEigen(s);
+  const out = zeros(s.rows, k);
+  for (let i = 0; i < s.rows; i++) for (let j = 0; j < k; j++) out.data[i * k + j] = vectors.data[i * s.rows + j];
+  return out;
+}
+
+// ---- serialisation -------------------------------------------------------------------------------------------
+
+export const JOINT_FORMAT = 'rankgate-joint-basis';
+
+/** A manifest (JSON) and safetensors-ready tensors: `<path>.u`, `<path>.v`, `<path>.cores` (F32). */
+export function encodeJointBasis(basis: JointBasis): { manifest: Record<string, unknown>; tensors: Map<string, Tensor> } {
+  const tensors = new Map<string, Tensor>();
+  for (const m of basis.modules) {
+    for (const [name, mat] of [['u', m.u], ['v', m.v], ['cores', m.cores]] as const) {
+      tensors.set(`${m.path}.${name}`, { dtype: 'F32', shape: [mat.rows, mat.cols], data: Float32Array.from(mat.data) });
+    }
+  }
+  const manifest = {
+    format: JOINT_FORMAT,
+    version: 1,
+    base_model: basis.baseModel,
+    k: basis.k,
+    full_floats: basis.fullFloats,
+    tasks: basis.tasks,
+    modules: basis.modules.map((m) => slotOf(m)),
+  };
+  return { manifest, tensors };
+}
+
+export function decodeJointBasis(manifest: Record<string, unknown>, tensors: Map<string, Tensor>): JointBasis {
+  if (manifest.format !== JOINT_FORMAT) invalid('bad_artifact', `the manifest's format is ${JSON.stringify(manifest.format)}, not "${JOINT_FORMAT}".`, 'manifest');
+  const slots = manifest.modules as ModuleSlot[];
+  const modules = slots.map((s) => ({ ...slotOf(s), u: tensorMat(tensors, `${s.path}.u`), v: tensorMat(tensors, `${s.path}.v`), cores: tensorMat(tensors, `${s.path}.cores`) }));
+  return { baseModel: manifest.base_model as string, k: manifest.k as number, tasks: manifest.tasks as MergedTask[], modules, fullFloats: manifest.full_floats as number };
+}
+
+export function tensorMat(tensors: Map<string, Tensor>, key: string): Mat {
+  const t = tensors.get(key);
+  if (!t) invalid('bad_artifact', `the artifact has no tensor "${key}", which its manifest names.`, 'tensors');
+  if (t.dtype !== 'F32' || t.shape.length !== 2) invalid('bad_artifact', `tensor "${key}" is ${t.dtype} ${JSON.stringify(t.shape)}; expected a 2-D F32 tensor.`, 'tensors');
+  return { rows: t.shape[0], cols: t.shape[1], data: Float64Array.from(t.data as Float32Array) };
+}

@@ -1,0 +1,116 @@
+/**
+ * Reversible merge in delta space: per module, the n×n Gram matrix of the task deltas ⟨ΔWᵢ, ΔWⱼ⟩ =
+ * tr((BᵢᵀBⱼ)(AⱼAᵢᵀ)), computed from the factors; its top-p eigenvectors E give p orthonormal basis deltas
+ * Dₖ = Σⱼ Eⱼₖ·ΔWⱼ/√λₖ and task i's coefficients cᵢₖ = √λₖ·Eᵢₖ (the best p-term approximation of the n deltas
+ * in the Frobenius sense). It does not depend on how an adapter splits ΔW into B·A.
+ *
+ * The basis deltas are stored in low-rank form: Dₖ = Qb·(Rb·diag(Eₖ)·Raᵀ)·Qaᵀ/√λₖ through one QR of the stacked
+ * factors [B₁…Bₙ] and [A₁…Aₙ]ᵀ, the small core's SVD truncated to `basisRank` (default: the module's largest
+ * adapter rank; at p = n the whole rank, so that p = n rebuilds exactly) and split √S to each side.
+ *
+ * Parts per module: b (out × p·t), a (p·t × in) — Dₖ = b[:, kt:(k+1)t]·a[kt:(k+1)t, :] — and coef (n × p).
+ */
+import { matmul, matmulNT, matmulTN, qr, svd, transpose, zeros, type Mat } from './linalg.ts';
+import { symEigen } from './reversible-eigen.ts';
+import { slotOf, type AlignedModule, type MergedModule } from './reversible-types.ts';
+
+export function buildDeltaModules(aligned: AlignedModule[], p: number, basisRank?: number): MergedModule[] {
+  return aligned.map((slot) => {
+    const n = slot.factors.length;
+    const { bcat, acat, blocks } = stack(slot);
+    const gram = taskGram(bcat, acat, blocks, n);
+    const { values, vectors } = symEigen(gram);
+    const full = Math.min(bcat.cols, slot.out, slot.in);
+    const maxRank = Math.max(...blocks.map(([from, to]) => to - from));
+    const t = Math.min(basisRank ?? (p === n ? full : maxRank), full);
+    const b = zeros(slot.out, p * t);
+    const a = zeros(p * t, slot.in);
+    const coef = zeros(n, p);
+    const trace = values.reduce((s, v) => s + Math.max(v, 0), 0);
+    const qb = qr(bcat);
+    const qa = qr(transpose(acat));
+    for (let k = 0; k < p; k++) {
+      const lambda = values[k];
+      if (!(lambda > 1e-24 * trace)) break;
+      const root = Math.sqrt(lambda);
+      for (let i = 0; i < n; i++) coef.data[i * p + k] = root * vectors.data[i * n + k];
+      // Core of Dₖ: Rb·diag(weights of each task's columns)·Raᵀ/√λₖ.
+      const weighted = zeros(qb.r.rows, qb.r.cols);
+      for (let i = 0; i < n; i++) {
+        const wgt = vectors.data[i * n + k] / root;
+        const [from, to] = blocks[i];
+        for (let row = 0; row < qb.r.rows; row++) for (let c = from; c < to; c++) weighted.data[row * qb.r.cols + c] = qb.r.data[row * qb.r.cols + c] * wgt;
+      }
+      const core = svd(matmulNT(weighted, qa.r));
+      const left = matmul(qb.q, core.u); // out × rank
+      const right = matmul(qa.q, core.v); // in × rank
+      const keep = Math.min(t, core.s.length);
+      for (let j = 0; j < keep; j++) {
+        const rs = Math.sqrt(core.s[j]);
+        for (let row = 0; row < slot.out; row++) b.data[row * p * t + k * t + j] = left.data[row * left.cols + j] * rs;
+        for (let c = 0; c < slot.in; c++) a.data[(k * t + j) * slot.in + c] = right.data[c * right.cols + j] * rs;
+      }
+    }
+    return { ...slotOf(slot), parts: { b, a, coef } };
+  });
+}
+
+/** Task `task`'s factors from a delta-space module: [cᵢ₁·b₁ … cᵢₚ·bₚ] and the stacked a (rank p·t). */
+export function rebuildDelta(module: MergedModule, task: number): { b: Mat; a: Mat } {
+  const { b, a, coef } = module.parts;
+  const p = coef.cols;
+  const t = b.cols / p;
+  const out = zeros(b.rows, b.cols);
+  for (let row = 0; row < b.rows; row++) {
+    for (let k = 0; k < p; k++) {
+      const c = coef.data[task * p + k];
+      for (let j = 0; j < t; j++) out.data[row * b.cols + k * t + j] = b.data[row * b.cols + k * t + j] * c;
+    }
+  }
+  return { b: out, a: { rows: a.rows, cols: a.cols, data: a.data.slice() } };
+}
+
+/** The mean task delta Σₖ c̄ₖ·Dₖ, with c̄ the mean coefficient row. */
+export function meanDelta(module: MergedModule): { b: Mat; a: Mat } {
+  const { coef } = module.parts;
+  const n = coef.rows;
+  const mean = zeros(1, coef.cols);
+  for (let i = 0; i < n; i++) for (let k = 0; k < coef.cols; k++) mean.data[k] += coef.data[i * coef.cols + k] / n;
+  return rebuildDelta({ ...module, parts: { ...module.parts, coef: mean } }, 0);
+}
+
+/** [B₁…Bₙ] (out×N) and [A₁;…;Aₙ] (N×in), with each task's column range (empty for a task lacking the module). */
+export function stack(slot: AlignedModule): { bcat: Mat; acat: Mat; blocks: [number, number][] } {
+  const ranks = slot.factors.map((f) => (f ? f.a.rows : 0));
+  const total = ranks.reduce((s, r) => s + r, 0);
+  const bcat = zeros(slot.out, total);
+  const acat = zeros(total, slot.in);
+  const blocks: [number, number][] = [];
+  let at = 0;
+  slot.factors.forEach((f, i) => {
+    blocks.push([at, at + ranks[i]]);
+    if (!f) return;
+    const r = ranks[i];
+    for (let row = 0; row < slot.out; row++) bcat.data.set(f.b.data.subarray(row * r, (row + 1) * r), row * total + at);
+    acat.data.set(f.a.data, at * slot.in);
+    at += r;
+  });
+  return { bcat, acat, blocks };
+}
+
+/** ⟨ΔWᵢ, ΔWⱼ⟩ = Σ (BᵢᵀBⱼ) ∘ (AᵢAⱼᵀ), from the stacked factors' Grams, never forming ΔW. */
+export function taskGram(bcat: Mat, acat: Mat, blocks: [number, number][], n: number): Mat {
+  const btb = matmulTN(bcat, bcat);
+  const aat = matmulNT(acat, acat);
+  const total = bcat.cols;
+  const g = zeros(n, n);
+  for (let i = 0; i < n; i++) {
+    for (let j = i; j < n; j++) {
+      let s = 0;
+      for (let a = blocks[i][0]; a < blocks[i][1]; a++) for (let b = blocks[j][0]; b < blocks[j][1]; b++) s += btb.data[a * total + b] * aat.data[a * total + b];
+      g.data[i * n + j] = s;
+      g.data[j * n + i] = s;
+    }
+  }
+  return g;
+}

@@ -1,0 +1,159 @@
+/**
+ * Reversible merge in factor space, as published (arXiv 2510.14163): per module, per factor and per position
+ * (each row of lora_B, each column of lora_A) the n tasks' r-vectors form X (r×n); the merge keeps their mean μ,
+ * the top-p left singular vectors V of X − μ and C = Vᵀ(X − μ), and task i reverts to μ + V·C[:, i].
+ * Storage per position is r + p·r + p·n floats against r·n. Ranks that differ are zero-padded to the largest,
+ * modules a task lacks count as zeros.
+ *
+ * 'factor_svd' first rewrites each adapter as B = U·√S, A = √S·Vᵀ from the SVD of its own B·A, so the result
+ * does not depend on how training happened to split ΔW between B and A.
+ *
+ * Parts per module: muB (out×r), basisB (out×r·p: row j is V of row j, r×p row-major), coefB (out×p·n: row j is
+ * C, p×n row-major), and muA, basisA, coefA with one row per input column.
+ */
+import { fromArray, svdOfProduct, transpose, zeros, type Mat } from './linalg.ts';
+import type { DeltaFactors } from './peft-adapter.ts';
+import { eigenInPlace, eigenWork } from './reversible-eigen.ts';
+import { slotOf, type AlignedModule, type MergedModule } from './reversible-types.ts';
+
+export function buildFactorModules(aligned: AlignedModule[], p: number, svdForm: boolean): MergedModule[] {
+  return aligned.map((slot) => {
+    const factors = svdForm ? slot.factors.map((f) => (f ? balancedSvdFactors(f) : null)) : slot.factors;
+    const r = Math.max(...factors.map((f) => (f ? f.a.rows : 0)));
+    // Rows of B and rows of Aᵀ: each position's r-vector is contiguous in both.
+    const bSide = fitPositions(factors.map((f) => (f ? f.b : null)), slot.out, r, p);
+    const aSide = fitPositions(factors.map((f) => (f ? transpose(f.a) : null)), slot.in, r, p);
+    return {
+      ...slotOf(slot),
+      parts: { muB: bSide.mu, basisB: bSide.basis, coefB: bSide.coef, muA: aSide.mu, basisA: aSide.basis, coefA: aSide.coef },
+    };
+  });
+}
+
+/** Task `task`'s factors rebuilt from a factor-space module: rank r (the padded rank). */
+export function rebuildFactor(module: MergedModule, task: number, n: number): { b: Mat; a: Mat } {
+  const { muB, basisB, coefB, muA, basisA, coefA } = module.parts;
+  const b = rebuildSide(muB, basisB, coefB, task, n);
+  const at = rebuildSide(muA, basisA, coefA, task, n);
+  return { b, a: transpose(at) };
+}
+
+/** ΔW = B·A = (U√S)(√S Vᵀ): the same product, split evenly between the factors. */
+export function balancedSvdFactors(f: DeltaFactors): DeltaFactors {
+  const { u, s, v } = svdOfProduct(f.b, f.a);
+  const k = s.length;
+  const b = zeros(u.rows, k);
+  const a = zeros(k, v.rows);
+  for (let j = 0; j < k; j++) {
+    const root = Math.sqrt(s[j]);
+    for (let i = 0; i < u.rows; i++) b.data[i * k + j] = u.data[i * k + j] * root;
+    for (let i = 0; i < v.rows; i++) a.data[j * v.rows + i] = v.data[i * k + j] * root;
+  }
+  return { ...f, b, a };
+}
+
+/**
+ * One factor's positions: `rows[i]` is task i's factor with one r_i-vector per row (null: all zeros).
+ * Allocation-free inside the loop: it runs once per row of B and column of A, ~300k times on the 135M shape.
+ */
+function fitPositions(rows: (Mat | null)[], positions: number, r: number, p: number): { mu: Mat; basis: Mat; coef: Mat } {
+  const n = rows.length;
+  const mu = zeros(positions, r);
+  const basis = zeros(positions, r * p);
+  const coef = zeros(positions, p * n);
+  const x = new Float64Array(r * n);
+  // The smaller Gram: n×n (tasks) when n ≤ r, else r×r.
+  const small = Math.min(n, r);
+  const g = new Float64Array(small * small);
+  const w = eigenWork(small);
+  const datas = rows.map((m) => (m ? m.data : null));
+  const ranks = rows.map((m) => (m ? m.cols : 0));
+  for (let pos = 0; pos < positions; pos++) {
+    x.fill(0);
+    for (let i = 0; i < n; i++) {
+      const data = datas[i];
+      if (!data) continue;
+      const ri = ranks[i];
+      const off = pos * ri;
+      for (let k = 0; k < ri; k++) x[k * n + i] = data[off + k];
+    }
+    let trace = 0;
+    for (let k = 0; k < r; k++) {
+      let m = 0;
+      for (let i = 0; i < n; i++) m += x[k * n + i];
+      m /= n;
+      mu.data[pos * r + k] = m;
+      for (let i = 0; i < n; i++) {
+        const c = x[k * n + i] - m;
+        x[k * n + i] = c;
+        trace += c * c;
+      }
+    }
+    if (trace === 0) continue;
+    const vOff = pos * r * p;
+    const cOff = pos * p * n;
+    if (n <= r) {
+      // g = XᵀX; eigenvector e_j gives V[:, j] = X·e_j/√λ_j and C[j, :] = √λ_j·e_jᵀ.
+      for (let a = 0; a < n; a++) {
+        for (let b = a; b < n; b++) {
+          let s = 0;
+          for (let k = 0; k < r; k++) s += x[k * n + a] * x[k * n + b];
+          g[a * n + b] = s;
+          g[b * n + a] = s;
+        }
+      }
+      eigenInPlace(n, g, w);
+      for (let j = 0; j < Math.min(p, n); j++) {
+        const lambda = w.d[j];
+        if (!(lambda > 1e-24 * trace)) break;
+        const root = Math.sqrt(lambda);
+        for (let i = 0; i < n; i++) coef.data[cOff + j * n + i] = root * g[i * n + j];
+        for (let k = 0; k < r; k++) {
+          let s = 0;
+          for (let i = 0; i < n; i++) s += x[k * n + i] * g[i * n + j];
+          basis.data[vOff + k * p + j] = s / root;
+        }
+      }
+    } else {
+      // g = XXᵀ; its eigenvectors are V directly and C = VᵀX.
+      for (let a = 0; a < r; a++) {
+        for (let b = a; b < r; b++) {
+          let s = 0;
+          for (let i = 0; i < n; i++) s += x[a * n + i] * x[b * n + i];
+          g[a * r + b] = s;
+          g[b * r + a] = s;
+        }
+      }
+      eigenInPlace(r, g, w);
+      for (let j = 0; j < Math.min(p, r); j++) {
+        for (let k = 0; k < r; k++) basis.data[vOff + k * p + j] = g[k * r + j];
+        for (let i = 0; i < n; i++) {
+          let s = 0;
+          for (let k = 0; k < r; k++) s += g[k * r + j] * x[k * n + i];
+          coef.data[cOff + j * n + i] = s;
+        }
+      }
+    }
+  }
+  return { mu, basis, coef };
+}
+
+function rebuildSide(mu: Mat, basis: Mat, coef: Mat, task: number, n: number): Mat {
+  const positions = mu.rows;
+  const r = mu.cols;
+  const p = basis.cols / r;
+  const out = fromArray(positions, r, mu.data);
+  const o = out.data;
+  const bd = basis.data;
+  const cd = coef.data;
+  for (let pos = 0; pos < positions; pos++) {
+    const vOff = pos * r * p;
+    const cOff = pos * p * n + task;
+    for (let k = 0; k < r; k++) {
+      let s = 0;
+      for (let j = 0; j < p; j++) s += bd[vOff + k * p + j] * cd[cOff + j * n];
+      o[pos * r + k] += s;
+    }
+  }
+  return out;
+}

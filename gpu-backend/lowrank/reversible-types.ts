@@ -1,0 +1,88 @@
+/**
+ * What a reversible merge holds, and the alignment of n adapters module by module that every construction
+ * starts from. A merge is a list of modules, each a set of named float matrices ("parts"): the shared parts and
+ * the per-task coefficients of one construction. Keeping the parts as plain named matrices lets one encoder
+ * write every construction to safetensors and one storage count cover them all.
+ */
+import type { Projection } from '../../contracts/formats/hf-config.ts';
+import type { Mat } from './linalg.ts';
+import type { Member } from './members.ts';
+import { deltaFactors, type DeltaFactors } from './peft-adapter.ts';
+import { PROJECTIONS } from '../../contracts/formats/hf-config.ts';
+
+export const CONSTRUCTIONS = ['factor', 'factor_svd', 'delta', 'shared'] as const;
+export type Construction = (typeof CONSTRUCTIONS)[number];
+
+/** Where a module sits in the base model and its shape. */
+export interface ModuleSlot {
+  layer: number;
+  projection: Projection;
+  path: string;
+  out: number;
+  in: number;
+}
+
+export interface MergedModule extends ModuleSlot {
+  /** The construction's matrices for this module, by name (see each construction's file for the names). */
+  parts: Record<string, Mat>;
+}
+
+export interface MergedTask {
+  name: string;
+  /** The module paths this task's adapter targets; a revert rebuilds exactly these. */
+  paths: string[];
+}
+
+export interface ReversibleMerge {
+  construction: Construction;
+  baseModel: string;
+  /** p: how many tasks' worth of basis the merge keeps (1 ≤ p ≤ n). */
+  basisSize: number;
+  tasks: MergedTask[];
+  modules: MergedModule[];
+  /** Floats of keeping every member as it is, Σ_tasks Σ_modules r·(out+in): the denominator of `storage`. */
+  fullFloats: number;
+}
+
+/** One module across the n members: each member's factors, or null where that member does not target it. */
+export interface AlignedModule extends ModuleSlot {
+  factors: (DeltaFactors | null)[];
+}
+
+/** The union of the members' modules in model order (layer, then projection), with each member's factors. */
+export function alignMembers(members: Member[]): AlignedModule[] {
+  const byPath = new Map<string, AlignedModule>();
+  members.forEach((member, i) => {
+    for (const m of member.adapter.modules) {
+      let slot = byPath.get(m.path);
+      if (!slot) {
+        slot = { layer: m.layer, projection: m.projection, path: m.path, out: m.out, in: m.in, factors: members.map(() => null) };
+        byPath.set(m.path, slot);
+      }
+      slot.factors[i] = deltaFactors(m);
+    }
+  });
+  return [...byPath.values()].sort((x, y) => x.layer - y.layer || PROJECTIONS.indexOf(x.projection) - PROJECTIONS.indexOf(y.projection));
+}
+
+export function memberTasks(members: Member[]): MergedTask[] {
+  return members.map((m) => ({ name: m.name, paths: m.adapter.modules.map((mod) => mod.path) }));
+}
+
+/** Σ_tasks Σ_modules r·(out+in): the floats of keeping all members unchanged. */
+export function fullFloats(members: Member[]): number {
+  let total = 0;
+  for (const m of members) for (const mod of m.adapter.modules) total += mod.rank * (mod.in + mod.out);
+  return total;
+}
+
+/** Floats stored by a merge: every part of every module. */
+export function storedFloats(modules: { parts: Record<string, Mat> }[]): number {
+  let total = 0;
+  for (const m of modules) for (const part of Object.values(m.parts)) total += part.rows * part.cols;
+  return total;
+}
+
+export function slotOf(m: ModuleSlot): ModuleSlot {
+  return { layer: m.layer, projection: m.projection, path: m.path, out: m.out, in: m.in };
+}

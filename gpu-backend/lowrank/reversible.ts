@@ -1,0 +1,208 @@
+/**
+ * Reversible merges (after "Towards Reversible Model Merging for Low-rank Weights", arXiv 2510.14163): n task
+ * adapters kept as a compact store from which each task is rebuilt by a linear combination of shared parts.
+ * This file builds one of the constructions, reverts a task to an ordinary PEFT adapter, gives the merge's mean
+ * model, reports per-task error and storage, and writes a merge to safetensors-ready tensors and back.
+ * The constructions live in reversible-factor.ts ('factor', 'factor_svd'), reversible-delta.ts ('delta') and
+ * reversible-shared.ts ('shared').
+ */
+import { invalid } from '../../contracts/formats/errors.ts';
+import type { LoraAdapter } from '../../contracts/formats/adapter.ts';
+import type { Tensor } from '../../contracts/formats/safetensors.ts';
+import { svdOfProduct, zeros, type Mat } from './linalg.ts';
+import { deltaError, taskIndex, tensorMat } from './joint.ts';
+import { checkBasisSize, checkMembers, type Member } from './members.ts';
+import { adapterFromFactors, type DeltaFactors } from './peft-adapter.ts';
+import { buildDeltaModules, meanDelta, rebuildDelta } from './reversible-delta.ts';
+import { buildFactorModules, rebuildFactor } from './reversible-factor.ts';
+import { buildSharedModules, meanShared, rebuildShared } from './reversible-shared.ts';
+import {
+  alignMembers,
+  CONSTRUCTIONS,
+  fullFloats,
+  memberTasks,
+  slotOf,
+  storedFloats,
+  type Construction,
+  type MergedModule,
+  type MergedTask,
+  type ModuleSlot,
+  type ReversibleMerge,
+} from './reversible-types.ts';
+
+export { CONSTRUCTIONS, type Construction, type ReversibleMerge } from './reversible-types.ts';
+
+export interface ReversibleOptions {
+  construction: Construction;
+  /** p, 1 ≤ p ≤ n: how many tasks' worth of basis to keep. */
+  basisSize: number;
+  /** 'delta' only: rank of each stored basis delta (default: the module's largest rank; at p = n, lossless). */
+  basisRank?: number;
+  /** 'shared' only: alternating refinement steps (default 3). */
+  iters?: number;
+}
+
+export function buildReversibleMerge(members: Member[], opts: ReversibleOptions): ReversibleMerge {
+  checkMembers(members, 1);
+  if (!CONSTRUCTIONS.includes(opts.construction)) {
+    invalid('bad_construction', `construction is ${JSON.stringify(opts.construction)}; use one of ${CONSTRUCTIONS.join(', ')}.`, 'construction');
+  }
+  const n = members.length;
+  const p = checkBasisSize(opts.basisSize, n);
+  if (opts.basisRank !== undefined && !(Number.isInteger(opts.basisRank) && opts.basisRank >= 1)) {
+    invalid('bad_basis_rank', `basis rank is ${opts.basisRank}; it must be an integer of at least 1.`, 'basis_rank');
+  }
+  const aligned = alignMembers(members);
+  const full = fullFloats(members);
+  const modules =
+    opts.construction === 'factor' ? buildFactorModules(aligned, p, false)
+    : opts.construction === 'factor_svd' ? buildFactorModules(aligned, p, true)
+    : opts.construction === 'delta' ? buildDeltaModules(aligned, p, opts.basisRank)
+    : buildSharedModules(aligned, p, full, opts.iters);
+  return { construction: opts.construction, baseModel: members[0].baseModel, basisSize: p, tasks: memberTasks(members), modules, fullFloats: full };
+}
+
+/** One task's factors, module by module (the modules its own adapter targets). */
+export function taskFactors(merge: ReversibleMerge, task: number): DeltaFactors[] {
+  const paths = new Set(merge.tasks[task].paths);
+  return merge.modules.filter((m) => paths.has(m.path)).map((m) => ({ ...slotOf(m), ...rebuild(merge, m, task) }));
+}
+
+/** Task `name` rebuilt from the merge, as an ordinary PEFT adapter (export it with adapterFiles). */
+export function revertTask(merge: ReversibleMerge, name: string): LoraAdapter {
+  return adapterFromFactors(taskFactors(merge, taskIndex(merge.tasks, name)), merge.baseModel);
+}
+
+/** The merge's mean model (what `<base>:<merge>` serves): the mean of the n rebuilt task deltas. */
+export function meanAdapter(merge: ReversibleMerge): LoraAdapter {
+  const n = merge.tasks.length;
+  const modules = merge.modules.map((m) => {
+    if (merge.construction === 'delta') return { ...slotOf(m), ...meanDelta(m) };
+    if (merge.construction === 'shared') return { ...slotOf(m), ...meanShared(m) };
+    // Factor space: a mean of products is not a product of means, so stack the rebuilt tasks and compact.
+    const parts = merge.tasks.map((t, i) => (t.paths.includes(m.path) ? rebuildFactor(m, i, n) : null)).filter((x) => x !== null);
+    const r = parts.reduce((s, x) => s + x.a.rows, 0);
+    const b = zeros(m.out, r);
+    const a = zeros(r, m.in);
+    let at = 0;
+    for (const x of parts) {
+      const k = x.a.rows;
+      for (let row = 0; row < m.out; row++) for (let j = 0; j < k; j++) b.data[row * r + at + j] = x.b.data[row * k + j] / n;
+      a.data.set(x.a.data, at * m.in);
+      at += k;
+    }
+    return { ...slotOf(m), ...compact(b, a) };
+  });
+  return adapterFromFactors(modules, merge.baseModel);
+}
+
+function rebuild(merge: ReversibleMerge, m: MergedModule, task: number): { b: Mat; a: Mat } {
+  switch (merge.construction) {
+    case 'factor':
+    case 'factor_svd':
+      return rebuildFactor(m, task, merge.tasks.length);
+    case 'delta': {
+      const { b, a } = rebuildDelta(m, task);
+      return compact(b, a);
+    }
+    case 'shared':
+      return rebuildShared(m, task);
+  }
+}
+
+/** b·a re-split as (U√S)(√SVᵀ), dropping singular values below 1e-9 of the largest (keeps ranks servable). */
+export function compact(b: Mat, a: Mat): { b: Mat; a: Mat } {
+  const { u, s, v } = svdOfProduct(b, a);
+  let keep = 0;
+  while (keep < s.length && s[keep] > 1e-9 * s[0]) keep++;
+  keep = Math.max(keep, 1);
+  const ob = zeros(u.rows, keep);
+  const oa = zeros(keep, v.rows);
+  for (let j = 0; j < keep; j++) {
+    const root = Math.sqrt(s[j]);
+    for (let i = 0; i < u.rows; i++) ob.data[i * keep + j] = u.data[i * u.cols + j] * root;
+    for (let i = 0; i < v.rows; i++) oa.data[j * v.rows + i] = v.data[i * v.cols + j] * root;
+  }
+  return { b: ob, a: oa };
+}
+
+export interface ReversibleReport {
+  construction: Construction;
+  basisSize: number;
+  /** Floats stored (shared parts and coefficients) over floats of keeping all n adapters. */
+  storage: number;
+  /** Per task: ‖ΔŴᵢ − ΔWᵢ‖/‖ΔWᵢ‖ over all its modules, from the factors. */
+  tasks: { name: string; relativeError: number }[];
+}
+
+export function reversibleReport(merge: ReversibleMerge, members: Member[]): ReversibleReport {
+  const byName = new Map(members.map((m) => [m.name, m]));
+  const tasks = merge.tasks.map((t, i) => {
+    const member = byName.get(t.name);
+    if (!member) invalid('unknown_task', `the merge holds "${t.name}" but no member of that name was given.`, 'adapters');
+    const rebuilt = new Map(taskFactors(merge, i).map((f) => [f.path, f]));
+    let err = 0;
+    let norm = 0;
+    for (const mod of member.adapter.modules) {
+      const orig = { b: scaledB(mod), a: { rows: mod.rank, cols: mod.in, data: Float64Array.from(mod.a) } };
+      const rec = rebuilt.get(mod.path) ?? { b: zeros(mod.out, 1), a: zeros(1, mod.in) };
+      const e = deltaError(orig, rec);
+      err += e.err;
+      norm += e.norm;
+    }
+    return { name: t.name, relativeError: norm > 0 ? Math.sqrt(err / norm) : 0 };
+  });
+  return { construction: merge.construction, basisSize: merge.basisSize, storage: storedFloats(merge.modules) / merge.fullFloats, tasks };
+}
+
+function scaledB(mod: { out: number; rank: number; scale: number; b: Float32Array }): Mat {
+  const data = new Float64Array(mod.b.length);
+  for (let i = 0; i < data.length; i++) data[i] = mod.b[i] * mod.scale;
+  return { rows: mod.out, cols: mod.rank, data };
+}
+
+// ---- serialisation -------------------------------------------------------------------------------------------
+
+export const REVERSIBLE_FORMAT = 'rankgate-reversible-merge';
+
+/**
+ * A manifest (JSON: construction, base model, p, tasks with their module paths, modules with their part names)
+ * and safetensors-ready F32 tensors named `<module path>.<part>`.
+ */
+export function encodeReversibleMerge(merge: ReversibleMerge): { manifest: Record<string, unknown>; tensors: Map<string, Tensor> } {
+  const tensors = new Map<string, Tensor>();
+  for (const m of merge.modules) {
+    for (const [name, mat] of Object.entries(m.parts)) {
+      tensors.set(`${m.path}.${name}`, { dtype: 'F32', shape: [mat.rows, mat.cols], data: Float32Array.from(mat.data) });
+    }
+  }
+  const manifest = {
+    format: REVERSIBLE_FORMAT,
+    version: 1,
+    construction: merge.construction,
+    base_model: merge.baseModel,
+    basis_size: merge.basisSize,
+    full_floats: merge.fullFloats,
+    tasks: merge.tasks,
+    modules: merge.modules.map((m) => ({ ...slotOf(m), parts: Object.keys(m.parts) })),
+  };
+  return { manifest, tensors };
+}
+
+export function decodeReversibleMerge(manifest: Record<string, unknown>, tensors: Map<string, Tensor>): ReversibleMerge {
+  if (manifest.format !== REVERSIBLE_FORMAT) invalid('bad_artifact', `the manifest's format is ${JSON.stringify(manifest.format)}, not "${REVERSIBLE_FORMAT}".`, 'manifest');
+  const construction = manifest.construction as Construction;
+  if (!CONSTRUCTIONS.includes(construction)) invalid('bad_artifact', `the manifest's construction ${JSON.stringify(construction)} is not one of ${CONSTRUCTIONS.join(', ')}.`, 'manifest');
+  const modules = (manifest.modules as (ModuleSlot & { parts: string[] })[]).map((s) => ({
+    ...slotOf(s),
+    parts: Object.fromEntries(s.parts.map((name) => [name, tensorMat(tensors, `${s.path}.${name}`)])),
+  }));
+  return {
+    construction,
+    baseModel: manifest.base_model as string,
+    basisSize: manifest.basis_size as number,
+    tasks: manifest.tasks as MergedTask[],
+    modules,
+    fullFloats: manifest.full_floats as number,
+  };
+}

@@ -262,8 +262,9 @@ export interface Svd {
 }
 
 /**
- * Thin SVD by one-sided Jacobi (Hestenes): accurate to float64 round-off, O(sweeps·n²·m). For the small
- * matrices the factor-space code meets (cores of r×r, Gram-sized blocks, a few hundred rows at most).
+ * Thin SVD by one-sided Jacobi (Hestenes): accurate to float64 round-off, O(sweeps·n²·m), on the R of a QR
+ * first when a is tall. For the small matrices the factor-space code meets (cores of r×r, Gram-sized blocks,
+ * sketches of a few dozen columns); large full matrices go through randomizedSvd (svd.ts).
  */
 export function svd(a: Mat): Svd {
   if (a.rows < a.cols) {

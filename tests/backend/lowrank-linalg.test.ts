@@ -62,6 +62,15 @@ describe('SVD and eigen', () => {
     expectOrthonormalColumns(v);
   });
 
+  test('a tall rank-deficient matrix (R-SVD path): zero singular values, u still orthonormal', () => {
+    const a = matmul(random(30, 3, 10), random(3, 6, 11));
+    const { u, s, v } = svd(a);
+    for (let i = 3; i < 6; i++) expect(s[i]).toBeLessThan(1e-12);
+    expect(diff(compose(u, s, v), a)).toBeLessThan(1e-11);
+    expectOrthonormalColumns(u);
+    expectOrthonormalColumns(v);
+  });
+
   test('symEig of a Gram matrix: descending values, v·diag·vᵀ reconstructs', () => {
     const x = random(9, 6, 5);
     const g = matmulTN(x, x);

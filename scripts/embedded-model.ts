@@ -6,8 +6,8 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { rng } from '../gpu-backend/engine/sampling.ts';
-import { prompt, TASKS, taskSlug } from '../gpu-backend/tasks/skills.ts';
-import { tokenizerConfigJson, tokenizerJson } from '../gpu-backend/tasks/tokenizer-files.ts';
+import { prompt, TASKS, taskSlug } from '../gpu-backend/default-model/skills.ts';
+import { tokenizerConfigJson, tokenizerJson } from '../gpu-backend/default-model/tokenizer-files.ts';
 import { root } from './edge-stack.ts';
 
 export interface EmbeddedModel {

@@ -2,7 +2,7 @@
  * Regenerates rankgate's embedded default model and its task suite, deterministically (same seeds, same
  * machine kind -> same files):
  *   models/rankgate-tiny/base/        a small Llama (HF layout + tokenizer), pretrained here with full-parameter
- *                                     training on GENERAL_SKILLS (tasks/skills.ts)
+ *                                     training on GENERAL_SKILLS (default-model/skills.ts)
  *   models/rankgate-tiny/tasks/<t>/   train.jsonl and test.jsonl (disjoint inputs) for each held-out task
  *   models/rankgate-tiny/adapters/<t> a PEFT LoRA adapter trained on that task
  *   models/rankgate-tiny/results.json held-out exact-match of the base alone and of each adapter
@@ -21,8 +21,8 @@ import { readAdapterFolder, readModelFolder, type ModelFolder } from '../gpu-bac
 import { parseModelConfig, PROJECTIONS } from '../contracts/formats/hf-config.ts';
 import type { Tensor } from '../contracts/formats/safetensors.ts';
 import { TextTokenizer } from '../gpu-backend/formats/tokenizer.ts';
-import { examples, GENERAL_SKILLS, TASKS, taskSlug } from '../gpu-backend/tasks/skills.ts';
-import { BOS_ID, EOS_ID, PAD_ID, tokenizerConfigJson, tokenizerJson, VOCAB_SIZE } from '../gpu-backend/tasks/tokenizer-files.ts';
+import { examples, GENERAL_SKILLS, TASKS, taskSlug } from '../gpu-backend/default-model/skills.ts';
+import { BOS_ID, EOS_ID, PAD_ID, tokenizerConfigJson, tokenizerJson, VOCAB_SIZE } from '../gpu-backend/default-model/tokenizer-files.ts';
 import { encodeDataset } from '../gpu-backend/train/data.ts';
 import { exactMatch } from '../gpu-backend/train/evaluate.ts';
 import { Trainer, type TrainingConfig } from '../gpu-backend/train/trainer.ts';

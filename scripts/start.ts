@@ -10,7 +10,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { rng } from '../gpu-backend/engine/sampling.ts';
-import { examples, TASKS } from '../gpu-backend/tasks/skills.ts';
+import { examples, TASKS } from '../gpu-backend/default-model/skills.ts';
 import { startBackendProcess, type BackendProcess } from './backend-process.ts';
 import { bootstrap } from './bootstrap.ts';
 import { localStackSettings, startEdgeStack, type EdgeStack } from './edge-stack.ts';

@@ -13,7 +13,7 @@ import { FolderCache, MODEL_FILES } from '../../gpu-backend/storage/folder-cache
 import { ModelCache } from '../../gpu-backend/serve/models.ts';
 import { startLocalS3, type LocalS3 } from '../../gpu-backend/storage/local-s3rver.ts';
 import { ObjectStore } from '../../contracts/storage/object-store.ts';
-import { tokenizerConfigJson, tokenizerJson } from '../../gpu-backend/tasks/tokenizer-files.ts';
+import { tokenizerConfigJson, tokenizerJson } from '../../gpu-backend/default-model/tokenizer-files.ts';
 import { FIXTURE } from './helpers.ts';
 
 const SECRET = 'serve-test-secret';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { TextTokenizer } from '../../gpu-backend/formats/tokenizer.ts';
-import { tokenizerConfigJson, tokenizerJson } from '../../gpu-backend/tasks/tokenizer-files.ts';
+import { tokenizerConfigJson, tokenizerJson } from '../../gpu-backend/default-model/tokenizer-files.ts';
 
 const made: string[] = [];
 afterAll(() => Promise.all(made.map((dir) => rm(dir, { recursive: true, force: true }))));

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { rng } from '../../gpu-backend/engine/sampling.ts';
-import { examples, TASKS } from '../../gpu-backend/tasks/skills.ts';
+import { examples, TASKS } from '../../gpu-backend/default-model/skills.ts';
 import { ADMIN_TOKEN, BASE_PREFIX, EdgeApi, FIXTURE, startStack, waitFor, type Stack } from './stack.ts';
 
 /** Short leases, so the resume test does not wait two minutes for one to expire. */

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBackendProcess, type BackendProcess } from '../../scripts/backend-process.ts';
 import { root, startEdgeStack, type EdgeStack } from '../../scripts/edge-stack.ts';
-import { tokenizerConfigJson, tokenizerJson } from '../../gpu-backend/tasks/tokenizer-files.ts';
+import { tokenizerConfigJson, tokenizerJson } from '../../gpu-backend/default-model/tokenizer-files.ts';
 import type { ObjectStore } from '../../contracts/storage/object-store.ts';
 
 export { EdgeApi } from '../../scripts/edge-api.ts';

@@ -183,6 +183,14 @@ function sitesOf(members: Member[]): Site[] {
  */
 function checkFactorSpace(members: Member[], sites: Site[], weights: number[], method: CollapsedMethod): void {
   const how = method === 'linear' ? 'linear' : `${method} with space "factors"`;
+  const other = members.findIndex((m) => m.adapter.config.r !== members[0].adapter.config.r);
+  if (other >= 0) {
+    invalid(
+      'rank_mismatch',
+      `${how} merges lora_A and lora_B separately (PEFT: "All adapters must have the same r value"), but "${members[0].name}" has r=${members[0].adapter.config.r} and "${members[other].name}" r=${members[other].adapter.config.r}; merge adapters of one rank, or use cat, svd or task_arithmetic, which take any ranks.`,
+      'adapters',
+    );
+  }
   for (const site of sites) {
     const first = site.parts[0];
     const other = site.parts.find((p) => p.module.rank !== first.module.rank);

@@ -4,6 +4,7 @@ import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { loadLoraAdapter, type LoraAdapter } from '../../contracts/formats/adapter.ts';
 import { InvalidInputError } from '../../contracts/formats/errors.ts';
+import { parseLoraConfig } from '../../contracts/formats/peft-config.ts';
 import { decodeSafetensors, toFloat32 } from '../../contracts/formats/safetensors.ts';
 import { forwardLogits, loadFixture, maxAbsDiff, runParity, type Fixture } from '../../gpu-backend/cli/parity.ts';
 import type { Member } from '../../gpu-backend/lowrank/members.ts';
@@ -101,6 +102,19 @@ describe('what each merge computes', () => {
     const { adapter, report } = mergeCollapsed(members('task_a', 'task_b', 'task_c'), { method: 'cat', weights: [0.5, -2, 1.5] });
     expect(errorAgainstSum(adapter, [[a, 0.5], [b, -2], [c, 1.5]])).toBeLessThan(1e-6);
     expect(report.rank).toBe(20);
+  });
+
+  test('adapters on some layers only (layers_to_transform): target_modules lists the merged modules by path, and loads back to them', () => {
+    const onLayer = (name: string, layer: number): Member => {
+      const a = fx.adapters.get(name)!;
+      const config = parseLoraConfig({ ...a.config.raw, layers_to_transform: [layer] });
+      return { name, baseModel: 'tiny-llama', adapter: { config, modules: a.modules.filter((m) => m.layer === layer) } };
+    };
+    const parts = [onLayer('task_a', 0), onLayer('task_b', 1)];
+    const { adapter } = mergeCollapsed(parts, { method: 'cat' });
+    expect(adapter.config.raw.target_modules).toEqual(['model.layers.0.self_attn.q_proj', 'model.layers.0.self_attn.v_proj', 'model.layers.1.self_attn.q_proj', 'model.layers.1.self_attn.k_proj', 'model.layers.1.self_attn.v_proj', 'model.layers.1.self_attn.o_proj']);
+    const back = loadLoraAdapter(JSON.parse(adapterFiles(adapter).config), fx.decoder.cfg, decodeSafetensors(adapterFiles(adapter).weights).tensors);
+    expect(errorAgainstSum(back, [[parts[0].adapter, 1], [parts[1].adapter, 1]])).toBeLessThan(1e-6);
   });
 
   test('task arithmetic: exact λ·Σ wᵢ·ΔWᵢ with each module at its own rank; with a rank, the best one by SVD', () => {
@@ -238,7 +252,7 @@ describe('bad input is refused with a message that says what to change', () => {
   });
 
   test('linear and factor-space TIES/DARE on different ranks get PEFT’s error, readable; negative weights too', () => {
-    expectInvalid(() => mergeCollapsed(members('task_a', 'task_b'), { method: 'linear' }), 'rank_mismatch', /"task_a" has rank 4 and "task_b" rank 8 .* use cat, svd or task_arithmetic/);
+    expectInvalid(() => mergeCollapsed(members('task_a', 'task_b'), { method: 'linear' }), 'rank_mismatch', /"task_a" has r=4 and "task_b" r=8; .* use cat, svd or task_arithmetic/);
     expectInvalid(() => mergeCollapsed(members('task_a', 'task_b'), { method: 'ties', space: 'factors' }), 'rank_mismatch', /same r value/);
     expectInvalid(() => mergeCollapsed(members('task_b', 'task_c'), { method: 'linear', weights: [1, -1] }), 'bad_weights', /≥ 0/);
   });

@@ -101,6 +101,20 @@ describe('compressAdapter', () => {
     expect(keptEnergy(report)).toBeGreaterThan(keptEnergy(uniform));
   });
 
+  test("allocation 'relative' lowers per-module relative errors, 'energy' the adapter's total error", () => {
+    const uniform = compressAdapter(adapter, { rank: 4 }, 'rankgate-tiny').report;
+    const byEnergy = compressAdapter(adapter, { budgetBytes: uniform.bytesAfter }, 'rankgate-tiny').report;
+    const byRelative = compressAdapter(adapter, { budgetBytes: uniform.bytesAfter, allocation: 'relative' }, 'rankgate-tiny').report;
+    const spectra = adapterSpectra(adapter);
+    const energy = spectra.map((s) => s.s.reduce((sum, x) => sum + x * x, 0));
+    const totalDropped = (r: typeof uniform) => r.modules.reduce((sum, m, i) => sum + m.relError ** 2 * energy[i], 0);
+    const sumRelative = (r: typeof uniform) => r.modules.reduce((sum, m) => sum + m.relError ** 2, 0);
+    expect(byRelative.bytesAfter).toBeLessThanOrEqual(uniform.bytesAfter);
+    expect(totalDropped(byEnergy)).toBeLessThan(totalDropped(byRelative));
+    expect(sumRelative(byRelative)).toBeLessThan(sumRelative(byEnergy));
+    expect(sumRelative(byRelative)).toBeLessThan(sumRelative(uniform));
+  });
+
   test('a budget goes to the module whose spectrum decays slowly (WeLore)', () => {
     // Two modules of equal shape and similar energy (6 and 5.8): one flat spectrum, one steep.
     const module = (path: string, sigma: number[], seed: number) => {
@@ -127,6 +141,7 @@ describe('compressAdapter', () => {
     [{ budgetBytes: 0 }, 'bad_budget'],
     [{ budgetBytes: -10 }, 'bad_budget'],
     [{ budgetBytes: 1000 }, 'bad_budget'],
+    [{ budgetBytes: 1e9, allocation: 'size' } as unknown as CompressSpec, 'bad_allocation'],
     [{} as CompressSpec, 'bad_compression'],
   ])('refuses %o with %s', (spec, code) => {
     let error: unknown;

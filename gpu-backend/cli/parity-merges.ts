@@ -30,8 +30,12 @@ export interface FixtureMerges {
   failed: string[];
 }
 
-/** PEFT's combination_type for a key: the longest known name the key is or starts with (then `_`). */
+/**
+ * PEFT's combination_type for a key: the longest known name the key is or starts with (then `_`). PEFT turns
+ * any merge of a single adapter into `linear`.
+ */
 function combinationOf(key: string, entry: MergeEntry): string {
+  if (entry.adapters.length === 1) return 'linear';
   if (entry.combination_type) return entry.combination_type;
   const fits = PEFT_COMBINATIONS.filter((c) => key === c || key.startsWith(`${c}_`));
   return fits.sort((x, y) => y.length - x.length)[0] ?? key;

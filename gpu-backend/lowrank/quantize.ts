@@ -91,7 +91,7 @@ export function readQuantizedFile(tensors: Map<string, Tensor>, metadata: Record
     const name = key.slice(0, -'.qweight'.length);
     const scales = tensors.get(`${name}.scales`);
     if (!scales) invalid('bad_quantized_file', `${name}.qweight has no ${name}.scales beside it.`);
-    out.set(name, {
+    const q: QuantizedMatrix = {
       bits,
       blockSize: groupSize,
       n: Number(metadata[`${name}.N`]),
@@ -99,7 +99,15 @@ export function readQuantizedFile(tensors: Map<string, Tensor>, metadata: Record
       qweight: t.data as Uint8Array,
       scales: scales.data as Float32Array,
       zeroPoints: tensors.get(`${name}.zero_points`)?.data as Uint8Array | undefined,
-    });
+    };
+    const nBlocks = blocksPerRow(q.k, groupSize);
+    const sizesFit =
+      Number.isInteger(q.n) && Number.isInteger(q.k) && q.n > 0 && q.k > 0 &&
+      t.dtype === 'U8' && q.qweight.length === (q.n * nBlocks * groupSize * bits) / 8 &&
+      scales.dtype === 'F32' && q.scales.length === q.n * nBlocks &&
+      (q.zeroPoints === undefined || q.zeroPoints.length === q.n * Math.ceil((nBlocks * bits) / 8));
+    if (!sizesFit) invalid('bad_quantized_file', `${name}: qweight, scales or zero_points do not match N = ${q.n}, K = ${q.k}, ${bits} bits, blocks of ${groupSize}.`);
+    out.set(name, q);
   }
   return out;
 }

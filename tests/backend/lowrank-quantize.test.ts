@@ -174,6 +174,9 @@ describe('quantizeAdapter and quantizeBaseWeights', () => {
     expect([qa.n, qa.k, qa.bits, qa.blockSize]).toEqual([first.rank, first.in, bits, 32]);
     expect(dequantizeMatrix(qa)).toEqual(out.modules[0].a);
     expect(file.tensors.get(`base_model.model.${first.path}.lora_B.qweight`)?.shape).toEqual([first.out, 1, (32 * bits) / 8]);
+    const truncated = new Map(file.tensors);
+    truncated.set(`base_model.model.${first.path}.lora_A.scales`, { dtype: 'F32', shape: [1], data: new Float32Array(1) });
+    expect(errorCode(() => readQuantizedFile(truncated, file.metadata))).toBe('bad_quantized_file');
   });
 
   test('base weights: projections and the embedding quantized, norms kept, int8 error small', () => {

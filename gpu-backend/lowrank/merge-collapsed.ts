@@ -146,6 +146,10 @@ export function mergeCollapsed(members: Member[], spec: CollapsedSpec): { adapte
     }
   }
 
+  const largest = uniformRank ?? Math.max(...merged.map((m) => m.a.rows));
+  if (largest > MAX_RANK) {
+    invalid('merged_rank_too_large', `${spec.method} of these adapters has rank ${largest} (the sum of their ranks), above the ${MAX_RANK} an adapter may have; use svd, or task_arithmetic with a rank.`, 'adapters');
+  }
   const adapter = toAdapter(members, merged, uniformRank);
   const report: CollapsedReport = {
     method: spec.method,

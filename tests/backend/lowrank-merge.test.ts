@@ -257,6 +257,12 @@ describe('bad input is refused with a message that says what to change', () => {
     expectInvalid(() => mergeCollapsed(members('task_b', 'task_c'), { method: 'linear', weights: [1, -1] }), 'bad_weights', /≥ 0/);
   });
 
+  test('a cat whose summed rank exceeds what an adapter may have', () => {
+    const many = Array.from({ length: 33 }, (_, i) => ({ ...members('task_b')[0], name: `b${i}` }));
+    expectInvalid(() => mergeCollapsed(many, { method: 'cat' }), 'merged_rank_too_large', /rank 264 .* use svd/);
+    expect(mergeCollapsed(many, { method: 'svd', rank: 8 }).adapter.config.r).toBe(8);
+  });
+
   test('a rank, clamp, space or method outside its range', () => {
     expectInvalid(() => mergeCollapsed(members('task_a', 'task_b'), { method: 'svd', rank: 0 }), 'bad_rank', /integer from 1/);
     expectInvalid(() => mergeCollapsed(members('task_a', 'task_b'), { method: 'svd', rank: 2.5 }), 'bad_rank', /integer from 1/);

@@ -16,7 +16,7 @@ import { ModelCache } from './serve/models.ts';
 import { ObjectStore, type ObjectStoreConfig } from '../contracts/storage/object-store.ts';
 import { EdgeClient } from './worker/edge-client.ts';
 import { HeartbeatSender } from './worker/heartbeat.ts';
-import { TaskLoop } from './worker/task-loop.ts';
+import { TaskLoop } from './worker/job-loop.ts';
 
 export interface BackendConfig {
   edgeUrl: string;

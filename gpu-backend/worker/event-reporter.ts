@@ -5,7 +5,7 @@
  * the oldest are dropped): progress reports never stop the training they describe.
  */
 import type { EdgeClient, JobEvent } from './edge-client.ts';
-import { errorText, type LeasedTask } from './leased-task.ts';
+import { errorText, type LeasedTask } from './leased-job.ts';
 
 const MAX_PER_CALL = 100;
 /** Undelivered events kept while the edge is unreachable; older ones are dropped first. */

@@ -14,7 +14,7 @@ import { encodeDataset, type EncodedDataset } from '../train/data.ts';
 import { Trainer, type Files, type TrainingEvent } from '../train/trainer.ts';
 import { EdgeError, isEdgeOutage, type EdgeClient, type FineTuningSpec } from './edge-client.ts';
 import { EventReporter } from './event-reporter.ts';
-import { errorText, type LeasedTask } from './leased-task.ts';
+import { errorText, type LeasedTask } from './leased-job.ts';
 import { getFiles, putFiles } from './stored-files.ts';
 import { trainingConfig } from './training-config.ts';
 

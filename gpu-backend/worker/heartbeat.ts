@@ -4,7 +4,7 @@
  * heartbeat fresher than its heartbeat_ttl_s). The answer also says how long task leases last.
  */
 import type { EdgeClient } from './edge-client.ts';
-import { errorText } from './leased-task.ts';
+import { errorText } from './leased-job.ts';
 
 export interface BackendStatus {
   url: string;

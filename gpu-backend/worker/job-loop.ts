@@ -6,7 +6,7 @@
  */
 import type { Kind, Spec } from './edge-client.ts';
 import { runFineTuning, type Outcome, type WorkerDeps } from './fine-tuning.ts';
-import { errorText, LeasedTask } from './leased-task.ts';
+import { errorText, LeasedTask } from './leased-job.ts';
 
 const KINDS: Kind[] = ['fine_tuning'];
 const MAX_BACKOFF_MS = 30_000;

@@ -1,6 +1,6 @@
 /**
  * The backend process: serves OpenAI-style completions for the edge (serve/app.ts on @hono/node-server),
- * registers itself with heartbeats, and claims and runs fine-tuning tasks (worker/). Every setting has a
+ * registers itself with heartbeats, and claims and runs fine-tuning jobs (worker/). Every setting has a
  * default that matches the local stack (scripts/dev-edge.ts); the environment overrides them.
  *
  *   node --import tsx gpu-backend/server.ts
@@ -13,10 +13,11 @@ import { serve } from '@hono/node-server';
 import { backendApp } from './serve/app.ts';
 import { FolderCache } from './storage/folder-cache.ts';
 import { ModelCache } from './serve/models.ts';
+import { LEASE_TTL_S } from '../contracts/api/jobs.ts';
 import { ObjectStore, type ObjectStoreConfig } from '../contracts/storage/object-store.ts';
 import { EdgeClient } from './worker/edge-client.ts';
 import { HeartbeatSender } from './worker/heartbeat.ts';
-import { TaskLoop } from './worker/job-loop.ts';
+import { JobLoop } from './worker/job-loop.ts';
 
 export interface BackendConfig {
   edgeUrl: string;
@@ -31,7 +32,7 @@ export interface BackendConfig {
   capacity: number;
   cacheDir: string;
   heartbeatEveryMs: number;
-  taskPollMs: number;
+  jobPollMs: number;
   trainingSlots: number;
   checkpointEvery: number;
   eventsEveryMs: number;
@@ -68,7 +69,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): BackendConf
     capacity: int('CAPACITY', 32),
     cacheDir: resolve(env.CACHE_DIR ?? join(stateDir, 'backend-cache')),
     heartbeatEveryMs: int('HEARTBEAT_EVERY_MS', 10_000),
-    taskPollMs: int('TASK_POLL_MS', 2_000),
+    // The variable keeps its first name (deployments set it); it is the wait between claims of jobs.
+    jobPollMs: int('TASK_POLL_MS', 2_000),
     trainingSlots: int('TRAINING_SLOTS', 1),
     checkpointEvery: int('CHECKPOINT_EVERY', 50),
     eventsEveryMs: int('EVENTS_EVERY_MS', 2_000),
@@ -88,11 +90,11 @@ export async function startBackend(config: BackendConfig): Promise<RunningBacken
   const inFlight = { count: 0 };
   const client = new EdgeClient(config.edgeUrl, config.secret, config.backendId);
   let heartbeat: HeartbeatSender | null = null;
-  const tasks = new TaskLoop(
+  const jobs = new JobLoop(
     { client, store, folders, settings: { checkpointEvery: config.checkpointEvery, eventsEveryMs: config.eventsEveryMs } },
-    { pollMs: config.taskPollMs, slots: config.trainingSlots, leaseTtlS: () => heartbeat?.leaseTtlS ?? 120 },
+    { pollMs: config.jobPollMs, slots: config.trainingSlots, leaseTtlS: () => heartbeat?.leaseTtlS ?? LEASE_TTL_S },
   );
-  const app = backendApp({ secret: config.secret, models, inFlight, cancelJob: (kind, id) => tasks.cancel(kind, id) });
+  const app = backendApp({ secret: config.secret, models, inFlight, cancelJob: (kind, id) => jobs.cancel(kind, id) });
 
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host });
   await new Promise<void>((ok, fail) => {
@@ -106,14 +108,14 @@ export async function startBackend(config: BackendConfig): Promise<RunningBacken
   // Registered before claiming, so the edge knows where to push cancels for what this backend claims.
   await heartbeat.beat();
   heartbeat.start();
-  tasks.start();
+  jobs.start();
 
   return {
     url,
     backendId: config.backendId,
     async stop() {
       heartbeat?.stop();
-      await tasks.stop();
+      await jobs.stop();
       await new Promise<void>((done) => {
         server.close(() => done());
         // Streams in progress end with the process; idle keep-alive sockets must not hold it open.
@@ -131,7 +133,7 @@ async function main() {
     console.error(`backend: ${err instanceof Error ? err.message : err}`);
     process.exit(2);
   }
-  // A stray rejection is a bug to log, not a reason to drop every request and task in flight.
+  // A stray rejection is a bug to log, not a reason to drop every request and job in flight.
   process.on('unhandledRejection', (err) => console.error('backend: unhandled rejection', err));
   const backend = await startBackend(config);
   console.log(`rankgate backend ${backend.backendId} listening on ${backend.url} (edge ${config.edgeUrl}, bucket ${config.s3.endpoint}/${config.s3.bucket}, cache ${config.cacheDir})`);

@@ -8,6 +8,7 @@
  * default model) trains every weight of the checkpoint.
  */
 import type { ModelFolder } from '../formats/files.ts';
+import { DEFAULT_TARGET_MODULES, HYPERPARAMETER_DEFAULTS } from '../../contracts/api/hyperparameters.ts';
 import { invalid } from '../../contracts/formats/errors.ts';
 import { parseLoraConfig, resolveTargets, type LoraTarget } from '../../contracts/formats/peft-config.ts';
 import { decodeSafetensors, encodeSafetensors, toFloat32, type Tensor } from '../../contracts/formats/safetensors.ts';
@@ -51,12 +52,13 @@ export interface TrainingConfig {
   baseModelName: string;
 }
 
+/** A fine-tuning job's defaults (contracts/api/hyperparameters.ts), and the Trainer's own for the rest. */
 export const TRAINING_DEFAULTS: Omit<TrainingConfig, 'mode' | 'baseModelName'> = {
-  lora: { r: 8, alpha: 16, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj'] },
-  epochs: 3,
-  batchSize: 8,
+  lora: { r: HYPERPARAMETER_DEFAULTS.lora_r, alpha: HYPERPARAMETER_DEFAULTS.lora_alpha, targetModules: [...DEFAULT_TARGET_MODULES] },
+  epochs: HYPERPARAMETER_DEFAULTS.n_epochs,
+  batchSize: HYPERPARAMETER_DEFAULTS.batch_size,
   gradAccumSteps: 1,
-  learningRate: 1e-3,
+  learningRate: HYPERPARAMETER_DEFAULTS.learning_rate,
   warmupSteps: 0,
   schedule: 'linear',
   weightDecay: 0.0,

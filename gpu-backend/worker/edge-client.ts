@@ -27,10 +27,10 @@ export class EdgeError extends Error {
   }
 
   /**
-   * 409: the task is not this backend's to work on any more (its lease went to another backend, it finished,
-   * or it was cancelled). Whoever holds the task stops and reports nothing more.
+   * 409: the job is not this backend's to work on any more (its lease went to another backend, it finished,
+   * or it was cancelled). Whoever holds the job stops and reports nothing more.
    */
-  get taskGone(): boolean {
+  get jobGone(): boolean {
     return this.status === 409;
   }
 }

@@ -1,11 +1,11 @@
 /**
  * A fine-tuning job's events, sent to the edge in batches: every `everyMs`, and at most 100 per call (the
- * edge's limit), so a fast run does not make one call per step. Each answer carries the task state, so a
+ * edge's limit), so a fast run does not make one call per step. Each answer carries the job state, so a
  * user's cancel is noticed here too. Events the edge cannot take now wait for the next flush (beyond a bound
  * the oldest are dropped): progress reports never stop the training they describe.
  */
 import type { EdgeClient, JobEvent } from './edge-client.ts';
-import { errorText, type LeasedTask } from './leased-job.ts';
+import { errorText, type LeasedJob } from './leased-job.ts';
 
 const MAX_PER_CALL = 100;
 /** Undelivered events kept while the edge is unreachable; older ones are dropped first. */
@@ -18,7 +18,7 @@ export class EventReporter {
 
   constructor(
     private readonly client: EdgeClient,
-    private readonly task: LeasedTask,
+    private readonly job: LeasedJob,
     everyMs: number,
   ) {
     this.timer = setInterval(() => void this.flush(), everyMs);
@@ -37,12 +37,12 @@ export class EventReporter {
   }
 
   private async send(): Promise<void> {
-    while (this.queue.length > 0 && !this.task.stopped) {
+    while (this.queue.length > 0 && !this.job.stopped) {
       const batch = this.queue.slice(0, MAX_PER_CALL);
       try {
-        await this.task.report(() => this.client.events(this.task.id, batch));
+        await this.job.report(() => this.client.events(this.job.id, batch));
       } catch (err) {
-        console.warn(`backend: reporting events of ${this.task.id} failed (will retry):`, errorText(err));
+        console.warn(`backend: reporting events of ${this.job.id} failed (will retry):`, errorText(err));
         return;
       }
       this.queue.splice(0, batch.length);

@@ -14,7 +14,7 @@ import { encodeDataset, type EncodedDataset } from '../train/data.ts';
 import { Trainer, type Files, type TrainingEvent } from '../train/trainer.ts';
 import { EdgeError, isEdgeOutage, type EdgeClient, type FineTuningSpec } from './edge-client.ts';
 import { EventReporter } from './event-reporter.ts';
-import { errorText, type LeasedTask } from './leased-job.ts';
+import { errorText, type LeasedJob } from './leased-job.ts';
 import { getFiles, putFiles } from './stored-files.ts';
 import { trainingConfig } from './training-config.ts';
 
@@ -80,27 +80,27 @@ type Ending =
   | { kind: 'failed'; error: { code: string; message: string } };
 
 /**
- * Trains, then gives the edge the last events and the final word. The loop that claimed the task keeps and
+ * Trains, then gives the edge the last events and the final word. The loop that claimed the job keeps and
  * releases its lease; this closes the event reporter, once, before the final word.
  */
-export async function runFineTuning(spec: FineTuningSpec, task: LeasedTask, deps: WorkerDeps): Promise<Outcome> {
-  const events = new EventReporter(deps.client, task, deps.settings.eventsEveryMs);
-  const ending = await trainAdapter(spec, task, deps, events).catch((err: unknown) => endingOf(err, spec, task));
+export async function runFineTuning(spec: FineTuningSpec, job: LeasedJob, deps: WorkerDeps): Promise<Outcome> {
+  const events = new EventReporter(deps.client, job, deps.settings.eventsEveryMs);
+  const ending = await trainAdapter(spec, job, deps, events).catch((err: unknown) => endingOf(err, spec, job));
   await events.close();
-  return tellTheEdge(ending, spec, task, deps.client);
+  return tellTheEdge(ending, spec, job, deps.client);
 }
 
 /** From the claimed spec to the adapter's files in storage. */
-async function trainAdapter(spec: FineTuningSpec, task: LeasedTask, deps: WorkerDeps, events: EventReporter): Promise<Ending> {
+async function trainAdapter(spec: FineTuningSpec, job: LeasedJob, deps: WorkerDeps, events: EventReporter): Promise<Ending> {
   const inputs = await readInputs(spec, deps, events);
   const { config, train } = inputs;
   const trainer = new Trainer(inputs.model, config, train, inputs.validation);
   try {
     const resuming = inputs.resumeFrom ? `Resuming at step ${spec.resume_from!.step} of ${trainer.totalSteps} (attempt ${spec.attempt}).` : null;
     info(events, resuming ?? `Training on ${train.examples.length} examples: ${config.epochs} epochs, ${trainer.totalSteps} steps.`, { total_steps: trainer.totalSteps, examples: train.examples.length });
-    if (task.stopped) return { kind: 'stopped' };
-    const result = await trainer.run({ signal: task.signal, resumeFrom: inputs.resumeFrom, ...progressReports(spec, task, deps, events) });
-    if (result.status === 'cancelled' || task.stopped) return { kind: 'stopped' };
+    if (job.stopped) return { kind: 'stopped' };
+    const result = await trainer.run({ signal: job.signal, resumeFrom: inputs.resumeFrom, ...progressReports(spec, job, deps, events) });
+    if (result.status === 'cancelled' || job.stopped) return { kind: 'stopped' };
     await putFiles(deps.store, `${spec.output_prefix}adapter/`, result.files);
     const validation = result.evalLoss !== null ? `, validation loss=${result.evalLoss.toFixed(4)}` : '';
     info(events, `Training finished at step ${result.step}: training loss=${result.trainLoss.toFixed(4)}${validation}.`);
@@ -136,7 +136,7 @@ async function readCheckpoint(spec: FineTuningSpec, store: ObjectStore, events: 
 }
 
 /** Metrics events for each step and evaluation; each checkpoint stored, then reported with the latest losses. */
-function progressReports(spec: FineTuningSpec, task: LeasedTask, deps: WorkerDeps, events: EventReporter) {
+function progressReports(spec: FineTuningSpec, job: LeasedJob, deps: WorkerDeps, events: EventReporter) {
   let trainLoss: number | undefined;
   let validLoss: number | undefined;
   return {
@@ -153,19 +153,19 @@ function progressReports(spec: FineTuningSpec, task: LeasedTask, deps: WorkerDep
       const prefix = `${spec.output_prefix}checkpoints/step-${step}/`;
       await putFiles(deps.store, prefix, files);
       const losses = { ...(trainLoss !== undefined ? { train_loss: trainLoss } : {}), ...(validLoss !== undefined ? { valid_loss: validLoss } : {}) };
-      await task.report(() => deps.client.checkpoint(spec.id, { step, storage_prefix: prefix, ...losses }), REPORT_RETRIES);
+      await job.report(() => deps.client.checkpoint(spec.id, { step, storage_prefix: prefix, ...losses }), REPORT_RETRIES);
     },
   };
 }
 
 /** What a failure means for the job: the user's mistake, the edge's refusal, a stop, or our own failure. */
-function endingOf(err: unknown, spec: FineTuningSpec, task: LeasedTask): Ending {
-  if (task.stopped) return { kind: 'stopped' };
+function endingOf(err: unknown, spec: FineTuningSpec, job: LeasedJob): Ending {
+  if (job.stopped) return { kind: 'stopped' };
   if (err instanceof EdgeError && err.status === 422) return { kind: 'refused' };
   // The edge stayed out of reach: the lease will expire, and the next holder resumes from the last checkpoint.
   if (isEdgeOutage(err)) {
     console.error(`backend: fine-tuning ${spec.id} left to its lease: ${errorText(err)}`);
-    task.stop('edge_unreachable');
+    job.stop('edge_unreachable');
     return { kind: 'stopped' };
   }
   if (err instanceof InvalidInputError) return { kind: 'failed', error: { code: err.code, message: err.message } };
@@ -175,19 +175,19 @@ function endingOf(err: unknown, spec: FineTuningSpec, task: LeasedTask): Ending 
 }
 
 /** Completes or fails the job at the edge; a completion the edge does not take ends like any other failure. */
-async function tellTheEdge(ending: Ending, spec: FineTuningSpec, task: LeasedTask, client: EdgeClient): Promise<Outcome> {
+async function tellTheEdge(ending: Ending, spec: FineTuningSpec, job: LeasedJob, client: EdgeClient): Promise<Outcome> {
   if (ending.kind === 'trained') {
     const { trainedTokens } = ending;
     try {
-      return (await task.report(() => client.complete('fine_tuning', spec.id, trainedTokens), REPORT_RETRIES)) ? 'succeeded' : 'stopped';
+      return (await job.report(() => client.complete('fine_tuning', spec.id, trainedTokens), REPORT_RETRIES)) ? 'succeeded' : 'stopped';
     } catch (err) {
-      ending = endingOf(err, spec, task);
+      ending = endingOf(err, spec, job);
     }
   }
   if (ending.kind === 'stopped') return 'stopped';
   if (ending.kind === 'failed') {
     const { error } = ending;
-    await task.report(() => client.fail('fine_tuning', spec.id, error), REPORT_RETRIES).catch((e) => console.error(`backend: could not fail ${spec.id}:`, errorText(e)));
+    await job.report(() => client.fail('fine_tuning', spec.id, error), REPORT_RETRIES).catch((e) => console.error(`backend: could not fail ${spec.id}:`, errorText(e)));
   }
   return 'failed';
 }

@@ -1,8 +1,9 @@
 /**
  * Heartbeats register this backend with the edge and keep it routable: where to reach it, how many requests
  * it takes, how many it is serving and which adapters it has loaded (the edge routes only to backends with a
- * heartbeat fresher than its heartbeat_ttl_s). The answer also says how long task leases last.
+ * heartbeat fresher than its heartbeat_ttl_s). The answer also says how long job leases last.
  */
+import { LEASE_TTL_S } from '../../contracts/api/jobs.ts';
 import type { EdgeClient } from './edge-client.ts';
 import { errorText } from './leased-job.ts';
 
@@ -15,7 +16,7 @@ export interface BackendStatus {
 
 export class HeartbeatSender {
   /** The edge's lease length, known after the first answer (its default until then). */
-  leaseTtlS = 120;
+  leaseTtlS = LEASE_TTL_S;
   private timer: NodeJS.Timeout | null = null;
   private failing = false;
 

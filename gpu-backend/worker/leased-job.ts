@@ -1,7 +1,7 @@
 /**
- * A task held under a lease: the lease is renewed on a timer, and the work stops (through an AbortSignal) as
+ * A job held under a lease: the lease is renewed on a timer, and the work stops (through an AbortSignal) as
  * soon as the edge says so: `cancel_requested` in any answer, a 409 (the lease went to another backend, or
- * the task is finished), the edge's cancel push; or when this backend shuts down or cannot reach the edge.
+ * the job is finished), the edge's cancel push; or when this backend shuts down or cannot reach the edge.
  */
 import { EdgeError, isEdgeOutage, type EdgeClient, type Kind, type State } from './edge-client.ts';
 
@@ -10,7 +10,7 @@ const RETRY_DELAY_MS = 3000;
 
 export type StopReason = 'cancelled' | 'lease_lost' | 'shutdown' | 'edge_unreachable';
 
-export class LeasedTask {
+export class LeasedJob {
   private readonly controller = new AbortController();
   private timer: NodeJS.Timeout | null = null;
   stopReason: StopReason | null = null;
@@ -36,7 +36,7 @@ export class LeasedTask {
     this.release();
   }
 
-  /** Renews every `everyMs` until the task ends; a renewal that fails for other reasons is retried next time. */
+  /** Renews every `everyMs` until the job ends; a renewal that fails for other reasons is retried next time. */
   keep(everyMs: number): void {
     this.timer = setInterval(() => void this.report(() => this.client.renew(this.kind, this.id)).catch((err) => console.warn(`backend: renewing ${this.kind} ${this.id} failed (will retry):`, errorText(err))), everyMs);
     this.timer.unref();
@@ -48,8 +48,8 @@ export class LeasedTask {
   }
 
   /**
-   * Makes an edge call on the task's behalf and reads the task state it answers with. A cancel or a 409 stops
-   * the task; the call then resolves to null. A call that does not reach the edge (or meets a 5xx) is tried
+   * Makes an edge call on the job's behalf and reads the job state it answers with. A cancel or a 409 stops
+   * the job; the call then resolves to null. A call that does not reach the edge (or meets a 5xx) is tried
    * again `retries` times, a few seconds apart; other failures are thrown to the caller.
    */
   async report(call: () => Promise<State>, retries = 0): Promise<State | null> {
@@ -60,7 +60,7 @@ export class LeasedTask {
         if (state.cancel_requested) this.stop('cancelled');
         return state;
       } catch (err) {
-        if (err instanceof EdgeError && err.taskGone) {
+        if (err instanceof EdgeError && err.jobGone) {
           this.stop(err.code === 'task_cancelled' ? 'cancelled' : 'lease_lost');
           return null;
         }

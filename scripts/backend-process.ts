@@ -29,13 +29,17 @@ export function startBackendProcess(env: Record<string, string>, output: 'inheri
   let stopping = false;
   let listening = false;
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => !stopping && r(code)));
+  const stop = async () => {
+    stopping = true;
+    await stopGroup(child);
+  };
   return new Promise((resolve, reject) => {
     const onData = (stream: NodeJS.WriteStream) => (chunk: Buffer) => {
       text = (text + chunk.toString('utf8')).slice(-50_000);
       if (output === 'inherit') stream.write(chunk);
       const m = listening ? null : LISTENING.exec(text);
       if (m) listening = true;
-      if (m) resolve({ url: m[1], child, logs: () => text, exited, stop: async () => ((stopping = true), await stopGroup(child)) });
+      if (m) resolve({ url: m[1], child, logs: () => text, exited, stop });
     };
     child.stdout.on('data', onData(process.stdout));
     child.stderr.on('data', onData(process.stderr));

@@ -9,7 +9,7 @@ import { buildInferenceGraph, io, type InferenceGraphOptions } from './inference
 import type { KvCache } from './kv-cache.ts';
 import type { LoraRows } from './lora-rows.ts';
 import { RopeTables } from './rope.ts';
-import { createSession, f32, i64, ort, type RuntimeOptions } from './runtime.ts';
+import { createSession, f32, i64, type ort, type RuntimeOptions } from './runtime.ts';
 import { float32Weights } from './weights.ts';
 
 export interface StepInput {

@@ -52,7 +52,7 @@ export class LoraRows {
   private cached: { n: number; version: number; shared: boolean; tensors: [string, ort.Tensor][] } | null = null;
 
   constructor(
-    private readonly cfg: ModelConfig,
+    cfg: ModelConfig,
     readonly rows: number,
   ) {
     this.adapters = new Array(rows).fill(null);

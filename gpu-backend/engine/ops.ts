@@ -6,8 +6,6 @@
  */
 import { ONNX_TYPE, type Dim, type ElemType, type Graph, type Value } from './graph.ts';
 
-type Grads = (Value | null)[];
-
 // ---------------------------------------------------------------- shapes
 
 export function broadcastShapes(a: readonly Dim[], b: readonly Dim[]): Dim[] {

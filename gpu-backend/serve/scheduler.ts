@@ -50,7 +50,9 @@ export class Scheduler {
       while (this.queue.length > 0 || this.batch.size > 0) {
         const free = this.batch.capacity - this.batch.size;
         if (free > 0 && this.queue.length > 0) {
-          const admitted = this.queue.splice(0, free).filter((p) => !p.req.signal?.aborted || (p.resolve({ tokens: [], finishReason: 'cancelled' }), false));
+          const taken = this.queue.splice(0, free);
+          for (const p of taken) if (p.req.signal?.aborted) p.resolve({ tokens: [], finishReason: 'cancelled' });
+          const admitted = taken.filter((p) => !p.req.signal?.aborted);
           const rows = admitted.map((p) => {
             const id = this.nextId++;
             this.waiting.set(id, p);

@@ -13,7 +13,7 @@ import { peftKey, type LoraTarget } from '../../contracts/formats/peft-config.ts
 import { causalMask } from '../engine/attention-mask.ts';
 import { hasBias, weightName } from '../engine/llama.ts';
 import { RopeTables } from '../engine/rope.ts';
-import { createSession, f32, i64, ort, type RuntimeOptions } from '../engine/runtime.ts';
+import { createSession, f32, i64, type ort, type RuntimeOptions } from '../engine/runtime.ts';
 import { buildHeadGraph, buildLayerGraph, headIo, layerGraphKey, layerIo, type LayerGraphSpec } from '../engine/train-graphs.ts';
 import { IGNORE } from './data.ts';
 

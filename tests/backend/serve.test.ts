@@ -163,7 +163,10 @@ describe('completions', () => {
     const rowsPerStep: number[] = [];
     const step = loaded.decoder.step.bind(loaded.decoder);
     // Observes the engine's steps (and calls through) to see how many rows each one carried.
-    loaded.decoder.step = (inp) => (rowsPerStep.push(inp.rows), step(inp));
+    loaded.decoder.step = (inp) => {
+      rowsPerStep.push(inp.rows);
+      return step(inp);
+    };
     try {
       const together = await Promise.all(tasks.map((t) => text({ prompt: '2+2=', max_tokens: 24 }, t)));
       expect(together.map((o) => o.choices[0].text)).toEqual(alone);

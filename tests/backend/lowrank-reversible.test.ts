@@ -1,0 +1,217 @@
+/**
+ * Reversible merges: every construction rebuilds every task exactly at p = n, reverts are ordinary PEFT adapters,
+ * the mean model is the mean task delta, the encoded merge round-trips, and on the six default task adapters the
+ * shared-basis construction at half the storage beats truncating each adapter to half its rank.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
+import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
+import { describe, expect, test } from 'vitest';
+import { loadLoraAdapter, type LoraAdapter } from '../../contracts/formats/adapter.ts';
+import { InvalidInputError } from '../../contracts/formats/errors.ts';
+import { modulePath, parseModelConfig, projectionShape, type ModelConfig, type Projection } from '../../contracts/formats/hf-config.ts';
+import { parseLoraConfig } from '../../contracts/formats/peft-config.ts';
+import { decodeSafetensors, encodeSafetensors } from '../../contracts/formats/safetensors.ts';
+import { readAdapterFolder } from '../../gpu-backend/formats/files.ts';
+import { svdOfProduct } from '../../gpu-backend/lowrank/linalg.ts';
+import type { Member } from '../../gpu-backend/lowrank/members.ts';
+import { adapterFiles, deltaFactors } from '../../gpu-backend/lowrank/peft-adapter.ts';
+import {
+  buildReversibleMerge,
+  CONSTRUCTIONS,
+  decodeReversibleMerge,
+  encodeReversibleMerge,
+  meanAdapter,
+  revertTask,
+  reversibleReport,
+  type Construction,
+} from '../../gpu-backend/lowrank/reversible.ts';
+import { FIXTURE } from './helpers.ts';
+
+const CONFIG: ModelConfig = parseModelConfig(JSON.parse(await readFile(join(FIXTURE, 'base', 'config.json'), 'utf8')));
+
+/** A random adapter of the fixture's shape: rank r on the given projections of both layers. */
+export function randomAdapter(r: number, seed: number, projections: Projection[]): LoraAdapter {
+  const rng = xoroshiro128plus(seed);
+  const next = () => uniformFloat64(rng) - 0.5;
+  const config = parseLoraConfig({ r, lora_alpha: 2 * r, target_modules: projections });
+  const modules = [];
+  for (let layer = 0; layer < CONFIG.numLayers; layer++) {
+    for (const p of projections) {
+      const { in: fanIn, out } = projectionShape(CONFIG, p);
+      modules.push({
+        layer, projection: p, path: modulePath(layer, p), rank: r, scale: 2, in: fanIn, out,
+        a: Float32Array.from({ length: r * fanIn }, next),
+        b: Float32Array.from({ length: out * r }, () => next() * 0.1),
+      });
+    }
+  }
+  return { config, modules };
+}
+
+/** Three tasks with different ranks and one that lacks a module (zero-padded in factor space). */
+function mixedMembers(): Member[] {
+  return [
+    { name: 'a', baseModel: 'tiny', adapter: randomAdapter(4, 1, ['q_proj', 'v_proj', 'gate_proj']) },
+    { name: 'b', baseModel: 'tiny', adapter: randomAdapter(6, 2, ['q_proj', 'v_proj', 'gate_proj']) },
+    { name: 'c', baseModel: 'tiny', adapter: randomAdapter(4, 3, ['q_proj', 'gate_proj']) },
+  ];
+}
+
+/** Dense ΔW = scale·B·A of every module, by path. */
+function deltas(adapter: LoraAdapter): Map<string, Float64Array> {
+  const out = new Map<string, Float64Array>();
+  for (const m of adapter.modules) {
+    const d = new Float64Array(m.out * m.in);
+    for (let o = 0; o < m.out; o++) {
+      for (let k = 0; k < m.rank; k++) {
+        const b = m.scale * m.b[o * m.rank + k];
+        for (let i = 0; i < m.in; i++) d[o * m.in + i] += b * m.a[k * m.in + i];
+      }
+    }
+    out.set(m.path, d);
+  }
+  return out;
+}
+
+/** ‖got − want‖/‖want‖ over all modules; both must hold the same modules. */
+function relativeError(got: Map<string, Float64Array>, want: Map<string, Float64Array>): number {
+  expect([...got.keys()].sort()).toEqual([...want.keys()].sort());
+  let diff = 0;
+  let norm = 0;
+  for (const [path, w] of want) {
+    const h = got.get(path)!;
+    for (let i = 0; i < w.length; i++) {
+      diff += (h[i] - w[i]) ** 2;
+      norm += w[i] ** 2;
+    }
+  }
+  return Math.sqrt(diff / norm);
+}
+
+function meanDeltas(members: Member[]): Map<string, Float64Array> {
+  const out = new Map<string, Float64Array>();
+  for (const m of members) {
+    for (const [path, d] of deltas(m.adapter)) {
+      const acc = out.get(path) ?? new Float64Array(d.length);
+      for (let i = 0; i < d.length; i++) acc[i] += d[i] / members.length;
+      out.set(path, acc);
+    }
+  }
+  return out;
+}
+
+function code(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof InvalidInputError) return `${e.code}: ${e.message}`;
+    throw e;
+  }
+  return 'no error';
+}
+
+describe.each(CONSTRUCTIONS)('construction %s', (construction: Construction) => {
+  const members = mixedMembers();
+
+  test('at p = n every task is rebuilt exactly, as an adapter of its own modules that loads as PEFT', () => {
+    const merge = buildReversibleMerge(members, { construction, basisSize: members.length });
+    const report = reversibleReport(merge, members);
+    for (const t of report.tasks) expect(t.relativeError).toBeLessThan(1e-6);
+    for (const m of members) {
+      const reverted = revertTask(merge, m.name);
+      expect(relativeError(deltas(reverted), deltas(m.adapter))).toBeLessThan(1e-6);
+      // Exported and loaded back through the same path a user's upload takes.
+      const files = adapterFiles(reverted);
+      const loaded = loadLoraAdapter(JSON.parse(files.config), CONFIG, decodeSafetensors(files.weights).tensors);
+      expect(relativeError(deltas(loaded), deltas(m.adapter))).toBeLessThan(1e-6);
+    }
+  });
+
+  test('the mean model is the mean task delta (exact at p = n)', () => {
+    const merge = buildReversibleMerge(members, { construction, basisSize: members.length });
+    expect(relativeError(deltas(meanAdapter(merge)), meanDeltas(members))).toBeLessThan(1e-6);
+  });
+
+  test('a smaller basis stores less and errs more, and the encoded merge rebuilds the same tasks', () => {
+    const small = reversibleReport(buildReversibleMerge(members, { construction, basisSize: 1 }), members);
+    const large = reversibleReport(buildReversibleMerge(members, { construction, basisSize: 2 }), members);
+    expect(small.storage).toBeLessThan(large.storage);
+    const mean = (r: typeof small) => r.tasks.reduce((s, t) => s + t.relativeError, 0) / r.tasks.length;
+    expect(mean(small)).toBeGreaterThan(mean(large));
+    expect(mean(small)).toBeGreaterThan(0.01);
+
+    const merge = buildReversibleMerge(members, { construction, basisSize: 2 });
+    const { manifest, tensors } = encodeReversibleMerge(merge);
+    const bytes = encodeSafetensors(tensors);
+    const back = decodeReversibleMerge(JSON.parse(JSON.stringify(manifest)), decodeSafetensors(bytes).tensors);
+    for (const m of members) expect(relativeError(deltas(revertTask(back, m.name)), deltas(revertTask(merge, m.name)))).toBeLessThan(1e-5);
+    expect(reversibleReport(back, members).storage).toBeCloseTo(reversibleReport(merge, members).storage, 12);
+  });
+});
+
+test("the published factor construction stores (p(r+n)+r)/(rn) of the n adapters per position", () => {
+  const members = [1, 2, 3, 4].map((seed) => ({ name: `t${seed}`, baseModel: 'tiny', adapter: randomAdapter(8, seed, ['q_proj', 'down_proj']) }));
+  const [n, r] = [4, 8];
+  for (const p of [1, 2, 4]) {
+    const report = reversibleReport(buildReversibleMerge(members, { construction: 'factor', basisSize: p }), members);
+    expect(report.storage).toBeCloseTo((p * (r + n) + r) / (r * n), 12);
+  }
+});
+
+test('bad input is refused with a message that says what to change', () => {
+  const members = mixedMembers();
+  expect(code(() => buildReversibleMerge(members, { construction: 'factor', basisSize: 0 }))).toMatch(/^bad_basis_size: .*from 1 to 3/);
+  expect(code(() => buildReversibleMerge(members, { construction: 'factor', basisSize: 4 }))).toMatch(/^bad_basis_size/);
+  expect(code(() => buildReversibleMerge(members, { construction: 'delta', basisSize: 1.5 }))).toMatch(/^bad_basis_size/);
+  expect(code(() => buildReversibleMerge([], { construction: 'factor', basisSize: 1 }))).toMatch(/^bad_adapters/);
+  expect(code(() => buildReversibleMerge([members[0], members[0]], { construction: 'factor', basisSize: 1 }))).toMatch(/^duplicate_adapter: adapter "a" is listed twice/);
+  expect(code(() => buildReversibleMerge([members[0], { ...members[1], baseModel: 'other' }], { construction: 'shared', basisSize: 1 }))).toMatch(/^base_model_mismatch/);
+  expect(code(() => buildReversibleMerge(members, { construction: 'rmm' as Construction, basisSize: 1 }))).toMatch(/^bad_construction: .*factor, factor_svd, delta, shared/);
+  const broken = randomAdapter(4, 9, ['q_proj']);
+  broken.modules[1].b[3] = Number.NaN;
+  expect(code(() => buildReversibleMerge([members[0], { name: 'nan', baseModel: 'tiny', adapter: broken }], { construction: 'factor', basisSize: 1 }))).toMatch(/^adapter_not_finite/);
+  const merge = buildReversibleMerge(members, { construction: 'factor', basisSize: 1 });
+  expect(code(() => revertTask(merge, 'd'))).toBe('unknown_task: "d" is not a member; the members are "a", "b", "c".');
+});
+
+describe('the six default task adapters', async () => {
+  const MODEL = join(import.meta.dirname, '..', '..', 'models', 'rankgate-tiny');
+  const cfg = parseModelConfig(JSON.parse(await readFile(join(MODEL, 'base', 'config.json'), 'utf8')));
+  const names = ['reverse_words', 'larger', 'date_to_us', 'acronym', 'snake_to_camel', 'remove_vowels'];
+  const members: Member[] = await Promise.all(names.map(async (name) => ({ name, baseModel: 'rankgate-tiny', adapter: await readAdapterFolder(join(MODEL, 'adapters', name), cfg) })));
+
+  /** Relative error of each adapter truncated to rank `keep` in every module (storage keep/r). */
+  const truncated = (keep: number) =>
+    members.map((m) => {
+      let err = 0;
+      let norm = 0;
+      for (const mod of m.adapter.modules) {
+        const f = deltaFactors(mod);
+        svdOfProduct(f.b, f.a).s.forEach((s, j) => {
+          norm += s * s;
+          if (j >= keep) err += s * s;
+        });
+      }
+      return Math.sqrt(err / norm);
+    });
+
+  test('the shared basis at half the storage beats truncating each adapter to half its rank, task by task on average and in the worst task', () => {
+    const report = reversibleReport(buildReversibleMerge(members, { construction: 'shared', basisSize: 3 }), members);
+    const errors = report.tasks.map((t) => t.relativeError);
+    const baseline = truncated(4);
+    const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
+    console.log(`shared p=3: storage ${report.storage.toFixed(3)}, errors ${errors.map((e) => e.toFixed(3)).join(' ')}; rank-4 truncation: ${baseline.map((e) => e.toFixed(3)).join(' ')}`);
+    expect(report.storage).toBeLessThanOrEqual(0.5);
+    expect(mean(errors)).toBeLessThan(mean(baseline));
+    expect(Math.max(...errors)).toBeLessThan(Math.max(...baseline));
+  });
+
+  test('as published, p = 1 in factor space loses most of each task; the SVD form loses less', () => {
+    const factor = reversibleReport(buildReversibleMerge(members, { construction: 'factor', basisSize: 1 }), members);
+    const svdForm = reversibleReport(buildReversibleMerge(members, { construction: 'factor_svd', basisSize: 1 }), members);
+    for (const t of factor.tasks) expect(t.relativeError).toBeGreaterThan(0.5);
+    factor.tasks.forEach((t, i) => expect(svdForm.tasks[i].relativeError).toBeLessThan(t.relativeError));
+  });
+});

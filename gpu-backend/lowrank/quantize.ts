@@ -1,23 +1,13 @@
 /**
- * Quantization of adapters and base weights to int4/int8 (quantize-matrix.ts holds the kernel and the layout),
- * with the dequantized weights, servable today by the float engine, and a safetensors file of the quantized
- * form, servable later through onnxruntime's MatMulNBits without conversion.
- *
- * The file: for a weight named `<name>.weight` (a PEFT `...lora_A.weight`, a base `...q_proj.weight`), with
- * `<name>` the name without `.weight`:
- *   `<name>.qweight`      U8  [N, n_blocks, blob_size]   MatMulNBits input B
- *   `<name>.scales`       F32 [N·n_blocks]               MatMulNBits input scales
- *   `<name>.zero_points`  U8  [N·ceil(n_blocks·bits/8)]  MatMulNBits input zero_points (asymmetric only)
- * and string metadata `quant_method` = "matmul_nbits", `bits`, `block_size`, `symmetric` ("true"/"false"),
- * and per weight `<name>.N`, `<name>.K` (the unpadded K, the MatMulNBits attributes).
+ * Quantization of adapters and base weights to int4/int8 (quantize-matrix.ts holds the kernel and the
+ * MatMulNBits layout, quantize-file.ts the safetensors file), with the dequantized weights, servable today by
+ * the float engine, and the quantized form, servable later through onnxruntime's MatMulNBits without conversion.
  */
 import type { LoraAdapter } from '../../contracts/formats/adapter.ts';
-import { invalid } from '../../contracts/formats/errors.ts';
 import { DTYPE_BYTES, type Tensor, toFloat32 } from '../../contracts/formats/safetensors.ts';
 import { peftKey } from '../../contracts/formats/peft-config.ts';
 import { fromArray, type Mat, matmulNT, matmulTN, zeros } from './linalg.ts';
 import {
-  blocksPerRow,
   checkQuantizeOptions,
   dequantizeMatrix,
   type QuantizedMatrix,
@@ -25,13 +15,10 @@ import {
   quantizedBytes,
   quantizeMatrix,
 } from './quantize-matrix.ts';
+import { type QuantizedFile, quantizedFile } from './quantize-file.ts';
 
+export { type QuantizedFile, quantizedFile, readQuantizedFile } from './quantize-file.ts';
 export { dequantizeMatrix, type QuantizedMatrix, type QuantizeOptions, quantizeMatrix } from './quantize-matrix.ts';
-
-export interface QuantizedFile {
-  tensors: [string, Tensor][];
-  metadata: Record<string, string>;
-}
 
 export interface QuantizedModuleReport {
   path: string;
@@ -54,62 +41,6 @@ interface Sizes {
   bytesBefore: number;
   bytesAfter: number;
   storageRatio: number;
-}
-
-const baseName = (weightName: string) => weightName.replace(/\.weight$/, '');
-
-/** The safetensors tensors and metadata of a set of quantized weights, keyed by their weight names. */
-export function quantizedFile(matrices: Map<string, QuantizedMatrix>, opts: QuantizeOptions): QuantizedFile {
-  const metadata: Record<string, string> = {
-    quant_method: 'matmul_nbits',
-    bits: String(opts.bits),
-    block_size: String(opts.groupSize),
-    symmetric: String(opts.symmetric),
-  };
-  const tensors: [string, Tensor][] = [];
-  for (const [weightName, q] of matrices) {
-    const name = baseName(weightName);
-    const nBlocks = blocksPerRow(q.k, q.blockSize);
-    tensors.push([`${name}.qweight`, { dtype: 'U8', shape: [q.n, nBlocks, (q.blockSize * q.bits) / 8], data: q.qweight }]);
-    tensors.push([`${name}.scales`, { dtype: 'F32', shape: [q.scales.length], data: q.scales }]);
-    if (q.zeroPoints) tensors.push([`${name}.zero_points`, { dtype: 'U8', shape: [q.zeroPoints.length], data: q.zeroPoints }]);
-    metadata[`${name}.N`] = String(q.n);
-    metadata[`${name}.K`] = String(q.k);
-  }
-  return { tensors, metadata };
-}
-
-/** The quantized weights of a file written by `quantizedFile`, keyed by `<name>` (without `.weight`). */
-export function readQuantizedFile(tensors: Map<string, Tensor>, metadata: Record<string, string>): Map<string, QuantizedMatrix> {
-  if (metadata.quant_method !== 'matmul_nbits') invalid('bad_quantized_file', `quant_method is ${metadata.quant_method}; expected "matmul_nbits".`);
-  const bits = Number(metadata.bits) as QuantizeOptions['bits'];
-  const groupSize = Number(metadata.block_size) as QuantizeOptions['groupSize'];
-  checkQuantizeOptions({ bits, groupSize, symmetric: metadata.symmetric === 'true' });
-  const out = new Map<string, QuantizedMatrix>();
-  for (const [key, t] of tensors) {
-    if (!key.endsWith('.qweight')) continue;
-    const name = key.slice(0, -'.qweight'.length);
-    const scales = tensors.get(`${name}.scales`);
-    if (!scales) invalid('bad_quantized_file', `${name}.qweight has no ${name}.scales beside it.`);
-    const q: QuantizedMatrix = {
-      bits,
-      blockSize: groupSize,
-      n: Number(metadata[`${name}.N`]),
-      k: Number(metadata[`${name}.K`]),
-      qweight: t.data as Uint8Array,
-      scales: scales.data as Float32Array,
-      zeroPoints: tensors.get(`${name}.zero_points`)?.data as Uint8Array | undefined,
-    };
-    const nBlocks = blocksPerRow(q.k, groupSize);
-    const sizesFit =
-      Number.isInteger(q.n) && Number.isInteger(q.k) && q.n > 0 && q.k > 0 &&
-      t.dtype === 'U8' && q.qweight.length === (q.n * nBlocks * groupSize * bits) / 8 &&
-      scales.dtype === 'F32' && q.scales.length === q.n * nBlocks &&
-      (q.zeroPoints === undefined || q.zeroPoints.length === q.n * Math.ceil((nBlocks * bits) / 8));
-    if (!sizesFit) invalid('bad_quantized_file', `${name}: qweight, scales or zero_points do not match N = ${q.n}, K = ${q.k}, ${bits} bits, blocks of ${groupSize}.`);
-    out.set(name, q);
-  }
-  return out;
 }
 
 /**

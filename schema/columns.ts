@@ -15,18 +15,18 @@ export const leaseColumns = () => ({
   attempts: integer('attempts').notNull().default(0),
 });
 
-export const TASK_STATUSES = ['queued', 'running', 'succeeded', 'failed'] as const;
-export type TaskStatus = (typeof TASK_STATUSES)[number];
+export const BACKEND_JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed'] as const;
+export type BackendJobStatus = (typeof BACKEND_JOB_STATUSES)[number];
 
-export interface TaskError {
+export interface BackendJobError {
   code: string;
   message: string;
 }
 
 /** The lifecycle of a merge, compression or revert: queued, leased by a backend, then succeeded or failed. */
-export const taskColumns = () => ({
-  status: text('status', { enum: TASK_STATUSES }).notNull(),
-  error: text('error', { mode: 'json' }).$type<TaskError>(),
+export const backendJobColumns = () => ({
+  status: text('status', { enum: BACKEND_JOB_STATUSES }).notNull(),
+  error: text('error', { mode: 'json' }).$type<BackendJobError>(),
   /** Where the backend writes the result. */
   outputPrefix: text('output_prefix').notNull(),
   ...leaseColumns(),

@@ -1,6 +1,6 @@
 import { index, integer, real, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 import { adapters } from './adapters.ts';
-import { taskColumns } from './columns.ts';
+import { backendJobColumns } from './columns.ts';
 import { tenants } from './tenants.ts';
 
 /** Truncated SVD (to a rank, a kept energy fraction or a byte budget) plus group-wise quantization. */
@@ -16,7 +16,7 @@ export const compressions = sqliteTable(
     budgetBytes: integer('budget_bytes'),
     bits: integer('bits').notNull(),
     resultAdapterId: text('result_adapter_id').references(() => adapters.id),
-    ...taskColumns(),
+    ...backendJobColumns(),
   },
   (t) => [index('compressions_tenant').on(t.tenantId), index('compressions_claim').on(t.status, t.createdAt)],
 );

@@ -6,4 +6,4 @@ export * from './fine-tuning.ts';
 export * from './merges.ts';
 export * from './compressions.ts';
 export * from './backends.ts';
-export { TASK_STATUSES, type TaskError, type TaskStatus } from './columns.ts';
+export { BACKEND_JOB_STATUSES, type BackendJobError, type BackendJobStatus } from './columns.ts';

@@ -2,7 +2,7 @@ import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from
 import { adapters } from './adapters.ts';
 import { baseModels } from './base-models.ts';
 import { MERGE_METHODS } from '../contracts/api/jobs.ts';
-import { taskColumns } from './columns.ts';
+import { backendJobColumns } from './columns.ts';
 import { tenants } from './tenants.ts';
 
 
@@ -17,7 +17,7 @@ export const merges = sqliteTable(
     basisSize: integer('basis_size'),
     density: real('density'),
     /** The merged artifact goes under outputPrefix (for RMM: the shared basis and per-task coefficients). */
-    ...taskColumns(),
+    ...backendJobColumns(),
   },
   (t) => [uniqueIndex('merges_tenant_name').on(t.tenantId, t.name), index('merges_claim').on(t.status, t.createdAt)],
 );
@@ -43,7 +43,7 @@ export const mergeReverts = sqliteTable(
     adapterId: text('adapter_id').notNull().references(() => adapters.id),
     name: text('name').notNull(),
     resultAdapterId: text('result_adapter_id').references(() => adapters.id),
-    ...taskColumns(),
+    ...backendJobColumns(),
   },
   (t) => [index('merge_reverts_merge').on(t.mergeId), index('merge_reverts_claim').on(t.status, t.createdAt)],
 );

@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { TASK_STATUSES } from '../../schema/index.ts';
+import { BACKEND_JOB_STATUSES } from '../../schema/index.ts';
 import { UnixSeconds } from '../../contracts/api/fields.ts';
 import { Name, listOf } from './common.ts';
 
@@ -28,7 +28,7 @@ export const Compression = z
     energy: z.number().nullable(),
     budget_bytes: z.number().int().nullable(),
     bits: z.number().int(),
-    status: z.enum(TASK_STATUSES),
+    status: z.enum(BACKEND_JOB_STATUSES),
     error: z.object({ code: z.string(), message: z.string() }).nullable(),
     result_adapter_id: z.string().nullable(),
     created_at: UnixSeconds,

@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { MERGE_METHODS } from '../../contracts/api/jobs.ts';
-import { TASK_STATUSES } from '../../schema/index.ts';
+import { BACKEND_JOB_STATUSES } from '../../schema/index.ts';
 import { UnixSeconds } from '../../contracts/api/fields.ts';
 import { Name, listOf } from './common.ts';
 
@@ -40,7 +40,7 @@ export const CreateMergeRequest = z
   })
   .openapi('CreateMergeRequest');
 
-const TaskError = z.object({ code: z.string(), message: z.string() }).nullable();
+const BackendJobError = z.object({ code: z.string(), message: z.string() }).nullable();
 
 export const Revert = z
   .object({
@@ -49,8 +49,8 @@ export const Revert = z
     merge_id: z.string(),
     adapter: z.string().openapi({ description: 'The member task being reconstructed.' }),
     name: z.string().openapi({ description: 'Name the reconstructed adapter gets.' }),
-    status: z.enum(TASK_STATUSES),
-    error: TaskError,
+    status: z.enum(BACKEND_JOB_STATUSES),
+    error: BackendJobError,
     result_adapter_id: z.string().nullable(),
     created_at: UnixSeconds,
     finished_at: UnixSeconds.nullable(),
@@ -68,8 +68,8 @@ export const Merge = z
     basis_size: z.number().int().nullable(),
     density: z.number().nullable(),
     members: z.array(z.object({ adapter_id: z.string(), name: z.string(), weight: z.number().nullable() })),
-    status: z.enum(TASK_STATUSES),
-    error: TaskError,
+    status: z.enum(BACKEND_JOB_STATUSES),
+    error: BackendJobError,
     reverts: z.array(Revert),
     created_at: UnixSeconds,
     finished_at: UnixSeconds.nullable(),

@@ -32,7 +32,7 @@ import { FIXTURE } from './helpers.ts';
 const CONFIG: ModelConfig = parseModelConfig(JSON.parse(await readFile(join(FIXTURE, 'base', 'config.json'), 'utf8')));
 
 /** A random adapter of the fixture's shape: rank r on the given projections of both layers. */
-export function randomAdapter(r: number, seed: number, projections: Projection[]): LoraAdapter {
+function randomAdapter(r: number, seed: number, projections: Projection[]): LoraAdapter {
   const rng = xoroshiro128plus(seed);
   const next = () => uniformFloat64(rng) - 0.5;
   const config = parseLoraConfig({ r, lora_alpha: 2 * r, target_modules: projections });

@@ -7,7 +7,8 @@
  */
 import type { LoraAdapter } from '../../contracts/formats/adapter.ts';
 import { InvalidInputError } from '../../contracts/formats/errors.ts';
-import { mergeCollapsed, specFromPeft } from '../lowrank/merge-collapsed.ts';
+import { mergeCollapsed } from '../lowrank/merge-collapsed.ts';
+import { specFromPeft } from '../lowrank/merge-peft.ts';
 
 const PEFT_COMBINATIONS = ['cat', 'linear', 'svd', 'ties', 'ties_svd', 'dare_linear', 'dare_ties', 'dare_linear_svd', 'dare_ties_svd', 'magnitude_prune', 'magnitude_prune_svd'];
 

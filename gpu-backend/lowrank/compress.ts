@@ -41,12 +41,19 @@ export interface CompressReport {
 
 const FLOAT_BYTES = 4;
 
-export function compressAdapter(adapter: LoraAdapter, spec: CompressSpec, baseModel: string): { adapter: LoraAdapter; report: CompressReport } {
+export function compressAdapter(
+  adapter: LoraAdapter,
+  spec: CompressSpec,
+  baseModel: string,
+): { adapter: LoraAdapter; report: CompressReport } {
   const modules = adapter.modules.map((m) => {
     const factors = deltaFactors(m);
     return { factors, svd: svdOfProduct(factors.b, factors.a), bytesPerRank: (m.out + m.in) * FLOAT_BYTES };
   });
-  const ranks = chooseRanks(modules.map((m) => ({ s: m.svd.s, bytesPerRank: m.bytesPerRank })), spec);
+  const ranks = chooseRanks(
+    modules.map((m) => ({ s: m.svd.s, bytesPerRank: m.bytesPerRank })),
+    spec,
+  );
   const truncated: DeltaFactors[] = [];
   const reports: CompressedModule[] = [];
   let bytesBefore = 0;
@@ -76,17 +83,20 @@ export function compressAdapter(adapter: LoraAdapter, spec: CompressSpec, baseMo
 export function chooseRanks(modules: { s: Float64Array; bytesPerRank: number }[], spec: CompressSpec): number[] {
   if ('rank' in spec) {
     const r = spec.rank;
-    if (!Number.isInteger(r) || r < 1) invalid('bad_rank', `rank is ${r}; give a whole number of at least 1 (each module keeps at most its own rank).`, 'rank');
+    if (!Number.isInteger(r) || r < 1)
+      invalid('bad_rank', `rank is ${r}; give a whole number of at least 1 (each module keeps at most its own rank).`, 'rank');
     return modules.map((m) => Math.min(r, m.s.length));
   }
   if ('energy' in spec) {
     const f = spec.energy;
-    if (!(f > 0 && f <= 1)) invalid('bad_energy', `energy is ${f}; give the fraction of each module's spectral energy to keep, in (0, 1].`, 'energy');
+    if (!(f > 0 && f <= 1))
+      invalid('bad_energy', `energy is ${f}; give the fraction of each module's spectral energy to keep, in (0, 1].`, 'energy');
     return modules.map((m) => energyRank(m.s, f));
   }
   if ('budgetBytes' in spec) {
     const allocation = spec.allocation ?? 'energy';
-    if (allocation !== 'energy' && allocation !== 'relative') invalid('bad_allocation', `allocation is ${allocation}; use "energy" or "relative".`, 'allocation');
+    if (allocation !== 'energy' && allocation !== 'relative')
+      invalid('bad_allocation', `allocation is ${allocation}; use "energy" or "relative".`, 'allocation');
     return budgetRanks(modules, spec.budgetBytes, allocation === 'relative');
   }
   return invalid('bad_compression', 'give one of rank, energy or budget_bytes.', 'compression');
@@ -111,8 +121,14 @@ function energyRank(s: Float64Array, f: number): number {
  */
 function budgetRanks(modules: { s: Float64Array; bytesPerRank: number }[], budget: number, relative: boolean): number[] {
   const floor = modules.reduce((sum, m) => sum + m.bytesPerRank, 0);
-  if (!(Number.isFinite(budget) && budget > 0)) invalid('bad_budget', `budget_bytes is ${budget}; give a positive number of bytes.`, 'budget_bytes');
-  if (budget < floor) invalid('bad_budget', `budget_bytes is ${budget} but keeping rank 1 in each of the ${modules.length} modules takes ${floor} bytes; give at least ${floor}.`, 'budget_bytes');
+  if (!(Number.isFinite(budget) && budget > 0))
+    invalid('bad_budget', `budget_bytes is ${budget}; give a positive number of bytes.`, 'budget_bytes');
+  if (budget < floor)
+    invalid(
+      'bad_budget',
+      `budget_bytes is ${budget} but keeping rank 1 in each of the ${modules.length} modules takes ${floor} bytes; give at least ${floor}.`,
+      'budget_bytes',
+    );
   const ranks = modules.map(() => 1);
   const weight = modules.map((m) => (relative ? 1 / (tailEnergy(m.s) || 1) : 1) / m.bytesPerRank);
   let left = budget - floor;

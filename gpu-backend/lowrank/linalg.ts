@@ -88,7 +88,14 @@ function rowDots(a: Mat, b: Mat): Mat {
       const b1 = b0 + k;
       const b2 = b1 + k;
       const b3 = b2 + k;
-      let s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0;
+      let s00 = 0,
+        s01 = 0,
+        s02 = 0,
+        s03 = 0,
+        s10 = 0,
+        s11 = 0,
+        s12 = 0,
+        s13 = 0;
       for (let p = 0; p < k; p++) {
         const x = ad[a0 + p];
         const y = ad[a1 + p];
@@ -96,13 +103,25 @@ function rowDots(a: Mat, b: Mat): Mat {
         const u1 = bd[b1 + p];
         const u2 = bd[b2 + p];
         const u3 = bd[b3 + p];
-        s00 += x * u0; s01 += x * u1; s02 += x * u2; s03 += x * u3;
-        s10 += y * u0; s11 += y * u1; s12 += y * u2; s13 += y * u3;
+        s00 += x * u0;
+        s01 += x * u1;
+        s02 += x * u2;
+        s03 += x * u3;
+        s10 += y * u0;
+        s11 += y * u1;
+        s12 += y * u2;
+        s13 += y * u3;
       }
       const c0 = i * n + j;
       const c1 = c0 + n;
-      c[c0] = s00; c[c0 + 1] = s01; c[c0 + 2] = s02; c[c0 + 3] = s03;
-      c[c1] = s10; c[c1 + 1] = s11; c[c1 + 2] = s12; c[c1 + 3] = s13;
+      c[c0] = s00;
+      c[c0 + 1] = s01;
+      c[c0 + 2] = s02;
+      c[c0 + 3] = s03;
+      c[c1] = s10;
+      c[c1 + 1] = s11;
+      c[c1 + 2] = s12;
+      c[c1 + 3] = s13;
     }
     for (let j = n4; j < n; j++) {
       c[i * n + j] = dot(ad, a0, bd, j * k, k);

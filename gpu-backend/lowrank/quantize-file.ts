@@ -41,7 +41,8 @@ export function quantizedFile(matrices: Map<string, QuantizedMatrix>, opts: Quan
 
 /** The quantized weights of a file written by `quantizedFile`, keyed by `<name>` (without `.weight`). */
 export function readQuantizedFile(tensors: Map<string, Tensor>, metadata: Record<string, string>): Map<string, QuantizedMatrix> {
-  if (metadata.quant_method !== 'matmul_nbits') invalid('bad_quantized_file', `quant_method is ${metadata.quant_method}; expected "matmul_nbits".`);
+  if (metadata.quant_method !== 'matmul_nbits')
+    invalid('bad_quantized_file', `quant_method is ${metadata.quant_method}; expected "matmul_nbits".`);
   const bits = Number(metadata.bits) as QuantizeOptions['bits'];
   const groupSize = Number(metadata.block_size) as QuantizeOptions['groupSize'];
   checkQuantizeOptions({ bits, groupSize, symmetric: metadata.symmetric === 'true' });
@@ -62,13 +63,21 @@ export function readQuantizedFile(tensors: Map<string, Tensor>, metadata: Record
     };
     const nBlocks = blocksPerRow(q.k, groupSize);
     const sizesFit =
-      Number.isInteger(q.n) && Number.isInteger(q.k) && q.n > 0 && q.k > 0 &&
-      t.dtype === 'U8' && q.qweight.length === (q.n * nBlocks * groupSize * bits) / 8 &&
-      scales.dtype === 'F32' && q.scales.length === q.n * nBlocks &&
+      Number.isInteger(q.n) &&
+      Number.isInteger(q.k) &&
+      q.n > 0 &&
+      q.k > 0 &&
+      t.dtype === 'U8' &&
+      q.qweight.length === (q.n * nBlocks * groupSize * bits) / 8 &&
+      scales.dtype === 'F32' &&
+      q.scales.length === q.n * nBlocks &&
       (q.zeroPoints === undefined || q.zeroPoints.length === q.n * Math.ceil((nBlocks * bits) / 8));
-    if (!sizesFit) invalid('bad_quantized_file', `${name}: qweight, scales or zero_points do not match N = ${q.n}, K = ${q.k}, ${bits} bits, blocks of ${groupSize}.`);
+    if (!sizesFit)
+      invalid(
+        'bad_quantized_file',
+        `${name}: qweight, scales or zero_points do not match N = ${q.n}, K = ${q.k}, ${bits} bits, blocks of ${groupSize}.`,
+      );
     out.set(name, q);
   }
   return out;
 }
-

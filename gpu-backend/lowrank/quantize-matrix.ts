@@ -79,7 +79,8 @@ export function quantizeMatrix(w: ArrayLike<number>, n: number, k: number, opts:
       let max = 0;
       for (let i = 0; i < len; i++) {
         const v = f32(w[row * k + start + i]);
-        if (!Number.isFinite(v)) invalid('weights_not_finite', `weight row ${row}, column ${start + i} is ${v}; only finite weights can be quantized.`, 'weights');
+        if (!Number.isFinite(v))
+          invalid('weights_not_finite', `weight row ${row}, column ${start + i} is ${v}; only finite weights can be quantized.`, 'weights');
         block[i] = v;
         if (v < min) min = v;
         if (v > max) max = v;

@@ -2,7 +2,19 @@ import { join } from 'node:path';
 import { Matrix, QrDecomposition, SVD } from 'ml-matrix';
 import { describe, expect, test } from 'vitest';
 import { readAdapterFolder, readModelFolder } from '../../gpu-backend/formats/files.ts';
-import { frobenius, fromArray, type Mat, matmul, matmulNT, matmulTN, qr, svd, svdOfProduct, symEig, transpose } from '../../gpu-backend/lowrank/linalg.ts';
+import {
+  frobenius,
+  fromArray,
+  type Mat,
+  matmul,
+  matmulNT,
+  matmulTN,
+  qr,
+  svd,
+  svdOfProduct,
+  symEig,
+  transpose,
+} from '../../gpu-backend/lowrank/linalg.ts';
 import { adapterSpectra, gaussian, randomizedSvd } from '../../gpu-backend/lowrank/svd.ts';
 import { FIXTURE } from './helpers.ts';
 
@@ -28,7 +40,12 @@ const expectOrthonormalColumns = (q: Mat) => {
 
 describe('products', () => {
   // Odd sizes so the 2×4 blocked kernel's row and column tails are exercised.
-  test.each([[7, 5, 9], [1, 3, 1], [6, 8, 4], [13, 17, 11]])('%i×%i·%i matches ml-matrix', (m, k, n) => {
+  test.each([
+    [7, 5, 9],
+    [1, 3, 1],
+    [6, 8, 4],
+    [13, 17, 11],
+  ])('%i×%i·%i matches ml-matrix', (m, k, n) => {
     const a = random(m, k, 1);
     const b = random(k, n, 2);
     const ref = fromMl(toMl(a).mmul(toMl(b)));
@@ -39,7 +56,11 @@ describe('products', () => {
 });
 
 describe('QR', () => {
-  test.each([[12, 5], [5, 12], [9, 9]])('%i×%i: q·r reconstructs, q orthonormal, r upper-triangular, |diag r| as ml-matrix', (m, n) => {
+  test.each([
+    [12, 5],
+    [5, 12],
+    [9, 9],
+  ])('%i×%i: q·r reconstructs, q orthonormal, r upper-triangular, |diag r| as ml-matrix', (m, n) => {
     const a = random(m, n, 3);
     const { q, r } = qr(a);
     expect(diff(matmul(q, r), a)).toBeLessThan(1e-12);
@@ -52,7 +73,11 @@ describe('QR', () => {
 });
 
 describe('SVD and eigen', () => {
-  test.each([[20, 7], [7, 20], [10, 10]])('Jacobi SVD of %i×%i matches ml-matrix and reconstructs', (m, n) => {
+  test.each([
+    [20, 7],
+    [7, 20],
+    [10, 10],
+  ])('Jacobi SVD of %i×%i matches ml-matrix and reconstructs', (m, n) => {
     const a = random(m, n, 4);
     const { u, s, v } = svd(a);
     const ref = new SVD(toMl(a), { autoTranspose: true }).diagonal;

@@ -43,7 +43,9 @@ describe('quantizeMatrix round trip (property)', () => {
       fc.record({
         n: fc.constant(n),
         k: fc.constant(k),
-        w: fc.array(fc.double({ min: -1, max: 1, noNaN: true }), { minLength: n * k, maxLength: n * k }).map((xs) => Float32Array.from(xs, (x) => x * magnitude)),
+        w: fc
+          .array(fc.double({ min: -1, max: 1, noNaN: true }), { minLength: n * k, maxLength: n * k })
+          .map((xs) => Float32Array.from(xs, (x) => x * magnitude)),
       }),
     );
 
@@ -138,7 +140,9 @@ describe('MatMulNBits layout', () => {
   });
 
   test('refuses NaN weights', () => {
-    expect(errorCode(() => quantizeMatrix(Float32Array.of(1, Number.NaN), 1, 2, { bits: 8, groupSize: 32, symmetric: true }))).toBe('weights_not_finite');
+    expect(errorCode(() => quantizeMatrix(Float32Array.of(1, Number.NaN), 1, 2, { bits: 8, groupSize: 32, symmetric: true }))).toBe(
+      'weights_not_finite',
+    );
   });
 });
 

@@ -77,8 +77,8 @@ async function reread(db: Db, id: string): Promise<AdapterRow> {
 
 /**
  * Checks an adapter a backend wrote under `prefix` (training, compression, revert) as strictly as an upload,
- * and returns the `ready` row for the caller to insert together with the task's completion. A failure throws
- * the check's InvalidInputError for the task to fail with.
+ * and returns the `ready` row for the caller to insert together with the job's completion. A failure throws
+ * the check's InvalidInputError for the job to fail with.
  */
 export async function verifyProducedAdapter(
   store: ObjectStore,
@@ -89,7 +89,7 @@ export async function verifyProducedAdapter(
     facts = await verifyAdapter(store, (f) => committedKey(opts.prefix, f), parseModelConfig(opts.base.configJson), null);
   } catch (err) {
     if (err instanceof MissingFilesError) {
-      throw new InvalidInputError('output_missing', `No ${err.missing.join(' or ')} under "${opts.prefix}"; write the PEFT files there before completing the task.`, 'output_prefix');
+      throw new InvalidInputError('output_missing', `No ${err.missing.join(' or ')} under "${opts.prefix}"; write the PEFT files there before completing the job.`, 'output_prefix');
     }
     throw err;
   }

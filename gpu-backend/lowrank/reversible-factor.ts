@@ -92,7 +92,11 @@ function fitPositions(rows: (Mat | null)[], positions: number, r: number, p: num
     if (trace === 0) continue;
     const vOff = pos * r * p;
     const cOff = pos * p * n;
-    if (n <= r) {
+    if (p === n) {
+      // A basis as large as the tasks: V = X − μ and C = I rebuild each task exactly, with no eigenproblem.
+      for (let k = 0; k < r; k++) for (let i = 0; i < n; i++) basis.data[vOff + k * p + i] = x[k * n + i];
+      for (let i = 0; i < n; i++) coef.data[cOff + i * n + i] = 1;
+    } else if (n <= r) {
       // g = XᵀX; eigenvector e_j gives V[:, j] = X·e_j/√λ_j and C[j, :] = √λ_j·e_jᵀ.
       for (let a = 0; a < n; a++) {
         for (let b = a; b < n; b++) {

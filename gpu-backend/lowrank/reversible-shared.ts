@@ -12,34 +12,40 @@
  *
  * Parts per module: u (out×k), v (in×k), cores (n×k², row i is Σᵢ row-major).
  */
-import { matmul, matmulTN, svd, transpose, zeros, type Mat } from './linalg.ts';
+import { matmul, matmulNT, matmulTN, svd, transpose, zeros, type Mat } from './linalg.ts';
 import { coreSpace, expand, fitCore, taskWeights, weightedGram, type CoreSpace } from './joint.ts';
 import { symEigen } from './reversible-eigen.ts';
 import { slotOf, type AlignedModule, type MergedModule } from './reversible-types.ts';
 
-export function buildSharedModules(aligned: AlignedModule[], p: number, fullFloats: number, iters = 3): MergedModule[] {
+export function buildSharedModules(aligned: AlignedModule[], p: number, fullFloats: number, iters = 2): MergedModule[] {
   const n = aligned[0]?.factors.length ?? 0;
   const weights = taskWeights(aligned, n);
   const spaces = aligned.map((slot) => coreSpace(slot));
   let ks: number[];
+  let closed: ({ u: Mat; v: Mat } | undefined)[] = [];
   if (p === n) {
     ks = spaces.map((cs) => cs.maxK);
   } else {
     const curves = spaces.map((cs) => energyCurve(cs, weights));
-    const costs = aligned.map((slot, m) => curves[m].map((_, k) => k * (slot.out + slot.in) + n * k * k));
-    ks = allocate(curves, costs, (p / n) * fullFloats);
+    const costs = aligned.map((slot, m) => curves[m].curve.map((_, k) => k * (slot.out + slot.in) + n * k * k));
+    ks = allocate(curves.map((c) => c.curve), costs, (p / n) * fullFloats);
+    closed = curves.map((c) => c.closed);
   }
   return aligned.map((slot, m) => {
-    const fit = fitCore(spaces[m], weights, ks[m], iters);
+    const fit = fitCore(spaces[m], weights, ks[m], iters, closed[m]);
     return { ...slotOf(slot), parts: expand(spaces[m], fit) };
   });
 }
 
-/** Task `task`'s factors U·Σᵢ and Vᵀ, compacted through the SVD of Σᵢ to its numerical rank. */
-export function rebuildShared(module: MergedModule, task: number): { b: Mat; a: Mat } {
+/**
+ * Task `task`'s factors B = U·Σᵢ, A = Vᵀ (rank k). With `compact` (used at p = n, where Σᵢ has only the task's
+ * own rank) they are re-split through the SVD of Σᵢ to its numerical rank instead.
+ */
+export function rebuildShared(module: MergedModule, task: number, compact: boolean): { b: Mat; a: Mat } {
   const { u, v, cores } = module.parts;
   const k = u.cols;
-  return compactCore(u, v, { rows: k, cols: k, data: cores.data.subarray(task * k * k, (task + 1) * k * k) } as Mat);
+  const core = { rows: k, cols: k, data: cores.data.subarray(task * k * k, (task + 1) * k * k) } as Mat;
+  return compact ? compactCore(u, v, core) : { b: matmul(u, core), a: transpose(v) };
 }
 
 /** The mean task delta U·mean(Σᵢ)·Vᵀ. */
@@ -74,14 +80,14 @@ function compactCore(u: Mat, v: Mat, core: Mat): { b: Mat; a: Mat } {
  * curve[k] = Σᵢ wᵢ‖U'ₖᵀKᵢV'ₖ‖² for the closed-form bases cut to k (curve[0] = 0): the weighted energy a
  * module keeps at basis size k, computed once from the full eigenbases.
  */
-function energyCurve(cs: CoreSpace, weights: number[]): number[] {
+function energyCurve(cs: CoreSpace, weights: number[]): { curve: number[]; closed: { u: Mat; v: Mat } } {
   const uAll = symEigen(weightedGram(cs.k, weights, 'left', null)).vectors;
   const vAll = symEigen(weightedGram(cs.k, weights, 'right', null)).vectors;
   const kMax = cs.maxK;
   const curve = new Array<number>(kMax + 1).fill(0);
   cs.k.forEach((ki, i) => {
     if (!ki) return;
-    const c = matmul(matmulTN(uAll, ki), vAll); // Nb × Na
+    const c = matmulNT(matmulTN(uAll, ki.l), matmulTN(vAll, ki.r)); // Nb × Na
     for (let k = 1; k <= kMax; k++) {
       let add = 0;
       const last = k - 1;
@@ -91,7 +97,7 @@ function energyCurve(cs: CoreSpace, weights: number[]): number[] {
     }
   });
   for (let k = 1; k <= kMax; k++) curve[k] += curve[k - 1];
-  return curve;
+  return { curve, closed: { u: uAll, v: vAll } };
 }
 
 /**

@@ -38,7 +38,7 @@ export interface ReversibleOptions {
   basisSize: number;
   /** 'delta' only: rank of each stored basis delta (default: the module's largest rank; at p = n, lossless). */
   basisRank?: number;
-  /** 'shared' only: alternating refinement steps (default 3). */
+  /** 'shared' only: alternating refinement steps (default 2). */
   iters?: number;
 }
 
@@ -106,7 +106,7 @@ function rebuild(merge: ReversibleMerge, m: MergedModule, task: number): { b: Ma
       return compact(b, a);
     }
     case 'shared':
-      return rebuildShared(m, task);
+      return rebuildShared(m, task, merge.basisSize === merge.tasks.length);
   }
 }
 

@@ -23,7 +23,8 @@ export function describeIssues(error: z.ZodError, where: string): IssueReport {
   if (issue.code === 'unrecognized_keys') {
     const keys = issue.keys.map((k) => `"${k}"`).join(', ');
     const at = path ? ` inside "${path}"` : '';
-    message = `Unknown field${issue.keys.length > 1 ? 's' : ''} ${keys}${at} in ${where}; remove ${issue.keys.length > 1 ? 'them' : 'it'} (check the spelling against the API reference).`;
+    const many = issue.keys.length > 1;
+    message = `Unknown field${many ? 's' : ''} ${keys}${at} in ${where}; remove ${many ? 'them' : 'it'} (check the spelling against the API reference).`;
     param = path ? `${path}.${issue.keys[0]}` : issue.keys[0];
   } else if (issue.code === 'invalid_type' && isMissing(issue)) {
     message = `Missing required field ${field} in ${where}; expected ${issue.expected}.`;

@@ -160,7 +160,9 @@ export function resolveTargets(cfg: LoraConfig, model: ModelConfig): LoraTarget[
   }
   if (targets.length === 0 && cfg.layersToTransform?.length) {
     const pattern = cfg.layersPattern ? ` with layers_pattern ${JSON.stringify(cfg.layersPattern)}` : '';
-    invalid('unknown_target_modules', `adapter_config.json: layers_to_transform ${JSON.stringify(cfg.layersToTransform)}${pattern} selects no layer of this model (module paths read ${modulePath(0, 'q_proj')}; layers 0-${model.numLayers - 1}); use layers_pattern "layers" or leave it out.`, cfg.layersPattern ? 'layers_pattern' : 'layers_to_transform');
+    const layers = `module paths read ${modulePath(0, 'q_proj')}; layers 0-${model.numLayers - 1}`;
+    const message = `adapter_config.json: layers_to_transform ${JSON.stringify(cfg.layersToTransform)}${pattern} selects no layer of this model (${layers}); use layers_pattern "layers" or leave it out.`;
+    invalid('unknown_target_modules', message, cfg.layersPattern ? 'layers_pattern' : 'layers_to_transform');
   }
   if (Array.isArray(cfg.targetModules)) {
     const unknown = cfg.targetModules.filter((t) => !matched.has(t));

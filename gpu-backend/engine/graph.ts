@@ -138,7 +138,8 @@ export class Graph {
 
   /**
    * Emits one node and returns its outputs. `outs` gives each output's type and shape; `opts.names` fixes output
-   * names (graph outputs), otherwise they derive from the node's name.
+   * names (graph outputs), otherwise they derive from the node's name. `opts.domain` names a contrib operator set
+   * (`com.microsoft`, for MatMulNBits over int4 weights); toOnnx imports each domain used.
    */
   node(
     opType: string,

@@ -11,7 +11,7 @@ import type { Db } from '../db.ts';
 import { ApiError } from '../errors.ts';
 import { newId, nowS } from '../ids.ts';
 import { ADAPTER_FILES, committedKey, uploadKey } from './files.ts';
-import { MissingFilesError, verifyAdapter } from './verify.ts';
+import { MissingFilesError, verifyAdapter, type AdapterFacts } from './verify.ts';
 
 export type AdapterRow = typeof adapters.$inferSelect;
 type BaseRow = typeof baseModels.$inferSelect;
@@ -84,7 +84,7 @@ export async function verifyProducedAdapter(
   store: ObjectStore,
   opts: { tenantId: string; base: BaseRow; name: string; source: AdapterSource; sourceId: string; prefix: string },
 ): Promise<AdapterRow> {
-  let facts;
+  let facts: AdapterFacts;
   try {
     facts = await verifyAdapter(store, (f) => committedKey(opts.prefix, f), parseModelConfig(opts.base.configJson), null);
   } catch (err) {

@@ -6,7 +6,7 @@ import { and, eq } from 'drizzle-orm';
 import { InvalidInputError } from '../../contracts/formats/errors.ts';
 import type { ObjectStore } from '../../contracts/storage/object-store.ts';
 import { adapters, baseModels, compressions, fineTuningJobs, mergeReverts, merges, type AdapterSource } from '../../schema/index.ts';
-import { verifyProducedAdapter } from '../adapters/registry.ts';
+import { verifyProducedAdapter, type AdapterRow } from '../adapters/registry.ts';
 import type { Db } from '../db.ts';
 import { ApiError } from '../errors.ts';
 import { nowS } from '../ids.ts';
@@ -68,7 +68,7 @@ export async function completeJob(db: Db, store: ObjectStore, kind: JobKind, id:
   }
 
   const produced = await producedAdapter(db, kind, id);
-  let adapter;
+  let adapter: AdapterRow;
   try {
     adapter = await verifyProducedAdapter(store, {
       tenantId: produced.tenantId,

@@ -221,6 +221,9 @@ describe('refusals', () => {
   test('requests without the shared secret get 401', async () => {
     await expectError('/v1/completions', { model: 'tiny', prompt: 'x', rankgate: routing() }, 401, 'unauthorized', null);
     await expectError('/v1/completions', { model: 'tiny', prompt: 'x', rankgate: routing() }, 401, 'unauthorized', 'wrong');
+    for (const near of [SECRET.slice(0, -1), `${SECRET}x`, SECRET.toUpperCase()]) {
+      await expectError('/v1/completions', { model: 'tiny', prompt: 'x', rankgate: routing() }, 401, 'unauthorized', near);
+    }
     await expectError('/internal/v1/tasks/fine_tuning/ftjob_x/cancel', {}, 401, 'unauthorized', null);
   });
 

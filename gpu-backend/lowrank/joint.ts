@@ -11,7 +11,10 @@
  * step never lowering Σ‖UᵀΔWᵢV‖². Σᵢ = UᵀΔWᵢV in closed form. Each adapter is weighted by 1/‖ΔWᵢ‖² (over all
  * modules) while fitting, so that a small adapter is not drowned by a large one; the cores are unweighted.
  */
+import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
+import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import { invalid } from '../../contracts/formats/errors.ts';
+import { PROJECTIONS } from '../../contracts/formats/hf-config.ts';
 import type { LoraAdapter } from '../../contracts/formats/adapter.ts';
 import type { Tensor } from '../../contracts/formats/safetensors.ts';
 import { matmul, matmulNT, matmulTN, qr, transpose, zeros, type Mat } from './linalg.ts';
@@ -57,6 +60,8 @@ export function jointCompress(members: Member[], opts: JointOptions): JointBasis
   const aligned = alignMembers(members);
   const weights = taskWeights(aligned, members.length);
   const modules = aligned.map((slot) => {
+    const total = slot.factors.reduce((s, f) => s + (f ? f.a.rows : 0), 0);
+    if (total > 3 * (k + OVERSAMPLE)) return { ...slotOf(slot), ...fitSketched(slot, weights, k, iters) };
     const cs = coreSpace(slot);
     const fit = fitCore(cs, weights, Math.min(k, cs.maxK), iters);
     return { ...slotOf(slot), ...expand(cs, fit) };
@@ -222,6 +227,66 @@ function leadingColumns(a: Mat, k: number): Mat {
   const out = zeros(a.rows, k);
   for (let i = 0; i < a.rows; i++) for (let j = 0; j < k; j++) out.data[i * k + j] = a.data[i * a.cols + j];
   return out;
+}
+
+// ---- many adapters: a sketched fit --------------------------------------------------------------------------
+
+const OVERSAMPLE = 8;
+
+/**
+ * The same fit when the stacked rank N = Σ rᵢ is far above k (32 adapters of r 16: N = 512): the core-space QR
+ * costs (out+in)·N² and its eigenproblems N³, while the operators X ↦ Σ wᵢ·Bᵢ·Mᵢ·(BᵢᵀX) it needs cost
+ * (out+in)·N·k. So each top-k eigenbasis comes from a seeded randomized subspace iteration with Rayleigh–Ritz
+ * (k + 8 columns, two power steps from random, one from the previous basis during the alternating steps).
+ * Approximate where the exact path is exact; used only where N > 3(k + 8).
+ */
+export function fitSketched(slot: AlignedModule, weights: number[], k: number, iters: number): { u: Mat; v: Mat; cores: Mat } {
+  const tasks = slot.factors.flatMap((f, i) => (f ? [{ i, b: f.b, a: f.a, at: transpose(f.a), w: weights[i] }] : []));
+  const kk = Math.min(k, slot.out, slot.in);
+  const width = Math.min(kk + OVERSAMPLE, slot.out, slot.in);
+  const rng = xoroshiro128plus(slot.layer * 16 + PROJECTIONS.indexOf(slot.projection));
+  const random = (rows: number) => {
+    const m = zeros(rows, width);
+    for (let i = 0; i < m.data.length; i++) m.data[i] = uniformFloat64(rng) - 0.5;
+    return m;
+  };
+  // left(X) = Σ wᵢ·Bᵢ·Mᵢ·BᵢᵀX with Mᵢ = AᵢAᵢᵀ, or (AᵢV)(AᵢV)ᵀ once V is known; right(Y) likewise on Aᵢᵀ.
+  const middles = (side: 'left' | 'right', proj: Mat | null) =>
+    tasks.map((t) => {
+      const inner = side === 'left' ? t.at : t.b; // in×r or out×r
+      const y = proj ? matmulTN(inner, proj) : null; // r×k
+      return y ? matmulNT(y, y) : matmulTN(inner, inner);
+    });
+  const apply = (side: 'left' | 'right', mids: Mat[], x: Mat) => {
+    let out: Mat | null = null;
+    tasks.forEach((t, j) => {
+      const outer = side === 'left' ? t.b : t.at; // out×r or in×r
+      const term = matmul(outer, matmul(mids[j], matmulTN(outer, x)));
+      if (!out) out = zeros(term.rows, term.cols);
+      for (let e = 0; e < term.data.length; e++) out.data[e] += t.w * term.data[e];
+    });
+    return out!;
+  };
+  const top = (side: 'left' | 'right', mids: Mat[], start: Mat, steps: number) => {
+    let q = qr(start).q;
+    for (let s = 0; s < steps; s++) q = qr(apply(side, mids, q)).q;
+    const ritz = symEigen(matmulTN(q, apply(side, mids, q))).vectors;
+    return matmul(q, leadingColumns(ritz, kk));
+  };
+  let u = top('left', middles('left', null), random(slot.out), 2);
+  let v = top('right', middles('right', null), random(slot.in), 2);
+  const widen = (basis: Mat, rows: number) => {
+    const fresh = random(rows);
+    for (let i = 0; i < rows; i++) for (let j = 0; j < kk; j++) fresh.data[i * width + j] = basis.data[i * kk + j];
+    return fresh;
+  };
+  for (let it = 0; it < iters; it++) {
+    v = top('right', middles('right', u), widen(v, slot.in), 1);
+    u = top('left', middles('left', v), widen(u, slot.out), 1);
+  }
+  const cores = zeros(slot.factors.length, kk * kk);
+  for (const t of tasks) cores.data.set(matmul(matmulTN(u, t.b), matmul(t.a, v)).data, t.i * kk * kk);
+  return { u, v, cores };
 }
 
 // ---- serialisation -------------------------------------------------------------------------------------------

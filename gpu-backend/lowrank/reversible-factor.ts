@@ -8,10 +8,10 @@
  * 'factor_svd' first rewrites each adapter as B = U·√S, A = √S·Vᵀ from the SVD of its own B·A, so the result
  * does not depend on how training happened to split ΔW between B and A.
  *
- * Parts per module: muB (out×r), basisB (out×r·p: row j is V of row j, r×p row-major), coefB (out×p·n: row j is
- * C, p×n row-major), and muA, basisA, coefA with one row per input column.
+ * Parts per module: muB (out×r), basisB (out×p·r: row j is Vᵀ of row j, p×r row-major), coefB (out×p·n: row j
+ * is C, p×n row-major), and muA, basisA, coefA with one row per input column.
  */
-import { fromArray, svdOfProduct, transpose, zeros, type Mat } from './linalg.ts';
+import { svdOfProduct, transpose, zeros, type Mat } from './linalg.ts';
 import type { DeltaFactors } from './peft-adapter.ts';
 import { eigenInPlace, eigenWork } from './reversible-eigen.ts';
 import { slotOf, type AlignedModule, type MergedModule } from './reversible-types.ts';
@@ -32,10 +32,22 @@ export function buildFactorModules(aligned: AlignedModule[], p: number, svdForm:
 
 /** Task `task`'s factors rebuilt from a factor-space module: rank r (the padded rank). */
 export function rebuildFactor(module: MergedModule, task: number, n: number): { b: Mat; a: Mat } {
+  const f = rebuildFactor32(module, task, n);
+  return { b: { rows: module.out, cols: f.rank, data: Float64Array.from(f.b) }, a: { rows: f.rank, cols: module.in, data: Float64Array.from(f.a) } };
+}
+
+/**
+ * The same, written straight into the float32 arrays an adapter holds (B out×r, A r×in): on the 135M shape a
+ * revert writes ~5M floats, and a float64 detour costs more than the arithmetic.
+ */
+export function rebuildFactor32(module: MergedModule, task: number, n: number): { b: Float32Array; a: Float32Array; rank: number } {
   const { muB, basisB, coefB, muA, basisA, coefA } = module.parts;
-  const b = rebuildSide(muB, basisB, coefB, task, n);
-  const at = rebuildSide(muA, basisA, coefA, task, n);
-  return { b, a: transpose(at) };
+  const r = muB.cols;
+  const b = new Float32Array(module.out * r);
+  const a = new Float32Array(r * module.in);
+  rebuildSide(muB, basisB, coefB, task, n, b, r, 1);
+  rebuildSide(muA, basisA, coefA, task, n, a, 1, module.in);
+  return { b, a, rank: r };
 }
 
 /** ΔW = B·A = (U√S)(√S Vᵀ): the same product, split evenly between the factors. */
@@ -94,7 +106,7 @@ function fitPositions(rows: (Mat | null)[], positions: number, r: number, p: num
     const cOff = pos * p * n;
     if (p === n) {
       // A basis as large as the tasks: V = X − μ and C = I rebuild each task exactly, with no eigenproblem.
-      for (let k = 0; k < r; k++) for (let i = 0; i < n; i++) basis.data[vOff + k * p + i] = x[k * n + i];
+      for (let k = 0; k < r; k++) for (let i = 0; i < n; i++) basis.data[vOff + i * r + k] = x[k * n + i];
       for (let i = 0; i < n; i++) coef.data[cOff + i * n + i] = 1;
     } else if (n <= r) {
       // g = XᵀX; eigenvector e_j gives V[:, j] = X·e_j/√λ_j and C[j, :] = √λ_j·e_jᵀ.
@@ -115,7 +127,7 @@ function fitPositions(rows: (Mat | null)[], positions: number, r: number, p: num
         for (let k = 0; k < r; k++) {
           let s = 0;
           for (let i = 0; i < n; i++) s += x[k * n + i] * g[i * n + j];
-          basis.data[vOff + k * p + j] = s / root;
+          basis.data[vOff + j * r + k] = s / root;
         }
       }
     } else {
@@ -130,7 +142,7 @@ function fitPositions(rows: (Mat | null)[], positions: number, r: number, p: num
       }
       eigenInPlace(r, g, w);
       for (let j = 0; j < Math.min(p, r); j++) {
-        for (let k = 0; k < r; k++) basis.data[vOff + k * p + j] = g[k * r + j];
+        for (let k = 0; k < r; k++) basis.data[vOff + j * r + k] = g[k * r + j];
         for (let i = 0; i < n; i++) {
           let s = 0;
           for (let k = 0; k < r; k++) s += g[k * r + j] * x[k * n + i];
@@ -142,22 +154,24 @@ function fitPositions(rows: (Mat | null)[], positions: number, r: number, p: num
   return { mu, basis, coef };
 }
 
-function rebuildSide(mu: Mat, basis: Mat, coef: Mat, task: number, n: number): Mat {
+/** Writes μ + V·C[:, task] of every position into `out` at pos·posStride + k·kStride. */
+function rebuildSide(mu: Mat, basis: Mat, coef: Mat, task: number, n: number, out: Float32Array, posStride: number, kStride: number): void {
   const positions = mu.rows;
   const r = mu.cols;
   const p = basis.cols / r;
-  const out = fromArray(positions, r, mu.data);
-  const o = out.data;
+  const md = mu.data;
   const bd = basis.data;
   const cd = coef.data;
+  const acc = new Float64Array(r);
   for (let pos = 0; pos < positions; pos++) {
-    const vOff = pos * r * p;
+    for (let k = 0; k < r; k++) acc[k] = md[pos * r + k];
     const cOff = pos * p * n + task;
-    for (let k = 0; k < r; k++) {
-      let s = 0;
-      for (let j = 0; j < p; j++) s += bd[vOff + k * p + j] * cd[cOff + j * n];
-      o[pos * r + k] += s;
+    for (let j = 0, vOff = pos * r * p; j < p; j++, vOff += r) {
+      const c = cd[cOff + j * n];
+      if (c === 0) continue;
+      for (let k = 0; k < r; k++) acc[k] += bd[vOff + k] * c;
     }
+    const o = pos * posStride;
+    for (let k = 0; k < r; k++) out[o + k * kStride] = acc[k];
   }
-  return out;
 }

@@ -14,7 +14,7 @@ import { deltaError, taskIndex, tensorMat } from './joint.ts';
 import { checkBasisSize, checkMembers, type Member } from './members.ts';
 import { adapterFromFactors, type DeltaFactors } from './peft-adapter.ts';
 import { buildDeltaModules, meanDelta, rebuildDelta } from './reversible-delta.ts';
-import { buildFactorModules, rebuildFactor } from './reversible-factor.ts';
+import { buildFactorModules, rebuildFactor, rebuildFactor32 } from './reversible-factor.ts';
 import { buildSharedModules, meanShared, rebuildShared } from './reversible-shared.ts';
 import {
   alignMembers,
@@ -70,7 +70,16 @@ export function taskFactors(merge: ReversibleMerge, task: number): DeltaFactors[
 
 /** Task `name` rebuilt from the merge, as an ordinary PEFT adapter (export it with adapterFiles). */
 export function revertTask(merge: ReversibleMerge, name: string): LoraAdapter {
-  return adapterFromFactors(taskFactors(merge, taskIndex(merge.tasks, name)), merge.baseModel);
+  const task = taskIndex(merge.tasks, name);
+  if (merge.construction !== 'factor' && merge.construction !== 'factor_svd') return adapterFromFactors(taskFactors(merge, task), merge.baseModel);
+  // Factor space writes float32 directly; adapterFromFactors then only sees the shapes (empty data) for the config.
+  const paths = new Set(merge.tasks[task].paths);
+  const rebuilt = merge.modules.filter((m) => paths.has(m.path)).map((m) => ({ m, f: rebuildFactor32(m, task, merge.tasks.length) }));
+  const none = new Float64Array(0);
+  const shapes = rebuilt.map(({ m, f }) => ({ ...slotOf(m), b: { rows: m.out, cols: f.rank, data: none }, a: { rows: f.rank, cols: m.in, data: none } }));
+  const { config } = adapterFromFactors(shapes, merge.baseModel);
+  const modules = rebuilt.map(({ m, f }) => ({ layer: m.layer, projection: m.projection, path: m.path, rank: f.rank, scale: 1, in: m.in, out: m.out, a: f.a, b: f.b }));
+  return { config, modules };
 }
 
 /** The merge's mean model (what `<base>:<merge>` serves): the mean of the n rebuilt task deltas. */

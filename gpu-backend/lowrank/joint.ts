@@ -21,8 +21,17 @@ import { matmul, matmulNT, matmulTN, qr, transpose, zeros, type Mat } from './li
 import { checkMembers, type Member } from './members.ts';
 import { adapterFromFactors } from './peft-adapter.ts';
 import { symEigen } from './reversible-eigen.ts';
-import { stack } from './reversible-delta.ts';
-import { alignMembers, fullFloats, memberTasks, slotOf, storedFloats, type AlignedModule, type MergedTask, type ModuleSlot } from './reversible-types.ts';
+import {
+  alignMembers,
+  fullFloats,
+  memberTasks,
+  slotOf,
+  stack,
+  storedFloats,
+  type AlignedModule,
+  type MergedTask,
+  type ModuleSlot,
+} from './reversible-types.ts';
 
 export interface JointOptions {
   /** Shared basis size per module (clipped to the rank the module's deltas can have). */
@@ -297,7 +306,11 @@ export const JOINT_FORMAT = 'rankgate-joint-basis';
 export function encodeJointBasis(basis: JointBasis): { manifest: Record<string, unknown>; tensors: Map<string, Tensor> } {
   const tensors = new Map<string, Tensor>();
   for (const m of basis.modules) {
-    for (const [name, mat] of [['u', m.u], ['v', m.v], ['cores', m.cores]] as const) {
+    for (const [name, mat] of [
+      ['u', m.u],
+      ['v', m.v],
+      ['cores', m.cores],
+    ] as const) {
       tensors.set(`${m.path}.${name}`, { dtype: 'F32', shape: [mat.rows, mat.cols], data: Float32Array.from(mat.data) });
     }
   }
@@ -314,15 +327,28 @@ export function encodeJointBasis(basis: JointBasis): { manifest: Record<string, 
 }
 
 export function decodeJointBasis(manifest: Record<string, unknown>, tensors: Map<string, Tensor>): JointBasis {
-  if (manifest.format !== JOINT_FORMAT) invalid('bad_artifact', `the manifest's format is ${JSON.stringify(manifest.format)}, not "${JOINT_FORMAT}".`, 'manifest');
+  if (manifest.format !== JOINT_FORMAT)
+    invalid('bad_artifact', `the manifest's format is ${JSON.stringify(manifest.format)}, not "${JOINT_FORMAT}".`, 'manifest');
   const slots = manifest.modules as ModuleSlot[];
-  const modules = slots.map((s) => ({ ...slotOf(s), u: tensorMat(tensors, `${s.path}.u`), v: tensorMat(tensors, `${s.path}.v`), cores: tensorMat(tensors, `${s.path}.cores`) }));
-  return { baseModel: manifest.base_model as string, k: manifest.k as number, tasks: manifest.tasks as MergedTask[], modules, fullFloats: manifest.full_floats as number };
+  const modules = slots.map((s) => ({
+    ...slotOf(s),
+    u: tensorMat(tensors, `${s.path}.u`),
+    v: tensorMat(tensors, `${s.path}.v`),
+    cores: tensorMat(tensors, `${s.path}.cores`),
+  }));
+  return {
+    baseModel: manifest.base_model as string,
+    k: manifest.k as number,
+    tasks: manifest.tasks as MergedTask[],
+    modules,
+    fullFloats: manifest.full_floats as number,
+  };
 }
 
 export function tensorMat(tensors: Map<string, Tensor>, key: string): Mat {
   const t = tensors.get(key);
   if (!t) invalid('bad_artifact', `the artifact has no tensor "${key}", which its manifest names.`, 'tensors');
-  if (t.dtype !== 'F32' || t.shape.length !== 2) invalid('bad_artifact', `tensor "${key}" is ${t.dtype} ${JSON.stringify(t.shape)}; expected a 2-D F32 tensor.`, 'tensors');
+  if (t.dtype !== 'F32' || t.shape.length !== 2)
+    invalid('bad_artifact', `tensor "${key}" is ${t.dtype} ${JSON.stringify(t.shape)}; expected a 2-D F32 tensor.`, 'tensors');
   return { rows: t.shape[0], cols: t.shape[1], data: Float64Array.from(t.data as Float32Array) };
 }

@@ -12,7 +12,7 @@
  */
 import { matmul, matmulNT, matmulTN, qr, svd, transpose, zeros, type Mat } from './linalg.ts';
 import { symEigen } from './reversible-eigen.ts';
-import { slotOf, type AlignedModule, type MergedModule } from './reversible-types.ts';
+import { slotOf, stack, type AlignedModule, type MergedModule } from './reversible-types.ts';
 
 export function buildDeltaModules(aligned: AlignedModule[], p: number, basisRank?: number): MergedModule[] {
   return aligned.map((slot) => {
@@ -39,7 +39,8 @@ export function buildDeltaModules(aligned: AlignedModule[], p: number, basisRank
       for (let i = 0; i < n; i++) {
         const wgt = vectors.data[i * n + k] / root;
         const [from, to] = blocks[i];
-        for (let row = 0; row < qb.r.rows; row++) for (let c = from; c < to; c++) weighted.data[row * qb.r.cols + c] = qb.r.data[row * qb.r.cols + c] * wgt;
+        for (let row = 0; row < qb.r.rows; row++)
+          for (let c = from; c < to; c++) weighted.data[row * qb.r.cols + c] = qb.r.data[row * qb.r.cols + c] * wgt;
       }
       const core = svd(matmulNT(weighted, qa.r));
       const left = matmul(qb.q, core.u); // out × rank
@@ -79,25 +80,6 @@ export function meanDelta(module: MergedModule): { b: Mat; a: Mat } {
   return rebuildDelta({ ...module, parts: { ...module.parts, coef: mean } }, 0);
 }
 
-/** [B₁…Bₙ] (out×N) and [A₁;…;Aₙ] (N×in), with each task's column range (empty for a task lacking the module). */
-export function stack(slot: AlignedModule): { bcat: Mat; acat: Mat; blocks: [number, number][] } {
-  const ranks = slot.factors.map((f) => (f ? f.a.rows : 0));
-  const total = ranks.reduce((s, r) => s + r, 0);
-  const bcat = zeros(slot.out, total);
-  const acat = zeros(total, slot.in);
-  const blocks: [number, number][] = [];
-  let at = 0;
-  slot.factors.forEach((f, i) => {
-    blocks.push([at, at + ranks[i]]);
-    if (!f) return;
-    const r = ranks[i];
-    for (let row = 0; row < slot.out; row++) bcat.data.set(f.b.data.subarray(row * r, (row + 1) * r), row * total + at);
-    acat.data.set(f.a.data, at * slot.in);
-    at += r;
-  });
-  return { bcat, acat, blocks };
-}
-
 /** ⟨ΔWᵢ, ΔWⱼ⟩ = Σ (BᵢᵀBⱼ) ∘ (AᵢAⱼᵀ), from the stacked factors' Grams, never forming ΔW. */
 export function taskGram(bcat: Mat, acat: Mat, blocks: [number, number][], n: number): Mat {
   const btb = matmulTN(bcat, bcat);
@@ -107,7 +89,8 @@ export function taskGram(bcat: Mat, acat: Mat, blocks: [number, number][], n: nu
   for (let i = 0; i < n; i++) {
     for (let j = i; j < n; j++) {
       let s = 0;
-      for (let a = blocks[i][0]; a < blocks[i][1]; a++) for (let b = blocks[j][0]; b < blocks[j][1]; b++) s += btb.data[a * total + b] * aat.data[a * total + b];
+      for (let a = blocks[i][0]; a < blocks[i][1]; a++)
+        for (let b = blocks[j][0]; b < blocks[j][1]; b++) s += btb.data[a * total + b] * aat.data[a * total + b];
       g.data[i * n + j] = s;
       g.data[j * n + i] = s;
     }

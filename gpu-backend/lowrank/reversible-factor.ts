@@ -21,8 +21,18 @@ export function buildFactorModules(aligned: AlignedModule[], p: number, svdForm:
     const factors = svdForm ? slot.factors.map((f) => (f ? balancedSvdFactors(f) : null)) : slot.factors;
     const r = Math.max(...factors.map((f) => (f ? f.a.rows : 0)));
     // Rows of B and rows of Aᵀ: each position's r-vector is contiguous in both.
-    const bSide = fitPositions(factors.map((f) => (f ? f.b : null)), slot.out, r, p);
-    const aSide = fitPositions(factors.map((f) => (f ? transpose(f.a) : null)), slot.in, r, p);
+    const bSide = fitPositions(
+      factors.map((f) => (f ? f.b : null)),
+      slot.out,
+      r,
+      p,
+    );
+    const aSide = fitPositions(
+      factors.map((f) => (f ? transpose(f.a) : null)),
+      slot.in,
+      r,
+      p,
+    );
     return {
       ...slotOf(slot),
       parts: { muB: bSide.mu, basisB: bSide.basis, coefB: bSide.coef, muA: aSide.mu, basisA: aSide.basis, coefA: aSide.coef },
@@ -33,7 +43,10 @@ export function buildFactorModules(aligned: AlignedModule[], p: number, svdForm:
 /** Task `task`'s factors rebuilt from a factor-space module: rank r (the padded rank). */
 export function rebuildFactor(module: MergedModule, task: number, n: number): { b: Mat; a: Mat } {
   const f = rebuildFactor32(module, task, n);
-  return { b: { rows: module.out, cols: f.rank, data: Float64Array.from(f.b) }, a: { rows: f.rank, cols: module.in, data: Float64Array.from(f.a) } };
+  return {
+    b: { rows: module.out, cols: f.rank, data: Float64Array.from(f.b) },
+    a: { rows: f.rank, cols: module.in, data: Float64Array.from(f.a) },
+  };
 }
 
 /**

@@ -28,7 +28,11 @@ export function buildSharedModules(aligned: AlignedModule[], p: number, fullFloa
   } else {
     const curves = spaces.map((cs) => energyCurve(cs, weights));
     const costs = aligned.map((slot, m) => curves[m].curve.map((_, k) => k * (slot.out + slot.in) + n * k * k));
-    ks = allocate(curves.map((c) => c.curve), costs, (p / n) * fullFloats);
+    ks = allocate(
+      curves.map((c) => c.curve),
+      costs,
+      (p / n) * fullFloats,
+    );
     closed = curves.map((c) => c.closed);
   }
   return aligned.map((slot, m) => {

@@ -5,7 +5,7 @@
  * write every construction to safetensors and one storage count cover them all.
  */
 import type { Projection } from '../../contracts/formats/hf-config.ts';
-import type { Mat } from './linalg.ts';
+import { zeros, type Mat } from './linalg.ts';
 import type { Member } from './members.ts';
 import { deltaFactors, type DeltaFactors } from './peft-adapter.ts';
 import { PROJECTIONS } from '../../contracts/formats/hf-config.ts';
@@ -85,4 +85,23 @@ export function storedFloats(modules: { parts: Record<string, Mat> }[]): number 
 
 export function slotOf(m: ModuleSlot): ModuleSlot {
   return { layer: m.layer, projection: m.projection, path: m.path, out: m.out, in: m.in };
+}
+
+/** [B₁…Bₙ] (out×N) and [A₁;…;Aₙ] (N×in), with each task's column range (empty for a task lacking the module). */
+export function stack(slot: AlignedModule): { bcat: Mat; acat: Mat; blocks: [number, number][] } {
+  const ranks = slot.factors.map((f) => (f ? f.a.rows : 0));
+  const total = ranks.reduce((s, r) => s + r, 0);
+  const bcat = zeros(slot.out, total);
+  const acat = zeros(total, slot.in);
+  const blocks: [number, number][] = [];
+  let at = 0;
+  slot.factors.forEach((f, i) => {
+    blocks.push([at, at + ranks[i]]);
+    if (!f) return;
+    const r = ranks[i];
+    for (let row = 0; row < slot.out; row++) bcat.data.set(f.b.data.subarray(row * r, (row + 1) * r), row * total + at);
+    acat.data.set(f.a.data, at * slot.in);
+    at += r;
+  });
+  return { bcat, acat, blocks };
 }

@@ -45,7 +45,11 @@ export interface ReversibleOptions {
 export function buildReversibleMerge(members: Member[], opts: ReversibleOptions): ReversibleMerge {
   checkMembers(members, 1);
   if (!CONSTRUCTIONS.includes(opts.construction)) {
-    invalid('bad_construction', `construction is ${JSON.stringify(opts.construction)}; use one of ${CONSTRUCTIONS.join(', ')}.`, 'construction');
+    invalid(
+      'bad_construction',
+      `construction is ${JSON.stringify(opts.construction)}; use one of ${CONSTRUCTIONS.join(', ')}.`,
+      'construction',
+    );
   }
   const n = members.length;
   const p = checkBasisSize(opts.basisSize, n);
@@ -55,11 +59,21 @@ export function buildReversibleMerge(members: Member[], opts: ReversibleOptions)
   const aligned = alignMembers(members);
   const full = fullFloats(members);
   const modules =
-    opts.construction === 'factor' ? buildFactorModules(aligned, p, false)
-    : opts.construction === 'factor_svd' ? buildFactorModules(aligned, p, true)
-    : opts.construction === 'delta' ? buildDeltaModules(aligned, p, opts.basisRank)
-    : buildSharedModules(aligned, p, full, opts.iters);
-  return { construction: opts.construction, baseModel: members[0].baseModel, basisSize: p, tasks: memberTasks(members), modules, fullFloats: full };
+    opts.construction === 'factor'
+      ? buildFactorModules(aligned, p, false)
+      : opts.construction === 'factor_svd'
+        ? buildFactorModules(aligned, p, true)
+        : opts.construction === 'delta'
+          ? buildDeltaModules(aligned, p, opts.basisRank)
+          : buildSharedModules(aligned, p, full, opts.iters);
+  return {
+    construction: opts.construction,
+    baseModel: members[0].baseModel,
+    basisSize: p,
+    tasks: memberTasks(members),
+    modules,
+    fullFloats: full,
+  };
 }
 
 /** One task's factors, module by module (the modules its own adapter targets). */
@@ -71,14 +85,29 @@ export function taskFactors(merge: ReversibleMerge, task: number): DeltaFactors[
 /** Task `name` rebuilt from the merge, as an ordinary PEFT adapter (export it with adapterFiles). */
 export function revertTask(merge: ReversibleMerge, name: string): LoraAdapter {
   const task = taskIndex(merge.tasks, name);
-  if (merge.construction !== 'factor' && merge.construction !== 'factor_svd') return adapterFromFactors(taskFactors(merge, task), merge.baseModel);
+  if (merge.construction !== 'factor' && merge.construction !== 'factor_svd')
+    return adapterFromFactors(taskFactors(merge, task), merge.baseModel);
   // Factor space writes float32 directly; adapterFromFactors then only sees the shapes (empty data) for the config.
   const paths = new Set(merge.tasks[task].paths);
   const rebuilt = merge.modules.filter((m) => paths.has(m.path)).map((m) => ({ m, f: rebuildFactor32(m, task, merge.tasks.length) }));
   const none = new Float64Array(0);
-  const shapes = rebuilt.map(({ m, f }) => ({ ...slotOf(m), b: { rows: m.out, cols: f.rank, data: none }, a: { rows: f.rank, cols: m.in, data: none } }));
+  const shapes = rebuilt.map(({ m, f }) => ({
+    ...slotOf(m),
+    b: { rows: m.out, cols: f.rank, data: none },
+    a: { rows: f.rank, cols: m.in, data: none },
+  }));
   const { config } = adapterFromFactors(shapes, merge.baseModel);
-  const modules = rebuilt.map(({ m, f }) => ({ layer: m.layer, projection: m.projection, path: m.path, rank: f.rank, scale: 1, in: m.in, out: m.out, a: f.a, b: f.b }));
+  const modules = rebuilt.map(({ m, f }) => ({
+    layer: m.layer,
+    projection: m.projection,
+    path: m.path,
+    rank: f.rank,
+    scale: 1,
+    in: m.in,
+    out: m.out,
+    a: f.a,
+    b: f.b,
+  }));
   return { config, modules };
 }
 
@@ -199,9 +228,15 @@ export function encodeReversibleMerge(merge: ReversibleMerge): { manifest: Recor
 }
 
 export function decodeReversibleMerge(manifest: Record<string, unknown>, tensors: Map<string, Tensor>): ReversibleMerge {
-  if (manifest.format !== REVERSIBLE_FORMAT) invalid('bad_artifact', `the manifest's format is ${JSON.stringify(manifest.format)}, not "${REVERSIBLE_FORMAT}".`, 'manifest');
+  if (manifest.format !== REVERSIBLE_FORMAT)
+    invalid('bad_artifact', `the manifest's format is ${JSON.stringify(manifest.format)}, not "${REVERSIBLE_FORMAT}".`, 'manifest');
   const construction = manifest.construction as Construction;
-  if (!CONSTRUCTIONS.includes(construction)) invalid('bad_artifact', `the manifest's construction ${JSON.stringify(construction)} is not one of ${CONSTRUCTIONS.join(', ')}.`, 'manifest');
+  if (!CONSTRUCTIONS.includes(construction))
+    invalid(
+      'bad_artifact',
+      `the manifest's construction ${JSON.stringify(construction)} is not one of ${CONSTRUCTIONS.join(', ')}.`,
+      'manifest',
+    );
   const modules = (manifest.modules as (ModuleSlot & { parts: string[] })[]).map((s) => ({
     ...slotOf(s),
     parts: Object.fromEntries(s.parts.map((name) => [name, tensorMat(tensors, `${s.path}.${name}`)])),

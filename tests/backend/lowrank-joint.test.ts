@@ -104,15 +104,23 @@ test('bad input is refused with a message that says what to change', () => {
   expect(code(() => jointCompress([], { k: 2 }))).toMatch(/^bad_adapters/);
   expect(code(() => jointCompress([members[0], members[0]], { k: 2 }))).toMatch(/^duplicate_adapter/);
   expect(code(() => jointCompress([members[0], { ...members[1], baseModel: 'x' }], { k: 2 }))).toMatch(/^base_model_mismatch/);
-  expect(code(() => jointAdapter(jointCompress(members, { k: 2 }), 'z'))).toBe('unknown_task: "z" is not a member; the members are "a", "b", "c".');
+  expect(code(() => jointAdapter(jointCompress(members, { k: 2 }), 'z'))).toBe(
+    'unknown_task: "z" is not a member; the members are "a", "b", "c".',
+  );
   expect(code(() => decodeJointBasis({ format: 'other' }, new Map()))).toMatch(/^bad_artifact/);
 });
 
 test('with many adapters (stacked rank far above k) the sketched fit keeps what the exact core-space fit keeps', async () => {
   const { alignMembers } = await import('../../gpu-backend/lowrank/reversible-types.ts');
-  const { coreSpace, deltaError, expand, fitCore, fitSketched, jointFactors, taskWeights } = await import('../../gpu-backend/lowrank/joint.ts');
+  const { coreSpace, deltaError, expand, fitCore, fitSketched, jointFactors, taskWeights } = await import(
+    '../../gpu-backend/lowrank/joint.ts'
+  );
   // Eight adapters sharing two directions plus noise, so the top of the spectrum is well separated.
-  const many: Member[] = Array.from({ length: 8 }, (_, i) => ({ name: `t${i}`, baseModel: 'tiny', adapter: randomAdapter(4, 40 + i, ['gate_proj']) }));
+  const many: Member[] = Array.from({ length: 8 }, (_, i) => ({
+    name: `t${i}`,
+    baseModel: 'tiny',
+    adapter: randomAdapter(4, 40 + i, ['gate_proj']),
+  }));
   const shared = randomAdapter(2, 99, ['gate_proj']);
   for (const m of many) {
     for (const [j, mod] of m.adapter.modules.entries()) {

@@ -41,7 +41,13 @@ function randomAdapter(r: number, seed: number, projections: Projection[]): Lora
     for (const p of projections) {
       const { in: fanIn, out } = projectionShape(CONFIG, p);
       modules.push({
-        layer, projection: p, path: modulePath(layer, p), rank: r, scale: 2, in: fanIn, out,
+        layer,
+        projection: p,
+        path: modulePath(layer, p),
+        rank: r,
+        scale: 2,
+        in: fanIn,
+        out,
         a: Float32Array.from({ length: r * fanIn }, next),
         b: Float32Array.from({ length: out * r }, () => next() * 0.1),
       });
@@ -151,8 +157,12 @@ describe.each(CONSTRUCTIONS)('construction %s', (construction: Construction) => 
   });
 });
 
-test("the published factor construction stores (p(r+n)+r)/(rn) of the n adapters per position", () => {
-  const members = [1, 2, 3, 4].map((seed) => ({ name: `t${seed}`, baseModel: 'tiny', adapter: randomAdapter(8, seed, ['q_proj', 'down_proj']) }));
+test('the published factor construction stores (p(r+n)+r)/(rn) of the n adapters per position', () => {
+  const members = [1, 2, 3, 4].map((seed) => ({
+    name: `t${seed}`,
+    baseModel: 'tiny',
+    adapter: randomAdapter(8, seed, ['q_proj', 'down_proj']),
+  }));
   const [n, r] = [4, 8];
   for (const p of [1, 2, 4]) {
     const report = reversibleReport(buildReversibleMerge(members, { construction: 'factor', basisSize: p }), members);
@@ -166,12 +176,22 @@ test('bad input is refused with a message that says what to change', () => {
   expect(code(() => buildReversibleMerge(members, { construction: 'factor', basisSize: 4 }))).toMatch(/^bad_basis_size/);
   expect(code(() => buildReversibleMerge(members, { construction: 'delta', basisSize: 1.5 }))).toMatch(/^bad_basis_size/);
   expect(code(() => buildReversibleMerge([], { construction: 'factor', basisSize: 1 }))).toMatch(/^bad_adapters/);
-  expect(code(() => buildReversibleMerge([members[0], members[0]], { construction: 'factor', basisSize: 1 }))).toMatch(/^duplicate_adapter: adapter "a" is listed twice/);
-  expect(code(() => buildReversibleMerge([members[0], { ...members[1], baseModel: 'other' }], { construction: 'shared', basisSize: 1 }))).toMatch(/^base_model_mismatch/);
-  expect(code(() => buildReversibleMerge(members, { construction: 'rmm' as Construction, basisSize: 1 }))).toMatch(/^bad_construction: .*factor, factor_svd, delta, shared/);
+  expect(code(() => buildReversibleMerge([members[0], members[0]], { construction: 'factor', basisSize: 1 }))).toMatch(
+    /^duplicate_adapter: adapter "a" is listed twice/,
+  );
+  expect(
+    code(() => buildReversibleMerge([members[0], { ...members[1], baseModel: 'other' }], { construction: 'shared', basisSize: 1 })),
+  ).toMatch(/^base_model_mismatch/);
+  expect(code(() => buildReversibleMerge(members, { construction: 'rmm' as Construction, basisSize: 1 }))).toMatch(
+    /^bad_construction: .*factor, factor_svd, delta, shared/,
+  );
   const broken = randomAdapter(4, 9, ['q_proj']);
   broken.modules[1].b[3] = Number.NaN;
-  expect(code(() => buildReversibleMerge([members[0], { name: 'nan', baseModel: 'tiny', adapter: broken }], { construction: 'factor', basisSize: 1 }))).toMatch(/^adapter_not_finite/);
+  expect(
+    code(() =>
+      buildReversibleMerge([members[0], { name: 'nan', baseModel: 'tiny', adapter: broken }], { construction: 'factor', basisSize: 1 }),
+    ),
+  ).toMatch(/^adapter_not_finite/);
   const merge = buildReversibleMerge(members, { construction: 'factor', basisSize: 1 });
   expect(code(() => revertTask(merge, 'd'))).toBe('unknown_task: "d" is not a member; the members are "a", "b", "c".');
 });
@@ -180,7 +200,9 @@ describe('the six default task adapters', async () => {
   const MODEL = join(import.meta.dirname, '..', '..', 'models', 'rankgate-tiny');
   const cfg = parseModelConfig(JSON.parse(await readFile(join(MODEL, 'base', 'config.json'), 'utf8')));
   const names = ['reverse_words', 'larger', 'date_to_us', 'acronym', 'snake_to_camel', 'remove_vowels'];
-  const members: Member[] = await Promise.all(names.map(async (name) => ({ name, baseModel: 'rankgate-tiny', adapter: await readAdapterFolder(join(MODEL, 'adapters', name), cfg) })));
+  const members: Member[] = await Promise.all(
+    names.map(async (name) => ({ name, baseModel: 'rankgate-tiny', adapter: await readAdapterFolder(join(MODEL, 'adapters', name), cfg) })),
+  );
 
   /** Relative error of each adapter truncated to rank `keep` in every module (storage keep/r). */
   const truncated = (keep: number) =>
@@ -202,7 +224,9 @@ describe('the six default task adapters', async () => {
     const errors = report.tasks.map((t) => t.relativeError);
     const baseline = truncated(4);
     const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
-    console.log(`shared p=3: storage ${report.storage.toFixed(3)}, errors ${errors.map((e) => e.toFixed(3)).join(' ')}; rank-4 truncation: ${baseline.map((e) => e.toFixed(3)).join(' ')}`);
+    console.log(
+      `shared p=3: storage ${report.storage.toFixed(3)}, errors ${errors.map((e) => e.toFixed(3)).join(' ')}; rank-4 truncation: ${baseline.map((e) => e.toFixed(3)).join(' ')}`,
+    );
     expect(report.storage).toBeLessThanOrEqual(0.5);
     expect(mean(errors)).toBeLessThan(mean(baseline));
     expect(Math.max(...errors)).toBeLessThan(Math.max(...baseline));

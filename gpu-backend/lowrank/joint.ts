@@ -34,8 +34,10 @@ import {
 } from './reversible-types.ts';
 
 export interface JointOptions {
-  /** Shared basis size per module (clipped to the rank the module's deltas can have). */
-  k: number;
+  /** Shared basis size per module (clipped to the rank the module's deltas can have). Give k or storage. */
+  k?: number;
+  /** Instead of one k: a storage fraction (of keeping every adapter) spent per module by spectrum. */
+  storage?: number;
   /** Alternating refinement steps after the closed-form start (default 2; on the default adapters the error settles after 1–2). */
   iters?: number;
 }
@@ -43,7 +45,7 @@ export interface JointOptions {
 export interface JointModule extends ModuleSlot {
   /** out × k, orthonormal columns. */
   u: Mat;
-  /** in × k, orthonormal columns. */
+  /** in × k, orthonormal columns (k may differ between modules when fitted to a storage budget). */
   v: Mat;
   /** n × k²: row i is adapter i's core Σᵢ (k×k, row-major); zeros where adapter i lacks the module. */
   cores: Mat;
@@ -51,6 +53,7 @@ export interface JointModule extends ModuleSlot {
 
 export interface JointBasis {
   baseModel: string;
+  /** The largest basis size of any module. */
   k: number;
   tasks: MergedTask[];
   modules: JointModule[];
@@ -64,10 +67,26 @@ export function checkJointSize(k: number): number {
 
 export function jointCompress(members: Member[], opts: JointOptions): JointBasis {
   checkMembers(members, 1);
-  const k = checkJointSize(opts.k);
+  if ((opts.k === undefined) === (opts.storage === undefined))
+    invalid(
+      'bad_k',
+      'give either k (the basis size of every module) or storage (a fraction of keeping every adapter), not both or neither.',
+      'k',
+    );
   const iters = opts.iters ?? 2;
   const aligned = alignMembers(members);
   const weights = taskWeights(aligned, members.length);
+  const full = fullFloats(members);
+  const tasks = memberTasks(members);
+  if (opts.storage !== undefined) {
+    const storage = opts.storage;
+    if (!(storage > 0 && Number.isFinite(storage)))
+      invalid('bad_storage', `storage is ${storage}; give the fraction of keeping every adapter to spend, e.g. 0.5.`, 'storage');
+    const fits = fitBudgeted(aligned, weights, storage * full, iters);
+    const modules = aligned.map((slot, m) => ({ ...slotOf(slot), ...fits[m] }));
+    return { baseModel: members[0].baseModel, k: Math.max(...modules.map((m) => m.u.cols)), tasks, modules, fullFloats: full };
+  }
+  const k = checkJointSize(opts.k!);
   const modules = aligned.map((slot) => {
     const total = slot.factors.reduce((s, f) => s + (f ? f.a.rows : 0), 0);
     if (total > 3 * (k + OVERSAMPLE)) return { ...slotOf(slot), ...fitSketched(slot, weights, k, iters) };
@@ -75,7 +94,7 @@ export function jointCompress(members: Member[], opts: JointOptions): JointBasis
     const fit = fitCore(cs, weights, Math.min(k, cs.maxK), iters);
     return { ...slotOf(slot), ...expand(cs, fit) };
   });
-  return { baseModel: members[0].baseModel, k, tasks: memberTasks(members), modules, fullFloats: fullFloats(members) };
+  return { baseModel: members[0].baseModel, k: Math.max(...modules.map((m) => m.u.cols)), tasks, modules, fullFloats: full };
 }
 
 /** Adapter `name` of the set as an ordinary PEFT adapter of rank k: B = U·Σᵢ, A = Vᵀ. */
@@ -236,6 +255,75 @@ function leadingColumns(a: Mat, k: number): Mat {
   const out = zeros(a.rows, k);
   for (let i = 0; i < a.rows; i++) for (let j = 0; j < k; j++) out.data[i * k + j] = a.data[i * a.cols + j];
   return out;
+}
+
+// ---- a storage budget spent by spectrum ----------------------------------------------------------------------
+
+/**
+ * Per-module fits whose sizes kₘ spend `budget` floats (Σ kₘ(outₘ+inₘ) + n·kₘ²) where they keep the most
+ * task-balanced energy: modules whose tasks share directions, or whose deltas are concentrated, get a small k,
+ * heavier-tailed ones a larger k (as WeLore spends rank). Each module's closed-form energy curve, one price per
+ * float found by bisection, then `iters` alternating steps at the chosen size.
+ */
+export function fitBudgeted(aligned: AlignedModule[], weights: number[], budget: number, iters: number): { u: Mat; v: Mat; cores: Mat }[] {
+  const n = weights.length;
+  const spaces = aligned.map((slot) => coreSpace(slot));
+  const curves = spaces.map((cs) => energyCurve(cs, weights));
+  const costs = aligned.map((slot, m) => curves[m].curve.map((_, k) => k * (slot.out + slot.in) + n * k * k));
+  const ks = allocate(
+    curves.map((c) => c.curve),
+    costs,
+    budget,
+  );
+  return spaces.map((cs, m) => expand(cs, fitCore(cs, weights, ks[m], iters, curves[m].closed)));
+}
+
+/**
+ * curve[k] = Σᵢ wᵢ‖U'ₖᵀKᵢV'ₖ‖² for the closed-form bases cut to k (curve[0] = 0): the weighted energy a
+ * module keeps at basis size k, computed once from the full eigenbases.
+ */
+function energyCurve(cs: CoreSpace, weights: number[]): { curve: number[]; closed: { u: Mat; v: Mat } } {
+  const uAll = symEigen(weightedGram(cs.k, weights, 'left', null)).vectors;
+  const vAll = symEigen(weightedGram(cs.k, weights, 'right', null)).vectors;
+  const kMax = cs.maxK;
+  const curve = new Array<number>(kMax + 1).fill(0);
+  cs.k.forEach((ki, i) => {
+    if (!ki) return;
+    const c = matmulNT(matmulTN(uAll, ki.l), matmulTN(vAll, ki.r)); // Nb × Na
+    for (let k = 1; k <= kMax; k++) {
+      let add = 0;
+      const last = k - 1;
+      for (let b = 0; b < k; b++) add += c.data[last * c.cols + b] ** 2;
+      for (let a = 0; a < last; a++) add += c.data[a * c.cols + last] ** 2;
+      curve[k] += weights[i] * add;
+    }
+  });
+  for (let k = 1; k <= kMax; k++) curve[k] += curve[k - 1];
+  return { curve, closed: { u: uAll, v: vAll } };
+}
+
+/**
+ * Per module the k ≥ 1 maximising energy − λ·floats, with λ the smallest price (found by bisection) at which the
+ * total fits the budget. Picks from each curve's upper convex hull, which is what a greedy split converges to.
+ */
+function allocate(curves: number[][], costs: number[][], budget: number): number[] {
+  const pick = (lambda: number) =>
+    curves.map((curve, m) => {
+      let best = 1;
+      for (let k = 2; k < curve.length; k++) if (curve[k] - lambda * costs[m][k] > curve[best] - lambda * costs[m][best]) best = k;
+      return best;
+    });
+  const total = (ks: number[]) => ks.reduce((s, k, m) => s + costs[m][k], 0);
+  let lo = 0;
+  let hi = 1;
+  while (total(pick(hi)) > budget && hi < 1e30) hi *= 4;
+  if (total(pick(lo)) <= budget) return pick(lo);
+  for (let it = 0; it < 100; it++) {
+    const mid = (lo + hi) / 2;
+    if (total(pick(mid)) > budget) lo = mid;
+    else hi = mid;
+  }
+  return pick(hi);
 }
 
 // ---- many adapters: a sketched fit --------------------------------------------------------------------------

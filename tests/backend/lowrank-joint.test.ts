@@ -98,8 +98,20 @@ describe('below full size', () => {
   });
 });
 
+test('a storage budget is spent per module by spectrum: within budget, and no worse than one k for all at that storage', () => {
+  const uniform = jointReport(jointCompress(members, { k: 3 }), members);
+  const budgeted = jointReport(jointCompress(members, { storage: uniform.storage }), members);
+  expect(budgeted.storage).toBeLessThanOrEqual(uniform.storage + 1e-12);
+  expect(mean(budgeted)).toBeLessThanOrEqual(mean(uniform) + 1e-9);
+  const everything = jointReport(jointCompress(members, { storage: 10 }), members);
+  for (const t of everything.tasks) expect(t.relativeError).toBeLessThan(1e-6);
+});
+
 test('bad input is refused with a message that says what to change', () => {
   expect(code(() => jointCompress(members, { k: 0 }))).toMatch(/^bad_k: k is 0/);
+  expect(code(() => jointCompress(members, {}))).toMatch(/^bad_k: give either k/);
+  expect(code(() => jointCompress(members, { k: 2, storage: 0.5 }))).toMatch(/^bad_k: give either k/);
+  expect(code(() => jointCompress(members, { storage: 0 }))).toMatch(/^bad_storage: storage is 0/);
   expect(code(() => jointCompress(members, { k: 2.5 }))).toMatch(/^bad_k/);
   expect(code(() => jointCompress([], { k: 2 }))).toMatch(/^bad_adapters/);
   expect(code(() => jointCompress([members[0], members[0]], { k: 2 }))).toMatch(/^duplicate_adapter/);

@@ -17,7 +17,7 @@ import { invalid } from '../../contracts/formats/errors.ts';
 import { PROJECTIONS } from '../../contracts/formats/hf-config.ts';
 import type { LoraAdapter } from '../../contracts/formats/adapter.ts';
 import type { Tensor } from '../../contracts/formats/safetensors.ts';
-import { matmul, matmulNT, matmulTN, qr, transpose, zeros, type Mat } from './linalg.ts';
+import { matmul, matmulNT, matmulTN, qr, svd, transpose, zeros, type Mat } from './linalg.ts';
 import { checkMembers, type Member } from './members.ts';
 import { adapterFromFactors } from './peft-adapter.ts';
 import { symEigen } from './reversible-eigen.ts';
@@ -333,8 +333,8 @@ const OVERSAMPLE = 8;
 /**
  * The same fit when the stacked rank N = Σ rᵢ is far above k (32 adapters of r 16: N = 512): the core-space QR
  * costs (out+in)·N² and its eigenproblems N³, while the operators X ↦ Σ wᵢ·Bᵢ·Mᵢ·(BᵢᵀX) it needs cost
- * (out+in)·N·k. So each top-k eigenbasis comes from a seeded randomized subspace iteration with Rayleigh–Ritz
- * (k + 8 columns, two power steps from random, one from the previous basis during the alternating steps).
+ * (out+in)·N·k. So each top-k eigenbasis comes from a seeded randomized subspace iteration
+ * (k + 8 columns, two operator applications from random, one from the previous basis during the alternating steps).
  * Approximate where the exact path is exact; used only where N > 3(k + 8).
  */
 export function fitSketched(slot: AlignedModule, weights: number[], k: number, iters: number): { u: Mat; v: Mat; cores: Mat } {
@@ -364,11 +364,13 @@ export function fitSketched(slot: AlignedModule, weights: number[], k: number, i
     });
     return out!;
   };
+  // `steps` applications; the last image Z = S·Q is not applied again for Rayleigh–Ritz: the top-k left singular
+  // vectors of Z (through its QR and the SVD of the small R) serve instead, as in a randomized SVD.
   const top = (side: 'left' | 'right', mids: Mat[], start: Mat, steps: number) => {
     let q = qr(start).q;
-    for (let s = 0; s < steps; s++) q = qr(apply(side, mids, q)).q;
-    const ritz = symEigen(matmulTN(q, apply(side, mids, q))).vectors;
-    return matmul(q, leadingColumns(ritz, kk));
+    for (let s = 1; s < steps; s++) q = qr(apply(side, mids, q)).q;
+    const z = qr(apply(side, mids, q));
+    return matmul(z.q, leadingColumns(svd(z.r).u, kk));
   };
   let u = top('left', middles('left', null), random(slot.out), 2);
   let v = top('right', middles('right', null), random(slot.in), 2);

@@ -86,31 +86,41 @@ function fitPositions(rows: (Mat | null)[], positions: number, r: number, p: num
   const mu = zeros(positions, r);
   const basis = zeros(positions, r * p);
   const coef = zeros(positions, p * n);
-  const x = new Float64Array(r * n);
+  const md = mu.data;
+  const bd = basis.data;
+  const cd = coef.data;
+  // X − μ task-major (row i = task i's r-vector), so copies and the n×n Gram walk contiguous rows.
+  const x = new Float64Array(n * r);
+  const m = new Float64Array(r);
   // The smaller Gram: n×n (tasks) when n ≤ r, else r×r.
   const small = Math.min(n, r);
   const g = new Float64Array(small * small);
   const w = eigenWork(small);
-  const datas = rows.map((m) => (m ? m.data : null));
-  const ranks = rows.map((m) => (m ? m.cols : 0));
+  const datas = rows.map((mat) => (mat ? mat.data : null));
+  const ranks = rows.map((mat) => (mat ? mat.cols : 0));
   for (let pos = 0; pos < positions; pos++) {
     x.fill(0);
+    m.fill(0);
     for (let i = 0; i < n; i++) {
       const data = datas[i];
       if (!data) continue;
       const ri = ranks[i];
       const off = pos * ri;
-      for (let k = 0; k < ri; k++) x[k * n + i] = data[off + k];
+      for (let k = 0; k < ri; k++) {
+        const v = data[off + k];
+        x[i * r + k] = v;
+        m[k] += v;
+      }
+    }
+    for (let k = 0; k < r; k++) {
+      m[k] /= n;
+      md[pos * r + k] = m[k];
     }
     let trace = 0;
-    for (let k = 0; k < r; k++) {
-      let m = 0;
-      for (let i = 0; i < n; i++) m += x[k * n + i];
-      m /= n;
-      mu.data[pos * r + k] = m;
-      for (let i = 0; i < n; i++) {
-        const c = x[k * n + i] - m;
-        x[k * n + i] = c;
+    for (let i = 0; i < n; i++) {
+      for (let k = 0; k < r; k++) {
+        const c = x[i * r + k] - m[k];
+        x[i * r + k] = c;
         trace += c * c;
       }
     }
@@ -119,47 +129,48 @@ function fitPositions(rows: (Mat | null)[], positions: number, r: number, p: num
     const cOff = pos * p * n;
     if (p === n) {
       // A basis as large as the tasks: V = X − μ and C = I rebuild each task exactly, with no eigenproblem.
-      for (let k = 0; k < r; k++) for (let i = 0; i < n; i++) basis.data[vOff + i * r + k] = x[k * n + i];
-      for (let i = 0; i < n; i++) coef.data[cOff + i * n + i] = 1;
+      bd.set(x, vOff);
+      for (let i = 0; i < n; i++) cd[cOff + i * n + i] = 1;
     } else if (n <= r) {
       // g = XᵀX; eigenvector e_j gives V[:, j] = X·e_j/√λ_j and C[j, :] = √λ_j·e_jᵀ.
       for (let a = 0; a < n; a++) {
         for (let b = a; b < n; b++) {
           let s = 0;
-          for (let k = 0; k < r; k++) s += x[k * n + a] * x[k * n + b];
+          for (let k = 0; k < r; k++) s += x[a * r + k] * x[b * r + k];
           g[a * n + b] = s;
           g[b * n + a] = s;
         }
       }
       eigenInPlace(n, g, w);
-      for (let j = 0; j < Math.min(p, n); j++) {
+      for (let j = 0; j < p; j++) {
         const lambda = w.d[j];
         if (!(lambda > 1e-24 * trace)) break;
         const root = Math.sqrt(lambda);
-        for (let i = 0; i < n; i++) coef.data[cOff + j * n + i] = root * g[i * n + j];
-        for (let k = 0; k < r; k++) {
-          let s = 0;
-          for (let i = 0; i < n; i++) s += x[k * n + i] * g[i * n + j];
-          basis.data[vOff + j * r + k] = s / root;
+        const vj = vOff + j * r;
+        for (let i = 0; i < n; i++) {
+          const e = g[i * n + j];
+          cd[cOff + j * n + i] = root * e;
+          const c = e / root;
+          for (let k = 0; k < r; k++) bd[vj + k] += x[i * r + k] * c;
         }
       }
     } else {
       // g = XXᵀ; its eigenvectors are V directly and C = VᵀX.
-      for (let a = 0; a < r; a++) {
-        for (let b = a; b < r; b++) {
-          let s = 0;
-          for (let i = 0; i < n; i++) s += x[a * n + i] * x[b * n + i];
-          g[a * r + b] = s;
-          g[b * r + a] = s;
+      g.fill(0);
+      for (let i = 0; i < n; i++) {
+        for (let a = 0; a < r; a++) {
+          const xa = x[i * r + a];
+          for (let b = a; b < r; b++) g[a * r + b] += xa * x[i * r + b];
         }
       }
+      for (let a = 0; a < r; a++) for (let b = 0; b < a; b++) g[a * r + b] = g[b * r + a];
       eigenInPlace(r, g, w);
       for (let j = 0; j < Math.min(p, r); j++) {
-        for (let k = 0; k < r; k++) basis.data[vOff + j * r + k] = g[k * r + j];
+        for (let k = 0; k < r; k++) bd[vOff + j * r + k] = g[k * r + j];
         for (let i = 0; i < n; i++) {
           let s = 0;
-          for (let k = 0; k < r; k++) s += g[k * r + j] * x[k * n + i];
-          coef.data[cOff + j * n + i] = s;
+          for (let k = 0; k < r; k++) s += g[k * r + j] * x[i * r + k];
+          cd[cOff + j * n + i] = s;
         }
       }
     }

@@ -1,0 +1,132 @@
+/**
+ * The methods the merge benchmark compares, each as a row builder: it makes one adapter per task (or one for all)
+ * from the suite's six task adapters, and says what that costs to store and how far each rebuilt ΔW is from the
+ * task's own (‖ΔŴ − ΔW‖_F / ‖ΔW‖_F over all of a task's modules, from the factors, whatever the method).
+ */
+import type { LoraAdapter } from '../contracts/formats/adapter.ts';
+import { compressAdapter, type CompressSpec } from '../gpu-backend/lowrank/compress.ts';
+import { deltaError, jointAdapter, jointCompress, jointReport } from '../gpu-backend/lowrank/joint.ts';
+import { mergeCollapsed, type CollapsedSpec } from '../gpu-backend/lowrank/merge-collapsed.ts';
+import type { Member } from '../gpu-backend/lowrank/members.ts';
+import { deltaFactors } from '../gpu-backend/lowrank/peft-adapter.ts';
+import { quantizeAdapter, quantizeBaseWeights, type QuantizeOptions } from '../gpu-backend/lowrank/quantize.ts';
+import type { ModelFolder } from '../gpu-backend/formats/files.ts';
+import { toFloat32 } from '../contracts/formats/safetensors.ts';
+import { buildReversibleMerge, revertTask, reversibleReport, type Construction } from '../gpu-backend/lowrank/reversible.ts';
+import { BASE_MODEL, type Suite } from './merge-suite.ts';
+
+/** A method's adapters, one per task in suite order, and its storage relative to keeping all adapters in fp32. */
+export interface Built {
+  method: string;
+  adapters: (LoraAdapter | null)[];
+  storage: number;
+  /** Mean over tasks of the relative ΔW error (null where there is no ΔW to compare, as for the base alone). */
+  error: number | null;
+  buildSeconds: number;
+}
+
+export function members(suite: Suite): Member[] {
+  return suite.tasks.map((t) => ({ name: t.name, baseModel: BASE_MODEL, adapter: t.adapter }));
+}
+
+/** fp32 floats of an adapter's factors, Σ rank·(in + out). */
+export function adapterFloats(adapter: LoraAdapter): number {
+  return adapter.modules.reduce((s, m) => s + m.rank * (m.in + m.out), 0);
+}
+
+/** ‖ΔŴ − ΔW‖ / ‖ΔW‖ of one task, over all modules of the original (a module the rebuild lacks counts as zero). */
+export function relativeError(original: LoraAdapter, rebuilt: LoraAdapter): number {
+  const rec = new Map(rebuilt.modules.map((m) => [m.path, deltaFactors(m)]));
+  let err = 0;
+  let norm = 0;
+  for (const m of original.modules) {
+    const o = deltaFactors(m);
+    const r = rec.get(m.path);
+    const e = r ? deltaError(o, r) : { err: 0, norm: 0 };
+    if (!r) e.err = e.norm = deltaError(o, o).norm;
+    err += e.err;
+    norm += e.norm;
+  }
+  return norm > 0 ? Math.sqrt(err / norm) : 0;
+}
+
+function timed(method: string, build: () => { adapters: LoraAdapter[]; storage: number }, suite: Suite): Built {
+  const t = performance.now();
+  const { adapters, storage } = build();
+  const buildSeconds = (performance.now() - t) / 1000;
+  const errors = adapters.map((a, i) => relativeError(suite.tasks[i].adapter, a));
+  return { method, adapters, storage, error: errors.reduce((s, e) => s + e, 0) / errors.length, buildSeconds };
+}
+
+const allFloats = (suite: Suite) => suite.tasks.reduce((s, t) => s + adapterFloats(t.adapter), 0);
+
+/** A collapsed merge: the same merged adapter answers every task. */
+export function collapsed(suite: Suite, label: string, spec: CollapsedSpec): Built {
+  return timed(label, () => {
+    const { adapter } = mergeCollapsed(members(suite), spec);
+    return { adapters: suite.tasks.map(() => adapter), storage: adapterFloats(adapter) / allFloats(suite) };
+  }, suite);
+}
+
+/** A reversible merge at basis size p: each task answered by its revert. */
+export function reversible(suite: Suite, label: string, construction: Construction, p: number): Built {
+  return timed(label, () => {
+    const ms = members(suite);
+    const merge = buildReversibleMerge(ms, { construction, basisSize: p });
+    return { adapters: suite.tasks.map((t) => revertTask(merge, t.name)), storage: reversibleReport(merge, ms).storage };
+  }, suite);
+}
+
+/** Joint compression to a shared basis of size k per module: each task answered by its own core. */
+export function joint(suite: Suite, label: string, k: number): Built {
+  return timed(label, () => {
+    const ms = members(suite);
+    const basis = jointCompress(ms, { k });
+    return { adapters: suite.tasks.map((t) => jointAdapter(basis, t.name)), storage: jointReport(basis, ms).storage };
+  }, suite);
+}
+
+/** Each adapter compressed on its own by truncated SVD. */
+export function compressed(suite: Suite, label: string, spec: CompressSpec): Built {
+  return timed(label, () => {
+    let before = 0;
+    let after = 0;
+    const adapters = suite.tasks.map((t) => {
+      const { adapter, report } = compressAdapter(t.adapter, spec, BASE_MODEL);
+      before += report.bytesBefore;
+      after += report.bytesAfter;
+      return adapter;
+    });
+    return { adapters, storage: after / before };
+  }, suite);
+}
+
+/** Each adapter's factors quantized group-wise, served dequantized. */
+export function quantized(suite: Suite, label: string, opts: QuantizeOptions): Built {
+  return timed(label, () => {
+    let before = 0;
+    let after = 0;
+    const adapters = suite.tasks.map((t) => {
+      const { adapter, report } = quantizeAdapter(t.adapter, opts);
+      before += report.bytesBefore;
+      after += report.bytesAfter;
+      return adapter;
+    });
+    return { adapters, storage: after / before };
+  }, suite);
+}
+
+/** The base with its projections, LM head and embedding quantized, dequantized back for the float engine. */
+export function quantizedBase(base: ModelFolder, opts: QuantizeOptions): { folder: ModelFolder; storage: number; relError: number } {
+  const { weights, report } = quantizeBaseWeights(base.weights, opts);
+  let err = 0;
+  let norm = 0;
+  for (const w of report.weights) {
+    const t = base.weights.get(w.name)!;
+    let sq = 0;
+    for (const x of toFloat32(t)) sq += x * x;
+    err += w.relError * w.relError * sq;
+    norm += sq;
+  }
+  return { folder: { ...base, weights }, storage: report.storageRatio, relError: Math.sqrt(err / norm) };
+}

@@ -83,7 +83,7 @@ export function jointCompress(members: Member[], opts: JointOptions): JointBasis
     if (!(storage > 0 && Number.isFinite(storage)))
       invalid('bad_storage', `storage is ${storage}; give the fraction of keeping every adapter to spend, e.g. 0.5.`, 'storage');
     const fits = fitBudgeted(aligned, weights, storage * full, iters);
-    const modules = aligned.map((slot, m) => ({ ...slotOf(slot), ...fits[m] }));
+    const modules = aligned.map((slot, m) => ({ ...slotOf(slot), ...expand(fits[m].cs, fits[m].fit) }));
     return { baseModel: members[0].baseModel, k: Math.max(...modules.map((m) => m.u.cols)), tasks, modules, fullFloats: full };
   }
   const k = checkJointSize(opts.k!);
@@ -225,6 +225,36 @@ export function expand(cs: CoreSpace, fit: { u: Mat; v: Mat }): { u: Mat; v: Mat
 }
 
 /**
+ * The same basis with each core kept as its two thin factors: Σᵢ = Pᵢ·Qᵢᵀ, Pᵢ = U'ᵀlᵢ and Qᵢ = V'ᵀrᵢ (k×rᵢ, zero-padded
+ * to the module's largest rank r). Σᵢ has rank rᵢ at most, so this is lossless, stores 2k·r instead of k² per task
+ * where k > 2r, and the task's adapter U·Pᵢ, (V·Qᵢ)ᵀ keeps its own rank instead of k.
+ */
+export function expandFactored(cs: CoreSpace, fit: { u: Mat; v: Mat }): { u: Mat; v: Mat; coreB: Mat; coreA: Mat } {
+  const k = fit.u.cols;
+  const r = maxRank(cs);
+  const coreB = zeros(cs.k.length, k * r);
+  const coreA = zeros(cs.k.length, k * r);
+  cs.k.forEach((ki, i) => {
+    if (!ki) return;
+    const ri = ki.l.cols;
+    const pb = matmulTN(fit.u, ki.l);
+    const qa = matmulTN(fit.v, ki.r);
+    for (let a = 0; a < k; a++) {
+      for (let j = 0; j < ri; j++) {
+        coreB.data[i * k * r + a * r + j] = pb.data[a * ri + j];
+        coreA.data[i * k * r + a * r + j] = qa.data[a * ri + j];
+      }
+    }
+  });
+  return { u: matmul(cs.qb, fit.u), v: matmul(cs.qa, fit.v), coreB, coreA };
+}
+
+/** Floats of n cores at basis size k: k² each, or 2k·r each when kept factored (and smaller). */
+export function coreFloats(n: number, k: number, r: number, factored: boolean): number {
+  return n * (factored ? Math.min(k * k, 2 * k * r) : k * k);
+}
+
+/**
  * 'left': Σ wᵢ·Kᵢ·P·Kᵢᵀ with P = proj·projᵀ (or I when proj is null); 'right': Σ wᵢ·Kᵢᵀ·P·Kᵢ. With Kᵢ = lᵢrᵢᵀ
  * each term is lᵢ·(rᵢᵀ·P·rᵢ)·lᵢᵀ: an rᵢ×rᵢ middle, so the cost is N²·rᵢ rather than N³.
  */
@@ -265,17 +295,30 @@ function leadingColumns(a: Mat, k: number): Mat {
  * heavier-tailed ones a larger k (as WeLore spends rank). Each module's closed-form energy curve, one price per
  * float found by bisection, then `iters` alternating steps at the chosen size.
  */
-export function fitBudgeted(aligned: AlignedModule[], weights: number[], budget: number, iters: number): { u: Mat; v: Mat; cores: Mat }[] {
+export function fitBudgeted(
+  aligned: AlignedModule[],
+  weights: number[],
+  budget: number,
+  iters: number,
+  factored = false,
+): { cs: CoreSpace; fit: { u: Mat; v: Mat } }[] {
   const n = weights.length;
   const spaces = aligned.map((slot) => coreSpace(slot));
   const curves = spaces.map((cs) => energyCurve(cs, weights));
-  const costs = aligned.map((slot, m) => curves[m].curve.map((_, k) => k * (slot.out + slot.in) + n * k * k));
+  const costs = aligned.map((slot, m) => {
+    const r = maxRank(spaces[m]);
+    return curves[m].curve.map((_, k) => k * (slot.out + slot.in) + coreFloats(n, k, r, factored));
+  });
   const ks = allocate(
     curves.map((c) => c.curve),
     costs,
     budget,
   );
-  return spaces.map((cs, m) => expand(cs, fitCore(cs, weights, ks[m], iters, curves[m].closed)));
+  return spaces.map((cs, m) => ({ cs, fit: fitCore(cs, weights, ks[m], iters, curves[m].closed) }));
+}
+
+export function maxRank(cs: CoreSpace): number {
+  return Math.max(...cs.k.map((ki) => (ki ? ki.l.cols : 0)));
 }
 
 /**

@@ -10,42 +10,66 @@
  * At p = n every module keeps its whole core space (k = rank of its stacked factors), so every task is rebuilt
  * exactly.
  *
- * Parts per module: u (out×k), v (in×k), cores (n×k², row i is Σᵢ row-major).
+ * Parts per module: u (out×k), v (in×k) and either cores (n×k², row i is Σᵢ row-major) or, where k > 2r and so
+ * smaller, coreB and coreA (n×k·r, row i is Pᵢ and Qᵢ, k×r row-major, with Σᵢ = Pᵢ·Qᵢᵀ; lossless since Σᵢ has
+ * rank rᵢ at most).
  */
-import { matmul, matmulTN, svd, transpose, zeros, type Mat } from './linalg.ts';
-import { coreSpace, expand, fitBudgeted, fitCore, taskWeights } from './joint.ts';
+import { matmul, matmulNT, matmulTN, svd, transpose, zeros, type Mat } from './linalg.ts';
+import { coreSpace, expand, expandFactored, fitBudgeted, fitCore, maxRank, taskWeights } from './joint.ts';
 import { slotOf, type AlignedModule, type MergedModule } from './reversible-types.ts';
 
 export function buildSharedModules(aligned: AlignedModule[], p: number, fullFloats: number, iters = 2): MergedModule[] {
   const n = aligned[0]?.factors.length ?? 0;
   const weights = taskWeights(aligned, n);
-  if (p === n) {
-    return aligned.map((slot) => {
-      const cs = coreSpace(slot);
-      return { ...slotOf(slot), parts: expand(cs, fitCore(cs, weights, cs.maxK, iters)) };
-    });
-  }
-  const fits = fitBudgeted(aligned, weights, (p / n) * fullFloats, iters);
-  return aligned.map((slot, m) => ({ ...slotOf(slot), parts: fits[m] }));
+  const fits =
+    p === n
+      ? aligned.map((slot) => {
+          const cs = coreSpace(slot);
+          return { cs, fit: fitCore(cs, weights, cs.maxK, iters) };
+        })
+      : fitBudgeted(aligned, weights, (p / n) * fullFloats, iters, true);
+  return aligned.map((slot, m) => {
+    const { cs, fit } = fits[m];
+    const k = fit.u.cols;
+    // Whichever core form stores less (the allocation counted the same).
+    const parts = k * k <= 2 * k * maxRank(cs) ? expand(cs, fit) : expandFactored(cs, fit);
+    return { ...slotOf(slot), parts };
+  });
 }
 
 /**
- * Task `task`'s factors B = U·Σᵢ, A = Vᵀ (rank k). With `compact` (used at p = n, where Σᵢ has only the task's
- * own rank) they are re-split through the SVD of Σᵢ to its numerical rank instead.
+ * Task `task`'s factors. Factored cores give B = U·Pᵢ, A = (V·Qᵢ)ᵀ at the task's own (padded) rank; full cores
+ * give B = U·Σᵢ, A = Vᵀ (rank k), or with `compact` (used at p = n, where Σᵢ has only the task's own rank) a
+ * re-split through the SVD of Σᵢ to its numerical rank.
  */
 export function rebuildShared(module: MergedModule, task: number, compact: boolean): { b: Mat; a: Mat } {
-  const { u, v, cores } = module.parts;
+  const { u, v, cores, coreB, coreA } = module.parts;
   const k = u.cols;
+  if (coreB) {
+    const r = coreB.cols / k;
+    const slice = (m: Mat) => ({ rows: k, cols: r, data: m.data.subarray(task * k * r, (task + 1) * k * r) }) as Mat;
+    return { b: matmul(u, slice(coreB)), a: transpose(matmul(v, slice(coreA))) };
+  }
   const core = { rows: k, cols: k, data: cores.data.subarray(task * k * k, (task + 1) * k * k) } as Mat;
   return compact ? compactCore(u, v, core) : { b: matmul(u, core), a: transpose(v) };
 }
 
 /** The mean task delta U·mean(Σᵢ)·Vᵀ. */
 export function meanShared(module: MergedModule): { b: Mat; a: Mat } {
-  const { u, v, cores } = module.parts;
+  const { u, v, cores, coreB, coreA } = module.parts;
   const k = u.cols;
   const mean = zeros(k, k);
-  for (let i = 0; i < cores.rows; i++) for (let j = 0; j < k * k; j++) mean.data[j] += cores.data[i * k * k + j] / cores.rows;
+  if (coreB) {
+    const n = coreB.rows;
+    const r = coreB.cols / k;
+    for (let i = 0; i < n; i++) {
+      const slice = (m: Mat) => ({ rows: k, cols: r, data: m.data.subarray(i * k * r, (i + 1) * k * r) }) as Mat;
+      const c = matmulNT(slice(coreB), slice(coreA));
+      for (let j = 0; j < k * k; j++) mean.data[j] += c.data[j] / n;
+    }
+  } else {
+    for (let i = 0; i < cores.rows; i++) for (let j = 0; j < k * k; j++) mean.data[j] += cores.data[i * k * k + j] / cores.rows;
+  }
   return compactCore(u, v, mean);
 }
 

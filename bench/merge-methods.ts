@@ -62,58 +62,78 @@ const allFloats = (suite: Suite) => suite.tasks.reduce((s, t) => s + adapterFloa
 
 /** A collapsed merge: the same merged adapter answers every task. */
 export function collapsed(suite: Suite, label: string, spec: CollapsedSpec): Built {
-  return timed(label, () => {
-    const { adapter } = mergeCollapsed(members(suite), spec);
-    return { adapters: suite.tasks.map(() => adapter), storage: adapterFloats(adapter) / allFloats(suite) };
-  }, suite);
+  return timed(
+    label,
+    () => {
+      const { adapter } = mergeCollapsed(members(suite), spec);
+      return { adapters: suite.tasks.map(() => adapter), storage: adapterFloats(adapter) / allFloats(suite) };
+    },
+    suite,
+  );
 }
 
 /** A reversible merge at basis size p: each task answered by its revert. */
 export function reversible(suite: Suite, label: string, construction: Construction, p: number): Built {
-  return timed(label, () => {
-    const ms = members(suite);
-    const merge = buildReversibleMerge(ms, { construction, basisSize: p });
-    return { adapters: suite.tasks.map((t) => revertTask(merge, t.name)), storage: reversibleReport(merge, ms).storage };
-  }, suite);
+  return timed(
+    label,
+    () => {
+      const ms = members(suite);
+      const merge = buildReversibleMerge(ms, { construction, basisSize: p });
+      return { adapters: suite.tasks.map((t) => revertTask(merge, t.name)), storage: reversibleReport(merge, ms).storage };
+    },
+    suite,
+  );
 }
 
-/** Joint compression to a shared basis of size k per module: each task answered by its own core. */
-export function joint(suite: Suite, label: string, k: number): Built {
-  return timed(label, () => {
-    const ms = members(suite);
-    const basis = jointCompress(ms, { k });
-    return { adapters: suite.tasks.map((t) => jointAdapter(basis, t.name)), storage: jointReport(basis, ms).storage };
-  }, suite);
+/** Joint compression to a shared basis per module (one k, or a storage fraction spent by spectrum): each task answered by its own core. */
+export function joint(suite: Suite, label: string, size: { k: number } | { storage: number }): Built {
+  return timed(
+    label,
+    () => {
+      const ms = members(suite);
+      const basis = jointCompress(ms, size);
+      return { adapters: suite.tasks.map((t) => jointAdapter(basis, t.name)), storage: jointReport(basis, ms).storage };
+    },
+    suite,
+  );
 }
 
 /** Each adapter compressed on its own by truncated SVD. */
 export function compressed(suite: Suite, label: string, spec: CompressSpec): Built {
-  return timed(label, () => {
-    let before = 0;
-    let after = 0;
-    const adapters = suite.tasks.map((t) => {
-      const { adapter, report } = compressAdapter(t.adapter, spec, BASE_MODEL);
-      before += report.bytesBefore;
-      after += report.bytesAfter;
-      return adapter;
-    });
-    return { adapters, storage: after / before };
-  }, suite);
+  return timed(
+    label,
+    () => {
+      let before = 0;
+      let after = 0;
+      const adapters = suite.tasks.map((t) => {
+        const { adapter, report } = compressAdapter(t.adapter, spec, BASE_MODEL);
+        before += report.bytesBefore;
+        after += report.bytesAfter;
+        return adapter;
+      });
+      return { adapters, storage: after / before };
+    },
+    suite,
+  );
 }
 
 /** Each adapter's factors quantized group-wise, served dequantized. */
 export function quantized(suite: Suite, label: string, opts: QuantizeOptions): Built {
-  return timed(label, () => {
-    let before = 0;
-    let after = 0;
-    const adapters = suite.tasks.map((t) => {
-      const { adapter, report } = quantizeAdapter(t.adapter, opts);
-      before += report.bytesBefore;
-      after += report.bytesAfter;
-      return adapter;
-    });
-    return { adapters, storage: after / before };
-  }, suite);
+  return timed(
+    label,
+    () => {
+      let before = 0;
+      let after = 0;
+      const adapters = suite.tasks.map((t) => {
+        const { adapter, report } = quantizeAdapter(t.adapter, opts);
+        before += report.bytesBefore;
+        after += report.bytesAfter;
+        return adapter;
+      });
+      return { adapters, storage: after / before };
+    },
+    suite,
+  );
 }
 
 /** The base with its projections, LM head and embedding quantized, dequantized back for the float engine. */

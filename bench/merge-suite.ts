@@ -49,7 +49,8 @@ export type Variant = (task: Task, index: number) => LoraAdapter | null;
  */
 export async function accuracies(decoder: Decoder, suite: Suite, variant: Variant): Promise<number[]> {
   const out: number[] = [];
-  for (const [i, task] of suite.tasks.entries()) out.push(await exactMatch(decoder, suite.tok, variant(task, i), task.test, task.test.length));
+  for (const [i, task] of suite.tasks.entries())
+    out.push(await exactMatch(decoder, suite.tok, variant(task, i), task.test, task.test.length));
   return out;
 }
 

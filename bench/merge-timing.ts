@@ -23,7 +23,12 @@ function seconds<T>(fn: () => T): [T, number] {
 }
 
 /** Best of `repeat` builds (the first also warms the JIT); a build over 5 s is not repeated (JIT warm-up is noise there). */
-export function timeReversibleMerge(members: Member[], construction: Construction, basisSize: number, repeat = 2): { merge: ReversibleMerge; timing: MergeTiming } {
+export function timeReversibleMerge(
+  members: Member[],
+  construction: Construction,
+  basisSize: number,
+  repeat = 2,
+): { merge: ReversibleMerge; timing: MergeTiming } {
   let best = Infinity;
   let merge: ReversibleMerge | null = null;
   for (let i = 0; i < repeat && best > 5; i++) {
@@ -31,7 +36,10 @@ export function timeReversibleMerge(members: Member[], construction: Constructio
     merge = m;
     best = Math.min(best, s);
   }
-  return { merge: merge!, timing: { construction, adapters: members.length, rank: members[0].adapter.modules[0].rank, basisSize, seconds: best } };
+  return {
+    merge: merge!,
+    timing: { construction, adapters: members.length, rank: members[0].adapter.modules[0].rank, basisSize, seconds: best },
+  };
 }
 
 /** Best of `repeat` reverts of one task (ms). */

@@ -1,7 +1,8 @@
 /**
  * `npm run bench -- merge [--quick]`: what merging, reversible merging, joint compression and compression keep of
  * the six task adapters of the embedded default model rankgate-tiny (issue 8, "The benchmark").
- *  - Table 1, a row per merge method: each task's held-out greedy exact match, `retained`, storage, ΔW error;
+ *  - Table 1, a row per merge method: each task's held-out greedy exact match, `retained`, storage, ΔW error
+ *    (joint compression at k = 8, 16, and at half the storage spent per module by spectrum);
  *  - Table 2, the same for compressing each adapter on its own, and for int8/int4 bases under the adapters;
  *  - timings on the SmolLM2-135M shape: a reversible merge of 8 random r=16 adapters (best construction and the
  *    published one, p = 4), one revert, a joint compression of 32.
@@ -52,7 +53,9 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
     const t = performance.now();
     const acc = await accuracies(on, suite, (_, i) => b.adapters[i]);
     const row = { method: b.method, acc, retained: retained(acc, alone), storage: b.storage, error: b.error };
-    log(`${b.method}: retained ${row.retained.toFixed(3)}, storage ${b.storage.toFixed(3)} (built ${b.buildSeconds.toFixed(1)} s, evaluated ${seconds(t).toFixed(1)} s)`);
+    log(
+      `${b.method}: retained ${row.retained.toFixed(3)}, storage ${b.storage.toFixed(3)} (built ${b.buildSeconds.toFixed(1)} s, evaluated ${seconds(t).toFixed(1)} s)`,
+    );
     return row;
   };
 
@@ -80,7 +83,8 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
   }
   merges.push(...reversibleRows);
   const jointRows: Row[] = [];
-  for (const k of [8, 16]) jointRows.push(await evaluate(joint(suite, `joint k=${k}`, k)));
+  for (const k of [8, 16]) jointRows.push(await evaluate(joint(suite, `joint k=${k}`, { k })));
+  jointRows.push(await evaluate(joint(suite, 'joint storage=0.5', { storage: 0.5 })));
   merges.push(...jointRows);
   printTable('Table 1: the six task adapters merged', suite, merges);
 
@@ -93,14 +97,24 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
   compressions.push(await evaluate(quantized(suite, 'int8 factors', INT8)));
   compressions.push(await evaluate(quantized(suite, 'int4 factors', INT4)));
   const bases: Record<string, { storage: number; weight_error: number; retained: number }> = {};
-  for (const [label, opts] of [['int8 base', INT8], ['int4 base', INT4]] as const) {
+  for (const [label, opts] of [
+    ['int8 base', INT8],
+    ['int4 base', INT4],
+  ] as const) {
     const q = quantizedBase(suite.base, opts);
     const qDecoder = await decoderFor(q.folder);
-    const row = await evaluate({ method: `${label} + adapters`, adapters: suite.tasks.map((t) => t.adapter), storage: q.storage, error: null, buildSeconds: 0 }, qDecoder);
+    const row = await evaluate(
+      { method: `${label} + adapters`, adapters: suite.tasks.map((t) => t.adapter), storage: q.storage, error: null, buildSeconds: 0 },
+      qDecoder,
+    );
     compressions.push(row);
     bases[label.replace(' ', '_')] = { storage: round(q.storage), weight_error: round(q.relError, 4), retained: round(row.retained) };
   }
-  printTable('Table 2: each adapter compressed on its own; quantized bases (storage: of the base) under the fp32 adapters', suite, compressions);
+  printTable(
+    'Table 2: each adapter compressed on its own; quantized bases (storage: of the base) under the fp32 adapters',
+    suite,
+    compressions,
+  );
 
   // Timings on the SmolLM2-135M shape. The best construction is the one with the best retained at ≤ half storage.
   const layers = quick ? 6 : undefined;
@@ -110,15 +124,22 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
   const best = timeReversibleMerge(eight, bestConstruction, 4);
   const published = bestConstruction === 'factor' ? best : timeReversibleMerge(eight, 'factor', 4);
   const revertMs = timeRevert(best.merge);
+  const publishedRevertMs = bestConstruction === 'factor' ? revertMs : timeRevert(published.merge);
   const jointSeconds = timeJoint(quick ? 8 : 32, 16, layers);
   const shape = `SmolLM2-135M shape${quick ? ', 6 of 30 layers' : ''}, r=16 on all seven projections`;
   console.log(`\nTimings (${shape}):`);
-  console.log(table(['what', 'value'], [
-    [`reversible merge of 8, ${CONSTRUCTION_LABEL[bestConstruction]}, p=4 (s)`, best.timing.seconds],
-    [`reversible merge of 8, ${CONSTRUCTION_LABEL.factor} (published), p=4 (s)`, published.timing.seconds],
-    ['one revert (ms)', revertMs],
-    [`joint compression of ${quick ? 8 : 32}, k=16 (s)`, jointSeconds],
-  ]));
+  console.log(
+    table(
+      ['what', 'value'],
+      [
+        [`reversible merge of 8, ${CONSTRUCTION_LABEL[bestConstruction]}, p=4 (s)`, best.timing.seconds],
+        [`reversible merge of 8, ${CONSTRUCTION_LABEL.factor} (published), p=4 (s)`, published.timing.seconds],
+        [`one revert, ${CONSTRUCTION_LABEL[bestConstruction]} (ms)`, revertMs],
+        [`one revert, ${CONSTRUCTION_LABEL.factor} (ms)`, publishedRevertMs],
+        [`joint compression of ${quick ? 8 : 32}, k=16 (s)`, jointSeconds],
+      ],
+    ),
+  );
 
   // The headline numbers. Reversible merges (item 5) and joint compression (item 6) both count for rmm_best.
   const rmmBest = [...reversibleRows, ...jointRows].filter((r) => r.storage <= HALF).sort((x, y) => y.retained - x.retained)[0];
@@ -146,6 +167,7 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
     merge_8x16_construction: bestConstruction,
     merge_8x16_published_s: round(published.timing.seconds, 2),
     revert_ms: round(revertMs, 1),
+    revert_published_ms: round(publishedRevertMs, 1),
     joint_32x16_s: quick ? null : round(jointSeconds, 1),
     timing_shape: shape,
     quantized_base: bases,
@@ -170,10 +192,18 @@ function log(line: string): void {
 
 function printTable(title: string, suite: Suite, rows: Row[]): void {
   console.log(`\n${title}`);
-  console.log(table(
-    ['method', ...suite.tasks.map((t) => t.name), 'retained', 'storage', 'ΔW err'],
-    rows.map((r) => [r.method, ...r.acc.map((x) => x.toFixed(3)), r.retained.toFixed(3), r.storage.toFixed(3), r.error === null ? '-' : r.error.toFixed(3)]),
-  ));
+  console.log(
+    table(
+      ['method', ...suite.tasks.map((t) => t.name), 'retained', 'storage', 'ΔW err'],
+      rows.map((r) => [
+        r.method,
+        ...r.acc.map((x) => x.toFixed(3)),
+        r.retained.toFixed(3),
+        r.storage.toFixed(3),
+        r.error === null ? '-' : r.error.toFixed(3),
+      ]),
+    ),
+  );
 }
 
 function round(x: number, digits = 3): number {
@@ -182,5 +212,11 @@ function round(x: number, digits = 3): number {
 }
 
 function rowJson(r: Row): Record<string, unknown> {
-  return { method: r.method, accuracy: r.acc.map((x) => round(x)), retained: round(r.retained), storage: round(r.storage), delta_error: r.error === null ? null : round(r.error) };
+  return {
+    method: r.method,
+    accuracy: r.acc.map((x) => round(x)),
+    retained: round(r.retained),
+    storage: round(r.storage),
+    delta_error: r.error === null ? null : round(r.error),
+  };
 }

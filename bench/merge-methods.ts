@@ -8,11 +8,13 @@ import { compressAdapter, type CompressSpec } from '../gpu-backend/lowrank/compr
 import { deltaError, jointAdapter, jointCompress, jointReport } from '../gpu-backend/lowrank/joint.ts';
 import { mergeCollapsed, type CollapsedSpec } from '../gpu-backend/lowrank/merge-collapsed.ts';
 import type { Member } from '../gpu-backend/lowrank/members.ts';
+import { zeros } from '../gpu-backend/lowrank/linalg.ts';
 import { deltaFactors } from '../gpu-backend/lowrank/peft-adapter.ts';
 import { quantizeAdapter, quantizeBaseWeights, type QuantizeOptions } from '../gpu-backend/lowrank/quantize.ts';
 import type { ModelFolder } from '../gpu-backend/formats/files.ts';
 import { toFloat32 } from '../contracts/formats/safetensors.ts';
-import { buildReversibleMerge, revertTask, reversibleReport, type Construction } from '../gpu-backend/lowrank/reversible.ts';
+import { buildReversibleMerge, revertTask, type Construction } from '../gpu-backend/lowrank/reversible.ts';
+import { storedFloats } from '../gpu-backend/lowrank/reversible-types.ts';
 import { BASE_MODEL, type Suite } from './merge-suite.ts';
 
 /** A method's adapters, one per task in suite order, and its storage relative to keeping all adapters in fp32. */
@@ -40,10 +42,7 @@ export function relativeError(original: LoraAdapter, rebuilt: LoraAdapter): numb
   let err = 0;
   let norm = 0;
   for (const m of original.modules) {
-    const o = deltaFactors(m);
-    const r = rec.get(m.path);
-    const e = r ? deltaError(o, r) : { err: 0, norm: 0 };
-    if (!r) e.err = e.norm = deltaError(o, o).norm;
+    const e = deltaError(deltaFactors(m), rec.get(m.path) ?? { b: zeros(m.out, 1), a: zeros(1, m.in) });
     err += e.err;
     norm += e.norm;
   }
@@ -72,14 +71,17 @@ export function collapsed(suite: Suite, label: string, spec: CollapsedSpec): Bui
   );
 }
 
-/** A reversible merge at basis size p: each task answered by its revert. */
+/**
+ * A reversible merge at basis size p: each task answered by its revert. Storage is counted from the merge's parts
+ * (as reversibleReport does) rather than through the report, which rebuilds every task a second time.
+ */
 export function reversible(suite: Suite, label: string, construction: Construction, p: number): Built {
   return timed(
     label,
     () => {
       const ms = members(suite);
       const merge = buildReversibleMerge(ms, { construction, basisSize: p });
-      return { adapters: suite.tasks.map((t) => revertTask(merge, t.name)), storage: reversibleReport(merge, ms).storage };
+      return { adapters: suite.tasks.map((t) => revertTask(merge, t.name)), storage: storedFloats(merge.modules) / merge.fullFloats };
     },
     suite,
   );

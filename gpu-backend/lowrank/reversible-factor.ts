@@ -8,8 +8,9 @@
  * 'factor_svd' first rewrites each adapter as B = U·√S, A = √S·Vᵀ from the SVD of its own B·A, so the result
  * does not depend on how training happened to split ΔW between B and A.
  *
- * Parts per module: muB (out×r), basisB (out×p·r: row j is Vᵀ of row j, p×r row-major), coefB (out×p·n: row j
- * is C, p×n row-major), and muA, basisA, coefA with one row per input column.
+ * Parts per module: muB (out×r), basisB (out×p·r: row j is Vᵀ of row j, p×r row-major), coefB (out×n·p: row j
+ * is Cᵀ, n×p row-major, so one task's coefficients are adjacent), and muA, basisA, coefA with one row per input
+ * column.
  */
 import { svdOfProduct, transpose, zeros, type Mat } from './linalg.ts';
 import type { DeltaFactors } from './peft-adapter.ts';
@@ -149,7 +150,7 @@ function fitPositions(rows: (Mat | null)[], positions: number, r: number, p: num
         const vj = vOff + j * r;
         for (let i = 0; i < n; i++) {
           const e = g[i * n + j];
-          cd[cOff + j * n + i] = root * e;
+          cd[cOff + i * p + j] = root * e;
           const c = e / root;
           for (let k = 0; k < r; k++) bd[vj + k] += x[i * r + k] * c;
         }
@@ -170,7 +171,7 @@ function fitPositions(rows: (Mat | null)[], positions: number, r: number, p: num
         for (let i = 0; i < n; i++) {
           let s = 0;
           for (let k = 0; k < r; k++) s += g[k * r + j] * x[i * r + k];
-          cd[cOff + j * n + i] = s;
+          cd[cOff + i * p + j] = s;
         }
       }
     }
@@ -189,9 +190,9 @@ function rebuildSide(mu: Mat, basis: Mat, coef: Mat, task: number, n: number, ou
   const acc = new Float64Array(r);
   for (let pos = 0; pos < positions; pos++) {
     for (let k = 0; k < r; k++) acc[k] = md[pos * r + k];
-    const cOff = pos * p * n + task;
+    const cOff = pos * p * n + task * p;
     for (let j = 0, vOff = pos * r * p; j < p; j++, vOff += r) {
-      const c = cd[cOff + j * n];
+      const c = cd[cOff + j];
       if (c === 0) continue;
       for (let k = 0; k < r; k++) acc[k] += bd[vOff + k] * c;
     }

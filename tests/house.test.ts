@@ -50,7 +50,7 @@ function partOf(imp: Import): string | null {
 function violations(part: Part): string[] {
   const rule = FORBIDDEN[part];
   return importsOf(part)
-    .filter((imp) => rule.parts.includes(partOf(imp) as Part) || (rule.modules !== null && rule.modules.test(imp.specifier)))
+    .filter((imp) => rule.parts.includes(partOf(imp) as Part) || rule.modules?.test(imp.specifier))
     .map((imp) => `${imp.file} imports ${imp.specifier}`);
 }
 

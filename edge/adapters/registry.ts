@@ -6,7 +6,7 @@ import { and, eq } from 'drizzle-orm';
 import { InvalidInputError } from '../../contracts/formats/errors.ts';
 import { parseModelConfig } from '../../contracts/formats/hf-config.ts';
 import type { ObjectStore } from '../../contracts/storage/object-store.ts';
-import { adapters, baseModels, type AdapterSource } from '../../schema/index.ts';
+import { adapters, type AdapterSource, type baseModels } from '../../schema/index.ts';
 import type { Db } from '../db.ts';
 import { ApiError } from '../errors.ts';
 import { newId, nowS } from '../ids.ts';

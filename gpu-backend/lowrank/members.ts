@@ -31,7 +31,7 @@ export function checkMembers(members: Member[], min = 1): void {
       if (seen && seen !== shape) invalid('base_model_mismatch', `adapter "${m.name}" has ${mod.path} of shape ${shape}, another adapter ${seen}; they were made for different base models.`, 'adapters');
       shapes.set(mod.path, shape);
       for (const [which, data] of [['lora_A', mod.a], ['lora_B', mod.b]] as const) {
-        const bad = data.findIndex((v) => !Number.isFinite(v));
+        const bad = firstNonFinite(data);
         if (bad >= 0) invalid('adapter_not_finite', `adapter "${m.name}": ${mod.path}.${which} holds ${data[bad]} at index ${bad}; adapter weights must be finite.`, 'adapters');
       }
     }
@@ -57,4 +57,14 @@ export function checkDensity(density: number): number {
 export function checkBasisSize(p: number, n: number): number {
   if (!Number.isInteger(p) || p < 1 || p > n) invalid('bad_basis_size', `basis size is ${p}; for ${n} adapters it must be an integer from 1 to ${n}.`, 'basis_size');
   return p;
+}
+
+/** Index of the first NaN/Inf, or -1. A plain loop: findIndex with a closure took ~0.45 s over 8 adapters of the 135M shape. */
+function firstNonFinite(data: Float32Array): number {
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i];
+    // v - v is 0 for finite v and NaN for NaN/±Inf.
+    if (v - v !== 0) return i;
+  }
+  return -1;
 }

@@ -31,7 +31,16 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
   const tokens = Array.from({ length: pb * pt }, (_, i) => (i * 7919) % cfg.vocabSize);
   const lora0 = new LoraRows(cfg, pb);
   const prefillSeconds = await timeIt(
-    () => decoder.step({ tokens, rows: pb, seq: pt, newLengths: new Array(pb).fill(pt), cache: null, lora: lora0, logitsAt: new Array(pb).fill([pt - 1]) }),
+    () =>
+      decoder.step({
+        tokens,
+        rows: pb,
+        seq: pt,
+        newLengths: new Array(pb).fill(pt),
+        cache: null,
+        lora: lora0,
+        logitsAt: new Array(pb).fill([pt - 1]),
+      }),
     { warmup: 1, repeat: quick ? 1 : 2 },
   );
   const hq = cfg.numHeads * cfg.headDim;
@@ -82,10 +91,14 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
   await generate(decoder, requests(32, true), { maxBatch: 32 });
   const multiSeconds = (performance.now() - t) / 1000;
 
-  console.log(`\nprefill ${pb}×${pt}: ${prefillTps.toFixed(0)} tokens/s, ${(prefillFlops / prefillSeconds / 1e9).toFixed(1)} GFLOP/s, MFU ${prefillMfu.toFixed(3)}`);
+  console.log(
+    `\nprefill ${pb}×${pt}: ${prefillTps.toFixed(0)} tokens/s, ${(prefillFlops / prefillSeconds / 1e9).toFixed(1)} GFLOP/s, MFU ${prefillMfu.toFixed(3)}`,
+  );
   console.log(`\ndecode (prompt ${ctx}, ${steps} new tokens per request), tokens/s:`);
   console.log(table(['batch', 'base model', 'LoRA graph, no adapter', 'one adapter per row', 'multi/base'], rows));
-  console.log(`\n32 requests (prompt ${ctx}, ${steps + 1} new tokens), each with its own adapter: one batch ${multiSeconds.toFixed(2)} s, one at a time ${swapSeconds.toFixed(2)} s`);
+  console.log(
+    `\n32 requests (prompt ${ctx}, ${steps + 1} new tokens), each with its own adapter: one batch ${multiSeconds.toFixed(2)} s, one at a time ${swapSeconds.toFixed(2)} s`,
+  );
 
   return {
     bench: 'engine',

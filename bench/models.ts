@@ -46,7 +46,13 @@ export function randomAdapter(cfg: ModelConfig, r: number, seed: number, project
     for (const p of projections) {
       const { in: fanIn, out } = projectionShape(cfg, p);
       modules.push({
-        layer, projection: p, path: modulePath(layer, p), rank: r, scale: 2, in: fanIn, out,
+        layer,
+        projection: p,
+        path: modulePath(layer, p),
+        rank: r,
+        scale: 2,
+        in: fanIn,
+        out,
         a: randomFloats(r * fanIn, 0.05, seed * 1000 + layer * 10 + modules.length),
         b: randomFloats(out * r, 0.01, seed * 7919 + layer * 13 + modules.length),
       });

@@ -37,15 +37,28 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
   const peakRssMb = resourceUsage().maxRSS / 1024;
   await backprop.release();
 
-  console.log(table(['what', 'value'], [
-    ['MatMul peak (GFLOP/s)', peak],
-    [`model`, quick ? 'SmolLM2-135M shape, 6 layers' : 'SmolLM2-135M shape'],
-    ['batch', `${B} × ${T}`],
-    ['step (s)', seconds],
-    ['training tokens/s', tokens / seconds],
-    ['model GFLOP/s (fwd + input-grad bwd)', modelFlops / seconds / 1e9],
-    ['train_mfu', trainMfu],
-    ['peak RSS (MB)', peakRssMb],
-  ]));
-  return { bench: 'train', quick, matmul_peak_gflops: peak, step_seconds: seconds, tokens_per_s: tokens / seconds, train_mfu: trainMfu, peak_rss_mb: peakRssMb };
+  console.log(
+    table(
+      ['what', 'value'],
+      [
+        ['MatMul peak (GFLOP/s)', peak],
+        [`model`, quick ? 'SmolLM2-135M shape, 6 layers' : 'SmolLM2-135M shape'],
+        ['batch', `${B} × ${T}`],
+        ['step (s)', seconds],
+        ['training tokens/s', tokens / seconds],
+        ['model GFLOP/s (fwd + input-grad bwd)', modelFlops / seconds / 1e9],
+        ['train_mfu', trainMfu],
+        ['peak RSS (MB)', peakRssMb],
+      ],
+    ),
+  );
+  return {
+    bench: 'train',
+    quick,
+    matmul_peak_gflops: peak,
+    step_seconds: seconds,
+    tokens_per_s: tokens / seconds,
+    train_mfu: trainMfu,
+    peak_rss_mb: peakRssMb,
+  };
 }

@@ -33,7 +33,15 @@ export function createApp() {
   const jsonLimit = bodyLimit({
     maxSize: JSON_BODY_LIMIT,
     // Answered, not thrown: the limit may trip inside the body stream, outside the app's error handler.
-    onError: (c) => errorResponse(c, new ApiError(413, 'body_too_large', `The request body is over ${JSON_BODY_LIMIT} bytes; send a smaller body (upload large files with POST /v1/files or the adapter upload URLs).`)),
+    onError: (c) =>
+      errorResponse(
+        c,
+        new ApiError(
+          413,
+          'body_too_large',
+          `The request body is over ${JSON_BODY_LIMIT} bytes; send a smaller body (upload large files with POST /v1/files or the adapter upload URLs).`,
+        ),
+      ),
   });
   app.use(async (c, next) => (UPLOAD_PATHS.some((p) => p.test(c.req.path)) ? next() : jsonLimit(c, next)));
 
@@ -47,11 +55,28 @@ export function createApp() {
   app.route('/', inferenceRoutes);
   app.route('/', internalRoutes);
 
-  app.notFound((c) => handleError(new ApiError(404, 'unknown_route', `No route ${c.req.method} ${c.req.path}; see openapi.yaml for the routes this API has.`), c));
+  app.notFound((c) =>
+    handleError(
+      new ApiError(404, 'unknown_route', `No route ${c.req.method} ${c.req.path}; see openapi.yaml for the routes this API has.`),
+      c,
+    ),
+  );
   app.onError(handleError);
 
-  app.openAPIRegistry.registerComponent('securitySchemes', 'apiKey', { type: 'http', scheme: 'bearer', description: 'A tenant API key (rg-...).' });
-  app.openAPIRegistry.registerComponent('securitySchemes', 'backendSecret', { type: 'http', scheme: 'bearer', description: 'BACKEND_SECRET, shared by the edge and its backends.' });
-  app.openAPIRegistry.registerComponent('securitySchemes', 'adminToken', { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN of the operator.' });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'apiKey', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'A tenant API key (rg-...).',
+  });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'backendSecret', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'BACKEND_SECRET, shared by the edge and its backends.',
+  });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'adminToken', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'ADMIN_TOKEN of the operator.',
+  });
   return app;
 }

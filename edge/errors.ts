@@ -47,20 +47,31 @@ export function handleError(err: Error, c: Context): Response {
   if (err instanceof InvalidInputError) return errorResponse(c, new ApiError(400, err.code, err.message, err.param ?? null));
   if (err instanceof HTTPException) return errorResponse(c, fromHttpException(err));
   console.error('unhandled error', c.req.method, c.req.path, err);
-  return c.json(errorBody(500, 'internal_error', 'The server failed on this request; it is not your input. Retry, and report it if it persists.'), 500);
+  return c.json(
+    errorBody(500, 'internal_error', 'The server failed on this request; it is not your input. Retry, and report it if it persists.'),
+    500,
+  );
 }
 
 function fromHttpException(err: HTTPException): ApiError {
   switch (err.status) {
     case 400:
       if (/malformed json/i.test(err.message)) {
-        return new ApiError(400, 'invalid_json', 'The request body is not valid JSON; send one JSON object (check quotes, commas and brackets).');
+        return new ApiError(
+          400,
+          'invalid_json',
+          'The request body is not valid JSON; send one JSON object (check quotes, commas and brackets).',
+        );
       }
       return new ApiError(400, 'invalid_body', `The request body could not be read: ${err.message}.`);
     case 413:
       return new ApiError(413, 'body_too_large', err.message || 'The request body is too large.');
     case 415:
-      return new ApiError(415, 'unsupported_media_type', 'Unsupported Content-Type: send the body as JSON with "Content-Type: application/json" (POST /v1/files takes multipart/form-data).');
+      return new ApiError(
+        415,
+        'unsupported_media_type',
+        'Unsupported Content-Type: send the body as JSON with "Content-Type: application/json" (POST /v1/files takes multipart/form-data).',
+      );
     default:
       return new ApiError(err.status as ContentfulStatusCode, 'http_error', err.message || `HTTP ${err.status}.`);
   }

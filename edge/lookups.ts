@@ -28,13 +28,21 @@ export async function findAdapter(db: Db, tenantId: string, ref: string, param =
 }
 
 export async function findFile(db: Db, tenantId: string, id: string, param = 'id') {
-  const [row] = await db.select().from(files).where(and(eq(files.tenantId, tenantId), eq(files.id, id))).limit(1);
+  const [row] = await db
+    .select()
+    .from(files)
+    .where(and(eq(files.tenantId, tenantId), eq(files.id, id)))
+    .limit(1);
   if (!row) throw notFound('file', id, param, 'GET /v1/files');
   return row;
 }
 
 export async function findJob(db: Db, tenantId: string, id: string) {
-  const [row] = await db.select().from(fineTuningJobs).where(and(eq(fineTuningJobs.tenantId, tenantId), eq(fineTuningJobs.id, id))).limit(1);
+  const [row] = await db
+    .select()
+    .from(fineTuningJobs)
+    .where(and(eq(fineTuningJobs.tenantId, tenantId), eq(fineTuningJobs.id, id)))
+    .limit(1);
   if (!row) throw notFound('fine-tuning job', id, 'id', 'GET /v1/fine_tuning/jobs');
   return row;
 }
@@ -50,7 +58,11 @@ export async function findMerge(db: Db, tenantId: string, ref: string, param = '
 }
 
 export async function findCompression(db: Db, tenantId: string, id: string) {
-  const [row] = await db.select().from(compressions).where(and(eq(compressions.tenantId, tenantId), eq(compressions.id, id))).limit(1);
+  const [row] = await db
+    .select()
+    .from(compressions)
+    .where(and(eq(compressions.tenantId, tenantId), eq(compressions.id, id)))
+    .limit(1);
   if (!row) throw notFound('compression', id, 'id', 'GET /v1/compressions');
   return row;
 }
@@ -60,8 +72,16 @@ export async function findCompression(db: Db, tenantId: string, id: string) {
  * id of whichever already has `name`.
  */
 export async function servableNameOwner(db: Db, tenantId: string, name: string): Promise<string | null> {
-  const [a] = await db.select({ id: adapters.id }).from(adapters).where(and(eq(adapters.tenantId, tenantId), eq(adapters.name, name))).limit(1);
+  const [a] = await db
+    .select({ id: adapters.id })
+    .from(adapters)
+    .where(and(eq(adapters.tenantId, tenantId), eq(adapters.name, name)))
+    .limit(1);
   if (a) return a.id;
-  const [m] = await db.select({ id: merges.id }).from(merges).where(and(eq(merges.tenantId, tenantId), eq(merges.name, name))).limit(1);
+  const [m] = await db
+    .select({ id: merges.id })
+    .from(merges)
+    .where(and(eq(merges.tenantId, tenantId), eq(merges.name, name)))
+    .limit(1);
   return m?.id ?? null;
 }

@@ -8,7 +8,8 @@ export function openApiDocument() {
     info: {
       title: 'rankgate edge API',
       version: '0.1.0',
-      description: 'Train, store, combine, undo and serve LoRA adapters over HTTP. Generated from edge/ by `npm run openapi`; do not edit by hand.',
+      description:
+        'Train, store, combine, undo and serve LoRA adapters over HTTP. Generated from edge/ by `npm run openapi`; do not edit by hand.',
     },
   });
 }

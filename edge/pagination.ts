@@ -21,7 +21,12 @@ export function page<R extends { id: string }>(rows: R[], limit: number) {
 }
 
 /** One page of a tenant's rows of `table`, newest first. */
-export async function tenantPage<T extends SQLiteTable & { id: SQLiteColumn; tenantId: SQLiteColumn }>(db: Db, table: T, tenantId: string, { after, limit }: ListParams) {
+export async function tenantPage<T extends SQLiteTable & { id: SQLiteColumn; tenantId: SQLiteColumn }>(
+  db: Db,
+  table: T,
+  tenantId: string,
+  { after, limit }: ListParams,
+) {
   const rows = await db
     .select()
     .from(table as SQLiteTable)

@@ -104,7 +104,11 @@ export async function startBackend(config: BackendConfig): Promise<RunningBacken
   const port = (server.address() as AddressInfo).port;
   const url = config.publicUrl ?? `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
 
-  heartbeat = new HeartbeatSender(client, () => ({ url, capacity: config.capacity, in_flight: inFlight.count, loaded_adapters: models.loadedAdapters }), config.heartbeatEveryMs);
+  heartbeat = new HeartbeatSender(
+    client,
+    () => ({ url, capacity: config.capacity, in_flight: inFlight.count, loaded_adapters: models.loadedAdapters }),
+    config.heartbeatEveryMs,
+  );
   // Registered before claiming, so the edge knows where to push cancels for what this backend claims.
   await heartbeat.beat();
   heartbeat.start();
@@ -136,7 +140,9 @@ async function main() {
   // A stray rejection is a bug to log, not a reason to drop every request and job in flight.
   process.on('unhandledRejection', (err) => console.error('backend: unhandled rejection', err));
   const backend = await startBackend(config);
-  console.log(`rankgate backend ${backend.backendId} listening on ${backend.url} (edge ${config.edgeUrl}, bucket ${config.s3.endpoint}/${config.s3.bucket}, cache ${config.cacheDir})`);
+  console.log(
+    `rankgate backend ${backend.backendId} listening on ${backend.url} (edge ${config.edgeUrl}, bucket ${config.s3.endpoint}/${config.s3.bucket}, cache ${config.cacheDir})`,
+  );
   let stopping = false;
   const stop = async () => {
     if (stopping) return;

@@ -19,8 +19,12 @@ export const adapters = sqliteTable(
   'adapters',
   {
     id: text('id').primaryKey(),
-    tenantId: text('tenant_id').notNull().references(() => tenants.id),
-    baseModelId: text('base_model_id').notNull().references(() => baseModels.id),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id),
+    baseModelId: text('base_model_id')
+      .notNull()
+      .references(() => baseModels.id),
     name: text('name').notNull(),
     status: text('status', { enum: ADAPTER_STATUSES }).notNull(),
     /** Why an adapter was rejected: a stable code and a message that says what to change. */

@@ -7,7 +7,9 @@ export const baseModels = sqliteTable(
   'base_models',
   {
     id: text('id').primaryKey(),
-    tenantId: text('tenant_id').notNull().references(() => tenants.id),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id),
     /** What `model` strings call it: `<name>` or `<name>:<adapter>`. */
     name: text('name').notNull(),
     storagePrefix: text('storage_prefix').notNull(),

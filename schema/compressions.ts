@@ -8,8 +8,12 @@ export const compressions = sqliteTable(
   'compressions',
   {
     id: text('id').primaryKey(),
-    tenantId: text('tenant_id').notNull().references(() => tenants.id),
-    sourceAdapterId: text('source_adapter_id').notNull().references(() => adapters.id),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id),
+    sourceAdapterId: text('source_adapter_id')
+      .notNull()
+      .references(() => adapters.id),
     name: text('name').notNull(),
     rank: integer('rank'),
     energy: real('energy'),

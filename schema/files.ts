@@ -7,7 +7,9 @@ export const files = sqliteTable(
   'files',
   {
     id: text('id').primaryKey(),
-    tenantId: text('tenant_id').notNull().references(() => tenants.id),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id),
     filename: text('filename').notNull(),
     purpose: text('purpose', { enum: ['fine-tune'] }).notNull(),
     bytes: integer('bytes').notNull(),

@@ -19,9 +19,15 @@ export const fineTuningJobs = sqliteTable(
   'fine_tuning_jobs',
   {
     id: text('id').primaryKey(),
-    tenantId: text('tenant_id').notNull().references(() => tenants.id),
-    baseModelId: text('base_model_id').notNull().references(() => baseModels.id),
-    trainingFileId: text('training_file_id').notNull().references(() => files.id),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id),
+    baseModelId: text('base_model_id')
+      .notNull()
+      .references(() => baseModels.id),
+    trainingFileId: text('training_file_id')
+      .notNull()
+      .references(() => files.id),
     validationFileId: text('validation_file_id').references(() => files.id),
     hyperparameters: text('hyperparameters', { mode: 'json' }).notNull().$type<Hyperparameters>(),
     suffix: text('suffix'),
@@ -51,7 +57,9 @@ export const jobEvents = sqliteTable(
   {
     /** Monotonic, so `after` paginates and events read in the order they happened. */
     seq: integer('seq').primaryKey({ autoIncrement: true }),
-    jobId: text('job_id').notNull().references(() => fineTuningJobs.id),
+    jobId: text('job_id')
+      .notNull()
+      .references(() => fineTuningJobs.id),
     level: text('level', { enum: ['info', 'warn', 'error'] }).notNull(),
     type: text('type', { enum: ['message', 'metrics'] }).notNull(),
     message: text('message').notNull(),
@@ -65,7 +73,9 @@ export const jobCheckpoints = sqliteTable(
   'fine_tuning_checkpoints',
   {
     id: text('id').primaryKey(),
-    jobId: text('job_id').notNull().references(() => fineTuningJobs.id),
+    jobId: text('job_id')
+      .notNull()
+      .references(() => fineTuningJobs.id),
     step: integer('step').notNull(),
     trainLoss: real('train_loss'),
     validLoss: real('valid_loss'),

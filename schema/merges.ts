@@ -5,13 +5,16 @@ import { MERGE_METHODS } from '../contracts/api/jobs.ts';
 import { backendJobColumns } from './columns.ts';
 import { tenants } from './tenants.ts';
 
-
 export const merges = sqliteTable(
   'merges',
   {
     id: text('id').primaryKey(),
-    tenantId: text('tenant_id').notNull().references(() => tenants.id),
-    baseModelId: text('base_model_id').notNull().references(() => baseModels.id),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id),
+    baseModelId: text('base_model_id')
+      .notNull()
+      .references(() => baseModels.id),
     name: text('name').notNull(),
     method: text('method', { enum: MERGE_METHODS }).notNull(),
     basisSize: integer('basis_size'),
@@ -25,8 +28,12 @@ export const merges = sqliteTable(
 export const mergeMembers = sqliteTable(
   'merge_members',
   {
-    mergeId: text('merge_id').notNull().references(() => merges.id),
-    adapterId: text('adapter_id').notNull().references(() => adapters.id),
+    mergeId: text('merge_id')
+      .notNull()
+      .references(() => merges.id),
+    adapterId: text('adapter_id')
+      .notNull()
+      .references(() => adapters.id),
     position: integer('position').notNull(),
     weight: real('weight'),
   },
@@ -38,9 +45,15 @@ export const mergeReverts = sqliteTable(
   'merge_reverts',
   {
     id: text('id').primaryKey(),
-    tenantId: text('tenant_id').notNull().references(() => tenants.id),
-    mergeId: text('merge_id').notNull().references(() => merges.id),
-    adapterId: text('adapter_id').notNull().references(() => adapters.id),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id),
+    mergeId: text('merge_id')
+      .notNull()
+      .references(() => merges.id),
+    adapterId: text('adapter_id')
+      .notNull()
+      .references(() => adapters.id),
     name: text('name').notNull(),
     resultAdapterId: text('result_adapter_id').references(() => adapters.id),
     ...backendJobColumns(),

@@ -68,7 +68,11 @@ async function adapterFiles(dir: string): Promise<Map<string, Uint8Array>> {
 
 /** Uploads and commits one adapter; false (and a log line) when the edge refuses it. */
 async function uploadAdapter(api: EdgeApi, opts: BootstrapOptions, name: string, files: Map<string, Uint8Array>): Promise<boolean> {
-  const declared = [...files].map(([filename, b]) => ({ filename, bytes: b.byteLength, ...(filename === 'adapter_model.safetensors' ? { sha256: hash('sha256', b) } : {}) }));
+  const declared = [...files].map(([filename, b]) => ({
+    filename,
+    bytes: b.byteLength,
+    ...(filename === 'adapter_model.safetensors' ? { sha256: hash('sha256', b) } : {}),
+  }));
   const created = await api.json('/v1/adapters', { body: { name, base_model: opts.model.name, files: declared } }, 201);
   for (const target of created.upload.files as { filename: string; presigned: { url: string; headers: Record<string, string> } }[]) {
     // fetch sets content-length from the body itself.
@@ -86,7 +90,19 @@ export async function bootstrap(opts: BootstrapOptions): Promise<Bootstrapped> {
   const api = await tenant(opts);
   await uploadBase(opts);
   await registerBase(api, opts.model);
-  const existing = new Map(((await api.json('/v1/adapters?limit=100')).data as { id: string; name: string; base_model: string; status: string; sha256: string | null }[]).filter((a) => a.base_model === opts.model.name).map((a) => [a.name, a]));
+  const existing = new Map(
+    (
+      (await api.json('/v1/adapters?limit=100')).data as {
+        id: string;
+        name: string;
+        base_model: string;
+        status: string;
+        sha256: string | null;
+      }[]
+    )
+      .filter((a) => a.base_model === opts.model.name)
+      .map((a) => [a.name, a]),
+  );
   const models = [opts.model.name];
   for (const adapter of opts.model.adapters) {
     const id = `${opts.model.name}:${adapter.name}`;

@@ -7,7 +7,11 @@ export class EdgeApi {
   ) {}
 
   static async newTenant(url: string, adminToken: string, name: string): Promise<EdgeApi> {
-    const res = await fetch(`${url}/admin/v1/tenants`, { method: 'POST', headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ name }) });
+    const res = await fetch(`${url}/admin/v1/tenants`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name }),
+    });
     if (res.status !== 201) throw new Error(`creating a tenant: ${res.status} ${await res.text()}`);
     return new EdgeApi(url, ((await res.json()) as { api_key: { key: string } }).api_key.key);
   }
@@ -15,7 +19,8 @@ export class EdgeApi {
   fetch(path: string, init: { method?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<Response> {
     const headers: Record<string, string> = { authorization: `Bearer ${this.key}`, ...init.headers };
     let body: RequestInit['body'];
-    if (init.body instanceof FormData || init.body instanceof Uint8Array || typeof init.body === 'string') body = init.body as RequestInit['body'];
+    if (init.body instanceof FormData || init.body instanceof Uint8Array || typeof init.body === 'string')
+      body = init.body as RequestInit['body'];
     else if (init.body !== undefined) {
       body = JSON.stringify(init.body);
       headers['content-type'] = 'application/json';
@@ -27,7 +32,10 @@ export class EdgeApi {
   async json(path: string, init: Parameters<EdgeApi['fetch']>[1] = {}, status = 200): Promise<any> {
     const res = await this.fetch(path, init);
     const text = await res.text();
-    if (res.status !== status) throw new Error(`${init.method ?? (init.body === undefined ? 'GET' : 'POST')} ${path}: expected ${status}, got ${res.status}: ${text}`);
+    if (res.status !== status)
+      throw new Error(
+        `${init.method ?? (init.body === undefined ? 'GET' : 'POST')} ${path}: expected ${status}, got ${res.status}: ${text}`,
+      );
     return JSON.parse(text);
   }
 }

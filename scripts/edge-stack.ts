@@ -103,8 +103,12 @@ function runWrangler(args: string[], output: EdgeStackOptions['output'], log: Re
 
 async function waitForEdge(url: string, child: ChildProcess, log: ReturnType<typeof tail>) {
   for (let i = 0; i < 240; i++) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`wrangler dev exited with ${child.exitCode ?? child.signalCode}\n${log.get()}`);
-    const up = await fetch(`${url}/v1/models`).then((r) => r.status === 401, () => false);
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`wrangler dev exited with ${child.exitCode ?? child.signalCode}\n${log.get()}`);
+    const up = await fetch(`${url}/v1/models`).then(
+      (r) => r.status === 401,
+      () => false,
+    );
     if (up) return;
     await new Promise((r) => setTimeout(r, 250));
   }
@@ -161,7 +165,18 @@ export async function startEdgeStack(opts: EdgeStackOptions): Promise<EdgeStack>
     };
     edge = spawn(
       wrangler,
-      ['dev', '--port', String(edgePort), '--ip', '127.0.0.1', '--inspector-port', String(inspectorPort), '--persist-to', persist, ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`])],
+      [
+        'dev',
+        '--port',
+        String(edgePort),
+        '--ip',
+        '127.0.0.1',
+        '--inspector-port',
+        String(inspectorPort),
+        '--persist-to',
+        persist,
+        ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]),
+      ],
       { cwd: root, env: wranglerEnv, stdio: opts.output === 'inherit' ? 'inherit' : 'pipe', detached: true },
     );
     edge.stdout?.on('data', log.add);

@@ -24,7 +24,11 @@ export interface EmbeddedModel {
 
 const ADAPTER_FILES = ['adapter_config.json', 'adapter_model.safetensors'];
 
-const exists = (path: string) => stat(path).then(() => true, () => false);
+const exists = (path: string) =>
+  stat(path).then(
+    () => true,
+    () => false,
+  );
 
 async function readFolder(dir: string): Promise<Map<string, Uint8Array>> {
   const files = new Map<string, Uint8Array>();
@@ -50,12 +54,24 @@ function taskPrompt(adapter: string): string {
 export async function embeddedModel(): Promise<EmbeddedModel> {
   const tiny = join(root, 'models', 'rankgate-tiny');
   if ((await exists(join(tiny, 'base', 'model.safetensors'))) && (await exists(join(tiny, 'adapters')))) {
-    return { name: 'rankgate-tiny', prefix: 'models/rankgate-tiny/', baseFiles: await readFolder(join(tiny, 'base')), adapters: await adapterFolders(join(tiny, 'adapters')), examplePrompt: taskPrompt };
+    return {
+      name: 'rankgate-tiny',
+      prefix: 'models/rankgate-tiny/',
+      baseFiles: await readFolder(join(tiny, 'base')),
+      adapters: await adapterFolders(join(tiny, 'adapters')),
+      examplePrompt: taskPrompt,
+    };
   }
   const fixture = join(root, 'tests', 'fixtures', 'tiny-llama');
   const baseFiles = await readFolder(join(fixture, 'base'));
   const encode = (json: unknown) => new TextEncoder().encode(JSON.stringify(json));
   baseFiles.set('tokenizer.json', encode(tokenizerJson()));
   baseFiles.set('tokenizer_config.json', encode(tokenizerConfigJson()));
-  return { name: 'tiny-llama', prefix: 'models/tiny-llama/', baseFiles, adapters: await adapterFolders(join(fixture, 'adapters')), examplePrompt: () => 'reverse words: red fox\n' };
+  return {
+    name: 'tiny-llama',
+    prefix: 'models/tiny-llama/',
+    baseFiles,
+    adapters: await adapterFolders(join(fixture, 'adapters')),
+    examplePrompt: () => 'reverse words: red fox\n',
+  };
 }

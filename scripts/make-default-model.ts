@@ -87,7 +87,14 @@ function initialWeights(seed: number): ModelFolder {
 function pretrainCorpus(perWeight: number): string {
   const random = rng(7);
   const rows = GENERAL_SKILLS.flatMap((s) => examples(s, perWeight * (s.weight ?? 1), random)).map((e, i) =>
-    i % 5 === 0 ? { messages: [{ role: 'user', content: e.prompt.trimEnd() }, { role: 'assistant', content: e.completion }] } : e,
+    i % 5 === 0
+      ? {
+          messages: [
+            { role: 'user', content: e.prompt.trimEnd() },
+            { role: 'assistant', content: e.completion },
+          ],
+        }
+      : e,
   );
   const order = rows.map((_, i) => i).sort((a, b) => ((a * 2654435761) >>> 0) - ((b * 2654435761) >>> 0));
   return jsonl(order.map((i) => rows[i]));
@@ -97,7 +104,10 @@ function pretrainCorpus(perWeight: number): string {
 async function writeBaseFiles(): Promise<void> {
   await mkdir(BASE, { recursive: true });
   await writeFile(join(BASE, 'config.json'), JSON.stringify(CONFIG, null, 2) + '\n');
-  await writeFile(join(BASE, 'generation_config.json'), JSON.stringify({ bos_token_id: BOS_ID, eos_token_id: EOS_ID, pad_token_id: PAD_ID }, null, 2) + '\n');
+  await writeFile(
+    join(BASE, 'generation_config.json'),
+    JSON.stringify({ bos_token_id: BOS_ID, eos_token_id: EOS_ID, pad_token_id: PAD_ID }, null, 2) + '\n',
+  );
   await writeFile(join(BASE, 'tokenizer.json'), JSON.stringify(tokenizerJson()) + '\n');
   await writeFile(join(BASE, 'tokenizer_config.json'), JSON.stringify(tokenizerConfigJson(), null, 2) + '\n');
 }
@@ -105,16 +115,36 @@ async function writeBaseFiles(): Promise<void> {
 /** How each task's adapter is trained (also printed in models/rankgate-tiny/README.md). */
 // maxLength 96: the longest task example is 66 tokens; truncating it teaches an adapter never to stop.
 const ADAPTER = { r: 8, alpha: 16, steps: 1000, batchSize: 32, learningRate: 3e-3, maxLength: 96 };
-const common = { gradAccumSteps: 1, schedule: 'cosine' as const, maxGradNorm: 1, maxLength: 64, checkpointEvery: 0, evalEvery: 0, baseModelName: 'rankgate-tiny' };
+const common = {
+  gradAccumSteps: 1,
+  schedule: 'cosine' as const,
+  maxGradNorm: 1,
+  maxLength: 64,
+  checkpointEvery: 0,
+  evalEvery: 0,
+  baseModelName: 'rankgate-tiny',
+};
 
 async function pretrain(tok: TextTokenizer): Promise<void> {
   const data = encodeDataset(pretrainCorpus(quick ? 50 : 8000), tok, 64, 'pretraining corpus');
-  const config: TrainingConfig = { ...common, mode: 'full', epochs: 1, batchSize: 32, learningRate: 3e-3, warmupSteps: quick ? 5 : 200, weightDecay: 0.01, seed: 1 };
+  const config: TrainingConfig = {
+    ...common,
+    mode: 'full',
+    epochs: 1,
+    batchSize: 32,
+    learningRate: 3e-3,
+    warmupSteps: quick ? 5 : 200,
+    weightDecay: 0.01,
+    seed: 1,
+  };
   const trainer = new Trainer(initialWeights(1), config, data, null, PAD_ID);
   log(`pretraining on ${data.examples.length} examples, ${trainer.totalSteps} steps`);
   const result = await trainer.run({
     onEvent: (e) => {
-      if (e.type === 'step' && (e.step % 50 === 0 || e.step === e.totalSteps)) log(`step ${e.step}/${e.totalSteps} loss ${e.loss.toFixed(4)} lr ${e.learningRate.toExponential(2)} ${e.tokensPerSecond.toFixed(0)} tok/s eta ${e.etaSeconds.toFixed(0)}s`);
+      if (e.type === 'step' && (e.step % 50 === 0 || e.step === e.totalSteps))
+        log(
+          `step ${e.step}/${e.totalSteps} loss ${e.loss.toFixed(4)} lr ${e.learningRate.toExponential(2)} ${e.tokensPerSecond.toFixed(0)} tok/s eta ${e.etaSeconds.toFixed(0)}s`,
+        );
     },
   });
   await trainer.release();
@@ -132,7 +162,9 @@ async function main(): Promise<void> {
   const previous: Partial<Results> = only ? JSON.parse(await readFile(join(OUT, 'results.json'), 'utf8')) : {};
   const results: Results['tasks'] = { ...previous.tasks };
   const general: Record<string, number> = { ...previous.general_skills_base };
-  if (!only) for (const skill of GENERAL_SKILLS) general[skill.name] = await exactMatch(decoder, tok, null, examples(skill, quick ? 20 : 100, rng(99)));
+  if (!only)
+    for (const skill of GENERAL_SKILLS)
+      general[skill.name] = await exactMatch(decoder, tok, null, examples(skill, quick ? 20 : 100, rng(99)));
   log('base on its pretraining skills (fresh samples):', JSON.stringify(general));
 
   for (const [i, task] of TASKS.entries()) {
@@ -147,8 +179,17 @@ async function main(): Promise<void> {
     await writeFile(join(dir, 'test.jsonl'), jsonl(test));
 
     const config: TrainingConfig = {
-      ...common, mode: 'lora', lora: { r: ADAPTER.r, alpha: ADAPTER.alpha, targetModules: [...PROJECTIONS] },
-      epochs: 1000, maxSteps: quick ? 5 : ADAPTER.steps, batchSize: ADAPTER.batchSize, learningRate: ADAPTER.learningRate, maxLength: ADAPTER.maxLength, warmupSteps: 50, weightDecay: 0, seed: 2000 + i,
+      ...common,
+      mode: 'lora',
+      lora: { r: ADAPTER.r, alpha: ADAPTER.alpha, targetModules: [...PROJECTIONS] },
+      epochs: 1000,
+      maxSteps: quick ? 5 : ADAPTER.steps,
+      batchSize: ADAPTER.batchSize,
+      learningRate: ADAPTER.learningRate,
+      maxLength: ADAPTER.maxLength,
+      warmupSteps: 50,
+      weightDecay: 0,
+      seed: 2000 + i,
     };
     const data = encodeDataset(await readFile(join(dir, 'train.jsonl'), 'utf8'), tok, ADAPTER.maxLength);
     if (data.truncated > 0) log(`${slug}: ${data.truncated} training examples truncated to ${ADAPTER.maxLength} tokens`);
@@ -169,17 +210,25 @@ async function main(): Promise<void> {
       steps: result.step,
       seconds,
     };
-    log(`${slug}: base ${results[slug].base.toFixed(3)} -> adapter ${results[slug].adapter.toFixed(3)} (${result.step} steps, ${seconds.toFixed(0)} s, final loss ${result.trainLoss.toFixed(4)})`);
+    log(
+      `${slug}: base ${results[slug].base.toFixed(3)} -> adapter ${results[slug].adapter.toFixed(3)} (${result.step} steps, ${seconds.toFixed(0)} s, final loss ${result.trainLoss.toFixed(4)})`,
+    );
   }
   await writeFile(join(OUT, 'results.json'), JSON.stringify({ general_skills_base: general, tasks: results }, null, 2) + '\n');
   await writeReadme();
 }
 
-type Results = { general_skills_base: Record<string, number>; tasks: Record<string, { base: number; adapter: number; train_examples: number; test_examples: number; steps: number; seconds: number }> };
+type Results = {
+  general_skills_base: Record<string, number>;
+  tasks: Record<string, { base: number; adapter: number; train_examples: number; test_examples: number; steps: number; seconds: number }>;
+};
 
 async function writeReadme(): Promise<void> {
   const { general_skills_base: general, tasks } = JSON.parse(await readFile(join(OUT, 'results.json'), 'utf8')) as Results;
-  const summary = table(['task', 'base exact-match', 'adapter exact-match', 'steps', 'train s'], Object.entries(tasks).map(([k, v]) => [k, v.base, v.adapter, v.steps, v.seconds]));
+  const summary = table(
+    ['task', 'base exact-match', 'adapter exact-match', 'steps', 'train s'],
+    Object.entries(tasks).map(([k, v]) => [k, v.base, v.adapter, v.steps, v.seconds]),
+  );
   console.log('\n' + summary);
   await writeFile(join(OUT, 'README.md'), readme(summary, general));
 }
@@ -187,7 +236,7 @@ async function writeReadme(): Promise<void> {
 function readme(summary: string, general: Record<string, number>): string {
   return `# rankgate-tiny
 
-rankgate's embedded default model: a ${(parseModelConfig(CONFIG).numLayers)}-layer Llama (hidden ${CONFIG.hidden_size}, ${CONFIG.num_attention_heads} heads / ${CONFIG.num_key_value_heads} KV heads, MLP ${CONFIG.intermediate_size}, tied embeddings,
+rankgate's embedded default model: a ${parseModelConfig(CONFIG).numLayers}-layer Llama (hidden ${CONFIG.hidden_size}, ${CONFIG.num_attention_heads} heads / ${CONFIG.num_key_value_heads} KV heads, MLP ${CONFIG.intermediate_size}, tied embeddings,
 character-level tokenizer of ${VOCAB_SIZE} tokens) in the standard Hugging Face layout, pretrained by rankgate's own trainer
 (full-parameter training) on synthetic string skills, and one LoRA adapter per held-out task. The local stack
 (\`npm start\`), the demo and the merge benchmark use it. Everything here is regenerated, deterministically on the
@@ -207,7 +256,9 @@ Held-out exact match (greedy decoding; the whole completion and then end of sequ
 ${summary}
 \`\`\`
 
-The base alone on fresh samples of its pretraining skills: ${Object.entries(general).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}.
+The base alone on fresh samples of its pretraining skills: ${Object.entries(general)
+    .map(([k, v]) => `${k} ${v.toFixed(2)}`)
+    .join(', ')}.
 `;
 }
 

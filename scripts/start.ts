@@ -45,7 +45,12 @@ process.on('SIGTERM', () => void stop(0));
 async function exampleTrainingFile(): Promise<string> {
   const path = join(config.stateDir, 'examples', 'train.jsonl');
   await mkdir(join(config.stateDir, 'examples'), { recursive: true });
-  await writeFile(path, examples(TASKS[0], 64, rng(5)).map((e) => JSON.stringify(e)).join('\n') + '\n');
+  await writeFile(
+    path,
+    examples(TASKS[0], 64, rng(5))
+      .map((e) => JSON.stringify(e))
+      .join('\n') + '\n',
+  );
   return path;
 }
 
@@ -113,7 +118,14 @@ try {
     console.error(`[start] the backend exited (${code}).`);
     void stop(1);
   });
-  const ready = await bootstrap({ edgeUrl: edge.edgeUrl, adminToken: config.adminToken, stateFile: join(config.stateDir, 'local-tenant.json'), store: edge.store, model, log });
+  const ready = await bootstrap({
+    edgeUrl: edge.edgeUrl,
+    adminToken: config.adminToken,
+    stateFile: join(config.stateDir, 'local-tenant.json'),
+    store: edge.store,
+    model,
+    log,
+  });
   const adapter = ready.models[1]?.split(':')[1] ?? '';
   console.log(usage(edge.edgeUrl, ready.api.key, ready.models, model.examplePrompt(adapter), await exampleTrainingFile()));
 } catch (err) {

@@ -56,8 +56,14 @@ function violations(part: Part): string[] {
 
 describe('the house: imports run one way', () => {
   test('the pre-processor sees every kind of import (the check would be blind otherwise)', () => {
-    const source = "import a from './a.ts';\nimport type { B } from '../b.ts';\nexport * from 'node:fs';\nconst c = await import('../../edge/c.ts');";
-    expect(ts.preProcessFile(source, true, true).importedFiles.map((f) => f.fileName)).toEqual(['./a.ts', '../b.ts', 'node:fs', '../../edge/c.ts']);
+    const source =
+      "import a from './a.ts';\nimport type { B } from '../b.ts';\nexport * from 'node:fs';\nconst c = await import('../../edge/c.ts');";
+    expect(ts.preProcessFile(source, true, true).importedFiles.map((f) => f.fileName)).toEqual([
+      './a.ts',
+      '../b.ts',
+      'node:fs',
+      '../../edge/c.ts',
+    ]);
   });
 
   for (const part of PARTS) {

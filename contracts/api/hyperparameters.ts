@@ -27,7 +27,11 @@ export const Hyperparameters = z
     learning_rate: z.number().positive().max(1).default(HYPERPARAMETER_DEFAULTS.learning_rate),
     lora_r: z.number().int().min(1).max(MAX_RANK).default(HYPERPARAMETER_DEFAULTS.lora_r),
     lora_alpha: z.number().positive().max(4096).default(HYPERPARAMETER_DEFAULTS.lora_alpha),
-    target_modules: z.array(z.enum(PROJECTIONS)).min(1).max(PROJECTIONS.length).default([...DEFAULT_TARGET_MODULES]),
+    target_modules: z
+      .array(z.enum(PROJECTIONS))
+      .min(1)
+      .max(PROJECTIONS.length)
+      .default([...DEFAULT_TARGET_MODULES]),
   })
   .openapi('Hyperparameters');
 

@@ -28,7 +28,13 @@ export const HeartbeatAck = z
 export const JobKind = z.enum(JOB_KINDS);
 
 export const ClaimRequest = z
-  .strictObject({ backend_id: BackendId, kinds: z.array(JobKind).min(1).default([...JOB_KINDS]) })
+  .strictObject({
+    backend_id: BackendId,
+    kinds: z
+      .array(JobKind)
+      .min(1)
+      .default([...JOB_KINDS]),
+  })
   .openapi('ClaimRequest');
 
 const BaseRef = z.object({ id: z.string(), name: z.string(), storage_prefix: z.string(), config: z.record(z.string(), z.unknown()) });
@@ -74,7 +80,13 @@ export const JobSpec = z
     z.object({
       kind: z.literal('revert'),
       ...Lease,
-      merge: z.object({ id: z.string(), method: z.enum(MERGE_METHODS), storage_prefix: z.string(), basis_size: z.number().int().nullable(), members: z.array(Member) }),
+      merge: z.object({
+        id: z.string(),
+        method: z.enum(MERGE_METHODS),
+        storage_prefix: z.string(),
+        basis_size: z.number().int().nullable(),
+        members: z.array(Member),
+      }),
       adapter: AdapterRef.openapi({ description: 'The member task to reconstruct.' }),
     }),
   ])
@@ -84,10 +96,18 @@ export const ClaimResponse = z.object({ task: JobSpec.nullable() }).openapi('Cla
 
 export const JobRefParams = z.strictObject({
   kind: JobKind.openapi({ param: { name: 'kind', in: 'path' } }),
-  id: z.string().min(1).openapi({ param: { name: 'id', in: 'path' } }),
+  id: z
+    .string()
+    .min(1)
+    .openapi({ param: { name: 'id', in: 'path' } }),
 });
 
-export const FineTuningJobParams = z.strictObject({ id: z.string().min(1).openapi({ param: { name: 'id', in: 'path' } }) });
+export const FineTuningJobParams = z.strictObject({
+  id: z
+    .string()
+    .min(1)
+    .openapi({ param: { name: 'id', in: 'path' } }),
+});
 
 export const BackendRef = z.strictObject({ backend_id: BackendId }).openapi('BackendRef');
 
@@ -118,7 +138,10 @@ export const EventsReport = z
           level: z.enum(['info', 'warn', 'error']).default('info'),
           type: z.enum(['message', 'metrics']).default('message'),
           message: z.string().min(1).max(2000),
-          data: z.record(z.string(), z.unknown()).optional().openapi({ description: 'e.g. {"step": 10, "train_loss": 1.9, "tokens_per_s": 812}' }),
+          data: z
+            .record(z.string(), z.unknown())
+            .optional()
+            .openapi({ description: 'e.g. {"step": 10, "train_loss": 1.9, "tokens_per_s": 812}' }),
         }),
       )
       .min(1)
@@ -132,6 +155,6 @@ export const CheckpointReport = z
     step: z.number().int().min(0),
     train_loss: z.number().optional(),
     valid_loss: z.number().optional(),
-    storage_prefix: z.string().min(1).openapi({ description: 'Must lie under the task\'s output_prefix.' }),
+    storage_prefix: z.string().min(1).openapi({ description: "Must lie under the task's output_prefix." }),
   })
   .openapi('CheckpointReport');

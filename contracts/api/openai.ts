@@ -2,7 +2,11 @@
 import { z } from '@hono/zod-openapi';
 import { UnixSeconds } from './fields.ts';
 
-const Model = z.string().min(1).max(300).openapi({ description: '"<base>", "<base>:<adapter>", "<base>:<merge>" or "<base>:<merge>/<task>".', example: 'tiny-llama:task_a' });
+const Model = z
+  .string()
+  .min(1)
+  .max(300)
+  .openapi({ description: '"<base>", "<base>:<adapter>", "<base>:<merge>" or "<base>:<merge>/<task>".', example: 'tiny-llama:task_a' });
 
 const Sampling = {
   max_tokens: z.number().int().min(1).max(32_768).optional(),
@@ -29,11 +33,21 @@ export const ChatMessage = z
   .openapi('ChatMessage');
 
 export const ChatCompletionRequest = z
-  .strictObject({ model: Model, messages: z.array(ChatMessage).min(1), max_completion_tokens: z.number().int().min(1).max(32_768).optional(), ...Sampling })
+  .strictObject({
+    model: Model,
+    messages: z.array(ChatMessage).min(1),
+    max_completion_tokens: z.number().int().min(1).max(32_768).optional(),
+    ...Sampling,
+  })
   .openapi('ChatCompletionRequest');
 
 export const CompletionRequest = z
-  .strictObject({ model: Model, prompt: z.union([z.string(), z.array(z.string()).min(1).max(16)]), echo: z.boolean().optional(), ...Sampling })
+  .strictObject({
+    model: Model,
+    prompt: z.union([z.string(), z.array(z.string()).min(1).max(16)]),
+    echo: z.boolean().optional(),
+    ...Sampling,
+  })
   .openapi('CompletionRequest');
 
 const Usage = z.object({ prompt_tokens: z.number().int(), completion_tokens: z.number().int(), total_tokens: z.number().int() });
@@ -45,7 +59,13 @@ export const ChatCompletion = z
     object: z.literal('chat.completion'),
     created: UnixSeconds,
     model: z.string(),
-    choices: z.array(z.object({ index: z.number().int(), message: z.object({ role: z.literal('assistant'), content: z.string().nullable() }), finish_reason: FinishReason })),
+    choices: z.array(
+      z.object({
+        index: z.number().int(),
+        message: z.object({ role: z.literal('assistant'), content: z.string().nullable() }),
+        finish_reason: FinishReason,
+      }),
+    ),
     usage: Usage.optional(),
   })
   .openapi('ChatCompletion');
@@ -61,8 +81,12 @@ export const Completion = z
   })
   .openapi('Completion');
 
-export const EventStream = z.string().openapi({ description: 'Server-sent events: `data: <chunk JSON>` per token batch, then `data: [DONE]`.' });
+export const EventStream = z
+  .string()
+  .openapi({ description: 'Server-sent events: `data: <chunk JSON>` per token batch, then `data: [DONE]`.' });
 
-export const ModelObject = z.object({ id: z.string(), object: z.literal('model'), created: UnixSeconds, owned_by: z.string() }).openapi('Model');
+export const ModelObject = z
+  .object({ id: z.string(), object: z.literal('model'), created: UnixSeconds, owned_by: z.string() })
+  .openapi('Model');
 
 export const ModelList = z.object({ object: z.literal('list'), data: z.array(ModelObject) }).openapi('ModelList');

@@ -31,7 +31,8 @@ export function describeIssues(error: z.ZodError, where: string): IssueReport {
   } else {
     message = `Invalid ${field} in ${where}: ${issue.message}.`;
   }
-  const more = error.issues.length > 1 ? ` (${error.issues.length - 1} more problem${error.issues.length > 2 ? 's' : ''} after this one.)` : '';
+  const more =
+    error.issues.length > 1 ? ` (${error.issues.length - 1} more problem${error.issues.length > 2 ? 's' : ''} after this one.)` : '';
   return { code: issue.code === 'unrecognized_keys' ? 'unknown_field' : 'invalid_field', message: message + more, param };
 }
 

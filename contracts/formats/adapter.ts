@@ -28,25 +28,46 @@ export interface LoraAdapter {
  * Checks tensor names, dtypes and shapes of an adapter against a base model. `tensors` maps each key of
  * adapter_model.safetensors to its dtype and shape. Returns the resolved targets.
  */
-export function checkAdapterShapes(config: LoraConfig, model: ModelConfig, tensors: Map<string, { dtype: DType; shape: number[] }>): LoraTarget[] {
+export function checkAdapterShapes(
+  config: LoraConfig,
+  model: ModelConfig,
+  tensors: Map<string, { dtype: DType; shape: number[] }>,
+): LoraTarget[] {
   const targets = resolveTargets(config, model);
   const expected = new Set<string>();
   for (const t of targets) {
     const { in: fanIn, out } = projectionShape(model, t.projection);
-    for (const [which, shape] of [['lora_A', [t.rank, fanIn]], ['lora_B', [out, t.rank]]] as const) {
+    for (const [which, shape] of [
+      ['lora_A', [t.rank, fanIn]],
+      ['lora_B', [out, t.rank]],
+    ] as const) {
       const key = peftKey(t.path, which);
       expected.add(key);
       const info = tensors.get(key);
-      if (!info) invalid('adapter_missing_tensor', `adapter_model.safetensors has no "${key}", which adapter_config.json's target_modules require.`, 'adapter_model.safetensors');
-      if (!FLOAT_DTYPES.includes(info.dtype)) invalid('adapter_bad_dtype', `"${key}" is ${info.dtype}; LoRA weights must be F32, F16 or BF16.`, 'adapter_model.safetensors');
+      if (!info)
+        invalid(
+          'adapter_missing_tensor',
+          `adapter_model.safetensors has no "${key}", which adapter_config.json's target_modules require.`,
+          'adapter_model.safetensors',
+        );
+      if (!FLOAT_DTYPES.includes(info.dtype))
+        invalid('adapter_bad_dtype', `"${key}" is ${info.dtype}; LoRA weights must be F32, F16 or BF16.`, 'adapter_model.safetensors');
       if (info.shape.length !== 2 || info.shape[0] !== shape[0] || info.shape[1] !== shape[1]) {
-        invalid('adapter_shape_mismatch', `"${key}" has shape ${JSON.stringify(info.shape)} but this base model needs ${JSON.stringify(shape)} (rank ${t.rank}); the adapter was made for another base model or its config does not match its weights.`, 'adapter_model.safetensors');
+        invalid(
+          'adapter_shape_mismatch',
+          `"${key}" has shape ${JSON.stringify(info.shape)} but this base model needs ${JSON.stringify(shape)} (rank ${t.rank}); the adapter was made for another base model or its config does not match its weights.`,
+          'adapter_model.safetensors',
+        );
       }
     }
   }
   const extra = [...tensors.keys()].filter((k) => !expected.has(k));
   if (extra.length) {
-    invalid('adapter_unexpected_tensor', `adapter_model.safetensors has tensors no target module explains: ${extra.slice(0, 3).join(', ')}${extra.length > 3 ? ` and ${extra.length - 3} more` : ''}; the adapter was made for another model or the config's target_modules are incomplete.`, 'adapter_model.safetensors');
+    invalid(
+      'adapter_unexpected_tensor',
+      `adapter_model.safetensors has tensors no target module explains: ${extra.slice(0, 3).join(', ')}${extra.length > 3 ? ` and ${extra.length - 3} more` : ''}; the adapter was made for another model or the config's target_modules are incomplete.`,
+      'adapter_model.safetensors',
+    );
   }
   return targets;
 }
@@ -59,9 +80,17 @@ export function loadLoraAdapter(configJson: unknown, model: ModelConfig, tensors
     const { in: fanIn, out } = projectionShape(model, t.projection);
     const a = toFloat32(tensors.get(peftKey(t.path, 'lora_A'))!);
     const b = toFloat32(tensors.get(peftKey(t.path, 'lora_B'))!);
-    for (const [which, data] of [['lora_A', a], ['lora_B', b]] as const) {
+    for (const [which, data] of [
+      ['lora_A', a],
+      ['lora_B', b],
+    ] as const) {
       const bad = data.findIndex((v) => !Number.isFinite(v));
-      if (bad >= 0) invalid('adapter_not_finite', `"${peftKey(t.path, which)}" holds ${data[bad]} at index ${bad}; adapter weights must be finite (the adapter diverged in training or the file is corrupted).`, 'adapter_model.safetensors');
+      if (bad >= 0)
+        invalid(
+          'adapter_not_finite',
+          `"${peftKey(t.path, which)}" holds ${data[bad]} at index ${bad}; adapter weights must be finite (the adapter diverged in training or the file is corrupted).`,
+          'adapter_model.safetensors',
+        );
     }
     return { ...t, a, b, in: fanIn, out };
   });

@@ -83,5 +83,8 @@ export function parseDataset(text: string, maxErrors = 20): ParsedDataset {
 /** One message naming the first bad lines, for a 4xx answer. */
 export function describeErrors(errors: LineError[], errorCount = errors.length): string {
   const shown = errors.slice(0, 5);
-  return shown.map((e) => `line ${e.line}: ${e.message}`).join('; ') + (errorCount > shown.length ? `; and ${errorCount - shown.length} more bad lines` : '');
+  return (
+    shown.map((e) => `line ${e.line}: ${e.message}`).join('; ') +
+    (errorCount > shown.length ? `; and ${errorCount - shown.length} more bad lines` : '')
+  );
 }

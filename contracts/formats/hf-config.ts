@@ -43,9 +43,12 @@ export interface ModelConfig {
 }
 
 const FAMILIES: Record<string, Family> = {
-  llama: 'llama', LlamaForCausalLM: 'llama',
-  mistral: 'mistral', MistralForCausalLM: 'mistral',
-  qwen2: 'qwen2', Qwen2ForCausalLM: 'qwen2',
+  llama: 'llama',
+  LlamaForCausalLM: 'llama',
+  mistral: 'mistral',
+  MistralForCausalLM: 'mistral',
+  qwen2: 'qwen2',
+  Qwen2ForCausalLM: 'qwen2',
 };
 
 const positiveInt = z.number().int().positive();
@@ -111,10 +114,10 @@ export function parseModelConfig(json: unknown): ModelConfig {
     ropeScaling,
     maxPositionEmbeddings: c.max_position_embeddings ?? 2048,
     tieWordEmbeddings: c.tie_word_embeddings ?? false,
-    qkvBias: family === 'qwen2' ? true : c.attention_bias ?? false,
-    oBias: family === 'qwen2' ? false : c.attention_bias ?? false,
+    qkvBias: family === 'qwen2' ? true : (c.attention_bias ?? false),
+    oBias: family === 'qwen2' ? false : (c.attention_bias ?? false),
     mlpBias: c.mlp_bias ?? false,
-    bosTokenId: typeof c.bos_token_id === 'number' ? c.bos_token_id : c.bos_token_id?.[0] ?? null,
+    bosTokenId: typeof c.bos_token_id === 'number' ? c.bos_token_id : (c.bos_token_id?.[0] ?? null),
     eosTokenIds: eos == null ? [] : Array.isArray(eos) ? eos : [eos],
     slidingWindow: slidingWindowOf(c, family),
   };
@@ -133,14 +136,22 @@ function familyOf(c: RawConfig): Family {
   const key = c.model_type ?? c.architectures?.[0] ?? '';
   const family = FAMILIES[key] ?? (c.architectures ?? []).map((a) => FAMILIES[a]).find(Boolean);
   if (!family) {
-    unsupported('unsupported_architecture', `config.json: model_type ${JSON.stringify(c.model_type)} / architectures ${JSON.stringify(c.architectures)} is not supported; rankgate runs Llama, Mistral and Qwen2 family decoders.`, 'model_type');
+    unsupported(
+      'unsupported_architecture',
+      `config.json: model_type ${JSON.stringify(c.model_type)} / architectures ${JSON.stringify(c.architectures)} is not supported; rankgate runs Llama, Mistral and Qwen2 family decoders.`,
+      'model_type',
+    );
   }
   return family;
 }
 
 function checkSupported(c: RawConfig): void {
   if (c.hidden_act !== undefined && c.hidden_act !== 'silu') {
-    unsupported('unsupported_activation', `config.json: hidden_act "${c.hidden_act}" is not supported; these families use "silu".`, 'hidden_act');
+    unsupported(
+      'unsupported_activation',
+      `config.json: hidden_act "${c.hidden_act}" is not supported; these families use "silu".`,
+      'hidden_act',
+    );
   }
   if (c.pretraining_tp !== undefined && c.pretraining_tp !== 1) {
     unsupported('unsupported_config', 'config.json: pretraining_tp other than 1 is not supported.', 'pretraining_tp');
@@ -150,11 +161,19 @@ function checkSupported(c: RawConfig): void {
 function attentionShape(c: RawConfig): { numKvHeads: number; headDim: number } {
   const numKvHeads = c.num_key_value_heads ?? c.num_attention_heads;
   if (c.num_attention_heads % numKvHeads !== 0) {
-    invalid('bad_model_config', `config.json: num_attention_heads (${c.num_attention_heads}) must be a multiple of num_key_value_heads (${numKvHeads}).`, 'num_key_value_heads');
+    invalid(
+      'bad_model_config',
+      `config.json: num_attention_heads (${c.num_attention_heads}) must be a multiple of num_key_value_heads (${numKvHeads}).`,
+      'num_key_value_heads',
+    );
   }
   const headDim = c.head_dim ?? c.hidden_size / c.num_attention_heads;
   if (!Number.isInteger(headDim) || headDim % 2 !== 0) {
-    invalid('bad_model_config', `config.json: head_dim ${headDim} must be an even integer (hidden_size / num_attention_heads when head_dim is absent).`, 'head_dim');
+    invalid(
+      'bad_model_config',
+      `config.json: head_dim ${headDim} must be an even integer (hidden_size / num_attention_heads when head_dim is absent).`,
+      'head_dim',
+    );
   }
   return { numKvHeads, headDim };
 }
@@ -166,9 +185,15 @@ function ropeOf(c: RawConfig): { ropeTheta: number; ropeScaling: Llama3RopeScali
   const ropeType = rope?.rope_type ?? rope?.type ?? 'default';
   if (ropeType === 'default') return { ropeTheta, ropeScaling: null };
   if (ropeType !== 'llama3') {
-    unsupported('unsupported_rope_scaling', `config.json: rope scaling type "${ropeType}" is not supported; rankgate supports none ("default") and "llama3".`, 'rope_scaling');
+    unsupported(
+      'unsupported_rope_scaling',
+      `config.json: rope scaling type "${ropeType}" is not supported; rankgate supports none ("default") and "llama3".`,
+      'rope_scaling',
+    );
   }
-  const missing = ['factor', 'low_freq_factor', 'high_freq_factor', 'original_max_position_embeddings'].filter((k) => rope?.[k as keyof typeof rope] === undefined);
+  const missing = ['factor', 'low_freq_factor', 'high_freq_factor', 'original_max_position_embeddings'].filter(
+    (k) => rope?.[k as keyof typeof rope] === undefined,
+  );
   if (missing.length) invalid('bad_model_config', `config.json: llama3 rope scaling needs ${missing.join(', ')}.`, 'rope_scaling');
   return {
     ropeTheta,
@@ -184,7 +209,7 @@ function ropeOf(c: RawConfig): { ropeTheta: number; ropeScaling: Llama3RopeScali
 
 /** Qwen2 writes a sliding_window it does not use unless use_sliding_window is set. */
 function slidingWindowOf(c: RawConfig, family: Family): number | null {
-  if (family === 'qwen2') return c.use_sliding_window ? c.sliding_window ?? null : null;
+  if (family === 'qwen2') return c.use_sliding_window ? (c.sliding_window ?? null) : null;
   return c.sliding_window ?? null;
 }
 
@@ -216,11 +241,18 @@ export function projectionShape(cfg: ModelConfig, p: Projection): { out: number;
   const q = cfg.numHeads * cfg.headDim;
   const kv = cfg.numKvHeads * cfg.headDim;
   switch (p) {
-    case 'q_proj': return { out: q, in: cfg.hiddenSize };
-    case 'k_proj': case 'v_proj': return { out: kv, in: cfg.hiddenSize };
-    case 'o_proj': return { out: cfg.hiddenSize, in: q };
-    case 'gate_proj': case 'up_proj': return { out: cfg.intermediateSize, in: cfg.hiddenSize };
-    case 'down_proj': return { out: cfg.hiddenSize, in: cfg.intermediateSize };
+    case 'q_proj':
+      return { out: q, in: cfg.hiddenSize };
+    case 'k_proj':
+    case 'v_proj':
+      return { out: kv, in: cfg.hiddenSize };
+    case 'o_proj':
+      return { out: cfg.hiddenSize, in: q };
+    case 'gate_proj':
+    case 'up_proj':
+      return { out: cfg.intermediateSize, in: cfg.hiddenSize };
+    case 'down_proj':
+      return { out: cfg.hiddenSize, in: cfg.intermediateSize };
   }
 }
 

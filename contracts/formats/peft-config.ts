@@ -58,24 +58,46 @@ export function parseLoraConfig(json: unknown): LoraConfig {
   }
   const c = parsed.data;
   if (c.peft_type !== undefined && c.peft_type !== 'LORA') {
-    unsupported('unsupported_peft_type', `adapter_config.json: peft_type "${c.peft_type}" is not supported; rankgate serves LoRA adapters.`, 'peft_type');
+    unsupported(
+      'unsupported_peft_type',
+      `adapter_config.json: peft_type "${c.peft_type}" is not supported; rankgate serves LoRA adapters.`,
+      'peft_type',
+    );
   }
   if (c.use_dora) unsupported('unsupported_adapter', 'adapter_config.json: DoRA adapters (use_dora: true) are not supported.', 'use_dora');
-  if ((c.bias ?? 'none') !== 'none' || c.lora_bias) unsupported('unsupported_adapter', 'adapter_config.json: adapters with trained biases (bias / lora_bias) are not supported; use bias "none".', 'bias');
-  if (c.modules_to_save?.length) unsupported('unsupported_adapter', `adapter_config.json: modules_to_save (${c.modules_to_save.join(', ')}) is not supported; rankgate serves low-rank deltas only.`, 'modules_to_save');
+  if ((c.bias ?? 'none') !== 'none' || c.lora_bias)
+    unsupported(
+      'unsupported_adapter',
+      'adapter_config.json: adapters with trained biases (bias / lora_bias) are not supported; use bias "none".',
+      'bias',
+    );
+  if (c.modules_to_save?.length)
+    unsupported(
+      'unsupported_adapter',
+      `adapter_config.json: modules_to_save (${c.modules_to_save.join(', ')}) is not supported; rankgate serves low-rank deltas only.`,
+      'modules_to_save',
+    );
   if (c.exclude_modules && (typeof c.exclude_modules === 'string' || c.exclude_modules.length)) {
     unsupported('unsupported_adapter', 'adapter_config.json: exclude_modules is not supported.', 'exclude_modules');
   }
   checkRank(c.r, 'r');
   for (const [k, v] of Object.entries(c.rank_pattern ?? {})) checkRank(v, `rank_pattern.${k}`);
   if (c.target_modules == null || (Array.isArray(c.target_modules) && c.target_modules.length === 0)) {
-    invalid('bad_adapter_config', 'adapter_config.json: target_modules is empty; name the projections the adapter changes (e.g. ["q_proj", "v_proj"]).', 'target_modules');
+    invalid(
+      'bad_adapter_config',
+      'adapter_config.json: target_modules is empty; name the projections the adapter changes (e.g. ["q_proj", "v_proj"]).',
+      'target_modules',
+    );
   }
   if (typeof c.target_modules === 'string') {
     try {
       new RegExp(c.target_modules);
     } catch {
-      invalid('bad_adapter_config', `adapter_config.json: target_modules "${c.target_modules}" is not a valid regular expression.`, 'target_modules');
+      invalid(
+        'bad_adapter_config',
+        `adapter_config.json: target_modules "${c.target_modules}" is not a valid regular expression.`,
+        'target_modules',
+      );
     }
   }
   const layers = c.layers_to_transform;
@@ -88,7 +110,12 @@ export function parseLoraConfig(json: unknown): LoraConfig {
     alphaPattern: c.alpha_pattern ?? {},
     layersToTransform: layers == null ? null : Array.isArray(layers) ? layers : [layers],
     // PEFT reads an empty layers_pattern ("" or []) as none.
-    layersPattern: c.layers_pattern == null || c.layers_pattern.length === 0 ? null : Array.isArray(c.layers_pattern) ? c.layers_pattern : [c.layers_pattern],
+    layersPattern:
+      c.layers_pattern == null || c.layers_pattern.length === 0
+        ? null
+        : Array.isArray(c.layers_pattern)
+          ? c.layers_pattern
+          : [c.layers_pattern],
     baseModelNameOrPath: c.base_model_name_or_path ?? null,
     raw: c as Record<string, unknown>,
   };
@@ -167,11 +194,19 @@ export function resolveTargets(cfg: LoraConfig, model: ModelConfig): LoraTarget[
   if (Array.isArray(cfg.targetModules)) {
     const unknown = cfg.targetModules.filter((t) => !matched.has(t));
     if (unknown.length) {
-      invalid('unknown_target_modules', `adapter_config.json: target_modules ${JSON.stringify(unknown)} match no module of this ${model.family} model; its LoRA-able modules are ${PROJECTIONS.join(', ')}.`, 'target_modules');
+      invalid(
+        'unknown_target_modules',
+        `adapter_config.json: target_modules ${JSON.stringify(unknown)} match no module of this ${model.family} model; its LoRA-able modules are ${PROJECTIONS.join(', ')}.`,
+        'target_modules',
+      );
     }
   }
   if (targets.length === 0) {
-    invalid('unknown_target_modules', `adapter_config.json: target_modules ${JSON.stringify(cfg.targetModules)} match no module of this model; its LoRA-able modules are ${PROJECTIONS.join(', ')}.`, 'target_modules');
+    invalid(
+      'unknown_target_modules',
+      `adapter_config.json: target_modules ${JSON.stringify(cfg.targetModules)} match no module of this model; its LoRA-able modules are ${PROJECTIONS.join(', ')}.`,
+      'target_modules',
+    );
   }
   return targets;
 }

@@ -11,12 +11,32 @@ import { invalid } from './errors.ts';
 export type DType = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U64' | 'U32' | 'U16' | 'U8' | 'BOOL';
 
 export const DTYPE_BYTES: Record<DType, number> = {
-  F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U64: 8, U32: 4, U16: 2, U8: 1, BOOL: 1,
+  F64: 8,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  I8: 1,
+  U64: 8,
+  U32: 4,
+  U16: 2,
+  U8: 1,
+  BOOL: 1,
 };
 
 export type TensorData =
-  | Float64Array | Float32Array | Uint16Array | BigInt64Array | Int32Array | Int16Array | Int8Array
-  | BigUint64Array | Uint32Array | Uint8Array;
+  | Float64Array
+  | Float32Array
+  | Uint16Array
+  | BigInt64Array
+  | Int32Array
+  | Int16Array
+  | Int8Array
+  | BigUint64Array
+  | Uint32Array
+  | Uint8Array;
 
 /** A tensor as stored: F16 and BF16 keep their raw 16-bit patterns (Uint16Array); use `toFloat32` to compute. */
 export interface Tensor {
@@ -47,12 +67,17 @@ export const MAX_HEADER_BYTES = 100_000_000;
 
 /** Reads the 8-byte length prefix; `prefix` must hold at least 8 bytes. Tells how much to fetch for the header. */
 export function headerLength(prefix: Uint8Array, fileSize?: number): number {
-  if (prefix.byteLength < 8) invalid('safetensors_truncated', `safetensors file is ${prefix.byteLength} bytes; it needs at least 8 (the header length).`);
+  if (prefix.byteLength < 8)
+    invalid('safetensors_truncated', `safetensors file is ${prefix.byteLength} bytes; it needs at least 8 (the header length).`);
   const n = new DataView(prefix.buffer, prefix.byteOffset, 8).getBigUint64(0, true);
-  if (n > BigInt(MAX_HEADER_BYTES)) invalid('safetensors_header_too_large', `safetensors header claims ${n} bytes; the limit is ${MAX_HEADER_BYTES}.`);
+  if (n > BigInt(MAX_HEADER_BYTES))
+    invalid('safetensors_header_too_large', `safetensors header claims ${n} bytes; the limit is ${MAX_HEADER_BYTES}.`);
   const len = Number(n);
   if (fileSize !== undefined && 8 + len > fileSize) {
-    invalid('safetensors_truncated', `safetensors header length ${len} runs past the end of the ${fileSize}-byte file; the file is truncated or not safetensors.`);
+    invalid(
+      'safetensors_truncated',
+      `safetensors header length ${len} runs past the end of the ${fileSize}-byte file; the file is truncated or not safetensors.`,
+    );
   }
   return len;
 }
@@ -63,14 +88,16 @@ export function headerLength(prefix: Uint8Array, fileSize?: number): number {
  */
 export function parseSafetensorsHeader(bytes: Uint8Array, fileSize?: number): SafetensorsHeader {
   const len = headerLength(bytes, fileSize);
-  if (bytes.byteLength < 8 + len) invalid('safetensors_truncated', `safetensors header needs ${8 + len} bytes but only ${bytes.byteLength} are present.`);
+  if (bytes.byteLength < 8 + len)
+    invalid('safetensors_truncated', `safetensors header needs ${8 + len} bytes but only ${bytes.byteLength} are present.`);
   let json: unknown;
   try {
     json = JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes.subarray(8, 8 + len)));
   } catch {
     invalid('safetensors_bad_header', 'safetensors header is not valid UTF-8 JSON; the file is corrupted or not safetensors.');
   }
-  if (json === null || typeof json !== 'object' || Array.isArray(json)) invalid('safetensors_bad_header', 'safetensors header must be a JSON object.');
+  if (json === null || typeof json !== 'object' || Array.isArray(json))
+    invalid('safetensors_bad_header', 'safetensors header must be a JSON object.');
 
   const tensors = new Map<string, TensorInfo>();
   let metadata: Record<string, string> = {};
@@ -86,22 +113,37 @@ export function parseSafetensorsHeader(bytes: Uint8Array, fileSize?: number): Sa
   const sorted = [...tensors.entries()].sort((a, b) => a[1].begin - b[1].begin || a[1].end - b[1].end);
   let expected = 0;
   for (const [name, info] of sorted) {
-    if (info.begin < expected) invalid('safetensors_overlap', `tensor "${name}" (bytes ${info.begin}..${info.end}) overlaps the tensor before it, which ends at ${expected}.`);
-    if (info.begin > expected) invalid('safetensors_bad_offsets', `tensor "${name}" starts at byte ${info.begin} but the previous tensor ends at ${expected}; safetensors data must be contiguous.`);
+    if (info.begin < expected)
+      invalid(
+        'safetensors_overlap',
+        `tensor "${name}" (bytes ${info.begin}..${info.end}) overlaps the tensor before it, which ends at ${expected}.`,
+      );
+    if (info.begin > expected)
+      invalid(
+        'safetensors_bad_offsets',
+        `tensor "${name}" starts at byte ${info.begin} but the previous tensor ends at ${expected}; safetensors data must be contiguous.`,
+      );
     expected = info.end;
   }
   const dataStart = 8 + len;
   if (fileSize !== undefined && dataStart + expected !== fileSize) {
     if (dataStart + expected > fileSize) {
-      invalid('safetensors_truncated', `safetensors data ends at byte ${dataStart + expected} but the file has ${fileSize} bytes; the file is truncated (offsets out of range).`);
+      invalid(
+        'safetensors_truncated',
+        `safetensors data ends at byte ${dataStart + expected} but the file has ${fileSize} bytes; the file is truncated (offsets out of range).`,
+      );
     }
-    invalid('safetensors_trailing_bytes', `safetensors file has ${fileSize - dataStart - expected} bytes after the last tensor; the header does not describe the whole file.`);
+    invalid(
+      'safetensors_trailing_bytes',
+      `safetensors file has ${fileSize - dataStart - expected} bytes after the last tensor; the header does not describe the whole file.`,
+    );
   }
   return { dataStart, tensors, metadata, fileSize: dataStart + expected };
 }
 
 function parseMetadata(raw: unknown): Record<string, string> {
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) invalid('safetensors_bad_header', '"__metadata__" must be an object of strings.');
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+    invalid('safetensors_bad_header', '"__metadata__" must be an object of strings.');
   for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
     if (typeof v !== 'string') invalid('safetensors_bad_header', `"__metadata__.${k}" must be a string.`);
   }
@@ -112,18 +154,32 @@ function parseTensorInfo(name: string, raw: unknown): TensorInfo {
   if (raw === null || typeof raw !== 'object') invalid('safetensors_bad_header', `tensor "${name}" must be described by an object.`);
   const { dtype, shape, data_offsets: offsets } = raw as Record<string, unknown>;
   if (typeof dtype !== 'string' || !(dtype in DTYPE_BYTES)) {
-    invalid('safetensors_bad_dtype', `tensor "${name}" has dtype ${JSON.stringify(dtype)}; expected one of ${Object.keys(DTYPE_BYTES).join(', ')}.`);
+    invalid(
+      'safetensors_bad_dtype',
+      `tensor "${name}" has dtype ${JSON.stringify(dtype)}; expected one of ${Object.keys(DTYPE_BYTES).join(', ')}.`,
+    );
   }
   if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
     invalid('safetensors_bad_shape', `tensor "${name}" has shape ${JSON.stringify(shape)}; expected a list of non-negative integers.`);
   }
-  if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) || offsets[1] < offsets[0]) {
-    invalid('safetensors_bad_offsets', `tensor "${name}" has data_offsets ${JSON.stringify(offsets)}; expected [begin, end] with 0 <= begin <= end.`);
+  if (
+    !Array.isArray(offsets) ||
+    offsets.length !== 2 ||
+    !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) ||
+    offsets[1] < offsets[0]
+  ) {
+    invalid(
+      'safetensors_bad_offsets',
+      `tensor "${name}" has data_offsets ${JSON.stringify(offsets)}; expected [begin, end] with 0 <= begin <= end.`,
+    );
   }
   const numel = (shape as number[]).reduce((a, b) => a * b, 1);
   const bytes = numel * DTYPE_BYTES[dtype as DType];
   if (offsets[1] - offsets[0] !== bytes) {
-    invalid('safetensors_size_mismatch', `tensor "${name}" is ${dtype} ${JSON.stringify(shape)} (${bytes} bytes) but its data_offsets span ${offsets[1] - offsets[0]} bytes.`);
+    invalid(
+      'safetensors_size_mismatch',
+      `tensor "${name}" is ${dtype} ${JSON.stringify(shape)} (${bytes} bytes) but its data_offsets span ${offsets[1] - offsets[0]} bytes.`,
+    );
   }
   return { dtype: dtype as DType, shape: shape as number[], begin: offsets[0], end: offsets[1] };
 }
@@ -144,9 +200,19 @@ export function tensorFromBytes(info: { dtype: DType; shape: number[] }, raw: Ui
   copy.set(raw);
   const b = copy.buffer;
   const data: TensorData = {
-    F64: () => new Float64Array(b), F32: () => new Float32Array(b), F16: () => new Uint16Array(b), BF16: () => new Uint16Array(b),
-    I64: () => new BigInt64Array(b), I32: () => new Int32Array(b), I16: () => new Int16Array(b), I8: () => new Int8Array(b),
-    U64: () => new BigUint64Array(b), U32: () => new Uint32Array(b), U16: () => new Uint16Array(b), U8: () => copy, BOOL: () => copy,
+    F64: () => new Float64Array(b),
+    F32: () => new Float32Array(b),
+    F16: () => new Uint16Array(b),
+    BF16: () => new Uint16Array(b),
+    I64: () => new BigInt64Array(b),
+    I32: () => new Int32Array(b),
+    I16: () => new Int16Array(b),
+    I8: () => new Int8Array(b),
+    U64: () => new BigUint64Array(b),
+    U32: () => new Uint32Array(b),
+    U16: () => new Uint16Array(b),
+    U8: () => copy,
+    BOOL: () => copy,
   }[info.dtype]();
   return { dtype: info.dtype, shape: [...info.shape], data };
 }
@@ -161,7 +227,11 @@ export function encodeSafetensors(tensors: Iterable<[string, Tensor]>, metadata?
   for (const [name, t] of entries) {
     const numel = t.shape.reduce((a, b) => a * b, 1);
     const bytes = numel * DTYPE_BYTES[t.dtype];
-    if (t.data.byteLength !== bytes) invalid('safetensors_size_mismatch', `tensor "${name}" is ${t.dtype} ${JSON.stringify(t.shape)} but holds ${t.data.byteLength} bytes, not ${bytes}.`);
+    if (t.data.byteLength !== bytes)
+      invalid(
+        'safetensors_size_mismatch',
+        `tensor "${name}" is ${t.dtype} ${JSON.stringify(t.shape)} but holds ${t.data.byteLength} bytes, not ${bytes}.`,
+      );
     header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + bytes] };
     offset += bytes;
   }

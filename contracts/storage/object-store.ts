@@ -138,7 +138,9 @@ export class ObjectStore {
     // DeleteObjects takes at most 1000 keys per call.
     for (let i = 0; i < keys.length; i += 1000) {
       const batch = keys.slice(i, i + 1000);
-      await this.s3.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }));
+      await this.s3.send(
+        new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }),
+      );
     }
   }
 
@@ -150,7 +152,10 @@ export class ObjectStore {
    * A PUT URL for one object of exactly `contentLength` bytes. When `sha256Hex` is given, the SHA-256 is signed
    * too, so stores that check payload checksums (S3, R2) refuse any other body.
    */
-  async presignPut(key: string, opts: { contentLength: number; expiresInS: number; sha256Hex?: string; contentType?: string }): Promise<PresignedRequest> {
+  async presignPut(
+    key: string,
+    opts: { contentLength: number; expiresInS: number; sha256Hex?: string; contentType?: string },
+  ): Promise<PresignedRequest> {
     const checksum = opts.sha256Hex ? hexToBase64(opts.sha256Hex) : undefined;
     const command = new PutObjectCommand({
       Bucket: this.bucket,
@@ -159,7 +164,11 @@ export class ObjectStore {
       ContentType: opts.contentType,
       ChecksumSHA256: checksum,
     });
-    const signed = new Set(['content-length', ...(checksum ? ['x-amz-checksum-sha256'] : []), ...(opts.contentType ? ['content-type'] : [])]);
+    const signed = new Set([
+      'content-length',
+      ...(checksum ? ['x-amz-checksum-sha256'] : []),
+      ...(opts.contentType ? ['content-type'] : []),
+    ]);
     const url = await getSignedUrl(this.s3, command, { expiresIn: opts.expiresInS, signableHeaders: signed, unhoistableHeaders: signed });
     const headers: Record<string, string> = { 'content-length': String(opts.contentLength) };
     if (checksum) headers['x-amz-checksum-sha256'] = checksum;

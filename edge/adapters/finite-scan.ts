@@ -47,9 +47,13 @@ export class FiniteScanner {
       if (mask !== undefined) {
         for (; at + size <= stop; at += size) {
           const bits = size === 4 ? view.getUint32(at - base, true) : view.getUint16(at - base, true);
-          if (((bits & mask) >>> 0) === mask) {
+          if ((bits & mask) >>> 0 === mask) {
             const index = (at - span.start) / size;
-            invalid('adapter_not_finite', `"${span.name}" holds a NaN or infinite value at element ${index}; adapter weights must be finite (training diverged or the file is corrupted).`, 'adapter_model.safetensors');
+            invalid(
+              'adapter_not_finite',
+              `"${span.name}" holds a NaN or infinite value at element ${index}; adapter weights must be finite (training diverged or the file is corrupted).`,
+              'adapter_model.safetensors',
+            );
           }
         }
         if (at < stop) {

@@ -46,20 +46,38 @@ export async function commitUpload(db: Db, store: ObjectStore, adapter: AdapterR
   const uploaded = await Promise.all(ADAPTER_FILES.map((f) => store.head(uploadKey(prefix, f))));
   const missing = ADAPTER_FILES.filter((_, i) => !uploaded[i]);
   if (missing.length) {
-    throw new ApiError(409, 'upload_incomplete', `The upload is not finished: ${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not uploaded yet. PUT ${missing.length > 1 ? 'them' : 'it'} to the upload URL${missing.length > 1 ? 's' : ''}, then commit again.`, missing[0]);
+    throw new ApiError(
+      409,
+      'upload_incomplete',
+      `The upload is not finished: ${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not uploaded yet. PUT ${missing.length > 1 ? 'them' : 'it'} to the upload URL${missing.length > 1 ? 's' : ''}, then commit again.`,
+      missing[0],
+    );
   }
   await Promise.all(ADAPTER_FILES.map((f) => store.copy(uploadKey(prefix, f), committedKey(prefix, f))));
   try {
     const facts = await verifyAdapter(store, (f) => committedKey(prefix, f), parseModelConfig(base.configJson), adapter.declaredFiles);
     const [ready] = await db
       .update(adapters)
-      .set({ status: 'ready', rank: facts.rank, targetModules: facts.targetModules, sizeBytes: facts.sizeBytes, sha256: facts.sha256, readyAt: nowS(), uploadExpiresAt: null })
+      .set({
+        status: 'ready',
+        rank: facts.rank,
+        targetModules: facts.targetModules,
+        sizeBytes: facts.sizeBytes,
+        sha256: facts.sha256,
+        readyAt: nowS(),
+        uploadExpiresAt: null,
+      })
       .where(and(eq(adapters.id, adapter.id), eq(adapters.status, 'uploading')))
       .returning();
     await store.delete(ADAPTER_FILES.map((f) => uploadKey(prefix, f)));
     return ready ?? (await reread(db, adapter.id));
   } catch (err) {
-    if (err instanceof MissingFilesError) throw new ApiError(409, 'upload_incomplete', `The upload is not finished: ${err.missing.join(', ')} disappeared while committing; upload again, then commit.`);
+    if (err instanceof MissingFilesError)
+      throw new ApiError(
+        409,
+        'upload_incomplete',
+        `The upload is not finished: ${err.missing.join(', ')} disappeared while committing; upload again, then commit.`,
+      );
     if (!(err instanceof InvalidInputError)) throw err;
     await db
       .update(adapters)
@@ -89,7 +107,11 @@ export async function verifyProducedAdapter(
     facts = await verifyAdapter(store, (f) => committedKey(opts.prefix, f), parseModelConfig(opts.base.configJson), null);
   } catch (err) {
     if (err instanceof MissingFilesError) {
-      throw new InvalidInputError('output_missing', `No ${err.missing.join(' or ')} under "${opts.prefix}"; write the PEFT files there before completing the job.`, 'output_prefix');
+      throw new InvalidInputError(
+        'output_missing',
+        `No ${err.missing.join(' or ')} under "${opts.prefix}"; write the PEFT files there before completing the job.`,
+        'output_prefix',
+      );
     }
     throw err;
   }

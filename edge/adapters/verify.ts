@@ -31,7 +31,12 @@ export class MissingFilesError extends Error {
 /** The first bytes fetched for the header; most adapter headers fit, the rest take one more ranged GET. */
 const HEADER_PROBE_BYTES = 64 * 1024;
 
-export async function verifyAdapter(store: ObjectStore, keyOf: (f: AdapterFile) => string, model: ModelConfig, declared: DeclaredFile[] | null): Promise<AdapterFacts> {
+export async function verifyAdapter(
+  store: ObjectStore,
+  keyOf: (f: AdapterFile) => string,
+  model: ModelConfig,
+  declared: DeclaredFile[] | null,
+): Promise<AdapterFacts> {
   const infos = await Promise.all(ADAPTER_FILES.map((f) => store.head(keyOf(f))));
   const missing = ADAPTER_FILES.filter((_, i) => infos[i] === null);
   if (missing.length) throw new MissingFilesError(missing);
@@ -40,7 +45,11 @@ export async function verifyAdapter(store: ObjectStore, keyOf: (f: AdapterFile) 
   for (const f of ADAPTER_FILES) {
     const want = declared?.find((d) => d.filename === f);
     if (want && want.bytes !== sizes[f]) {
-      invalid('upload_size_mismatch', `${f} holds ${sizes[f]} bytes but ${want.bytes} were declared; the upload was cut short or replaced. Create a new adapter and upload the file again.`, f);
+      invalid(
+        'upload_size_mismatch',
+        `${f} holds ${sizes[f]} bytes but ${want.bytes} were declared; the upload was cut short or replaced. Create a new adapter and upload the file again.`,
+        f,
+      );
     }
     if (sizes[f] > MAX_FILE_BYTES[f]) invalid('file_too_large', `${f} is ${sizes[f]} bytes; the limit is ${MAX_FILE_BYTES[f]}.`, f);
   }
@@ -50,7 +59,11 @@ export async function verifyAdapter(store: ObjectStore, keyOf: (f: AdapterFile) 
   try {
     configJson = JSON.parse(configText);
   } catch {
-    invalid('bad_adapter_config', 'adapter_config.json is not valid JSON; upload the file PEFT\'s save_pretrained wrote.', 'adapter_config.json');
+    invalid(
+      'bad_adapter_config',
+      "adapter_config.json is not valid JSON; upload the file PEFT's save_pretrained wrote.",
+      'adapter_config.json',
+    );
   }
   const config = parseLoraConfig(configJson);
 
@@ -60,7 +73,11 @@ export async function verifyAdapter(store: ObjectStore, keyOf: (f: AdapterFile) 
   const sha256 = await scanWeights(store, keyOf('adapter_model.safetensors'), header);
   const want = declared?.find((d) => d.filename === 'adapter_model.safetensors');
   if (want?.sha256 && want.sha256 !== sha256) {
-    invalid('upload_checksum_mismatch', `adapter_model.safetensors has SHA-256 ${sha256} but ${want.sha256} was declared; the file changed after it was declared. Create a new adapter and upload it again.`, 'adapter_model.safetensors');
+    invalid(
+      'upload_checksum_mismatch',
+      `adapter_model.safetensors has SHA-256 ${sha256} but ${want.sha256} was declared; the file changed after it was declared. Create a new adapter and upload it again.`,
+      'adapter_model.safetensors',
+    );
   }
   return {
     rank: Math.max(...targets.map((t) => t.rank)),
@@ -71,7 +88,12 @@ export async function verifyAdapter(store: ObjectStore, keyOf: (f: AdapterFile) 
 }
 
 async function readHeader(store: ObjectStore, key: string, size: number): Promise<SafetensorsHeader> {
-  if (size < 8) invalid('safetensors_truncated', `adapter_model.safetensors is ${size} bytes; a safetensors file starts with an 8-byte header length.`, 'adapter_model.safetensors');
+  if (size < 8)
+    invalid(
+      'safetensors_truncated',
+      `adapter_model.safetensors is ${size} bytes; a safetensors file starts with an 8-byte header length.`,
+      'adapter_model.safetensors',
+    );
   let bytes = (await store.getBytes(key, { start: 0, end: Math.min(size, HEADER_PROBE_BYTES) - 1 }))!;
   const needed = 8 + headerLength(bytes, size);
   if (needed > bytes.byteLength) bytes = (await store.getBytes(key, { start: 0, end: needed - 1 }))!;

@@ -15,14 +15,20 @@ export const requireApiKey: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (token === null) {
     throw new ApiError(401, 'missing_api_key', 'No API key: send it in the header "Authorization: Bearer <your rankgate API key>".');
   }
-  if (token === '') throw new ApiError(401, 'invalid_authorization', 'The Authorization header must read "Bearer <your rankgate API key>".');
+  if (token === '')
+    throw new ApiError(401, 'invalid_authorization', 'The Authorization header must read "Bearer <your rankgate API key>".');
   const [key] = await c.var.db
     .select({ tenantId: apiKeys.tenantId, revokedAt: apiKeys.revokedAt })
     .from(apiKeys)
     .where(eq(apiKeys.keyHash, await sha256Hex(token)))
     .limit(1);
   if (!key) throw new ApiError(401, 'invalid_api_key', 'This API key is not valid; check that you copied it whole, or create a new one.');
-  if (key.revokedAt !== null) throw new ApiError(401, 'revoked_api_key', 'This API key was revoked; use another key of your tenant or create a new one (POST /v1/api-keys).');
+  if (key.revokedAt !== null)
+    throw new ApiError(
+      401,
+      'revoked_api_key',
+      'This API key was revoked; use another key of your tenant or create a new one (POST /v1/api-keys).',
+    );
   c.set('tenantId', key.tenantId);
   await next();
 };

@@ -11,5 +11,8 @@ export function bearerToken(c: Context): string | null {
 /** `rg-` and 32 random bytes in base64url: unguessable, so storing its SHA-256 is enough. */
 export function newApiKey(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(32));
-  return `rg-${btoa(String.fromCharCode(...bytes)).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '')}`;
+  return `rg-${btoa(String.fromCharCode(...bytes))
+    .replaceAll('+', '-')
+    .replaceAll('/', '_')
+    .replace(/=+$/, '')}`;
 }

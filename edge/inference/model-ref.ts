@@ -11,27 +11,57 @@ import { ApiError } from '../errors.ts';
 const MODEL = /^([^:/]+)(?::([^:/]+)(?:\/([^:/]+))?)?$/;
 
 function unknownModel(model: string, what: string): ApiError {
-  return new ApiError(404, 'model_not_found', `The model "${model}" does not exist for this API key: ${what}. GET /v1/models lists the models you can call.`, 'model');
+  return new ApiError(
+    404,
+    'model_not_found',
+    `The model "${model}" does not exist for this API key: ${what}. GET /v1/models lists the models you can call.`,
+    'model',
+  );
 }
 
 export async function resolveModel(db: Db, tenantId: string, model: string): Promise<{ target: RoutedTarget; routingKey: string }> {
   const m = MODEL.exec(model);
-  if (!m) throw new ApiError(400, 'invalid_model', `"${model}" is not a model id; use "<base>", "<base>:<adapter>", "<base>:<merge>" or "<base>:<merge>/<task>".`, 'model');
+  if (!m)
+    throw new ApiError(
+      400,
+      'invalid_model',
+      `"${model}" is not a model id; use "<base>", "<base>:<adapter>", "<base>:<merge>" or "<base>:<merge>/<task>".`,
+      'model',
+    );
   const [, baseName, name, task] = m;
-  const [base] = await db.select().from(baseModels).where(and(eq(baseModels.tenantId, tenantId), eq(baseModels.name, baseName)));
+  const [base] = await db
+    .select()
+    .from(baseModels)
+    .where(and(eq(baseModels.tenantId, tenantId), eq(baseModels.name, baseName)));
   if (!base) throw unknownModel(model, `no base model "${baseName}"`);
   const baseRef = { id: base.id, name: base.name, storage_prefix: base.storagePrefix };
   if (!name) return { target: { kind: 'base', base_model: baseRef, adapter: null, merge: null }, routingKey: base.id };
 
-  const ofBase = (table: typeof adapters | typeof merges) => and(eq(table.tenantId, tenantId), eq(table.baseModelId, base.id), or(eq(table.name, name), eq(table.id, name)));
+  const ofBase = (table: typeof adapters | typeof merges) =>
+    and(eq(table.tenantId, tenantId), eq(table.baseModelId, base.id), or(eq(table.name, name), eq(table.id, name)));
   const [adapter] = task ? [] : await db.select().from(adapters).where(ofBase(adapters));
   if (adapter) {
-    if (adapter.status !== 'ready') throw new ApiError(409, 'model_not_ready', `Adapter "${adapter.name}" is ${adapter.status}; it can be called once it is ready (commit the upload).`, 'model');
-    return { target: { kind: 'adapter', base_model: baseRef, adapter: { id: adapter.id, name: adapter.name, storage_prefix: adapter.storagePrefix, rank: adapter.rank }, merge: null }, routingKey: adapter.id };
+    if (adapter.status !== 'ready')
+      throw new ApiError(
+        409,
+        'model_not_ready',
+        `Adapter "${adapter.name}" is ${adapter.status}; it can be called once it is ready (commit the upload).`,
+        'model',
+      );
+    return {
+      target: {
+        kind: 'adapter',
+        base_model: baseRef,
+        adapter: { id: adapter.id, name: adapter.name, storage_prefix: adapter.storagePrefix, rank: adapter.rank },
+        merge: null,
+      },
+      routingKey: adapter.id,
+    };
   }
   const [merge] = await db.select().from(merges).where(ofBase(merges));
   if (!merge) throw unknownModel(model, `no ${task ? 'merge' : 'adapter or merge'} "${name}" of base model "${baseName}"`);
-  if (merge.status !== 'succeeded') throw new ApiError(409, 'model_not_ready', `Merge "${merge.name}" is ${merge.status}; it can be called once it succeeded.`, 'model');
+  if (merge.status !== 'succeeded')
+    throw new ApiError(409, 'model_not_ready', `Merge "${merge.name}" is ${merge.status}; it can be called once it succeeded.`, 'model');
   const mergeRef = { id: merge.id, name: merge.name, method: merge.method, storage_prefix: merge.outputPrefix };
   if (!task) return { target: { kind: 'merge', base_model: baseRef, adapter: null, merge: mergeRef }, routingKey: merge.id };
 
@@ -43,5 +73,13 @@ export async function resolveModel(db: Db, tenantId: string, model: string): Pro
   if (!member) throw unknownModel(model, `merge "${merge.name}" has no member task "${task}"`);
   const a = member.adapter;
   // A reverted task is rebuilt from the merge's artifact, so it routes with the merge to stay on warm backends.
-  return { target: { kind: 'merge_task', base_model: baseRef, adapter: { id: a.id, name: a.name, storage_prefix: a.storagePrefix, rank: a.rank }, merge: mergeRef }, routingKey: merge.id };
+  return {
+    target: {
+      kind: 'merge_task',
+      base_model: baseRef,
+      adapter: { id: a.id, name: a.name, storage_prefix: a.storagePrefix, rank: a.rank },
+      merge: mergeRef,
+    },
+    routingKey: merge.id,
+  };
 }

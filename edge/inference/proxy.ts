@@ -18,18 +18,34 @@ export interface ProxyResult {
 }
 
 export async function pickCandidates(db: Db, routingKey: string, heartbeatTtlS: number) {
-  const fresh = await db.select().from(backends).where(gte(backends.lastHeartbeatAt, Date.now() - heartbeatTtlS * 1000));
+  const fresh = await db
+    .select()
+    .from(backends)
+    .where(gte(backends.lastHeartbeatAt, Date.now() - heartbeatTtlS * 1000));
   if (fresh.length === 0) {
-    throw new ApiError(503, 'no_backend_available', 'No backend is up to serve this model right now; retry after the Retry-After seconds.', null, { 'retry-after': '5' });
+    throw new ApiError(
+      503,
+      'no_backend_available',
+      'No backend is up to serve this model right now; retry after the Retry-After seconds.',
+      null,
+      { 'retry-after': '5' },
+    );
   }
   const open = rendezvousOrder(routingKey, fresh).filter((b) => b.inFlight < b.capacity);
   if (open.length === 0) {
-    throw new ApiError(503, 'backends_at_capacity', 'Every backend is at capacity; retry after the Retry-After seconds.', null, { 'retry-after': '1' });
+    throw new ApiError(503, 'backends_at_capacity', 'Every backend is at capacity; retry after the Retry-After seconds.', null, {
+      'retry-after': '1',
+    });
   }
   return open;
 }
 
-export async function proxyToBackend(candidates: { id: string; url: string }[], path: string, body: unknown, secret: string): Promise<ProxyResult> {
+export async function proxyToBackend(
+  candidates: { id: string; url: string }[],
+  path: string,
+  body: unknown,
+  secret: string,
+): Promise<ProxyResult> {
   const failures: string[] = [];
   for (const backend of candidates.slice(0, MAX_ATTEMPTS)) {
     try {
@@ -46,5 +62,11 @@ export async function proxyToBackend(candidates: { id: string; url: string }[], 
     }
   }
   console.warn('inference: every backend tried failed', failures);
-  throw new ApiError(502, 'backends_failed', `${failures.length} backend${failures.length > 1 ? 's' : ''} failed before answering; retry after the Retry-After seconds.`, null, { 'retry-after': '2' });
+  throw new ApiError(
+    502,
+    'backends_failed',
+    `${failures.length} backend${failures.length > 1 ? 's' : ''} failed before answering; retry after the Retry-After seconds.`,
+    null,
+    { 'retry-after': '2' },
+  );
 }

@@ -34,16 +34,37 @@ async function baseOf(db: Db, id: string) {
 async function producedAdapter(db: Db, kind: Exclude<JobKind, 'merge'>, id: string) {
   if (kind === 'fine_tuning') {
     const [job] = await db.select().from(fineTuningJobs).where(eq(fineTuningJobs.id, id));
-    return { tenantId: job.tenantId, base: await baseOf(db, job.baseModelId), name: `${job.suffix ?? 'ft'}-${job.id.slice(-12)}`, source: 'training' as AdapterSource, sourceId: job.id, outputPrefix: job.outputPrefix };
+    return {
+      tenantId: job.tenantId,
+      base: await baseOf(db, job.baseModelId),
+      name: `${job.suffix ?? 'ft'}-${job.id.slice(-12)}`,
+      source: 'training' as AdapterSource,
+      sourceId: job.id,
+      outputPrefix: job.outputPrefix,
+    };
   }
   if (kind === 'compression') {
     const [k] = await db.select().from(compressions).where(eq(compressions.id, id));
     const [source] = await db.select().from(adapters).where(eq(adapters.id, k.sourceAdapterId));
-    return { tenantId: k.tenantId, base: await baseOf(db, source.baseModelId), name: k.name, source: 'compression' as AdapterSource, sourceId: k.id, outputPrefix: k.outputPrefix };
+    return {
+      tenantId: k.tenantId,
+      base: await baseOf(db, source.baseModelId),
+      name: k.name,
+      source: 'compression' as AdapterSource,
+      sourceId: k.id,
+      outputPrefix: k.outputPrefix,
+    };
   }
   const [r] = await db.select().from(mergeReverts).where(eq(mergeReverts.id, id));
   const [m] = await db.select().from(merges).where(eq(merges.id, r.mergeId));
-  return { tenantId: r.tenantId, base: await baseOf(db, m.baseModelId), name: r.name, source: 'revert' as AdapterSource, sourceId: m.id, outputPrefix: r.outputPrefix };
+  return {
+    tenantId: r.tenantId,
+    base: await baseOf(db, m.baseModelId),
+    name: r.name,
+    source: 'revert' as AdapterSource,
+    sourceId: m.id,
+    outputPrefix: r.outputPrefix,
+  };
 }
 
 /** Output that fails its check fails the job, with the reason for the user, and answers the backend 422. */
@@ -54,14 +75,25 @@ async function rejectOutput(db: Db, kind: JobKind, id: string, backendId: string
 
 export async function completeJob(db: Db, store: ObjectStore, kind: JobKind, id: string, backendId: string, trainedTokens?: number) {
   const held = await heldJob(db, kind, id, backendId);
-  if (held.status === 'cancelled') throw new ApiError(409, 'task_cancelled', `The ${kind} job ${id} was cancelled; discard its results.`, 'id');
+  if (held.status === 'cancelled')
+    throw new ApiError(409, 'task_cancelled', `The ${kind} job ${id} was cancelled; discard its results.`, 'id');
   const t = jobTable(kind);
   const stillHeld = and(eq(t.id, id), eq(t.leaseOwner, backendId), eq(t.status, 'running'));
 
   if (kind === 'merge') {
     const [m] = await db.select().from(merges).where(eq(merges.id, id));
     if ((await store.list(m.outputPrefix)).length === 0) {
-      await rejectOutput(db, kind, id, backendId, new InvalidInputError('output_missing', `nothing under "${m.outputPrefix}"; write the merged artifact there before completing.`, 'output_prefix'));
+      await rejectOutput(
+        db,
+        kind,
+        id,
+        backendId,
+        new InvalidInputError(
+          'output_missing',
+          `nothing under "${m.outputPrefix}"; write the merged artifact there before completing.`,
+          'output_prefix',
+        ),
+      );
     }
     await db.update(merges).set({ status: 'succeeded', finishedAt: nowS(), leaseExpiresAt: null }).where(stillHeld);
     return jobState(kind, { ...held, status: 'succeeded', leaseExpiresAt: null });
@@ -82,7 +114,13 @@ export async function completeJob(db: Db, store: ObjectStore, kind: JobKind, id:
     if (!(err instanceof InvalidInputError)) throw err;
     return rejectOutput(db, kind, id, backendId, err);
   }
-  const result = { status: 'succeeded' as const, finishedAt: nowS(), leaseExpiresAt: null, resultAdapterId: adapter.id, ...(kind === 'fine_tuning' ? { trainedTokens: trainedTokens ?? null } : {}) };
+  const result = {
+    status: 'succeeded' as const,
+    finishedAt: nowS(),
+    leaseExpiresAt: null,
+    resultAdapterId: adapter.id,
+    ...(kind === 'fine_tuning' ? { trainedTokens: trainedTokens ?? null } : {}),
+  };
   await db.batch([db.insert(adapters).values(adapter), db.update(t).set(result).where(stillHeld)]);
   return jobState(kind, { ...held, status: 'succeeded', leaseExpiresAt: null });
 }

@@ -16,7 +16,12 @@ function claimable(t: ReturnType<typeof jobTable>, now: number) {
 }
 
 /** Claims the oldest claimable job of `kind` for `backendId`; null when there is none. */
-export async function claimNext(db: Db, kind: JobKind, backendId: string, leaseS: number): Promise<{ id: string; attempts: number } | null> {
+export async function claimNext(
+  db: Db,
+  kind: JobKind,
+  backendId: string,
+  leaseS: number,
+): Promise<{ id: string; attempts: number } | null> {
   const t = jobTable(kind);
   const now = nowS();
   const oldest = db.select({ id: t.id }).from(t).where(claimable(t, now)).orderBy(asc(t.createdAt), asc(t.id)).limit(1);
@@ -40,7 +45,12 @@ export async function heldJob(db: Db, kind: JobKind, id: string, backendId: stri
   const [row] = await db.select().from(t).where(eq(t.id, id));
   if (!row) throw new ApiError(404, 'task_not_found', `No ${kind} job "${id}".`, 'id');
   if (row.leaseOwner !== backendId) {
-    throw new ApiError(409, 'lease_lost', `The lease on ${kind} job ${id} is held by ${row.leaseOwner ?? 'nobody'}, not ${backendId}; stop working on it (its lease expired and it was claimed again, or it finished).`, 'backend_id');
+    throw new ApiError(
+      409,
+      'lease_lost',
+      `The lease on ${kind} job ${id} is held by ${row.leaseOwner ?? 'nobody'}, not ${backendId}; stop working on it (its lease expired and it was claimed again, or it finished).`,
+      'backend_id',
+    );
   }
   if (row.status !== 'running' && row.status !== 'cancelled') {
     throw new ApiError(409, 'task_finished', `The ${kind} job ${id} is already ${row.status}; nothing more to report.`, 'id');
@@ -57,7 +67,10 @@ export async function renewLease(db: Db, kind: JobKind, id: string, backendId: s
   if (row.status !== 'running') return jobState(kind, row);
   const t = jobTable(kind);
   const expires = nowS() + leaseS;
-  await db.update(t).set({ leaseExpiresAt: expires }).where(and(eq(t.id, id), eq(t.leaseOwner, backendId), eq(t.status, 'running')));
+  await db
+    .update(t)
+    .set({ leaseExpiresAt: expires })
+    .where(and(eq(t.id, id), eq(t.leaseOwner, backendId), eq(t.status, 'running')));
   return jobState(kind, { ...row, leaseExpiresAt: expires });
 }
 
@@ -66,6 +79,9 @@ export async function failJob(db: Db, kind: JobKind, id: string, backendId: stri
   const row = await heldJob(db, kind, id, backendId);
   if (row.status !== 'running') return jobState(kind, row);
   const t = jobTable(kind);
-  await db.update(t).set({ status: 'failed', error: { ...error, param: null }, finishedAt: nowS(), leaseExpiresAt: null }).where(and(eq(t.id, id), eq(t.leaseOwner, backendId), eq(t.status, 'running')));
+  await db
+    .update(t)
+    .set({ status: 'failed', error: { ...error, param: null }, finishedAt: nowS(), leaseExpiresAt: null })
+    .where(and(eq(t.id, id), eq(t.leaseOwner, backendId), eq(t.status, 'running')));
   return jobState(kind, { ...row, status: 'failed', leaseExpiresAt: null });
 }

@@ -1,6 +1,16 @@
 /** What a backend needs to do a job: every input's place in the bucket, the parameters, where to write. */
 import { asc, desc, eq } from 'drizzle-orm';
-import { adapters, baseModels, compressions, files, fineTuningJobs, jobCheckpoints, mergeMembers, mergeReverts, merges } from '../../schema/index.ts';
+import {
+  adapters,
+  baseModels,
+  compressions,
+  files,
+  fineTuningJobs,
+  jobCheckpoints,
+  mergeMembers,
+  mergeReverts,
+  merges,
+} from '../../schema/index.ts';
 import type { Db } from '../db.ts';
 import { ApiError } from '../errors.ts';
 import type { JobKind } from '../../contracts/api/jobs.ts';
@@ -60,7 +70,15 @@ export async function jobSpec(db: Db, kind: JobKind, id: string) {
     case 'merge': {
       const [m] = await db.select().from(merges).where(eq(merges.id, id));
       if (!m) break;
-      return { kind, ...lease(m), base_model: await baseRef(db, m.baseModelId), method: m.method, basis_size: m.basisSize, density: m.density, members: await mergeMembersOf(db, m.id) };
+      return {
+        kind,
+        ...lease(m),
+        base_model: await baseRef(db, m.baseModelId),
+        method: m.method,
+        basis_size: m.basisSize,
+        density: m.density,
+        members: await mergeMembersOf(db, m.id),
+      };
     }
     case 'compression': {
       const [k] = await db.select().from(compressions).where(eq(compressions.id, id));
@@ -85,7 +103,13 @@ export async function jobSpec(db: Db, kind: JobKind, id: string) {
         kind,
         ...lease(r),
         base_model: await baseRef(db, m.baseModelId),
-        merge: { id: m.id, method: m.method, storage_prefix: m.outputPrefix, basis_size: m.basisSize, members: await mergeMembersOf(db, m.id) },
+        merge: {
+          id: m.id,
+          method: m.method,
+          storage_prefix: m.outputPrefix,
+          basis_size: m.basisSize,
+          members: await mergeMembersOf(db, m.id),
+        },
         adapter: adapterRef(await adapterById(db, r.adapterId)),
       };
     }

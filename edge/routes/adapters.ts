@@ -10,14 +10,27 @@ import { ApiError } from '../errors.ts';
 import { newId, nowS } from '../ids.ts';
 import { findAdapter, findBaseModel, servableNameOwner } from '../lookups.ts';
 import { tenantPage } from '../pagination.ts';
-import { Adapter, AdapterDownload, AdapterList, CreateAdapterRequest, CreatedAdapter, FileParams, UploadedFile } from '../schemas/adapters.ts';
+import {
+  Adapter,
+  AdapterDownload,
+  AdapterList,
+  CreateAdapterRequest,
+  CreatedAdapter,
+  FileParams,
+  UploadedFile,
+} from '../schemas/adapters.ts';
 import { Deleted, IdParam, ListQuery } from '../schemas/common.ts';
 import { tenantPrefix } from '../store.ts';
 import { commonErrors, conflictError, jsonBody, jsonResponse, notFoundError, reply, router, tenantSecurity } from './define.ts';
 
 const route = { security: tenantSecurity, middleware: [requireApiKey], tags: ['adapters'] };
 
-const unprocessable = { 422: jsonResponse(z.object({ error: z.any() }).openapi('AdapterRejected'), 'The files failed the check; the adapter is now `rejected` and the message says why.') };
+const unprocessable = {
+  422: jsonResponse(
+    z.object({ error: z.any() }).openapi('AdapterRejected'),
+    'The files failed the check; the adapter is now `rejected` and the message says why.',
+  ),
+};
 
 async function baseNameOf(db: Db, a: AdapterRow): Promise<string> {
   const [b] = await db.select({ name: baseModels.name }).from(baseModels).where(eq(baseModels.id, a.baseModelId));
@@ -27,7 +40,12 @@ async function baseNameOf(db: Db, a: AdapterRow): Promise<string> {
 async function findUploading(db: Db, tenantId: string, id: string): Promise<AdapterRow> {
   const a = await findAdapter(db, tenantId, id);
   if (a.status !== 'uploading') {
-    throw new ApiError(409, 'adapter_not_uploading', `Adapter "${a.name}" is ${a.status}; files can only be uploaded before the commit. Create a new adapter to upload other files.`, 'id');
+    throw new ApiError(
+      409,
+      'adapter_not_uploading',
+      `Adapter "${a.name}" is ${a.status}; files can only be uploaded before the commit. Create a new adapter to upload other files.`,
+      'id',
+    );
   }
   return a;
 }
@@ -40,26 +58,57 @@ export const adapterRoutes = router()
       path: '/v1/adapters',
       summary: 'Start an adapter upload: returns where to PUT adapter_config.json and adapter_model.safetensors',
       request: jsonBody(CreateAdapterRequest),
-      responses: { 201: jsonResponse(CreatedAdapter, 'The adapter (uploading) and its upload targets.'), ...commonErrors, ...notFoundError, ...conflictError },
+      responses: {
+        201: jsonResponse(CreatedAdapter, 'The adapter (uploading) and its upload targets.'),
+        ...commonErrors,
+        ...notFoundError,
+        ...conflictError,
+      },
     }),
     async (c) => {
       const body = c.req.valid('json');
       const { db, store, tenantId } = c.var;
       const base = await findBaseModel(db, tenantId, body.base_model, 'base_model');
       for (const f of body.files) {
-        if (f.bytes > MAX_FILE_BYTES[f.filename]) throw new ApiError(400, 'file_too_large', `${f.filename} is ${f.bytes} bytes; the limit is ${MAX_FILE_BYTES[f.filename]}.`, 'files');
+        if (f.bytes > MAX_FILE_BYTES[f.filename])
+          throw new ApiError(
+            400,
+            'file_too_large',
+            `${f.filename} is ${f.bytes} bytes; the limit is ${MAX_FILE_BYTES[f.filename]}.`,
+            'files',
+          );
       }
       const taken = await servableNameOwner(db, tenantId, body.name);
-      if (taken) throw new ApiError(409, 'name_taken', `The name "${body.name}" is taken by ${taken}; choose another name or delete that one.`, 'name');
+      if (taken)
+        throw new ApiError(
+          409,
+          'name_taken',
+          `The name "${body.name}" is taken by ${taken}; choose another name or delete that one.`,
+          'name',
+        );
 
       const id = newId('adapter');
       const prefix = `${tenantPrefix(tenantId)}adapters/${id}/`;
       const now = nowS();
       const row: AdapterRow = {
-        id, tenantId, baseModelId: base.id, name: body.name, status: 'uploading', rejectionCode: null, rejectionMessage: null,
-        rank: null, targetModules: null, sizeBytes: null, sha256: null, source: 'upload', sourceId: null, storagePrefix: prefix,
+        id,
+        tenantId,
+        baseModelId: base.id,
+        name: body.name,
+        status: 'uploading',
+        rejectionCode: null,
+        rejectionMessage: null,
+        rank: null,
+        targetModules: null,
+        sizeBytes: null,
+        sha256: null,
+        source: 'upload',
+        sourceId: null,
+        storagePrefix: prefix,
         declaredFiles: body.files.map((f) => ({ filename: f.filename, bytes: f.bytes, sha256: f.sha256 ?? null })),
-        uploadExpiresAt: now + UPLOAD_URL_TTL_S, createdAt: now, readyAt: null,
+        uploadExpiresAt: now + UPLOAD_URL_TTL_S,
+        createdAt: now,
+        readyAt: null,
       };
       const origin = new URL(c.req.url).origin;
       const auth = { authorization: 'Bearer <your API key>' };
@@ -67,19 +116,38 @@ export const adapterRoutes = router()
         body.files.map(async (f) => ({
           filename: f.filename,
           bytes: f.bytes,
-          presigned: await store.presignPut(uploadKey(prefix, f.filename), { contentLength: f.bytes, sha256Hex: f.sha256, expiresInS: UPLOAD_URL_TTL_S }),
-          edge: f.bytes <= EDGE_PUT_MAX_BYTES ? { method: 'PUT' as const, url: `${origin}/v1/adapters/${id}/files/${f.filename}`, headers: { ...auth, 'content-length': String(f.bytes) } } : null,
+          presigned: await store.presignPut(uploadKey(prefix, f.filename), {
+            contentLength: f.bytes,
+            sha256Hex: f.sha256,
+            expiresInS: UPLOAD_URL_TTL_S,
+          }),
+          edge:
+            f.bytes <= EDGE_PUT_MAX_BYTES
+              ? {
+                  method: 'PUT' as const,
+                  url: `${origin}/v1/adapters/${id}/files/${f.filename}`,
+                  headers: { ...auth, 'content-length': String(f.bytes) },
+                }
+              : null,
         })),
       );
       await db.insert(adapters).values(row);
-      return reply(c, CreatedAdapter, {
-        adapter: adapterObject(row, base.name),
-        upload: {
-          expires_at: row.uploadExpiresAt!,
-          files: targets.map((t) => ({ ...t, presigned: { method: t.presigned.method, url: t.presigned.url, headers: t.presigned.headers } })),
-          commit: { method: 'POST', url: `${origin}/v1/adapters/${id}/commit`, headers: auth },
+      return reply(
+        c,
+        CreatedAdapter,
+        {
+          adapter: adapterObject(row, base.name),
+          upload: {
+            expires_at: row.uploadExpiresAt!,
+            files: targets.map((t) => ({
+              ...t,
+              presigned: { method: t.presigned.method, url: t.presigned.url, headers: t.presigned.headers },
+            })),
+            commit: { method: 'POST', url: `${origin}/v1/adapters/${id}/commit`, headers: auth },
+          },
         },
-      }, 201);
+        201,
+      );
     },
   )
   .openapi(
@@ -90,7 +158,10 @@ export const adapterRoutes = router()
       summary: `Upload one adapter file through the edge (files up to ${EDGE_PUT_MAX_BYTES} bytes); the body is the file`,
       request: {
         params: FileParams,
-        body: { required: true, content: { 'application/octet-stream': { schema: z.any().openapi({ type: 'string', format: 'binary' }) } } },
+        body: {
+          required: true,
+          content: { 'application/octet-stream': { schema: z.any().openapi({ type: 'string', format: 'binary' }) } },
+        },
       },
       responses: {
         200: jsonResponse(UploadedFile, 'Stored; commit when both files are up.'),
@@ -107,13 +178,26 @@ export const adapterRoutes = router()
       const declared = adapter.declaredFiles?.find((f) => f.filename === filename);
       const length = Number(c.req.header('content-length'));
       if (!c.req.header('content-length') || !Number.isSafeInteger(length)) {
-        throw new ApiError(411, 'length_required', 'Send the file with a Content-Length header; the edge streams it on and must know its size.');
+        throw new ApiError(
+          411,
+          'length_required',
+          'Send the file with a Content-Length header; the edge streams it on and must know its size.',
+        );
       }
       if (declared && length !== declared.bytes) {
-        throw new ApiError(400, 'upload_size_mismatch', `${filename} was declared as ${declared.bytes} bytes but this request sends ${length}; send the declared file, or create a new adapter.`, 'content-length');
+        throw new ApiError(
+          400,
+          'upload_size_mismatch',
+          `${filename} was declared as ${declared.bytes} bytes but this request sends ${length}; send the declared file, or create a new adapter.`,
+          'content-length',
+        );
       }
       if (length > EDGE_PUT_MAX_BYTES) {
-        throw new ApiError(413, 'body_too_large', `${filename} is ${length} bytes; the edge takes files up to ${EDGE_PUT_MAX_BYTES}. Use the presigned URL from POST /v1/adapters instead.`);
+        throw new ApiError(
+          413,
+          'body_too_large',
+          `${filename} is ${length} bytes; the edge takes files up to ${EDGE_PUT_MAX_BYTES}. Use the presigned URL from POST /v1/adapters instead.`,
+        );
       }
       const body = c.req.raw.body;
       if (!body) throw new ApiError(400, 'empty_body', `Send the contents of ${filename} as the request body.`);
@@ -128,7 +212,13 @@ export const adapterRoutes = router()
       path: '/v1/adapters/{id}/commit',
       summary: 'Finish an upload: the files are checked against the base model and the adapter becomes ready or rejected',
       request: { params: IdParam },
-      responses: { 200: jsonResponse(Adapter, 'The adapter, ready.'), ...commonErrors, ...notFoundError, ...conflictError, ...unprocessable },
+      responses: {
+        200: jsonResponse(Adapter, 'The adapter, ready.'),
+        ...commonErrors,
+        ...notFoundError,
+        ...conflictError,
+        ...unprocessable,
+      },
     }),
     async (c) => {
       const { db, store, tenantId } = c.var;
@@ -136,7 +226,12 @@ export const adapterRoutes = router()
       const base = await findBaseModel(db, tenantId, adapter.baseModelId);
       if (adapter.status === 'ready') return reply(c, Adapter, adapterObject(adapter, base.name), 200);
       if (adapter.status === 'rejected') {
-        throw new ApiError(409, 'adapter_rejected', `Adapter "${adapter.name}" was rejected: ${adapter.rejectionMessage} Fix the files and upload them as a new adapter.`, 'id');
+        throw new ApiError(
+          409,
+          'adapter_rejected',
+          `Adapter "${adapter.name}" was rejected: ${adapter.rejectionMessage} Fix the files and upload them as a new adapter.`,
+          'id',
+        );
       }
       const committed = await commitUpload(db, store, adapter, base);
       return reply(c, Adapter, adapterObject(committed, base.name), 200);
@@ -153,7 +248,10 @@ export const adapterRoutes = router()
     }),
     async (c) => {
       const listed = await tenantPage(c.var.db, adapters, c.var.tenantId, c.req.valid('query'));
-      const bases = await c.var.db.select({ id: baseModels.id, name: baseModels.name }).from(baseModels).where(eq(baseModels.tenantId, c.var.tenantId));
+      const bases = await c.var.db
+        .select({ id: baseModels.id, name: baseModels.name })
+        .from(baseModels)
+        .where(eq(baseModels.tenantId, c.var.tenantId));
       const baseName = new Map(bases.map((b) => [b.id, b.name]));
       return reply(c, AdapterList, { ...listed, data: listed.data.map((a) => adapterObject(a, baseName.get(a.baseModelId)!)) }, 200);
     },
@@ -177,13 +275,19 @@ export const adapterRoutes = router()
       ...route,
       method: 'get',
       path: '/v1/adapters/{id}/download',
-      summary: 'Presigned GET URLs of a ready adapter\'s PEFT files',
+      summary: "Presigned GET URLs of a ready adapter's PEFT files",
       request: { params: IdParam },
-      responses: { 200: jsonResponse(AdapterDownload, 'Download URLs, valid for an hour.'), ...commonErrors, ...notFoundError, ...conflictError },
+      responses: {
+        200: jsonResponse(AdapterDownload, 'Download URLs, valid for an hour.'),
+        ...commonErrors,
+        ...notFoundError,
+        ...conflictError,
+      },
     }),
     async (c) => {
       const a = await findAdapter(c.var.db, c.var.tenantId, c.req.valid('param').id);
-      if (a.status !== 'ready') throw new ApiError(409, 'adapter_not_ready', `Adapter "${a.name}" is ${a.status}; only ready adapters can be downloaded.`, 'id');
+      if (a.status !== 'ready')
+        throw new ApiError(409, 'adapter_not_ready', `Adapter "${a.name}" is ${a.status}; only ready adapters can be downloaded.`, 'id');
       const ttl = 3600;
       const files = await Promise.all(
         ADAPTER_FILES.map(async (f) => {

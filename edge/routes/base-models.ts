@@ -46,14 +46,34 @@ export const baseModelRoutes = router()
     async (c) => {
       const { name, storage_prefix } = c.req.valid('json');
       const { db, store, tenantId } = c.var;
-      const [taken] = await db.select({ id: baseModels.id }).from(baseModels).where(and(eq(baseModels.tenantId, tenantId), eq(baseModels.name, name)));
-      if (taken) throw new ApiError(409, 'name_taken', `You already have a base model named "${name}" (${taken.id}); choose another name or delete that one.`, 'name');
+      const [taken] = await db
+        .select({ id: baseModels.id })
+        .from(baseModels)
+        .where(and(eq(baseModels.tenantId, tenantId), eq(baseModels.name, name)));
+      if (taken)
+        throw new ApiError(
+          409,
+          'name_taken',
+          `You already have a base model named "${name}" (${taken.id}); choose another name or delete that one.`,
+          'name',
+        );
 
       const configInfo = await store.head(`${storage_prefix}config.json`);
       if (!configInfo) {
-        throw new ApiError(400, 'base_model_files_missing', `No config.json under "${storage_prefix}" in bucket "${store.bucket}"; upload the Hugging Face checkpoint files there first.`, 'storage_prefix');
+        throw new ApiError(
+          400,
+          'base_model_files_missing',
+          `No config.json under "${storage_prefix}" in bucket "${store.bucket}"; upload the Hugging Face checkpoint files there first.`,
+          'storage_prefix',
+        );
       }
-      if (configInfo.size > MAX_CONFIG_BYTES) throw new ApiError(400, 'bad_model_config', `config.json is ${configInfo.size} bytes; a Hugging Face config is far below ${MAX_CONFIG_BYTES}.`, 'storage_prefix');
+      if (configInfo.size > MAX_CONFIG_BYTES)
+        throw new ApiError(
+          400,
+          'bad_model_config',
+          `config.json is ${configInfo.size} bytes; a Hugging Face config is far below ${MAX_CONFIG_BYTES}.`,
+          'storage_prefix',
+        );
       const text = (await store.getText(`${storage_prefix}config.json`)) ?? '';
       let configJson: Record<string, unknown>;
       try {
@@ -62,9 +82,17 @@ export const baseModelRoutes = router()
         throw new ApiError(400, 'bad_model_config', `config.json under "${storage_prefix}" is not valid JSON.`, 'storage_prefix');
       }
       const config = parseModelConfig(configJson);
-      const [single, index] = await Promise.all([store.head(`${storage_prefix}model.safetensors`), store.head(`${storage_prefix}model.safetensors.index.json`)]);
+      const [single, index] = await Promise.all([
+        store.head(`${storage_prefix}model.safetensors`),
+        store.head(`${storage_prefix}model.safetensors.index.json`),
+      ]);
       if (!single && !index) {
-        throw new ApiError(400, 'base_model_files_missing', `No model.safetensors or model.safetensors.index.json under "${storage_prefix}"; upload the weights there (safetensors format).`, 'storage_prefix');
+        throw new ApiError(
+          400,
+          'base_model_files_missing',
+          `No model.safetensors or model.safetensors.index.json under "${storage_prefix}"; upload the weights there (safetensors format).`,
+          'storage_prefix',
+        );
       }
       const row: Row = {
         id: newId('bm'),
@@ -120,9 +148,19 @@ export const baseModelRoutes = router()
     async (c) => {
       const { db, tenantId } = c.var;
       const row = await findBaseModel(db, tenantId, c.req.valid('param').id);
-      for (const [what, table] of [['adapters', adapters], ['fine-tuning jobs', fineTuningJobs], ['merges', merges]] as const) {
+      for (const [what, table] of [
+        ['adapters', adapters],
+        ['fine-tuning jobs', fineTuningJobs],
+        ['merges', merges],
+      ] as const) {
         const [user] = await db.select({ id: table.id }).from(table).where(eq(table.baseModelId, row.id)).limit(1);
-        if (user) throw new ApiError(409, 'base_model_in_use', `Base model "${row.name}" is used by ${what} (e.g. ${user.id}); delete those first.`, 'id');
+        if (user)
+          throw new ApiError(
+            409,
+            'base_model_in_use',
+            `Base model "${row.name}" is used by ${what} (e.g. ${user.id}); delete those first.`,
+            'id',
+          );
       }
       await db.delete(baseModels).where(eq(baseModels.id, row.id));
       return reply(c, Deleted, { id: row.id, object: 'base_model', deleted: true }, 200);

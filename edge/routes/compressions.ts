@@ -15,9 +15,19 @@ type Row = typeof compressions.$inferSelect;
 
 function compressionObject(k: Row) {
   return {
-    id: k.id, object: 'compression' as const, name: k.name, source_adapter_id: k.sourceAdapterId, rank: k.rank, energy: k.energy,
-    budget_bytes: k.budgetBytes, bits: k.bits, status: k.status, error: k.error, result_adapter_id: k.resultAdapterId,
-    created_at: k.createdAt, finished_at: k.finishedAt,
+    id: k.id,
+    object: 'compression' as const,
+    name: k.name,
+    source_adapter_id: k.sourceAdapterId,
+    rank: k.rank,
+    energy: k.energy,
+    budget_bytes: k.budgetBytes,
+    bits: k.bits,
+    status: k.status,
+    error: k.error,
+    result_adapter_id: k.resultAdapterId,
+    created_at: k.createdAt,
+    finished_at: k.finishedAt,
   };
 }
 
@@ -31,24 +41,54 @@ export const compressionRoutes = router()
       path: '/v1/compressions',
       summary: 'Compress a ready adapter to a rank, an energy fraction or a byte budget, optionally quantized',
       request: jsonBody(CreateCompressionRequest),
-      responses: { 202: jsonResponse(Compression, 'The queued compression; its adapter appears when it succeeds.'), ...commonErrors, ...notFoundError, ...conflictError },
+      responses: {
+        202: jsonResponse(Compression, 'The queued compression; its adapter appears when it succeeds.'),
+        ...commonErrors,
+        ...notFoundError,
+        ...conflictError,
+      },
     }),
     async (c) => {
       const body = c.req.valid('json');
       const { db, tenantId } = c.var;
       const source = await findAdapter(db, tenantId, body.adapter, 'adapter');
-      if (source.status !== 'ready') throw new ApiError(409, 'adapter_not_ready', `Adapter "${source.name}" is ${source.status}; only ready adapters can be compressed.`, 'adapter');
+      if (source.status !== 'ready')
+        throw new ApiError(
+          409,
+          'adapter_not_ready',
+          `Adapter "${source.name}" is ${source.status}; only ready adapters can be compressed.`,
+          'adapter',
+        );
       if (body.rank !== undefined && source.rank !== null && body.rank >= source.rank) {
-        throw new ApiError(400, 'invalid_field', `rank ${body.rank} is not below the adapter's rank ${source.rank}; ask for a smaller rank.`, 'rank');
+        throw new ApiError(
+          400,
+          'invalid_field',
+          `rank ${body.rank} is not below the adapter's rank ${source.rank}; ask for a smaller rank.`,
+          'rank',
+        );
       }
       const name = body.name ?? `${source.name}-c${body.bits}`.slice(0, 64);
       const taken = await servableNameOwner(db, tenantId, name);
       if (taken) throw new ApiError(409, 'name_taken', `The name "${name}" is taken by ${taken}; pass another "name".`, 'name');
       const id = newId('cmpr');
       const row: Row = {
-        id, tenantId, sourceAdapterId: source.id, name, rank: body.rank ?? null, energy: body.energy ?? null, budgetBytes: body.budget_bytes ?? null,
-        bits: body.bits, status: 'queued', error: null, outputPrefix: `${tenantPrefix(tenantId)}compressions/${id}/`, resultAdapterId: null,
-        leaseOwner: null, leaseExpiresAt: null, attempts: 0, createdAt: nowS(), finishedAt: null,
+        id,
+        tenantId,
+        sourceAdapterId: source.id,
+        name,
+        rank: body.rank ?? null,
+        energy: body.energy ?? null,
+        budgetBytes: body.budget_bytes ?? null,
+        bits: body.bits,
+        status: 'queued',
+        error: null,
+        outputPrefix: `${tenantPrefix(tenantId)}compressions/${id}/`,
+        resultAdapterId: null,
+        leaseOwner: null,
+        leaseExpiresAt: null,
+        attempts: 0,
+        createdAt: nowS(),
+        finishedAt: null,
       };
       await db.insert(compressions).values(row);
       return reply(c, Compression, compressionObject(row), 202);

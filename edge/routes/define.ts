@@ -36,8 +36,10 @@ export const commonErrors = {
   415: error('Wrong Content-Type.'),
 } as const;
 
-export const notFoundError = { 404: error('No such object for this API key (other tenants\' objects are invisible).') } as const;
-export const conflictError = { 409: error('The object is not in a state that allows this; the message says which state is needed.') } as const;
+export const notFoundError = { 404: error("No such object for this API key (other tenants' objects are invisible).") } as const;
+export const conflictError = {
+  409: error('The object is not in a state that allows this; the message says which state is needed.'),
+} as const;
 export const unavailableError = { 503: error('No backend can take the request now; retry after the Retry-After seconds.') } as const;
 export const badGatewayError = { 502: error('Every backend tried failed before answering.') } as const;
 

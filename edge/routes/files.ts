@@ -20,12 +20,22 @@ export const MAX_DATASET_BYTES = 32 * 1024 * 1024;
 type Row = typeof files.$inferSelect;
 
 function fileObject(f: Row) {
-  return { id: f.id, object: 'file' as const, bytes: f.bytes, created_at: f.createdAt, filename: f.filename, purpose: f.purpose, status: 'processed' as const, examples: f.examples };
+  return {
+    id: f.id,
+    object: 'file' as const,
+    bytes: f.bytes,
+    created_at: f.createdAt,
+    filename: f.filename,
+    purpose: f.purpose,
+    status: 'processed' as const,
+    examples: f.examples,
+  };
 }
 
 const route = { security: tenantSecurity, tags: ['files'] };
 
-const tooLarge = () => new ApiError(413, 'body_too_large', `Datasets are limited to ${MAX_DATASET_BYTES} bytes; split the file or sample it down.`);
+const tooLarge = () =>
+  new ApiError(413, 'body_too_large', `Datasets are limited to ${MAX_DATASET_BYTES} bytes; split the file or sample it down.`);
 
 const datasetLimit = bodyLimit({
   maxSize: MAX_DATASET_BYTES + 64 * 1024,
@@ -55,11 +65,26 @@ export const fileRoutes = router()
       }
       const parsed = parseDataset(text);
       if (parsed.errorCount > 0) {
-        throw new ApiError(400, 'invalid_dataset', `${file.name} has ${parsed.errorCount} bad line${parsed.errorCount > 1 ? 's' : ''}: ${describeErrors(parsed.errors, parsed.errorCount)}. Each line must be {"prompt": ..., "completion": ...} or {"messages": [...]}.`, 'file');
+        throw new ApiError(
+          400,
+          'invalid_dataset',
+          `${file.name} has ${parsed.errorCount} bad line${parsed.errorCount > 1 ? 's' : ''}: ${describeErrors(parsed.errors, parsed.errorCount)}. Each line must be {"prompt": ..., "completion": ...} or {"messages": [...]}.`,
+          'file',
+        );
       }
-      if (parsed.examples.length === 0) throw new ApiError(400, 'invalid_dataset', `${file.name} has no examples; put one JSON object per line.`, 'file');
+      if (parsed.examples.length === 0)
+        throw new ApiError(400, 'invalid_dataset', `${file.name} has no examples; put one JSON object per line.`, 'file');
       const id = newId('file');
-      const row: Row = { id, tenantId, filename: file.name, purpose: 'fine-tune', bytes: file.size, examples: parsed.examples.length, storageKey: `${tenantPrefix(tenantId)}files/${id}.jsonl`, createdAt: nowS() };
+      const row: Row = {
+        id,
+        tenantId,
+        filename: file.name,
+        purpose: 'fine-tune',
+        bytes: file.size,
+        examples: parsed.examples.length,
+        storageKey: `${tenantPrefix(tenantId)}files/${id}.jsonl`,
+        createdAt: nowS(),
+      };
       // The object first, then the row: a failure in between leaves an unreferenced object, never a row without data.
       await store.put(row.storageKey, new Uint8Array(await file.arrayBuffer()), { contentType: 'application/jsonl' });
       await db.insert(files).values(row);
@@ -111,7 +136,13 @@ export const fileRoutes = router()
         .from(fineTuningJobs)
         .where(or(eq(fineTuningJobs.trainingFileId, f.id), eq(fineTuningJobs.validationFileId, f.id)))
         .limit(1);
-      if (job) throw new ApiError(409, 'file_in_use', `File ${f.id} is used by fine-tuning job ${job.id}; it is kept for that job's record.`, 'id');
+      if (job)
+        throw new ApiError(
+          409,
+          'file_in_use',
+          `File ${f.id} is used by fine-tuning job ${job.id}; it is kept for that job's record.`,
+          'id',
+        );
       await db.delete(files).where(eq(files.id, f.id));
       await store.delete([f.storageKey]);
       return reply(c, Deleted, { id: f.id, object: 'file', deleted: true }, 200);

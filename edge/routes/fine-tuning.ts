@@ -95,10 +95,18 @@ export const fineTuningRoutes = router()
       const { db, tenantId } = c.var;
       const requestHash = await sha256Hex(JSON.stringify(body));
       if (idempotencyKey) {
-        const [earlier] = await db.select().from(fineTuningJobs).where(and(eq(fineTuningJobs.tenantId, tenantId), eq(fineTuningJobs.idempotencyKey, idempotencyKey)));
+        const [earlier] = await db
+          .select()
+          .from(fineTuningJobs)
+          .where(and(eq(fineTuningJobs.tenantId, tenantId), eq(fineTuningJobs.idempotencyKey, idempotencyKey)));
         if (earlier) {
           if (earlier.requestHash !== requestHash) {
-            throw new ApiError(409, 'idempotency_key_reused', `Idempotency-Key "${idempotencyKey}" was used for job ${earlier.id} with a different body; use a new key for a new job.`, 'Idempotency-Key');
+            throw new ApiError(
+              409,
+              'idempotency_key_reused',
+              `Idempotency-Key "${idempotencyKey}" was used for job ${earlier.id} with a different body; use a new key for a new job.`,
+              'Idempotency-Key',
+            );
           }
           return reply(c, FineTuningJob, await jobObject(db, earlier), 200);
         }
@@ -108,18 +116,37 @@ export const fineTuningRoutes = router()
       const validation = body.validation_file ? await findFile(db, tenantId, body.validation_file, 'validation_file') : null;
       const id = newId('ftjob');
       const row: JobRow = {
-        id, tenantId, baseModelId: base.id, trainingFileId: training.id, validationFileId: validation?.id ?? null,
-        hyperparameters: body.hyperparameters, suffix: body.suffix ?? null, seed: body.seed ?? Math.floor(Math.random() * 2 ** 31),
+        id,
+        tenantId,
+        baseModelId: base.id,
+        trainingFileId: training.id,
+        validationFileId: validation?.id ?? null,
+        hyperparameters: body.hyperparameters,
+        suffix: body.suffix ?? null,
+        seed: body.seed ?? Math.floor(Math.random() * 2 ** 31),
         // The files were checked line by line on upload, so validation is already done: the job starts queued.
-        status: 'queued', error: null, outputPrefix: `${tenantPrefix(tenantId)}jobs/${id}/`, resultAdapterId: null, trainedTokens: null,
-        idempotencyKey, requestHash, leaseOwner: null, leaseExpiresAt: null, attempts: 0, createdAt: nowS(), finishedAt: null,
+        status: 'queued',
+        error: null,
+        outputPrefix: `${tenantPrefix(tenantId)}jobs/${id}/`,
+        resultAdapterId: null,
+        trainedTokens: null,
+        idempotencyKey,
+        requestHash,
+        leaseOwner: null,
+        leaseExpiresAt: null,
+        attempts: 0,
+        createdAt: nowS(),
+        finishedAt: null,
       };
       try {
         await db.insert(fineTuningJobs).values(row);
       } catch (err) {
         // Two requests with one Idempotency-Key raced; the unique index let one in. Answer with that one.
         if (!idempotencyKey) throw err;
-        const [winner] = await db.select().from(fineTuningJobs).where(and(eq(fineTuningJobs.tenantId, tenantId), eq(fineTuningJobs.idempotencyKey, idempotencyKey)));
+        const [winner] = await db
+          .select()
+          .from(fineTuningJobs)
+          .where(and(eq(fineTuningJobs.tenantId, tenantId), eq(fineTuningJobs.idempotencyKey, idempotencyKey)));
         if (!winner || winner.requestHash !== requestHash) throw err;
         return reply(c, FineTuningJob, await jobObject(db, winner), 200);
       }
@@ -164,15 +191,27 @@ export const fineTuningRoutes = router()
       const job = await findJob(c.var.db, c.var.tenantId, c.req.valid('param').id);
       const { after, limit } = c.req.valid('query');
       const afterSeq = after ? Number(after.replace(/^ftevent-/, '')) : NaN;
-      if (after && !Number.isSafeInteger(afterSeq)) throw new ApiError(400, 'invalid_field', `"after" must be an event id such as "ftevent-12", got "${after}".`, 'after');
+      if (after && !Number.isSafeInteger(afterSeq))
+        throw new ApiError(400, 'invalid_field', `"after" must be an event id such as "ftevent-12", got "${after}".`, 'after');
       const rows = await c.var.db
         .select()
         .from(jobEvents)
         .where(and(eq(jobEvents.jobId, job.id), after ? lt(jobEvents.seq, afterSeq) : undefined))
         .orderBy(desc(jobEvents.seq))
         .limit(limit + 1);
-      const listed = page(rows.map((e) => ({ ...e, id: `ftevent-${e.seq}` })), limit);
-      const data = listed.data.map((e) => ({ id: e.id, object: 'fine_tuning.job.event' as const, created_at: e.createdAt, level: e.level, type: e.type, message: e.message, data: e.data }));
+      const listed = page(
+        rows.map((e) => ({ ...e, id: `ftevent-${e.seq}` })),
+        limit,
+      );
+      const data = listed.data.map((e) => ({
+        id: e.id,
+        object: 'fine_tuning.job.event' as const,
+        created_at: e.createdAt,
+        level: e.level,
+        type: e.type,
+        message: e.message,
+        data: e.data,
+      }));
       return reply(c, FineTuningEventList, { ...listed, data }, 200);
     },
   )
@@ -195,15 +234,23 @@ export const fineTuningRoutes = router()
         .orderBy(desc(jobCheckpoints.id))
         .limit(limit + 1);
       const listed = page(rows, limit);
-      return reply(c, FineTuningCheckpointList, { ...listed, data: listed.data.map((k) => ({
-        id: k.id,
-        object: 'fine_tuning.job.checkpoint' as const,
-        created_at: k.createdAt,
-        fine_tuning_job_id: job.id,
-        step_number: k.step,
-        metrics: { step: k.step, train_loss: k.trainLoss, valid_loss: k.validLoss },
-        fine_tuned_model_checkpoint: k.storagePrefix,
-      })) }, 200);
+      return reply(
+        c,
+        FineTuningCheckpointList,
+        {
+          ...listed,
+          data: listed.data.map((k) => ({
+            id: k.id,
+            object: 'fine_tuning.job.checkpoint' as const,
+            created_at: k.createdAt,
+            fine_tuning_job_id: job.id,
+            step_number: k.step,
+            metrics: { step: k.step, train_loss: k.trainLoss, valid_loss: k.validLoss },
+            fine_tuned_model_checkpoint: k.storagePrefix,
+          })),
+        },
+        200,
+      );
     },
   )
   .openapi(

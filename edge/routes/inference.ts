@@ -9,9 +9,27 @@ import type { AppEnv } from '../env.ts';
 import { ApiError } from '../errors.ts';
 import { resolveModel } from '../inference/model-ref.ts';
 import { pickCandidates, proxyToBackend } from '../inference/proxy.ts';
-import { ChatCompletion, ChatCompletionRequest, Completion, CompletionRequest, EventStream, ModelList } from '../../contracts/api/openai.ts';
+import {
+  ChatCompletion,
+  ChatCompletionRequest,
+  Completion,
+  CompletionRequest,
+  EventStream,
+  ModelList,
+} from '../../contracts/api/openai.ts';
 import { heartbeatTtlS } from './internal.ts';
-import { badGatewayError, commonErrors, conflictError, jsonBody, jsonResponse, notFoundError, reply, router, tenantSecurity, unavailableError } from './define.ts';
+import {
+  badGatewayError,
+  commonErrors,
+  conflictError,
+  jsonBody,
+  jsonResponse,
+  notFoundError,
+  reply,
+  router,
+  tenantSecurity,
+  unavailableError,
+} from './define.ts';
 
 const route = { security: tenantSecurity, middleware: [requireApiKey], tags: ['inference'] };
 
@@ -27,10 +45,16 @@ async function forward(c: Context<AppEnv>, path: string, body: { model: string; 
   c.header('x-rankgate-backend', backendId);
   if (response.status >= 400) {
     // The backend refused the input (e.g. a prompt longer than the context): its OpenAI-shaped error stands.
-    return new Response(response.body, { status: response.status, headers: { 'content-type': 'application/json', 'x-rankgate-backend': backendId } });
+    return new Response(response.body, {
+      status: response.status,
+      headers: { 'content-type': 'application/json', 'x-rankgate-backend': backendId },
+    });
   }
   if (body.stream) {
-    return new Response(response.body, { status: 200, headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-rankgate-backend': backendId } });
+    return new Response(response.body, {
+      status: 200,
+      headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-rankgate-backend': backendId },
+    });
   }
   const parsed = answer.safeParse(await response.json().catch(() => null));
   if (!parsed.success) throw new ApiError(502, 'bad_backend_response', `Backend ${backendId} answered with a malformed completion; retry.`);
@@ -58,8 +82,12 @@ function completionRoute<Req extends z.ZodType, Res extends z.ZodType>(path: str
 }
 
 export const inferenceRoutes = router()
-  .openapi(completionRoute('/v1/chat/completions', 'Chat', ChatCompletionRequest, ChatCompletion), (c) => forward(c, '/v1/chat/completions', c.req.valid('json'), ChatCompletion))
-  .openapi(completionRoute('/v1/completions', 'Text', CompletionRequest, Completion), (c) => forward(c, '/v1/completions', c.req.valid('json'), Completion))
+  .openapi(completionRoute('/v1/chat/completions', 'Chat', ChatCompletionRequest, ChatCompletion), (c) =>
+    forward(c, '/v1/chat/completions', c.req.valid('json'), ChatCompletion),
+  )
+  .openapi(completionRoute('/v1/completions', 'Text', CompletionRequest, Completion), (c) =>
+    forward(c, '/v1/completions', c.req.valid('json'), Completion),
+  )
   .openapi(
     createRoute({
       ...route,
@@ -72,8 +100,16 @@ export const inferenceRoutes = router()
       const { db, tenantId } = c.var;
       const owned_by = tenantId;
       const bases = await db.select().from(baseModels).where(eq(baseModels.tenantId, tenantId)).orderBy(asc(baseModels.name));
-      const ready = await db.select().from(adapters).where(and(eq(adapters.tenantId, tenantId), eq(adapters.status, 'ready'))).orderBy(asc(adapters.name));
-      const done = await db.select().from(merges).where(and(eq(merges.tenantId, tenantId), eq(merges.status, 'succeeded'))).orderBy(asc(merges.name));
+      const ready = await db
+        .select()
+        .from(adapters)
+        .where(and(eq(adapters.tenantId, tenantId), eq(adapters.status, 'ready')))
+        .orderBy(asc(adapters.name));
+      const done = await db
+        .select()
+        .from(merges)
+        .where(and(eq(merges.tenantId, tenantId), eq(merges.status, 'succeeded')))
+        .orderBy(asc(merges.name));
       // Every succeeded merge's member tasks in one join, rather than one query per merge.
       const members = await db
         .select({ mergeId: mergeMembers.mergeId, name: adapters.name })
@@ -84,11 +120,13 @@ export const inferenceRoutes = router()
         .orderBy(asc(mergeMembers.position));
       const baseName = new Map(bases.map((b) => [b.id, b.name]));
       const data = bases.map((b) => ({ id: b.name, object: 'model' as const, created: b.createdAt, owned_by }));
-      for (const a of ready) data.push({ id: `${baseName.get(a.baseModelId)}:${a.name}`, object: 'model', created: a.readyAt ?? a.createdAt, owned_by });
+      for (const a of ready)
+        data.push({ id: `${baseName.get(a.baseModelId)}:${a.name}`, object: 'model', created: a.readyAt ?? a.createdAt, owned_by });
       for (const m of done) {
         const id = `${baseName.get(m.baseModelId)}:${m.name}`;
         data.push({ id, object: 'model', created: m.finishedAt ?? m.createdAt, owned_by });
-        for (const a of members) if (a.mergeId === m.id) data.push({ id: `${id}/${a.name}`, object: 'model', created: m.finishedAt ?? m.createdAt, owned_by });
+        for (const a of members)
+          if (a.mergeId === m.id) data.push({ id: `${id}/${a.name}`, object: 'model', created: m.finishedAt ?? m.createdAt, owned_by });
       }
       return reply(c, ModelList, { object: 'list', data }, 200);
     },

@@ -10,7 +10,21 @@ import { numberVar, type Env } from '../env.ts';
 import { ApiError } from '../errors.ts';
 import { newId, nowS } from '../ids.ts';
 import { HEARTBEAT_TTL_S, LEASE_TTL_S } from '../../contracts/api/jobs.ts';
-import { BackendRef, CheckpointReport, ClaimRequest, ClaimResponse, CompleteRequest, EventsReport, FailRequest, Heartbeat, HeartbeatAck, FineTuningJobParams, JobRefParams, JobSpec, JobState } from '../../contracts/api/internal-api.ts';
+import {
+  BackendRef,
+  CheckpointReport,
+  ClaimRequest,
+  ClaimResponse,
+  CompleteRequest,
+  EventsReport,
+  FailRequest,
+  Heartbeat,
+  HeartbeatAck,
+  FineTuningJobParams,
+  JobRefParams,
+  JobSpec,
+  JobState,
+} from '../../contracts/api/internal-api.ts';
 import { completeJob } from '../jobs/complete.ts';
 import { claimNext, failJob, heldJob, renewLease, jobState } from '../jobs/lease.ts';
 import { jobSpec } from '../jobs/specs.ts';
@@ -36,12 +50,23 @@ export const internalRoutes = router()
     async (c) => {
       const hb = c.req.valid('json');
       const now = Date.now();
-      const fields = { url: hb.url, capacity: hb.capacity, inFlight: hb.in_flight, loadedAdapters: hb.loaded_adapters, lastHeartbeatAt: now };
+      const fields = {
+        url: hb.url,
+        capacity: hb.capacity,
+        inFlight: hb.in_flight,
+        loadedAdapters: hb.loaded_adapters,
+        lastHeartbeatAt: now,
+      };
       await c.var.db
         .insert(backends)
         .values({ id: hb.backend_id, registeredAt: now, ...fields })
         .onConflictDoUpdate({ target: backends.id, set: fields });
-      return reply(c, HeartbeatAck, { backend_id: hb.backend_id, heartbeat_ttl_s: heartbeatTtlS(c.env), lease_ttl_s: leaseTtlS(c.env) }, 200);
+      return reply(
+        c,
+        HeartbeatAck,
+        { backend_id: hb.backend_id, heartbeat_ttl_s: heartbeatTtlS(c.env), lease_ttl_s: leaseTtlS(c.env) },
+        200,
+      );
     },
   )
   .openapi(
@@ -73,7 +98,7 @@ export const internalRoutes = router()
     }),
     async (c) => {
       const { kind, id } = c.req.valid('param');
-      return reply(c, JobSpec, (await jobSpec(c.var.db, kind, id)), 200);
+      return reply(c, JobSpec, await jobSpec(c.var.db, kind, id), 200);
     },
   )
   .openapi(
@@ -83,7 +108,12 @@ export const internalRoutes = router()
       path: '/internal/v1/tasks/{kind}/{id}/renew',
       summary: 'Extend the lease; the answer says whether the user cancelled meanwhile',
       request: { params: JobRefParams, ...jsonBody(BackendRef) },
-      responses: { 200: jsonResponse(JobState, 'The task state and new lease expiry.'), ...commonErrors, ...notFoundError, ...conflictError },
+      responses: {
+        200: jsonResponse(JobState, 'The task state and new lease expiry.'),
+        ...commonErrors,
+        ...notFoundError,
+        ...conflictError,
+      },
     }),
     async (c) => {
       const { kind, id } = c.req.valid('param');
@@ -135,7 +165,11 @@ export const internalRoutes = router()
       const held = await heldJob(c.var.db, 'fine_tuning', id, body.backend_id);
       if (held.status === 'running') {
         const now = nowS();
-        await c.var.db.insert(jobEvents).values(body.events.map((e) => ({ jobId: id, level: e.level, type: e.type, message: e.message, data: e.data ?? null, createdAt: now })));
+        await c.var.db
+          .insert(jobEvents)
+          .values(
+            body.events.map((e) => ({ jobId: id, level: e.level, type: e.type, message: e.message, data: e.data ?? null, createdAt: now })),
+          );
       }
       return reply(c, JobState, jobState('fine_tuning', held), 200);
     },
@@ -145,7 +179,7 @@ export const internalRoutes = router()
       ...route,
       method: 'post',
       path: '/internal/v1/fine_tuning/jobs/{id}/checkpoints',
-      summary: 'Record a checkpoint written under the job\'s output_prefix; a re-claimed job resumes from the latest',
+      summary: "Record a checkpoint written under the job's output_prefix; a re-claimed job resumes from the latest",
       request: { params: FineTuningJobParams, ...jsonBody(CheckpointReport) },
       responses: { 200: jsonResponse(JobState, 'Recorded.'), ...commonErrors, ...notFoundError, ...conflictError },
     }),
@@ -157,15 +191,34 @@ export const internalRoutes = router()
       if (held.status !== 'running') return reply(c, JobState, jobState('fine_tuning', held), 200);
       const [job] = await db.select({ outputPrefix: fineTuningJobs.outputPrefix }).from(fineTuningJobs).where(eq(fineTuningJobs.id, id));
       if (!body.storage_prefix.startsWith(job.outputPrefix) || body.storage_prefix.includes('..')) {
-        throw new ApiError(400, 'invalid_field', `storage_prefix must lie under the job's output_prefix "${job.outputPrefix}".`, 'storage_prefix');
+        throw new ApiError(
+          400,
+          'invalid_field',
+          `storage_prefix must lie under the job's output_prefix "${job.outputPrefix}".`,
+          'storage_prefix',
+        );
       }
       const now = nowS();
-      const values = { trainLoss: body.train_loss ?? null, validLoss: body.valid_loss ?? null, storagePrefix: body.storage_prefix, createdAt: now };
+      const values = {
+        trainLoss: body.train_loss ?? null,
+        validLoss: body.valid_loss ?? null,
+        storagePrefix: body.storage_prefix,
+        createdAt: now,
+      };
       await db.batch([
-        db.insert(jobCheckpoints).values({ id: newId('ftckpt'), jobId: id, step: body.step, ...values }).onConflictDoUpdate({ target: [jobCheckpoints.jobId, jobCheckpoints.step], set: values }),
-        db.insert(jobEvents).values({ jobId: id, level: 'info', type: 'message', message: `Checkpoint at step ${body.step}.`, data: { step: body.step }, createdAt: now }),
+        db
+          .insert(jobCheckpoints)
+          .values({ id: newId('ftckpt'), jobId: id, step: body.step, ...values })
+          .onConflictDoUpdate({ target: [jobCheckpoints.jobId, jobCheckpoints.step], set: values }),
+        db.insert(jobEvents).values({
+          jobId: id,
+          level: 'info',
+          type: 'message',
+          message: `Checkpoint at step ${body.step}.`,
+          data: { step: body.step },
+          createdAt: now,
+        }),
       ]);
       return reply(c, JobState, jobState('fine_tuning', held), 200);
     },
   );
-

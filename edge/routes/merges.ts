@@ -18,8 +18,16 @@ type RevertRow = typeof mergeReverts.$inferSelect;
 
 function revertObject(r: RevertRow, memberName: string) {
   return {
-    id: r.id, object: 'merge.revert' as const, merge_id: r.mergeId, adapter: memberName, name: r.name, status: r.status,
-    error: r.error, result_adapter_id: r.resultAdapterId, created_at: r.createdAt, finished_at: r.finishedAt,
+    id: r.id,
+    object: 'merge.revert' as const,
+    merge_id: r.mergeId,
+    adapter: memberName,
+    name: r.name,
+    status: r.status,
+    error: r.error,
+    result_adapter_id: r.resultAdapterId,
+    created_at: r.createdAt,
+    finished_at: r.finishedAt,
   };
 }
 
@@ -53,11 +61,20 @@ async function mergeObjects(db: Db, rows: MergeRow[]) {
     const nameOf = new Map(members.map((a) => [a.adapter_id, a.name]));
     const base = own[0].base;
     return {
-      id: m.id, object: 'merge' as const, name: m.name, base_model: base, model: m.status === 'succeeded' ? `${base}:${m.name}` : null,
-      method: m.method, basis_size: m.basisSize, density: m.density, members,
-      status: m.status, error: m.error,
+      id: m.id,
+      object: 'merge' as const,
+      name: m.name,
+      base_model: base,
+      model: m.status === 'succeeded' ? `${base}:${m.name}` : null,
+      method: m.method,
+      basis_size: m.basisSize,
+      density: m.density,
+      members,
+      status: m.status,
+      error: m.error,
       reverts: reverts.filter((r) => r.mergeId === m.id).map((r) => revertObject(r, nameOf.get(r.adapterId) ?? r.adapterId)),
-      created_at: m.createdAt, finished_at: m.finishedAt,
+      created_at: m.createdAt,
+      finished_at: m.finishedAt,
     };
   });
 }
@@ -77,7 +94,12 @@ export const mergeRoutes = router()
       path: '/v1/merges',
       summary: 'Merge ready adapters of one base model (rmm_factor, rmm_delta, task_arithmetic, ties, dare, cat, svd, linear)',
       request: jsonBody(CreateMergeRequest),
-      responses: { 201: jsonResponse(Merge, 'The queued merge; a backend builds it.'), ...commonErrors, ...notFoundError, ...conflictError },
+      responses: {
+        201: jsonResponse(Merge, 'The queued merge; a backend builds it.'),
+        ...commonErrors,
+        ...notFoundError,
+        ...conflictError,
+      },
     }),
     async (c) => {
       const body = c.req.valid('json');
@@ -86,21 +108,47 @@ export const mergeRoutes = router()
       const members = [];
       for (const [i, ref] of body.adapters.entries()) {
         const a = await findAdapter(db, tenantId, ref, `adapters.${i}`);
-        if (a.baseModelId !== base.id) throw new ApiError(400, 'base_model_mismatch', `Adapter "${a.name}" was made for another base model than "${base.name}"; merge adapters of one base model.`, `adapters.${i}`);
-        if (a.status !== 'ready') throw new ApiError(409, 'adapter_not_ready', `Adapter "${a.name}" is ${a.status}; only ready adapters can be merged.`, `adapters.${i}`);
+        if (a.baseModelId !== base.id)
+          throw new ApiError(
+            400,
+            'base_model_mismatch',
+            `Adapter "${a.name}" was made for another base model than "${base.name}"; merge adapters of one base model.`,
+            `adapters.${i}`,
+          );
+        if (a.status !== 'ready')
+          throw new ApiError(
+            409,
+            'adapter_not_ready',
+            `Adapter "${a.name}" is ${a.status}; only ready adapters can be merged.`,
+            `adapters.${i}`,
+          );
         members.push(a);
       }
       const taken = await servableNameOwner(db, tenantId, body.name);
       if (taken) throw new ApiError(409, 'name_taken', `The name "${body.name}" is taken by ${taken}; choose another name.`, 'name');
       const id = newId('merge');
       const row: MergeRow = {
-        id, tenantId, baseModelId: base.id, name: body.name, method: body.method, basisSize: body.basis_size ?? null, density: body.density ?? null,
-        status: 'queued', error: null, outputPrefix: `${tenantPrefix(tenantId)}merges/${id}/`, leaseOwner: null, leaseExpiresAt: null, attempts: 0,
-        createdAt: nowS(), finishedAt: null,
+        id,
+        tenantId,
+        baseModelId: base.id,
+        name: body.name,
+        method: body.method,
+        basisSize: body.basis_size ?? null,
+        density: body.density ?? null,
+        status: 'queued',
+        error: null,
+        outputPrefix: `${tenantPrefix(tenantId)}merges/${id}/`,
+        leaseOwner: null,
+        leaseExpiresAt: null,
+        attempts: 0,
+        createdAt: nowS(),
+        finishedAt: null,
       };
       await db.batch([
         db.insert(merges).values(row),
-        db.insert(mergeMembers).values(members.map((a, i) => ({ mergeId: id, adapterId: a.id, position: i, weight: body.weights?.[i] ?? null }))),
+        db
+          .insert(mergeMembers)
+          .values(members.map((a, i) => ({ mergeId: id, adapterId: a.id, position: i, weight: body.weights?.[i] ?? null }))),
       ]);
       return reply(c, Merge, await mergeObject(db, row), 201);
     },
@@ -137,23 +185,55 @@ export const mergeRoutes = router()
       path: '/v1/merges/{id}/revert',
       summary: 'Rebuild one member task of a merge as a standalone adapter (a backend does it)',
       request: { params: IdParam, ...jsonBody(CreateRevertRequest) },
-      responses: { 202: jsonResponse(Revert, 'The queued revert; its adapter appears when it succeeds.'), ...commonErrors, ...notFoundError, ...conflictError },
+      responses: {
+        202: jsonResponse(Revert, 'The queued revert; its adapter appears when it succeeds.'),
+        ...commonErrors,
+        ...notFoundError,
+        ...conflictError,
+      },
     }),
     async (c) => {
       const { db, tenantId } = c.var;
       const m = await findMerge(db, tenantId, c.req.valid('param').id);
       const body = c.req.valid('json');
-      if (m.status !== 'succeeded') throw new ApiError(409, 'merge_not_ready', `Merge "${m.name}" is ${m.status}; a task can be reverted once the merge succeeded.`, 'id');
+      if (m.status !== 'succeeded')
+        throw new ApiError(
+          409,
+          'merge_not_ready',
+          `Merge "${m.name}" is ${m.status}; a task can be reverted once the merge succeeded.`,
+          'id',
+        );
       const member = await findAdapter(db, tenantId, body.adapter, 'adapter');
-      const [isMember] = await db.select().from(mergeMembers).where(and(eq(mergeMembers.mergeId, m.id), eq(mergeMembers.adapterId, member.id)));
-      if (!isMember) throw new ApiError(400, 'not_a_member', `Adapter "${member.name}" is not a member of merge "${m.name}"; revert one of its members (GET /v1/merges/${m.id}).`, 'adapter');
+      const [isMember] = await db
+        .select()
+        .from(mergeMembers)
+        .where(and(eq(mergeMembers.mergeId, m.id), eq(mergeMembers.adapterId, member.id)));
+      if (!isMember)
+        throw new ApiError(
+          400,
+          'not_a_member',
+          `Adapter "${member.name}" is not a member of merge "${m.name}"; revert one of its members (GET /v1/merges/${m.id}).`,
+          'adapter',
+        );
       const name = body.name ?? `${m.name}-${member.name}`.slice(0, 64);
       const taken = await servableNameOwner(db, tenantId, name);
       if (taken) throw new ApiError(409, 'name_taken', `The name "${name}" is taken by ${taken}; pass another "name".`, 'name');
       const id = newId('revert');
       const row: RevertRow = {
-        id, tenantId, mergeId: m.id, adapterId: member.id, name, status: 'queued', error: null, outputPrefix: `${tenantPrefix(tenantId)}reverts/${id}/`,
-        resultAdapterId: null, leaseOwner: null, leaseExpiresAt: null, attempts: 0, createdAt: nowS(), finishedAt: null,
+        id,
+        tenantId,
+        mergeId: m.id,
+        adapterId: member.id,
+        name,
+        status: 'queued',
+        error: null,
+        outputPrefix: `${tenantPrefix(tenantId)}reverts/${id}/`,
+        resultAdapterId: null,
+        leaseOwner: null,
+        leaseExpiresAt: null,
+        attempts: 0,
+        createdAt: nowS(),
+        finishedAt: null,
       };
       await db.insert(mergeReverts).values(row);
       return reply(c, Revert, revertObject(row, member.name), 202);

@@ -20,7 +20,15 @@ function keyObject(k: KeyRow) {
 /** A new key and the row that stores only its hash. */
 async function newKeyRow(tenantId: string, name: string) {
   const key = newApiKey();
-  const row: KeyRow = { id: newId('key'), tenantId, name, keyHash: await sha256Hex(key), prefix: key.slice(0, 10), createdAt: nowS(), revokedAt: null };
+  const row: KeyRow = {
+    id: newId('key'),
+    tenantId,
+    name,
+    keyHash: await sha256Hex(key),
+    prefix: key.slice(0, 10),
+    createdAt: nowS(),
+    revokedAt: null,
+  };
   return { row, key };
 }
 
@@ -40,7 +48,12 @@ export const tenantRoutes = router()
       const tenant = { id: newId('tenant'), name, createdAt: nowS() };
       const { row, key } = await newKeyRow(tenant.id, 'default');
       await c.var.db.batch([c.var.db.insert(tenants).values(tenant), c.var.db.insert(apiKeys).values(row)]);
-      return reply(c, CreatedTenant, { tenant: { id: tenant.id, object: 'tenant', name, created_at: tenant.createdAt }, api_key: { ...keyObject(row), key } }, 201);
+      return reply(
+        c,
+        CreatedTenant,
+        { tenant: { id: tenant.id, object: 'tenant', name, created_at: tenant.createdAt }, api_key: { ...keyObject(row), key } },
+        201,
+      );
     },
   )
   .openapi(
@@ -66,7 +79,10 @@ export const tenantRoutes = router()
       summary: "List your tenant's API keys (without the keys)",
       security: tenantSecurity,
       middleware: [requireApiKey],
-      responses: { 200: jsonResponse(z.object({ object: z.literal('list'), data: z.array(ApiKey) }).openapi('ApiKeyList'), 'Keys, newest first.'), ...commonErrors },
+      responses: {
+        200: jsonResponse(z.object({ object: z.literal('list'), data: z.array(ApiKey) }).openapi('ApiKeyList'), 'Keys, newest first.'),
+        ...commonErrors,
+      },
     }),
     async (c) => {
       const rows = await c.var.db.select().from(apiKeys).where(eq(apiKeys.tenantId, c.var.tenantId)).orderBy(desc(apiKeys.id));
@@ -91,7 +107,10 @@ export const tenantRoutes = router()
         .where(and(eq(apiKeys.id, id), eq(apiKeys.tenantId, c.var.tenantId), isNull(apiKeys.revokedAt)))
         .returning();
       if (!row) {
-        const [existing] = await c.var.db.select().from(apiKeys).where(and(eq(apiKeys.id, id), eq(apiKeys.tenantId, c.var.tenantId)));
+        const [existing] = await c.var.db
+          .select()
+          .from(apiKeys)
+          .where(and(eq(apiKeys.id, id), eq(apiKeys.tenantId, c.var.tenantId)));
         if (!existing) throw notFound('API key', id, 'id', 'GET /v1/api-keys');
         return reply(c, ApiKey, keyObject(existing), 200);
       }

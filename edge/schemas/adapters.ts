@@ -65,12 +65,19 @@ export const CreatedAdapter = z
   .openapi('CreatedAdapter');
 
 export const FileParams = z.strictObject({
-  id: z.string().min(1).openapi({ param: { name: 'id', in: 'path' } }),
+  id: z
+    .string()
+    .min(1)
+    .openapi({ param: { name: 'id', in: 'path' } }),
   filename: FileName.openapi({ param: { name: 'filename', in: 'path' } }),
 });
 
 export const UploadedFile = z.object({ filename: FileName, bytes: z.number().int() }).openapi('UploadedFile');
 
 export const AdapterDownload = z
-  .object({ adapter_id: z.string(), expires_at: UnixSeconds, files: z.array(z.object({ filename: FileName, bytes: z.number().int(), url: z.string() })) })
+  .object({
+    adapter_id: z.string(),
+    expires_at: UnixSeconds,
+    files: z.array(z.object({ filename: FileName, bytes: z.number().int(), url: z.string() })),
+  })
   .openapi('AdapterDownload');

@@ -6,7 +6,10 @@ export const StoragePrefix = z
   .string()
   .min(2)
   .max(512)
-  .regex(/^(?!\/)(?!tenants\/)(?!.*\.\.)[\x21-\x7e]*\/$/, 'must be a key prefix in the bucket ending in "/", not under "tenants/" and without ".."')
+  .regex(
+    /^(?!\/)(?!tenants\/)(?!.*\.\.)[\x21-\x7e]*\/$/,
+    'must be a key prefix in the bucket ending in "/", not under "tenants/" and without ".."',
+  )
   .openapi({ example: 'models/tiny-llama/' });
 
 export const CreateBaseModelRequest = z

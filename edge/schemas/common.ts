@@ -24,6 +24,11 @@ export function listOf<T extends z.ZodType>(item: T, name: string) {
     .openapi(name);
 }
 
-export const IdParam = z.strictObject({ id: z.string().min(1).openapi({ param: { name: 'id', in: 'path' } }) });
+export const IdParam = z.strictObject({
+  id: z
+    .string()
+    .min(1)
+    .openapi({ param: { name: 'id', in: 'path' } }),
+});
 
 export const Deleted = z.object({ id: z.string(), object: z.string(), deleted: z.literal(true) }).openapi('Deleted');

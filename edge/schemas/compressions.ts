@@ -10,7 +10,10 @@ export const CreateCompressionRequest = z
     rank: z.number().int().min(1).max(256).optional().openapi({ description: 'Truncate to this rank.' }),
     energy: z.number().gt(0).max(1).optional().openapi({ description: 'Or keep this fraction of the spectral energy.' }),
     budget_bytes: z.number().int().min(1024).optional().openapi({ description: 'Or fit the result in this many bytes.' }),
-    bits: z.union([z.literal(2), z.literal(3), z.literal(4), z.literal(8), z.literal(16)]).default(16).openapi({ description: 'Group-wise quantization width (16: none).' }),
+    bits: z
+      .union([z.literal(2), z.literal(3), z.literal(4), z.literal(8), z.literal(16)])
+      .default(16)
+      .openapi({ description: 'Group-wise quantization width (16: none).' }),
   })
   .refine((r) => [r.rank, r.energy, r.budget_bytes].filter((v) => v !== undefined).length === 1, {
     message: 'give exactly one of rank, energy or budget_bytes',

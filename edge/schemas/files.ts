@@ -6,7 +6,11 @@ export const UploadFileForm = z
   .strictObject({
     file: z
       .custom<File>((v) => v instanceof File, 'must be a file part (multipart/form-data with a filename)')
-      .openapi({ type: 'string', format: 'binary', description: 'JSONL: one {"prompt","completion"} or {"messages": [...]} object per line.' }),
+      .openapi({
+        type: 'string',
+        format: 'binary',
+        description: 'JSONL: one {"prompt","completion"} or {"messages": [...]} object per line.',
+      }),
     purpose: z.literal('fine-tune'),
   })
   .openapi('UploadFileForm');

@@ -10,8 +10,16 @@ export const CreateJobRequest = z
     training_file: z.string().min(1),
     validation_file: z.string().min(1).optional(),
     hyperparameters: Hyperparameters.prefault({}),
-    suffix: z.string().regex(/^[A-Za-z0-9-]{1,40}$/, 'must be 1-40 letters, digits or "-"').optional(),
-    seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+    suffix: z
+      .string()
+      .regex(/^[A-Za-z0-9-]{1,40}$/, 'must be 1-40 letters, digits or "-"')
+      .optional(),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1)
+      .optional(),
   })
   .openapi('CreateFineTuningJobRequest');
 

@@ -22,7 +22,13 @@ export const CreateMergeRequest = z
     base_model: z.string().min(1),
     adapters: z.array(z.string().min(1)).min(2).max(32).openapi({ description: 'Names or ids of ready adapters of this base model.' }),
     method: z.enum(MERGE_METHODS),
-    basis_size: z.number().int().min(1).max(4096).optional().openapi({ description: 'rmm_*: size of the shared basis; svd: rank of the result.' }),
+    basis_size: z
+      .number()
+      .int()
+      .min(1)
+      .max(4096)
+      .optional()
+      .openapi({ description: 'rmm_*: size of the shared basis; svd: rank of the result.' }),
     weights: z.array(z.number().finite()).optional().openapi({ description: 'One per adapter, in order.' }),
     density: z.number().gt(0).max(1).optional().openapi({ description: 'ties/dare: fraction of entries kept.' }),
   })
@@ -30,13 +36,22 @@ export const CreateMergeRequest = z
     const allowed = METHOD_PARAMS[m.method];
     for (const p of ['basis_size', 'weights', 'density'] as const) {
       if (m[p] !== undefined && !allowed.includes(p)) {
-        ctx.addIssue({ code: 'custom', path: [p], message: `${p} does not apply to method "${m.method}" (it takes ${allowed.join(', ')})` });
+        ctx.addIssue({
+          code: 'custom',
+          path: [p],
+          message: `${p} does not apply to method "${m.method}" (it takes ${allowed.join(', ')})`,
+        });
       }
     }
     if (m.weights && m.weights.length !== m.adapters.length) {
-      ctx.addIssue({ code: 'custom', path: ['weights'], message: `give one weight per adapter (${m.adapters.length}), not ${m.weights.length}` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['weights'],
+        message: `give one weight per adapter (${m.adapters.length}), not ${m.weights.length}`,
+      });
     }
-    if (new Set(m.adapters).size !== m.adapters.length) ctx.addIssue({ code: 'custom', path: ['adapters'], message: 'list each adapter once' });
+    if (new Set(m.adapters).size !== m.adapters.length)
+      ctx.addIssue({ code: 'custom', path: ['adapters'], message: 'list each adapter once' });
   })
   .openapi('CreateMergeRequest');
 
@@ -63,7 +78,10 @@ export const Merge = z
     object: z.literal('merge'),
     name: z.string(),
     base_model: z.string(),
-    model: z.string().nullable().openapi({ description: 'What to pass as `model` once succeeded; `<model>/<adapter>` serves one member task reverted.' }),
+    model: z
+      .string()
+      .nullable()
+      .openapi({ description: 'What to pass as `model` once succeeded; `<model>/<adapter>` serves one member task reverted.' }),
     method: z.enum(MERGE_METHODS),
     basis_size: z.number().int().nullable(),
     density: z.number().nullable(),

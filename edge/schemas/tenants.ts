@@ -4,7 +4,9 @@ import { Name } from './common.ts';
 
 export const CreateTenantRequest = z.strictObject({ name: Name }).openapi('CreateTenantRequest');
 
-export const Tenant = z.object({ id: z.string(), object: z.literal('tenant'), name: z.string(), created_at: UnixSeconds }).openapi('Tenant');
+export const Tenant = z
+  .object({ id: z.string(), object: z.literal('tenant'), name: z.string(), created_at: UnixSeconds })
+  .openapi('Tenant');
 
 export const ApiKey = z
   .object({

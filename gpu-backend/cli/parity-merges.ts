@@ -10,7 +10,19 @@ import { InvalidInputError } from '../../contracts/formats/errors.ts';
 import { mergeCollapsed } from '../lowrank/merge-collapsed.ts';
 import { specFromPeft } from '../lowrank/merge-peft.ts';
 
-const PEFT_COMBINATIONS = ['cat', 'linear', 'svd', 'ties', 'ties_svd', 'dare_linear', 'dare_ties', 'dare_linear_svd', 'dare_ties_svd', 'magnitude_prune', 'magnitude_prune_svd'];
+const PEFT_COMBINATIONS = [
+  'cat',
+  'linear',
+  'svd',
+  'ties',
+  'ties_svd',
+  'dare_linear',
+  'dare_ties',
+  'dare_linear_svd',
+  'dare_ties_svd',
+  'magnitude_prune',
+  'magnitude_prune_svd',
+];
 
 interface MergeEntry {
   adapters: string[];
@@ -42,16 +54,28 @@ function combinationOf(key: string, entry: MergeEntry): string {
   return fits.sort((x, y) => y.length - x.length)[0] ?? key;
 }
 
-export function fixtureMerges(referenceJson: Record<string, unknown>, adapters: Map<string, LoraAdapter>, log: (line: string) => void): FixtureMerges {
+export function fixtureMerges(
+  referenceJson: Record<string, unknown>,
+  adapters: Map<string, LoraAdapter>,
+  log: (line: string) => void,
+): FixtureMerges {
   const out: FixtureMerges = { adapters: new Map(), refused: {}, failed: [] };
   const entries = (referenceJson.merges ?? {}) as Record<string, MergeEntry>;
   const baseModel = typeof referenceJson.model === 'string' ? referenceJson.model : 'base';
   for (const [key, entry] of Object.entries(entries)) {
     const combination = combinationOf(key, entry);
-    const spec = specFromPeft({ combination_type: combination, weights: entry.weights, svd_rank: entry.svd_rank, svd_clamp: entry.svd_clamp, density: entry.density });
+    const spec = specFromPeft({
+      combination_type: combination,
+      weights: entry.weights,
+      svd_rank: entry.svd_rank,
+      svd_clamp: entry.svd_clamp,
+      density: entry.density,
+    });
     const missing = entry.adapters.find((a) => !adapters.has(a));
     if (!spec || missing) {
-      log(`merge_${key}: not built (${missing ? `no adapter "${missing}"` : `PEFT combination "${combination}" is not reproducible here`})`);
+      log(
+        `merge_${key}: not built (${missing ? `no adapter "${missing}"` : `PEFT combination "${combination}" is not reproducible here`})`,
+      );
       continue;
     }
     const members = entry.adapters.map((name) => ({ name, baseModel, adapter: adapters.get(name)! }));

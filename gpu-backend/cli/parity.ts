@@ -59,7 +59,9 @@ export async function loadFixture(dir: string): Promise<Fixture> {
   const flat = Array.from(ids.data as BigInt64Array, Number);
   const [rows, seq] = ids.shape;
   const inputIds = Array.from({ length: rows }, (_, r) => flat.slice(r * seq, (r + 1) * seq));
-  const generation = (await readJsonFile(join(dir, 'base', 'generation_config.json'), 'generation_config.json').catch(() => ({}))) as { eos_token_id?: number | number[] };
+  const generation = (await readJsonFile(join(dir, 'base', 'generation_config.json'), 'generation_config.json').catch(() => ({}))) as {
+    eos_token_id?: number | number[];
+  };
   const eos = generation.eos_token_id ?? folder.config.eosTokenIds;
   return { decoder, adapters, reference, referenceJson, inputIds, eos: Array.isArray(eos) ? eos : [eos] };
 }
@@ -94,7 +96,16 @@ export function maxAbsDiff(a: Float32Array, b: Float32Array): number {
 
 export async function runParity(dir: string, log: (line: string) => void = () => {}): Promise<ParityReport> {
   const fx = await loadFixture(dir);
-  const report: ParityReport = { max_abs_diff: {}, generate_match: {}, loss_rel_diff: {}, grad_rel_diff: {}, adamw_max_abs_diff: {}, merge_refused: {}, unchecked: [], ok: true };
+  const report: ParityReport = {
+    max_abs_diff: {},
+    generate_match: {},
+    loss_rel_diff: {},
+    grad_rel_diff: {},
+    adamw_max_abs_diff: {},
+    merge_refused: {},
+    unchecked: [],
+    ok: true,
+  };
   const checked = new Set<string>();
   const verdict = (key: string, value: number, tolerance: number, into: Record<string, number>) => {
     into[key] = value;
@@ -106,14 +117,19 @@ export async function runParity(dir: string, log: (line: string) => void = () =>
   const merges = fixtureMerges(fx.referenceJson, fx.adapters, log);
   report.merge_refused = merges.refused;
   if (merges.failed.length || Object.values(merges.refused).includes(false)) report.ok = false;
-  const adapterFor = (name: string): LoraAdapter | null | undefined => (name === 'base' ? null : (fx.adapters.get(name) ?? merges.adapters.get(name)));
+  const adapterFor = (name: string): LoraAdapter | null | undefined =>
+    name === 'base' ? null : (fx.adapters.get(name) ?? merges.adapters.get(name));
 
   for (const key of fx.reference.keys()) {
     if (key === 'input_ids' || key === 'labels' || checked.has(key)) continue;
     const [kind, name] = [key.slice(0, key.indexOf('.')), key.slice(key.indexOf('.') + 1)];
     const adapter = adapterFor(name);
     if (kind === 'logits' && adapter !== undefined) {
-      const got = await forwardLogits(fx.decoder, fx.inputIds, fx.inputIds.map(() => adapter));
+      const got = await forwardLogits(
+        fx.decoder,
+        fx.inputIds,
+        fx.inputIds.map(() => adapter),
+      );
       const diff = maxAbsDiff(got, toFloat32(fx.reference.get(key)!));
       report.max_abs_diff[key] = diff;
       if (!(diff <= LOGITS_TOLERANCE)) report.ok = false;
@@ -154,7 +170,12 @@ async function checkTraining(dir: string, fx: Fixture, verdict: Verdict): Promis
   const adapter = fx.adapters.get(lossKey.slice(5))!;
   const folder = await readModelFolder(join(dir, 'base'));
   const params = paramsFromAdapter(adapter);
-  const backprop = new Backprop(folder.config, float32Weights(folder.config, folder.weights), { kind: 'lora', targets: adapter.modules }, params);
+  const backprop = new Backprop(
+    folder.config,
+    float32Weights(folder.config, folder.weights),
+    { kind: 'lora', targets: adapter.modules },
+    params,
+  );
   const [rows, seq] = labelsTensor.shape;
   const batch = {
     batch: rows,
@@ -175,7 +196,12 @@ async function checkTraining(dir: string, fx: Fixture, verdict: Verdict): Promis
   }
   const settings = fx.referenceJson.adamw as { lr: number; betas: [number, number]; eps: number; weight_decay: number } | undefined;
   if (!settings) return;
-  adamwStep(params, grads, newAdamWState(), { lr: settings.lr, betas: settings.betas, eps: settings.eps, weightDecay: settings.weight_decay });
+  adamwStep(params, grads, newAdamWState(), {
+    lr: settings.lr,
+    betas: settings.betas,
+    eps: settings.eps,
+    weightDecay: settings.weight_decay,
+  });
   for (const key of fx.reference.keys()) {
     if (!key.startsWith('adamw1.')) continue;
     const got = params.get(key.slice(7));

@@ -62,7 +62,13 @@ export class Decoder {
       [io.inputIds]: i64(inp.tokens, [rows, seq]),
       [io.cos]: f32(cos, [rows, seq, 1, hd]),
       [io.sin]: f32(sin, [rows, seq, 1, hd]),
-      [io.mask]: f32(attentionMask({ rows, seq, past, start, newLengths: inp.newLengths, window: this.cfg.slidingWindow }), [rows, 1, 1, seq, past + seq]),
+      [io.mask]: f32(attentionMask({ rows, seq, past, start, newLengths: inp.newLengths, window: this.cfg.slidingWindow }), [
+        rows,
+        1,
+        1,
+        seq,
+        past + seq,
+      ]),
       [io.logitsIndex]: i64(inp.logitsAt.flat(), [rows, nLogits]),
     };
     if (cache) for (const [name, t] of cache.tensors(rows, { key: io.pastKey, value: io.pastValue })) feeds[name] = t;
@@ -80,5 +86,4 @@ export class Decoder {
       })),
     };
   }
-
 }

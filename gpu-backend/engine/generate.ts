@@ -52,10 +52,18 @@ export function checkRequest(decoder: Decoder, r: GenerationRequest, label = 're
   const cfg = decoder.cfg;
   const limit = maxContext(cfg);
   if (r.prompt.length === 0) invalid('empty_prompt', `${label}: the prompt has no tokens.`, 'prompt');
-  if (r.prompt.some((t) => !Number.isInteger(t) || t < 0 || t >= cfg.vocabSize)) invalid('bad_token', `${label}: prompt token ids must be integers in [0, ${cfg.vocabSize}).`, 'prompt');
-  if (!Number.isInteger(r.maxTokens) || r.maxTokens < 1) invalid('bad_max_tokens', `${label}: max_tokens must be a positive integer.`, 'max_tokens');
-  if (r.prompt.length + r.maxTokens > limit) invalid('context_too_long', `${label}: prompt (${r.prompt.length} tokens) + max_tokens (${r.maxTokens}) exceeds the model's context of ${limit} tokens.`, 'max_tokens');
-  if (r.temperature !== undefined && !(r.temperature >= 0)) invalid('bad_temperature', `${label}: temperature must be >= 0.`, 'temperature');
+  if (r.prompt.some((t) => !Number.isInteger(t) || t < 0 || t >= cfg.vocabSize))
+    invalid('bad_token', `${label}: prompt token ids must be integers in [0, ${cfg.vocabSize}).`, 'prompt');
+  if (!Number.isInteger(r.maxTokens) || r.maxTokens < 1)
+    invalid('bad_max_tokens', `${label}: max_tokens must be a positive integer.`, 'max_tokens');
+  if (r.prompt.length + r.maxTokens > limit)
+    invalid(
+      'context_too_long',
+      `${label}: prompt (${r.prompt.length} tokens) + max_tokens (${r.maxTokens}) exceeds the model's context of ${limit} tokens.`,
+      'max_tokens',
+    );
+  if (r.temperature !== undefined && !(r.temperature >= 0))
+    invalid('bad_temperature', `${label}: temperature must be >= 0.`, 'temperature');
   if (r.topP !== undefined && !(r.topP > 0 && r.topP <= 1)) invalid('bad_top_p', `${label}: top_p must be in (0, 1].`, 'top_p');
 }
 
@@ -106,7 +114,15 @@ export class RunningBatch {
     admitted.forEach((a, i) => a.req.prompt.forEach((t, j) => (tokens[i * seq + j] = t)));
     const prefillLora = new LoraRows(cfg, n);
     admitted.forEach((a, i) => prefillLora.set(i, a.req.adapter));
-    const out = await this.decoder.step({ tokens, rows: n, seq, newLengths: lengths, cache: null, lora: prefillLora, logitsAt: lengths.map((len) => [len - 1]) });
+    const out = await this.decoder.step({
+      tokens,
+      rows: n,
+      seq,
+      newLengths: lengths,
+      cache: null,
+      lora: prefillLora,
+      logitsAt: lengths.map((len) => [len - 1]),
+    });
 
     this.cache.ensure(Math.max(...this.rows.concat(admitted).map((r) => r.req.prompt.length + r.req.maxTokens)));
     const base = this.rows.length;

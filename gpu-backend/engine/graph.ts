@@ -113,10 +113,13 @@ export class Graph {
     const hit = this.constants.get(key);
     if (hit) return hit;
     const data =
-      elem === 'int64' ? BigInt64Array.from(values as (number | bigint)[], (x) => BigInt(x)) :
-      elem === 'int32' ? Int32Array.from(values as number[]) :
-      elem === 'float64' ? Float64Array.from(values as number[]) :
-      Float32Array.from(values as number[]);
+      elem === 'int64'
+        ? BigInt64Array.from(values as (number | bigint)[], (x) => BigInt(x))
+        : elem === 'int32'
+          ? Int32Array.from(values as number[])
+          : elem === 'float64'
+            ? Float64Array.from(values as number[])
+            : Float32Array.from(values as number[]);
     const v = this.initializer(this.unique(`/const/${elem}_${this.constants.size}`), data, shape, elem);
     this.constants.set(key, v);
     return v;
@@ -203,7 +206,12 @@ export class Graph {
 function valueInfo(v: Value) {
   return {
     name: v.name,
-    type: { tensorType: { elemType: ONNX_TYPE[v.type], shape: { dim: v.shape.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) } } },
+    type: {
+      tensorType: {
+        elemType: ONNX_TYPE[v.type],
+        shape: { dim: v.shape.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) },
+      },
+    },
   };
 }
 

@@ -60,23 +60,29 @@ export function buildInferenceGraph(cfg: ModelConfig, weight: WeightLookup, opts
       const { in: fanIn, out } = projectionShape(cfg, p);
       w.proj[p] = param(weightName.proj(l, p), [out, fanIn]);
       if (hasBias(cfg, p)) w.bias[p] = param(weightName.bias(l, p), [out]);
-      if (opts.lora !== false) lora[p] = {
-        a: g.input(io.loraA(l, p), 'float32', ['lora_rows', fanIn, `r.${l}.${p}`]),
-        b: g.input(io.loraB(l, p), 'float32', ['lora_rows', `r.${l}.${p}`, out]),
-        transposed: true,
-      };
+      if (opts.lora !== false)
+        lora[p] = {
+          a: g.input(io.loraA(l, p), 'float32', ['lora_rows', fanIn, `r.${l}.${p}`]),
+          b: g.input(io.loraB(l, p), 'float32', ['lora_rows', `r.${l}.${p}`, out]),
+          transposed: true,
+        };
     }
     const past = {
       key: g.input(io.pastKey(l), 'float32', ['batch', cfg.numKvHeads, 'past', hd]),
       value: g.input(io.pastValue(l), 'float32', ['batch', cfg.numKvHeads, 'past', hd]),
     };
-    const out = g.scope(`model/layers.${l}`, () => decoderLayer(g, cfg, w, { x: h, cos, sin, mask, past, lora: (p) => (opts.lora === false ? undefined : lora[p]) }));
+    const out = g.scope(`model/layers.${l}`, () =>
+      decoderLayer(g, cfg, w, { x: h, cos, sin, mask, past, lora: (p) => (opts.lora === false ? undefined : lora[p]) }),
+    );
     h = out.y;
     g.output(out.key, io.presentKey(l));
     g.output(out.value, io.presentValue(l));
   }
   const picked = g.scope('model/logits_index', () => gatherRows(g, h, logitsIndex));
   const lmHead = cfg.tieWordEmbeddings ? embed : param(weightName.lmHead, [cfg.vocabSize, cfg.hiddenSize]);
-  g.output(g.scope('model', () => head(g, cfg, picked, param(weightName.norm, [cfg.hiddenSize]), lmHead)), io.logits);
+  g.output(
+    g.scope('model', () => head(g, cfg, picked, param(weightName.norm, [cfg.hiddenSize]), lmHead)),
+    io.logits,
+  );
   return g;
 }

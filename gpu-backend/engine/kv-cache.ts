@@ -39,8 +39,8 @@ export class KvCache {
       if (old && this.cap > 0) {
         for (let r = 0; r < this.rows; r++) {
           for (let h = 0; h < kvH; h++) {
-            const src = ((r * kvH + h) * this.cap) * hd;
-            fresh.set(old.subarray(src, src + this.lengths[r] * hd), ((r * kvH + h) * next) * hd);
+            const src = (r * kvH + h) * this.cap * hd;
+            fresh.set(old.subarray(src, src + this.lengths[r] * hd), (r * kvH + h) * next * hd);
           }
         }
       }
@@ -55,7 +55,15 @@ export class KvCache {
    * Appends `count` positions of row `srcRow` from a step's present tensor [batch, kv_heads, seq, head_dim]
    * (positions `from`..`from+count` of that step) to cache row `row`. Call `advance` once all layers are written.
    */
-  write(layer: number, row: number, present: { key: Float32Array; value: Float32Array }, srcRow: number, seq: number, from: number, count: number): void {
+  write(
+    layer: number,
+    row: number,
+    present: { key: Float32Array; value: Float32Array },
+    srcRow: number,
+    seq: number,
+    from: number,
+    count: number,
+  ): void {
     const { numKvHeads: kvH, headDim: hd } = this.cfg;
     const at = this.lengths[row];
     if (at + count > this.cap) throw new Error(`KV cache row ${row} overflows capacity ${this.cap}`);

@@ -90,7 +90,9 @@ export function decoderLayer(g: Graph, cfg: ModelConfig, w: LayerWeights, inp: L
     // Query heads grouped under the key/value head they share (GQA): [B, kvH, groups, T, hd].
     const q = reshape(g, heads('q_proj', cfg.numHeads), [B, kvH, groups, T, hd]);
     const k = heads('k_proj', kvH);
-    const v = g.scope('v_proj', () => transpose(g, reshape(g, projection(g, 'v_proj', xn, w, inp.lora('v_proj')), [B, T, kvH, hd]), [0, 2, 1, 3]));
+    const v = g.scope('v_proj', () =>
+      transpose(g, reshape(g, projection(g, 'v_proj', xn, w, inp.lora('v_proj')), [B, T, kvH, hd]), [0, 2, 1, 3]),
+    );
     const k5 = unsqueeze(g, k, [2]);
     const v5 = unsqueeze(g, v, [2]);
 
@@ -102,7 +104,10 @@ export function decoderLayer(g: Graph, cfg: ModelConfig, w: LayerWeights, inp: L
     const probs = softmax(g, add(g, mul(g, scores, scale), inp.mask), -1);
     let ctx: Value;
     if (past) {
-      const [pPast, pNew] = split(g, probs, -1, [{ value: past.key, axis: 3 }, { value: k5, axis: 3 }]);
+      const [pPast, pNew] = split(g, probs, -1, [
+        { value: past.key, axis: 3 },
+        { value: k5, axis: 3 },
+      ]);
       ctx = add(g, matmul(g, pPast, past.value), matmul(g, pNew, v5));
     } else ctx = matmul(g, probs, v5);
     // [B, kvH, groups, T, hd] -> [B, T, heads·hd]

@@ -111,9 +111,13 @@ export class LoraRows {
     const rows = shared ? 1 : n;
     const tensors: [string, ort.Tensor][] = [];
     for (const s of this.slots) {
-      const [a, b] = s.rank === 0 || (shared && !this.adapters[0])
-        ? [f32(this.zeros(rows * s.in), [rows, s.in, 1]), f32(this.zeros(rows * s.out), [rows, 1, s.out])]
-        : [f32(s.a.subarray(0, rows * s.rank * s.in), [rows, s.in, s.rank]), f32(s.b.subarray(0, rows * s.out * s.rank), [rows, s.rank, s.out])];
+      const [a, b] =
+        s.rank === 0 || (shared && !this.adapters[0])
+          ? [f32(this.zeros(rows * s.in), [rows, s.in, 1]), f32(this.zeros(rows * s.out), [rows, 1, s.out])]
+          : [
+              f32(s.a.subarray(0, rows * s.rank * s.in), [rows, s.in, s.rank]),
+              f32(s.b.subarray(0, rows * s.out * s.rank), [rows, s.rank, s.out]),
+            ];
       tensors.push([names.a(s.layer, s.projection), a], [names.b(s.layer, s.projection), b]);
     }
     this.cached = { n, version: this.version, shared, tensors };

@@ -47,7 +47,11 @@ export function sumTo(g: Graph, grad: Value, shape: readonly Dim[]): Value {
 
 // ---------------------------------------------------------------- element-wise
 
-function binary(op: string, shapeOf: (a: Value, b: Value) => Dim[], rule: (g: Graph, a: Value, b: Value, y: Value, gy: Value) => [Value | null, Value | null]) {
+function binary(
+  op: string,
+  shapeOf: (a: Value, b: Value) => Dim[],
+  rule: (g: Graph, a: Value, b: Value, y: Value, gy: Value) => [Value | null, Value | null],
+) {
   return (g: Graph, a: Value, b: Value): Value => {
     const [y] = g.node(op, [a, b], [{ type: a.type, shape: shapeOf(a, b) }]);
     g.record({
@@ -113,7 +117,8 @@ export function reshape(g: Graph, x: Value, shape: Dim[]): Value {
   const infer = outShape.indexOf(-1);
   if (infer >= 0) {
     const known = outShape.filter((_, i) => i !== infer);
-    outShape[infer] = isStatic(x.shape) && isStatic(known) ? x.shape.reduce((a, b) => a * b, 1) / known.reduce((a, b) => a * b, 1) : `${x.name}_d${infer}`;
+    outShape[infer] =
+      isStatic(x.shape) && isStatic(known) ? x.shape.reduce((a, b) => a * b, 1) / known.reduce((a, b) => a * b, 1) : `${x.name}_d${infer}`;
   }
   if (spec.filter((d) => d === -1).length > 1) throw new Error(`reshape of ${x.name} to [${shape}] leaves more than one dim to infer`);
   const [y] = g.node('Reshape', [x, g.ints(spec)], [{ type: x.type, shape: outShape }]);
@@ -150,7 +155,12 @@ export function concat(g: Graph, xs: Value[], axis: number): Value {
     inputs: xs,
     outputs: [y],
     vjp: (g2, [gy], need) => {
-      const parts = split(g2, gy!, ax, xs.map((value) => ({ value, axis: ax })));
+      const parts = split(
+        g2,
+        gy!,
+        ax,
+        xs.map((value) => ({ value, axis: ax })),
+      );
       return parts.map((p, i) => (need[i] ? p : null));
     },
   });
@@ -173,11 +183,22 @@ export function split(g: Graph, x: Value, axis: number, sizes: { value: Value; a
     });
     [splitInput] = g.node('Concat', parts, [{ type: 'int64', shape: [sizes.length] }], { axis: 0 });
   }
-  const outs = g.node('Split', [x, splitInput], lengths.map((len) => ({ type: x.type, shape: x.shape.map((d, i) => (i === ax ? len : d)) })), { axis: ax });
+  const outs = g.node(
+    'Split',
+    [x, splitInput],
+    lengths.map((len) => ({ type: x.type, shape: x.shape.map((d, i) => (i === ax ? len : d)) })),
+    { axis: ax },
+  );
   g.record({
     inputs: [x],
     outputs: outs,
-    vjp: (g2, grads) => [concat(g2, grads.map((gr, i) => gr ?? zerosLike(g2, outs[i])), ax)],
+    vjp: (g2, grads) => [
+      concat(
+        g2,
+        grads.map((gr, i) => gr ?? zerosLike(g2, outs[i])),
+        ax,
+      ),
+    ],
   });
   return outs;
 }
@@ -213,7 +234,9 @@ export function reduceMean(g: Graph, x: Value, axes: number[], keepdims: boolean
 
 /** Broadcasts `x` up to the shape of `like` (Expand with like's run-time shape). */
 export function expandLike(g: Graph, x: Value, like: Value): Value {
-  const shapeTensor = isStatic(like.shape) ? g.ints(like.shape) : g.node('Shape', [like], [{ type: 'int64', shape: [like.shape.length] }])[0];
+  const shapeTensor = isStatic(like.shape)
+    ? g.ints(like.shape)
+    : g.node('Shape', [like], [{ type: 'int64', shape: [like.shape.length] }])[0];
   const [y] = g.node('Expand', [x, shapeTensor], [{ type: x.type, shape: like.shape }]);
   g.record({ inputs: [x], outputs: [y], vjp: (g2, [gy]) => [sumTo(g2, gy!, x.shape)] });
   return y;
@@ -293,7 +316,9 @@ export function gather(g: Graph, table: Value, indices: Value): Value {
 /** Per-row gather: data [B, T, ...], indices [B, N] -> [B, N, ...] (GatherND with one batch axis). */
 export function gatherRows(g: Graph, data: Value, indices: Value): Value {
   const idx = unsqueeze(g, indices, [-1]);
-  return g.node('GatherND', [data, idx], [{ type: data.type, shape: [data.shape[0], indices.shape[1], ...data.shape.slice(2)] }], { batch_dims: 1 })[0];
+  return g.node('GatherND', [data, idx], [{ type: data.type, shape: [data.shape[0], indices.shape[1], ...data.shape.slice(2)] }], {
+    batch_dims: 1,
+  })[0];
 }
 
 // ---------------------------------------------------------------- loss
@@ -318,7 +343,12 @@ export function weightedCrossEntropy(g: Graph, logits: Value, labels: Value, wei
     vjp: (g2, [gl]) => {
       if (typeof v !== 'number') throw new Error('weightedCrossEntropy needs a static vocabulary size');
       // OneHot has no float64 kernel in onnxruntime: build it in float32 and widen when the graph is float64.
-      let onehot = g2.node('OneHot', [labels, g2.constant([v], [], 'int64'), g2.constant([0, 1], [2], 'float32')], [{ type: 'float32', shape: [n, v] }], { axis: -1 })[0];
+      let onehot = g2.node(
+        'OneHot',
+        [labels, g2.constant([v], [], 'int64'), g2.constant([0, 1], [2], 'float32')],
+        [{ type: 'float32', shape: [n, v] }],
+        { axis: -1 },
+      )[0];
       if (logits.type !== 'float32') onehot = cast(g2, onehot, logits.type);
       const probs = exp(g2, logp);
       const scaled = mul(g2, unsqueeze(g2, weights, [1]), gl!);

@@ -32,7 +32,10 @@ export function float32Weights(cfg: ModelConfig, tensors: Map<string, Tensor>): 
     const t = tensors.get(name);
     if (!t) invalid('checkpoint_missing_tensor', `the checkpoint has no "${name}", which its config.json requires.`);
     if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
-      invalid('checkpoint_shape_mismatch', `"${name}" has shape ${JSON.stringify(t.shape)} but config.json implies ${JSON.stringify(shape)}.`);
+      invalid(
+        'checkpoint_shape_mismatch',
+        `"${name}" has shape ${JSON.stringify(t.shape)} but config.json implies ${JSON.stringify(shape)}.`,
+      );
     }
     out.set(name, toFloat32(t));
   }

@@ -23,7 +23,10 @@ export async function readJsonFile(path: string, what: string): Promise<unknown>
 }
 
 async function exists(path: string): Promise<boolean> {
-  return stat(path).then(() => true, () => false);
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** Reads one safetensors file tensor by tensor, so peak memory is the tensors, not the file twice. */
@@ -58,9 +61,11 @@ export async function readCheckpointWeights(dir: string): Promise<Map<string, Te
     const shards = [...new Set(Object.values(index.weight_map))];
     const all = new Map<string, Tensor>();
     for (const shard of shards) {
-      if (shard.includes('/') || shard.includes('..')) invalid('bad_checkpoint', `weight_map names shard "${shard}" outside the checkpoint folder.`);
+      if (shard.includes('/') || shard.includes('..'))
+        invalid('bad_checkpoint', `weight_map names shard "${shard}" outside the checkpoint folder.`);
       for (const [k, v] of await readSafetensorsFile(join(dir, shard))) {
-        if (index.weight_map[k] !== shard) invalid('bad_checkpoint', `tensor "${k}" is in ${shard} but weight_map places it in ${index.weight_map[k] ?? 'no shard'}.`);
+        if (index.weight_map[k] !== shard)
+          invalid('bad_checkpoint', `tensor "${k}" is in ${shard} but weight_map places it in ${index.weight_map[k] ?? 'no shard'}.`);
         all.set(k, v);
       }
     }

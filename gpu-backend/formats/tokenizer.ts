@@ -43,7 +43,7 @@ export class TextTokenizer {
   private specialId(key: string): number | null {
     const tok = this.config[key];
     const text = typeof tok === 'string' ? tok : (tok as { content?: string } | undefined)?.content;
-    return text === undefined ? null : this.tokenizer.token_to_id(text) ?? null;
+    return text === undefined ? null : (this.tokenizer.token_to_id(text) ?? null);
   }
 
   get bosId(): number | null {

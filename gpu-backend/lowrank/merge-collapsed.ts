@@ -68,17 +68,24 @@ interface Site {
 const FACTOR_METHODS = ['linear', 'ties', 'dare'];
 
 export function mergeCollapsed(members: Member[], spec: CollapsedSpec): { adapter: LoraAdapter; report: CollapsedReport } {
-  if (!COLLAPSED_METHODS.includes(spec.method)) invalid('bad_method', `method "${spec.method}" is not a collapsed merge; use one of ${COLLAPSED_METHODS.join(', ')}.`, 'method');
+  if (!COLLAPSED_METHODS.includes(spec.method))
+    invalid('bad_method', `method "${spec.method}" is not a collapsed merge; use one of ${COLLAPSED_METHODS.join(', ')}.`, 'method');
   checkMembers(members);
   const n = members.length;
   const weights = checkWeights(spec.weights, n, spec.method === 'linear' ? 1 / n : 1);
   const space = spec.space ?? 'delta';
-  if (space !== 'delta' && space !== 'factors') invalid('bad_space', `space is "${space}"; use "delta" (merge whole deltas) or "factors" (merge lora_A and lora_B separately, as PEFT's plain ties/dare).`, 'space');
+  if (space !== 'delta' && space !== 'factors')
+    invalid(
+      'bad_space',
+      `space is "${space}"; use "delta" (merge whole deltas) or "factors" (merge lora_A and lora_B separately, as PEFT's plain ties/dare).`,
+      'space',
+    );
   const density = spec.method === 'ties' || spec.method === 'dare' ? checkDensity(spec.density ?? 0.5) : 1;
   if (spec.rank !== undefined && !(Number.isInteger(spec.rank) && spec.rank >= 1 && spec.rank <= MAX_RANK)) {
     invalid('bad_rank', `rank is ${spec.rank}; it must be an integer from 1 to ${MAX_RANK}.`, 'rank');
   }
-  if (spec.clamp !== undefined && !(spec.clamp >= 0 && spec.clamp <= 1)) invalid('bad_clamp', `clamp is ${spec.clamp}; it is a quantile and must be in [0, 1].`, 'clamp');
+  if (spec.clamp !== undefined && !(spec.clamp >= 0 && spec.clamp <= 1))
+    invalid('bad_clamp', `clamp is ${spec.clamp}; it is a quantile and must be in [0, 1].`, 'clamp');
   const lambda = spec.lambda ?? 1;
   if (!Number.isFinite(lambda)) invalid('bad_lambda', `lambda is ${lambda}; it must be a finite number.`, 'lambda');
 
@@ -100,7 +107,10 @@ export function mergeCollapsed(members: Member[], spec: CollapsedSpec): { adapte
     case 'task_arithmetic':
       uniformRank = spec.rank ?? null;
       merged = sites.map((site) => {
-        const exact = concat(site, weights.map((w) => lambda * w));
+        const exact = concat(
+          site,
+          weights.map((w) => lambda * w),
+        );
         return spec.rank === undefined ? exact : truncate(site, exact.b, exact.a, spec.rank);
       });
       peftCombination = spec.rank === undefined ? 'cat' : 'svd';
@@ -142,7 +152,11 @@ export function mergeCollapsed(members: Member[], spec: CollapsedSpec): { adapte
 
   const largest = uniformRank ?? Math.max(...merged.map((m) => m.a.rows));
   if (largest > MAX_RANK) {
-    invalid('merged_rank_too_large', `${spec.method} of these adapters has rank ${largest} (the sum of their ranks), above the ${MAX_RANK} an adapter may have; use svd, or task_arithmetic with a rank.`, 'adapters');
+    invalid(
+      'merged_rank_too_large',
+      `${spec.method} of these adapters has rank ${largest} (the sum of their ranks), above the ${MAX_RANK} an adapter may have; use svd, or task_arithmetic with a rank.`,
+      'adapters',
+    );
   }
   const adapter = toAdapter(members, merged, uniformRank);
   const report: CollapsedReport = {
@@ -202,7 +216,11 @@ function checkFactorSpace(members: Member[], sites: Site[], weights: number[], m
   }
   const negative = weights.findIndex((w) => w < 0);
   if (negative >= 0) {
-    invalid('bad_weights', `${how} scales both factors by √(weight·scaling), so weights must be ≥ 0; "${members[negative].name}" has ${weights[negative]}. Use task_arithmetic for negative weights.`, 'weights');
+    invalid(
+      'bad_weights',
+      `${how} scales both factors by √(weight·scaling), so weights must be ≥ 0; "${members[negative].name}" has ${weights[negative]}. Use task_arithmetic for negative weights.`,
+      'weights',
+    );
   }
 }
 
@@ -269,8 +287,14 @@ function quantile(sorted: Float64Array, q: number): number {
 function factorMerge(site: Site, weights: number[], merge: (tensors: Float64Array[], weights: number[]) => Float64Array): Merged {
   const m = site.parts[0].module;
   const w = site.parts.map((p) => Math.sqrt(weights[p.member] * p.module.scale));
-  const a = merge(site.parts.map((p) => Float64Array.from(p.module.a)), w);
-  const b = merge(site.parts.map((p) => Float64Array.from(p.module.b)), w);
+  const a = merge(
+    site.parts.map((p) => Float64Array.from(p.module.a)),
+    w,
+  );
+  const b = merge(
+    site.parts.map((p) => Float64Array.from(p.module.b)),
+    w,
+  );
   return { module: m, b: fromArray(m.out, m.rank, b), a: fromArray(m.rank, m.in, a) };
 }
 /** ‖ΔW_merged − ΔW_member‖ / ‖ΔW_member‖ over all modules, from factors: ‖[B₁ −B₂][A₁; A₂]‖². */

@@ -108,10 +108,19 @@ export function combine(how: Combiner, tensors: Float64Array[], weights: number[
     case 'sum':
       return weightedSum(tensors, weights);
     case 'ties':
-      return disjointMean(tensors.map((t) => magnitudeTrim(t, density)), weights);
+      return disjointMean(
+        tensors.map((t) => magnitudeTrim(t, density)),
+        weights,
+      );
     case 'dare_linear':
-      return weightedSum(tensors.map((t) => dareKeep(t, density, rng)), weights);
+      return weightedSum(
+        tensors.map((t) => dareKeep(t, density, rng)),
+        weights,
+      );
     case 'dare_ties':
-      return disjointMean(tensors.map((t) => dareKeep(t, density, rng)), weights);
+      return disjointMean(
+        tensors.map((t) => dareKeep(t, density, rng)),
+        weights,
+      );
   }
 }

@@ -16,7 +16,17 @@ import { describeIssues } from '../../contracts/api/zod-issues.ts';
 import { InvalidInputError, invalid } from '../../contracts/formats/errors.ts';
 import type { LoraAdapter } from '../../contracts/formats/adapter.ts';
 import type { LoadedBase, ModelCache } from './models.ts';
-import { chatPrompt, checkSampling, finishReason, Generation, maxTokensFor, textPrompts, type ChatRequest, type Choice, type TextRequest } from './openai.ts';
+import {
+  chatPrompt,
+  checkSampling,
+  finishReason,
+  Generation,
+  maxTokensFor,
+  textPrompts,
+  type ChatRequest,
+  type Choice,
+  type TextRequest,
+} from './openai.ts';
 
 type Kind = 'chat' | 'text';
 type Status = 400 | 401 | 404 | 422 | 500;
@@ -37,7 +47,14 @@ export function backendApp(opts: BackendAppOptions): Hono {
   app.use('/v1/*', edgeOnly(opts.secret));
   app.use('/internal/*', edgeOnly(opts.secret));
   app.onError(onError);
-  app.notFound((c) => error(c, 404, 'not_found', `No route ${c.req.method} ${c.req.path} on this backend; the edge calls /v1/completions and /v1/chat/completions.`));
+  app.notFound((c) =>
+    error(
+      c,
+      404,
+      'not_found',
+      `No route ${c.req.method} ${c.req.path} on this backend; the edge calls /v1/completions and /v1/chat/completions.`,
+    ),
+  );
   app.post('/v1/chat/completions', (c) => complete(c, 'chat', opts));
   app.post('/v1/completions', (c) => complete(c, 'text', opts));
   // The path keeps the wire's first name for jobs (tasks), which the edge's cancel push calls.
@@ -53,7 +70,13 @@ function error(c: Context, status: Status, code: string, message: string, param:
 function edgeOnly(secret: string): MiddlewareHandler {
   return async (c, next) => {
     const token = /^Bearer (.*)$/.exec(c.req.header('authorization') ?? '')?.[1];
-    if (token === undefined || !(await secretMatches(token, secret))) return error(c, 401, 'unauthorized', 'This route is for the rankgate edge; send its shared secret (BACKEND_SECRET) as a bearer token.');
+    if (token === undefined || !(await secretMatches(token, secret)))
+      return error(
+        c,
+        401,
+        'unauthorized',
+        'This route is for the rankgate edge; send its shared secret (BACKEND_SECRET) as a bearer token.',
+      );
     await next();
   };
 }
@@ -67,7 +90,13 @@ function onError(err: Error, c: Context) {
 async function complete(c: Context, kind: Kind, opts: BackendAppOptions) {
   const { target, req } = readRequest(await c.req.json().catch(() => null), kind);
   if (target.kind === 'merge' || target.kind === 'merge_task') {
-    return error(c, 422, 'merge_serving_unavailable', 'This backend does not serve merges yet; call one of the member adapters directly.', 'model');
+    return error(
+      c,
+      422,
+      'merge_serving_unavailable',
+      'This backend does not serve merges yet; call one of the member adapters directly.',
+      'model',
+    );
   }
   checkSampling(req);
   const base = await opts.models.base(target.base_model);
@@ -92,7 +121,13 @@ function readRequest(body: unknown, kind: Kind): { target: RoutedTarget; req: Ch
 }
 
 /** One generation for all of the request's choices: each prompt `n` times. */
-function newGeneration(base: LoadedBase, adapter: LoraAdapter | null, kind: Kind, req: ChatRequest | TextRequest, signal: AbortSignal): Generation {
+function newGeneration(
+  base: LoadedBase,
+  adapter: LoraAdapter | null,
+  kind: Kind,
+  req: ChatRequest | TextRequest,
+  signal: AbortSignal,
+): Generation {
   const prompts: Choice[] = kind === 'chat' ? [chatPrompt(base, req as ChatRequest)] : textPrompts(base, req as TextRequest);
   const n = req.n ?? 1;
   const choices = prompts.flatMap((p) => Array.from({ length: n }, () => p));
@@ -113,9 +148,19 @@ async function counted(inFlight: InFlight, generation: Generation) {
 
 type Results = Awaited<ReturnType<Generation['run']>>;
 
-const ids = (kind: Kind) => ({ id: `${kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${crypto.randomUUID()}`, created: Math.floor(Date.now() / 1000) });
+const ids = (kind: Kind) => ({
+  id: `${kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${crypto.randomUUID()}`,
+  created: Math.floor(Date.now() / 1000),
+});
 
-async function whole(c: Context, generation: Generation, run: () => Promise<Results>, controller: AbortController, req: ChatRequest | TextRequest, kind: Kind) {
+async function whole(
+  c: Context,
+  generation: Generation,
+  run: () => Promise<Results>,
+  controller: AbortController,
+  req: ChatRequest | TextRequest,
+  kind: Kind,
+) {
   // A client that goes away frees its batch rows at the next step.
   c.req.raw.signal.addEventListener('abort', () => controller.abort());
   const results = await run();
@@ -125,16 +170,33 @@ async function whole(c: Context, generation: Generation, run: () => Promise<Resu
       ? { index, message: { role: 'assistant' as const, content: streams[index].text }, finish_reason: finishReason(r) }
       : { index, text: all[index].echo + streams[index].text, finish_reason: finishReason(r) },
   );
-  return c.json({ ...ids(kind), object: kind === 'chat' ? 'chat.completion' : 'text_completion', model: req.model, choices, usage: generation.usage(results) });
+  return c.json({
+    ...ids(kind),
+    object: kind === 'chat' ? 'chat.completion' : 'text_completion',
+    model: req.model,
+    choices,
+    usage: generation.usage(results),
+  });
 }
 
-function streamed(c: Context, generation: Generation, run: () => Promise<Results>, controller: AbortController, req: ChatRequest | TextRequest, kind: Kind) {
+function streamed(
+  c: Context,
+  generation: Generation,
+  run: () => Promise<Results>,
+  controller: AbortController,
+  req: ChatRequest | TextRequest,
+  kind: Kind,
+) {
   const head = { ...ids(kind), object: kind === 'chat' ? 'chat.completion.chunk' : 'text_completion', model: req.model };
   const { streams, choices } = generation;
   const chunk = (index: number, text: string, finish: 'stop' | 'length' | null, first: boolean) =>
     JSON.stringify({
       ...head,
-      choices: [kind === 'chat' ? { index, delta: first ? { role: 'assistant', content: text } : text ? { content: text } : {}, finish_reason: finish } : { index, text, finish_reason: finish }],
+      choices: [
+        kind === 'chat'
+          ? { index, delta: first ? { role: 'assistant', content: text } : text ? { content: text } : {}, finish_reason: finish }
+          : { index, text, finish_reason: finish },
+      ],
     });
   // Writes are chained so chunks leave in the order they were made.
   let written: Promise<void> = Promise.resolve();
@@ -160,7 +222,10 @@ function streamed(c: Context, generation: Generation, run: () => Promise<Results
     async (err, sse) => {
       // Headers are gone already: the failure travels as an error event, and no [DONE] follows.
       console.error('backend: stream failed', err);
-      const [status, code, message] = err instanceof InvalidInputError ? [400, err.code, err.message] as const : [500, 'backend_error', 'The backend failed while streaming this completion; retry.'] as const;
+      const [status, code, message] =
+        err instanceof InvalidInputError
+          ? ([400, err.code, err.message] as const)
+          : ([500, 'backend_error', 'The backend failed while streaming this completion; retry.'] as const);
       await sse.writeSSE({ data: JSON.stringify(errorBody(status, code, message)) });
     },
   );
@@ -169,6 +234,7 @@ function streamed(c: Context, generation: Generation, run: () => Promise<Results
 /** The edge's cancel push for a job this backend runs. */
 function cancel(c: Context, opts: BackendAppOptions) {
   const { kind, id } = c.req.param();
-  if (!opts.cancelJob?.(kind, id)) return error(c, 404, 'task_not_running', `This backend runs no ${kind} job "${id}"; nothing to cancel.`, 'id');
+  if (!opts.cancelJob?.(kind, id))
+    return error(c, 404, 'task_not_running', `This backend runs no ${kind} job "${id}"; nothing to cancel.`, 'id');
   return c.json({ id, kind, cancelled: true });
 }

@@ -58,7 +58,14 @@ export class ModelCache {
     const tokenizer = await TextTokenizer.load(dir).catch(() => null);
     const generation = (await readJson(join(dir, 'generation_config.json'))) as { eos_token_id?: number | number[] } | null;
     const eos = generation?.eos_token_id ?? folder.config.eosTokenIds;
-    return { id: ref.id, dir, decoder, scheduler: new Scheduler(decoder, this.opts.maxBatch ?? 32), tokenizer, eos: Array.isArray(eos) ? eos : [eos] };
+    return {
+      id: ref.id,
+      dir,
+      decoder,
+      scheduler: new Scheduler(decoder, this.opts.maxBatch ?? 32),
+      tokenizer,
+      eos: Array.isArray(eos) ? eos : [eos],
+    };
   }
 
   async adapter(base: LoadedBase, ref: ModelRef): Promise<LoraAdapter> {

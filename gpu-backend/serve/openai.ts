@@ -38,7 +38,12 @@ export function textPrompts(base: LoadedBase, req: TextRequest): Choice[] {
 
 /** Unsupported sampling options are refused rather than ignored. */
 export function checkSampling(req: ChatRequest | TextRequest): void {
-  if (req.presence_penalty || req.frequency_penalty) invalid('unsupported_parameter', 'presence_penalty and frequency_penalty are not supported; leave them out or at 0.', req.presence_penalty ? 'presence_penalty' : 'frequency_penalty');
+  if (req.presence_penalty || req.frequency_penalty)
+    invalid(
+      'unsupported_parameter',
+      'presence_penalty and frequency_penalty are not supported; leave them out or at 0.',
+      req.presence_penalty ? 'presence_penalty' : 'frequency_penalty',
+    );
 }
 
 /** Tracks one choice's text while it is generated, honouring stop strings. */

@@ -38,8 +38,14 @@ export class FolderCache {
 
   private async download(prefix: string, wanted: FileFilter): Promise<string> {
     const dir = join(this.root, prefix.replace(/[^A-Za-z0-9._/-]/g, '_').replace(/\.\.+/g, '_'));
-    const names = (await this.store.list(prefix)).map((key) => key.slice(prefix.length)).filter((name) => name.length > 0 && !name.includes('/') && wanted(name));
-    if (names.length === 0) invalid('model_files_missing', `object storage has no model files under "${prefix}"; upload them there (or register the model again).`);
+    const names = (await this.store.list(prefix))
+      .map((key) => key.slice(prefix.length))
+      .filter((name) => name.length > 0 && !name.includes('/') && wanted(name));
+    if (names.length === 0)
+      invalid(
+        'model_files_missing',
+        `object storage has no model files under "${prefix}"; upload them there (or register the model again).`,
+      );
     await mkdir(dir, { recursive: true });
     for (const name of names) {
       const local = join(dir, name);
@@ -47,7 +53,10 @@ export class FolderCache {
       if (!info) continue;
       // The ETag the copy was fetched with tells a replaced object of the same size from the one we have.
       const tag = join(dir, `.${name}.etag`);
-      const have = await stat(local).then((s) => s.size, () => -1);
+      const have = await stat(local).then(
+        (s) => s.size,
+        () => -1,
+      );
       const hadTag = await readFile(tag, 'utf8').catch(() => null);
       if (have === info.size && (info.etag === null || hadTag === info.etag)) continue;
       const bytes = await this.store.getBytes(prefix + name);

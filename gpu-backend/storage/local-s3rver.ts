@@ -15,7 +15,13 @@ export interface LocalS3 {
 /** Starts s3rver on 127.0.0.1 (port 0 picks a free one) with `bucket` created; files live in `directory`. */
 export async function startLocalS3(opts: { bucket: string; port?: number; directory?: string }): Promise<LocalS3> {
   const directory = opts.directory ?? (await mkdtemp(join(tmpdir(), 'rankgate-s3-')));
-  const server = new S3rver({ address: '127.0.0.1', port: opts.port ?? 0, directory, silent: true, configureBuckets: [{ name: opts.bucket }] });
+  const server = new S3rver({
+    address: '127.0.0.1',
+    port: opts.port ?? 0,
+    directory,
+    silent: true,
+    configureBuckets: [{ name: opts.bucket }],
+  });
   const { port } = (await server.run()) as { port: number };
   return {
     config: { endpoint: `http://127.0.0.1:${port}`, bucket: opts.bucket, accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },

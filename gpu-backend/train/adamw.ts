@@ -26,7 +26,14 @@ export function newAdamWState(): AdamWState {
  * One optimizer step over every parameter that has a gradient, in place. `lr` overrides cfg.lr (schedules);
  * `decays(name)` says whether weight decay applies to a parameter (all by default, as in torch).
  */
-export function adamwStep(params: Map<string, Float32Array>, grads: Map<string, Float32Array>, state: AdamWState, cfg: AdamWConfig, lr = cfg.lr, decays: (name: string) => boolean = () => true): void {
+export function adamwStep(
+  params: Map<string, Float32Array>,
+  grads: Map<string, Float32Array>,
+  state: AdamWState,
+  cfg: AdamWConfig,
+  lr = cfg.lr,
+  decays: (name: string) => boolean = () => true,
+): void {
   state.step += 1;
   const [b1, b2] = cfg.betas;
   const bc1 = 1 - b1 ** state.step;

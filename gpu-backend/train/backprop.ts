@@ -58,7 +58,8 @@ export class Backprop {
   ) {
     this.rope = new RopeTables(cfg);
     this.layerLora = Array.from({ length: cfg.numLayers }, () => ({}));
-    if (trainable.kind === 'lora') for (const t of trainable.targets) this.layerLora[t.layer][t.projection] = { rank: t.rank, scale: t.scale };
+    if (trainable.kind === 'lora')
+      for (const t of trainable.targets) this.layerLora[t.layer][t.projection] = { rank: t.rank, scale: t.scale };
   }
 
   private session(key: string, build: () => Uint8Array): Promise<ort.InferenceSession> {
@@ -180,7 +181,13 @@ export class Backprop {
    * Backward through the layers, newest first, each recomputing its forward; adds every parameter gradient to
    * `grads` and returns the gradient of the first layer's input.
    */
-  private async backward(batch: TokenBatch, common: Record<string, ort.Tensor>, xs: Float32Array[], dh: Float32Array, grads: Map<string, Float32Array>): Promise<Float32Array> {
+  private async backward(
+    batch: TokenBatch,
+    common: Record<string, ort.Tensor>,
+    xs: Float32Array[],
+    dh: Float32Array,
+    grads: Map<string, Float32Array>,
+  ): Promise<Float32Array> {
     const { batch: B, seq: T } = batch;
     const D = this.cfg.hiddenSize;
     let dy = dh;
@@ -217,7 +224,14 @@ export class Backprop {
 }
 
 /** Rows [start, start + n) of a row-major buffer `width` wide, zero-padded to `chunk` rows (a view when none is needed). */
-function chunkOf<A extends Float32Array | BigInt64Array>(src: A, start: number, n: number, chunk: number, width: number, make: new (length: number) => A): A {
+function chunkOf<A extends Float32Array | BigInt64Array>(
+  src: A,
+  start: number,
+  n: number,
+  chunk: number,
+  width: number,
+  make: new (length: number) => A,
+): A {
   const rows = src.subarray(start * width, (start + n) * width) as A;
   if (n === chunk) return rows;
   const out = new make(chunk * width);

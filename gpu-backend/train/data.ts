@@ -35,7 +35,11 @@ function chatPieces(messages: Extract<Example, { kind: 'chat' }>['messages'], to
     const through = tok.applyChatTemplate(messages.slice(0, i + 1), false);
     // Templates render prefix-stably in practice; the assistant's turn is what its message adds to the text.
     const start = through.startsWith(before) ? before.length : through.lastIndexOf(messages[i].content);
-    if (start < done.length) invalid('bad_chat_template', 'the chat template does not render conversations prefix by prefix; rankgate cannot tell which tokens are the assistant\'s.');
+    if (start < done.length)
+      invalid(
+        'bad_chat_template',
+        "the chat template does not render conversations prefix by prefix; rankgate cannot tell which tokens are the assistant's.",
+      );
     pieces.push({ text: through.slice(done.length, start), train: false }, { text: through.slice(start), train: true });
     done = through;
   }
@@ -82,7 +86,11 @@ export function encodeDataset(text: string, tok: TextTokenizer, maxLength: numbe
     examples.push(e);
   }
   if (examples.length === 0) {
-    invalid('empty_dataset', `${what} has no usable example (${parsed.examples.length} parsed, ${dropped} left with no completion tokens after truncation to ${maxLength}); nothing to train on.`, what);
+    invalid(
+      'empty_dataset',
+      `${what} has no usable example (${parsed.examples.length} parsed, ${dropped} left with no completion tokens after truncation to ${maxLength}); nothing to train on.`,
+      what,
+    );
   }
   return { examples, truncated, dropped };
 }

@@ -13,7 +13,13 @@ export interface EvalExample {
   completion: string;
 }
 
-export async function exactMatch(decoder: Decoder, tok: TextTokenizer, adapter: LoraAdapter | null, examples: EvalExample[], maxBatch = 32): Promise<number> {
+export async function exactMatch(
+  decoder: Decoder,
+  tok: TextTokenizer,
+  adapter: LoraAdapter | null,
+  examples: EvalExample[],
+  maxBatch = 32,
+): Promise<number> {
   const eos = tok.eosId;
   const requests = examples.map((ex) => ({
     prompt: tok.encode(ex.prompt, true),

@@ -30,14 +30,22 @@ export function initLoraParams(cfg: ModelConfig, targets: LoraTarget[], seed: nu
   for (const t of targets) {
     const { in: fanIn, out } = projectionShape(cfg, t.projection);
     const bound = 1 / Math.sqrt(fanIn);
-    params.set(peftKey(t.path, 'lora_A'), Float32Array.from({ length: t.rank * fanIn }, () => (2 * random() - 1) * bound));
+    params.set(
+      peftKey(t.path, 'lora_A'),
+      Float32Array.from({ length: t.rank * fanIn }, () => (2 * random() - 1) * bound),
+    );
     params.set(peftKey(t.path, 'lora_B'), new Float32Array(out * t.rank));
   }
   return params;
 }
 
 /** adapter_config.json and adapter_model.safetensors bytes, as PEFT's save_pretrained writes them. */
-export function peftFiles(cfg: ModelConfig, targets: LoraTarget[], params: LoraParams, opts: { r: number; loraAlpha: number; targetModules: string[]; baseModel: string; useRslora?: boolean }): { config: string; weights: Uint8Array } {
+export function peftFiles(
+  cfg: ModelConfig,
+  targets: LoraTarget[],
+  params: LoraParams,
+  opts: { r: number; loraAlpha: number; targetModules: string[]; baseModel: string; useRslora?: boolean },
+): { config: string; weights: Uint8Array } {
   const tensors: [string, Tensor][] = [];
   for (const t of targets) {
     const { in: fanIn, out } = projectionShape(cfg, t.projection);

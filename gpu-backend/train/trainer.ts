@@ -70,7 +70,18 @@ export const TRAINING_DEFAULTS: Omit<TrainingConfig, 'mode' | 'baseModelName'> =
 };
 
 export type TrainingEvent =
-  | { type: 'step'; step: number; totalSteps: number; epoch: number; loss: number; learningRate: number; gradNorm: number; tokensPerSecond: number; elapsedSeconds: number; etaSeconds: number }
+  | {
+      type: 'step';
+      step: number;
+      totalSteps: number;
+      epoch: number;
+      loss: number;
+      learningRate: number;
+      gradNorm: number;
+      tokensPerSecond: number;
+      elapsedSeconds: number;
+      etaSeconds: number;
+    }
   | { type: 'eval'; step: number; evalLoss: number }
   | { type: 'checkpoint'; step: number; files: string[] };
 
@@ -117,7 +128,10 @@ export class Trainer {
     const weights = float32Weights(cfg, model.weights);
     if (config.mode === 'lora') {
       const l = config.lora!;
-      this.targets = resolveTargets(parseLoraConfig({ r: l.r, lora_alpha: l.alpha, target_modules: l.targetModules, use_rslora: l.useRslora ?? false }), cfg);
+      this.targets = resolveTargets(
+        parseLoraConfig({ r: l.r, lora_alpha: l.alpha, target_modules: l.targetModules, use_rslora: l.useRslora ?? false }),
+        cfg,
+      );
       this.params = initLoraParams(cfg, this.targets, config.seed);
       this.backprop = new Backprop(cfg, weights, { kind: 'lora', targets: this.targets }, this.params, runtime);
     } else {
@@ -171,14 +185,28 @@ export class Trainer {
       }
       const gradNorm = clipGradNorm(grads.values(), this.config.maxGradNorm > 0 ? this.config.maxGradNorm : Infinity);
       const lr = scheduledLr(this.config.learningRate, this.config.schedule, step, total, this.config.warmupSteps);
-      adamwStep(this.params, grads, this.optimizer, { lr, betas: [0.9, 0.999], eps: 1e-8, weightDecay: this.config.weightDecay }, lr, decays);
+      adamwStep(
+        this.params,
+        grads,
+        this.optimizer,
+        { lr, betas: [0.9, 0.999], eps: 1e-8, weightDecay: this.config.weightDecay },
+        lr,
+        decays,
+      );
       step++;
       lastLoss = loss;
       const tokens = micro.reduce((n, b) => n + b.lengths.reduce((a, c) => a + c, 0), 0);
       const elapsed = (performance.now() - started) / 1000;
       onEvent({
-        type: 'step', step, totalSteps: total, epoch: step / this.stepsPerEpoch, loss, learningRate: lr, gradNorm,
-        tokensPerSecond: tokens / ((performance.now() - t0) / 1000), elapsedSeconds: elapsed,
+        type: 'step',
+        step,
+        totalSteps: total,
+        epoch: step / this.stepsPerEpoch,
+        loss,
+        learningRate: lr,
+        gradNorm,
+        tokensPerSecond: tokens / ((performance.now() - t0) / 1000),
+        elapsedSeconds: elapsed,
         etaSeconds: (elapsed / (step - firstStep)) * (total - step),
       });
       const last = step === total;
@@ -197,7 +225,12 @@ export class Trainer {
 
   /** Mean loss per target token over a dataset (no gradients). */
   async evaluate(data: EncodedDataset): Promise<number> {
-    const batches = makeBatches(data.examples, data.examples.map((_, i) => i), this.config.batchSize, this.padId);
+    const batches = makeBatches(
+      data.examples,
+      data.examples.map((_, i) => i),
+      this.config.batchSize,
+      this.padId,
+    );
     let sum = 0;
     let count = 0;
     for (const b of batches) {
@@ -212,11 +245,20 @@ export class Trainer {
   modelFiles(): Files {
     const cfg = this.model.config;
     if (this.config.mode === 'full') {
-      const tensors: [string, Tensor][] = [...expectedWeightShapes(cfg)].map(([name, shape]) => [name, { dtype: 'F32', shape, data: this.params.get(name)! }]);
+      const tensors: [string, Tensor][] = [...expectedWeightShapes(cfg)].map(([name, shape]) => [
+        name,
+        { dtype: 'F32', shape, data: this.params.get(name)! },
+      ]);
       return new Map([['model.safetensors', encodeSafetensors(tensors, { format: 'pt' })]]);
     }
     const l = this.config.lora!;
-    const { config, weights } = peftFiles(cfg, this.targets, this.params, { r: l.r, loraAlpha: l.alpha, targetModules: l.targetModules, baseModel: this.config.baseModelName, useRslora: l.useRslora });
+    const { config, weights } = peftFiles(cfg, this.targets, this.params, {
+      r: l.r,
+      loraAlpha: l.alpha,
+      targetModules: l.targetModules,
+      baseModel: this.config.baseModelName,
+      useRslora: l.useRslora,
+    });
     return new Map([
       ['adapter_config.json', new TextEncoder().encode(config)],
       ['adapter_model.safetensors', weights],
@@ -231,14 +273,29 @@ export class Trainer {
       moments.push([`exp_avg_sq.${name}`, { dtype: 'F32', shape: [m.length], data: this.optimizer.v.get(name)! }]);
     }
     files.set('optimizer.safetensors', encodeSafetensors(moments));
-    files.set('trainer_state.json', new TextEncoder().encode(JSON.stringify({ step, optimizer_step: this.optimizer.step, total_steps: this.totalSteps, seed: this.config.seed, config: this.config }, null, 2)));
+    files.set(
+      'trainer_state.json',
+      new TextEncoder().encode(
+        JSON.stringify(
+          { step, optimizer_step: this.optimizer.step, total_steps: this.totalSteps, seed: this.config.seed, config: this.config },
+          null,
+          2,
+        ),
+      ),
+    );
     return files;
   }
 
   /** Loads parameters and optimizer state from checkpoint files; returns the step to continue from. */
   private restore(files: Files): number {
-    const state = JSON.parse(new TextDecoder().decode(files.get('trainer_state.json') ?? invalid('bad_checkpoint', 'checkpoint has no trainer_state.json.'))) as { step: number; optimizer_step: number; seed: number };
-    if (state.seed !== this.config.seed) invalid('bad_checkpoint', `checkpoint was written with seed ${state.seed}, this run uses ${this.config.seed}; resume with the job's own settings.`);
+    const state = JSON.parse(
+      new TextDecoder().decode(files.get('trainer_state.json') ?? invalid('bad_checkpoint', 'checkpoint has no trainer_state.json.')),
+    ) as { step: number; optimizer_step: number; seed: number };
+    if (state.seed !== this.config.seed)
+      invalid(
+        'bad_checkpoint',
+        `checkpoint was written with seed ${state.seed}, this run uses ${this.config.seed}; resume with the job's own settings.`,
+      );
     const weightsFile = files.get(this.config.mode === 'full' ? 'model.safetensors' : 'adapter_model.safetensors');
     if (!weightsFile) invalid('bad_checkpoint', 'checkpoint has no weights file.');
     for (const [name, t] of decodeSafetensors(weightsFile).tensors) {
@@ -246,7 +303,9 @@ export class Trainer {
       if (!p || p.length !== t.data.length) invalid('bad_checkpoint', `checkpoint tensor "${name}" does not fit this run's parameters.`);
       p.set(toFloat32(t));
     }
-    for (const [name, t] of decodeSafetensors(files.get('optimizer.safetensors') ?? invalid('bad_checkpoint', 'checkpoint has no optimizer.safetensors.')).tensors) {
+    for (const [name, t] of decodeSafetensors(
+      files.get('optimizer.safetensors') ?? invalid('bad_checkpoint', 'checkpoint has no optimizer.safetensors.'),
+    ).tensors) {
       const [kind, ...rest] = name.split('.');
       (kind === 'exp_avg' ? this.optimizer.m : this.optimizer.v).set(rest.join('.'), Float32Array.from(toFloat32(t)));
     }
@@ -272,6 +331,7 @@ function checkConfig(c: TrainingConfig): void {
   positiveInt(c.batchSize, 'batch_size');
   positiveInt(c.gradAccumSteps, 'gradient_accumulation_steps');
   positiveInt(c.maxLength, 'max_length');
-  if (!(c.learningRate > 0 && c.learningRate <= 1)) invalid('bad_hyperparameter', `learning_rate must be in (0, 1], got ${c.learningRate}.`, 'learning_rate');
+  if (!(c.learningRate > 0 && c.learningRate <= 1))
+    invalid('bad_hyperparameter', `learning_rate must be in (0, 1], got ${c.learningRate}.`, 'learning_rate');
   if (c.mode === 'lora' && !c.lora) invalid('bad_hyperparameter', 'LoRA training needs lora settings (r, alpha, target_modules).', 'lora');
 }

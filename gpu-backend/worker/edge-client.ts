@@ -106,10 +106,15 @@ export class EdgeClient {
   }
 
   complete(kind: Kind, id: string, trainedTokens?: number): Promise<State> {
-    return this.post(`/internal/v1/tasks/${kind}/${encodeURIComponent(id)}/complete`, trainedTokens === undefined ? {} : { trained_tokens: trainedTokens });
+    return this.post(
+      `/internal/v1/tasks/${kind}/${encodeURIComponent(id)}/complete`,
+      trainedTokens === undefined ? {} : { trained_tokens: trainedTokens },
+    );
   }
 
   fail(kind: Kind, id: string, error: { code: string; message: string }): Promise<State> {
-    return this.post(`/internal/v1/tasks/${kind}/${encodeURIComponent(id)}/fail`, { error: { code: error.code.slice(0, 64), message: error.message.slice(0, 4000) } });
+    return this.post(`/internal/v1/tasks/${kind}/${encodeURIComponent(id)}/fail`, {
+      error: { code: error.code.slice(0, 64), message: error.message.slice(0, 4000) },
+    });
   }
 }

@@ -45,13 +45,28 @@ async function loadTokenizer(dir: string, spec: FineTuningSpec): Promise<TextTok
     return await TextTokenizer.load(dir);
   } catch (err) {
     if (!(err instanceof InvalidInputError)) throw err;
-    return invalid('missing_tokenizer', `base model "${spec.base_model.name}" has no tokenizer.json under "${spec.base_model.storage_prefix}"; training turns text into tokens with it, so add the model's tokenizer files there.`, 'model');
+    return invalid(
+      'missing_tokenizer',
+      `base model "${spec.base_model.name}" has no tokenizer.json under "${spec.base_model.storage_prefix}"; training turns text into tokens with it, so add the model's tokenizer files there.`,
+      'model',
+    );
   }
 }
 
-async function readDataset(store: ObjectStore, file: { id: string; storage_key: string }, what: string, tok: TextTokenizer, maxLength: number): Promise<EncodedDataset> {
+async function readDataset(
+  store: ObjectStore,
+  file: { id: string; storage_key: string },
+  what: string,
+  tok: TextTokenizer,
+  maxLength: number,
+): Promise<EncodedDataset> {
   const text = await store.getText(file.storage_key);
-  if (text === null) invalid('file_missing', `the ${what} ${file.id} is no longer in storage; upload it again and create a new job.`, what.replace(' ', '_'));
+  if (text === null)
+    invalid(
+      'file_missing',
+      `the ${what} ${file.id} is no longer in storage; upload it again and create a new job.`,
+      what.replace(' ', '_'),
+    );
   return encodeDataset(text, tok, maxLength, what);
 }
 
@@ -61,8 +76,15 @@ function metrics(e: Extract<TrainingEvent, { type: 'step' }>) {
     type: 'metrics' as const,
     message: `Step ${e.step}/${e.totalSteps}: training loss=${e.loss.toFixed(4)}`,
     data: {
-      step: e.step, total_steps: e.totalSteps, epoch: e.epoch, train_loss: e.loss, learning_rate: e.learningRate, grad_norm: e.gradNorm,
-      tokens_per_s: Math.round(e.tokensPerSecond), elapsed_s: Math.round(e.elapsedSeconds), eta_s: Math.round(e.etaSeconds),
+      step: e.step,
+      total_steps: e.totalSteps,
+      epoch: e.epoch,
+      train_loss: e.loss,
+      learning_rate: e.learningRate,
+      grad_norm: e.gradNorm,
+      tokens_per_s: Math.round(e.tokensPerSecond),
+      elapsed_s: Math.round(e.elapsedSeconds),
+      eta_s: Math.round(e.etaSeconds),
     },
   };
 }
@@ -96,8 +118,13 @@ async function trainAdapter(spec: FineTuningSpec, job: LeasedJob, deps: WorkerDe
   const { config, train } = inputs;
   const trainer = new Trainer(inputs.model, config, train, inputs.validation);
   try {
-    const resuming = inputs.resumeFrom ? `Resuming at step ${spec.resume_from!.step} of ${trainer.totalSteps} (attempt ${spec.attempt}).` : null;
-    info(events, resuming ?? `Training on ${train.examples.length} examples: ${config.epochs} epochs, ${trainer.totalSteps} steps.`, { total_steps: trainer.totalSteps, examples: train.examples.length });
+    const resuming = inputs.resumeFrom
+      ? `Resuming at step ${spec.resume_from!.step} of ${trainer.totalSteps} (attempt ${spec.attempt}).`
+      : null;
+    info(events, resuming ?? `Training on ${train.examples.length} examples: ${config.epochs} epochs, ${trainer.totalSteps} steps.`, {
+      total_steps: trainer.totalSteps,
+      examples: train.examples.length,
+    });
     if (job.stopped) return { kind: 'stopped' };
     const result = await trainer.run({ signal: job.signal, resumeFrom: inputs.resumeFrom, ...progressReports(spec, job, deps, events) });
     if (result.status === 'cancelled' || job.stopped) return { kind: 'stopped' };
@@ -117,8 +144,13 @@ async function readInputs(spec: FineTuningSpec, deps: WorkerDeps, events: EventR
   const tok = await loadTokenizer(dir, spec);
   const config = trainingConfig(spec, model.config, deps.settings.checkpointEvery);
   const train = await readDataset(deps.store, spec.training_file, 'training file', tok, config.maxLength);
-  const validation = spec.validation_file ? await readDataset(deps.store, spec.validation_file, 'validation file', tok, config.maxLength) : null;
-  for (const [what, data] of [['training file', train], ['validation file', validation]] as const) {
+  const validation = spec.validation_file
+    ? await readDataset(deps.store, spec.validation_file, 'validation file', tok, config.maxLength)
+    : null;
+  for (const [what, data] of [
+    ['training file', train],
+    ['validation file', validation],
+  ] as const) {
     if (data && data.truncated + data.dropped > 0) {
       const message = `${what}: ${data.truncated} examples cut to ${config.maxLength} tokens, ${data.dropped} dropped (nothing left to learn after the cut).`;
       info(events, message, { truncated: data.truncated, dropped: data.dropped }, 'warn');
@@ -146,13 +178,21 @@ function progressReports(spec: FineTuningSpec, job: LeasedJob, deps: WorkerDeps,
         events.add(metrics(e));
       } else if (e.type === 'eval') {
         validLoss = e.evalLoss;
-        events.add({ level: 'info', type: 'metrics', message: `Step ${e.step}: validation loss=${e.evalLoss.toFixed(4)}`, data: { step: e.step, valid_loss: e.evalLoss } });
+        events.add({
+          level: 'info',
+          type: 'metrics',
+          message: `Step ${e.step}: validation loss=${e.evalLoss.toFixed(4)}`,
+          data: { step: e.step, valid_loss: e.evalLoss },
+        });
       }
     },
     onCheckpoint: async (step: number, files: Files) => {
       const prefix = `${spec.output_prefix}checkpoints/step-${step}/`;
       await putFiles(deps.store, prefix, files);
-      const losses = { ...(trainLoss !== undefined ? { train_loss: trainLoss } : {}), ...(validLoss !== undefined ? { valid_loss: validLoss } : {}) };
+      const losses = {
+        ...(trainLoss !== undefined ? { train_loss: trainLoss } : {}),
+        ...(validLoss !== undefined ? { valid_loss: validLoss } : {}),
+      };
       await job.report(() => deps.client.checkpoint(spec.id, { step, storage_prefix: prefix, ...losses }), REPORT_RETRIES);
     },
   };
@@ -187,7 +227,9 @@ async function tellTheEdge(ending: Ending, spec: FineTuningSpec, job: LeasedJob,
   if (ending.kind === 'stopped') return 'stopped';
   if (ending.kind === 'failed') {
     const { error } = ending;
-    await job.report(() => client.fail('fine_tuning', spec.id, error), REPORT_RETRIES).catch((e) => console.error(`backend: could not fail ${spec.id}:`, errorText(e)));
+    await job
+      .report(() => client.fail('fine_tuning', spec.id, error), REPORT_RETRIES)
+      .catch((e) => console.error(`backend: could not fail ${spec.id}:`, errorText(e)));
   }
   return 'failed';
 }

@@ -38,7 +38,13 @@ export class LeasedJob {
 
   /** Renews every `everyMs` until the job ends; a renewal that fails for other reasons is retried next time. */
   keep(everyMs: number): void {
-    this.timer = setInterval(() => void this.report(() => this.client.renew(this.kind, this.id)).catch((err) => console.warn(`backend: renewing ${this.kind} ${this.id} failed (will retry):`, errorText(err))), everyMs);
+    this.timer = setInterval(
+      () =>
+        void this.report(() => this.client.renew(this.kind, this.id)).catch((err) =>
+          console.warn(`backend: renewing ${this.kind} ${this.id} failed (will retry):`, errorText(err)),
+        ),
+      everyMs,
+    );
     this.timer.unref();
   }
 

@@ -25,7 +25,11 @@ const row = (logits: Float32Array, r: number) => {
 
 describe('engine against transformers + PEFT (tiny-llama fixture)', () => {
   test.each(NAMES)('full-sequence logits of %s are within 1e-4', async (name) => {
-    const got = await forwardLogits(fx.decoder, fx.inputIds, fx.inputIds.map(() => adapter(name)));
+    const got = await forwardLogits(
+      fx.decoder,
+      fx.inputIds,
+      fx.inputIds.map(() => adapter(name)),
+    );
     expect(maxAbsDiff(got, reference(`logits.${name}`))).toBeLessThan(1e-4);
   });
 
@@ -43,7 +47,10 @@ describe('engine against transformers + PEFT (tiny-llama fixture)', () => {
   });
 
   test('four requests with different adapters decoded in one batch each match their reference', async () => {
-    const results = await generate(fx.decoder, NAMES.map((name) => ({ prompt: fx.inputIds[0], adapter: adapter(name), maxTokens: 10 })));
+    const results = await generate(
+      fx.decoder,
+      NAMES.map((name) => ({ prompt: fx.inputIds[0], adapter: adapter(name), maxTokens: 10 })),
+    );
     results.forEach((res, i) => expect(res.tokens).toEqual(refGeneration(NAMES[i])));
   });
 
@@ -95,9 +102,17 @@ describe('rankgate parity', () => {
       expect(report.max_abs_diff[`logits.${name}`]).toBeLessThan(1e-4);
       expect(report.generate_match[`generate.${name}`]).toBe(true);
     }
-    for (const key of ['logits.merge_cat', 'logits.merge_svd', 'logits.merge_linear_bc']) expect(report.max_abs_diff[key], key).toBeLessThan(1e-4);
+    for (const key of ['logits.merge_cat', 'logits.merge_svd', 'logits.merge_linear_bc'])
+      expect(report.max_abs_diff[key], key).toBeLessThan(1e-4);
     expect(report.unchecked).toEqual([]);
-    const reported = new Set([...Object.keys(report.max_abs_diff), ...Object.keys(report.generate_match), ...report.unchecked, ...Object.keys(report.loss_rel_diff), ...Object.keys(report.grad_rel_diff), ...Object.keys(report.adamw_max_abs_diff)]);
+    const reported = new Set([
+      ...Object.keys(report.max_abs_diff),
+      ...Object.keys(report.generate_match),
+      ...report.unchecked,
+      ...Object.keys(report.loss_rel_diff),
+      ...Object.keys(report.grad_rel_diff),
+      ...Object.keys(report.adamw_max_abs_diff),
+    ]);
     for (const key of fx.reference.keys()) if (key !== 'input_ids' && key !== 'labels') expect(reported.has(key), key).toBe(true);
   });
 });

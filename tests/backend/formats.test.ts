@@ -9,7 +9,15 @@ import { InvalidInputError, UnsupportedError } from '../../contracts/formats/err
 import { readAdapterFolder, readCheckpointWeights, readModelFolder } from '../../gpu-backend/formats/files.ts';
 import { parseModelConfig, ropeInverseFrequencies } from '../../contracts/formats/hf-config.ts';
 import { parseLoraConfig, resolveTargets } from '../../contracts/formats/peft-config.ts';
-import { decodeSafetensors, encodeSafetensors, floatToHalf, halfToFloat, parseSafetensorsHeader, toFloat32, type Tensor } from '../../contracts/formats/safetensors.ts';
+import {
+  decodeSafetensors,
+  encodeSafetensors,
+  floatToHalf,
+  halfToFloat,
+  parseSafetensorsHeader,
+  toFloat32,
+  type Tensor,
+} from '../../contracts/formats/safetensors.ts';
 import { FIXTURE, fixtureCopy } from './helpers.ts';
 
 const baseConfig = async () => JSON.parse(await readFile(join(FIXTURE, 'base', 'config.json'), 'utf8'));
@@ -17,7 +25,8 @@ const adapterConfig = async (name: string) => JSON.parse(await readFile(join(FIX
 const adapterConfigSync = {
   task_a: { r: 4, lora_alpha: 8, target_modules: ['v_proj', 'q_proj'], peft_type: 'LORA', bias: 'none' },
 };
-const adapterTensors = async (name: string) => decodeSafetensors(await readFile(join(FIXTURE, 'adapters', name, 'adapter_model.safetensors'))).tensors;
+const adapterTensors = async (name: string) =>
+  decodeSafetensors(await readFile(join(FIXTURE, 'adapters', name, 'adapter_model.safetensors'))).tensors;
 
 /** Expects `fn` to throw an InvalidInputError whose code is `code` and whose message matches `message`. */
 function expectInvalid(fn: () => unknown, code: string, message?: RegExp): void {
@@ -51,24 +60,40 @@ describe('safetensors', () => {
       seed: fc.integer(),
     });
     fc.assert(
-      fc.property(fc.dictionary(fc.string({ minLength: 1, maxLength: 12 }).filter((s) => s !== '__metadata__'), tensorArb, { maxKeys: 5 }), (spec) => {
-        const entries: [string, Tensor][] = Object.entries(spec).map(([name, { dtype, shape, seed }]) => {
-          const n = shape.reduce((a, b) => a * b, 1);
-          const bytes = new Uint8Array(n * { F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, U8: 1 }[dtype]).map((_, i) => (seed + i * 31) & 0xff);
-          const data = { F32: () => new Float32Array(bytes.buffer), F16: () => new Uint16Array(bytes.buffer), BF16: () => new Uint16Array(bytes.buffer), I64: () => new BigInt64Array(bytes.buffer), I32: () => new Int32Array(bytes.buffer), U8: () => bytes }[dtype]();
-          return [name, { dtype, shape, data }];
-        });
-        const file = encodeSafetensors(entries, { format: 'pt' });
-        const back = decodeSafetensors(file);
-        expect(back.metadata).toEqual({ format: 'pt' });
-        expect([...back.tensors.keys()].sort()).toEqual(entries.map(([k]) => k).sort());
-        for (const [name, t] of entries) {
-          const got = back.tensors.get(name)!;
-          expect(got.dtype).toBe(t.dtype);
-          expect(got.shape).toEqual(t.shape);
-          expect(new Uint8Array(got.data.buffer)).toEqual(new Uint8Array(t.data.buffer));
-        }
-      }),
+      fc.property(
+        fc.dictionary(
+          fc.string({ minLength: 1, maxLength: 12 }).filter((s) => s !== '__metadata__'),
+          tensorArb,
+          { maxKeys: 5 },
+        ),
+        (spec) => {
+          const entries: [string, Tensor][] = Object.entries(spec).map(([name, { dtype, shape, seed }]) => {
+            const n = shape.reduce((a, b) => a * b, 1);
+            const bytes = new Uint8Array(n * { F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, U8: 1 }[dtype]).map(
+              (_, i) => (seed + i * 31) & 0xff,
+            );
+            const data = {
+              F32: () => new Float32Array(bytes.buffer),
+              F16: () => new Uint16Array(bytes.buffer),
+              BF16: () => new Uint16Array(bytes.buffer),
+              I64: () => new BigInt64Array(bytes.buffer),
+              I32: () => new Int32Array(bytes.buffer),
+              U8: () => bytes,
+            }[dtype]();
+            return [name, { dtype, shape, data }];
+          });
+          const file = encodeSafetensors(entries, { format: 'pt' });
+          const back = decodeSafetensors(file);
+          expect(back.metadata).toEqual({ format: 'pt' });
+          expect([...back.tensors.keys()].sort()).toEqual(entries.map(([k]) => k).sort());
+          for (const [name, t] of entries) {
+            const got = back.tensors.get(name)!;
+            expect(got.dtype).toBe(t.dtype);
+            expect(got.shape).toEqual(t.shape);
+            expect(new Uint8Array(got.data.buffer)).toEqual(new Uint8Array(t.data.buffer));
+          }
+        },
+      ),
     );
   });
 
@@ -102,7 +127,10 @@ describe('safetensors', () => {
   });
 
   test('overlapping tensors are refused', () => {
-    const file = rawFile({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] } }, 12);
+    const file = rawFile(
+      { a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] } },
+      12,
+    );
     expectInvalid(() => decodeSafetensors(file), 'safetensors_overlap', /"b".*overlaps/);
   });
 
@@ -155,13 +183,26 @@ describe('safetensors', () => {
 describe('config.json', () => {
   test('reads the fixture (transformers 5: rope_parameters) and transformers 4 (top-level rope_theta) alike', async () => {
     const v5 = parseModelConfig(await baseConfig());
-    expect(v5).toMatchObject({ family: 'llama', numHeads: 4, numKvHeads: 2, headDim: 16, ropeTheta: 10000, rmsNormEps: 1e-5, tieWordEmbeddings: false });
+    expect(v5).toMatchObject({
+      family: 'llama',
+      numHeads: 4,
+      numKvHeads: 2,
+      headDim: 16,
+      ropeTheta: 10000,
+      rmsNormEps: 1e-5,
+      tieWordEmbeddings: false,
+    });
     const { rope_parameters: _, ...rest } = await baseConfig();
     expect(parseModelConfig({ ...rest, rope_theta: 500000 }).ropeTheta).toBe(500000);
   });
 
   test('Qwen2 has q/k/v biases and no o_proj bias; Mistral keeps its sliding window', async () => {
-    const qwen = parseModelConfig({ ...(await baseConfig()), model_type: 'qwen2', architectures: ['Qwen2ForCausalLM'], tie_word_embeddings: true });
+    const qwen = parseModelConfig({
+      ...(await baseConfig()),
+      model_type: 'qwen2',
+      architectures: ['Qwen2ForCausalLM'],
+      tie_word_embeddings: true,
+    });
     expect(qwen).toMatchObject({ family: 'qwen2', qkvBias: true, oBias: false, tieWordEmbeddings: true });
     const mistral = parseModelConfig({ ...(await baseConfig()), model_type: 'mistral', sliding_window: 4096 });
     expect(mistral).toMatchObject({ family: 'mistral', slidingWindow: 4096 });
@@ -170,7 +211,14 @@ describe('config.json', () => {
   test('llama3 rope scaling rescales low frequencies as transformers does', async () => {
     const cfg = parseModelConfig({
       ...(await baseConfig()),
-      rope_parameters: { rope_type: 'llama3', rope_theta: 500000, factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 8192 },
+      rope_parameters: {
+        rope_type: 'llama3',
+        rope_theta: 500000,
+        factor: 8,
+        low_freq_factor: 1,
+        high_freq_factor: 4,
+        original_max_position_embeddings: 8192,
+      },
     });
     const plain = ropeInverseFrequencies({ ...cfg, ropeScaling: null });
     const scaled = ropeInverseFrequencies(cfg);
@@ -181,8 +229,16 @@ describe('config.json', () => {
   test('unsupported architectures and rope scaling types are refused by name', async () => {
     const cfg = await baseConfig();
     expect(() => parseModelConfig({ ...cfg, model_type: 'gpt2', architectures: ['GPT2LMHeadModel'] })).toThrow(UnsupportedError);
-    expectInvalid(() => parseModelConfig({ ...cfg, model_type: 'gpt2', architectures: ['GPT2LMHeadModel'] }), 'unsupported_architecture', /gpt2/);
-    expectInvalid(() => parseModelConfig({ ...cfg, rope_parameters: { rope_type: 'yarn', rope_theta: 1e4, factor: 4 } }), 'unsupported_rope_scaling', /"yarn"/);
+    expectInvalid(
+      () => parseModelConfig({ ...cfg, model_type: 'gpt2', architectures: ['GPT2LMHeadModel'] }),
+      'unsupported_architecture',
+      /gpt2/,
+    );
+    expectInvalid(
+      () => parseModelConfig({ ...cfg, rope_parameters: { rope_type: 'yarn', rope_theta: 1e4, factor: 4 } }),
+      'unsupported_rope_scaling',
+      /"yarn"/,
+    );
     expectInvalid(() => parseModelConfig({ ...cfg, num_key_value_heads: 3 }), 'bad_model_config', /multiple/);
     expectInvalid(() => parseModelConfig({ ...cfg, hidden_size: 'big' }), 'bad_model_config', /hidden_size/);
   });
@@ -192,7 +248,12 @@ describe('PEFT adapters', () => {
   test('the fixture adapters resolve to their targets with PEFT scales (rsLoRA for task_c)', async () => {
     const model = parseModelConfig(await baseConfig());
     const a = resolveTargets(parseLoraConfig(await adapterConfig('task_a')), model);
-    expect(a.map((t) => t.path)).toEqual(['model.layers.0.self_attn.q_proj', 'model.layers.0.self_attn.v_proj', 'model.layers.1.self_attn.q_proj', 'model.layers.1.self_attn.v_proj']);
+    expect(a.map((t) => t.path)).toEqual([
+      'model.layers.0.self_attn.q_proj',
+      'model.layers.0.self_attn.v_proj',
+      'model.layers.1.self_attn.q_proj',
+      'model.layers.1.self_attn.v_proj',
+    ]);
     expect(a[0].scale).toBe(2);
     const c = resolveTargets(parseLoraConfig(await adapterConfig('task_c')), model);
     expect(c).toHaveLength(14);
@@ -205,7 +266,16 @@ describe('PEFT adapters', () => {
     expect(regex.map((t) => t.path)).toEqual(['model.layers.1.mlp.gate_proj', 'model.layers.1.mlp.up_proj']);
     const layers = resolveTargets(parseLoraConfig({ r: 4, target_modules: ['q_proj'], layers_to_transform: [1] }), model);
     expect(layers.map((t) => t.layer)).toEqual([1]);
-    const patterned = resolveTargets(parseLoraConfig({ r: 4, lora_alpha: 8, target_modules: ['q_proj', 'v_proj'], rank_pattern: { v_proj: 2 }, alpha_pattern: { 'layers.1.self_attn.q_proj': 16 } }), model);
+    const patterned = resolveTargets(
+      parseLoraConfig({
+        r: 4,
+        lora_alpha: 8,
+        target_modules: ['q_proj', 'v_proj'],
+        rank_pattern: { v_proj: 2 },
+        alpha_pattern: { 'layers.1.self_attn.q_proj': 16 },
+      }),
+      model,
+    );
     expect(patterned.map((t) => [t.path, t.rank, t.scale])).toEqual([
       ['model.layers.0.self_attn.q_proj', 4, 2],
       ['model.layers.0.self_attn.v_proj', 2, 4],
@@ -216,7 +286,8 @@ describe('PEFT adapters', () => {
 
   test('layers_pattern picks the layer index as PEFT does; fan_in_fan_out changes nothing on Linear projections', async () => {
     const model = parseModelConfig(await baseConfig());
-    const paths = (extra: Record<string, unknown>) => resolveTargets(parseLoraConfig({ r: 4, target_modules: ['q_proj'], layers_to_transform: 1, ...extra }), model).map((t) => t.path);
+    const paths = (extra: Record<string, unknown>) =>
+      resolveTargets(parseLoraConfig({ r: 4, target_modules: ['q_proj'], layers_to_transform: 1, ...extra }), model).map((t) => t.path);
     expect(paths({ layers_pattern: 'layers' })).toEqual(['model.layers.1.self_attn.q_proj']);
     expect(paths({ layers_pattern: ['h', 'layers'] })).toEqual(['model.layers.1.self_attn.q_proj']);
     expect(paths({ layers_pattern: '' })).toEqual(['model.layers.1.self_attn.q_proj']);
@@ -227,24 +298,38 @@ describe('PEFT adapters', () => {
     const plain = resolveTargets(parseLoraConfig(adapterConfigSync.task_a), model);
     expect(resolveTargets(parseLoraConfig({ ...adapterConfigSync.task_a, fan_in_fan_out: true }), model)).toEqual(plain);
     const tensors = await adapterTensors('task_a');
-    expect(loadLoraAdapter({ ...adapterConfigSync.task_a, fan_in_fan_out: true }, model, tensors).modules.map((m) => m.path)).toEqual(plain.map((t) => t.path));
+    expect(loadLoraAdapter({ ...adapterConfigSync.task_a, fan_in_fan_out: true }, model, tensors).modules.map((m) => m.path)).toEqual(
+      plain.map((t) => t.path),
+    );
   });
 
   test('a config.json field of the wrong type is named, with what it should be', () => {
-    expectInvalid(() => parseModelConfig({ vocab_size: 10 }), 'bad_model_config', /Missing required field "hidden_size" in config.json; expected number/);
+    expectInvalid(
+      () => parseModelConfig({ vocab_size: 10 }),
+      'bad_model_config',
+      /Missing required field "hidden_size" in config.json; expected number/,
+    );
     expectInvalid(() => parseLoraConfig({ r: 'four' }), 'bad_adapter_config', /Invalid "r" in adapter_config.json/);
   });
 
   test('an adapter made for another base (shape mismatch) is refused by tensor name, with both shapes', async () => {
     const other = parseModelConfig({ ...(await baseConfig()), hidden_size: 128, head_dim: 32 });
     const tensors = await adapterTensors('task_a');
-    expectInvalid(() => loadLoraAdapter(adapterConfigSync.task_a, other, tensors), 'adapter_shape_mismatch', /q_proj\.lora_A\.weight" has shape \[4,64\] but this base model needs \[4,128\]/);
+    expectInvalid(
+      () => loadLoraAdapter(adapterConfigSync.task_a, other, tensors),
+      'adapter_shape_mismatch',
+      /q_proj\.lora_A\.weight" has shape \[4,64\] but this base model needs \[4,128\]/,
+    );
   });
 
   test('unknown target modules are refused by name', async () => {
     const model = parseModelConfig(await baseConfig());
     const tensors = await adapterTensors('task_a');
-    expectInvalid(() => loadLoraAdapter({ r: 4, target_modules: ['c_attn', 'q_proj'] }, model, tensors), 'unknown_target_modules', /c_attn/);
+    expectInvalid(
+      () => loadLoraAdapter({ r: 4, target_modules: ['c_attn', 'q_proj'] }, model, tensors),
+      'unknown_target_modules',
+      /c_attn/,
+    );
   });
 
   test('rank 0 and rank above 256 are refused', async () => {
@@ -259,7 +344,11 @@ describe('PEFT adapters', () => {
     for (const bad of [NaN, Infinity]) {
       const tensors = await adapterTensors('task_a');
       (tensors.get('base_model.model.model.layers.1.self_attn.v_proj.lora_B.weight')!.data as Float32Array)[5] = bad;
-      expectInvalid(() => loadLoraAdapter(adapterConfigSync.task_a, model, tensors), 'adapter_not_finite', /v_proj\.lora_B\.weight" holds .* at index 5/);
+      expectInvalid(
+        () => loadLoraAdapter(adapterConfigSync.task_a, model, tensors),
+        'adapter_not_finite',
+        /v_proj\.lora_B\.weight" holds .* at index 5/,
+      );
     }
   });
 
@@ -274,7 +363,9 @@ describe('PEFT adapters', () => {
     const file = join(dir, 'adapters', 'task_b', 'adapter_model.safetensors');
     const bytes = await readFile(file);
     await writeFile(file, bytes.subarray(0, bytes.length - 100));
-    const res = await promisify(execFile)(process.execPath, ['bin/rankgate.js', 'parity', dir], { cwd: join(import.meta.dirname, '..', '..') }).catch((e) => e);
+    const res = await promisify(execFile)(process.execPath, ['bin/rankgate.js', 'parity', dir], {
+      cwd: join(import.meta.dirname, '..', '..'),
+    }).catch((e) => e);
     expect(res.code).toBe(2);
     expect(res.stderr).toMatch(/rankgate: .*truncated/);
     await rm(dir, { recursive: true });
@@ -287,4 +378,3 @@ describe('PEFT adapters', () => {
     await expect(readAdapterFolder(join(FIXTURE, 'nope'), model.config)).rejects.toMatchObject({ code: 'missing_file' });
   });
 });
-

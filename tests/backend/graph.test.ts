@@ -21,7 +21,13 @@ describe('graph builder: contrib-op domain', () => {
     const x = g.input('x', 'float32', [M, K]);
     const b = g.initializer('b', packed, [N, blocks, block / 2], 'uint8');
     const s = g.initializer('scales', scales, [N * blocks]);
-    const [y] = g.node('MatMulNBits', [x, b, s], [{ type: 'float32', shape: [M, N] }], { K, N, bits: 4, block_size: block }, { domain: 'com.microsoft' });
+    const [y] = g.node(
+      'MatMulNBits',
+      [x, b, s],
+      [{ type: 'float32', shape: [M, N] }],
+      { K, N, bits: 4, block_size: block },
+      { domain: 'com.microsoft' },
+    );
     g.output(y, 'y');
 
     const session = await createSession(g.toOnnx(), { threads: 1 });

@@ -23,14 +23,31 @@ test(`a short LoRA training on "${TASK}" beats the base model on held-out exampl
   const tok = await TextTokenizer.load(join(MODEL, 'base'));
   const decoder = await Decoder.fromFolder(base);
   const lines = (await readFile(join(MODEL, 'tasks', TASK, 'train.jsonl'), 'utf8')).trim().split('\n');
-  const test = (await readFile(join(MODEL, 'tasks', TASK, 'test.jsonl'), 'utf8')).trim().split('\n').slice(0, 50).map((l) => JSON.parse(l));
+  const test = (await readFile(join(MODEL, 'tasks', TASK, 'test.jsonl'), 'utf8'))
+    .trim()
+    .split('\n')
+    .slice(0, 50)
+    .map((l) => JSON.parse(l));
 
   const trainer = new Trainer(
     base,
     {
-      mode: 'lora', lora: { r: 8, alpha: 16, targetModules: [...PROJECTIONS] },
-      epochs: 100, maxSteps: 200, batchSize: 16, gradAccumSteps: 1, learningRate: 5e-3, warmupSteps: 10, schedule: 'cosine',
-      weightDecay: 0, maxGradNorm: 1, maxLength: 64, seed: 11, checkpointEvery: 0, evalEvery: 0, baseModelName: 'rankgate-tiny',
+      mode: 'lora',
+      lora: { r: 8, alpha: 16, targetModules: [...PROJECTIONS] },
+      epochs: 100,
+      maxSteps: 200,
+      batchSize: 16,
+      gradAccumSteps: 1,
+      learningRate: 5e-3,
+      warmupSteps: 10,
+      schedule: 'cosine',
+      weightDecay: 0,
+      maxGradNorm: 1,
+      maxLength: 64,
+      seed: 11,
+      checkpointEvery: 0,
+      evalEvery: 0,
+      baseModelName: 'rankgate-tiny',
     },
     encodeDataset(lines.slice(0, 960).join('\n'), tok, 64),
   );

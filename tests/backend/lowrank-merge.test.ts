@@ -25,10 +25,11 @@ function deltas(adapter: LoraAdapter): Map<string, Float64Array> {
   const out = new Map<string, Float64Array>();
   for (const m of adapter.modules) {
     const d = new Float64Array(m.out * m.in);
-    for (let o = 0; o < m.out; o++) for (let k = 0; k < m.rank; k++) {
-      const b = m.scale * m.b[o * m.rank + k];
-      for (let i = 0; i < m.in; i++) d[o * m.in + i] += b * m.a[k * m.in + i];
-    }
+    for (let o = 0; o < m.out; o++)
+      for (let k = 0; k < m.rank; k++) {
+        const b = m.scale * m.b[o * m.rank + k];
+        for (let i = 0; i < m.in; i++) d[o * m.in + i] += b * m.a[k * m.in + i];
+      }
     out.set(m.path, d);
   }
   return out;
@@ -77,7 +78,11 @@ describe('collapsed merges reproduce PEFT add_weighted_adapter (tiny-llama fixtu
     ['merge_linear_bc', ['task_b', 'task_c'], { method: 'linear', weights: [0.5, 0.5] }, 8],
   ])('%s: served logits within 1e-4, PEFT config, files load back', async (key, names, spec, r) => {
     const { adapter } = mergeCollapsed(members(...names), spec);
-    const got = await forwardLogits(fx.decoder, fx.inputIds, fx.inputIds.map(() => adapter));
+    const got = await forwardLogits(
+      fx.decoder,
+      fx.inputIds,
+      fx.inputIds.map(() => adapter),
+    );
     expect(maxAbsDiff(got, toFloat32(fx.reference.get(`logits.${key}`)!))).toBeLessThan(1e-4);
 
     const raw = adapter.config.raw;
@@ -100,7 +105,13 @@ describe('what each merge computes', () => {
   test('cat is exactly Σ wᵢ·ΔWᵢ (modules an adapter lacks take the others only), rank the sum of ranks', () => {
     const [a, b, c] = ['task_a', 'task_b', 'task_c'].map((n) => fx.adapters.get(n)!);
     const { adapter, report } = mergeCollapsed(members('task_a', 'task_b', 'task_c'), { method: 'cat', weights: [0.5, -2, 1.5] });
-    expect(errorAgainstSum(adapter, [[a, 0.5], [b, -2], [c, 1.5]])).toBeLessThan(1e-6);
+    expect(
+      errorAgainstSum(adapter, [
+        [a, 0.5],
+        [b, -2],
+        [c, 1.5],
+      ]),
+    ).toBeLessThan(1e-6);
     expect(report.rank).toBe(20);
   });
 
@@ -112,24 +123,60 @@ describe('what each merge computes', () => {
     };
     const parts = [onLayer('task_a', 0), onLayer('task_b', 1)];
     const { adapter } = mergeCollapsed(parts, { method: 'cat' });
-    expect(adapter.config.raw.target_modules).toEqual(['model.layers.0.self_attn.q_proj', 'model.layers.0.self_attn.v_proj', 'model.layers.1.self_attn.q_proj', 'model.layers.1.self_attn.k_proj', 'model.layers.1.self_attn.v_proj', 'model.layers.1.self_attn.o_proj']);
-    const back = loadLoraAdapter(JSON.parse(adapterFiles(adapter).config), fx.decoder.cfg, decodeSafetensors(adapterFiles(adapter).weights).tensors);
-    expect(errorAgainstSum(back, [[parts[0].adapter, 1], [parts[1].adapter, 1]])).toBeLessThan(1e-6);
+    expect(adapter.config.raw.target_modules).toEqual([
+      'model.layers.0.self_attn.q_proj',
+      'model.layers.0.self_attn.v_proj',
+      'model.layers.1.self_attn.q_proj',
+      'model.layers.1.self_attn.k_proj',
+      'model.layers.1.self_attn.v_proj',
+      'model.layers.1.self_attn.o_proj',
+    ]);
+    const back = loadLoraAdapter(
+      JSON.parse(adapterFiles(adapter).config),
+      fx.decoder.cfg,
+      decodeSafetensors(adapterFiles(adapter).weights).tensors,
+    );
+    expect(
+      errorAgainstSum(back, [
+        [parts[0].adapter, 1],
+        [parts[1].adapter, 1],
+      ]),
+    ).toBeLessThan(1e-6);
   });
 
   test('task arithmetic: exact λ·Σ wᵢ·ΔWᵢ with each module at its own rank; with a rank, the best one by SVD', () => {
     const [b, c] = ['task_b', 'task_c'].map((n) => fx.adapters.get(n)!);
     const exact = mergeCollapsed(members('task_b', 'task_c'), { method: 'task_arithmetic', weights: [1, -1], lambda: 0.3 }).adapter;
-    expect(errorAgainstSum(exact, [[b, 0.3], [c, -0.3]])).toBeLessThan(1e-6);
+    expect(
+      errorAgainstSum(exact, [
+        [b, 0.3],
+        [c, -0.3],
+      ]),
+    ).toBeLessThan(1e-6);
     expect(exact.config.r).toBe(16);
     expect(exact.config.rankPattern['model.layers.0.mlp.gate_proj']).toBe(8); // only task_c has the MLP
-    expect(loadLoraAdapter(exact.config.raw, fx.decoder.cfg, decodeSafetensors(adapterFiles(exact).weights).tensors).modules.length).toBe(14);
+    expect(loadLoraAdapter(exact.config.raw, fx.decoder.cfg, decodeSafetensors(adapterFiles(exact).weights).tensors).modules.length).toBe(
+      14,
+    );
 
-    const full = mergeCollapsed(members('task_b', 'task_c'), { method: 'task_arithmetic', weights: [1, -1], lambda: 0.3, rank: 16 }).adapter;
-    expect(errorAgainstSum(full, [[b, 0.3], [c, -0.3]])).toBeLessThan(1e-6);
+    const full = mergeCollapsed(members('task_b', 'task_c'), {
+      method: 'task_arithmetic',
+      weights: [1, -1],
+      lambda: 0.3,
+      rank: 16,
+    }).adapter;
+    expect(
+      errorAgainstSum(full, [
+        [b, 0.3],
+        [c, -0.3],
+      ]),
+    ).toBeLessThan(1e-6);
     const low = mergeCollapsed(members('task_b', 'task_c'), { method: 'task_arithmetic', rank: 4 });
     expect(low.adapter.modules.every((m) => m.rank === 4)).toBe(true);
-    const err = errorAgainstSum(low.adapter, [[b, 1], [c, 1]]);
+    const err = errorAgainstSum(low.adapter, [
+      [b, 1],
+      [c, 1],
+    ]);
     expect(err).toBeGreaterThan(0.01);
     expect(err).toBeLessThan(1);
   });
@@ -137,7 +184,13 @@ describe('what each merge computes', () => {
   test('svd at a rank that holds the sum is exact; svd_clamp bounds U·S and Vᵀ by its quantile', () => {
     const [a, b, c] = ['task_a', 'task_b', 'task_c'].map((n) => fx.adapters.get(n)!);
     const full = mergeCollapsed(members('task_a', 'task_b', 'task_c'), { method: 'svd', rank: 20 }).adapter;
-    expect(errorAgainstSum(full, [[a, 1], [b, 1], [c, 1]])).toBeLessThan(1e-6);
+    expect(
+      errorAgainstSum(full, [
+        [a, 1],
+        [b, 1],
+        [c, 1],
+      ]),
+    ).toBeLessThan(1e-6);
     const clamped = mergeCollapsed(members('task_a', 'task_b', 'task_c'), { method: 'svd', rank: 8, clamp: 0.9 }).adapter;
     for (const m of clamped.modules) {
       const all = Float64Array.from([...m.a, ...m.b]).sort();
@@ -158,7 +211,12 @@ describe('what each merge computes', () => {
     for (let i = 0; i < mm.a.length; i++) expect(mm.a[i]).toBeCloseTo(cb * mb.a[i] + cc * mc.a[i], 5);
     for (let i = 0; i < mm.b.length; i++) expect(mm.b[i]).toBeCloseTo(cb * mb.b[i] + cc * mc.b[i], 5);
     // The cross terms make it far from the mean of the deltas.
-    expect(errorAgainstSum(adapter, [[b, 0.5], [c, 0.5]])).toBeGreaterThan(0.1);
+    expect(
+      errorAgainstSum(adapter, [
+        [b, 0.5],
+        [c, 0.5],
+      ]),
+    ).toBeGreaterThan(0.1);
   });
 
   test('the report gives each task ‖ΔW_merged − ΔWᵢ‖/‖ΔWᵢ‖, from factors, as the dense deltas do', () => {
@@ -236,7 +294,11 @@ describe('the element-wise combiners (merge_utils)', () => {
 describe('bad input is refused with a message that says what to change', () => {
   test('adapters of different bases, the same adapter twice, an empty list', () => {
     const [a, b] = members('task_a', 'task_b');
-    expectInvalid(() => mergeCollapsed([a, { ...b, baseModel: 'other' }], { method: 'cat' }), 'base_model_mismatch', /made for base model "other"/);
+    expectInvalid(
+      () => mergeCollapsed([a, { ...b, baseModel: 'other' }], { method: 'cat' }),
+      'base_model_mismatch',
+      /made for base model "other"/,
+    );
     expectInvalid(() => mergeCollapsed([a, a], { method: 'cat' }), 'duplicate_adapter', /listed twice/);
     expectInvalid(() => mergeCollapsed([], { method: 'svd' }), 'bad_adapters', /at least 1 adapter/);
   });
@@ -244,15 +306,24 @@ describe('bad input is refused with a message that says what to change', () => {
   test('NaN or Inf weights, a weight count that does not match', () => {
     expectInvalid(() => mergeCollapsed(members('task_a', 'task_b'), { method: 'cat', weights: [1, Number.NaN] }), 'bad_weights', /finite/);
     expectInvalid(() => mergeCollapsed(members('task_a', 'task_b'), { method: 'svd', weights: [Infinity, 1] }), 'bad_weights', /finite/);
-    expectInvalid(() => mergeCollapsed(members('task_a', 'task_b'), { method: 'cat', weights: [1] }), 'bad_weights', /1 values for 2 adapters/);
+    expectInvalid(
+      () => mergeCollapsed(members('task_a', 'task_b'), { method: 'cat', weights: [1] }),
+      'bad_weights',
+      /1 values for 2 adapters/,
+    );
   });
 
   test.each([0, -0.1, 1.5, Number.NaN])('density %s outside (0, 1]', (density) => {
-    for (const method of ['ties', 'dare'] as const) expectInvalid(() => mergeCollapsed(members('task_b', 'task_c'), { method, density }), 'bad_density', /\(0, 1\]/);
+    for (const method of ['ties', 'dare'] as const)
+      expectInvalid(() => mergeCollapsed(members('task_b', 'task_c'), { method, density }), 'bad_density', /\(0, 1\]/);
   });
 
   test('linear and factor-space TIES/DARE on different ranks get PEFT’s error, readable; negative weights too', () => {
-    expectInvalid(() => mergeCollapsed(members('task_a', 'task_b'), { method: 'linear' }), 'rank_mismatch', /"task_a" has r=4 and "task_b" r=8; .* use cat, svd or task_arithmetic/);
+    expectInvalid(
+      () => mergeCollapsed(members('task_a', 'task_b'), { method: 'linear' }),
+      'rank_mismatch',
+      /"task_a" has r=4 and "task_b" r=8; .* use cat, svd or task_arithmetic/,
+    );
     expectInvalid(() => mergeCollapsed(members('task_a', 'task_b'), { method: 'ties', space: 'factors' }), 'rank_mismatch', /same r value/);
     expectInvalid(() => mergeCollapsed(members('task_b', 'task_c'), { method: 'linear', weights: [1, -1] }), 'bad_weights', /≥ 0/);
   });
@@ -268,7 +339,11 @@ describe('bad input is refused with a message that says what to change', () => {
     expectInvalid(() => mergeCollapsed(members('task_a', 'task_b'), { method: 'svd', rank: 2.5 }), 'bad_rank', /integer from 1/);
     expectInvalid(() => mergeCollapsed(members('task_a', 'task_b'), { method: 'svd', clamp: 1.2 }), 'bad_clamp', /\[0, 1\]/);
     expectInvalid(() => mergeCollapsed(members('task_b', 'task_c'), { method: 'ties', space: 'rows' as 'delta' }), 'bad_space', /"delta"/);
-    expectInvalid(() => mergeCollapsed(members('task_a', 'task_b'), { method: 'rmm_factor' as 'cat' }), 'bad_method', /one of cat, linear, svd/);
+    expectInvalid(
+      () => mergeCollapsed(members('task_a', 'task_b'), { method: 'rmm_factor' as 'cat' }),
+      'bad_method',
+      /one of cat, linear, svd/,
+    );
   });
 });
 
@@ -284,7 +359,8 @@ describe('rankgate parity and reference.json merges', () => {
     expect(report.merge_refused).toEqual({ linear_ab: true });
     expect(report.ok).toBe(true);
     expect(report.unchecked).toEqual([]);
-    for (const key of ['logits.merge_cat', 'logits.merge_svd', 'logits.merge_linear_bc']) expect(report.max_abs_diff[key]).toBeLessThan(1e-4);
+    for (const key of ['logits.merge_cat', 'logits.merge_svd', 'logits.merge_linear_bc'])
+      expect(report.max_abs_diff[key]).toBeLessThan(1e-4);
     await rm(dir, { recursive: true });
   });
 });

@@ -19,7 +19,12 @@ import { FIXTURE } from './helpers.ts';
 const SECRET = 'serve-test-secret';
 const base = { id: 'base_tiny', name: 'tiny', storage_prefix: 'models/tiny/' };
 const adapterRef = (task: string) => ({ id: `ad_${task}`, name: task, storage_prefix: `adapters/${task}/`, rank: 8 });
-const target = (task?: string) => ({ kind: task ? 'adapter' : 'base', base_model: base, adapter: task ? adapterRef(task) : null, merge: null });
+const target = (task?: string) => ({
+  kind: task ? 'adapter' : 'base',
+  base_model: base,
+  adapter: task ? adapterRef(task) : null,
+  merge: null,
+});
 const routing = (task?: string) => ({ tenant_id: 'tenant_1', target: target(task) });
 
 let s3: LocalS3;
@@ -32,12 +37,14 @@ const inFlight = { count: 0 };
 beforeAll(async () => {
   s3 = await startLocalS3({ bucket: 'serve-test' });
   const store = new ObjectStore(s3.config);
-  for (const file of await readdir(join(FIXTURE, 'base'))) await store.put(`models/tiny/${file}`, await readFile(join(FIXTURE, 'base', file)));
+  for (const file of await readdir(join(FIXTURE, 'base')))
+    await store.put(`models/tiny/${file}`, await readFile(join(FIXTURE, 'base', file)));
   // The fixture has no tokenizer; the default model's character-level one fits inside its 320-token vocabulary.
   await store.put('models/tiny/tokenizer.json', JSON.stringify(tokenizerJson()));
   await store.put('models/tiny/tokenizer_config.json', JSON.stringify(tokenizerConfigJson()));
   for (const task of ['task_a', 'task_b']) {
-    for (const file of await readdir(join(FIXTURE, 'adapters', task))) await store.put(`adapters/${task}/${file}`, await readFile(join(FIXTURE, 'adapters', task, file)));
+    for (const file of await readdir(join(FIXTURE, 'adapters', task)))
+      await store.put(`adapters/${task}/${file}`, await readFile(join(FIXTURE, 'adapters', task, file)));
     // What an upload leaves beside a committed adapter; not part of the adapter's folder.
     await store.put(`adapters/${task}/upload/adapter_config.json`, '{}');
   }
@@ -68,7 +75,8 @@ async function json(path: string, body: unknown, status = 200): Promise<any> {
   return JSON.parse(text);
 }
 
-const text = (body: Record<string, unknown>, task?: string) => json('/v1/completions', { model: 'tiny', temperature: 0, ...body, rankgate: routing(task) });
+const text = (body: Record<string, unknown>, task?: string) =>
+  json('/v1/completions', { model: 'tiny', temperature: 0, ...body, rankgate: routing(task) });
 
 /** The `data:` payloads of an SSE body, checking the framing on the way. */
 async function events(res: Response): Promise<string[]> {
@@ -87,7 +95,9 @@ async function expectError(path: string, body: unknown, status: number, code: st
   expect(Object.keys(error).sort()).toEqual(['code', 'message', 'param', 'type']);
   expect(error.code).toBe(code);
   // The error body the edge writes too (contracts/api/error-body.ts): OpenAI's type for each status.
-  expect(error.type).toBe({ 400: 'invalid_request_error', 401: 'authentication_error', 404: 'not_found_error', 422: 'invalid_request_error' }[status]);
+  expect(error.type).toBe(
+    { 400: 'invalid_request_error', 401: 'authentication_error', 404: 'not_found_error', 422: 'invalid_request_error' }[status],
+  );
   expect(error.message.length).toBeGreaterThan(20);
   return error;
 }
@@ -107,15 +117,26 @@ describe('the folder cache', () => {
 });
 
 describe('completions', () => {
-  test('a text completion answers in OpenAI\'s shape, loading the model from storage', async () => {
+  test("a text completion answers in OpenAI's shape, loading the model from storage", async () => {
     const out = await text({ prompt: 'hello', max_tokens: 8 });
-    expect(out).toMatchObject({ object: 'text_completion', model: 'tiny', choices: [{ index: 0, finish_reason: 'length' }], usage: { prompt_tokens: 5, completion_tokens: 8, total_tokens: 13 } });
+    expect(out).toMatchObject({
+      object: 'text_completion',
+      model: 'tiny',
+      choices: [{ index: 0, finish_reason: 'length' }],
+      usage: { prompt_tokens: 5, completion_tokens: 8, total_tokens: 13 },
+    });
     expect(out.id).toMatch(/^cmpl-/);
     expect(typeof out.choices[0].text).toBe('string');
   });
 
   test('a chat completion renders the chat template and answers as the assistant', async () => {
-    const out = await json('/v1/chat/completions', { model: 'tiny:task_a', messages: [{ role: 'user', content: 'hi there' }], max_tokens: 6, temperature: 0, rankgate: routing('task_a') });
+    const out = await json('/v1/chat/completions', {
+      model: 'tiny:task_a',
+      messages: [{ role: 'user', content: 'hi there' }],
+      max_tokens: 6,
+      temperature: 0,
+      rankgate: routing('task_a'),
+    });
     expect(out).toMatchObject({ object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant' } }] });
     expect(out.id).toMatch(/^chatcmpl-/);
     // <|user|>hi there</s><|assistant|>
@@ -181,7 +202,15 @@ describe('completions', () => {
 describe('streaming', () => {
   test('text chunks add up to the whole completion and end with [DONE]', async () => {
     const whole = await text({ prompt: 'hello', max_tokens: 12 }, 'task_b');
-    const res = await post('/v1/completions', { model: 'tiny:task_b', prompt: 'hello', max_tokens: 12, temperature: 0, stream: true, stream_options: { include_usage: true }, rankgate: routing('task_b') });
+    const res = await post('/v1/completions', {
+      model: 'tiny:task_b',
+      prompt: 'hello',
+      max_tokens: 12,
+      temperature: 0,
+      stream: true,
+      stream_options: { include_usage: true },
+      rankgate: routing('task_b'),
+    });
     const data = await events(res);
     expect(data.at(-1)).toBe('[DONE]');
     const chunks = data.slice(0, -1).map((d) => JSON.parse(d));
@@ -208,7 +237,17 @@ describe('streaming', () => {
   });
 
   test('n > 1 streams every choice under its own index', async () => {
-    const data = await events(await post('/v1/completions', { model: 'tiny', prompt: 'hello', n: 3, max_tokens: 5, temperature: 0, stream: true, rankgate: routing() }));
+    const data = await events(
+      await post('/v1/completions', {
+        model: 'tiny',
+        prompt: 'hello',
+        n: 3,
+        max_tokens: 5,
+        temperature: 0,
+        stream: true,
+        rankgate: routing(),
+      }),
+    );
     const chunks = data.slice(0, -1).map((d) => JSON.parse(d));
     const byIndex = [0, 1, 2].map((i) => chunks.filter((c) => c.choices[0].index === i));
     for (const own of byIndex) expect(own.at(-1).choices[0].finish_reason).toBe('length');
@@ -227,25 +266,56 @@ describe('refusals', () => {
     await expectError('/internal/v1/tasks/fine_tuning/ftjob_x/cancel', {}, 401, 'unauthorized', null);
   });
 
-  test('bad input answers 400 in OpenAI\'s error shape, naming what to change', async () => {
-    expect((await expectError('/v1/completions', { model: 'tiny', prompt: 'x', temprature: 1, rankgate: routing() }, 400, 'unknown_field')).message).toContain('temprature');
-    expect((await expectError('/v1/completions', { model: 'tiny', prompt: 'x', max_tokens: 0, rankgate: routing() }, 400, 'invalid_field')).param).toBe('max_tokens');
-    expect((await expectError('/v1/completions', { model: 'tiny', prompt: 'x'.repeat(120), max_tokens: 20, rankgate: routing() }, 400, 'context_too_long')).message).toContain('128 tokens');
+  test("bad input answers 400 in OpenAI's error shape, naming what to change", async () => {
+    expect(
+      (await expectError('/v1/completions', { model: 'tiny', prompt: 'x', temprature: 1, rankgate: routing() }, 400, 'unknown_field'))
+        .message,
+    ).toContain('temprature');
+    expect(
+      (await expectError('/v1/completions', { model: 'tiny', prompt: 'x', max_tokens: 0, rankgate: routing() }, 400, 'invalid_field'))
+        .param,
+    ).toBe('max_tokens');
+    expect(
+      (
+        await expectError(
+          '/v1/completions',
+          { model: 'tiny', prompt: 'x'.repeat(120), max_tokens: 20, rankgate: routing() },
+          400,
+          'context_too_long',
+        )
+      ).message,
+    ).toContain('128 tokens');
     await expectError('/v1/completions', { model: 'tiny', prompt: '', rankgate: routing() }, 400, 'empty_prompt');
-    await expectError('/v1/completions', { model: 'tiny', prompt: 'x', presence_penalty: 1, rankgate: routing() }, 400, 'unsupported_parameter');
+    await expectError(
+      '/v1/completions',
+      { model: 'tiny', prompt: 'x', presence_penalty: 1, rankgate: routing() },
+      400,
+      'unsupported_parameter',
+    );
     await expectError('/v1/chat/completions', { model: 'tiny', messages: [], rankgate: routing() }, 400, 'invalid_field');
     await expectError('/v1/completions', { model: 'tiny', prompt: 'x' }, 400, 'bad_routing');
     await expectError('/v1/completions', 'not json', 400, 'bad_routing');
   });
 
   test('a streamed request that cannot run is refused before the stream starts', async () => {
-    await expectError('/v1/completions', { model: 'tiny', prompt: ['ok', 'y'.repeat(200)], stream: true, rankgate: routing() }, 400, 'context_too_long');
+    await expectError(
+      '/v1/completions',
+      { model: 'tiny', prompt: ['ok', 'y'.repeat(200)], stream: true, rankgate: routing() },
+      400,
+      'context_too_long',
+    );
   });
 
   test('an adapter missing from storage, merges and unknown jobs are 4xx', async () => {
-    const missing = { tenant_id: 't', target: { ...target('task_a'), adapter: { ...adapterRef('gone'), storage_prefix: 'adapters/gone/' } } };
+    const missing = {
+      tenant_id: 't',
+      target: { ...target('task_a'), adapter: { ...adapterRef('gone'), storage_prefix: 'adapters/gone/' } },
+    };
     await expectError('/v1/completions', { model: 'tiny:gone', prompt: 'x', rankgate: missing }, 400, 'model_files_missing');
-    const merge = { tenant_id: 't', target: { ...target(), kind: 'merge', merge: { id: 'mrg_1', name: 'm', method: 'rmm', storage_prefix: 'merges/m/' } } };
+    const merge = {
+      tenant_id: 't',
+      target: { ...target(), kind: 'merge', merge: { id: 'mrg_1', name: 'm', method: 'rmm', storage_prefix: 'merges/m/' } },
+    };
     await expectError('/v1/completions', { model: 'tiny:m', prompt: 'x', rankgate: merge }, 422, 'merge_serving_unavailable');
     await expectError('/internal/v1/tasks/fine_tuning/ftjob_x/cancel', {}, 404, 'task_not_running');
   });

@@ -31,7 +31,9 @@ describe('tokenizer.json through @huggingface/tokenizers', () => {
     const tok = await TextTokenizer.load(await tokenizerDir());
     const messages = [{ role: 'user', content: 'upper: red' }];
     expect(tok.applyChatTemplate(messages, true)).toBe('<|user|>upper: red</s><|assistant|>');
-    expect(tok.applyChatTemplate([...messages, { role: 'assistant', content: 'RED' }], false)).toBe('<|user|>upper: red</s><|assistant|>RED</s>');
+    expect(tok.applyChatTemplate([...messages, { role: 'assistant', content: 'RED' }], false)).toBe(
+      '<|user|>upper: red</s><|assistant|>RED</s>',
+    );
   });
 
   test('a model without a chat template gets a plain role: content layout', async () => {

@@ -18,9 +18,22 @@ const jsonl = (rows: unknown[]) => rows.map((r) => JSON.stringify(r)).join('\n')
 const taskData = (n: number, seed: number) => jsonl(examples(TASKS[0], n, rng(seed)));
 
 const config = (over: Partial<TrainingConfig> = {}): TrainingConfig => ({
-  mode: 'lora', lora: { r: 4, alpha: 8, targetModules: ['q_proj', 'v_proj', 'down_proj'] },
-  epochs: 2, batchSize: 4, gradAccumSteps: 1, learningRate: 5e-3, warmupSteps: 2, schedule: 'cosine', weightDecay: 0.01,
-  maxGradNorm: 1, maxLength: 48, seed: 3, checkpointEvery: 0, evalEvery: 0, baseModelName: 'tiny-llama', ...over,
+  mode: 'lora',
+  lora: { r: 4, alpha: 8, targetModules: ['q_proj', 'v_proj', 'down_proj'] },
+  epochs: 2,
+  batchSize: 4,
+  gradAccumSteps: 1,
+  learningRate: 5e-3,
+  warmupSteps: 2,
+  schedule: 'cosine',
+  weightDecay: 0.01,
+  maxGradNorm: 1,
+  maxLength: 48,
+  seed: 3,
+  checkpointEvery: 0,
+  evalEvery: 0,
+  baseModelName: 'tiny-llama',
+  ...over,
 });
 
 beforeAll(async () => {
@@ -31,13 +44,24 @@ beforeAll(async () => {
 
 describe('datasets', () => {
   test('malformed lines are reported by line number before training', () => {
-    const text = ['{"prompt": "a", "completion": "b"}', '', 'not json', '{"prompt": 3, "completion": "x"}', '{"messages": [{"role": "user", "content": "hi"}]}'].join('\n');
-    expect(() => encodeDataset(text, tok, 32)).toThrow(/line 3: not valid JSON; line 4: "prompt" must be a string; line 5: no non-empty assistant message/);
+    const text = [
+      '{"prompt": "a", "completion": "b"}',
+      '',
+      'not json',
+      '{"prompt": 3, "completion": "x"}',
+      '{"messages": [{"role": "user", "content": "hi"}]}',
+    ].join('\n');
+    expect(() => encodeDataset(text, tok, 32)).toThrow(
+      /line 3: not valid JSON; line 4: "prompt" must be a string; line 5: no non-empty assistant message/,
+    );
   });
 
   test('a file with no usable example is refused, and truncation is counted', () => {
     expect(() => encodeDataset('\n\n', tok, 32)).toThrow(/no usable example/);
-    const long = jsonl([{ prompt: 'x'.repeat(40), completion: 'yy' }, { prompt: 'ab', completion: 'c'.repeat(40) }]);
+    const long = jsonl([
+      { prompt: 'x'.repeat(40), completion: 'yy' },
+      { prompt: 'ab', completion: 'c'.repeat(40) },
+    ]);
     expect(() => encodeDataset(jsonl([{ prompt: 'x'.repeat(40), completion: 'yy' }]), tok, 32)).toThrow(/no usable example/);
     const data = encodeDataset(long, tok, 32);
     expect(data).toMatchObject({ truncated: 2, dropped: 1 });
@@ -51,7 +75,19 @@ describe('datasets', () => {
   });
 
   test('chat loss covers assistant turns only, rendered with the chat template', () => {
-    const e = encodeExample({ kind: 'chat', messages: [{ role: 'system', content: 's' }, { role: 'user', content: 'hi' }, { role: 'assistant', content: 'yo' }, { role: 'user', content: 'q' }, { role: 'assistant', content: 'a' }] }, tok);
+    const e = encodeExample(
+      {
+        kind: 'chat',
+        messages: [
+          { role: 'system', content: 's' },
+          { role: 'user', content: 'hi' },
+          { role: 'assistant', content: 'yo' },
+          { role: 'user', content: 'q' },
+          { role: 'assistant', content: 'a' },
+        ],
+      },
+      tok,
+    );
     expect(tok.decode(e.ids, false)).toBe('<|system|>s</s><|user|>hi</s><|assistant|>yo</s><|user|>q</s><|assistant|>a</s>');
     const trained = e.ids.filter((_, i) => e.labels[i] !== IGNORE);
     expect(tok.decode(trained, false)).toBe('yo</s>a</s>');
@@ -93,7 +129,12 @@ describe('training', () => {
     const steps = events.filter((e) => e.type === 'step');
     expect(steps[0]).toMatchObject({ step: 1, totalSteps: 8, learningRate: 0 });
     expect(steps.every((e) => e.type === 'step' && Number.isFinite(e.loss) && e.tokensPerSecond > 0 && e.etaSeconds >= 0)).toBe(true);
-    expect(events.filter((e) => e.type === 'eval').map((e) => e.step).slice(0, 2)).toEqual([4, 8]);
+    expect(
+      events
+        .filter((e) => e.type === 'eval')
+        .map((e) => e.step)
+        .slice(0, 2),
+    ).toEqual([4, 8]);
     const config_ = JSON.parse(new TextDecoder().decode(a.files.get('adapter_config.json')));
     expect(config_).toMatchObject({ r: 4, lora_alpha: 8, peft_type: 'LORA', base_model_name_or_path: 'tiny-llama' });
   });

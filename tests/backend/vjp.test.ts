@@ -33,7 +33,12 @@ async function checkGradients({ inputs, fixed = {}, build, positive }: Case): Pr
   const r = g.input('r', 'float64', [...y.shape] as number[]);
   const loss = ops.reduceSum(g, ops.reshape(g, ops.mul(g, y, r), [ySize]), [0], false);
   g.output(loss, 'loss');
-  const grads = backward(g, loss, Object.keys(inputs).map((k) => values[k]), g.scalar(1));
+  const grads = backward(
+    g,
+    loss,
+    Object.keys(inputs).map((k) => values[k]),
+    g.scalar(1),
+  );
   for (const name of Object.keys(inputs)) g.output(grads.get(name) ?? ops.zerosLike(g, values[name]), `grad_${name}`);
   const session = await createSession(g.toOnnx(), { threads: 1 });
 
@@ -97,16 +102,22 @@ describe('vector-Jacobian rules match finite differences', () => {
       inputs: { a: [2, 5] },
       fixed: { s2: new ort.Tensor('float64', new Float64Array(2), [1, 2]), s3: new ort.Tensor('float64', new Float64Array(3), [1, 3]) },
       build: (g, x) => {
-        const [p, q] = ops.split(g, x.a, 1, [{ value: x.s2, axis: 1 }, { value: x.s3, axis: 1 }]);
+        const [p, q] = ops.split(g, x.a, 1, [
+          { value: x.s2, axis: 1 },
+          { value: x.s3, axis: 1 },
+        ]);
         return ops.mul(g, p, ops.reduceSum(g, q, [1], true));
       },
     }));
   test('reduceSum', () => checkGradients({ inputs: { a: [2, 3, 4] }, build: (g, x) => ops.reduceSum(g, x.a, [0, 2], false) }));
   test('reduceMean', () => checkGradients({ inputs: { a: [2, 3, 4] }, build: (g, x) => ops.reduceMean(g, x.a, [-1], true) }));
-  test('expandLike', () => checkGradients({ inputs: { a: [3, 1], b: [2, 3, 4] }, build: (g, x) => ops.mul(g, ops.expandLike(g, x.a, x.b), x.b) }));
-  test('matmul (batched, broadcast batch)', () => checkGradients({ inputs: { a: [2, 2, 3, 4], b: [2, 1, 4, 5] }, build: (g, x) => ops.matmul(g, x.a, x.b) }));
+  test('expandLike', () =>
+    checkGradients({ inputs: { a: [3, 1], b: [2, 3, 4] }, build: (g, x) => ops.mul(g, ops.expandLike(g, x.a, x.b), x.b) }));
+  test('matmul (batched, broadcast batch)', () =>
+    checkGradients({ inputs: { a: [2, 2, 3, 4], b: [2, 1, 4, 5] }, build: (g, x) => ops.matmul(g, x.a, x.b) }));
   test('matmul (shared weight)', () => checkGradients({ inputs: { a: [2, 3, 4], b: [4, 5] }, build: (g, x) => ops.matmul(g, x.a, x.b) }));
-  test('linear with bias', () => checkGradients({ inputs: { x: [2, 3, 4], w: [5, 4], b: [5] }, build: (g, x) => ops.linear(g, x.x, x.w, x.b) }));
+  test('linear with bias', () =>
+    checkGradients({ inputs: { x: [2, 3, 4], w: [5, 4], b: [5] }, build: (g, x) => ops.linear(g, x.x, x.w, x.b) }));
   test('softmax', () => checkGradients({ inputs: { a: [3, 6] }, build: (g, x) => ops.softmax(g, x.a, -1) }));
   test('rmsNorm', () => checkGradients({ inputs: { x: [2, 3, 8], w: [8] }, build: (g, x) => ops.rmsNorm(g, x.x, x.w, 1e-5) }));
   test('silu', () => checkGradients({ inputs: { a: [7] }, build: (g, x) => ops.silu(g, x.a) }));
@@ -118,7 +129,16 @@ describe('vector-Jacobian rules match finite differences', () => {
     }));
 
   test('a whole decoder layer (GQA, RoPE, LoRA on every projection, padding mask)', () => {
-    const cfg = parseModelConfig({ model_type: 'llama', vocab_size: 16, hidden_size: 8, intermediate_size: 12, num_hidden_layers: 1, num_attention_heads: 4, num_key_value_heads: 2, head_dim: 4 });
+    const cfg = parseModelConfig({
+      model_type: 'llama',
+      vocab_size: 16,
+      hidden_size: 8,
+      intermediate_size: 12,
+      num_hidden_layers: 1,
+      num_attention_heads: 4,
+      num_key_value_heads: 2,
+      head_dim: 4,
+    });
     const B = 2;
     const T = 3;
     const inputs: Record<string, number[]> = { x: [B, T, 8], inputNorm: [8], postNorm: [8] };
@@ -129,8 +149,9 @@ describe('vector-Jacobian rules match finite differences', () => {
       inputs[`B_${p}`] = [o, 2];
     }
     const mask = new Float64Array(B * T * T).fill(-1e30);
-    for (let b = 0; b < B; b++) for (let q = 0; q < T; q++) for (let k = 0; k <= q; k++) if (b === 0 || k < 2 || k === q) mask[(b * T + q) * T + k] = 0;
-    const angles = Float64Array.from({ length: B * T * 4 }, (_, i) => Math.floor(i / 4) % T * (1 + (i % 2)));
+    for (let b = 0; b < B; b++)
+      for (let q = 0; q < T; q++) for (let k = 0; k <= q; k++) if (b === 0 || k < 2 || k === q) mask[(b * T + q) * T + k] = 0;
+    const angles = Float64Array.from({ length: B * T * 4 }, (_, i) => (Math.floor(i / 4) % T) * (1 + (i % 2)));
     return checkGradients({
       inputs,
       fixed: {
@@ -141,7 +162,13 @@ describe('vector-Jacobian rules match finite differences', () => {
       build: (g, v) => {
         const w: LayerWeights = { inputNorm: v.inputNorm, postNorm: v.postNorm, proj: {} as Record<Projection, Value>, bias: {} };
         for (const p of PROJECTIONS) w.proj[p] = v[`W_${p}`];
-        return decoderLayer(g, cfg, w, { x: v.x, cos: v.cos, sin: v.sin, mask: v.mask, lora: (p) => ({ a: v[`A_${p}`], b: v[`B_${p}`], scale: 1.5 }) }).y;
+        return decoderLayer(g, cfg, w, {
+          x: v.x,
+          cos: v.cos,
+          sin: v.sin,
+          mask: v.mask,
+          lora: (p) => ({ a: v[`A_${p}`], b: v[`B_${p}`], scale: 1.5 }),
+        }).y;
       },
     });
   });

@@ -50,10 +50,14 @@ async function createJob(body: Record<string, unknown>) {
 }
 
 function jobIn(id: string, statuses: string[], timeoutMs = 90_000) {
-  return waitFor(`job ${id} to be ${statuses.join(' or ')}`, async () => {
-    const job = await api.json(`/v1/fine_tuning/jobs/${id}`);
-    return statuses.includes(job.status) ? job : undefined;
-  }, timeoutMs);
+  return waitFor(
+    `job ${id} to be ${statuses.join(' or ')}`,
+    async () => {
+      const job = await api.json(`/v1/fine_tuning/jobs/${id}`);
+      return statuses.includes(job.status) ? job : undefined;
+    },
+    timeoutMs,
+  );
 }
 
 /** Every event of a job, newest first (following the list's cursor). */
@@ -67,109 +71,180 @@ async function events(id: string): Promise<any[]> {
   }
 }
 
-const completion = (model: string, extra: Record<string, unknown> = {}) => api.json('/v1/completions', { body: { model, prompt: 'reverse words: red fox\n', max_tokens: 12, temperature: 0, ...extra } });
+const completion = (model: string, extra: Record<string, unknown> = {}) =>
+  api.json('/v1/completions', { body: { model, prompt: 'reverse words: red fox\n', max_tokens: 12, temperature: 0, ...extra } });
 
 /** The `data:` payloads of an SSE answer. */
 async function sse(res: Response): Promise<string[]> {
   expect(res.status).toBe(200);
   expect(res.headers.get('content-type')).toContain('text/event-stream');
-  return (await res.text()).split('\n\n').filter(Boolean).map((block) => {
-    expect(block).toMatch(/^data: /);
-    return block.slice('data: '.length);
-  });
+  return (await res.text())
+    .split('\n\n')
+    .filter(Boolean)
+    .map((block) => {
+      expect(block).toMatch(/^data: /);
+      return block.slice('data: '.length);
+    });
 }
 
 describe('an uploaded adapter', () => {
-  test('is uploaded through the edge, committed, and served by the backend (JSON and stream)', () => withLogs(async () => {
-    const files = {
-      'adapter_config.json': await readFile(join(FIXTURE, 'adapters', 'task_a', 'adapter_config.json')),
-      'adapter_model.safetensors': await readFile(join(FIXTURE, 'adapters', 'task_a', 'adapter_model.safetensors')),
-    };
-    const created = await api.json('/v1/adapters', { body: { name: 'task-a', base_model: 'tiny-llama', files: Object.entries(files).map(([filename, b]) => ({ filename, bytes: b.byteLength })) } }, 201);
-    for (const target of created.upload.files) {
-      const bytes = new Uint8Array(files[target.filename as keyof typeof files]);
-      // One file straight to the bucket with its presigned URL, the other streamed through the edge.
-      const res = target.filename === 'adapter_model.safetensors'
-        ? await fetch(target.presigned.url, { method: 'PUT', headers: Object.fromEntries(Object.entries(target.presigned.headers as Record<string, string>).filter(([h]) => h !== 'content-length')), body: bytes })
-        : await api.fetch(new URL(target.edge.url).pathname, { method: 'PUT', body: bytes });
-      expect(res.status, `PUT ${target.filename}`).toBeLessThan(300);
-    }
-    expect(await api.json(`/v1/adapters/${created.adapter.id}/commit`, { method: 'POST' })).toMatchObject({ status: 'ready', model: 'tiny-llama:task-a' });
+  test('is uploaded through the edge, committed, and served by the backend (JSON and stream)', () =>
+    withLogs(async () => {
+      const files = {
+        'adapter_config.json': await readFile(join(FIXTURE, 'adapters', 'task_a', 'adapter_config.json')),
+        'adapter_model.safetensors': await readFile(join(FIXTURE, 'adapters', 'task_a', 'adapter_model.safetensors')),
+      };
+      const created = await api.json(
+        '/v1/adapters',
+        {
+          body: {
+            name: 'task-a',
+            base_model: 'tiny-llama',
+            files: Object.entries(files).map(([filename, b]) => ({ filename, bytes: b.byteLength })),
+          },
+        },
+        201,
+      );
+      for (const target of created.upload.files) {
+        const bytes = new Uint8Array(files[target.filename as keyof typeof files]);
+        // One file straight to the bucket with its presigned URL, the other streamed through the edge.
+        const res =
+          target.filename === 'adapter_model.safetensors'
+            ? await fetch(target.presigned.url, {
+                method: 'PUT',
+                headers: Object.fromEntries(
+                  Object.entries(target.presigned.headers as Record<string, string>).filter(([h]) => h !== 'content-length'),
+                ),
+                body: bytes,
+              })
+            : await api.fetch(new URL(target.edge.url).pathname, { method: 'PUT', body: bytes });
+        expect(res.status, `PUT ${target.filename}`).toBeLessThan(300);
+      }
+      expect(await api.json(`/v1/adapters/${created.adapter.id}/commit`, { method: 'POST' })).toMatchObject({
+        status: 'ready',
+        model: 'tiny-llama:task-a',
+      });
 
-    const viaAdapter = await completion('tiny-llama:task-a');
-    const viaBase = await completion('tiny-llama');
-    expect(viaAdapter).toMatchObject({ object: 'text_completion', model: 'tiny-llama:task-a', choices: [{ index: 0 }], usage: { completion_tokens: expect.any(Number) } });
-    expect(viaAdapter.choices[0].text).not.toBe(viaBase.choices[0].text);
+      const viaAdapter = await completion('tiny-llama:task-a');
+      const viaBase = await completion('tiny-llama');
+      expect(viaAdapter).toMatchObject({
+        object: 'text_completion',
+        model: 'tiny-llama:task-a',
+        choices: [{ index: 0 }],
+        usage: { completion_tokens: expect.any(Number) },
+      });
+      expect(viaAdapter.choices[0].text).not.toBe(viaBase.choices[0].text);
 
-    const data = await sse(await api.fetch('/v1/completions', { body: { model: 'tiny-llama:task-a', prompt: 'reverse words: red fox\n', max_tokens: 12, temperature: 0, stream: true } }));
-    expect(data.at(-1)).toBe('[DONE]');
-    const streamed = data.slice(0, -1).map((d) => JSON.parse(d).choices[0].text).join('');
-    expect(streamed).toBe(viaAdapter.choices[0].text);
+      const data = await sse(
+        await api.fetch('/v1/completions', {
+          body: { model: 'tiny-llama:task-a', prompt: 'reverse words: red fox\n', max_tokens: 12, temperature: 0, stream: true },
+        }),
+      );
+      expect(data.at(-1)).toBe('[DONE]');
+      const streamed = data
+        .slice(0, -1)
+        .map((d) => JSON.parse(d).choices[0].text)
+        .join('');
+      expect(streamed).toBe(viaAdapter.choices[0].text);
 
-    const chat = await api.json('/v1/chat/completions', { body: { model: 'tiny-llama:task-a', messages: [{ role: 'user', content: 'hi' }], max_tokens: 4, temperature: 0 } });
-    expect(chat).toMatchObject({ object: 'chat.completion', choices: [{ message: { role: 'assistant' } }] });
-  }));
+      const chat = await api.json('/v1/chat/completions', {
+        body: { model: 'tiny-llama:task-a', messages: [{ role: 'user', content: 'hi' }], max_tokens: 4, temperature: 0 },
+      });
+      expect(chat).toMatchObject({ object: 'chat.completion', choices: [{ message: { role: 'assistant' } }] });
+    }));
 
-  test('a request the model cannot take comes back as the backend\'s 400', () => withLogs(async () => {
-    const res = await api.fetch('/v1/completions', { body: { model: 'tiny-llama:task-a', prompt: 'x'.repeat(200) } });
-    expect(res.status).toBe(400);
-    expect(((await res.json()) as any).error).toMatchObject({ code: 'context_too_long', type: 'invalid_request_error' });
-  }));
+  test("a request the model cannot take comes back as the backend's 400", () =>
+    withLogs(async () => {
+      const res = await api.fetch('/v1/completions', { body: { model: 'tiny-llama:task-a', prompt: 'x'.repeat(200) } });
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as any).error).toMatchObject({ code: 'context_too_long', type: 'invalid_request_error' });
+    }));
 });
 
 describe('fine-tuning', () => {
-  test('a job trains on the backend, reports progress and checkpoints, and its adapter is served', () => withLogs(async () => {
-    const fileId = await uploadDataset(jsonl(examples(TASKS[0], 12, rng(1))));
-    const job = await createJob({ training_file: fileId, suffix: 'rev', seed: 3, hyperparameters: { n_epochs: 2, batch_size: 4, learning_rate: 0.01, lora_r: 4, target_modules: ['q_proj', 'v_proj', 'down_proj'] } });
-    const done = await jobIn(job.id, ['succeeded', 'failed', 'cancelled']);
-    expect(done, JSON.stringify(done.error)).toMatchObject({ status: 'succeeded', fine_tuned_model: expect.stringMatching(/^tiny-llama:rev-/), trained_tokens: expect.any(Number) });
-    expect(done.trained_tokens).toBeGreaterThan(0);
+  test('a job trains on the backend, reports progress and checkpoints, and its adapter is served', () =>
+    withLogs(async () => {
+      const fileId = await uploadDataset(jsonl(examples(TASKS[0], 12, rng(1))));
+      const job = await createJob({
+        training_file: fileId,
+        suffix: 'rev',
+        seed: 3,
+        hyperparameters: { n_epochs: 2, batch_size: 4, learning_rate: 0.01, lora_r: 4, target_modules: ['q_proj', 'v_proj', 'down_proj'] },
+      });
+      const done = await jobIn(job.id, ['succeeded', 'failed', 'cancelled']);
+      expect(done, JSON.stringify(done.error)).toMatchObject({
+        status: 'succeeded',
+        fine_tuned_model: expect.stringMatching(/^tiny-llama:rev-/),
+        trained_tokens: expect.any(Number),
+      });
+      expect(done.trained_tokens).toBeGreaterThan(0);
 
-    const metrics = (await events(job.id)).filter((e) => e.type === 'metrics');
-    expect(metrics.map((e) => e.data.step).sort((a: number, b: number) => a - b)).toEqual([1, 2, 3, 4, 5, 6]);
-    for (const e of metrics) expect(Object.keys(e.data)).toEqual(expect.arrayContaining(['step', 'train_loss', 'learning_rate', 'tokens_per_s', 'eta_s']));
-    const checkpoints = (await api.json(`/v1/fine_tuning/jobs/${job.id}/checkpoints`)).data;
-    expect(checkpoints.map((c: any) => c.step_number).sort()).toEqual([2, 4, 6]);
+      const metrics = (await events(job.id)).filter((e) => e.type === 'metrics');
+      expect(metrics.map((e) => e.data.step).sort((a: number, b: number) => a - b)).toEqual([1, 2, 3, 4, 5, 6]);
+      for (const e of metrics)
+        expect(Object.keys(e.data)).toEqual(expect.arrayContaining(['step', 'train_loss', 'learning_rate', 'tokens_per_s', 'eta_s']));
+      const checkpoints = (await api.json(`/v1/fine_tuning/jobs/${job.id}/checkpoints`)).data;
+      expect(checkpoints.map((c: any) => c.step_number).sort()).toEqual([2, 4, 6]);
 
-    const adapter = await api.json(`/v1/adapters/${done.adapter_id}`);
-    expect(adapter).toMatchObject({ status: 'ready', source: 'training', rank: 4 });
-    const out = await completion(done.fine_tuned_model);
-    expect(out).toMatchObject({ object: 'text_completion', model: done.fine_tuned_model });
-  }));
+      const adapter = await api.json(`/v1/adapters/${done.adapter_id}`);
+      expect(adapter).toMatchObject({ status: 'ready', source: 'training', rank: 4 });
+      const out = await completion(done.fine_tuned_model);
+      expect(out).toMatchObject({ object: 'text_completion', model: done.fine_tuned_model });
+    }));
 
-  test('a job with nothing to learn after truncation fails with a message for the user', () => withLogs(async () => {
-    // Valid JSONL (the edge accepts it), but every prompt is longer than tiny-llama's 128-token context.
-    const fileId = await uploadDataset(jsonl([{ prompt: 'p'.repeat(300), completion: 'c' }, { prompt: 'q'.repeat(300), completion: 'd' }]));
-    const job = await createJob({ training_file: fileId });
-    const failed = await jobIn(job.id, ['succeeded', 'failed', 'cancelled']);
-    expect(failed).toMatchObject({ status: 'failed', error: { code: 'empty_dataset' } });
-    expect(failed.error.message).toContain('no usable example');
-  }));
+  test('a job with nothing to learn after truncation fails with a message for the user', () =>
+    withLogs(async () => {
+      // Valid JSONL (the edge accepts it), but every prompt is longer than tiny-llama's 128-token context.
+      const fileId = await uploadDataset(
+        jsonl([
+          { prompt: 'p'.repeat(300), completion: 'c' },
+          { prompt: 'q'.repeat(300), completion: 'd' },
+        ]),
+      );
+      const job = await createJob({ training_file: fileId });
+      const failed = await jobIn(job.id, ['succeeded', 'failed', 'cancelled']);
+      expect(failed).toMatchObject({ status: 'failed', error: { code: 'empty_dataset' } });
+      expect(failed.error.message).toContain('no usable example');
+    }));
 
-  test('a cancelled job stops on the backend, which then takes the next job', () => withLogs(async () => {
-    const fileId = await uploadDataset(jsonl(examples(TASKS[1], 8, rng(2))));
-    const long = await createJob({ training_file: fileId, hyperparameters: { n_epochs: 100, batch_size: 1 } });
-    await waitFor('the first training step', async () => ((await events(long.id)).some((e) => e.type === 'metrics') ? true : undefined), 60_000);
-    expect(await api.json(`/v1/fine_tuning/jobs/${long.id}/cancel`, { method: 'POST' })).toMatchObject({ status: 'cancelled' });
-    await waitFor('the backend to stop the job', async () => (stack.backend.logs().includes(`fine_tuning/${long.id} stopped (cancelled)`) ? true : undefined), 30_000);
+  test('a cancelled job stops on the backend, which then takes the next job', () =>
+    withLogs(async () => {
+      const fileId = await uploadDataset(jsonl(examples(TASKS[1], 8, rng(2))));
+      const long = await createJob({ training_file: fileId, hyperparameters: { n_epochs: 100, batch_size: 1 } });
+      await waitFor(
+        'the first training step',
+        async () => ((await events(long.id)).some((e) => e.type === 'metrics') ? true : undefined),
+        60_000,
+      );
+      expect(await api.json(`/v1/fine_tuning/jobs/${long.id}/cancel`, { method: 'POST' })).toMatchObject({ status: 'cancelled' });
+      await waitFor(
+        'the backend to stop the job',
+        async () => (stack.backend.logs().includes(`fine_tuning/${long.id} stopped (cancelled)`) ? true : undefined),
+        30_000,
+      );
 
-    const next = await createJob({ training_file: fileId, hyperparameters: { n_epochs: 1, batch_size: 4 } });
-    expect(await jobIn(next.id, ['succeeded', 'failed'])).toMatchObject({ status: 'succeeded' });
-    expect((await api.json(`/v1/fine_tuning/jobs/${long.id}`)).status).toBe('cancelled');
-  }));
+      const next = await createJob({ training_file: fileId, hyperparameters: { n_epochs: 1, batch_size: 4 } });
+      expect(await jobIn(next.id, ['succeeded', 'failed'])).toMatchObject({ status: 'succeeded' });
+      expect((await api.json(`/v1/fine_tuning/jobs/${long.id}`)).status).toBe('cancelled');
+    }));
 
-  test('a job whose backend died resumes from its last checkpoint on another backend', () => withLogs(async () => {
-    const fileId = await uploadDataset(jsonl(examples(TASKS[2], 8, rng(3))));
-    const job = await createJob({ training_file: fileId, hyperparameters: { n_epochs: 16, batch_size: 1 } });
-    await waitFor('a checkpoint', async () => ((await api.json(`/v1/fine_tuning/jobs/${job.id}/checkpoints`)).data.length > 0 ? true : undefined), 60_000);
-    // The backend dies without a word; its lease runs out and another backend claims the job.
-    stack.backend.child.kill('SIGKILL');
-    const second = await stack.startBackend('e2e-backend-2');
-    stack.backend = second;
-    const done = await jobIn(job.id, ['succeeded', 'failed', 'cancelled'], 90_000);
-    expect(done, JSON.stringify(done.error)).toMatchObject({ status: 'succeeded' });
-    const messages = (await events(job.id)).map((e) => e.message);
-    expect(messages.some((m: string) => /^Resuming at step \d+ of 128 \(attempt 2\)/.test(m))).toBe(true);
-    expect(second.logs()).toContain(`fine_tuning/${job.id} succeeded`);
-  }));
+  test('a job whose backend died resumes from its last checkpoint on another backend', () =>
+    withLogs(async () => {
+      const fileId = await uploadDataset(jsonl(examples(TASKS[2], 8, rng(3))));
+      const job = await createJob({ training_file: fileId, hyperparameters: { n_epochs: 16, batch_size: 1 } });
+      await waitFor(
+        'a checkpoint',
+        async () => ((await api.json(`/v1/fine_tuning/jobs/${job.id}/checkpoints`)).data.length > 0 ? true : undefined),
+        60_000,
+      );
+      // The backend dies without a word; its lease runs out and another backend claims the job.
+      stack.backend.child.kill('SIGKILL');
+      const second = await stack.startBackend('e2e-backend-2');
+      stack.backend = second;
+      const done = await jobIn(job.id, ['succeeded', 'failed', 'cancelled'], 90_000);
+      expect(done, JSON.stringify(done.error)).toMatchObject({ status: 'succeeded' });
+      const messages = (await events(job.id)).map((e) => e.message);
+      expect(messages.some((m: string) => /^Resuming at step \d+ of 128 \(attempt 2\)/.test(m))).toBe(true);
+      expect(second.logs()).toContain(`fine_tuning/${job.id} succeeded`);
+    }));
 });

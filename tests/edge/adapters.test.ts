@@ -1,6 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { createTenant, expectError, expectJson, call } from './api.ts';
-import { TINY_LLAMA_PREFIX, fixtureAdapter, putFile, registerBase, sha256Hex, startUpload, store, uploadAdapter, type Task } from './fixtures.ts';
+import {
+  TINY_LLAMA_PREFIX,
+  fixtureAdapter,
+  putFile,
+  registerBase,
+  sha256Hex,
+  startUpload,
+  store,
+  uploadAdapter,
+  type Task,
+} from './fixtures.ts';
 
 describe('adapter uploads', () => {
   it.each([
@@ -14,7 +24,13 @@ describe('adapter uploads', () => {
     const res = await uploadAdapter(t.key, 'tiny-llama', task, files, { via, withSha: true });
     const adapter = (await res.json()) as any;
     expect(res.status).toBe(200);
-    expect(adapter).toMatchObject({ status: 'ready', rank, model: `tiny-llama:${task}`, sha256: await sha256Hex(files.model), source: 'upload' });
+    expect(adapter).toMatchObject({
+      status: 'ready',
+      rank,
+      model: `tiny-llama:${task}`,
+      sha256: await sha256Hex(files.model),
+      source: 'upload',
+    });
     expect([...adapter.target_modules].sort()).toEqual([...targets].sort());
     // Downloads give back exactly what was uploaded.
     const dl = await expectJson(`/v1/adapters/${adapter.id}/download`, { key: t.key }, 200);
@@ -53,13 +69,32 @@ describe('adapter uploads', () => {
     expect(models.data.map((m: any) => m.id)).toEqual(['tiny-llama']);
     // Finishing the upload then commits it.
     await putFile(t.key, created, 'adapter_model.safetensors', files.model);
-    expect(await expectJson(`/v1/adapters/${created.adapter.id}/commit`, { key: t.key, method: 'POST' }, 200)).toMatchObject({ status: 'ready' });
+    expect(await expectJson(`/v1/adapters/${created.adapter.id}/commit`, { key: t.key, method: 'POST' }, 200)).toMatchObject({
+      status: 'ready',
+    });
   });
 
   it.each([
-    ['a flipped weight byte against the declared SHA-256', 'upload_checksum_mismatch', (m: Uint8Array) => { m[m.length - 1] ^= 1; }, true],
-    ['a header that no longer describes the data', 'safetensors_size_mismatch', (m: Uint8Array) => replaceAscii(m, '[4,64]', '[4,65]'), false],
-    ['a NaN weight', 'adapter_not_finite', (m: Uint8Array) => new DataView(m.buffer, m.byteOffset).setUint32(m.length - 4, 0x7fc00000, true), false],
+    [
+      'a flipped weight byte against the declared SHA-256',
+      'upload_checksum_mismatch',
+      (m: Uint8Array) => {
+        m[m.length - 1] ^= 1;
+      },
+      true,
+    ],
+    [
+      'a header that no longer describes the data',
+      'safetensors_size_mismatch',
+      (m: Uint8Array) => replaceAscii(m, '[4,64]', '[4,65]'),
+      false,
+    ],
+    [
+      'a NaN weight',
+      'adapter_not_finite',
+      (m: Uint8Array) => new DataView(m.buffer, m.byteOffset).setUint32(m.length - 4, 0x7fc00000, true),
+      false,
+    ],
   ] as const)('rejects a tampered upload: %s', async (_what, code, tamper, withSha) => {
     const t = await createTenant();
     await registerBase(t.key);
@@ -70,7 +105,10 @@ describe('adapter uploads', () => {
     await putFile(t.key, created, 'adapter_config.json', tampered.config);
     await putFile(t.key, created, 'adapter_model.safetensors', tampered.model);
     await expectError(`/v1/adapters/${created.adapter.id}/commit`, { key: t.key, method: 'POST' }, 422, code);
-    expect(await expectJson(`/v1/adapters/${created.adapter.id}`, { key: t.key }, 200)).toMatchObject({ status: 'rejected', rejection: { code } });
+    expect(await expectJson(`/v1/adapters/${created.adapter.id}`, { key: t.key }, 200)).toMatchObject({
+      status: 'rejected',
+      rejection: { code },
+    });
     await expectError(`/v1/adapters/${created.adapter.id}/commit`, { key: t.key, method: 'POST' }, 409, 'adapter_rejected');
   });
 
@@ -88,7 +126,12 @@ describe('adapter uploads', () => {
     const dl = await expectJson(`/v1/adapters/${created.adapter.id}/download`, { key: t.key }, 200);
     const model = dl.files.find((f: any) => f.filename === 'adapter_model.safetensors');
     expect(new Uint8Array(await (await fetch(model.url)).arrayBuffer())).toEqual(files.model);
-    await expectError(`/v1/adapters/${created.adapter.id}/files/adapter_model.safetensors`, { key: t.key, method: 'PUT', body: evil, headers: { 'content-length': String(evil.length) } }, 409, 'adapter_not_uploading');
+    await expectError(
+      `/v1/adapters/${created.adapter.id}/files/adapter_model.safetensors`,
+      { key: t.key, method: 'PUT', body: evil, headers: { 'content-length': String(evil.length) } },
+      409,
+      'adapter_not_uploading',
+    );
   });
 
   it('refuses edge uploads of another size than declared, and unknown file names', async () => {
@@ -98,8 +141,18 @@ describe('adapter uploads', () => {
     const created = await startUpload(t.key, 'tiny-llama', 'sizes', files);
     const id = created.adapter.id;
     const short = files.config.slice(0, 10);
-    await expectError(`/v1/adapters/${id}/files/adapter_config.json`, { key: t.key, method: 'PUT', body: short, headers: { 'content-length': '10' } }, 400, 'upload_size_mismatch');
-    await expectError(`/v1/adapters/${id}/files/weights.bin`, { key: t.key, method: 'PUT', body: short, headers: { 'content-length': '10' } }, 400, 'invalid_field');
+    await expectError(
+      `/v1/adapters/${id}/files/adapter_config.json`,
+      { key: t.key, method: 'PUT', body: short, headers: { 'content-length': '10' } },
+      400,
+      'upload_size_mismatch',
+    );
+    await expectError(
+      `/v1/adapters/${id}/files/weights.bin`,
+      { key: t.key, method: 'PUT', body: short, headers: { 'content-length': '10' } },
+      400,
+      'invalid_field',
+    );
   });
 
   it('lists with a cursor and deletes', async () => {
@@ -115,7 +168,7 @@ describe('adapter uploads', () => {
     expect(second.has_more).toBe(false);
     await expectJson('/v1/adapters/two', { key: t.key, method: 'DELETE' }, 200);
     await expectError('/v1/adapters/two', { key: t.key }, 404, 'adapter_not_found');
-    expect((await call('/v1/adapters', { key: t.key }).then((r) => r.json()) as any).data).toHaveLength(2);
+    expect(((await call('/v1/adapters', { key: t.key }).then((r) => r.json())) as any).data).toHaveLength(2);
   });
 });
 

@@ -16,12 +16,20 @@ export async function call(path: string, opts: CallOptions = {}): Promise<Respon
   if (opts.key) headers.set('authorization', `Bearer ${opts.key}`);
   let body: BodyInit | undefined;
   if (opts.body === undefined) body = undefined;
-  else if (typeof opts.body === 'string' || opts.body instanceof FormData || opts.body instanceof Uint8Array || opts.body instanceof ReadableStream) body = opts.body as BodyInit;
+  else if (
+    typeof opts.body === 'string' ||
+    opts.body instanceof FormData ||
+    opts.body instanceof Uint8Array ||
+    opts.body instanceof ReadableStream
+  )
+    body = opts.body as BodyInit;
   else {
     body = JSON.stringify(opts.body);
     if (!headers.has('content-type')) headers.set('content-type', 'application/json');
   }
-  return exports.default.fetch(new Request(`https://edge.test${path}`, { method: opts.method ?? (body === undefined ? 'GET' : 'POST'), headers, body }));
+  return exports.default.fetch(
+    new Request(`https://edge.test${path}`, { method: opts.method ?? (body === undefined ? 'GET' : 'POST'), headers, body }),
+  );
 }
 
 /** Calls and checks the status; returns the parsed JSON body. */

@@ -5,14 +5,24 @@ import { registerBase } from './fixtures.ts';
 describe('bad input answers 4xx in the OpenAI shape, saying what to change', () => {
   it('malformed JSON', async () => {
     const t = await createTenant();
-    const error = await expectError('/v1/base-models', { key: t.key, body: '{"name": "x",', headers: { 'content-type': 'application/json' } }, 400, 'invalid_json');
+    const error = await expectError(
+      '/v1/base-models',
+      { key: t.key, body: '{"name": "x",', headers: { 'content-type': 'application/json' } },
+      400,
+      'invalid_json',
+    );
     expect(error.message).toContain('not valid JSON');
     expect(error.type).toBe('invalid_request_error');
   });
 
   it('unknown fields, at the top and nested', async () => {
     const t = await createTenant();
-    const top = await expectError('/v1/base-models', { key: t.key, body: { name: 'x', storage_prefix: 'models/x/', colour: 'red' } }, 400, 'unknown_field');
+    const top = await expectError(
+      '/v1/base-models',
+      { key: t.key, body: { name: 'x', storage_prefix: 'models/x/', colour: 'red' } },
+      400,
+      'unknown_field',
+    );
     expect(top).toMatchObject({ param: 'colour' });
     expect(top.message).toContain('Unknown field "colour"');
     expect(top.message).toContain('remove it');
@@ -21,53 +31,116 @@ describe('bad input answers 4xx in the OpenAI shape, saying what to change', () 
     form.set('purpose', 'fine-tune');
     form.set('file', new File(['{"prompt": "a", "completion": "b"}'], 'x.jsonl'));
     const file = (await (await call('/v1/files', { key: t.key, body: form })).json()) as any;
-    const nested = await expectError('/v1/fine_tuning/jobs', { key: t.key, body: { model: 'tiny-llama', training_file: file.id, hyperparameters: { epochs: 3 } } }, 400, 'unknown_field');
+    const nested = await expectError(
+      '/v1/fine_tuning/jobs',
+      { key: t.key, body: { model: 'tiny-llama', training_file: file.id, hyperparameters: { epochs: 3 } } },
+      400,
+      'unknown_field',
+    );
     expect(nested.param).toBe('hyperparameters.epochs');
     expect(nested.message).toContain('inside "hyperparameters"');
-    await expectError('/v1/chat/completions', { key: t.key, body: { model: 'tiny-llama', messages: [{ role: 'user', content: 'x' }], functions: [] } }, 400, 'unknown_field');
+    await expectError(
+      '/v1/chat/completions',
+      { key: t.key, body: { model: 'tiny-llama', messages: [{ role: 'user', content: 'x' }], functions: [] } },
+      400,
+      'unknown_field',
+    );
     await expectError('/v1/adapters?colour=red', { key: t.key }, 400, 'unknown_field');
   });
 
   it('wrong types and missing fields name the field and the expected type', async () => {
     const t = await createTenant();
-    const wrong = await expectError('/v1/base-models', { key: t.key, body: { name: 42, storage_prefix: 'models/x/' } }, 400, 'invalid_field');
+    const wrong = await expectError(
+      '/v1/base-models',
+      { key: t.key, body: { name: 42, storage_prefix: 'models/x/' } },
+      400,
+      'invalid_field',
+    );
     expect(wrong.param).toBe('name');
     expect(wrong.message).toMatch(/expected string/);
     const missing = await expectError('/v1/base-models', { key: t.key, body: { name: 'x' } }, 400, 'invalid_field');
     expect(missing.param).toBe('storage_prefix');
     expect(missing.message).toContain('Missing required field "storage_prefix"');
-    const notObject = await expectError('/v1/base-models', { key: t.key, body: '[1, 2]', headers: { 'content-type': 'application/json' } }, 400, 'invalid_field');
+    const notObject = await expectError(
+      '/v1/base-models',
+      { key: t.key, body: '[1, 2]', headers: { 'content-type': 'application/json' } },
+      400,
+      'invalid_field',
+    );
     expect(notObject.message).toMatch(/expected object/);
-    await expectError('/v1/chat/completions', { key: t.key, body: { model: 'tiny-llama', messages: [{ role: 'user', content: 'x' }], temperature: 'hot' } }, 400, 'invalid_field');
+    await expectError(
+      '/v1/chat/completions',
+      { key: t.key, body: { model: 'tiny-llama', messages: [{ role: 'user', content: 'x' }], temperature: 'hot' } },
+      400,
+      'invalid_field',
+    );
     await expectError('/v1/chat/completions', { key: t.key, body: { model: 'tiny-llama', messages: [] } }, 400, 'invalid_field');
     await expectError('/v1/adapters?limit=1000', { key: t.key }, 400, 'invalid_field');
-    expect((await expectError('/v1/base-models', { key: t.key, body: { name: 'x', storage_prefix: 'tenants/other/' } }, 400, 'invalid_field')).message).toContain('not under "tenants/"');
+    expect(
+      (await expectError('/v1/base-models', { key: t.key, body: { name: 'x', storage_prefix: 'tenants/other/' } }, 400, 'invalid_field'))
+        .message,
+    ).toContain('not under "tenants/"');
   });
 
   it('oversize bodies and the wrong content type', async () => {
     const t = await createTenant();
     const big = JSON.stringify({ model: 'tiny-llama', prompt: 'x'.repeat(1100 * 1024) });
-    const error = await expectError('/v1/completions', { key: t.key, body: big, headers: { 'content-type': 'application/json' } }, 413, 'body_too_large');
+    const error = await expectError(
+      '/v1/completions',
+      { key: t.key, body: big, headers: { 'content-type': 'application/json' } },
+      413,
+      'body_too_large',
+    );
     expect(error.message).toContain('send a smaller body');
-    await expectError('/v1/base-models', { key: t.key, body: 'name=x', headers: { 'content-type': 'text/plain' } }, 415, 'unsupported_media_type');
+    await expectError(
+      '/v1/base-models',
+      { key: t.key, body: 'name=x', headers: { 'content-type': 'text/plain' } },
+      415,
+      'unsupported_media_type',
+    );
   });
 
   it('unknown model ids and unknown objects', async () => {
     const t = await createTenant();
     await registerBase(t.key);
-    const error = await expectError('/v1/chat/completions', { key: t.key, body: { model: 'llama-70b', messages: [{ role: 'user', content: 'x' }] } }, 404, 'model_not_found');
+    const error = await expectError(
+      '/v1/chat/completions',
+      { key: t.key, body: { model: 'llama-70b', messages: [{ role: 'user', content: 'x' }] } },
+      404,
+      'model_not_found',
+    );
     expect(error).toMatchObject({ param: 'model' });
     expect(error.message).toContain('GET /v1/models');
     await expectError('/v1/adapters/adapter-nope', { key: t.key }, 404, 'adapter_not_found');
-    await expectError('/v1/base-models', { key: t.key, body: { name: 'ghost', storage_prefix: 'models/ghost/' } }, 400, 'base_model_files_missing');
+    await expectError(
+      '/v1/base-models',
+      { key: t.key, body: { name: 'ghost', storage_prefix: 'models/ghost/' } },
+      400,
+      'base_model_files_missing',
+    );
   });
 
   it('base model configs that cannot be served', async () => {
     const t = await createTenant();
     const { store } = await import('./fixtures.ts');
-    await store.put('models/gpt2/config.json', JSON.stringify({ model_type: 'gpt2', vocab_size: 10, hidden_size: 8, intermediate_size: 8, num_hidden_layers: 1, num_attention_heads: 2 }));
+    await store.put(
+      'models/gpt2/config.json',
+      JSON.stringify({
+        model_type: 'gpt2',
+        vocab_size: 10,
+        hidden_size: 8,
+        intermediate_size: 8,
+        num_hidden_layers: 1,
+        num_attention_heads: 2,
+      }),
+    );
     await store.put('models/gpt2/model.safetensors', new Uint8Array(8));
-    const error = await expectError('/v1/base-models', { key: t.key, body: { name: 'gpt2', storage_prefix: 'models/gpt2/' } }, 400, 'unsupported_architecture');
+    const error = await expectError(
+      '/v1/base-models',
+      { key: t.key, body: { name: 'gpt2', storage_prefix: 'models/gpt2/' } },
+      400,
+      'unsupported_architecture',
+    );
     expect(error.message).toContain('Llama, Mistral and Qwen2');
   });
 

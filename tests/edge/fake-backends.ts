@@ -25,7 +25,9 @@ function completion(name: string, body: any, chat: boolean) {
     object: chat ? 'chat.completion' : 'text_completion',
     created: Math.floor(Date.now() / 1000),
     model: body.model,
-    choices: [chat ? { index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop' } : { index: 0, text, finish_reason: 'stop' }],
+    choices: [
+      chat ? { index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop' } : { index: 0, text, finish_reason: 'stop' },
+    ],
     usage: { prompt_tokens: 1, completion_tokens: 3, total_tokens: 4 },
   };
 }
@@ -58,8 +60,12 @@ function startOne(name: string, dropConnections: boolean): Promise<Server> {
       if (body.stream) {
         res.setHeader('content-type', 'text/event-stream');
         for (const piece of ['served ', 'by ', name]) {
-          const delta = chat ? { index: 0, delta: { content: piece }, finish_reason: null } : { index: 0, text: piece, finish_reason: null };
-          res.write(`data: ${JSON.stringify({ id: `cmpl-${name}`, object: chat ? 'chat.completion.chunk' : 'text_completion', created: 0, model: body.model, choices: [delta] })}\n\n`);
+          const delta = chat
+            ? { index: 0, delta: { content: piece }, finish_reason: null }
+            : { index: 0, text: piece, finish_reason: null };
+          res.write(
+            `data: ${JSON.stringify({ id: `cmpl-${name}`, object: chat ? 'chat.completion.chunk' : 'text_completion', created: 0, model: body.model, choices: [delta] })}\n\n`,
+          );
         }
         res.end('data: [DONE]\n\n');
         return;
@@ -79,6 +85,15 @@ export async function startFakeBackends(count: number) {
   return {
     /** The last URL is the backend that drops connections. */
     urls: servers.map((s) => `http://127.0.0.1:${(s.address() as AddressInfo).port}`),
-    stop: () => Promise.all(servers.map((s) => new Promise<void>((r) => { s.closeAllConnections(); s.close(() => r()); }))),
+    stop: () =>
+      Promise.all(
+        servers.map(
+          (s) =>
+            new Promise<void>((r) => {
+              s.closeAllConnections();
+              s.close(() => r());
+            }),
+        ),
+      ),
   };
 }

@@ -4,7 +4,12 @@ import { expect } from 'vitest';
 import { ObjectStore } from '../../contracts/storage/object-store.ts';
 import { call, expectJson } from './api.ts';
 
-export const store = new ObjectStore({ endpoint: env.S3_ENDPOINT, bucket: env.S3_BUCKET, accessKeyId: env.S3_ACCESS_KEY_ID, secretAccessKey: env.S3_SECRET_ACCESS_KEY });
+export const store = new ObjectStore({
+  endpoint: env.S3_ENDPOINT,
+  bucket: env.S3_BUCKET,
+  accessKeyId: env.S3_ACCESS_KEY_ID,
+  secretAccessKey: env.S3_SECRET_ACCESS_KEY,
+});
 
 export const TINY_LLAMA_PREFIX = 'models/tiny-llama/';
 export type Task = 'task_a' | 'task_b' | 'task_c';
@@ -33,19 +38,33 @@ export async function fixtureAdapter(task: Task): Promise<AdapterFiles> {
 }
 
 /** Creates an adapter and uploads its files (presigned PUTs or through the edge); returns the creation answer. */
-export async function startUpload(key: string, base: string, name: string, files: AdapterFiles, opts: { via?: 'presigned' | 'edge'; declare?: AdapterFiles; withSha?: boolean } = {}) {
+export async function startUpload(
+  key: string,
+  base: string,
+  name: string,
+  files: AdapterFiles,
+  opts: { via?: 'presigned' | 'edge'; declare?: AdapterFiles; withSha?: boolean } = {},
+) {
   const declared = opts.declare ?? files;
-  const created = await expectJson('/v1/adapters', {
-    key,
-    body: {
-      name,
-      base_model: base,
-      files: [
-        { filename: 'adapter_config.json', bytes: declared.config.byteLength },
-        { filename: 'adapter_model.safetensors', bytes: declared.model.byteLength, ...(opts.withSha ? { sha256: await sha256Hex(declared.model) } : {}) },
-      ],
+  const created = await expectJson(
+    '/v1/adapters',
+    {
+      key,
+      body: {
+        name,
+        base_model: base,
+        files: [
+          { filename: 'adapter_config.json', bytes: declared.config.byteLength },
+          {
+            filename: 'adapter_model.safetensors',
+            bytes: declared.model.byteLength,
+            ...(opts.withSha ? { sha256: await sha256Hex(declared.model) } : {}),
+          },
+        ],
+      },
     },
-  }, 201);
+    201,
+  );
   return created;
 }
 
@@ -55,13 +74,24 @@ export async function putFile(key: string, created: any, filename: string, bytes
     const res = await fetch(target.presigned.url, { method: 'PUT', headers: target.presigned.headers, body: bytes });
     expect(res.status).toBe(200);
   } else {
-    const res = await call(new URL(target.edge.url).pathname, { method: 'PUT', key, body: bytes, headers: { 'content-length': String(bytes.byteLength) } });
+    const res = await call(new URL(target.edge.url).pathname, {
+      method: 'PUT',
+      key,
+      body: bytes,
+      headers: { 'content-length': String(bytes.byteLength) },
+    });
     expect(res.status).toBe(200);
   }
 }
 
 /** Uploads both files and commits; returns the commit's response. */
-export async function uploadAdapter(key: string, base: string, name: string, files: AdapterFiles, opts: { via?: 'presigned' | 'edge'; withSha?: boolean } = {}) {
+export async function uploadAdapter(
+  key: string,
+  base: string,
+  name: string,
+  files: AdapterFiles,
+  opts: { via?: 'presigned' | 'edge'; withSha?: boolean } = {},
+) {
   const created = await startUpload(key, base, name, files, opts);
   await putFile(key, created, 'adapter_config.json', files.config, opts.via);
   await putFile(key, created, 'adapter_model.safetensors', files.model, opts.via);

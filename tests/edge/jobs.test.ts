@@ -4,7 +4,11 @@ import { call, createTenant, expectError, expectJson } from './api.ts';
 import { claim, expireLease, heartbeat, taskCall, writeProducedAdapter } from './backend-client.ts';
 import { registerBase } from './fixtures.ts';
 
-const GOOD_JSONL = ['{"prompt": "2+2=", "completion": " 4"}', '', '{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]}'].join('\n');
+const GOOD_JSONL = [
+  '{"prompt": "2+2=", "completion": " 4"}',
+  '',
+  '{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]}',
+].join('\n');
 
 async function uploadDataset(key: string, text = GOOD_JSONL, filename = 'train.jsonl') {
   const form = new FormData();
@@ -29,7 +33,13 @@ describe('datasets', () => {
     const t = await createTenant();
     const res = await uploadDataset(t.key);
     expect(res.status).toBe(201);
-    expect(await res.json()).toMatchObject({ object: 'file', purpose: 'fine-tune', status: 'processed', examples: 2, filename: 'train.jsonl' });
+    expect(await res.json()).toMatchObject({
+      object: 'file',
+      purpose: 'fine-tune',
+      status: 'processed',
+      examples: 2,
+      filename: 'train.jsonl',
+    });
   });
 
   it('refuses a file with bad lines, naming them, and records nothing', async () => {
@@ -53,7 +63,24 @@ describe('datasets', () => {
     wrongPurpose.set('file', new File([GOOD_JSONL], 'x.jsonl'));
     expect((await expectError('/v1/files', { key: t.key, body: wrongPurpose }, 400, 'invalid_field')).param).toBe('purpose');
     const huge = '{"prompt": "a", "completion": "b"}\n'.repeat(1_000_000);
-    expect((await expectError('/v1/files', { key: t.key, body: (() => { const f = new FormData(); f.set('purpose', 'fine-tune'); f.set('file', new File([huge], 'big.jsonl')); return f; })() }, 413, 'body_too_large')).message).toContain('split the file');
+    expect(
+      (
+        await expectError(
+          '/v1/files',
+          {
+            key: t.key,
+            body: (() => {
+              const f = new FormData();
+              f.set('purpose', 'fine-tune');
+              f.set('file', new File([huge], 'big.jsonl'));
+              return f;
+            })(),
+          },
+          413,
+          'body_too_large',
+        )
+      ).message,
+    ).toContain('split the file');
   });
 });
 
@@ -63,11 +90,52 @@ describe('fine-tuning jobs', () => {
     const res = await createJob(t.key, t.fileId, { suffix: 'support', seed: 7 });
     expect(res.status).toBe(201);
     const job = (await res.json()) as any;
-    expect(job).toMatchObject({ object: 'fine_tuning.job', status: 'queued', model: 'tiny-llama', training_file: t.fileId, seed: 7, fine_tuned_model: null });
-    expect(job.hyperparameters).toEqual({ n_epochs: 3, batch_size: 8, learning_rate: 1e-3, lora_r: 8, lora_alpha: 16, target_modules: ['q_proj', 'v_proj'] });
-    expect((await expectError('/v1/fine_tuning/jobs', { key: t.key, body: { model: 'gpt-4', training_file: t.fileId } }, 404, 'base_model_not_found')).param).toBe('model');
-    expect((await expectError('/v1/fine_tuning/jobs', { key: t.key, body: { model: 'tiny-llama', training_file: 'file-nope' } }, 404, 'file_not_found')).param).toBe('training_file');
-    expect((await expectError('/v1/fine_tuning/jobs', { key: t.key, body: { model: 'tiny-llama', training_file: t.fileId, hyperparameters: { lora_r: 512 } } }, 400, 'invalid_field')).param).toBe('hyperparameters.lora_r');
+    expect(job).toMatchObject({
+      object: 'fine_tuning.job',
+      status: 'queued',
+      model: 'tiny-llama',
+      training_file: t.fileId,
+      seed: 7,
+      fine_tuned_model: null,
+    });
+    expect(job.hyperparameters).toEqual({
+      n_epochs: 3,
+      batch_size: 8,
+      learning_rate: 1e-3,
+      lora_r: 8,
+      lora_alpha: 16,
+      target_modules: ['q_proj', 'v_proj'],
+    });
+    expect(
+      (
+        await expectError(
+          '/v1/fine_tuning/jobs',
+          { key: t.key, body: { model: 'gpt-4', training_file: t.fileId } },
+          404,
+          'base_model_not_found',
+        )
+      ).param,
+    ).toBe('model');
+    expect(
+      (
+        await expectError(
+          '/v1/fine_tuning/jobs',
+          { key: t.key, body: { model: 'tiny-llama', training_file: 'file-nope' } },
+          404,
+          'file_not_found',
+        )
+      ).param,
+    ).toBe('training_file');
+    expect(
+      (
+        await expectError(
+          '/v1/fine_tuning/jobs',
+          { key: t.key, body: { model: 'tiny-llama', training_file: t.fileId, hyperparameters: { lora_r: 512 } } },
+          400,
+          'invalid_field',
+        )
+      ).param,
+    ).toBe('hyperparameters.lora_r');
   });
 
   it('honours Idempotency-Key: the same request returns the same job, another body is refused', async () => {
@@ -101,17 +169,38 @@ describe('fine-tuning jobs', () => {
     const first = await claim('worker-a', ['fine_tuning']);
     expect(first).toMatchObject({ kind: 'fine_tuning', id: job.id, attempt: 1, resume_from: null, base_model: { name: 'tiny-llama' } });
     expect(first.training_file.storage_key).toContain(t.fileId);
-    await expectJson(`/internal/v1/fine_tuning/jobs/${job.id}/events`, { key: 'test-backend-secret', body: { backend_id: 'worker-a', events: [{ type: 'metrics', message: 'step 10', data: { step: 10, train_loss: 2.5 } }] } }, 200);
-    await expectJson(`/internal/v1/fine_tuning/jobs/${job.id}/checkpoints`, { key: 'test-backend-secret', body: { backend_id: 'worker-a', step: 10, train_loss: 2.5, storage_prefix: `${first.output_prefix}checkpoints/10/` } }, 200);
+    await expectJson(
+      `/internal/v1/fine_tuning/jobs/${job.id}/events`,
+      {
+        key: 'test-backend-secret',
+        body: { backend_id: 'worker-a', events: [{ type: 'metrics', message: 'step 10', data: { step: 10, train_loss: 2.5 } }] },
+      },
+      200,
+    );
+    await expectJson(
+      `/internal/v1/fine_tuning/jobs/${job.id}/checkpoints`,
+      {
+        key: 'test-backend-secret',
+        body: { backend_id: 'worker-a', step: 10, train_loss: 2.5, storage_prefix: `${first.output_prefix}checkpoints/10/` },
+      },
+      200,
+    );
     expect(await claim('worker-b', ['fine_tuning'])).toBeNull();
 
     await expireLease('fine_tuning_jobs', job.id);
     const second = await claim('worker-b', ['fine_tuning']);
-    expect(second).toMatchObject({ id: job.id, attempt: 2, resume_from: { step: 10, storage_prefix: `${first.output_prefix}checkpoints/10/` } });
+    expect(second).toMatchObject({
+      id: job.id,
+      attempt: 2,
+      resume_from: { step: 10, storage_prefix: `${first.output_prefix}checkpoints/10/` },
+    });
     const lost = await taskCall('fine_tuning', job.id, 'renew', { backend_id: 'worker-a' });
     expect(lost.status).toBe(409);
     expect(((await lost.json()) as any).error.code).toBe('lease_lost');
-    expect((await (await taskCall('fine_tuning', job.id, 'renew', { backend_id: 'worker-b' })).json()) as any).toMatchObject({ status: 'running', cancel_requested: false });
+    expect((await (await taskCall('fine_tuning', job.id, 'renew', { backend_id: 'worker-b' })).json()) as any).toMatchObject({
+      status: 'running',
+      cancel_requested: false,
+    });
 
     const checkpoints = await expectJson(`/v1/fine_tuning/jobs/${job.id}/checkpoints`, { key: t.key }, 200);
     expect(checkpoints.data).toMatchObject([{ step_number: 10, metrics: { train_loss: 2.5 } }]);
@@ -125,10 +214,15 @@ describe('fine-tuning jobs', () => {
     await heartbeat('cancel-worker', url);
     const job = (await (await createJob(t.key, t.fileId)).json()) as any;
     expect((await claim('cancel-worker', ['fine_tuning'])).id).toBe(job.id);
-    expect(await expectJson(`/v1/fine_tuning/jobs/${job.id}/cancel`, { key: t.key, method: 'POST' }, 200)).toMatchObject({ status: 'cancelled' });
+    expect(await expectJson(`/v1/fine_tuning/jobs/${job.id}/cancel`, { key: t.key, method: 'POST' }, 200)).toMatchObject({
+      status: 'cancelled',
+    });
     const log = (await (await fetch(`${url}/_log`)).json()) as { path: string }[];
     expect(log.map((r) => r.path)).toContain(`/internal/v1/tasks/fine_tuning/${job.id}/cancel`);
-    expect(await (await taskCall('fine_tuning', job.id, 'renew', { backend_id: 'cancel-worker' })).json()).toMatchObject({ status: 'cancelled', cancel_requested: true });
+    expect(await (await taskCall('fine_tuning', job.id, 'renew', { backend_id: 'cancel-worker' })).json()).toMatchObject({
+      status: 'cancelled',
+      cancel_requested: true,
+    });
     expect((await taskCall('fine_tuning', job.id, 'complete', { backend_id: 'cancel-worker' })).status).toBe(409);
   });
 
@@ -139,9 +233,18 @@ describe('fine-tuning jobs', () => {
     await writeProducedAdapter(task.output_prefix);
     expect((await taskCall('fine_tuning', job.id, 'complete', { backend_id: 'trainer', trained_tokens: 1234 })).status).toBe(200);
     const done = await expectJson(`/v1/fine_tuning/jobs/${job.id}`, { key: t.key }, 200);
-    expect(done).toMatchObject({ status: 'succeeded', trained_tokens: 1234, fine_tuned_model: expect.stringMatching(/^tiny-llama:helpful-/) });
+    expect(done).toMatchObject({
+      status: 'succeeded',
+      trained_tokens: 1234,
+      fine_tuned_model: expect.stringMatching(/^tiny-llama:helpful-/),
+    });
     expect((await expectJson('/v1/fine_tuning/jobs', { key: t.key }, 200)).data).toEqual([done]);
-    expect(await expectJson(`/v1/adapters/${done.adapter_id}`, { key: t.key }, 200)).toMatchObject({ status: 'ready', source: 'training', source_id: job.id, rank: 4 });
+    expect(await expectJson(`/v1/adapters/${done.adapter_id}`, { key: t.key }, 200)).toMatchObject({
+      status: 'ready',
+      source: 'training',
+      source_id: job.id,
+      rank: 4,
+    });
     const models = await expectJson('/v1/models', { key: t.key }, 200);
     expect(models.data.map((m: any) => m.id)).toContain(done.fine_tuned_model);
   });
@@ -152,6 +255,9 @@ describe('fine-tuning jobs', () => {
     await claim('sloppy', ['fine_tuning']);
     const res = await taskCall('fine_tuning', job.id, 'complete', { backend_id: 'sloppy' });
     expect(res.status).toBe(422);
-    expect(await expectJson(`/v1/fine_tuning/jobs/${job.id}`, { key: t.key }, 200)).toMatchObject({ status: 'failed', error: { code: 'output_missing' } });
+    expect(await expectJson(`/v1/fine_tuning/jobs/${job.id}`, { key: t.key }, 200)).toMatchObject({
+      status: 'failed',
+      error: { code: 'output_missing' },
+    });
   });
 });

@@ -22,7 +22,7 @@ async function setup() {
 
 async function chat(key: string, model = 'tiny-llama:task_a', extra: Record<string, unknown> = {}) {
   const res = await call('/v1/chat/completions', { key, body: { model, messages: [{ role: 'user', content: 'hello' }], ...extra } });
-  return { res, backend: res.headers.get('x-rankgate-backend'), body: (await res.text()) };
+  return { res, backend: res.headers.get('x-rankgate-backend'), body: await res.text() };
 }
 
 describe('inference routing', () => {
@@ -33,7 +33,10 @@ describe('inference routing', () => {
 
   it('sends one adapter to the same backend while it is healthy, and moves it when it stops heartbeating', async () => {
     const t = await setup();
-    const expected = rendezvousOrder(t.adapterId, ROUTED.map((id) => ({ id })));
+    const expected = rendezvousOrder(
+      t.adapterId,
+      ROUTED.map((id) => ({ id })),
+    );
     const served = [];
     for (let i = 0; i < 5; i++) served.push((await chat(t.key)).backend);
     expect(new Set(served)).toEqual(new Set([expected[0].id]));
@@ -63,7 +66,10 @@ describe('inference routing', () => {
 
   it('skips a backend at capacity', async () => {
     const t = await setup();
-    const order = rendezvousOrder(t.adapterId, ROUTED.map((id) => ({ id })));
+    const order = rendezvousOrder(
+      t.adapterId,
+      ROUTED.map((id) => ({ id })),
+    );
     await heartbeat(order[0].id, urls[ROUTED.indexOf(order[0].id)], { capacity: 2, in_flight: 2 });
     expect((await chat(t.key)).backend).toBe(order[1].id);
   });
@@ -73,13 +79,21 @@ describe('inference routing', () => {
     // A backend id that outranks the three healthy ones for this adapter, on the server that drops connections.
     let dropper = '';
     for (let i = 0; !dropper; i++) {
-      const order = rendezvousOrder(t.adapterId, [...ROUTED, `drop-${i}`].map((id) => ({ id })));
+      const order = rendezvousOrder(
+        t.adapterId,
+        [...ROUTED, `drop-${i}`].map((id) => ({ id })),
+      );
       if (order[0].id === `drop-${i}`) dropper = `drop-${i}`;
     }
     await heartbeat(dropper, urls[3]);
     const { res, backend } = await chat(t.key);
     expect(res.status).toBe(200);
-    expect(backend).toBe(rendezvousOrder(t.adapterId, ROUTED.map((id) => ({ id })))[0].id);
+    expect(backend).toBe(
+      rendezvousOrder(
+        t.adapterId,
+        ROUTED.map((id) => ({ id })),
+      )[0].id,
+    );
     await silence(dropper);
   });
 
@@ -103,13 +117,27 @@ describe('inference routing', () => {
     const log = (await (await fetch(`${urls[ROUTED.indexOf(backend!)]}/_log`)).json()) as { path: string; body: any }[];
     const seen = log.filter((r) => r.body?.rankgate?.tenant_id === t.id);
     expect(seen.map((r) => r.path)).toEqual(['/v1/chat/completions', '/v1/completions']);
-    expect(seen[0].body).toMatchObject({ model: 'tiny-llama:task_a', stream: true, rankgate: { target: { kind: 'adapter', adapter: { id: t.adapterId, rank: 4 }, base_model: { name: 'tiny-llama' } } } });
+    expect(seen[0].body).toMatchObject({
+      model: 'tiny-llama:task_a',
+      stream: true,
+      rankgate: { target: { kind: 'adapter', adapter: { id: t.adapterId, rank: 4 }, base_model: { name: 'tiny-llama' } } },
+    });
   });
 
   it('refuses unknown and unready models before routing', async () => {
     const t = await setup();
-    await expectError('/v1/chat/completions', { key: t.key, body: { model: 'tiny-llama:nope', messages: [{ role: 'user', content: 'x' }] } }, 404, 'model_not_found');
-    await expectError('/v1/chat/completions', { key: t.key, body: { model: 'gpt-4o', messages: [{ role: 'user', content: 'x' }] } }, 404, 'model_not_found');
+    await expectError(
+      '/v1/chat/completions',
+      { key: t.key, body: { model: 'tiny-llama:nope', messages: [{ role: 'user', content: 'x' }] } },
+      404,
+      'model_not_found',
+    );
+    await expectError(
+      '/v1/chat/completions',
+      { key: t.key, body: { model: 'gpt-4o', messages: [{ role: 'user', content: 'x' }] } },
+      404,
+      'model_not_found',
+    );
     await expectError('/v1/completions', { key: t.key, body: { model: 'a:b:c', prompt: 'x' } }, 400, 'invalid_model');
   });
 });

@@ -16,7 +16,11 @@ async function tenantA() {
   form.set('file', new File(['{"prompt": "secret", "completion": "data"}'], 'secret.jsonl'));
   const file = (await (await call('/v1/files', { key: a.key, body: form })).json()) as any;
   const job = await expectJson('/v1/fine_tuning/jobs', { key: a.key, body: { model: 'secret-base', training_file: file.id } }, 201);
-  const merge = await expectJson('/v1/merges', { key: a.key, body: { name: 'secret-merge', base_model: 'secret-base', adapters: ['secret-adapter', 'other-adapter'], method: 'cat' } }, 201);
+  const merge = await expectJson(
+    '/v1/merges',
+    { key: a.key, body: { name: 'secret-merge', base_model: 'secret-base', adapters: ['secret-adapter', 'other-adapter'], method: 'cat' } },
+    201,
+  );
   for (let task = await claim('tenancy-backend', ['merge']); task; task = await claim('tenancy-backend', ['merge'])) {
     await store.put(`${task.output_prefix}artifact`, 'x');
     await taskCall('merge', task.id, 'complete', { backend_id: 'tenancy-backend' });
@@ -37,8 +41,30 @@ describe('tenancy', () => {
       ['GET', `/v1/base-models/${x.base.id}`],
       ['GET', '/v1/base-models/secret-base'],
       ['DELETE', `/v1/base-models/${x.base.id}`],
-      ['POST', '/v1/adapters', { name: 'mine', base_model: 'secret-base', files: [{ filename: 'adapter_config.json', bytes: 1 }, { filename: 'adapter_model.safetensors', bytes: 1 }] }],
-      ['POST', '/v1/adapters', { name: 'mine', base_model: x.base.id, files: [{ filename: 'adapter_config.json', bytes: 1 }, { filename: 'adapter_model.safetensors', bytes: 1 }] }],
+      [
+        'POST',
+        '/v1/adapters',
+        {
+          name: 'mine',
+          base_model: 'secret-base',
+          files: [
+            { filename: 'adapter_config.json', bytes: 1 },
+            { filename: 'adapter_model.safetensors', bytes: 1 },
+          ],
+        },
+      ],
+      [
+        'POST',
+        '/v1/adapters',
+        {
+          name: 'mine',
+          base_model: x.base.id,
+          files: [
+            { filename: 'adapter_config.json', bytes: 1 },
+            { filename: 'adapter_model.safetensors', bytes: 1 },
+          ],
+        },
+      ],
       ['GET', `/v1/adapters/${x.adapter.id}`],
       ['GET', '/v1/adapters/secret-adapter'],
       ['GET', `/v1/adapters/${x.adapter.id}/download`],
@@ -68,7 +94,12 @@ describe('tenancy', () => {
     ];
     const secrets = [x.base.storage_prefix, 'tenant-a', x.a.id, 'secret data', x.adapter.sha256];
     for (const [method, path, body] of attempts) {
-      const res = await call(path, { method, key: b.key, body, headers: body instanceof Uint8Array ? { 'content-length': String(body.length) } : {} });
+      const res = await call(path, {
+        method,
+        key: b.key,
+        body,
+        headers: body instanceof Uint8Array ? { 'content-length': String(body.length) } : {},
+      });
       const text = await res.text();
       expect({ method, path, status: res.status }).toEqual({ method, path, status: 404 });
       expect(JSON.parse(text).error.type).toBe('not_found_error');
@@ -76,7 +107,15 @@ describe('tenancy', () => {
     }
 
     // Lists show B only B's things; A's things are untouched.
-    for (const list of ['/v1/base-models', '/v1/adapters', '/v1/files', '/v1/fine_tuning/jobs', '/v1/merges', '/v1/compressions', '/v1/models']) {
+    for (const list of [
+      '/v1/base-models',
+      '/v1/adapters',
+      '/v1/files',
+      '/v1/fine_tuning/jobs',
+      '/v1/merges',
+      '/v1/compressions',
+      '/v1/models',
+    ]) {
       const text = await (await call(list, { key: b.key })).text();
       expect(text).not.toContain('secret');
     }

@@ -102,32 +102,27 @@ export function joint(suite: Suite, label: string, size: { k: number } | { stora
 
 /** Each adapter compressed on its own by truncated SVD. */
 export function compressed(suite: Suite, label: string, spec: CompressSpec): Built {
-  return timed(
-    label,
-    () => {
-      let before = 0;
-      let after = 0;
-      const adapters = suite.tasks.map((t) => {
-        const { adapter, report } = compressAdapter(t.adapter, spec, BASE_MODEL);
-        before += report.bytesBefore;
-        after += report.bytesAfter;
-        return adapter;
-      });
-      return { adapters, storage: after / before };
-    },
-    suite,
-  );
+  return eachAdapter(suite, label, (adapter) => compressAdapter(adapter, spec, BASE_MODEL));
 }
 
 /** Each adapter's factors quantized group-wise, served dequantized. */
 export function quantized(suite: Suite, label: string, opts: QuantizeOptions): Built {
+  return eachAdapter(suite, label, (adapter) => quantizeAdapter(adapter, opts));
+}
+
+/** A row where each task's adapter is transformed on its own; storage is the bytes kept over the bytes before. */
+function eachAdapter(
+  suite: Suite,
+  label: string,
+  transform: (adapter: LoraAdapter) => { adapter: LoraAdapter; report: { bytesBefore: number; bytesAfter: number } },
+): Built {
   return timed(
     label,
     () => {
       let before = 0;
       let after = 0;
       const adapters = suite.tasks.map((t) => {
-        const { adapter, report } = quantizeAdapter(t.adapter, opts);
+        const { adapter, report } = transform(t.adapter);
         before += report.bytesBefore;
         after += report.bytesAfter;
         return adapter;

@@ -5,11 +5,9 @@
  */
 import type { LoraAdapter } from '../contracts/formats/adapter.ts';
 import { compressAdapter, type CompressSpec } from '../gpu-backend/lowrank/compress.ts';
-import { deltaError, jointAdapter, jointCompress, jointReport } from '../gpu-backend/lowrank/joint.ts';
-import { mergeCollapsed, type CollapsedSpec } from '../gpu-backend/lowrank/merge-collapsed.ts';
+import { jointAdapter, jointCompress, jointReport } from '../gpu-backend/lowrank/joint.ts';
+import { mergeCollapsed, relativeError, type CollapsedSpec } from '../gpu-backend/lowrank/merge-collapsed.ts';
 import type { Member } from '../gpu-backend/lowrank/members.ts';
-import { zeros } from '../gpu-backend/lowrank/linalg.ts';
-import { deltaFactors } from '../gpu-backend/lowrank/peft-adapter.ts';
 import { quantizeAdapter, quantizeBaseWeights, type QuantizeOptions } from '../gpu-backend/lowrank/quantize.ts';
 import type { ModelFolder } from '../gpu-backend/formats/files.ts';
 import { toFloat32 } from '../contracts/formats/safetensors.ts';
@@ -36,24 +34,11 @@ export function adapterFloats(adapter: LoraAdapter): number {
   return adapter.modules.reduce((s, m) => s + m.rank * (m.in + m.out), 0);
 }
 
-/** ‖ΔŴ − ΔW‖ / ‖ΔW‖ of one task, over all modules of the original (a module the rebuild lacks counts as zero). */
-export function relativeError(original: LoraAdapter, rebuilt: LoraAdapter): number {
-  const rec = new Map(rebuilt.modules.map((m) => [m.path, deltaFactors(m)]));
-  let err = 0;
-  let norm = 0;
-  for (const m of original.modules) {
-    const e = deltaError(deltaFactors(m), rec.get(m.path) ?? { b: zeros(m.out, 1), a: zeros(1, m.in) });
-    err += e.err;
-    norm += e.norm;
-  }
-  return norm > 0 ? Math.sqrt(err / norm) : 0;
-}
-
 function timed(method: string, build: () => { adapters: LoraAdapter[]; storage: number }, suite: Suite): Built {
   const t = performance.now();
   const { adapters, storage } = build();
   const buildSeconds = (performance.now() - t) / 1000;
-  const errors = adapters.map((a, i) => relativeError(suite.tasks[i].adapter, a));
+  const errors = adapters.map((a, i) => relativeError(a, suite.tasks[i].adapter));
   return { method, adapters, storage, error: errors.reduce((s, e) => s + e, 0) / errors.length, buildSeconds };
 }
 

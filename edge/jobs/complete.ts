@@ -13,7 +13,7 @@ import { nowS } from '../ids.ts';
 import { servableNameOwner } from '../lookups.ts';
 import type { JobKind } from '../../contracts/api/jobs.ts';
 import { jobTable } from './kinds.ts';
-import { failJob, heldJob, jobState } from './lease.ts';
+import { failJob, heldJob, jobState, stillHeld } from './lease.ts';
 
 /** Produced adapters live here, under the job's output prefix. */
 export function producedAdapterPrefix(outputPrefix: string): string {
@@ -78,7 +78,6 @@ export async function completeJob(db: Db, store: ObjectStore, kind: JobKind, id:
   if (held.status === 'cancelled')
     throw new ApiError(409, 'task_cancelled', `The ${kind} job ${id} was cancelled; discard its results.`, 'id');
   const t = jobTable(kind);
-  const stillHeld = and(eq(t.id, id), eq(t.leaseOwner, backendId), eq(t.status, 'running'));
 
   if (kind === 'merge') {
     const [m] = await db.select().from(merges).where(eq(merges.id, id));
@@ -95,7 +94,10 @@ export async function completeJob(db: Db, store: ObjectStore, kind: JobKind, id:
         ),
       );
     }
-    await db.update(merges).set({ status: 'succeeded', finishedAt: nowS(), leaseExpiresAt: null }).where(stillHeld);
+    await db
+      .update(merges)
+      .set({ status: 'succeeded', finishedAt: nowS(), leaseExpiresAt: null })
+      .where(stillHeld(kind, id, backendId));
     return jobState(kind, { ...held, status: 'succeeded', leaseExpiresAt: null });
   }
 
@@ -121,6 +123,12 @@ export async function completeJob(db: Db, store: ObjectStore, kind: JobKind, id:
     resultAdapterId: adapter.id,
     ...(kind === 'fine_tuning' ? { trainedTokens: trainedTokens ?? null } : {}),
   };
-  await db.batch([db.insert(adapters).values(adapter), db.update(t).set(result).where(stillHeld)]);
+  await db.batch([
+    db.insert(adapters).values(adapter),
+    db
+      .update(t)
+      .set(result)
+      .where(stillHeld(kind, id, backendId)),
+  ]);
   return jobState(kind, { ...held, status: 'succeeded', leaseExpiresAt: null });
 }

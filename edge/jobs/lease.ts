@@ -58,6 +58,12 @@ export async function heldJob(db: Db, kind: JobKind, id: string, backendId: stri
   return row;
 }
 
+/** The row of a job this backend still holds, running: every write a lease allows goes through this condition. */
+export function stillHeld(kind: JobKind, id: string, backendId: string) {
+  const t = jobTable(kind);
+  return and(eq(t.id, id), eq(t.leaseOwner, backendId), eq(t.status, 'running'));
+}
+
 export function jobState(kind: JobKind, row: LeasedRow) {
   return { id: row.id, kind, status: row.status, lease_expires_at: row.leaseExpiresAt, cancel_requested: row.status === 'cancelled' };
 }
@@ -70,7 +76,7 @@ export async function renewLease(db: Db, kind: JobKind, id: string, backendId: s
   await db
     .update(t)
     .set({ leaseExpiresAt: expires })
-    .where(and(eq(t.id, id), eq(t.leaseOwner, backendId), eq(t.status, 'running')));
+    .where(stillHeld(kind, id, backendId));
   return jobState(kind, { ...row, leaseExpiresAt: expires });
 }
 
@@ -82,6 +88,6 @@ export async function failJob(db: Db, kind: JobKind, id: string, backendId: stri
   await db
     .update(t)
     .set({ status: 'failed', error: { ...error, param: null }, finishedAt: nowS(), leaseExpiresAt: null })
-    .where(and(eq(t.id, id), eq(t.leaseOwner, backendId), eq(t.status, 'running')));
+    .where(stillHeld(kind, id, backendId));
   return jobState(kind, { ...row, status: 'failed', leaseExpiresAt: null });
 }

@@ -11,7 +11,6 @@ import type { JobKind } from '../../contracts/api/jobs.ts';
 export type Spec = z.infer<typeof JobSpec>;
 export type FineTuningSpec = Extract<Spec, { kind: 'fine_tuning' }>;
 export type State = z.infer<typeof JobState>;
-export type Kind = JobKind;
 export type JobEvent = z.input<typeof EventsReport>['events'][number];
 type HeartbeatBody = Omit<z.input<typeof Heartbeat>, 'backend_id'>;
 type CheckpointBody = Omit<z.input<typeof CheckpointReport>, 'backend_id'>;
@@ -88,11 +87,11 @@ export class EdgeClient {
     return this.post('/internal/v1/backends/heartbeat', body);
   }
 
-  async claim(kinds: Kind[]): Promise<Spec | null> {
+  async claim(kinds: JobKind[]): Promise<Spec | null> {
     return (await this.post<{ task: Spec | null }>('/internal/v1/tasks/claim', { kinds })).task;
   }
 
-  renew(kind: Kind, id: string): Promise<State> {
+  renew(kind: JobKind, id: string): Promise<State> {
     return this.post(`/internal/v1/tasks/${kind}/${encodeURIComponent(id)}/renew`, {});
   }
 
@@ -105,14 +104,14 @@ export class EdgeClient {
     return this.post(`/internal/v1/fine_tuning/jobs/${encodeURIComponent(jobId)}/checkpoints`, report);
   }
 
-  complete(kind: Kind, id: string, trainedTokens?: number): Promise<State> {
+  complete(kind: JobKind, id: string, trainedTokens?: number): Promise<State> {
     return this.post(
       `/internal/v1/tasks/${kind}/${encodeURIComponent(id)}/complete`,
       trainedTokens === undefined ? {} : { trained_tokens: trainedTokens },
     );
   }
 
-  fail(kind: Kind, id: string, error: { code: string; message: string }): Promise<State> {
+  fail(kind: JobKind, id: string, error: { code: string; message: string }): Promise<State> {
     return this.post(`/internal/v1/tasks/${kind}/${encodeURIComponent(id)}/fail`, {
       error: { code: error.code.slice(0, 64), message: error.message.slice(0, 4000) },
     });

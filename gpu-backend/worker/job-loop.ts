@@ -5,11 +5,12 @@
  * reporting (their leases expire and the next holder resumes from the last checkpoint).
  */
 import { renewEveryMs } from '../../contracts/api/jobs.ts';
-import type { Kind, Spec } from './edge-client.ts';
+import type { JobKind } from '../../contracts/api/jobs.ts';
+import type { Spec } from './edge-client.ts';
 import { runFineTuning, type Outcome, type WorkerDeps } from './fine-tuning.ts';
 import { errorText, LeasedJob } from './leased-job.ts';
 
-const KINDS: Kind[] = ['fine_tuning'];
+const KINDS: JobKind[] = ['fine_tuning'];
 const MAX_BACKOFF_MS = 30_000;
 
 export interface JobLoopOptions {

@@ -3,7 +3,8 @@
  * soon as the edge says so: `cancel_requested` in any answer, a 409 (the lease went to another backend, or
  * the job is finished), the edge's cancel push; or when this backend shuts down or cannot reach the edge.
  */
-import { EdgeError, isEdgeOutage, type EdgeClient, type Kind, type State } from './edge-client.ts';
+import type { JobKind } from '../../contracts/api/jobs.ts';
+import { EdgeError, isEdgeOutage, type EdgeClient, type State } from './edge-client.ts';
 
 /** Spacing of retried reports. */
 const RETRY_DELAY_MS = 3000;
@@ -17,7 +18,7 @@ export class LeasedJob {
 
   constructor(
     private readonly client: EdgeClient,
-    readonly kind: Kind,
+    readonly kind: JobKind,
     readonly id: string,
   ) {}
 

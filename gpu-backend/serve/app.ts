@@ -107,9 +107,12 @@ async function complete(c: Context, kind: Kind, opts: BackendAppOptions) {
   return req.stream ? streamed(c, generation, run, controller, req, kind) : whole(c, generation, run, controller, req, kind);
 }
 
+/** The edge's routing field, which every forwarded body carries beside the client's request. */
+const RoutedBody = z.object({ rankgate: Routing });
+
 /** Where the edge routed the request, and the client's request, checked as the edge checked it. */
 function readRequest(body: unknown, kind: Kind): { target: RoutedTarget; req: ChatRequest | TextRequest } {
-  const routed = z.object({ rankgate: Routing }).safeParse(body);
+  const routed = RoutedBody.safeParse(body);
   if (!routed.success) invalid('bad_routing', 'The body must be JSON with a "rankgate" routing field; send requests through the edge.');
   const { rankgate: _, ...client } = body as { rankgate: unknown };
   const parsed = (kind === 'chat' ? ChatCompletionRequest : CompletionRequest).safeParse(client);

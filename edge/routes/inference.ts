@@ -122,11 +122,17 @@ export const inferenceRoutes = router()
       const data = bases.map((b) => ({ id: b.name, object: 'model' as const, created: b.createdAt, owned_by }));
       for (const a of ready)
         data.push({ id: `${baseName.get(a.baseModelId)}:${a.name}`, object: 'model', created: a.readyAt ?? a.createdAt, owned_by });
+      const membersOf = new Map<string, typeof members>();
+      for (const a of members) {
+        const list = membersOf.get(a.mergeId);
+        if (list) list.push(a);
+        else membersOf.set(a.mergeId, [a]);
+      }
       for (const m of done) {
         const id = `${baseName.get(m.baseModelId)}:${m.name}`;
         data.push({ id, object: 'model', created: m.finishedAt ?? m.createdAt, owned_by });
-        for (const a of members)
-          if (a.mergeId === m.id) data.push({ id: `${id}/${a.name}`, object: 'model', created: m.finishedAt ?? m.createdAt, owned_by });
+        for (const a of membersOf.get(m.id) ?? [])
+          data.push({ id: `${id}/${a.name}`, object: 'model', created: m.finishedAt ?? m.createdAt, owned_by });
       }
       return reply(c, ModelList, { object: 'list', data }, 200);
     },

@@ -225,6 +225,7 @@ export function loraConfigJson(opts: {
   useRslora?: boolean;
   rankPattern?: Record<string, number>;
   alphaPattern?: Record<string, number>;
+  layersToTransform?: number[] | null;
 }): Record<string, unknown> {
   return {
     alpha_pattern: opts.alphaPattern ?? {},
@@ -234,7 +235,7 @@ export function loraConfigJson(opts: {
     inference_mode: true,
     init_lora_weights: true,
     layers_pattern: null,
-    layers_to_transform: null,
+    layers_to_transform: opts.layersToTransform ?? null,
     lora_alpha: opts.loraAlpha,
     lora_dropout: 0.0,
     modules_to_save: null,

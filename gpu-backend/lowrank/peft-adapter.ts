@@ -42,8 +42,7 @@ export function adapterFromFactors(modules: DeltaFactors[], baseModel: string): 
       alphaPattern[m.path] = m.a.rows;
     }
   }
-  const targetModules = [...new Set(modules.map((m) => m.projection))];
-  const json = loraConfigJson({ r, loraAlpha: r, targetModules, baseModel, rankPattern, alphaPattern });
+  const json = loraConfigJson({ r, loraAlpha: r, ...targetsOf(modules), baseModel, rankPattern, alphaPattern });
   const config = parseLoraConfig(json);
   const adapterModules: AdapterModule[] = modules.map((m) => ({
     layer: m.layer,
@@ -57,6 +56,22 @@ export function adapterFromFactors(modules: DeltaFactors[], baseModel: string): 
     b: Float32Array.from(m.b.data),
   }));
   return { config, modules: adapterModules };
+}
+
+/**
+ * target_modules (and layers_to_transform) that name exactly these modules, on a base whose layer count is not
+ * known here: projection names on the layers listed when the modules are every such pair, full module paths
+ * otherwise. Bare projection names alone would claim every layer of the model, and a source adapter limited to
+ * some layers would come back with tensors missing.
+ */
+function targetsOf(modules: DeltaFactors[]): { targetModules: string[]; layersToTransform: number[] } | { targetModules: string[] } {
+  const projections = [...new Set(modules.map((m) => m.projection))];
+  const layers = [...new Set(modules.map((m) => m.layer))].sort((x, y) => x - y);
+  const paths = new Set(modules.map((m) => m.path));
+  if (modules.length === paths.size && paths.size === projections.length * layers.length) {
+    return { targetModules: projections, layersToTransform: layers };
+  }
+  return { targetModules: [...paths] };
 }
 
 /** adapter_config.json and adapter_model.safetensors, as PEFT's save_pretrained writes them. */

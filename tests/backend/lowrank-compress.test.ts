@@ -50,6 +50,16 @@ describe('compressAdapter', () => {
     }
   });
 
+  test('an adapter on some layers, or an uneven set of modules, comes back with exactly its modules', () => {
+    const layerOne = { ...adapter, modules: adapter.modules.filter((m) => m.layer === 1) };
+    const back = reload(compressAdapter(layerOne, { rank: 4 }, 'rankgate-tiny').adapter);
+    expect(back.modules.map((m) => m.path)).toEqual(layerOne.modules.map((m) => m.path));
+    expect(back.config.layersToTransform).toEqual([1]);
+    const uneven = { ...adapter, modules: adapter.modules.filter((m) => m.layer === 0 || m.projection === 'q_proj') };
+    const unevenBack = reload(compressAdapter(uneven, { rank: 4 }, 'rankgate-tiny').adapter);
+    expect(unevenBack.modules.map((m) => m.path).sort()).toEqual(uneven.modules.map((m) => m.path).sort());
+  });
+
   test('to rank 2: the reported error is the true error of ΔW, and one r for all modules', () => {
     const { adapter: out, report } = compressAdapter(adapter, { rank: 2 }, 'rankgate-tiny');
     expect(out.config.r).toBe(2);

@@ -2,7 +2,7 @@
  * A backend reports a job done. Results are checked before anything is recorded: a produced adapter passes
  * the same verification as an upload, and a job whose output fails it is marked failed with the reason.
  */
-import { and, eq } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import { InvalidInputError } from '../../contracts/formats/errors.ts';
 import type { ObjectStore } from '../../contracts/storage/object-store.ts';
 import { adapters, baseModels, compressions, fineTuningJobs, mergeReverts, merges, type AdapterSource } from '../../schema/index.ts';

@@ -84,7 +84,7 @@ export function loadLoraAdapter(configJson: unknown, model: ModelConfig, tensors
       ['lora_A', a],
       ['lora_B', b],
     ] as const) {
-      const bad = data.findIndex((v) => !Number.isFinite(v));
+      const bad = firstNonFinite(data);
       if (bad >= 0)
         invalid(
           'adapter_not_finite',
@@ -95,4 +95,14 @@ export function loadLoraAdapter(configJson: unknown, model: ModelConfig, tensors
     return { ...t, a, b, in: fanIn, out };
   });
   return { config, modules };
+}
+
+/** Index of the first NaN or ±Inf, or -1. A plain loop: findIndex with a closure took ~0.45 s over 8 adapters of 135M shape. */
+export function firstNonFinite(data: Float32Array): number {
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i];
+    // v - v is 0 for a finite v and NaN for NaN or ±Inf.
+    if (v - v !== 0) return i;
+  }
+  return -1;
 }

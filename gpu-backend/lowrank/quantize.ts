@@ -70,7 +70,7 @@ export function quantizeAdapter(
       path: m.path,
       relErrorA: relError(m.a, a),
       relErrorB: relError(m.b, b),
-      relErrorDelta: productDistance(fb, fa, fromArray(m.out, m.rank, b), fromArray(m.rank, m.in, a)) / productNorm(fb, fa),
+      relErrorDelta: relativeTo(productDistance(fb, fa, fromArray(m.out, m.rank, b), fromArray(m.rank, m.in, a)), productNorm(fb, fa)),
     });
     bytesBefore += (m.a.length + m.b.length) * 4;
     bytesAfter += quantizedBytes(qa) + quantizedBytes(qb);
@@ -161,4 +161,9 @@ function traceOfProduct(x: Mat, y: Mat): number {
   let s = 0;
   for (let i = 0; i < x.data.length; i++) s += x.data[i] * y.data[i];
   return s;
+}
+
+/** distance / norm, and 0 where both are 0 (an untrained adapter's B is all zeros, as PEFT initialises it). */
+function relativeTo(distance: number, norm: number): number {
+  return norm > 0 ? distance / norm : distance;
 }

@@ -5,7 +5,7 @@
  */
 import type { LoraAdapter } from '../contracts/formats/adapter.ts';
 import { compressAdapter, type CompressSpec } from '../gpu-backend/lowrank/compress.ts';
-import { jointAdapter, jointCompress, jointReport } from '../gpu-backend/lowrank/joint.ts';
+import { jointAdapter, jointCompress, jointStorage } from '../gpu-backend/lowrank/joint.ts';
 import { mergeCollapsed, relativeError, type CollapsedSpec } from '../gpu-backend/lowrank/merge-collapsed.ts';
 import type { Member } from '../gpu-backend/lowrank/members.ts';
 import { quantizeAdapter, quantizeBaseWeights, type QuantizeOptions } from '../gpu-backend/lowrank/quantize.ts';
@@ -79,7 +79,7 @@ export function joint(suite: Suite, label: string, size: { k: number } | { stora
     () => {
       const ms = members(suite);
       const basis = jointCompress(ms, size);
-      return { adapters: suite.tasks.map((t) => jointAdapter(basis, t.name)), storage: jointReport(basis, ms).storage };
+      return { adapters: suite.tasks.map((t) => jointAdapter(basis, t.name)), storage: jointStorage(basis) };
     },
     suite,
   );

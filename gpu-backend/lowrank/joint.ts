@@ -133,8 +133,12 @@ export function jointReport(basis: JointBasis, members: Member[]): JointReport {
     }
     return { name: t.name, relativeError: norm > 0 ? Math.sqrt(err / norm) : 0 };
   });
-  const stored = storedFloats(basis.modules.map((m) => ({ parts: { u: m.u, v: m.v, cores: m.cores } })));
-  return { tasks, storage: stored / basis.fullFloats, k: basis.k };
+  return { tasks, storage: jointStorage(basis), k: basis.k };
+}
+
+/** Floats the basis stores (shared U, V and every core) over those of keeping every adapter. */
+export function jointStorage(basis: JointBasis): number {
+  return storedFloats(basis.modules.map((m) => ({ parts: { u: m.u, v: m.v, cores: m.cores } }))) / basis.fullFloats;
 }
 
 /** ‖B₁A₁ − B₂A₂‖² and ‖B₁A₁‖² from the factors: ‖BA‖² = Σ (BᵀB)∘(AAᵀ). */

@@ -60,6 +60,8 @@ export class TextTokenizer {
   }
 
   decode(ids: number[], skipSpecialTokens = true): string {
+    // tokenizers.js throws on an empty list, which a generation whose first token ends it leaves behind.
+    if (ids.length === 0) return '';
     return this.tokenizer.decode(ids, { skip_special_tokens: skipSpecialTokens });
   }
 

@@ -27,6 +27,19 @@ const target = (task?: string) => ({
 });
 const routing = (task?: string) => ({ tenant_id: 'tenant_1', target: target(task) });
 
+/** The default model (models/rankgate-tiny) and one of its task adapters, as `npm start` serves them. */
+const DEFAULT_MODEL = join(import.meta.dirname, '..', '..', 'models', 'rankgate-tiny');
+const defaultBase = { id: 'base_rankgate_tiny', name: 'rankgate-tiny', storage_prefix: 'models/rankgate-tiny/' };
+const acronym = {
+  tenant_id: 'tenant_1',
+  target: {
+    kind: 'adapter',
+    base_model: defaultBase,
+    adapter: { id: 'ad_acronym', name: 'acronym', storage_prefix: 'adapters/acronym/', rank: 8 },
+    merge: null,
+  },
+};
+
 let s3: LocalS3;
 let cacheDir: string;
 let models: ModelCache;
@@ -48,6 +61,10 @@ beforeAll(async () => {
     // What an upload leaves beside a committed adapter; not part of the adapter's folder.
     await store.put(`adapters/${task}/upload/adapter_config.json`, '{}');
   }
+  for (const file of await readdir(join(DEFAULT_MODEL, 'base')))
+    await store.put(`models/rankgate-tiny/${file}`, await readFile(join(DEFAULT_MODEL, 'base', file)));
+  for (const file of await readdir(join(DEFAULT_MODEL, 'adapters', 'acronym')))
+    await store.put(`adapters/acronym/${file}`, await readFile(join(DEFAULT_MODEL, 'adapters', 'acronym', file)));
   cacheDir = await mkdtemp(join(tmpdir(), 'rankgate-serve-cache-'));
   models = new ModelCache(new FolderCache(store, cacheDir));
   const app = backendApp({ secret: SECRET, models, inFlight });
@@ -196,6 +213,31 @@ describe('completions', () => {
     }
     expect(Math.max(...rowsPerStep)).toBe(3);
     expect(inFlight.count).toBe(0);
+  });
+});
+
+describe('a first token that ends the sequence', () => {
+  // The default model's acronym adapter answers this prompt with end-of-sequence at once: an empty completion.
+  const body = {
+    model: 'rankgate-tiny:acronym',
+    messages: [{ role: 'user', content: 'acronym: wind gold milk rain' }],
+    max_tokens: 8,
+    temperature: 0,
+    rankgate: acronym,
+  };
+
+  test('answers an empty completion that stopped', async () => {
+    const out = await json('/v1/chat/completions', body);
+    expect(out.choices[0]).toMatchObject({ message: { role: 'assistant', content: '' }, finish_reason: 'stop' });
+    expect(out.usage.completion_tokens).toBe(1);
+  });
+
+  test('streams the role, the stop and [DONE]', async () => {
+    const data = await events(await post('/v1/chat/completions', { ...body, stream: true }));
+    expect(data.at(-1)).toBe('[DONE]');
+    const chunks = data.slice(0, -1).map((d) => JSON.parse(d));
+    expect(chunks.map((c) => c.choices[0].delta.content ?? '').join('')).toBe('');
+    expect(chunks.at(-1).choices[0].finish_reason).toBe('stop');
   });
 });
 

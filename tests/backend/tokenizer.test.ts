@@ -27,6 +27,16 @@ describe('tokenizer.json through @huggingface/tokenizers', () => {
     expect(tok.decode([...tok.encode('ok'), 2], false)).toBe('ok</s>');
   });
 
+  test('no tokens decode to the empty string, and empty text or an empty chat encodes without throwing', async () => {
+    const tok = await TextTokenizer.load(await tokenizerDir());
+    expect(tok.decode([])).toBe('');
+    expect(tok.decode([], false)).toBe('');
+    expect(tok.decode([2])).toBe('');
+    expect(tok.encode('')).toEqual([]);
+    expect(tok.encode('', true)).toEqual([]);
+    expect(tok.encode(tok.applyChatTemplate([{ role: 'user', content: '' }], true))).toEqual([5, 2, 6]);
+  });
+
   test('renders the chat template, with and without the generation prompt', async () => {
     const tok = await TextTokenizer.load(await tokenizerDir());
     const messages = [{ role: 'user', content: 'upper: red' }];

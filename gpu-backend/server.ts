@@ -86,7 +86,7 @@ export interface RunningBackend {
 export async function startBackend(config: BackendConfig): Promise<RunningBackend> {
   const store = new ObjectStore(config.s3);
   const folders = new FolderCache(store, config.cacheDir);
-  const models = new ModelCache(folders, { maxBatch: config.capacity });
+  const models = new ModelCache(folders, { scheduler: { maxBatch: config.capacity } });
   const inFlight = { count: 0 };
   const client = new EdgeClient(config.edgeUrl, config.secret, config.backendId);
   let heartbeat: HeartbeatSender | null = null;

@@ -51,6 +51,11 @@ export class Decoder {
     return new Decoder(folder.config, await createSession(graph.toOnnx(), opts));
   }
 
+  /** Frees the session's weights; the decoder cannot step afterwards (the model cache evicted it). */
+  release(): Promise<void> {
+    return this.session.release();
+  }
+
   async step(inp: StepInput): Promise<StepOutput> {
     const { rows, seq, cache } = inp;
     const { numKvHeads: kvH, headDim: hd, numLayers } = this.cfg;

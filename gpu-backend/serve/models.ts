@@ -1,16 +1,19 @@
 /**
  * What a backend has loaded: base models (one Decoder and one Scheduler each, weights loaded once) and
  * adapters (parsed, checked, float32), fetched from object storage by the prefixes the edge names and kept in
- * a local disk cache. Adapters are evicted least-recently-used beyond a bound; a base model stays loaded.
+ * a local disk cache. Both are bounded: base models by bytes of weights, least recently used first among those
+ * with nothing running, and no tenant may hold more than its share of those bytes while others need them;
+ * adapters by count, least recently used first.
  */
-import { readFile } from 'node:fs/promises';
+import { open, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LoraAdapter } from '../../contracts/formats/adapter.ts';
+import { headerLength, numel, parseSafetensorsHeader } from '../../contracts/formats/safetensors.ts';
 import { readAdapterFolder, readModelFolder } from '../formats/files.ts';
 import { TextTokenizer } from '../formats/tokenizer.ts';
 import { Decoder } from '../engine/decoder.ts';
 import { ADAPTER_FILES, MODEL_FILES, type FolderCache } from '../storage/folder-cache.ts';
-import { Scheduler } from './scheduler.ts';
+import { Scheduler, type SchedulerOptions } from './scheduler.ts';
 
 export interface LoadedBase {
   id: string;
@@ -27,45 +30,136 @@ export interface ModelRef {
   storage_prefix: string;
 }
 
+export interface ModelCacheOptions {
+  /** Adapters kept loaded. */
+  maxAdapters: number;
+  /** Bytes of base-model weights kept loaded (what is running is never evicted). */
+  maxBaseBytes: number;
+  /** The fraction of maxBaseBytes one tenant's base models may hold before its own are evicted first. */
+  tenantShare: number;
+  scheduler: Partial<SchedulerOptions>;
+}
+
+export const DEFAULT_MODEL_CACHE_OPTIONS: ModelCacheOptions = {
+  maxAdapters: 64,
+  maxBaseBytes: 4 * 1024 ** 3,
+  tenantShare: 0.5,
+  scheduler: {},
+};
+
+/** Every loaded base is busy and the new one does not fit: the caller answers 503, and the edge tries another backend. */
+export class ModelCacheFullError extends Error {
+  constructor(need: number, max: number) {
+    super(
+      `Loading this base model (${need} bytes) would pass the backend's model cache (${max} bytes) while all loaded models are in use.`,
+    );
+  }
+}
+
+interface BaseEntry {
+  tenant: string;
+  bytes: number;
+  loaded: Promise<LoadedBase>;
+}
+
 export class ModelCache {
-  private readonly bases = new Map<string, Promise<LoadedBase>>();
+  /** Least recently used first (Map insertion order, refreshed on use). */
+  private readonly bases = new Map<string, BaseEntry>();
   private readonly adapters = new Map<string, Promise<LoraAdapter>>();
+  /** Bases whose load finished, by id (eviction needs the scheduler, which a loading base has not yet). */
+  private readonly ready = new Map<string, LoadedBase>();
+  private readonly opts: ModelCacheOptions;
+  /** Base models evicted so far (for metrics and tests). */
+  evictions = 0;
 
   constructor(
     private readonly folders: FolderCache,
-    private readonly opts: { maxAdapters?: number; maxBatch?: number } = {},
-  ) {}
+    opts: Partial<ModelCacheOptions> = {},
+  ) {
+    this.opts = { ...DEFAULT_MODEL_CACHE_OPTIONS, ...opts };
+  }
 
   /** Adapter ids loaded now, most recently used last (reported in heartbeats). */
   get loadedAdapters(): string[] {
     return [...this.adapters.keys()];
   }
 
-  base(ref: ModelRef): Promise<LoadedBase> {
-    let loading = this.bases.get(ref.id);
-    if (!loading) {
-      loading = this.loadBase(ref);
-      this.bases.set(ref.id, loading);
-      loading.catch(() => this.bases.delete(ref.id));
-    }
-    return loading;
+  /** Base model ids loaded or loading now, most recently used last. */
+  get loadedBases(): string[] {
+    return [...this.bases.keys()];
   }
 
-  private async loadBase(ref: ModelRef): Promise<LoadedBase> {
+  /** Bytes of base-model weights loaded or loading. */
+  get baseBytes(): number {
+    let sum = 0;
+    for (const e of this.bases.values()) sum += e.bytes;
+    return sum;
+  }
+
+  /** The base model, loaded on first use for `tenant` (whose share of the cache it counts against). */
+  base(ref: ModelRef, tenant = ''): Promise<LoadedBase> {
+    const hit = this.bases.get(ref.id);
+    if (hit) {
+      this.bases.delete(ref.id);
+      this.bases.set(ref.id, hit);
+      return hit.loaded;
+    }
+    // Registered before anything is awaited, so concurrent first requests share one load.
+    const entry: BaseEntry = { tenant, bytes: 0, loaded: Promise.resolve(null as never) };
+    entry.loaded = this.loadBase(ref, entry);
+    this.bases.set(ref.id, entry);
+    entry.loaded.catch(() => {
+      if (this.bases.get(ref.id) === entry) this.bases.delete(ref.id);
+    });
+    return entry.loaded;
+  }
+
+  private async loadBase(ref: ModelRef, entry: BaseEntry): Promise<LoadedBase> {
     const dir = await this.folders.fetch(ref.storage_prefix, MODEL_FILES);
+    const bytes = await weightBytes(dir);
+    this.makeRoom(entry.tenant, bytes);
+    entry.bytes = bytes;
+    return this.openBase(ref, dir);
+  }
+
+  /** Evicts idle bases, this tenant's own first while it holds more than its share, until `bytes` more fit. */
+  private makeRoom(tenant: string, bytes: number): void {
+    const { maxBaseBytes: max, tenantShare } = this.opts;
+    const heldBy = (t: string) => [...this.bases.values()].reduce((s, e) => s + (e.tenant === t ? e.bytes : 0), 0);
+    const tenantOver = () => heldBy(tenant) + bytes > max * tenantShare;
+    const totalOver = () => this.baseBytes + bytes > max;
+    // Least recently used first: the tenant's own while it is over its share, then anyone's.
+    for (const [id, e] of [...this.bases]) if (totalOver() && tenantOver() && e.tenant === tenant) this.evictIfIdle(id);
+    for (const [id] of [...this.bases]) if (totalOver()) this.evictIfIdle(id);
+    if (totalOver()) throw new ModelCacheFullError(bytes, max);
+  }
+
+  private evictIfIdle(id: string): void {
+    const base = this.ready.get(id);
+    // Still loading, or generating for someone: it stays.
+    if (!base || base.scheduler.load > 0) return;
+    this.bases.delete(id);
+    this.ready.delete(id);
+    this.evictions++;
+    void base.decoder.release();
+  }
+
+  private async openBase(ref: ModelRef, dir: string): Promise<LoadedBase> {
     const folder = await readModelFolder(dir);
     const decoder = await Decoder.fromFolder(folder);
     const tokenizer = await TextTokenizer.load(dir).catch(() => null);
     const generation = (await readJson(join(dir, 'generation_config.json'))) as { eos_token_id?: number | number[] } | null;
     const eos = generation?.eos_token_id ?? folder.config.eosTokenIds;
-    return {
+    const base: LoadedBase = {
       id: ref.id,
       dir,
       decoder,
-      scheduler: new Scheduler(decoder, this.opts.maxBatch ?? 32),
+      scheduler: new Scheduler(decoder, this.opts.scheduler),
       tokenizer,
       eos: Array.isArray(eos) ? eos : [eos],
     };
+    this.ready.set(ref.id, base);
+    return base;
   }
 
   async adapter(base: LoadedBase, ref: ModelRef): Promise<LoraAdapter> {
@@ -79,10 +173,29 @@ export class ModelCache {
     const loading = this.folders.fetch(ref.storage_prefix, ADAPTER_FILES).then((dir) => readAdapterFolder(dir, base.decoder.cfg));
     this.adapters.set(ref.id, loading);
     loading.catch(() => this.adapters.delete(ref.id));
-    const max = this.opts.maxAdapters ?? 64;
-    while (this.adapters.size > max) this.adapters.delete(this.adapters.keys().next().value!);
+    while (this.adapters.size > this.opts.maxAdapters) this.adapters.delete(this.adapters.keys().next().value!);
     return loading;
   }
+}
+
+/** Bytes a checkpoint's weights take once loaded (the engine holds them as float32), read from the headers alone. */
+async function weightBytes(dir: string): Promise<number> {
+  let sum = 0;
+  for (const name of await readdir(dir)) {
+    if (!name.endsWith('.safetensors')) continue;
+    const file = await open(join(dir, name));
+    try {
+      const size = (await file.stat()).size;
+      const prefix = new Uint8Array(8);
+      await file.read(prefix, 0, 8, 0);
+      const head = new Uint8Array(8 + headerLength(prefix, size));
+      await file.read(head, 0, head.length, 0);
+      for (const t of parseSafetensorsHeader(head).tensors.values()) sum += 4 * numel(t.shape);
+    } finally {
+      await file.close();
+    }
+  }
+  return sum;
 }
 
 function readJson(path: string): Promise<unknown> {

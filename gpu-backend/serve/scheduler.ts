@@ -1,71 +1,142 @@
 /**
  * Online continuous batching for one base model: requests arrive at any time (from HTTP handlers, each with its
- * own adapter); one loop admits waiting requests into free batch rows (one prefill for all of them) and advances
- * every running row one token per decode step. Between steps it yields to the event loop, so new requests and
- * streamed tokens flow while the batch runs.
+ * own adapter) and wait in a queue that is fair across tenants and adapters (fair-queue.ts). One loop, between
+ * decode steps, admits waiting requests into free batch rows, at most `prefillTokensPerStep` padded prompt
+ * tokens at a time (at least one request), so a burst of new prompts delays the running streams by one short
+ * prefill rather than one long one, and every new stream gets its first token within a step or two of a free row.
+ * Every running row advances one token per decode step. Between steps the loop yields to the event loop, so
+ * new requests and streamed tokens flow while the batch runs. The queue is bounded: beyond it, submit refuses.
  */
 import type { Decoder } from '../engine/decoder.ts';
 import { checkRequest, newRow, RunningBatch, type GenerationRequest, type GenerationResult } from '../engine/generate.ts';
+import { FairQueue, type Flow } from './fair-queue.ts';
+
+export type { Flow } from './fair-queue.ts';
+
+export interface SchedulerOptions {
+  /** Rows decoded together. */
+  maxBatch: number;
+  /** Requests waiting for a row; one more is refused with QueueFullError. */
+  maxQueued: number;
+  /** Padded prompt tokens prefilled between two decode steps (one request is admitted even if longer). */
+  prefillTokensPerStep: number;
+}
+
+export const DEFAULT_SCHEDULER_OPTIONS: SchedulerOptions = { maxBatch: 64, maxQueued: 1024, prefillTokensPerStep: 512 };
+
+/** The queue is full: the caller answers 429 with Retry-After. */
+export class QueueFullError extends Error {
+  constructor(readonly retryAfterS: number) {
+    super('This backend has more requests waiting than it queues; retry after the Retry-After seconds.');
+  }
+}
 
 interface Pending {
   req: GenerationRequest;
+  flow: Flow;
   resolve: (r: GenerationResult) => void;
   reject: (e: unknown) => void;
 }
 
+/** Requests without a flow share one, so they are still served in arrival order. */
+const ANONYMOUS: Flow = { tenant: '', adapter: '' };
+
 export class Scheduler {
-  private readonly queue: Pending[] = [];
+  private readonly queue = new FairQueue<Pending>();
   private readonly batch: RunningBatch;
   private readonly waiting = new Map<number, Pending>();
+  private readonly opts: SchedulerOptions;
   private nextId = 0;
   private running = false;
 
   constructor(
     private readonly decoder: Decoder,
-    readonly maxBatch = 32,
+    opts: Partial<SchedulerOptions> = {},
   ) {
-    this.batch = new RunningBatch(decoder, maxBatch);
+    this.opts = { ...DEFAULT_SCHEDULER_OPTIONS, ...opts };
+    this.batch = new RunningBatch(decoder, this.opts.maxBatch);
     this.batch.onFinish = (row, reason) => {
       this.waiting.get(row.index)?.resolve({ tokens: row.tokens, finishReason: reason });
       this.waiting.delete(row.index);
     };
   }
 
-  /** Requests queued or running. */
-  get load(): number {
-    return this.queue.length + this.batch.size;
+  get maxBatch(): number {
+    return this.opts.maxBatch;
   }
 
-  /** Validates and enqueues a request; resolves when it finishes. */
-  submit(req: GenerationRequest): Promise<GenerationResult> {
+  /** Requests waiting for a row. */
+  get queued(): number {
+    return this.queue.size;
+  }
+
+  /** Rows running now. */
+  get batchSize(): number {
+    return this.batch.size;
+  }
+
+  /** Requests queued or running. */
+  get load(): number {
+    return this.queue.size + this.batch.size;
+  }
+
+  /**
+   * Validates and enqueues a request; resolves when it finishes. A request whose signal aborts while it waits
+   * leaves the queue at once (resolved as cancelled); a running one leaves the batch at the next step.
+   */
+  submit(req: GenerationRequest, flow: Flow = ANONYMOUS): Promise<GenerationResult> {
     checkRequest(this.decoder, req);
-    const done = new Promise<GenerationResult>((resolve, reject) => this.queue.push({ req, resolve, reject }));
+    if (this.queue.size >= this.opts.maxQueued) throw new QueueFullError(1);
+    if (req.signal?.aborted) return Promise.resolve({ tokens: [], finishReason: 'cancelled' });
+    const done = new Promise<GenerationResult>((resolve, reject) => {
+      const pending: Pending = { req, flow, resolve, reject };
+      this.queue.push(flow, pending);
+      req.signal?.addEventListener('abort', () => {
+        if (this.queue.remove(flow, pending)) resolve({ tokens: [], finishReason: 'cancelled' });
+      });
+    });
     if (!this.running) void this.loop();
     return done;
+  }
+
+  /** The next requests to prefill: fair order, within the free rows and the step's prompt-token budget. */
+  private takeAdmissions(): Pending[] {
+    const free = this.batch.capacity - this.batch.size;
+    const taken: Pending[] = [];
+    let longest = 0;
+    while (taken.length < free) {
+      const next = this.queue.peek();
+      if (!next) break;
+      // Prompts are padded to the longest in one prefill, so its cost is rows × longest.
+      const padded = (taken.length + 1) * Math.max(longest, next.req.prompt.length);
+      if (taken.length > 0 && padded > this.opts.prefillTokensPerStep) break;
+      this.queue.shift();
+      longest = Math.max(longest, next.req.prompt.length);
+      taken.push(next);
+    }
+    return taken;
   }
 
   private async loop(): Promise<void> {
     this.running = true;
     try {
-      while (this.queue.length > 0 || this.batch.size > 0) {
-        const free = this.batch.capacity - this.batch.size;
-        if (free > 0 && this.queue.length > 0) {
-          const taken = this.queue.splice(0, free);
-          for (const p of taken) if (p.req.signal?.aborted) p.resolve({ tokens: [], finishReason: 'cancelled' });
-          const admitted = taken.filter((p) => !p.req.signal?.aborted);
-          const rows = admitted.map((p) => {
-            const id = this.nextId++;
-            this.waiting.set(id, p);
-            return newRow(p.req, id);
-          });
-          if (rows.length > 0) await this.batch.admit(rows);
+      while (this.queue.size > 0 || this.batch.size > 0) {
+        const admitted = this.takeAdmissions();
+        if (admitted.length > 0) {
+          await this.batch.admit(
+            admitted.map((p) => {
+              const id = this.nextId++;
+              this.waiting.set(id, p);
+              return newRow(p.req, id);
+            }),
+          );
         }
         if (this.batch.size > 0) await this.batch.decode();
         await new Promise((r) => setImmediate(r));
       }
     } catch (err) {
       // An engine failure fails every request in flight; the next submit starts a fresh loop.
-      for (const p of [...this.waiting.values(), ...this.queue.splice(0)]) p.reject(err);
+      for (const p of [...this.waiting.values(), ...this.queue.drain()]) p.reject(err);
       this.waiting.clear();
       this.batch.clear();
     } finally {

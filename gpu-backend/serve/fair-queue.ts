@@ -51,7 +51,10 @@ export class FairQueue<T> {
 
   push(flow: Flow, item: T): void {
     let adapters = this.tenants.get(flow.tenant);
-    if (!adapters) this.tenants.set(flow.tenant, (adapters = new Rotation()));
+    if (!adapters) {
+      adapters = new Rotation();
+      this.tenants.set(flow.tenant, adapters);
+    }
     const queue = adapters.get(flow.adapter);
     if (queue) queue.push(item);
     else adapters.set(flow.adapter, [item]);

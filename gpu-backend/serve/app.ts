@@ -43,7 +43,8 @@ export interface BackendAppOptions {
 
 export function backendApp(opts: BackendAppOptions): Hono {
   const app = new Hono();
-  app.get('/healthz', (c) => c.json({ ok: true, in_flight: opts.inFlight.count, loaded_adapters: opts.models.loadedAdapters.length }));
+  // Liveness alone for anyone; what is loaded and running is the edge's to know (/internal/v1/status).
+  app.get('/healthz', (c) => c.json({ ok: true }));
   app.use('/v1/*', edgeOnly(opts.secret));
   app.use('/internal/*', edgeOnly(opts.secret));
   app.onError(onError);
@@ -59,6 +60,9 @@ export function backendApp(opts: BackendAppOptions): Hono {
   app.post('/v1/completions', (c) => complete(c, 'text', opts));
   // The path keeps the wire's first name for jobs (tasks), which the edge's cancel push calls.
   app.post('/internal/v1/tasks/:kind/:id/cancel', (c) => cancel(c, opts));
+  app.get('/internal/v1/status', (c) =>
+    c.json({ ok: true, in_flight: opts.inFlight.count, loaded_adapters: opts.models.loadedAdapters.length }),
+  );
   return app;
 }
 
@@ -203,35 +207,38 @@ function streamed(
     });
   // Writes are chained so chunks leave in the order they were made.
   let written: Promise<void> = Promise.resolve();
-  return streamSSE(
-    c,
-    async (sse) => {
-      sse.onAbort(() => controller.abort());
-      const send = (data: string) => (written = written.then(() => sse.writeSSE({ data })));
-      const sent = choices.map(() => false);
-      const flush = (i: number, final: boolean, finish: 'stop' | 'length' | null) => {
-        const text = streams[i].delta(final);
-        if (!text && !finish && sent[i]) return;
-        void send(chunk(i, !sent[i] ? choices[i].echo + text : text, finish, !sent[i]));
-        sent[i] = true;
-      };
-      generation.onToken = (i) => flush(i, false, null);
+  // No onError for streamSSE: after it, Hono writes the exception's own text as an `event: error`.
+  return streamSSE(c, async (sse) => {
+    sse.onAbort(() => controller.abort());
+    const send = (data: string) => (written = written.then(() => sse.writeSSE({ data })));
+    const sent = choices.map(() => false);
+    const flush = (i: number, final: boolean, finish: 'stop' | 'length' | null) => {
+      const text = streams[i].delta(final);
+      if (!text && !finish && sent[i]) return;
+      void send(chunk(i, !sent[i] ? choices[i].echo + text : text, finish, !sent[i]));
+      sent[i] = true;
+    };
+    generation.onToken = (i) => flush(i, false, null);
+    try {
       const results = await run();
       results.forEach((r, i) => flush(i, true, finishReason(r)));
       if (req.stream_options?.include_usage) void send(JSON.stringify({ ...head, choices: [], usage: generation.usage(results) }));
       void send('[DONE]');
       await written;
-    },
-    async (err, sse) => {
-      // Headers are gone already: the failure travels as an error event, and no [DONE] follows.
+    } catch (err) {
+      // Headers are gone already: as OpenAI does, one `data: {"error": …}` ends the stream, with no [DONE].
       console.error('backend: stream failed', err);
-      const [status, code, message] =
-        err instanceof InvalidInputError
-          ? ([400, err.code, err.message] as const)
-          : ([500, 'backend_error', 'The backend failed while streaming this completion; retry.'] as const);
-      await sse.writeSSE({ data: JSON.stringify(errorBody(status, code, message)) });
-    },
-  );
+      await written.catch(() => {});
+      await sse.writeSSE({ data: JSON.stringify(streamFailure(err)) }).catch(() => {});
+    }
+  });
+}
+
+/** A user's own input error keeps its message (written for them); anything else is generic, never internal text. */
+function streamFailure(err: unknown) {
+  return err instanceof InvalidInputError
+    ? errorBody(400, err.code, err.message, err.param ?? null)
+    : errorBody(500, 'backend_error', 'The backend failed while streaming this completion; retry.');
 }
 
 /** The edge's cancel push for a job this backend runs. */

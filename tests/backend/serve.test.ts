@@ -298,6 +298,45 @@ describe('streaming', () => {
   });
 });
 
+describe('failures', () => {
+  test("an engine failure mid-stream ends the stream with OpenAI's error chunk, generic, never the exception's text", async () => {
+    const loaded = await models.base(base);
+    const step = loaded.decoder.step.bind(loaded.decoder);
+    let calls = 0;
+    // Fault injection: the prefill runs, the first decode step fails as a broken runtime would.
+    loaded.decoder.step = (inp) => {
+      if (++calls > 1) throw new Error('onnxruntime: internal detail /srv/secret/path');
+      return step(inp);
+    };
+    let raw: string;
+    try {
+      const res = await post('/v1/completions', { model: 'tiny', prompt: 'hello', max_tokens: 8, stream: true, rankgate: routing() });
+      expect(res.status).toBe(200);
+      raw = await res.text();
+    } finally {
+      loaded.decoder.step = step;
+    }
+    expect(raw).not.toContain('internal detail');
+    expect(raw).not.toMatch(/^event:/m);
+    const data = raw
+      .split('\n\n')
+      .filter(Boolean)
+      .map((b) => b.slice('data: '.length));
+    expect(data).not.toContain('[DONE]');
+    expect(JSON.parse(data.at(-1)!).error).toMatchObject({ code: 'backend_error', type: 'server_error' });
+  });
+});
+
+describe('health', () => {
+  test('/healthz says only ok; what is loaded is behind the secret', async () => {
+    const health = await fetch(`${url}/healthz`);
+    expect(await health.json()).toEqual({ ok: true });
+    expect((await fetch(`${url}/internal/v1/status`)).status).toBe(401);
+    const status = await fetch(`${url}/internal/v1/status`, { headers: { authorization: `Bearer ${SECRET}` } });
+    expect(await status.json()).toMatchObject({ ok: true, in_flight: 0, loaded_adapters: expect.any(Number) });
+  });
+});
+
 describe('refusals', () => {
   test('requests without the shared secret get 401', async () => {
     await expectError('/v1/completions', { model: 'tiny', prompt: 'x', rankgate: routing() }, 401, 'unauthorized', null);

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { describeIssues } from '../api/zod-issues.ts';
 import { invalid, unsupported } from './errors.ts';
 import { PROJECTIONS, modulePath, type ModelConfig, type Projection } from './hf-config.ts';
+import { PatternBudget, fullMatcher, layerFinder, suffixMatcher, type LayerFinder, type PathMatcher } from './peft-pattern.ts';
 
 export const MAX_RANK = 256;
 
@@ -89,19 +90,8 @@ export function parseLoraConfig(json: unknown): LoraConfig {
       'target_modules',
     );
   }
-  if (typeof c.target_modules === 'string') {
-    try {
-      new RegExp(c.target_modules);
-    } catch {
-      invalid(
-        'bad_adapter_config',
-        `adapter_config.json: target_modules "${c.target_modules}" is not a valid regular expression.`,
-        'target_modules',
-      );
-    }
-  }
   const layers = c.layers_to_transform;
-  return {
+  const config: LoraConfig = {
     r: c.r,
     loraAlpha: c.lora_alpha ?? 8,
     useRslora: c.use_rslora ?? false,
@@ -119,6 +109,41 @@ export function parseLoraConfig(json: unknown): LoraConfig {
     baseModelNameOrPath: c.base_model_name_or_path ?? null,
     raw: c as Record<string, unknown>,
   };
+  // Compiled here to refuse a bad pattern when the config is read; resolveTargets compiles them again to use.
+  compilePatterns(config);
+  return config;
+}
+
+/** The config's patterns, ready to match module paths, compiled against one budget. */
+interface Patterns {
+  target: PathMatcher | null;
+  rank: [PathMatcher, number][];
+  alpha: [PathMatcher, number][];
+  layers: LayerFinder[];
+}
+
+/** Names a key in a message without repeating a long one whole. */
+const quoted = (key: string) => JSON.stringify(key.length > 60 ? `${key.slice(0, 60)}…` : key);
+
+function compilePatterns(cfg: LoraConfig): Patterns {
+  const budget = new PatternBudget();
+  const keyed = (field: 'rank_pattern' | 'alpha_pattern', patterns: Record<string, number>) =>
+    Object.entries(patterns).map(([key, value]): [PathMatcher, number] => [
+      suffixMatcher(key, { field, label: `${field} key ${quoted(key)}` }, budget),
+      value,
+    ]);
+  return {
+    target:
+      typeof cfg.targetModules === 'string'
+        ? fullMatcher(cfg.targetModules, { field: 'target_modules', label: 'target_modules' }, budget)
+        : null,
+    rank: keyed('rank_pattern', cfg.rankPattern),
+    alpha: keyed('alpha_pattern', cfg.alphaPattern),
+    // Without a layers_pattern, PEFT takes the index after any name.
+    layers: (cfg.layersPattern ?? ['[^.]*']).map((p) =>
+      layerFinder(p, { field: 'layers_pattern', label: `layers_pattern ${quoted(p)}` }, budget),
+    ),
+  };
 }
 
 /** One module an adapter changes, with the rank and scale PEFT would give it. */
@@ -131,11 +156,8 @@ export interface LoraTarget {
 }
 
 /** PEFT's `get_pattern_key`: the first pattern that matches the end of the module path, on dot boundaries. */
-function patternValue<T>(patterns: Record<string, T>, path: string): T | undefined {
-  for (const [pattern, value] of Object.entries(patterns)) {
-    if (new RegExp(`^(.*\\.)?(${pattern})$`).test(path)) return value;
-  }
-  return undefined;
+function patternValue(patterns: [PathMatcher, number][], path: string): number | undefined {
+  return patterns.find(([matches]) => matches(path))?.[1];
 }
 
 /**
@@ -143,12 +165,12 @@ function patternValue<T>(patterns: Record<string, T>, path: string): T | undefin
  * plays no part: PEFT sets it to false for `nn.Linear` targets (only GPT-2's Conv1D stores weights the other
  * way), and every projection here is an `nn.Linear`, so an adapter saved with it true reads as any other.
  */
-function isTargeted(cfg: LoraConfig, path: string): boolean {
-  if (typeof cfg.targetModules === 'string') return new RegExp(`^(?:${cfg.targetModules})$`).test(path);
+function isTargeted(cfg: LoraConfig, patterns: Patterns, path: string): boolean {
+  if (typeof cfg.targetModules === 'string') return patterns.target!(path);
   if (cfg.targetModules.includes(path)) return true;
   if (!cfg.targetModules.some((t) => path.endsWith(`.${t}`))) return false;
   if (cfg.layersToTransform && cfg.layersToTransform.length > 0) {
-    const layer = layerIndex(path, cfg.layersPattern);
+    const layer = layerIndex(path, patterns.layers);
     return layer !== null && cfg.layersToTransform.includes(layer);
   }
   return true;
@@ -158,11 +180,10 @@ function isTargeted(cfg: LoraConfig, path: string): boolean {
  * The layer index in a module path as PEFT finds it: after the first of `layers_pattern` that matches (a
  * pattern naming another model's layer list, like GPT-2's `h`, matches nothing here), else after any name.
  */
-function layerIndex(path: string, layersPattern: string[] | null): number | null {
-  const patterns = layersPattern && layersPattern.length > 0 ? layersPattern : ['[^.]*'];
-  for (const pattern of patterns) {
-    const m = new RegExp(`^.*\\.${pattern}\\.(\\d+)\\.`).exec(path);
-    if (m) return Number(m[1]);
+function layerIndex(path: string, finders: LayerFinder[]): number | null {
+  for (const find of finders) {
+    const layer = find(path);
+    if (layer !== null) return layer;
   }
   return null;
 }
@@ -172,15 +193,16 @@ function layerIndex(path: string, layersPattern: string[] | null): number | null
  * target list that match nothing in the model (say `c_attn` from GPT-2, or `lm_head`) are refused by name.
  */
 export function resolveTargets(cfg: LoraConfig, model: ModelConfig): LoraTarget[] {
+  const patterns = compilePatterns(cfg);
   const targets: LoraTarget[] = [];
   const matched = new Set<string>();
   for (let layer = 0; layer < model.numLayers; layer++) {
     for (const p of PROJECTIONS) {
       const path = modulePath(layer, p);
-      if (!isTargeted(cfg, path)) continue;
+      if (!isTargeted(cfg, patterns, path)) continue;
       if (Array.isArray(cfg.targetModules)) for (const t of cfg.targetModules) if (path === t || path.endsWith(`.${t}`)) matched.add(t);
-      const rank = patternValue(cfg.rankPattern, path) ?? cfg.r;
-      const alpha = patternValue(cfg.alphaPattern, path) ?? cfg.loraAlpha;
+      const rank = patternValue(patterns.rank, path) ?? cfg.r;
+      const alpha = patternValue(patterns.alpha, path) ?? cfg.loraAlpha;
       checkRank(rank, `rank for ${path}`);
       targets.push({ layer, projection: p, path, rank, scale: cfg.useRslora ? alpha / Math.sqrt(rank) : alpha / rank });
     }

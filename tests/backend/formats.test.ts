@@ -9,6 +9,7 @@ import { InvalidInputError, UnsupportedError } from '../../contracts/formats/err
 import { readAdapterFolder, readCheckpointWeights, readModelFolder } from '../../gpu-backend/formats/files.ts';
 import { parseModelConfig, ropeInverseFrequencies } from '../../contracts/formats/hf-config.ts';
 import { parseLoraConfig, resolveTargets } from '../../contracts/formats/peft-config.ts';
+import { MAX_PATTERN_LENGTH, PatternBudget, fullMatcher, suffixMatcher } from '../../contracts/formats/peft-pattern.ts';
 import {
   decodeSafetensors,
   encodeSafetensors,
@@ -301,6 +302,81 @@ describe('PEFT adapters', () => {
     expect(loadLoraAdapter({ ...adapterConfigSync.task_a, fan_in_fan_out: true }, model, tensors).modules.map((m) => m.path)).toEqual(
       plain.map((t) => t.path),
     );
+  });
+
+  test('patterns that backtrack exponentially are matched in linear time, with the answer PEFT gets', async () => {
+    const model = parseModelConfig(await baseConfig());
+    // A backtracking engine takes time exponential in the path's length on this: over 20 s for one module path.
+    const evil = '([\\w.]+)+!';
+    expectInvalid(() => resolveTargets(parseLoraConfig({ r: 4, target_modules: evil }), model), 'unknown_target_modules');
+    const ranked = resolveTargets(parseLoraConfig({ r: 4, target_modules: ['q_proj'], rank_pattern: { [evil]: 2, q_proj: 3 } }), model);
+    expect(ranked.map((t) => t.rank)).toEqual([3, 3]);
+    const source = { field: 'target_modules', label: 'target_modules' } as const;
+    const long = 'a'.repeat(100_000);
+    expect(fullMatcher('(a+)+$', source, new PatternBudget())(long)).toBe(true);
+    expect(fullMatcher('(a+)+$', source, new PatternBudget())(`${long}!`)).toBe(false);
+    expect(suffixMatcher('(a|aa)*b', source, new PatternBudget())(`x.${long}`)).toBe(false);
+    expect(suffixMatcher('(a|aa)*b', source, new PatternBudget())(`x.${long}b`)).toBe(true);
+    // The key matches from a dot boundary (or the start) to the end, never from inside a name.
+    expect(suffixMatcher('(a|aa)*b', source, new PatternBudget())(`x${long}b`)).toBe(false);
+  });
+
+  test('plain keys follow the suffix rule, dots included as any character, as PEFT get_pattern_key does', () => {
+    const source = { field: 'rank_pattern', label: 'rank_pattern key' } as const;
+    const key = (k: string) => suffixMatcher(k, source, new PatternBudget());
+    expect(key('q_proj')('model.layers.0.self_attn.q_proj')).toBe(true);
+    expect(key('q_proj')('q_proj')).toBe(true);
+    expect(key('q_proj')('model.layers.0.self_attn.xq_proj')).toBe(false);
+    expect(key('layers.1.self_attn.q_proj')('model.layers.1.self_attn.q_proj')).toBe(true);
+    expect(key('layers.1.self_attn.q_proj')('model.layers.11.self_attn.q_proj')).toBe(false);
+    // `.` is Python's any character: re.match(r"(.*\.)?(layers.1)$", "model.layers_1") matches.
+    expect(key('layers.1')('model.layers_1')).toBe(true);
+  });
+
+  test('patterns RE2 cannot run, too long or too complex are refused, naming the field', () => {
+    const refused = (config: Record<string, unknown>, code: string, param: string, message: RegExp) => {
+      try {
+        parseLoraConfig({ r: 4, target_modules: ['q_proj'], ...config });
+      } catch (err) {
+        expect(err).toBeInstanceOf(InvalidInputError);
+        expect({ code: (err as InvalidInputError).code, param: (err as InvalidInputError).param }).toEqual({ code, param });
+        expect((err as Error).message).toMatch(message);
+        return;
+      }
+      throw new Error(`expected ${code}`);
+    };
+    refused({ target_modules: '^(?!.*vision).*q_proj' }, 'unsupported_pattern', 'target_modules', /target_modules uses a lookaround/);
+    refused(
+      { rank_pattern: { '(\\w)\\1': 2 } },
+      'unsupported_pattern',
+      'rank_pattern',
+      /rank_pattern key "\(\\\\w\)\\\\1" uses a backreference/,
+    );
+    refused(
+      { alpha_pattern: { '[q': 2 } },
+      'bad_adapter_config',
+      'alpha_pattern',
+      /not a valid regular expression \(RE2 syntax\): missing closing \]/,
+    );
+    const long = `${'q_proj|'.repeat(100)}v_proj`;
+    refused(
+      { target_modules: long },
+      'pattern_too_long',
+      'target_modules',
+      new RegExp(`is ${long.length} characters; .* limited to ${MAX_PATTERN_LENGTH}`),
+    );
+    refused({ layers_pattern: 'x'.repeat(MAX_PATTERN_LENGTH + 1) }, 'pattern_too_long', 'layers_pattern', /layers_pattern "x+…" is 513/);
+    const heavy = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`(?:\\pL{30}){30}${i}`, 2]));
+    refused({ rank_pattern: heavy }, 'pattern_too_complex', 'rank_pattern', /RE2 instructions; the limit for one config is 4096/);
+  });
+
+  test('layers_pattern is spliced in ungrouped and anchored as re.match does', async () => {
+    const model = parseModelConfig(await baseConfig());
+    const config = (layers_pattern: string) =>
+      parseLoraConfig({ r: 4, target_modules: ['q_proj'], layers_to_transform: 1, layers_pattern });
+    expect(resolveTargets(config('lay(?:er)s'), model).map((t) => t.path)).toEqual(['model.layers.1.self_attn.q_proj']);
+    // re.match(r".*\.h|layers\.(\d+)\.", "model.layers.1.self_attn.q_proj") is None: both branches start at 0.
+    expectInvalid(() => resolveTargets(config('h|layers'), model), 'unknown_target_modules', /selects no layer/);
   });
 
   test('a config.json field of the wrong type is named, with what it should be', () => {

@@ -108,6 +108,14 @@ export const mergeRoutes = router()
       const members = [];
       for (const [i, ref] of body.adapters.entries()) {
         const a = await findAdapter(db, tenantId, ref, `adapters.${i}`);
+        const first = members.findIndex((m) => m.id === a.id);
+        if (first >= 0)
+          throw new ApiError(
+            400,
+            'duplicate_adapter',
+            `adapters.${i} ("${ref}") and adapters.${first} ("${body.adapters[first]}") are the same adapter (${a.id}); list each adapter once, by name or by id.`,
+            `adapters.${i}`,
+          );
         if (a.baseModelId !== base.id)
           throw new ApiError(
             400,

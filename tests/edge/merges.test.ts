@@ -47,7 +47,7 @@ describe('merges', () => {
     const a = await expectJson('/v1/adapters/task_a', { key: t.key }, 200);
     const twice = await expectError('/v1/merges', merge({ method: 'cat', adapters: ['task_a', 'task_b', a.id] }), 400, 'duplicate_adapter');
     expect(twice.param).toBe('adapters.2');
-    expect(twice.message).toContain('adapters.2 ("' + a.id + '") and adapters.0 ("task_a") are the same adapter');
+    expect(twice.message).toContain(`adapters.2 ("${a.id}") and adapters.0 ("task_a") are the same adapter`);
   });
 
   it('is built by a backend, then served as one model and as each reverted task, and reverted into an adapter', async () => {

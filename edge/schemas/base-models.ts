@@ -1,14 +1,23 @@
 import { z } from '@hono/zod-openapi';
 import { UnixSeconds } from '../../contracts/api/fields.ts';
+import { TENANTS_PREFIX } from '../store.ts';
 import { Name, listOf } from './common.ts';
+
+/**
+ * A key prefix that names the same keys however it travels to the store: a URL path on the way to S3 resolves
+ * "." and ".." segments and reads "\" as "/" and "%" as an escape, so `./tenants/x/` would reach `tenants/x/`.
+ * Hence names of printable ASCII without those, separated by single "/", none "." or "..", the first not
+ * the tenants' area.
+ */
+const PREFIX = new RegExp(`^(?!${TENANTS_PREFIX})(?:(?!\\.\\.?/)[!"$&-.0-9:->@-\\[\\]-~]+/)+$`);
 
 export const StoragePrefix = z
   .string()
   .min(2)
   .max(512)
   .regex(
-    /^(?!\/)(?!tenants\/)(?!.*\.\.)[\x21-\x7e]*\/$/,
-    'must be a key prefix in the bucket ending in "/", not under "tenants/" and without ".."',
+    PREFIX,
+    `must be a key prefix in the bucket ending in "/": names separated by single "/", none of them "." or "..", without spaces, "%", "\\", "?" or "#", and not under "${TENANTS_PREFIX}"`,
   )
   .openapi({ example: 'models/tiny-llama/' });
 

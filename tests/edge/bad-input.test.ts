@@ -82,6 +82,29 @@ describe('bad input answers 4xx in the OpenAI shape, saying what to change', () 
     ).toContain('not under "tenants/"');
   });
 
+  it("a base model's storage prefix cannot reach another tenant's files, however it is spelled", async () => {
+    const t = await createTenant();
+    const other = await createTenant('other');
+    const { store } = await import('./fixtures.ts');
+    const hidden = `tenants/${other.id}/models/x/`;
+    await store.put(`${hidden}config.json`, (await store.getBytes('models/tiny-llama/config.json'))!);
+    await store.put(`${hidden}model.safetensors`, new Uint8Array(8));
+    for (const prefix of [
+      `./${hidden}`,
+      `.//${hidden}`,
+      `models/../${hidden}`,
+      `models/./../${hidden}`,
+      `/${hidden}`,
+      `models//../../${hidden}`,
+      `models/%2e%2e/${hidden}`,
+      `models\\..\\${hidden}`,
+    ]) {
+      const error = await expectError('/v1/base-models', { key: t.key, body: { name: 'x', storage_prefix: prefix } }, 400, 'invalid_field');
+      expect(error.param).toBe('storage_prefix');
+      expect(error.message).toContain('none of them "." or ".."');
+    }
+  });
+
   it('oversize bodies and the wrong content type', async () => {
     const t = await createTenant();
     const big = JSON.stringify({ model: 'tiny-llama', prompt: 'x'.repeat(1100 * 1024) });

@@ -3,6 +3,7 @@
  * OpenAI's shape), then one router per resource. The OpenAPI document is generated from the same routes.
  */
 import { OpenAPIHono } from '@hono/zod-openapi';
+import type { MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { createDb } from './db.ts';
 import type { AppEnv } from './env.ts';
@@ -22,6 +23,24 @@ import { createStore } from './store.ts';
 export const JSON_BODY_LIMIT = 1024 * 1024;
 
 const UPLOAD_PATHS = [/^\/v1\/files$/, /^\/v1\/adapters\/[^/]+\/files\//];
+
+const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json\s*(;|$)/i;
+
+/**
+ * JSON is UTF-8 (RFC 8259), and Request.json() would decode other bytes to U+FFFD without a word: names and
+ * prompts would be stored altered. Checked strictly here; the bytes stay cached for c.req.json() to parse.
+ */
+const requireUtf8Json: MiddlewareHandler<AppEnv> = async (c, next) => {
+  if (c.req.method !== 'GET' && c.req.method !== 'HEAD' && JSON_MEDIA_TYPE.test(c.req.header('content-type') ?? '')) {
+    const bytes = await c.req.arrayBuffer();
+    try {
+      new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
+    } catch {
+      throw new ApiError(400, 'invalid_json', 'The request body is not valid UTF-8; send JSON as UTF-8 text.');
+    }
+  }
+  await next();
+};
 
 export function createApp() {
   const app = new OpenAPIHono<AppEnv>();
@@ -43,7 +62,7 @@ export function createApp() {
         ),
       ),
   });
-  app.use(async (c, next) => (UPLOAD_PATHS.some((p) => p.test(c.req.path)) ? next() : jsonLimit(c, next)));
+  app.use(async (c, next) => (UPLOAD_PATHS.some((p) => p.test(c.req.path)) ? next() : jsonLimit(c, () => requireUtf8Json(c, next))));
 
   app.route('/', tenantRoutes);
   app.route('/', baseModelRoutes);

@@ -1,6 +1,90 @@
-/** OpenAI's completion shapes, the fields rankgate serves. Unknown fields are refused, not silently dropped. */
+/**
+ * OpenAI's completion shapes, the fields rankgate serves. Unknown fields are refused, not silently dropped; OpenAI
+ * options rankgate does not serve (tools, JSON modes, logit_bias, …) are refused as `unsupported_parameter`, by name.
+ */
 import { z } from '@hono/zod-openapi';
 import { UnixSeconds } from './fields.ts';
+import type { Refusal } from './zod-issues.ts';
+
+/**
+ * The most prompt text one request may carry (UTF-8 bytes, all messages or prompts together), whatever the model:
+ * the edge refuses more before forwarding, and a backend before tokenizing. A model's own bound is tighter.
+ */
+export const MAX_PROMPT_BYTES = 512 * 1024;
+
+/** UTF-8 length without encoding the string (a lone surrogate counts 3, as TextEncoder writes U+FFFD). */
+export function utf8Bytes(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c < 0xdc00 && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
+}
+
+function refuse(ctx: z.RefinementCtx, code: string, message: string): void {
+  ctx.addIssue({ code: 'custom', message, params: { code } satisfies Refusal });
+}
+
+/** Prompt texts over MAX_PROMPT_BYTES together are refused before anything else looks at them. */
+function promptBytesCheck<T>(texts: (value: T) => string[]) {
+  return (value: T, ctx: z.RefinementCtx) => {
+    const bytes = texts(value).reduce((sum, t) => sum + utf8Bytes(t), 0);
+    if (bytes > MAX_PROMPT_BYTES)
+      refuse(ctx, 'prompt_too_large', `The prompt is ${bytes} bytes; requests take at most ${MAX_PROMPT_BYTES} bytes of prompt text.`);
+  };
+}
+
+/** An OpenAI option rankgate does not serve: absent (or null) is fine, anything else is refused by name. */
+function notServed(name: string, why: string) {
+  return z
+    .unknown()
+    .optional()
+    .superRefine((v, ctx) => {
+      if (v !== undefined && v !== null) refuse(ctx, 'unsupported_parameter', `"${name}" is not supported: ${why} Leave it out (or null).`);
+    })
+    .openapi({ description: `Not supported; refused with \`unsupported_parameter\`. ${why}` });
+}
+
+const TEXT_ONLY = 'rankgate generates plain text with LoRA adapters;';
+
+const ChatNotServed = {
+  tools: notServed('tools', `${TEXT_ONLY} tool calls are not served.`),
+  tool_choice: notServed('tool_choice', `${TEXT_ONLY} tool calls are not served.`),
+  parallel_tool_calls: notServed('parallel_tool_calls', `${TEXT_ONLY} tool calls are not served.`),
+  functions: notServed('functions', `${TEXT_ONLY} function calls are not served.`),
+  function_call: notServed('function_call', `${TEXT_ONLY} function calls are not served.`),
+  logit_bias: notServed('logit_bias', 'biasing token logits is not implemented.'),
+  audio: notServed('audio', `${TEXT_ONLY} audio is not served.`),
+  modalities: notServed('modalities', `${TEXT_ONLY} text is the only modality.`),
+  prediction: notServed('prediction', 'predicted outputs are not implemented.'),
+  reasoning_effort: notServed('reasoning_effort', 'the models served are not reasoning models.'),
+  web_search_options: notServed('web_search_options', 'web search is not served.'),
+};
+
+const CompletionNotServed = {
+  logit_bias: notServed('logit_bias', 'biasing token logits is not implemented.'),
+  suffix: notServed('suffix', 'insertion (text after the completion) is not implemented.'),
+  best_of: notServed('best_of', 'server-side best-of sampling is not implemented; ask for n choices instead.'),
+};
+
+/** `text` is what rankgate answers anyway; the JSON modes would need constrained decoding, which it does not do. */
+const ResponseFormat = z
+  .looseObject({ type: z.enum(['text', 'json_object', 'json_schema']) })
+  .superRefine((v, ctx) => {
+    if (v.type !== 'text')
+      refuse(
+        ctx,
+        'unsupported_parameter',
+        `"response_format" of type "${v.type}" is not supported: rankgate does no constrained (JSON) decoding. Leave it out or send {"type": "text"}.`,
+      );
+  })
+  .openapi({ description: 'Only `{"type": "text"}` (the default); the JSON modes are refused with `unsupported_parameter`.' });
 
 const Model = z
   .string()
@@ -32,26 +116,71 @@ export const ChatMessage = z
   })
   .openapi('ChatMessage');
 
+type Message = z.infer<typeof ChatMessage>;
+const messageText = (m: Message) => (typeof m.content === 'string' ? m.content : m.content.map((p) => p.text).join(''));
+
+/** Most alternatives per token that `top_logprobs` (chat) and `logprobs` (text) may ask for, as OpenAI allows. */
+export const MAX_TOP_LOGPROBS = { chat: 20, text: 5 } as const;
+
 export const ChatCompletionRequest = z
   .strictObject({
     model: Model,
-    messages: z.array(ChatMessage).min(1),
+    messages: z
+      .array(ChatMessage)
+      .min(1)
+      .superRefine(promptBytesCheck((ms: Message[]) => ms.map(messageText))),
     max_completion_tokens: z.number().int().min(1).max(32_768).optional(),
+    logprobs: z
+      .boolean()
+      .nullable()
+      .optional()
+      .openapi({ description: "Log-probabilities of the chosen tokens (the model's own distribution)." }),
+    top_logprobs: z.number().int().min(0).max(MAX_TOP_LOGPROBS.chat).nullable().optional(),
+    response_format: ResponseFormat.optional(),
     ...Sampling,
+    ...ChatNotServed,
   })
   .openapi('ChatCompletionRequest');
 
 export const CompletionRequest = z
   .strictObject({
     model: Model,
-    prompt: z.union([z.string(), z.array(z.string()).min(1).max(16)]),
+    prompt: z
+      .union([z.string(), z.array(z.string()).min(1).max(16)])
+      .superRefine(promptBytesCheck((p: string | string[]) => (typeof p === 'string' ? [p] : p))),
     echo: z.boolean().optional(),
+    logprobs: z
+      .number()
+      .int()
+      .min(0)
+      .max(MAX_TOP_LOGPROBS.text)
+      .nullable()
+      .optional()
+      .openapi({ description: 'Log-probabilities of the chosen tokens and of this many likeliest alternatives.' }),
     ...Sampling,
+    ...CompletionNotServed,
   })
   .openapi('CompletionRequest');
 
 const Usage = z.object({ prompt_tokens: z.number().int(), completion_tokens: z.number().int(), total_tokens: z.number().int() });
 const FinishReason = z.enum(['stop', 'length']).nullable();
+
+const TopLogprob = z.object({ token: z.string(), logprob: z.number(), bytes: z.array(z.number().int()).nullable() });
+
+/** Chat's log-probabilities: one entry per token of the content, with its likeliest alternatives. */
+export const ChatLogprobs = z
+  .object({ content: z.array(TopLogprob.extend({ top_logprobs: z.array(TopLogprob) })).nullable() })
+  .openapi('ChatLogprobs');
+
+/** Text completions' (legacy) log-probabilities: parallel arrays, offsets into the choice's text. */
+export const CompletionLogprobs = z
+  .object({
+    tokens: z.array(z.string()),
+    token_logprobs: z.array(z.number().nullable()),
+    top_logprobs: z.array(z.record(z.string(), z.number())).nullable(),
+    text_offset: z.array(z.number().int()),
+  })
+  .openapi('CompletionLogprobs');
 
 export const ChatCompletion = z
   .object({
@@ -63,6 +192,7 @@ export const ChatCompletion = z
       z.object({
         index: z.number().int(),
         message: z.object({ role: z.literal('assistant'), content: z.string().nullable() }),
+        logprobs: ChatLogprobs.nullable().optional(),
         finish_reason: FinishReason,
       }),
     ),
@@ -76,7 +206,14 @@ export const Completion = z
     object: z.literal('text_completion'),
     created: UnixSeconds,
     model: z.string(),
-    choices: z.array(z.object({ index: z.number().int(), text: z.string(), finish_reason: FinishReason })),
+    choices: z.array(
+      z.object({
+        index: z.number().int(),
+        text: z.string(),
+        logprobs: CompletionLogprobs.nullable().optional(),
+        finish_reason: FinishReason,
+      }),
+    ),
     usage: Usage.optional(),
   })
   .openapi('Completion');

@@ -6,8 +6,8 @@
 import type { z } from 'zod';
 
 export interface IssueReport {
-  /** `unknown_field` for a field the schema does not have, else `invalid_field`. */
-  code: 'unknown_field' | 'invalid_field';
+  /** `unknown_field` for a field the schema does not have, a refinement's own code (see `refusal`), else `invalid_field`. */
+  code: string;
   message: string;
   /** The dotted path of the field to change; null when the input as a whole is wrong. */
   param: string | null;
@@ -17,6 +17,8 @@ export interface IssueReport {
 export function describeIssues(error: z.ZodError, where: string): IssueReport {
   const issue = error.issues[0];
   const path = issue.path.map(String).join('.');
+  const own = issue.code === 'custom' ? (issue.params as Refusal | undefined)?.code : undefined;
+  if (own !== undefined) return { code: own, message: issue.message, param: path || null };
   const field = path ? `"${path}"` : where;
   let message: string;
   let param: string | null = path || null;
@@ -34,6 +36,11 @@ export function describeIssues(error: z.ZodError, where: string): IssueReport {
   const more =
     error.issues.length > 1 ? ` (${error.issues.length - 1} more problem${error.issues.length > 2 ? 's' : ''} after this one.)` : '';
   return { code: issue.code === 'unrecognized_keys' ? 'unknown_field' : 'invalid_field', message: message + more, param };
+}
+
+/** The params of a refinement that answers with its own code and whole message (e.g. `unsupported_parameter`). */
+export interface Refusal {
+  code: string;
 }
 
 /** zod reports the input only when asked to; its own message then says what it received. */

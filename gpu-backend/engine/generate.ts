@@ -9,7 +9,7 @@ import { maxContext } from '../../contracts/formats/hf-config.ts';
 import type { Decoder } from './decoder.ts';
 import { KvCache } from './kv-cache.ts';
 import { LoraRows } from './lora-rows.ts';
-import { rng, sample, type SamplingParams } from './sampling.ts';
+import { rng, sample, tokenLogprobs, type SamplingParams, type TokenLogprobs } from './sampling.ts';
 
 export interface GenerationRequest extends SamplingParams {
   prompt: number[];
@@ -24,6 +24,8 @@ export interface GenerationRequest extends SamplingParams {
   stopWhen?: (tokens: number[]) => boolean;
   /** An aborted request leaves the batch at the next step (the client went away). */
   signal?: AbortSignal;
+  /** Asks for each chosen token's log-probability and its `top` likeliest alternatives, reported before onToken. */
+  logprobs?: { top: number; onToken: (lp: TokenLogprobs) => void };
 }
 
 export interface GenerationResult {
@@ -166,7 +168,9 @@ export class RunningBatch {
     for (let row = this.rows.length - 1; row >= from; row--) {
       const r = this.rows[row];
       const i = row - from;
-      const token = sample(logits.subarray(i * vocab, (i + 1) * vocab), r.req, r.random);
+      const rowLogits = logits.subarray(i * vocab, (i + 1) * vocab);
+      const token = sample(rowLogits, r.req, r.random);
+      if (r.req.logprobs) r.req.logprobs.onToken(tokenLogprobs(rowLogits, token, r.req.logprobs.top));
       r.tokens.push(token);
       r.req.onToken?.(token);
       if (r.req.stop?.includes(token) || r.req.stopWhen?.(r.tokens)) this.finish(row, 'stop');

@@ -57,3 +57,32 @@ export function sample(logits: Float32Array, params: SamplingParams, random: () 
   }
   return order[kept - 1];
 }
+
+/** A chosen token's log-probability, and the likeliest tokens' (most likely first). */
+export interface TokenLogprobs {
+  token: number;
+  logprob: number;
+  top: { token: number; logprob: number }[];
+}
+
+/**
+ * Log-softmax of the raw logits, read at `token` and at the `top` likeliest tokens: the model's own
+ * distribution, before temperature and top-p reshape it for sampling (what OpenAI reports as logprobs).
+ */
+export function tokenLogprobs(logits: Float32Array, token: number, top: number): TokenLogprobs {
+  let max = -Infinity;
+  for (const v of logits) if (v > max) max = v;
+  let sum = 0;
+  for (const v of logits) sum += Math.exp(v - max);
+  const logZ = max + Math.log(sum);
+  // The `top` best ids in a small sorted list (top is at most 20; a full sort of the vocabulary is not needed).
+  const best: number[] = [];
+  for (let i = 0; i < logits.length && top > 0; i++) {
+    if (best.length === top && logits[i] <= logits[best[top - 1]]) continue;
+    let at = best.length;
+    while (at > 0 && logits[best[at - 1]] < logits[i]) at--;
+    best.splice(at, 0, i);
+    if (best.length > top) best.pop();
+  }
+  return { token, logprob: logits[token] - logZ, top: best.map((t) => ({ token: t, logprob: logits[t] - logZ })) };
+}

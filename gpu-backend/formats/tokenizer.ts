@@ -7,7 +7,28 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Template } from '@huggingface/jinja';
 import { Tokenizer } from '@huggingface/tokenizers';
+import { utf8Bytes } from '../../contracts/api/openai.ts';
 import { invalid } from '../../contracts/formats/errors.ts';
+import { tokenizerPool } from './tokenizer-pool.ts';
+
+/** Texts up to this many UTF-8 bytes are tokenized in place (a few ms); longer ones in a worker thread. */
+export const INLINE_TOKENIZE_BYTES = 8 * 1024;
+
+export interface TokenPiece {
+  text: string;
+  bytes: number[];
+}
+
+/** GPT-2's byte-level alphabet read backwards: the character a byte-level vocabulary writes for each byte. */
+const BYTE_OF_CHAR = (() => {
+  const map = new Map<string, number>();
+  let extra = 0;
+  for (let b = 0; b < 256; b++) {
+    const printable = (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
+    map.set(String.fromCodePoint(printable ? b : 256 + extra++), b);
+  }
+  return map;
+})();
 
 export interface ChatMessage {
   role: string;
@@ -17,12 +38,24 @@ export interface ChatMessage {
 export class TextTokenizer {
   private readonly template: Template | null;
 
+  /** The folder it was loaded from: worker threads load it from there for long texts. */
+  readonly dir: string | null;
+  /** Bounds the bytes of text one token covers (see longestToken). */
+  readonly longestTokenBytes: number;
+  private readonly byteLevel: boolean;
+  private readonly pieces = new Map<number, TokenPiece>();
+
+  /** `source` is the folder and its parsed tokenizer.json, when loaded from one. */
   constructor(
     private readonly tokenizer: Tokenizer,
     readonly config: Record<string, unknown>,
+    source: { dir: string; json: unknown } | null = null,
   ) {
     const chat = config.chat_template;
     this.template = typeof chat === 'string' ? new Template(chat) : null;
+    this.dir = source?.dir ?? null;
+    this.longestTokenBytes = source ? longestToken(source.json) : Number.POSITIVE_INFINITY;
+    this.byteLevel = source ? JSON.stringify((source.json as { decoder?: unknown }).decoder ?? null).includes('"ByteLevel"') : false;
   }
 
   static async load(dir: string): Promise<TextTokenizer> {
@@ -33,7 +66,21 @@ export class TextTokenizer {
       invalid('missing_tokenizer', `no readable tokenizer.json in ${dir}; text requests need the model's tokenizer.`);
     }
     const config = (await readFile(join(dir, 'tokenizer_config.json'), 'utf8').then(JSON.parse, () => ({}))) as Record<string, unknown>;
-    return new TextTokenizer(new Tokenizer(json as object, config), config);
+    return new TextTokenizer(new Tokenizer(json as object, config), config, { dir, json });
+  }
+
+  /**
+   * The most bytes of text that can fit in `tokens` tokens: no token covers more than longestTokenBytes, so a
+   * longer text has more tokens than that, and is refused without tokenizing it.
+   */
+  maxBytesFor(tokens: number): number {
+    return tokens * this.longestTokenBytes;
+  }
+
+  /** As encode, without holding the event loop: long texts go to a worker thread. */
+  async encodeAsync(text: string, addSpecialTokens = false): Promise<number[]> {
+    if (this.dir === null || utf8Bytes(text) <= INLINE_TOKENIZE_BYTES) return this.encode(text, addSpecialTokens);
+    return tokenizerPool.encode(this.dir, text, addSpecialTokens);
   }
 
   get hasChatTemplate(): boolean {
@@ -65,6 +112,27 @@ export class TextTokenizer {
     return this.tokenizer.decode(ids, { skip_special_tokens: skipSpecialTokens });
   }
 
+  /**
+   * One token alone, as OpenAI's logprobs show it: its text and the bytes it stands for (a byte-level token
+   * may hold part of a character, whose text alone is then U+FFFD while its bytes are exact).
+   */
+  piece(id: number): TokenPiece {
+    let piece = this.pieces.get(id);
+    if (!piece) {
+      const raw = this.tokenizer.id_to_token(id) ?? '';
+      const special = this.tokenizer.get_added_tokens_decoder().has(id);
+      const byteFallback = /^<0x([0-9A-Fa-f]{2})>$/.exec(raw);
+      let bytes: number[];
+      if (raw === '') bytes = [];
+      else if (byteFallback && !special) bytes = [Number.parseInt(byteFallback[1], 16)];
+      else if (this.byteLevel && !special) bytes = Array.from(raw, (ch) => BYTE_OF_CHAR.get(ch) ?? 0x3f);
+      else bytes = Array.from(new TextEncoder().encode(special ? raw : this.decode([id], false)));
+      piece = { text: new TextDecoder().decode(Uint8Array.from(bytes)), bytes };
+      this.pieces.set(id, piece);
+    }
+    return piece;
+  }
+
   /** Renders messages with the chat template (a plain "role: content" layout when the model has none). */
   applyChatTemplate(messages: ChatMessage[], addGenerationPrompt: boolean): string {
     if (!this.template) return messages.map((m) => `${m.role}: ${m.content}\n`).join('') + (addGenerationPrompt ? 'assistant: ' : '');
@@ -75,4 +143,27 @@ export class TextTokenizer {
       eos_token: this.config.eos_token ?? '',
     });
   }
+}
+
+/**
+ * The UTF-8 length of the longest token string in tokenizer.json (vocabulary and added tokens). The stored forms
+ * are never shorter than the text they stand for (byte-level "Ġ" is 2 bytes for a 1-byte space, SentencePiece's
+ * "▁" 3 for 1, "<0x0A>" 6 for 1), so this bounds the bytes of input one token covers. A normalizer that shortens
+ * text (NFKC folding a ligature) could break that; the default model's and the byte-level or byte-fallback BPEs of
+ * Llama, Qwen, Mistral and SmolLM do not.
+ */
+export function longestToken(json: unknown): number {
+  const { model, added_tokens } = json as {
+    model?: { type?: unknown; vocab?: unknown; fuse_unk?: unknown };
+    added_tokens?: { content?: unknown }[];
+  };
+  // An unknown word (WordPiece) or a run of unknown characters (fuse_unk) becomes one token of any length: no bound.
+  if (model?.type === 'WordPiece' || model?.fuse_unk === true) return Number.POSITIVE_INFINITY;
+  const vocab = model?.vocab;
+  // BPE and WordPiece store a {token: id} map, Unigram a list of [piece, score].
+  const pieces: unknown[] = Array.isArray(vocab) ? vocab.map((v) => (Array.isArray(v) ? v[0] : v)) : Object.keys(vocab ?? {});
+  for (const t of added_tokens ?? []) pieces.push(t.content);
+  let longest = 0;
+  for (const p of pieces) if (typeof p === 'string') longest = Math.max(longest, utf8Bytes(p));
+  return longest > 0 ? longest : Number.POSITIVE_INFINITY;
 }

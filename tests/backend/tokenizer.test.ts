@@ -2,7 +2,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { TextTokenizer } from '../../gpu-backend/formats/tokenizer.ts';
+import { utf8Bytes } from '../../contracts/api/openai.ts';
+import { INLINE_TOKENIZE_BYTES, longestToken, TextTokenizer } from '../../gpu-backend/formats/tokenizer.ts';
 import { tokenizerConfigJson, tokenizerJson } from '../../gpu-backend/default-model/tokenizer-files.ts';
 
 const made: string[] = [];
@@ -51,6 +52,34 @@ describe('tokenizer.json through @huggingface/tokenizers', () => {
     const tok = await TextTokenizer.load(await tokenizerDir(rest));
     expect(tok.hasChatTemplate).toBe(false);
     expect(tok.applyChatTemplate([{ role: 'user', content: 'hi' }], true)).toBe('user: hi\nassistant: ');
+  });
+
+  test('long texts tokenize in a worker thread to the same ids', async () => {
+    const tok = await TextTokenizer.load(await tokenizerDir());
+    const long = '<|user|>wind gold milk rain\n'.repeat(2000);
+    expect(utf8Bytes(long)).toBeGreaterThan(INLINE_TOKENIZE_BYTES);
+    const [a, b] = await Promise.all([tok.encodeAsync(long, true), tok.encodeAsync(`${long}!`)]);
+    expect(a).toEqual(tok.encode(long, true));
+    expect(b).toEqual(tok.encode(`${long}!`));
+    expect(await tok.encodeAsync('short')).toEqual(tok.encode('short'));
+  });
+
+  test('the longest token bounds the bytes one token covers', async () => {
+    const tok = await TextTokenizer.load(await tokenizerDir());
+    expect(tok.longestTokenBytes).toBe('<|assistant|>'.length);
+    expect(tok.maxBytesFor(10)).toBe(130);
+    expect(
+      longestToken({
+        model: {
+          type: 'Unigram',
+          vocab: [
+            ['▁hello', -1],
+            ['a', -2],
+          ],
+        },
+      }),
+    ).toBe(8);
+    expect(longestToken({ model: { type: 'WordPiece', vocab: { a: 0 } } })).toBe(Number.POSITIVE_INFINITY);
   });
 
   test('a folder without tokenizer.json is a clear error', async () => {

@@ -3,7 +3,7 @@
  * OpenAI's shape), then one router per resource. The OpenAPI document is generated from the same routes.
  */
 import { OpenAPIHono } from '@hono/zod-openapi';
-import type { MiddlewareHandler } from 'hono';
+import type { Context, Next } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { createDb } from './db.ts';
 import type { AppEnv } from './env.ts';
@@ -30,7 +30,7 @@ const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json\s*(;|$)/i;
  * JSON is UTF-8 (RFC 8259), and Request.json() would decode other bytes to U+FFFD without a word: names and
  * prompts would be stored altered. Checked strictly here; the bytes stay cached for c.req.json() to parse.
  */
-const requireUtf8Json: MiddlewareHandler<AppEnv> = async (c, next) => {
+async function requireUtf8Json(c: Context<AppEnv>, next: Next): Promise<void> {
   if (c.req.method !== 'GET' && c.req.method !== 'HEAD' && JSON_MEDIA_TYPE.test(c.req.header('content-type') ?? '')) {
     const bytes = await c.req.arrayBuffer();
     try {
@@ -40,7 +40,7 @@ const requireUtf8Json: MiddlewareHandler<AppEnv> = async (c, next) => {
     }
   }
   await next();
-};
+}
 
 export function createApp() {
   const app = new OpenAPIHono<AppEnv>();
@@ -90,7 +90,7 @@ export function createApp() {
   app.openAPIRegistry.registerComponent('securitySchemes', 'backendSecret', {
     type: 'http',
     scheme: 'bearer',
-    description: 'BACKEND_SECRET, shared by the edge and its backends.',
+    description: "A backend's own credential (BACKEND_TOKEN), issued by POST /admin/v1/backend-credentials and bound to its backend_id.",
   });
   app.openAPIRegistry.registerComponent('securitySchemes', 'adminToken', {
     type: 'http',

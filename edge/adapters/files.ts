@@ -8,6 +8,12 @@ export const MAX_FILE_BYTES: Record<AdapterFile, number> = {
   'adapter_model.safetensors': 5 * 1024 ** 3,
 };
 
+/**
+ * The largest safetensors header the edge reads for an adapter. Two tensors per module, seven projections per
+ * layer, 1024 layers take under 3 MB; the format's own 100 MB cap would not fit in a Worker's memory.
+ */
+export const MAX_ADAPTER_HEADER_BYTES = 8 * 1024 * 1024;
+
 /** Files up to this size may also be PUT through the edge (a Worker streams them on to the bucket). */
 export const EDGE_PUT_MAX_BYTES = 64 * 1024 * 1024;
 

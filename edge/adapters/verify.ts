@@ -11,7 +11,7 @@ import { parseLoraConfig } from '../../contracts/formats/peft-config.ts';
 import { headerLength, parseSafetensorsHeader, type SafetensorsHeader } from '../../contracts/formats/safetensors.ts';
 import type { ObjectStore } from '../../contracts/storage/object-store.ts';
 import type { DeclaredFile } from '../../schema/index.ts';
-import { ADAPTER_FILES, MAX_FILE_BYTES, type AdapterFile } from './files.ts';
+import { ADAPTER_FILES, MAX_ADAPTER_HEADER_BYTES, MAX_FILE_BYTES, type AdapterFile } from './files.ts';
 import { FiniteScanner } from './finite-scan.ts';
 
 export interface AdapterFacts {
@@ -96,6 +96,12 @@ async function readHeader(store: ObjectStore, key: string, size: number): Promis
     );
   let bytes = (await store.getBytes(key, { start: 0, end: Math.min(size, HEADER_PROBE_BYTES) - 1 }))!;
   const needed = 8 + headerLength(bytes, size);
+  if (needed - 8 > MAX_ADAPTER_HEADER_BYTES)
+    invalid(
+      'safetensors_header_too_large',
+      `adapter_model.safetensors declares a ${needed - 8}-byte header; an adapter's header is far smaller, and the limit is ${MAX_ADAPTER_HEADER_BYTES}. Upload the file PEFT's save_pretrained wrote.`,
+      'adapter_model.safetensors',
+    );
   if (needed > bytes.byteLength) bytes = (await store.getBytes(key, { start: 0, end: needed - 1 }))!;
   return parseSafetensorsHeader(bytes, size);
 }

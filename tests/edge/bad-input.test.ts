@@ -15,6 +15,43 @@ describe('bad input answers 4xx in the OpenAI shape, saying what to change', () 
     expect(error.type).toBe('invalid_request_error');
   });
 
+  it('JSON that is not UTF-8', async () => {
+    const t = await createTenant();
+    const utf8 = new TextEncoder();
+    const json = (name: Uint8Array) =>
+      new Uint8Array([...utf8.encode('{"name": "'), ...name, ...utf8.encode('", "storage_prefix": "m/"}')]);
+    // A Latin-1 "é", a lone byte, and a UTF-16 surrogate encoded as UTF-8: each used to become U+FFFD silently.
+    for (const bad of [[0xe9], [0xff], [0xed, 0xa0, 0x80]]) {
+      const error = await expectError(
+        '/v1/base-models',
+        { key: t.key, body: json(new Uint8Array(bad)), headers: { 'content-type': 'application/json' } },
+        400,
+        'invalid_json',
+      );
+      expect(error.message).toContain('not valid UTF-8');
+    }
+    // A prompt is any string: U+FFFD in it went through to routing (here a 404 for the unknown model).
+    const prompt = new Uint8Array([
+      ...utf8.encode('{"model": "llama-70b", "messages": [{"role": "user", "content": "caf'),
+      0xe9,
+      ...utf8.encode('"}]}'),
+    ]);
+    await expectError(
+      '/v1/chat/completions',
+      { key: t.key, body: prompt, headers: { 'content-type': 'application/json' } },
+      400,
+      'invalid_json',
+    );
+    // Well-formed UTF-8 passes on to validation, which names the field.
+    const accented = await expectError(
+      '/v1/base-models',
+      { key: t.key, body: json(utf8.encode('modèle')), headers: { 'content-type': 'application/json; charset=utf-8' } },
+      400,
+      'invalid_field',
+    );
+    expect(accented.param).toBe('name');
+  });
+
   it('unknown fields, at the top and nested', async () => {
     const t = await createTenant();
     const top = await expectError(
@@ -111,6 +148,52 @@ describe('bad input answers 4xx in the OpenAI shape, saying what to change', () 
       expect(error.param).toBe('storage_prefix');
       expect(error.message).toContain('none of them "." or ".."');
     }
+  });
+
+  it('adapter configs with patterns a backtracking engine would stall on, or RE2 cannot run, are rejected at commit', async () => {
+    const t = await createTenant();
+    await registerBase(t.key);
+    const { fixtureAdapter, uploadAdapter } = await import('./fixtures.ts');
+    const files = await fixtureAdapter('task_a');
+    const config = JSON.parse(new TextDecoder().decode(files.config));
+    const withConfig = (extra: Record<string, unknown>) => ({
+      ...files,
+      config: new TextEncoder().encode(JSON.stringify({ ...config, ...extra })),
+    });
+    const commit = async (name: string, extra: Record<string, unknown>) => {
+      const res = await uploadAdapter(t.key, 'tiny-llama', name, withConfig(extra));
+      expect(res.status).toBe(422);
+      return ((await res.json()) as any).error;
+    };
+    // Over 20 s of backtracking per module path before; now it simply matches nothing.
+    expect(await commit('evil', { target_modules: '([\\w.]+)+!' })).toMatchObject({
+      code: 'unknown_target_modules',
+      param: 'target_modules',
+    });
+    expect(await commit('lookahead', { target_modules: '^(?!.*mlp).*_proj' })).toMatchObject({
+      code: 'unsupported_pattern',
+      param: 'target_modules',
+    });
+    expect(await commit('long', { rank_pattern: { ['q_proj|'.repeat(80)]: 2 } })).toMatchObject({
+      code: 'pattern_too_long',
+      param: 'rank_pattern',
+    });
+  });
+
+  it("an adapter whose safetensors header is far larger than any adapter's is rejected before it is read", async () => {
+    const t = await createTenant();
+    await registerBase(t.key);
+    const { fixtureAdapter, uploadAdapter } = await import('./fixtures.ts');
+    const { MAX_ADAPTER_HEADER_BYTES } = await import('../../edge/adapters/files.ts');
+    const header = new Uint8Array(MAX_ADAPTER_HEADER_BYTES + 2).fill(0x20);
+    header[0] = 0x7b;
+    header[header.length - 1] = 0x7d;
+    const model = new Uint8Array(8 + header.length);
+    new DataView(model.buffer).setBigUint64(0, BigInt(header.length), true);
+    model.set(header, 8);
+    const res = await uploadAdapter(t.key, 'tiny-llama', 'huge-header', { ...(await fixtureAdapter('task_a')), model }, { via: 'edge' });
+    expect(res.status).toBe(422);
+    expect(((await res.json()) as any).error).toMatchObject({ code: 'safetensors_header_too_large', param: 'adapter_model.safetensors' });
   });
 
   it('oversize bodies and the wrong content type', async () => {

@@ -15,8 +15,13 @@ export interface Env {
   S3_SECRET_ACCESS_KEY: string;
   /** Bearer token of the operator, who creates tenants. */
   ADMIN_TOKEN: string;
-  /** Bearer token backends present on /internal routes, and the edge presents to backends. */
-  BACKEND_SECRET: string;
+  /**
+   * The edge's Ed25519 signing key (a 32-byte seed, base64url): requests it forwards to backends are signed
+   * with it (contracts/api/edge-signature.ts). Backends authenticate with their own credentials (POST /admin/v1/backend-credentials).
+   */
+  EDGE_SIGNING_KEY?: string;
+  /** "true" lets heartbeats name loopback, private and link-local backend URLs: for local development only (default: refused). */
+  ALLOW_PRIVATE_BACKEND_URLS?: string;
   /** Seconds after its last heartbeat that a backend still receives inference traffic (default: HEARTBEAT_TTL_S in contracts/api/jobs.ts). */
   HEARTBEAT_TTL_S?: string;
   /** Seconds a claimed job stays leased without a renewal (default: LEASE_TTL_S in contracts/api/jobs.ts). */
@@ -28,6 +33,8 @@ export interface AppVariables {
   store: ObjectStore;
   /** Set by the API-key middleware: every tenant route reads and writes only this tenant's rows. */
   tenantId: string;
+  /** Set by the backend middleware: the backend_id its credential is bound to, the only one it may act as. */
+  backendId: string;
 }
 
 export type AppEnv = { Bindings: Env; Variables: AppVariables };

@@ -4,7 +4,19 @@
  */
 const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
 
-export type IdPrefix = 'tenant' | 'key' | 'bm' | 'adapter' | 'file' | 'ftjob' | 'ftckpt' | 'merge' | 'revert' | 'cmpr';
+export type IdPrefix =
+  | 'tenant'
+  | 'key'
+  | 'bm'
+  | 'adapter'
+  | 'file'
+  | 'ftjob'
+  | 'ftckpt'
+  | 'merge'
+  | 'revert'
+  | 'cmpr'
+  | 'bcred'
+  | 'backend';
 
 export function newId(prefix: IdPrefix): string {
   let time = '';

@@ -1,7 +1,9 @@
 /**
  * The backend process: serves OpenAI-style completions for the edge (serve/app.ts on @hono/node-server),
- * registers itself with heartbeats, and claims and runs fine-tuning jobs (worker/). Every setting has a
- * default that matches the local stack (scripts/dev-edge.ts); the environment overrides them.
+ * registers itself with heartbeats, and claims and runs fine-tuning jobs (worker/). Every setting but its
+ * credential has a default that matches the local stack (scripts/dev-edge.ts); the environment overrides them.
+ * The credential (BACKEND_TOKEN, with the BACKEND_ID it is bound to) is issued by the operator; without one
+ * the backend starts only in local mode (RANKGATE_LOCAL=1, which the local and e2e stacks set).
  *
  *   node --import tsx gpu-backend/server.ts
  */
@@ -11,6 +13,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { serve } from '@hono/node-server';
 import { backendApp } from './serve/app.ts';
+import { EdgeKey } from './serve/edge-auth.ts';
 import { FolderCache } from './storage/folder-cache.ts';
 import { ModelCache } from './serve/models.ts';
 import { LEASE_TTL_S } from '../contracts/api/jobs.ts';
@@ -21,7 +24,12 @@ import { JobLoop } from './worker/job-loop.ts';
 
 export interface BackendConfig {
   edgeUrl: string;
-  secret: string;
+  /** This backend's credential for the edge's /internal routes; null only in local mode. */
+  token: string | null;
+  /** The edge's signing key (EDGE_PUBLIC_KEY), pinned; null: learned from the heartbeat answer. */
+  edgePublicKey: string | null;
+  /** RANKGATE_LOCAL=1: a development stack, where a missing credential is not fatal. */
+  local: boolean;
   s3: ObjectStoreConfig;
   host: string;
   /** 0 picks a free port. */
@@ -50,10 +58,22 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): BackendConf
     return n;
   };
   const port = int('PORT', 8788, 0);
+  const local = env.RANKGATE_LOCAL === '1' || env.RANKGATE_LOCAL === 'true';
+  const token = env.BACKEND_TOKEN || null;
+  if (env.BACKEND_SECRET !== undefined)
+    throw new Error(
+      'BACKEND_SECRET is no longer used: each backend has its own credential. Issue one with POST /admin/v1/backend-credentials and set BACKEND_TOKEN and BACKEND_ID.',
+    );
+  if (!local && (!token || !env.BACKEND_ID))
+    throw new Error(
+      `${token ? 'BACKEND_ID' : 'BACKEND_TOKEN'} is not set: issue this backend a credential with POST /admin/v1/backend-credentials (ADMIN_TOKEN) and set BACKEND_TOKEN and BACKEND_ID from its answer, or set RANKGATE_LOCAL=1 on a local development stack.`,
+    );
   const stateDir = resolve(root, env.RANKGATE_STATE_DIR ?? '.rankgate');
   return {
     edgeUrl: env.EDGE_URL ?? 'http://127.0.0.1:8787',
-    secret: env.BACKEND_SECRET ?? 'dev-backend-secret',
+    token,
+    edgePublicKey: env.EDGE_PUBLIC_KEY || null,
+    local,
     s3: {
       endpoint: env.S3_ENDPOINT ?? 'http://127.0.0.1:4569',
       bucket: env.S3_BUCKET ?? 'rankgate',
@@ -88,13 +108,19 @@ export async function startBackend(config: BackendConfig): Promise<RunningBacken
   const folders = new FolderCache(store, config.cacheDir);
   const models = new ModelCache(folders, { scheduler: { maxBatch: config.capacity } });
   const inFlight = { count: 0 };
-  const client = new EdgeClient(config.edgeUrl, config.secret, config.backendId);
+  const client = new EdgeClient(config.edgeUrl, config.token, config.backendId);
+  const edgeKey = new EdgeKey(config.edgePublicKey);
   let heartbeat: HeartbeatSender | null = null;
   const jobs = new JobLoop(
     { client, store, folders, settings: { checkpointEvery: config.checkpointEvery, eventsEveryMs: config.eventsEveryMs } },
     { pollMs: config.jobPollMs, slots: config.trainingSlots, leaseTtlS: () => heartbeat?.leaseTtlS ?? LEASE_TTL_S },
   );
-  const app = backendApp({ secret: config.secret, models, inFlight, cancelJob: (kind, id) => jobs.cancel(kind, id) });
+  const app = backendApp({
+    edgeAuth: { backendId: config.backendId, edgeKey },
+    models,
+    inFlight,
+    cancelJob: (kind, id) => jobs.cancel(kind, id),
+  });
 
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host });
   await new Promise<void>((ok, fail) => {
@@ -108,6 +134,10 @@ export async function startBackend(config: BackendConfig): Promise<RunningBacken
     client,
     () => ({ url, capacity: config.capacity, in_flight: inFlight.count, loaded_adapters: models.loadedAdapters }),
     config.heartbeatEveryMs,
+    (ack) => {
+      if (ack.edge_public_key && !edgeKey.learn(ack.edge_public_key))
+        console.warn('backend: the edge announced a signing key other than EDGE_PUBLIC_KEY; keeping EDGE_PUBLIC_KEY.');
+    },
   );
   // Registered before claiming, so the edge knows where to push cancels for what this backend claims.
   await heartbeat.beat();
@@ -137,6 +167,8 @@ async function main() {
     console.error(`backend: ${err instanceof Error ? err.message : err}`);
     process.exit(2);
   }
+  if (!config.token)
+    console.warn('backend: no BACKEND_TOKEN (local mode): the edge will refuse its heartbeats and claims until one is set.');
   // A stray rejection is a bug to log, not a reason to drop every request and job in flight.
   process.on('unhandledRejection', (err) => console.error('backend: unhandled rejection', err));
   const backend = await startBackend(config);

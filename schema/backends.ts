@@ -1,4 +1,5 @@
-import { integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import { createdAt } from './columns.ts';
 
 /** A backend process, as it last reported itself. Fresh heartbeats make it eligible for inference routing. */
 export const backends = sqliteTable('backends', {
@@ -11,3 +12,22 @@ export const backends = sqliteTable('backends', {
   lastHeartbeatAt: integer('last_heartbeat_at').notNull(),
   registeredAt: integer('registered_at').notNull(),
 });
+
+/**
+ * A backend's own credential, issued by the operator (POST /admin/v1/backends): only its SHA-256 is kept (the
+ * token is 256-bit random, like API keys), and it is bound to one backend_id, the only one it may act as.
+ * A backend may hold more than one at a time, so a credential can be rotated before the old one is revoked.
+ */
+export const backendCredentials = sqliteTable(
+  'backend_credentials',
+  {
+    id: text('id').primaryKey(),
+    backendId: text('backend_id').notNull(),
+    tokenHash: text('token_hash').notNull(),
+    /** The first characters of the token, so a person can tell credentials apart. */
+    prefix: text('prefix').notNull(),
+    createdAt: createdAt(),
+    revokedAt: integer('revoked_at'),
+  },
+  (t) => [uniqueIndex('backend_credentials_hash').on(t.tokenHash), index('backend_credentials_backend').on(t.backendId)],
+);

@@ -39,8 +39,10 @@ const { edgeUrl: url, s3 } = running;
 console.log(`
 rankgate edge:   ${url}
 bucket (s3rver): ${s3.config.endpoint}/${config.bucket}  (keys ${s3.config.accessKeyId}/${s3.config.secretAccessKey}; tiny-llama at models/tiny-llama/)
-ADMIN_TOKEN=${config.adminToken}  BACKEND_SECRET=${config.backendSecret}
+ADMIN_TOKEN=${config.adminToken}
 state:           ${config.stateDir}
 
 Create a tenant:  curl -s ${url}/admin/v1/tenants -H 'authorization: Bearer ${config.adminToken}' -H 'content-type: application/json' -d '{"name":"me"}'
+Issue a backend its credential (then run it with BACKEND_ID, BACKEND_TOKEN and RANKGATE_LOCAL=1, EDGE_URL=${url}):
+                  curl -s ${url}/admin/v1/backend-credentials -H 'authorization: Bearer ${config.adminToken}' -H 'content-type: application/json' -d '{"backend_id":"local-backend"}'
 `);

@@ -10,6 +10,7 @@ import { mkdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { newSigningKey } from '../contracts/api/edge-signature.ts';
 import { startLocalS3, type LocalS3 } from '../gpu-backend/storage/local-s3rver.ts';
 import { ObjectStore } from '../contracts/storage/object-store.ts';
 
@@ -23,7 +24,8 @@ export interface EdgeStackOptions {
   /** wrangler's local D1 (under wrangler/) and the bucket's files (under s3/). */
   stateDir: string;
   adminToken: string;
-  backendSecret: string;
+  /** EDGE_SIGNING_KEY; a fresh one when absent (backends learn its public key from their heartbeat answers). */
+  signingKey?: string | null;
   /** 'inherit' shows wrangler's output; 'buffer' keeps its tail for error messages (tests). */
   output: 'inherit' | 'buffer';
   /** More Worker vars, e.g. LEASE_TTL_S. */
@@ -51,7 +53,7 @@ export function localStackSettings(env: NodeJS.ProcessEnv = process.env) {
     bucket: env.S3_BUCKET ?? 'rankgate',
     stateDir: resolve(root, env.RANKGATE_STATE_DIR ?? '.rankgate'),
     adminToken: env.ADMIN_TOKEN ?? 'dev-admin-token',
-    backendSecret: env.BACKEND_SECRET ?? 'dev-backend-secret',
+    signingKey: env.EDGE_SIGNING_KEY ?? null,
   };
 }
 
@@ -160,7 +162,9 @@ export async function startEdgeStack(opts: EdgeStackOptions): Promise<EdgeStack>
       S3_ACCESS_KEY_ID: s3.config.accessKeyId,
       S3_SECRET_ACCESS_KEY: s3.config.secretAccessKey,
       ADMIN_TOKEN: opts.adminToken,
-      BACKEND_SECRET: opts.backendSecret,
+      EDGE_SIGNING_KEY: opts.signingKey ?? (await newSigningKey()).signingKey,
+      // Backends on this machine heartbeat loopback URLs, which a production edge refuses.
+      ALLOW_PRIVATE_BACKEND_URLS: 'true',
       ...opts.vars,
     };
     edge = spawn(

@@ -2,8 +2,9 @@
  * `npm start`: the whole local stack on its embedded defaults. s3rver and D1 (state in .rankgate/), the edge
  * (`wrangler dev`), one backend server, and a bootstrap that leaves a tenant, an API key, the embedded model
  * and its adapters ready to call. Prints the key and curl commands to paste. Ctrl-C stops all of it.
- * Settings: the edge's (edge/README.md: EDGE_PORT, S3_PORT, S3_BUCKET, ADMIN_TOKEN, BACKEND_SECRET,
- * RANKGATE_STATE_DIR) and BACKEND_PORT (8788).
+ * Settings: the edge's (edge/README.md: EDGE_PORT, S3_PORT, S3_BUCKET, ADMIN_TOKEN, EDGE_SIGNING_KEY,
+ * RANKGATE_STATE_DIR) and BACKEND_PORT (8788). The backend gets a credential issued through the operator's
+ * route at each start (older ones of the same backend are revoked), and runs in local mode (RANKGATE_LOCAL=1).
  *
  *   node --import tsx scripts/start.ts      (npm start)
  */
@@ -13,6 +14,7 @@ import { rng } from '../gpu-backend/engine/sampling.ts';
 import { examples, TASKS } from '../gpu-backend/default-model/skills.ts';
 import { startBackendProcess, type BackendProcess } from './backend-process.ts';
 import { bootstrap } from './bootstrap.ts';
+import { issueBackendCredential, revokeOtherCredentials } from './edge-api.ts';
 import { localStackSettings, startEdgeStack, type EdgeStack } from './edge-stack.ts';
 import { embeddedModel } from './embedded-model.ts';
 
@@ -101,10 +103,15 @@ try {
     void stop(1);
   });
   log('starting the backend');
+  const backendId = 'local-backend';
+  const credential = await issueBackendCredential(edge.edgeUrl, config.adminToken, backendId);
+  await revokeOtherCredentials(edge.edgeUrl, config.adminToken, backendId, credential.id);
   backend = await startBackendProcess(
     {
       EDGE_URL: edge.edgeUrl,
-      BACKEND_SECRET: config.backendSecret,
+      RANKGATE_LOCAL: '1',
+      BACKEND_ID: backendId,
+      BACKEND_TOKEN: credential.token,
       S3_ENDPOINT: edge.s3.config.endpoint,
       S3_BUCKET: config.bucket,
       S3_ACCESS_KEY_ID: edge.s3.config.accessKeyId,

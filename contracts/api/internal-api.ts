@@ -1,6 +1,6 @@
 /**
- * The contract between the edge and its backends (routes under /internal, BACKEND_SECRET as bearer token):
- * heartbeats, and jobs claimed, renewed, reported on and finished under a lease. The wire keeps its first
+ * The contract between the edge and its backends (routes under /internal, each backend's own credential as
+ * bearer token, bound to its backend_id: see edge/auth/backend.ts): heartbeats, and jobs claimed, renewed, reported on and finished under a lease. The wire keeps its first
  * names (`/internal/v1/tasks/...`, `{"task": ...}`, the TaskSpec and TaskState schemas), which deployed
  * backends call; in code these are jobs.
  */
@@ -22,7 +22,15 @@ export const Heartbeat = z
   .openapi('Heartbeat');
 
 export const HeartbeatAck = z
-  .object({ backend_id: z.string(), heartbeat_ttl_s: z.number().int(), lease_ttl_s: z.number().int() })
+  .object({
+    backend_id: z.string(),
+    heartbeat_ttl_s: z.number().int(),
+    lease_ttl_s: z.number().int(),
+    edge_public_key: z.string().nullable().openapi({
+      description:
+        "The edge's Ed25519 public key (raw, base64url) that signs the requests it forwards (contracts/api/edge-signature.ts); null when the edge has no EDGE_SIGNING_KEY.",
+    }),
+  })
   .openapi('HeartbeatAck');
 
 export const JobKind = z.enum(JOB_KINDS);
@@ -129,6 +137,13 @@ export const JobState = z
   })
   .openapi('TaskState');
 
+/** Bytes of one event's `data`, serialized as JSON: metrics, not logs or artifacts. */
+export const EVENT_DATA_MAX_BYTES = 4096;
+/** Bytes of a whole events report, serialized as JSON (events are kept in D1 and listed to users). */
+export const EVENTS_REPORT_MAX_BYTES = 64 * 1024;
+
+const jsonBytes = (value: unknown) => new TextEncoder().encode(JSON.stringify(value)).byteLength;
+
 export const EventsReport = z
   .strictObject({
     backend_id: BackendId,
@@ -141,11 +156,30 @@ export const EventsReport = z
           data: z
             .record(z.string(), z.unknown())
             .optional()
-            .openapi({ description: 'e.g. {"step": 10, "train_loss": 1.9, "tokens_per_s": 812}' }),
+            .superRefine((data, ctx) => {
+              const bytes = data === undefined ? 0 : jsonBytes(data);
+              if (bytes > EVENT_DATA_MAX_BYTES)
+                ctx.addIssue({
+                  code: 'custom',
+                  message: `serialized it is ${bytes} bytes; an event's data may take at most ${EVENT_DATA_MAX_BYTES} bytes (send metrics, not logs or files)`,
+                });
+            })
+            .openapi({
+              description: `e.g. {"step": 10, "train_loss": 1.9, "tokens_per_s": 812}; at most ${EVENT_DATA_MAX_BYTES} bytes as JSON.`,
+            }),
         }),
       )
       .min(1)
       .max(100),
+  })
+  .superRefine((report, ctx) => {
+    const bytes = jsonBytes(report);
+    if (bytes > EVENTS_REPORT_MAX_BYTES)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['events'],
+        message: `the report is ${bytes} bytes as JSON; a report may take at most ${EVENTS_REPORT_MAX_BYTES} bytes (send fewer events per report)`,
+      });
   })
   .openapi('EventsReport');
 

@@ -1,7 +1,6 @@
 /**
- * Secrets compared without leaking their length or prefix: the edge checks API keys and admin tokens this way,
- * and a backend checks the edge's shared secret (BACKEND_SECRET, sent as a bearer token). Web Crypto only, so
- * the same code runs in Workers and in Node.
+ * Secrets compared without leaking their length or prefix (the operator's ADMIN_TOKEN), and the SHA-256 under
+ * which API keys and backend credentials are stored. Web Crypto only, so the same code runs in Workers and in Node.
  */
 
 export async function sha256Hex(data: string | Uint8Array): Promise<string> {

@@ -1,10 +1,10 @@
 /**
- * Three callers, three credentials: tenants (API keys, stored hashed), backends (the shared BACKEND_SECRET),
- * and the operator (ADMIN_TOKEN), each checked by its own middleware.
+ * Three callers, three credentials: tenants (API keys, stored hashed), backends (each its own credential,
+ * stored hashed and bound to its backend_id), and the operator (ADMIN_TOKEN), each checked by its own middleware.
  */
 import { eq } from 'drizzle-orm';
 import type { MiddlewareHandler } from 'hono';
-import { apiKeys } from '../../schema/index.ts';
+import { apiKeys, backendCredentials } from '../../schema/index.ts';
 import type { AppEnv, Env } from '../env.ts';
 import { ApiError } from '../errors.ts';
 import { secretMatches, sha256Hex } from '../../contracts/api/shared-secret.ts';
@@ -33,15 +33,38 @@ export const requireApiKey: MiddlewareHandler<AppEnv> = async (c, next) => {
   await next();
 };
 
-function requireSecret(which: 'BACKEND_SECRET' | 'ADMIN_TOKEN', who: string): MiddlewareHandler<AppEnv> {
-  return async (c, next) => {
-    const token = bearerToken(c);
-    if (!token || !(await secretMatches(token, (c.env as Env)[which]))) {
-      throw new ApiError(401, 'invalid_credentials', `This route is for ${who}: send "Authorization: Bearer <${which}>".`);
-    }
-    await next();
-  };
-}
+/** A backend's own credential: the request then acts as the backend_id it is bound to, and no other. */
+export const requireBackendCredential: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const token = bearerToken(c);
+  const [credential] = token
+    ? await c.var.db
+        .select({ backendId: backendCredentials.backendId, revokedAt: backendCredentials.revokedAt })
+        .from(backendCredentials)
+        .where(eq(backendCredentials.tokenHash, await sha256Hex(token)))
+        .limit(1)
+    : [];
+  if (!credential) {
+    throw new ApiError(
+      401,
+      'invalid_credentials',
+      'This route is for rankgate backends: send "Authorization: Bearer <BACKEND_TOKEN>", the credential the operator issued for this backend (POST /admin/v1/backend-credentials).',
+    );
+  }
+  if (credential.revokedAt !== null) {
+    throw new ApiError(
+      401,
+      'revoked_credentials',
+      'This backend credential was revoked; ask the operator for a new one (POST /admin/v1/backend-credentials) and set it as BACKEND_TOKEN.',
+    );
+  }
+  c.set('backendId', credential.backendId);
+  await next();
+};
 
-export const requireBackendSecret = requireSecret('BACKEND_SECRET', 'rankgate backends');
-export const requireAdminToken = requireSecret('ADMIN_TOKEN', 'the operator');
+export const requireAdminToken: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const token = bearerToken(c);
+  if (!token || !(await secretMatches(token, (c.env as Env).ADMIN_TOKEN))) {
+    throw new ApiError(401, 'invalid_credentials', 'This route is for the operator: send "Authorization: Bearer <ADMIN_TOKEN>".');
+  }
+  await next();
+};

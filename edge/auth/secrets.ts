@@ -1,4 +1,4 @@
-/** Bearer tokens: reading them and generating API keys (comparing them: contracts/api/shared-secret.ts). */
+/** Bearer tokens: reading them and generating API keys and backend credentials (comparing them: contracts/api/shared-secret.ts). */
 import type { Context } from 'hono';
 
 export function bearerToken(c: Context): string | null {
@@ -8,11 +8,17 @@ export function bearerToken(c: Context): string | null {
   return m ? m[1] : '';
 }
 
-/** `rg-` and 32 random bytes in base64url: unguessable, so storing its SHA-256 is enough. */
-export function newApiKey(): string {
+/** A prefix and 32 random bytes in base64url: unguessable, so storing its SHA-256 is enough. */
+function newToken(prefix: string): string {
   const bytes = crypto.getRandomValues(new Uint8Array(32));
-  return `rg-${btoa(String.fromCharCode(...bytes))
+  return `${prefix}${btoa(String.fromCharCode(...bytes))
     .replaceAll('+', '-')
     .replaceAll('/', '_')
     .replace(/=+$/, '')}`;
 }
+
+/** A tenant's API key. */
+export const newApiKey = () => newToken('rg-');
+
+/** A backend's credential (BACKEND_TOKEN). */
+export const newBackendToken = () => newToken('rgb-');

@@ -1,11 +1,13 @@
 /**
  * Sends an inference request to a backend: candidates are backends with a fresh heartbeat, in rendezvous
- * order for the routing key, skipping those at capacity. A backend that fails before answering (connection
+ * order for the routing key, skipping those at capacity. Each attempt is signed for the backend it goes to
+ * (contracts/api/edge-signature.ts), so a backend serves only what the edge sent it. A backend that fails before answering (connection
  * error or 5xx) is skipped for the next; once a backend answers, its answer (streamed as it comes) is final.
  */
 import { gte } from 'drizzle-orm';
 import { backends } from '../../schema/index.ts';
 import type { Db } from '../db.ts';
+import { requireSigner } from '../auth/edge-signer.ts';
 import { ApiError } from '../errors.ts';
 import { rendezvousOrder } from './rendezvous.ts';
 
@@ -44,15 +46,19 @@ export async function proxyToBackend(
   candidates: { id: string; url: string }[],
   path: string,
   body: unknown,
-  secret: string,
+  signingKey: string | undefined,
 ): Promise<ProxyResult> {
+  const signer = await requireSigner(signingKey);
+  const json = JSON.stringify(body);
   const failures: string[] = [];
   for (const backend of candidates.slice(0, MAX_ATTEMPTS)) {
     try {
-      const response = await fetch(new URL(path, backend.url), {
+      const url = new URL(path, backend.url);
+      const signed = await signer.sign({ backendId: backend.id, method: 'POST', path: url.pathname + url.search, body: json });
+      const response = await fetch(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${secret}` },
-        body: JSON.stringify(body),
+        headers: { 'content-type': 'application/json', ...signed },
+        body: json,
       });
       if (response.status < 500) return { response, backendId: backend.id };
       failures.push(`${backend.id}: HTTP ${response.status}`);

@@ -6,16 +6,21 @@ import { eq } from 'drizzle-orm';
 import { backends } from '../../schema/index.ts';
 import type { Db } from '../db.ts';
 import type { JobKind } from '../../contracts/api/jobs.ts';
+import { signerFor } from '../auth/edge-signer.ts';
 
 const PUSH_TIMEOUT_MS = 2000;
 
-export async function pushCancel(db: Db, secret: string, backendId: string, kind: JobKind, id: string): Promise<boolean> {
+/** Signed for the lease holder (contracts/api/edge-signature.ts), like every request the edge sends a backend. */
+export async function pushCancel(db: Db, signingKey: string | undefined, backendId: string, kind: JobKind, id: string): Promise<boolean> {
+  const signer = signerFor(signingKey);
   const [backend] = await db.select({ url: backends.url }).from(backends).where(eq(backends.id, backendId));
-  if (!backend) return false;
+  if (!backend || !signer) return false;
   try {
-    const res = await fetch(new URL(`/internal/v1/tasks/${kind}/${id}/cancel`, backend.url), {
+    const url = new URL(`/internal/v1/tasks/${kind}/${encodeURIComponent(id)}/cancel`, backend.url);
+    const signed = await (await signer).sign({ backendId, method: 'POST', path: url.pathname, body: '' });
+    const res = await fetch(url, {
       method: 'POST',
-      headers: { authorization: `Bearer ${secret}` },
+      headers: signed,
       signal: AbortSignal.timeout(PUSH_TIMEOUT_MS),
     });
     await res.body?.cancel();

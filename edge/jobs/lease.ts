@@ -37,19 +37,20 @@ export async function claimNext(
 export type LeasedRow = Pick<typeof fineTuningJobs.$inferSelect, 'id' | 'tenantId' | 'status' | 'leaseOwner' | 'leaseExpiresAt'>;
 
 /**
- * The job as its lease holder may touch it. Another backend's lease answers 409 so the caller stops work
- * it no longer owns; a cancelled fine-tuning job is returned as it is, so the caller learns of the cancel.
+ * The job as its lease holder may touch it. Another backend's lease answers 409 (without naming the holder)
+ * so the caller stops work it no longer owns; a cancelled fine-tuning job is returned as it is, so the caller learns of the cancel.
  */
 export async function heldJob(db: Db, kind: JobKind, id: string, backendId: string): Promise<LeasedRow> {
   const t = jobTable(kind);
   const [row] = await db.select().from(t).where(eq(t.id, id));
   if (!row) throw new ApiError(404, 'task_not_found', `No ${kind} job "${id}".`, 'id');
   if (row.leaseOwner !== backendId) {
+    // Who holds it instead is none of this backend's business (and naming them invited impersonation).
     throw new ApiError(
       409,
       'lease_lost',
-      `The lease on ${kind} job ${id} is held by ${row.leaseOwner ?? 'nobody'}, not ${backendId}; stop working on it (its lease expired and it was claimed again, or it finished).`,
-      'backend_id',
+      `This backend no longer holds the lease on ${kind} job ${id}; stop working on it (its lease expired and it was claimed again, or it finished).`,
+      'id',
     );
   }
   if (row.status !== 'running' && row.status !== 'cancelled') {

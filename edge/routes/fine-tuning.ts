@@ -275,7 +275,7 @@ export const fineTuningRoutes = router()
         .where(and(eq(fineTuningJobs.id, job.id), inArray(fineTuningJobs.status, ['validating_files', 'queued', 'running'])))
         .returning();
       if (!cancelled) return reply(c, FineTuningJob, await jobObject(db, await findJob(db, tenantId, job.id)), 200);
-      if (job.status === 'running' && job.leaseOwner) await pushCancel(db, c.env.BACKEND_SECRET, job.leaseOwner, 'fine_tuning', job.id);
+      if (job.status === 'running' && job.leaseOwner) await pushCancel(db, c.env.EDGE_SIGNING_KEY, job.leaseOwner, 'fine_tuning', job.id);
       return reply(c, FineTuningJob, await jobObject(db, cancelled), 200);
     },
   );

@@ -1,11 +1,15 @@
 /**
- * Routes for backends, behind BACKEND_SECRET: heartbeats (which also register a backend), claiming jobs
- * under a lease, renewing it, reporting events and checkpoints, completing or failing, and job specs.
+ * Routes for backends, each behind its own credential (bound to one backend_id, which every body must name):
+ * heartbeats (which also register a backend), claiming jobs under a lease, renewing it, reporting events and
+ * checkpoints, completing or failing, and job specs.
  */
 import { createRoute } from '@hono/zod-openapi';
 import { eq } from 'drizzle-orm';
 import { backends, fineTuningJobs, jobCheckpoints, jobEvents } from '../../schema/index.ts';
-import { requireBackendSecret } from '../auth/middleware.ts';
+import { ownBackendId } from '../auth/backend-identity.ts';
+import { allowPrivateBackendUrls, privateAddressReason } from '../auth/backend-url.ts';
+import { signerFor } from '../auth/edge-signer.ts';
+import { requireBackendCredential } from '../auth/middleware.ts';
 import { numberVar, type Env } from '../env.ts';
 import { ApiError } from '../errors.ts';
 import { newId, nowS } from '../ids.ts';
@@ -28,12 +32,17 @@ import {
 import { completeJob } from '../jobs/complete.ts';
 import { claimNext, failJob, heldJob, renewLease, jobState } from '../jobs/lease.ts';
 import { jobSpec } from '../jobs/specs.ts';
+import { ErrorResponse } from '../../contracts/api/error-body.ts';
 import { backendSecurity, commonErrors, conflictError, jsonBody, jsonResponse, notFoundError, reply, router } from './define.ts';
 
 export const heartbeatTtlS = (env: Env) => numberVar(env.HEARTBEAT_TTL_S, HEARTBEAT_TTL_S);
 export const leaseTtlS = (env: Env) => numberVar(env.LEASE_TTL_S, LEASE_TTL_S);
 
-const route = { security: backendSecurity, middleware: [requireBackendSecret], tags: ['internal'] };
+const route = { security: backendSecurity, middleware: [requireBackendCredential], tags: ['internal'] };
+
+const forbidden = {
+  403: jsonResponse(ErrorResponse, "The body names another backend than the credential's; a backend acts only as itself."),
+};
 
 const unprocessable = { 422: jsonResponse(JobState, 'The output failed its check; the task is now failed (message says why).') };
 
@@ -45,10 +54,20 @@ export const internalRoutes = router()
       path: '/internal/v1/backends/heartbeat',
       summary: 'Register a backend or refresh it; only backends with a fresh heartbeat get inference traffic',
       request: jsonBody(Heartbeat),
-      responses: { 200: jsonResponse(HeartbeatAck, 'Recorded.'), ...commonErrors },
+      responses: { 200: jsonResponse(HeartbeatAck, 'Recorded.'), ...commonErrors, ...forbidden },
     }),
     async (c) => {
       const hb = c.req.valid('json');
+      const backendId = ownBackendId(c, hb.backend_id);
+      const refused = allowPrivateBackendUrls(c.env.ALLOW_PRIVATE_BACKEND_URLS) ? null : privateAddressReason(hb.url);
+      if (refused) {
+        throw new ApiError(
+          400,
+          'private_backend_url',
+          `The url "${hb.url}" points at a ${refused} address; the edge only forwards to public addresses. Heartbeat with the URL the edge reaches this backend at (BACKEND_URL), or, on a local stack only, set ALLOW_PRIVATE_BACKEND_URLS="true" on the edge.`,
+          'url',
+        );
+      }
       const now = Date.now();
       const fields = {
         url: hb.url,
@@ -59,12 +78,18 @@ export const internalRoutes = router()
       };
       await c.var.db
         .insert(backends)
-        .values({ id: hb.backend_id, registeredAt: now, ...fields })
+        .values({ id: backendId, registeredAt: now, ...fields })
         .onConflictDoUpdate({ target: backends.id, set: fields });
+      const signer = signerFor(c.env.EDGE_SIGNING_KEY);
       return reply(
         c,
         HeartbeatAck,
-        { backend_id: hb.backend_id, heartbeat_ttl_s: heartbeatTtlS(c.env), lease_ttl_s: leaseTtlS(c.env) },
+        {
+          backend_id: backendId,
+          heartbeat_ttl_s: heartbeatTtlS(c.env),
+          lease_ttl_s: leaseTtlS(c.env),
+          edge_public_key: signer ? (await signer).publicKey : null,
+        },
         200,
       );
     },
@@ -76,12 +101,17 @@ export const internalRoutes = router()
       path: '/internal/v1/tasks/claim',
       summary: 'Claim the oldest claimable task of the given kinds under a lease (null when there is none)',
       request: jsonBody(ClaimRequest),
-      responses: { 200: jsonResponse(ClaimResponse, 'The claimed task with everything needed to do it, or null.'), ...commonErrors },
+      responses: {
+        200: jsonResponse(ClaimResponse, 'The claimed task with everything needed to do it, or null.'),
+        ...commonErrors,
+        ...forbidden,
+      },
     }),
     async (c) => {
       const { backend_id, kinds } = c.req.valid('json');
+      const backendId = ownBackendId(c, backend_id);
       for (const kind of kinds) {
-        const claimed = await claimNext(c.var.db, kind, backend_id, leaseTtlS(c.env));
+        const claimed = await claimNext(c.var.db, kind, backendId, leaseTtlS(c.env));
         if (claimed) return reply(c, ClaimResponse, { task: await jobSpec(c.var.db, kind, claimed.id) }, 200);
       }
       return reply(c, ClaimResponse, { task: null }, 200);
@@ -111,13 +141,19 @@ export const internalRoutes = router()
       responses: {
         200: jsonResponse(JobState, 'The task state and new lease expiry.'),
         ...commonErrors,
+        ...forbidden,
         ...notFoundError,
         ...conflictError,
       },
     }),
     async (c) => {
       const { kind, id } = c.req.valid('param');
-      return reply(c, JobState, await renewLease(c.var.db, kind, id, c.req.valid('json').backend_id, leaseTtlS(c.env)), 200);
+      return reply(
+        c,
+        JobState,
+        await renewLease(c.var.db, kind, id, ownBackendId(c, c.req.valid('json').backend_id), leaseTtlS(c.env)),
+        200,
+      );
     },
   )
   .openapi(
@@ -127,12 +163,24 @@ export const internalRoutes = router()
       path: '/internal/v1/tasks/{kind}/{id}/complete',
       summary: 'Finish a task; produced adapters are verified like uploads before they are registered',
       request: { params: JobRefParams, ...jsonBody(CompleteRequest) },
-      responses: { 200: jsonResponse(JobState, 'Succeeded.'), ...commonErrors, ...notFoundError, ...conflictError, ...unprocessable },
+      responses: {
+        200: jsonResponse(JobState, 'Succeeded.'),
+        ...commonErrors,
+        ...forbidden,
+        ...notFoundError,
+        ...conflictError,
+        ...unprocessable,
+      },
     }),
     async (c) => {
       const { kind, id } = c.req.valid('param');
       const body = c.req.valid('json');
-      return reply(c, JobState, await completeJob(c.var.db, c.var.store, kind, id, body.backend_id, body.trained_tokens), 200);
+      return reply(
+        c,
+        JobState,
+        await completeJob(c.var.db, c.var.store, kind, id, ownBackendId(c, body.backend_id), body.trained_tokens),
+        200,
+      );
     },
   )
   .openapi(
@@ -142,12 +190,12 @@ export const internalRoutes = router()
       path: '/internal/v1/tasks/{kind}/{id}/fail',
       summary: 'Give up on a task with a reason the user will read',
       request: { params: JobRefParams, ...jsonBody(FailRequest) },
-      responses: { 200: jsonResponse(JobState, 'Failed.'), ...commonErrors, ...notFoundError, ...conflictError },
+      responses: { 200: jsonResponse(JobState, 'Failed.'), ...commonErrors, ...forbidden, ...notFoundError, ...conflictError },
     }),
     async (c) => {
       const { kind, id } = c.req.valid('param');
       const body = c.req.valid('json');
-      return reply(c, JobState, await failJob(c.var.db, kind, id, body.backend_id, body.error), 200);
+      return reply(c, JobState, await failJob(c.var.db, kind, id, ownBackendId(c, body.backend_id), body.error), 200);
     },
   )
   .openapi(
@@ -157,12 +205,12 @@ export const internalRoutes = router()
       path: '/internal/v1/fine_tuning/jobs/{id}/events',
       summary: 'Report training events (step, loss, tokens/s); the answer carries the task state',
       request: { params: FineTuningJobParams, ...jsonBody(EventsReport) },
-      responses: { 200: jsonResponse(JobState, 'Recorded.'), ...commonErrors, ...notFoundError, ...conflictError },
+      responses: { 200: jsonResponse(JobState, 'Recorded.'), ...commonErrors, ...forbidden, ...notFoundError, ...conflictError },
     }),
     async (c) => {
       const { id } = c.req.valid('param');
       const body = c.req.valid('json');
-      const held = await heldJob(c.var.db, 'fine_tuning', id, body.backend_id);
+      const held = await heldJob(c.var.db, 'fine_tuning', id, ownBackendId(c, body.backend_id));
       if (held.status === 'running') {
         const now = nowS();
         await c.var.db
@@ -181,13 +229,13 @@ export const internalRoutes = router()
       path: '/internal/v1/fine_tuning/jobs/{id}/checkpoints',
       summary: "Record a checkpoint written under the job's output_prefix; a re-claimed job resumes from the latest",
       request: { params: FineTuningJobParams, ...jsonBody(CheckpointReport) },
-      responses: { 200: jsonResponse(JobState, 'Recorded.'), ...commonErrors, ...notFoundError, ...conflictError },
+      responses: { 200: jsonResponse(JobState, 'Recorded.'), ...commonErrors, ...forbidden, ...notFoundError, ...conflictError },
     }),
     async (c) => {
       const { id } = c.req.valid('param');
       const body = c.req.valid('json');
       const { db } = c.var;
-      const held = await heldJob(db, 'fine_tuning', id, body.backend_id);
+      const held = await heldJob(db, 'fine_tuning', id, ownBackendId(c, body.backend_id));
       if (held.status !== 'running') return reply(c, JobState, jobState('fine_tuning', held), 200);
       const [job] = await db.select({ outputPrefix: fineTuningJobs.outputPrefix }).from(fineTuningJobs).where(eq(fineTuningJobs.id, id));
       if (!body.storage_prefix.startsWith(job.outputPrefix) || body.storage_prefix.includes('..')) {

@@ -1,8 +1,9 @@
 /**
  * The backend's side of the edge's internal API (edge/routes/internal.ts): heartbeats, claiming jobs under a
  * lease, renewing it, reporting training events and checkpoints, and finishing. Shapes are the zod schemas of
- * contracts/api/internal-api.ts (types only: the edge validates what it receives). Every call carries
- * BACKEND_SECRET. Paths keep the wire's first name for jobs, `tasks`.
+ * contracts/api/internal-api.ts (types only: the edge validates what it receives). Every call carries this
+ * backend's own credential (BACKEND_TOKEN), which the edge binds to its backend_id. Paths keep the wire's
+ * first name for jobs, `tasks`.
  */
 import type { z } from 'zod';
 import type { CheckpointReport, EventsReport, Heartbeat, HeartbeatAck, JobSpec, JobState } from '../../contracts/api/internal-api.ts';
@@ -14,6 +15,7 @@ export type State = z.infer<typeof JobState>;
 export type JobEvent = z.input<typeof EventsReport>['events'][number];
 type HeartbeatBody = Omit<z.input<typeof Heartbeat>, 'backend_id'>;
 type CheckpointBody = Omit<z.input<typeof CheckpointReport>, 'backend_id'>;
+export type HeartbeatAnswer = z.infer<typeof HeartbeatAck>;
 
 /** What the edge answered when it refused a call (its OpenAI-style error). */
 export class EdgeError extends Error {
@@ -52,7 +54,8 @@ const CALL_TIMEOUT_MS = 30_000;
 export class EdgeClient {
   constructor(
     readonly edgeUrl: string,
-    private readonly secret: string,
+    /** Null only in local mode, where the edge will refuse the calls (401) until a credential is set. */
+    private readonly token: string | null,
     readonly backendId: string,
   ) {}
 
@@ -62,7 +65,7 @@ export class EdgeClient {
     try {
       res = await fetch(new URL(path, this.edgeUrl), {
         method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${this.secret}` },
+        headers: { 'content-type': 'application/json', ...(this.token ? { authorization: `Bearer ${this.token}` } : {}) },
         body: JSON.stringify({ backend_id: this.backendId, ...body }),
         signal: AbortSignal.timeout(CALL_TIMEOUT_MS),
       });
@@ -83,7 +86,7 @@ export class EdgeClient {
     return parsed as T;
   }
 
-  heartbeat(body: HeartbeatBody): Promise<z.infer<typeof HeartbeatAck>> {
+  heartbeat(body: HeartbeatBody): Promise<HeartbeatAnswer> {
     return this.post('/internal/v1/backends/heartbeat', body);
   }
 

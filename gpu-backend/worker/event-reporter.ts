@@ -4,10 +4,27 @@
  * user's cancel is noticed here too. Events the edge cannot take now wait for the next flush (beyond a bound
  * the oldest are dropped): progress reports never stop the training they describe.
  */
-import type { EdgeClient, JobEvent } from './edge-client.ts';
+import { EVENTS_REPORT_MAX_BYTES } from '../../contracts/api/internal-api.ts';
+import { EdgeError, type EdgeClient, type JobEvent } from './edge-client.ts';
 import { errorText, type LeasedJob } from './leased-job.ts';
 
 const MAX_PER_CALL = 100;
+/** Room left in a report for its envelope (backend_id, brackets). */
+const ENVELOPE_BYTES = 512;
+
+const jsonBytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value));
+
+/** The first events that fit in one report: at most MAX_PER_CALL, and within the edge's byte limit. */
+function nextBatch(queue: JobEvent[]): JobEvent[] {
+  let bytes = ENVELOPE_BYTES;
+  let n = 0;
+  while (n < Math.min(queue.length, MAX_PER_CALL)) {
+    bytes += jsonBytes(queue[n]) + 1;
+    if (bytes > EVENTS_REPORT_MAX_BYTES && n > 0) break;
+    n++;
+  }
+  return queue.slice(0, n);
+}
 /** Undelivered events kept while the edge is unreachable; older ones are dropped first. */
 const MAX_QUEUED = 1000;
 
@@ -38,10 +55,16 @@ export class EventReporter {
 
   private async send(): Promise<void> {
     while (this.queue.length > 0 && !this.job.stopped) {
-      const batch = this.queue.slice(0, MAX_PER_CALL);
+      const batch = nextBatch(this.queue);
       try {
         await this.job.report(() => this.client.events(this.job.id, batch));
       } catch (err) {
+        if (err instanceof EdgeError && err.status === 400) {
+          // Sending the same events again would be refused again; progress reports never block training.
+          console.warn(`backend: the edge refused events of ${this.job.id}; dropping them:`, errorText(err));
+          this.queue.splice(0, batch.length);
+          continue;
+        }
         console.warn(`backend: reporting events of ${this.job.id} failed (will retry):`, errorText(err));
         return;
       }

@@ -1,10 +1,11 @@
 /**
  * Heartbeats register this backend with the edge and keep it routable: where to reach it, how many requests
  * it takes, how many it is serving and which adapters it has loaded (the edge routes only to backends with a
- * heartbeat fresher than its heartbeat_ttl_s). The answer also says how long job leases last.
+ * heartbeat fresher than its heartbeat_ttl_s). The answer also says how long job leases last, and carries the
+ * edge's public key for the requests it signs (serve/edge-auth.ts).
  */
 import { LEASE_TTL_S } from '../../contracts/api/jobs.ts';
-import type { EdgeClient } from './edge-client.ts';
+import type { EdgeClient, HeartbeatAnswer } from './edge-client.ts';
 import { errorText } from './leased-job.ts';
 
 export interface BackendStatus {
@@ -24,6 +25,7 @@ export class HeartbeatSender {
     private readonly client: EdgeClient,
     private readonly status: () => BackendStatus,
     private readonly everyMs: number,
+    private readonly onAck: (ack: HeartbeatAnswer) => void = () => {},
   ) {}
 
   /** One heartbeat; false when the edge did not take it (logged once per outage). */
@@ -31,6 +33,7 @@ export class HeartbeatSender {
     try {
       const ack = await this.client.heartbeat(this.status());
       this.leaseTtlS = ack.lease_ttl_s;
+      this.onAck(ack);
       if (this.failing) console.log(`backend: heartbeats reach ${this.client.edgeUrl} again.`);
       this.failing = false;
       return true;

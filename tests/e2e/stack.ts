@@ -8,6 +8,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBackendProcess, type BackendProcess } from '../../scripts/backend-process.ts';
+import { issueBackendCredential } from '../../scripts/edge-api.ts';
 import { root, startEdgeStack, type EdgeStack } from '../../scripts/edge-stack.ts';
 import { tokenizerConfigJson, tokenizerJson } from '../../gpu-backend/default-model/tokenizer-files.ts';
 import type { ObjectStore } from '../../contracts/storage/object-store.ts';
@@ -16,7 +17,6 @@ export { EdgeApi } from '../../scripts/edge-api.ts';
 
 export const FIXTURE = join(root, 'tests', 'fixtures', 'tiny-llama');
 export const ADMIN_TOKEN = 'e2e-admin-token';
-export const BACKEND_SECRET = 'e2e-backend-secret';
 export const BASE_PREFIX = 'models/tiny-llama/';
 
 export interface Stack {
@@ -42,16 +42,18 @@ export async function startStack(opts: { leaseTtlS: number }): Promise<Stack> {
     bucket: 'rankgate-e2e',
     stateDir,
     adminToken: ADMIN_TOKEN,
-    backendSecret: BACKEND_SECRET,
     output: 'buffer',
     vars: { LEASE_TTL_S: String(opts.leaseTtlS) },
   });
   const backends: BackendProcess[] = [];
   const startBackend = async (id: string) => {
+    // Each backend its own credential, issued by the operator's route as in production.
+    const { token } = await issueBackendCredential(edge.edgeUrl, ADMIN_TOKEN, id);
     const backend = await startBackendProcess(
       {
         EDGE_URL: edge.edgeUrl,
-        BACKEND_SECRET,
+        RANKGATE_LOCAL: '1',
+        BACKEND_TOKEN: token,
         BACKEND_ID: id,
         S3_ENDPOINT: edge.s3.config.endpoint,
         S3_BUCKET: edge.s3.config.bucket,

@@ -54,4 +54,5 @@ export async function createTenant(name = 'acme'): Promise<{ id: string; key: st
   return { id: body.tenant.id, key: body.api_key.key };
 }
 
+/** The credential of backend TEST_BACKEND_ID (backend-client.ts issues one per backend id for the rest). */
 export const backendKey = TEST_BACKEND_SECRET;

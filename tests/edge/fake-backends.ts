@@ -5,12 +5,17 @@
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { TEST_BACKEND_SECRET } from './secrets.ts';
+import { edgePublicKey, edgeSigner, SIGNATURE_HEADERS, verifyForwarded } from '../../contracts/api/edge-signature.ts';
+import { TEST_EDGE_SIGNING_KEY } from './secrets.ts';
 
 export interface LoggedRequest {
   path: string;
   body: any;
+  /** The backend_id the edge signed the request for. */
+  signedFor: string;
 }
+
+const publicKey = edgeSigner(TEST_EDGE_SIGNING_KEY).then(async (s) => (await edgePublicKey(s.publicKey))!);
 
 async function readBody(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
@@ -47,14 +52,22 @@ function startOne(name: string, dropConnections: boolean): Promise<Server> {
       res.end(JSON.stringify(log));
       return;
     }
-    if (req.headers.authorization !== `Bearer ${TEST_BACKEND_SECRET}`) {
+    // Stand-ins take any backend id (tests register them under many), but only with the edge's signature for it.
+    const raw = await readBody(req);
+    const header = (name: string) => req.headers[name] as string | undefined;
+    const signedFor = header(SIGNATURE_HEADERS.backend) ?? '';
+    const refused = await verifyForwarded(
+      await publicKey,
+      { backendId: signedFor, method: req.method ?? '', path: req.url ?? '', body: raw },
+      header,
+    );
+    if (refused) {
       res.statusCode = 401;
-      res.end('{"error":{"message":"bad secret"}}');
+      res.end(JSON.stringify({ error: { message: refused } }));
       return;
     }
-    const raw = await readBody(req);
     const body = raw ? JSON.parse(raw) : null;
-    log.push({ path: url.pathname, body });
+    log.push({ path: url.pathname, body, signedFor });
     const chat = url.pathname === '/v1/chat/completions';
     if (chat || url.pathname === '/v1/completions') {
       if (body.stream) {

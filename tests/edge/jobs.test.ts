@@ -1,7 +1,7 @@
 import { inject } from 'vitest';
 import { describe, expect, it } from 'vitest';
 import { call, createTenant, expectError, expectJson } from './api.ts';
-import { claim, expireLease, heartbeat, taskCall, writeProducedAdapter } from './backend-client.ts';
+import { claim, expireLease, heartbeat, jobReport, taskCall, writeProducedAdapter } from './backend-client.ts';
 import { registerBase } from './fixtures.ts';
 
 const GOOD_JSONL = [
@@ -169,22 +169,24 @@ describe('fine-tuning jobs', () => {
     const first = await claim('worker-a', ['fine_tuning']);
     expect(first).toMatchObject({ kind: 'fine_tuning', id: job.id, attempt: 1, resume_from: null, base_model: { name: 'tiny-llama' } });
     expect(first.training_file.storage_key).toContain(t.fileId);
-    await expectJson(
-      `/internal/v1/fine_tuning/jobs/${job.id}/events`,
-      {
-        key: 'test-backend-secret',
-        body: { backend_id: 'worker-a', events: [{ type: 'metrics', message: 'step 10', data: { step: 10, train_loss: 2.5 } }] },
-      },
-      200,
-    );
-    await expectJson(
-      `/internal/v1/fine_tuning/jobs/${job.id}/checkpoints`,
-      {
-        key: 'test-backend-secret',
-        body: { backend_id: 'worker-a', step: 10, train_loss: 2.5, storage_prefix: `${first.output_prefix}checkpoints/10/` },
-      },
-      200,
-    );
+    expect(
+      (
+        await jobReport(job.id, 'events', {
+          backend_id: 'worker-a',
+          events: [{ type: 'metrics', message: 'step 10', data: { step: 10, train_loss: 2.5 } }],
+        })
+      ).status,
+    ).toBe(200);
+    expect(
+      (
+        await jobReport(job.id, 'checkpoints', {
+          backend_id: 'worker-a',
+          step: 10,
+          train_loss: 2.5,
+          storage_prefix: `${first.output_prefix}checkpoints/10/`,
+        })
+      ).status,
+    ).toBe(200);
     expect(await claim('worker-b', ['fine_tuning'])).toBeNull();
 
     await expireLease('fine_tuning_jobs', job.id);

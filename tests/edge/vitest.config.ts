@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-pool-workers';
 import { defineProject } from 'vitest/config';
 
-import { TEST_ADMIN_TOKEN, TEST_BACKEND_SECRET } from './secrets.ts';
+import { TEST_ADMIN_TOKEN, TEST_EDGE_SIGNING_KEY } from './secrets.ts';
 
 const root = (p: string) => fileURLToPath(new URL(`../../${p}`, import.meta.url));
 
@@ -23,7 +23,9 @@ export default defineProject({
           S3_ACCESS_KEY_ID: 'S3RVER',
           S3_SECRET_ACCESS_KEY: 'S3RVER',
           ADMIN_TOKEN: TEST_ADMIN_TOKEN,
-          BACKEND_SECRET: TEST_BACKEND_SECRET,
+          EDGE_SIGNING_KEY: TEST_EDGE_SIGNING_KEY,
+          // The stand-in backends listen on loopback; tests of the refusal turn this off per request.
+          ALLOW_PRIVATE_BACKEND_URLS: 'true',
         },
       },
     })),

@@ -1,0 +1,66 @@
+/**
+ * Only the edge calls a backend, and only for this backend: every request must carry the edge's Ed25519
+ * signature (contracts/api/edge-signature.ts) over this backend's id, a fresh timestamp, the method and path,
+ * and the body's digest (which covers the tenant and the routed target in its `rankgate` field). It is
+ * checked before anything parses or serves the request. The public key comes from EDGE_PUBLIC_KEY when set,
+ * else from the edge's heartbeat answer (over the backend's authenticated call to its configured EDGE_URL);
+ * until one is known every request is refused.
+ */
+import type { MiddlewareHandler } from 'hono';
+import { edgePublicKey, verifyForwarded, type VerifyKey } from '../../contracts/api/edge-signature.ts';
+import { errorBody } from '../../contracts/api/error-body.ts';
+
+/** The edge's public key as this backend knows it: pinned by configuration, or learned from heartbeats. */
+export class EdgeKey {
+  private text: string | null = null;
+  private key: Promise<VerifyKey | null> = Promise.resolve(null);
+
+  /** A pinned key (EDGE_PUBLIC_KEY) is never replaced by what a heartbeat answer says. */
+  constructor(private readonly pinned: string | null = null) {
+    if (pinned) this.learn(pinned, true);
+  }
+
+  /** Takes the key the edge announced (base64url); false when it is not a valid key. */
+  learn(text: string, fromConfig = false): boolean {
+    if (this.pinned && !fromConfig) return this.pinned === text;
+    if (text === this.text) return true;
+    this.text = text;
+    this.key = edgePublicKey(text).catch(() => null);
+    return true;
+  }
+
+  get(): Promise<VerifyKey | null> {
+    return this.key;
+  }
+}
+
+export interface EdgeAuth {
+  /** This backend's id: requests signed for another backend are refused. */
+  backendId: string;
+  edgeKey: EdgeKey;
+}
+
+const refuse = (status: 401 | 503, code: string, message: string) =>
+  new Response(JSON.stringify(errorBody(status, code, message)), { status, headers: { 'content-type': 'application/json' } });
+
+export function edgeSigned(auth: EdgeAuth): MiddlewareHandler {
+  return async (c, next) => {
+    const key = await auth.edgeKey.get();
+    if (!key)
+      return refuse(
+        503,
+        'edge_key_unknown',
+        "This backend does not know the edge's public key yet: it learns it from its first heartbeat answer, or set EDGE_PUBLIC_KEY.",
+      );
+    // Hono keeps the bytes read here, so the handler's c.req.json() parses exactly what was verified.
+    const body = new Uint8Array(await c.req.arrayBuffer());
+    const url = new URL(c.req.url);
+    const refused = await verifyForwarded(
+      key,
+      { backendId: auth.backendId, method: c.req.method, path: url.pathname + url.search, body },
+      (name) => c.req.header(name),
+    );
+    if (refused) return refuse(401, 'unauthorized', `This route is for the rankgate edge, and ${refused}.`);
+    await next();
+  };
+}

@@ -1,12 +1,13 @@
 /** OpenAI-style inference, proxied to the backend that the model's routing key hashes to; and /v1/models. */
-import { createRoute, type z } from '@hono/zod-openapi';
+import { createRoute, z } from '@hono/zod-openapi';
 import { and, asc, eq } from 'drizzle-orm';
 import type { Context } from 'hono';
 import type { Routing } from '../../contracts/api/routed-target.ts';
 import { adapters, baseModels, mergeMembers, merges } from '../../schema/index.ts';
 import { requireApiKey } from '../auth/middleware.ts';
 import type { AppEnv } from '../env.ts';
-import { ApiError } from '../errors.ts';
+import type { Db } from '../db.ts';
+import { ApiError, notFound } from '../errors.ts';
 import { resolveModel } from '../inference/model-ref.ts';
 import { pickCandidates, proxyToBackend } from '../inference/proxy.ts';
 import {
@@ -16,6 +17,7 @@ import {
   CompletionRequest,
   EventStream,
   ModelList,
+  ModelObject,
 } from '../../contracts/api/openai.ts';
 import { heartbeatTtlS } from './internal.ts';
 import {
@@ -41,7 +43,7 @@ async function forward(c: Context<AppEnv>, path: string, body: { model: string; 
   const { target, routingKey } = await resolveModel(c.var.db, c.var.tenantId, body.model);
   const candidates = await pickCandidates(c.var.db, routingKey, heartbeatTtlS(c.env));
   const rankgate: Routing = { tenant_id: c.var.tenantId, target };
-  const { response, backendId } = await proxyToBackend(candidates, path, { ...body, rankgate }, c.env.EDGE_SIGNING_KEY);
+  const { response, backendId } = await proxyToBackend(candidates, path, { ...body, rankgate }, c.env.BACKEND_SECRET);
   c.header('x-rankgate-backend', backendId);
   if (response.status >= 400) {
     // The backend refused the input (e.g. a prompt longer than the context): its OpenAI-shaped error stands.
@@ -96,44 +98,62 @@ export const inferenceRoutes = router()
       summary: 'Every model id you can call: base models, ready adapters, succeeded merges and their member tasks',
       responses: { 200: jsonResponse(ModelList, 'The models.'), ...commonErrors },
     }),
+    async (c) => reply(c, ModelList, { object: 'list', data: await tenantModels(c.var.db, c.var.tenantId) }, 200),
+  )
+  .openapi(
+    createRoute({
+      ...route,
+      method: 'get',
+      path: '/v1/models/{id}',
+      summary: 'One model id you can call (as listed by GET /v1/models); URL-encode it, e.g. tiny-llama%3Atask-a',
+      request: { params: z.object({ id: z.string().min(1).max(300) }) },
+      responses: { 200: jsonResponse(ModelObject, 'The model.'), ...commonErrors, ...notFoundError },
+    }),
     async (c) => {
-      const { db, tenantId } = c.var;
-      const owned_by = tenantId;
-      const bases = await db.select().from(baseModels).where(eq(baseModels.tenantId, tenantId)).orderBy(asc(baseModels.name));
-      const ready = await db
-        .select()
-        .from(adapters)
-        .where(and(eq(adapters.tenantId, tenantId), eq(adapters.status, 'ready')))
-        .orderBy(asc(adapters.name));
-      const done = await db
-        .select()
-        .from(merges)
-        .where(and(eq(merges.tenantId, tenantId), eq(merges.status, 'succeeded')))
-        .orderBy(asc(merges.name));
-      // Every succeeded merge's member tasks in one join, rather than one query per merge.
-      const members = await db
-        .select({ mergeId: mergeMembers.mergeId, name: adapters.name })
-        .from(mergeMembers)
-        .innerJoin(merges, eq(merges.id, mergeMembers.mergeId))
-        .innerJoin(adapters, eq(adapters.id, mergeMembers.adapterId))
-        .where(and(eq(merges.tenantId, tenantId), eq(merges.status, 'succeeded')))
-        .orderBy(asc(mergeMembers.position));
-      const baseName = new Map(bases.map((b) => [b.id, b.name]));
-      const data = bases.map((b) => ({ id: b.name, object: 'model' as const, created: b.createdAt, owned_by }));
-      for (const a of ready)
-        data.push({ id: `${baseName.get(a.baseModelId)}:${a.name}`, object: 'model', created: a.readyAt ?? a.createdAt, owned_by });
-      const membersOf = new Map<string, typeof members>();
-      for (const a of members) {
-        const list = membersOf.get(a.mergeId);
-        if (list) list.push(a);
-        else membersOf.set(a.mergeId, [a]);
-      }
-      for (const m of done) {
-        const id = `${baseName.get(m.baseModelId)}:${m.name}`;
-        data.push({ id, object: 'model', created: m.finishedAt ?? m.createdAt, owned_by });
-        for (const a of membersOf.get(m.id) ?? [])
-          data.push({ id: `${id}/${a.name}`, object: 'model', created: m.finishedAt ?? m.createdAt, owned_by });
-      }
-      return reply(c, ModelList, { object: 'list', data }, 200);
+      const { id } = c.req.valid('param');
+      const model = (await tenantModels(c.var.db, c.var.tenantId)).find((m) => m.id === id);
+      if (!model) throw notFound('model', id, 'model', 'GET /v1/models');
+      return reply(c, ModelObject, model, 200);
     },
   );
+
+/** Every model id the tenant can call: base models, ready adapters, succeeded merges and their member tasks. */
+async function tenantModels(db: Db, tenantId: string): Promise<z.input<typeof ModelObject>[]> {
+  const owned_by = tenantId;
+  const bases = await db.select().from(baseModels).where(eq(baseModels.tenantId, tenantId)).orderBy(asc(baseModels.name));
+  const ready = await db
+    .select()
+    .from(adapters)
+    .where(and(eq(adapters.tenantId, tenantId), eq(adapters.status, 'ready')))
+    .orderBy(asc(adapters.name));
+  const done = await db
+    .select()
+    .from(merges)
+    .where(and(eq(merges.tenantId, tenantId), eq(merges.status, 'succeeded')))
+    .orderBy(asc(merges.name));
+  // Every succeeded merge's member tasks in one join, rather than one query per merge.
+  const members = await db
+    .select({ mergeId: mergeMembers.mergeId, name: adapters.name })
+    .from(mergeMembers)
+    .innerJoin(merges, eq(merges.id, mergeMembers.mergeId))
+    .innerJoin(adapters, eq(adapters.id, mergeMembers.adapterId))
+    .where(and(eq(merges.tenantId, tenantId), eq(merges.status, 'succeeded')))
+    .orderBy(asc(mergeMembers.position));
+  const baseName = new Map(bases.map((b) => [b.id, b.name]));
+  const data = bases.map((b) => ({ id: b.name, object: 'model' as const, created: b.createdAt, owned_by }));
+  for (const a of ready)
+    data.push({ id: `${baseName.get(a.baseModelId)}:${a.name}`, object: 'model', created: a.readyAt ?? a.createdAt, owned_by });
+  const membersOf = new Map<string, typeof members>();
+  for (const a of members) {
+    const list = membersOf.get(a.mergeId);
+    if (list) list.push(a);
+    else membersOf.set(a.mergeId, [a]);
+  }
+  for (const m of done) {
+    const id = `${baseName.get(m.baseModelId)}:${m.name}`;
+    data.push({ id, object: 'model', created: m.finishedAt ?? m.createdAt, owned_by });
+    for (const a of membersOf.get(m.id) ?? [])
+      data.push({ id: `${id}/${a.name}`, object: 'model', created: m.finishedAt ?? m.createdAt, owned_by });
+  }
+  return data;
+}

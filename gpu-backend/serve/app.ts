@@ -1,20 +1,20 @@
 /**
  * The backend's HTTP surface (Hono on @hono/node-server): OpenAI-style completions for what the edge routes
- * here, and the edge's cancel push for leased jobs, all signed by the edge for this backend (serve/edge-auth.ts).
+ * here, and the edge's cancel push for leased jobs, all behind the edge's shared secret as bearer token.
  * The edge adds `rankgate` (the tenant, and the routed target: which base model and adapter to load, by
  * storage prefix) to the client's request; everything else is the client's request as sent, checked again
  * with the same schemas the edge checked it with (contracts/api/).
  */
-import { Hono, type Context } from 'hono';
+import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
 import { errorBody } from '../../contracts/api/error-body.ts';
 import { ChatCompletionRequest, CompletionRequest } from '../../contracts/api/openai.ts';
 import { Routing, type RoutedTarget } from '../../contracts/api/routed-target.ts';
+import { secretMatches } from '../../contracts/api/shared-secret.ts';
 import { describeIssues } from '../../contracts/api/zod-issues.ts';
 import { InvalidInputError, invalid } from '../../contracts/formats/errors.ts';
 import type { LoraAdapter } from '../../contracts/formats/adapter.ts';
-import { edgeSigned, type EdgeAuth } from './edge-auth.ts';
 import type { LoadedBase, ModelCache } from './models.ts';
 import {
   chatPrompt,
@@ -23,6 +23,7 @@ import {
   Generation,
   maxTokensFor,
   textPrompts,
+  topLogprobsOf,
   type ChatRequest,
   type Choice,
   type TextRequest,
@@ -33,8 +34,7 @@ type Status = 400 | 401 | 404 | 422 | 500;
 type InFlight = { count: number };
 
 export interface BackendAppOptions {
-  /** Who may call: the edge, signing for this backend. */
-  edgeAuth: EdgeAuth;
+  secret: string;
   models: ModelCache;
   /** Counts requests (choices) in flight, for heartbeats. */
   inFlight: InFlight;
@@ -46,8 +46,8 @@ export function backendApp(opts: BackendAppOptions): Hono {
   const app = new Hono();
   // Liveness alone for anyone; what is loaded and running is the edge's to know (/internal/v1/status).
   app.get('/healthz', (c) => c.json({ ok: true }));
-  app.use('/v1/*', edgeSigned(opts.edgeAuth));
-  app.use('/internal/*', edgeSigned(opts.edgeAuth));
+  app.use('/v1/*', edgeOnly(opts.secret));
+  app.use('/internal/*', edgeOnly(opts.secret));
   app.onError(onError);
   app.notFound((c) =>
     error(
@@ -71,6 +71,21 @@ function error(c: Context, status: Status, code: string, message: string, param:
   return c.json(errorBody(status, code, message, param), status);
 }
 
+/** Only the edge calls a backend: its shared secret as bearer token, compared by digest. */
+function edgeOnly(secret: string): MiddlewareHandler {
+  return async (c, next) => {
+    const token = /^Bearer (.*)$/.exec(c.req.header('authorization') ?? '')?.[1];
+    if (token === undefined || !(await secretMatches(token, secret)))
+      return error(
+        c,
+        401,
+        'unauthorized',
+        'This route is for the rankgate edge; send its shared secret (BACKEND_SECRET) as a bearer token.',
+      );
+    await next();
+  };
+}
+
 function onError(err: Error, c: Context) {
   if (err instanceof InvalidInputError) return error(c, 400, err.code, err.message, err.param ?? null);
   console.error('backend: request failed', err);
@@ -88,11 +103,11 @@ async function complete(c: Context, kind: Kind, opts: BackendAppOptions) {
       'model',
     );
   }
-  checkSampling(req);
+  checkSampling(kind, req);
   const base = await opts.models.base(target.base_model);
   const adapter = target.adapter ? await opts.models.adapter(base, target.adapter) : null;
   const controller = new AbortController();
-  const generation = newGeneration(base, adapter, kind, req, controller.signal);
+  const generation = await newGeneration(base, adapter, kind, req, controller.signal);
   const run = () => counted(opts.inFlight, generation);
   return req.stream ? streamed(c, generation, run, controller, req, kind) : whole(c, generation, run, controller, req, kind);
 }
@@ -114,18 +129,18 @@ function readRequest(body: unknown, kind: Kind): { target: RoutedTarget; req: Ch
 }
 
 /** One generation for all of the request's choices: each prompt `n` times. */
-function newGeneration(
+async function newGeneration(
   base: LoadedBase,
   adapter: LoraAdapter | null,
   kind: Kind,
   req: ChatRequest | TextRequest,
   signal: AbortSignal,
-): Generation {
-  const prompts: Choice[] = kind === 'chat' ? [chatPrompt(base, req as ChatRequest)] : textPrompts(base, req as TextRequest);
+): Promise<Generation> {
+  const prompts: Choice[] = kind === 'chat' ? [await chatPrompt(base, req as ChatRequest)] : await textPrompts(base, req as TextRequest);
   const n = req.n ?? 1;
   const choices = prompts.flatMap((p) => Array.from({ length: n }, () => p));
   const maxTokens = maxTokensFor(base, kind, req, Math.max(...choices.map((ch) => ch.prompt.length)));
-  return new Generation(base, adapter, choices, req, maxTokens, signal);
+  return new Generation(base, adapter, choices, req, maxTokens, signal, topLogprobsOf(kind, req));
 }
 
 /** Runs a generation, counted in flight while it runs. */
@@ -158,11 +173,12 @@ async function whole(
   c.req.raw.signal.addEventListener('abort', () => controller.abort());
   const results = await run();
   const { streams, choices: all } = generation;
-  const choices = results.map((r, index) =>
-    kind === 'chat'
-      ? { index, message: { role: 'assistant' as const, content: streams[index].text }, finish_reason: finishReason(r) }
-      : { index, text: all[index].echo + streams[index].text, finish_reason: finishReason(r) },
-  );
+  const choices = results.map((r, index) => {
+    const logprobs = generation.logprobsField(kind, index, 0, streams[index].keptTokens());
+    return kind === 'chat'
+      ? { index, message: { role: 'assistant' as const, content: streams[index].text }, logprobs, finish_reason: finishReason(r) }
+      : { index, text: all[index].echo + streams[index].text, logprobs, finish_reason: finishReason(r) };
+  });
   return c.json({
     ...ids(kind),
     object: kind === 'chat' ? 'chat.completion' : 'text_completion',
@@ -182,13 +198,13 @@ function streamed(
 ) {
   const head = { ...ids(kind), object: kind === 'chat' ? 'chat.completion.chunk' : 'text_completion', model: req.model };
   const { streams, choices } = generation;
-  const chunk = (index: number, text: string, finish: 'stop' | 'length' | null, first: boolean) =>
+  const chunk = (index: number, text: string, finish: 'stop' | 'length' | null, first: boolean, logprobs: unknown) =>
     JSON.stringify({
       ...head,
       choices: [
         kind === 'chat'
-          ? { index, delta: first ? { role: 'assistant', content: text } : text ? { content: text } : {}, finish_reason: finish }
-          : { index, text, finish_reason: finish },
+          ? { index, delta: first ? { role: 'assistant', content: text } : text ? { content: text } : {}, logprobs, finish_reason: finish }
+          : { index, text, logprobs, finish_reason: finish },
       ],
     });
   // Writes are chained so chunks leave in the order they were made.
@@ -201,7 +217,8 @@ function streamed(
     const flush = (i: number, final: boolean, finish: 'stop' | 'length' | null) => {
       const text = streams[i].delta(final);
       if (!text && !finish && sent[i]) return;
-      void send(chunk(i, !sent[i] ? choices[i].echo + text : text, finish, !sent[i]));
+      const logprobs = generation.logprobsField(kind, i, ...streams[i].tokensSent(final));
+      void send(chunk(i, !sent[i] ? choices[i].echo + text : text, finish, !sent[i], logprobs));
       sent[i] = true;
     };
     generation.onToken = (i) => flush(i, false, null);

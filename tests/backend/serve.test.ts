@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { MAX_PROMPT_BYTES } from '../../contracts/api/openai.ts';
 import { backendApp } from '../../gpu-backend/serve/app.ts';
 import { FolderCache, MODEL_FILES } from '../../gpu-backend/storage/folder-cache.ts';
 import { ModelCache } from '../../gpu-backend/serve/models.ts';
@@ -83,6 +84,10 @@ function post(path: string, body: unknown, secret: string | null = SECRET): Prom
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (secret) headers.authorization = `Bearer ${secret}`;
   return fetch(`${url}${path}`, { method: 'POST', headers, body: typeof body === 'string' ? body : JSON.stringify(body) });
+}
+
+function get(path: string, secret: string | null = SECRET): Promise<Response> {
+  return fetch(`${url}${path}`, { headers: secret ? { authorization: `Bearer ${secret}` } : {} });
 }
 
 async function json(path: string, body: unknown, status = 200): Promise<any> {
@@ -298,6 +303,135 @@ describe('streaming', () => {
   });
 });
 
+describe('logprobs', () => {
+  // The default model, whose tokenizer covers its whole vocabulary (tiny-llama's 320 ids outnumber it).
+  const chatBody = {
+    model: 'rankgate-tiny',
+    messages: [{ role: 'user', content: 'upper: red fox' }],
+    max_tokens: 12,
+    temperature: 0,
+    logprobs: true,
+    top_logprobs: 3,
+    rankgate: { tenant_id: 'tenant_1', target: { kind: 'base', base_model: defaultBase, adapter: null, merge: null } },
+  };
+
+  test("chat: one entry per token of the content, the model's log-softmax, with the likeliest alternatives", async () => {
+    const out = await json('/v1/chat/completions', chatBody);
+    const { content } = out.choices[0].logprobs;
+    expect(content.length).toBeGreaterThan(1);
+    expect(content.map((e: any) => e.token).join('')).toBe(out.choices[0].message.content);
+    expect(content.length).toBe(out.usage.completion_tokens - (out.choices[0].finish_reason === 'stop' ? 1 : 0));
+    for (const e of content) {
+      expect(e.bytes).toEqual([...new TextEncoder().encode(e.token)]);
+      expect(e.top_logprobs).toHaveLength(3);
+      const top = e.top_logprobs.map((t: any) => t.logprob);
+      expect(top).toEqual([...top].sort((a, b) => b - a));
+      expect(top.reduce((sum: number, lp: number) => sum + Math.exp(lp), 0)).toBeLessThanOrEqual(1 + 1e-6);
+      // Greedy decoding picks the likeliest token.
+      expect(e.top_logprobs[0]).toMatchObject({ token: e.token, logprob: e.logprob });
+      expect(e.logprob).toBeLessThanOrEqual(0);
+    }
+    const plain = await json('/v1/chat/completions', { ...chatBody, logprobs: false, top_logprobs: undefined });
+    expect(plain.choices[0]).toMatchObject({ message: out.choices[0].message, logprobs: null });
+  });
+
+  test('chat, streamed: the chunks carry the same logprobs, each token once', async () => {
+    const whole = await json('/v1/chat/completions', chatBody);
+    const data = await events(await post('/v1/chat/completions', { ...chatBody, stream: true }));
+    const chunks = data.slice(0, -1).map((d) => JSON.parse(d));
+    expect(chunks.flatMap((c) => c.choices[0].logprobs.content)).toEqual(whole.choices[0].logprobs.content);
+  });
+
+  test('text: tokens, token_logprobs, top_logprobs and text offsets, streamed or not; a stop string cuts them with the text', async () => {
+    const body = {
+      model: 'rankgate-tiny:acronym',
+      prompt: 'acronym: red fox jumps high\n',
+      max_tokens: 12,
+      temperature: 0,
+      logprobs: 2,
+      rankgate: acronym,
+    };
+    const out = await json('/v1/completions', body);
+    const { text } = out.choices[0];
+    expect(text.length).toBeGreaterThan(2);
+    const lp = out.choices[0].logprobs;
+    expect(lp.tokens.join('')).toBe(text);
+    expect(lp.token_logprobs).toHaveLength(lp.tokens.length);
+    expect(lp.text_offset).toEqual(lp.tokens.map((_: string, k: number) => lp.tokens.slice(0, k).join('').length));
+    for (const [k, top] of lp.top_logprobs.entries()) {
+      expect(Object.keys(top).length).toBeLessThanOrEqual(2);
+      expect(Math.max(...(Object.values(top) as number[]))).toBe(lp.token_logprobs[k]);
+    }
+    const data = await events(await post('/v1/completions', { ...body, stream: true }));
+    const chunks = data.slice(0, -1).map((d) => JSON.parse(d).choices[0].logprobs);
+    expect(chunks.flatMap((c) => c.tokens)).toEqual(lp.tokens);
+    expect(chunks.flatMap((c) => c.text_offset)).toEqual(lp.text_offset);
+
+    // A character first seen after the start, as the stop string: text and tokens end before it.
+    const at = [...text].findIndex((ch, k) => k > 0 && text.indexOf(ch) === k);
+    expect(at).toBeGreaterThan(0);
+    const cut = await json('/v1/completions', { ...body, stop: text[at] });
+    expect(cut.choices[0].text).toBe(text.slice(0, at));
+    expect(cut.choices[0].logprobs.tokens.join('')).toBe(text.slice(0, at));
+  });
+
+  test('top_logprobs without logprobs, and logprobs with echo, are refused', async () => {
+    await expectError('/v1/chat/completions', { ...chatBody, logprobs: false }, 400, 'invalid_field');
+    await expectError(
+      '/v1/completions',
+      { model: 'tiny', prompt: 'x', logprobs: 1, echo: true, rankgate: routing() },
+      400,
+      'unsupported_parameter',
+    );
+  });
+});
+
+describe('OpenAI options', () => {
+  const chat = (extra: Record<string, unknown>) => ({
+    model: 'tiny',
+    messages: [{ role: 'user', content: 'hi' }],
+    max_tokens: 2,
+    rankgate: routing(),
+    ...extra,
+  });
+
+  test('response_format text, logprobs false and null options are accepted', async () => {
+    const out = await json(
+      '/v1/chat/completions',
+      chat({ response_format: { type: 'text' }, logprobs: false, tools: null, user: 'u-1', seed: 3 }),
+    );
+    expect(out.object).toBe('chat.completion');
+  });
+
+  test('options rankgate does not serve are refused as unsupported_parameter, by name', async () => {
+    const tools = [{ type: 'function', function: { name: 'f', parameters: {} } }];
+    for (const [field, value] of Object.entries({
+      tools,
+      tool_choice: 'auto',
+      functions: [{ name: 'f' }],
+      logit_bias: { '5': 10 },
+      parallel_tool_calls: true,
+      modalities: ['text', 'audio'],
+    })) {
+      const error = await expectError('/v1/chat/completions', chat({ [field]: value }), 400, 'unsupported_parameter');
+      expect(error.param).toBe(field);
+      expect(error.message).toContain(`"${field}" is not supported`);
+    }
+    for (const type of ['json_object', 'json_schema']) {
+      const error = await expectError('/v1/chat/completions', chat({ response_format: { type } }), 400, 'unsupported_parameter');
+      expect(error).toMatchObject({ param: 'response_format' });
+      expect(error.message).toContain(type);
+    }
+    const suffix = await expectError(
+      '/v1/completions',
+      { model: 'tiny', prompt: 'x', suffix: '!', rankgate: routing() },
+      400,
+      'unsupported_parameter',
+    );
+    expect(suffix.param).toBe('suffix');
+  });
+});
+
 describe('failures', () => {
   test("an engine failure mid-stream ends the stream with OpenAI's error chunk, generic, never the exception's text", async () => {
     const loaded = await models.base(base);
@@ -331,8 +465,8 @@ describe('health', () => {
   test('/healthz says only ok; what is loaded is behind the secret', async () => {
     const health = await fetch(`${url}/healthz`);
     expect(await health.json()).toEqual({ ok: true });
-    expect((await fetch(`${url}/internal/v1/status`)).status).toBe(401);
-    const status = await fetch(`${url}/internal/v1/status`, { headers: { authorization: `Bearer ${SECRET}` } });
+    expect((await get('/internal/v1/status', null)).status).toBe(401);
+    const status = await get('/internal/v1/status');
     expect(await status.json()).toMatchObject({ ok: true, in_flight: 0, loaded_adapters: expect.any(Number) });
   });
 });
@@ -376,6 +510,32 @@ describe('refusals', () => {
     await expectError('/v1/chat/completions', { model: 'tiny', messages: [], rankgate: routing() }, 400, 'invalid_field');
     await expectError('/v1/completions', { model: 'tiny', prompt: 'x' }, 400, 'bad_routing');
     await expectError('/v1/completions', 'not json', 400, 'bad_routing');
+  });
+
+  test('a prompt too long in bytes to fit the context is refused before tokenizing; past MAX_PROMPT_BYTES, by the schema', async () => {
+    // The default tokenizer's longest token is 13 bytes and tiny-llama's context 128 tokens.
+    const over = await expectError(
+      '/v1/completions',
+      { model: 'tiny', prompt: 'x'.repeat(127 * 13 + 1), rankgate: routing() },
+      400,
+      'context_too_long',
+    );
+    expect(over).toMatchObject({ param: 'prompt' });
+    expect(over.message).toContain('1652 bytes');
+    const chat = await expectError(
+      '/v1/chat/completions',
+      { model: 'tiny', messages: [{ role: 'user', content: 'x'.repeat(5000) }], rankgate: routing() },
+      400,
+      'context_too_long',
+    );
+    expect(chat.param).toBe('messages');
+    const huge = await expectError(
+      '/v1/completions',
+      { model: 'tiny', prompt: ['ok', 'z'.repeat(MAX_PROMPT_BYTES)], rankgate: routing() },
+      400,
+      'prompt_too_large',
+    );
+    expect(huge.param).toBe('prompt');
   });
 
   test('a streamed request that cannot run is refused before the stream starts', async () => {

@@ -52,6 +52,12 @@ const FAMILIES: Record<string, Family> = {
 };
 
 const positiveInt = z.number().int().positive();
+
+/**
+ * The most decoder layers a config may declare. The largest open models have 126; every adapter check walks
+ * every layer's modules, so a config claiming millions would cost seconds of CPU per check.
+ */
+export const MAX_LAYERS = 1024;
 const tokenIds = z.union([z.number().int().nonnegative(), z.array(z.number().int().nonnegative())]).nullish();
 
 const RopeParams = z.looseObject({
@@ -97,6 +103,12 @@ export function parseModelConfig(json: unknown): ModelConfig {
   const c = readRawConfig(json);
   const family = familyOf(c);
   checkSupported(c);
+  if (c.num_hidden_layers > MAX_LAYERS)
+    invalid(
+      'bad_model_config',
+      `config.json: num_hidden_layers is ${c.num_hidden_layers}; rankgate serves models of at most ${MAX_LAYERS} layers.`,
+      'num_hidden_layers',
+    );
   const { numKvHeads, headDim } = attentionShape(c);
   const { ropeTheta, ropeScaling } = ropeOf(c);
   const eos = c.eos_token_id;

@@ -117,6 +117,9 @@ export function parseLoraConfig(json: unknown): LoraConfig {
 /** The config's patterns, ready to match module paths, compiled against one budget. */
 interface Patterns {
   target: PathMatcher | null;
+  /** target_modules given as a list, for lookups by name: lists may be long. */
+  targetNames: Set<string> | null;
+  layersToTransform: Set<number> | null;
   rank: [PathMatcher, number][];
   alpha: [PathMatcher, number][];
   layers: LayerFinder[];
@@ -137,6 +140,8 @@ function compilePatterns(cfg: LoraConfig): Patterns {
       typeof cfg.targetModules === 'string'
         ? fullMatcher(cfg.targetModules, { field: 'target_modules', label: 'target_modules' }, budget)
         : null,
+    targetNames: typeof cfg.targetModules === 'string' ? null : new Set(cfg.targetModules),
+    layersToTransform: cfg.layersToTransform?.length ? new Set(cfg.layersToTransform) : null,
     rank: keyed('rank_pattern', cfg.rankPattern),
     alpha: keyed('alpha_pattern', cfg.alphaPattern),
     // Without a layers_pattern, PEFT takes the index after any name.
@@ -161,19 +166,33 @@ function patternValue(patterns: [PathMatcher, number][], path: string): number |
 }
 
 /**
- * PEFT's `check_target_module_exists` for the linear projections of a Llama-family decoder. `fan_in_fan_out`
- * plays no part: PEFT sets it to false for `nn.Linear` targets (only GPT-2's Conv1D stores weights the other
+ * PEFT's `check_target_module_exists` for the linear projections of a Llama-family decoder: null when `path` is
+ * not targeted, else the target_modules names that select it (none for a pattern). `fan_in_fan_out` plays no part: PEFT sets it to false for `nn.Linear` targets (only GPT-2's Conv1D stores weights the other
  * way), and every projection here is an `nn.Linear`, so an adapter saved with it true reads as any other.
  */
-function isTargeted(cfg: LoraConfig, patterns: Patterns, path: string): boolean {
-  if (typeof cfg.targetModules === 'string') return patterns.target!(path);
-  if (cfg.targetModules.includes(path)) return true;
-  if (!cfg.targetModules.some((t) => path.endsWith(`.${t}`))) return false;
-  if (cfg.layersToTransform && cfg.layersToTransform.length > 0) {
+function targetedBy(patterns: Patterns, path: string): string[] | null {
+  if (patterns.target) return patterns.target(path) ? [] : null;
+  const names = dotSuffixes(path).filter((t) => patterns.targetNames!.has(t));
+  if (names.length === 0) return null;
+  // PEFT reads layers_to_transform only for list targets, and not for a module named by its full path.
+  if (patterns.layersToTransform && !patterns.targetNames!.has(path)) {
     const layer = layerIndex(path, patterns.layers);
-    return layer !== null && cfg.layersToTransform.includes(layer);
+    if (layer === null || !patterns.layersToTransform.has(layer)) return null;
   }
-  return true;
+  return names;
+}
+
+/** The path and each tail after one of its dots: the names `t` with `path == t or path.endswith("." + t)`. */
+function dotSuffixes(path: string): string[] {
+  const tails = [path];
+  for (let i = path.indexOf('.'); i >= 0; i = path.indexOf('.', i + 1)) tails.push(path.slice(i + 1));
+  return tails;
+}
+
+/** At most a few names of a list, for a message. */
+function someOf(names: string[]): string {
+  const more = names.length > 10 ? ` (and ${names.length - 10} more)` : '';
+  return `${JSON.stringify(names.slice(0, 10))}${more}`;
 }
 
 /**
@@ -199,8 +218,9 @@ export function resolveTargets(cfg: LoraConfig, model: ModelConfig): LoraTarget[
   for (let layer = 0; layer < model.numLayers; layer++) {
     for (const p of PROJECTIONS) {
       const path = modulePath(layer, p);
-      if (!isTargeted(cfg, patterns, path)) continue;
-      if (Array.isArray(cfg.targetModules)) for (const t of cfg.targetModules) if (path === t || path.endsWith(`.${t}`)) matched.add(t);
+      const names = targetedBy(patterns, path);
+      if (!names) continue;
+      for (const t of names) matched.add(t);
       const rank = patternValue(patterns.rank, path) ?? cfg.r;
       const alpha = patternValue(patterns.alpha, path) ?? cfg.loraAlpha;
       checkRank(rank, `rank for ${path}`);
@@ -218,7 +238,7 @@ export function resolveTargets(cfg: LoraConfig, model: ModelConfig): LoraTarget[
     if (unknown.length) {
       invalid(
         'unknown_target_modules',
-        `adapter_config.json: target_modules ${JSON.stringify(unknown)} match no module of this ${model.family} model; its LoRA-able modules are ${PROJECTIONS.join(', ')}.`,
+        `adapter_config.json: target_modules ${someOf(unknown)} match no module of this ${model.family} model; its LoRA-able modules are ${PROJECTIONS.join(', ')}.`,
         'target_modules',
       );
     }
@@ -226,7 +246,7 @@ export function resolveTargets(cfg: LoraConfig, model: ModelConfig): LoraTarget[
   if (targets.length === 0) {
     invalid(
       'unknown_target_modules',
-      `adapter_config.json: target_modules ${JSON.stringify(cfg.targetModules)} match no module of this model; its LoRA-able modules are ${PROJECTIONS.join(', ')}.`,
+      `adapter_config.json: target_modules ${typeof cfg.targetModules === 'string' ? quoted(cfg.targetModules) : someOf(cfg.targetModules)} match no module of this model; its LoRA-able modules are ${PROJECTIONS.join(', ')}.`,
       'target_modules',
     );
   }

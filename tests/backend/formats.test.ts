@@ -370,6 +370,25 @@ describe('PEFT adapters', () => {
     refused({ rank_pattern: heavy }, 'pattern_too_complex', 'rank_pattern', /RE2 instructions; the limit for one config is 4096/);
   });
 
+  test('long target lists and layer counts stay cheap: names looked up, at most 1024 layers, ten unknown names quoted', async () => {
+    const cfg = await baseConfig();
+    expectInvalid(
+      () => parseModelConfig({ ...cfg, num_hidden_layers: 1_000_000 }),
+      'bad_model_config',
+      /num_hidden_layers is 1000000; .* at most 1024/,
+    );
+    const model = parseModelConfig({ ...cfg, num_hidden_layers: 1024 });
+    const names = [...Array.from({ length: 8000 }, (_, i) => `p${i}`), 'q_proj'];
+    expectInvalid(
+      () => resolveTargets(parseLoraConfig({ r: 4, target_modules: names }), model),
+      'unknown_target_modules',
+      /^adapter_config.json: target_modules \["p0",.*"p9"\] \(and 7990 more\) match no module/,
+    );
+    // A module named by its full path is taken whatever layers_to_transform says, as PEFT does.
+    const full = parseLoraConfig({ r: 4, target_modules: ['model.layers.3.mlp.up_proj', 'q_proj'], layers_to_transform: [1] });
+    expect(resolveTargets(full, model).map((t) => t.path)).toEqual(['model.layers.1.self_attn.q_proj', 'model.layers.3.mlp.up_proj']);
+  });
+
   test('layers_pattern is spliced in ungrouped and anchored as re.match does', async () => {
     const model = parseModelConfig(await baseConfig());
     const config = (layers_pattern: string) =>

@@ -43,7 +43,7 @@ async function forward(c: Context<AppEnv>, path: string, body: { model: string; 
   const { target, routingKey } = await resolveModel(c.var.db, c.var.tenantId, body.model);
   const candidates = await pickCandidates(c.var.db, routingKey, heartbeatTtlS(c.env));
   const rankgate: Routing = { tenant_id: c.var.tenantId, target };
-  const { response, backendId } = await proxyToBackend(candidates, path, { ...body, rankgate }, c.env.BACKEND_SECRET);
+  const { response, backendId } = await proxyToBackend(candidates, path, { ...body, rankgate }, c.env.EDGE_SIGNING_KEY);
   c.header('x-rankgate-backend', backendId);
   if (response.status >= 400) {
     // The backend refused the input (e.g. a prompt longer than the context): its OpenAI-shaped error stands.

@@ -1,20 +1,20 @@
 /**
  * The backend's HTTP surface (Hono on @hono/node-server): OpenAI-style completions for what the edge routes
- * here, and the edge's cancel push for leased jobs, all behind the edge's shared secret as bearer token.
+ * here, and the edge's cancel push for leased jobs, all signed by the edge for this backend (serve/edge-auth.ts).
  * The edge adds `rankgate` (the tenant, and the routed target: which base model and adapter to load, by
  * storage prefix) to the client's request; everything else is the client's request as sent, checked again
  * with the same schemas the edge checked it with (contracts/api/).
  */
-import { Hono, type Context, type MiddlewareHandler } from 'hono';
+import { Hono, type Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
 import { errorBody } from '../../contracts/api/error-body.ts';
 import { ChatCompletionRequest, CompletionRequest } from '../../contracts/api/openai.ts';
 import { Routing, type RoutedTarget } from '../../contracts/api/routed-target.ts';
-import { secretMatches } from '../../contracts/api/shared-secret.ts';
 import { describeIssues } from '../../contracts/api/zod-issues.ts';
 import { InvalidInputError, invalid } from '../../contracts/formats/errors.ts';
 import type { LoraAdapter } from '../../contracts/formats/adapter.ts';
+import { edgeSigned, type EdgeAuth } from './edge-auth.ts';
 import type { LoadedBase, ModelCache } from './models.ts';
 import {
   chatPrompt,
@@ -34,7 +34,8 @@ type Status = 400 | 401 | 404 | 422 | 500;
 type InFlight = { count: number };
 
 export interface BackendAppOptions {
-  secret: string;
+  /** Who may call: the edge, signing for this backend. */
+  edgeAuth: EdgeAuth;
   models: ModelCache;
   /** Counts requests (choices) in flight, for heartbeats. */
   inFlight: InFlight;
@@ -46,8 +47,8 @@ export function backendApp(opts: BackendAppOptions): Hono {
   const app = new Hono();
   // Liveness alone for anyone; what is loaded and running is the edge's to know (/internal/v1/status).
   app.get('/healthz', (c) => c.json({ ok: true }));
-  app.use('/v1/*', edgeOnly(opts.secret));
-  app.use('/internal/*', edgeOnly(opts.secret));
+  app.use('/v1/*', edgeSigned(opts.edgeAuth));
+  app.use('/internal/*', edgeSigned(opts.edgeAuth));
   app.onError(onError);
   app.notFound((c) =>
     error(
@@ -69,21 +70,6 @@ export function backendApp(opts: BackendAppOptions): Hono {
 
 function error(c: Context, status: Status, code: string, message: string, param: string | null = null) {
   return c.json(errorBody(status, code, message, param), status);
-}
-
-/** Only the edge calls a backend: its shared secret as bearer token, compared by digest. */
-function edgeOnly(secret: string): MiddlewareHandler {
-  return async (c, next) => {
-    const token = /^Bearer (.*)$/.exec(c.req.header('authorization') ?? '')?.[1];
-    if (token === undefined || !(await secretMatches(token, secret)))
-      return error(
-        c,
-        401,
-        'unauthorized',
-        'This route is for the rankgate edge; send its shared secret (BACKEND_SECRET) as a bearer token.',
-      );
-    await next();
-  };
 }
 
 function onError(err: Error, c: Context) {

@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { MAX_PROMPT_BYTES } from '../../contracts/api/openai.ts';
+import { edgeSigner, newSigningKey, type EdgeSigner } from '../../contracts/api/edge-signature.ts';
 import { backendApp } from '../../gpu-backend/serve/app.ts';
+import { EdgeKey } from '../../gpu-backend/serve/edge-auth.ts';
 import { FolderCache, MODEL_FILES } from '../../gpu-backend/storage/folder-cache.ts';
 import { ModelCache } from '../../gpu-backend/serve/models.ts';
 import { startLocalS3, type LocalS3 } from '../../gpu-backend/storage/local-s3rver.ts';
@@ -17,7 +19,9 @@ import { ObjectStore } from '../../contracts/storage/object-store.ts';
 import { tokenizerConfigJson, tokenizerJson } from '../../gpu-backend/default-model/tokenizer-files.ts';
 import { FIXTURE } from './helpers.ts';
 
-const SECRET = 'serve-test-secret';
+const BACKEND_ID = 'serve-test-backend';
+/** The edge's signing key for these tests; the backend knows its public key. */
+let signer: EdgeSigner;
 const base = { id: 'base_tiny', name: 'tiny', storage_prefix: 'models/tiny/' };
 const adapterRef = (task: string) => ({ id: `ad_${task}`, name: task, storage_prefix: `adapters/${task}/`, rank: 8 });
 const target = (task?: string) => ({
@@ -68,7 +72,9 @@ beforeAll(async () => {
     await store.put(`adapters/acronym/${file}`, await readFile(join(DEFAULT_MODEL, 'adapters', 'acronym', file)));
   cacheDir = await mkdtemp(join(tmpdir(), 'rankgate-serve-cache-'));
   models = new ModelCache(new FolderCache(store, cacheDir));
-  const app = backendApp({ secret: SECRET, models, inFlight });
+  const { signingKey, publicKey } = await newSigningKey();
+  signer = await edgeSigner(signingKey);
+  const app = backendApp({ edgeAuth: { backendId: BACKEND_ID, edgeKey: new EdgeKey(publicKey) }, models, inFlight });
   server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
   await new Promise((r) => server.once('listening', r));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -80,14 +86,22 @@ afterAll(async () => {
   await rm(cacheDir, { recursive: true, force: true });
 });
 
-function post(path: string, body: unknown, secret: string | null = SECRET): Promise<Response> {
+/** How a request is signed: by the edge for this backend (default), for another backend, or not at all. */
+type Signing = 'edge' | 'other-backend' | 'unsigned';
+
+async function post(path: string, body: unknown, signing: Signing = 'edge'): Promise<Response> {
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
   const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (secret) headers.authorization = `Bearer ${secret}`;
-  return fetch(`${url}${path}`, { method: 'POST', headers, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  if (signing !== 'unsigned') {
+    const backendId = signing === 'edge' ? BACKEND_ID : 'another-backend';
+    Object.assign(headers, await signer.sign({ backendId, method: 'POST', path, body: text }));
+  }
+  return fetch(`${url}${path}`, { method: 'POST', headers, body: text });
 }
 
-function get(path: string, secret: string | null = SECRET): Promise<Response> {
-  return fetch(`${url}${path}`, { headers: secret ? { authorization: `Bearer ${secret}` } : {} });
+async function get(path: string, signing: Signing = 'edge'): Promise<Response> {
+  const headers = signing === 'edge' ? await signer.sign({ backendId: BACKEND_ID, method: 'GET', path, body: '' }) : {};
+  return fetch(`${url}${path}`, { headers });
 }
 
 async function json(path: string, body: unknown, status = 200): Promise<any> {
@@ -110,8 +124,8 @@ async function events(res: Response): Promise<string[]> {
   return blocks.map((b) => b.slice('data: '.length));
 }
 
-async function expectError(path: string, body: unknown, status: number, code: string, secret: string | null = SECRET) {
-  const res = await post(path, body, secret);
+async function expectError(path: string, body: unknown, status: number, code: string, signing: Signing = 'edge') {
+  const res = await post(path, body, signing);
   expect(res.status).toBe(status);
   const { error } = (await res.json()) as any;
   expect(Object.keys(error).sort()).toEqual(['code', 'message', 'param', 'type']);
@@ -465,20 +479,26 @@ describe('health', () => {
   test('/healthz says only ok; what is loaded is behind the secret', async () => {
     const health = await fetch(`${url}/healthz`);
     expect(await health.json()).toEqual({ ok: true });
-    expect((await get('/internal/v1/status', null)).status).toBe(401);
+    expect((await get('/internal/v1/status', 'unsigned')).status).toBe(401);
     const status = await get('/internal/v1/status');
     expect(await status.json()).toMatchObject({ ok: true, in_flight: 0, loaded_adapters: expect.any(Number) });
   });
 });
 
 describe('refusals', () => {
-  test('requests without the shared secret get 401', async () => {
-    await expectError('/v1/completions', { model: 'tiny', prompt: 'x', rankgate: routing() }, 401, 'unauthorized', null);
-    await expectError('/v1/completions', { model: 'tiny', prompt: 'x', rankgate: routing() }, 401, 'unauthorized', 'wrong');
-    for (const near of [SECRET.slice(0, -1), `${SECRET}x`, SECRET.toUpperCase()]) {
-      await expectError('/v1/completions', { model: 'tiny', prompt: 'x', rankgate: routing() }, 401, 'unauthorized', near);
-    }
-    await expectError('/internal/v1/tasks/fine_tuning/ftjob_x/cancel', {}, 401, 'unauthorized', null);
+  test('requests not signed by the edge for this backend get 401', async () => {
+    const body = { model: 'tiny', prompt: 'x', rankgate: routing() };
+    await expectError('/v1/completions', body, 401, 'unauthorized', 'unsigned');
+    await expectError('/v1/completions', body, 401, 'unauthorized', 'other-backend');
+    // Signed, then changed on the way: the body's digest no longer matches.
+    const headers = await signer.sign({ backendId: BACKEND_ID, method: 'POST', path: '/v1/completions', body: JSON.stringify(body) });
+    const res = await fetch(`${url}/v1/completions`, {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/json' },
+      body: JSON.stringify({ ...body, prompt: 'y' }),
+    });
+    expect(res.status).toBe(401);
+    await expectError('/internal/v1/tasks/fine_tuning/ftjob_x/cancel', {}, 401, 'unauthorized', 'unsigned');
   });
 
   test("bad input answers 400 in OpenAI's error shape, naming what to change", async () => {

@@ -54,14 +54,14 @@ export async function verifyAdapter(
     if (sizes[f] > MAX_FILE_BYTES[f]) invalid('file_too_large', `${f} is ${sizes[f]} bytes; the limit is ${MAX_FILE_BYTES[f]}.`, f);
   }
 
-  const configText = new TextDecoder().decode((await store.getBytes(keyOf('adapter_config.json')))!);
+  const configBytes = (await store.getBytes(keyOf('adapter_config.json')))!;
   let configJson: unknown;
   try {
-    configJson = JSON.parse(configText);
+    configJson = JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(configBytes));
   } catch {
     invalid(
       'bad_adapter_config',
-      "adapter_config.json is not valid JSON; upload the file PEFT's save_pretrained wrote.",
+      "adapter_config.json is not valid UTF-8 JSON; upload the file PEFT's save_pretrained wrote.",
       'adapter_config.json',
     );
   }

@@ -178,6 +178,14 @@ describe('bad input answers 4xx in the OpenAI shape, saying what to change', () 
       code: 'pattern_too_long',
       param: 'rank_pattern',
     });
+    // adapter_config.json is JSON too: a Latin-1 byte is refused, not read as U+FFFD.
+    const head = new TextEncoder().encode(`${JSON.stringify(config).slice(0, -1)}, "note": "caf`);
+    const res = await uploadAdapter(t.key, 'tiny-llama', 'latin1', { ...files, config: new Uint8Array([...head, 0xe9, 0x22, 0x7d]) });
+    expect(res.status).toBe(422);
+    expect(((await res.json()) as any).error).toMatchObject({
+      code: 'bad_adapter_config',
+      message: expect.stringContaining('not valid UTF-8'),
+    });
   });
 
   it("an adapter whose safetensors header is far larger than any adapter's is rejected before it is read", async () => {

@@ -1,7 +1,7 @@
 /**
  * Requests the edge forwards to a backend (inference, the cancel push) are signed with the edge's Ed25519
  * key, so a backend serves only what the edge asked for: the signature covers the backend the request is
- * meant for, a timestamp, the method and path, and a SHA-256 of the body (which carries the tenant and the
+ * meant for, a timestamp, a random nonce, the method and path, and a SHA-256 of the body (which carries the tenant and the
  * routed target in its `rankgate` field). A backend holds only the public key, so a backend's own credential
  * cannot forge requests to another backend. Web Crypto only: the edge signs in workerd, backends verify in Node.
  *
@@ -17,6 +17,8 @@ export const SIGNATURE_HEADERS = {
   backend: 'x-rankgate-for-backend',
   /** Unix seconds when the edge signed. */
   timestamp: 'x-rankgate-timestamp',
+  /** 16 random bytes, base64url: Ed25519 is deterministic, so this keeps two identical requests' signatures apart (backends take each once). */
+  nonce: 'x-rankgate-nonce',
   /** Ed25519 over the canonical text below, base64url. */
   signature: 'x-rankgate-signature',
 } as const;
@@ -60,11 +62,12 @@ export interface ForwardedRequest {
 
 const bytesOf = (body: Uint8Array | string) => (typeof body === 'string' ? new TextEncoder().encode(body) : body);
 
-async function canonical(req: ForwardedRequest, timestampS: number): Promise<Uint8Array> {
+async function canonical(req: ForwardedRequest, timestampS: number, nonce: string): Promise<Uint8Array> {
   const lines = [
     'rankgate-forward-v1',
     req.backendId,
     String(timestampS),
+    nonce,
     req.method.toUpperCase(),
     req.path,
     await sha256Hex(bytesOf(req.body)),
@@ -98,10 +101,12 @@ export async function edgeSigner(signingKey: string): Promise<EdgeSigner> {
     publicKey: jwk.x as string,
     async sign(req, nowMs = Date.now()) {
       const timestampS = Math.floor(nowMs / 1000);
-      const signature = new Uint8Array(await crypto.subtle.sign(ED25519, key, await canonical(req, timestampS)));
+      const nonce = base64url(crypto.getRandomValues(new Uint8Array(16)));
+      const signature = new Uint8Array(await crypto.subtle.sign(ED25519, key, await canonical(req, timestampS, nonce)));
       return {
         [SIGNATURE_HEADERS.backend]: req.backendId,
         [SIGNATURE_HEADERS.timestamp]: String(timestampS),
+        [SIGNATURE_HEADERS.nonce]: nonce,
         [SIGNATURE_HEADERS.signature]: base64url(signature),
       };
     },
@@ -127,12 +132,13 @@ export async function verifyForwarded(
 ): Promise<string | null> {
   const backend = header(SIGNATURE_HEADERS.backend);
   const timestamp = header(SIGNATURE_HEADERS.timestamp);
+  const nonce = header(SIGNATURE_HEADERS.nonce);
   const signature = fromBase64url(header(SIGNATURE_HEADERS.signature) ?? '');
-  if (!backend || !timestamp || !signature || signature.length !== 64)
+  if (!backend || !timestamp || !nonce || !/^[A-Za-z0-9_-]{22}$/.test(nonce) || signature?.length !== 64)
     return `the request is not signed by the edge (headers ${Object.values(SIGNATURE_HEADERS).join(', ')})`;
   if (backend !== req.backendId) return `the request was signed for backend "${backend}", not this one ("${req.backendId}")`;
   if (!/^\d{1,12}$/.test(timestamp) || Math.abs(nowMs / 1000 - Number(timestamp)) > EDGE_SIGNATURE_MAX_AGE_S)
     return `the signature's timestamp is more than ${EDGE_SIGNATURE_MAX_AGE_S} s from this backend's clock`;
-  const ok = await crypto.subtle.verify(ED25519, publicKey, signature, await canonical(req, Number(timestamp)));
+  const ok = await crypto.subtle.verify(ED25519, publicKey, signature, await canonical(req, Number(timestamp), nonce));
   return ok ? null : 'the signature does not match the request (wrong key, or the method, path or body changed after signing)';
 }

@@ -2,12 +2,19 @@
  * Only the edge calls a backend, and only for this backend: every request must carry the edge's Ed25519
  * signature (contracts/api/edge-signature.ts) over this backend's id, a fresh timestamp, the method and path,
  * and the body's digest (which covers the tenant and the routed target in its `rankgate` field). It is
- * checked before anything parses or serves the request. The public key comes from EDGE_PUBLIC_KEY when set,
+ * checked before anything parses or serves the request, and each signature is taken once (a replay within the
+ * window is refused too). The public key comes from EDGE_PUBLIC_KEY when set,
  * else from the edge's heartbeat answer (over the backend's authenticated call to its configured EDGE_URL);
  * until one is known every request is refused.
  */
 import type { MiddlewareHandler } from 'hono';
-import { edgePublicKey, verifyForwarded, type VerifyKey } from '../../contracts/api/edge-signature.ts';
+import {
+  EDGE_SIGNATURE_MAX_AGE_S,
+  edgePublicKey,
+  SIGNATURE_HEADERS,
+  verifyForwarded,
+  type VerifyKey,
+} from '../../contracts/api/edge-signature.ts';
 import { errorBody } from '../../contracts/api/error-body.ts';
 
 /** The edge's public key as this backend knows it: pinned by configuration, or learned from heartbeats. */
@@ -43,7 +50,25 @@ export interface EdgeAuth {
 const refuse = (status: 401 | 503, code: string, message: string) =>
   new Response(JSON.stringify(errorBody(status, code, message)), { status, headers: { 'content-type': 'application/json' } });
 
+/** Signatures seen within the window, so each is taken once; older ones fail the timestamp check anyway. */
+class SeenSignatures {
+  private readonly seen = new Map<string, number>();
+
+  /** False when `signature` was seen within the window. */
+  add(signature: string, nowMs = Date.now()): boolean {
+    if (this.seen.has(signature)) return false;
+    for (const [s, at] of this.seen) {
+      // Insertion order is time order: stop at the first one still inside the window (either side of the clock).
+      if (nowMs - at <= 2 * EDGE_SIGNATURE_MAX_AGE_S * 1000) break;
+      this.seen.delete(s);
+    }
+    this.seen.set(signature, nowMs);
+    return true;
+  }
+}
+
 export function edgeSigned(auth: EdgeAuth): MiddlewareHandler {
+  const seen = new SeenSignatures();
   return async (c, next) => {
     const key = await auth.edgeKey.get();
     if (!key)
@@ -61,6 +86,12 @@ export function edgeSigned(auth: EdgeAuth): MiddlewareHandler {
       (name) => c.req.header(name),
     );
     if (refused) return refuse(401, 'unauthorized', `This route is for the rankgate edge, and ${refused}.`);
+    if (!seen.add(c.req.header(SIGNATURE_HEADERS.signature) ?? ''))
+      return refuse(
+        401,
+        'unauthorized',
+        'This route is for the rankgate edge, and this signed request was already served once (a replay).',
+      );
     await next();
   };
 }

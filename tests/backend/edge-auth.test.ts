@@ -83,7 +83,7 @@ describe('forwarded requests', () => {
     expect(res.body.object).toBe('text_completion');
   });
 
-  test('forged, misdirected, stale and altered requests are refused with 401, and nothing is served', async () => {
+  test('forged, misdirected, stale, altered and replayed requests are refused with 401, and nothing is served', async () => {
     const body = JSON.stringify(request());
     const otherEdge = await edgeSigner((await newSigningKey()).signingKey);
     const stale = Date.now() - (EDGE_SIGNATURE_MAX_AGE_S + 5) * 1000;
@@ -102,6 +102,8 @@ describe('forwarded requests', () => {
       ['from the future', '/v1/completions', body, await signed('POST', '/v1/completions', body, TEST_BACKEND_ID, Date.now() + 120_000)],
       ['body changed after signing', '/v1/completions', JSON.stringify(request('tenant_other')), good],
       ['sent to another path', '/v1/chat/completions', body, good],
+      ['nonce changed', '/v1/completions', body, { ...good, 'x-rankgate-nonce': 'AAAAAAAAAAAAAAAAAAAAAA' }],
+      // The good headers are sent for real only after these, below: each signature is taken once.
       ['signature garbled', '/v1/completions', body, { ...good, 'x-rankgate-signature': garble(good['x-rankgate-signature']) }],
     ];
     for (const [what, path, sent, headers] of forged) {
@@ -110,6 +112,10 @@ describe('forwarded requests', () => {
       expect(res.body.error.message).toContain('rankgate edge');
     }
     expect(inFlight.count).toBe(0);
+
+    const replay = await send('/v1/completions', body, good);
+    expect(replay.status).toBe(200);
+    expect(await send('/v1/completions', body, good)).toMatchObject({ status: 401, body: { error: { code: 'unauthorized' } } });
 
     const cancelPath = '/internal/v1/tasks/fine_tuning/ftjob_1/cancel';
     expect((await send(cancelPath, '', await signed('POST', cancelPath, '', 'backend-b'))).status).toBe(401);

@@ -74,12 +74,12 @@ export const baseModelRoutes = router()
           `config.json is ${configInfo.size} bytes; a Hugging Face config is far below ${MAX_CONFIG_BYTES}.`,
           'storage_prefix',
         );
-      const text = (await store.getText(`${storage_prefix}config.json`)) ?? '';
+      const bytes = (await store.getBytes(`${storage_prefix}config.json`)) ?? new Uint8Array();
       let configJson: Record<string, unknown>;
       try {
-        configJson = JSON.parse(text);
+        configJson = JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes));
       } catch {
-        throw new ApiError(400, 'bad_model_config', `config.json under "${storage_prefix}" is not valid JSON.`, 'storage_prefix');
+        throw new ApiError(400, 'bad_model_config', `config.json under "${storage_prefix}" is not valid UTF-8 JSON.`, 'storage_prefix');
       }
       const config = parseModelConfig(configJson);
       const [single, index] = await Promise.all([

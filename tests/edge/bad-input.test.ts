@@ -257,6 +257,18 @@ describe('bad input answers 4xx in the OpenAI shape, saying what to change', () 
       }),
     );
     await store.put('models/gpt2/model.safetensors', new Uint8Array(8));
+    // A valid config.json but for one Latin-1 byte in a string: refused, not read as U+FFFD.
+    const config = (await store.getText('models/tiny-llama/config.json'))!;
+    const head = new TextEncoder().encode(`${config.slice(0, config.lastIndexOf('}'))},"note":"caf`);
+    await store.put('models/latin1/config.json', new Uint8Array([...head, 0xe9, 0x22, 0x7d]));
+    await store.put('models/latin1/model.safetensors', new Uint8Array(8));
+    const latin1 = await expectError(
+      '/v1/base-models',
+      { key: t.key, body: { name: 'latin1', storage_prefix: 'models/latin1/' } },
+      400,
+      'bad_model_config',
+    );
+    expect(latin1.message).toContain('not valid UTF-8 JSON');
     const error = await expectError(
       '/v1/base-models',
       { key: t.key, body: { name: 'gpt2', storage_prefix: 'models/gpt2/' } },

@@ -3,12 +3,10 @@
  * A client uploads an adapter and calls it, trains one on a small JSONL file and calls that, cancels a job,
  * sees a job with no usable data fail with a message, and a job whose backend died resumes on another one.
  */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { rng } from '../../gpu-backend/engine/sampling.ts';
 import { examples, TASKS } from '../../gpu-backend/default-model/skills.ts';
-import { ADMIN_TOKEN, BASE_PREFIX, EdgeApi, FIXTURE, startStack, waitFor, type Stack } from './stack.ts';
+import { fixtureTenant, startStack, uploadFixtureAdapter, waitFor, type EdgeApi, type Stack } from './stack.ts';
 
 /** Short leases, so the resume test does not wait two minutes for one to expire. */
 const LEASE_TTL_S = 10;
@@ -18,8 +16,7 @@ let api: EdgeApi;
 
 beforeAll(async () => {
   stack = await startStack({ leaseTtlS: LEASE_TTL_S });
-  api = await EdgeApi.newTenant(stack.edge.edgeUrl, ADMIN_TOKEN, 'e2e');
-  await api.json('/v1/base-models', { body: { name: 'tiny-llama', storage_prefix: BASE_PREFIX } }, 201);
+  api = await fixtureTenant(stack, 'e2e');
 });
 
 afterAll(async () => {
@@ -90,40 +87,7 @@ async function sse(res: Response): Promise<string[]> {
 describe('an uploaded adapter', () => {
   test('is uploaded through the edge, committed, and served by the backend (JSON and stream)', () =>
     withLogs(async () => {
-      const files = {
-        'adapter_config.json': await readFile(join(FIXTURE, 'adapters', 'task_a', 'adapter_config.json')),
-        'adapter_model.safetensors': await readFile(join(FIXTURE, 'adapters', 'task_a', 'adapter_model.safetensors')),
-      };
-      const created = await api.json(
-        '/v1/adapters',
-        {
-          body: {
-            name: 'task-a',
-            base_model: 'tiny-llama',
-            files: Object.entries(files).map(([filename, b]) => ({ filename, bytes: b.byteLength })),
-          },
-        },
-        201,
-      );
-      for (const target of created.upload.files) {
-        const bytes = new Uint8Array(files[target.filename as keyof typeof files]);
-        // One file straight to the bucket with its presigned URL, the other streamed through the edge.
-        const res =
-          target.filename === 'adapter_model.safetensors'
-            ? await fetch(target.presigned.url, {
-                method: 'PUT',
-                headers: Object.fromEntries(
-                  Object.entries(target.presigned.headers as Record<string, string>).filter(([h]) => h !== 'content-length'),
-                ),
-                body: bytes,
-              })
-            : await api.fetch(new URL(target.edge.url).pathname, { method: 'PUT', body: bytes });
-        expect(res.status, `PUT ${target.filename}`).toBeLessThan(300);
-      }
-      expect(await api.json(`/v1/adapters/${created.adapter.id}/commit`, { method: 'POST' })).toMatchObject({
-        status: 'ready',
-        model: 'tiny-llama:task-a',
-      });
+      expect(await uploadFixtureAdapter(api, 'task-a')).toMatchObject({ status: 'ready', model: 'tiny-llama:task-a' });
 
       const viaAdapter = await completion('tiny-llama:task-a');
       const viaBase = await completion('tiny-llama');

@@ -13,7 +13,9 @@ import { root, startEdgeStack, type EdgeStack } from '../../scripts/edge-stack.t
 import { tokenizerConfigJson, tokenizerJson } from '../../gpu-backend/default-model/tokenizer-files.ts';
 import type { ObjectStore } from '../../contracts/storage/object-store.ts';
 
-export { EdgeApi } from '../../scripts/edge-api.ts';
+import { EdgeApi } from '../../scripts/edge-api.ts';
+
+export { EdgeApi };
 
 export const FIXTURE = join(root, 'tests', 'fixtures', 'tiny-llama');
 export const ADMIN_TOKEN = 'e2e-admin-token';
@@ -91,6 +93,45 @@ export async function startStack(opts: { leaseTtlS: number }): Promise<Stack> {
     await rm(stateDir, { recursive: true, force: true });
     throw err;
   }
+}
+
+/** A new tenant on the stack with the fixture registered as base model `tiny-llama`. */
+export async function fixtureTenant(stack: Stack, name: string): Promise<EdgeApi> {
+  const api = await EdgeApi.newTenant(stack.edge.edgeUrl, ADMIN_TOKEN, name);
+  await api.json('/v1/base-models', { body: { name: 'tiny-llama', storage_prefix: BASE_PREFIX } }, 201);
+  return api;
+}
+
+/**
+ * Uploads one of the fixture's PEFT adapters (`task`) as `name` on tiny-llama and commits it, as a client does:
+ * the weights straight to the bucket with their presigned URL, the config streamed through the edge. Returns the
+ * commit's answer (the adapter, ready).
+ */
+export async function uploadFixtureAdapter(api: EdgeApi, name: string, task = 'task_a'): Promise<any> {
+  const files = {
+    'adapter_config.json': await readFile(join(FIXTURE, 'adapters', task, 'adapter_config.json')),
+    'adapter_model.safetensors': await readFile(join(FIXTURE, 'adapters', task, 'adapter_model.safetensors')),
+  };
+  const created = await api.json(
+    '/v1/adapters',
+    { body: { name, base_model: 'tiny-llama', files: Object.entries(files).map(([filename, b]) => ({ filename, bytes: b.byteLength })) } },
+    201,
+  );
+  for (const target of created.upload.files) {
+    const bytes = new Uint8Array(files[target.filename as keyof typeof files]);
+    const res =
+      target.filename === 'adapter_model.safetensors'
+        ? await fetch(target.presigned.url, {
+            method: 'PUT',
+            headers: Object.fromEntries(
+              Object.entries(target.presigned.headers as Record<string, string>).filter(([h]) => h !== 'content-length'),
+            ),
+            body: bytes,
+          })
+        : await api.fetch(new URL(target.edge.url).pathname, { method: 'PUT', body: bytes });
+    if (res.status >= 300) throw new Error(`PUT ${target.filename}: ${res.status} ${await res.text()}`);
+  }
+  return api.json(`/v1/adapters/${created.adapter.id}/commit`, { method: 'POST' });
 }
 
 /** Polls until `check` returns a value (not undefined), or fails after `timeoutMs` with `what`. */

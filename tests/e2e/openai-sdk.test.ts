@@ -5,6 +5,7 @@
  */
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { MAX_PROMPT_BYTES } from '../../contracts/api/openai.ts';
 import { fixtureTenant, startStack, uploadFixtureAdapter, type Stack } from './stack.ts';
 
 const MODEL = 'tiny-llama:task-a';
@@ -70,11 +71,10 @@ describe('chat', () => {
       expect(out.choices[1].message.content).toBe(out.choices[0].message.content);
       expect(out.choices[0].message.content).not.toContain('\n');
       expect(out.usage?.completion_tokens).toBeGreaterThan(0);
-      // The same seed samples the same text (users differ: the edge-signature replay check refuses a byte-identical
-      // request signed in the same second; see the report on issue 10).
+      // The same request twice (byte for byte, within a second: each forward is signed with its own nonce).
       const sampled = { model: MODEL, messages, max_tokens: 8, temperature: 1, seed: 11 };
-      const a = await client.chat.completions.create({ ...sampled, user: 'a' });
-      const b = await client.chat.completions.create({ ...sampled, user: 'b' });
+      const a = await client.chat.completions.create(sampled);
+      const b = await client.chat.completions.create(sampled);
       expect(b.choices[0].message.content).toBe(a.choices[0].message.content);
     }));
 
@@ -129,6 +129,16 @@ describe('text completions', () => {
       const tokens = [];
       for await (const chunk of stream) tokens.push(...(chunk.choices[0]?.logprobs?.tokens ?? []));
       expect(tokens).toEqual(lp?.tokens);
+    }));
+});
+
+describe('limits', () => {
+  test('more prompt text than MAX_PROMPT_BYTES is refused by the edge, naming the field', () =>
+    withLogs(async () => {
+      const err = await client.completions.create({ model: MODEL, prompt: 'x'.repeat(MAX_PROMPT_BYTES + 1) }).catch((e) => e);
+      expect(err).toBeInstanceOf(OpenAI.BadRequestError);
+      expect(err).toMatchObject({ status: 400, code: 'prompt_too_large', param: 'prompt' });
+      expect(err.headers.get('x-rankgate-backend')).toBeNull();
     }));
 });
 

@@ -65,6 +65,19 @@ const ChatNotServed = {
   prediction: notServed('prediction', 'predicted outputs are not implemented.'),
   reasoning_effort: notServed('reasoning_effort', 'the models served are not reasoning models.'),
   web_search_options: notServed('web_search_options', 'web search is not served.'),
+  verbosity: notServed('verbosity', 'the models served have no verbosity setting.'),
+  metadata: notServed('metadata', 'rankgate stores no completions to tag.'),
+  service_tier: notServed('service_tier', 'rankgate has one service tier.'),
+  prompt_cache_key: notServed('prompt_cache_key', 'rankgate keeps no prompt cache across requests.'),
+  // Not storing is what rankgate does anyway: only `store: true` asks for something it does not do.
+  store: z
+    .boolean()
+    .nullable()
+    .optional()
+    .superRefine((v, ctx) => {
+      if (v) refuse(ctx, 'unsupported_parameter', '"store": true is not supported: rankgate stores no completions. Leave it out or false.');
+    }),
+  safety_identifier: z.string().max(256).optional().openapi({ description: 'Accepted, like `user`.' }),
 };
 
 const CompletionNotServed = {
@@ -98,7 +111,8 @@ const Sampling = {
   top_p: z.number().gt(0).max(1).optional(),
   n: z.number().int().min(1).max(8).optional(),
   stream: z.boolean().optional(),
-  stream_options: z.strictObject({ include_usage: z.boolean() }).optional(),
+  // include_obfuscation is accepted and has nothing to do: rankgate pads no stream chunks.
+  stream_options: z.strictObject({ include_usage: z.boolean().optional(), include_obfuscation: z.boolean().optional() }).optional(),
   stop: z.union([z.string(), z.array(z.string()).max(4)]).optional(),
   seed: z.number().int().optional(),
   presence_penalty: z.number().min(-2).max(2).optional(),

@@ -412,9 +412,13 @@ describe('OpenAI options', () => {
   test('response_format text, logprobs false and null options are accepted', async () => {
     const out = await json(
       '/v1/chat/completions',
-      chat({ response_format: { type: 'text' }, logprobs: false, tools: null, user: 'u-1', seed: 3 }),
+      chat({ response_format: { type: 'text' }, logprobs: false, tools: null, user: 'u-1', seed: 3, store: false, safety_identifier: 's' }),
     );
     expect(out.object).toBe('chat.completion');
+    const streamed = await events(
+      await post('/v1/chat/completions', chat({ stream: true, stream_options: { include_obfuscation: false } })),
+    );
+    expect(streamed.at(-1)).toBe('[DONE]');
   });
 
   test('options rankgate does not serve are refused as unsupported_parameter, by name', async () => {
@@ -426,10 +430,13 @@ describe('OpenAI options', () => {
       logit_bias: { '5': 10 },
       parallel_tool_calls: true,
       modalities: ['text', 'audio'],
+      metadata: { k: 'v' },
+      service_tier: 'auto',
+      store: true,
     })) {
       const error = await expectError('/v1/chat/completions', chat({ [field]: value }), 400, 'unsupported_parameter');
       expect(error.param).toBe(field);
-      expect(error.message).toContain(`"${field}" is not supported`);
+      expect(error.message).toMatch(new RegExp(`^"${field}"(: true)? is not supported`));
     }
     for (const type of ['json_object', 'json_schema']) {
       const error = await expectError('/v1/chat/completions', chat({ response_format: { type } }), 400, 'unsupported_parameter');

@@ -26,6 +26,11 @@ export interface Env {
   HEARTBEAT_TTL_S?: string;
   /** Seconds a claimed job stays leased without a renewal (default: LEASE_TTL_S in contracts/api/jobs.ts). */
   LEASE_TTL_S?: string;
+  /**
+   * Milliseconds an isolate may reuse an API key's tenant, a model's resolution and the backend list before
+   * reading D1 again (default: DEFAULT_CACHE_TTL_MS in edge/request-caches.ts; "0" turns caching off).
+   */
+  EDGE_CACHE_TTL_MS?: string;
 }
 
 export interface AppVariables {

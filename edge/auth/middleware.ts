@@ -8,6 +8,7 @@ import { apiKeys, backendCredentials } from '../../schema/index.ts';
 import type { AppEnv, Env } from '../env.ts';
 import { ApiError } from '../errors.ts';
 import { secretMatches, sha256Hex } from '../../contracts/api/shared-secret.ts';
+import { requestCaches } from '../request-caches.ts';
 import { bearerToken } from './secrets.ts';
 
 export const requireApiKey: MiddlewareHandler<AppEnv> = async (c, next) => {
@@ -17,19 +18,26 @@ export const requireApiKey: MiddlewareHandler<AppEnv> = async (c, next) => {
   }
   if (token === '')
     throw new ApiError(401, 'invalid_authorization', 'The Authorization header must read "Bearer <your rankgate API key>".');
-  const [key] = await c.var.db
-    .select({ tenantId: apiKeys.tenantId, revokedAt: apiKeys.revokedAt })
-    .from(apiKeys)
-    .where(eq(apiKeys.keyHash, await sha256Hex(token)))
-    .limit(1);
-  if (!key) throw new ApiError(401, 'invalid_api_key', 'This API key is not valid; check that you copied it whole, or create a new one.');
-  if (key.revokedAt !== null)
-    throw new ApiError(
-      401,
-      'revoked_api_key',
-      'This API key was revoked; use another key of your tenant or create a new one (POST /v1/api-keys).',
-    );
-  c.set('tenantId', key.tenantId);
+  const hash = await sha256Hex(token);
+  const keys = requestCaches(c.env).apiKeys;
+  let tenantId = keys.get(hash);
+  if (tenantId === undefined) {
+    const [key] = await c.var.db
+      .select({ tenantId: apiKeys.tenantId, revokedAt: apiKeys.revokedAt })
+      .from(apiKeys)
+      .where(eq(apiKeys.keyHash, hash))
+      .limit(1);
+    if (!key) throw new ApiError(401, 'invalid_api_key', 'This API key is not valid; check that you copied it whole, or create a new one.');
+    if (key.revokedAt !== null)
+      throw new ApiError(
+        401,
+        'revoked_api_key',
+        'This API key was revoked; use another key of your tenant or create a new one (POST /v1/api-keys).',
+      );
+    tenantId = key.tenantId;
+    keys.set(hash, tenantId);
+  }
+  c.set('tenantId', tenantId);
   await next();
 };
 

@@ -2,11 +2,12 @@
  * Sends an inference request to a backend: candidates are backends with a fresh heartbeat, in rendezvous
  * order for the routing key, skipping those at capacity. Each attempt is signed for the backend it goes to
  * (contracts/api/edge-signature.ts), so a backend serves only what the edge sent it. A backend that fails before answering (connection
- * error or 5xx) is skipped for the next; once a backend answers, its answer (streamed as it comes) is final.
+ * error, 5xx, or 429 for a full queue) is skipped for the next; once a backend answers, its answer (streamed as it comes) is final.
  */
-import { gte } from 'drizzle-orm';
 import { backends } from '../../schema/index.ts';
 import type { Db } from '../db.ts';
+import type { Env } from '../env.ts';
+import { requestCaches } from '../request-caches.ts';
 import { requireSigner } from '../auth/edge-signer.ts';
 import { ApiError } from '../errors.ts';
 import { rendezvousOrder } from './rendezvous.ts';
@@ -19,11 +20,10 @@ export interface ProxyResult {
   backendId: string;
 }
 
-export async function pickCandidates(db: Db, routingKey: string, heartbeatTtlS: number) {
-  const fresh = await db
-    .select()
-    .from(backends)
-    .where(gte(backends.lastHeartbeatAt, Date.now() - heartbeatTtlS * 1000));
+export async function pickCandidates(db: Db, env: Env, routingKey: string, heartbeatTtlS: number) {
+  // Freshness is judged now, on rows that may be a moment old (request-caches.ts).
+  const rows = await requestCaches(env).backends.getOrLoad('all', () => db.select().from(backends));
+  const fresh = rows.filter((b) => b.lastHeartbeatAt >= Date.now() - heartbeatTtlS * 1000);
   if (fresh.length === 0) {
     throw new ApiError(
       503,
@@ -51,6 +51,7 @@ export async function proxyToBackend(
   const signer = await requireSigner(signingKey);
   const json = JSON.stringify(body);
   const failures: string[] = [];
+  let busy = 0;
   for (const backend of candidates.slice(0, MAX_ATTEMPTS)) {
     try {
       const url = new URL(path, backend.url);
@@ -60,12 +61,19 @@ export async function proxyToBackend(
         headers: { 'content-type': 'application/json', ...signed },
         body: json,
       });
-      if (response.status < 500) return { response, backendId: backend.id };
+      // A full queue (429) is as good a reason to try the next backend as a failure.
+      if (response.status < 500 && response.status !== 429) return { response, backendId: backend.id };
+      if (response.status === 429) busy++;
       failures.push(`${backend.id}: HTTP ${response.status}`);
       await response.body?.cancel();
     } catch (err) {
       failures.push(`${backend.id}: ${err instanceof Error ? err.message : String(err)}`);
     }
+  }
+  if (busy > 0 && busy === failures.length) {
+    throw new ApiError(429, 'backends_busy', 'Every backend tried has a full queue; retry after the Retry-After seconds.', null, {
+      'retry-after': '1',
+    });
   }
   console.warn('inference: every backend tried failed', failures);
   throw new ApiError(

@@ -6,6 +6,7 @@ import { ADAPTER_FILES, EDGE_PUT_MAX_BYTES, MAX_FILE_BYTES, UPLOAD_URL_TTL_S, co
 import { adapterObject, commitUpload, type AdapterRow } from '../adapters/registry.ts';
 import { requireApiKey } from '../auth/middleware.ts';
 import type { Db } from '../db.ts';
+import { forgetModels } from '../request-caches.ts';
 import { ApiError } from '../errors.ts';
 import { newId, nowS } from '../ids.ts';
 import { findAdapter, findBaseModel, servableNameOwner } from '../lookups.ts';
@@ -322,6 +323,7 @@ export const adapterRoutes = router()
         db.update(mergeReverts).set({ resultAdapterId: null }).where(eq(mergeReverts.resultAdapterId, a.id)),
         db.delete(adapters).where(eq(adapters.id, a.id)),
       ]);
+      forgetModels(c.env, tenantId);
       await store.deletePrefix(a.storagePrefix);
       return reply(c, Deleted, { id: a.id, object: 'adapter', deleted: true }, 200);
     },

@@ -4,6 +4,7 @@ import { and, eq } from 'drizzle-orm';
 import { maxContext, parseModelConfig } from '../../contracts/formats/hf-config.ts';
 import { adapters, baseModels, fineTuningJobs, merges } from '../../schema/index.ts';
 import { requireApiKey } from '../auth/middleware.ts';
+import { forgetModels } from '../request-caches.ts';
 import { ApiError } from '../errors.ts';
 import { newId, nowS } from '../ids.ts';
 import { findBaseModel } from '../lookups.ts';
@@ -163,6 +164,7 @@ export const baseModelRoutes = router()
           );
       }
       await db.delete(baseModels).where(eq(baseModels.id, row.id));
+      forgetModels(c.env, tenantId);
       return reply(c, Deleted, { id: row.id, object: 'base_model', deleted: true }, 200);
     },
   );

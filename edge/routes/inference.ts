@@ -9,6 +9,7 @@ import type { AppEnv } from '../env.ts';
 import type { Db } from '../db.ts';
 import { ApiError, notFound } from '../errors.ts';
 import { resolveModel } from '../inference/model-ref.ts';
+import { modelKey, requestCaches } from '../request-caches.ts';
 import { pickCandidates, proxyToBackend } from '../inference/proxy.ts';
 import {
   ChatCompletion,
@@ -40,8 +41,11 @@ const route = { security: tenantSecurity, middleware: [requireApiKey], tags: ['i
  * answer is checked against the OpenAI shape; a stream is passed through as it arrives.
  */
 async function forward(c: Context<AppEnv>, path: string, body: { model: string; stream?: boolean }, answer: z.ZodType) {
-  const { target, routingKey } = await resolveModel(c.var.db, c.var.tenantId, body.model);
-  const candidates = await pickCandidates(c.var.db, routingKey, heartbeatTtlS(c.env));
+  const { db, tenantId } = c.var;
+  const { target, routingKey } = await requestCaches(c.env).models.getOrLoad(modelKey(tenantId, body.model), () =>
+    resolveModel(db, tenantId, body.model),
+  );
+  const candidates = await pickCandidates(db, c.env, routingKey, heartbeatTtlS(c.env));
   const rankgate: Routing = { tenant_id: c.var.tenantId, target };
   const { response, backendId } = await proxyToBackend(candidates, path, { ...body, rankgate }, c.env.EDGE_SIGNING_KEY);
   c.header('x-rankgate-backend', backendId);

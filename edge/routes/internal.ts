@@ -11,6 +11,7 @@ import { allowPrivateBackendUrls, privateAddressReason } from '../auth/backend-u
 import { signerFor } from '../auth/edge-signer.ts';
 import { requireBackendCredential } from '../auth/middleware.ts';
 import { numberVar, type Env } from '../env.ts';
+import { forgetBackends } from '../request-caches.ts';
 import { ApiError } from '../errors.ts';
 import { newId, nowS } from '../ids.ts';
 import { HEARTBEAT_TTL_S, LEASE_TTL_S } from '../../contracts/api/jobs.ts';
@@ -80,6 +81,7 @@ export const internalRoutes = router()
         .insert(backends)
         .values({ id: backendId, registeredAt: now, ...fields })
         .onConflictDoUpdate({ target: backends.id, set: fields });
+      forgetBackends(c.env);
       const signer = signerFor(c.env.EDGE_SIGNING_KEY);
       return reply(
         c,

@@ -2,6 +2,7 @@
  * The operator creates tenants (with a first key) and issues backends their credentials; tenants then manage
  * their own API keys.
  */
+import { forgetApiKeys, forgetBackends } from '../request-caches.ts';
 import { createRoute, z } from '@hono/zod-openapi';
 import { and, desc, eq, isNull } from 'drizzle-orm';
 import { apiKeys, backendCredentials, backends, tenants } from '../../schema/index.ts';
@@ -122,6 +123,7 @@ export const tenantRoutes = router()
         .set({ revokedAt: nowS() })
         .where(and(eq(apiKeys.id, id), eq(apiKeys.tenantId, c.var.tenantId), isNull(apiKeys.revokedAt)))
         .returning();
+      forgetApiKeys(c.env);
       if (!row) {
         const [existing] = await c.var.db
           .select()
@@ -199,6 +201,7 @@ export const tenantRoutes = router()
         .limit(1);
       // Routing reads the backends table: without a valid credential the backend is dropped now, not at its heartbeat TTL.
       if (!stillValid) await db.delete(backends).where(eq(backends.id, row.backendId));
+      forgetBackends(c.env);
       return reply(c, BackendCredential, credentialObject(row), 200);
     },
   );

@@ -26,6 +26,8 @@ export default defineProject({
           EDGE_SIGNING_KEY: TEST_EDGE_SIGNING_KEY,
           // The stand-in backends listen on loopback; tests of the refusal turn this off per request.
           ALLOW_PRIVATE_BACKEND_URLS: 'true',
+          // Tests age heartbeats and rows in D1 directly; request-caches.test.ts turns the caches on for itself.
+          EDGE_CACHE_TTL_MS: '0',
         },
       },
     })),

@@ -1,7 +1,8 @@
 /**
  * Stand-in backends for the routing, proxy and cancel tests: tiny Node HTTP servers on loopback that answer
  * OpenAI-style completions (JSON or SSE) naming themselves, and log what the edge sent them. The last one
- * drops every connection, to play a backend that dies before the first byte.
+ * drops every connection, to play a backend that dies before the first byte; any plays one with a full queue (429)
+ * when the request's `user` names it.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -69,6 +70,14 @@ function startOne(name: string, dropConnections: boolean): Promise<Server> {
     const body = raw ? JSON.parse(raw) : null;
     log.push({ path: url.pathname, body, signedFor });
     const chat = url.pathname === '/v1/chat/completions';
+    // A test names the stand-ins that play a backend with a full queue in the request's `user` field.
+    if (typeof body?.user === 'string' && body.user.split(',').includes(name)) {
+      res.statusCode = 429;
+      res.setHeader('retry-after', '1');
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ error: { message: 'queue full', type: 'rate_limit_error', code: 'queue_full', param: null } }));
+      return;
+    }
     if (chat || url.pathname === '/v1/completions') {
       if (body.stream) {
         res.setHeader('content-type', 'text/event-stream');

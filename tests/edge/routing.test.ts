@@ -54,6 +54,24 @@ describe('inference routing', () => {
     expect((await chat(t.key)).backend).toBe(expected[0].id);
   });
 
+  it("sends the request on when a backend's queue is full, and answers 429 with Retry-After when every queue is", async () => {
+    const t = await setup();
+    const order = rendezvousOrder(
+      t.adapterId,
+      ROUTED.map((id) => ({ id })),
+    ).map((b) => `fake-${ROUTED.indexOf(b.id)}`);
+    const next = await chat(t.key, 'tiny-llama:task_a', { user: order[0] });
+    expect(next.res.status).toBe(200);
+    expect(JSON.parse(next.body).choices[0].message.content).toBe(`served by ${order[1]}`);
+    const res = await call('/v1/chat/completions', {
+      key: t.key,
+      body: { model: 'tiny-llama:task_a', messages: [{ role: 'user', content: 'hello' }], user: order.join(',') },
+    });
+    expect(res.status).toBe(429);
+    expect(res.headers.get('retry-after')).toBe('1');
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('backends_busy');
+  });
+
   it('keeps other models where they were when one backend leaves', async () => {
     const t = await setup();
     const adapterHome = (await chat(t.key)).backend!;

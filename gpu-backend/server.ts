@@ -15,7 +15,8 @@ import { serve } from '@hono/node-server';
 import { backendApp } from './serve/app.ts';
 import { EdgeKey } from './serve/edge-auth.ts';
 import { FolderCache } from './storage/folder-cache.ts';
-import { ModelCache } from './serve/models.ts';
+import { DEFAULT_MODEL_CACHE_OPTIONS, ModelCache } from './serve/models.ts';
+import { DEFAULT_SCHEDULER_OPTIONS, type SchedulerOptions } from './serve/scheduler.ts';
 import { LEASE_TTL_S } from '../contracts/api/jobs.ts';
 import { ObjectStore, type ObjectStoreConfig } from '../contracts/storage/object-store.ts';
 import { EdgeClient } from './worker/edge-client.ts';
@@ -37,7 +38,13 @@ export interface BackendConfig {
   /** Where the edge reaches this backend (default: http://<host>:<port>). */
   publicUrl: string | null;
   backendId: string;
+  /** Requests it takes at once (running and queued), announced in heartbeats: the edge sends no more. */
   capacity: number;
+  /** How it serves: rows decoded together, requests queued, prompt tokens prefilled per step. */
+  scheduler: SchedulerOptions;
+  /** Bytes of base-model weights kept loaded; adapters kept loaded. */
+  modelCacheBytes: number;
+  maxAdapters: number;
   cacheDir: string;
   heartbeatEveryMs: number;
   jobPollMs: number;
@@ -69,6 +76,12 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): BackendConf
       `${token ? 'BACKEND_ID' : 'BACKEND_TOKEN'} is not set: issue this backend a credential with POST /admin/v1/backend-credentials (ADMIN_TOKEN) and set BACKEND_TOKEN and BACKEND_ID from its answer, or set RANKGATE_LOCAL=1 on a local development stack.`,
     );
   const stateDir = resolve(root, env.RANKGATE_STATE_DIR ?? '.rankgate');
+  const defaults = DEFAULT_SCHEDULER_OPTIONS;
+  const scheduler: SchedulerOptions = {
+    maxBatch: int('MAX_BATCH', defaults.maxBatch),
+    maxQueued: int('QUEUE_LIMIT', defaults.maxQueued, 0),
+    prefillTokensPerStep: int('PREFILL_TOKENS_PER_STEP', defaults.prefillTokensPerStep),
+  };
   return {
     edgeUrl: env.EDGE_URL ?? 'http://127.0.0.1:8787',
     token,
@@ -86,7 +99,10 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): BackendConf
     publicUrl: env.BACKEND_URL ?? null,
     // Stable across restarts, so a restarted backend is the same entry in the edge's table.
     backendId: env.BACKEND_ID ?? `backend-${hostname()}-${port}`.replace(/[^A-Za-z0-9._:-]/g, '-').slice(0, 128),
-    capacity: int('CAPACITY', 32),
+    scheduler,
+    capacity: int('CAPACITY', scheduler.maxBatch + scheduler.maxQueued),
+    modelCacheBytes: int('MODEL_CACHE_BYTES', DEFAULT_MODEL_CACHE_OPTIONS.maxBaseBytes),
+    maxAdapters: int('MAX_ADAPTERS', DEFAULT_MODEL_CACHE_OPTIONS.maxAdapters),
     cacheDir: resolve(env.CACHE_DIR ?? join(stateDir, 'backend-cache')),
     heartbeatEveryMs: int('HEARTBEAT_EVERY_MS', 10_000),
     // The variable keeps its first name (deployments set it); it is the wait between claims of jobs.
@@ -106,7 +122,11 @@ export interface RunningBackend {
 export async function startBackend(config: BackendConfig): Promise<RunningBackend> {
   const store = new ObjectStore(config.s3);
   const folders = new FolderCache(store, config.cacheDir);
-  const models = new ModelCache(folders, { scheduler: { maxBatch: config.capacity } });
+  const models = new ModelCache(folders, {
+    scheduler: config.scheduler,
+    maxBaseBytes: config.modelCacheBytes,
+    maxAdapters: config.maxAdapters,
+  });
   const inFlight = { count: 0 };
   const client = new EdgeClient(config.edgeUrl, config.token, config.backendId);
   const edgeKey = new EdgeKey(config.edgePublicKey);

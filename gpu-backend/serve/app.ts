@@ -15,7 +15,8 @@ import { describeIssues } from '../../contracts/api/zod-issues.ts';
 import { InvalidInputError, invalid } from '../../contracts/formats/errors.ts';
 import type { LoraAdapter } from '../../contracts/formats/adapter.ts';
 import { edgeSigned, type EdgeAuth } from './edge-auth.ts';
-import type { LoadedBase, ModelCache } from './models.ts';
+import { ModelCacheFullError, type LoadedBase, type ModelCache } from './models.ts';
+import { QueueFullError, type Flow } from './scheduler.ts';
 import {
   chatPrompt,
   checkSampling,
@@ -30,7 +31,7 @@ import {
 } from './openai.ts';
 
 type Kind = 'chat' | 'text';
-type Status = 400 | 401 | 404 | 422 | 500;
+type Status = 400 | 401 | 404 | 422 | 429 | 500 | 503;
 type InFlight = { count: number };
 
 export interface BackendAppOptions {
@@ -74,12 +75,21 @@ function error(c: Context, status: Status, code: string, message: string, param:
 
 function onError(err: Error, c: Context) {
   if (err instanceof InvalidInputError) return error(c, 400, err.code, err.message, err.param ?? null);
+  // Both are the edge's cue to try another backend (edge/inference/proxy.ts), and the client's to retry.
+  if (err instanceof QueueFullError) {
+    c.header('retry-after', String(err.retryAfterS));
+    return error(c, 429, 'queue_full', err.message);
+  }
+  if (err instanceof ModelCacheFullError) {
+    c.header('retry-after', '5');
+    return error(c, 503, 'models_busy', err.message);
+  }
   console.error('backend: request failed', err);
   return error(c, 500, 'backend_error', 'The backend failed while serving this request; retry.');
 }
 
 async function complete(c: Context, kind: Kind, opts: BackendAppOptions) {
-  const { target, req } = readRequest(await c.req.json().catch(() => null), kind);
+  const { target, tenant, req } = readRequest(await c.req.json().catch(() => null), kind);
   if (target.kind === 'merge' || target.kind === 'merge_task') {
     return error(
       c,
@@ -90,19 +100,23 @@ async function complete(c: Context, kind: Kind, opts: BackendAppOptions) {
     );
   }
   checkSampling(kind, req);
-  const base = await opts.models.base(target.base_model);
+  const base = await opts.models.base(target.base_model, tenant);
   const adapter = target.adapter ? await opts.models.adapter(base, target.adapter) : null;
   const controller = new AbortController();
   const generation = await newGeneration(base, adapter, kind, req, controller.signal);
-  const run = () => counted(opts.inFlight, generation);
-  return req.stream ? streamed(c, generation, run, controller, req, kind) : whole(c, generation, run, controller, req, kind);
+  // Queued now, before any answer starts: a full queue is a 429 here, not an error inside a 200 stream.
+  base.scheduler.checkRoom(generation.choices.length);
+  const running = counted(opts.inFlight, generation, { tenant, adapter: target.adapter?.id ?? '' });
+  // Awaited by whole() or inside the stream; this keeps a failure before then from counting as unhandled.
+  running.catch(() => {});
+  return req.stream ? streamed(c, generation, running, controller, req, kind) : whole(c, generation, running, controller, req, kind);
 }
 
 /** The edge's routing field, which every forwarded body carries beside the client's request. */
 const RoutedBody = z.object({ rankgate: Routing });
 
 /** Where the edge routed the request, and the client's request, checked as the edge checked it. */
-function readRequest(body: unknown, kind: Kind): { target: RoutedTarget; req: ChatRequest | TextRequest } {
+function readRequest(body: unknown, kind: Kind): { target: RoutedTarget; tenant: string; req: ChatRequest | TextRequest } {
   const routed = RoutedBody.safeParse(body);
   if (!routed.success) invalid('bad_routing', 'The body must be JSON with a "rankgate" routing field; send requests through the edge.');
   const { rankgate: _, ...client } = body as { rankgate: unknown };
@@ -111,7 +125,7 @@ function readRequest(body: unknown, kind: Kind): { target: RoutedTarget; req: Ch
     const issue = describeIssues(parsed.error, 'the request body');
     invalid(issue.code, issue.message, issue.param ?? undefined);
   }
-  return { target: routed.data.rankgate.target, req: parsed.data as ChatRequest | TextRequest };
+  return { target: routed.data.rankgate.target, tenant: routed.data.rankgate.tenant_id, req: parsed.data as ChatRequest | TextRequest };
 }
 
 /** One generation for all of the request's choices: each prompt `n` times. */
@@ -130,11 +144,11 @@ async function newGeneration(
 }
 
 /** Runs a generation, counted in flight while it runs. */
-async function counted(inFlight: InFlight, generation: Generation) {
+async function counted(inFlight: InFlight, generation: Generation, flow: Flow) {
   const rows = generation.choices.length;
   inFlight.count += rows;
   try {
-    return await generation.run();
+    return await generation.run(flow);
   } finally {
     inFlight.count -= rows;
   }
@@ -150,14 +164,14 @@ const ids = (kind: Kind) => ({
 async function whole(
   c: Context,
   generation: Generation,
-  run: () => Promise<Results>,
+  running: Promise<Results>,
   controller: AbortController,
   req: ChatRequest | TextRequest,
   kind: Kind,
 ) {
-  // A client that goes away frees its batch rows at the next step.
+  // A client that goes away leaves the queue at once, or frees its batch rows at the next step.
   c.req.raw.signal.addEventListener('abort', () => controller.abort());
-  const results = await run();
+  const results = await running;
   const { streams, choices: all } = generation;
   const choices = results.map((r, index) => {
     const logprobs = generation.logprobsField(kind, index, 0, streams[index].keptTokens());
@@ -177,7 +191,7 @@ async function whole(
 function streamed(
   c: Context,
   generation: Generation,
-  run: () => Promise<Results>,
+  running: Promise<Results>,
   controller: AbortController,
   req: ChatRequest | TextRequest,
   kind: Kind,
@@ -209,7 +223,7 @@ function streamed(
     };
     generation.onToken = (i) => flush(i, false, null);
     try {
-      const results = await run();
+      const results = await running;
       results.forEach((r, i) => flush(i, true, finishReason(r)));
       if (req.stream_options?.include_usage) void send(JSON.stringify({ ...head, choices: [], usage: generation.usage(results) }));
       void send('[DONE]');

@@ -14,6 +14,7 @@ import { maxContext } from '../../contracts/formats/hf-config.ts';
 import { utf8Bytes } from '../../contracts/api/openai.ts';
 import type { TextTokenizer } from '../formats/tokenizer.ts';
 import type { LoadedBase } from './models.ts';
+import type { Flow } from './scheduler.ts';
 
 export type ChatRequest = z.infer<typeof ChatCompletionRequest>;
 export type TextRequest = z.infer<typeof CompletionRequest>;
@@ -203,8 +204,9 @@ export class Generation {
       : textLogprobs(this.base, this.logprobs[i], this.streams[i], from, to, this.choices[i].echo.length);
   }
 
-  async run(): Promise<GenerationResult[]> {
-    const results = await Promise.all(this.requests.map((r) => this.base.scheduler.submit(r)));
+  /** Queues every choice at once (as `flow`, for fair admission), and resolves when all have finished. */
+  async run(flow?: Flow): Promise<GenerationResult[]> {
+    const results = await Promise.all(this.requests.map((r) => this.base.scheduler.submit(r, flow)));
     results.forEach((r, i) => this.streams[i].update(this.visible(r.tokens)));
     return results;
   }

@@ -48,6 +48,8 @@ export class Scheduler {
   private readonly opts: SchedulerOptions;
   private nextId = 0;
   private running = false;
+  /** Requests taken from the queue whose prefill is running: no longer queued, not yet batch rows. */
+  private admitting = 0;
 
   constructor(
     private readonly decoder: Decoder,
@@ -70,14 +72,20 @@ export class Scheduler {
     return this.queue.size;
   }
 
-  /** Rows running now. */
+  /** Rows running now (or being prefilled). */
   get batchSize(): number {
-    return this.batch.size;
+    return this.batch.size + this.admitting;
   }
 
   /** Requests queued or running. */
   get load(): number {
-    return this.queue.size + this.batch.size;
+    return this.queue.size + this.batchSize;
+  }
+
+  /** Throws QueueFullError unless `count` more requests fit now: in free rows (admitted at the next step) or the queue. */
+  checkRoom(count: number): void {
+    const free = this.batch.capacity - this.batchSize;
+    if (this.queue.size + count > this.opts.maxQueued + free) throw new QueueFullError(1);
   }
 
   /**
@@ -86,7 +94,7 @@ export class Scheduler {
    */
   submit(req: GenerationRequest, flow: Flow = ANONYMOUS): Promise<GenerationResult> {
     checkRequest(this.decoder, req);
-    if (this.queue.size >= this.opts.maxQueued) throw new QueueFullError(1);
+    this.checkRoom(1);
     if (req.signal?.aborted) return Promise.resolve({ tokens: [], finishReason: 'cancelled' });
     const done = new Promise<GenerationResult>((resolve, reject) => {
       const pending: Pending = { req, flow, resolve, reject };
@@ -123,13 +131,18 @@ export class Scheduler {
       while (this.queue.size > 0 || this.batch.size > 0) {
         const admitted = this.takeAdmissions();
         if (admitted.length > 0) {
-          await this.batch.admit(
-            admitted.map((p) => {
-              const id = this.nextId++;
-              this.waiting.set(id, p);
-              return newRow(p.req, id);
-            }),
-          );
+          this.admitting = admitted.length;
+          try {
+            await this.batch.admit(
+              admitted.map((p) => {
+                const id = this.nextId++;
+                this.waiting.set(id, p);
+                return newRow(p.req, id);
+              }),
+            );
+          } finally {
+            this.admitting = 0;
+          }
         }
         if (this.batch.size > 0) await this.batch.decode();
         await new Promise((r) => setImmediate(r));

@@ -588,3 +588,69 @@ describe('refusals', () => {
     await expectError('/internal/v1/tasks/fine_tuning/ftjob_x/cancel', {}, 404, 'task_not_running');
   });
 });
+
+describe('under load', () => {
+  // One row and one queue place, and every decode step slowed down, so a test can hold the row busy.
+  let busyUrl: string;
+  let busyServer: ServerType;
+  let busyModels: ModelCache;
+  const busyInFlight = { count: 0 };
+
+  beforeAll(async () => {
+    busyModels = new ModelCache(new FolderCache(new ObjectStore(s3.config), cacheDir), { scheduler: { maxBatch: 1, maxQueued: 1 } });
+    const loaded = await busyModels.base(base, 'tenant_1');
+    const step = loaded.decoder.step.bind(loaded.decoder);
+    loaded.decoder.step = async (inp) => {
+      await new Promise((r) => setTimeout(r, 20));
+      return step(inp);
+    };
+    const app = backendApp({
+      edgeAuth: { backendId: BACKEND_ID, edgeKey: new EdgeKey((await signer).publicKey) },
+      models: busyModels,
+      inFlight: busyInFlight,
+    });
+    busyServer = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
+    await new Promise((r) => busyServer.once('listening', r));
+    busyUrl = `http://127.0.0.1:${(busyServer.address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    (busyServer as import('node:http').Server | undefined)?.closeAllConnections();
+    await new Promise((r) => busyServer?.close(r));
+  });
+
+  const stream = async (signal?: AbortSignal) => {
+    const path = '/v1/completions';
+    const body = JSON.stringify({ model: 'tiny', prompt: 'hello', max_tokens: 100, temperature: 0, stream: true, rankgate: routing() });
+    const headers = { 'content-type': 'application/json', ...(await signer.sign({ backendId: BACKEND_ID, method: 'POST', path, body })) };
+    return fetch(`${busyUrl}${path}`, { method: 'POST', headers, body, signal });
+  };
+  const until = async (what: () => boolean) => {
+    while (!what()) await new Promise((r) => setTimeout(r, 5));
+  };
+
+  test('beyond the queue a stream is refused with 429 and Retry-After, before it starts; a client that leaves is dropped at once', async () => {
+    const scheduler = (await busyModels.base(base, 'tenant_1')).scheduler;
+    const running = new AbortController();
+    const waiting = new AbortController();
+    const first = await stream(running.signal);
+    expect(first.status).toBe(200);
+    await until(() => scheduler.batchSize === 1);
+    const second = await stream(waiting.signal);
+    expect(second.status).toBe(200);
+    expect(scheduler.queued).toBe(1);
+
+    const refused = await stream();
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toBe('1');
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('queue_full');
+
+    // The waiting client hangs up: it leaves the queue while the first still runs.
+    waiting.abort();
+    await until(() => scheduler.queued === 0);
+    expect(scheduler.batchSize).toBe(1);
+    // The running one hangs up: its row is freed at the next step, long before its 100 tokens.
+    running.abort();
+    await until(() => scheduler.load === 0 && busyInFlight.count === 0);
+  });
+});

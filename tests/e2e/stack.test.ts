@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { rng } from '../../gpu-backend/engine/sampling.ts';
 import { examples, TASKS } from '../../gpu-backend/default-model/skills.ts';
+import { readStream } from '../../bench/serve-load.ts';
 import { fixtureTenant, startStack, uploadFixtureAdapter, waitFor, type EdgeApi, type Stack } from './stack.ts';
 
 /** Short leases, so the resume test does not wait two minutes for one to expire. */
@@ -122,6 +123,35 @@ describe('an uploaded adapter', () => {
       const res = await api.fetch('/v1/completions', { body: { model: 'tiny-llama:task-a', prompt: 'x'.repeat(200) } });
       expect(res.status).toBe(400);
       expect(((await res.json()) as any).error).toMatchObject({ code: 'context_too_long', type: 'invalid_request_error' });
+    }));
+});
+
+describe('under load', () => {
+  test('400 concurrent streams over three adapters and the base all end in [DONE], with no error', () =>
+    withLogs(async () => {
+      for (const task of ['a', 'b', 'c']) await uploadFixtureAdapter(api, `load-${task}`, `task_${task}`);
+      const models = ['tiny-llama', 'tiny-llama:load-a', 'tiny-llama:load-b', 'tiny-llama:load-c'];
+      const results = await Promise.all(
+        Array.from({ length: 400 }, async (_, i) => {
+          const sentAt = performance.now();
+          const res = await api.fetch('/v1/chat/completions', {
+            body: {
+              model: models[i % models.length],
+              messages: [{ role: 'user', content: `upper: word ${i}` }],
+              max_tokens: 8,
+              temperature: 0,
+              stream: true,
+              stream_options: { include_usage: true },
+            },
+          });
+          if (res.status !== 200) return { status: res.status, done: false, error: await res.text() };
+          const s = await readStream(res, sentAt);
+          return { status: 200, done: s.done, error: s.error, tokens: s.tokens };
+        }),
+      );
+      const failed = results.filter((r) => r.status !== 200 || !r.done || r.error);
+      expect(failed.slice(0, 3)).toEqual([]);
+      expect(results.every((r) => (r.tokens ?? 0) > 0)).toBe(true);
     }));
 });
 

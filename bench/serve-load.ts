@@ -1,0 +1,153 @@
+/**
+ * A closed-loop load generator for streaming chat completions: `clients` concurrent clients, each sending its
+ * next request as soon as the last one ended, for `seconds`. Each request is read as server-sent events the way
+ * an OpenAI client reads them; a request counts as an error unless it answered 200 and its stream ended in
+ * `[DONE]` with no error chunk. Tokens are the completion tokens the final usage chunk reports.
+ */
+
+export interface LoadRequest {
+  /** The chat request body (model, messages, max_tokens…); stream and usage are added here. */
+  body: Record<string, unknown>;
+}
+
+export interface LoadOptions {
+  clients: number;
+  seconds: number;
+  /** The request client `c` sends as its `k`-th. */
+  next: (client: number, k: number) => LoadRequest;
+  /** Sends one request (through the edge, or straight to a backend). */
+  send: (body: Record<string, unknown>, signal: AbortSignal) => Promise<Response>;
+}
+
+export interface LoadResult {
+  requests: number;
+  errors: number;
+  /** The first few error descriptions, to read. */
+  errorSamples: string[];
+  tokens: number;
+  seconds: number;
+  tokensPerS: number;
+  ttftMs: { p50: number; p99: number };
+  /** Time between consecutive content chunks of one stream. */
+  perTokenMs: { p50: number; p99: number };
+}
+
+export function percentile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
+
+/** Reads one SSE response: first-content time, gaps between content chunks, completion tokens, and whether it ended well. */
+export async function readStream(res: Response, sentAt: number) {
+  const out = { ttft: NaN, gaps: [] as number[], tokens: 0, done: false, error: null as string | null };
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  let last = NaN;
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffer += decoder.decode(value, { stream: true });
+    for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
+      const event = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const data = event
+        .split('\n')
+        .filter((l) => l.startsWith('data: '))
+        .map((l) => l.slice(6))
+        .join('\n');
+      if (!data) continue;
+      if (data === '[DONE]') {
+        out.done = true;
+        continue;
+      }
+      const chunk = JSON.parse(data) as {
+        error?: { message: string };
+        choices?: { delta?: { content?: string } }[];
+        usage?: { completion_tokens: number };
+      };
+      if (chunk.error) out.error = chunk.error.message;
+      if (chunk.usage) out.tokens = chunk.usage.completion_tokens;
+      if (chunk.choices?.some((c) => c.delta?.content)) {
+        const now = performance.now();
+        if (Number.isNaN(out.ttft)) out.ttft = now - sentAt;
+        else out.gaps.push(now - last);
+        last = now;
+      }
+    }
+  }
+  return out;
+}
+
+export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
+  const ttft: number[] = [];
+  const gaps: number[] = [];
+  const errorSamples: string[] = [];
+  let requests = 0;
+  let errors = 0;
+  let tokens = 0;
+  const started = performance.now();
+  const deadline = started + opts.seconds * 1000;
+  const fail = (why: string) => {
+    errors++;
+    if (errorSamples.length < 5) errorSamples.push(why);
+  };
+
+  const client = async (c: number) => {
+    for (let k = 0; performance.now() < deadline; k++) {
+      const { body } = opts.next(c, k);
+      const sentAt = performance.now();
+      requests++;
+      try {
+        const res = await opts.send({ ...body, stream: true, stream_options: { include_usage: true } }, AbortSignal.timeout(120_000));
+        if (res.status !== 200) {
+          fail(`HTTP ${res.status}: ${(await res.text()).slice(0, 200)}`);
+          continue;
+        }
+        const s = await readStream(res, sentAt);
+        if (s.error !== null) fail(`error chunk: ${s.error}`);
+        else if (!s.done) fail('the stream ended without [DONE]');
+        if (!Number.isNaN(s.ttft)) ttft.push(s.ttft);
+        gaps.push(...s.gaps);
+        tokens += s.tokens;
+      } catch (err) {
+        fail(String(err));
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: opts.clients }, (_, c) => client(c)));
+  const seconds = (performance.now() - started) / 1000;
+  ttft.sort((a, b) => a - b);
+  gaps.sort((a, b) => a - b);
+  return {
+    requests,
+    errors,
+    errorSamples,
+    tokens,
+    seconds,
+    tokensPerS: tokens / seconds,
+    ttftMs: { p50: percentile(ttft, 0.5), p99: percentile(ttft, 0.99) },
+    perTokenMs: { p50: percentile(gaps, 0.5), p99: percentile(gaps, 0.99) },
+  };
+}
+
+/** Index sampler for Zipf popularity over n items (item i has weight 1/(i+1)^s), from a uniform source. */
+export function zipf(n: number, s = 1): (u: number) => number {
+  const cdf: number[] = [];
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    sum += 1 / (i + 1) ** s;
+    cdf.push(sum);
+  }
+  return (u) => {
+    const x = u * sum;
+    let lo = 0;
+    let hi = n - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cdf[mid] < x) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+}

@@ -1,6 +1,8 @@
 /**
  * One base model loaded for serving: the inference graph in one onnxruntime session (weights loaded once and
  * shared by every request and adapter), plus the host-side pieces a step needs (RoPE tables, masks).
+ * `Decoder.fromFolder(folder, { weightQuantization: { bits: 4 } })` serves the same checkpoint with int4 (or
+ * int8) projections and LM head, quantized at load; steps, LoRA rows and the KV cache are unchanged.
  */
 import type { ModelFolder } from '../formats/files.ts';
 import type { ModelConfig } from '../../contracts/formats/hf-config.ts';
@@ -9,6 +11,7 @@ import { buildInferenceGraph, io, type InferenceGraphOptions } from './inference
 import type { KvCache } from './kv-cache.ts';
 import type { LoraRows } from './lora-rows.ts';
 import { RopeTables } from './rope.ts';
+import { checkWeightQuantization, type WeightQuantization } from './quantized-weights.ts';
 import { createSession, f32, i64, type ort, type RuntimeOptions } from './runtime.ts';
 import { float32Weights } from './weights.ts';
 
@@ -40,15 +43,19 @@ export class Decoder {
   private constructor(
     readonly cfg: ModelConfig,
     private readonly session: ort.InferenceSession,
+    /** How the base weights are served: null for float32. */
+    readonly weightQuantization: Required<WeightQuantization> | null,
   ) {
     this.rope = new RopeTables(cfg);
     this.hasLora = session.inputNames.includes(io.loraA(0, 'q_proj'));
   }
 
+  /** Throws InvalidInputError (unsupported_weight_bits, ...) for a quantization the engine cannot serve. */
   static async fromFolder(folder: ModelFolder, opts: RuntimeOptions & InferenceGraphOptions = {}): Promise<Decoder> {
+    const quant = opts.weightQuantization ? checkWeightQuantization(opts.weightQuantization) : null;
     const weights = float32Weights(folder.config, folder.weights);
-    const graph = buildInferenceGraph(folder.config, (name) => weights.get(name)!, opts);
-    return new Decoder(folder.config, await createSession(graph.toOnnx(), opts));
+    const graph = buildInferenceGraph(folder.config, (name) => weights.get(name)!, { ...opts, weightQuantization: quant ?? undefined });
+    return new Decoder(folder.config, await createSession(graph.toOnnx(), opts), quant);
   }
 
   /** Frees the session's weights; the decoder cannot step afterwards (the model cache evicted it). */

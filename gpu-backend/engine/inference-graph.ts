@@ -7,11 +7,14 @@
  *                                  lora_rows is 1 when every row shares one adapter or none: MatMul broadcasts it),
  * and returns logits at the requested positions plus this step's keys and values (present_key.L /
  * present_value.L [batch, kv_heads, seq, head_dim]), which the caller writes into its cache.
+ * With `weightQuantization`, the projections and the LM head are int8/int4 MatMulNBits initializers
+ * (quantized-weights.ts); the inputs and outputs stay the same.
  */
 import { PROJECTIONS, projectionShape, type ModelConfig, type Projection } from '../../contracts/formats/hf-config.ts';
 import { Graph, type Value } from './graph.ts';
 import { decoderLayer, hasBias, head, weightName, type LayerWeights } from './llama.ts';
-import { gather, gatherRows } from './ops.ts';
+import { gather, gatherRows, type LinearWeight } from './ops.ts';
+import { checkWeightQuantization, quantizedInitializer, type WeightQuantization } from './quantized-weights.ts';
 
 export const io = {
   inputIds: 'input_ids',
@@ -33,6 +36,8 @@ export type WeightLookup = (name: string) => Float32Array;
 export interface InferenceGraphOptions {
   /** false: no LoRA inputs at all (the plain base model; benchmarks compare against it). */
   lora?: boolean;
+  /** Serve the projections and the LM head with int8 or int4 weights (absent: float32). */
+  weightQuantization?: WeightQuantization;
 }
 
 export function buildInferenceGraph(cfg: ModelConfig, weight: WeightLookup, opts: InferenceGraphOptions = {}): Graph {
@@ -45,6 +50,10 @@ export function buildInferenceGraph(cfg: ModelConfig, weight: WeightLookup, opts
   const logitsIndex = g.input(io.logitsIndex, 'int64', ['batch', 'n_logits']);
 
   const param = (name: string, shape: number[]) => g.initializer(name, weight(name), shape);
+  const quant = opts.weightQuantization && checkWeightQuantization(opts.weightQuantization);
+  /** A [n, k] weight under `name` (ending in `.weight`) as float32, or quantized under `as`. */
+  const matrix = (name: string, [n, k]: [number, number], as = name): LinearWeight =>
+    quant ? quantizedInitializer(g, as.replace(/\.weight$/, ''), weight(name), n, k, quant) : param(name, [n, k]);
   const embed = param(weightName.embed, [cfg.vocabSize, cfg.hiddenSize]);
 
   let h = g.scope('model/embed_tokens', () => gather(g, embed, inputIds));
@@ -52,13 +61,13 @@ export function buildInferenceGraph(cfg: ModelConfig, weight: WeightLookup, opts
     const w: LayerWeights = {
       inputNorm: param(weightName.inputNorm(l), [cfg.hiddenSize]),
       postNorm: param(weightName.postNorm(l), [cfg.hiddenSize]),
-      proj: {} as Record<Projection, Value>,
+      proj: {} as Record<Projection, LinearWeight>,
       bias: {},
     };
     const lora = {} as Record<Projection, { a: Value; b: Value; transposed: true }>;
     for (const p of PROJECTIONS) {
       const { in: fanIn, out } = projectionShape(cfg, p);
-      w.proj[p] = param(weightName.proj(l, p), [out, fanIn]);
+      w.proj[p] = matrix(weightName.proj(l, p), [out, fanIn]);
       if (hasBias(cfg, p)) w.bias[p] = param(weightName.bias(l, p), [out]);
       if (opts.lora !== false)
         lora[p] = {
@@ -79,7 +88,12 @@ export function buildInferenceGraph(cfg: ModelConfig, weight: WeightLookup, opts
     g.output(out.value, io.presentValue(l));
   }
   const picked = g.scope('model/logits_index', () => gatherRows(g, h, logitsIndex));
-  const lmHead = cfg.tieWordEmbeddings ? embed : param(weightName.lmHead, [cfg.vocabSize, cfg.hiddenSize]);
+  const headShape: [number, number] = [cfg.vocabSize, cfg.hiddenSize];
+  // Tied embeddings: the float32 table still serves the lookup; the head gets its own quantized copy.
+  const lmHead =
+    cfg.tieWordEmbeddings && !quant
+      ? embed
+      : matrix(cfg.tieWordEmbeddings ? weightName.embed : weightName.lmHead, headShape, weightName.lmHead);
   g.output(
     g.scope('model', () => head(g, cfg, picked, param(weightName.norm, [cfg.hiddenSize]), lmHead)),
     io.logits,

@@ -6,7 +6,22 @@
  */
 import { modulePath, type ModelConfig, type Projection } from '../../contracts/formats/hf-config.ts';
 import type { Graph, Value } from './graph.ts';
-import { add, concat, linear, matmul, mul, reshape, rmsNorm, silu, softmax, split, transpose, transposeLast2, unsqueeze } from './ops.ts';
+import {
+  add,
+  concat,
+  type LinearWeight,
+  linearAny,
+  matmul,
+  mul,
+  reshape,
+  rmsNorm,
+  silu,
+  softmax,
+  split,
+  transpose,
+  transposeLast2,
+  unsqueeze,
+} from './ops.ts';
 
 /**
  * A LoRA delta on one projection: A [.., r, in], B [.., out, r] as PEFT stores them, or, when `transposed`,
@@ -20,10 +35,11 @@ export interface LoraSlot {
   scale?: number;
 }
 
-export interface LayerWeights {
+/** W: float32 [out, in] values (training), or either those or MatMulNBits weights (serving, int8/int4). */
+export interface LayerWeights<W extends LinearWeight = LinearWeight> {
   inputNorm: Value;
   postNorm: Value;
-  proj: Record<Projection, Value>;
+  proj: Record<Projection, W>;
   bias: Partial<Record<Projection, Value>>;
 }
 
@@ -43,7 +59,7 @@ export interface LayerInputs {
 /** `nn.Linear` plus its LoRA delta: x·Wᵀ + b + scale·(x·Aᵀ)·Bᵀ. */
 function projection(g: Graph, name: Projection, x: Value, w: LayerWeights, lora: LoraSlot | undefined): Value {
   return g.scope(name, () => {
-    const base = linear(g, x, w.proj[name], w.bias[name]);
+    const base = linearAny(g, x, w.proj[name], w.bias[name]);
     if (!lora) return base;
     return g.scope('lora', () => {
       let h = matmul(g, x, lora.transposed ? lora.a : transposeLast2(g, lora.a));
@@ -126,9 +142,9 @@ export function decoderLayer(g: Graph, cfg: ModelConfig, w: LayerWeights, inp: L
 }
 
 /** Final RMSNorm and the LM head. */
-export function head(g: Graph, cfg: ModelConfig, h: Value, norm: Value, lmHead: Value): Value {
+export function head(g: Graph, cfg: ModelConfig, h: Value, norm: Value, lmHead: LinearWeight): Value {
   const hn = g.scope('norm', () => rmsNorm(g, h, norm, cfg.rmsNormEps));
-  return g.scope('lm_head', () => linear(g, hn, lmHead));
+  return g.scope('lm_head', () => linearAny(g, hn, lmHead));
 }
 
 export const weightName = {

@@ -278,6 +278,47 @@ export function linear(g: Graph, x: Value, w: Value, bias?: Value): Value {
   return bias ? add(g, y, bias) : y;
 }
 
+/**
+ * A weight W [N, K] quantized group-wise along K, held as the inputs of onnxruntime's com.microsoft MatMulNBits
+ * (the layout gpu-backend/lowrank/quantize-matrix.ts writes): codes B [N, n_blocks, blob], scales, and zero
+ * points when asymmetric.
+ */
+export interface NBitsWeight {
+  kind: 'nbits';
+  qweight: Value;
+  scales: Value;
+  zeroPoints?: Value;
+  n: number;
+  k: number;
+  bits: 4 | 8;
+  blockSize: number;
+  /** MatMulNBits accuracy_level: 4 quantizes activations to int8 per block (onnxruntime's fast CPU path), 0 keeps them float32. */
+  accuracyLevel: 0 | 4;
+}
+
+/** A projection's weight: float32 [out, in], or quantized. */
+export type LinearWeight = Value | NBitsWeight;
+
+const isNBits = (w: LinearWeight): w is NBitsWeight => (w as NBitsWeight).kind === 'nbits';
+
+/**
+ * x·dequant(W)ᵀ through MatMulNBits. Inference only: it records no gradient rule (training graphs take float32
+ * weights).
+ */
+export function matmulNBits(g: Graph, x: Value, w: NBitsWeight): Value {
+  const inputs = [x, w.qweight, w.scales, ...(w.zeroPoints ? [w.zeroPoints] : [])];
+  const attrs = { K: w.k, N: w.n, bits: w.bits, block_size: w.blockSize, accuracy_level: w.accuracyLevel };
+  const shape = [...x.shape.slice(0, -1), w.n];
+  return g.node('MatMulNBits', inputs, [{ type: x.type, shape }], attrs, { domain: 'com.microsoft' })[0];
+}
+
+/** `linear` over either kind of weight. */
+export function linearAny(g: Graph, x: Value, w: LinearWeight, bias?: Value): Value {
+  if (!isNBits(w)) return linear(g, x, w, bias);
+  const y = matmulNBits(g, x, w);
+  return bias ? add(g, y, bias) : y;
+}
+
 // ---------------------------------------------------------------- normalisation and activations
 
 export function softmax(g: Graph, x: Value, axis = -1): Value {

@@ -61,7 +61,7 @@ export function buildLayerGraph(cfg: ModelConfig, spec: LayerGraphSpec, withBack
   const cos = g.input(layerIo.cos, 'float32', [B, T, 1, hd]);
   const sin = g.input(layerIo.sin, 'float32', [B, T, 1, hd]);
   const mask = g.input(layerIo.mask, 'float32', [B, 1, 1, T, T]);
-  const w: LayerWeights = {
+  const w: LayerWeights<Value> = {
     inputNorm: g.input(layerIo.inputNorm, 'float32', [D]),
     postNorm: g.input(layerIo.postNorm, 'float32', [D]),
     proj: {} as Record<Projection, Value>,

@@ -7,6 +7,7 @@ import { invalid } from '../../contracts/formats/errors.ts';
 import { parseModelConfig, type ModelConfig } from '../../contracts/formats/hf-config.ts';
 import { loadLoraAdapter, type LoraAdapter } from '../../contracts/formats/adapter.ts';
 import { headerLength, parseSafetensorsHeader, tensorFromBytes, type Tensor } from '../../contracts/formats/safetensors.ts';
+import { dequantizedTensors } from '../lowrank/quantize-file.ts';
 
 export async function readJsonFile(path: string, what: string): Promise<unknown> {
   let text: string;
@@ -31,6 +32,11 @@ async function exists(path: string): Promise<boolean> {
 
 /** Reads one safetensors file tensor by tensor, so peak memory is the tensors, not the file twice. */
 export async function readSafetensorsFile(path: string): Promise<Map<string, Tensor>> {
+  return (await readSafetensorsWithMetadata(path)).tensors;
+}
+
+/** `readSafetensorsFile`, plus the header's `__metadata__` strings. */
+async function readSafetensorsWithMetadata(path: string): Promise<{ tensors: Map<string, Tensor>; metadata: Record<string, string> }> {
   const fh = await open(path, 'r').catch(() => invalid('missing_file', `safetensors file not found at ${path}.`));
   try {
     const { size } = await fh.stat();
@@ -46,7 +52,7 @@ export async function readSafetensorsFile(path: string): Promise<Map<string, Ten
       if (raw.byteLength > 0) await fh.read(raw, 0, raw.byteLength, header.dataStart + info.begin);
       tensors.set(name, tensorFromBytes(info, raw));
     }
-    return tensors;
+    return { tensors, metadata: header.metadata };
   } finally {
     await fh.close();
   }
@@ -90,8 +96,15 @@ export async function readModelFolder(dir: string): Promise<ModelFolder> {
   return { dir, config, rawConfig, weights };
 }
 
+/**
+ * A PEFT adapter folder, or one whose adapter_model.safetensors holds int8/int4 factors (`quant_method` in its
+ * metadata; lowrank/quantize-file.ts). Quantized factors are dequantized to float32 here, once per load: the LoRA
+ * branch is r·(in + out) weights per module against the base's in·out, so serving it in float32 costs next to
+ * nothing, keeps one graph and one batch for every adapter, and the quantization still saves what it is for,
+ * storage and transfer.
+ */
 export async function readAdapterFolder(dir: string, model: ModelConfig): Promise<LoraAdapter> {
   const configJson = await readJsonFile(join(dir, 'adapter_config.json'), 'adapter_config.json');
-  const tensors = await readSafetensorsFile(join(dir, 'adapter_model.safetensors'));
-  return loadLoraAdapter(configJson, model, tensors);
+  const { tensors, metadata } = await readSafetensorsWithMetadata(join(dir, 'adapter_model.safetensors'));
+  return loadLoraAdapter(configJson, model, metadata.quant_method === undefined ? tensors : dequantizedTensors(tensors, metadata));
 }

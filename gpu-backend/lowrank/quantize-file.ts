@@ -6,10 +6,13 @@
  *   `<name>.zero_points`  U8  [N·ceil(n_blocks·bits/8)]  MatMulNBits input zero_points (asymmetric only)
  * and string metadata `quant_method` = "matmul_nbits", `bits`, `block_size`, `symmetric` ("true"/"false"),
  * and per weight `<name>.N`, `<name>.K` (the unpadded K; both are MatMulNBits attributes).
+ *
+ * An adapter with int8/int4 factors is an ordinary adapter folder whose adapter_model.safetensors is such a file
+ * (`quantizedAdapterFiles` in quantize.ts); `dequantizedTensors` turns it back into PEFT's float32 tensors.
  */
 import { invalid } from '../../contracts/formats/errors.ts';
 import type { Tensor } from '../../contracts/formats/safetensors.ts';
-import { blocksPerRow, checkQuantizeOptions, type QuantizedMatrix, type QuantizeOptions } from './quantize-matrix.ts';
+import { blocksPerRow, checkQuantizeOptions, dequantizeMatrix, type QuantizedMatrix, type QuantizeOptions } from './quantize-matrix.ts';
 
 export interface QuantizedFile {
   tensors: [string, Tensor][];
@@ -79,5 +82,19 @@ export function readQuantizedFile(tensors: Map<string, Tensor>, metadata: Record
       );
     out.set(name, q);
   }
+  return out;
+}
+
+/**
+ * The float32 tensors a file of quantized weights stands for: each `<name>.qweight` (with its scales and zero
+ * points) becomes `<name>.weight` [N, K], dequantized; tensors that are not part of a quantized weight pass
+ * through unchanged.
+ */
+export function dequantizedTensors(tensors: Map<string, Tensor>, metadata: Record<string, string>): Map<string, Tensor> {
+  const matrices = readQuantizedFile(tensors, metadata);
+  const out = new Map<string, Tensor>();
+  const parts = new Set([...matrices.keys()].flatMap((name) => [`${name}.qweight`, `${name}.scales`, `${name}.zero_points`]));
+  for (const [key, t] of tensors) if (!parts.has(key)) out.set(key, t);
+  for (const [name, q] of matrices) out.set(`${name}.weight`, { dtype: 'F32', shape: [q.n, q.k], data: dequantizeMatrix(q) });
   return out;
 }

@@ -4,7 +4,7 @@
  * the float engine, and the quantized form, servable later through onnxruntime's MatMulNBits without conversion.
  */
 import type { LoraAdapter } from '../../contracts/formats/adapter.ts';
-import { DTYPE_BYTES, type Tensor, toFloat32 } from '../../contracts/formats/safetensors.ts';
+import { DTYPE_BYTES, encodeSafetensors, type Tensor, toFloat32 } from '../../contracts/formats/safetensors.ts';
 import { peftKey } from '../../contracts/formats/peft-config.ts';
 import { fromArray, type Mat, matmulNT, matmulTN, zeros } from './linalg.ts';
 import {
@@ -17,7 +17,7 @@ import {
 } from './quantize-matrix.ts';
 import { type QuantizedFile, quantizedFile } from './quantize-file.ts';
 
-export { type QuantizedFile, quantizedFile, readQuantizedFile } from './quantize-file.ts';
+export { dequantizedTensors, type QuantizedFile, quantizedFile, readQuantizedFile } from './quantize-file.ts';
 export { dequantizeMatrix, type QuantizedMatrix, type QuantizeOptions, quantizeMatrix } from './quantize-matrix.ts';
 
 export interface QuantizedModuleReport {
@@ -81,6 +81,17 @@ export function quantizeAdapter(
     ...quantizedFile(matrices, opts),
     report: { modules, bytesBefore, bytesAfter, storageRatio: bytesAfter / bytesBefore },
   };
+}
+
+/**
+ * The folder of an adapter with int8/int4 factors: PEFT's adapter_config.json as it was, and an
+ * adapter_model.safetensors holding the quantized factors (quantize-file.ts), which the backend's
+ * readAdapterFolder dequantizes at load. PEFT itself cannot read that file; `adapterFiles(quantizeAdapter(..).adapter)`
+ * gives the same adapter, dequantized, as plain PEFT.
+ */
+export function quantizedAdapterFiles(adapter: LoraAdapter, opts: QuantizeOptions): { config: string; weights: Uint8Array } {
+  const { tensors, metadata } = quantizeAdapter(adapter, opts);
+  return { config: JSON.stringify(adapter.config.raw, null, 2), weights: encodeSafetensors(tensors, { format: 'pt', ...metadata }) };
 }
 
 /** Names of the base weights quantized: the seven projections, the LM head and the embedding (2-D only). */

@@ -1,0 +1,72 @@
+/**
+ * A base model served with int8 or int4 weights: every projection (q, k, v, o, gate, up, down) and the LM head
+ * quantized group-wise at load by the lowrank quantizer (quantize-matrix.ts, already in MatMulNBits layout) and
+ * run through onnxruntime's com.microsoft MatMulNBits. Norms and the token embedding stay float32 (the embedding
+ * is a lookup, not a MatMul), and so does the LoRA branch: adapters apply on top unchanged.
+ */
+import { invalid } from '../../contracts/formats/errors.ts';
+import { quantizeMatrix, type QuantBits, type QuantGroupSize } from '../lowrank/quantize-matrix.ts';
+import type { Graph } from './graph.ts';
+import type { NBitsWeight } from './ops.ts';
+
+export interface WeightQuantization {
+  bits: QuantBits;
+  /** Elements along K that share a scale (MatMulNBits block_size); default 32. */
+  groupSize?: QuantGroupSize;
+  /** No zero points (each group centred on 0); default false: asymmetric groups fit skewed weights better at 4 bits. */
+  symmetric?: boolean;
+  /**
+   * MatMulNBits accuracy_level. Default 4: activations quantized to int8 per block, onnxruntime's fast CPU kernels
+   * for both widths. 0 keeps activations float32; at 8 bits onnxruntime 1.30 then has no fused CPU kernel and
+   * dequantizes the whole weight on every run (20–90× slower than level 4, measured).
+   */
+  accuracyLevel?: 0 | 4;
+}
+
+export const SERVABLE_WEIGHT_BITS: readonly QuantBits[] = [4, 8];
+export const DEFAULT_WEIGHT_GROUP_SIZE: QuantGroupSize = 32;
+
+/** Checks a request for quantized weights (it may come from an API body) and fills in the defaults. */
+export function checkWeightQuantization(q: WeightQuantization): Required<WeightQuantization> {
+  const { bits, groupSize = DEFAULT_WEIGHT_GROUP_SIZE, symmetric = false, accuracyLevel = 4 } = q;
+  if (!SERVABLE_WEIGHT_BITS.includes(bits))
+    invalid(
+      'unsupported_weight_bits',
+      `a base model can be served with ${SERVABLE_WEIGHT_BITS.join(' or ')}-bit weights (or unquantized), not ${JSON.stringify(bits)}.`,
+      'bits',
+    );
+  if (groupSize !== 32 && groupSize !== 64 && groupSize !== 128)
+    invalid('unsupported_group_size', `group size is ${JSON.stringify(groupSize)}; use 32, 64 or 128 weights per scale.`, 'group_size');
+  if (typeof symmetric !== 'boolean')
+    invalid('bad_symmetric', `symmetric is ${JSON.stringify(symmetric)}; give true or false.`, 'symmetric');
+  if (accuracyLevel !== 0 && accuracyLevel !== 4)
+    invalid('bad_accuracy_level', `accuracy level is ${JSON.stringify(accuracyLevel)}; use 4 (int8 activations) or 0 (float32).`);
+  return { bits, groupSize, symmetric, accuracyLevel };
+}
+
+/**
+ * Quantizes W [n, k] (`name` without `.weight`) and adds it to the graph as MatMulNBits initializers named as
+ * quantize-file.ts names them on disk (`<name>.qweight`, `.scales`, `.zero_points`).
+ */
+export function quantizedInitializer(
+  g: Graph,
+  name: string,
+  w: Float32Array,
+  n: number,
+  k: number,
+  q: Required<WeightQuantization>,
+): NBitsWeight {
+  const m = quantizeMatrix(w, n, k, { bits: q.bits, groupSize: q.groupSize, symmetric: q.symmetric });
+  const nBlocks = Math.ceil(k / q.groupSize);
+  return {
+    kind: 'nbits',
+    qweight: g.initializer(`${name}.qweight`, m.qweight, [n, nBlocks, (q.groupSize * q.bits) / 8], 'uint8'),
+    scales: g.initializer(`${name}.scales`, m.scales, [m.scales.length]),
+    zeroPoints: m.zeroPoints && g.initializer(`${name}.zero_points`, m.zeroPoints, [m.zeroPoints.length], 'uint8'),
+    n,
+    k,
+    bits: q.bits,
+    blockSize: q.groupSize,
+    accuracyLevel: q.accuracyLevel,
+  };
+}

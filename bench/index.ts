@@ -6,6 +6,7 @@ const benches: Record<string, () => Promise<{ run: (quick: boolean) => Promise<R
   engine: () => import('./engine.ts'),
   train: () => import('./train.ts'),
   merge: () => import('./merge.ts'),
+  serve: () => import('./serve.ts'),
 };
 
 const [name, ...flags] = process.argv.slice(2);

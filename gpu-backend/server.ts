@@ -81,6 +81,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): BackendConf
     maxBatch: int('MAX_BATCH', defaults.maxBatch),
     maxQueued: int('QUEUE_LIMIT', defaults.maxQueued, 0),
     prefillTokensPerStep: int('PREFILL_TOKENS_PER_STEP', defaults.prefillTokensPerStep),
+    prefillMsPerStep: int('PREFILL_MS_PER_STEP', defaults.prefillMsPerStep),
   };
   return {
     edgeUrl: env.EDGE_URL ?? 'http://127.0.0.1:8787',

@@ -1,9 +1,10 @@
 /**
  * Online continuous batching for one base model: requests arrive at any time (from HTTP handlers, each with its
  * own adapter) and wait in a queue that is fair across tenants and adapters (fair-queue.ts). One loop, between
- * decode steps, admits waiting requests into free batch rows, at most `prefillTokensPerStep` padded prompt
- * tokens at a time (at least one request), so a burst of new prompts delays the running streams by one short
- * prefill rather than one long one, and every new stream gets its first token within a step or two of a free row.
+ * decode steps, admits waiting requests into free batch rows, as many padded prompt tokens at a time as fit in
+ * `prefillMsPerStep` at the prefill speed measured so far (and at most `prefillTokensPerStep`; always at least one
+ * request), so a burst of new prompts delays the running streams by one short prefill rather than one long one,
+ * on a small model and a large one alike, and every new stream gets its first token within a step or two of a free row.
  * Every running row advances one token per decode step. Between steps the loop yields to the event loop, so
  * new requests and streamed tokens flow while the batch runs. The queue is bounded: beyond it, submit refuses.
  */
@@ -18,11 +19,18 @@ export interface SchedulerOptions {
   maxBatch: number;
   /** Requests waiting for a row; one more is refused with QueueFullError. */
   maxQueued: number;
-  /** Padded prompt tokens prefilled between two decode steps (one request is admitted even if longer). */
+  /** Padded prompt tokens prefilled between two decode steps, at most (one request is admitted even if longer). */
   prefillTokensPerStep: number;
+  /** Milliseconds of prefill between two decode steps, at the measured prefill speed. */
+  prefillMsPerStep: number;
 }
 
-export const DEFAULT_SCHEDULER_OPTIONS: SchedulerOptions = { maxBatch: 64, maxQueued: 1024, prefillTokensPerStep: 512 };
+export const DEFAULT_SCHEDULER_OPTIONS: SchedulerOptions = {
+  maxBatch: 64,
+  maxQueued: 1024,
+  prefillTokensPerStep: 512,
+  prefillMsPerStep: 50,
+};
 
 /** The queue is full: the caller answers 429 with Retry-After. */
 export class QueueFullError extends Error {
@@ -50,6 +58,8 @@ export class Scheduler {
   private running = false;
   /** Requests taken from the queue whose prefill is running: no longer queued, not yet batch rows. */
   private admitting = 0;
+  /** Measured prefill cost, milliseconds per padded token (a moving average); 0 until the first prefill. */
+  private msPerPrefillToken = 0;
 
   constructor(
     private readonly decoder: Decoder,
@@ -110,6 +120,10 @@ export class Scheduler {
   /** The next requests to prefill: fair order, within the free rows and the step's prompt-token budget. */
   private takeAdmissions(): Pending[] {
     const free = this.batch.capacity - this.batch.size;
+    const budget = Math.min(
+      this.opts.prefillTokensPerStep,
+      this.msPerPrefillToken > 0 ? this.opts.prefillMsPerStep / this.msPerPrefillToken : Infinity,
+    );
     const taken: Pending[] = [];
     let longest = 0;
     while (taken.length < free) {
@@ -117,7 +131,7 @@ export class Scheduler {
       if (!next) break;
       // Prompts are padded to the longest in one prefill, so its cost is rows × longest.
       const padded = (taken.length + 1) * Math.max(longest, next.req.prompt.length);
-      if (taken.length > 0 && padded > this.opts.prefillTokensPerStep) break;
+      if (taken.length > 0 && padded > budget) break;
       this.queue.shift();
       longest = Math.max(longest, next.req.prompt.length);
       taken.push(next);
@@ -132,6 +146,8 @@ export class Scheduler {
         const admitted = this.takeAdmissions();
         if (admitted.length > 0) {
           this.admitting = admitted.length;
+          const padded = admitted.length * Math.max(...admitted.map((p) => p.req.prompt.length));
+          const started = performance.now();
           try {
             await this.batch.admit(
               admitted.map((p) => {
@@ -143,6 +159,8 @@ export class Scheduler {
           } finally {
             this.admitting = 0;
           }
+          const ms = (performance.now() - started) / padded;
+          this.msPerPrefillToken = this.msPerPrefillToken === 0 ? ms : 0.8 * this.msPerPrefillToken + 0.2 * ms;
         }
         if (this.batch.size > 0) await this.batch.decode();
         await new Promise((r) => setImmediate(r));

@@ -169,8 +169,16 @@ describe('ModelCache', () => {
   test('a base that is generating is not evicted; when nothing can go, loading is refused', async () => {
     const cache = new ModelCache(new FolderCache(store, cacheDir), { maxBaseBytes: baseBytes, tenantShare: 1 });
     const one = await cache.base(ref('one'));
-    const busy = one.scheduler.submit({ prompt: [1, 2, 3], adapter: null, maxTokens: 40, temperature: 0 });
+    // Slowed down and stopped by hand, so it is surely still generating while 'two' asks for room.
+    const step = one.decoder.step.bind(one.decoder);
+    one.decoder.step = async (inp) => {
+      await new Promise((r) => setTimeout(r, 20));
+      return step(inp);
+    };
+    const stop = new AbortController();
+    const busy = one.scheduler.submit({ prompt: [1, 2, 3], adapter: null, maxTokens: 100, temperature: 0, signal: stop.signal });
     await expect(cache.base(ref('two'))).rejects.toThrow(ModelCacheFullError);
+    stop.abort();
     await busy;
     await expect(cache.base(ref('two'))).resolves.toMatchObject({ id: 'two' });
     expect(cache.loadedBases).toEqual(['two']);

@@ -2,7 +2,7 @@ import { z } from '@hono/zod-openapi';
 import { ADAPTER_SOURCES, ADAPTER_STATUSES } from '../../schema/index.ts';
 import { ADAPTER_FILES } from '../adapters/files.ts';
 import { UnixSeconds } from '../../contracts/api/fields.ts';
-import { Name, Sha256Hex, listOf } from './common.ts';
+import { Name, NameOrId, Sha256Hex, listOf } from './common.ts';
 
 const FileName = z.enum(ADAPTER_FILES);
 
@@ -15,7 +15,7 @@ export const DeclaredFile = z.strictObject({
 export const CreateAdapterRequest = z
   .strictObject({
     name: Name,
-    base_model: z.string().min(1).openapi({ description: 'Name or id of one of your base models.' }),
+    base_model: NameOrId.openapi({ description: 'Name or id of one of your base models.' }),
     files: z
       .array(DeclaredFile)
       .length(2)

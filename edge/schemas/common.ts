@@ -6,6 +6,9 @@ export const Name = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit');
 
+/** A field that names one of your things by name or by id: names are at most 64 characters, ids shorter than 128. */
+export const NameOrId = z.string().min(1).max(128);
+
 export const Sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits (a SHA-256)');
 
 export const ListQuery = z.strictObject({
@@ -25,10 +28,7 @@ export function listOf<T extends z.ZodType>(item: T, name: string) {
 }
 
 export const IdParam = z.strictObject({
-  id: z
-    .string()
-    .min(1)
-    .openapi({ param: { name: 'id', in: 'path' } }),
+  id: NameOrId.openapi({ param: { name: 'id', in: 'path' } }),
 });
 
 export const Deleted = z.object({ id: z.string(), object: z.string(), deleted: z.literal(true) }).openapi('Deleted');

@@ -2,13 +2,13 @@ import { z } from '@hono/zod-openapi';
 import { JOB_STATUSES } from '../../schema/index.ts';
 import { UnixSeconds } from '../../contracts/api/fields.ts';
 import { Hyperparameters } from '../../contracts/api/hyperparameters.ts';
-import { listOf } from './common.ts';
+import { listOf, NameOrId } from './common.ts';
 
 export const CreateJobRequest = z
   .strictObject({
-    model: z.string().min(1).openapi({ description: 'Name or id of the base model to train an adapter for.' }),
-    training_file: z.string().min(1),
-    validation_file: z.string().min(1).optional(),
+    model: NameOrId.openapi({ description: 'Name or id of the base model to train an adapter for.' }),
+    training_file: NameOrId,
+    validation_file: NameOrId.optional(),
     hyperparameters: Hyperparameters.prefault({}),
     suffix: z
       .string()

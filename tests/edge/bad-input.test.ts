@@ -52,6 +52,21 @@ describe('bad input answers 4xx in the OpenAI shape, saying what to change', () 
     expect(accented.param).toBe('name');
   });
 
+  it('a name or id far longer than any is refused, not echoed back', async () => {
+    const t = await createTenant();
+    const long = 'a'.repeat(100_000);
+    const param = await expectError(`/v1/adapters/${long}`, { key: t.key }, 400, 'invalid_field');
+    expect(param.message.length).toBeLessThan(1000);
+    const body = await expectError(
+      '/v1/fine_tuning/jobs',
+      { key: t.key, body: { model: long, training_file: 'file-x' } },
+      400,
+      'invalid_field',
+    );
+    expect(body.param).toBe('model');
+    expect(body.message.length).toBeLessThan(1000);
+  });
+
   it('unknown fields, at the top and nested', async () => {
     const t = await createTenant();
     const top = await expectError(

@@ -9,6 +9,10 @@ import { UnixSeconds } from './fields.ts';
 import { Hyperparameters } from './hyperparameters.ts';
 import { JOB_KINDS, MERGE_METHODS } from './jobs.ts';
 
+function jsonBytes(value: unknown): number {
+  return new TextEncoder().encode(JSON.stringify(value)).byteLength;
+}
+
 export const BackendId = z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, 'must be 1-128 letters, digits, ".", "_", ":" or "-"');
 
 export const Heartbeat = z
@@ -119,8 +123,66 @@ export const FineTuningJobParams = z.strictObject({
 
 export const BackendRef = z.strictObject({ backend_id: BackendId }).openapi('BackendRef');
 
+/** Bytes of a completion's `result` as JSON: a report of numbers, kept with the job and shown on its API object. */
+export const JOB_RESULT_MAX_BYTES = 128 * 1024;
+
+const RelativeError = z.number().min(0).openapi({ description: '‖ΔW′ − ΔW‖_F / ‖ΔW‖_F over all modules.' });
+
+export const MergeResult = z
+  .strictObject({
+    tasks: z
+      .array(z.strictObject({ adapter_id: z.string().max(128), name: z.string().max(128), relative_error: RelativeError }))
+      .max(32)
+      .openapi({ description: "Per member: how far the merge (collapsed) or the task rebuilt from it (rmm_*) is from the member's ΔW." }),
+    storage_fraction: z
+      .number()
+      .min(0)
+      .openapi({ description: "Floats the merge stores over the floats of keeping every member's factors (1: as large as all of them)." }),
+    rank: z.number().int().min(0).nullable().openapi({ description: "Collapsed merges: the result's rank; null for rmm_*." }),
+  })
+  .openapi('MergeResult');
+
+export const CompressionResult = z
+  .strictObject({
+    modules: z
+      .array(
+        z.strictObject({
+          path: z.string().max(256),
+          from_rank: z.number().int().min(0),
+          rank: z.number().int().min(0),
+          relative_error: RelativeError.openapi({ description: "This module's ‖ΔW′ − ΔW‖_F / ‖ΔW‖_F (truncation and quantization)." }),
+        }),
+      )
+      .max(8192),
+    relative_error: RelativeError,
+    bits: z.number().int(),
+    bytes_before: z.number().int().min(0).openapi({ description: "The source's float32 factors." }),
+    bytes_after: z
+      .number()
+      .int()
+      .min(0)
+      .openapi({ description: 'The factors as stored: float32 after truncation, or quantized (weights, scales, zero points).' }),
+    storage_ratio: z.number().min(0),
+  })
+  .openapi('CompressionResult');
+
 export const CompleteRequest = z
-  .strictObject({ backend_id: BackendId, trained_tokens: z.number().int().min(0).optional().openapi({ description: 'Fine-tuning only.' }) })
+  .strictObject({
+    backend_id: BackendId,
+    trained_tokens: z.number().int().min(0).optional().openapi({ description: 'Fine-tuning only.' }),
+    result: z
+      .union([MergeResult, CompressionResult])
+      .optional()
+      .superRefine((result, ctx) => {
+        const bytes = result === undefined ? 0 : jsonBytes(result);
+        if (bytes > JOB_RESULT_MAX_BYTES)
+          ctx.addIssue({
+            code: 'custom',
+            message: `serialized it is ${bytes} bytes; a result may take at most ${JOB_RESULT_MAX_BYTES} bytes (report numbers, not files)`,
+          });
+      })
+      .openapi({ description: `Merges and compressions: what the job measured; at most ${JOB_RESULT_MAX_BYTES} bytes as JSON.` }),
+  })
   .openapi('CompleteRequest');
 
 export const FailRequest = z
@@ -141,8 +203,6 @@ export const JobState = z
 export const EVENT_DATA_MAX_BYTES = 4096;
 /** Bytes of a whole events report, serialized as JSON (events are kept in D1 and listed to users). */
 export const EVENTS_REPORT_MAX_BYTES = 64 * 1024;
-
-const jsonBytes = (value: unknown) => new TextEncoder().encode(JSON.stringify(value)).byteLength;
 
 export const EventsReport = z
   .strictObject({

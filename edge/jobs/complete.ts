@@ -1,23 +1,48 @@
 /**
  * A backend reports a job done. Results are checked before anything is recorded: a produced adapter passes
- * the same verification as an upload, and a job whose output fails it is marked failed with the reason.
+ * the same verification as an upload; merges, reverts and compressions must also have published their
+ * artifact (its manifest, written last, lists every file with its size and hash), and a reversible merge's
+ * basis must match the merge. A job whose output fails the check is marked failed with the reason.
  */
 import { eq } from 'drizzle-orm';
-import { InvalidInputError } from '../../contracts/formats/errors.ts';
+import type { z } from 'zod';
+import { CompressionResult, MergeResult } from '../../contracts/api/internal-api.ts';
+import { isReversibleMerge, reversibleBasisSize } from '../../contracts/api/jobs.ts';
+import { describeIssues } from '../../contracts/api/zod-issues.ts';
+import { InvalidInputError, invalid } from '../../contracts/formats/errors.ts';
+import { ADAPTER_DIR, BASIS_MANIFEST, BASIS_TENSORS, type ArtifactManifest } from '../../contracts/formats/job-artifacts.ts';
 import type { ObjectStore } from '../../contracts/storage/object-store.ts';
-import { adapters, baseModels, compressions, fineTuningJobs, mergeReverts, merges, type AdapterSource } from '../../schema/index.ts';
+import {
+  adapters,
+  baseModels,
+  compressions,
+  fineTuningJobs,
+  mergeMembers,
+  mergeReverts,
+  merges,
+  type AdapterSource,
+} from '../../schema/index.ts';
 import { verifyProducedAdapter, type AdapterRow } from '../adapters/registry.ts';
 import type { Db } from '../db.ts';
 import { ApiError } from '../errors.ts';
 import { nowS } from '../ids.ts';
 import { servableNameOwner } from '../lookups.ts';
 import type { JobKind } from '../../contracts/api/jobs.ts';
+import { checkBasis, listedSha256, publishedArtifact } from './artifact-check.ts';
 import { jobTable } from './kinds.ts';
 import { failJob, heldJob, jobState, stillHeld } from './lease.ts';
 
+const ADAPTER_CONFIG = `${ADAPTER_DIR}adapter_config.json`;
+const ADAPTER_WEIGHTS = `${ADAPTER_DIR}adapter_model.safetensors`;
+
+export interface Completion {
+  trainedTokens?: number;
+  result?: unknown;
+}
+
 /** Produced adapters live here, under the job's output prefix. */
 export function producedAdapterPrefix(outputPrefix: string): string {
-  return `${outputPrefix}adapter/`;
+  return outputPrefix + ADAPTER_DIR;
 }
 
 /** The name asked for at creation, unless something took it meanwhile. */
@@ -73,62 +98,126 @@ async function rejectOutput(db: Db, kind: JobKind, id: string, backendId: string
   throw new ApiError(422, err.code, `The result failed the check, so the job is now failed: ${err.message}`, err.param ?? null);
 }
 
-export async function completeJob(db: Db, store: ObjectStore, kind: JobKind, id: string, backendId: string, trainedTokens?: number) {
+/** The result a kind reports, in its own shape; anything else is the backend's mistake (400). */
+function checkedResult<T extends z.ZodType>(schema: T, kind: JobKind, result: unknown): z.infer<T> | null {
+  if (result === undefined) return null;
+  const parsed = schema.safeParse(result);
+  if (!parsed.success) {
+    const issue = describeIssues(parsed.error, `the ${kind} result`);
+    throw new ApiError(400, 'invalid_field', issue.message, issue.param ? `result.${issue.param}` : 'result');
+  }
+  return parsed.data;
+}
+
+/** The adapter files of a published peft_adapter artifact, verified like an upload and matching the manifest. */
+async function publishedAdapter(
+  store: ObjectStore,
+  id: string,
+  opts: Parameters<typeof verifyProducedAdapter>[1] & { outputPrefix: string },
+): Promise<AdapterRow> {
+  const manifest: ArtifactManifest = await publishedArtifact(
+    store,
+    opts.outputPrefix,
+    id,
+    'peft_adapter',
+    [ADAPTER_CONFIG, ADAPTER_WEIGHTS],
+    [ADAPTER_WEIGHTS],
+  );
+  const row = await verifyProducedAdapter(store, opts);
+  if (listedSha256(manifest, ADAPTER_WEIGHTS) !== row.sha256)
+    invalid(
+      'output_incomplete',
+      `${ADAPTER_WEIGHTS} does not have the SHA-256 its manifest lists; it was replaced after the manifest.`,
+      'output_prefix',
+    );
+  return row;
+}
+
+async function completeMerge(db: Db, store: ObjectStore, id: string, backendId: string, result: unknown) {
+  const [m] = await db.select().from(merges).where(eq(merges.id, id));
+  const measured = checkedResult(MergeResult, 'merge', result);
+  const members = await db.select({ adapterId: mergeMembers.adapterId }).from(mergeMembers).where(eq(mergeMembers.mergeId, id));
+  try {
+    if (isReversibleMerge(m.method)) {
+      await publishedArtifact(store, m.outputPrefix, id, 'reversible_basis', [BASIS_MANIFEST, BASIS_TENSORS]);
+      await checkBasis(store, m.outputPrefix, {
+        memberIds: members.map((r) => r.adapterId),
+        basisSize: reversibleBasisSize(m.basisSize, members.length),
+      });
+    } else {
+      // A collapsed merge is served as an adapter under the merge's own name, so it gets no adapter row.
+      await publishedAdapter(store, id, {
+        tenantId: m.tenantId,
+        base: await baseOf(db, m.baseModelId),
+        name: m.name,
+        source: 'merge',
+        sourceId: m.id,
+        prefix: producedAdapterPrefix(m.outputPrefix),
+        outputPrefix: m.outputPrefix,
+      });
+    }
+  } catch (err) {
+    if (!(err instanceof InvalidInputError)) throw err;
+    return rejectOutput(db, 'merge', id, backendId, err);
+  }
+  await db
+    .update(merges)
+    .set({ status: 'succeeded', finishedAt: nowS(), leaseExpiresAt: null, result: measured })
+    .where(stillHeld('merge', id, backendId));
+}
+
+export async function completeJob(db: Db, store: ObjectStore, kind: JobKind, id: string, backendId: string, done: Completion = {}) {
   const held = await heldJob(db, kind, id, backendId);
   if (held.status === 'cancelled')
     throw new ApiError(409, 'task_cancelled', `The ${kind} job ${id} was cancelled; discard its results.`, 'id');
   const t = jobTable(kind);
 
   if (kind === 'merge') {
-    const [m] = await db.select().from(merges).where(eq(merges.id, id));
-    if ((await store.list(m.outputPrefix)).length === 0) {
-      await rejectOutput(
-        db,
-        kind,
-        id,
-        backendId,
-        new InvalidInputError(
-          'output_missing',
-          `nothing under "${m.outputPrefix}"; write the merged artifact there before completing.`,
-          'output_prefix',
-        ),
-      );
-    }
-    await db
-      .update(merges)
-      .set({ status: 'succeeded', finishedAt: nowS(), leaseExpiresAt: null })
-      .where(stillHeld(kind, id, backendId));
+    await completeMerge(db, store, id, backendId, done.result);
     return jobState(kind, { ...held, status: 'succeeded', leaseExpiresAt: null });
   }
 
+  const measured = kind === 'compression' ? checkedResult(CompressionResult, kind, done.result) : null;
+  if (kind !== 'compression' && done.result !== undefined)
+    throw new ApiError(400, 'invalid_field', `A ${kind} job reports no result; leave "result" out.`, 'result');
   const produced = await producedAdapter(db, kind, id);
   let adapter: AdapterRow;
   try {
-    adapter = await verifyProducedAdapter(store, {
+    const opts = {
       tenantId: produced.tenantId,
       base: produced.base,
       name: await availableName(db, produced.tenantId, produced.name, id),
       source: produced.source,
       sourceId: produced.sourceId,
       prefix: producedAdapterPrefix(produced.outputPrefix),
-    });
+    };
+    // Training writes its adapter last, after checkpoints; the other kinds publish through a manifest.
+    adapter =
+      kind === 'fine_tuning'
+        ? await verifyProducedAdapter(store, opts)
+        : await publishedAdapter(store, id, { ...opts, outputPrefix: produced.outputPrefix });
   } catch (err) {
     if (!(err instanceof InvalidInputError)) throw err;
     return rejectOutput(db, kind, id, backendId, err);
   }
-  const result = {
+  const finished = {
     status: 'succeeded' as const,
     finishedAt: nowS(),
     leaseExpiresAt: null,
     resultAdapterId: adapter.id,
-    ...(kind === 'fine_tuning' ? { trainedTokens: trainedTokens ?? null } : {}),
+    ...(kind === 'fine_tuning' ? { trainedTokens: done.trainedTokens ?? null } : {}),
   };
   await db.batch([
     db.insert(adapters).values(adapter),
-    db
-      .update(t)
-      .set(result)
-      .where(stillHeld(kind, id, backendId)),
+    kind === 'compression'
+      ? db
+          .update(compressions)
+          .set({ ...finished, result: measured })
+          .where(stillHeld(kind, id, backendId))
+      : db
+          .update(t)
+          .set(finished)
+          .where(stillHeld(kind, id, backendId)),
   ]);
   return jobState(kind, { ...held, status: 'succeeded', leaseExpiresAt: null });
 }

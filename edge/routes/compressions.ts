@@ -26,6 +26,7 @@ function compressionObject(k: Row) {
     status: k.status,
     error: k.error,
     result_adapter_id: k.resultAdapterId,
+    result: k.result,
     created_at: k.createdAt,
     finished_at: k.finishedAt,
   };
@@ -80,6 +81,7 @@ export const compressionRoutes = router()
         energy: body.energy ?? null,
         budgetBytes: body.budget_bytes ?? null,
         bits: body.bits,
+        result: null,
         status: 'queued',
         error: null,
         outputPrefix: `${tenantPrefix(tenantId)}compressions/${id}/`,

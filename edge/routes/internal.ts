@@ -163,7 +163,8 @@ export const internalRoutes = router()
       ...route,
       method: 'post',
       path: '/internal/v1/tasks/{kind}/{id}/complete',
-      summary: 'Finish a task; produced adapters are verified like uploads before they are registered',
+      summary:
+        'Finish a task; produced adapters are verified like uploads before they are registered, merge artifacts by their manifest (contracts/formats/job-artifacts.ts)',
       request: { params: JobRefParams, ...jsonBody(CompleteRequest) },
       responses: {
         200: jsonResponse(JobState, 'Succeeded.'),
@@ -180,7 +181,10 @@ export const internalRoutes = router()
       return reply(
         c,
         JobState,
-        await completeJob(c.var.db, c.var.store, kind, id, ownBackendId(c, body.backend_id), body.trained_tokens),
+        await completeJob(c.var.db, c.var.store, kind, id, ownBackendId(c, body.backend_id), {
+          trainedTokens: body.trained_tokens,
+          result: body.result,
+        }),
         200,
       );
     },

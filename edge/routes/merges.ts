@@ -1,6 +1,8 @@
 /** Merges of several adapters into one servable model, and reverts that rebuild one member task from a merge. */
 import { createRoute } from '@hono/zod-openapi';
 import { and, asc, between, eq } from 'drizzle-orm';
+import { isReversibleMerge } from '../../contracts/api/jobs.ts';
+import { MAX_RANK } from '../../contracts/formats/peft-config.ts';
 import { adapters, baseModels, mergeMembers, mergeReverts, merges } from '../../schema/index.ts';
 import { requireApiKey } from '../auth/middleware.ts';
 import type { Db } from '../db.ts';
@@ -72,6 +74,7 @@ async function mergeObjects(db: Db, rows: MergeRow[]) {
       members,
       status: m.status,
       error: m.error,
+      result: m.result,
       reverts: reverts.filter((r) => r.mergeId === m.id).map((r) => revertObject(r, nameOf.get(r.adapterId) ?? r.adapterId)),
       created_at: m.createdAt,
       finished_at: m.finishedAt,
@@ -82,6 +85,50 @@ async function mergeObjects(db: Db, rows: MergeRow[]) {
 async function mergeObject(db: Db, m: MergeRow) {
   const [merge] = await mergeObjects(db, [m]);
   return merge;
+}
+
+/**
+ * Checks that need the members' ranks (the body alone is checked by CreateMergeRequest): what the backend would
+ * otherwise refuse after queueing, refused now with what to change.
+ */
+function checkMergeOfRanks(
+  body: { method: MergeRow['method']; basis_size?: number; weights?: number[] },
+  members: { name: string; rank: number | null }[],
+) {
+  const ranks = members.map((a) => a.rank ?? 0);
+  const total = ranks.reduce((x, y) => x + y, 0);
+  if (body.method === 'svd' && body.basis_size !== undefined && body.basis_size > total)
+    throw new ApiError(
+      400,
+      'invalid_field',
+      `basis_size ${body.basis_size} is the rank of the svd merge, above the ${total} the members' ranks add up to; ask for at most ${total}.`,
+      'basis_size',
+    );
+  if ((body.method === 'cat' || body.method === 'task_arithmetic') && total > MAX_RANK)
+    throw new ApiError(
+      400,
+      'merged_rank_too_large',
+      `${body.method} keeps every member's rank, ${total} in all, above the ${MAX_RANK} an adapter may have; use svd (with basis_size as the rank), or merge fewer adapters.`,
+      'adapters',
+    );
+  if (body.method === 'linear') {
+    const other = members.findIndex((a) => a.rank !== members[0].rank);
+    if (other >= 0)
+      throw new ApiError(
+        400,
+        'rank_mismatch',
+        `linear merges lora_A and lora_B separately (as PEFT does), so every adapter needs one rank, but "${members[0].name}" has rank ${members[0].rank} and "${members[other].name}" rank ${members[other].rank}; use cat, svd or task_arithmetic, which take any ranks.`,
+        `adapters.${other}`,
+      );
+    const negative = body.weights?.findIndex((w) => w < 0) ?? -1;
+    if (negative >= 0)
+      throw new ApiError(
+        400,
+        'invalid_field',
+        `linear scales both factors by √weight, so weights must be ≥ 0; weights.${negative} is ${body.weights![negative]}. Use task_arithmetic for negative weights.`,
+        `weights.${negative}`,
+      );
+  }
 }
 
 const route = { security: tenantSecurity, middleware: [requireApiKey], tags: ['merges'] };
@@ -132,6 +179,7 @@ export const mergeRoutes = router()
           );
         members.push(a);
       }
+      checkMergeOfRanks(body, members);
       const taken = await servableNameOwner(db, tenantId, body.name);
       if (taken) throw new ApiError(409, 'name_taken', `The name "${body.name}" is taken by ${taken}; choose another name.`, 'name');
       const id = newId('merge');
@@ -143,6 +191,7 @@ export const mergeRoutes = router()
         method: body.method,
         basisSize: body.basis_size ?? null,
         density: body.density ?? null,
+        result: null,
         status: 'queued',
         error: null,
         outputPrefix: `${tenantPrefix(tenantId)}merges/${id}/`,
@@ -209,6 +258,13 @@ export const mergeRoutes = router()
           409,
           'merge_not_ready',
           `Merge "${m.name}" is ${m.status}; a task can be reverted once the merge succeeded.`,
+          'id',
+        );
+      if (!isReversibleMerge(m.method))
+        throw new ApiError(
+          400,
+          'merge_not_reversible',
+          `Merge "${m.name}" is a ${m.method} merge: it collapsed its members into one adapter and keeps no task to revert. Revert tasks of rmm_factor or rmm_delta merges, or call the member adapter itself.`,
           'id',
         );
       const member = await findAdapter(db, tenantId, body.adapter, 'adapter');

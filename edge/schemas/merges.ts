@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
-import { MERGE_METHODS } from '../../contracts/api/jobs.ts';
+import { MERGE_METHODS, isReversibleMerge } from '../../contracts/api/jobs.ts';
+import { MergeResult } from '../../contracts/api/internal-api.ts';
 import { BACKEND_JOB_STATUSES } from '../../schema/index.ts';
 import { UnixSeconds } from '../../contracts/api/fields.ts';
 import { Name, listOf } from './common.ts';
@@ -22,13 +23,10 @@ export const CreateMergeRequest = z
     base_model: z.string().min(1),
     adapters: z.array(z.string().min(1)).min(2).max(32).openapi({ description: 'Names or ids of ready adapters of this base model.' }),
     method: z.enum(MERGE_METHODS),
-    basis_size: z
-      .number()
-      .int()
-      .min(1)
-      .max(4096)
-      .optional()
-      .openapi({ description: 'rmm_*: size of the shared basis; svd: rank of the result.' }),
+    basis_size: z.number().int().min(1).max(4096).optional().openapi({
+      description:
+        "rmm_*: p, how many tasks' worth of shared basis to keep, at most the number of adapters (default: all of them, every task rebuilt exactly); svd: rank of the result, at most the members' ranks added up (default: the largest member rank).",
+    }),
     weights: z.array(z.number().finite()).optional().openapi({ description: 'One per adapter, in order.' }),
     density: z.number().gt(0).max(1).optional().openapi({ description: 'ties/dare: fraction of entries kept.' }),
   })
@@ -48,6 +46,13 @@ export const CreateMergeRequest = z
         code: 'custom',
         path: ['weights'],
         message: `give one weight per adapter (${m.adapters.length}), not ${m.weights.length}`,
+      });
+    }
+    if (isReversibleMerge(m.method) && m.basis_size !== undefined && m.basis_size > m.adapters.length) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['basis_size'],
+        message: `a basis of ${m.basis_size} tasks is larger than the ${m.adapters.length} adapters merged; give at most ${m.adapters.length}`,
       });
     }
     if (new Set(m.adapters).size !== m.adapters.length)
@@ -88,6 +93,9 @@ export const Merge = z
     members: z.array(z.object({ adapter_id: z.string(), name: z.string(), weight: z.number().nullable() })),
     status: z.enum(BACKEND_JOB_STATUSES),
     error: BackendJobError,
+    result: MergeResult.nullable().openapi({
+      description: 'Once succeeded: per-task reconstruction error and storage, as the backend measured them.',
+    }),
     reverts: z.array(Revert),
     created_at: UnixSeconds,
     finished_at: UnixSeconds.nullable(),

@@ -1,0 +1,2 @@
+ALTER TABLE `merges` ADD `result` text;--> statement-breakpoint
+ALTER TABLE `compressions` ADD `result` text;

@@ -15,6 +15,7 @@ import { serve } from '@hono/node-server';
 import { backendApp } from './serve/app.ts';
 import { EdgeKey } from './serve/edge-auth.ts';
 import { FolderCache } from './storage/folder-cache.ts';
+import { BackendMetrics } from './serve/metrics.ts';
 import { DEFAULT_MODEL_CACHE_OPTIONS, ModelCache } from './serve/models.ts';
 import { DEFAULT_SCHEDULER_OPTIONS, type SchedulerOptions } from './serve/scheduler.ts';
 import { LEASE_TTL_S } from '../contracts/api/jobs.ts';
@@ -42,6 +43,8 @@ export interface BackendConfig {
   capacity: number;
   /** How it serves: rows decoded together, requests queued, prompt tokens prefilled per step. */
   scheduler: SchedulerOptions;
+  /** Bearer token for GET /metrics (METRICS_TOKEN); without one, metrics are served only in local mode. */
+  metricsToken: string | null;
   /** Bytes of base-model weights kept loaded; adapters kept loaded. */
   modelCacheBytes: number;
   maxAdapters: number;
@@ -103,6 +106,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): BackendConf
     scheduler,
     capacity: int('CAPACITY', scheduler.maxBatch + scheduler.maxQueued),
     modelCacheBytes: int('MODEL_CACHE_BYTES', DEFAULT_MODEL_CACHE_OPTIONS.maxBaseBytes),
+    metricsToken: env.METRICS_TOKEN || null,
     maxAdapters: int('MAX_ADAPTERS', DEFAULT_MODEL_CACHE_OPTIONS.maxAdapters),
     cacheDir: resolve(env.CACHE_DIR ?? join(stateDir, 'backend-cache')),
     heartbeatEveryMs: int('HEARTBEAT_EVERY_MS', 10_000),
@@ -123,10 +127,18 @@ export interface RunningBackend {
 export async function startBackend(config: BackendConfig): Promise<RunningBackend> {
   const store = new ObjectStore(config.s3);
   const folders = new FolderCache(store, config.cacheDir);
-  const models = new ModelCache(folders, {
+  let models: ModelCache | null = null;
+  const metrics = new BackendMetrics({
+    queued: () => models!.schedulers.reduce((s, x) => s + x.queued, 0),
+    batchRows: () => models!.schedulers.reduce((s, x) => s + x.batchSize, 0),
+    adapterBytes: () => models!.adapterBytes,
+    baseBytes: () => models!.baseBytes,
+  });
+  models = new ModelCache(folders, {
     scheduler: config.scheduler,
     maxBaseBytes: config.modelCacheBytes,
     maxAdapters: config.maxAdapters,
+    observer: metrics,
   });
   const inFlight = { count: 0 };
   const client = new EdgeClient(config.edgeUrl, config.token, config.backendId);
@@ -141,6 +153,15 @@ export async function startBackend(config: BackendConfig): Promise<RunningBacken
     models,
     inFlight,
     cancelJob: (kind, id) => jobs.cancel(kind, id),
+    metrics: { text: () => metrics.text(), contentType: metrics.contentType, token: config.metricsToken, open: config.local },
+    readiness: async () => ({
+      // Any answer, found or not, means the bucket is reachable.
+      storage: await store.head('.rankgate-readiness').then(
+        () => true,
+        () => false,
+      ),
+      edge: heartbeat !== null && Date.now() - heartbeat.lastAckAt < 3 * config.heartbeatEveryMs,
+    }),
   });
 
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host });

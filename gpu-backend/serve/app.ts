@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { errorBody } from '../../contracts/api/error-body.ts';
 import { ChatCompletionRequest, CompletionRequest } from '../../contracts/api/openai.ts';
 import { Routing, type RoutedTarget } from '../../contracts/api/routed-target.ts';
+import { secretMatches } from '../../contracts/api/shared-secret.ts';
 import { describeIssues } from '../../contracts/api/zod-issues.ts';
 import { InvalidInputError, invalid } from '../../contracts/formats/errors.ts';
 import type { LoraAdapter } from '../../contracts/formats/adapter.ts';
@@ -42,12 +43,28 @@ export interface BackendAppOptions {
   inFlight: InFlight;
   /** Stops a job this backend runs; false when it runs no such job. */
   cancelJob?: (kind: string, id: string) => boolean;
+  /** Prometheus text for GET /metrics, and who may read it: the bearer of `token`, or anyone when `open` (local stacks). */
+  metrics?: { text(): Promise<string>; contentType: string; token: string | null; open: boolean };
+  /** Whether what serving needs is reachable (GET /readyz): object storage and the edge. */
+  readiness?: () => Promise<Readiness>;
+}
+
+export interface Readiness {
+  storage: boolean;
+  edge: boolean;
 }
 
 export function backendApp(opts: BackendAppOptions): Hono {
   const app = new Hono();
   // Liveness alone for anyone; what is loaded and running is the edge's to know (/internal/v1/status).
   app.get('/healthz', (c) => c.json({ ok: true }));
+  // Booleans only: what is loaded stays the edge's to know.
+  app.get('/readyz', async (c) => {
+    const checks = (await opts.readiness?.()) ?? { storage: true, edge: true };
+    const ready = checks.storage && checks.edge;
+    return c.json({ ready, ...checks }, ready ? 200 : 503);
+  });
+  app.get('/metrics', (c) => metrics(c, opts));
   app.use('/v1/*', edgeSigned(opts.edgeAuth));
   app.use('/internal/*', edgeSigned(opts.edgeAuth));
   app.onError(onError);
@@ -242,6 +259,19 @@ function streamFailure(err: unknown) {
   return err instanceof InvalidInputError
     ? errorBody(400, err.code, err.message, err.param ?? null)
     : errorBody(500, 'backend_error', 'The backend failed while streaming this completion; retry.');
+}
+
+/** Prometheus metrics, behind METRICS_TOKEN (counts of what runs here are not for anyone who can reach the port). */
+async function metrics(c: Context, opts: BackendAppOptions) {
+  const m = opts.metrics;
+  if (!m || (m.token === null && !m.open))
+    return error(c, 404, 'not_found', 'This backend serves metrics only with METRICS_TOKEN set (send it as a bearer token).');
+  if (m.token !== null) {
+    const token = /^Bearer (.+)$/.exec(c.req.header('authorization') ?? '')?.[1] ?? '';
+    if (!(await secretMatches(token, m.token)))
+      return error(c, 401, 'unauthorized', 'GET /metrics needs "Authorization: Bearer <METRICS_TOKEN>".');
+  }
+  return c.body(await m.text(), 200, { 'content-type': m.contentType });
 }
 
 /** The edge's cancel push for a job this backend runs. */

@@ -13,6 +13,7 @@ import { readAdapterFolder, readModelFolder } from '../formats/files.ts';
 import { TextTokenizer } from '../formats/tokenizer.ts';
 import { Decoder } from '../engine/decoder.ts';
 import { ADAPTER_FILES, MODEL_FILES, type FolderCache } from '../storage/folder-cache.ts';
+import { NO_SERVING_OBSERVER, type ServingObserver } from './metrics.ts';
 import { Scheduler, type SchedulerOptions } from './scheduler.ts';
 
 export interface LoadedBase {
@@ -38,6 +39,8 @@ export interface ModelCacheOptions {
   /** The fraction of maxBaseBytes one tenant's base models may hold before its own are evicted first. */
   tenantShare: number;
   scheduler: Partial<SchedulerOptions>;
+  /** Told of cache hits, misses and evictions, and of token times (metrics.ts). */
+  observer: ServingObserver;
 }
 
 export const DEFAULT_MODEL_CACHE_OPTIONS: ModelCacheOptions = {
@@ -45,6 +48,7 @@ export const DEFAULT_MODEL_CACHE_OPTIONS: ModelCacheOptions = {
   maxBaseBytes: 4 * 1024 ** 3,
   tenantShare: 0.5,
   scheduler: {},
+  observer: NO_SERVING_OBSERVER,
 };
 
 /** Every loaded base is busy and the new one does not fit: the caller answers 503, and the edge tries another backend. */
@@ -66,6 +70,8 @@ export class ModelCache {
   /** Least recently used first (Map insertion order, refreshed on use). */
   private readonly bases = new Map<string, BaseEntry>();
   private readonly adapters = new Map<string, Promise<LoraAdapter>>();
+  /** Bytes of each loaded adapter's factors, once loaded. */
+  private readonly adapterSizes = new Map<string, number>();
   /** Bases whose load finished, by id (eviction needs the scheduler, which a loading base has not yet). */
   private readonly ready = new Map<string, LoadedBase>();
   private readonly opts: ModelCacheOptions;
@@ -87,6 +93,18 @@ export class ModelCache {
   /** Base model ids loaded or loading now, most recently used last. */
   get loadedBases(): string[] {
     return [...this.bases.keys()];
+  }
+
+  /** Bytes of adapter factors loaded (float32). */
+  get adapterBytes(): number {
+    let sum = 0;
+    for (const bytes of this.adapterSizes.values()) sum += bytes;
+    return sum;
+  }
+
+  /** The loaded base models' schedulers (for the queue and batch gauges). */
+  get schedulers(): Scheduler[] {
+    return [...this.ready.values()].map((b) => b.scheduler);
   }
 
   /** Bytes of base-model weights loaded or loading. */
@@ -141,6 +159,7 @@ export class ModelCache {
     this.bases.delete(id);
     this.ready.delete(id);
     this.evictions++;
+    this.opts.observer.baseEvicted();
     void base.decoder.release();
   }
 
@@ -154,7 +173,7 @@ export class ModelCache {
       id: ref.id,
       dir,
       decoder,
-      scheduler: new Scheduler(decoder, this.opts.scheduler),
+      scheduler: new Scheduler(decoder, this.opts.scheduler, this.opts.observer),
       tokenizer,
       eos: Array.isArray(eos) ? eos : [eos],
     };
@@ -164,6 +183,7 @@ export class ModelCache {
 
   async adapter(base: LoadedBase, ref: ModelRef): Promise<LoraAdapter> {
     const hit = this.adapters.get(ref.id);
+    this.opts.observer.adapterLookup(hit !== undefined);
     if (hit) {
       // Refresh its place in the LRU order.
       this.adapters.delete(ref.id);
@@ -172,8 +192,19 @@ export class ModelCache {
     }
     const loading = this.folders.fetch(ref.storage_prefix, ADAPTER_FILES).then((dir) => readAdapterFolder(dir, base.decoder.cfg));
     this.adapters.set(ref.id, loading);
-    loading.catch(() => this.adapters.delete(ref.id));
-    while (this.adapters.size > this.opts.maxAdapters) this.adapters.delete(this.adapters.keys().next().value!);
+    loading.then(
+      (adapter) => {
+        if (this.adapters.get(ref.id) === loading)
+          this.adapterSizes.set(ref.id, 4 * adapter.modules.reduce((s, m) => s + m.a.length + m.b.length, 0));
+      },
+      () => this.adapters.delete(ref.id),
+    );
+    while (this.adapters.size > this.opts.maxAdapters) {
+      const oldest = this.adapters.keys().next().value!;
+      this.adapters.delete(oldest);
+      this.adapterSizes.delete(oldest);
+      this.opts.observer.adapterEvicted();
+    }
     return loading;
   }
 }

@@ -11,6 +11,7 @@
 import type { Decoder } from '../engine/decoder.ts';
 import { checkRequest, newRow, RunningBatch, type GenerationRequest, type GenerationResult } from '../engine/generate.ts';
 import { FairQueue, type Flow } from './fair-queue.ts';
+import { NO_SERVING_OBSERVER, type ServingObserver } from './metrics.ts';
 
 export type { Flow } from './fair-queue.ts';
 
@@ -64,6 +65,7 @@ export class Scheduler {
   constructor(
     private readonly decoder: Decoder,
     opts: Partial<SchedulerOptions> = {},
+    private readonly observer: ServingObserver = NO_SERVING_OBSERVER,
   ) {
     this.opts = { ...DEFAULT_SCHEDULER_OPTIONS, ...opts };
     this.batch = new RunningBatch(decoder, this.opts.maxBatch);
@@ -107,7 +109,7 @@ export class Scheduler {
     this.checkRoom(1);
     if (req.signal?.aborted) return Promise.resolve({ tokens: [], finishReason: 'cancelled' });
     const done = new Promise<GenerationResult>((resolve, reject) => {
-      const pending: Pending = { req, flow, resolve, reject };
+      const pending: Pending = { req: this.timed(req), flow, resolve, reject };
       this.queue.push(flow, pending);
       req.signal?.addEventListener('abort', () => {
         if (this.queue.remove(flow, pending)) resolve({ tokens: [], finishReason: 'cancelled' });
@@ -115,6 +117,22 @@ export class Scheduler {
     });
     if (!this.running) void this.loop();
     return done;
+  }
+
+  /** The request with its token times reported to the observer (time to first token, then between tokens). */
+  private timed(req: GenerationRequest): GenerationRequest {
+    const submitted = performance.now();
+    let last = Number.NaN;
+    return {
+      ...req,
+      onToken: (token) => {
+        const now = performance.now();
+        if (Number.isNaN(last)) this.observer.firstToken((now - submitted) / 1000);
+        else this.observer.nextToken((now - last) / 1000);
+        last = now;
+        req.onToken?.(token);
+      },
+    };
   }
 
   /** The next requests to prefill: fair order, within the free rows and the step's prompt-token budget. */

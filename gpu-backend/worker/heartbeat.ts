@@ -18,6 +18,8 @@ export interface BackendStatus {
 export class HeartbeatSender {
   /** The edge's lease length, known after the first answer (its default until then). */
   leaseTtlS = LEASE_TTL_S;
+  /** When the edge last took a heartbeat (ms since the epoch; 0 before the first): readiness reads it. */
+  lastAckAt = 0;
   private timer: NodeJS.Timeout | null = null;
   private failing = false;
 
@@ -33,6 +35,7 @@ export class HeartbeatSender {
     try {
       const ack = await this.client.heartbeat(this.status());
       this.leaseTtlS = ack.lease_ttl_s;
+      this.lastAckAt = Date.now();
       this.onAck(ack);
       if (this.failing) console.log(`backend: heartbeats reach ${this.client.edgeUrl} again.`);
       this.failing = false;

@@ -5,9 +5,13 @@
  * is a lookup, not a MatMul), and so does the LoRA branch: adapters apply on top unchanged.
  */
 import { invalid } from '../../contracts/formats/errors.ts';
+import type { ModelConfig } from '../../contracts/formats/hf-config.ts';
+import { numel } from '../../contracts/formats/safetensors.ts';
 import { quantizeMatrix, type QuantBits, type QuantGroupSize } from '../lowrank/quantize-matrix.ts';
 import type { Graph } from './graph.ts';
+import { weightName } from './llama.ts';
 import type { NBitsWeight } from './ops.ts';
+import { expectedWeightShapes } from './weights.ts';
 
 export interface WeightQuantization {
   bits: QuantBits;
@@ -69,4 +73,26 @@ export function quantizedInitializer(
     blockSize: q.groupSize,
     accuracyLevel: q.accuracyLevel,
   };
+}
+
+/**
+ * Bytes of weights a decoder of `cfg` holds when served with `q` (null: float32): codes, scales and zero points
+ * of the quantized matrices, float32 for the rest (and a tied model's embedding twice: table and quantized head).
+ * What a model cache should count for a base instead of its checkpoint's size.
+ */
+export function servedWeightBytes(cfg: ModelConfig, q: WeightQuantization | null): number {
+  const quant = q && checkWeightQuantization(q);
+  const matrix = (n: number, k: number) => {
+    if (!quant) return 4 * n * k;
+    const nBlocks = Math.ceil(k / quant.groupSize);
+    const zeroPoints = quant.symmetric ? 0 : n * Math.ceil((nBlocks * quant.bits) / 8);
+    return (n * nBlocks * quant.groupSize * quant.bits) / 8 + 4 * n * nBlocks + zeroPoints;
+  };
+  let bytes = 0;
+  for (const [name, shape] of expectedWeightShapes(cfg)) {
+    const quantized = name === weightName.lmHead || /_proj\.weight$/.test(name);
+    bytes += quantized ? matrix(shape[0], shape[1]) : 4 * numel(shape);
+  }
+  if (cfg.tieWordEmbeddings && quant) bytes += matrix(cfg.vocabSize, cfg.hiddenSize);
+  return bytes;
 }

@@ -20,7 +20,7 @@ import { decodeSafetensors, encodeSafetensors, toFloat32 } from '../../contracts
 import { forwardLogits, loadFixture, maxAbsDiff, type Fixture } from '../../gpu-backend/cli/parity.ts';
 import { Decoder } from '../../gpu-backend/engine/decoder.ts';
 import { generate } from '../../gpu-backend/engine/generate.ts';
-import type { WeightQuantization } from '../../gpu-backend/engine/quantized-weights.ts';
+import { servedWeightBytes, type WeightQuantization } from '../../gpu-backend/engine/quantized-weights.ts';
 import { readAdapterFolder, readModelFolder, type ModelFolder } from '../../gpu-backend/formats/files.ts';
 import { adapterFiles } from '../../gpu-backend/lowrank/peft-adapter.ts';
 import { quantizeAdapter, quantizeBaseWeights, quantizedAdapterFiles } from '../../gpu-backend/lowrank/quantize.ts';
@@ -142,6 +142,18 @@ describe('int8 and int4 bases (MatMulNBits)', () => {
     const tied8 = await Decoder.fromFolder(tiedFolder, { weightQuantization: { bits: 8 } });
     const want = await logits(tied);
     expect(maxAbsDiff(await logits(tied8), want)).toBeLessThan(INT8_MAX_ABS);
+  });
+
+  test.each([8, 4] as const)('servedWeightBytes counts an int%i base as the MatMulNBits buffers plus float32 for the rest', (bits) => {
+    const cfg = folder.config;
+    const float = [...folder.weights.values()].reduce((sum, t) => sum + 4 * t.data.length, 0);
+    expect(servedWeightBytes(cfg, null)).toBe(float);
+    const { tensors } = quantizeBaseWeights(folder.weights, { bits, groupSize: 32, symmetric: false });
+    const quantized = tensors.filter(([name]) => !name.startsWith('model.embed_tokens')).reduce((sum, [, t]) => sum + t.data.byteLength, 0);
+    const rest = [...folder.weights]
+      .filter(([name]) => !/(_proj|lm_head)\.weight$/.test(name))
+      .reduce((sum, [, t]) => sum + 4 * t.data.length, 0);
+    expect(servedWeightBytes(cfg, { bits })).toBe(quantized + rest);
   });
 
   test.each([

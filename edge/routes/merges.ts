@@ -11,7 +11,8 @@ import { newId, nowS } from '../ids.ts';
 import { findAdapter, findBaseModel, findMerge, servableNameOwner } from '../lookups.ts';
 import { tenantPage } from '../pagination.ts';
 import { IdParam, ListQuery } from '../schemas/common.ts';
-import { CreateMergeRequest, CreateRevertRequest, Merge, MergeList, Revert } from '../schemas/merges.ts';
+import { CreateMergeRequest, CreateRevertRequest, Merge, MergeDownload, MergeList, Revert } from '../schemas/merges.ts';
+import { ADAPTER_DIR, BASIS_MANIFEST, BASIS_TENSORS } from '../../contracts/formats/job-artifacts.ts';
 import { tenantPrefix } from '../store.ts';
 import { commonErrors, conflictError, jsonBody, jsonResponse, notFoundError, reply, router, tenantSecurity } from './define.ts';
 
@@ -234,6 +235,43 @@ export const mergeRoutes = router()
       responses: { 200: jsonResponse(Merge, 'The merge.'), ...commonErrors, ...notFoundError },
     }),
     async (c) => reply(c, Merge, await mergeObject(c.var.db, await findMerge(c.var.db, c.var.tenantId, c.req.valid('param').id)), 200),
+  )
+  .openapi(
+    createRoute({
+      ...route,
+      method: 'get',
+      path: '/v1/merges/{id}/download',
+      summary: "Presigned GET URLs of a succeeded merge's files: a collapsed merge's PEFT adapter, or an rmm_* merge's basis",
+      request: { params: IdParam },
+      responses: {
+        200: jsonResponse(MergeDownload, 'Download URLs, valid for an hour.'),
+        ...commonErrors,
+        ...notFoundError,
+        ...conflictError,
+      },
+    }),
+    async (c) => {
+      const m = await findMerge(c.var.db, c.var.tenantId, c.req.valid('param').id);
+      if (m.status !== 'succeeded')
+        throw new ApiError(409, 'merge_not_ready', `Merge "${m.name}" is ${m.status}; it can be downloaded once it succeeded.`, 'id');
+      const ttl = 3600;
+      const names = isReversibleMerge(m.method)
+        ? [BASIS_MANIFEST, BASIS_TENSORS]
+        : [`${ADAPTER_DIR}adapter_config.json`, `${ADAPTER_DIR}adapter_model.safetensors`];
+      const files = await Promise.all(
+        names.map(async (name) => {
+          const key = m.outputPrefix + name;
+          const [info, url] = await Promise.all([c.var.store.head(key), c.var.store.presignGet(key, ttl)]);
+          return { filename: name.slice(name.lastIndexOf('/') + 1), bytes: info?.size ?? 0, url: url.url };
+        }),
+      );
+      return reply(
+        c,
+        MergeDownload,
+        { merge_id: m.id, layout: isReversibleMerge(m.method) ? 'reversible_basis' : 'peft_adapter', expires_at: nowS() + ttl, files },
+        200,
+      );
+    },
   )
   .openapi(
     createRoute({

@@ -1,6 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { MERGE_METHODS, isReversibleMerge } from '../../contracts/api/jobs.ts';
 import { MergeResult } from '../../contracts/api/internal-api.ts';
+import { ARTIFACT_LAYOUTS } from '../../contracts/formats/job-artifacts.ts';
 import { BACKEND_JOB_STATUSES } from '../../schema/index.ts';
 import { UnixSeconds } from '../../contracts/api/fields.ts';
 import { Name, listOf } from './common.ts';
@@ -103,6 +104,18 @@ export const Merge = z
   .openapi('Merge');
 
 export const MergeList = listOf(Merge, 'MergeList');
+
+export const MergeDownload = z
+  .object({
+    merge_id: z.string(),
+    layout: z.enum(ARTIFACT_LAYOUTS).openapi({
+      description:
+        'peft_adapter: adapter_config.json and adapter_model.safetensors, a PEFT folder; reversible_basis: basis.json and basis.safetensors.',
+    }),
+    expires_at: UnixSeconds,
+    files: z.array(z.object({ filename: z.string(), bytes: z.number().int(), url: z.string() })),
+  })
+  .openapi('MergeDownload');
 
 export const CreateRevertRequest = z
   .strictObject({

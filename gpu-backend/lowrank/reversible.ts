@@ -6,6 +6,7 @@
  * The constructions live in reversible-factor.ts ('factor', 'factor_svd'), reversible-delta.ts ('delta') and
  * reversible-shared.ts ('shared').
  */
+import { REVERSIBLE_MERGE_FORMAT } from '../../contracts/formats/job-artifacts.ts';
 import { invalid } from '../../contracts/formats/errors.ts';
 import type { LoraAdapter } from '../../contracts/formats/adapter.ts';
 import type { Tensor } from '../../contracts/formats/safetensors.ts';
@@ -201,7 +202,8 @@ function scaledB(mod: { out: number; rank: number; scale: number; b: Float32Arra
 
 // ---- serialisation -------------------------------------------------------------------------------------------
 
-export const REVERSIBLE_FORMAT = 'rankgate-reversible-merge';
+/** The format the edge checks a merge's basis.json by (contracts/formats/job-artifacts.ts). */
+export const REVERSIBLE_FORMAT = REVERSIBLE_MERGE_FORMAT;
 
 /**
  * A manifest (JSON: construction, base model, p, tasks with their module paths, modules with their part names)

@@ -6,11 +6,25 @@
  * first name for jobs, `tasks`.
  */
 import type { z } from 'zod';
-import type { CheckpointReport, EventsReport, Heartbeat, HeartbeatAck, JobSpec, JobState } from '../../contracts/api/internal-api.ts';
+import type {
+  CheckpointReport,
+  CompressionResult,
+  EventsReport,
+  Heartbeat,
+  HeartbeatAck,
+  JobSpec,
+  JobState,
+  MergeResult,
+} from '../../contracts/api/internal-api.ts';
 import type { JobKind } from '../../contracts/api/jobs.ts';
 
 export type Spec = z.infer<typeof JobSpec>;
 export type FineTuningSpec = Extract<Spec, { kind: 'fine_tuning' }>;
+export type MergeSpec = Extract<Spec, { kind: 'merge' }>;
+export type RevertSpec = Extract<Spec, { kind: 'revert' }>;
+export type CompressionSpec = Extract<Spec, { kind: 'compression' }>;
+/** What a merge or compression reports on completion. */
+export type JobResult = z.infer<typeof MergeResult> | z.infer<typeof CompressionResult>;
 export type State = z.infer<typeof JobState>;
 export type JobEvent = z.input<typeof EventsReport>['events'][number];
 type HeartbeatBody = Omit<z.input<typeof Heartbeat>, 'backend_id'>;
@@ -107,11 +121,11 @@ export class EdgeClient {
     return this.post(`/internal/v1/fine_tuning/jobs/${encodeURIComponent(jobId)}/checkpoints`, report);
   }
 
-  complete(kind: JobKind, id: string, trainedTokens?: number): Promise<State> {
-    return this.post(
-      `/internal/v1/tasks/${kind}/${encodeURIComponent(id)}/complete`,
-      trainedTokens === undefined ? {} : { trained_tokens: trainedTokens },
-    );
+  complete(kind: JobKind, id: string, done: { trainedTokens?: number; result?: JobResult } = {}): Promise<State> {
+    return this.post(`/internal/v1/tasks/${kind}/${encodeURIComponent(id)}/complete`, {
+      ...(done.trainedTokens === undefined ? {} : { trained_tokens: done.trainedTokens }),
+      ...(done.result === undefined ? {} : { result: done.result }),
+    });
   }
 
   fail(kind: JobKind, id: string, error: { code: string; message: string }): Promise<State> {

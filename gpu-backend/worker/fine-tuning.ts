@@ -219,7 +219,7 @@ async function tellTheEdge(ending: Ending, spec: FineTuningSpec, job: LeasedJob,
   if (ending.kind === 'trained') {
     const { trainedTokens } = ending;
     try {
-      return (await job.report(() => client.complete('fine_tuning', spec.id, trainedTokens), REPORT_RETRIES)) ? 'succeeded' : 'stopped';
+      return (await job.report(() => client.complete('fine_tuning', spec.id, { trainedTokens }), REPORT_RETRIES)) ? 'succeeded' : 'stopped';
     } catch (err) {
       ending = endingOf(err, spec, job);
     }

@@ -1,16 +1,33 @@
 /**
- * Claims jobs from the edge and runs them, `slots` at a time. Only fine-tuning is claimed: nothing here does
- * merges, compressions or reverts yet, and a claimed job is leased to this backend until it ends or expires.
+ * Claims jobs of every kind from the edge and runs them, `slots` at a time: fine-tuning (fine-tuning.ts), and
+ * merges, reverts and compressions (artifact-job.ts). A claimed job is leased to this backend until it ends or expires.
  * While the edge is unreachable the loop backs off; on shutdown it stops claiming and stops its jobs without
  * reporting (their leases expire and the next holder resumes from the last checkpoint).
  */
-import { renewEveryMs } from '../../contracts/api/jobs.ts';
+import { JOB_KINDS, renewEveryMs } from '../../contracts/api/jobs.ts';
 import type { JobKind } from '../../contracts/api/jobs.ts';
+import { runArtifactJob } from './artifact-job.ts';
+import { buildCompression } from './compression.ts';
 import type { Spec } from './edge-client.ts';
 import { runFineTuning, type Outcome, type WorkerDeps } from './fine-tuning.ts';
 import { errorText, LeasedJob } from './leased-job.ts';
+import { buildMerge } from './merge.ts';
+import { buildRevert } from './revert.ts';
 
-const KINDS: JobKind[] = ['fine_tuning'];
+const KINDS: JobKind[] = [...JOB_KINDS];
+
+function run(spec: Spec, job: LeasedJob, deps: WorkerDeps): Promise<Outcome> {
+  switch (spec.kind) {
+    case 'fine_tuning':
+      return runFineTuning(spec, job, deps);
+    case 'merge':
+      return runArtifactJob(spec, job, deps, () => buildMerge(spec, deps));
+    case 'revert':
+      return runArtifactJob(spec, job, deps, () => buildRevert(spec, deps));
+    case 'compression':
+      return runArtifactJob(spec, job, deps, () => buildCompression(spec, deps));
+  }
+}
 const MAX_BACKOFF_MS = 30_000;
 
 export interface JobLoopOptions {
@@ -82,8 +99,7 @@ export class JobLoop {
     const job = new LeasedJob(this.deps.client, spec.kind, spec.id);
     job.keep(renewEveryMs(this.opts.leaseTtlS()));
     console.log(`backend: claimed ${key} (attempt ${spec.attempt}).`);
-    const run = spec.kind === 'fine_tuning' ? runFineTuning(spec, job, this.deps) : Promise.resolve<Outcome>('stopped');
-    const done = run
+    const done = run(spec, job, this.deps)
       .catch((err): Outcome => {
         console.error(`backend: ${key} crashed:`, err);
         return 'failed';

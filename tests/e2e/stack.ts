@@ -25,8 +25,8 @@ export interface Stack {
   edge: EdgeStack;
   backend: BackendProcess;
   stateDir: string;
-  /** Starts another backend process (e.g. after killing the first). */
-  startBackend(id: string): Promise<BackendProcess>;
+  /** Starts another backend process (e.g. after killing the first), with `env` added to its environment. */
+  startBackend(id: string, env?: Record<string, string>): Promise<BackendProcess>;
   stop(): Promise<void>;
 }
 
@@ -48,7 +48,7 @@ export async function startStack(opts: { leaseTtlS: number }): Promise<Stack> {
     vars: { LEASE_TTL_S: String(opts.leaseTtlS) },
   });
   const backends: BackendProcess[] = [];
-  const startBackend = async (id: string) => {
+  const startBackend = async (id: string, env: Record<string, string> = {}) => {
     // Each backend its own credential, issued by the operator's route as in production.
     const { token } = await issueBackendCredential(edge.edgeUrl, ADMIN_TOKEN, id);
     const backend = await startBackendProcess(
@@ -67,6 +67,7 @@ export async function startStack(opts: { leaseTtlS: number }): Promise<Stack> {
         TASK_POLL_MS: '250',
         EVENTS_EVERY_MS: '250',
         CHECKPOINT_EVERY: '2',
+        ...env,
       },
       'buffer',
     );

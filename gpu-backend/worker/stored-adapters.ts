@@ -1,0 +1,30 @@
+/** The adapters a merge or compression reads, fetched through the folder cache and checked against the base. */
+import type { LoraAdapter } from '../../contracts/formats/adapter.ts';
+import { parseModelConfig, type ModelConfig } from '../../contracts/formats/hf-config.ts';
+import { readAdapterFolder } from '../formats/files.ts';
+import type { Member } from '../lowrank/members.ts';
+import { ADAPTER_FILES, type FolderCache } from '../storage/folder-cache.ts';
+import type { Spec } from './edge-client.ts';
+
+type AdapterRef = { id: string; name: string; storage_prefix: string };
+
+export function baseConfig(spec: Spec): ModelConfig {
+  return parseModelConfig(spec.base_model.config);
+}
+
+export async function loadAdapter(folders: FolderCache, ref: AdapterRef, model: ModelConfig): Promise<LoraAdapter> {
+  return readAdapterFolder(await folders.fetch(ref.storage_prefix, ADAPTER_FILES), model);
+}
+
+/** Members named by adapter id: ids never change, so a merge's tasks stay findable whatever the adapters are called. */
+export async function loadMembers(folders: FolderCache, spec: Spec, refs: AdapterRef[]): Promise<Member[]> {
+  const model = baseConfig(spec);
+  const members: Member[] = [];
+  for (const ref of refs) members.push({ name: ref.id, baseModel: spec.base_model.name, adapter: await loadAdapter(folders, ref, model) });
+  return members;
+}
+
+/** Floats of an adapter's factors, Σ rank·(out + in): the unit storage fractions are measured in. */
+export function adapterFloats(adapter: LoraAdapter): number {
+  return adapter.modules.reduce((n, m) => n + m.rank * (m.out + m.in), 0);
+}

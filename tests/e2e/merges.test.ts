@@ -1,0 +1,250 @@
+/**
+ * Merges, reverts and compressions end to end over real processes (s3rver, the edge in workerd, backends):
+ * the fixture's three adapters uploaded, merged with `cat` into a PEFT adapter whose logits are PEFT's own merge
+ * (reference.json / logits.merge_cat), kept as a reversible basis at p = n from which one task is reverted into
+ * a standalone adapter that `rankgate parity` accepts in place of the original, and compressed to int8. A backend
+ * killed half-way through publishing a merge leaves no artifact that looks done; another one finishes it.
+ */
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { ARTIFACT_MANIFEST } from '../../contracts/formats/job-artifacts.ts';
+import { toFloat32 } from '../../contracts/formats/safetensors.ts';
+import { forwardLogits, LOGITS_TOLERANCE, loadFixture, maxAbsDiff, runParity, type Fixture } from '../../gpu-backend/cli/parity.ts';
+import { readAdapterFolder } from '../../gpu-backend/formats/files.ts';
+import { TEST_DELAY_ENV } from '../../gpu-backend/worker/artifact-files.ts';
+import { FIXTURE, fixtureTenant, startStack, uploadFixtureAdapter, waitFor, type EdgeApi, type Stack } from './stack.ts';
+
+/** Short leases, so the killed backend's merge is claimable again within seconds. */
+const LEASE_TTL_S = 6;
+const TASKS = ['task_a', 'task_b', 'task_c'];
+
+let stack: Stack;
+let api: EdgeApi;
+let fx: Fixture;
+const ids: Record<string, string> = {};
+
+beforeAll(async () => {
+  stack = await startStack({ leaseTtlS: LEASE_TTL_S });
+  api = await fixtureTenant(stack, 'merges');
+  for (const task of TASKS) ids[task] = (await uploadFixtureAdapter(api, task, task)).id;
+  fx = await loadFixture(FIXTURE);
+});
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+async function withLogs<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    console.error(`--- backend ---\n${stack.backend.logs().slice(-4000)}\n--- edge ---\n${stack.edge.logs().slice(-3000)}`);
+    throw err;
+  }
+}
+
+/** Polls `path` until the job there has finished. */
+function finished(path: string, timeoutMs = 60_000): Promise<any> {
+  return waitFor(
+    `${path} to finish`,
+    async () => {
+      const job = await api.json(path);
+      return job.status === 'succeeded' || job.status === 'failed' ? job : undefined;
+    },
+    timeoutMs,
+  );
+}
+
+/** The files of a download answer, fetched into a new folder. */
+async function downloadTo(download: { files: { filename: string; url: string }[] }): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'rankgate-download-'));
+  for (const f of download.files) {
+    const res = await fetch(f.url);
+    expect(res.status).toBe(200);
+    await writeFile(join(dir, f.filename), new Uint8Array(await res.arrayBuffer()));
+  }
+  return dir;
+}
+
+/** max |Δ| between the logits of the PEFT folder in `dir` and the fixture's `logits.<key>`. */
+async function logitsDiff(dir: string, key: string): Promise<number> {
+  const adapter = await readAdapterFolder(dir, fx.decoder.cfg);
+  const got = await forwardLogits(
+    fx.decoder,
+    fx.inputIds,
+    fx.inputIds.map(() => adapter),
+  );
+  return maxAbsDiff(got, toFloat32(fx.reference.get(`logits.${key}`)!));
+}
+
+const outputPrefix = (kind: string, id: string) =>
+  waitFor(
+    `the output prefix of ${id}`,
+    async () => {
+      const key = (await stack.edge.store.list('tenants/')).find((k) => k.includes(`/${kind}/${id}/`));
+      return key?.slice(0, key.indexOf(`/${kind}/${id}/`) + `/${kind}/${id}/`.length);
+    },
+    30_000,
+  );
+
+describe('merges', () => {
+  test('cat: the job publishes a PEFT adapter whose logits are PEFT’s merge_cat', () =>
+    withLogs(async () => {
+      const created = await api.json(
+        '/v1/merges',
+        { body: { name: 'abc', base_model: 'tiny-llama', adapters: TASKS, method: 'cat' } },
+        201,
+      );
+      const done = await finished(`/v1/merges/${created.id}`);
+      expect(done, JSON.stringify(done.error)).toMatchObject({ status: 'succeeded', model: 'tiny-llama:abc', result: { rank: 20 } });
+      // Every module is padded to the one rank (20) PEFT's cat gives, so it stores more than the members do.
+      expect(done.result.storage_fraction).toBeGreaterThan(1);
+      expect(done.result.tasks.map((t: any) => t.name)).toEqual(TASKS);
+      // A collapsed merge is the sum of the tasks: none of them exactly.
+      for (const t of done.result.tasks) expect(t.relative_error).toBeGreaterThan(0.01);
+
+      const download = await api.json(`/v1/merges/${created.id}/download`);
+      expect(download).toMatchObject({ layout: 'peft_adapter' });
+      const dir = await downloadTo(download);
+      expect(await logitsDiff(dir, 'merge_cat')).toBeLessThanOrEqual(LOGITS_TOLERANCE);
+      await rm(dir, { recursive: true, force: true });
+      // A merge is served under its own name; it registers no adapter.
+      expect((await api.json('/v1/adapters')).data.filter((a: any) => a.source === 'merge')).toEqual([]);
+    }));
+
+  test('rmm_factor at p = n: every task rebuilt exactly, and one reverted into an adapter that passes parity', () =>
+    withLogs(async () => {
+      const created = await api.json(
+        '/v1/merges',
+        { body: { name: 'abc-rev', base_model: 'tiny-llama', adapters: TASKS, method: 'rmm_factor', basis_size: 3 } },
+        201,
+      );
+      const done = await finished(`/v1/merges/${created.id}`);
+      expect(done, JSON.stringify(done.error)).toMatchObject({ status: 'succeeded', result: { rank: null } });
+      for (const t of done.result.tasks) expect(t.relative_error).toBeLessThan(1e-5);
+      expect((await api.json(`/v1/merges/${created.id}/download`)).layout).toBe('reversible_basis');
+
+      const revert = await api.json(
+        `/v1/merges/${created.id}/revert`,
+        { method: 'POST', body: { adapter: 'task_c', name: 'task_c-back' } },
+        202,
+      );
+      const reverted = await waitFor(
+        'the revert',
+        async () => {
+          const r = (await api.json(`/v1/merges/${created.id}`)).reverts.find((x: any) => x.id === revert.id);
+          return r.status === 'succeeded' || r.status === 'failed' ? r : undefined;
+        },
+        60_000,
+      );
+      expect(reverted, JSON.stringify(reverted.error)).toMatchObject({ status: 'succeeded' });
+      const adapter = await api.json(`/v1/adapters/${reverted.result_adapter_id}`);
+      expect(adapter).toMatchObject({ name: 'task_c-back', status: 'ready', source: 'revert', source_id: created.id });
+
+      // The fixture again, with the reverted adapter in place of task_c: `rankgate parity` checks its logits and
+      // greedy tokens against PEFT's for task_c (and the cat merge, which now includes it).
+      const copy = await mkdtemp(join(tmpdir(), 'rankgate-parity-'));
+      await cp(FIXTURE, copy, { recursive: true });
+      await rm(join(copy, 'adapters', 'task_c'), { recursive: true });
+      const dir = await downloadTo(await api.json(`/v1/adapters/${adapter.id}/download`));
+      await cp(dir, join(copy, 'adapters', 'task_c'), { recursive: true });
+      const report = await runParity(copy);
+      // Everything matches but PEFT's plain linear merge, which merges lora_A and lora_B separately and so
+      // depends on how an adapter splits ΔW into B·A (the reverted task_c is the same ΔW, split otherwise).
+      const { 'logits.merge_linear_bc': _splitDependent, ...logits } = report.max_abs_diff;
+      expect(Object.keys(logits).sort()).toEqual([
+        'logits.base',
+        'logits.merge_cat',
+        'logits.merge_svd',
+        'logits.task_a',
+        'logits.task_b',
+        'logits.task_c',
+      ]);
+      for (const diff of Object.values(logits)) expect(diff).toBeLessThanOrEqual(LOGITS_TOLERANCE);
+      expect(report.generate_match).toEqual({
+        'generate.base': true,
+        'generate.task_a': true,
+        'generate.task_b': true,
+        'generate.task_c': true,
+      });
+      expect(report.unchecked).toEqual([]);
+      await rm(copy, { recursive: true, force: true });
+      await rm(dir, { recursive: true, force: true });
+    }));
+});
+
+describe('compressions', () => {
+  test('int8: a ready adapter with per-module error, ranks and bytes, that serves', () =>
+    withLogs(async () => {
+      const created = await api.json('/v1/compressions', { body: { adapter: 'task_b', bits: 8 } }, 202);
+      const done = await finished(`/v1/compressions/${created.id}`);
+      expect(done, JSON.stringify(done.error)).toMatchObject({ status: 'succeeded', name: 'task_b-c8', result: { bits: 8 } });
+      const { result } = done;
+      const source = await api.json('/v1/adapters/task_b');
+      expect(result.modules.length).toBeGreaterThan(0);
+      for (const m of result.modules) {
+        expect(m).toMatchObject({ from_rank: 8, rank: 8 });
+        expect(m.relative_error).toBeGreaterThan(0);
+        expect(m.relative_error).toBeLessThan(0.02);
+      }
+      expect(result.bytes_after).toBeLessThan(result.bytes_before);
+      expect(result.storage_ratio).toBeCloseTo(result.bytes_after / result.bytes_before, 9);
+      const adapter = await api.json(`/v1/adapters/${done.result_adapter_id}`);
+      expect(adapter).toMatchObject({ status: 'ready', source: 'compression', rank: 8, target_modules: source.target_modules });
+      // The int8 factors themselves sit beside the float32 PEFT files.
+      const prefix = await outputPrefix('compressions', created.id);
+      expect(await stack.edge.store.head(`${prefix}adapter/adapter_model.quantized.safetensors`)).not.toBeNull();
+      const out = await api.json('/v1/completions', {
+        body: { model: adapter.model, prompt: 'reverse words: red fox\n', max_tokens: 8, temperature: 0 },
+      });
+      expect(out).toMatchObject({ object: 'text_completion', model: adapter.model });
+    }));
+});
+
+describe('a backend killed half-way through a merge', () => {
+  test('leaves no artifact that looks done, and another backend finishes it with the same output', () =>
+    withLogs(async () => {
+      // Only a slow backend claims: it waits before each file it writes (a test-only knob), so it can be killed mid-way.
+      await stack.backend.stop();
+      const slow = await stack.startBackend('e2e-slow', { [TEST_DELAY_ENV]: '2000' });
+      stack.backend = slow;
+      const created = await api.json(
+        '/v1/merges',
+        { body: { name: 'abc-again', base_model: 'tiny-llama', adapters: TASKS, method: 'cat' } },
+        201,
+      );
+      const prefix = await outputPrefix('merges', created.id);
+      await waitFor(
+        'the first file of the merge',
+        async () => ((await stack.edge.store.head(`${prefix}adapter/adapter_model.safetensors`)) ? true : undefined),
+        30_000,
+      );
+      slow.child.kill('SIGKILL');
+      expect(await stack.edge.store.head(prefix + ARTIFACT_MANIFEST)).toBeNull();
+      expect(await api.json(`/v1/merges/${created.id}`)).toMatchObject({ status: 'running', model: null, result: null });
+      const dead = await api.fetch(`/v1/merges/${created.id}/download`);
+      expect(dead.status).toBe(409);
+      await dead.body?.cancel();
+
+      const rescuer = await stack.startBackend('e2e-rescuer');
+      stack.backend = rescuer;
+      const done = await finished(`/v1/merges/${created.id}`, 60_000);
+      expect(done, JSON.stringify(done.error)).toMatchObject({ status: 'succeeded', model: 'tiny-llama:abc-again' });
+      expect(rescuer.logs()).toContain(`claimed merge/${created.id} (attempt 2)`);
+      expect(rescuer.logs()).toContain(`merge/${created.id} succeeded`);
+
+      // The same files as the first cat merge of these adapters, listed once, and no adapter row.
+      const manifest = JSON.parse((await stack.edge.store.getText(prefix + ARTIFACT_MANIFEST))!);
+      const first = (await api.json('/v1/merges/abc')).id;
+      const firstPrefix = prefix.replace(created.id, first);
+      const firstManifest = JSON.parse((await stack.edge.store.getText(firstPrefix + ARTIFACT_MANIFEST))!);
+      expect(manifest.files).toEqual(firstManifest.files);
+      expect((await api.json('/v1/merges')).data.filter((m: any) => m.name === 'abc-again')).toHaveLength(1);
+      expect((await api.json('/v1/adapters')).data.filter((a: any) => a.source === 'merge')).toEqual([]);
+      const dir = await downloadTo(await api.json(`/v1/merges/${created.id}/download`));
+      expect(await logitsDiff(dir, 'merge_cat')).toBeLessThanOrEqual(LOGITS_TOLERANCE);
+      await rm(dir, { recursive: true, force: true });
+    }));
+});

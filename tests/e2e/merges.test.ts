@@ -203,6 +203,19 @@ describe('compressions', () => {
     }));
 });
 
+describe('a job the backend cannot do', () => {
+  test('fails with a message that says what to change', () =>
+    withLogs(async () => {
+      // Keeping rank 1 in each of task_b's modules takes more than 2048 bytes; only the backend knows the shapes.
+      const created = await api.json('/v1/compressions', { body: { adapter: 'task_b', budget_bytes: 2048 } }, 202);
+      const done = await finished(`/v1/compressions/${created.id}`);
+      expect(done).toMatchObject({ status: 'failed', result: null, result_adapter_id: null, error: { code: 'bad_budget' } });
+      expect(done.error.message).toMatch(
+        /budget_bytes is 2048 but keeping rank 1 in each of the \d+ modules takes \d+ bytes; give at least \d+/,
+      );
+    }));
+});
+
 describe('a backend killed half-way through a merge', () => {
   test('leaves no artifact that looks done, and another backend finishes it with the same output', () =>
     withLogs(async () => {

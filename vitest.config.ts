@@ -15,6 +15,10 @@ export default defineConfig({
         },
       },
       {
+        // The CLI's own checks; its end-to-end tests are in e2e.
+        test: { name: 'cli', include: ['tests/cli/**/*.test.ts'], environment: 'node' },
+      },
+      {
         // Real processes (s3rver, wrangler dev, the backend server) on loopback: slow to start, so generous limits.
         test: {
           name: 'e2e',

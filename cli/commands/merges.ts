@@ -1,0 +1,58 @@
+/**
+ * `rankgate merges create|revert` and `rankgate compress`: each queues work on a backend; the command prints
+ * the API's answer (the queued object) or its error, and does not wait for the backend.
+ */
+import { type ApiClient, type Schemas, unwrap } from '../api.ts';
+import { printJson } from '../output.ts';
+
+export interface CreateMergeOptions {
+  base: string;
+  method: Schemas['CreateMergeRequest']['method'];
+  basisSize?: number;
+  weights?: number[];
+  density?: number;
+}
+
+export async function createMerge(api: ApiClient, name: string, adapters: string[], opts: CreateMergeOptions): Promise<void> {
+  const merge = unwrap(
+    await api.POST('/v1/merges', {
+      body: {
+        name,
+        base_model: opts.base,
+        adapters,
+        method: opts.method,
+        basis_size: opts.basisSize,
+        weights: opts.weights,
+        density: opts.density,
+      },
+    }),
+    'creating the merge',
+  );
+  printJson(merge);
+}
+
+export async function revertTask(api: ApiClient, merge: string, task: string, opts: { name?: string }): Promise<void> {
+  const revert = unwrap(
+    await api.POST('/v1/merges/{id}/revert', { params: { path: { id: merge } }, body: { adapter: task, name: opts.name } }),
+    'reverting the task',
+  );
+  printJson(revert);
+}
+
+export interface CompressOptions {
+  name?: string;
+  rank?: number;
+  energy?: number;
+  budgetBytes?: number;
+  bits?: number;
+}
+
+export async function compressAdapter(api: ApiClient, adapter: string, opts: CompressOptions): Promise<void> {
+  const compression = unwrap(
+    await api.POST('/v1/compressions', {
+      body: { adapter, name: opts.name, rank: opts.rank, energy: opts.energy, budget_bytes: opts.budgetBytes, bits: opts.bits },
+    }),
+    'compressing the adapter',
+  );
+  printJson(compression);
+}

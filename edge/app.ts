@@ -11,6 +11,7 @@ import { ApiError, errorResponse, handleError } from './errors.ts';
 import { adapterRoutes } from './routes/adapters.ts';
 import { baseModelRoutes } from './routes/base-models.ts';
 import { compressionRoutes } from './routes/compressions.ts';
+import { consoleRoutes } from './console/routes.ts';
 import { fileRoutes } from './routes/files.ts';
 import { inferenceRoutes } from './routes/inference.ts';
 import { mergeRoutes } from './routes/merges.ts';
@@ -73,6 +74,7 @@ export function createApp() {
   app.route('/', compressionRoutes);
   app.route('/', inferenceRoutes);
   app.route('/', internalRoutes);
+  app.route('/', consoleRoutes);
 
   app.notFound((c) =>
     handleError(

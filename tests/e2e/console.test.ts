@@ -1,0 +1,275 @@
+/**
+ * The web console in a real browser: Debian's Chromium driven by playwright-core, against the whole stack
+ * (s3rver, `wrangler dev` serving the edge and its console, the backend). A user signs in with an API key,
+ * sees the adapters, opens a job's loss curve, reverts a merge task and streams a playground completion.
+ * Screenshots land in test-results/console/ (git-ignored) for the CI run's artifacts.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { rng } from '../../gpu-backend/engine/sampling.ts';
+import { examples, TASKS } from '../../gpu-backend/default-model/skills.ts';
+import { root } from '../../scripts/edge-stack.ts';
+import { fixtureTenant, startStack, uploadFixtureAdapter, waitFor, type EdgeApi, type Stack } from './stack.ts';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const SCREENSHOTS = join(root, 'test-results', 'console');
+const TERMINAL = ['succeeded', 'failed', 'cancelled'];
+/** How long a merge may take before the test falls back to the revert's refusal (the backend may not run merges). */
+const MERGE_WAIT_MS = 90_000;
+
+let stack: Stack;
+let api: EdgeApi;
+let browser: Browser;
+let page: Page;
+let jobId: string;
+let mergeId: string;
+
+beforeAll(async () => {
+  // Missing Chromium is a failure that says what to do, never a silent skip: CI installs it in .ci/run.
+  if (!existsSync(CHROMIUM))
+    throw new Error(
+      `Chromium not found at ${CHROMIUM}: install Debian's package with \`apt-get install -y chromium\` (.ci/run does), or set CHROMIUM_PATH to a Chromium binary.`,
+    );
+  await mkdir(SCREENSHOTS, { recursive: true });
+  // --no-sandbox: sessions and CI run as root, where Chromium's sandbox refuses to start.
+  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+  stack = await startStack({ leaseTtlS: 30 });
+  api = await fixtureTenant(stack, 'console');
+  await uploadFixtureAdapter(api, 'task-a', 'task_a');
+  await uploadFixtureAdapter(api, 'task-b', 'task_b');
+
+  const form = new FormData();
+  form.set('purpose', 'fine-tune');
+  form.set(
+    'file',
+    new File(
+      [
+        `${examples(TASKS[0], 12, rng(1))
+          .map((r) => JSON.stringify(r))
+          .join('\n')}\n`,
+      ],
+      'train.jsonl',
+    ),
+  );
+  const fileId = (await api.json('/v1/files', { body: form }, 201)).id;
+  jobId = (
+    await api.json(
+      '/v1/fine_tuning/jobs',
+      {
+        body: {
+          model: 'tiny-llama',
+          training_file: fileId,
+          suffix: 'console',
+          seed: 3,
+          hyperparameters: { n_epochs: 2, batch_size: 4, learning_rate: 0.01, lora_r: 4 },
+        },
+      },
+      201,
+    )
+  ).id;
+  mergeId = (
+    await api.json(
+      '/v1/merges',
+      { body: { name: 'ab', base_model: 'tiny-llama', adapters: ['task-a', 'task-b'], method: 'rmm_factor' } },
+      201,
+    )
+  ).id;
+  page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await stack?.stop();
+});
+
+/** Shows the processes' output when a test fails, since the failure is often in another process. */
+async function withLogs<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    console.error(`--- backend ---\n${stack.backend.logs().slice(-4000)}\n--- edge ---\n${stack.edge.logs().slice(-4000)}`);
+    await page?.screenshot({ path: join(SCREENSHOTS, 'failure.png'), fullPage: true }).catch(() => {});
+    throw err;
+  }
+}
+
+const consoleUrl = () => `${stack.edge.edgeUrl}/console`;
+const shot = (name: string) => page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+
+/** Navigates to a console page and waits until it has drawn what the API returned. */
+async function open(name: 'adapters' | 'jobs' | 'merges' | 'playground') {
+  const url = `${consoleUrl()}#${name}`;
+  // Going to the URL the page is on only moves to the fragment; reload to see the API's data now.
+  if (page.url() === url) await page.reload();
+  else await page.goto(url);
+  await page.waitForSelector(`body[data-loaded="${name}"]`);
+}
+
+describe('the web console', () => {
+  test('is public and strict about what it loads; the data behind it still needs a key', () =>
+    withLogs(async () => {
+      for (const [path, type] of [
+        ['/console', 'text/html'],
+        ['/console/console.js', 'text/javascript'],
+        ['/console/console.css', 'text/css'],
+      ]) {
+        const res = await fetch(`${stack.edge.edgeUrl}${path}`);
+        expect(res.status, path).toBe(200);
+        expect(res.headers.get('content-type')).toContain(type);
+        expect(res.headers.get('content-security-policy')).toContain("script-src 'self'");
+      }
+      expect((await fetch(`${stack.edge.edgeUrl}/v1/adapters`)).status).toBe(401);
+    }));
+
+  test('signs in with an API key (a wrong one is refused in the API’s words) and lists the adapters', () =>
+    withLogs(async () => {
+      await page.goto(consoleUrl());
+      await page.fill('#api-key', 'rg-not-a-key');
+      await page.click('#sign-in button[type=submit]');
+      await expect.poll(() => page.textContent('#sign-in-error')).toContain('invalid_api_key');
+      expect(await page.isVisible('#page-adapters')).toBe(false);
+
+      await page.fill('#api-key', api.key);
+      await page.click('#sign-in button[type=submit]');
+      await page.waitForSelector('body[data-loaded="adapters"]');
+      expect(await page.isVisible('#sign-in')).toBe(false);
+      expect(await page.isVisible('#nav')).toBe(true);
+      const rows = await Promise.all(
+        (await page.locator('#adapters-table tbody tr').all()).map((tr) => tr.locator('td').allTextContents()),
+      );
+      const listed = (await api.json('/v1/adapters?limit=100')).data;
+      expect(rows).toHaveLength(listed.length);
+      for (const name of ['task-a', 'task-b']) {
+        const a = listed.find((x: any) => x.name === name);
+        expect(rows).toContainEqual([
+          name,
+          `tiny-llama:${name}`,
+          'ready',
+          String(a.rank),
+          a.target_modules.join(', '),
+          expect.stringMatching(/^\d+(\.\d)? (B|KB|MB)$/),
+          'upload',
+        ]);
+      }
+      // The key lives in this tab only.
+      expect(await page.evaluate("sessionStorage.getItem('rankgate.apiKey')")).toBe(api.key);
+      await shot('adapters');
+    }));
+
+  test("opens a job's loss curve, which follows the job's metrics events to the end", () =>
+    withLogs(async () => {
+      await waitFor(
+        'a metrics event of the job',
+        async () =>
+          (await api.json(`/v1/fine_tuning/jobs/${jobId}/events?limit=100`)).data.some((e: any) => e.type === 'metrics') ? true : undefined,
+        120_000,
+      );
+      await open('jobs');
+      await page.click(`tr[data-job="${jobId}"] button.show-loss`);
+      await page.waitForSelector('#loss-chart svg polyline.train');
+
+      const job = await waitFor(
+        `job ${jobId} to end`,
+        async () => {
+          const j = await api.json(`/v1/fine_tuning/jobs/${jobId}`);
+          return TERMINAL.includes(j.status) ? j : undefined;
+        },
+        120_000,
+      );
+      expect(job.status, JSON.stringify(job.error)).toBe('succeeded');
+      const steps = (await api.json(`/v1/fine_tuning/jobs/${jobId}/events?limit=100`)).data.filter((e: any) => e.type === 'metrics').length;
+      expect(steps).toBe(6);
+      // The page polls while the job runs: it reaches the final curve without a reload.
+      await page.waitForSelector('#job-detail-status:text("succeeded")', { timeout: 30_000 });
+      await page.waitForSelector(`#loss-chart polyline.train[data-points="${steps}"]`, { timeout: 30_000 });
+      await page.waitForSelector(`tr[data-job="${jobId}"] td.status:text("succeeded")`, { timeout: 30_000 });
+      expect(await page.isVisible('#page-adapters')).toBe(false);
+      const points = (await page.getAttribute('#loss-chart polyline.train', 'points'))?.trim().split(/\s+/) ?? [];
+      expect(points).toHaveLength(steps);
+      for (const p of points) expect(p).toMatch(/^\d+(\.\d)?,\d+(\.\d)?$/);
+      expect(await page.textContent('#loss-summary')).toContain(`${steps} steps reported`);
+      await shot('job-loss-curve');
+    }));
+
+  test('reverts a merge task from the merges page and shows the API’s answer', () =>
+    withLogs(async () => {
+      const merge = await waitFor(
+        'the merge to end',
+        async () => {
+          const m = await api.json(`/v1/merges/${mergeId}`);
+          return TERMINAL.includes(m.status) ? m : undefined;
+        },
+        MERGE_WAIT_MS,
+      ).catch(() => api.json(`/v1/merges/${mergeId}`));
+      console.info(
+        `console test: merge ${merge.status}; reverting through the console ${merge.status === 'succeeded' ? 'runs' : 'is refused'}`,
+      );
+
+      await open('merges');
+      const row = page.locator('tr[data-merge="ab"]');
+      await expect.poll(() => row.locator('td.status').textContent()).toContain(merge.status);
+      await row.locator('[data-member="task-a"] button.revert').click();
+      await page.waitForSelector('#revert-result:not(:text("Reverting"))');
+      const shown = await page.textContent('#revert-result');
+
+      if (merge.status === 'succeeded') {
+        // Per-task error and storage, as the backend measured them.
+        expect(await row.locator('[data-member="task-a"] .task-error').textContent()).toMatch(/^error \d+\.\d{4}$/);
+        expect(await row.locator('td').nth(3).textContent()).toMatch(/% of the members$/);
+        const reverts = (await api.json(`/v1/merges/${mergeId}`)).reverts;
+        expect(reverts).toHaveLength(1);
+        expect(shown).toContain(`Revert ${reverts[0].id} of task-a:`);
+        const done = await waitFor(
+          'the revert to end',
+          async () => {
+            const r = (await api.json(`/v1/merges/${mergeId}`)).reverts[0];
+            return TERMINAL.includes(r.status) ? r : undefined;
+          },
+          120_000,
+        );
+        await open('merges');
+        expect(await row.locator('td.reverts').textContent()).toContain(`task-a: ${done.status}`);
+      } else {
+        // The button still called the API: the page shows the edge's refusal, and no revert was created.
+        expect(shown).toBe(
+          `Revert refused: merge_not_ready: Merge "ab" is ${merge.status}; a task can be reverted once the merge succeeded.`,
+        );
+        expect((await api.json(`/v1/merges/${mergeId}`)).reverts).toEqual([]);
+      }
+      await shot('merges');
+    }));
+
+  test('streams a completion in the playground', () =>
+    withLogs(async () => {
+      const request = {
+        model: 'tiny-llama:task-a',
+        messages: [{ role: 'user', content: 'upper: red fox' }],
+        max_tokens: 12,
+        temperature: 0,
+      };
+      const expected = (await api.json('/v1/chat/completions', { body: request })).choices[0].message.content;
+      expect(expected.length).toBeGreaterThan(0);
+
+      await open('playground');
+      await page.fill('#playground-model', request.model);
+      await page.fill('#playground-prompt', request.messages[0].content);
+      await page.fill('#playground-max-tokens', String(request.max_tokens));
+      await page.fill('#playground-temperature', '0');
+      await page.click('#playground-send');
+      await page.waitForSelector('#playground-status[data-state]');
+      expect(await page.getAttribute('#playground-status', 'data-state'), (await page.textContent('#playground-status')) ?? undefined).toBe(
+        'done',
+      );
+      expect(await page.textContent('#playground-output')).toBe(expected);
+      await shot('playground');
+
+      // An unknown model: the API's error, shown as text.
+      await page.fill('#playground-model', 'tiny-llama:no-such-adapter');
+      await page.click('#playground-send');
+      await page.waitForSelector('#playground-status[data-state="error"]');
+      expect(await page.textContent('#playground-status')).toMatch(/^model_not_found: /);
+    }));
+});

@@ -233,7 +233,8 @@ async function revert(merge, member) {
   try {
     const r = await api('/v1/merges/' + encodeURIComponent(merge.id) + '/revert', { body: { adapter: member.name } });
     out.textContent = 'Revert ' + r.id + ' of ' + r.adapter + ': ' + r.status + ' (new adapter ' + r.name + ')';
-    await renderMerges();
+    // Through refresh, so the page follows the new revert until it ends.
+    await refresh('merges');
   } catch (err) {
     out.className = 'error';
     out.textContent = 'Revert refused: ' + errorText(err);
@@ -242,8 +243,9 @@ async function revert(merge, member) {
 
 // ---- Playground ----
 async function fillModels() {
-  const [bases, adapters] = await Promise.all([listAll('/v1/base-models'), listAll('/v1/adapters')]);
-  const models = bases.map((b) => b.name).concat(adapters.filter((a) => a.model).map((a) => a.model));
+  const [bases, adapters, merges] = await Promise.all([listAll('/v1/base-models'), listAll('/v1/adapters'), listAll('/v1/merges')]);
+  const served = (items) => items.filter((x) => x.model).map((x) => x.model);
+  const models = bases.map((b) => b.name).concat(served(adapters), served(merges));
   $('#playground-models').replaceChildren(...models.map((m) => el('option', { value: m })));
   return false;
 }

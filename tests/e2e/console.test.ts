@@ -17,15 +17,14 @@ import { fixtureTenant, startStack, uploadFixtureAdapter, waitFor, type EdgeApi,
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SCREENSHOTS = join(root, 'test-results', 'console');
 const TERMINAL = ['succeeded', 'failed', 'cancelled'];
-/** How long a merge may take before the test falls back to the revert's refusal (the backend may not run merges). */
-const MERGE_WAIT_MS = 90_000;
 
 let stack: Stack;
 let api: EdgeApi;
 let browser: Browser;
 let page: Page;
 let jobId: string;
-let mergeId: string;
+/** A reversible merge (its tasks can be reverted) and a collapsed one (a revert is refused), by name. */
+const merges: Record<'ab' | 'ab-cat', string> = { ab: '', 'ab-cat': '' };
 
 beforeAll(async () => {
   // Missing Chromium is a failure that says what to do, never a silent skip: CI installs it in .ci/run.
@@ -70,13 +69,13 @@ beforeAll(async () => {
       201,
     )
   ).id;
-  mergeId = (
-    await api.json(
-      '/v1/merges',
-      { body: { name: 'ab', base_model: 'tiny-llama', adapters: ['task-a', 'task-b'], method: 'rmm_factor' } },
-      201,
-    )
-  ).id;
+  for (const [name, method] of [
+    ['ab', 'rmm_factor'],
+    ['ab-cat', 'cat'],
+  ] as const)
+    merges[name] = (
+      await api.json('/v1/merges', { body: { name, base_model: 'tiny-llama', adapters: ['task-a', 'task-b'], method } }, 201)
+    ).id;
   page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
 });
 
@@ -194,52 +193,50 @@ describe('the web console', () => {
       await shot('job-loss-curve');
     }));
 
-  test('reverts a merge task from the merges page and shows the API’s answer', () =>
+  test('shows merges with per-task error and storage, reverts a task with the button, and shows a refusal as the API words it', () =>
     withLogs(async () => {
-      const merge = await waitFor(
-        'the merge to end',
-        async () => {
-          const m = await api.json(`/v1/merges/${mergeId}`);
-          return TERMINAL.includes(m.status) ? m : undefined;
-        },
-        MERGE_WAIT_MS,
-      ).catch(() => api.json(`/v1/merges/${mergeId}`));
-      console.info(
-        `console test: merge ${merge.status}; reverting through the console ${merge.status === 'succeeded' ? 'runs' : 'is refused'}`,
-      );
+      const merge = (id: string) => api.json(`/v1/merges/${id}`);
+      for (const id of Object.values(merges)) {
+        const m = await waitFor(
+          `merge ${id} to end`,
+          async () => ((m) => (TERMINAL.includes(m.status) ? m : undefined))(await merge(id)),
+          120_000,
+        );
+        expect(m.status, JSON.stringify(m.error)).toBe('succeeded');
+      }
+      const ab = await merge(merges.ab);
 
       await open('merges');
       const row = page.locator('tr[data-merge="ab"]');
-      await expect.poll(() => row.locator('td.status').textContent()).toContain(merge.status);
+      expect(await row.locator('td.status').textContent()).toBe('succeeded');
+      expect(await row.locator('td').nth(3).textContent()).toBe(`${(ab.result.storage_fraction * 100).toFixed(1)}% of the members`);
+      for (const task of ab.result.tasks)
+        expect(await row.locator(`[data-member="${task.name}"] .task-error`).textContent()).toBe(`error ${task.relative_error.toFixed(4)}`);
+
       await row.locator('[data-member="task-a"] button.revert').click();
       await page.waitForSelector('#revert-result:not(:text("Reverting"))');
-      const shown = await page.textContent('#revert-result');
-
-      if (merge.status === 'succeeded') {
-        // Per-task error and storage, as the backend measured them.
-        expect(await row.locator('[data-member="task-a"] .task-error').textContent()).toMatch(/^error \d+\.\d{4}$/);
-        expect(await row.locator('td').nth(3).textContent()).toMatch(/% of the members$/);
-        const reverts = (await api.json(`/v1/merges/${mergeId}`)).reverts;
-        expect(reverts).toHaveLength(1);
-        expect(shown).toContain(`Revert ${reverts[0].id} of task-a:`);
-        const done = await waitFor(
-          'the revert to end',
-          async () => {
-            const r = (await api.json(`/v1/merges/${mergeId}`)).reverts[0];
-            return TERMINAL.includes(r.status) ? r : undefined;
-          },
-          120_000,
-        );
-        await open('merges');
-        expect(await row.locator('td.reverts').textContent()).toContain(`task-a: ${done.status}`);
-      } else {
-        // The button still called the API: the page shows the edge's refusal, and no revert was created.
-        expect(shown).toBe(
-          `Revert refused: merge_not_ready: Merge "ab" is ${merge.status}; a task can be reverted once the merge succeeded.`,
-        );
-        expect((await api.json(`/v1/merges/${mergeId}`)).reverts).toEqual([]);
-      }
+      const [queued] = (await merge(merges.ab)).reverts;
+      expect(await page.textContent('#revert-result')).toBe(`Revert ${queued.id} of task-a: ${queued.status} (new adapter ab-task-a)`);
+      const reverted = await waitFor(
+        'the revert to end',
+        async () => ((r) => (TERMINAL.includes(r.status) ? r : undefined))((await merge(merges.ab)).reverts[0]),
+        120_000,
+      );
+      expect(reverted.status, JSON.stringify(reverted.error)).toBe('succeeded');
+      // The page follows a running revert by itself; no reload needed.
+      await page.waitForSelector('tr[data-merge="ab"] td.reverts:text("task-a: succeeded")', { timeout: 30_000 });
       await shot('merges');
+
+      // A collapsed merge keeps no task: the button's request is refused, and the page shows the API's own words.
+      await page.locator('tr[data-merge="ab-cat"] [data-member="task-a"] button.revert').click();
+      await page.waitForSelector('#revert-result.error');
+      const refusal = await api.fetch(`/v1/merges/${merges['ab-cat']}/revert`, { body: { adapter: 'task-a' } });
+      expect(refusal.status).toBe(400);
+      const { error } = (await refusal.json()) as { error: { code: string; message: string } };
+      expect(error.code).toBe('merge_not_reversible');
+      expect(await page.textContent('#revert-result')).toBe(`Revert refused: merge_not_reversible: ${error.message}`);
+      expect((await merge(merges['ab-cat'])).reverts).toEqual([]);
+      await shot('merges-refused');
     }));
 
   test('streams a completion in the playground', () =>
@@ -271,5 +268,13 @@ describe('the web console', () => {
       await page.click('#playground-send');
       await page.waitForSelector('#playground-status[data-state="error"]');
       expect(await page.textContent('#playground-status')).toMatch(/^model_not_found: /);
+    }));
+
+  test('signs out: the key leaves the tab and the sign-in form is back', () =>
+    withLogs(async () => {
+      await page.click('#sign-out');
+      expect(await page.isVisible('#sign-in')).toBe(true);
+      expect(await page.isVisible('#page-playground')).toBe(false);
+      expect(await page.evaluate("sessionStorage.getItem('rankgate.apiKey')")).toBeNull();
     }));
 });

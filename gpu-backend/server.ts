@@ -18,6 +18,7 @@ import { FolderCache } from './storage/folder-cache.ts';
 import { BackendMetrics } from './serve/metrics.ts';
 import { DEFAULT_MODEL_CACHE_OPTIONS, ModelCache } from './serve/models.ts';
 import { DEFAULT_SCHEDULER_OPTIONS, type SchedulerOptions } from './serve/scheduler.ts';
+import { type ExecutionProviderSetting, parseExecutionProvider, useExecutionProvider } from './engine/providers.ts';
 import { LEASE_TTL_S } from '../contracts/api/jobs.ts';
 import { ObjectStore, type ObjectStoreConfig } from '../contracts/storage/object-store.ts';
 import { EdgeClient } from './worker/edge-client.ts';
@@ -54,6 +55,8 @@ export interface BackendConfig {
   trainingSlots: number;
   checkpointEvery: number;
   eventsEveryMs: number;
+  /** EXECUTION_PROVIDER: auto (CUDA when installed and a GPU is visible, else CPU), cuda or cpu. */
+  executionProvider: ExecutionProviderSetting;
 }
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -115,16 +118,20 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): BackendConf
     trainingSlots: int('TRAINING_SLOTS', 1),
     checkpointEvery: int('CHECKPOINT_EVERY', 50),
     eventsEveryMs: int('EVENTS_EVERY_MS', 2_000),
+    executionProvider: parseExecutionProvider(env.EXECUTION_PROVIDER),
   };
 }
 
 export interface RunningBackend {
   url: string;
   backendId: string;
+  /** Where the engine's sessions run. */
+  executionProvider: 'cuda' | 'cpu';
   stop(): Promise<void>;
 }
 
 export async function startBackend(config: BackendConfig): Promise<RunningBackend> {
+  const executionProvider = useExecutionProvider(config.executionProvider);
   const store = new ObjectStore(config.s3);
   const folders = new FolderCache(store, config.cacheDir);
   let models: ModelCache | null = null;
@@ -189,6 +196,7 @@ export async function startBackend(config: BackendConfig): Promise<RunningBacken
   return {
     url,
     backendId: config.backendId,
+    executionProvider,
     async stop() {
       heartbeat?.stop();
       await jobs.stop();
@@ -215,7 +223,7 @@ async function main() {
   process.on('unhandledRejection', (err) => console.error('backend: unhandled rejection', err));
   const backend = await startBackend(config);
   console.log(
-    `rankgate backend ${backend.backendId} listening on ${backend.url} (edge ${config.edgeUrl}, bucket ${config.s3.endpoint}/${config.s3.bucket}, cache ${config.cacheDir})`,
+    `rankgate backend ${backend.backendId} listening on ${backend.url} (${backend.executionProvider} execution provider, edge ${config.edgeUrl}, bucket ${config.s3.endpoint}/${config.s3.bucket}, cache ${config.cacheDir})`,
   );
   let stopping = false;
   const stop = async () => {

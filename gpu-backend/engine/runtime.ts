@@ -1,6 +1,7 @@
 /** onnxruntime-node sessions, configured once for the whole engine. */
 import { availableParallelism } from 'node:os';
 import ort from 'onnxruntime-node';
+import { executionProviders } from './providers.ts';
 
 export { ort };
 
@@ -15,6 +16,7 @@ export async function createSession(model: Uint8Array, opts: RuntimeOptions = {}
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',
+    executionProviders: executionProviders(),
   });
 }
 

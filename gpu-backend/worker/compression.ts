@@ -15,9 +15,7 @@ import { deltaFactors } from '../lowrank/peft-adapter.ts';
 import { quantizeAdapter } from '../lowrank/quantize.ts';
 import type { Built } from './artifact-job.ts';
 import type { CompressionSpec } from './edge-client.ts';
-import type { WorkerDeps } from './fine-tuning.ts';
 import { peftAdapterFiles } from './merge.ts';
-import { baseConfig, loadAdapter } from './stored-adapters.ts';
 
 function truncation(spec: CompressionSpec): CompressSpec | null {
   if (spec.rank !== null) return { rank: spec.rank };
@@ -41,8 +39,8 @@ function errors(source: LoraAdapter, result: LoraAdapter) {
   return { modules, relative_error: norm > 0 ? Math.sqrt(err / norm) : 0 };
 }
 
-export async function buildCompression(spec: CompressionSpec, deps: WorkerDeps): Promise<Built> {
-  const source = await loadAdapter(deps.folders, spec.source, baseConfig(spec));
+/** The compressed `source`: pure, so it runs on a worker thread. */
+export function compressionArtifact(spec: CompressionSpec, source: LoraAdapter): Built {
   const cut = truncation(spec);
   const truncated = cut ? compressAdapter(source, cut, spec.base_model.name) : null;
   let adapter = truncated?.adapter ?? source;

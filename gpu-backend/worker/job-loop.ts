@@ -7,12 +7,12 @@
 import { JOB_KINDS, renewEveryMs } from '../../contracts/api/jobs.ts';
 import type { JobKind } from '../../contracts/api/jobs.ts';
 import { runArtifactJob } from './artifact-job.ts';
-import { buildCompression } from './compression.ts';
+import { computeInThread } from './compute-thread.ts';
 import type { Spec } from './edge-client.ts';
 import { runFineTuning, type Outcome, type WorkerDeps } from './fine-tuning.ts';
 import { errorText, LeasedJob } from './leased-job.ts';
-import { buildMerge } from './merge.ts';
-import { buildRevert } from './revert.ts';
+import { loadBasis } from './revert.ts';
+import { baseConfig, loadAdapter, loadMembers } from './stored-adapters.ts';
 
 const KINDS: JobKind[] = [...JOB_KINDS];
 
@@ -20,12 +20,17 @@ function run(spec: Spec, job: LeasedJob, deps: WorkerDeps): Promise<Outcome> {
   switch (spec.kind) {
     case 'fine_tuning':
       return runFineTuning(spec, job, deps);
+    // Inputs are fetched here; the algebra runs on a thread of its own.
     case 'merge':
-      return runArtifactJob(spec, job, deps, () => buildMerge(spec, deps));
+      return runArtifactJob(spec, job, deps, async () =>
+        computeInThread({ spec, members: await loadMembers(deps.folders, spec, spec.members) }, job.signal),
+      );
     case 'revert':
-      return runArtifactJob(spec, job, deps, () => buildRevert(spec, deps));
+      return runArtifactJob(spec, job, deps, async () => computeInThread({ spec, ...(await loadBasis(deps.store, spec)) }, job.signal));
     case 'compression':
-      return runArtifactJob(spec, job, deps, () => buildCompression(spec, deps));
+      return runArtifactJob(spec, job, deps, async () =>
+        computeInThread({ spec, source: await loadAdapter(deps.folders, spec.source, baseConfig(spec)) }, job.signal),
+      );
   }
 }
 const MAX_BACKOFF_MS = 30_000;

@@ -9,10 +9,10 @@ import { encodeSafetensors } from '../../contracts/formats/safetensors.ts';
 import { mergeCollapsed, type CollapsedMethod } from '../lowrank/merge-collapsed.ts';
 import { adapterFiles } from '../lowrank/peft-adapter.ts';
 import { buildReversibleMerge, encodeReversibleMerge, reversibleReport, type Construction } from '../lowrank/reversible.ts';
+import type { Member } from '../lowrank/members.ts';
 import type { Built } from './artifact-job.ts';
 import type { MergeSpec } from './edge-client.ts';
-import type { WorkerDeps } from './fine-tuning.ts';
-import { adapterFloats, loadMembers } from './stored-adapters.ts';
+import { adapterFloats } from './stored-adapters.ts';
 
 /** The construction behind each reversible method. */
 const CONSTRUCTION: Record<'rmm_factor' | 'rmm_delta', Construction> = { rmm_factor: 'factor', rmm_delta: 'delta' };
@@ -26,8 +26,8 @@ export function peftAdapterFiles(adapter: Parameters<typeof adapterFiles>[0]): [
   ];
 }
 
-export async function buildMerge(spec: MergeSpec, deps: WorkerDeps): Promise<Built> {
-  const members = await loadMembers(deps.folders, spec, spec.members);
+/** The merge of `members` (the spec's, loaded in its order): pure, so it runs on a worker thread. */
+export function mergeArtifact(spec: MergeSpec, members: Member[]): Built {
   const names = new Map(spec.members.map((m) => [m.id, m.name]));
   const task = (t: { name: string; relativeError: number }) => ({
     adapter_id: t.name,

@@ -2,24 +2,27 @@
 import { invalid } from '../../contracts/formats/errors.ts';
 import { BASIS_MANIFEST, BASIS_TENSORS } from '../../contracts/formats/job-artifacts.ts';
 import { decodeSafetensors } from '../../contracts/formats/safetensors.ts';
+import type { ObjectStore } from '../../contracts/storage/object-store.ts';
 import { decodeReversibleMerge, revertTask } from '../lowrank/reversible.ts';
 import type { Built } from './artifact-job.ts';
 import type { RevertSpec } from './edge-client.ts';
-import type { WorkerDeps } from './fine-tuning.ts';
 import { peftAdapterFiles } from './merge.ts';
 
-export async function buildRevert(spec: RevertSpec, deps: WorkerDeps): Promise<Built> {
+/** The merge's published basis: its manifest and tensor file, as stored. */
+export async function loadBasis(store: ObjectStore, spec: RevertSpec): Promise<{ manifestText: string; tensorBytes: Uint8Array }> {
   const prefix = spec.merge.storage_prefix;
-  const [manifestText, tensorBytes] = await Promise.all([
-    deps.store.getText(prefix + BASIS_MANIFEST),
-    deps.store.getBytes(prefix + BASIS_TENSORS),
-  ]);
+  const [manifestText, tensorBytes] = await Promise.all([store.getText(prefix + BASIS_MANIFEST), store.getBytes(prefix + BASIS_TENSORS)]);
   if (manifestText === null || tensorBytes === null)
     invalid(
       'merge_artifact_missing',
       `merge ${spec.merge.id} has no basis under "${prefix}" any more; build the merge again, then revert.`,
       'merge',
     );
+  return { manifestText, tensorBytes };
+}
+
+/** The task rebuilt from the basis: pure, so it runs on a worker thread. */
+export function revertArtifact(spec: RevertSpec, manifestText: string, tensorBytes: Uint8Array): Built {
   const merge = decodeReversibleMerge(JSON.parse(manifestText) as Record<string, unknown>, decodeSafetensors(tensorBytes).tensors);
   const adapter = revertTask(merge, spec.adapter.id);
   return {

@@ -1,0 +1,45 @@
+/**
+ * Runs artifact-compute.ts on a worker thread of its own, one per job: the event loop stays free for heartbeats,
+ * lease renewals and inference while the algebra runs, and a stopped job (cancel, lost lease, shutdown) ends
+ * its thread at once.
+ */
+import { Worker } from 'node:worker_threads';
+import { InvalidInputError } from '../../contracts/formats/errors.ts';
+import type { ComputeInput } from './artifact-compute.ts';
+import type { Built } from './artifact-job.ts';
+
+interface Answer {
+  built?: Built;
+  error?: { invalid: boolean; code?: string; message: string; param?: string; stack?: string };
+}
+
+export function computeInThread(input: ComputeInput, signal: AbortSignal): Promise<Built> {
+  signal.throwIfAborted();
+  // Its own loader (tsx, registered by the thread), not the parent's flags.
+  const worker = new Worker(new URL('./artifact-thread.js', import.meta.url), { workerData: input, execArgv: [] });
+  return new Promise<Built>((resolve, reject) => {
+    const stop = () => {
+      reject(signal.reason instanceof Error ? signal.reason : new Error(`stopped: ${String(signal.reason)}`));
+      void worker.terminate();
+    };
+    signal.addEventListener('abort', stop, { once: true });
+    worker.once('message', (answer: Answer) => {
+      signal.removeEventListener('abort', stop);
+      void worker.terminate();
+      if (answer.built) return resolve(answer.built);
+      const e = answer.error!;
+      if (e.invalid) return reject(new InvalidInputError(e.code ?? 'invalid_input', e.message, e.param));
+      const err = new Error(e.message);
+      err.stack = e.stack;
+      reject(err);
+    });
+    worker.once('error', (err) => {
+      signal.removeEventListener('abort', stop);
+      reject(err);
+    });
+    worker.once('exit', (code) => {
+      signal.removeEventListener('abort', stop);
+      reject(new Error(`the compute thread exited (${code}) without an answer`));
+    });
+  });
+}

@@ -1,6 +1,7 @@
 /**
- * Claims jobs of every kind from the edge and runs them, `slots` at a time: fine-tuning (fine-tuning.ts), and
- * merges, reverts and compressions (artifact-job.ts). A claimed job is leased to this backend until it ends or expires.
+ * Claims jobs of every kind from the edge and runs them: fine-tuning (fine-tuning.ts), `slots` at a time, and
+ * merges, reverts and compressions (artifact-job.ts), `artifactSlots` at a time beside them, so a merge that
+ * takes seconds never waits behind a training run of hours. A claimed job is leased to this backend until it ends or expires.
  * While the edge is unreachable the loop backs off; on shutdown it stops claiming and stops its jobs without
  * reporting (their leases expire and the next holder resumes from the last checkpoint).
  */
@@ -14,7 +15,9 @@ import { errorText, LeasedJob } from './leased-job.ts';
 import { loadBasis } from './revert.ts';
 import { baseConfig, loadAdapter, loadMembers } from './stored-adapters.ts';
 
-const KINDS: JobKind[] = [...JOB_KINDS];
+const ARTIFACT_KINDS: JobKind[] = JOB_KINDS.filter((k) => k !== 'fine_tuning');
+/** Merges, reverts and compressions run at once by default (each on a thread of its own). */
+const ARTIFACT_SLOTS = 1;
 
 function run(spec: Spec, job: LeasedJob, deps: WorkerDeps): Promise<Outcome> {
   switch (spec.kind) {
@@ -38,8 +41,10 @@ const MAX_BACKOFF_MS = 30_000;
 export interface JobLoopOptions {
   /** Wait between claims while there is nothing to do. */
   pollMs: number;
-  /** Jobs run at once. */
+  /** Fine-tuning jobs run at once. */
   slots: number;
+  /** Merges, reverts and compressions run at once, beside the fine-tuning jobs (default 1). */
+  artifactSlots?: number;
   /** The edge's lease length (from the heartbeat answer); leases are renewed four times within it. */
   leaseTtlS: () => number;
 }
@@ -63,6 +68,16 @@ export class JobLoop {
     return this.running.size;
   }
 
+  /** The kinds with a free slot here. */
+  private claimableKinds(): JobKind[] {
+    const training = [...this.running.keys()].filter((key) => key.startsWith('fine_tuning/')).length;
+    const artifacts = this.running.size - training;
+    return [
+      ...(training < this.opts.slots ? (['fine_tuning'] as JobKind[]) : []),
+      ...(artifacts < (this.opts.artifactSlots ?? ARTIFACT_SLOTS) ? ARTIFACT_KINDS : []),
+    ];
+  }
+
   /** Sleeps `ms`, or less when woken (a job finished, or shutdown). */
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
@@ -77,13 +92,14 @@ export class JobLoop {
   private async loop(): Promise<void> {
     let failures = 0;
     while (!this.stopping) {
-      if (this.running.size >= this.opts.slots) {
+      const kinds = this.claimableKinds();
+      if (kinds.length === 0) {
         await this.sleep(MAX_BACKOFF_MS);
         continue;
       }
       let spec: Spec | null;
       try {
-        spec = await this.deps.client.claim(KINDS);
+        spec = await this.deps.client.claim(kinds);
         if (failures > 0) console.log('backend: the edge answers again; claiming jobs.');
         failures = 0;
       } catch (err) {

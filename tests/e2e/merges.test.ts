@@ -12,6 +12,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ARTIFACT_MANIFEST } from '../../contracts/formats/job-artifacts.ts';
 import { toFloat32 } from '../../contracts/formats/safetensors.ts';
 import { forwardLogits, LOGITS_TOLERANCE, loadFixture, maxAbsDiff, runParity, type Fixture } from '../../gpu-backend/cli/parity.ts';
+import { examples, TASKS as SKILLS } from '../../gpu-backend/default-model/skills.ts';
+import { rng } from '../../gpu-backend/engine/sampling.ts';
 import { readAdapterFolder } from '../../gpu-backend/formats/files.ts';
 import { TEST_DELAY_ENV } from '../../gpu-backend/worker/artifact-files.ts';
 import { FIXTURE, fixtureTenant, startStack, uploadFixtureAdapter, waitFor, type EdgeApi, type Stack } from './stack.ts';
@@ -213,6 +215,35 @@ describe('a job the backend cannot do', () => {
       expect(done.error.message).toMatch(
         /budget_bytes is 2048 but keeping rank 1 in each of the \d+ modules takes \d+ bytes; give at least \d+/,
       );
+    }));
+});
+
+describe('a backend busy training', () => {
+  test('still takes a merge at once, beside the training run', () =>
+    withLogs(async () => {
+      const form = new FormData();
+      form.set('purpose', 'fine-tune');
+      const lines = examples(SKILLS[1], 8, rng(2)).map((e) => JSON.stringify(e));
+      form.set('file', new File([`${lines.join('\n')}\n`], 'train.jsonl'));
+      const file = await api.json('/v1/files', { body: form }, 201);
+      const long = await api.json(
+        '/v1/fine_tuning/jobs',
+        { body: { model: 'tiny-llama', training_file: file.id, hyperparameters: { n_epochs: 100, batch_size: 1 } } },
+        201,
+      );
+      await waitFor(
+        'the training run to start',
+        async () => ((await api.json(`/v1/fine_tuning/jobs/${long.id}`)).status === 'running' ? true : undefined),
+        30_000,
+      );
+      const created = await api.json(
+        '/v1/merges',
+        { body: { name: 'ab-beside', base_model: 'tiny-llama', adapters: TASKS, method: 'svd' } },
+        201,
+      );
+      expect(await finished(`/v1/merges/${created.id}`)).toMatchObject({ status: 'succeeded', result: { rank: 8 } });
+      expect((await api.json(`/v1/fine_tuning/jobs/${long.id}`)).status).toBe('running');
+      await api.json(`/v1/fine_tuning/jobs/${long.id}/cancel`, { method: 'POST' });
     }));
 });
 

@@ -3,6 +3,7 @@
  * what the tenant owns and what a backend must load. Anything else, or anything not servable yet, is a 4xx.
  */
 import { and, eq, or } from 'drizzle-orm';
+import { isReversibleMerge } from '../../contracts/api/jobs.ts';
 import type { RoutedTarget } from '../../contracts/api/routed-target.ts';
 import { adapters, baseModels, mergeMembers, merges } from '../../schema/index.ts';
 import type { Db } from '../db.ts';
@@ -64,6 +65,13 @@ export async function resolveModel(db: Db, tenantId: string, model: string): Pro
     throw new ApiError(409, 'model_not_ready', `Merge "${merge.name}" is ${merge.status}; it can be called once it succeeded.`, 'model');
   const mergeRef = { id: merge.id, name: merge.name, method: merge.method, storage_prefix: merge.outputPrefix };
   if (!task) return { target: { kind: 'merge', base_model: baseRef, adapter: null, merge: mergeRef }, routingKey: merge.id };
+  if (!isReversibleMerge(merge.method))
+    throw new ApiError(
+      400,
+      'merge_not_reversible',
+      `Merge "${merge.name}" (${merge.method}) collapsed its members into one adapter and keeps no task; call "${baseName}:${merge.name}", or merge with an rmm_* method to call each task.`,
+      'model',
+    );
 
   const [member] = await db
     .select({ adapter: adapters })

@@ -2,6 +2,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { and, asc, eq } from 'drizzle-orm';
 import type { Context } from 'hono';
+import { isReversibleMerge } from '../../contracts/api/jobs.ts';
 import type { Routing } from '../../contracts/api/routed-target.ts';
 import { adapters, baseModels, mergeMembers, merges } from '../../schema/index.ts';
 import { requireApiKey } from '../auth/middleware.ts';
@@ -156,7 +157,8 @@ async function tenantModels(db: Db, tenantId: string): Promise<z.input<typeof Mo
   for (const m of done) {
     const id = `${baseName.get(m.baseModelId)}:${m.name}`;
     data.push({ id, object: 'model', created: m.finishedAt ?? m.createdAt, owned_by });
-    for (const a of membersOf.get(m.id) ?? [])
+    // Only a reversible merge keeps its tasks callable.
+    for (const a of isReversibleMerge(m.method) ? (membersOf.get(m.id) ?? []) : [])
       data.push({ id: `${id}/${a.name}`, object: 'model', created: m.finishedAt ?? m.createdAt, owned_by });
   }
   return data;

@@ -107,18 +107,9 @@ function onError(err: Error, c: Context) {
 
 async function complete(c: Context, kind: Kind, opts: BackendAppOptions) {
   const { target, tenant, req } = readRequest(await c.req.json().catch(() => null), kind);
-  if (target.kind === 'merge' || target.kind === 'merge_task') {
-    return error(
-      c,
-      422,
-      'merge_serving_unavailable',
-      'This backend does not serve merges yet; call one of the member adapters directly.',
-      'model',
-    );
-  }
   checkSampling(kind, req);
   const base = await opts.models.base(target.base_model, tenant);
-  const adapter = target.adapter ? await opts.models.adapter(base, target.adapter) : null;
+  const adapter = await opts.models.targetAdapter(base, target);
   const controller = new AbortController();
   const generation = await newGeneration(base, adapter, kind, req, controller.signal);
   // Queued now, before any answer starts: a full queue is a 429 here, not an error inside a 200 stream.

@@ -7,14 +7,21 @@
  */
 import { open, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { RoutedTarget } from '../../contracts/api/routed-target.ts';
 import type { LoraAdapter } from '../../contracts/formats/adapter.ts';
+import { invalid } from '../../contracts/formats/errors.ts';
+import { meanAdapter, revertTask, type ReversibleMerge } from '../lowrank/reversible.ts';
 import { headerLength, numel, parseSafetensorsHeader } from '../../contracts/formats/safetensors.ts';
 import { readAdapterFolder, readModelFolder } from '../formats/files.ts';
 import { TextTokenizer } from '../formats/tokenizer.ts';
 import { Decoder } from '../engine/decoder.ts';
 import { ADAPTER_FILES, MODEL_FILES, type FolderCache } from '../storage/folder-cache.ts';
 import { NO_SERVING_OBSERVER, type ServingObserver } from './metrics.ts';
+import { collapsedAdapterRef, isReversible, loadBasis } from './merge-artifacts.ts';
 import { Scheduler, type SchedulerOptions } from './scheduler.ts';
+
+/** Decoded reversible-merge bases kept at once. */
+const MAX_BASES = 8;
 
 export interface LoadedBase {
   id: string;
@@ -70,6 +77,8 @@ export class ModelCache {
   /** Least recently used first (Map insertion order, refreshed on use). */
   private readonly bases = new Map<string, BaseEntry>();
   private readonly adapters = new Map<string, Promise<LoraAdapter>>();
+  /** Decoded bases of reversible merges, least recently used first. */
+  private readonly bases_ = new Map<string, Promise<ReversibleMerge>>();
   /** Bytes of each loaded adapter's factors, once loaded. */
   private readonly adapterSizes = new Map<string, number>();
   /** Bases whose load finished, by id (eviction needs the scheduler, which a loading base has not yet). */
@@ -181,7 +190,43 @@ export class ModelCache {
     return base;
   }
 
+  /**
+   * The adapter a routed target runs with (null for the base model alone): an uploaded or trained adapter, a
+   * collapsed merge's adapter, or a reversible merge's mean model or member task, rebuilt from its basis (kept
+   * decoded for the next task) and then cached like any adapter.
+   */
+  async targetAdapter(base: LoadedBase, target: RoutedTarget): Promise<LoraAdapter | null> {
+    const { merge, adapter } = target;
+    if (target.kind === 'base') return null;
+    if (target.kind === 'adapter') return this.adapter(base, adapter!);
+    if (!merge) invalid('bad_routing', `a ${target.kind} target must name its merge.`, 'model');
+    if (target.kind === 'merge' && !isReversible(merge)) return this.adapter(base, collapsedAdapterRef(merge));
+    if (target.kind === 'merge') return this.cachedAdapter(`merge:${merge.id}:mean`, async () => meanAdapter(await this.basis(merge)));
+    return this.cachedAdapter(`merge:${merge.id}/${adapter!.id}`, async () => revertTask(await this.basis(merge), adapter!.id));
+  }
+
+  /** A reversible merge's decoded basis (a few are kept: rebuilding a task from one takes milliseconds). */
+  private basis(merge: NonNullable<RoutedTarget['merge']>): Promise<ReversibleMerge> {
+    let hit = this.bases_.get(merge.id);
+    if (hit) this.bases_.delete(merge.id);
+    else {
+      hit = loadBasis(this.folders, merge);
+      hit.catch(() => this.bases_.delete(merge.id));
+    }
+    this.bases_.set(merge.id, hit);
+    while (this.bases_.size > MAX_BASES) this.bases_.delete(this.bases_.keys().next().value!);
+    return hit;
+  }
+
   async adapter(base: LoadedBase, ref: ModelRef): Promise<LoraAdapter> {
+    return this.cachedAdapter(ref.id, () =>
+      this.folders.fetch(ref.storage_prefix, ADAPTER_FILES).then((dir) => readAdapterFolder(dir, base.decoder.cfg)),
+    );
+  }
+
+  /** An adapter from the LRU cache, or loaded by `load` and cached under `id`. */
+  private cachedAdapter(id: string, load: () => Promise<LoraAdapter>): Promise<LoraAdapter> {
+    const ref = { id };
     const hit = this.adapters.get(ref.id);
     this.opts.observer.adapterLookup(hit !== undefined);
     if (hit) {
@@ -190,7 +235,7 @@ export class ModelCache {
       this.adapters.set(ref.id, hit);
       return hit;
     }
-    const loading = this.folders.fetch(ref.storage_prefix, ADAPTER_FILES).then((dir) => readAdapterFolder(dir, base.decoder.cfg));
+    const loading = load();
     this.adapters.set(ref.id, loading);
     loading.then(
       (adapter) => {

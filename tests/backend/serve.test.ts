@@ -17,6 +17,12 @@ import { ModelCache } from '../../gpu-backend/serve/models.ts';
 import { startLocalS3, type LocalS3 } from '../../gpu-backend/storage/local-s3rver.ts';
 import { ObjectStore } from '../../contracts/storage/object-store.ts';
 import { tokenizerConfigJson, tokenizerJson } from '../../gpu-backend/default-model/tokenizer-files.ts';
+import { ADAPTER_DIR, BASIS_MANIFEST, BASIS_TENSORS } from '../../contracts/formats/job-artifacts.ts';
+import { encodeSafetensors } from '../../contracts/formats/safetensors.ts';
+import { readAdapterFolder, readModelFolder } from '../../gpu-backend/formats/files.ts';
+import { mergeCollapsed } from '../../gpu-backend/lowrank/merge-collapsed.ts';
+import { adapterFiles } from '../../gpu-backend/lowrank/peft-adapter.ts';
+import { buildReversibleMerge, encodeReversibleMerge } from '../../gpu-backend/lowrank/reversible.ts';
 import { FIXTURE } from './helpers.ts';
 
 const BACKEND_ID = 'serve-test-backend';
@@ -580,11 +586,11 @@ describe('refusals', () => {
       target: { ...target('task_a'), adapter: { ...adapterRef('gone'), storage_prefix: 'adapters/gone/' } },
     };
     await expectError('/v1/completions', { model: 'tiny:gone', prompt: 'x', rankgate: missing }, 400, 'model_files_missing');
-    const merge = {
+    const gone = {
       tenant_id: 't',
-      target: { ...target(), kind: 'merge', merge: { id: 'mrg_1', name: 'm', method: 'rmm', storage_prefix: 'merges/m/' } },
+      target: { ...target(), kind: 'merge', merge: { id: 'mrg_gone', name: 'm', method: 'rmm_factor', storage_prefix: 'merges/gone/' } },
     };
-    await expectError('/v1/completions', { model: 'tiny:m', prompt: 'x', rankgate: merge }, 422, 'merge_serving_unavailable');
+    await expectError('/v1/completions', { model: 'tiny:m', prompt: 'x', rankgate: gone }, 400, 'model_files_missing');
     await expectError('/internal/v1/tasks/fine_tuning/ftjob_x/cancel', {}, 404, 'task_not_running');
   });
 });
@@ -652,5 +658,67 @@ describe('under load', () => {
     // The running one hangs up: its row is freed at the next step, long before its 100 tokens.
     running.abort();
     await until(() => scheduler.load === 0 && busyInFlight.count === 0);
+  });
+});
+
+describe('merges', () => {
+  // Published as a merge job publishes them (contracts/formats/job-artifacts.ts), tasks named by adapter id.
+  const mergeRef = (id: string, method: string) => ({ id, name: id, method, storage_prefix: `merges/${id}/` });
+  const mergeTarget = (merge: ReturnType<typeof mergeRef>, task?: string) => ({
+    tenant_id: 'tenant_1',
+    target: { kind: task ? 'merge_task' : 'merge', base_model: base, adapter: task ? adapterRef(task) : null, merge },
+  });
+  const greedy = async (rankgate: unknown) =>
+    (await json('/v1/completions', { model: 'tiny', prompt: 'hello there', max_tokens: 12, temperature: 0, rankgate })).choices[0]
+      .text as string;
+
+  beforeAll(async () => {
+    const store = new ObjectStore(s3.config);
+    const cfg = (await readModelFolder(join(FIXTURE, 'base'))).config;
+    const members = await Promise.all(
+      ['task_a', 'task_b'].map(async (task) => ({
+        name: adapterRef(task).id,
+        baseModel: 'tiny',
+        adapter: await readAdapterFolder(join(FIXTURE, 'adapters', task), cfg),
+      })),
+    );
+    const { manifest, tensors } = encodeReversibleMerge(buildReversibleMerge(members, { construction: 'factor', basisSize: 2 }));
+    await store.put(`merges/rev/${BASIS_MANIFEST}`, JSON.stringify(manifest));
+    await store.put(`merges/rev/${BASIS_TENSORS}`, encodeSafetensors(tensors));
+    const cat = adapterFiles(mergeCollapsed(members, { method: 'cat' }).adapter);
+    await store.put(`merges/cat/${ADAPTER_DIR}adapter_config.json`, cat.config);
+    await store.put(`merges/cat/${ADAPTER_DIR}adapter_model.safetensors`, cat.weights);
+  });
+
+  test('a member task of a reversible merge at p = n is served as that task, rebuilt on demand', async () => {
+    const rev = mergeRef('rev', 'rmm_factor');
+    for (const task of ['task_a', 'task_b']) expect(await greedy(mergeTarget(rev, task))).toBe(await greedy(routing(task)));
+  });
+
+  test("a reversible merge's mean model, and a collapsed merge's adapter, are served under the merge's name", async () => {
+    const mean = await greedy(mergeTarget(mergeRef('rev', 'rmm_factor')));
+    expect(typeof mean).toBe('string');
+    const viaMerge = await greedy(mergeTarget(mergeRef('cat', 'cat')));
+    const asAdapter = await greedy({
+      tenant_id: 'tenant_1',
+      target: { ...target('task_a'), adapter: { id: 'cat_as_adapter', name: 'c', storage_prefix: `merges/cat/${ADAPTER_DIR}`, rank: 16 } },
+    });
+    expect(viaMerge).toBe(asAdapter);
+  });
+
+  test('merge tasks, plain adapters and the base mix in one running batch', async () => {
+    const rev = mergeRef('rev', 'rmm_factor');
+    const alone = await Promise.all([greedy(mergeTarget(rev, 'task_a')), greedy(routing('task_b')), greedy(routing())]);
+    const mixed = await Promise.all([greedy(mergeTarget(rev, 'task_a')), greedy(routing('task_b')), greedy(routing())]);
+    expect(mixed).toEqual(alone);
+  });
+
+  test('a task of a collapsed merge is refused', async () => {
+    await expectError(
+      '/v1/completions',
+      { model: 'tiny:cat/task_a', prompt: 'x', rankgate: mergeTarget(mergeRef('cat', 'cat'), 'task_a') },
+      400,
+      'merge_not_reversible',
+    );
   });
 });

@@ -57,7 +57,7 @@ async function exampleTrainingFile(): Promise<string> {
 }
 
 function usage(edgeUrl: string, key: string, models: string[], prompt: string, trainingFile: string): string {
-  const auth = `-H "authorization: Bearer $RANKGATE_KEY"`;
+  const auth = `-H "authorization: Bearer $RANKGATE_API_KEY"`;
   const json = `-H 'content-type: application/json'`;
   const adapter = models[1] ?? models[0];
   const base = models[0];
@@ -68,27 +68,32 @@ rankgate is up.
   edge     ${edgeUrl}
   backend  ${backend!.url}
   bucket   ${edge!.s3.config.endpoint}/${config.bucket}
+  console  ${edgeUrl}/console  (sign in with the key below)
   state    ${shown(config.stateDir)}/  (edge.log: the edge's requests; delete the folder to start over)
 
 Models: ${models.join(', ')}
 
-export RANKGATE_URL=${edgeUrl}
-export RANKGATE_KEY=${key}
+export RANKGATE_BASE_URL=${edgeUrl}
+export RANKGATE_API_KEY=${key}
 
 # A completion through an adapter (add "stream": true for server-sent events)
-curl -s $RANKGATE_URL/v1/completions ${auth} ${json} \\
+curl -s $RANKGATE_BASE_URL/v1/completions ${auth} ${json} \\
   -d ${body({ model: adapter, prompt, max_tokens: 32, temperature: 0 })}
 
 # Chat with the base model
-curl -s $RANKGATE_URL/v1/chat/completions ${auth} ${json} \\
+curl -s $RANKGATE_BASE_URL/v1/chat/completions ${auth} ${json} \\
   -d ${body({ model: base, messages: [{ role: 'user', content: prompt.trim() }], max_tokens: 32 })}
 
 # Fine-tune an adapter on a JSONL file, watch it, then call it
-FILE=$(curl -s $RANKGATE_URL/v1/files ${auth} -F purpose=fine-tune -F file=@${shown(trainingFile)} | ${readId})
-JOB=$(curl -s $RANKGATE_URL/v1/fine_tuning/jobs ${auth} ${json} \\
+FILE=$(curl -s $RANKGATE_BASE_URL/v1/files ${auth} -F purpose=fine-tune -F file=@${shown(trainingFile)} | ${readId})
+JOB=$(curl -s $RANKGATE_BASE_URL/v1/fine_tuning/jobs ${auth} ${json} \\
   -d "{\\"model\\":\\"${base}\\",\\"training_file\\":\\"$FILE\\",\\"suffix\\":\\"mine\\",\\"hyperparameters\\":{\\"n_epochs\\":2,\\"learning_rate\\":0.001}}" | ${readId})
-curl -s "$RANKGATE_URL/v1/fine_tuning/jobs/$JOB/events?limit=5" ${auth}
-curl -s $RANKGATE_URL/v1/fine_tuning/jobs/$JOB ${auth}     # "fine_tuned_model" is the model id once it succeeded
+curl -s "$RANKGATE_BASE_URL/v1/fine_tuning/jobs/$JOB/events?limit=5" ${auth}
+curl -s $RANKGATE_BASE_URL/v1/fine_tuning/jobs/$JOB ${auth}     # "fine_tuned_model" is the model id once it succeeded
+
+# The same with the rankgate CLI (it reads RANKGATE_BASE_URL and RANKGATE_API_KEY)
+npx rankgate chat --model ${adapter} ${body(prompt.trim())}
+npx rankgate jobs create --model ${base} --training-file $FILE --watch
 
 Ctrl-C stops everything.`;
 }

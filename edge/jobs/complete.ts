@@ -160,10 +160,21 @@ async function completeMerge(db: Db, store: ObjectStore, id: string, backendId: 
     if (!(err instanceof InvalidInputError)) throw err;
     return rejectOutput(db, 'merge', id, backendId, err);
   }
-  await db
+  const updated = await db
     .update(merges)
     .set({ status: 'succeeded', finishedAt: nowS(), leaseExpiresAt: null, result: measured })
-    .where(stillHeld('merge', id, backendId));
+    .where(stillHeld('merge', id, backendId))
+    .returning({ id: merges.id });
+  if (updated.length === 0) await lostMeanwhile(db, 'merge', id, backendId);
+}
+
+/**
+ * The job stopped being this backend's between the check and the write (another completion of it won, or
+ * its lease went elsewhere): answers what heldJob says now, a 409.
+ */
+async function lostMeanwhile(db: Db, kind: JobKind, id: string, backendId: string): Promise<never> {
+  await heldJob(db, kind, id, backendId);
+  throw new ApiError(409, 'task_finished', `The ${kind} job ${id} was finished meanwhile; nothing more to report.`, 'id');
 }
 
 export async function completeJob(db: Db, store: ObjectStore, kind: JobKind, id: string, backendId: string, done: Completion = {}) {
@@ -207,17 +218,32 @@ export async function completeJob(db: Db, store: ObjectStore, kind: JobKind, id:
     resultAdapterId: adapter.id,
     ...(kind === 'fine_tuning' ? { trainedTokens: done.trainedTokens ?? null } : {}),
   };
-  await db.batch([
-    db.insert(adapters).values(adapter),
-    kind === 'compression'
-      ? db
-          .update(compressions)
-          .set({ ...finished, result: measured })
-          .where(stillHeld(kind, id, backendId))
-      : db
-          .update(t)
-          .set(finished)
-          .where(stillHeld(kind, id, backendId)),
-  ]);
+  // One transaction: the adapter and the job's completion. A completion that raced another one (the backend
+  // retried, or its lease moved) registers nothing: its adapter is refused by the name's unique index, or
+  // removed when the job was no longer held.
+  let updated: { id: string }[];
+  try {
+    [, updated] = await db.batch([
+      db.insert(adapters).values(adapter),
+      kind === 'compression'
+        ? db
+            .update(compressions)
+            .set({ ...finished, result: measured })
+            .where(stillHeld(kind, id, backendId))
+            .returning({ id: compressions.id })
+        : db
+            .update(t)
+            .set(finished)
+            .where(stillHeld(kind, id, backendId))
+            .returning({ id: t.id }),
+    ]);
+  } catch (err) {
+    await heldJob(db, kind, id, backendId);
+    throw err;
+  }
+  if (updated.length === 0) {
+    await db.delete(adapters).where(eq(adapters.id, adapter.id));
+    await lostMeanwhile(db, kind, id, backendId);
+  }
   return jobState(kind, { ...held, status: 'succeeded', leaseExpiresAt: null });
 }

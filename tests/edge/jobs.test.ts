@@ -24,6 +24,15 @@ async function tenantWithData() {
   return { ...t, fileId: file.id as string };
 }
 
+/** Claims fine-tuning jobs until it gets `id` (earlier tests leave theirs in the shared queue). */
+async function claimJob(id: string, backendId: string) {
+  for (;;) {
+    const task = await claim(backendId, ['fine_tuning']);
+    if (!task) throw new Error(`fine_tuning ${id} was not claimable`);
+    if (task.id === id) return task;
+  }
+}
+
 function createJob(key: string, fileId: string, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}) {
   return call('/v1/fine_tuning/jobs', { key, body: { model: 'tiny-llama', training_file: fileId, ...extra }, headers });
 }
@@ -249,6 +258,20 @@ describe('fine-tuning jobs', () => {
     });
     const models = await expectJson('/v1/models', { key: t.key }, 200);
     expect(models.data.map((m: any) => m.id)).toContain(done.fine_tuned_model);
+  });
+
+  it('completed three times at once (a backend retrying), registers one adapter and answers the others 409', async () => {
+    const t = await tenantWithData();
+    const job = (await (await createJob(t.key, t.fileId, { suffix: 'once' })).json()) as any;
+    const task = await claimJob(job.id, 'retrier');
+    await writeProducedAdapter(task.output_prefix);
+    const answers = await Promise.all([1, 2, 3].map(() => taskCall('fine_tuning', job.id, 'complete', { backend_id: 'retrier' })));
+    const bodies = await Promise.all(answers.map(async (r) => ({ status: r.status, body: (await r.json()) as any })));
+    expect(bodies.map((b) => b.status).sort()).toEqual([200, 409, 409]);
+    for (const b of bodies.filter((x) => x.status === 409)) expect(b.body.error.code).toBe('task_finished');
+    const done = await expectJson(`/v1/fine_tuning/jobs/${job.id}`, { key: t.key }, 200);
+    const produced = (await expectJson('/v1/adapters', { key: t.key }, 200)).data.filter((a: any) => a.source_id === job.id);
+    expect(produced.map((a: any) => a.id)).toEqual([done.adapter_id]);
   });
 
   it('fails a job whose produced adapter does not pass the check', async () => {

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { examples, TASKS } from '../../gpu-backend/default-model/skills.ts';
 import { rng } from '../../gpu-backend/engine/sampling.ts';
 import { root } from '../../scripts/edge-stack.ts';
-import { FIXTURE, fixtureTenant, startStack, waitFor, type EdgeApi, type Stack } from './stack.ts';
+import { FIXTURE, fixtureTenant, startStack, waitFor, type EdgeApi, type Stack, withStackLogs } from './stack.ts';
 
 let stack: Stack;
 let api: EdgeApi;
@@ -54,15 +54,7 @@ function rankgate(args: string[], env: Record<string, string | undefined> = {}):
   });
 }
 
-/** Shows the run and the processes' output when a test fails. */
-async function withLogs<T>(run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (err) {
-    console.error(`--- backend ---\n${stack.backend.logs().slice(-4000)}\n--- edge ---\n${stack.edge.logs().slice(-4000)}`);
-    throw err;
-  }
-}
+const withLogs = <T>(run: () => Promise<T>) => withStackLogs(stack, run);
 
 function ok(run: Run): Run {
   expect(run, run.stderr).toMatchObject({ code: 0, stderr: '' });

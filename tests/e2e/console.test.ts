@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { rng } from '../../gpu-backend/engine/sampling.ts';
 import { examples, TASKS } from '../../gpu-backend/default-model/skills.ts';
 import { root } from '../../scripts/edge-stack.ts';
-import { fixtureTenant, startStack, uploadFixtureAdapter, waitFor, type EdgeApi, type Stack } from './stack.ts';
+import { fixtureTenant, startStack, uploadFixtureAdapter, waitFor, type EdgeApi, type Stack, withStackLogs } from './stack.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SCREENSHOTS = join(root, 'test-results', 'console');
@@ -84,16 +84,8 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-/** Shows the processes' output when a test fails, since the failure is often in another process. */
-async function withLogs<T>(run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (err) {
-    console.error(`--- backend ---\n${stack.backend.logs().slice(-4000)}\n--- edge ---\n${stack.edge.logs().slice(-4000)}`);
-    await page?.screenshot({ path: join(SCREENSHOTS, 'failure.png'), fullPage: true }).catch(() => {});
-    throw err;
-  }
-}
+const withLogs = <T>(run: () => Promise<T>) =>
+  withStackLogs(stack, run, async () => page?.screenshot({ path: join(SCREENSHOTS, 'failure.png'), fullPage: true }));
 
 const consoleUrl = () => `${stack.edge.edgeUrl}/console`;
 const shot = (name: string) => page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });

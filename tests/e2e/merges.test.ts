@@ -16,7 +16,7 @@ import { examples, TASKS as SKILLS } from '../../gpu-backend/default-model/skill
 import { rng } from '../../gpu-backend/engine/sampling.ts';
 import { readAdapterFolder } from '../../gpu-backend/formats/files.ts';
 import { TEST_DELAY_ENV } from '../../gpu-backend/worker/artifact-files.ts';
-import { FIXTURE, fixtureTenant, startStack, uploadFixtureAdapter, waitFor, type EdgeApi, type Stack } from './stack.ts';
+import { FIXTURE, fixtureTenant, startStack, uploadFixtureAdapter, waitFor, type EdgeApi, type Stack, withStackLogs } from './stack.ts';
 
 /** Short leases, so the killed backend's merge is claimable again within seconds. */
 const LEASE_TTL_S = 6;
@@ -38,14 +38,7 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-async function withLogs<T>(run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (err) {
-    console.error(`--- backend ---\n${stack.backend.logs().slice(-4000)}\n--- edge ---\n${stack.edge.logs().slice(-3000)}`);
-    throw err;
-  }
-}
+const withLogs = <T>(run: () => Promise<T>) => withStackLogs(stack, run);
 
 /** Polls `path` until the job there has finished. */
 function finished(path: string, timeoutMs = 60_000): Promise<any> {

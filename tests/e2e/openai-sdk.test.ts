@@ -6,7 +6,7 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { MAX_PROMPT_BYTES } from '../../contracts/api/openai.ts';
-import { fixtureTenant, startStack, uploadFixtureAdapter, type Stack } from './stack.ts';
+import { fixtureTenant, startStack, uploadFixtureAdapter, type Stack, withStackLogs } from './stack.ts';
 
 const MODEL = 'tiny-llama:task-a';
 
@@ -25,15 +25,7 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-/** Shows the processes' output when a test fails, since the failure is often in another process. */
-async function withLogs<T>(run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (err) {
-    console.error(`--- backend ---\n${stack.backend.logs().slice(-4000)}\n--- edge ---\n${stack.edge.logs().slice(-4000)}`);
-    throw err;
-  }
-}
+const withLogs = <T>(run: () => Promise<T>) => withStackLogs(stack, run);
 
 const messages: OpenAI.Chat.ChatCompletionMessageParam[] = [{ role: 'user', content: 'upper: red fox' }];
 

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { rng } from '../../gpu-backend/engine/sampling.ts';
 import { examples, TASKS } from '../../gpu-backend/default-model/skills.ts';
 import { readStream } from '../../bench/serve-load.ts';
-import { fixtureTenant, startStack, uploadFixtureAdapter, waitFor, type EdgeApi, type Stack } from './stack.ts';
+import { fixtureTenant, startStack, uploadFixtureAdapter, waitFor, type EdgeApi, type Stack, withStackLogs } from './stack.ts';
 
 /** Short leases, so the resume test does not wait two minutes for one to expire. */
 const LEASE_TTL_S = 10;
@@ -24,15 +24,7 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-/** Shows the processes' output when a test fails, since the failure is often in another process. */
-async function withLogs<T>(run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (err) {
-    console.error(`--- backend ---\n${stack.backend.logs().slice(-4000)}\n--- edge ---\n${stack.edge.logs().slice(-4000)}`);
-    throw err;
-  }
-}
+const withLogs = <T>(run: () => Promise<T>) => withStackLogs(stack, run);
 
 const jsonl = (rows: unknown[]) => rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
 

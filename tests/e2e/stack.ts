@@ -145,3 +145,14 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
+
+/** Runs a test's body; when it fails, shows the processes' output first (the failure is often in another process). */
+export async function withStackLogs<T>(stack: Stack, run: () => Promise<T>, onFailure?: () => Promise<unknown>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    console.error(`--- backend ---\n${stack.backend.logs().slice(-4000)}\n--- edge ---\n${stack.edge.logs().slice(-4000)}`);
+    await onFailure?.().catch(() => {});
+    throw err;
+  }
+}

@@ -4450,7 +4450,7 @@ export interface components {
             /** @description What to pass as `model` once succeeded; `<model>/<adapter>` serves one member task reverted. */
             model: string | null;
             /** @enum {string} */
-            method: "rmm_factor" | "rmm_delta" | "task_arithmetic" | "ties" | "dare" | "cat" | "svd" | "linear";
+            method: "rmm_shared" | "rmm_factor" | "rmm_delta" | "task_arithmetic" | "ties" | "dare" | "cat" | "svd" | "linear";
             basis_size: number | null;
             density: number | null;
             members: {
@@ -4512,7 +4512,7 @@ export interface components {
             /** @description Names or ids of ready adapters of this base model. */
             adapters: string[];
             /** @enum {string} */
-            method: "rmm_factor" | "rmm_delta" | "task_arithmetic" | "ties" | "dare" | "cat" | "svd" | "linear";
+            method: "rmm_shared" | "rmm_factor" | "rmm_delta" | "task_arithmetic" | "ties" | "dare" | "cat" | "svd" | "linear";
             /** @description rmm_*: p, how many tasks' worth of shared basis to keep, at most the number of adapters (default: all of them, every task rebuilt exactly); svd: rank of the result, at most the members' ranks added up (default: the largest member rank). */
             basis_size?: number;
             /** @description One per adapter, in order. */
@@ -4876,7 +4876,7 @@ export interface components {
             /** @description Write results here; PEFT adapters go to `<output_prefix>adapter/`. */
             output_prefix: string;
             /** @enum {string} */
-            method: "rmm_factor" | "rmm_delta" | "task_arithmetic" | "ties" | "dare" | "cat" | "svd" | "linear";
+            method: "rmm_shared" | "rmm_factor" | "rmm_delta" | "task_arithmetic" | "ties" | "dare" | "cat" | "svd" | "linear";
             basis_size: number | null;
             density: number | null;
             members: {
@@ -4935,7 +4935,7 @@ export interface components {
             merge: {
                 id: string;
                 /** @enum {string} */
-                method: "rmm_factor" | "rmm_delta" | "task_arithmetic" | "ties" | "dare" | "cat" | "svd" | "linear";
+                method: "rmm_shared" | "rmm_factor" | "rmm_delta" | "task_arithmetic" | "ties" | "dare" | "cat" | "svd" | "linear";
                 storage_prefix: string;
                 basis_size: number | null;
                 members: {

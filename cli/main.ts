@@ -12,32 +12,17 @@ import { uploadFile } from './commands/files.ts';
 import { cancelJob, createJob, watchJob } from './commands/jobs.ts';
 import { compressAdapter, createMerge, revertTask } from './commands/merges.ts';
 import { connection, DEFAULT_BASE_URL } from './connection.ts';
+import { MERGE_METHODS as API_MERGE_METHODS } from '../contracts/api/jobs.ts';
+import { PROJECTIONS } from '../contracts/formats/hf-config.ts';
 import { CliError, USAGE_EXIT } from './errors.ts';
 
 type Schemas = components['schemas'];
 type MergeMethod = Schemas['CreateMergeRequest']['method'];
 type TargetModule = NonNullable<Schemas['Hyperparameters']['target_modules']>[number];
 
-// The API's enums, listed for the parser; `satisfies` keeps each list to values the generated types allow.
-const MERGE_METHODS = [
-  'rmm_factor',
-  'rmm_delta',
-  'task_arithmetic',
-  'ties',
-  'dare',
-  'cat',
-  'svd',
-  'linear',
-] as const satisfies readonly MergeMethod[];
-const TARGET_MODULES = [
-  'q_proj',
-  'k_proj',
-  'v_proj',
-  'o_proj',
-  'gate_proj',
-  'up_proj',
-  'down_proj',
-] as const satisfies readonly TargetModule[];
+// The contracts' own lists, for the parser; `satisfies` checks that the API's generated types allow each value.
+const MERGE_METHODS = API_MERGE_METHODS satisfies readonly MergeMethod[];
+const TARGET_MODULES = PROJECTIONS satisfies readonly TargetModule[];
 
 const integer = (v: string) => {
   if (!/^-?\d+$/.test(v)) throw new InvalidArgumentError('expected an integer.');

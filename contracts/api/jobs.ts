@@ -7,14 +7,14 @@
 export const JOB_KINDS = ['fine_tuning', 'merge', 'compression', 'revert'] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 
-export const MERGE_METHODS = ['rmm_factor', 'rmm_delta', 'task_arithmetic', 'ties', 'dare', 'cat', 'svd', 'linear'] as const;
+export const MERGE_METHODS = ['rmm_shared', 'rmm_factor', 'rmm_delta', 'task_arithmetic', 'ties', 'dare', 'cat', 'svd', 'linear'] as const;
 export type MergeMethod = (typeof MERGE_METHODS)[number];
 
 /**
  * Reversible merges keep a shared basis from which each member task is rebuilt (and reverted); the others
  * collapse their members into one adapter and keep no task.
  */
-export const REVERSIBLE_MERGE_METHODS = ['rmm_factor', 'rmm_delta'] as const satisfies readonly MergeMethod[];
+export const REVERSIBLE_MERGE_METHODS = ['rmm_shared', 'rmm_factor', 'rmm_delta'] as const satisfies readonly MergeMethod[];
 
 export function isReversibleMerge(method: MergeMethod): method is (typeof REVERSIBLE_MERGE_METHODS)[number] {
   return (REVERSIBLE_MERGE_METHODS as readonly string[]).includes(method);

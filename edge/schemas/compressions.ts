@@ -3,11 +3,11 @@ import { BACKEND_JOB_STATUSES } from '../../schema/index.ts';
 import { UnixSeconds } from '../../contracts/api/fields.ts';
 import { CompressionResult } from '../../contracts/api/internal-api.ts';
 import { COMPRESSION_BITS, COMPRESSION_GROUP_SIZE } from '../../contracts/api/jobs.ts';
-import { Name, listOf } from './common.ts';
+import { Name, listOf, NameOrId } from './common.ts';
 
 export const CreateCompressionRequest = z
   .strictObject({
-    adapter: z.string().min(1).openapi({ description: 'Name or id of a ready adapter.' }),
+    adapter: NameOrId.openapi({ description: 'Name or id of a ready adapter.' }),
     name: Name.optional().openapi({ description: 'Name of the compressed adapter (default: "<adapter>-c<bits>").' }),
     rank: z.number().int().min(1).max(256).optional().openapi({ description: 'Truncate to this rank.' }),
     energy: z.number().gt(0).max(1).optional().openapi({ description: 'Or keep this fraction of the spectral energy.' }),

@@ -4,10 +4,11 @@ import { MergeResult } from '../../contracts/api/internal-api.ts';
 import { ARTIFACT_LAYOUTS } from '../../contracts/formats/job-artifacts.ts';
 import { BACKEND_JOB_STATUSES } from '../../schema/index.ts';
 import { UnixSeconds } from '../../contracts/api/fields.ts';
-import { Name, listOf } from './common.ts';
+import { Name, NameOrId, listOf } from './common.ts';
 
 /** Which optional parameters each method reads; any other one is refused rather than silently ignored. */
 export const METHOD_PARAMS: Record<(typeof MERGE_METHODS)[number], ('basis_size' | 'weights' | 'density')[]> = {
+  rmm_shared: ['basis_size', 'weights'],
   rmm_factor: ['basis_size', 'weights'],
   rmm_delta: ['basis_size', 'weights'],
   task_arithmetic: ['weights'],
@@ -21,8 +22,8 @@ export const METHOD_PARAMS: Record<(typeof MERGE_METHODS)[number], ('basis_size'
 export const CreateMergeRequest = z
   .strictObject({
     name: Name,
-    base_model: z.string().min(1),
-    adapters: z.array(z.string().min(1)).min(2).max(32).openapi({ description: 'Names or ids of ready adapters of this base model.' }),
+    base_model: NameOrId,
+    adapters: z.array(NameOrId).min(2).max(32).openapi({ description: 'Names or ids of ready adapters of this base model.' }),
     method: z.enum(MERGE_METHODS),
     basis_size: z.number().int().min(1).max(4096).optional().openapi({
       description:
@@ -119,7 +120,7 @@ export const MergeDownload = z
 
 export const CreateRevertRequest = z
   .strictObject({
-    adapter: z.string().min(1).openapi({ description: 'Name or id of the member task to reconstruct.' }),
+    adapter: NameOrId.openapi({ description: 'Name or id of the member task to reconstruct.' }),
     name: Name.optional().openapi({ description: 'Name of the new adapter (default: "<merge>-<adapter>").' }),
   })
   .openapi('CreateRevertRequest');

@@ -3,7 +3,7 @@
  * task_arithmetic, ties, dare) or kept as a reversible basis (rmm_factor, rmm_delta) from which each task is
  * rebuilt; the per-task error and the storage are measured for the merge's API object.
  */
-import { isReversibleMerge, reversibleBasisSize, type MergeMethod } from '../../contracts/api/jobs.ts';
+import { isReversibleMerge, REVERSIBLE_MERGE_METHODS, reversibleBasisSize, type MergeMethod } from '../../contracts/api/jobs.ts';
 import { ADAPTER_DIR, BASIS_MANIFEST, BASIS_TENSORS } from '../../contracts/formats/job-artifacts.ts';
 import { encodeSafetensors } from '../../contracts/formats/safetensors.ts';
 import { mergeCollapsed, type CollapsedMethod } from '../lowrank/merge-collapsed.ts';
@@ -15,7 +15,11 @@ import type { MergeSpec } from './edge-client.ts';
 import { adapterFloats } from './stored-adapters.ts';
 
 /** The construction behind each reversible method. */
-const CONSTRUCTION: Record<'rmm_factor' | 'rmm_delta', Construction> = { rmm_factor: 'factor', rmm_delta: 'delta' };
+const CONSTRUCTION: Record<(typeof REVERSIBLE_MERGE_METHODS)[number], Construction> = {
+  rmm_shared: 'shared',
+  rmm_factor: 'factor',
+  rmm_delta: 'delta',
+};
 
 export function peftAdapterFiles(adapter: Parameters<typeof adapterFiles>[0]): [string, Uint8Array][] {
   const { config, weights } = adapterFiles(adapter);

@@ -682,17 +682,22 @@ describe('merges', () => {
         adapter: await readAdapterFolder(join(FIXTURE, 'adapters', task), cfg),
       })),
     );
-    const { manifest, tensors } = encodeReversibleMerge(buildReversibleMerge(members, { construction: 'factor', basisSize: 2 }));
-    await store.put(`merges/rev/${BASIS_MANIFEST}`, JSON.stringify(manifest));
-    await store.put(`merges/rev/${BASIS_TENSORS}`, encodeSafetensors(tensors));
+    for (const [id, construction] of [
+      ['rev', 'factor'],
+      ['rev-shared', 'shared'],
+    ] as const) {
+      const { manifest, tensors } = encodeReversibleMerge(buildReversibleMerge(members, { construction, basisSize: 2 }));
+      await store.put(`merges/${id}/${BASIS_MANIFEST}`, JSON.stringify(manifest));
+      await store.put(`merges/${id}/${BASIS_TENSORS}`, encodeSafetensors(tensors));
+    }
     const cat = adapterFiles(mergeCollapsed(members, { method: 'cat' }).adapter);
     await store.put(`merges/cat/${ADAPTER_DIR}adapter_config.json`, cat.config);
     await store.put(`merges/cat/${ADAPTER_DIR}adapter_model.safetensors`, cat.weights);
   });
 
   test('a member task of a reversible merge at p = n is served as that task, rebuilt on demand', async () => {
-    const rev = mergeRef('rev', 'rmm_factor');
-    for (const task of ['task_a', 'task_b']) expect(await greedy(mergeTarget(rev, task))).toBe(await greedy(routing(task)));
+    for (const rev of [mergeRef('rev', 'rmm_factor'), mergeRef('rev-shared', 'rmm_shared')])
+      for (const task of ['task_a', 'task_b']) expect(await greedy(mergeTarget(rev, task))).toBe(await greedy(routing(task)));
   });
 
   test("a reversible merge's mean model, and a collapsed merge's adapter, are served under the merge's name", async () => {

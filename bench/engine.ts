@@ -1,22 +1,21 @@
 /**
  * `npm run bench -- engine [--quick]`: serving speed of the engine on a random SmolLM2-135M-shaped model, fp32.
- *  - MatMul peak of this machine through onnxruntime (the yardstick for MFU);
- *  - prefill tokens/s, batch 8 × 256 (base model), and its MFU;
+ *  - prefill tokens/s, batch 8 × 256 (base model), and its MFU: model FLOPs/s over this machine's MatMul peak
+ *    through onnxruntime, the larger of two samples right before and right after the prefill (`withPeak`);
  *  - decode tokens/s at batch 1, 8 and 32: no adapters, and one distinct r=16 adapter (all seven projections)
  *    per row;
- *  - the naive way: the same 32 requests served one adapter at a time (batch 1, one after another).
+ *  - the naive way: the same 32 requests served one adapter at a time (batch 1, one after another);
+ *  - int8 and int4 bases against fp32: decode at batch 1 and 32, logit drift, task accuracy (engine-quantized.ts).
  */
 import { Decoder } from '../gpu-backend/engine/decoder.ts';
 import { generate, newRow, RunningBatch, type GenerationRequest } from '../gpu-backend/engine/generate.ts';
 import { LoraRows } from '../gpu-backend/engine/lora-rows.ts';
 import type { LoraAdapter } from '../contracts/formats/adapter.ts';
 import { layerMatmulParams, randomAdapter, randomModel, SMOLLM2_135M } from './models.ts';
-import { matmulPeak, table, timeIt } from './measure.ts';
+import { quantizedBases } from './engine-quantized.ts';
+import { table, timeIt, withPeak } from './measure.ts';
 
 export async function run(quick: boolean): Promise<Record<string, unknown>> {
-  const peak = await matmulPeak(quick ? 1024 : 2048);
-  console.log(`MatMul peak (onnxruntime CPU, ${quick ? 1024 : 2048}³ fp32): ${peak.toFixed(1)} GFLOP/s`);
-
   const folder = randomModel(SMOLLM2_135M);
   const cfg = folder.config;
   let t = performance.now();
@@ -30,18 +29,29 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
   const [pb, pt] = quick ? [2, 128] : [8, 256];
   const tokens = Array.from({ length: pb * pt }, (_, i) => (i * 7919) % cfg.vocabSize);
   const lora0 = new LoraRows(cfg, pb);
-  const prefillSeconds = await timeIt(
-    () =>
-      decoder.step({
-        tokens,
-        rows: pb,
-        seq: pt,
-        newLengths: new Array(pb).fill(pt),
-        cache: null,
-        lora: lora0,
-        logitsAt: new Array(pb).fill([pt - 1]),
-      }),
-    { warmup: 1, repeat: quick ? 1 : 2 },
+  const peakSize = quick ? 1024 : 2048;
+  const {
+    value: prefillSeconds,
+    peak,
+    before,
+    after,
+  } = await withPeak(peakSize, () =>
+    timeIt(
+      () =>
+        decoder.step({
+          tokens,
+          rows: pb,
+          seq: pt,
+          newLengths: new Array(pb).fill(pt),
+          cache: null,
+          lora: lora0,
+          logitsAt: new Array(pb).fill([pt - 1]),
+        }),
+      { warmup: 1, repeat: quick ? 1 : 2 },
+    ),
+  );
+  console.log(
+    `MatMul peak (onnxruntime CPU, ${peakSize}³ fp32): ${before.toFixed(1)} before the prefill, ${after.toFixed(1)} after: ${peak.toFixed(1)} GFLOP/s`,
   );
   const hq = cfg.numHeads * cfg.headDim;
   const prefillFlops =
@@ -100,16 +110,27 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
     `\n32 requests (prompt ${ctx}, ${steps + 1} new tokens), each with its own adapter: one batch ${multiSeconds.toFixed(2)} s, one at a time ${swapSeconds.toFixed(2)} s`,
   );
 
+  const quantized = await quantizedBases(folder, plain, quick, (n, engine) => decodeTps(n, false, engine));
+  const ratio = (v: 'int8' | 'int4', n: 1 | 32) => quantized.decode_tokens_per_s[v][n] / quantized.decode_tokens_per_s.fp32[n];
+
   return {
     bench: 'engine',
     quick,
     model: 'SmolLM2-135M shape, random weights, fp32',
     matmul_peak_gflops: peak,
+    matmul_peak_samples_gflops: [before, after],
     load_seconds: loadSeconds,
     prefill: { batch: pb, seq: pt, tokens_per_s: prefillTps, gflops: prefillFlops / prefillSeconds / 1e9 },
     decode_tokens_per_s: decode,
     decode_multi_vs_base: decode[32].multi / decode[32].base,
     multi_vs_swap: swapSeconds / multiSeconds,
     prefill_mfu: prefillMfu,
+    int4_vs_fp32_b1: ratio('int4', 1),
+    int8_vs_fp32_b1: ratio('int8', 1),
+    int4_vs_fp32_b32: ratio('int4', 32),
+    int8_vs_fp32_b32: ratio('int8', 32),
+    int8_max_abs_logit_drift: quantized.drift.int8.max_abs_logit,
+    int4_max_abs_logit_drift: quantized.drift.int4.max_abs_logit,
+    quantized_bases: quantized,
   };
 }

@@ -37,6 +37,21 @@ export async function matmulPeak(n: number, repeat = 5): Promise<number> {
   return best;
 }
 
+/**
+ * Runs `section` between two samples of the MatMul peak and returns its value with the larger sample: a single
+ * sample taken earlier reads low whenever other work slows the machine then, and MFU figures measured against it
+ * came out above 1. The larger of a sample right before and right after is the yardstick MFU is divided by.
+ */
+export async function withPeak<T>(
+  n: number,
+  section: () => Promise<T>,
+): Promise<{ value: T; peak: number; before: number; after: number }> {
+  const before = await matmulPeak(n);
+  const value = await section();
+  const after = await matmulPeak(n);
+  return { value, peak: Math.max(before, after), before, after };
+}
+
 /** Deterministic uniform(-scale, scale) floats (xorshift), fast enough for hundreds of millions. */
 export function randomFloats(n: number, scale: number, seed: number): Float32Array {
   const out = new Float32Array(n);

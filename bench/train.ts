@@ -2,7 +2,8 @@
  * `npm run bench -- train [--quick]`: LoRA training speed on a random SmolLM2-135M-shaped model, fp32, r=16 on
  * all seven projections, batch 8 × 256 tokens. Reports training tokens/s, `train_mfu` (model FLOPs of forward +
  * input-gradient backward per second ÷ the MatMul peak measured in the same run; recomputation and LoRA
- * gradients are work the engine does but are not counted) and the process's peak RSS.
+ * gradients are work the engine does but are not counted) and the process's peak RSS. The peak is the larger of
+ * two samples, right before and right after the timed steps (`withPeak`).
  */
 import { resourceUsage } from 'node:process';
 import { PROJECTIONS } from '../contracts/formats/hf-config.ts';
@@ -11,10 +12,9 @@ import { float32Weights } from '../gpu-backend/engine/weights.ts';
 import { Backprop, countTargets, type TokenBatch } from '../gpu-backend/train/backprop.ts';
 import { initLoraParams } from '../gpu-backend/train/lora-params.ts';
 import { layerMatmulParams, randomModel, SMOLLM2_135M } from './models.ts';
-import { matmulPeak, table, timeIt } from './measure.ts';
+import { table, timeIt, withPeak } from './measure.ts';
 
 export async function run(quick: boolean): Promise<Record<string, unknown>> {
-  const peak = await matmulPeak(quick ? 1024 : 2048);
   const folder = randomModel(quick ? { ...SMOLLM2_135M, num_hidden_layers: 6 } : SMOLLM2_135M);
   const cfg = folder.config;
   const targets = resolveTargets(parseLoraConfig({ r: 16, lora_alpha: 32, target_modules: [...PROJECTIONS] }), cfg);
@@ -25,7 +25,14 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
   const [B, T] = quick ? [4, 128] : [8, 256];
   const inputIds = Int32Array.from({ length: B * T }, (_, i) => (i * 7919 + 13) % cfg.vocabSize);
   const batch: TokenBatch = { batch: B, seq: T, inputIds, labels: inputIds, lengths: new Array(B).fill(T) };
-  const seconds = await timeIt(() => backprop.run(batch, 1 / countTargets(batch)), { warmup: 1, repeat: quick ? 1 : 2 });
+  const {
+    value: seconds,
+    peak,
+    before,
+    after,
+  } = await withPeak(quick ? 1024 : 2048, () =>
+    timeIt(() => backprop.run(batch, 1 / countTargets(batch)), { warmup: 1, repeat: quick ? 1 : 2 }),
+  );
   const tokens = B * T;
   const hq = cfg.numHeads * cfg.headDim;
   const forward =
@@ -56,6 +63,7 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
     bench: 'train',
     quick,
     matmul_peak_gflops: peak,
+    matmul_peak_samples_gflops: [before, after],
     step_seconds: seconds,
     tokens_per_s: tokens / seconds,
     train_mfu: trainMfu,

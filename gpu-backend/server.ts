@@ -153,7 +153,12 @@ export async function startBackend(config: BackendConfig): Promise<RunningBacken
   let heartbeat: HeartbeatSender | null = null;
   const jobs = new JobLoop(
     { client, store, folders, settings: { checkpointEvery: config.checkpointEvery, eventsEveryMs: config.eventsEveryMs } },
-    { pollMs: config.jobPollMs, slots: config.trainingSlots, leaseTtlS: () => heartbeat?.leaseTtlS ?? LEASE_TTL_S },
+    {
+      pollMs: config.jobPollMs,
+      slots: config.trainingSlots,
+      leaseTtlS: () => heartbeat?.leaseTtlS ?? LEASE_TTL_S,
+      observer: metrics,
+    },
   );
   const app = backendApp({
     edgeAuth: { backendId: config.backendId, edgeKey },

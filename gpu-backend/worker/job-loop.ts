@@ -11,6 +11,7 @@ import { runArtifactJob } from './artifact-job.ts';
 import { computeInThread } from './compute-thread.ts';
 import type { Spec } from './edge-client.ts';
 import { runFineTuning, type Outcome, type WorkerDeps } from './fine-tuning.ts';
+import type { JobObserver } from '../serve/metrics.ts';
 import { errorText, LeasedJob } from './leased-job.ts';
 import { loadBasis } from './revert.ts';
 import { baseConfig, loadAdapter, loadMembers } from './stored-adapters.ts';
@@ -47,6 +48,8 @@ export interface JobLoopOptions {
   artifactSlots?: number;
   /** The edge's lease length (from the heartbeat answer); leases are renewed four times within it. */
   leaseTtlS: () => number;
+  /** Told when jobs start and end and how renewals go (the backend's metrics). */
+  observer?: JobObserver;
 }
 
 export class JobLoop {
@@ -117,8 +120,10 @@ export class JobLoop {
 
   private launch(spec: Spec): void {
     const key = `${spec.kind}/${spec.id}`;
-    const job = new LeasedJob(this.deps.client, spec.kind, spec.id);
+    const observer = this.opts.observer;
+    const job = new LeasedJob(this.deps.client, spec.kind, spec.id, (held) => observer?.leaseRenewed(spec.kind, held));
     job.keep(renewEveryMs(this.opts.leaseTtlS()));
+    observer?.jobStarted(spec.kind);
     console.log(`backend: claimed ${key} (attempt ${spec.attempt}).`);
     const done = run(spec, job, this.deps)
       .catch((err): Outcome => {
@@ -127,6 +132,7 @@ export class JobLoop {
       })
       .then((outcome) => {
         console.log(`backend: ${key} ${outcome === 'stopped' ? `stopped (${job.stopReason ?? 'no reason'})` : outcome}.`);
+        observer?.jobEnded(spec.kind, outcome !== 'stopped' ? outcome : job.stopReason === 'cancelled' ? 'cancelled' : 'lost');
         return outcome;
       })
       .finally(() => {

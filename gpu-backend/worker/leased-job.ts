@@ -20,6 +20,8 @@ export class LeasedJob {
     private readonly client: EdgeClient,
     readonly kind: JobKind,
     readonly id: string,
+    /** Told after each renewal whether the lease is still held. */
+    private readonly onRenew: (held: boolean) => void = () => {},
   ) {}
 
   get signal(): AbortSignal {
@@ -41,8 +43,12 @@ export class LeasedJob {
   keep(everyMs: number): void {
     this.timer = setInterval(
       () =>
-        void this.report(() => this.client.renew(this.kind, this.id)).catch((err) =>
-          console.warn(`backend: renewing ${this.kind} ${this.id} failed (will retry):`, errorText(err)),
+        void this.report(() => this.client.renew(this.kind, this.id)).then(
+          (state) => {
+            if (state !== null) this.onRenew(true);
+            else if (this.stopReason === 'lease_lost') this.onRenew(false);
+          },
+          (err) => console.warn(`backend: renewing ${this.kind} ${this.id} failed (will retry):`, errorText(err)),
         ),
       everyMs,
     );

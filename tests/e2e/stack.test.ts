@@ -176,6 +176,9 @@ describe('fine-tuning', () => {
       expect(adapter).toMatchObject({ status: 'ready', source: 'training', rank: 4 });
       const out = await completion(done.fine_tuned_model);
       expect(out).toMatchObject({ object: 'text_completion', model: done.fine_tuned_model });
+      // The backend's metrics counted the job (a local stack serves them without METRICS_TOKEN).
+      const prometheus = await (await fetch(`${stack.backend.url}/metrics`)).text();
+      expect(prometheus).toMatch(/^rankgate_jobs_total\{kind="fine_tuning",outcome="succeeded"\} [1-9]/m);
     }));
 
   test('a job with nothing to learn after truncation fails with a message for the user', () =>

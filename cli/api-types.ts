@@ -4653,7 +4653,7 @@ export interface components {
         } | null;
         ChatCompletionRequest: {
             /**
-             * @description "<base>", "<base>:<adapter>", "<base>:<merge>" or "<base>:<merge>/<task>".
+             * @description "<base>", "<base>:<adapter>", "<base>:<merge>" or "<base>:<merge>/<task>"; "<base>@int8" or "<base>@int4" in place of "<base>" serves the base model with group-wise int8 or int4 weights (adapters on top unchanged).
              * @example tiny-llama:task_a
              */
             model: string;
@@ -4757,7 +4757,7 @@ export interface components {
         } | null;
         CompletionRequest: {
             /**
-             * @description "<base>", "<base>:<adapter>", "<base>:<merge>" or "<base>:<merge>/<task>".
+             * @description "<base>", "<base>:<adapter>", "<base>:<merge>" or "<base>:<merge>/<task>"; "<base>@int8" or "<base>@int4" in place of "<base>" serves the base model with group-wise int8 or int4 weights (adapters on top unchanged).
              * @example tiny-llama:task_a
              */
             model: string;

@@ -99,11 +99,11 @@ const ResponseFormat = z
   })
   .openapi({ description: 'Only `{"type": "text"}` (the default); the JSON modes are refused with `unsupported_parameter`.' });
 
-const Model = z
-  .string()
-  .min(1)
-  .max(300)
-  .openapi({ description: '"<base>", "<base>:<adapter>", "<base>:<merge>" or "<base>:<merge>/<task>".', example: 'tiny-llama:task_a' });
+const Model = z.string().min(1).max(300).openapi({
+  description:
+    '"<base>", "<base>:<adapter>", "<base>:<merge>" or "<base>:<merge>/<task>"; "<base>@int8" or "<base>@int4" in place of "<base>" serves the base model with group-wise int8 or int4 weights (adapters on top unchanged).',
+  example: 'tiny-llama:task_a',
+});
 
 const Sampling = {
   max_tokens: z.number().int().min(1).max(32_768).optional(),

@@ -6,6 +6,13 @@ import { z } from 'zod';
 
 export const TARGET_KINDS = ['base', 'adapter', 'merge', 'merge_task'] as const;
 
+/**
+ * Weight widths a base model can be served at besides float32, named in model ids as `<base>@int8` or
+ * `<base>@int4` (group-wise, through onnxruntime's MatMulNBits; adapters apply on top unchanged).
+ */
+export const SERVED_WEIGHT_BITS = [8, 4] as const;
+export type ServedWeightBits = (typeof SERVED_WEIGHT_BITS)[number];
+
 const Ref = z.object({ id: z.string(), name: z.string(), storage_prefix: z.string() });
 
 export const RoutedTarget = z.object({
@@ -15,6 +22,11 @@ export const RoutedTarget = z.object({
   adapter: Ref.extend({ rank: z.number().int().nullable() }).nullable(),
   /** The merge served (kinds merge and merge_task). */
   merge: Ref.extend({ method: z.string() }).nullable(),
+  /** The base model's weights served at this width (`<base>@int8`), or float32 (null). */
+  weight_bits: z
+    .union(SERVED_WEIGHT_BITS.map((b) => z.literal(b)) as [z.ZodLiteral<8>, z.ZodLiteral<4>])
+    .nullable()
+    .default(null),
 });
 export type RoutedTarget = z.infer<typeof RoutedTarget>;
 

@@ -4,7 +4,7 @@
  */
 import { and, eq, or } from 'drizzle-orm';
 import { isReversibleMerge } from '../../contracts/api/jobs.ts';
-import type { RoutedTarget } from '../../contracts/api/routed-target.ts';
+import { SERVED_WEIGHT_BITS, type RoutedTarget, type ServedWeightBits } from '../../contracts/api/routed-target.ts';
 import { adapters, baseModels, mergeMembers, merges } from '../../schema/index.ts';
 import type { Db } from '../db.ts';
 import { ApiError } from '../errors.ts';
@@ -20,16 +20,50 @@ function unknownModel(model: string, what: string): ApiError {
   );
 }
 
-export async function resolveModel(db: Db, tenantId: string, model: string): Promise<{ target: RoutedTarget; routingKey: string }> {
+type Resolved = { target: RoutedTarget; routingKey: string };
+
+export async function resolveModel(db: Db, tenantId: string, model: string): Promise<Resolved> {
   const m = MODEL.exec(model);
   if (!m)
     throw new ApiError(
       400,
       'invalid_model',
-      `"${model}" is not a model id; use "<base>", "<base>:<adapter>", "<base>:<merge>" or "<base>:<merge>/<task>".`,
+      `"${model}" is not a model id; use "<base>", "<base>:<adapter>", "<base>:<merge>" or "<base>:<merge>/<task>" (with "<base>@int8" or "<base>@int4" for a quantized base).`,
       'model',
     );
-  const [, baseName, name, task] = m;
+  const [, baseSpec, name, task] = m;
+  const { baseName, bits } = baseVariant(baseSpec);
+  const { target, routingKey } = await resolveNamed(db, tenantId, model, baseName, name, task);
+  // A quantized base is another model to load: it routes on its own key, so it warms its own backends.
+  return bits === null
+    ? { target: { ...target, weight_bits: null }, routingKey }
+    : { target: { ...target, weight_bits: bits }, routingKey: `${routingKey}@int${bits}` };
+}
+
+/** `<base>` or `<base>@int<bits>`: names cannot hold "@", so it only ever starts a variant. */
+function baseVariant(spec: string): { baseName: string; bits: ServedWeightBits | null } {
+  const at = spec.indexOf('@');
+  if (at < 0) return { baseName: spec, bits: null };
+  const bits = /^int(\d{1,2})$/.exec(spec.slice(at + 1))?.[1];
+  const served = SERVED_WEIGHT_BITS.find((b) => String(b) === bits);
+  if (served === undefined)
+    throw new ApiError(
+      400,
+      'unsupported_weight_bits',
+      `"${spec}" asks for a base served at ${bits ? `${bits} bits` : `"${spec.slice(at + 1)}"`}; the variants are ${SERVED_WEIGHT_BITS.map((b) => `"${spec.slice(0, at)}@int${b}"`).join(' and ')}.`,
+      'model',
+    );
+  return { baseName: spec.slice(0, at), bits: served };
+}
+
+async function resolveNamed(
+  db: Db,
+  tenantId: string,
+  model: string,
+  baseName: string,
+  name: string | undefined,
+  task: string | undefined,
+): Promise<{ target: Omit<RoutedTarget, 'weight_bits'>; routingKey: string }> {
   const [base] = await db
     .select()
     .from(baseModels)

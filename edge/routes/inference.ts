@@ -3,7 +3,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { and, asc, eq } from 'drizzle-orm';
 import type { Context } from 'hono';
 import { isReversibleMerge } from '../../contracts/api/jobs.ts';
-import type { Routing } from '../../contracts/api/routed-target.ts';
+import { SERVED_WEIGHT_BITS, type Routing } from '../../contracts/api/routed-target.ts';
 import { adapters, baseModels, mergeMembers, merges } from '../../schema/index.ts';
 import { requireApiKey } from '../auth/middleware.ts';
 import type { AppEnv } from '../env.ts';
@@ -145,7 +145,15 @@ async function tenantModels(db: Db, tenantId: string): Promise<z.input<typeof Mo
     .where(and(eq(merges.tenantId, tenantId), eq(merges.status, 'succeeded')))
     .orderBy(asc(mergeMembers.position));
   const baseName = new Map(bases.map((b) => [b.id, b.name]));
-  const data = bases.map((b) => ({ id: b.name, object: 'model' as const, created: b.createdAt, owned_by }));
+  // Each base also as its quantized variants (`<base>@int8:<adapter>` works the same, and is not listed).
+  const data = bases.flatMap((b) =>
+    [b.name, ...SERVED_WEIGHT_BITS.map((bits) => `${b.name}@int${bits}`)].map((id) => ({
+      id,
+      object: 'model' as const,
+      created: b.createdAt,
+      owned_by,
+    })),
+  );
   for (const a of ready)
     data.push({ id: `${baseName.get(a.baseModelId)}:${a.name}`, object: 'model', created: a.readyAt ?? a.createdAt, owned_by });
   const membersOf = new Map<string, typeof members>();

@@ -4,6 +4,7 @@
  * run through onnxruntime's com.microsoft MatMulNBits. Norms and the token embedding stay float32 (the embedding
  * is a lookup, not a MatMul), and so does the LoRA branch: adapters apply on top unchanged.
  */
+import { SERVED_WEIGHT_BITS } from '../../contracts/api/routed-target.ts';
 import { invalid } from '../../contracts/formats/errors.ts';
 import type { ModelConfig } from '../../contracts/formats/hf-config.ts';
 import { numel } from '../../contracts/formats/safetensors.ts';
@@ -27,7 +28,8 @@ export interface WeightQuantization {
   accuracyLevel?: 0 | 4;
 }
 
-export const SERVABLE_WEIGHT_BITS: readonly QuantBits[] = [4, 8];
+/** The contract's list (routed-target.ts): what the edge accepts in model ids is what the engine builds. */
+export const SERVABLE_WEIGHT_BITS: readonly QuantBits[] = SERVED_WEIGHT_BITS;
 export const DEFAULT_WEIGHT_GROUP_SIZE: QuantGroupSize = 32;
 
 /** Checks a request for quantized weights (it may come from an API body) and fills in the defaults. */

@@ -5,14 +5,15 @@
  * with nothing running, and no tenant may hold more than its share of those bytes while others need them;
  * adapters by count, least recently used first.
  */
-import { open, readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { RoutedTarget } from '../../contracts/api/routed-target.ts';
+import type { RoutedTarget, ServedWeightBits } from '../../contracts/api/routed-target.ts';
+import { parseModelConfig } from '../../contracts/formats/hf-config.ts';
 import type { LoraAdapter } from '../../contracts/formats/adapter.ts';
 import { invalid } from '../../contracts/formats/errors.ts';
 import { meanAdapter, revertTask, type ReversibleMerge } from '../lowrank/reversible.ts';
-import { headerLength, numel, parseSafetensorsHeader } from '../../contracts/formats/safetensors.ts';
-import { readAdapterFolder, readModelFolder } from '../formats/files.ts';
+import { readAdapterFolder, readJsonFile, readModelFolder } from '../formats/files.ts';
+import { servedWeightBytes } from '../engine/quantized-weights.ts';
 import { TextTokenizer } from '../formats/tokenizer.ts';
 import { Decoder } from '../engine/decoder.ts';
 import { ADAPTER_FILES, MODEL_FILES, type FolderCache } from '../storage/folder-cache.ts';
@@ -123,30 +124,36 @@ export class ModelCache {
     return sum;
   }
 
-  /** The base model, loaded on first use for `tenant` (whose share of the cache it counts against). */
-  base(ref: ModelRef, tenant = ''): Promise<LoadedBase> {
-    const hit = this.bases.get(ref.id);
+  /**
+   * The base model, loaded on first use for `tenant` (whose share of the cache it counts against), with float32
+   * weights or, given `bits`, int8/int4 ones: a quantized variant is a model of its own in the cache.
+   */
+  base(ref: ModelRef, tenant = '', bits: ServedWeightBits | null = null): Promise<LoadedBase> {
+    const key = bits === null ? ref.id : `${ref.id}@int${bits}`;
+    const hit = this.bases.get(key);
     if (hit) {
-      this.bases.delete(ref.id);
-      this.bases.set(ref.id, hit);
+      this.bases.delete(key);
+      this.bases.set(key, hit);
       return hit.loaded;
     }
     // Registered before anything is awaited, so concurrent first requests share one load.
     const entry: BaseEntry = { tenant, bytes: 0, loaded: Promise.resolve(null as never) };
-    entry.loaded = this.loadBase(ref, entry);
-    this.bases.set(ref.id, entry);
+    entry.loaded = this.loadBase(key, ref, bits, entry);
+    this.bases.set(key, entry);
     entry.loaded.catch(() => {
-      if (this.bases.get(ref.id) === entry) this.bases.delete(ref.id);
+      if (this.bases.get(key) === entry) this.bases.delete(key);
     });
     return entry.loaded;
   }
 
-  private async loadBase(ref: ModelRef, entry: BaseEntry): Promise<LoadedBase> {
+  private async loadBase(key: string, ref: ModelRef, bits: ServedWeightBits | null, entry: BaseEntry): Promise<LoadedBase> {
     const dir = await this.folders.fetch(ref.storage_prefix, MODEL_FILES);
-    const bytes = await weightBytes(dir);
+    const quantization = bits === null ? null : { bits };
+    // Counted as served (float32, or packed int8/int4), from config.json alone, before anything is loaded.
+    const bytes = servedWeightBytes(parseModelConfig(await readJsonFile(join(dir, 'config.json'), 'config.json')), quantization);
     this.makeRoom(entry.tenant, bytes);
     entry.bytes = bytes;
-    return this.openBase(ref, dir);
+    return this.openBase(key, ref, dir, quantization);
   }
 
   /** Evicts idle bases, this tenant's own first while it holds more than its share, until `bytes` more fit. */
@@ -172,9 +179,9 @@ export class ModelCache {
     void base.decoder.release();
   }
 
-  private async openBase(ref: ModelRef, dir: string): Promise<LoadedBase> {
+  private async openBase(key: string, ref: ModelRef, dir: string, quantization: { bits: ServedWeightBits } | null): Promise<LoadedBase> {
     const folder = await readModelFolder(dir);
-    const decoder = await Decoder.fromFolder(folder);
+    const decoder = await Decoder.fromFolder(folder, quantization ? { weightQuantization: quantization } : {});
     const tokenizer = await TextTokenizer.load(dir).catch(() => null);
     const generation = (await readJson(join(dir, 'generation_config.json'))) as { eos_token_id?: number | number[] } | null;
     const eos = generation?.eos_token_id ?? folder.config.eosTokenIds;
@@ -186,7 +193,7 @@ export class ModelCache {
       tokenizer,
       eos: Array.isArray(eos) ? eos : [eos],
     };
-    this.ready.set(ref.id, base);
+    this.ready.set(key, base);
     return base;
   }
 
@@ -252,26 +259,6 @@ export class ModelCache {
     }
     return loading;
   }
-}
-
-/** Bytes a checkpoint's weights take once loaded (the engine holds them as float32), read from the headers alone. */
-async function weightBytes(dir: string): Promise<number> {
-  let sum = 0;
-  for (const name of await readdir(dir)) {
-    if (!name.endsWith('.safetensors')) continue;
-    const file = await open(join(dir, name));
-    try {
-      const size = (await file.stat()).size;
-      const prefix = new Uint8Array(8);
-      await file.read(prefix, 0, 8, 0);
-      const head = new Uint8Array(8 + headerLength(prefix, size));
-      await file.read(head, 0, head.length, 0);
-      for (const t of parseSafetensorsHeader(head).tensors.values()) sum += 4 * numel(t.shape);
-    } finally {
-      await file.close();
-    }
-  }
-  return sum;
 }
 
 function readJson(path: string): Promise<unknown> {

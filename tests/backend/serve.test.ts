@@ -727,3 +727,29 @@ describe('merges', () => {
     );
   });
 });
+
+describe('quantized bases', () => {
+  test('<base>@int8 and @int4 are models of their own, with adapters on top', async () => {
+    const ask = (bits: 8 | 4 | null) =>
+      json('/v1/completions', {
+        model: 'tiny:task_a',
+        prompt: 'hello there',
+        max_tokens: 8,
+        temperature: 0,
+        rankgate: { tenant_id: 'tenant_1', target: { ...target('task_a'), weight_bits: bits } },
+      });
+    // The fixture's random weights leave near ties, so greedy text may differ; drift is tested in engine-quantized.test.ts.
+    for (const bits of [null, 8, 4] as const) expect((await ask(bits)).usage.completion_tokens).toBe(8);
+    expect(models.loadedBases).toEqual(expect.arrayContaining(['base_tiny', 'base_tiny@int8', 'base_tiny@int4']));
+  });
+
+  test('bits the engine cannot serve are refused', async () => {
+    const res = await post('/v1/completions', {
+      model: 'tiny',
+      prompt: 'x',
+      rankgate: { tenant_id: 'tenant_1', target: { ...target(), weight_bits: 3 } },
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as any).error.code).toBe('bad_routing');
+  });
+});

@@ -72,6 +72,27 @@ describe('inference routing', () => {
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('backends_busy');
   });
 
+  it('routes <base>@int8 and @int4 as quantized variants (adapters on top), and refuses other widths and unknown bases', async () => {
+    const t = await setup();
+    const res = await call('/v1/chat/completions', {
+      key: t.key,
+      body: { model: 'tiny-llama@int4:task_a', messages: [{ role: 'user', content: 'hello' }] },
+    });
+    expect(res.status).toBe(200);
+    const backend = res.headers.get('x-rankgate-backend')!;
+    const log = (await (await fetch(`${urls[ROUTED.indexOf(backend)]}/_log`)).json()) as any[];
+    expect(log.at(-1).body.rankgate.target).toMatchObject({ kind: 'adapter', weight_bits: 4, adapter: { name: 'task_a' } });
+    const ask = (model: string) =>
+      call('/v1/chat/completions', { key: t.key, body: { model, messages: [{ role: 'user', content: 'x' }] } });
+    const bad = (await (await ask('tiny-llama@int3:task_a')).json()) as any;
+    expect(bad.error).toMatchObject({ code: 'unsupported_weight_bits', param: 'model' });
+    expect(bad.error.message).toContain('"tiny-llama@int8" and "tiny-llama@int4"');
+    expect(((await (await ask('tiny-llama@fp8')).json()) as any).error.code).toBe('unsupported_weight_bits');
+    expect(((await (await ask('nope@int8')).json()) as any).error.code).toBe('model_not_found');
+    const listed = ((await (await call('/v1/models', { key: t.key })).json()) as any).data.map((m: any) => m.id);
+    expect(listed).toEqual(expect.arrayContaining(['tiny-llama', 'tiny-llama@int8', 'tiny-llama@int4', 'tiny-llama:task_a']));
+  });
+
   it('keeps other models where they were when one backend leaves', async () => {
     const t = await setup();
     const adapterHome = (await chat(t.key)).backend!;

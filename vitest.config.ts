@@ -19,6 +19,10 @@ export default defineConfig({
         test: { name: 'cli', include: ['tests/cli/**/*.test.ts'], environment: 'node' },
       },
       {
+        // The demo's pure parts (data, table, report); the demo itself runs against a live stack, by hand.
+        test: { name: 'demo', include: ['tests/demo/**/*.test.ts'], environment: 'node' },
+      },
+      {
         // Real processes (s3rver, wrangler dev, the backend server) on loopback: slow to start, so generous limits.
         test: {
           name: 'e2e',

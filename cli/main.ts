@@ -47,7 +47,10 @@ function program(): Command {
     .description('Train, store, combine, undo and serve LoRA adapters: a client of the rankgate API.')
     .option('--base-url <url>', `API endpoint (env RANKGATE_BASE_URL; default ${DEFAULT_BASE_URL})`)
     .option('--api-key <key>', 'API key, rg-... (env RANKGATE_API_KEY)')
-    .addHelpText('after', '\nOperator command: rankgate parity <fixture-dir> (engine against reference outputs).')
+    .addHelpText(
+      'after',
+      '\nGuided tour: rankgate demo [--quick] (npm run demo).\nOperator command: rankgate parity <fixture-dir> (engine against reference outputs).',
+    )
     .showSuggestionAfterError()
     .exitOverride();
   const api = (cmd: Command) => apiClient(connection(cmd.optsWithGlobals()));

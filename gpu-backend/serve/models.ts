@@ -1,9 +1,10 @@
 /**
- * What a backend has loaded: base models (one Decoder and one Scheduler each, weights loaded once) and
- * adapters (parsed, checked, float32), fetched from object storage by the prefixes the edge names and kept in
- * a local disk cache. Both are bounded: base models by bytes of weights, least recently used first among those
- * with nothing running, and no tenant may hold more than its share of those bytes while others need them;
- * adapters by count, least recently used first.
+ * What a backend has loaded: base models (one Decoder and one Scheduler each, weights loaded once; a quantized
+ * variant `@int8`/`@int4` is a model of its own) and adapters (parsed, checked, float32: uploaded or trained ones,
+ * collapsed merges, and reversible merges' mean models and member tasks rebuilt from their decoded bases), fetched
+ * from object storage by the prefixes the edge names and kept in a local disk cache. Both are bounded: base models
+ * by bytes of weights as served, least recently used first among those with nothing running, and no tenant may
+ * hold more than its share of those bytes while others need them; adapters by count, least recently used first.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -22,7 +23,7 @@ import { collapsedAdapterRef, isReversible, loadBasis } from './merge-artifacts.
 import { Scheduler, type SchedulerOptions } from './scheduler.ts';
 
 /** Decoded reversible-merge bases kept at once. */
-const MAX_BASES = 8;
+const MAX_MERGE_BASES = 8;
 
 export interface LoadedBase {
   id: string;
@@ -79,7 +80,7 @@ export class ModelCache {
   private readonly bases = new Map<string, BaseEntry>();
   private readonly adapters = new Map<string, Promise<LoraAdapter>>();
   /** Decoded bases of reversible merges, least recently used first. */
-  private readonly bases_ = new Map<string, Promise<ReversibleMerge>>();
+  private readonly mergeBases = new Map<string, Promise<ReversibleMerge>>();
   /** Bytes of each loaded adapter's factors, once loaded. */
   private readonly adapterSizes = new Map<string, number>();
   /** Bases whose load finished, by id (eviction needs the scheduler, which a loading base has not yet). */
@@ -214,14 +215,14 @@ export class ModelCache {
 
   /** A reversible merge's decoded basis (a few are kept: rebuilding a task from one takes milliseconds). */
   private basis(merge: NonNullable<RoutedTarget['merge']>): Promise<ReversibleMerge> {
-    let hit = this.bases_.get(merge.id);
-    if (hit) this.bases_.delete(merge.id);
+    let hit = this.mergeBases.get(merge.id);
+    if (hit) this.mergeBases.delete(merge.id);
     else {
       hit = loadBasis(this.folders, merge);
-      hit.catch(() => this.bases_.delete(merge.id));
+      hit.catch(() => this.mergeBases.delete(merge.id));
     }
-    this.bases_.set(merge.id, hit);
-    while (this.bases_.size > MAX_BASES) this.bases_.delete(this.bases_.keys().next().value!);
+    this.mergeBases.set(merge.id, hit);
+    while (this.mergeBases.size > MAX_MERGE_BASES) this.mergeBases.delete(this.mergeBases.keys().next().value!);
     return hit;
   }
 

@@ -11,6 +11,7 @@ import { buildInferenceGraph, io, type InferenceGraphOptions } from './inference
 import type { KvCache } from './kv-cache.ts';
 import type { LoraRows } from './lora-rows.ts';
 import { RopeTables } from './rope.ts';
+import { SharedBasisRows } from './shared-basis-rows.ts';
 import { checkWeightQuantization, type WeightQuantization } from './quantized-weights.ts';
 import { createSession, f32, i64, type ort, type RuntimeOptions } from './runtime.ts';
 import { float32Weights } from './weights.ts';
@@ -25,6 +26,8 @@ export interface StepInput {
   /** Cache holding earlier positions of each row (rows [0, rows)), or null for a fresh prefill. */
   cache: KvCache | null;
   lora: LoraRows;
+  /** Rows of a shared basis (absent: none). */
+  shared?: SharedBasisRows;
   /** Positions (within this step's new tokens) whose logits to return, per row; the same count for every row. */
   logitsAt: number[][];
 }
@@ -39,6 +42,9 @@ export class Decoder {
   private readonly rope: RopeTables;
   /** Whether the graph takes LoRA inputs (false only for the plain-base graph benchmarks compare against). */
   private readonly hasLora: boolean;
+  /** Whether the graph takes shared-basis inputs; `noShared` feeds them when a step brings none. */
+  private readonly hasShared: boolean;
+  private readonly noShared: SharedBasisRows;
 
   private constructor(
     readonly cfg: ModelConfig,
@@ -48,6 +54,8 @@ export class Decoder {
   ) {
     this.rope = new RopeTables(cfg);
     this.hasLora = session.inputNames.includes(io.loraA(0, 'q_proj'));
+    this.hasShared = session.inputNames.includes(io.sharedV(0, 'q_proj'));
+    this.noShared = new SharedBasisRows(cfg, 1);
   }
 
   /** Throws InvalidInputError (unsupported_weight_bits, ...) for a quantization the engine cannot serve. */
@@ -89,6 +97,10 @@ export class Decoder {
       for (let l = 0; l < numLayers; l++) feeds[io.pastKey(l)] = feeds[io.pastValue(l)] = empty;
     }
     if (this.hasLora) for (const [name, t] of inp.lora.tensors(rows, { a: io.loraA, b: io.loraB })) feeds[name] = t;
+    if (this.hasShared) {
+      const names = { v: io.sharedV, core: io.sharedCore, uT: io.sharedUt };
+      for (const [name, t] of (inp.shared ?? this.noShared).tensors(inp.shared ? rows : 1, names)) feeds[name] = t;
+    }
     const out = await this.session.run(feeds);
     return {
       logits: out[io.logits].data as Float32Array,

@@ -5,6 +5,9 @@
  *   past_key.L / past_value.L [batch, kv_heads, past, head_dim]   (the static cache, read in place),
  *   lora_A.L.P [lora_rows, in, r] / lora_B.L.P [lora_rows, r, out] (each row's adapter, transposed, rank-padded;
  *                                  lora_rows is 1 when every row shares one adapter or none: MatMul broadcasts it),
+ *   shared_V.L.P [in, k], shared_core.L.P [shared_rows, k, k], shared_Ut.L.P [k, out]
+ *                                 (one shared basis for the whole batch, each row's core Σᵢᵀ or zeros;
+ *                                  shared-basis-rows.ts; k = 1 of zeros when no row uses one),
  * and returns logits at the requested positions plus this step's keys and values (present_key.L /
  * present_value.L [batch, kv_heads, seq, head_dim]), which the caller writes into its cache.
  * With `weightQuantization`, the projections and the LM head are int8/int4 MatMulNBits initializers
@@ -12,7 +15,7 @@
  */
 import { PROJECTIONS, projectionShape, type ModelConfig, type Projection } from '../../contracts/formats/hf-config.ts';
 import { Graph, type Value } from './graph.ts';
-import { decoderLayer, hasBias, head, weightName, type LayerWeights } from './llama.ts';
+import { decoderLayer, hasBias, head, weightName, type LayerWeights, type SharedSlot } from './llama.ts';
 import { gather, gatherRows, type LinearWeight } from './ops.ts';
 import { checkWeightQuantization, quantizedInitializer, type WeightQuantization } from './quantized-weights.ts';
 
@@ -29,13 +32,18 @@ export const io = {
   presentValue: (l: number) => `present_value.${l}`,
   loraA: (l: number, p: Projection) => `lora_A.${l}.${p}`,
   loraB: (l: number, p: Projection) => `lora_B.${l}.${p}`,
+  sharedV: (l: number, p: Projection) => `shared_V.${l}.${p}`,
+  sharedCore: (l: number, p: Projection) => `shared_core.${l}.${p}`,
+  sharedUt: (l: number, p: Projection) => `shared_Ut.${l}.${p}`,
 };
 
 export type WeightLookup = (name: string) => Float32Array;
 
 export interface InferenceGraphOptions {
-  /** false: no LoRA inputs at all (the plain base model; benchmarks compare against it). */
+  /** false: no LoRA inputs at all (the plain base model; benchmarks compare against it), nor shared-basis ones. */
   lora?: boolean;
+  /** false: no shared-basis inputs (default: present whenever LoRA inputs are). */
+  sharedBasis?: boolean;
   /** Serve the projections and the LM head with int8 or int4 weights (absent: float32). */
   weightQuantization?: WeightQuantization;
 }
@@ -55,6 +63,7 @@ export function buildInferenceGraph(cfg: ModelConfig, weight: WeightLookup, opts
   const matrix = (name: string, [n, k]: [number, number], as = name): LinearWeight =>
     quant ? quantizedInitializer(g, as.replace(/\.weight$/, ''), weight(name), n, k, quant) : param(name, [n, k]);
   const embed = param(weightName.embed, [cfg.vocabSize, cfg.hiddenSize]);
+  const withShared = opts.lora !== false && opts.sharedBasis !== false;
 
   let h = g.scope('model/embed_tokens', () => gather(g, embed, inputIds));
   for (let l = 0; l < cfg.numLayers; l++) {
@@ -65,6 +74,7 @@ export function buildInferenceGraph(cfg: ModelConfig, weight: WeightLookup, opts
       bias: {},
     };
     const lora = {} as Record<Projection, { a: Value; b: Value; transposed: true }>;
+    const shared = {} as Record<Projection, SharedSlot>;
     for (const p of PROJECTIONS) {
       const { in: fanIn, out } = projectionShape(cfg, p);
       w.proj[p] = matrix(weightName.proj(l, p), [out, fanIn]);
@@ -75,13 +85,29 @@ export function buildInferenceGraph(cfg: ModelConfig, weight: WeightLookup, opts
           b: g.input(io.loraB(l, p), 'float32', ['lora_rows', `r.${l}.${p}`, out]),
           transposed: true,
         };
+      if (withShared) {
+        const k = `k.${l}.${p}`;
+        shared[p] = {
+          v: g.input(io.sharedV(l, p), 'float32', [fanIn, k]),
+          core: g.input(io.sharedCore(l, p), 'float32', ['shared_rows', k, k]),
+          uT: g.input(io.sharedUt(l, p), 'float32', [k, out]),
+        };
+      }
     }
     const past = {
       key: g.input(io.pastKey(l), 'float32', ['batch', cfg.numKvHeads, 'past', hd]),
       value: g.input(io.pastValue(l), 'float32', ['batch', cfg.numKvHeads, 'past', hd]),
     };
     const out = g.scope(`model/layers.${l}`, () =>
-      decoderLayer(g, cfg, w, { x: h, cos, sin, mask, past, lora: (p) => (opts.lora === false ? undefined : lora[p]) }),
+      decoderLayer(g, cfg, w, {
+        x: h,
+        cos,
+        sin,
+        mask,
+        past,
+        lora: (p) => (opts.lora === false ? undefined : lora[p]),
+        shared: withShared ? (p) => shared[p] : undefined,
+      }),
     );
     h = out.y;
     g.output(out.key, io.presentKey(l));

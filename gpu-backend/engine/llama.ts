@@ -35,6 +35,17 @@ export interface LoraSlot {
   scale?: number;
 }
 
+/**
+ * A shared-basis delta on one projection, ΔWᵢ = U·Σᵢ·Vᵀ for the row's task i: V [in, k] and Uᵀ [k, out] shared
+ * by every row (one GEMM each over the batch), and the per-row core Σᵢᵀ [rows, k, k] (zeros for rows outside the
+ * basis). Computes ((x·V)·Σᵢᵀ)·Uᵀ = x·ΔWᵢᵀ.
+ */
+export interface SharedSlot {
+  v: Value;
+  core: Value;
+  uT: Value;
+}
+
 /** W: float32 [out, in] values (training), or either those or MatMulNBits weights (serving, int8/int4). */
 export interface LayerWeights<W extends LinearWeight = LinearWeight> {
   inputNorm: Value;
@@ -54,18 +65,24 @@ export interface LayerInputs {
   /** Static KV cache of earlier positions, [B, kv_heads, P, head_dim] each; absent in training. */
   past?: { key: Value; value: Value };
   lora: (p: Projection) => LoraSlot | undefined;
+  /** The shared-basis path beside the per-row LoRA path (serving only). */
+  shared?: (p: Projection) => SharedSlot | undefined;
 }
 
-/** `nn.Linear` plus its LoRA delta: x·Wᵀ + b + scale·(x·Aᵀ)·Bᵀ. */
-function projection(g: Graph, name: Projection, x: Value, w: LayerWeights, lora: LoraSlot | undefined): Value {
+/** `nn.Linear` plus its LoRA delta: x·Wᵀ + b + scale·(x·Aᵀ)·Bᵀ, plus the shared-basis delta ((x·V)·Σᵢᵀ)·Uᵀ when given. */
+function projection(g: Graph, name: Projection, x: Value, w: LayerWeights, inp: Pick<LayerInputs, 'lora' | 'shared'>): Value {
+  const lora = inp.lora(name);
+  const shared = inp.shared?.(name);
   return g.scope(name, () => {
-    const base = linearAny(g, x, w.proj[name], w.bias[name]);
-    if (!lora) return base;
-    return g.scope('lora', () => {
-      let h = matmul(g, x, lora.transposed ? lora.a : transposeLast2(g, lora.a));
-      if (lora.scale !== undefined && lora.scale !== 1) h = mul(g, h, g.scalar(lora.scale));
-      return add(g, base, matmul(g, h, lora.transposed ? lora.b : transposeLast2(g, lora.b)));
-    });
+    let y = linearAny(g, x, w.proj[name], w.bias[name]);
+    if (lora)
+      y = g.scope('lora', () => {
+        let h = matmul(g, x, lora.transposed ? lora.a : transposeLast2(g, lora.a));
+        if (lora.scale !== undefined && lora.scale !== 1) h = mul(g, h, g.scalar(lora.scale));
+        return add(g, y, matmul(g, h, lora.transposed ? lora.b : transposeLast2(g, lora.b)));
+      });
+    if (shared) y = g.scope('shared', () => add(g, y, matmul(g, matmul(g, matmul(g, x, shared.v), shared.core), shared.uT)));
+    return y;
   });
 }
 
@@ -102,13 +119,11 @@ export function decoderLayer(g: Graph, cfg: ModelConfig, w: LayerWeights, inp: L
     const xn = g.scope('input_layernorm', () => rmsNorm(g, x, w.inputNorm, cfg.rmsNormEps));
     // [B, T, heads·hd] -> [B, T, heads, hd], RoPE, then heads to the front: [B, heads, T, hd].
     const heads = (name: Projection, n: number) =>
-      transpose(g, rope(g, reshape(g, projection(g, name, xn, w, inp.lora(name)), [B, T, n, hd]), inp.cos, inp.sin, hd), [0, 2, 1, 3]);
+      transpose(g, rope(g, reshape(g, projection(g, name, xn, w, inp), [B, T, n, hd]), inp.cos, inp.sin, hd), [0, 2, 1, 3]);
     // Query heads grouped under the key/value head they share (GQA): [B, kvH, groups, T, hd].
     const q = reshape(g, heads('q_proj', cfg.numHeads), [B, kvH, groups, T, hd]);
     const k = heads('k_proj', kvH);
-    const v = g.scope('v_proj', () =>
-      transpose(g, reshape(g, projection(g, 'v_proj', xn, w, inp.lora('v_proj')), [B, T, kvH, hd]), [0, 2, 1, 3]),
-    );
+    const v = g.scope('v_proj', () => transpose(g, reshape(g, projection(g, 'v_proj', xn, w, inp), [B, T, kvH, hd]), [0, 2, 1, 3]));
     const k5 = unsqueeze(g, k, [2]);
     const v5 = unsqueeze(g, v, [2]);
 
@@ -128,15 +143,15 @@ export function decoderLayer(g: Graph, cfg: ModelConfig, w: LayerWeights, inp: L
     } else ctx = matmul(g, probs, v5);
     // [B, kvH, groups, T, hd] -> [B, T, heads·hd]
     const merged = reshape(g, transpose(g, reshape(g, ctx, [B, cfg.numHeads, T, hd]), [0, 2, 1, 3]), [B, T, cfg.numHeads * hd]);
-    return { out: projection(g, 'o_proj', merged, w, inp.lora('o_proj')), key: k, value: v };
+    return { out: projection(g, 'o_proj', merged, w, inp), key: k, value: v };
   });
 
   const h = add(g, x, attnOut.out);
   const y = g.scope('mlp', () => {
     const hn = g.scope('post_attention_layernorm', () => rmsNorm(g, h, w.postNorm, cfg.rmsNormEps));
-    const gate = projection(g, 'gate_proj', hn, w, inp.lora('gate_proj'));
-    const up = projection(g, 'up_proj', hn, w, inp.lora('up_proj'));
-    return add(g, h, projection(g, 'down_proj', mul(g, silu(g, gate), up), w, inp.lora('down_proj')));
+    const gate = projection(g, 'gate_proj', hn, w, inp);
+    const up = projection(g, 'up_proj', hn, w, inp);
+    return add(g, h, projection(g, 'down_proj', mul(g, silu(g, gate), up), w, inp));
   });
   return { y, key: attnOut.key, value: attnOut.value };
 }

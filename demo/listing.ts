@@ -38,3 +38,12 @@ export async function jobEvents(api: ApiClient, id: string): Promise<Schemas['Fi
   );
   return events.reverse();
 }
+
+/** A job's checkpoints, each with the losses at its step. */
+export const jobCheckpoints = (api: ApiClient, id: string): Promise<Schemas['FineTuningCheckpoint'][]> =>
+  all(async (after) =>
+    unwrap(
+      await api.GET('/v1/fine_tuning/jobs/{id}/checkpoints', { params: { path: { id }, query: { limit: 100, after } } }),
+      "reading the job's checkpoints",
+    ),
+  );

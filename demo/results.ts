@@ -41,10 +41,10 @@ export function trainingCurve(task: string, steps: Record<string, unknown>[]): T
   };
 }
 
-/** Mean seconds per optimizer step over the whole job (elapsed at the last step over its step number). */
+/** Mean seconds per optimizer step over the job (elapsed time at the last step that reports one, over that step). */
 export function secondsPerStep(curve: TrainingCurve): number | null {
-  const last = curve.steps.at(-1);
-  return last && last.elapsedS !== null && last.step > 0 ? last.elapsedS / last.step : null;
+  const last = curve.steps.findLast((s) => s.elapsedS !== null && s.step > 0);
+  return last ? last.elapsedS! / last.step : null;
 }
 
 /** Mean accuracy over the tasks a variant serves. */

@@ -7,7 +7,7 @@ import { type ApiClient, type Schemas, unwrap } from '../cli/api.ts';
 import { watchJob } from '../cli/commands/jobs.ts';
 import { CliError } from '../cli/errors.ts';
 import { type TaskData, jsonl } from './datasets.ts';
-import { jobEvents } from './listing.ts';
+import { jobCheckpoints, jobEvents } from './listing.ts';
 import { type DemoSizes, LORA } from './sizes.ts';
 
 type Job = Schemas['FineTuningJob'];
@@ -19,7 +19,7 @@ export interface TrainedAdapter {
   job: Job;
   /** `<base>:<adapter>`, what inference calls name. */
   model: string;
-  /** The job's metrics events: step, train_loss, tokens_per_s, elapsed_s, in step order. */
+  /** The job's metrics events (step, train_loss, tokens_per_s, elapsed_s), and its checkpoints' losses at steps no event has. */
   steps: Record<string, unknown>[];
 }
 
@@ -82,5 +82,10 @@ export async function followJob(api: ApiClient, task: string, id: string): Promi
   const steps = (await jobEvents(api, id))
     .filter((e) => e.type === 'metrics' && typeof e.data?.train_loss === 'number')
     .map((e) => e.data!);
+  // Checkpoints carry the loss at their step too: they fill the curve where events never reached the edge.
+  const seen = new Set(steps.map((s) => s.step));
+  for (const c of await jobCheckpoints(api, id))
+    if (typeof c.metrics.train_loss === 'number' && !seen.has(c.step_number))
+      steps.push({ step: c.step_number, train_loss: c.metrics.train_loss });
   return { task, job, model: job.fine_tuned_model!, steps };
 }

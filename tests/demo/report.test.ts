@@ -59,6 +59,16 @@ describe('demo table', () => {
   test('time per step is the last elapsed time over its step', () => {
     expect(results.curves[0].steps.map((s) => s.step)).toEqual([1, 2, 4]);
     expect(secondsPerStep(results.curves[0])).toBe(0.5);
+    // A loss known only from a checkpoint (no elapsed time) joins the curve but not the timing.
+    const filled = trainingCurve('larger', [
+      { step: 2, train_loss: 2, elapsed_s: 1 },
+      { step: 50, train_loss: 0.5 },
+    ]);
+    expect(filled.steps.map((s) => [s.step, s.loss])).toEqual([
+      [2, 2],
+      [50, 0.5],
+    ]);
+    expect(secondsPerStep(filled)).toBe(0.5);
   });
 });
 

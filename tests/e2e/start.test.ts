@@ -1,0 +1,82 @@
+/**
+ * The start path of a new user: `npm start` (scripts/start.ts, on its own free ports and a fresh state folder)
+ * until it says "rankgate is up.", then the `export` lines and the first curl command exactly as printed, run
+ * by bash: the answer is an OpenAI completion from the adapter that curl names.
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { freePort, root, stopGroup } from '../../scripts/edge-stack.ts';
+
+const UP = 'rankgate is up.';
+/** The printed block ends with this line once everything above it is on screen. */
+const END = 'Ctrl-C stops everything.';
+
+let start: ChildProcess;
+let stateDir: string;
+let output = '';
+
+/** Resolves with everything printed once `END` is; rejects when the process exits first. */
+function printed(child: ChildProcess): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const add = (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+      if (output.includes(UP) && output.includes(END)) resolve(output);
+    };
+    child.stdout?.on('data', add);
+    child.stderr?.on('data', add);
+    child.once('exit', (code) => reject(new Error(`npm start exited with ${code} before "${UP}"\n${output.slice(-4000)}`)));
+  });
+}
+
+beforeAll(async () => {
+  stateDir = await mkdtemp(join(tmpdir(), 'rankgate-start-'));
+  const [edge, s3, backend] = [await freePort(), await freePort(), await freePort()];
+  start = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
+    cwd: root,
+    env: { ...process.env, EDGE_PORT: String(edge), S3_PORT: String(s3), BACKEND_PORT: String(backend), RANKGATE_STATE_DIR: stateDir },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group, so nothing it started outlives the test.
+    detached: true,
+  });
+  await printed(start);
+});
+
+afterAll(async () => {
+  if (start?.exitCode === null && start.signalCode === null) {
+    // Ctrl-C's path: start.ts stops the backend and the edge (each in a process group of its own) and exits.
+    const exited = new Promise((r) => start.once('exit', r));
+    start.kill('SIGINT');
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 30_000))]);
+    await stopGroup(start);
+  }
+  if (stateDir) await rm(stateDir, { recursive: true, force: true });
+});
+
+/** The `export …` lines and the first curl command (with its continuation lines), as printed. */
+function firstCurl(text: string): { exports: string[]; curl: string } {
+  const lines = text.slice(text.indexOf(UP)).split('\n');
+  const exports = lines.filter((l) => l.startsWith('export '));
+  const at = lines.findIndex((l) => l.startsWith('curl '));
+  expect(at, `no curl command in:\n${text}`).toBeGreaterThan(-1);
+  let end = at;
+  while (lines[end].endsWith('\\')) end++;
+  return { exports, curl: lines.slice(at, end + 1).join('\n') };
+}
+
+test('the first printed curl, run as printed, answers a completion from the adapter', async () => {
+  const { exports, curl } = firstCurl(output);
+  expect(exports.map((l) => l.split('=')[0])).toEqual(['export RANKGATE_BASE_URL', 'export RANKGATE_API_KEY']);
+  const model = /"model":"([^"]+)"/.exec(curl)?.[1];
+  expect(model, curl).toMatch(/^rankgate-tiny:\w+$/);
+
+  const { stdout } = await promisify(execFile)('bash', ['-c', [...exports, curl].join('\n')], { cwd: root, timeout: 60_000 });
+  const answer = JSON.parse(stdout);
+  expect(answer, stdout).toMatchObject({ object: 'text_completion', model });
+  expect(answer.choices.length).toBeGreaterThan(0);
+  expect(typeof answer.choices[0].text).toBe('string');
+  expect(answer.choices[0].text.length).toBeGreaterThan(0);
+});

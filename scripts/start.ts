@@ -92,7 +92,7 @@ curl -s "$RANKGATE_BASE_URL/v1/fine_tuning/jobs/$JOB/events?limit=5" ${auth}
 curl -s $RANKGATE_BASE_URL/v1/fine_tuning/jobs/$JOB ${auth}     # "fine_tuned_model" is the model id once it succeeded
 
 # The same with the rankgate CLI (it reads RANKGATE_BASE_URL and RANKGATE_API_KEY)
-npx rankgate chat --model ${adapter} ${body(prompt.trim())}
+npx rankgate chat --model ${base} '${prompt.trim().replace(/'/g, `'\\''`)}'
 npx rankgate jobs create --model ${base} --training-file $FILE --watch
 
 Ctrl-C stops everything.`;

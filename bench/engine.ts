@@ -4,7 +4,11 @@
  *    through onnxruntime, the larger of two samples right before and right after the prefill (`withPeak`);
  *  - decode tokens/s at batch 1, 8 and 32: no adapters, and one distinct r=16 adapter (all seven projections)
  *    per row;
+ *  - the same 32 adapters at batch 32 through one shared basis (k = 16 per module; engine-shared.ts), and the
+ *    LoRA graph without its shared-basis inputs (what those inputs cost when no row uses them);
  *  - the naive way: the same 32 requests served one adapter at a time (batch 1, one after another);
+ *  - time to the first token of a task rebuilt from a cached basis, of the same through the shared path, and of a
+ *    compressed int8 adapter (engine-shared.ts);
  *  - int8 and int4 bases against fp32: decode at batch 1 and 32, logit drift, task accuracy (engine-quantized.ts).
  */
 import { Decoder } from '../gpu-backend/engine/decoder.ts';
@@ -13,6 +17,7 @@ import { LoraRows } from '../gpu-backend/engine/lora-rows.ts';
 import type { LoraAdapter } from '../contracts/formats/adapter.ts';
 import { layerMatmulParams, randomAdapter, randomModel, SMOLLM2_135M } from './models.ts';
 import { quantizedBases } from './engine-quantized.ts';
+import { basisFor, firstTokens, SHARED_K } from './engine-shared.ts';
 import { table, timeIt, withPeak } from './measure.ts';
 
 export async function run(quick: boolean): Promise<Record<string, unknown>> {
@@ -64,13 +69,17 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
   // Decode: rows prefilled with `ctx`-token prompts, then `steps` decode steps timed on their own.
   const [ctx, steps] = quick ? [16, 8] : [32, 64];
   const adapters: LoraAdapter[] = Array.from({ length: 32 }, (_, i) => randomAdapter(cfg, 16, i + 1));
-  const requests = (n: number, withAdapters: boolean): GenerationRequest[] =>
+  const shared = basisFor(adapters, cfg, quick);
+  if (shared.fitted) console.log(`joint compression of the 32 adapters at k = ${SHARED_K}: ${shared.seconds.toFixed(1)} s`);
+  /** true: adapter i on row i; 'shared': task i of the shared basis on row i; false: the base. */
+  const requests = (n: number, withAdapters: boolean | 'shared'): GenerationRequest[] =>
     Array.from({ length: n }, (_, i) => ({
       prompt: Array.from({ length: ctx }, (_, j) => (i * 131 + j * 17 + 3) % cfg.vocabSize),
-      adapter: withAdapters ? adapters[i] : null,
+      adapter: withAdapters === true ? adapters[i] : null,
+      shared: withAdapters === 'shared' ? { basis: shared.basis, task: i } : undefined,
       maxTokens: steps + 1,
     }));
-  const decodeTps = async (n: number, withAdapters: boolean, engine = decoder) => {
+  const decodeTps = async (n: number, withAdapters: boolean | 'shared', engine = decoder) => {
     let best = 0;
     for (let rep = 0; rep < (quick ? 1 : 2); rep++) {
       const batch = new RunningBatch(engine, n);
@@ -91,6 +100,19 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
     decode[n] = { base, base_lora_graph: baseLoraGraph, multi };
     rows.push([n, base, baseLoraGraph, multi, multi / base]);
   }
+  // Batch 32 again, in turn round after round (best of each), so load on the machine falls on all alike: the base,
+  // 32 adapters per row, the same 32 through the shared basis, and the LoRA graph with and without shared inputs.
+  const noShared = await Decoder.fromFolder(folder, { sharedBasis: false });
+  const b32 = { base: 0, multi: 0, shared: 0, lora_graph: 0, lora_graph_no_shared_inputs: 0 };
+  for (let round = 0; round < (quick ? 1 : 3); round++) {
+    b32.base = Math.max(b32.base, await decodeTps(32, false, plain));
+    b32.multi = Math.max(b32.multi, await decodeTps(32, true));
+    b32.shared = Math.max(b32.shared, await decodeTps(32, 'shared'));
+    b32.lora_graph = Math.max(b32.lora_graph, await decodeTps(32, false));
+    b32.lora_graph_no_shared_inputs = Math.max(b32.lora_graph_no_shared_inputs, await decodeTps(32, false, noShared));
+  }
+  await noShared.release();
+  const firstToken = await firstTokens(decoder, adapters[0], quick);
 
   // The naive way: the same 32 requests (each with its own adapter), one at a time, each served alone,
   // against all 32 in one continuously batched run. End to end: prefill, adapter swap and decode.
@@ -110,6 +132,23 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
     `\n32 requests (prompt ${ctx}, ${steps + 1} new tokens), each with its own adapter: one batch ${multiSeconds.toFixed(2)} s, one at a time ${swapSeconds.toFixed(2)} s`,
   );
 
+  console.log(`\ndecode at batch 32, measured in turn (best of ${quick ? 1 : 3} rounds), tokens/s:`);
+  console.log(
+    table(
+      [
+        'base model',
+        '32 adapters per row',
+        `32 tasks, one shared basis (k ${SHARED_K})`,
+        'LoRA graph, no adapter',
+        'same, no shared inputs',
+      ],
+      [[b32.base, b32.multi, b32.shared, b32.lora_graph, b32.lora_graph_no_shared_inputs]],
+    ),
+  );
+  console.log(
+    `\nfirst token (in process, Scheduler, prompt 16): task rebuilt from a cached basis ${firstToken.revert_first_token_ms.toFixed(1)} ms (rebuild ${firstToken.revert_rebuild_ms.toFixed(1)} ms), through the shared path ${firstToken.shared_first_token_ms.toFixed(1)} ms, compressed int8 adapter from its folder ${firstToken.compressed_first_token_ms.toFixed(1)} ms, the base alone ${firstToken.base_first_token_ms.toFixed(1)} ms`,
+  );
+
   const quantized = await quantizedBases(folder, plain, quick, (n, engine) => decodeTps(n, false, engine));
   const ratio = (v: 'int8' | 'int4', n: 1 | 32) => quantized.decode_tokens_per_s[v][n] / quantized.decode_tokens_per_s.fp32[n];
 
@@ -123,6 +162,15 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
     prefill: { batch: pb, seq: pt, tokens_per_s: prefillTps, gflops: prefillFlops / prefillSeconds / 1e9 },
     decode_tokens_per_s: decode,
     decode_multi_vs_base: decode[32].multi / decode[32].base,
+    decode_shared_vs_base: b32.shared / b32.base,
+    decode_b32_in_turn_tokens_per_s: b32,
+    shared_basis: { k: SHARED_K, tasks: 32, fitted: shared.fitted, fit_seconds: shared.seconds },
+    shared_inputs_overhead: 1 - b32.lora_graph / b32.lora_graph_no_shared_inputs,
+    revert_first_token_ms: firstToken.revert_first_token_ms,
+    shared_first_token_ms: firstToken.shared_first_token_ms,
+    compressed_first_token_ms: firstToken.compressed_first_token_ms,
+    revert_rebuild_ms: firstToken.revert_rebuild_ms,
+    base_first_token_ms: firstToken.base_first_token_ms,
     multi_vs_swap: swapSeconds / multiSeconds,
     prefill_mfu: prefillMfu,
     int4_vs_fp32_b1: ratio('int4', 1),

@@ -8,6 +8,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { MergeMethod } from '../../contracts/api/jobs.ts';
 import type { RoutedTarget, ServedWeightBits } from '../../contracts/api/routed-target.ts';
 import { parseModelConfig } from '../../contracts/formats/hf-config.ts';
 import type { LoraAdapter } from '../../contracts/formats/adapter.ts';
@@ -17,10 +18,15 @@ import { readAdapterFolder, readJsonFile, readModelFolder } from '../formats/fil
 import { servedWeightBytes } from '../engine/quantized-weights.ts';
 import { TextTokenizer } from '../formats/tokenizer.ts';
 import { Decoder } from '../engine/decoder.ts';
+import { sharedBasisOfMerge, type SharedTask } from '../engine/shared-basis-rows.ts';
+import { taskIndex } from '../lowrank/joint.ts';
 import { ADAPTER_FILES, MODEL_FILES, type FolderCache } from '../storage/folder-cache.ts';
 import { NO_SERVING_OBSERVER, type ServingObserver } from './metrics.ts';
 import { collapsedAdapterRef, isReversible, loadBasis } from './merge-artifacts.ts';
 import { Scheduler, type SchedulerOptions } from './scheduler.ts';
+
+/** The merge method whose tasks are served through a shared basis (contracts/api/jobs.ts). */
+const SHARED_MERGE_METHOD: MergeMethod = 'rmm_shared';
 
 /** Decoded reversible-merge bases kept at once. */
 const MAX_MERGE_BASES = 8;
@@ -211,6 +217,18 @@ export class ModelCache {
     if (target.kind === 'merge' && !isReversible(merge)) return this.adapter(base, collapsedAdapterRef(merge));
     if (target.kind === 'merge') return this.cachedAdapter(`merge:${merge.id}:mean`, async () => meanAdapter(await this.basis(merge)));
     return this.cachedAdapter(`merge:${merge.id}/${adapter!.id}`, async () => revertTask(await this.basis(merge), adapter!.id));
+  }
+
+  /**
+   * What a routed target runs with, as the engine's request fields: a task of an `rmm_shared` merge as the task of
+   * its shared basis (`shared`: served through the batch's shared path, shared-basis-rows.ts, with no rebuild and
+   * no adapter slot), anything else as `targetAdapter` gives it. Spread it into a GenerationRequest.
+   */
+  async targetRequest(base: LoadedBase, target: RoutedTarget): Promise<{ adapter: LoraAdapter | null; shared?: SharedTask }> {
+    const { merge, adapter } = target;
+    if (target.kind !== 'merge_task' || merge?.method !== SHARED_MERGE_METHOD) return { adapter: await this.targetAdapter(base, target) };
+    const basis = await this.basis(merge);
+    return { adapter: null, shared: { basis: sharedBasisOfMerge(basis), task: taskIndex(basis.tasks, adapter!.id) } };
   }
 
   /** A reversible merge's decoded basis (a few are kept: rebuilding a task from one takes milliseconds). */

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { MAX_PROMPT_BYTES } from '../../contracts/api/openai.ts';
+import type { RoutedTarget } from '../../contracts/api/routed-target.ts';
 import { edgeSigner, newSigningKey, type EdgeSigner } from '../../contracts/api/edge-signature.ts';
 import { backendApp } from '../../gpu-backend/serve/app.ts';
 import { EdgeKey } from '../../gpu-backend/serve/edge-auth.ts';
@@ -716,6 +717,39 @@ describe('merges', () => {
     const alone = await Promise.all([greedy(mergeTarget(rev, 'task_a')), greedy(routing('task_b')), greedy(routing())]);
     const mixed = await Promise.all([greedy(mergeTarget(rev, 'task_a')), greedy(routing('task_b')), greedy(routing())]);
     expect(mixed).toEqual(alone);
+  });
+
+  test('tasks of an rmm_shared merge run through its shared basis, mixed in one batch with plain adapters and the base', async () => {
+    const loaded = await models.base(base);
+    const routed = (t: { kind: RoutedTarget['kind']; task?: string; merge?: ReturnType<typeof mergeRef> }): RoutedTarget => ({
+      kind: t.kind,
+      base_model: base,
+      adapter: t.task ? adapterRef(t.task) : null,
+      merge: t.merge ?? null,
+      weight_bits: null,
+    });
+    const sharedMerge = mergeRef('rev-shared', 'rmm_shared');
+    const generation = (fields: Awaited<ReturnType<ModelCache['targetRequest']>>) =>
+      loaded.scheduler.submit({ prompt: [1, 17, 42, 5, 99, 7], maxTokens: 10, temperature: 0, ...fields }).then((r) => r.tokens);
+    const fieldsA = await models.targetRequest(loaded, routed({ kind: 'merge_task', task: 'task_a', merge: sharedMerge }));
+    const fieldsB = await models.targetRequest(loaded, routed({ kind: 'merge_task', task: 'task_b', merge: sharedMerge }));
+    expect(fieldsA).toMatchObject({ adapter: null, shared: { task: 0 } });
+    expect(fieldsB.shared?.basis).toBe(fieldsA.shared?.basis);
+    const plain = async (task?: string) => models.targetRequest(loaded, routed({ kind: task ? 'adapter' : 'base', task }));
+    // At p = n each task is exact: the same greedy tokens as its own adapter, with the plain adapters beside it.
+    const [a, b, plainB, plainA, none] = await Promise.all([
+      generation(fieldsA),
+      generation(fieldsB),
+      generation(await plain('task_b')),
+      generation(await plain('task_a')),
+      generation(await plain()),
+    ]);
+    expect([a, b]).toEqual([plainA, plainB]);
+    expect(none).not.toEqual(a);
+    // Other reversible merges keep the rebuilt adapter.
+    const factor = await models.targetRequest(loaded, routed({ kind: 'merge_task', task: 'task_a', merge: mergeRef('rev', 'rmm_factor') }));
+    expect(factor.shared).toBeUndefined();
+    expect(factor.adapter).not.toBeNull();
   });
 
   test('a task of a collapsed merge is refused', async () => {

@@ -15,21 +15,21 @@ export const HALF_RANK = LORA.lora_r / 2;
 
 export const adapterName = (a: TrainedAdapter) => a.model.slice(a.model.indexOf(':') + 1);
 
-export async function buildMerges(api: ApiClient, adapters: TrainedAdapter[], data: TaskData[], prefix: string) {
+export async function buildMerges(api: ApiClient, adapters: TrainedAdapter[], data: TaskData[]) {
   heading('Merges: reversible (rmm_factor) and TIES');
   const existing = await listMerges(api);
   const members = adapters.map(adapterName);
-  // Named after their members too, so adapters retrained after a failed run get merges of their own.
+  // Named after their members too: other adapters (--quick, or retrained after a failed run) get merges of their own.
   const tag = createHash('sha256').update(members.join('\n')).digest('hex').slice(0, 6);
   const reversible = [];
   for (const p of BASIS_SIZES) {
-    const m = await merge(api, { name: `${prefix}-rmm-p${p}-${tag}`, adapters: members, method: 'rmm_factor', basis_size: p }, existing);
+    const m = await merge(api, { name: `demo-rmm-p${p}-${tag}`, adapters: members, method: 'rmm_factor', basis_size: p }, existing);
     say(
       `${m.name}: storage ${m.result?.storage_fraction.toFixed(3)} of the ${members.length} adapters; per-task error ${m.result?.tasks.map((t) => t.relative_error.toFixed(3)).join(', ')}`,
     );
     reversible.push({ p, merge: m });
   }
-  const ties = await merge(api, { name: `${prefix}-ties-${tag}`, adapters: members, method: 'ties' }, existing);
+  const ties = await merge(api, { name: `demo-ties-${tag}`, adapters: members, method: 'ties' }, existing);
   say(
     `${ties.name}: storage ${ties.result?.storage_fraction.toFixed(3)}, rank ${ties.result?.rank}; per-task error ${ties.result?.tasks.map((t) => t.relative_error.toFixed(3)).join(', ')}`,
   );

@@ -36,16 +36,14 @@ async function timed<T>(stages: DemoResults['stages'], name: string, run: () => 
 
 export async function runDemo(opts: Options): Promise<void> {
   const api = apiClient(connection(opts));
-  const quick = opts.quick === true;
-  const sizes = quick ? QUICK : FULL;
-  const prefix = quick ? 'demoq' : 'demo';
+  const sizes = opts.quick ? QUICK : FULL;
   const started = performance.now();
   const stages: DemoResults['stages'] = [];
   const data = DEMO_TASKS.map((t) => taskData(t, sizes.trainExamples, sizes.heldOut));
 
-  const adapters = await timed(stages, 'train (upload, jobs, follow)', () => train(api, data, sizes, quick));
+  const adapters = await timed(stages, 'train (upload, jobs, follow)', () => train(api, data, sizes));
   await timed(stages, 'mixed batch', () => serveMixed(api, adapters, data));
-  const merges = await timed(stages, 'merges', () => buildMerges(api, adapters, data, prefix));
+  const merges = await timed(stages, 'merges', () => buildMerges(api, adapters, data));
   const compressions = await timed(stages, 'compressions', () => buildCompressions(api, adapters[0]));
 
   const variants = await timed(stages, 'evaluation', () => evaluateVariants(api, data, { adapters, merges, compressions }));

@@ -12,7 +12,7 @@ export interface DemoSizes {
 }
 
 export const FULL: DemoSizes = { trainExamples: 3072, batchSize: 8, learningRate: 0.004, heldOut: 50 };
-export const QUICK: DemoSizes = { trainExamples: 1024, batchSize: 8, learningRate: 0.004, heldOut: 20 };
+export const QUICK: DemoSizes = { trainExamples: 2048, batchSize: 8, learningRate: 0.004, heldOut: 20 };
 
 /** Four of the default model's tasks: the demo's adapters. */
 export const DEMO_TASKS = ['date to us', 'larger', 'remove vowels', 'acronym'] as const;

@@ -7,13 +7,13 @@ import { heading, say } from './say.ts';
 import type { DemoSizes } from './sizes.ts';
 import { BASE_MODEL, followJob, jobSuffix, startJob, type TrainedAdapter } from './training.ts';
 
-export async function train(api: ApiClient, data: TaskData[], sizes: DemoSizes, quick: boolean): Promise<TrainedAdapter[]> {
+export async function train(api: ApiClient, data: TaskData[], sizes: DemoSizes): Promise<TrainedAdapter[]> {
   heading(`Training ${data.length} adapters on ${BASE_MODEL} (${sizes.trainExamples} examples each, batch ${sizes.batchSize}, one epoch)`);
   const jobs = await listJobs(api);
   const started = [];
   // All queued first, so the backend trains them back to back while we watch.
   for (const d of data) {
-    const { job, reused } = await startJob(api, d, sizes, jobSuffix(d, quick), jobs);
+    const { job, reused } = await startJob(api, d, sizes, jobSuffix(d), jobs);
     say(`${d.task}: ${reused ? `reusing ${job.id} (${job.status})` : `uploaded ${d.train.length} lines, started ${job.id}`}`);
     started.push({ task: d.task, id: job.id });
   }

@@ -23,8 +23,8 @@ export interface TrainedAdapter {
   steps: Record<string, unknown>[];
 }
 
-/** The job's suffix names the run's size too, so a quick run never stands in for a full one. */
-export const jobSuffix = (data: TaskData, quick: boolean) => `demo${quick ? 'q' : ''}-${data.slug.replace(/_/g, '-')}`;
+/** The job's suffix names how many lines it trains on too, so a job of other sizes (--quick) never stands in for this one. */
+export const jobSuffix = (data: TaskData) => `demo-${data.slug.replace(/_/g, '-')}-${data.train.length}`;
 
 async function uploadTrainingFile(api: ApiClient, data: TaskData): Promise<string> {
   const file = unwrap(

@@ -12,6 +12,7 @@ import { signerFor } from '../auth/edge-signer.ts';
 import { requireBackendCredential } from '../auth/middleware.ts';
 import { numberVar, type Env } from '../env.ts';
 import { forgetBackends } from '../request-caches.ts';
+import { insertChunks } from '../db.ts';
 import { ApiError } from '../errors.ts';
 import { newId, nowS } from '../ids.ts';
 import { HEARTBEAT_TTL_S, LEASE_TTL_S } from '../../contracts/api/jobs.ts';
@@ -219,11 +220,17 @@ export const internalRoutes = router()
       const held = await heldJob(c.var.db, 'fine_tuning', id, ownBackendId(c, body.backend_id));
       if (held.status === 'running') {
         const now = nowS();
-        await c.var.db
-          .insert(jobEvents)
-          .values(
-            body.events.map((e) => ({ jobId: id, level: e.level, type: e.type, message: e.message, data: e.data ?? null, createdAt: now })),
-          );
+        const rows = body.events.map((e) => ({
+          jobId: id,
+          level: e.level,
+          type: e.type,
+          message: e.message,
+          data: e.data ?? null,
+          createdAt: now,
+        }));
+        // One round trip, in inserts small enough for D1's bound-parameter limit (a report may hold 100 events).
+        const [first, ...rest] = insertChunks(rows, Object.keys(rows[0]).length).map((chunk) => c.var.db.insert(jobEvents).values(chunk));
+        await c.var.db.batch([first, ...rest]);
       }
       return reply(c, JobState, jobState('fine_tuning', held), 200);
     },

@@ -219,6 +219,16 @@ describe('fine-tuning jobs', () => {
     expect(events.data.map((e: any) => e.message)).toEqual(['Checkpoint at step 10.', 'step 10']);
   });
 
+  it('records a report of 100 events at once, in order (more rows than one D1 insert binds)', async () => {
+    const t = await tenantWithData();
+    const job = (await (await createJob(t.key, t.fileId)).json()) as any;
+    await claim('worker-many', ['fine_tuning']);
+    const events = Array.from({ length: 100 }, (_, i) => ({ type: 'metrics', message: `step ${i + 1}`, data: { step: i + 1 } }));
+    expect((await jobReport(job.id, 'events', { backend_id: 'worker-many', events })).status).toBe(200);
+    const listed = await expectJson(`/v1/fine_tuning/jobs/${job.id}/events?limit=100`, { key: t.key }, 200);
+    expect(listed.data.map((e: any) => e.data.step)).toEqual(Array.from({ length: 100 }, (_, i) => 100 - i));
+  });
+
   it('cancel reaches the running backend: pushed to it, and answered on its next renew', async () => {
     const t = await tenantWithData();
     const [url] = inject('fakeBackends');

@@ -8,7 +8,14 @@ import { forwardLogits, loadFixture, maxAbsDiff, type Fixture } from '../../gpu-
 import type { LoraAdapter } from '../../contracts/formats/adapter.ts';
 import { generate, type GenerationRequest } from '../../gpu-backend/engine/generate.ts';
 import { LoraRows } from '../../gpu-backend/engine/lora-rows.ts';
-import { SharedBasisRows, sharedBasisOfMerge, sharedTaskAdapter, type SharedTask } from '../../gpu-backend/engine/shared-basis-rows.ts';
+import {
+  SharedBasisRows,
+  sharedBasisOfJoint,
+  sharedBasisOfMerge,
+  sharedTaskAdapter,
+  type SharedTask,
+} from '../../gpu-backend/engine/shared-basis-rows.ts';
+import { jointAdapter, jointCompress } from '../../gpu-backend/lowrank/joint.ts';
 import { buildReversibleMerge, revertTask, type ReversibleMerge } from '../../gpu-backend/lowrank/reversible.ts';
 import { FIXTURE } from './helpers.ts';
 
@@ -78,6 +85,19 @@ describe('shared-basis rows', () => {
     // And the shared path did something: the tasks move the logits well away from the base's.
     const base = await forwardLogits(fx.decoder, fx.inputIds, [null, null, null]);
     expect(maxAbsDiff(got, base)).toBeGreaterThan(1e-2);
+  });
+
+  test('a joint compression (k = 4) through its shared basis equals each adapter of the set as jointAdapter rebuilds it', async () => {
+    const members = TASKS.map((name) => ({ name, baseModel: 'tiny', adapter: fx.adapters.get(name)! }));
+    const joint = jointCompress(members, { k: 4 });
+    const basis = sharedBasisOfJoint(joint);
+    const got = await sharedLogits(TASKS.map((_, i) => ({ adapter: null, shared: { basis, task: i } })));
+    const perRow = await forwardLogits(
+      fx.decoder,
+      fx.inputIds,
+      TASKS.map((name) => jointAdapter(joint, name)),
+    );
+    expect(maxAbsDiff(got, perRow)).toBeLessThan(1e-4);
   });
 
   test('a mixed batch (shared task, plain adapter, base) equals the per-row path row by row', async () => {

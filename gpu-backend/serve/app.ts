@@ -14,7 +14,6 @@ import { Routing, type RoutedTarget } from '../../contracts/api/routed-target.ts
 import { secretMatches } from '../../contracts/api/shared-secret.ts';
 import { describeIssues } from '../../contracts/api/zod-issues.ts';
 import { InvalidInputError, invalid } from '../../contracts/formats/errors.ts';
-import type { LoraAdapter } from '../../contracts/formats/adapter.ts';
 import { edgeSigned, type EdgeAuth } from './edge-auth.ts';
 import { ModelCacheFullError, type LoadedBase, type ModelCache } from './models.ts';
 import { QueueFullError, type Flow } from './scheduler.ts';
@@ -109,9 +108,9 @@ async function complete(c: Context, kind: Kind, opts: BackendAppOptions) {
   const { target, tenant, req } = readRequest(await c.req.json().catch(() => null), kind);
   checkSampling(kind, req);
   const base = await opts.models.base(target.base_model, tenant, target.weight_bits);
-  const adapter = await opts.models.targetAdapter(base, target);
+  const runWith = await opts.models.targetRequest(base, target);
   const controller = new AbortController();
-  const generation = await newGeneration(base, adapter, kind, req, controller.signal);
+  const generation = await newGeneration(base, runWith, kind, req, controller.signal);
   // Queued now, before any answer starts: a full queue is a 429 here, not an error inside a 200 stream.
   base.scheduler.checkRoom(generation.choices.length);
   const running = counted(opts.inFlight, generation, { tenant, adapter: target.adapter?.id ?? '' });
@@ -139,7 +138,7 @@ function readRequest(body: unknown, kind: Kind): { target: RoutedTarget; tenant:
 /** One generation for all of the request's choices: each prompt `n` times. */
 async function newGeneration(
   base: LoadedBase,
-  adapter: LoraAdapter | null,
+  runWith: ConstructorParameters<typeof Generation>[1],
   kind: Kind,
   req: ChatRequest | TextRequest,
   signal: AbortSignal,
@@ -148,7 +147,7 @@ async function newGeneration(
   const n = req.n ?? 1;
   const choices = prompts.flatMap((p) => Array.from({ length: n }, () => p));
   const maxTokens = maxTokensFor(base, kind, req, Math.max(...choices.map((ch) => ch.prompt.length)));
-  return new Generation(base, adapter, choices, req, maxTokens, signal, topLogprobsOf(kind, req));
+  return new Generation(base, runWith, choices, req, maxTokens, signal, topLogprobsOf(kind, req));
 }
 
 /** Runs a generation, counted in flight while it runs. */

@@ -13,6 +13,7 @@ import type { TokenLogprobs } from '../engine/sampling.ts';
 import { maxContext } from '../../contracts/formats/hf-config.ts';
 import { utf8Bytes } from '../../contracts/api/openai.ts';
 import type { TextTokenizer } from '../formats/tokenizer.ts';
+import type { SharedTask } from '../engine/shared-basis-rows.ts';
 import type { LoadedBase } from './models.ts';
 import type { Flow } from './scheduler.ts';
 
@@ -162,7 +163,8 @@ export class Generation {
 
   constructor(
     private readonly base: LoadedBase,
-    adapter: LoraAdapter | null,
+    /** What the rows run with: an adapter, or a task of a shared basis (ModelCache.targetRequest). */
+    { adapter, shared }: { adapter: LoraAdapter | null; shared?: SharedTask },
     readonly choices: Choice[],
     req: ChatRequest | TextRequest,
     maxTokens: number,
@@ -174,6 +176,7 @@ export class Generation {
     this.requests = choices.map((choice, i) => ({
       prompt: choice.prompt,
       adapter,
+      shared,
       maxTokens,
       temperature: req.temperature ?? 1,
       topP: req.top_p,

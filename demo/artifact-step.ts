@@ -16,14 +16,14 @@ export const HALF_RANK = LORA.lora_r / 2;
 export const adapterName = (a: TrainedAdapter) => a.model.slice(a.model.indexOf(':') + 1);
 
 export async function buildMerges(api: ApiClient, adapters: TrainedAdapter[], data: TaskData[]) {
-  heading('Merges: reversible (rmm_factor) and TIES');
+  heading('Merges: reversible (rmm_shared, one shared basis per module) and TIES');
   const existing = await listMerges(api);
   const members = adapters.map(adapterName);
   // Named after their members too: other adapters (--quick, or retrained after a failed run) get merges of their own.
   const tag = createHash('sha256').update(members.join('\n')).digest('hex').slice(0, 6);
   const reversible = [];
   for (const p of BASIS_SIZES) {
-    const m = await merge(api, { name: `demo-rmm-p${p}-${tag}`, adapters: members, method: 'rmm_factor', basis_size: p }, existing);
+    const m = await merge(api, { name: `demo-shared-p${p}-${tag}`, adapters: members, method: 'rmm_shared', basis_size: p }, existing);
     say(
       `${m.name}: storage ${m.result?.storage_fraction.toFixed(3)} of the ${members.length} adapters; per-task error ${m.result?.tasks.map((t) => t.relative_error.toFixed(3)).join(', ')}`,
     );

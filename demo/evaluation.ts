@@ -33,7 +33,7 @@ export async function evaluateVariants(api: ApiClient, data: TaskData[], { adapt
   await evaluate('base', 'base model', 0, () => BASE_MODEL);
   await evaluate('adapter', 'adapters', 1, (i) => adapters[i].model);
   for (const { p, merge: m } of merges.reversible)
-    await evaluate(`rmm p=${p}`, 'rmm_factor', m.result?.storage_fraction ?? Number.NaN, (i) =>
+    await evaluate(`rmm p=${p}`, 'rmm_shared', m.result?.storage_fraction ?? Number.NaN, (i) =>
       mergeTaskModel(m, adapterName(adapters[i])),
     );
   await evaluate('ties', 'ties', merges.ties.result?.storage_fraction ?? Number.NaN, () => mergeModel(merges.ties));

@@ -787,3 +787,27 @@ describe('quantized bases', () => {
     expect(((await res.json()) as any).error.code).toBe('bad_routing');
   });
 });
+
+describe('served logits', () => {
+  test("a completion's top log-probabilities are log-softmax of the engine's logits for that prompt", async () => {
+    const { forwardLogits } = await import('../../gpu-backend/cli/parity.ts');
+    const { Decoder } = await import('../../gpu-backend/engine/decoder.ts');
+    const folder = await readModelFolder(join(FIXTURE, 'base'));
+    const decoder = await Decoder.fromFolder(folder);
+    const loaded = await models.base(base, 'tenant_1');
+    const prompt = 'upper: red fox';
+    const ids = loaded.tokenizer!.encode(prompt, true);
+    for (const task of [undefined, 'task_a']) {
+      const served = await text({ prompt, max_tokens: 1, logprobs: 5 }, task);
+      const top = Object.values(served.choices[0].logprobs.top_logprobs[0] as Record<string, number>).sort((a, b) => b - a);
+      const adapter = task ? await readAdapterFolder(join(FIXTURE, 'adapters', task), folder.config) : null;
+      const logits = await forwardLogits(decoder, [ids], [adapter]);
+      const vocab = folder.config.vocabSize;
+      const last = [...logits.subarray((ids.length - 1) * vocab, ids.length * vocab)];
+      const max = Math.max(...last);
+      const logZ = max + Math.log(last.reduce((s, x) => s + Math.exp(x - max), 0));
+      const expected = last.map((x) => x - logZ).sort((a, b) => b - a);
+      expect(Math.abs(top[0] - expected[0]), `${task}`).toBeLessThan(1e-4);
+    }
+  });
+});

@@ -104,6 +104,9 @@ describe('merges', () => {
       expect(download).toMatchObject({ layout: 'peft_adapter' });
       const dir = await downloadTo(download);
       expect(await logitsDiff(dir, 'merge_cat')).toBeLessThanOrEqual(LOGITS_TOLERANCE);
+      // Served under its own name.
+      const served = await api.json('/v1/completions', { body: { model: 'tiny-llama:abc', prompt: 'upper: red fox', max_tokens: 4 } });
+      expect(served).toMatchObject({ object: 'text_completion', model: 'tiny-llama:abc' });
       await rm(dir, { recursive: true, force: true });
       // A merge is served under its own name; it registers no adapter.
       expect((await api.json('/v1/adapters')).data.filter((a: any) => a.source === 'merge')).toEqual([]);
@@ -119,6 +122,10 @@ describe('merges', () => {
       const done = await finished(`/v1/merges/${created.id}`);
       expect(done, JSON.stringify(done.error)).toMatchObject({ status: 'succeeded', result: { rank: null } });
       for (const t of done.result.tasks) expect(t.relative_error).toBeLessThan(1e-5);
+      // Each task called through the merge, rebuilt on demand with no revert job: exactly its own adapter's tokens.
+      const greedy = async (model: string) =>
+        (await api.json('/v1/completions', { body: { model, prompt: 'upper: red fox', max_tokens: 12, temperature: 0 } })).choices[0].text;
+      for (const task of TASKS) expect(await greedy(`tiny-llama:abc-rev/${task}`)).toBe(await greedy(`tiny-llama:${task}`));
       expect((await api.json(`/v1/merges/${created.id}/download`)).layout).toBe('reversible_basis');
 
       const revert = await api.json(

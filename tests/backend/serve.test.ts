@@ -806,8 +806,14 @@ describe('served logits', () => {
       const last = [...logits.subarray((ids.length - 1) * vocab, ids.length * vocab)];
       const max = Math.max(...last);
       const logZ = max + Math.log(last.reduce((s, x) => s + Math.exp(x - max), 0));
-      const expected = last.map((x) => x - logZ).sort((a, b) => b - a);
-      expect(Math.abs(top[0] - expected[0]), `${task}`).toBeLessThan(1e-4);
+      const expected = last
+        .map((x) => x - logZ)
+        .sort((a, b) => b - a)
+        .slice(0, 5);
+      // The legacy shape keys alternatives by token text: tokens that decode alike (here ids past the character
+      // vocabulary, which decode to '') share one entry, holding one of their values.
+      expect(top.length).toBeGreaterThanOrEqual(2);
+      for (const v of top) expect(Math.min(...expected.map((e) => Math.abs(e - v))), `${task}`).toBeLessThan(1e-4);
     }
   });
 });

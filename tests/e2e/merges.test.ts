@@ -14,7 +14,10 @@ import { toFloat32 } from '../../contracts/formats/safetensors.ts';
 import { forwardLogits, LOGITS_TOLERANCE, loadFixture, maxAbsDiff, runParity, type Fixture } from '../../gpu-backend/cli/parity.ts';
 import { examples, TASKS as SKILLS } from '../../gpu-backend/default-model/skills.ts';
 import { rng } from '../../gpu-backend/engine/sampling.ts';
+import { Tokenizer } from '@huggingface/tokenizers';
+import { tokenizerConfigJson, tokenizerJson } from '../../gpu-backend/default-model/tokenizer-files.ts';
 import { readAdapterFolder } from '../../gpu-backend/formats/files.ts';
+import { TextTokenizer } from '../../gpu-backend/formats/tokenizer.ts';
 import { TEST_DELAY_ENV } from '../../gpu-backend/worker/artifact-files.ts';
 import { FIXTURE, fixtureTenant, startStack, uploadFixtureAdapter, waitFor, type EdgeApi, type Stack, withStackLogs } from './stack.ts';
 
@@ -104,9 +107,26 @@ describe('merges', () => {
       expect(download).toMatchObject({ layout: 'peft_adapter' });
       const dir = await downloadTo(download);
       expect(await logitsDiff(dir, 'merge_cat')).toBeLessThanOrEqual(LOGITS_TOLERANCE);
-      // Served under its own name.
-      const served = await api.json('/v1/completions', { body: { model: 'tiny-llama:abc', prompt: 'upper: red fox', max_tokens: 4 } });
-      expect(served).toMatchObject({ object: 'text_completion', model: 'tiny-llama:abc' });
+      // Served as `tiny-llama:abc`, it gives that artifact's logits: the first token's top log-probabilities are
+      // log-softmax of the local engine's logits with the downloaded adapter. The legacy shape keys alternatives by
+      // token text, so tokens that decode alike share one entry, holding one of their values.
+      const prompt = 'upper: red fox';
+      const served = await api.json('/v1/completions', {
+        body: { model: 'tiny-llama:abc', prompt, max_tokens: 1, temperature: 0, logprobs: 5 },
+      });
+      const top = Object.values(served.choices[0].logprobs.top_logprobs[0] as Record<string, number>);
+      const ids = new TextTokenizer(new Tokenizer(tokenizerJson(), tokenizerConfigJson()), tokenizerConfigJson()).encode(prompt, true);
+      const logits = await forwardLogits(fx.decoder, [ids], [await readAdapterFolder(dir, fx.decoder.cfg)]);
+      const vocab = fx.decoder.cfg.vocabSize;
+      const last = [...logits.subarray((ids.length - 1) * vocab, ids.length * vocab)];
+      const max = Math.max(...last);
+      const logZ = max + Math.log(last.reduce((s, x) => s + Math.exp(x - max), 0));
+      const expected = last
+        .map((x) => x - logZ)
+        .sort((a, b) => b - a)
+        .slice(0, 5);
+      expect(top.length).toBeGreaterThanOrEqual(2);
+      for (const v of top) expect(Math.min(...expected.map((e) => Math.abs(e - v)))).toBeLessThan(1e-4);
       await rm(dir, { recursive: true, force: true });
       // A merge is served under its own name; it registers no adapter.
       expect((await api.json('/v1/adapters')).data.filter((a: any) => a.source === 'merge')).toEqual([]);

@@ -3,7 +3,7 @@
  * task_arithmetic, ties, dare) or kept as a reversible basis (rmm_factor, rmm_delta) from which each task is
  * rebuilt; the per-task error and the storage are measured for the merge's API object.
  */
-import { isReversibleMerge, REVERSIBLE_MERGE_METHODS, reversibleBasisSize, type MergeMethod } from '../../contracts/api/jobs.ts';
+import { isReversibleMerge, type REVERSIBLE_MERGE_METHODS, reversibleBasisSize, type MergeMethod } from '../../contracts/api/jobs.ts';
 import { ADAPTER_DIR, BASIS_MANIFEST, BASIS_TENSORS } from '../../contracts/formats/job-artifacts.ts';
 import { encodeSafetensors } from '../../contracts/formats/safetensors.ts';
 import { mergeCollapsed, type CollapsedMethod } from '../lowrank/merge-collapsed.ts';

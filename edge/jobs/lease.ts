@@ -11,6 +11,20 @@ import type { fineTuningJobs } from '../../schema/index.ts';
 import type { JobKind } from '../../contracts/api/jobs.ts';
 import { jobTable } from './kinds.ts';
 
+/** The columns every job starts with (schema/columns.ts): queued, unleased, never claimed, writing under `outputPrefix`. */
+export function queuedJob(outputPrefix: string) {
+  return {
+    status: 'queued' as const,
+    error: null,
+    outputPrefix,
+    leaseOwner: null,
+    leaseExpiresAt: null,
+    attempts: 0,
+    createdAt: nowS(),
+    finishedAt: null,
+  };
+}
+
 function claimable(t: ReturnType<typeof jobTable>, now: number) {
   return or(eq(t.status, 'queued'), and(eq(t.status, 'running'), lt(t.leaseExpiresAt, now)));
 }

@@ -3,7 +3,8 @@ import { createRoute } from '@hono/zod-openapi';
 import { compressions } from '../../schema/index.ts';
 import { requireApiKey } from '../auth/middleware.ts';
 import { ApiError } from '../errors.ts';
-import { newId, nowS } from '../ids.ts';
+import { newId } from '../ids.ts';
+import { queuedJob } from '../jobs/lease.ts';
 import { findAdapter, findCompression, servableNameOwner } from '../lookups.ts';
 import { tenantPage } from '../pagination.ts';
 import { IdParam, ListQuery } from '../schemas/common.ts';
@@ -82,15 +83,8 @@ export const compressionRoutes = router()
         budgetBytes: body.budget_bytes ?? null,
         bits: body.bits,
         result: null,
-        status: 'queued',
-        error: null,
-        outputPrefix: `${tenantPrefix(tenantId)}compressions/${id}/`,
         resultAdapterId: null,
-        leaseOwner: null,
-        leaseExpiresAt: null,
-        attempts: 0,
-        createdAt: nowS(),
-        finishedAt: null,
+        ...queuedJob(`${tenantPrefix(tenantId)}compressions/${id}/`),
       };
       await db.insert(compressions).values(row);
       return reply(c, Compression, compressionObject(row), 202);

@@ -7,6 +7,7 @@ import { sha256Hex } from '../../contracts/api/shared-secret.ts';
 import type { Db } from '../db.ts';
 import { ApiError } from '../errors.ts';
 import { newId, nowS } from '../ids.ts';
+import { queuedJob } from '../jobs/lease.ts';
 import { findBaseModel, findFile, findJob } from '../lookups.ts';
 import { afterCursor, page, tenantPage } from '../pagination.ts';
 import { IdParam, ListQuery } from '../schemas/common.ts';
@@ -125,18 +126,11 @@ export const fineTuningRoutes = router()
         suffix: body.suffix ?? null,
         seed: body.seed ?? Math.floor(Math.random() * 2 ** 31),
         // The files were checked line by line on upload, so validation is already done: the job starts queued.
-        status: 'queued',
-        error: null,
-        outputPrefix: `${tenantPrefix(tenantId)}jobs/${id}/`,
         resultAdapterId: null,
         trainedTokens: null,
         idempotencyKey,
         requestHash,
-        leaseOwner: null,
-        leaseExpiresAt: null,
-        attempts: 0,
-        createdAt: nowS(),
-        finishedAt: null,
+        ...queuedJob(`${tenantPrefix(tenantId)}jobs/${id}/`),
       };
       try {
         await db.insert(fineTuningJobs).values(row);

@@ -8,6 +8,7 @@ import { requireApiKey } from '../auth/middleware.ts';
 import type { Db } from '../db.ts';
 import { ApiError } from '../errors.ts';
 import { newId, nowS } from '../ids.ts';
+import { queuedJob } from '../jobs/lease.ts';
 import { findAdapter, findBaseModel, findMerge, servableNameOwner } from '../lookups.ts';
 import { tenantPage } from '../pagination.ts';
 import { IdParam, ListQuery } from '../schemas/common.ts';
@@ -193,14 +194,7 @@ export const mergeRoutes = router()
         basisSize: body.basis_size ?? null,
         density: body.density ?? null,
         result: null,
-        status: 'queued',
-        error: null,
-        outputPrefix: `${tenantPrefix(tenantId)}merges/${id}/`,
-        leaseOwner: null,
-        leaseExpiresAt: null,
-        attempts: 0,
-        createdAt: nowS(),
-        finishedAt: null,
+        ...queuedJob(`${tenantPrefix(tenantId)}merges/${id}/`),
       };
       await db.batch([
         db.insert(merges).values(row),
@@ -327,15 +321,8 @@ export const mergeRoutes = router()
         mergeId: m.id,
         adapterId: member.id,
         name,
-        status: 'queued',
-        error: null,
-        outputPrefix: `${tenantPrefix(tenantId)}reverts/${id}/`,
         resultAdapterId: null,
-        leaseOwner: null,
-        leaseExpiresAt: null,
-        attempts: 0,
-        createdAt: nowS(),
-        finishedAt: null,
+        ...queuedJob(`${tenantPrefix(tenantId)}reverts/${id}/`),
       };
       await db.insert(mergeReverts).values(row);
       return reply(c, Revert, revertObject(row, member.name), 202);

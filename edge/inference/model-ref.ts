@@ -11,6 +11,9 @@ import { ApiError } from '../errors.ts';
 
 const MODEL = /^([^:/]+)(?::([^:/]+)(?:\/([^:/]+))?)?$/;
 
+/** What a backend needs to load an adapter. */
+const adapterRef = (a: typeof adapters.$inferSelect) => ({ id: a.id, name: a.name, storage_prefix: a.storagePrefix, rank: a.rank });
+
 function unknownModel(model: string, what: string): ApiError {
   return new ApiError(
     404,
@@ -87,7 +90,7 @@ async function resolveNamed(
       target: {
         kind: 'adapter',
         base_model: baseRef,
-        adapter: { id: adapter.id, name: adapter.name, storage_prefix: adapter.storagePrefix, rank: adapter.rank },
+        adapter: adapterRef(adapter),
         merge: null,
       },
       routingKey: adapter.id,
@@ -113,13 +116,12 @@ async function resolveNamed(
     .innerJoin(adapters, eq(adapters.id, mergeMembers.adapterId))
     .where(and(eq(mergeMembers.mergeId, merge.id), or(eq(adapters.name, task), eq(adapters.id, task))));
   if (!member) throw unknownModel(model, `merge "${merge.name}" has no member task "${task}"`);
-  const a = member.adapter;
   // A reverted task is rebuilt from the merge's artifact, so it routes with the merge to stay on warm backends.
   return {
     target: {
       kind: 'merge_task',
       base_model: baseRef,
-      adapter: { id: a.id, name: a.name, storage_prefix: a.storagePrefix, rank: a.rank },
+      adapter: adapterRef(member.adapter),
       merge: mergeRef,
     },
     routingKey: merge.id,

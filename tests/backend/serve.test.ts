@@ -24,6 +24,7 @@ import { readAdapterFolder, readModelFolder } from '../../gpu-backend/formats/fi
 import { mergeCollapsed } from '../../gpu-backend/lowrank/merge-collapsed.ts';
 import { adapterFiles } from '../../gpu-backend/lowrank/peft-adapter.ts';
 import { buildReversibleMerge, encodeReversibleMerge } from '../../gpu-backend/lowrank/reversible.ts';
+import { tokenLogprobs } from '../../gpu-backend/engine/sampling.ts';
 import { FIXTURE } from './helpers.ts';
 
 const BACKEND_ID = 'serve-test-backend';
@@ -803,13 +804,8 @@ describe('served logits', () => {
       const adapter = task ? await readAdapterFolder(join(FIXTURE, 'adapters', task), folder.config) : null;
       const logits = await forwardLogits(decoder, [ids], [adapter]);
       const vocab = folder.config.vocabSize;
-      const last = [...logits.subarray((ids.length - 1) * vocab, ids.length * vocab)];
-      const max = Math.max(...last);
-      const logZ = max + Math.log(last.reduce((s, x) => s + Math.exp(x - max), 0));
-      const expected = last
-        .map((x) => x - logZ)
-        .sort((a, b) => b - a)
-        .slice(0, 5);
+      // Log-softmax and its top 5, by the function tests/backend/sampling.test.ts checks against exact values.
+      const expected = tokenLogprobs(logits.subarray((ids.length - 1) * vocab, ids.length * vocab), 0, 5).top.map((t) => t.logprob);
       // The legacy shape keys alternatives by token text: tokens that decode alike (here ids past the character
       // vocabulary, which decode to '') share one entry, holding one of their values.
       expect(top.length).toBeGreaterThanOrEqual(2);

@@ -13,7 +13,7 @@ import { ARTIFACT_MANIFEST } from '../../contracts/formats/job-artifacts.ts';
 import { toFloat32 } from '../../contracts/formats/safetensors.ts';
 import { forwardLogits, LOGITS_TOLERANCE, loadFixture, maxAbsDiff, runParity, type Fixture } from '../../gpu-backend/cli/parity.ts';
 import { examples, TASKS as SKILLS } from '../../gpu-backend/default-model/skills.ts';
-import { rng } from '../../gpu-backend/engine/sampling.ts';
+import { rng, tokenLogprobs } from '../../gpu-backend/engine/sampling.ts';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { tokenizerConfigJson, tokenizerJson } from '../../gpu-backend/default-model/tokenizer-files.ts';
 import { readAdapterFolder } from '../../gpu-backend/formats/files.ts';
@@ -118,13 +118,7 @@ describe('merges', () => {
       const ids = new TextTokenizer(new Tokenizer(tokenizerJson(), tokenizerConfigJson()), tokenizerConfigJson()).encode(prompt, true);
       const logits = await forwardLogits(fx.decoder, [ids], [await readAdapterFolder(dir, fx.decoder.cfg)]);
       const vocab = fx.decoder.cfg.vocabSize;
-      const last = [...logits.subarray((ids.length - 1) * vocab, ids.length * vocab)];
-      const max = Math.max(...last);
-      const logZ = max + Math.log(last.reduce((s, x) => s + Math.exp(x - max), 0));
-      const expected = last
-        .map((x) => x - logZ)
-        .sort((a, b) => b - a)
-        .slice(0, 5);
+      const expected = tokenLogprobs(logits.subarray((ids.length - 1) * vocab, ids.length * vocab), 0, 5).top.map((t) => t.logprob);
       expect(top.length).toBeGreaterThanOrEqual(2);
       for (const v of top) expect(Math.min(...expected.map((e) => Math.abs(e - v)))).toBeLessThan(1e-4);
       await rm(dir, { recursive: true, force: true });

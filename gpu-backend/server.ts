@@ -134,14 +134,14 @@ export async function startBackend(config: BackendConfig): Promise<RunningBacken
   const executionProvider = useExecutionProvider(config.executionProvider);
   const store = new ObjectStore(config.s3);
   const folders = new FolderCache(store, config.cacheDir);
-  let models: ModelCache | null = null;
-  const metrics = new BackendMetrics({
-    queued: () => models!.schedulers.reduce((s, x) => s + x.queued, 0),
-    batchRows: () => models!.schedulers.reduce((s, x) => s + x.batchSize, 0),
-    adapterBytes: () => models!.adapterBytes,
-    baseBytes: () => models!.baseBytes,
+  // Read when scraped, by which time `models` (told of cache events by `metrics`) exists.
+  const metrics: BackendMetrics = new BackendMetrics({
+    queued: () => models.schedulers.reduce((s, x) => s + x.queued, 0),
+    batchRows: () => models.schedulers.reduce((s, x) => s + x.batchSize, 0),
+    adapterBytes: () => models.adapterBytes,
+    baseBytes: () => models.baseBytes,
   });
-  models = new ModelCache(folders, {
+  const models = new ModelCache(folders, {
     scheduler: config.scheduler,
     maxBaseBytes: config.modelCacheBytes,
     maxAdapters: config.maxAdapters,

@@ -252,23 +252,22 @@ export class ModelCache {
 
   /** An adapter from the LRU cache, or loaded by `load` and cached under `id`. */
   private cachedAdapter(id: string, load: () => Promise<LoraAdapter>): Promise<LoraAdapter> {
-    const ref = { id };
-    const hit = this.adapters.get(ref.id);
+    const hit = this.adapters.get(id);
     this.opts.observer.adapterLookup(hit !== undefined);
     if (hit) {
       // Refresh its place in the LRU order.
-      this.adapters.delete(ref.id);
-      this.adapters.set(ref.id, hit);
+      this.adapters.delete(id);
+      this.adapters.set(id, hit);
       return hit;
     }
     const loading = load();
-    this.adapters.set(ref.id, loading);
+    this.adapters.set(id, loading);
     loading.then(
       (adapter) => {
-        if (this.adapters.get(ref.id) === loading)
-          this.adapterSizes.set(ref.id, 4 * adapter.modules.reduce((s, m) => s + m.a.length + m.b.length, 0));
+        if (this.adapters.get(id) === loading)
+          this.adapterSizes.set(id, 4 * adapter.modules.reduce((s, m) => s + m.a.length + m.b.length, 0));
       },
-      () => this.adapters.delete(ref.id),
+      () => this.adapters.delete(id),
     );
     while (this.adapters.size > this.opts.maxAdapters) {
       const oldest = this.adapters.keys().next().value!;

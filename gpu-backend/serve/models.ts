@@ -70,7 +70,7 @@ export const DEFAULT_MODEL_CACHE_OPTIONS: ModelCacheOptions = {
 export class ModelCacheFullError extends Error {
   constructor(need: number, max: number) {
     super(
-      `Loading this base model (${need} bytes) would pass the backend's model cache (${max} bytes) while all loaded models are in use.`,
+      `Loading this base model (${need} bytes) would pass the backend's model cache (${max} bytes) while all loaded models are in use; retry after the Retry-After seconds, when one of them is idle.`,
     );
   }
 }

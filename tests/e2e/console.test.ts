@@ -1,20 +1,19 @@
 /**
- * The web console in a real browser: Debian's Chromium driven by playwright-core, against the whole stack
+ * The web console in a real browser: headless Chromium (tests/e2e/browser.ts) driven by playwright-core, against the whole stack
  * (s3rver, `wrangler dev` serving the edge and its console, the backend). A user signs in with an API key,
  * sees the adapters, opens a job's loss curve, reverts a merge task and streams a playground completion.
  * Screenshots land in test-results/console/ (git-ignored) for the CI run's artifacts.
  */
-import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { rng } from '../../gpu-backend/engine/sampling.ts';
 import { examples, TASKS } from '../../gpu-backend/default-model/skills.ts';
 import { root } from '../../scripts/edge-stack.ts';
+import { launchChromium } from './browser.ts';
 import { fixtureTenant, startStack, uploadFixtureAdapter, waitFor, type EdgeApi, type Stack, withStackLogs } from './stack.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SCREENSHOTS = join(root, 'test-results', 'console');
 const TERMINAL = ['succeeded', 'failed', 'cancelled'];
 
@@ -27,14 +26,9 @@ let jobId: string;
 const merges: Record<'ab' | 'ab-cat', string> = { ab: '', 'ab-cat': '' };
 
 beforeAll(async () => {
-  // Missing Chromium is a failure that says what to do, never a silent skip: CI installs it in .ci/run.
-  if (!existsSync(CHROMIUM))
-    throw new Error(
-      `Chromium not found at ${CHROMIUM}: install Debian's package with \`apt-get install -y chromium\` (.ci/run does), or set CHROMIUM_PATH to a Chromium binary.`,
-    );
+  // A browser that cannot start fails the suite with its reason (its tests show as skipped under the failed hook).
+  browser = await launchChromium();
   await mkdir(SCREENSHOTS, { recursive: true });
-  // --no-sandbox: sessions and CI run as root, where Chromium's sandbox refuses to start.
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
   stack = await startStack({ leaseTtlS: 30 });
   api = await fixtureTenant(stack, 'console');
   await uploadFixtureAdapter(api, 'task-a', 'task_a');

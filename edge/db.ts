@@ -1,4 +1,6 @@
+import { getTableColumns } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/d1';
+import type { SQLiteTable } from 'drizzle-orm/sqlite-core';
 import * as schema from '../schema/index.ts';
 
 export function createDb(d1: D1Database) {
@@ -10,10 +12,14 @@ export type Db = ReturnType<typeof createDb>;
 /** D1 binds at most this many parameters in one statement; a multi-row insert past it fails. */
 export const D1_MAX_BOUND_PARAMETERS = 100;
 
-/** `rows` split into groups that each fit one INSERT of `columns` bound values per row. */
-export function insertChunks<T>(rows: T[], columns: number): T[][] {
-  const size = Math.max(1, Math.floor(D1_MAX_BOUND_PARAMETERS / columns));
-  const chunks: T[][] = [];
-  for (let i = 0; i < rows.length; i += size) chunks.push(rows.slice(i, i + size));
-  return chunks;
+/**
+ * The INSERTs of `rows` into `table`, each small enough for D1's bound-parameter limit, to run in one
+ * `db.batch` (one round trip, all or nothing). Every multi-row insert goes through here: a row binds at most one
+ * parameter per column of its table, whatever columns it sets.
+ */
+export function insertChunks<T extends SQLiteTable>(db: Db, table: T, rows: T['$inferInsert'][]) {
+  const size = Math.max(1, Math.floor(D1_MAX_BOUND_PARAMETERS / Object.keys(getTableColumns(table)).length));
+  const inserts = [];
+  for (let i = 0; i < rows.length; i += size) inserts.push(db.insert(table).values(rows.slice(i, i + size)));
+  return inserts;
 }

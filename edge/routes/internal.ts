@@ -229,7 +229,7 @@ export const internalRoutes = router()
           createdAt: now,
         }));
         // One round trip, in inserts small enough for D1's bound-parameter limit (a report may hold 100 events).
-        const [first, ...rest] = insertChunks(rows, Object.keys(rows[0]).length).map((chunk) => c.var.db.insert(jobEvents).values(chunk));
+        const [first, ...rest] = insertChunks(c.var.db, jobEvents, rows);
         await c.var.db.batch([first, ...rest]);
       }
       return reply(c, JobState, jobState('fine_tuning', held), 200);

@@ -5,7 +5,7 @@ import { isReversibleMerge } from '../../contracts/api/jobs.ts';
 import { MAX_RANK } from '../../contracts/formats/peft-config.ts';
 import { adapters, baseModels, mergeMembers, mergeReverts, merges } from '../../schema/index.ts';
 import { requireApiKey } from '../auth/middleware.ts';
-import type { Db } from '../db.ts';
+import { type Db, insertChunks } from '../db.ts';
 import { ApiError } from '../errors.ts';
 import { newId, nowS } from '../ids.ts';
 import { queuedJob } from '../jobs/lease.ts';
@@ -198,9 +198,11 @@ export const mergeRoutes = router()
       };
       await db.batch([
         db.insert(merges).values(row),
-        db
-          .insert(mergeMembers)
-          .values(members.map((a, i) => ({ mergeId: id, adapterId: a.id, position: i, weight: body.weights?.[i] ?? null }))),
+        ...insertChunks(
+          db,
+          mergeMembers,
+          members.map((a, i) => ({ mergeId: id, adapterId: a.id, position: i, weight: body.weights?.[i] ?? null })),
+        ),
       ]);
       return reply(c, Merge, await mergeObject(db, row), 201);
     },

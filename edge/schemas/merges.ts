@@ -7,6 +7,9 @@ import { UnixSeconds } from '../../contracts/api/fields.ts';
 import { Name, NameOrId, listOf } from './common.ts';
 
 /** Which optional parameters each method reads; any other one is refused rather than silently ignored. */
+/** The most adapters one merge takes. */
+export const MERGE_MAX_ADAPTERS = 32;
+
 export const METHOD_PARAMS: Record<(typeof MERGE_METHODS)[number], ('basis_size' | 'weights' | 'density')[]> = {
   rmm_shared: ['basis_size', 'weights'],
   rmm_factor: ['basis_size', 'weights'],
@@ -23,7 +26,11 @@ export const CreateMergeRequest = z
   .strictObject({
     name: Name,
     base_model: NameOrId,
-    adapters: z.array(NameOrId).min(2).max(32).openapi({ description: 'Names or ids of ready adapters of this base model.' }),
+    adapters: z
+      .array(NameOrId)
+      .min(2)
+      .max(MERGE_MAX_ADAPTERS)
+      .openapi({ description: 'Names or ids of ready adapters of this base model.' }),
     method: z.enum(MERGE_METHODS),
     basis_size: z.number().int().min(1).max(4096).optional().openapi({
       description:

@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, inject, it } from 'vitest';
 import { env } from 'cloudflare:workers';
 import { encodeSafetensors } from '../../contracts/formats/safetensors.ts';
+import { MERGE_MAX_ADAPTERS } from '../../edge/schemas/merges.ts';
 import { call, createTenant, expectError, expectJson } from './api.ts';
 import { claim, heartbeat, taskCall } from './backend-client.ts';
 import { fixtureAdapter, registerBase, sha256Hex, store, uploadAdapter, type Task } from './fixtures.ts';
@@ -123,6 +124,18 @@ describe('merges', () => {
     expect(linear.message).toContain('use cat, svd or task_arithmetic');
     expect((await expectJson('/v1/merges', { key: t.key }, 200)).data).toEqual([]);
   });
+
+  it('queues a merge of 32 adapters, the most it takes: more members than one D1 insert binds', async () => {
+    const t = await createTenant();
+    await registerBase(t.key);
+    const files = await fixtureAdapter('task_a');
+    const names = Array.from({ length: MERGE_MAX_ADAPTERS }, (_, i) => `m${i}`);
+    const uploads = await Promise.all(names.map((name) => uploadAdapter(t.key, 'tiny-llama', name, files)));
+    expect(uploads.map((r) => r.status)).toEqual(names.map(() => 200));
+    const created = await createMerge(t.key, { name: 'all', method: 'task_arithmetic', adapters: names });
+    expect(created.members.map((a: any) => a.name)).toEqual(names);
+    expect((await expectJson(`/v1/merges/${created.id}`, { key: t.key }, 200)).members.map((a: any) => a.name)).toEqual(names);
+  }, 60_000);
 
   it('is built by a backend, then served as one model and as each reverted task, and reverted into an adapter', async () => {
     const t = await tenantWithAdapters(['task_a', 'task_b', 'task_c']);

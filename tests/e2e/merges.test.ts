@@ -5,12 +5,13 @@
  * a standalone adapter that `rankgate parity` accepts in place of the original, and compressed to int8. A backend
  * killed half-way through publishing a merge leaves no artifact that looks done; another one finishes it.
  */
-import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ARTIFACT_MANIFEST } from '../../contracts/formats/job-artifacts.ts';
-import { toFloat32 } from '../../contracts/formats/safetensors.ts';
+import { decodeSafetensors, encodeSafetensors, numel, toFloat32 } from '../../contracts/formats/safetensors.ts';
+import { MERGE_MAX_ADAPTERS } from '../../edge/schemas/merges.ts';
 import { forwardLogits, LOGITS_TOLERANCE, loadFixture, maxAbsDiff, runParity, type Fixture } from '../../gpu-backend/cli/parity.ts';
 import { examples, TASKS as SKILLS } from '../../gpu-backend/default-model/skills.ts';
 import { rng, tokenLogprobs } from '../../gpu-backend/engine/sampling.ts';
@@ -19,7 +20,17 @@ import { tokenizerConfigJson, tokenizerJson } from '../../gpu-backend/default-mo
 import { readAdapterFolder } from '../../gpu-backend/formats/files.ts';
 import { TextTokenizer } from '../../gpu-backend/formats/tokenizer.ts';
 import { TEST_DELAY_ENV } from '../../gpu-backend/worker/artifact-files.ts';
-import { FIXTURE, fixtureTenant, startStack, uploadFixtureAdapter, waitFor, type EdgeApi, type Stack, withStackLogs } from './stack.ts';
+import {
+  FIXTURE,
+  fixtureTenant,
+  startStack,
+  uploadAdapterFiles,
+  uploadFixtureAdapter,
+  waitFor,
+  type EdgeApi,
+  type Stack,
+  withStackLogs,
+} from './stack.ts';
 
 /** Short leases, so the killed backend's merge is claimable again within seconds. */
 const LEASE_TTL_S = 6;
@@ -188,6 +199,48 @@ describe('merges', () => {
       expect(report.unchecked).toEqual([]);
       await rm(copy, { recursive: true, force: true });
       await rm(dir, { recursive: true, force: true });
+    }));
+});
+
+describe('a merge of as many adapters as one takes', () => {
+  test('succeeds, and serves each task as its own adapter does', () =>
+    withLogs(async () => {
+      const own = await fixtureTenant(stack, 'merges-max');
+      // Random adapters shaped like the fixture's task_a: 32 distinct tasks at little cost.
+      const config = await readFile(join(FIXTURE, 'adapters', 'task_a', 'adapter_config.json'));
+      const { tensors } = decodeSafetensors(await readFile(join(FIXTURE, 'adapters', 'task_a', 'adapter_model.safetensors')));
+      const names = Array.from({ length: MERGE_MAX_ADAPTERS }, (_, i) => `r${i}`);
+      for (const [i, name] of names.entries()) {
+        const random = rng(100 + i);
+        const model = encodeSafetensors(
+          [...tensors].map(([key, t]) => [
+            key,
+            { dtype: 'F32', shape: t.shape, data: Float32Array.from({ length: numel(t.shape) }, () => random() - 0.5) },
+          ]),
+        );
+        await uploadAdapterFiles(own, name, { 'adapter_config.json': config, 'adapter_model.safetensors': model });
+      }
+      const created = await own.json(
+        '/v1/merges',
+        { body: { name: 'all', base_model: 'tiny-llama', adapters: names, method: 'rmm_factor' } },
+        201,
+      );
+      const done = await waitFor(
+        'the merge of 32',
+        async () => {
+          const job = await own.json(`/v1/merges/${created.id}`);
+          return job.status === 'succeeded' || job.status === 'failed' ? job : undefined;
+        },
+        120_000,
+      );
+      expect(done, JSON.stringify(done.error)).toMatchObject({ status: 'succeeded', model: 'tiny-llama:all' });
+      expect(done.result.tasks.map((t: any) => t.name)).toEqual(names);
+      // p = n by default: every task is kept exactly, so through the merge it answers as its own adapter.
+      for (const t of done.result.tasks) expect(t.relative_error).toBeLessThan(1e-5);
+      const greedy = async (model: string) =>
+        (await own.json('/v1/completions', { body: { model, prompt: 'upper: red fox', max_tokens: 6, temperature: 0 } })).choices[0].text;
+      for (const name of [names[0], names[15], names[31]])
+        expect(await greedy(`tiny-llama:all/${name}`)).toBe(await greedy(`tiny-llama:${name}`));
     }));
 });
 

@@ -109,10 +109,18 @@ export async function fixtureTenant(stack: Stack, name: string): Promise<EdgeApi
  * commit's answer (the adapter, ready).
  */
 export async function uploadFixtureAdapter(api: EdgeApi, name: string, task = 'task_a'): Promise<any> {
-  const files = {
+  return uploadAdapterFiles(api, name, {
     'adapter_config.json': await readFile(join(FIXTURE, 'adapters', task, 'adapter_config.json')),
     'adapter_model.safetensors': await readFile(join(FIXTURE, 'adapters', task, 'adapter_model.safetensors')),
-  };
+  });
+}
+
+/** Uploads a PEFT adapter's two files as `name` on tiny-llama and commits it, as uploadFixtureAdapter does. */
+export async function uploadAdapterFiles(
+  api: EdgeApi,
+  name: string,
+  files: { 'adapter_config.json': Uint8Array; 'adapter_model.safetensors': Uint8Array },
+): Promise<any> {
   const created = await api.json(
     '/v1/adapters',
     { body: { name, base_model: 'tiny-llama', files: Object.entries(files).map(([filename, b]) => ({ filename, bytes: b.byteLength })) } },

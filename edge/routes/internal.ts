@@ -14,6 +14,7 @@ import { numberVar, type Env } from '../env.ts';
 import { forgetBackends } from '../request-caches.ts';
 import { insertChunks } from '../db.ts';
 import { ApiError } from '../errors.ts';
+import { PLAIN_KEY_PREFIX, PLAIN_KEY_PREFIX_RULE } from '../store.ts';
 import { newId, nowS } from '../ids.ts';
 import { HEARTBEAT_TTL_S, LEASE_TTL_S } from '../../contracts/api/jobs.ts';
 import {
@@ -251,11 +252,11 @@ export const internalRoutes = router()
       const held = await heldJob(db, 'fine_tuning', id, ownBackendId(c, body.backend_id));
       if (held.status !== 'running') return reply(c, JobState, jobState('fine_tuning', held), 200);
       const [job] = await db.select({ outputPrefix: fineTuningJobs.outputPrefix }).from(fineTuningJobs).where(eq(fineTuningJobs.id, id));
-      if (!body.storage_prefix.startsWith(job.outputPrefix) || body.storage_prefix.includes('..')) {
+      if (!body.storage_prefix.startsWith(job.outputPrefix) || !PLAIN_KEY_PREFIX.test(body.storage_prefix)) {
         throw new ApiError(
           400,
           'invalid_field',
-          `storage_prefix must lie under the job's output_prefix "${job.outputPrefix}".`,
+          `storage_prefix must lie under the job's output_prefix "${job.outputPrefix}" and be ${PLAIN_KEY_PREFIX_RULE}.`,
           'storage_prefix',
         );
       }

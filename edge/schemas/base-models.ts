@@ -1,24 +1,16 @@
 import { z } from '@hono/zod-openapi';
 import { UnixSeconds } from '../../contracts/api/fields.ts';
-import { TENANTS_PREFIX } from '../store.ts';
+import { PLAIN_KEY_PREFIX, PLAIN_KEY_PREFIX_RULE, TENANTS_PREFIX } from '../store.ts';
 import { Name, listOf } from './common.ts';
 
-/**
- * A key prefix that names the same keys however it travels to the store: a URL path on the way to S3 resolves
- * "." and ".." segments and reads "\" as "/" and "%" as an escape, so `./tenants/x/` would reach `tenants/x/`.
- * Hence names of printable ASCII without those, separated by single "/", none "." or "..", the first not
- * the tenants' area.
- */
-const PREFIX = new RegExp(`^(?!${TENANTS_PREFIX})(?:(?!\\.\\.?/)[!"$&-.0-9:->@-\\[\\]-~]+/)+$`);
+/** A plain key prefix (PLAIN_KEY_PREFIX), the first name not the tenants' area. */
+const PREFIX = new RegExp(`^(?!${TENANTS_PREFIX})${PLAIN_KEY_PREFIX.source.slice(1)}`);
 
 export const StoragePrefix = z
   .string()
   .min(2)
   .max(512)
-  .regex(
-    PREFIX,
-    `must be a key prefix in the bucket ending in "/": names separated by single "/", none of them "." or "..", without spaces, "%", "\\", "?" or "#", and not under "${TENANTS_PREFIX}"`,
-  )
+  .regex(PREFIX, `must be ${PLAIN_KEY_PREFIX_RULE}, and not under "${TENANTS_PREFIX}"`)
   .openapi({ example: 'models/tiny-llama/' });
 
 export const CreateBaseModelRequest = z

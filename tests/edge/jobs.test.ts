@@ -219,6 +219,29 @@ describe('fine-tuning jobs', () => {
     expect(events.data.map((e: any) => e.message)).toEqual(['Checkpoint at step 10.', 'step 10']);
   });
 
+  it("refuses a checkpoint prefix that could reach past the job's output prefix, however it is spelled", async () => {
+    const t = await tenantWithData();
+    const job = (await (await createJob(t.key, t.fileId)).json()) as any;
+    const { output_prefix: out } = await claimJob(job.id, 'worker-ckpt');
+    for (const prefix of [
+      `${out}%2e%2e/`,
+      `${out}%2E%2E/x/`,
+      `${out}/`,
+      `${out}a//b/`,
+      `${out}./`,
+      `${out}a/./b/`,
+      `${out}../`,
+      `${out}a\\..\\b/`,
+      `${out}a`,
+    ]) {
+      const res = await jobReport(job.id, 'checkpoints', { backend_id: 'worker-ckpt', step: 2, storage_prefix: prefix });
+      expect(res.status, prefix).toBe(400);
+      expect(((await res.json()) as any).error).toMatchObject({ code: 'invalid_field', param: 'storage_prefix' });
+    }
+    const ok = { backend_id: 'worker-ckpt', step: 2, storage_prefix: `${out}checkpoints/step-2/` };
+    expect((await jobReport(job.id, 'checkpoints', ok)).status).toBe(200);
+  });
+
   it('records a report of 100 events at once, in order (more rows than one D1 insert binds)', async () => {
     const t = await tenantWithData();
     const job = (await (await createJob(t.key, t.fileId)).json()) as any;

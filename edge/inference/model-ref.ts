@@ -3,7 +3,7 @@
  * what the tenant owns and what a backend must load. Anything else, or anything not servable yet, is a 4xx.
  */
 import { and, eq, or } from 'drizzle-orm';
-import { isReversibleMerge } from '../../contracts/api/jobs.ts';
+import { isReversibleMerge, REVERSIBLE_MERGE_METHODS } from '../../contracts/api/jobs.ts';
 import { SERVED_WEIGHT_BITS, type RoutedTarget, type ServedWeightBits } from '../../contracts/api/routed-target.ts';
 import { adapters, baseModels, mergeMembers, merges } from '../../schema/index.ts';
 import type { Db } from '../db.ts';
@@ -106,7 +106,7 @@ async function resolveNamed(
     throw new ApiError(
       400,
       'merge_not_reversible',
-      `Merge "${merge.name}" (${merge.method}) collapsed its members into one adapter and keeps no task; call "${baseName}:${merge.name}", or merge with an rmm_* method to call each task.`,
+      `Merge "${merge.name}" (${merge.method}) collapsed its members into one adapter and keeps no task; call "${baseName}:${merge.name}", or merge with ${REVERSIBLE_MERGE_METHODS.join(', ')} to call each task.`,
       'model',
     );
 

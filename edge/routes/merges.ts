@@ -1,7 +1,7 @@
 /** Merges of several adapters into one servable model, and reverts that rebuild one member task from a merge. */
 import { createRoute } from '@hono/zod-openapi';
 import { and, asc, between, eq } from 'drizzle-orm';
-import { isReversibleMerge } from '../../contracts/api/jobs.ts';
+import { isReversibleMerge, REVERSIBLE_MERGE_METHODS } from '../../contracts/api/jobs.ts';
 import { MAX_RANK } from '../../contracts/formats/peft-config.ts';
 import { adapters, baseModels, mergeMembers, mergeReverts, merges } from '../../schema/index.ts';
 import { requireApiKey } from '../auth/middleware.ts';
@@ -298,7 +298,7 @@ export const mergeRoutes = router()
         throw new ApiError(
           400,
           'merge_not_reversible',
-          `Merge "${m.name}" is a ${m.method} merge: it collapsed its members into one adapter and keeps no task to revert. Revert tasks of rmm_factor or rmm_delta merges, or call the member adapter itself.`,
+          `Merge "${m.name}" is a ${m.method} merge: it collapsed its members into one adapter and keeps no task to revert. Revert tasks of ${REVERSIBLE_MERGE_METHODS.join(', ')} merges, or call the member adapter itself.`,
           'id',
         );
       const member = await findAdapter(db, tenantId, body.adapter, 'adapter');

@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, inject, it } from 'vitest';
 import { env } from 'cloudflare:workers';
 import { encodeSafetensors } from '../../contracts/formats/safetensors.ts';
+import { REVERSIBLE_MERGE_METHODS } from '../../contracts/api/jobs.ts';
 import { MERGE_MAX_ADAPTERS } from '../../edge/schemas/merges.ts';
 import { call, createTenant, expectError, expectJson } from './api.ts';
 import { claim, heartbeat, taskCall } from './backend-client.ts';
@@ -245,6 +246,15 @@ describe('merges', () => {
       'merge_not_reversible',
     );
     expect(revert.message).toContain('keeps no task to revert');
+    // It names every method whose tasks can be reverted, as contracts list them.
+    for (const method of REVERSIBLE_MERGE_METHODS) expect(revert.message).toContain(method);
+    const call = await expectError(
+      '/v1/completions',
+      { key: t.key, body: { model: 'tiny-llama:both/task_a', prompt: 'x', max_tokens: 1 } },
+      400,
+      'merge_not_reversible',
+    );
+    for (const method of REVERSIBLE_MERGE_METHODS) expect(call.message).toContain(method);
   });
 
   it('fails a merge whose backend reports done without writing anything', async () => {

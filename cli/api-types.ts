@@ -4658,6 +4658,7 @@ export interface components {
              */
             model: string;
             messages: components["schemas"]["ChatMessage"][];
+            /** @description The most tokens to generate; `max_tokens` is its older name. Give one of the two, not both. */
             max_completion_tokens?: number;
             /** @description Log-probabilities of the chosen tokens (the model's own distribution). */
             logprobs?: boolean | null;

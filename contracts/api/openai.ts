@@ -143,7 +143,13 @@ export const ChatCompletionRequest = z
       .array(ChatMessage)
       .min(1)
       .superRefine(promptBytesCheck((ms: Message[]) => ms.map(messageText))),
-    max_completion_tokens: z.number().int().min(1).max(32_768).optional(),
+    max_completion_tokens: z
+      .number()
+      .int()
+      .min(1)
+      .max(32_768)
+      .optional()
+      .openapi({ description: 'The most tokens to generate; `max_tokens` is its older name. Give one of the two, not both.' }),
     logprobs: z
       .boolean()
       .nullable()
@@ -153,6 +159,15 @@ export const ChatCompletionRequest = z
     response_format: ResponseFormat.optional(),
     ...Sampling,
     ...ChatNotServed,
+  })
+  .superRefine((req, ctx) => {
+    // max_tokens is the older name of max_completion_tokens: with both, which one applies would be a guess.
+    if (req.max_tokens !== undefined && req.max_completion_tokens !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['max_tokens'],
+        message: 'give max_completion_tokens or max_tokens (its older name), not both',
+      });
   })
   .openapi('ChatCompletionRequest');
 

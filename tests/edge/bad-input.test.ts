@@ -108,6 +108,19 @@ describe('bad input answers 4xx in the OpenAI shape, saying what to change', () 
     await expectError('/v1/adapters?colour=red', { key: t.key }, 400, 'unknown_field');
   });
 
+  it('a chat request with both max_tokens and max_completion_tokens is refused, as OpenAI does: which applies would be a guess', async () => {
+    const t = await createTenant();
+    await registerBase(t.key);
+    const both = await expectError(
+      '/v1/chat/completions',
+      { key: t.key, body: { model: 'tiny-llama', messages: [{ role: 'user', content: 'x' }], max_tokens: 4, max_completion_tokens: 8 } },
+      400,
+      'invalid_field',
+    );
+    expect(both.param).toBe('max_tokens');
+    expect(both.message).toContain('max_completion_tokens');
+  });
+
   it('wrong types and missing fields name the field and the expected type', async () => {
     const t = await createTenant();
     const wrong = await expectError(

@@ -3463,7 +3463,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The spec of any task (e.g. of a merge to serve, or a compression to redo) */
+        /** The spec of a task this backend holds or held (its lease owner); others answer 404 */
         get: {
             parameters: {
                 query?: never;

@@ -73,6 +73,22 @@ export async function heldJob(db: Db, kind: JobKind, id: string, backendId: stri
   return row;
 }
 
+/**
+ * Checks that `backendId` holds or last held the job (its lease owner stays set once it finishes). Any other
+ * backend is told it does not exist: a job's spec carries the tenant's storage keys.
+ */
+export async function assertHolder(db: Db, kind: JobKind, id: string, backendId: string): Promise<void> {
+  const t = jobTable(kind);
+  const [row] = await db.select({ leaseOwner: t.leaseOwner }).from(t).where(eq(t.id, id));
+  if (row?.leaseOwner !== backendId)
+    throw new ApiError(
+      404,
+      'task_not_found',
+      `No ${kind} job "${id}" that this backend holds or held; a backend reads only its own tasks.`,
+      'id',
+    );
+}
+
 /** The row of a job this backend still holds, running: every write a lease allows goes through this condition. */
 export function stillHeld(kind: JobKind, id: string, backendId: string) {
   const t = jobTable(kind);

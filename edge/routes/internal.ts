@@ -33,7 +33,7 @@ import {
   JobState,
 } from '../../contracts/api/internal-api.ts';
 import { completeJob } from '../jobs/complete.ts';
-import { claimNext, failJob, heldJob, renewLease, jobState } from '../jobs/lease.ts';
+import { assertHolder, claimNext, failJob, heldJob, renewLease, jobState } from '../jobs/lease.ts';
 import { jobSpec } from '../jobs/specs.ts';
 import { ErrorResponse } from '../../contracts/api/error-body.ts';
 import { backendSecurity, commonErrors, conflictError, jsonBody, jsonResponse, notFoundError, reply, router } from './define.ts';
@@ -126,12 +126,13 @@ export const internalRoutes = router()
       ...route,
       method: 'get',
       path: '/internal/v1/tasks/{kind}/{id}',
-      summary: 'The spec of any task (e.g. of a merge to serve, or a compression to redo)',
+      summary: 'The spec of a task this backend holds or held (its lease owner); others answer 404',
       request: { params: JobRefParams },
       responses: { 200: jsonResponse(JobSpec, 'The task spec.'), ...commonErrors, ...notFoundError },
     }),
     async (c) => {
       const { kind, id } = c.req.valid('param');
+      await assertHolder(c.var.db, kind, id, c.var.backendId);
       return reply(c, JobSpec, await jobSpec(c.var.db, kind, id), 200);
     },
   )

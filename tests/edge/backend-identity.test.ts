@@ -104,6 +104,23 @@ describe('backend credentials', () => {
     expect(await (await taskCall('fine_tuning', jobId, 'renew', { backend_id: 'owner-a' })).json()).toMatchObject({ status: 'running' });
   });
 
+  it("serves a task's spec (with its storage keys) only to the backend that holds or held it", async () => {
+    const jobId = await claimedJob('spec-owner');
+    const path = `/internal/v1/tasks/fine_tuning/${jobId}`;
+    expect(await expectJson(path, { key: await tokenFor('spec-owner') }, 200)).toMatchObject({ kind: 'fine_tuning', id: jobId });
+    const res = await call(path, { key: await tokenFor('spec-other') });
+    expect(res.status).toBe(404);
+    const error = await errorOf(res);
+    expect(error).toMatchObject({ code: 'task_not_found', param: 'id' });
+    expect(JSON.stringify(error)).not.toContain('tenants/');
+    // Finished, it is still the owner's to read (a backend may look back at what it did).
+    expect((await taskCall('fine_tuning', jobId, 'fail', { backend_id: 'spec-owner', error: { code: 'x', message: 'stop' } })).status).toBe(
+      200,
+    );
+    expect((await call(path, { key: await tokenFor('spec-owner') })).status).toBe(200);
+    expect((await call(path, { key: await tokenFor('spec-other') })).status).toBe(404);
+  });
+
   it('refuses oversize event data and oversize reports with a 400 naming the limit', async () => {
     const jobId = await claimedJob('reporter');
     const big = { blob: 'x'.repeat(EVENT_DATA_MAX_BYTES) };

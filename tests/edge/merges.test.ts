@@ -4,7 +4,7 @@ import { encodeSafetensors } from '../../contracts/formats/safetensors.ts';
 import { REVERSIBLE_MERGE_METHODS } from '../../contracts/api/jobs.ts';
 import { MERGE_MAX_ADAPTERS } from '../../edge/schemas/merges.ts';
 import { call, createTenant, expectError, expectJson } from './api.ts';
-import { claim, heartbeat, taskCall } from './backend-client.ts';
+import { claim, heartbeat, taskCall, tokenFor } from './backend-client.ts';
 import { fixtureAdapter, registerBase, sha256Hex, store, uploadAdapter, type Task } from './fixtures.ts';
 
 async function tenantWithAdapters(tasks: Task[] = ['task_a', 'task_b']) {
@@ -162,7 +162,7 @@ describe('merges', () => {
         { name: 'task_b', rank: 8, weight: 0.5 },
       ],
     });
-    expect(await expectJson(`/internal/v1/tasks/merge/${created.id}`, { key: 'test-backend-secret' }, 200)).toMatchObject({
+    expect(await expectJson(`/internal/v1/tasks/merge/${created.id}`, { key: await tokenFor('merger') }, 200)).toMatchObject({
       kind: 'merge',
       id: created.id,
     });

@@ -67,7 +67,7 @@ function usage(edgeUrl: string, key: string, models: string[], prompt: string, t
 rankgate is up.
   edge     ${edgeUrl}
   backend  ${backend!.url}
-  bucket   ${edge!.s3.config.endpoint}/${config.bucket}
+  bucket   ${edge!.s3.config.endpoint}/${config.bucket}  (s3rver, for development only: it checks no request signatures; R2 and S3 do in deployment)
   console  ${edgeUrl}/console  (sign in with the key below)
   state    ${shown(config.stateDir)}/  (edge.log: the edge's requests; delete the folder to start over)
 

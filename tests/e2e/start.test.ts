@@ -80,3 +80,11 @@ test('the first printed curl, run as printed, answers a completion from the adap
   expect(typeof answer.choices[0].text).toBe('string');
   expect(answer.choices[0].text.length).toBeGreaterThan(0);
 });
+
+test('says the local bucket is for development: it checks no signatures, unlike R2 and S3', () => {
+  const bucket = output
+    .slice(output.indexOf(UP))
+    .split('\n')
+    .find((l) => l.trimStart().startsWith('bucket '));
+  expect(bucket, output).toContain('for development only: it checks no request signatures; R2 and S3 do in deployment');
+});

@@ -44,5 +44,10 @@ export const adapters = sqliteTable(
     createdAt: createdAt(),
     readyAt: integer('ready_at'),
   },
-  (t) => [uniqueIndex('adapters_tenant_name').on(t.tenantId, t.name), index('adapters_base').on(t.baseModelId)],
+  (t) => [
+    uniqueIndex('adapters_tenant_name').on(t.tenantId, t.name),
+    index('adapters_base').on(t.baseModelId),
+    // The sweep of expired uploads (edge/adapters/expire.ts).
+    index('adapters_upload_expiry').on(t.status, t.uploadExpiresAt),
+  ],
 );

@@ -10,6 +10,7 @@ import { adapters, type AdapterSource, type baseModels } from '../../schema/inde
 import type { Db } from '../db.ts';
 import { ApiError } from '../errors.ts';
 import { newId, nowS } from '../ids.ts';
+import { expireUpload, UPLOAD_EXPIRED_MESSAGE } from './expire.ts';
 import { ADAPTER_FILES, committedKey, uploadKey } from './files.ts';
 import { MissingFilesError, verifyAdapter, type AdapterFacts } from './verify.ts';
 
@@ -42,6 +43,7 @@ export function adapterObject(a: AdapterRow, baseName: string) {
  * (409); a file that fails the check makes it `rejected` with the reason (422).
  */
 export async function commitUpload(db: Db, store: ObjectStore, adapter: AdapterRow, base: BaseRow): Promise<AdapterRow> {
+  await refuseExpiredUpload(db, store, adapter);
   const prefix = adapter.storagePrefix;
   const uploaded = await Promise.all(ADAPTER_FILES.map((f) => store.head(uploadKey(prefix, f))));
   const missing = ADAPTER_FILES.filter((_, i) => !uploaded[i]);
@@ -86,6 +88,13 @@ export async function commitUpload(db: Db, store: ObjectStore, adapter: AdapterR
     await store.deletePrefix(prefix);
     throw new ApiError(422, err.code, `Adapter rejected: ${err.message}`, err.param ?? null);
   }
+}
+
+/** An upload past its time is expired now (rejected, its objects deleted) rather than at the next sweep: 409. */
+export async function refuseExpiredUpload(db: Db, store: ObjectStore, adapter: AdapterRow): Promise<void> {
+  if (adapter.uploadExpiresAt === null || adapter.uploadExpiresAt >= nowS()) return;
+  await expireUpload(db, store, adapter);
+  throw new ApiError(409, 'upload_expired', `Adapter "${adapter.name}": ${UPLOAD_EXPIRED_MESSAGE}`, 'id');
 }
 
 async function reread(db: Db, id: string): Promise<AdapterRow> {

@@ -3,8 +3,9 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { eq } from 'drizzle-orm';
 import { adapters, baseModels, compressions, fineTuningJobs, mergeMembers, mergeReverts } from '../../schema/index.ts';
 import { ADAPTER_FILES, EDGE_PUT_MAX_BYTES, MAX_FILE_BYTES, UPLOAD_URL_TTL_S, committedKey, uploadKey } from '../adapters/files.ts';
-import { adapterObject, commitUpload, type AdapterRow } from '../adapters/registry.ts';
+import { adapterObject, commitUpload, refuseExpiredUpload, type AdapterRow } from '../adapters/registry.ts';
 import { requireApiKey } from '../auth/middleware.ts';
+import type { ObjectStore } from '../../contracts/storage/object-store.ts';
 import type { Db } from '../db.ts';
 import { forgetModels } from '../request-caches.ts';
 import { ApiError } from '../errors.ts';
@@ -38,8 +39,9 @@ async function baseNameOf(db: Db, a: AdapterRow): Promise<string> {
   return b.name;
 }
 
-async function findUploading(db: Db, tenantId: string, id: string): Promise<AdapterRow> {
+async function findUploading(db: Db, store: ObjectStore, tenantId: string, id: string): Promise<AdapterRow> {
   const a = await findAdapter(db, tenantId, id);
+  if (a.status === 'uploading') await refuseExpiredUpload(db, store, a);
   if (a.status !== 'uploading') {
     throw new ApiError(
       409,
@@ -175,7 +177,7 @@ export const adapterRoutes = router()
     async (c) => {
       const { id, filename } = c.req.valid('param');
       const { db, store, tenantId } = c.var;
-      const adapter = await findUploading(db, tenantId, id);
+      const adapter = await findUploading(db, store, tenantId, id);
       const declared = adapter.declaredFiles?.find((f) => f.filename === filename);
       const length = Number(c.req.header('content-length'));
       if (!c.req.header('content-length') || !Number.isSafeInteger(length)) {

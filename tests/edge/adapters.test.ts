@@ -1,4 +1,7 @@
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
+import worker from '../../edge/index.ts';
 import { createTenant, expectError, expectJson, call } from './api.ts';
 import {
   TINY_LLAMA_PREFIX,
@@ -153,6 +156,64 @@ describe('adapter uploads', () => {
       400,
       'invalid_field',
     );
+  });
+
+  it('refuses at commit a file a presigned PUT left short, and leaves nothing of the upload in the bucket', async () => {
+    const t = await createTenant();
+    await registerBase(t.key);
+    const files = await fixtureAdapter('task_a');
+    const created = await startUpload(t.key, 'tiny-llama', 'cut-short', files);
+    await putFile(t.key, created, 'adapter_config.json', files.config);
+    // What s3rver keeps of a PUT whose connection closed early: the bytes that arrived (R2 and S3 keep nothing).
+    const prefix = `tenants/${t.id}/adapters/${created.adapter.id}/`;
+    await store.put(`${prefix}upload/adapter_model.safetensors`, files.model.slice(0, 1000));
+    const refused = await expectError(
+      `/v1/adapters/${created.adapter.id}/commit`,
+      { key: t.key, method: 'POST' },
+      422,
+      'upload_size_mismatch',
+    );
+    expect(refused.message).toContain(`holds 1000 bytes but ${files.model.byteLength} were declared`);
+    expect(await store.list(prefix)).toEqual([]);
+    expect(await expectJson(`/v1/adapters/${created.adapter.id}`, { key: t.key }, 200)).toMatchObject({ status: 'rejected' });
+  });
+
+  it('expires an upload never committed in time: the sweep rejects it and deletes what a cut-short PUT left', async () => {
+    const t = await createTenant();
+    await registerBase(t.key);
+    const files = await fixtureAdapter('task_a');
+    const upload = async (name: string) => {
+      const created = await startUpload(t.key, 'tiny-llama', name, files);
+      await putFile(t.key, created, 'adapter_config.json', files.config);
+      const prefix = `tenants/${t.id}/adapters/${created.adapter.id}/`;
+      await store.put(`${prefix}upload/adapter_model.safetensors`, files.model.slice(0, 1000));
+      // Its URLs have run out.
+      await env.DB.prepare('update adapters set upload_expires_at = ? where id = ?')
+        .bind(Math.floor(Date.now() / 1000) - 1, created.adapter.id)
+        .run();
+      return { id: created.adapter.id as string, prefix };
+    };
+
+    const abandoned = await upload('abandoned');
+    const ctx = createExecutionContext();
+    await worker.scheduled(createScheduledController(), env, ctx);
+    await waitOnExecutionContext(ctx);
+    expect(await store.list(abandoned.prefix)).toEqual([]);
+    const swept = await expectJson(`/v1/adapters/${abandoned.id}`, { key: t.key }, 200);
+    expect(swept).toMatchObject({ status: 'rejected', rejection: { code: 'upload_expired' } });
+
+    // A commit (or an edge PUT) that comes late finds the same: refused, nothing left behind.
+    const late = await upload('late');
+    await expectError(
+      `/v1/adapters/${late.id}/files/adapter_model.safetensors`,
+      { key: t.key, method: 'PUT', body: files.model, headers: { 'content-length': String(files.model.byteLength) } },
+      409,
+      'upload_expired',
+    );
+    const lateCommit = await upload('late-commit');
+    const refused = await expectError(`/v1/adapters/${lateCommit.id}/commit`, { key: t.key, method: 'POST' }, 409, 'upload_expired');
+    expect(refused.message).toContain('Create a new adapter');
+    for (const { prefix } of [late, lateCommit]) expect(await store.list(prefix)).toEqual([]);
   });
 
   it('lists with a cursor and deletes', async () => {

@@ -1,0 +1,1 @@
+CREATE INDEX `adapters_upload_expiry` ON `adapters` (`status`,`upload_expires_at`);

@@ -8,6 +8,8 @@ import { existsSync } from 'node:fs';
 import sparticuz from '@sparticuz/chromium';
 import { type Browser, chromium } from 'playwright-core';
 
+const SPARTICUZ = '@sparticuz/chromium';
+
 /** Where the browser comes from and the flags it needs there. */
 async function browserBinary(): Promise<{ executablePath: string; args: string[]; source: string }> {
   const named = process.env.CHROMIUM_PATH;
@@ -19,7 +21,7 @@ async function browserBinary(): Promise<{ executablePath: string; args: string[]
   }
   try {
     // Unpacks the brotli-compressed build into the temp folder on first use (about a second), then reuses it.
-    return { executablePath: await sparticuz.executablePath(), args: sparticuz.args, source: '@sparticuz/chromium' };
+    return { executablePath: await sparticuz.executablePath(), args: sparticuz.args, source: SPARTICUZ };
   } catch (err) {
     throw new Error(
       `Could not unpack @sparticuz/chromium (${(err as Error).message}): run \`npm ci\` again, or set CHROMIUM_PATH to a Chromium binary.`,
@@ -34,9 +36,15 @@ export async function launchChromium(): Promise<Browser> {
   try {
     return await chromium.launch({ executablePath, args, headless: true });
   } catch (err) {
+    const other =
+      'set CHROMIUM_PATH to another Chromium binary (Debian: `apt-get install -y chromium`, then CHROMIUM_PATH=/usr/bin/chromium).';
+    // The package unpacks into the temp folder once and then reuses whatever is there, even a file cut short.
+    const fix =
+      source === SPARTICUZ
+        ? `If an earlier run stopped while unpacking it, delete ${executablePath} and run again, or ${other}`
+        : `Check it runs, or ${other}`;
     throw new Error(
-      `Chromium (${source}, ${executablePath}) did not start: ${(err as Error).message.split('\n')[0]} (the cause below has the browser's log)\n` +
-        'Set CHROMIUM_PATH to another Chromium binary (Debian: `apt-get install -y chromium`, then CHROMIUM_PATH=/usr/bin/chromium).',
+      `Chromium (${source}, ${executablePath}) did not start: ${(err as Error).message.split('\n')[0]} (the cause below has the browser's log)\n${fix}`,
       { cause: err },
     );
   }

@@ -18,7 +18,7 @@ import { FolderCache } from './storage/folder-cache.ts';
 import { BackendMetrics } from './serve/metrics.ts';
 import { DEFAULT_MODEL_CACHE_OPTIONS, ModelCache } from './serve/models.ts';
 import { DEFAULT_SCHEDULER_OPTIONS, type SchedulerOptions } from './serve/scheduler.ts';
-import { type ExecutionProviderSetting, parseExecutionProvider, useExecutionProvider } from './engine/providers.ts';
+import { type ExecutionProvider, type ExecutionProviderSetting, parseExecutionProvider, useExecutionProvider } from './engine/providers.ts';
 import { LEASE_TTL_S } from '../contracts/api/jobs.ts';
 import { ObjectStore, type ObjectStoreConfig } from '../contracts/storage/object-store.ts';
 import { EdgeClient } from './worker/edge-client.ts';
@@ -55,7 +55,7 @@ export interface BackendConfig {
   trainingSlots: number;
   checkpointEvery: number;
   eventsEveryMs: number;
-  /** EXECUTION_PROVIDER: auto (CUDA when installed and a GPU is visible, else CPU), cuda or cpu. */
+  /** EXECUTION_PROVIDER: auto (CUDA when installed and a GPU is visible, else WebGPU on a Vulkan GPU, else CPU), cuda, webgpu or cpu. */
   executionProvider: ExecutionProviderSetting;
 }
 
@@ -126,12 +126,12 @@ export interface RunningBackend {
   url: string;
   backendId: string;
   /** Where the engine's sessions run. */
-  executionProvider: 'cuda' | 'cpu';
+  executionProvider: ExecutionProvider;
   stop(): Promise<void>;
 }
 
 export async function startBackend(config: BackendConfig): Promise<RunningBackend> {
-  const executionProvider = useExecutionProvider(config.executionProvider);
+  const executionProvider = await useExecutionProvider(config.executionProvider);
   const store = new ObjectStore(config.s3);
   const folders = new FolderCache(store, config.cacheDir);
   // Read when scraped, by which time `models` (told of cache events by `metrics`) exists.

@@ -74,7 +74,8 @@ export class Decoder {
   async step(inp: StepInput): Promise<StepOutput> {
     const { rows, seq, cache } = inp;
     const { numKvHeads: kvH, headDim: hd, numLayers } = this.cfg;
-    const past = cache?.capacity ?? 0;
+    // Without a cache, one free (masked) cache position rather than none: see the feeds below.
+    const past = cache?.capacity ?? 1;
     const start = Array.from({ length: rows }, (_, r) => (cache ? cache.lengths[r] : 0));
     const { cos, sin } = this.rope.fill(start, seq);
     const nLogits = inp.logitsAt[0]?.length ?? 0;
@@ -93,8 +94,11 @@ export class Decoder {
     };
     if (cache) for (const [name, t] of cache.tensors(rows, { key: io.pastKey, value: io.pastValue })) feeds[name] = t;
     else {
-      const empty = f32(new Float32Array(0), [rows, kvH, 0, hd]);
-      for (let l = 0; l < numLayers; l++) feeds[io.pastKey(l)] = feeds[io.pastValue(l)] = empty;
+      // An empty cache would make the graph multiply probabilities [.., seq, 0] by values [.., 0, hd]: a MatMul
+      // over an empty inner dimension, which crashes onnxruntime 1.30's WebGPU provider (SIGSEGV) and leaves
+      // batches uninitialised on its CPU provider. One zero position that the mask hides (start 0) adds nothing.
+      const free = f32(new Float32Array(rows * kvH * hd), [rows, kvH, 1, hd]);
+      for (let l = 0; l < numLayers; l++) feeds[io.pastKey(l)] = feeds[io.pastValue(l)] = free;
     }
     if (this.hasLora) for (const [name, t] of inp.lora.tensors(rows, { a: io.loraA, b: io.loraB })) feeds[name] = t;
     if (this.hasShared) {

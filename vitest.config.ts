@@ -23,6 +23,18 @@ export default defineConfig({
         test: { name: 'demo', include: ['tests/demo/**/*.test.ts'], environment: 'node' },
       },
       {
+        // The engine on onnxruntime's WebGPU provider: a Vulkan GPU where there is one, else SwiftShader, a
+        // Vulkan driver on the CPU shipped in an npm package (slow: only a few sessions, each checked closely).
+        test: {
+          name: 'webgpu',
+          include: ['tests/webgpu/**/*.test.ts'],
+          setupFiles: ['tests/webgpu/setup.ts'],
+          environment: 'node',
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
+        },
+      },
+      {
         // Real processes (s3rver, wrangler dev, the backend server) on loopback: slow to start, so generous limits.
         test: {
           name: 'e2e',

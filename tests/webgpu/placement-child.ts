@@ -1,0 +1,32 @@
+/**
+ * Creates one of the engine's sessions on WebGPU with onnxruntime's verbose log on, for placement.ts to read
+ * which provider each node was placed on (ORT prints that only to the native stderr, which no JS can read).
+ * Usage: node --import tsx tests/webgpu/placement-child.ts <graph kind> (GRAPH_KINDS in placement.ts).
+ */
+import { PROJECTIONS } from '../../contracts/formats/hf-config.ts';
+import { buildInferenceGraph } from '../../gpu-backend/engine/inference-graph.ts';
+import { useExecutionProvider } from '../../gpu-backend/engine/providers.ts';
+import { createSession, ort } from '../../gpu-backend/engine/runtime.ts';
+import { buildHeadGraph, buildLayerGraph } from '../../gpu-backend/engine/train-graphs.ts';
+import { float32Weights } from '../../gpu-backend/engine/weights.ts';
+import { readModelFolder } from '../../gpu-backend/formats/files.ts';
+
+const kind = process.argv[2];
+const folder = await readModelFolder(new URL('../fixtures/tiny-llama/base', import.meta.url).pathname);
+const cfg = folder.config;
+const weights = float32Weights(cfg, folder.weights);
+const weight = (name: string) => weights.get(name)!;
+const lora = Object.fromEntries(PROJECTIONS.map((p) => [p, { rank: 4, scale: 2 }]));
+const builders: Record<string, () => Uint8Array> = {
+  inference: () => buildInferenceGraph(cfg, weight).toOnnx(),
+  'inference-int8': () => buildInferenceGraph(cfg, weight, { weightQuantization: { bits: 8 } }).toOnnx(),
+  'inference-int4': () => buildInferenceGraph(cfg, weight, { weightQuantization: { bits: 4 } }).toOnnx(),
+  'train-layer-forward': () => buildLayerGraph(cfg, { batch: 2, seq: 8, lora, trainWeights: false }, false).toOnnx(),
+  'train-layer-backward': () => buildLayerGraph(cfg, { batch: 2, seq: 8, lora, trainWeights: false }, true).toOnnx(),
+  'train-head': () => buildHeadGraph(cfg, 16, false).toOnnx(),
+};
+const build = builders[kind];
+if (!build) throw new Error(`unknown graph kind ${kind}; one of ${Object.keys(builders).join(', ')}`);
+await useExecutionProvider('webgpu');
+ort.env.logLevel = 'verbose';
+await (await createSession(build())).release();

@@ -3,7 +3,8 @@
  * checked against the code: every ENV it sets is a setting configFromEnv reads and accepts, its CMD starts the
  * server entry point the way scripts/backend-process.ts does, it runs as a user that is not root, its
  * HEALTHCHECK asks /healthz on the port it EXPOSEs and sets, the build stage installs onnxruntime-node's CUDA 12
- * provider, and what the server imports lies in the folders the image copies. The settings are found by
+ * provider, the runtime stage has the Vulkan loader and asks the NVIDIA container toolkit for the driver's graphics
+ * (Vulkan) part, which WebGPU runs on, and what the server imports lies in the folders the image copies. The settings are found by
  * calling configFromEnv with an environment that records what is read, so no list of them is kept twice;
  * README.md's configuration table is held to the same set.
  */
@@ -17,6 +18,9 @@ import { configFromEnv } from '../../gpu-backend/server.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const dockerfile = DockerfileParser.parse(readFileSync(join(root, 'gpu-backend', 'Dockerfile'), 'utf8'));
+
+/** Variables the NVIDIA container toolkit reads (which devices, which driver parts it mounts), not the backend. */
+const CONTAINER_TOOLKIT = ['NVIDIA_VISIBLE_DEVICES', 'NVIDIA_DRIVER_CAPABILITIES'];
 
 /** The instructions of each stage, in order (a stage starts at its FROM). */
 const stages: Instruction[][] = [];
@@ -76,12 +80,20 @@ describe('gpu-backend/Dockerfile', () => {
     expect(install.some((r) => /\bnpm ci --omit=dev\b/.test(r))).toBe(true);
   });
 
-  test('sets only settings the backend reads, with values configFromEnv accepts', () => {
+  test("sets only settings the backend reads, with values configFromEnv accepts, and the container toolkit's", () => {
     const env = envOf(runtime);
     const settings = settingsRead();
-    expect(Object.keys(env).filter((name) => !settings.has(name))).toEqual([]);
+    expect(Object.keys(env).filter((name) => !settings.has(name) && !CONTAINER_TOOLKIT.includes(name))).toEqual([]);
     const config = configFromEnv({ ...env, BACKEND_TOKEN: 'rgb-x', BACKEND_ID: 'gpu-1' });
     expect(config).toMatchObject({ host: '0.0.0.0', executionProvider: 'auto', cacheDir: env.CACHE_DIR });
+  });
+
+  test('WebGPU on an NVIDIA host: the Vulkan loader is installed and the toolkit mounts the Vulkan ICD (graphics)', () => {
+    const env = envOf(runtime);
+    expect(env.NVIDIA_DRIVER_CAPABILITIES.split(',')).toEqual(expect.arrayContaining(['compute', 'utility', 'graphics']));
+    expect(env.NVIDIA_VISIBLE_DEVICES).toBe('all');
+    const installs = all(runtime, 'RUN').map((i) => i.getArgumentsContent() ?? '');
+    expect(installs.some((r) => /\bapt-get install\b[^&]*\blibvulkan1\b/.test(r))).toBe(true);
   });
 
   test('runs the server entry point with tsx, as scripts/backend-process.ts does', () => {

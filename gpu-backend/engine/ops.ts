@@ -368,32 +368,33 @@ export function gatherRows(g: Graph, data: Value, indices: Value): Value {
  * Σᵢ wᵢ · (−log softmax(zᵢ)[yᵢ]) over rows i of logits z [N, V], labels y [N] (int64), weights w [N].
  * Weights carry both the ignore mask and the 1/count normalisation, so padded or prompt positions cost nothing
  * and gradient accumulation over micro-batches sums exactly. The rule uses ∂/∂z = (softmax(z) − onehot(y))·w.
+ * Log-softmax is written out (z − max − log Σ exp(z − max)) and the one-hot subtracted by a scatter at the labels,
+ * not with LogSoftmax and OneHot: onnxruntime's WebGPU provider has neither, and each would send [N, V] logits
+ * to the CPU and back on every training step.
  */
 export function weightedCrossEntropy(g: Graph, logits: Value, labels: Value, weights: Value): Value {
   const [n, v] = logits.shape;
-  const { logp, loss } = g.untaped(() => {
-    const logp = g.node('LogSoftmax', [logits], [{ type: logits.type, shape: [n, v] }], { axis: 1 })[0];
-    const picked = g.node('GatherElements', [logp, unsqueeze(g, labels, [1])], [{ type: logits.type, shape: [n, 1] }], { axis: 1 })[0];
+  const { logp, loss, at } = g.untaped(() => {
+    const max = g.node('ReduceMax', [logits], [{ type: logits.type, shape: [n, 1] }], { axes: [1], keepdims: 1 })[0];
+    const shifted = sub(g, logits, max);
+    const logSum = g.node('Log', [reduceSum(g, exp(g, shifted), [1], true)], [{ type: logits.type, shape: [n, 1] }])[0];
+    const logp = sub(g, shifted, logSum);
+    const at = unsqueeze(g, labels, [1]);
+    const picked = g.node('GatherElements', [logp, at], [{ type: logits.type, shape: [n, 1] }], { axis: 1 })[0];
     const nll = neg(g, reshape(g, picked, [n]));
     const loss = g.node('ReduceSum', [mul(g, nll, weights), g.ints([0])], [{ type: logits.type, shape: [] }], { keepdims: 0 })[0];
-    return { logp, loss };
+    return { logp, loss, at };
   });
   g.record({
     inputs: [logits, labels, weights],
     outputs: [loss],
     vjp: (g2, [gl]) => {
-      if (typeof v !== 'number') throw new Error('weightedCrossEntropy needs a static vocabulary size');
-      // OneHot has no float64 kernel in onnxruntime: build it in float32 and widen when the graph is float64.
-      let onehot = g2.node(
-        'OneHot',
-        [labels, g2.constant([v], [], 'int64'), g2.constant([0, 1], [2], 'float32')],
-        [{ type: 'float32', shape: [n, v] }],
-        { axis: -1 },
-      )[0];
-      if (logits.type !== 'float32') onehot = cast(g2, onehot, logits.type);
-      const probs = exp(g2, logp);
       const scaled = mul(g2, unsqueeze(g2, weights, [1]), gl!);
-      return [mul(g2, sub(g2, probs, onehot), scaled), null, null];
+      const probs = mul(g2, exp(g2, logp), scaled);
+      // (p − onehot)·s: p·s everywhere, and p_y·s − s written over the label's column.
+      const atLabel = g2.node('GatherElements', [probs, at], [{ type: logits.type, shape: [n, 1] }], { axis: 1 })[0];
+      const dz = g2.node('ScatterElements', [probs, at, sub(g2, atLabel, scaled)], [{ type: logits.type, shape: [n, v] }], { axis: 1 })[0];
+      return [dz, null, null];
     },
   });
   return loss;

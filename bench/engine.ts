@@ -12,6 +12,7 @@
  *  - int8 and int4 bases against fp32: decode at batch 1 and 32, logit drift, task accuracy (engine-quantized.ts).
  */
 import { Decoder } from '../gpu-backend/engine/decoder.ts';
+import { executionProviderInUse } from '../gpu-backend/engine/providers.ts';
 import { generate, newRow, RunningBatch, type GenerationRequest } from '../gpu-backend/engine/generate.ts';
 import { LoraRows } from '../gpu-backend/engine/lora-rows.ts';
 import type { LoraAdapter } from '../contracts/formats/adapter.ts';
@@ -56,7 +57,7 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
     ),
   );
   console.log(
-    `MatMul peak (onnxruntime CPU, ${peakSize}³ fp32): ${before.toFixed(1)} before the prefill, ${after.toFixed(1)} after: ${peak.toFixed(1)} GFLOP/s`,
+    `MatMul peak (onnxruntime ${executionProviderInUse()}, ${peakSize}³ fp32): ${before.toFixed(1)} before the prefill, ${after.toFixed(1)} after: ${peak.toFixed(1)} GFLOP/s`,
   );
   const hq = cfg.numHeads * cfg.headDim;
   const prefillFlops =

@@ -1,7 +1,11 @@
 /**
  * `npm run bench -- <name> [--quick]`: benchmarks live apart from tests. Each prints a table, writes JSON to
- * bench/results/<name>.json and prints that JSON as its last line.
+ * bench/results/<name>.json and prints that JSON as its last line. The engine's sessions run on
+ * EXECUTION_PROVIDER (auto, cuda, webgpu or cpu), as the backend's do; the JSON names the provider, and on WebGPU
+ * through SwiftShader (no GPU) says its timings mean nothing: that run checks correctness only.
  */
+import { executionProviderInUse, parseExecutionProvider, swiftShaderInUse, useExecutionProvider } from '../gpu-backend/engine/providers.ts';
+
 const benches: Record<string, () => Promise<{ run: (quick: boolean) => Promise<Record<string, unknown>> }>> = {
   engine: () => import('./engine.ts'),
   train: () => import('./train.ts'),
@@ -14,8 +18,16 @@ if (!name || !(name in benches)) {
   console.error(`usage: npm run bench -- <${Object.keys(benches).join('|')}> [--quick]`);
   process.exit(2);
 }
+await useExecutionProvider(parseExecutionProvider(process.env.EXECUTION_PROVIDER));
+const swiftShader = swiftShaderInUse();
+if (swiftShader)
+  console.log('WebGPU on SwiftShader (the CPU): the timings below say nothing about a GPU; this run checks correctness only.');
 const { mkdir, writeFile } = await import('node:fs/promises');
-const result = await (await benches[name]()).run(flags.includes('--quick'));
+const result = {
+  execution_provider: executionProviderInUse(),
+  ...(swiftShader ? { timings_meaningful: false } : {}),
+  ...(await (await benches[name]()).run(flags.includes('--quick'))),
+};
 await mkdir(new URL('./results/', import.meta.url), { recursive: true });
 await writeFile(new URL(`./results/${name}.json`, import.meta.url), JSON.stringify(result, null, 2));
 console.log(JSON.stringify(result));

@@ -15,7 +15,7 @@ export async function timeIt(fn: () => Promise<unknown>, { warmup = 1, repeat = 
 }
 
 /**
- * The MatMul peak of this machine through onnxruntime's CPU provider (all cores): best-of-N GFLOP/s of an
+ * The MatMul peak of this machine through onnxruntime's provider in use (the CPU's: all cores): best-of-N GFLOP/s of an
  * n×n×n float32 MatMul, the larger of two forms: both operands fed per run, and the right operand a constant
  * (which onnxruntime pre-packs once, as it does for model weights).
  */

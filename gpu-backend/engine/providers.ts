@@ -122,6 +122,7 @@ export function chooseExecutionProvider(setting: ExecutionProviderSetting, probe
 }
 
 let inUse: ExecutionProvider = 'cpu';
+let onSwiftShader = false;
 
 /**
  * Chooses the provider for every session created from now on and returns it; on WebGPU without a GPU, first
@@ -136,11 +137,17 @@ export async function useExecutionProvider(setting: ExecutionProviderSetting, pr
     );
   }
   inUse = choice.provider;
+  onSwiftShader = choice.swiftShader;
   return inUse;
 }
 
 export function executionProviderInUse(): ExecutionProvider {
   return inUse;
+}
+
+/** Whether WebGPU runs on SwiftShader (the CPU): its timings then say nothing about a GPU. */
+export function swiftShaderInUse(): boolean {
+  return inUse === 'webgpu' && onSwiftShader;
 }
 
 /** The session option: the GPU provider first with the CPU behind it for the ops it lacks. */

@@ -11,7 +11,7 @@
 #                                  object (logs and results also under $OUT)
 #
 # What travels is the working tree plus .device/, at most 64 MiB together (/work/.library/device/README.md):
-# about 21 MB of tracked files, 24 MB of node, and the bundle (~19 MB; pack prints the sizes). Each step of `run` has its own time limit
+# about 21 MB of tracked files, 24 MB of node, and the bundle (~18 MB; pack prints the sizes). Each step of `run` has its own time limit
 # (120 + 240 + 150 s) so that the whole fits a 10-minute call, unpacking included.
 set -euo pipefail
 cd "$(dirname "$0")/.."

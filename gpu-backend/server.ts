@@ -18,6 +18,7 @@ import { FolderCache } from './storage/folder-cache.ts';
 import { BackendMetrics } from './serve/metrics.ts';
 import { DEFAULT_MODEL_CACHE_OPTIONS, ModelCache } from './serve/models.ts';
 import { DEFAULT_SCHEDULER_OPTIONS, type SchedulerOptions } from './serve/scheduler.ts';
+import { DEFAULT_TOKENIZER_LIMITS, type TokenizerLimits } from './formats/tokenizer-sandbox.ts';
 import { type ExecutionProvider, type ExecutionProviderSetting, parseExecutionProvider, useExecutionProvider } from './engine/providers.ts';
 import { LEASE_TTL_S } from '../contracts/api/jobs.ts';
 import { ObjectStore, type ObjectStoreConfig } from '../contracts/storage/object-store.ts';
@@ -49,6 +50,8 @@ export interface BackendConfig {
   /** Bytes of base-model weights kept loaded; adapters kept loaded. */
   modelCacheBytes: number;
   maxAdapters: number;
+  /** Each base model's tokenizer and chat template run in a process of their own, with this deadline per call and heap cap. */
+  tokenizerLimits: TokenizerLimits;
   cacheDir: string;
   heartbeatEveryMs: number;
   jobPollMs: number;
@@ -111,6 +114,10 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): BackendConf
     modelCacheBytes: int('MODEL_CACHE_BYTES', DEFAULT_MODEL_CACHE_OPTIONS.maxBaseBytes),
     metricsToken: env.METRICS_TOKEN || null,
     maxAdapters: int('MAX_ADAPTERS', DEFAULT_MODEL_CACHE_OPTIONS.maxAdapters),
+    tokenizerLimits: {
+      deadlineMs: int('TOKENIZER_DEADLINE_MS', DEFAULT_TOKENIZER_LIMITS.deadlineMs),
+      memoryMb: int('TOKENIZER_MEMORY_MB', DEFAULT_TOKENIZER_LIMITS.memoryMb, 16),
+    },
     cacheDir: resolve(env.CACHE_DIR ?? join(stateDir, 'backend-cache')),
     heartbeatEveryMs: int('HEARTBEAT_EVERY_MS', 10_000),
     // The variable keeps its first name (deployments set it); it is the wait between claims of jobs.
@@ -145,6 +152,7 @@ export async function startBackend(config: BackendConfig): Promise<RunningBacken
     scheduler: config.scheduler,
     maxBaseBytes: config.modelCacheBytes,
     maxAdapters: config.maxAdapters,
+    tokenizerLimits: config.tokenizerLimits,
     observer: metrics,
   });
   const inFlight = { count: 0 };

@@ -12,6 +12,12 @@ import type { Refusal } from './zod-issues.ts';
  */
 export const MAX_PROMPT_BYTES = 512 * 1024;
 
+/**
+ * The most text a base model's chat template may render for one request (UTF-8 bytes): room for the messages
+ * (MAX_PROMPT_BYTES) and as much again for the template's own markup; a template that writes more is refused.
+ */
+export const MAX_RENDERED_PROMPT_BYTES = 2 * MAX_PROMPT_BYTES;
+
 /** UTF-8 length without encoding the string (a lone surrogate counts 3, as TextEncoder writes U+FFFD). */
 export function utf8Bytes(text: string): number {
   let n = 0;

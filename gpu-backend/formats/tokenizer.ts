@@ -1,7 +1,8 @@
 /**
  * A model folder's tokenizer: `tokenizer.json` through @huggingface/tokenizers (the same tokenizer files
  * transformers reads), plus `tokenizer_config.json` for special tokens and the chat template, rendered with
- * @huggingface/jinja as transformers' `apply_chat_template` does.
+ * @huggingface/jinja as transformers' `apply_chat_template` does. It runs in the thread that calls it: serving runs
+ * a tenant's files through served-tokenizer.ts instead, which keeps only decoding here.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -9,10 +10,6 @@ import { Template } from '@huggingface/jinja';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { utf8Bytes } from '../../contracts/api/openai.ts';
 import { invalid } from '../../contracts/formats/errors.ts';
-import { tokenizerPool } from './tokenizer-pool.ts';
-
-/** Texts up to this many UTF-8 bytes are tokenized in place (a few ms); longer ones in a worker thread. */
-export const INLINE_TOKENIZE_BYTES = 8 * 1024;
 
 export interface TokenPiece {
   text: string;
@@ -38,24 +35,21 @@ export interface ChatMessage {
 export class TextTokenizer {
   private readonly template: Template | null;
 
-  /** The folder it was loaded from: worker threads load it from there for long texts. */
-  readonly dir: string | null;
   /** Bounds the bytes of text one token covers (see longestToken). */
   readonly longestTokenBytes: number;
   private readonly byteLevel: boolean;
   private readonly pieces = new Map<number, TokenPiece>();
 
-  /** `source` is the folder and its parsed tokenizer.json, when loaded from one. */
+  /** `json` is the parsed tokenizer.json `tokenizer` was built from, when there is one. */
   constructor(
     private readonly tokenizer: Tokenizer,
     readonly config: Record<string, unknown>,
-    source: { dir: string; json: unknown } | null = null,
+    json: unknown = null,
   ) {
     const chat = config.chat_template;
     this.template = typeof chat === 'string' ? new Template(chat) : null;
-    this.dir = source?.dir ?? null;
-    this.longestTokenBytes = source ? longestToken(source.json) : Number.POSITIVE_INFINITY;
-    this.byteLevel = source ? JSON.stringify((source.json as { decoder?: unknown }).decoder ?? null).includes('"ByteLevel"') : false;
+    this.longestTokenBytes = json ? longestToken(json) : Number.POSITIVE_INFINITY;
+    this.byteLevel = json ? JSON.stringify((json as { decoder?: unknown }).decoder ?? null).includes('"ByteLevel"') : false;
   }
 
   static async load(dir: string): Promise<TextTokenizer> {
@@ -66,7 +60,7 @@ export class TextTokenizer {
       invalid('missing_tokenizer', `no readable tokenizer.json in ${dir}; text requests need the model's tokenizer.`);
     }
     const config = (await readFile(join(dir, 'tokenizer_config.json'), 'utf8').then(JSON.parse, () => ({}))) as Record<string, unknown>;
-    return new TextTokenizer(new Tokenizer(json as object, config), config, { dir, json });
+    return new TextTokenizer(new Tokenizer(json as object, config), config, json);
   }
 
   /**
@@ -75,12 +69,6 @@ export class TextTokenizer {
    */
   maxBytesFor(tokens: number): number {
     return tokens * this.longestTokenBytes;
-  }
-
-  /** As encode, without holding the event loop: long texts go to a worker thread. */
-  async encodeAsync(text: string, addSpecialTokens = false): Promise<number[]> {
-    if (this.dir === null || utf8Bytes(text) <= INLINE_TOKENIZE_BYTES) return this.encode(text, addSpecialTokens);
-    return tokenizerPool.encode(this.dir, text, addSpecialTokens);
   }
 
   get hasChatTemplate(): boolean {

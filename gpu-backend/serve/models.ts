@@ -16,7 +16,8 @@ import { invalid } from '../../contracts/formats/errors.ts';
 import { meanAdapter, revertTask, type ReversibleMerge } from '../lowrank/reversible.ts';
 import { readAdapterFolder, readJsonFile, readModelFolder } from '../formats/files.ts';
 import { servedWeightBytes } from '../engine/quantized-weights.ts';
-import { TextTokenizer } from '../formats/tokenizer.ts';
+import { ServedTokenizer } from '../formats/served-tokenizer.ts';
+import { DEFAULT_TOKENIZER_LIMITS, type TokenizerLimits } from '../formats/tokenizer-sandbox.ts';
 import { Decoder } from '../engine/decoder.ts';
 import { sharedBasisOfMerge, type SharedTask } from '../engine/shared-basis-rows.ts';
 import { taskIndex } from '../lowrank/joint.ts';
@@ -36,7 +37,7 @@ export interface LoadedBase {
   dir: string;
   decoder: Decoder;
   scheduler: Scheduler;
-  tokenizer: TextTokenizer | null;
+  tokenizer: ServedTokenizer | null;
   /** Token ids that end a generation (generation_config.json, else config.json). */
   eos: number[];
 }
@@ -54,6 +55,8 @@ export interface ModelCacheOptions {
   /** The fraction of maxBaseBytes one tenant's base models may hold before its own are evicted first. */
   tenantShare: number;
   scheduler: Partial<SchedulerOptions>;
+  /** The deadline and memory cap of each base model's tokenizer sandbox (formats/tokenizer-sandbox.ts). */
+  tokenizerLimits: TokenizerLimits;
   /** Told of cache hits, misses and evictions, and of token times (metrics.ts). */
   observer: ServingObserver;
 }
@@ -63,6 +66,7 @@ export const DEFAULT_MODEL_CACHE_OPTIONS: ModelCacheOptions = {
   maxBaseBytes: 4 * 1024 ** 3,
   tenantShare: 0.5,
   scheduler: {},
+  tokenizerLimits: DEFAULT_TOKENIZER_LIMITS,
   observer: NO_SERVING_OBSERVER,
 };
 
@@ -184,12 +188,14 @@ export class ModelCache {
     this.evictions++;
     this.opts.observer.baseEvicted();
     void base.decoder.release();
+    void base.tokenizer?.close();
   }
 
   private async openBase(key: string, ref: ModelRef, dir: string, quantization: { bits: ServedWeightBits } | null): Promise<LoadedBase> {
     const folder = await readModelFolder(dir);
     const decoder = await Decoder.fromFolder(folder, quantization ? { weightQuantization: quantization } : {});
-    const tokenizer = await TextTokenizer.load(dir).catch(() => null);
+    // After the weights, so a model whose weights fail to load leaves no tokenizer process behind.
+    const tokenizer = await ServedTokenizer.load(dir, this.opts.tokenizerLimits);
     const generation = (await readJson(join(dir, 'generation_config.json'))) as { eos_token_id?: number | number[] } | null;
     const eos = generation?.eos_token_id ?? folder.config.eosTokenIds;
     const base: LoadedBase = {

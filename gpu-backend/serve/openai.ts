@@ -12,7 +12,7 @@ import { checkRequest, type GenerationRequest, type GenerationResult } from '../
 import type { TokenLogprobs } from '../engine/sampling.ts';
 import { maxContext } from '../../contracts/formats/hf-config.ts';
 import { utf8Bytes } from '../../contracts/api/openai.ts';
-import type { TextTokenizer } from '../formats/tokenizer.ts';
+import type { ServedTokenizer } from '../formats/served-tokenizer.ts';
 import type { SharedTask } from '../engine/shared-basis-rows.ts';
 import type { LoadedBase } from './models.ts';
 import type { Flow } from './scheduler.ts';
@@ -32,20 +32,20 @@ export async function chatPrompt(base: LoadedBase, req: ChatRequest): Promise<Ch
     role: m.role === 'developer' ? 'system' : m.role,
     content: typeof m.content === 'string' ? m.content : m.content.map((p) => p.text).join(''),
   }));
-  const text = tok.applyChatTemplate(messages, true);
+  const text = await tok.applyChatTemplate(messages, true);
   checkFits(base, tok, text, 'messages', 'the rendered conversation');
-  return { prompt: await tok.encodeAsync(text), echo: '' };
+  return { prompt: await tok.encode(text), echo: '' };
 }
 
 export async function textPrompts(base: LoadedBase, req: TextRequest): Promise<Choice[]> {
   const tok = base.tokenizer ?? invalid('no_tokenizer', 'this base model has no tokenizer.json; text completions need one.', 'model');
   const prompts = typeof req.prompt === 'string' ? [req.prompt] : req.prompt;
   prompts.forEach((p, i) => checkFits(base, tok, p, 'prompt', prompts.length > 1 ? `prompt ${i}` : 'the prompt'));
-  return Promise.all(prompts.map(async (p) => ({ prompt: await tok.encodeAsync(p, true), echo: req.echo ? p : '' })));
+  return Promise.all(prompts.map(async (p) => ({ prompt: await tok.encode(p, true), echo: req.echo ? p : '' })));
 }
 
 /** A text too long in bytes to fit the context in any tokenization is refused before it is tokenized. */
-function checkFits(base: LoadedBase, tok: TextTokenizer, text: string, param: string, what: string): void {
+function checkFits(base: LoadedBase, tok: ServedTokenizer, text: string, param: string, what: string): void {
   const context = maxContext(base.decoder.cfg);
   const limit = tok.maxBytesFor(context - 1);
   const bytes = utf8Bytes(text);

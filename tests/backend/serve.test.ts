@@ -797,7 +797,7 @@ describe('served logits', () => {
     const decoder = await Decoder.fromFolder(folder);
     const loaded = await models.base(base, 'tenant_1');
     const prompt = 'upper: red fox';
-    const ids = loaded.tokenizer!.encode(prompt, true);
+    const ids = await loaded.tokenizer!.encode(prompt, true);
     for (const task of [undefined, 'task_a']) {
       const served = await text({ prompt, max_tokens: 1, logprobs: 5 }, task);
       const top = Object.values(served.choices[0].logprobs.top_logprobs[0] as Record<string, number>).sort((a, b) => b - a);

@@ -1,0 +1,187 @@
+/**
+ * A base model's tokenizer as serving uses it. tokenizer.json and the chat template are the tenant's own files, so
+ * tokenizing and rendering run in the model's sandbox (tokenizer-sandbox.ts), with a deadline and a memory cap.
+ * Decoding stays on the serving thread, per token, with a copy of tokenizer.json that has no normalizer,
+ * pre-tokenizer or post-processor (the parts that run a file's patterns over request text) and a decoder without
+ * regular expressions. A problem with the files is a 4xx that names the file and what is wrong, found when the model
+ * loads where it can be (a short text is tokenized and a one-message conversation rendered); a broken chat template
+ * refuses chat completions only.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Tokenizer } from '@huggingface/tokenizers';
+import { MAX_RENDERED_PROMPT_BYTES } from '../../contracts/api/openai.ts';
+import { InvalidInputError } from '../../contracts/formats/errors.ts';
+import { DEFAULT_TOKENIZER_LIMITS, SandboxFailure, TokenizerSandbox, type TokenizerLimits } from './tokenizer-sandbox.ts';
+import { type ChatMessage, TextTokenizer, type TokenPiece } from './tokenizer.ts';
+
+/** What the load check tokenizes and renders: text and a conversation every real tokenizer and template take. */
+const SAMPLE_TEXT = 'Hello, world! 123';
+const SAMPLE_CHAT: ChatMessage[] = [{ role: 'user', content: 'Hello!' }];
+
+const TOKENIZER_FIX = "fix tokenizer.json in the model's files and register the model again.";
+const TEMPLATE_FIX =
+  "fix chat_template in the model's tokenizer_config.json and register the model again; text completions (/v1/completions) do not use it.";
+
+function tokenizerProblem(what: string): InvalidInputError {
+  return new InvalidInputError('bad_tokenizer', `This base model's tokenizer.json ${what}; ${TOKENIZER_FIX}`, 'model');
+}
+
+function templateProblem(what: string): InvalidInputError {
+  return new InvalidInputError(
+    'bad_chat_template',
+    `This base model's chat template (chat_template in tokenizer_config.json) ${what}; ${TEMPLATE_FIX}`,
+    'messages',
+  );
+}
+
+/** The 4xx for a failure of the sandbox; `input` says what it was given ("this text", "these messages"). */
+function problemOf(err: SandboxFailure, input: string): InvalidInputError {
+  const { kind, stage, detail } = err;
+  if (stage === 'render') {
+    if (kind === 'syntax') return templateProblem(`has a syntax error (${detail})`);
+    if (kind === 'deadline') return templateProblem(`ran longer than the ${detail} a template may take to render ${input}`);
+    if (kind === 'memory') return templateProblem(`needed more than the ${detail} of memory a template may use to render ${input}`);
+    if (kind === 'output')
+      return templateProblem(
+        `rendered ${detail} for ${input}, more than the ${MAX_RENDERED_PROMPT_BYTES} bytes a rendered conversation may take`,
+      );
+    return templateProblem(`could not render ${input} (${detail})`);
+  }
+  const doing = stage === 'load' ? 'to load' : `to tokenize ${input}`;
+  if (kind === 'deadline')
+    return tokenizerProblem(
+      `ran longer than the ${detail} a tokenizer may take ${doing} (a normalizer or pre-tokenizer pattern that backtracks does this)`,
+    );
+  if (kind === 'memory') return tokenizerProblem(`needed more than the ${detail} of memory a tokenizer may use ${doing}`);
+  return tokenizerProblem(stage === 'load' ? `cannot be loaded (${detail})` : `could not tokenize ${input} (${detail})`);
+}
+
+/** Rethrows a sandbox failure as the user's 4xx; anything else as it is. */
+function asProblem(input: string): (err: unknown) => never {
+  return (err) => {
+    throw err instanceof SandboxFailure ? problemOf(err, input) : err;
+  };
+}
+
+export class ServedTokenizer {
+  private constructor(
+    /** Decoding, special tokens and token bounds, on the serving thread; null when the files are broken. */
+    private readonly decoding: TextTokenizer | null,
+    private readonly sandbox: TokenizerSandbox | null,
+    /** Why no text can be served (tokenizer.json or tokenizer_config.json is broken). */
+    private readonly problem: InvalidInputError | null,
+    /** Why chat completions cannot be served (the chat template is broken). */
+    private readonly templateProblem: InvalidInputError | null,
+    private readonly hasTemplate: boolean,
+  ) {}
+
+  /** The model folder's tokenizer, checked; null when the folder has no tokenizer.json. */
+  static async load(dir: string, limits: TokenizerLimits = DEFAULT_TOKENIZER_LIMITS): Promise<ServedTokenizer | null> {
+    const raw = await readFile(join(dir, 'tokenizer.json'), 'utf8').catch(() => null);
+    if (raw === null) return null;
+    const broken = (problem: InvalidInputError) => new ServedTokenizer(null, null, problem, null, false);
+    let json: Record<string, unknown>;
+    try {
+      json = JSON.parse(raw);
+    } catch (err) {
+      return broken(tokenizerProblem(`is not valid JSON (${(err as Error).message})`));
+    }
+    let config: Record<string, unknown> = {};
+    const rawConfig = await readFile(join(dir, 'tokenizer_config.json'), 'utf8').catch(() => null);
+    try {
+      if (rawConfig !== null) config = JSON.parse(rawConfig);
+    } catch (err) {
+      return broken(
+        new InvalidInputError(
+          'bad_tokenizer',
+          `This base model's tokenizer_config.json is not valid JSON (${(err as Error).message}); fix it in the model's files and register the model again.`,
+          'model',
+        ),
+      );
+    }
+    // Decoding runs here, per generated token: a pattern of the file's own must not.
+    if (JSON.stringify(json.decoder ?? null).includes('"Regex"'))
+      return broken(tokenizerProblem('has a decoder with a regular expression (a Replace with "Regex"), which rankgate does not run'));
+    const { chat_template: template, ...settings } = config;
+    let decoding: TextTokenizer;
+    try {
+      const decodeOnly = { ...json, normalizer: null, pre_tokenizer: null, post_processor: null };
+      decoding = new TextTokenizer(new Tokenizer(decodeOnly, settings), settings, json);
+    } catch (err) {
+      return broken(tokenizerProblem(`cannot be loaded (${(err as Error).message})`));
+    }
+    const sandbox = new TokenizerSandbox(dir, limits);
+    const hasTemplate = typeof template === 'string';
+    try {
+      await sandbox.load();
+      await sandbox.encode(SAMPLE_TEXT, true);
+    } catch (err) {
+      await sandbox.close();
+      if (err instanceof SandboxFailure) return broken(problemOf(err, 'a short sample text'));
+      throw err;
+    }
+    let chatProblem: InvalidInputError | null = null;
+    if (hasTemplate)
+      await sandbox.render(SAMPLE_CHAT, true, MAX_RENDERED_PROMPT_BYTES).catch((err) => {
+        if (!(err instanceof SandboxFailure)) throw err;
+        chatProblem = problemOf(err, 'a one-message conversation');
+      });
+    return new ServedTokenizer(decoding, sandbox, null, chatProblem, hasTemplate);
+  }
+
+  /** Token ids of `text`, tokenized in the sandbox; special tokens written in the text map to their ids. */
+  async encode(text: string, addSpecialTokens = false): Promise<number[]> {
+    const sandbox = this.usable();
+    return sandbox.encode(text, addSpecialTokens).catch(asProblem('this text'));
+  }
+
+  /** Renders messages with the chat template in the sandbox (a plain "role: content" layout when the model has none). */
+  async applyChatTemplate(messages: ChatMessage[], addGenerationPrompt: boolean): Promise<string> {
+    const sandbox = this.usable();
+    if (this.templateProblem) throw this.templateProblem;
+    if (!this.hasTemplate) return this.decoder().applyChatTemplate(messages, addGenerationPrompt);
+    return sandbox.render(messages, addGenerationPrompt, MAX_RENDERED_PROMPT_BYTES).catch(asProblem('these messages'));
+  }
+
+  decode(ids: number[], skipSpecialTokens = true): string {
+    return this.decoder().decode(ids, skipSpecialTokens);
+  }
+
+  piece(id: number): TokenPiece {
+    return this.decoder().piece(id);
+  }
+
+  get bosId(): number | null {
+    return this.decoder().bosId;
+  }
+
+  get eosId(): number | null {
+    return this.decoder().eosId;
+  }
+
+  /** Bounds the bytes of text one token covers (see longestToken). */
+  get longestTokenBytes(): number {
+    return this.decoder().longestTokenBytes;
+  }
+
+  /** The most bytes of text that can fit in `tokens` tokens (TextTokenizer.maxBytesFor). */
+  maxBytesFor(tokens: number): number {
+    return this.decoder().maxBytesFor(tokens);
+  }
+
+  /** Ends the sandbox's process (the model is unloaded). */
+  close(): Promise<void> {
+    return this.sandbox?.close() ?? Promise.resolve();
+  }
+
+  private usable(): TokenizerSandbox {
+    if (this.problem || !this.sandbox) throw this.problem;
+    return this.sandbox;
+  }
+
+  private decoder(): TextTokenizer {
+    if (!this.decoding) throw this.problem;
+    return this.decoding;
+  }
+}

@@ -58,17 +58,24 @@ const STDERR_TAIL = 4096;
 
 interface Child {
   process: ChildProcess;
-  /** Settles when the child has loaded the tokenizer (or could not). */
+  /** Resolves when the process has loaded the tokenizer; rejects if it dies first. */
   loaded: Promise<void>;
-  /** Fails what the child is doing now (its load, or the running call) and marks it dead; idle, it only marks it dead. */
-  fail: (err: SandboxFailure) => void;
+  ready: boolean;
+  /** Why the backend killed it (a deadline), when it did. */
+  killedFor: SandboxFailure | null;
+  /** Its death was handled (exit and error can both report it). */
   dead: boolean;
+  stderr: string;
+  timer: NodeJS.Timeout | null;
+  settleLoad: (err?: SandboxFailure) => void;
 }
 
 export class TokenizerSandbox {
   private child: Child | null = null;
-  private readonly queue: Job[] = [];
-  private running = false;
+  /** Calls not yet sent to a process. */
+  private readonly waiting: Job[] = [];
+  /** Calls sent to the process, answered in order: the first is running, and its deadline is timed. */
+  private readonly sent: Job[] = [];
   private nextId = 0;
   private closed = false;
 
@@ -95,11 +102,14 @@ export class TokenizerSandbox {
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const job of this.queue.splice(0)) job.reject(new SandboxFailure('failed', job.stage, 'the model was unloaded'));
+    for (const job of [...this.sent.splice(0), ...this.waiting.splice(0)])
+      job.reject(new SandboxFailure('failed', job.stage, 'the model was unloaded'));
     const child = this.child;
     this.child = null;
     if (child) {
-      child.fail(new SandboxFailure('failed', 'load', 'the model was unloaded'));
+      child.dead = true;
+      if (child.timer) clearTimeout(child.timer);
+      child.settleLoad(new SandboxFailure('failed', 'load', 'the model was unloaded'));
       child.process.kill('SIGKILL');
     }
   }
@@ -107,126 +117,147 @@ export class TokenizerSandbox {
   private call(stage: Job['stage'], message: Record<string, unknown>): Promise<Answer> {
     if (this.closed) return Promise.reject(new SandboxFailure('failed', stage, 'the model was unloaded'));
     return new Promise((resolve, reject) => {
-      this.queue.push({ id: this.nextId++, stage, message, resolve, reject });
-      void this.pump();
+      this.waiting.push({ id: this.nextId++, stage, message, resolve, reject });
+      this.dispatch();
     });
   }
 
-  /** Runs queued calls one after another on the (possibly new) child. */
-  private async pump(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
-    try {
-      for (let job = this.queue.shift(); job; job = this.queue.shift()) await this.run(job);
-    } finally {
-      this.running = false;
+  /**
+   * Sends every waiting call to the loaded process at once, so it never idles between calls; each call's deadline
+   * starts when the one before it is answered (headStarted), which is when the process starts it.
+   */
+  private dispatch(): void {
+    if (this.closed || this.waiting.length === 0) return;
+    const child = this.childNow();
+    if (!child.ready) return;
+    const wasIdle = this.sent.length === 0;
+    for (const job of this.waiting.splice(0)) {
+      this.sent.push(job);
+      child.process.send({ id: job.id, ...job.message });
+    }
+    if (wasIdle) {
+      busy(child.process, true);
+      this.headStarted(child);
     }
   }
 
-  private async run(job: Job): Promise<void> {
-    const child = this.childNow();
-    try {
-      await child.loaded;
-    } catch (err) {
-      job.reject(err as SandboxFailure);
+  /** Times the running call (the first sent), or lets an idle process go unreferenced. */
+  private headStarted(child: Child): void {
+    if (child.timer) clearTimeout(child.timer);
+    child.timer = null;
+    const head = this.sent[0];
+    if (!head) {
+      busy(child.process, false);
       return;
     }
-    await new Promise<void>((done) => {
-      const timer = setTimeout(() => {
-        child.fail(new SandboxFailure('deadline', job.stage, `${this.limits.deadlineMs} ms`));
-        child.process.kill('SIGKILL');
-      }, this.limits.deadlineMs);
-      const settle = () => {
-        clearTimeout(timer);
-        child.process.off('message', onMessage);
-        idle(child.process, true);
-        child.fail = () => this.drop(child);
-        done();
-      };
-      const onMessage = (answer: Answer) => {
-        if (answer.id !== job.id) return;
-        settle();
-        if (answer.error) job.reject(new SandboxFailure(answer.error.kind, job.stage, answer.error.message));
-        else job.resolve(answer);
-      };
-      child.fail = (err) => {
-        this.drop(child);
-        settle();
-        job.reject(new SandboxFailure(err.kind, job.stage, err.detail));
-      };
-      idle(child.process, false);
-      child.process.on('message', onMessage);
-      child.process.send({ id: job.id, ...job.message });
-    });
+    child.timer = setTimeout(
+      () => this.kill(child, new SandboxFailure('deadline', head.stage, `${this.limits.deadlineMs} ms`)),
+      this.limits.deadlineMs,
+    );
+  }
+
+  private onAnswer(child: Child, answer: Answer): void {
+    const head = this.sent[0];
+    if (child !== this.child || head?.id !== answer.id) return;
+    this.sent.shift();
+    this.headStarted(child);
+    if (answer.error) head.reject(new SandboxFailure(answer.error.kind, head.stage, answer.error.message));
+    else head.resolve(answer);
+  }
+
+  private kill(child: Child, why: SandboxFailure): void {
+    child.killedFor = why;
+    child.process.kill('SIGKILL');
+  }
+
+  /**
+   * A process ended (killed at a deadline, over its heap cap, or otherwise): the call it was running fails, or
+   * its load, and the calls sent behind it, which it never started, go to the next process.
+   */
+  private onDeath(child: Child, why: SandboxFailure): void {
+    if (child.dead) return;
+    child.dead = true;
+    if (child.timer) clearTimeout(child.timer);
+    if (this.child === child) this.child = null;
+    if (!child.ready) {
+      child.settleLoad(why);
+      for (const job of this.waiting.splice(0)) job.reject(new SandboxFailure(why.kind, 'load', why.detail));
+      return;
+    }
+    const head = this.sent.shift();
+    head?.reject(new SandboxFailure(why.kind, head.stage, why.detail));
+    this.waiting.unshift(...this.sent.splice(0));
+    this.dispatch();
   }
 
   /** The live process, or a new one (loading). */
   private childNow(): Child {
-    if (this.child && !this.child.dead) return this.child;
+    if (this.child) return this.child;
     const { memoryMb, deadlineMs } = this.limits;
     const proc = fork(PROCESS_SCRIPT, [this.dir], {
       execArgv: [`--max-old-space-size=${memoryMb}`],
       serialization: 'advanced',
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     });
-    let stderr = '';
-    proc.stderr!.setEncoding('utf8');
-    proc.stderr!.on('data', (chunk: string) => {
-      stderr = (stderr + chunk).slice(-STDERR_TAIL);
-    });
-    (proc.stderr as Socket).unref();
-    const child: Child = { process: proc, loaded: Promise.resolve(), fail: () => {}, dead: false };
+    const child: Child = {
+      process: proc,
+      loaded: Promise.resolve(),
+      ready: false,
+      killedFor: null,
+      dead: false,
+      stderr: '',
+      timer: null,
+      settleLoad: () => {},
+    };
     child.loaded = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        child.fail(new SandboxFailure('deadline', 'load', `${LOAD_DEADLINES * deadlineMs} ms`));
-        proc.kill('SIGKILL');
-      }, LOAD_DEADLINES * deadlineMs);
-      child.fail = (err) => {
-        clearTimeout(timer);
-        this.drop(child);
-        reject(err);
-      };
-      proc.once('message', (m: { loaded: boolean; error?: { message: string } }) => {
-        clearTimeout(timer);
-        child.fail = () => this.drop(child);
-        idle(proc, true);
-        if (m.loaded) resolve();
-        else {
-          reject(new SandboxFailure('failed', 'load', m.error?.message ?? 'unknown error'));
-          proc.kill('SIGKILL');
-        }
-      });
+      child.settleLoad = (err) => (err ? reject(err) : resolve());
     });
     // Whoever awaits `loaded` sees a failure; this keeps an unawaited one from counting as unhandled.
     child.loaded.catch(() => {});
-    proc.on('error', (err) => child.fail(new SandboxFailure('failed', 'load', err.message)));
-    proc.on('exit', (code, signal) =>
-      child.fail(
-        /heap out of memory|Reached heap limit/.test(stderr)
-          ? new SandboxFailure('memory', 'load', `${memoryMb} MiB`)
-          : new SandboxFailure('failed', 'load', `the tokenizer process exited (${signal ?? code})`),
+    child.timer = setTimeout(
+      () => this.kill(child, new SandboxFailure('deadline', 'load', `${LOAD_DEADLINES * deadlineMs} ms`)),
+      LOAD_DEADLINES * deadlineMs,
+    );
+    proc.stderr!.setEncoding('utf8');
+    proc.stderr!.on('data', (chunk: string) => {
+      child.stderr = (child.stderr + chunk).slice(-STDERR_TAIL);
+    });
+    (proc.stderr as Socket).unref();
+    proc.on('message', (m: Answer & { loaded?: boolean }) => {
+      if (m.loaded === undefined) return this.onAnswer(child, m);
+      if (!m.loaded) return this.kill(child, new SandboxFailure('failed', 'load', m.error?.message ?? 'unknown error'));
+      if (child.timer) clearTimeout(child.timer);
+      child.timer = null;
+      child.ready = true;
+      busy(proc, false);
+      child.settleLoad();
+      this.dispatch();
+    });
+    proc.on('error', (err) => this.onDeath(child, new SandboxFailure('failed', 'load', err.message)));
+    // 'close', not 'exit': by then stderr has been read to its end, with V8's heap-limit message.
+    proc.on('close', (code, signal) =>
+      this.onDeath(
+        child,
+        child.killedFor ??
+          (/heap out of memory|Reached heap limit/.test(child.stderr)
+            ? new SandboxFailure('memory', 'load', `${memoryMb} MiB`)
+            : new SandboxFailure('failed', 'load', `the tokenizer process exited (${signal ?? code})`)),
       ),
     );
     this.child = child;
     return child;
   }
-
-  /** A process that failed or was ended: the next call starts a new one. */
-  private drop(child: Child): void {
-    child.dead = true;
-    if (this.child === child) this.child = null;
-  }
 }
 
 const PROCESS_SCRIPT = fileURLToPath(new URL('./tokenizer-sandbox-process.js', import.meta.url));
 
-/** An idle process must not keep the backend alive; a busy one must, until it answers. */
-function idle(child: ChildProcess, yes: boolean): void {
+/** A busy process keeps the backend alive until it answers; an idle one must not. */
+function busy(child: ChildProcess, yes: boolean): void {
   if (yes) {
-    child.unref();
-    child.channel?.unref();
-  } else {
     child.ref();
     child.channel?.ref();
+  } else {
+    child.unref();
+    child.channel?.unref();
   }
 }

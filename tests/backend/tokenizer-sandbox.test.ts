@@ -14,7 +14,7 @@ import { TextTokenizer } from '../../gpu-backend/formats/tokenizer.ts';
 import type { TokenizerLimits } from '../../gpu-backend/formats/tokenizer-sandbox.ts';
 import { BACKTRACKING_TEXT, HOSTILE, type TokenizerFiles } from './hostile-tokenizers.ts';
 
-const LIMITS: TokenizerLimits = { deadlineMs: 1000, memoryMb: 64 };
+const LIMITS: TokenizerLimits = { deadlineMs: 2000, memoryMb: 32 };
 const CHAT = [{ role: 'user', content: 'upper: red' }];
 /** 'fine' in the default model's character-level vocabulary. */
 const FINE = [77, 80, 85, 76];
@@ -82,7 +82,7 @@ describe('tokenizer.json', () => {
     // Another model's tokenizer answered while the hostile one was still running.
     expect(settled).toEqual(['other', 'hostile']);
     expect(err).toMatchObject({ code: 'bad_tokenizer', param: 'model' });
-    expect(err.message).toContain('tokenizer.json ran longer than the 1000 ms a tokenizer may take to tokenize this text');
+    expect(err.message).toContain('tokenizer.json ran longer than the 2000 ms a tokenizer may take to tokenize this text');
     // A fresh process took the killed one's place.
     expect(await hostile.encode('fine', true)).toEqual(FINE);
   });
@@ -104,8 +104,8 @@ describe('tokenizer.json', () => {
 
 describe('the chat template', () => {
   test.each([
-    ['loopingTemplate', 'ran longer than the 1000 ms a template may take to render a one-message conversation'],
-    ['hugeRangeTemplate', 'needed more than the 64 MiB of memory a template may use to render a one-message conversation'],
+    ['loopingTemplate', 'ran longer than the 2000 ms a template may take to render a one-message conversation'],
+    ['hugeRangeTemplate', 'needed more than the 32 MiB of memory a template may use to render a one-message conversation'],
     ['recursiveTemplate', 'could not render a one-message conversation (Maximum call stack size exceeded)'],
     ['syntaxErrorTemplate', 'has a syntax error'],
   ] as const)('%s: found when the model loads; chat is refused, naming the template, and text is still served', async (name, says) => {

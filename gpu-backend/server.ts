@@ -160,7 +160,12 @@ export async function startBackend(config: BackendConfig): Promise<RunningBacken
   const edgeKey = new EdgeKey(config.edgePublicKey);
   let heartbeat: HeartbeatSender | null = null;
   const jobs = new JobLoop(
-    { client, store, folders, settings: { checkpointEvery: config.checkpointEvery, eventsEveryMs: config.eventsEveryMs } },
+    {
+      client,
+      store,
+      folders,
+      settings: { checkpointEvery: config.checkpointEvery, eventsEveryMs: config.eventsEveryMs, tokenizerLimits: config.tokenizerLimits },
+    },
     {
       pollMs: config.jobPollMs,
       slots: config.trainingSlots,

@@ -126,7 +126,7 @@ const common = {
 };
 
 async function pretrain(tok: TextTokenizer): Promise<void> {
-  const data = encodeDataset(pretrainCorpus(quick ? 50 : 8000), tok, 64, 'pretraining corpus');
+  const data = await encodeDataset(pretrainCorpus(quick ? 50 : 8000), tok, 64, 'pretraining corpus');
   const config: TrainingConfig = {
     ...common,
     mode: 'full',
@@ -191,7 +191,7 @@ async function main(): Promise<void> {
       weightDecay: 0,
       seed: 2000 + i,
     };
-    const data = encodeDataset(await readFile(join(dir, 'train.jsonl'), 'utf8'), tok, ADAPTER.maxLength);
+    const data = await encodeDataset(await readFile(join(dir, 'train.jsonl'), 'utf8'), tok, ADAPTER.maxLength);
     if (data.truncated > 0) log(`${slug}: ${data.truncated} training examples truncated to ${ADAPTER.maxLength} tokens`);
     const trainer = new Trainer(base, config, data, null, PAD_ID);
     const t0 = performance.now();

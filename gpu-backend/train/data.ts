@@ -6,11 +6,24 @@
  */
 import { invalid } from '../../contracts/formats/errors.ts';
 import { describeErrors, parseDataset, type Example } from '../../contracts/formats/dataset.ts';
-import type { TextTokenizer } from '../formats/tokenizer.ts';
+import type { ChatMessage } from '../formats/tokenizer.ts';
 import type { TokenBatch } from './backprop.ts';
 
 /** The label of a position that carries no loss (transformers' ignore_index). */
 export const IGNORE = -100;
+
+/**
+ * What encoding needs of a tokenizer: TextTokenizer in this thread (scripts, tests), or ServedTokenizer, which runs a
+ * tenant's tokenizer.json and chat template in the model's sandboxed process (the backend's jobs).
+ */
+export interface DatasetTokenizer {
+  encode(text: string, addSpecialTokens?: boolean): number[] | Promise<number[]>;
+  applyChatTemplate(messages: ChatMessage[], addGenerationPrompt: boolean): string | Promise<string>;
+  readonly eosId: number | null;
+}
+
+/** Examples encoded at once: enough to keep a sandboxed tokenizer's process busy, few enough to bound what is queued to it. */
+const ENCODE_AT_ONCE = 64;
 
 export interface EncodedExample {
   ids: number[];
@@ -26,13 +39,16 @@ export interface EncodedDataset {
 }
 
 /** Token pieces of a conversation, each marked trained (assistant) or not, in template order. */
-function chatPieces(messages: Extract<Example, { kind: 'chat' }>['messages'], tok: TextTokenizer): { text: string; train: boolean }[] {
+async function chatPieces(
+  messages: Extract<Example, { kind: 'chat' }>['messages'],
+  tok: DatasetTokenizer,
+): Promise<{ text: string; train: boolean }[]> {
   const pieces: { text: string; train: boolean }[] = [];
   let done = '';
   for (let i = 0; i < messages.length; i++) {
     if (messages[i].role !== 'assistant') continue;
-    const before = tok.applyChatTemplate(messages.slice(0, i), true);
-    const through = tok.applyChatTemplate(messages.slice(0, i + 1), false);
+    const before = await tok.applyChatTemplate(messages.slice(0, i), true);
+    const through = await tok.applyChatTemplate(messages.slice(0, i + 1), false);
     // Templates render prefix-stably in practice; the assistant's turn is what its message adds to the text.
     const start = through.startsWith(before) ? before.length : through.lastIndexOf(messages[i].content);
     if (start < done.length)
@@ -43,12 +59,12 @@ function chatPieces(messages: Extract<Example, { kind: 'chat' }>['messages'], to
     pieces.push({ text: through.slice(done.length, start), train: false }, { text: through.slice(start), train: true });
     done = through;
   }
-  const all = tok.applyChatTemplate(messages, false);
+  const all = await tok.applyChatTemplate(messages, false);
   if (all.length > done.length) pieces.push({ text: all.slice(done.length), train: false });
   return pieces.filter((p) => p.text.length > 0);
 }
 
-export function encodeExample(ex: Example, tok: TextTokenizer): EncodedExample {
+export async function encodeExample(ex: Example, tok: DatasetTokenizer): Promise<EncodedExample> {
   const ids: number[] = [];
   const labels: number[] = [];
   const push = (tokens: number[], train: boolean) => {
@@ -56,23 +72,30 @@ export function encodeExample(ex: Example, tok: TextTokenizer): EncodedExample {
     labels.push(...(train ? tokens : tokens.map(() => IGNORE)));
   };
   if (ex.kind === 'completion') {
-    push(tok.encode(ex.prompt, true), false);
-    push([...tok.encode(ex.completion), ...(tok.eosId !== null ? [tok.eosId] : [])], true);
+    push(await tok.encode(ex.prompt, true), false);
+    push([...(await tok.encode(ex.completion)), ...(tok.eosId !== null ? [tok.eosId] : [])], true);
   } else {
-    for (const piece of chatPieces(ex.messages, tok)) push(tok.encode(piece.text), piece.train);
+    for (const piece of await chatPieces(ex.messages, tok)) push(await tok.encode(piece.text), piece.train);
   }
   return { ids, labels };
 }
 
 /** Parses and encodes a JSONL dataset; refuses a file with bad lines or with no usable example. */
-export function encodeDataset(text: string, tok: TextTokenizer, maxLength: number, what = 'training file'): EncodedDataset {
+export async function encodeDataset(
+  text: string,
+  tok: DatasetTokenizer,
+  maxLength: number,
+  what = 'training file',
+): Promise<EncodedDataset> {
   const parsed = parseDataset(text);
   if (parsed.errorCount > 0) invalid('bad_dataset', `${what}: ${describeErrors(parsed.errors, parsed.errorCount)}.`, what);
   let truncated = 0;
   let dropped = 0;
+  const encoded: EncodedExample[] = [];
+  for (let i = 0; i < parsed.examples.length; i += ENCODE_AT_ONCE)
+    encoded.push(...(await Promise.all(parsed.examples.slice(i, i + ENCODE_AT_ONCE).map((ex) => encodeExample(ex, tok)))));
   const examples: EncodedExample[] = [];
-  for (const ex of parsed.examples) {
-    const e = encodeExample(ex, tok);
+  for (const e of encoded) {
     if (e.ids.length > maxLength) {
       truncated++;
       e.ids.length = maxLength;

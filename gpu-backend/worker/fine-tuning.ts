@@ -7,7 +7,8 @@
  */
 import { InvalidInputError, invalid } from '../../contracts/formats/errors.ts';
 import { readModelFolder } from '../formats/files.ts';
-import { TextTokenizer } from '../formats/tokenizer.ts';
+import { ServedTokenizer } from '../formats/served-tokenizer.ts';
+import type { TokenizerLimits } from '../formats/tokenizer-sandbox.ts';
 import { MODEL_FILES, type FolderCache } from '../storage/folder-cache.ts';
 import type { ObjectStore } from '../../contracts/storage/object-store.ts';
 import { encodeDataset, type EncodedDataset } from '../train/data.ts';
@@ -23,6 +24,8 @@ export interface FineTuningSettings {
   checkpointEvery: number;
   /** How often queued events go to the edge. */
   eventsEveryMs: number;
+  /** The base model's tokenizer and chat template run in a sandboxed process with these limits, as in serving. */
+  tokenizerLimits: TokenizerLimits;
 }
 
 export interface WorkerDeps {
@@ -40,24 +43,21 @@ export type Outcome = 'succeeded' | 'failed' | 'stopped';
  */
 const REPORT_RETRIES = 5;
 
-async function loadTokenizer(dir: string, spec: FineTuningSpec): Promise<TextTokenizer> {
-  try {
-    return await TextTokenizer.load(dir);
-  } catch (err) {
-    if (!(err instanceof InvalidInputError)) throw err;
-    return invalid(
-      'missing_tokenizer',
-      `base model "${spec.base_model.name}" has no tokenizer.json under "${spec.base_model.storage_prefix}"; training turns text into tokens with it, so add the model's tokenizer files there.`,
-      'model',
-    );
-  }
+async function loadTokenizer(dir: string, spec: FineTuningSpec, limits: TokenizerLimits): Promise<ServedTokenizer> {
+  const tok = await ServedTokenizer.load(dir, limits);
+  if (tok) return tok;
+  return invalid(
+    'missing_tokenizer',
+    `base model "${spec.base_model.name}" has no tokenizer.json under "${spec.base_model.storage_prefix}"; training turns text into tokens with it, so add the model's tokenizer files there.`,
+    'model',
+  );
 }
 
 async function readDataset(
   store: ObjectStore,
   file: { id: string; storage_key: string },
   what: string,
-  tok: TextTokenizer,
+  tok: ServedTokenizer,
   maxLength: number,
 ): Promise<EncodedDataset> {
   const text = await store.getText(file.storage_key);
@@ -141,12 +141,19 @@ async function trainAdapter(spec: FineTuningSpec, job: LeasedJob, deps: WorkerDe
 async function readInputs(spec: FineTuningSpec, deps: WorkerDeps, events: EventReporter) {
   const dir = await deps.folders.fetch(spec.base_model.storage_prefix, MODEL_FILES);
   const model = await readModelFolder(dir);
-  const tok = await loadTokenizer(dir, spec);
   const config = trainingConfig(spec, model.config, deps.settings.checkpointEvery);
-  const train = await readDataset(deps.store, spec.training_file, 'training file', tok, config.maxLength);
-  const validation = spec.validation_file
-    ? await readDataset(deps.store, spec.validation_file, 'validation file', tok, config.maxLength)
-    : null;
+  const tok = await loadTokenizer(dir, spec, deps.settings.tokenizerLimits);
+  let train: EncodedDataset;
+  let validation: EncodedDataset | null;
+  try {
+    train = await readDataset(deps.store, spec.training_file, 'training file', tok, config.maxLength);
+    validation = spec.validation_file
+      ? await readDataset(deps.store, spec.validation_file, 'validation file', tok, config.maxLength)
+      : null;
+  } finally {
+    // Needed only to encode the datasets: its process goes now.
+    await tok.close();
+  }
   for (const [what, data] of [
     ['training file', train],
     ['validation file', validation],

@@ -49,7 +49,7 @@ test(`a short LoRA training on "${TASK}" beats the base model on held-out exampl
       evalEvery: 0,
       baseModelName: 'rankgate-tiny',
     },
-    encodeDataset(lines.slice(0, 960).join('\n'), tok, 64),
+    await encodeDataset(lines.slice(0, 960).join('\n'), tok, 64),
   );
   const result = await trainer.run();
   await trainer.release();

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { MAX_RENDERED_PROMPT_BYTES } from '../../contracts/api/openai.ts';
+import { encodeDataset } from '../../gpu-backend/train/data.ts';
 import { ServedTokenizer } from '../../gpu-backend/formats/served-tokenizer.ts';
 import { TextTokenizer } from '../../gpu-backend/formats/tokenizer.ts';
 import type { TokenizerLimits } from '../../gpu-backend/formats/tokenizer-sandbox.ts';
@@ -126,5 +127,31 @@ describe('the chat template', () => {
     expect(err.message).toContain(
       `rendered ${200 * content.length} bytes for these messages, more than the ${MAX_RENDERED_PROMPT_BYTES} bytes`,
     );
+  });
+});
+
+describe('training files', () => {
+  const chats = [
+    {
+      messages: [
+        { role: 'user', content: 'upper: red' },
+        { role: 'assistant', content: 'RED' },
+      ],
+    },
+    { prompt: 'add: 1+2', completion: '3' },
+  ]
+    .map((line) => JSON.stringify(line))
+    .join('\n');
+
+  test('are encoded through the sandbox to the same examples as in process', async () => {
+    const dir = await folder(HOSTILE.good);
+    const sandboxed = (await ServedTokenizer.load(dir, LIMITS))!;
+    loaded.push(sandboxed);
+    expect(await encodeDataset(chats, sandboxed, 64)).toEqual(await encodeDataset(chats, await TextTokenizer.load(dir), 64));
+  });
+
+  test("with a hostile chat template fail with 400 bad_chat_template, not on the backend's thread", async () => {
+    const tok = await served(HOSTILE.loopingTemplate);
+    await expect(encodeDataset(chats, tok, 64)).rejects.toMatchObject({ code: 'bad_chat_template' });
   });
 });

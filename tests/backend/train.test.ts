@@ -43,7 +43,7 @@ beforeAll(async () => {
 });
 
 describe('datasets', () => {
-  test('malformed lines are reported by line number before training', () => {
+  test('malformed lines are reported by line number before training', async () => {
     const text = [
       '{"prompt": "a", "completion": "b"}',
       '',
@@ -51,31 +51,31 @@ describe('datasets', () => {
       '{"prompt": 3, "completion": "x"}',
       '{"messages": [{"role": "user", "content": "hi"}]}',
     ].join('\n');
-    expect(() => encodeDataset(text, tok, 32)).toThrow(
+    await expect(encodeDataset(text, tok, 32)).rejects.toThrow(
       /line 3: not valid JSON; line 4: "prompt" must be a string; line 5: no non-empty assistant message/,
     );
   });
 
-  test('a file with no usable example is refused, and truncation is counted', () => {
-    expect(() => encodeDataset('\n\n', tok, 32)).toThrow(/no usable example/);
+  test('a file with no usable example is refused, and truncation is counted', async () => {
+    await expect(encodeDataset('\n\n', tok, 32)).rejects.toThrow(/no usable example/);
     const long = jsonl([
       { prompt: 'x'.repeat(40), completion: 'yy' },
       { prompt: 'ab', completion: 'c'.repeat(40) },
     ]);
-    expect(() => encodeDataset(jsonl([{ prompt: 'x'.repeat(40), completion: 'yy' }]), tok, 32)).toThrow(/no usable example/);
-    const data = encodeDataset(long, tok, 32);
+    await expect(encodeDataset(jsonl([{ prompt: 'x'.repeat(40), completion: 'yy' }]), tok, 32)).rejects.toThrow(/no usable example/);
+    const data = await encodeDataset(long, tok, 32);
     expect(data).toMatchObject({ truncated: 2, dropped: 1 });
     expect(data.examples[0].ids).toHaveLength(32);
   });
 
-  test('completion loss covers the completion and end of sequence only', () => {
-    const e = encodeExample({ kind: 'completion', prompt: 'ab', completion: 'cd' }, tok);
+  test('completion loss covers the completion and end of sequence only', async () => {
+    const e = await encodeExample({ kind: 'completion', prompt: 'ab', completion: 'cd' }, tok);
     expect(e.ids).toEqual([...tok.encode('ab', true), ...tok.encode('cd'), tok.eosId]);
     expect(e.labels).toEqual([IGNORE, IGNORE, ...tok.encode('cd'), tok.eosId]);
   });
 
-  test('chat loss covers assistant turns only, rendered with the chat template', () => {
-    const e = encodeExample(
+  test('chat loss covers assistant turns only, rendered with the chat template', async () => {
+    const e = await encodeExample(
       {
         kind: 'chat',
         messages: [
@@ -111,8 +111,8 @@ describe('optimizer pieces', () => {
 
 describe('training', () => {
   test('a run is repeatable with a seed, and emits step, eval and checkpoint events', async () => {
-    const data = encodeDataset(taskData(16, 1), tok, 48);
-    const val = encodeDataset(taskData(8, 2), tok, 48);
+    const data = await encodeDataset(taskData(16, 1), tok, 48);
+    const val = await encodeDataset(taskData(8, 2), tok, 48);
     const events: TrainingEvent[] = [];
     const checkpoints: number[] = [];
     const run = async () => {
@@ -140,7 +140,7 @@ describe('training', () => {
   });
 
   test('resume: N steps, stop, resume, N steps equals 2N uninterrupted steps', async () => {
-    const data = encodeDataset(taskData(24, 5), tok, 48);
+    const data = await encodeDataset(taskData(24, 5), tok, 48);
     const straight = new Trainer(base, config({ gradAccumSteps: 2 }), data);
     const full = await straight.run();
     await straight.release();
@@ -167,7 +167,7 @@ describe('training', () => {
   });
 
   test('gradient accumulation over micro-batches equals one larger batch', async () => {
-    const data = encodeDataset(taskData(8, 9), tok, 48);
+    const data = await encodeDataset(taskData(8, 9), tok, 48);
     const one = new Trainer(base, config({ batchSize: 8, maxSteps: 1, warmupSteps: 0, schedule: 'constant' }), data);
     const two = new Trainer(base, config({ batchSize: 4, gradAccumSteps: 2, maxSteps: 1, warmupSteps: 0, schedule: 'constant' }), data);
     const [a, b] = [await one.run(), await two.run()];
@@ -179,7 +179,7 @@ describe('training', () => {
   });
 
   test('cancel stops between steps', async () => {
-    const data = encodeDataset(taskData(16, 11), tok, 48);
+    const data = await encodeDataset(taskData(16, 11), tok, 48);
     const trainer = new Trainer(base, config(), data);
     const controller = new AbortController();
     const res = await trainer.run({ signal: controller.signal, onEvent: (e) => e.type === 'step' && e.step === 2 && controller.abort() });
@@ -187,8 +187,8 @@ describe('training', () => {
     expect(res).toMatchObject({ status: 'cancelled', step: 2 });
   });
 
-  test('bad hyperparameters are refused before any training', () => {
-    const data = encodeDataset(taskData(4, 1), tok, 48);
+  test('bad hyperparameters are refused before any training', async () => {
+    const data = await encodeDataset(taskData(4, 1), tok, 48);
     expect(() => new Trainer(base, config({ learningRate: 5 }), data)).toThrow(/learning_rate/);
     expect(() => new Trainer(base, config({ batchSize: 0 }), data)).toThrow(/batch_size/);
     expect(() => new Trainer(base, config({ lora: { r: 0, alpha: 1, targetModules: ['q_proj'] } }), data)).toThrow(/rank/);

@@ -88,6 +88,22 @@ describe('tokenizer.json', () => {
     expect(await hostile.encode('fine', true)).toEqual(FINE);
   });
 
+  test('calls sent behind one that is cut off go to the next process, each with a deadline of its own', async () => {
+    const hostile = await served(HOSTILE.backtrackingSplit);
+    const calls = [
+      hostile.encode(BACKTRACKING_TEXT, true),
+      hostile.encode('fine', true),
+      hostile.encode(BACKTRACKING_TEXT, true),
+      hostile.encode('fine'),
+    ];
+    const [first, second, third, fourth] = await Promise.allSettled(calls);
+    expect([first.status, third.status]).toEqual(['rejected', 'rejected']);
+    expect([second, fourth]).toEqual([
+      { status: 'fulfilled', value: FINE },
+      { status: 'fulfilled', value: FINE },
+    ]);
+  });
+
   test.each([
     ['notJson', 'tokenizer.json is not valid JSON'],
     ['noModel', 'tokenizer.json cannot be loaded (Tokenizer must contain a "model" property)'],

@@ -577,7 +577,7 @@ export interface paths {
             };
         };
         put?: never;
-        /** Register a base model whose Hugging Face files are in the bucket; its config.json is read and checked */
+        /** Register a base model whose Hugging Face files are in the bucket; its config.json and tokenizer_config.json (with the chat template) are read and checked */
         post: {
             parameters: {
                 query?: never;

@@ -2,6 +2,13 @@
 import { createRoute } from '@hono/zod-openapi';
 import { and, eq } from 'drizzle-orm';
 import { maxContext, parseModelConfig } from '../../contracts/formats/hf-config.ts';
+import {
+  chatTemplateSyntaxError,
+  MAX_TOKENIZER_CONFIG_BYTES,
+  templateProblem,
+  tokenizerConfigProblem,
+} from '../../contracts/formats/tokenizer-problems.ts';
+import type { ObjectStore } from '../../contracts/storage/object-store.ts';
 import { adapters, baseModels, fineTuningJobs, merges } from '../../schema/index.ts';
 import { requireApiKey } from '../auth/middleware.ts';
 import { forgetModels } from '../request-caches.ts';
@@ -34,13 +41,40 @@ export function baseModelObject(r: Row) {
 
 const route = { security: tenantSecurity, middleware: [requireApiKey], tags: ['base models'] };
 
+/**
+ * tokenizer_config.json, where there is one, is JSON and its chat template parses: refused now rather than at every
+ * request. The edge does not run the tokenizer (tokenizer.json, a template's rendering): the backend checks those
+ * when it loads the model.
+ */
+async function checkTokenizerConfig(store: ObjectStore, prefix: string): Promise<void> {
+  const key = `${prefix}tokenizer_config.json`;
+  const info = await store.head(key);
+  if (!info) return;
+  if (info.size > MAX_TOKENIZER_CONFIG_BYTES)
+    throw tokenizerConfigProblem(
+      `is ${info.size} bytes, more than the ${MAX_TOKENIZER_CONFIG_BYTES} bytes a tokenizer_config.json may take`,
+    );
+  let config: unknown;
+  try {
+    config = JSON.parse(
+      new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode((await store.getBytes(key)) ?? new Uint8Array()),
+    );
+  } catch (err) {
+    throw tokenizerConfigProblem(`is not valid UTF-8 JSON (${(err as Error).message})`);
+  }
+  const template = (config as { chat_template?: unknown } | null)?.chat_template;
+  const syntax = typeof template === 'string' ? chatTemplateSyntaxError(template) : null;
+  if (syntax !== null) throw templateProblem(`has a syntax error (${syntax})`);
+}
+
 export const baseModelRoutes = router()
   .openapi(
     createRoute({
       ...route,
       method: 'post',
       path: '/v1/base-models',
-      summary: 'Register a base model whose Hugging Face files are in the bucket; its config.json is read and checked',
+      summary:
+        'Register a base model whose Hugging Face files are in the bucket; its config.json and tokenizer_config.json (with the chat template) are read and checked',
       request: jsonBody(CreateBaseModelRequest),
       responses: { 201: jsonResponse(BaseModel, 'The registered base model.'), ...commonErrors, ...conflictError },
     }),
@@ -95,6 +129,7 @@ export const baseModelRoutes = router()
           'storage_prefix',
         );
       }
+      await checkTokenizerConfig(store, storage_prefix);
       const row: Row = {
         id: newId('bm'),
         tenantId,

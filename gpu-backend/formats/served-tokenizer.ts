@@ -11,29 +11,19 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { MAX_RENDERED_PROMPT_BYTES } from '../../contracts/api/openai.ts';
-import { InvalidInputError } from '../../contracts/formats/errors.ts';
+import type { InvalidInputError } from '../../contracts/formats/errors.ts';
+import {
+  MAX_TOKENIZER_CONFIG_BYTES,
+  templateProblem,
+  tokenizerConfigProblem,
+  tokenizerProblem,
+} from '../../contracts/formats/tokenizer-problems.ts';
 import { DEFAULT_TOKENIZER_LIMITS, SandboxFailure, TokenizerSandbox, type TokenizerLimits } from './tokenizer-sandbox.ts';
 import { type ChatMessage, TextTokenizer, type TokenPiece } from './tokenizer.ts';
 
 /** What the load check tokenizes and renders: text and a conversation every real tokenizer and template take. */
 const SAMPLE_TEXT = 'Hello, world! 123';
 const SAMPLE_CHAT: ChatMessage[] = [{ role: 'user', content: 'Hello!' }];
-
-const TOKENIZER_FIX = "fix tokenizer.json in the model's files and register the model again.";
-const TEMPLATE_FIX =
-  "fix chat_template in the model's tokenizer_config.json and register the model again; text completions (/v1/completions) do not use it.";
-
-function tokenizerProblem(what: string): InvalidInputError {
-  return new InvalidInputError('bad_tokenizer', `This base model's tokenizer.json ${what}; ${TOKENIZER_FIX}`, 'model');
-}
-
-function templateProblem(what: string): InvalidInputError {
-  return new InvalidInputError(
-    'bad_chat_template',
-    `This base model's chat template (chat_template in tokenizer_config.json) ${what}; ${TEMPLATE_FIX}`,
-    'messages',
-  );
-}
 
 /** The 4xx for a failure of the sandbox; `input` says what it was given ("this text", "these messages"). */
 function problemOf(err: SandboxFailure, input: string): InvalidInputError {
@@ -89,16 +79,12 @@ export class ServedTokenizer {
     }
     let config: Record<string, unknown> = {};
     const rawConfig = await readFile(join(dir, 'tokenizer_config.json'), 'utf8').catch(() => null);
+    if (rawConfig !== null && Buffer.byteLength(rawConfig) > MAX_TOKENIZER_CONFIG_BYTES)
+      return broken(tokenizerConfigProblem(`is more than the ${MAX_TOKENIZER_CONFIG_BYTES} bytes a tokenizer_config.json may take`));
     try {
       if (rawConfig !== null) config = JSON.parse(rawConfig);
     } catch (err) {
-      return broken(
-        new InvalidInputError(
-          'bad_tokenizer',
-          `This base model's tokenizer_config.json is not valid JSON (${(err as Error).message}); fix it in the model's files and register the model again.`,
-          'model',
-        ),
-      );
+      return broken(tokenizerConfigProblem(`is not valid JSON (${(err as Error).message})`));
     }
     // Decoding runs here, per generated token: a pattern of the file's own must not.
     if (JSON.stringify(json.decoder ?? null).includes('"Regex"'))

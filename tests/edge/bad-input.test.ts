@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { call, createTenant, expectError } from './api.ts';
+import { call, createTenant, expectError, expectJson } from './api.ts';
 import { registerBase } from './fixtures.ts';
 
 describe('bad input answers 4xx in the OpenAI shape, saying what to change', () => {
@@ -304,6 +304,28 @@ describe('bad input answers 4xx in the OpenAI shape, saying what to change', () 
       'unsupported_architecture',
     );
     expect(error.message).toContain('Llama, Mistral and Qwen2');
+  });
+
+  it('base model tokenizer_config.json that is not JSON, or whose chat template does not parse', async () => {
+    const t = await createTenant();
+    const { store } = await import('./fixtures.ts');
+    const withConfig = async (name: string, tokenizerConfig: string) => {
+      for (const file of ['config.json', 'model.safetensors'])
+        await store.put(`models/${name}/${file}`, (await store.getBytes(`models/tiny-llama/${file}`))!);
+      await store.put(`models/${name}/tokenizer_config.json`, tokenizerConfig);
+      return { key: t.key, body: { name, storage_prefix: `models/${name}/` } };
+    };
+    const notJson = await expectError('/v1/base-models', await withConfig('tok-not-json', '{"chat_template": '), 400, 'bad_tokenizer');
+    expect(notJson.message).toContain('tokenizer_config.json is not valid UTF-8 JSON');
+    const syntax = await expectError(
+      '/v1/base-models',
+      await withConfig('tok-bad-template', JSON.stringify({ chat_template: '{% for m in messages %}{{ m.content }}' })),
+      400,
+      'bad_chat_template',
+    );
+    expect(syntax.message).toContain('chat template (chat_template in tokenizer_config.json) has a syntax error');
+    const good = JSON.stringify({ eos_token: '</s>', chat_template: '{% for m in messages %}{{ m.content }}{% endfor %}' });
+    await expectJson('/v1/base-models', await withConfig('tok-good', good), 201);
   });
 
   it('internal routes refuse calls without the backend secret', async () => {

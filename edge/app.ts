@@ -5,6 +5,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context, Next } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { MAX_JSON_BODY_BYTES } from '../contracts/api/body-limits.ts';
 import { createDb } from './db.ts';
 import type { AppEnv } from './env.ts';
 import { ApiError, errorResponse, handleError } from './errors.ts';
@@ -19,9 +20,6 @@ import { fineTuningRoutes } from './routes/fine-tuning.ts';
 import { internalRoutes } from './routes/internal.ts';
 import { tenantRoutes } from './routes/tenants.ts';
 import { createStore } from './store.ts';
-
-/** JSON bodies above this are refused before parsing; uploads set their own, larger limits. */
-export const JSON_BODY_LIMIT = 1024 * 1024;
 
 const UPLOAD_PATHS = [/^\/v1\/files$/, /^\/v1\/adapters\/[^/]+\/files\//];
 
@@ -50,8 +48,9 @@ export function createApp() {
     c.set('store', createStore(c.env));
     await next();
   });
+  // JSON bodies are refused before parsing beyond MAX_JSON_BODY_BYTES; uploads set their own, larger limits.
   const jsonLimit = bodyLimit({
-    maxSize: JSON_BODY_LIMIT,
+    maxSize: MAX_JSON_BODY_BYTES,
     // Answered, not thrown: the limit may trip inside the body stream, outside the app's error handler.
     onError: (c) =>
       errorResponse(
@@ -59,7 +58,7 @@ export function createApp() {
         new ApiError(
           413,
           'body_too_large',
-          `The request body is over ${JSON_BODY_LIMIT} bytes; send a smaller body (upload large files with POST /v1/files or the adapter upload URLs).`,
+          `The request body is over ${MAX_JSON_BODY_BYTES} bytes; send a smaller body (upload large files with POST /v1/files or the adapter upload URLs).`,
         ),
       ),
   });

@@ -121,6 +121,28 @@ export async function edgePublicKey(text: string): Promise<VerifyKey | null> {
 }
 
 /**
+ * The checks a forwarded request's headers alone allow: present and well-formed, signed for this backend, fresh.
+ * Null when they hold, otherwise why not. A backend runs them before it reads the body, so an unsigned or stale
+ * request costs it no body bytes.
+ */
+export function checkSignatureHeaders(
+  backendId: string,
+  header: (name: string) => string | null | undefined,
+  nowMs = Date.now(),
+): string | null {
+  const backend = header(SIGNATURE_HEADERS.backend);
+  const timestamp = header(SIGNATURE_HEADERS.timestamp);
+  const nonce = header(SIGNATURE_HEADERS.nonce);
+  const signature = fromBase64url(header(SIGNATURE_HEADERS.signature) ?? '');
+  if (!backend || !timestamp || !nonce || !/^[A-Za-z0-9_-]{22}$/.test(nonce) || signature?.length !== 64)
+    return `the request is not signed by the edge (headers ${Object.values(SIGNATURE_HEADERS).join(', ')})`;
+  if (backend !== backendId) return `the request was signed for backend "${backend}", not this one ("${backendId}")`;
+  if (!/^\d{1,12}$/.test(timestamp) || Math.abs(nowMs / 1000 - Number(timestamp)) > EDGE_SIGNATURE_MAX_AGE_S)
+    return `the signature's timestamp is more than ${EDGE_SIGNATURE_MAX_AGE_S} s from this backend's clock`;
+  return null;
+}
+
+/**
  * Checks a forwarded request against the edge's public key; null when it holds, otherwise why not (for the
  * 401's message). `req.backendId` is the verifier's own id: a request signed for another backend is refused.
  */
@@ -130,15 +152,10 @@ export async function verifyForwarded(
   header: (name: string) => string | null | undefined,
   nowMs = Date.now(),
 ): Promise<string | null> {
-  const backend = header(SIGNATURE_HEADERS.backend);
-  const timestamp = header(SIGNATURE_HEADERS.timestamp);
-  const nonce = header(SIGNATURE_HEADERS.nonce);
-  const signature = fromBase64url(header(SIGNATURE_HEADERS.signature) ?? '');
-  if (!backend || !timestamp || !nonce || !/^[A-Za-z0-9_-]{22}$/.test(nonce) || signature?.length !== 64)
-    return `the request is not signed by the edge (headers ${Object.values(SIGNATURE_HEADERS).join(', ')})`;
-  if (backend !== req.backendId) return `the request was signed for backend "${backend}", not this one ("${req.backendId}")`;
-  if (!/^\d{1,12}$/.test(timestamp) || Math.abs(nowMs / 1000 - Number(timestamp)) > EDGE_SIGNATURE_MAX_AGE_S)
-    return `the signature's timestamp is more than ${EDGE_SIGNATURE_MAX_AGE_S} s from this backend's clock`;
-  const ok = await crypto.subtle.verify(ED25519, publicKey, signature, await canonical(req, Number(timestamp), nonce));
+  const refused = checkSignatureHeaders(req.backendId, header, nowMs);
+  if (refused) return refused;
+  const signature = fromBase64url(header(SIGNATURE_HEADERS.signature) ?? '') as Uint8Array;
+  const canonicalText = await canonical(req, Number(header(SIGNATURE_HEADERS.timestamp)), header(SIGNATURE_HEADERS.nonce) as string);
+  const ok = await crypto.subtle.verify(ED25519, publicKey, signature, canonicalText);
   return ok ? null : 'the signature does not match the request (wrong key, or the method, path or body changed after signing)';
 }

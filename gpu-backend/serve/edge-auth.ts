@@ -3,12 +3,16 @@
  * signature (contracts/api/edge-signature.ts) over this backend's id, a fresh timestamp, the method and path,
  * and the body's digest (which covers the tenant and the routed target in its `rankgate` field). It is
  * checked before anything parses or serves the request, and each signature is taken once (a replay within the
- * window is refused too). The public key comes from EDGE_PUBLIC_KEY when set,
+ * window is refused too). What the headers alone show (unsigned, misdirected, stale) is refused before a byte of
+ * the body is read, and a body larger than the edge ever sends is refused (413) before it is buffered. The public key comes from EDGE_PUBLIC_KEY when set,
  * else from the edge's heartbeat answer (over the backend's authenticated call to its configured EDGE_URL);
  * until one is known every request is refused.
  */
-import type { MiddlewareHandler } from 'hono';
+import type { HonoRequest, MiddlewareHandler } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { MAX_FORWARDED_BODY_BYTES } from '../../contracts/api/body-limits.ts';
 import {
+  checkSignatureHeaders,
   EDGE_SIGNATURE_MAX_AGE_S,
   edgePublicKey,
   SIGNATURE_HEADERS,
@@ -47,7 +51,7 @@ export interface EdgeAuth {
   edgeKey: EdgeKey;
 }
 
-const refuse = (status: 401 | 503, code: string, message: string) =>
+const refuse = (status: 401 | 413 | 503, code: string, message: string) =>
   new Response(JSON.stringify(errorBody(status, code, message)), { status, headers: { 'content-type': 'application/json' } });
 
 /** Signatures seen within the window, so each is taken once; older ones fail the timestamp check anyway. */
@@ -69,6 +73,15 @@ class SeenSignatures {
 
 export function edgeSigned(auth: EdgeAuth): MiddlewareHandler {
   const seen = new SeenSignatures();
+  const limit = bodyLimit({
+    maxSize: MAX_FORWARDED_BODY_BYTES,
+    onError: () =>
+      refuse(
+        413,
+        'body_too_large',
+        `The request body is over ${MAX_FORWARDED_BODY_BYTES} bytes, more than the rankgate edge ever forwards; send requests through the edge.`,
+      ),
+  });
   return async (c, next) => {
     const key = await auth.edgeKey.get();
     if (!key)
@@ -77,21 +90,33 @@ export function edgeSigned(auth: EdgeAuth): MiddlewareHandler {
         'edge_key_unknown',
         "This backend does not know the edge's public key yet: it learns it from its first heartbeat answer, or set EDGE_PUBLIC_KEY.",
       );
-    // Hono keeps the bytes read here, so the handler's c.req.json() parses exactly what was verified.
-    const body = new Uint8Array(await c.req.arrayBuffer());
-    const url = new URL(c.req.url);
-    const refused = await verifyForwarded(
-      key,
-      { backendId: auth.backendId, method: c.req.method, path: url.pathname + url.search, body },
-      (name) => c.req.header(name),
-    );
-    if (refused) return refuse(401, 'unauthorized', `This route is for the rankgate edge, and ${refused}.`);
-    if (!seen.add(c.req.header(SIGNATURE_HEADERS.signature) ?? ''))
-      return refuse(
-        401,
-        'unauthorized',
-        'This route is for the rankgate edge, and this signed request was already served once (a replay).',
-      );
-    await next();
+    const header = (name: string) => c.req.header(name);
+    const unsigned = checkSignatureHeaders(auth.backendId, header);
+    if (unsigned) return refuse(401, 'unauthorized', `This route is for the rankgate edge, and ${unsigned}.`);
+    // bodyLimit answers 413 itself, and passes on the next handler's void: a refusal after it is handed out here.
+    let refusal: Response | null = null;
+    const tooLarge = await limit(c, async () => {
+      refusal = await verifyBody(c.req, key, auth.backendId, seen, header);
+      if (!refusal) await next();
+    });
+    return refusal ?? tooLarge;
   };
+}
+
+/** The signature over the body, and its first use; a 401 when either fails. */
+async function verifyBody(
+  req: HonoRequest,
+  key: VerifyKey,
+  backendId: string,
+  seen: SeenSignatures,
+  header: (name: string) => string | undefined,
+): Promise<Response | null> {
+  // Hono keeps the bytes read here (bodyLimit put them in the request), so c.req.json() parses exactly what was verified.
+  const body = new Uint8Array(await req.arrayBuffer());
+  const url = new URL(req.url);
+  const refused = await verifyForwarded(key, { backendId, method: req.method, path: url.pathname + url.search, body }, header);
+  if (refused) return refuse(401, 'unauthorized', `This route is for the rankgate edge, and ${refused}.`);
+  if (!seen.add(header(SIGNATURE_HEADERS.signature) ?? ''))
+    return refuse(401, 'unauthorized', 'This route is for the rankgate edge, and this signed request was already served once (a replay).');
+  return null;
 }

@@ -4,11 +4,13 @@
  * local mode. Over real HTTP, with the tiny-llama fixture in a real s3rver.
  */
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { MAX_FORWARDED_BODY_BYTES } from '../../contracts/api/body-limits.ts';
 import { EDGE_SIGNATURE_MAX_AGE_S, edgeSigner, newSigningKey } from '../../contracts/api/edge-signature.ts';
 import { ObjectStore } from '../../contracts/storage/object-store.ts';
 import { tokenizerConfigJson, tokenizerJson } from '../../gpu-backend/default-model/tokenizer-files.ts';
@@ -129,6 +131,65 @@ describe('forwarded requests', () => {
     const res = await send('/v1/completions', body, await signed('POST', '/v1/completions', body), unkeyedUrl);
     expect(res.status).toBe(503);
     expect(res.body.error.code).toBe('edge_key_unknown');
+  });
+});
+
+/**
+ * Announces a body of `declaredBytes` but sends only its first 64 KiB, then waits for an answer: a backend that
+ * reads the body before judging the request never answers (null after `waitMs`).
+ */
+function answerBeforeBody(path: string, headers: Record<string, string>, declaredBytes: number, waitMs = 5000) {
+  return new Promise<{ status: number; body: any } | null>((resolve, reject) => {
+    const req = httpRequest(`${url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-length': String(declaredBytes), ...headers },
+    });
+    const timer = setTimeout(() => {
+      req.destroy();
+      resolve(null);
+    }, waitMs);
+    req.on('response', async (res) => {
+      clearTimeout(timer);
+      const chunks: Buffer[] = [];
+      for await (const chunk of res) chunks.push(chunk as Buffer);
+      req.destroy();
+      resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) });
+    });
+    req.on('error', (err) => (timer.hasRef() ? reject(err) : undefined));
+    req.write(Buffer.alloc(64 * 1024, 0x20));
+  });
+}
+
+describe('bodies', () => {
+  test('an unsigned, stale or misdirected request is refused from its headers, before its body is read', async () => {
+    const body = JSON.stringify(request());
+    const stale = Date.now() - (EDGE_SIGNATURE_MAX_AGE_S + 5) * 1000;
+    const cases: [string, Record<string, string>][] = [
+      ['unsigned', {}],
+      ['stale', await signed('POST', '/v1/completions', body, TEST_BACKEND_ID, stale)],
+      ['signed for another backend', await signed('POST', '/v1/completions', body, 'backend-b')],
+    ];
+    for (const [what, headers] of cases) {
+      const res = await answerBeforeBody('/v1/completions', headers, 256 * 1024 * 1024);
+      expect({ what, status: res?.status, code: res?.body.error?.code }).toEqual({ what, status: 401, code: 'unauthorized' });
+    }
+  });
+
+  test('a signed body larger than the edge ever forwards is refused with 413 before it is buffered', async () => {
+    const big = JSON.stringify({ ...request(), prompt: 'a'.repeat(MAX_FORWARDED_BODY_BYTES) });
+    // Announced: refused from its content-length, before the body is read.
+    const announced = await answerBeforeBody('/v1/completions', await signed('POST', '/v1/completions', big), Buffer.byteLength(big));
+    expect(announced).toMatchObject({ status: 413, body: { error: { code: 'body_too_large' } } });
+    // Chunked, with no length announced: refused once the bytes read pass the cap.
+    const chunked = await fetch(`${url}/v1/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(await signed('POST', '/v1/completions', big)) },
+      body: new Blob([big]).stream(),
+      duplex: 'half',
+    } as RequestInit);
+    expect(chunked.status).toBe(413);
+    expect(((await chunked.json()) as any).error.message).toContain(`${MAX_FORWARDED_BODY_BYTES} bytes`);
+    expect(inFlight.count).toBe(0);
   });
 });
 

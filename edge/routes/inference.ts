@@ -12,6 +12,7 @@ import { ApiError, notFound } from '../errors.ts';
 import { resolveModel } from '../inference/model-ref.ts';
 import { modelKey, requestCaches } from '../request-caches.ts';
 import { pickCandidates, proxyToBackend } from '../inference/proxy.ts';
+import { withCertainEnd } from '../inference/stream-end.ts';
 import {
   ChatCompletion,
   ChatCompletionRequest,
@@ -57,8 +58,8 @@ async function forward(c: Context<AppEnv>, path: string, body: { model: string; 
       headers: { 'content-type': 'application/json', 'x-rankgate-backend': backendId },
     });
   }
-  if (body.stream) {
-    return new Response(response.body, {
+  if (body.stream && response.body) {
+    return new Response(withCertainEnd(response.body, backendId), {
       status: 200,
       headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-rankgate-backend': backendId },
     });

@@ -151,7 +151,7 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
       const text = JSON.stringify(body);
       const headers = {
         'content-type': 'application/json',
-        ...(await signer.sign({ backendId: BACKEND_ID, method: 'POST', path, body: text })),
+        ...(await signer.sign({ backendId: BACKEND_ID, bootId: backend!.bootId, method: 'POST', path, body: text })),
       };
       return fetch(`${backend!.url}${path}`, { method: 'POST', headers, body: text, signal });
     };

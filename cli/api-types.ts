@@ -4820,6 +4820,8 @@ export interface components {
             in_flight: number;
             /** @default [] */
             loaded_adapters?: string[];
+            /** @description New at every start of the backend: the edge signs what it forwards for this boot, so a request signed before a restart is not served after it (contracts/api/edge-signature.ts). */
+            boot_id?: string;
         };
         ClaimResponse: {
             task: components["schemas"]["TaskSpec"];

@@ -14,6 +14,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { serve } from '@hono/node-server';
 import { backendApp } from './serve/app.ts';
 import { EdgeKey } from './serve/edge-auth.ts';
+import { newBootId } from '../contracts/api/edge-signature.ts';
 import { FolderCache } from './storage/folder-cache.ts';
 import { BackendMetrics } from './serve/metrics.ts';
 import { DEFAULT_MODEL_CACHE_OPTIONS, ModelCache } from './serve/models.ts';
@@ -132,6 +133,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): BackendConf
 export interface RunningBackend {
   url: string;
   backendId: string;
+  /** New at this start; the edge signs for it. Not a secret: only the edge's key signs. */
+  bootId: string;
   /** Where the engine's sessions run. */
   executionProvider: ExecutionProvider;
   stop(): Promise<void>;
@@ -158,6 +161,7 @@ export async function startBackend(config: BackendConfig): Promise<RunningBacken
   const inFlight = { count: 0 };
   const client = new EdgeClient(config.edgeUrl, config.token, config.backendId);
   const edgeKey = new EdgeKey(config.edgePublicKey);
+  const bootId = newBootId();
   let heartbeat: HeartbeatSender | null = null;
   const jobs = new JobLoop(
     {
@@ -174,7 +178,7 @@ export async function startBackend(config: BackendConfig): Promise<RunningBacken
     },
   );
   const app = backendApp({
-    edgeAuth: { backendId: config.backendId, edgeKey },
+    edgeAuth: { backendId: config.backendId, bootId, edgeKey },
     models,
     inFlight,
     cancelJob: (kind, id) => jobs.cancel(kind, id),
@@ -199,7 +203,7 @@ export async function startBackend(config: BackendConfig): Promise<RunningBacken
 
   heartbeat = new HeartbeatSender(
     client,
-    () => ({ url, capacity: config.capacity, in_flight: inFlight.count, loaded_adapters: models.loadedAdapters }),
+    () => ({ url, capacity: config.capacity, in_flight: inFlight.count, loaded_adapters: models.loadedAdapters, boot_id: bootId }),
     config.heartbeatEveryMs,
     (ack) => {
       if (ack.edge_public_key && !edgeKey.learn(ack.edge_public_key))
@@ -214,6 +218,7 @@ export async function startBackend(config: BackendConfig): Promise<RunningBacken
   return {
     url,
     backendId: config.backendId,
+    bootId,
     executionProvider,
     async stop() {
       heartbeat?.stop();
@@ -241,7 +246,7 @@ async function main() {
   process.on('unhandledRejection', (err) => console.error('backend: unhandled rejection', err));
   const backend = await startBackend(config);
   console.log(
-    `rankgate backend ${backend.backendId} listening on ${backend.url} (${backend.executionProvider} execution provider, edge ${config.edgeUrl}, bucket ${config.s3.endpoint}/${config.s3.bucket}, cache ${config.cacheDir})`,
+    `rankgate backend ${backend.backendId} listening on ${backend.url} (boot ${backend.bootId}, ${backend.executionProvider} execution provider, edge ${config.edgeUrl}, bucket ${config.s3.endpoint}/${config.s3.bucket}, cache ${config.cacheDir})`,
   );
   let stopping = false;
   const stop = async () => {

@@ -10,6 +10,8 @@ export const backends = sqliteTable('backends', {
   loadedAdapters: text('loaded_adapters', { mode: 'json' }).notNull().$type<string[]>(),
   /** Milliseconds: freshness is judged in seconds, and two heartbeats may land within one. */
   lastHeartbeatAt: integer('last_heartbeat_at').notNull(),
+  /** What the backend announced at its last heartbeat, new at each of its starts: the edge signs forwards for it. */
+  bootId: text('boot_id'),
   registeredAt: integer('registered_at').notNull(),
 });
 

@@ -8,6 +8,8 @@ import { root, stopGroup } from './edge-stack.ts';
 
 export interface BackendProcess {
   url: string;
+  /** The boot id it announces (new at each start): what the edge signs for. */
+  bootId: string;
   child: ChildProcess;
   /** Its recent output (with output: 'buffer'). */
   logs(): string;
@@ -16,7 +18,7 @@ export interface BackendProcess {
   stop(): Promise<void>;
 }
 
-const LISTENING = /listening on (http:\/\/\S+)/;
+const LISTENING = /listening on (http:\/\/\S+) \(boot ([\w-]+)/;
 
 export function startBackendProcess(env: Record<string, string>, output: 'inherit' | 'buffer'): Promise<BackendProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'gpu-backend', 'server.ts')], {
@@ -39,7 +41,7 @@ export function startBackendProcess(env: Record<string, string>, output: 'inheri
       if (output === 'inherit') stream.write(chunk);
       const m = listening ? null : LISTENING.exec(text);
       if (m) listening = true;
-      if (m) resolve({ url: m[1], child, logs: () => text, exited, stop });
+      if (m) resolve({ url: m[1], bootId: m[2], child, logs: () => text, exited, stop });
     };
     child.stdout.on('data', onData(process.stdout));
     child.stderr.on('data', onData(process.stderr));

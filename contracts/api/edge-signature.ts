@@ -1,8 +1,10 @@
 /**
  * Requests the edge forwards to a backend (inference, the cancel push) are signed with the edge's Ed25519
  * key, so a backend serves only what the edge asked for: the signature covers the backend the request is
- * meant for, a timestamp, a random nonce, the method and path, and a SHA-256 of the body (which carries the tenant and the
- * routed target in its `rankgate` field). A backend holds only the public key, so a backend's own credential
+ * meant for and the boot id that backend announced in its last heartbeat, a timestamp, a random nonce, the method and
+ * path, and a SHA-256 of the body (which carries the tenant and the routed target in its `rankgate` field). A backend
+ * takes each signature once; the boot id, new at every start, keeps a restarted backend (which has forgotten the
+ * signatures it took) from serving one signed before its restart. A backend holds only the public key, so a backend's own credential
  * cannot forge requests to another backend. Web Crypto only: the edge signs in workerd, backends verify in Node.
  *
  * EDGE_SIGNING_KEY (the edge's secret) is the 32-byte Ed25519 seed in base64url; the public key backends
@@ -15,6 +17,8 @@ export const EDGE_SIGNATURE_MAX_AGE_S = 30;
 export const SIGNATURE_HEADERS = {
   /** The backend_id the request is meant for. */
   backend: 'x-rankgate-for-backend',
+  /** The boot id that backend announced in its heartbeat (absent when it announced none). */
+  boot: 'x-rankgate-backend-boot',
   /** Unix seconds when the edge signed. */
   timestamp: 'x-rankgate-timestamp',
   /** 16 random bytes, base64url: Ed25519 is deterministic, so this keeps two identical requests' signatures apart (backends take each once). */
@@ -53,6 +57,8 @@ async function sha256Hex(bytes: Uint8Array): Promise<string> {
 export interface ForwardedRequest {
   /** The backend_id the request is meant for. */
   backendId: string;
+  /** The boot id that backend announced in its last heartbeat; absent or empty when it announced none. */
+  bootId?: string;
   method: string;
   /** Path and query as the backend sees them, e.g. `/v1/chat/completions`. */
   path: string;
@@ -64,8 +70,9 @@ const bytesOf = (body: Uint8Array | string) => (typeof body === 'string' ? new T
 
 async function canonical(req: ForwardedRequest, timestampS: number, nonce: string): Promise<Uint8Array> {
   const lines = [
-    'rankgate-forward-v1',
+    'rankgate-forward-v2',
     req.backendId,
+    req.bootId ?? '',
     String(timestampS),
     nonce,
     req.method.toUpperCase(),
@@ -105,12 +112,23 @@ export async function edgeSigner(signingKey: string): Promise<EdgeSigner> {
       const signature = new Uint8Array(await crypto.subtle.sign(ED25519, key, await canonical(req, timestampS, nonce)));
       return {
         [SIGNATURE_HEADERS.backend]: req.backendId,
+        ...(req.bootId ? { [SIGNATURE_HEADERS.boot]: req.bootId } : {}),
         [SIGNATURE_HEADERS.timestamp]: String(timestampS),
         [SIGNATURE_HEADERS.nonce]: nonce,
         [SIGNATURE_HEADERS.signature]: base64url(signature),
       };
     },
   };
+}
+
+/** A new boot id: 16 random bytes in base64url, the shape a heartbeat's `boot_id` takes. */
+export function newBootId(): string {
+  return base64url(crypto.getRandomValues(new Uint8Array(16)));
+}
+
+/** The boot id a request was signed for ('' when none). */
+export function signedBootId(header: (name: string) => string | null | undefined): string {
+  return header(SIGNATURE_HEADERS.boot) ?? '';
 }
 
 /** The public key from its base64url text; null when it is not a 32-byte key. */
@@ -144,7 +162,8 @@ export function checkSignatureHeaders(
 
 /**
  * Checks a forwarded request against the edge's public key; null when it holds, otherwise why not (for the
- * 401's message). `req.backendId` is the verifier's own id: a request signed for another backend is refused.
+ * 401's message). `req.backendId` and `req.bootId` are the verifier's own: a request signed for another backend,
+ * or for an earlier start of this one, is refused.
  */
 export async function verifyForwarded(
   publicKey: VerifyKey,

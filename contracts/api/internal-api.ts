@@ -22,6 +22,14 @@ export const Heartbeat = z
     capacity: z.number().int().min(0).openapi({ description: 'Concurrent inference requests it takes.' }),
     in_flight: z.number().int().min(0).openapi({ description: 'Requests it is serving now; at capacity it gets none.' }),
     loaded_adapters: z.array(z.string()).max(10_000).default([]),
+    boot_id: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,64}$/)
+      .optional()
+      .openapi({
+        description:
+          'New at every start of the backend: the edge signs what it forwards for this boot, so a request signed before a restart is not served after it (contracts/api/edge-signature.ts).',
+      }),
   })
   .openapi('Heartbeat');
 

@@ -43,7 +43,7 @@ export async function pickCandidates(db: Db, env: Env, routingKey: string, heart
 }
 
 export async function proxyToBackend(
-  candidates: { id: string; url: string }[],
+  candidates: { id: string; url: string; bootId: string | null }[],
   path: string,
   body: unknown,
   signingKey: string | undefined,
@@ -55,7 +55,13 @@ export async function proxyToBackend(
   for (const backend of candidates.slice(0, MAX_ATTEMPTS)) {
     try {
       const url = new URL(path, backend.url);
-      const signed = await signer.sign({ backendId: backend.id, method: 'POST', path: url.pathname + url.search, body: json });
+      const signed = await signer.sign({
+        backendId: backend.id,
+        bootId: backend.bootId ?? undefined,
+        method: 'POST',
+        path: url.pathname + url.search,
+        body: json,
+      });
       const response = await fetch(url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...signed },

@@ -13,11 +13,17 @@ const PUSH_TIMEOUT_MS = 2000;
 /** Signed for the lease holder (contracts/api/edge-signature.ts), like every request the edge sends a backend. */
 export async function pushCancel(db: Db, signingKey: string | undefined, backendId: string, kind: JobKind, id: string): Promise<boolean> {
   const signer = signerFor(signingKey);
-  const [backend] = await db.select({ url: backends.url }).from(backends).where(eq(backends.id, backendId));
+  const [backend] = await db.select({ url: backends.url, bootId: backends.bootId }).from(backends).where(eq(backends.id, backendId));
   if (!backend || !signer) return false;
   try {
     const url = new URL(`/internal/v1/tasks/${kind}/${encodeURIComponent(id)}/cancel`, backend.url);
-    const signed = await (await signer).sign({ backendId, method: 'POST', path: url.pathname, body: '' });
+    const signed = await (await signer).sign({
+      backendId,
+      bootId: backend.bootId ?? undefined,
+      method: 'POST',
+      path: url.pathname,
+      body: '',
+    });
     const res = await fetch(url, {
       method: 'POST',
       headers: signed,

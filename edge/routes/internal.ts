@@ -78,6 +78,7 @@ export const internalRoutes = router()
         inFlight: hb.in_flight,
         loadedAdapters: hb.loaded_adapters,
         lastHeartbeatAt: now,
+        bootId: hb.boot_id ?? null,
       };
       await c.var.db
         .insert(backends)

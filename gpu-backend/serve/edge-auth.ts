@@ -4,7 +4,8 @@
  * and the body's digest (which covers the tenant and the routed target in its `rankgate` field). It is
  * checked before anything parses or serves the request, and each signature is taken once (a replay within the
  * window is refused too). What the headers alone show (unsigned, misdirected, stale) is refused before a byte of
- * the body is read, and a body larger than the edge ever sends is refused (413) before it is buffered. The public key comes from EDGE_PUBLIC_KEY when set,
+ * the body is read, and a body larger than the edge ever sends is refused (413) before it is buffered. Signatures
+ * also name this backend's boot id, so one taken before a restart (which forgets the signatures taken) is refused after it. The public key comes from EDGE_PUBLIC_KEY when set,
  * else from the edge's heartbeat answer (over the backend's authenticated call to its configured EDGE_URL);
  * until one is known every request is refused.
  */
@@ -16,6 +17,7 @@ import {
   EDGE_SIGNATURE_MAX_AGE_S,
   edgePublicKey,
   SIGNATURE_HEADERS,
+  signedBootId,
   verifyForwarded,
   type VerifyKey,
 } from '../../contracts/api/edge-signature.ts';
@@ -48,6 +50,11 @@ export class EdgeKey {
 export interface EdgeAuth {
   /** This backend's id: requests signed for another backend are refused. */
   backendId: string;
+  /**
+   * New at every start, announced in heartbeats (contracts/api/edge-signature.ts): requests signed for another boot
+   * (before a restart, when the signatures taken were forgotten) are refused. Absent: a backend that announces none.
+   */
+  bootId?: string;
   edgeKey: EdgeKey;
 }
 
@@ -93,10 +100,17 @@ export function edgeSigned(auth: EdgeAuth): MiddlewareHandler {
     const header = (name: string) => c.req.header(name);
     const unsigned = checkSignatureHeaders(auth.backendId, header);
     if (unsigned) return refuse(401, 'unauthorized', `This route is for the rankgate edge, and ${unsigned}.`);
+    // 503, not 401: the edge signs for the boot it last heard of, and moves on to another backend until the next heartbeat.
+    if (signedBootId(header) !== (auth.bootId ?? ''))
+      return refuse(
+        503,
+        'backend_restarted',
+        'This request was signed for an earlier start of this backend (its boot id changed); the edge learns the new one from the next heartbeat. Retry.',
+      );
     // bodyLimit answers 413 itself, and passes on the next handler's void: a refusal after it is handed out here.
     let refusal: Response | null = null;
     const tooLarge = await limit(c, async () => {
-      refusal = await verifyBody(c.req, key, auth.backendId, seen, header);
+      refusal = await verifyBody(c.req, key, auth, seen, header);
       if (!refusal) await next();
     });
     return refusal ?? tooLarge;
@@ -107,14 +121,14 @@ export function edgeSigned(auth: EdgeAuth): MiddlewareHandler {
 async function verifyBody(
   req: HonoRequest,
   key: VerifyKey,
-  backendId: string,
+  { backendId, bootId }: EdgeAuth,
   seen: SeenSignatures,
   header: (name: string) => string | undefined,
 ): Promise<Response | null> {
   // Hono keeps the bytes read here (bodyLimit put them in the request), so c.req.json() parses exactly what was verified.
   const body = new Uint8Array(await req.arrayBuffer());
   const url = new URL(req.url);
-  const refused = await verifyForwarded(key, { backendId, method: req.method, path: url.pathname + url.search, body }, header);
+  const refused = await verifyForwarded(key, { backendId, bootId, method: req.method, path: url.pathname + url.search, body }, header);
   if (refused) return refuse(401, 'unauthorized', `This route is for the rankgate edge, and ${refused}.`);
   if (!seen.add(header(SIGNATURE_HEADERS.signature) ?? ''))
     return refuse(401, 'unauthorized', 'This route is for the rankgate edge, and this signed request was already served once (a replay).');

@@ -13,6 +13,8 @@ export interface BackendStatus {
   capacity: number;
   in_flight: number;
   loaded_adapters: string[];
+  /** New at every start: the edge signs for it (serve/edge-auth.ts). */
+  boot_id: string;
 }
 
 export class HeartbeatSender {

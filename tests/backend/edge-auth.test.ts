@@ -21,7 +21,7 @@ import { configFromEnv } from '../../gpu-backend/server.ts';
 import { FolderCache } from '../../gpu-backend/storage/folder-cache.ts';
 import { startLocalS3, type LocalS3 } from '../../gpu-backend/storage/local-s3rver.ts';
 import { FIXTURE } from './helpers.ts';
-import { signed, TEST_BACKEND_ID, testEdgeAuth } from './edge-signing.ts';
+import { signed, TEST_BACKEND_ID, testEdgeAuth, testSigner } from './edge-signing.ts';
 
 const base = { id: 'base_tiny', name: 'tiny', storage_prefix: 'models/tiny/' };
 const request = (tenant = 'tenant_1') => ({
@@ -38,6 +38,7 @@ let server: ServerType;
 let unkeyed: ServerType;
 let url: string;
 let unkeyedUrl: string;
+let sharedModels: ModelCache;
 const inFlight = { count: 0 };
 const cancelled: string[] = [];
 
@@ -55,6 +56,7 @@ beforeAll(async () => {
   await store.put('models/tiny/tokenizer_config.json', JSON.stringify(tokenizerConfigJson()));
   cacheDir = await mkdtemp(join(tmpdir(), 'rankgate-edge-auth-'));
   const models = new ModelCache(new FolderCache(store, cacheDir));
+  sharedModels = models;
   const cancelJob = (kind: string, id: string) => {
     cancelled.push(`${kind}/${id}`);
     return true;
@@ -124,6 +126,27 @@ describe('forwarded requests', () => {
     expect(cancelled).toEqual([]);
     expect((await send(cancelPath, '', await signed('POST', cancelPath, ''))).status).toBe(200);
     expect(cancelled).toEqual(['fine_tuning/ftjob_1']);
+  });
+
+  test('a request signed for an earlier start of this backend (another boot id) is refused with 503, and nothing is served', async () => {
+    const [booted, bootedUrl] = await listen(
+      backendApp({ edgeAuth: { ...(await testEdgeAuth()), bootId: 'boot-now' }, models: sharedModels, inFlight }),
+    );
+    try {
+      const body = JSON.stringify(request());
+      const sign = async (bootId?: string) =>
+        (await testSigner).sign({ backendId: TEST_BACKEND_ID, bootId, method: 'POST', path: '/v1/completions', body });
+      for (const bootId of ['boot-before', undefined]) {
+        const res = await send('/v1/completions', body, await sign(bootId), bootedUrl);
+        expect({ bootId, status: res.status, code: res.body.error?.code }).toEqual({ bootId, status: 503, code: 'backend_restarted' });
+      }
+      // The boot id is signed: naming the current one on a signature made for another does not pass.
+      const relabelled = { ...(await sign('boot-before')), 'x-rankgate-backend-boot': 'boot-now' };
+      expect((await send('/v1/completions', body, relabelled, bootedUrl)).status).toBe(401);
+      expect((await send('/v1/completions', body, await sign('boot-now'), bootedUrl)).status).toBe(200);
+    } finally {
+      await new Promise((r) => booted.close(r));
+    }
   });
 
   test("until the edge's key is known, every request is refused (503, so the edge tries another backend)", async () => {

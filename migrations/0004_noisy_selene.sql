@@ -1,0 +1,1 @@
+ALTER TABLE `backends` ADD `boot_id` text;

@@ -3,7 +3,7 @@
  * (`wrangler dev`), one backend server, and a bootstrap that leaves a tenant, an API key, the embedded model
  * and its adapters ready to call. Prints the key and curl commands to paste. Ctrl-C stops all of it.
  * Settings: the edge's (edge/README.md: EDGE_PORT, S3_PORT, S3_BUCKET, ADMIN_TOKEN, EDGE_SIGNING_KEY,
- * RANKGATE_STATE_DIR) and BACKEND_PORT (8788). The backend gets a credential issued through the operator's
+ * RANKGATE_STATE_DIR, LEASE_TTL_S) and BACKEND_PORT (8788). The backend is restarted, with backoff, when it exits. The backend gets a credential issued through the operator's
  * route at each start (older ones of the same backend are revoked), and runs in local mode (RANKGATE_LOCAL=1).
  *
  *   node --import tsx scripts/start.ts      (npm start)
@@ -12,7 +12,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { rng } from '../gpu-backend/engine/sampling.ts';
 import { examples, TASKS } from '../gpu-backend/default-model/skills.ts';
-import { startBackendProcess, type BackendProcess } from './backend-process.ts';
+import { startBackendProcess } from './backend-process.ts';
+import { superviseBackend, type SupervisedBackend } from './supervised-backend.ts';
 import { bootstrap } from './bootstrap.ts';
 import { issueBackendCredential, revokeOtherCredentials } from './edge-api.ts';
 import { localStackSettings, startEdgeStack, type EdgeStack } from './edge-stack.ts';
@@ -27,7 +28,7 @@ const log = (line: string) => console.log(`[start] ${line}`);
 const shown = (path: string) => (relative(process.cwd(), path).startsWith('..') ? path : relative(process.cwd(), path) || '.');
 
 let edge: EdgeStack | null = null;
-let backend: BackendProcess | null = null;
+let backend: SupervisedBackend | null = null;
 let stopping: Promise<void> | null = null;
 
 /** Stops the backend and the edge; a second Ctrl-C (or npm's SIGTERM) waits for the same stop. */
@@ -66,7 +67,7 @@ function usage(edgeUrl: string, key: string, models: string[], prompt: string, t
   return `
 rankgate is up.
   edge     ${edgeUrl}
-  backend  ${backend!.url}
+  backend  ${backend!.current().url}
   bucket   ${edge!.s3.config.endpoint}/${config.bucket}  (s3rver, for development only: it checks no request signatures; R2 and S3 do in deployment)
   console  ${edgeUrl}/console  (sign in with the key below)
   state    ${shown(config.stateDir)}/  (edge.log: the edge's requests; delete the folder to start over)
@@ -102,7 +103,9 @@ try {
   const model = await embeddedModel();
   if (model.name !== 'rankgate-tiny') log('models/rankgate-tiny is not generated yet; serving the tiny-llama test fixture instead.');
   log(`starting the edge (s3rver, D1, wrangler dev) with state in ${config.stateDir}`);
-  edge = await startEdgeStack({ ...config, output: 'buffer', logFile: join(config.stateDir, 'edge.log') });
+  // LEASE_TTL_S shortens how long a dead backend's jobs wait before another run takes them (the edge's default: 120 s).
+  const vars = process.env.LEASE_TTL_S ? { LEASE_TTL_S: process.env.LEASE_TTL_S } : undefined;
+  edge = await startEdgeStack({ ...config, output: 'buffer', logFile: join(config.stateDir, 'edge.log'), vars });
   void edge.exited.then((code) => {
     console.error(`[start] wrangler dev exited (${code}):\n${edge?.logs().slice(-4000)}`);
     void stop(1);
@@ -111,25 +114,21 @@ try {
   const backendId = 'local-backend';
   const credential = await issueBackendCredential(edge.edgeUrl, config.adminToken, backendId);
   await revokeOtherCredentials(edge.edgeUrl, config.adminToken, backendId, credential.id);
-  backend = await startBackendProcess(
-    {
-      EDGE_URL: edge.edgeUrl,
-      RANKGATE_LOCAL: '1',
-      BACKEND_ID: backendId,
-      BACKEND_TOKEN: credential.token,
-      S3_ENDPOINT: edge.s3.config.endpoint,
-      S3_BUCKET: config.bucket,
-      S3_ACCESS_KEY_ID: edge.s3.config.accessKeyId,
-      S3_SECRET_ACCESS_KEY: edge.s3.config.secretAccessKey,
-      PORT: String(config.backendPort),
-      RANKGATE_STATE_DIR: config.stateDir,
-    },
-    'inherit',
-  );
-  void backend.exited.then((code) => {
-    console.error(`[start] the backend exited (${code}).`);
-    void stop(1);
-  });
+  const backendEnv = {
+    EDGE_URL: edge.edgeUrl,
+    RANKGATE_LOCAL: '1',
+    BACKEND_ID: backendId,
+    BACKEND_TOKEN: credential.token,
+    S3_ENDPOINT: edge.s3.config.endpoint,
+    S3_BUCKET: config.bucket,
+    S3_ACCESS_KEY_ID: edge.s3.config.accessKeyId,
+    S3_SECRET_ACCESS_KEY: edge.s3.config.secretAccessKey,
+    PORT: String(config.backendPort),
+    RANKGATE_STATE_DIR: config.stateDir,
+  };
+  // Restarted when it exits, as an orchestrator would: a crash costs its requests in flight, not the whole stack.
+  backend = await superviseBackend(() => startBackendProcess(backendEnv, 'inherit'), log);
+  log(`the backend runs as pid ${backend.current().child.pid}; if it exits it is started again.`);
   const ready = await bootstrap({
     edgeUrl: edge.edgeUrl,
     adminToken: config.adminToken,

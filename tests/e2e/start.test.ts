@@ -1,7 +1,8 @@
 /**
  * The start path of a new user: `npm start` (scripts/start.ts, on its own free ports and a fresh state folder)
  * until it says "rankgate is up.", then the `export` lines and the first curl command exactly as printed, run
- * by bash: the answer is an OpenAI completion from the adapter that curl names.
+ * by bash: the answer is an OpenAI completion from the adapter that curl names. And the stack outlives its backend:
+ * killed in the middle of a merge, the backend is started again, and the merge finishes.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -37,7 +38,15 @@ beforeAll(async () => {
   const [edge, s3, backend] = [await freePort(), await freePort(), await freePort()];
   start = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
     cwd: root,
-    env: { ...process.env, EDGE_PORT: String(edge), S3_PORT: String(s3), BACKEND_PORT: String(backend), RANKGATE_STATE_DIR: stateDir },
+    env: {
+      ...process.env,
+      EDGE_PORT: String(edge),
+      S3_PORT: String(s3),
+      BACKEND_PORT: String(backend),
+      RANKGATE_STATE_DIR: stateDir,
+      // A killed backend's merge is taken again within seconds, not the default two minutes.
+      LEASE_TTL_S: '5',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
     // Its own process group, so nothing it started outlives the test.
     detached: true,
@@ -87,4 +96,65 @@ test('says the local bucket is for development: it checks no signatures, unlike 
     .split('\n')
     .find((l) => l.trimStart().startsWith('bucket '));
   expect(bucket, output).toContain('for development only: it checks no request signatures; R2 and S3 do in deployment');
+});
+
+/** Polls `check` every 100 ms until it returns a value, or fails after `timeoutMs` naming `what`. */
+async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}\n${output.slice(-4000)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+test('a backend killed in the middle of a merge is started again, and the merge finishes', async () => {
+  const env = Object.fromEntries(
+    output
+      .split('\n')
+      .filter((l) => l.startsWith('export '))
+      .map((l) => l.slice('export '.length).split('=') as [string, string]),
+  );
+  const call = async (path: string, body?: unknown) => {
+    const res = await fetch(`${env.RANKGATE_BASE_URL}${path}`, {
+      method: body ? 'POST' : 'GET',
+      headers: { authorization: `Bearer ${env.RANKGATE_API_KEY}`, 'content-type': 'application/json' },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    expect(res.status, path).toBeLessThan(300);
+    return (await res.json()) as any;
+  };
+  const adapters = (await call('/v1/adapters?limit=100')).data.map((a: any) => a.name).slice(0, 4);
+  const merge = await call('/v1/merges', {
+    name: 'survives-restart',
+    base_model: 'rankgate-tiny',
+    adapters,
+    method: 'rmm_shared',
+    basis_size: 2,
+  });
+  const pid = Number(/the backend runs as pid (\d+)/.exec(output)?.[1]);
+  expect(pid).toBeGreaterThan(0);
+  const seen = await until(
+    'the merge to be claimed',
+    async () => {
+      const { status } = await call(`/v1/merges/${merge.id}`);
+      return status === 'queued' ? undefined : status;
+    },
+    60_000,
+  );
+  expect(seen, 'the merge finished before the backend could be killed in the middle of it').toBe('running');
+  process.kill(-pid, 'SIGKILL');
+  await until('the backend to be started again', async () => (/the backend is back \(pid \d+/.test(output) ? true : undefined), 60_000);
+  expect(output).toMatch(new RegExp(`the backend \\(pid ${pid}\\) exited \\(SIGKILL\\); restarting it in 1 s`));
+  const done = await until(
+    'the merge to end',
+    async () => {
+      const m = await call(`/v1/merges/${merge.id}`);
+      return ['succeeded', 'failed', 'cancelled'].includes(m.status) ? m : undefined;
+    },
+    120_000,
+  );
+  expect(done.status, JSON.stringify(done)).toBe('succeeded');
+  expect(start.exitCode).toBeNull();
 });

@@ -2,7 +2,10 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { forwardLogits, loadFixture, maxAbsDiff, type Fixture } from '../../gpu-backend/cli/parity.ts';
+import { join } from 'node:path';
+import { Decoder } from '../../gpu-backend/engine/decoder.ts';
 import { generate } from '../../gpu-backend/engine/generate.ts';
+import { readModelFolder } from '../../gpu-backend/formats/files.ts';
 import { toFloat32 } from '../../contracts/formats/safetensors.ts';
 import { FIXTURE } from './helpers.ts';
 
@@ -44,6 +47,14 @@ describe('engine against transformers + PEFT (tiny-llama fixture)', () => {
     expect(maxAbsDiff(row(got, 0), row(reference('logits.task_a'), 0))).toBeLessThan(1e-4);
     expect(maxAbsDiff(row(got, 1), row(reference('logits.base'), 1))).toBeLessThan(1e-4);
     expect(maxAbsDiff(row(got, 2), row(reference('logits.task_c'), 2))).toBeLessThan(1e-4);
+  });
+
+  test('a batch without adapters runs the base path: the same logits as a graph with no LoRA path at all', async () => {
+    const plain = await Decoder.fromFolder(await readModelFolder(join(FIXTURE, 'base')), { lora: false });
+    const none = fx.inputIds.map(() => null);
+    const got = await forwardLogits(fx.decoder, fx.inputIds, none);
+    expect(maxAbsDiff(got, await forwardLogits(plain, fx.inputIds, none))).toBeLessThan(1e-6);
+    await plain.release();
   });
 
   test('four requests with different adapters decoded in one batch each match their reference', async () => {

@@ -4,11 +4,12 @@
  *    through onnxruntime, the larger of two samples right before and right after the prefill (`withPeak`);
  *  - decode tokens/s at batch 1, 8 and 32: no adapters, and one distinct r=16 adapter (all seven projections)
  *    per row;
- *  - the same 32 adapters at batch 32 through one shared basis (k = 16 per module; engine-shared.ts), and the
- *    LoRA graph without its shared-basis inputs (what those inputs cost when no row uses them);
+ *  - at batch 1 and 32, in turn: the base, one adapter per row, the same adapters through one shared basis (k = 16
+ *    per module; engine-shared.ts), and the LoRA graph with and without its shared-basis path, no adapter; the
+ *    ratios to the base (adapter_vs_base_b1, decode_multi_vs_base, decode_shared_vs_base) come from these;
  *  - the naive way: the same 32 requests served one adapter at a time (batch 1, one after another);
- *  - time to the first token of a task rebuilt from a cached basis, of the same through the shared path, and of a
- *    compressed int8 adapter (engine-shared.ts);
+ *  - time to the first token of a task of a cached shared basis as served (shared path), of the same rebuilt as an
+ *    adapter, and of a compressed int8 adapter (engine-shared.ts);
  *  - int8 and int4 bases against fp32: decode at batch 1 and 32, logit drift, task accuracy (engine-quantized.ts).
  */
 import { Decoder } from '../gpu-backend/engine/decoder.ts';
@@ -101,17 +102,23 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
     decode[n] = { base, base_lora_graph: baseLoraGraph, multi };
     rows.push([n, base, baseLoraGraph, multi, multi / base]);
   }
-  // Batch 32 again, in turn round after round (best of each), so load on the machine falls on all alike: the base,
-  // 32 adapters per row, the same 32 through the shared basis, and the LoRA graph with and without shared inputs.
+  // Batch 1 and 32 again, in turn round after round (best of each), so load on the machine falls on all alike: the
+  // base, one adapter per row, the same adapters as tasks of the shared basis, and the LoRA graph with and without
+  // its shared-basis path, no adapter. The ratios against the base come from these.
   const noShared = await Decoder.fromFolder(folder, { sharedBasis: false });
-  const b32 = { base: 0, multi: 0, shared: 0, lora_graph: 0, lora_graph_no_shared_inputs: 0 };
-  for (let round = 0; round < (quick ? 2 : 3); round++) {
-    b32.base = Math.max(b32.base, await decodeTps(32, false, plain));
-    b32.multi = Math.max(b32.multi, await decodeTps(32, true));
-    b32.shared = Math.max(b32.shared, await decodeTps(32, 'shared'));
-    b32.lora_graph = Math.max(b32.lora_graph, await decodeTps(32, false));
-    b32.lora_graph_no_shared_inputs = Math.max(b32.lora_graph_no_shared_inputs, await decodeTps(32, false, noShared));
-  }
+  const inTurn = async (n: number) => {
+    const best = { base: 0, multi: 0, shared: 0, lora_graph: 0, lora_graph_no_shared_inputs: 0 };
+    for (let round = 0; round < (quick ? 2 : 3); round++) {
+      best.base = Math.max(best.base, await decodeTps(n, false, plain));
+      best.multi = Math.max(best.multi, await decodeTps(n, true));
+      best.shared = Math.max(best.shared, await decodeTps(n, 'shared'));
+      best.lora_graph = Math.max(best.lora_graph, await decodeTps(n, false));
+      best.lora_graph_no_shared_inputs = Math.max(best.lora_graph_no_shared_inputs, await decodeTps(n, false, noShared));
+    }
+    return best;
+  };
+  const b1 = await inTurn(1);
+  const b32 = await inTurn(32);
   await noShared.release();
   const firstToken = await firstTokens(decoder, adapters[0], quick);
 
@@ -133,21 +140,25 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
     `\n32 requests (prompt ${ctx}, ${steps + 1} new tokens), each with its own adapter: one batch ${multiSeconds.toFixed(2)} s, one at a time ${swapSeconds.toFixed(2)} s`,
   );
 
-  console.log(`\ndecode at batch 32, measured in turn (best of ${quick ? 2 : 3} rounds), tokens/s:`);
+  console.log(`\ndecode measured in turn (best of ${quick ? 2 : 3} rounds), tokens/s:`);
   console.log(
     table(
       [
+        'batch',
         'base model',
-        '32 adapters per row',
-        `32 tasks, one shared basis (k ${SHARED_K})`,
+        'one adapter per row',
+        `tasks of one shared basis (k ${SHARED_K})`,
         'LoRA graph, no adapter',
-        'same, no shared inputs',
+        'same, no shared path',
       ],
-      [[b32.base, b32.multi, b32.shared, b32.lora_graph, b32.lora_graph_no_shared_inputs]],
+      [1, 32].map((n) => {
+        const b = n === 1 ? b1 : b32;
+        return [n, b.base, b.multi, b.shared, b.lora_graph, b.lora_graph_no_shared_inputs];
+      }),
     ),
   );
   console.log(
-    `\nfirst token (in process, Scheduler, prompt 16): task rebuilt from a cached basis ${firstToken.revert_first_token_ms.toFixed(1)} ms (rebuild ${firstToken.revert_rebuild_ms.toFixed(1)} ms), through the shared path ${firstToken.shared_first_token_ms.toFixed(1)} ms, compressed int8 adapter from its folder ${firstToken.compressed_first_token_ms.toFixed(1)} ms, the base alone ${firstToken.base_first_token_ms.toFixed(1)} ms`,
+    `\nfirst token (in process, Scheduler, prompt 16): task of a cached rmm_shared merge as served (shared path) ${firstToken.revert_first_token_ms.toFixed(1)} ms, the same task rebuilt as an adapter ${firstToken.rebuild_first_token_ms.toFixed(1)} ms (rebuild ${firstToken.revert_rebuild_ms.toFixed(1)} ms), compressed int8 adapter from its folder ${firstToken.compressed_first_token_ms.toFixed(1)} ms, the base alone ${firstToken.base_first_token_ms.toFixed(1)} ms`,
   );
 
   const quantized = await quantizedBases(folder, plain, quick, (n, engine) => decodeTps(n, false, engine));
@@ -162,13 +173,19 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
     load_seconds: loadSeconds,
     prefill: { batch: pb, seq: pt, tokens_per_s: prefillTps, gflops: prefillFlops / prefillSeconds / 1e9 },
     decode_tokens_per_s: decode,
-    decode_multi_vs_base: decode[32].multi / decode[32].base,
+    adapter_vs_base_b1: b1.multi / b1.base,
+    lora_graph_vs_base_b1: b1.lora_graph / b1.base,
+    shared_vs_base_b1: b1.shared / b1.base,
+    decode_multi_vs_base: b32.multi / b32.base,
     decode_shared_vs_base: b32.shared / b32.base,
+    lora_graph_vs_base_b32: b32.lora_graph / b32.base,
+    decode_b1_in_turn_tokens_per_s: b1,
     decode_b32_in_turn_tokens_per_s: b32,
     shared_basis: { k: SHARED_K, tasks: 32, fitted: shared.fitted, fit_seconds: shared.seconds },
     shared_inputs_overhead: 1 - b32.lora_graph / b32.lora_graph_no_shared_inputs,
     revert_first_token_ms: firstToken.revert_first_token_ms,
-    shared_first_token_ms: firstToken.shared_first_token_ms,
+    revert_vs_base_first_token: firstToken.revert_first_token_ms / firstToken.base_first_token_ms,
+    rebuild_first_token_ms: firstToken.rebuild_first_token_ms,
     compressed_first_token_ms: firstToken.compressed_first_token_ms,
     revert_rebuild_ms: firstToken.revert_rebuild_ms,
     base_first_token_ms: firstToken.base_first_token_ms,

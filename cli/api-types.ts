@@ -2914,7 +2914,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Chat completion with a base model, an adapter, a merge or a reverted task of a merge */
+        /** Chat completion with a base model, an adapter, a mix of adapters, a merge or a reverted task of a merge */
         post: {
             parameters: {
                 query?: never;
@@ -3027,7 +3027,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Text completion with a base model, an adapter, a merge or a reverted task of a merge */
+        /** Text completion with a base model, an adapter, a mix of adapters, a merge or a reverted task of a merge */
         post: {
             parameters: {
                 query?: never;
@@ -4670,6 +4670,25 @@ export interface components {
             } & {
                 [key: string]: unknown;
             };
+            /**
+             * @description Mixes up to 8 adapters of the base model named in `model` (which must then be "<base>", not an adapter): the request is served with Σ wᵢ·ΔWᵢ, exactly. Their ranks together may be at most the edge's MAX_MIX_RANK (default 128).
+             * @example [
+             *       {
+             *         "name": "task_a",
+             *         "weight": 0.7
+             *       },
+             *       {
+             *         "name": "task_b",
+             *         "weight": 0.3
+             *       }
+             *     ]
+             */
+            adapters?: {
+                /** @description An adapter of the base model in `model`: its name or id. */
+                name: string;
+                /** @description Its scale wᵢ in Σ wᵢ·ΔWᵢ: any finite number but 0; negative subtracts the task (task negation). */
+                weight: number;
+            }[];
             max_tokens?: number;
             temperature?: number;
             top_p?: number;
@@ -4766,6 +4785,25 @@ export interface components {
             echo?: boolean;
             /** @description Log-probabilities of the chosen tokens and of this many likeliest alternatives. */
             logprobs?: number | null;
+            /**
+             * @description Mixes up to 8 adapters of the base model named in `model` (which must then be "<base>", not an adapter): the request is served with Σ wᵢ·ΔWᵢ, exactly. Their ranks together may be at most the edge's MAX_MIX_RANK (default 128).
+             * @example [
+             *       {
+             *         "name": "task_a",
+             *         "weight": 0.7
+             *       },
+             *       {
+             *         "name": "task_b",
+             *         "weight": 0.3
+             *       }
+             *     ]
+             */
+            adapters?: {
+                /** @description An adapter of the base model in `model`: its name or id. */
+                name: string;
+                /** @description Its scale wᵢ in Σ wᵢ·ΔWᵢ: any finite number but 0; negative subtracts the task (task negation). */
+                weight: number;
+            }[];
             max_tokens?: number;
             temperature?: number;
             top_p?: number;

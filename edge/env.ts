@@ -31,6 +31,8 @@ export interface Env {
    * reading D1 again (default: DEFAULT_CACHE_TTL_MS in edge/request-caches.ts; "0" turns caching off).
    */
   EDGE_CACHE_TTL_MS?: string;
+  /** The most total rank (Σ rᵢ) a request's `adapters` may mix (default: DEFAULT_MAX_MIX_RANK in contracts/api/openai.ts). */
+  MAX_MIX_RANK?: string;
 }
 
 export interface AppVariables {

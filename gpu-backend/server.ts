@@ -22,6 +22,7 @@ import { DEFAULT_SCHEDULER_OPTIONS, type SchedulerOptions } from './serve/schedu
 import { DEFAULT_TOKENIZER_LIMITS, type TokenizerLimits } from './formats/tokenizer-sandbox.ts';
 import { type ExecutionProvider, type ExecutionProviderSetting, parseExecutionProvider, useExecutionProvider } from './engine/providers.ts';
 import { LEASE_TTL_S } from '../contracts/api/jobs.ts';
+import { MAX_RANK } from '../contracts/formats/peft-config.ts';
 import { ObjectStore, type ObjectStoreConfig } from '../contracts/storage/object-store.ts';
 import { EdgeClient } from './worker/edge-client.ts';
 import { HeartbeatSender } from './worker/heartbeat.ts';
@@ -53,6 +54,8 @@ export interface BackendConfig {
   maxAdapters: number;
   /** Each base model's tokenizer and chat template run in a process of their own, with this deadline per call and heap cap. */
   tokenizerLimits: TokenizerLimits;
+  /** The most total rank (Σ rᵢ) of the adapters one request mixes. */
+  maxMixRank: number;
   cacheDir: string;
   heartbeatEveryMs: number;
   jobPollMs: number;
@@ -93,6 +96,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): BackendConf
     prefillTokensPerStep: int('PREFILL_TOKENS_PER_STEP', defaults.prefillTokensPerStep),
     prefillMsPerStep: int('PREFILL_MS_PER_STEP', defaults.prefillMsPerStep),
   };
+  const maxMixRank = int('MAX_MIX_RANK', DEFAULT_MODEL_CACHE_OPTIONS.maxMixRank);
+  // A mix is served as one adapter of rank Σ rᵢ, and an adapter's rank is bounded.
+  if (maxMixRank > MAX_RANK) throw new Error(`MAX_MIX_RANK must be at most ${MAX_RANK} (the largest LoRA rank), got ${maxMixRank}.`);
   return {
     edgeUrl: env.EDGE_URL ?? 'http://127.0.0.1:8787',
     token,
@@ -119,6 +125,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): BackendConf
       deadlineMs: int('TOKENIZER_DEADLINE_MS', DEFAULT_TOKENIZER_LIMITS.deadlineMs),
       memoryMb: int('TOKENIZER_MEMORY_MB', DEFAULT_TOKENIZER_LIMITS.memoryMb, 16),
     },
+    maxMixRank,
     cacheDir: resolve(env.CACHE_DIR ?? join(stateDir, 'backend-cache')),
     heartbeatEveryMs: int('HEARTBEAT_EVERY_MS', 10_000),
     // The variable keeps its first name (deployments set it); it is the wait between claims of jobs.
@@ -156,6 +163,7 @@ export async function startBackend(config: BackendConfig): Promise<RunningBacken
     maxBaseBytes: config.modelCacheBytes,
     maxAdapters: config.maxAdapters,
     tokenizerLimits: config.tokenizerLimits,
+    maxMixRank: config.maxMixRank,
     observer: metrics,
   });
   const inFlight = { count: 0 };

@@ -111,6 +111,55 @@ const Model = z.string().min(1).max(300).openapi({
   example: 'tiny-llama:task_a',
 });
 
+/** Most adapters one request may mix (`adapters`). */
+export const MAX_MIXED_ADAPTERS = 8;
+
+/**
+ * The default bound on a mix's total rank, Σ rᵢ: the row is served with the concatenated factors of its adapters,
+ * and every row of a batch is padded to the largest rank any row needs, so one wide mix slows its whole batch.
+ * The edge's MAX_MIX_RANK var and the backend's MAX_MIX_RANK setting both default to it.
+ */
+export const DEFAULT_MAX_MIX_RANK = 128;
+
+/**
+ * `adapters`: a weighted set of the tenant's adapters of the base model named in `model`, served as one adapter,
+ * Σ wᵢ·ΔWᵢ, exactly (each row's own concatenated factors). An extension field: the OpenAI SDKs pass it through
+ * (`extra_body` in Python; an extra property of the request object in Node).
+ */
+export const AdapterMix = z
+  .array(
+    z.strictObject({
+      name: z.string().min(1).max(300).openapi({ description: 'An adapter of the base model in `model`: its name or id.' }),
+      weight: z
+        .number()
+        .openapi({ description: 'Its scale wᵢ in Σ wᵢ·ΔWᵢ: any finite number but 0; negative subtracts the task (task negation).' }),
+    }),
+  )
+  .superRefine((mix, ctx) => {
+    if (mix.length === 0) refuse(ctx, 'invalid_adapters', '"adapters" is empty; list at least one adapter, or leave the field out.');
+    if (mix.length > MAX_MIXED_ADAPTERS)
+      refuse(ctx, 'too_many_adapters', `"adapters" lists ${mix.length} adapters; a request mixes at most ${MAX_MIXED_ADAPTERS}.`);
+    const names = new Set<string>();
+    for (const { name, weight } of mix) {
+      if (weight === 0 || !Number.isFinite(weight))
+        refuse(
+          ctx,
+          'invalid_adapters',
+          `adapter "${name}" has weight ${weight}; give a finite weight other than 0, or leave the adapter out.`,
+        );
+      if (names.has(name))
+        refuse(ctx, 'invalid_adapters', `adapter "${name}" is listed twice in "adapters"; list each once, with the sum of its weights.`);
+      names.add(name);
+    }
+  })
+  .openapi({
+    description: `Mixes up to ${MAX_MIXED_ADAPTERS} adapters of the base model named in \`model\` (which must then be "<base>", not an adapter): the request is served with Σ wᵢ·ΔWᵢ, exactly. Their ranks together may be at most the edge's MAX_MIX_RANK (default ${DEFAULT_MAX_MIX_RANK}).`,
+    example: [
+      { name: 'task_a', weight: 0.7 },
+      { name: 'task_b', weight: 0.3 },
+    ],
+  });
+
 const Sampling = {
   max_tokens: z.number().int().min(1).max(32_768).optional(),
   temperature: z.number().min(0).max(2).optional(),
@@ -163,6 +212,7 @@ export const ChatCompletionRequest = z
       .openapi({ description: "Log-probabilities of the chosen tokens (the model's own distribution)." }),
     top_logprobs: z.number().int().min(0).max(MAX_TOP_LOGPROBS.chat).nullable().optional(),
     response_format: ResponseFormat.optional(),
+    adapters: AdapterMix.optional(),
     ...Sampling,
     ...ChatNotServed,
   })
@@ -192,6 +242,7 @@ export const CompletionRequest = z
       .nullable()
       .optional()
       .openapi({ description: 'Log-probabilities of the chosen tokens and of this many likeliest alternatives.' }),
+    adapters: AdapterMix.optional(),
     ...Sampling,
     ...CompletionNotServed,
   })

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 
-export const TARGET_KINDS = ['base', 'adapter', 'merge', 'merge_task'] as const;
+export const TARGET_KINDS = ['base', 'adapter', 'merge', 'merge_task', 'mix'] as const;
 
 /**
  * Weight widths a base model can be served at besides float32, named in model ids as `<base>@int8` or
@@ -22,6 +22,8 @@ export const RoutedTarget = z.object({
   adapter: Ref.extend({ rank: z.number().int().nullable() }).nullable(),
   /** The merge served (kinds merge and merge_task). */
   merge: Ref.extend({ method: z.string() }).nullable(),
+  /** The adapters a request mixes (kind mix), each with its weight: served as Σ wᵢ·ΔWᵢ. */
+  mix: z.array(Ref.extend({ rank: z.number().int().nullable(), weight: z.number() })).nullish(),
   /** The base model's weights served at this width (`<base>@int8`), or float32 (null). */
   weight_bits: z
     .union(SERVED_WEIGHT_BITS.map((b) => z.literal(b)) as [z.ZodLiteral<8>, z.ZodLiteral<4>])

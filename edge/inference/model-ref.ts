@@ -2,7 +2,7 @@
  * `model` strings: `<base>`, `<base>:<adapter>`, `<base>:<merge>` or `<base>:<merge>/<task>`, resolved to
  * what the tenant owns and what a backend must load. Anything else, or anything not servable yet, is a 4xx.
  */
-import { and, eq, or } from 'drizzle-orm';
+import { and, eq, inArray, or } from 'drizzle-orm';
 import { isReversibleMerge, REVERSIBLE_MERGE_METHODS } from '../../contracts/api/jobs.ts';
 import { SERVED_WEIGHT_BITS, type RoutedTarget, type ServedWeightBits } from '../../contracts/api/routed-target.ts';
 import { adapters, baseModels, mergeMembers, merges } from '../../schema/index.ts';
@@ -126,4 +126,79 @@ async function resolveNamed(
     },
     routingKey: merge.id,
   };
+}
+
+type MixEntry = { name: string; weight: number };
+
+/**
+ * `"model": "<base>"` with `"adapters": [{name, weight}, …]`: each name resolved as a single adapter would be (404
+ * unknown, 409 not ready), all of the base in `model`, their ranks together at most `maxRank`.
+ */
+export async function resolveMix(db: Db, tenantId: string, model: string, mix: MixEntry[], maxRank: number): Promise<Resolved> {
+  const m = MODEL.exec(model);
+  if (m?.[2])
+    throw new ApiError(
+      400,
+      'model_and_adapters',
+      `"model" names "${model}" and "adapters" lists adapters to mix; choose one: "model": "${m[1]}" with "adapters", or "model": "${model}" without "adapters".`,
+      'adapters',
+    );
+  const { target, routingKey } = await resolveModel(db, tenantId, model);
+  const found = await db
+    .select()
+    .from(adapters)
+    .where(
+      and(
+        eq(adapters.tenantId, tenantId),
+        or(
+          inArray(
+            adapters.name,
+            mix.map((e) => e.name),
+          ),
+          inArray(
+            adapters.id,
+            mix.map((e) => e.name),
+          ),
+        ),
+      ),
+    );
+  const baseNames = new Map((await db.select().from(baseModels).where(eq(baseModels.tenantId, tenantId))).map((b) => [b.id, b.name]));
+  const entries = mix.map(({ name, weight }) => {
+    const adapter = found.find((a) => a.name === name) ?? found.find((a) => a.id === name);
+    if (!adapter)
+      throw new ApiError(
+        404,
+        'model_not_found',
+        `"adapters" names "${name}", which is no adapter of yours; GET /v1/models lists the adapters you can call.`,
+        'adapters',
+      );
+    if (adapter.baseModelId !== target.base_model.id)
+      throw new ApiError(
+        400,
+        'base_model_mismatch',
+        `Adapter "${adapter.name}" was made for base model "${baseNames.get(adapter.baseModelId)}", not "${target.base_model.name}"; mix adapters of the base model in "model".`,
+        'adapters',
+      );
+    if (adapter.status !== 'ready')
+      throw new ApiError(
+        409,
+        'model_not_ready',
+        `Adapter "${adapter.name}" is ${adapter.status}; it can be mixed once it is ready (commit the upload).`,
+        'adapters',
+      );
+    return { ...adapterRef(adapter), weight };
+  });
+  const totalRank = entries.reduce((s, e) => s + (e.rank ?? 0), 0);
+  if (totalRank > maxRank)
+    throw new ApiError(
+      400,
+      'mix_rank_too_large',
+      `The adapters' ranks add up to ${totalRank} (${entries.map((e) => `${e.name}: ${e.rank}`).join(', ')}); a mix may total at most ${maxRank}. Mix fewer or lower-rank adapters.`,
+      'adapters',
+    );
+  // Routed on the first adapter's id (with the base's variant, as resolveModel does): the backend that serves that
+  // adapter alone has it loaded already, and mixes led by the same adapter meet on the same backends and share
+  // their cached combined factors there; hashing the whole set would spread every mix to a cold backend.
+  const variant = routingKey.slice(target.base_model.id.length);
+  return { target: { ...target, kind: 'mix', mix: entries }, routingKey: `${entries[0].id}${variant}` };
 }

@@ -6,18 +6,20 @@ import { isReversibleMerge } from '../../contracts/api/jobs.ts';
 import { SERVED_WEIGHT_BITS, type Routing } from '../../contracts/api/routed-target.ts';
 import { adapters, baseModels, mergeMembers, merges } from '../../schema/index.ts';
 import { requireApiKey } from '../auth/middleware.ts';
-import type { AppEnv } from '../env.ts';
+import { type AppEnv, numberVar } from '../env.ts';
 import type { Db } from '../db.ts';
 import { ApiError, notFound } from '../errors.ts';
-import { resolveModel } from '../inference/model-ref.ts';
+import { resolveMix, resolveModel } from '../inference/model-ref.ts';
 import { modelKey, requestCaches } from '../request-caches.ts';
 import { pickCandidates, proxyToBackend } from '../inference/proxy.ts';
 import { withCertainEnd } from '../inference/stream-end.ts';
 import {
+  type AdapterMix,
   ChatCompletion,
   ChatCompletionRequest,
   Completion,
   CompletionRequest,
+  DEFAULT_MAX_MIX_RANK,
   EventStream,
   ModelList,
   ModelObject,
@@ -42,10 +44,19 @@ const route = { security: tenantSecurity, middleware: [requireApiKey], tags: ['i
  * The backend gets the request as the client sent it, plus `rankgate`: the tenant and what to load. Its JSON
  * answer is checked against the OpenAI shape; a stream is passed through as it arrives.
  */
-async function forward(c: Context<AppEnv>, path: string, body: { model: string; stream?: boolean }, answer: z.ZodType) {
+async function forward(
+  c: Context<AppEnv>,
+  path: string,
+  body: { model: string; stream?: boolean; adapters?: z.infer<typeof AdapterMix> },
+  answer: z.ZodType,
+) {
   const { db, tenantId } = c.var;
-  const { target, routingKey } = await requestCaches(c.env).models.getOrLoad(modelKey(tenantId, body.model), () =>
-    resolveModel(db, tenantId, body.model),
+  const { model, adapters: mix } = body;
+  const maxMixRank = numberVar(c.env.MAX_MIX_RANK, DEFAULT_MAX_MIX_RANK);
+  // A mix is cached under its whole spec (names and weights): the same model with other adapters is another target.
+  const key = mix ? modelKey(tenantId, `${model}\u0000${JSON.stringify(mix)}`) : modelKey(tenantId, model);
+  const { target, routingKey } = await requestCaches(c.env).models.getOrLoad(key, () =>
+    mix ? resolveMix(db, tenantId, model, mix, maxMixRank) : resolveModel(db, tenantId, model),
   );
   const candidates = await pickCandidates(db, c.env, routingKey, heartbeatTtlS(c.env));
   const rankgate: Routing = { tenant_id: c.var.tenantId, target };
@@ -77,7 +88,7 @@ function completionRoute<Req extends z.ZodType, Res extends z.ZodType>(path: str
     ...route,
     method: 'post',
     path,
-    summary: `${kind} completion with a base model, an adapter, a merge or a reverted task of a merge`,
+    summary: `${kind} completion with a base model, an adapter, a mix of adapters, a merge or a reverted task of a merge`,
     request: jsonBody(request),
     responses: {
       200: {

@@ -169,6 +169,20 @@ export function mergeCollapsed(members: Member[], spec: CollapsedSpec): { adapte
   return { adapter, report };
 }
 
+/**
+ * The `cat` merge alone, for serving a request's mix: Σ wᵢ·ΔWᵢ exactly, each module at the sum of the ranks of the
+ * members that have it (no padding to a uniform rank, no report: a row's slot pads as the batch needs).
+ */
+export function catMerge(members: Member[], weights: number[]): LoraAdapter {
+  checkMembers(members);
+  checkWeights(weights, members.length, 1);
+  return toAdapter(
+    members,
+    sitesOf(members).map((site) => concat(site, weights)),
+    null,
+  );
+}
+
 function combinerOf(spec: CollapsedSpec): Combiner {
   if (spec.method === 'linear') return 'sum';
   if (spec.method === 'ties') return 'ties';

@@ -9,10 +9,12 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { MergeMethod } from '../../contracts/api/jobs.ts';
+import { DEFAULT_MAX_MIX_RANK } from '../../contracts/api/openai.ts';
 import type { RoutedTarget, ServedWeightBits } from '../../contracts/api/routed-target.ts';
 import { parseModelConfig } from '../../contracts/formats/hf-config.ts';
 import type { LoraAdapter } from '../../contracts/formats/adapter.ts';
 import { invalid } from '../../contracts/formats/errors.ts';
+import { catMerge } from '../lowrank/merge-collapsed.ts';
 import { meanAdapter, revertTask, type ReversibleMerge } from '../lowrank/reversible.ts';
 import { readAdapterFolder, readJsonFile, readModelFolder } from '../formats/files.ts';
 import { servedWeightBytes } from '../engine/quantized-weights.ts';
@@ -50,6 +52,8 @@ export interface ModelRef {
 export interface ModelCacheOptions {
   /** Adapters kept loaded. */
   maxAdapters: number;
+  /** The most total rank (Σ rᵢ) of the adapters one request mixes. */
+  maxMixRank: number;
   /** Bytes of base-model weights kept loaded (what is running is never evicted). */
   maxBaseBytes: number;
   /** The fraction of maxBaseBytes one tenant's base models may hold before its own are evicted first. */
@@ -63,6 +67,7 @@ export interface ModelCacheOptions {
 
 export const DEFAULT_MODEL_CACHE_OPTIONS: ModelCacheOptions = {
   maxAdapters: 64,
+  maxMixRank: DEFAULT_MAX_MIX_RANK,
   maxBaseBytes: 4 * 1024 ** 3,
   tenantShare: 0.5,
   scheduler: {},
@@ -219,6 +224,7 @@ export class ModelCache {
     const { merge, adapter } = target;
     if (target.kind === 'base') return null;
     if (target.kind === 'adapter') return this.adapter(base, adapter!);
+    if (target.kind === 'mix') return this.mix(base, target.mix ?? []);
     if (!merge) invalid('bad_routing', `a ${target.kind} target must name its merge.`, 'model');
     if (target.kind === 'merge' && !isReversible(merge)) return this.adapter(base, collapsedAdapterRef(merge));
     if (target.kind === 'merge') return this.cachedAdapter(`merge:${merge.id}:mean`, async () => meanAdapter(await this.basis(merge)));
@@ -235,6 +241,31 @@ export class ModelCache {
     if (target.kind !== 'merge_task' || merge?.method !== SHARED_MERGE_METHOD) return { adapter: await this.targetAdapter(base, target) };
     const basis = await this.basis(merge);
     return { adapter: null, shared: { basis: sharedBasisOfMerge(basis), task: taskIndex(basis.tasks, adapter!.id) } };
+  }
+
+  /**
+   * A request's mix of adapters as one adapter: Σ wᵢ·ΔWᵢ as the concatenated factors of the `cat` merge (A rows
+   * wᵢ·sᵢ·Aᵢ stacked, B columns Bᵢ; rank Σ rᵢ, exact), built from the cached adapters and cached by ids and weights.
+   */
+  private mix(base: LoadedBase, mix: NonNullable<RoutedTarget['mix']>): Promise<LoraAdapter> {
+    if (mix.length === 0) invalid('bad_routing', 'a mix target must name its adapters.', 'adapters');
+    const key = `mix:${mix.map((m) => `${m.id}*${m.weight}`).join('+')}`;
+    return this.cachedAdapter(key, async () => {
+      const loaded = await Promise.all(mix.map((m) => this.adapter(base, m)));
+      const ranks = loaded.map((a) => Math.max(...a.modules.map((m) => m.rank)));
+      const total = ranks.reduce((s, r) => s + r, 0);
+      if (total > this.opts.maxMixRank)
+        invalid(
+          'mix_rank_too_large',
+          `The adapters' ranks add up to ${total} (${mix.map((m, i) => `${m.name}: ${ranks[i]}`).join(', ')}); this backend mixes at most ${this.opts.maxMixRank}. Mix fewer or lower-rank adapters.`,
+          'adapters',
+        );
+      const members = mix.map((m, i) => ({ name: m.id, baseModel: base.id, adapter: loaded[i] }));
+      return catMerge(
+        members,
+        mix.map((m) => m.weight),
+      );
+    });
   }
 
   /** A reversible merge's decoded basis (a few are kept: rebuilding a task from one takes milliseconds). */

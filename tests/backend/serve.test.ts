@@ -813,3 +813,72 @@ describe('served logits', () => {
     }
   });
 });
+
+describe('adapter mixes', () => {
+  // task_a (rank 4: q, v) and task_b (rank 8: q, k, v, o): k and o come from task_b alone; a negative weight negates.
+  const mix = [
+    { ...adapterRef('task_a'), rank: 4, weight: 0.7 },
+    { ...adapterRef('task_b'), rank: 8, weight: -0.4 },
+  ];
+  const mixTarget: RoutedTarget = { kind: 'mix', base_model: base, adapter: null, merge: null, mix, weight_bits: null };
+  const catOfMix = async () => {
+    const cfg = (await readModelFolder(join(FIXTURE, 'base'))).config;
+    const members = await Promise.all(
+      mix.map(async (m) => ({ name: m.id, baseModel: 'tiny', adapter: await readAdapterFolder(join(FIXTURE, 'adapters', m.name), cfg) })),
+    );
+    return mergeCollapsed(members, { method: 'cat', weights: mix.map((m) => m.weight) }).adapter;
+  };
+
+  test("a mixed row's logits equal a cat merge's of the same adapters and weights, beside a base row and a single-adapter row", async () => {
+    const { forwardLogits } = await import('../../gpu-backend/cli/parity.ts');
+    const loaded = await models.base(base, 'tenant_1');
+    const mixed = await models.targetAdapter(loaded, mixTarget);
+    // Cached by ids and weights: the same mix again is the same adapter, other weights another.
+    expect(await models.targetAdapter(loaded, mixTarget)).toBe(mixed);
+    expect(await models.targetAdapter(loaded, { ...mixTarget, mix: [mix[0], { ...mix[1], weight: 0.4 }] })).not.toBe(mixed);
+    const taskA = await models.targetAdapter(loaded, target('task_a') as RoutedTarget);
+    const ids = await loaded.tokenizer!.encode('upper: red fox', true);
+    const vocab = loaded.decoder.cfg.vocabSize;
+    const cat = await forwardLogits(loaded.decoder, [ids], [await catOfMix()]);
+    const batch = await forwardLogits(loaded.decoder, [ids, ids, ids], [null, mixed, taskA]);
+    const row = (logits: Float32Array, r: number) => logits.subarray(r * ids.length * vocab, (r + 1) * ids.length * vocab);
+    const maxDiff = (x: Float32Array, y: Float32Array) => x.reduce((m, v, i) => Math.max(m, Math.abs(v - y[i])), 0);
+    expect(maxDiff(row(batch, 1), cat)).toBeLessThan(1e-4);
+    // Each other row as it is alone; and the mix is neither of them.
+    expect(maxDiff(row(batch, 0), await forwardLogits(loaded.decoder, [ids], [null]))).toBeLessThan(1e-4);
+    expect(maxDiff(row(batch, 2), await forwardLogits(loaded.decoder, [ids], [taskA]))).toBeLessThan(1e-4);
+    expect(maxDiff(row(batch, 1), row(batch, 2))).toBeGreaterThan(1e-2);
+  });
+
+  test('a mix served over HTTP in one batch with the base and a single adapter answers as each does alone, and as its cat merge', async () => {
+    const routed = (t: RoutedTarget | undefined) => ({ tenant_id: 'tenant_1', target: t });
+    const ask = (t: unknown) =>
+      json('/v1/completions', { model: 'tiny', prompt: 'hello there', max_tokens: 12, temperature: 0, logprobs: 2, rankgate: t });
+    const targets = [routed(mixTarget), routing(), routing('task_a')];
+    const alone = [];
+    for (const t of targets) alone.push(await ask(t));
+    const together = await Promise.all(targets.map(ask));
+    expect(together.map((o) => o.choices[0].text)).toEqual(alone.map((o) => o.choices[0].text));
+    expect(alone[0].choices[0].text).not.toBe(alone[2].choices[0].text);
+    const store = new ObjectStore(s3.config);
+    const cat = adapterFiles(await catOfMix());
+    await store.put('merges/mix-cat/adapter_config.json', cat.config);
+    await store.put('merges/mix-cat/adapter_model.safetensors', cat.weights);
+    const asCat = await ask({
+      tenant_id: 'tenant_1',
+      target: { ...target('task_a'), adapter: { id: 'mix_cat', name: 'mix-cat', storage_prefix: 'merges/mix-cat/', rank: 12 } },
+    });
+    expect(asCat.choices[0].text).toBe(alone[0].choices[0].text);
+    const firstLogprobs = (o: any) => Object.values(o.choices[0].logprobs.top_logprobs[0] as Record<string, number>);
+    firstLogprobs(asCat).forEach((v, i) => expect(Math.abs(v - firstLogprobs(together[0])[i])).toBeLessThan(1e-4));
+  });
+
+  test("a mix whose ranks add up past the backend's MAX_MIX_RANK is refused, naming the limit", async () => {
+    const narrow = new ModelCache(new FolderCache(new ObjectStore(s3.config), cacheDir), { maxMixRank: 8 });
+    const loaded = await narrow.base(base, 'tenant_1');
+    await expect(narrow.targetAdapter(loaded, mixTarget)).rejects.toMatchObject({
+      code: 'mix_rank_too_large',
+      message: expect.stringContaining('at most 8'),
+    });
+  });
+});

@@ -28,6 +28,8 @@ export default defineProject({
           ALLOW_PRIVATE_BACKEND_URLS: 'true',
           // Tests age heartbeats and rows in D1 directly; request-caches.test.ts turns the caches on for itself.
           EDGE_CACHE_TTL_MS: '0',
+          // Low enough that three fixture adapters (ranks 4, 8, 8) pass it: mixes.test.ts checks the refusal.
+          MAX_MIX_RANK: '12',
         },
       },
     })),

@@ -6,7 +6,16 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { MAX_PROMPT_BYTES } from '../../contracts/api/openai.ts';
-import { fixtureTenant, startStack, uploadFixtureAdapter, type Stack, withStackLogs } from './stack.ts';
+import { join } from 'node:path';
+import { Tokenizer } from '@huggingface/tokenizers';
+import { tokenizerConfigJson, tokenizerJson } from '../../gpu-backend/default-model/tokenizer-files.ts';
+import { forwardLogits } from '../../gpu-backend/cli/parity.ts';
+import { Decoder } from '../../gpu-backend/engine/decoder.ts';
+import { tokenLogprobs } from '../../gpu-backend/engine/sampling.ts';
+import { readAdapterFolder, readModelFolder } from '../../gpu-backend/formats/files.ts';
+import { TextTokenizer } from '../../gpu-backend/formats/tokenizer.ts';
+import { mergeCollapsed } from '../../gpu-backend/lowrank/merge-collapsed.ts';
+import { FIXTURE, fixtureTenant, startStack, uploadFixtureAdapter, type Stack, withStackLogs } from './stack.ts';
 
 const MODEL = 'tiny-llama:task-a';
 
@@ -150,5 +159,67 @@ describe('options rankgate does not serve', () => {
         expect(err).toMatchObject({ status: 400, code: 'unsupported_parameter', param });
         expect(err.message).toContain(param);
       }
+    }));
+});
+
+describe('adapter mixes', () => {
+  test('"adapters" beside "model": "<base>" answers through the SDK, with the first-token logprobs of the cat merge of the same adapters', () =>
+    withLogs(async () => {
+      const api = await fixtureTenant(stack, 'openai-sdk-mix');
+      await uploadFixtureAdapter(api, 'mix-a', 'task_a');
+      await uploadFixtureAdapter(api, 'mix-b', 'task_b');
+      const mixClient = new OpenAI({ apiKey: api.key, baseURL: `${stack.edge.edgeUrl}/v1`, maxRetries: 0 });
+      const adapters = [
+        { name: 'mix-a', weight: 0.7 },
+        { name: 'mix-b', weight: -0.3 },
+      ];
+      // The SDK sends fields it does not know as they are (its README: "Undocumented request params").
+      const chat = await mixClient.chat.completions.create({
+        model: 'tiny-llama',
+        messages,
+        max_tokens: 6,
+        temperature: 0,
+        // @ts-expect-error rankgate's extension field
+        adapters,
+      });
+      expect(chat.choices[0].message.content).toEqual(expect.any(String));
+
+      const prompt = 'upper: red fox';
+      const served = await mixClient.completions.create({
+        model: 'tiny-llama',
+        prompt,
+        max_tokens: 1,
+        temperature: 0,
+        logprobs: 5,
+        // @ts-expect-error rankgate's extension field
+        adapters,
+      });
+      // The local engine with the cat merge of the same adapters and weights (PEFT's add_weighted_adapter "cat").
+      const folder = await readModelFolder(join(FIXTURE, 'base'));
+      const decoder = await Decoder.fromFolder(folder);
+      const members = await Promise.all(
+        ['task_a', 'task_b'].map(async (task) => ({
+          name: task,
+          baseModel: 'tiny-llama',
+          adapter: await readAdapterFolder(join(FIXTURE, 'adapters', task), folder.config),
+        })),
+      );
+      const cat = mergeCollapsed(members, { method: 'cat', weights: adapters.map((a) => a.weight) }).adapter;
+      const ids = new TextTokenizer(new Tokenizer(tokenizerJson(), tokenizerConfigJson()), tokenizerConfigJson()).encode(prompt, true);
+      const logits = await forwardLogits(decoder, [ids], [cat]);
+      const vocab = decoder.cfg.vocabSize;
+      const expected = tokenLogprobs(logits.subarray((ids.length - 1) * vocab, ids.length * vocab), 0, 5).top.map((t) => t.logprob);
+      // The legacy shape keys alternatives by token text: tokens that decode alike share one entry.
+      const top = Object.values(served.choices[0].logprobs?.top_logprobs?.[0] ?? {});
+      expect(top.length).toBeGreaterThanOrEqual(2);
+      for (const v of top) expect(Math.min(...expected.map((e) => Math.abs(e - v)))).toBeLessThan(1e-4);
+      await decoder.release();
+
+      const both = await mixClient.chat.completions
+        // @ts-expect-error rankgate's extension field
+        .create({ model: 'tiny-llama:mix-a', messages, adapters })
+        .catch((e) => e);
+      expect(both).toBeInstanceOf(OpenAI.BadRequestError);
+      expect(both).toMatchObject({ status: 400, code: 'model_and_adapters', param: 'adapters' });
     }));
 });

@@ -37,6 +37,14 @@ const list =
   <T>(item: (v: string) => T) =>
   (v: string) =>
     v.split(',').map((s) => item(s.trim()));
+/** `--adapter name=weight`, repeatable: one entry of a request's `adapters` mix each time. */
+const mixEntry = (v: string, prior: { name: string; weight: number }[] = []) => {
+  const at = v.lastIndexOf('=');
+  const weight = at > 0 ? Number(v.slice(at + 1)) : Number.NaN;
+  if (at <= 0 || v.slice(at + 1).trim() === '' || !Number.isFinite(weight))
+    throw new InvalidArgumentError('expected <adapter>=<weight>, e.g. task_a=0.7.');
+  return [...prior, { name: v.slice(0, at), weight }];
+};
 const targetModule = (v: string): TargetModule => {
   if (!(TARGET_MODULES as readonly string[]).includes(v)) throw new InvalidArgumentError(`expected some of ${TARGET_MODULES.join(', ')}.`);
   return v as TargetModule;
@@ -141,6 +149,7 @@ function program(): Command {
     .option('--system <text>', 'system message')
     .option('--max-tokens <n>', 'most tokens to generate', integer)
     .option('--temperature <x>', '0 for greedy', number)
+    .option('--adapter <name=weight>', 'mix this adapter of the base in --model at this weight (repeat, up to 8)', mixEntry)
     .action((words: string[], opts, cmd: Command) => chat(api(cmd), words, opts));
 
   return root;

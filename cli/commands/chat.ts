@@ -1,5 +1,5 @@
 /**
- * `rankgate chat --model <base:adapter> [message]`: one user turn (the message, or stdin when none is given),
+ * `rankgate chat --model <base:adapter> [--adapter name=weight …] [message]`: one user turn (the message, or stdin when none is given),
  * streamed: each chunk's text is written as it arrives. An error the server sends inside the stream ends the
  * command like an error answer.
  */
@@ -20,6 +20,8 @@ export interface ChatOptions {
   system?: string;
   maxTokens?: number;
   temperature?: number;
+  /** `--adapter name=weight` (repeated): the adapters of the base in `model` to mix. */
+  adapter?: { name: string; weight: number }[];
 }
 
 async function readStdin(): Promise<string> {
@@ -36,7 +38,14 @@ export async function chat(api: ApiClient, words: string[], opts: ChatOptions): 
     { role: 'user', content: message },
   ];
   const { data, error, response } = await api.POST('/v1/chat/completions', {
-    body: { model: opts.model, messages, max_tokens: opts.maxTokens, temperature: opts.temperature, stream: true },
+    body: {
+      model: opts.model,
+      adapters: opts.adapter,
+      messages,
+      max_tokens: opts.maxTokens,
+      temperature: opts.temperature,
+      stream: true,
+    },
     parseAs: 'stream',
   });
   if (error !== undefined || !data) throw apiError(response, error, 'chat');

@@ -10,6 +10,7 @@
  *  - the naive way: the same 32 requests served one adapter at a time (batch 1, one after another);
  *  - time to the first token of a task of a cached shared basis as served (shared path), of the same rebuilt as an
  *    adapter, and of a compressed int8 adapter (engine-shared.ts);
+ *  - batch 8 of requests each mixing 2 adapters against batch 8 of one adapter each (engine-mix.ts);
  *  - int8 and int4 bases against fp32: decode at batch 1 and 32, logit drift, task accuracy (engine-quantized.ts).
  */
 import { Decoder } from '../gpu-backend/engine/decoder.ts';
@@ -19,6 +20,7 @@ import { LoraRows } from '../gpu-backend/engine/lora-rows.ts';
 import type { LoraAdapter } from '../contracts/formats/adapter.ts';
 import { layerMatmulParams, randomAdapter, randomModel, SMOLLM2_135M } from './models.ts';
 import { quantizedBases } from './engine-quantized.ts';
+import { mixVsSingle } from './engine-mix.ts';
 import { basisFor, firstTokens, SHARED_K } from './engine-shared.ts';
 import { table, timeIt, withPeak } from './measure.ts';
 
@@ -121,6 +123,7 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
   const b32 = await inTurn(32);
   await noShared.release();
   const firstToken = await firstTokens(decoder, adapters[0], quick);
+  const mix = await mixVsSingle(decoder, adapters, ctx, steps, quick);
 
   // The naive way: the same 32 requests (each with its own adapter), one at a time, each served alone,
   // against all 32 in one continuously batched run. End to end: prefill, adapter swap and decode.
@@ -161,6 +164,10 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
     `\nfirst token (in process, Scheduler, prompt 16): task of a cached rmm_shared merge as served (shared path) ${firstToken.revert_first_token_ms.toFixed(1)} ms, the same task rebuilt as an adapter ${firstToken.rebuild_first_token_ms.toFixed(1)} ms (rebuild ${firstToken.revert_rebuild_ms.toFixed(1)} ms), compressed int8 adapter from its folder ${firstToken.compressed_first_token_ms.toFixed(1)} ms, the base alone ${firstToken.base_first_token_ms.toFixed(1)} ms`,
   );
 
+  console.log(
+    `\nbatch 8, each row mixing 2 adapters (cat, rank 32) ${mix.mix2_tokens_per_s.toFixed(0)} tokens/s, each row one adapter (rank 16) ${mix.single_tokens_per_s.toFixed(0)}: ${mix.mix2_vs_single_b8.toFixed(2)}`,
+  );
+
   const quantized = await quantizedBases(folder, plain, quick, (n, engine) => decodeTps(n, false, engine));
   const ratio = (v: 'int8' | 'int4', n: 1 | 32) => quantized.decode_tokens_per_s[v][n] / quantized.decode_tokens_per_s.fp32[n];
 
@@ -190,6 +197,8 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
     revert_rebuild_ms: firstToken.revert_rebuild_ms,
     base_first_token_ms: firstToken.base_first_token_ms,
     multi_vs_swap: swapSeconds / multiSeconds,
+    mix2_vs_single_b8: mix.mix2_vs_single_b8,
+    mix2: mix,
     prefill_mfu: prefillMfu,
     int4_vs_fp32_b1: ratio('int4', 1),
     int8_vs_fp32_b1: ratio('int8', 1),

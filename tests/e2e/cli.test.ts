@@ -1,7 +1,7 @@
 /**
  * The `rankgate` CLI as a user runs it (a child process of bin/rankgate.js) against the real local stack:
  * adapters uploaded, listed and downloaded byte for byte; a training file, a job followed to its end and a job
- * cancelled; a streamed chat; merges and reverts printing the API's own answer or error; and the three ways a
+ * cancelled; a streamed chat, with an adapter and with a mix of two; merges and reverts printing the API's own answer or error; and the three ways a
  * call goes wrong before any work (a bad key, an unknown model, no endpoint) each said in one line.
  */
 import { spawn } from 'node:child_process';
@@ -104,6 +104,31 @@ describe('chat', () => {
       const expected = (await api.json('/v1/chat/completions', { body })).choices[0].message.content;
       const run = ok(await rankgate(['chat', '--model', body.model, '--max-tokens', '12', '--temperature', '0', 'upper: red fox']));
       expect(run.stdout).toBe(`${expected}\n`);
+    }));
+
+  test('--adapter name=weight, repeated, mixes adapters: the same text the API gives for that mix', () =>
+    withLogs(async () => {
+      ok(await upload('task_b', 'cli-mix-b'));
+      const adapters = [
+        { name: 'cli-a', weight: 0.7 },
+        { name: 'cli-mix-b', weight: -0.3 },
+      ];
+      const body = {
+        model: 'tiny-llama',
+        adapters,
+        messages: [{ role: 'user', content: 'upper: red fox' }],
+        max_tokens: 12,
+        temperature: 0,
+      };
+      const expected = (await api.json('/v1/chat/completions', { body })).choices[0].message.content;
+      const mix = ['--adapter', 'cli-a=0.7', '--adapter', 'cli-mix-b=-0.3'];
+      const run = ok(
+        await rankgate(['chat', '--model', 'tiny-llama', ...mix, '--max-tokens', '12', '--temperature', '0', 'upper: red fox']),
+      );
+      expect(run.stdout).toBe(`${expected}\n`);
+      const bad = await rankgate(['chat', '--model', 'tiny-llama', '--adapter', 'cli-a', 'hello']);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain('expected <adapter>=<weight>');
     }));
 });
 

@@ -11,7 +11,7 @@ export const MAX_JSON_BODY_BYTES = 1024 * 1024;
 
 /**
  * What the edge adds to a client's request when it forwards it: the `rankgate` routing field (ids, names and
- * storage prefixes of at most three objects), and what re-serializing the parsed request can add (`1e15` written out).
+ * storage prefixes of at most nine objects: a base and MAX_MIXED_ADAPTERS adapters of a mix, a few KiB), and what re-serializing the parsed request can add (`1e15` written out).
  */
 const FORWARD_ENVELOPE_BYTES = 64 * 1024;
 

@@ -92,18 +92,28 @@ const CompletionNotServed = {
   best_of: notServed('best_of', 'server-side best-of sampling is not implemented; ask for n choices instead.'),
 };
 
-/** `text` is what rankgate answers anyway; the JSON modes would need constrained decoding, which it does not do. */
+/**
+ * Plain text, any JSON object, or JSON under a schema. The JSON modes are decoded under the schema's grammar
+ * (constrained decoding), so every complete answer parses and validates; one cut short by max_tokens does not.
+ */
 const ResponseFormat = z
-  .looseObject({ type: z.enum(['text', 'json_object', 'json_schema']) })
-  .superRefine((v, ctx) => {
-    if (v.type !== 'text')
-      refuse(
-        ctx,
-        'unsupported_parameter',
-        `"response_format" of type "${v.type}" is not supported: rankgate does no constrained (JSON) decoding. Leave it out or send {"type": "text"}.`,
-      );
-  })
-  .openapi({ description: 'Only `{"type": "text"}` (the default); the JSON modes are refused with `unsupported_parameter`.' });
+  .discriminatedUnion('type', [
+    z.looseObject({ type: z.literal('text') }),
+    z.looseObject({ type: z.literal('json_object') }),
+    z.looseObject({
+      type: z.literal('json_schema'),
+      json_schema: z.looseObject({
+        name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a name of 1 to 64 letters, digits, underscores or dashes'),
+        description: z.string().optional(),
+        schema: z.record(z.string(), z.unknown()).optional(),
+        strict: z.boolean().nullable().optional(),
+      }),
+    }),
+  ])
+  .openapi({
+    description:
+      '`{"type": "text"}` (the default); `{"type": "json_object"}`: the answer is a JSON object; `{"type": "json_schema", "json_schema": {"name", "schema"}}`: the answer is JSON valid under the schema (without a schema, any object). Either JSON mode writes compact JSON (no whitespace between elements) and is decoded under the schema\'s grammar, so an answer that ends with finish_reason "stop" always parses and validates. A schema construct the grammar engine (xgrammar) cannot compile is refused with 400 `unsupported_json_schema`, naming it. Chat completions only.',
+  });
 
 const Model = z.string().min(1).max(300).openapi({
   description:

@@ -32,6 +32,17 @@ export interface GenerationRequest extends SamplingParams {
   signal?: AbortSignal;
   /** Asks for each chosen token's log-probability and its `top` likeliest alternatives, reported before onToken. */
   logprobs?: { top: number; onToken: (lp: TokenLogprobs) => void };
+  /** Limits each next token to those a grammar allows (structured output); a row without one pays nothing. */
+  constraint?: TokenConstraint;
+}
+
+/** A grammar's state for one row: which tokens may come next, fed each chosen token, done once it has ended. */
+export interface TokenConstraint {
+  /** Allowed next tokens as a bitmask (bit t%32 of word t>>5), at least vocabSize bits. */
+  nextMask(): Promise<Int32Array>;
+  accept(token: number): void;
+  /** The grammar has ended (its stop token was accepted): the row ends as stopped. */
+  readonly done: boolean;
 }
 
 export interface GenerationResult {
@@ -166,7 +177,7 @@ export class RunningBatch {
       this.lora.set(row, routes[i].adapter);
       this.shared.set(row, routes[i].shared);
     });
-    this.acceptAll(out.logits, base);
+    await this.acceptAll(out.logits, base);
   }
 
   /** One decode step for every row (rows whose request was aborted leave first). */
@@ -189,22 +200,24 @@ export class RunningBatch {
       for (let l = 0; l < cfg.numLayers; l++) this.cache.write(l, row, out.present[l], row, 1, 0, 1);
       this.cache.advance(row, 1);
     }
-    this.acceptAll(out.logits, 0);
+    await this.acceptAll(out.logits, 0);
   }
 
   /** Samples a token for rows [from, size) from `logits` (row i of logits = row from+i). */
-  private acceptAll(logits: Float32Array, from: number): void {
+  private async acceptAll(logits: Float32Array, from: number): Promise<void> {
     const vocab = this.decoder.cfg.vocabSize;
+    const masks = await Promise.all(this.rows.slice(from).map((r) => r.req.constraint?.nextMask()));
     // From the end backwards, so a swap-removal only ever moves a row already handled.
     for (let row = this.rows.length - 1; row >= from; row--) {
       const r = this.rows[row];
       const i = row - from;
       const rowLogits = logits.subarray(i * vocab, (i + 1) * vocab);
-      const token = sample(rowLogits, r.req, r.random);
+      const token = sample(rowLogits, r.req, r.random, masks[i]);
+      r.req.constraint?.accept(token);
       if (r.req.logprobs) r.req.logprobs.onToken(tokenLogprobs(rowLogits, token, r.req.logprobs.top));
       r.tokens.push(token);
       r.req.onToken?.(token);
-      if (r.req.stop?.includes(token) || r.req.stopWhen?.(r.tokens)) this.finish(row, 'stop');
+      if (r.req.stop?.includes(token) || r.req.stopWhen?.(r.tokens) || r.req.constraint?.done) this.finish(row, 'stop');
       else if (r.tokens.length >= r.req.maxTokens) this.finish(row, 'length');
     }
   }

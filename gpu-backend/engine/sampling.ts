@@ -26,7 +26,20 @@ export function rng(seed: number): () => number {
   };
 }
 
-export function sample(logits: Float32Array, params: SamplingParams, random: () => number): number {
+/**
+ * The logits with every token the bitmask forbids set to -Infinity (bit t%32 of word t>>5 set = allowed, the
+ * layout xgrammar's getNextTokenBitmask writes), so greedy and nucleus sampling alike only choose allowed tokens.
+ * A copy: the raw logits stay the model's own distribution, which logprobs report.
+ */
+export function maskLogits(logits: Float32Array, allowed: Int32Array): Float32Array {
+  const out = new Float32Array(logits.length);
+  for (let t = 0; t < logits.length; t++) out[t] = (allowed[t >> 5] >>> (t & 31)) & 1 ? logits[t] : Number.NEGATIVE_INFINITY;
+  return out;
+}
+
+/** A token chosen from `logits`; with `allowed` (a token bitmask, see maskLogits), only among the tokens it allows. */
+export function sample(logits: Float32Array, params: SamplingParams, random: () => number, allowed?: Int32Array): number {
+  if (allowed) logits = maskLogits(logits, allowed);
   const temperature = params.temperature ?? 0;
   if (temperature <= 0) return argmax(logits);
   const topP = params.topP ?? 1;

@@ -148,6 +148,11 @@ export class ServedTokenizer {
     return this.decoder().eosId;
   }
 
+  /** Every token's stored string and how it stands for bytes (TextTokenizer.vocabulary), for a grammar engine. */
+  vocabulary(): ReturnType<TextTokenizer['vocabulary']> {
+    return this.decoder().vocabulary();
+  }
+
   /** Bounds the bytes of text one token covers (see longestToken). */
   get longestTokenBytes(): number {
     return this.decoder().longestTokenBytes;

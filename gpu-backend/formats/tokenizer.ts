@@ -38,6 +38,7 @@ export class TextTokenizer {
   /** Bounds the bytes of text one token covers (see longestToken). */
   readonly longestTokenBytes: number;
   private readonly byteLevel: boolean;
+  private readonly byteFallback: boolean;
   private readonly pieces = new Map<number, TokenPiece>();
 
   /** `json` is the parsed tokenizer.json `tokenizer` was built from, when there is one. */
@@ -50,6 +51,7 @@ export class TextTokenizer {
     this.template = typeof chat === 'string' ? new Template(chat) : null;
     this.longestTokenBytes = json ? longestToken(json) : Number.POSITIVE_INFINITY;
     this.byteLevel = json ? JSON.stringify((json as { decoder?: unknown }).decoder ?? null).includes('"ByteLevel"') : false;
+    this.byteFallback = (json as { model?: { byte_fallback?: unknown } } | null | undefined)?.model?.byte_fallback === true;
   }
 
   static async load(dir: string): Promise<TextTokenizer> {
@@ -119,6 +121,19 @@ export class TextTokenizer {
       this.pieces.set(id, piece);
     }
     return piece;
+  }
+
+  /**
+   * Every token's stored string, by id (gaps as ""), and how those strings stand for bytes: what a grammar
+   * engine needs to know which tokens can continue a text.
+   */
+  vocabulary(): { tokens: string[]; type: 'raw' | 'byte_level' | 'byte_fallback' } {
+    const tokens: string[] = [];
+    for (const [token, id] of this.tokenizer.get_vocab(true)) tokens[id] = token;
+    return {
+      tokens: Array.from(tokens, (t) => t ?? ''),
+      type: this.byteLevel ? 'byte_level' : this.byteFallback ? 'byte_fallback' : 'raw',
+    };
   }
 
   /** Renders messages with the chat template (a plain "role: content" layout when the model has none). */

@@ -22,6 +22,7 @@ import {
   checkSampling,
   finishReason,
   Generation,
+  responseGrammar,
   maxTokensFor,
   textPrompts,
   topLogprobsOf,
@@ -149,7 +150,8 @@ async function newGeneration(
   const n = req.n ?? 1;
   const choices = prompts.flatMap((p) => Array.from({ length: n }, () => p));
   const maxTokens = maxTokensFor(base, kind, req, Math.max(...choices.map((ch) => ch.prompt.length)));
-  return new Generation(base, runWith, choices, req, maxTokens, signal, topLogprobsOf(kind, req));
+  const grammar = kind === 'chat' ? await responseGrammar(base, req as ChatRequest) : null;
+  return new Generation(base, runWith, choices, req, maxTokens, signal, topLogprobsOf(kind, req), grammar);
 }
 
 /** Runs a generation, counted in flight while it runs. */

@@ -16,6 +16,7 @@ import type { ServedTokenizer } from '../formats/served-tokenizer.ts';
 import type { SharedTask } from '../engine/shared-basis-rows.ts';
 import type { LoadedBase } from './models.ts';
 import type { Flow } from './scheduler.ts';
+import { jsonGrammarsFor, type JsonFormat, type JsonGrammar, type MatcherConstraint } from '../grammar/json-grammars.ts';
 
 export type ChatRequest = z.infer<typeof ChatCompletionRequest>;
 export type TextRequest = z.infer<typeof CompletionRequest>;
@@ -62,6 +63,15 @@ export function topLogprobsOf(kind: 'chat' | 'text', req: ChatRequest | TextRequ
   if (kind === 'text') return (req as TextRequest).logprobs ?? null;
   const chat = req as ChatRequest;
   return chat.logprobs ? (chat.top_logprobs ?? 0) : null;
+}
+
+/** The grammar a chat request's JSON response_format asks for (compiled, or a 400), or null for plain text. */
+export async function responseGrammar(base: LoadedBase, req: ChatRequest): Promise<JsonGrammar | null> {
+  const format = req.response_format;
+  if (!format || format.type === 'text') return null;
+  const tok = base.tokenizer ?? invalid('no_tokenizer', 'this base model has no tokenizer.json; JSON output needs one.', 'model');
+  const grammars = await jsonGrammarsFor(tok, base.decoder.cfg.vocabSize, base.eos);
+  return grammars.grammar(format as JsonFormat);
 }
 
 /** Unsupported sampling options are refused rather than ignored. */
@@ -170,6 +180,8 @@ export class Generation {
     maxTokens: number,
     signal: AbortSignal,
     topLogprobs: number | null,
+    /** The JSON grammar every choice is decoded under (response_format), or null. */
+    private readonly grammar: JsonGrammar | null = null,
   ) {
     this.streams = choices.map(() => new TextStream(base, req.stop));
     this.logprobs = choices.map(() => []);
@@ -209,9 +221,21 @@ export class Generation {
 
   /** Queues every choice at once (as `flow`, for fair admission), and resolves when all have finished. */
   async run(flow?: Flow): Promise<GenerationResult[]> {
-    const results = await Promise.all(this.requests.map((r) => this.base.scheduler.submit(r, flow)));
-    results.forEach((r, i) => this.streams[i].update(this.visible(r.tokens)));
-    return results;
+    // Each choice gets its own matcher, made here so that it is disposed however the run ends.
+    const constraints: MatcherConstraint[] = [];
+    try {
+      if (this.grammar)
+        for (const r of this.requests) {
+          const constraint = await this.grammar.constraint();
+          constraints.push(constraint);
+          r.constraint = constraint;
+        }
+      const results = await Promise.all(this.requests.map((r) => this.base.scheduler.submit(r, flow)));
+      results.forEach((r, i) => this.streams[i].update(this.visible(r.tokens)));
+      return results;
+    } finally {
+      for (const c of constraints) c.dispose();
+    }
   }
 
   usage(results: GenerationResult[]) {

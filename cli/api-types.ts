@@ -4663,13 +4663,33 @@ export interface components {
             /** @description Log-probabilities of the chosen tokens (the model's own distribution). */
             logprobs?: boolean | null;
             top_logprobs?: number | null;
-            /** @description Only `{"type": "text"}` (the default); the JSON modes are refused with `unsupported_parameter`. */
-            response_format?: {
+            /** @description `{"type": "text"}` (the default); `{"type": "json_object"}`: the answer is a JSON object; `{"type": "json_schema", "json_schema": {"name", "schema"}}`: the answer is JSON valid under the schema (without a schema, any object). Either JSON mode writes compact JSON (no whitespace between elements) and is decoded under the schema's grammar, so an answer that ends with finish_reason "stop" always parses and validates. A schema construct the grammar engine (xgrammar) cannot compile is refused with 400 `unsupported_json_schema`, naming it. Chat completions only. */
+            response_format?: ({
                 /** @enum {string} */
-                type: "text" | "json_object" | "json_schema";
+                type: "text";
             } & {
                 [key: string]: unknown;
-            };
+            }) | ({
+                /** @enum {string} */
+                type: "json_object";
+            } & {
+                [key: string]: unknown;
+            }) | ({
+                /** @enum {string} */
+                type: "json_schema";
+                json_schema: {
+                    name: string;
+                    description?: string;
+                    schema?: {
+                        [key: string]: unknown;
+                    };
+                    strict?: boolean | null;
+                } & {
+                    [key: string]: unknown;
+                };
+            } & {
+                [key: string]: unknown;
+            });
             /**
              * @description Mixes up to 8 adapters of the base model named in `model` (which must then be "<base>", not an adapter): the request is served with Σ wᵢ·ΔWᵢ, exactly. Their ranks together may be at most the edge's MAX_MIX_RANK (default 128).
              * @example [

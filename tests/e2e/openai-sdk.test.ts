@@ -1,7 +1,7 @@
 /**
  * The official `openai` Node SDK, unchanged, pointed at the edge of the real stack (s3rver, `wrangler dev`, a
  * backend process): models, chat and text completions (streamed and not), logprobs, n, stop, seed, user,
- * usage in streams, and the refusal of options rankgate does not serve.
+ * usage in streams, JSON output under a schema, and the refusal of options rankgate does not serve.
  */
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -143,14 +143,45 @@ describe('limits', () => {
     }));
 });
 
+describe('JSON output', () => {
+  test('response_format json_schema: the answer parses under the schema, streamed or not; an uncompilable schema is a 400', () =>
+    withLogs(async () => {
+      const schema = {
+        type: 'object',
+        properties: { animal: { enum: ['fox', 'owl'] }, legs: { type: 'integer', minimum: 0, maximum: 8 } },
+        required: ['animal', 'legs'],
+        additionalProperties: false,
+      };
+      const request = {
+        model: MODEL,
+        messages,
+        max_tokens: 60,
+        seed: 3,
+        response_format: { type: 'json_schema' as const, json_schema: { name: 'animal', schema, strict: true } },
+      };
+      const out = await client.chat.completions.create(request);
+      expect(out.choices[0].finish_reason).toBe('stop');
+      const value = JSON.parse(out.choices[0].message.content ?? '');
+      expect(value).toEqual({ animal: expect.stringMatching(/^(fox|owl)$/), legs: expect.any(Number) });
+      let streamed = '';
+      for await (const chunk of await client.chat.completions.create({ ...request, stream: true }))
+        streamed += chunk.choices[0]?.delta.content ?? '';
+      expect(streamed).toBe(out.choices[0].message.content);
+      const bad = { type: 'object', properties: { s: { type: 'string', pattern: '(?=x)y' } } };
+      const err = await client.chat.completions
+        .create({ ...request, response_format: { type: 'json_schema', json_schema: { name: 'bad', schema: bad } } })
+        .catch((e) => e);
+      expect(err).toBeInstanceOf(OpenAI.BadRequestError);
+      expect(err).toMatchObject({ status: 400, code: 'unsupported_json_schema', param: 'response_format' });
+    }));
+});
+
 describe('options rankgate does not serve', () => {
-  test('tools, JSON modes and logit_bias are refused with unsupported_parameter, naming the option', () =>
+  test('tools and logit_bias are refused with unsupported_parameter, naming the option', () =>
     withLogs(async () => {
       const refusals: [string, Partial<OpenAI.Chat.ChatCompletionCreateParamsNonStreaming>][] = [
         ['tools', { tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'object' } } }] }],
         ['tool_choice', { tool_choice: 'auto' }],
-        ['response_format', { response_format: { type: 'json_object' } }],
-        ['response_format', { response_format: { type: 'json_schema', json_schema: { name: 's', schema: { type: 'object' } } } }],
         ['logit_bias', { logit_bias: { '5': 10 } }],
       ];
       for (const [param, extra] of refusals) {

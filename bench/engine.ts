@@ -11,7 +11,8 @@
  *  - time to the first token of a task of a cached shared basis as served (shared path), of the same rebuilt as an
  *    adapter, and of a compressed int8 adapter (engine-shared.ts);
  *  - batch 8 of requests each mixing 2 adapters against batch 8 of one adapter each (engine-mix.ts);
- *  - int8 and int4 bases against fp32: decode at batch 1 and 32, logit drift, task accuracy (engine-quantized.ts).
+ *  - int8 and int4 bases against fp32: decode at batch 1 and 32, logit drift, task accuracy (engine-quantized.ts);
+ *  - decode at batch 8 with every row under a JSON schema, over the same rows free (engine-json.ts).
  */
 import { Decoder } from '../gpu-backend/engine/decoder.ts';
 import { executionProviderInUse } from '../gpu-backend/engine/providers.ts';
@@ -22,6 +23,7 @@ import { layerMatmulParams, randomAdapter, randomModel, SMOLLM2_135M } from './m
 import { quantizedBases } from './engine-quantized.ts';
 import { mixVsSingle } from './engine-mix.ts';
 import { basisFor, firstTokens, SHARED_K } from './engine-shared.ts';
+import { jsonSchemaVsFree } from './engine-json.ts';
 import { table, timeIt, withPeak } from './measure.ts';
 
 export async function run(quick: boolean): Promise<Record<string, unknown>> {
@@ -168,6 +170,11 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
     `\nbatch 8, each row mixing 2 adapters (cat, rank 32) ${mix.mix2_tokens_per_s.toFixed(0)} tokens/s, each row one adapter (rank 16) ${mix.single_tokens_per_s.toFixed(0)}: ${mix.mix2_vs_single_b8.toFixed(2)}`,
   );
 
+  const json = await jsonSchemaVsFree(decoder, (n) => requests(n, true), steps, quick ? 1 : 3);
+  console.log(
+    `\nJSON schema, batch 8 (one adapter per row): ${json.decode_b8_tokens_per_s.json_schema.toFixed(0)} tokens/s under the schema, ${json.decode_b8_tokens_per_s.free.toFixed(0)} free: ${json.json_schema_vs_free_b8.toFixed(2)}; xgrammar tokenizer info ${json.tokenizer_info_ms.toFixed(0)} ms, schema compile ${json.compile_ms.toFixed(0)} ms`,
+  );
+
   const quantized = await quantizedBases(folder, plain, quick, (n, engine) => decodeTps(n, false, engine));
   const ratio = (v: 'int8' | 'int4', n: 1 | 32) => quantized.decode_tokens_per_s[v][n] / quantized.decode_tokens_per_s.fp32[n];
 
@@ -207,5 +214,7 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
     int8_max_abs_logit_drift: quantized.drift.int8.max_abs_logit,
     int4_max_abs_logit_drift: quantized.drift.int4.max_abs_logit,
     quantized_bases: quantized,
+    json_schema_vs_free_b8: json.json_schema_vs_free_b8,
+    json_schema: json,
   };
 }

@@ -12,7 +12,7 @@ import { uploadFile } from './commands/files.ts';
 import { cancelJob, createJob, watchJob } from './commands/jobs.ts';
 import { compressAdapter, createMerge, revertTask } from './commands/merges.ts';
 import { connection, DEFAULT_BASE_URL } from './connection.ts';
-import { MERGE_METHODS as API_MERGE_METHODS } from '../contracts/api/jobs.ts';
+import { MERGE_METHODS as API_MERGE_METHODS, MERGE_PARAM_NAMES, declarationOf, paramDoc, paramOf } from '../contracts/api/merge-methods.ts';
 import { PROJECTIONS } from '../contracts/formats/hf-config.ts';
 import { CliError, USAGE_EXIT } from './errors.ts';
 
@@ -117,14 +117,20 @@ function program(): Command {
     .action((id: string, _opts, cmd: Command) => cancelJob(api(cmd), id));
 
   const merges = root.command('merges').description('merge adapters, and rebuild a task from a merge');
-  merges
+  const create = merges
     .command('create <name> <adapters...>')
     .description('merge two or more ready adapters of one base model')
     .requiredOption('--base <id>', 'base model name or id')
-    .addOption(new Option('--method <method>', 'merge method').choices(MERGE_METHODS).makeOptionMandatory())
-    .option('--basis-size <n>', 'rmm_*: tasks worth of shared basis; svd: rank of the result', integer)
-    .option('--weights <list>', 'comma-separated, one per adapter', list(number))
-    .option('--density <x>', 'ties/dare: fraction of entries kept', number)
+    .addOption(new Option('--method <method>', 'merge method').choices(MERGE_METHODS).makeOptionMandatory());
+  // One option per parameter the methods declare (--basis-size for basis_size), read as its kind says.
+  for (const param of MERGE_PARAM_NAMES) {
+    const { kind } = paramOf(param);
+    const flag = `--${param.replaceAll('_', '-')} ${kind === 'numbers' ? '<list>' : '<x>'}`;
+    const parse: (v: string) => number | number[] = kind === 'integer' ? integer : kind === 'number' ? number : list(number);
+    create.option(flag, (kind === 'numbers' ? 'comma-separated; ' : '') + paramDoc(param), parse);
+  }
+  create
+    .addHelpText('after', `\nMethods:\n${MERGE_METHODS.map((m) => `  ${m.padEnd(16)} ${declarationOf(m).summary}`).join('\n')}`)
     .action((name: string, members: string[], opts, cmd: Command) => createMerge(api(cmd), name, members, opts));
   merges
     .command('revert <merge> <task>')

@@ -1,7 +1,7 @@
 import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 import { adapters } from './adapters.ts';
 import { baseModels } from './base-models.ts';
-import { MERGE_METHODS } from '../contracts/api/jobs.ts';
+import { MERGE_METHODS } from '../contracts/api/merge-methods.ts';
 import type { MergeResult } from '../contracts/api/internal-api.ts';
 import type { z } from 'zod';
 import { backendJobColumns } from './columns.ts';
@@ -21,6 +21,8 @@ export const merges = sqliteTable(
     method: text('method', { enum: MERGE_METHODS }).notNull(),
     basisSize: integer('basis_size'),
     density: real('density'),
+    /** The method's parameters that have no column of their own (contracts/api/merge-methods.ts declares them). */
+    params: text('params', { mode: 'json' }).$type<Record<string, number>>(),
     /** What the backend measured when it finished (per-task error, storage); null until it succeeds. */
     result: text('result', { mode: 'json' }).$type<z.infer<typeof MergeResult>>(),
     /** The merged artifact goes under outputPrefix (for RMM: the shared basis and per-task coefficients). */

@@ -4,13 +4,13 @@
  */
 import { type ApiClient, type Schemas, unwrap } from '../api.ts';
 import { printJson } from '../output.ts';
+import { MERGE_PARAM_NAMES } from '../../contracts/api/merge-methods.ts';
 
+/** The command line's options: --base, --method and one per merge parameter (camelCased by commander: basisSize). */
 export interface CreateMergeOptions {
   base: string;
   method: Schemas['CreateMergeRequest']['method'];
-  basisSize?: number;
-  weights?: number[];
-  density?: number;
+  [param: string]: unknown;
 }
 
 export async function createMerge(api: ApiClient, name: string, adapters: string[], opts: CreateMergeOptions): Promise<void> {
@@ -21,9 +21,7 @@ export async function createMerge(api: ApiClient, name: string, adapters: string
         base_model: opts.base,
         adapters,
         method: opts.method,
-        basis_size: opts.basisSize,
-        weights: opts.weights,
-        density: opts.density,
+        ...Object.fromEntries(MERGE_PARAM_NAMES.map((p) => [p, opts[p.replace(/_(.)/g, (_, c: string) => c.toUpperCase())]])),
       },
     }),
     'creating the merge',

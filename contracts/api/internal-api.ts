@@ -7,7 +7,8 @@
 import { z } from '@hono/zod-openapi';
 import { UnixSeconds } from './fields.ts';
 import { Hyperparameters } from './hyperparameters.ts';
-import { JOB_KINDS, MERGE_METHODS } from './jobs.ts';
+import { JOB_KINDS } from './jobs.ts';
+import { MERGE_METHODS } from './merge-methods.ts';
 
 function jsonBytes(value: unknown): number {
   return new TextEncoder().encode(JSON.stringify(value)).byteLength;
@@ -86,6 +87,10 @@ export const JobSpec = z
       method: z.enum(MERGE_METHODS),
       basis_size: z.number().int().nullable(),
       density: z.number().nullable(),
+      params: z
+        .record(z.string(), z.number())
+        .default({})
+        .openapi({ description: "The method's parameters that are not basis_size, density or weights (contracts/api/merge-methods.ts)." }),
       members: z.array(Member),
     }),
     z.object({

@@ -7,24 +7,6 @@
 export const JOB_KINDS = ['fine_tuning', 'merge', 'compression', 'revert'] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 
-export const MERGE_METHODS = ['rmm_shared', 'rmm_factor', 'rmm_delta', 'task_arithmetic', 'ties', 'dare', 'cat', 'svd', 'linear'] as const;
-export type MergeMethod = (typeof MERGE_METHODS)[number];
-
-/**
- * Reversible merges keep a shared basis from which each member task is rebuilt (and reverted); the others
- * collapse their members into one adapter and keep no task.
- */
-export const REVERSIBLE_MERGE_METHODS = ['rmm_shared', 'rmm_factor', 'rmm_delta'] as const satisfies readonly MergeMethod[];
-
-export function isReversibleMerge(method: MergeMethod): method is (typeof REVERSIBLE_MERGE_METHODS)[number] {
-  return (REVERSIBLE_MERGE_METHODS as readonly string[]).includes(method);
-}
-
-/** A reversible merge of n adapters without basis_size keeps n tasks' worth of basis: every task rebuilt exactly. */
-export function reversibleBasisSize(basisSize: number | null | undefined, members: number): number {
-  return basisSize ?? members;
-}
-
 /** Quantization widths a compression can produce (16: none) and the group size it quantizes with. */
 export const COMPRESSION_BITS = [4, 8, 16] as const;
 export const COMPRESSION_GROUP_SIZE = 32;

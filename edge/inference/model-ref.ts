@@ -3,7 +3,7 @@
  * what the tenant owns and what a backend must load. Anything else, or anything not servable yet, is a 4xx.
  */
 import { and, eq, inArray, or } from 'drizzle-orm';
-import { isReversibleMerge, REVERSIBLE_MERGE_METHODS } from '../../contracts/api/jobs.ts';
+import { isReversibleMerge, REVERSIBLE_MERGE_METHODS } from '../../contracts/api/merge-methods.ts';
 import { SERVED_WEIGHT_BITS, type RoutedTarget, type ServedWeightBits } from '../../contracts/api/routed-target.ts';
 import { adapters, baseModels, mergeMembers, merges } from '../../schema/index.ts';
 import type { Db } from '../db.ts';

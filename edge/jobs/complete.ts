@@ -7,7 +7,7 @@
 import { eq } from 'drizzle-orm';
 import type { z } from 'zod';
 import { CompressionResult, MergeResult } from '../../contracts/api/internal-api.ts';
-import { isReversibleMerge, reversibleBasisSize } from '../../contracts/api/jobs.ts';
+import { isReversibleMerge, reversibleBasisSize } from '../../contracts/api/merge-methods.ts';
 import { describeIssues } from '../../contracts/api/zod-issues.ts';
 import { InvalidInputError, invalid } from '../../contracts/formats/errors.ts';
 import { ADAPTER_DIR, BASIS_MANIFEST, BASIS_TENSORS, type ArtifactManifest } from '../../contracts/formats/job-artifacts.ts';

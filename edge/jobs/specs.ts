@@ -77,6 +77,7 @@ export async function jobSpec(db: Db, kind: JobKind, id: string) {
         method: m.method,
         basis_size: m.basisSize,
         density: m.density,
+        params: m.params ?? {},
         members: await mergeMembersOf(db, m.id),
       };
     }

@@ -2,7 +2,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { and, asc, eq } from 'drizzle-orm';
 import type { Context } from 'hono';
-import { isReversibleMerge } from '../../contracts/api/jobs.ts';
+import { isReversibleMerge } from '../../contracts/api/merge-methods.ts';
 import { SERVED_WEIGHT_BITS, type Routing } from '../../contracts/api/routed-target.ts';
 import { adapters, baseModels, mergeMembers, merges } from '../../schema/index.ts';
 import { requireApiKey } from '../auth/middleware.ts';

@@ -1,8 +1,15 @@
 /** Merges of several adapters into one servable model, and reverts that rebuild one member task from a merge. */
 import { createRoute } from '@hono/zod-openapi';
 import { and, asc, between, eq } from 'drizzle-orm';
-import { isReversibleMerge, REVERSIBLE_MERGE_METHODS } from '../../contracts/api/jobs.ts';
-import { MAX_RANK } from '../../contracts/formats/peft-config.ts';
+import {
+  MERGE_METHODS,
+  MERGE_PARAM_NAMES,
+  REVERSIBLE_MERGE_METHODS,
+  type GivenParams,
+  isReversibleMerge,
+  mergeLayout,
+  rankRefusal,
+} from '../../contracts/api/merge-methods.ts';
 import { adapters, baseModels, mergeMembers, mergeReverts, merges } from '../../schema/index.ts';
 import { requireApiKey } from '../auth/middleware.ts';
 import { type Db, insertChunks } from '../db.ts';
@@ -73,6 +80,7 @@ async function mergeObjects(db: Db, rows: MergeRow[]) {
       method: m.method,
       basis_size: m.basisSize,
       density: m.density,
+      params: shownParams(m),
       members,
       status: m.status,
       error: m.error,
@@ -89,48 +97,23 @@ async function mergeObject(db: Db, m: MergeRow) {
   return merge;
 }
 
-/**
- * Checks that need the members' ranks (the body alone is checked by CreateMergeRequest): what the backend would
- * otherwise refuse after queueing, refused now with what to change.
- */
-function checkMergeOfRanks(
-  body: { method: MergeRow['method']; basis_size?: number; weights?: number[] },
-  members: { name: string; rank: number | null }[],
-) {
-  const ranks = members.map((a) => a.rank ?? 0);
-  const total = ranks.reduce((x, y) => x + y, 0);
-  if (body.method === 'svd' && body.basis_size !== undefined && body.basis_size > total)
-    throw new ApiError(
-      400,
-      'invalid_field',
-      `basis_size ${body.basis_size} is the rank of the svd merge, above the ${total} the members' ranks add up to; ask for at most ${total}.`,
-      'basis_size',
-    );
-  if ((body.method === 'cat' || body.method === 'task_arithmetic') && total > MAX_RANK)
-    throw new ApiError(
-      400,
-      'merged_rank_too_large',
-      `${body.method} keeps every member's rank, ${total} in all, above the ${MAX_RANK} an adapter may have; use svd (with basis_size as the rank), or merge fewer adapters.`,
-      'adapters',
-    );
-  if (body.method === 'linear') {
-    const other = members.findIndex((a) => a.rank !== members[0].rank);
-    if (other >= 0)
-      throw new ApiError(
-        400,
-        'rank_mismatch',
-        `linear merges lora_A and lora_B separately (as PEFT does), so every adapter needs one rank, but "${members[0].name}" has rank ${members[0].rank} and "${members[other].name}" rank ${members[other].rank}; use cat, svd or task_arithmetic, which take any ranks.`,
-        `adapters.${other}`,
-      );
-    const negative = body.weights?.findIndex((w) => w < 0) ?? -1;
-    if (negative >= 0)
-      throw new ApiError(
-        400,
-        'invalid_field',
-        `linear scales both factors by √weight, so weights must be ≥ 0; weights.${negative} is ${body.weights![negative]}. Use task_arithmetic for negative weights.`,
-        `weights.${negative}`,
-      );
-  }
+/** Parameters with a column of their own (weights: one per member row); the rest are kept together in `params`. */
+const OWN_COLUMNS = ['basis_size', 'density', 'weights'];
+
+function extraParams(params: GivenParams): Record<string, number> | null {
+  const rest = Object.entries(params).filter(([p]) => !OWN_COLUMNS.includes(p));
+  return rest.length ? (Object.fromEntries(rest) as Record<string, number>) : null;
+}
+
+/** Every parameter a merge was given but its weights, as the API shows them. */
+function shownParams(m: MergeRow): Record<string, number> {
+  const own = { basis_size: m.basisSize, density: m.density };
+  return { ...Object.fromEntries(Object.entries(own).filter(([, v]) => v !== null)), ...(m.params ?? {}) } as Record<string, number>;
+}
+
+/** The parameters a merge request gave (weights included), as the method declarations read them. */
+function givenParams(body: Record<string, unknown>): GivenParams {
+  return Object.fromEntries(MERGE_PARAM_NAMES.flatMap((p) => (body[p] === undefined ? [] : [[p, body[p] as number | number[]]])));
 }
 
 const route = { security: tenantSecurity, middleware: [requireApiKey], tags: ['merges'] };
@@ -141,7 +124,7 @@ export const mergeRoutes = router()
       ...route,
       method: 'post',
       path: '/v1/merges',
-      summary: 'Merge ready adapters of one base model (rmm_factor, rmm_delta, task_arithmetic, ties, dare, cat, svd, linear)',
+      summary: `Merge ready adapters of one base model (${MERGE_METHODS.join(', ')})`,
       request: jsonBody(CreateMergeRequest),
       responses: {
         201: jsonResponse(Merge, 'The queued merge; a backend builds it.'),
@@ -181,7 +164,13 @@ export const mergeRoutes = router()
           );
         members.push(a);
       }
-      checkMergeOfRanks(body, members);
+      const params = givenParams(body);
+      const refused = rankRefusal(
+        body.method,
+        params,
+        members.map((a) => ({ name: a.name, rank: a.rank ?? 0 })),
+      );
+      if (refused) throw new ApiError(400, refused.code, refused.message, refused.param);
       const taken = await servableNameOwner(db, tenantId, body.name);
       if (taken) throw new ApiError(409, 'name_taken', `The name "${body.name}" is taken by ${taken}; choose another name.`, 'name');
       const id = newId('merge');
@@ -193,6 +182,7 @@ export const mergeRoutes = router()
         method: body.method,
         basisSize: body.basis_size ?? null,
         density: body.density ?? null,
+        params: extraParams(params),
         result: null,
         ...queuedJob(`${tenantPrefix(tenantId)}merges/${id}/`),
       };
@@ -251,9 +241,11 @@ export const mergeRoutes = router()
       if (m.status !== 'succeeded')
         throw new ApiError(409, 'merge_not_ready', `Merge "${m.name}" is ${m.status}; it can be downloaded once it succeeded.`, 'id');
       const ttl = 3600;
-      const names = isReversibleMerge(m.method)
-        ? [BASIS_MANIFEST, BASIS_TENSORS]
-        : [`${ADAPTER_DIR}adapter_config.json`, `${ADAPTER_DIR}adapter_model.safetensors`];
+      const layout = mergeLayout(m.method);
+      const names =
+        layout === 'reversible_basis'
+          ? [BASIS_MANIFEST, BASIS_TENSORS]
+          : [`${ADAPTER_DIR}adapter_config.json`, `${ADAPTER_DIR}adapter_model.safetensors`];
       const files = await Promise.all(
         names.map(async (name) => {
           const key = m.outputPrefix + name;
@@ -261,12 +253,7 @@ export const mergeRoutes = router()
           return { filename: name.slice(name.lastIndexOf('/') + 1), bytes: info?.size ?? 0, url: url.url };
         }),
       );
-      return reply(
-        c,
-        MergeDownload,
-        { merge_id: m.id, layout: isReversibleMerge(m.method) ? 'reversible_basis' : 'peft_adapter', expires_at: nowS() + ttl, files },
-        200,
-      );
+      return reply(c, MergeDownload, { merge_id: m.id, layout, expires_at: nowS() + ttl, files }, 200);
     },
   )
   .openapi(

@@ -1,26 +1,29 @@
 import { z } from '@hono/zod-openapi';
-import { MERGE_METHODS, isReversibleMerge } from '../../contracts/api/jobs.ts';
+import { MERGE_METHODS, MERGE_PARAM_NAMES, declarationOf, paramDoc, paramOf, paramRefusals } from '../../contracts/api/merge-methods.ts';
 import { MergeResult } from '../../contracts/api/internal-api.ts';
 import { ARTIFACT_LAYOUTS } from '../../contracts/formats/job-artifacts.ts';
 import { BACKEND_JOB_STATUSES } from '../../schema/index.ts';
 import { UnixSeconds } from '../../contracts/api/fields.ts';
 import { Name, NameOrId, listOf } from './common.ts';
 
-/** Which optional parameters each method reads; any other one is refused rather than silently ignored. */
 /** The most adapters one merge takes. */
 export const MERGE_MAX_ADAPTERS = 32;
 
-export const METHOD_PARAMS: Record<(typeof MERGE_METHODS)[number], ('basis_size' | 'weights' | 'density')[]> = {
-  rmm_shared: ['basis_size', 'weights'],
-  rmm_factor: ['basis_size', 'weights'],
-  rmm_delta: ['basis_size', 'weights'],
-  task_arithmetic: ['weights'],
-  ties: ['weights', 'density'],
-  dare: ['weights', 'density'],
-  cat: ['weights'],
-  svd: ['basis_size', 'weights'],
-  linear: ['weights'],
-};
+/** Each parameter any method reads, as one optional field, its schema and meaning taken from the methods' declarations. */
+const paramFields = Object.fromEntries(
+  MERGE_PARAM_NAMES.map((name) => {
+    return [
+      name,
+      paramOf(name)
+        .schema.optional()
+        .openapi({ description: paramDoc(name) }),
+    ];
+  }),
+) as {
+  basis_size: z.ZodOptional<z.ZodNumber>;
+  weights: z.ZodOptional<z.ZodArray<z.ZodNumber>>;
+  density: z.ZodOptional<z.ZodNumber>;
+} & Record<string, z.ZodOptional<z.ZodType<number | number[]>>>;
 
 export const CreateMergeRequest = z
   .strictObject({
@@ -31,39 +34,18 @@ export const CreateMergeRequest = z
       .min(2)
       .max(MERGE_MAX_ADAPTERS)
       .openapi({ description: 'Names or ids of ready adapters of this base model.' }),
-    method: z.enum(MERGE_METHODS),
-    basis_size: z.number().int().min(1).max(4096).optional().openapi({
-      description:
-        "rmm_*: p, how many tasks' worth of shared basis to keep, at most the number of adapters (default: all of them, every task rebuilt exactly); svd: rank of the result, at most the members' ranks added up (default: the largest member rank).",
+    method: z.enum(MERGE_METHODS).openapi({
+      description: MERGE_METHODS.map((m) => `${m}: ${declarationOf(m).summary}`).join('; '),
     }),
-    weights: z.array(z.number().finite()).optional().openapi({ description: 'One per adapter, in order.' }),
-    density: z.number().gt(0).max(1).optional().openapi({ description: 'ties/dare: fraction of entries kept.' }),
+    ...paramFields,
   })
   .superRefine((m, ctx) => {
-    const allowed = METHOD_PARAMS[m.method];
-    for (const p of ['basis_size', 'weights', 'density'] as const) {
-      if (m[p] !== undefined && !allowed.includes(p)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: [p],
-          message: `${p} does not apply to method "${m.method}" (it takes ${allowed.join(', ')})`,
-        });
-      }
-    }
-    if (m.weights && m.weights.length !== m.adapters.length) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['weights'],
-        message: `give one weight per adapter (${m.adapters.length}), not ${m.weights.length}`,
-      });
-    }
-    if (isReversibleMerge(m.method) && m.basis_size !== undefined && m.basis_size > m.adapters.length) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['basis_size'],
-        message: `a basis of ${m.basis_size} tasks is larger than the ${m.adapters.length} adapters merged; give at most ${m.adapters.length}`,
-      });
-    }
+    // A parameter the method does not read is refused with why, never dropped.
+    const params = Object.fromEntries(
+      MERGE_PARAM_NAMES.map((p) => [p, (m as Record<string, unknown>)[p] as number | number[] | undefined]),
+    );
+    for (const r of paramRefusals(m.method, params, m.adapters.length))
+      ctx.addIssue({ code: 'custom', path: r.param.split('.'), message: r.message, params: { code: r.code } });
     if (new Set(m.adapters).size !== m.adapters.length)
       ctx.addIssue({ code: 'custom', path: ['adapters'], message: 'list each adapter once' });
   })
@@ -99,6 +81,9 @@ export const Merge = z
     method: z.enum(MERGE_METHODS),
     basis_size: z.number().int().nullable(),
     density: z.number().nullable(),
+    params: z.record(z.string(), z.number()).openapi({
+      description: 'Every parameter the merge was given but its weights (those are on members), basis_size and density included.',
+    }),
     members: z.array(z.object({ adapter_id: z.string(), name: z.string(), weight: z.number().nullable() })),
     status: z.enum(BACKEND_JOB_STATUSES),
     error: BackendJobError,

@@ -135,16 +135,7 @@ export function mergeCollapsed(members: Member[], spec: CollapsedSpec): { adapte
       } else {
         const rank = spec.rank ?? maxRank;
         uniformRank = rank;
-        merged = sites.map((site) => {
-          const deltas = site.parts.map((p) => {
-            const f = deltaFactors(p.module);
-            return matmul(f.b, f.a).data;
-          });
-          // The scaling sits once, in ΔWᵢ, as the fixture's svd merge shows PEFT 0.21 does; TIES then elects signs on real deltas.
-          const w = site.parts.map((p) => weights[p.member]);
-          const { out, in: cols } = site.parts[0].module;
-          return denseTruncate(site, fromArray(out, cols, combine(how, deltas, w, density, rng)), rank, spec.seed ?? 0, spec.clamp);
-        });
+        merged = denseDeltaMerge(sites, weights, rank, spec.seed ?? 0, (deltas, w) => combine(how, deltas, w, density, rng), spec.clamp);
         peftCombination = `${how}_svd`;
       }
     }
@@ -181,6 +172,53 @@ export function catMerge(members: Member[], weights: number[]): LoraAdapter {
     sitesOf(members).map((site) => concat(site, weights)),
     null,
   );
+}
+
+/**
+ * Whole deltas merged one module at a time: each member's ΔWᵢ formed dense (its scaling in it, once, as the
+ * fixture's svd merge shows PEFT 0.21 does, so TIES elects signs on real deltas), combined, and the result
+ * factored to `rank` by a truncated SVD. Only one module's deltas are ever dense at once.
+ */
+function denseDeltaMerge(
+  sites: Site[],
+  weights: number[],
+  rank: number,
+  seed: number,
+  combineDeltas: DeltaCombiner,
+  clamp?: number,
+): Merged[] {
+  return sites.map((site) => {
+    const deltas = site.parts.map((p) => {
+      const f = deltaFactors(p.module);
+      return matmul(f.b, f.a).data;
+    });
+    const w = site.parts.map((p) => weights[p.member]);
+    const { out, in: cols } = site.parts[0].module;
+    return denseTruncate(site, fromArray(out, cols, combineDeltas(deltas, w, { rows: out, cols })), rank, seed, clamp);
+  });
+}
+
+/** One module's merged delta from the members' dense deltas (row-major, `shape`) and their weights. */
+export type DeltaCombiner = (deltas: Float64Array[], weights: number[], shape: { rows: number; cols: number }) => Float64Array;
+
+/**
+ * A merge of whole deltas by any element-wise rule (mergekit's task-vector methods): weights default to 1 each,
+ * the result has the largest member rank. What a dense-delta method file supplies is only `combineDeltas`.
+ */
+export function mergeDeltas(
+  members: Member[],
+  opts: { weights?: number[]; rank?: number; seed?: number },
+  combineDeltas: DeltaCombiner,
+): { adapter: LoraAdapter; report: { tasks: { name: string; relativeError: number }[]; rank: number } } {
+  checkMembers(members);
+  const weights = checkWeights(opts.weights, members.length, 1);
+  const sites = sitesOf(members);
+  const rank = opts.rank ?? Math.max(...members.flatMap((m) => m.adapter.modules.map((x) => x.rank)));
+  const adapter = toAdapter(members, denseDeltaMerge(sites, weights, rank, opts.seed ?? 0, combineDeltas), rank);
+  return {
+    adapter,
+    report: { rank, tasks: members.map((m) => ({ name: m.name, relativeError: relativeError(adapter, m.adapter) })) },
+  };
 }
 
 function combinerOf(spec: CollapsedSpec): Combiner {

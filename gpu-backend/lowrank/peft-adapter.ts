@@ -83,3 +83,8 @@ export function adapterFiles(adapter: LoraAdapter): { config: string; weights: U
   }
   return { config: JSON.stringify(adapter.config.raw, null, 2), weights: encodeSafetensors(tensors, { format: 'pt' }) };
 }
+
+/** Floats of an adapter's factors, Σ rank·(out + in): the unit storage fractions are measured in. */
+export function adapterFloats(adapter: LoraAdapter): number {
+  return adapter.modules.reduce((n, m) => n + m.rank * (m.out + m.in), 0);
+}

@@ -8,28 +8,23 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { MergeMethod } from '../../contracts/api/jobs.ts';
 import { DEFAULT_MAX_MIX_RANK } from '../../contracts/api/openai.ts';
 import type { RoutedTarget, ServedWeightBits } from '../../contracts/api/routed-target.ts';
 import { parseModelConfig } from '../../contracts/formats/hf-config.ts';
 import type { LoraAdapter } from '../../contracts/formats/adapter.ts';
 import { invalid } from '../../contracts/formats/errors.ts';
 import { catMerge } from '../lowrank/merge-collapsed.ts';
-import { meanAdapter, revertTask, type ReversibleMerge } from '../lowrank/reversible.ts';
+import type { ServedMerge } from '../lowrank/methods/served-merge.ts';
 import { readAdapterFolder, readJsonFile, readModelFolder } from '../formats/files.ts';
 import { servedWeightBytes } from '../engine/quantized-weights.ts';
 import { ServedTokenizer } from '../formats/served-tokenizer.ts';
 import { DEFAULT_TOKENIZER_LIMITS, type TokenizerLimits } from '../formats/tokenizer-sandbox.ts';
 import { Decoder } from '../engine/decoder.ts';
-import { sharedBasisOfMerge, type SharedTask } from '../engine/shared-basis-rows.ts';
-import { taskIndex } from '../lowrank/joint.ts';
+import type { SharedTask } from '../lowrank/serving-form.ts';
 import { ADAPTER_FILES, MODEL_FILES, type FolderCache } from '../storage/folder-cache.ts';
 import { NO_SERVING_OBSERVER, type ServingObserver } from './metrics.ts';
-import { collapsedAdapterRef, isReversible, loadBasis } from './merge-artifacts.ts';
+import { collapsedAdapterRef, isReversible, loadBasis, servesTasksThroughBasis } from './merge-artifacts.ts';
 import { Scheduler, type SchedulerOptions } from './scheduler.ts';
-
-/** The merge method whose tasks are served through a shared basis (contracts/api/jobs.ts). */
-const SHARED_MERGE_METHOD: MergeMethod = 'rmm_shared';
 
 /** Decoded reversible-merge bases kept at once. */
 const MAX_MERGE_BASES = 8;
@@ -95,7 +90,7 @@ export class ModelCache {
   private readonly bases = new Map<string, BaseEntry>();
   private readonly adapters = new Map<string, Promise<LoraAdapter>>();
   /** Decoded bases of reversible merges, least recently used first. */
-  private readonly mergeBases = new Map<string, Promise<ReversibleMerge>>();
+  private readonly mergeBases = new Map<string, Promise<ServedMerge>>();
   /** Bytes of each loaded adapter's factors, once loaded. */
   private readonly adapterSizes = new Map<string, number>();
   /** Bases whose load finished, by id (eviction needs the scheduler, which a loading base has not yet). */
@@ -227,8 +222,8 @@ export class ModelCache {
     if (target.kind === 'mix') return this.mix(base, target.mix ?? []);
     if (!merge) invalid('bad_routing', `a ${target.kind} target must name its merge.`, 'model');
     if (target.kind === 'merge' && !isReversible(merge)) return this.adapter(base, collapsedAdapterRef(merge));
-    if (target.kind === 'merge') return this.cachedAdapter(`merge:${merge.id}:mean`, async () => meanAdapter(await this.basis(merge)));
-    return this.cachedAdapter(`merge:${merge.id}/${adapter!.id}`, async () => revertTask(await this.basis(merge), adapter!.id));
+    if (target.kind === 'merge') return this.cachedAdapter(`merge:${merge.id}:mean`, async () => (await this.basis(merge)).mean());
+    return this.cachedAdapter(`merge:${merge.id}/${adapter!.id}`, async () => (await this.basis(merge)).task(adapter!.id));
   }
 
   /**
@@ -238,9 +233,9 @@ export class ModelCache {
    */
   async targetRequest(base: LoadedBase, target: RoutedTarget): Promise<{ adapter: LoraAdapter | null; shared?: SharedTask }> {
     const { merge, adapter } = target;
-    if (target.kind !== 'merge_task' || merge?.method !== SHARED_MERGE_METHOD) return { adapter: await this.targetAdapter(base, target) };
-    const basis = await this.basis(merge);
-    return { adapter: null, shared: { basis: sharedBasisOfMerge(basis), task: taskIndex(basis.tasks, adapter!.id) } };
+    const shared =
+      target.kind === 'merge_task' && merge && servesTasksThroughBasis(merge) ? (await this.basis(merge)).sharedTask(adapter!.id) : null;
+    return shared ? { adapter: null, shared } : { adapter: await this.targetAdapter(base, target) };
   }
 
   /**
@@ -269,7 +264,7 @@ export class ModelCache {
   }
 
   /** A reversible merge's decoded basis (a few are kept: rebuilding a task from one takes milliseconds). */
-  private basis(merge: NonNullable<RoutedTarget['merge']>): Promise<ReversibleMerge> {
+  private basis(merge: NonNullable<RoutedTarget['merge']>): Promise<ServedMerge> {
     let hit = this.mergeBases.get(merge.id);
     if (hit) this.mergeBases.delete(merge.id);
     else {

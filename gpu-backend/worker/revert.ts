@@ -3,7 +3,7 @@ import { invalid } from '../../contracts/formats/errors.ts';
 import { BASIS_MANIFEST, BASIS_TENSORS } from '../../contracts/formats/job-artifacts.ts';
 import { decodeSafetensors } from '../../contracts/formats/safetensors.ts';
 import type { ObjectStore } from '../../contracts/storage/object-store.ts';
-import { decodeReversibleMerge, revertTask } from '../lowrank/reversible.ts';
+import { reversibleImplementationOf } from '../lowrank/methods/index.ts';
 import type { Built } from './artifact-job.ts';
 import type { RevertSpec } from './edge-client.ts';
 import { peftAdapterFiles } from './merge.ts';
@@ -23,8 +23,9 @@ export async function loadBasis(store: ObjectStore, spec: RevertSpec): Promise<{
 
 /** The task rebuilt from the basis: pure, so it runs on a worker thread. */
 export function revertArtifact(spec: RevertSpec, manifestText: string, tensorBytes: Uint8Array): Built {
-  const merge = decodeReversibleMerge(JSON.parse(manifestText) as Record<string, unknown>, decodeSafetensors(tensorBytes).tensors);
-  const adapter = revertTask(merge, spec.adapter.id);
+  const method = reversibleImplementationOf(spec.merge.method, spec.merge.id);
+  const merge = method.decode(JSON.parse(manifestText) as Record<string, unknown>, decodeSafetensors(tensorBytes).tensors);
+  const adapter = method.revert(merge, spec.adapter.id);
   return {
     layout: 'peft_adapter',
     files: peftAdapterFiles(adapter),

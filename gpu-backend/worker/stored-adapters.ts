@@ -23,8 +23,3 @@ export async function loadMembers(folders: FolderCache, spec: Spec, refs: Adapte
   for (const ref of refs) members.push({ name: ref.id, baseModel: spec.base_model.name, adapter: await loadAdapter(folders, ref, model) });
   return members;
 }
-
-/** Floats of an adapter's factors, Σ rank·(out + in): the unit storage fractions are measured in. */
-export function adapterFloats(adapter: LoraAdapter): number {
-  return adapter.modules.reduce((n, m) => n + m.rank * (m.out + m.in), 0);
-}

@@ -8,13 +8,8 @@ import { forwardLogits, loadFixture, maxAbsDiff, type Fixture } from '../../gpu-
 import type { LoraAdapter } from '../../contracts/formats/adapter.ts';
 import { generate, type GenerationRequest } from '../../gpu-backend/engine/generate.ts';
 import { LoraRows } from '../../gpu-backend/engine/lora-rows.ts';
-import {
-  SharedBasisRows,
-  sharedBasisOfJoint,
-  sharedBasisOfMerge,
-  sharedTaskAdapter,
-  type SharedTask,
-} from '../../gpu-backend/engine/shared-basis-rows.ts';
+import { SharedBasisRows, sharedTaskAdapter, type SharedTask } from '../../gpu-backend/engine/shared-basis-rows.ts';
+import { sharedBasisOfJoint, sharedBasisOfMerge } from '../../gpu-backend/lowrank/shared-basis-form.ts';
 import { jointAdapter, jointCompress } from '../../gpu-backend/lowrank/joint.ts';
 import { buildReversibleMerge, revertTask, type ReversibleMerge } from '../../gpu-backend/lowrank/reversible.ts';
 import { FIXTURE } from './helpers.ts';

@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, inject, it } from 'vitest';
 import { env } from 'cloudflare:workers';
 import { encodeSafetensors } from '../../contracts/formats/safetensors.ts';
-import { REVERSIBLE_MERGE_METHODS } from '../../contracts/api/jobs.ts';
+import { REVERSIBLE_MERGE_METHODS } from '../../contracts/api/merge-methods.ts';
 import { MERGE_MAX_ADAPTERS } from '../../edge/schemas/merges.ts';
 import { call, createTenant, expectError, expectJson } from './api.ts';
 import { claim, heartbeat, taskCall, tokenFor } from './backend-client.ts';
@@ -93,6 +93,10 @@ describe('merges', () => {
       'density does not apply to method "linear"',
     );
     expect((await expectError('/v1/merges', merge({ method: 'ties', weights: [1] }), 400, 'invalid_field')).param).toBe('weights');
+    // A reversible merge keeps every task as it is: weights are refused with why, not dropped.
+    const weighted = await expectError('/v1/merges', merge({ method: 'rmm_shared', weights: [1, 0.5] }), 400, 'invalid_field');
+    expect(weighted).toMatchObject({ param: 'weights' });
+    expect(weighted.message).toContain('weights do not apply');
     expect((await expectError('/v1/merges', merge({ method: 'rmm_factor', adapters: ['task_a'] }), 400, 'invalid_field')).param).toBe(
       'adapters',
     );
@@ -140,14 +144,15 @@ describe('merges', () => {
 
   it('is built by a backend, then served as one model and as each reverted task, and reverted into an adapter', async () => {
     const t = await tenantWithAdapters(['task_a', 'task_b', 'task_c']);
-    const created = await createMerge(t.key, { name: 'ab', method: 'rmm_factor', basis_size: 2, weights: [1, 0.5] });
+    const created = await createMerge(t.key, { name: 'ab', method: 'rmm_factor', basis_size: 2 });
     expect(created).toMatchObject({
       status: 'queued',
       model: null,
       result: null,
+      params: { basis_size: 2 },
       members: [
-        { name: 'task_a', weight: 1 },
-        { name: 'task_b', weight: 0.5 },
+        { name: 'task_a', weight: null },
+        { name: 'task_b', weight: null },
       ],
     });
     await expectError(`/v1/merges/${created.id}/revert`, { key: t.key, body: { adapter: 'task_a' } }, 409, 'merge_not_ready');
@@ -157,9 +162,10 @@ describe('merges', () => {
       kind: 'merge',
       method: 'rmm_factor',
       basis_size: 2,
+      params: {},
       members: [
-        { name: 'task_a', rank: 4, weight: 1 },
-        { name: 'task_b', rank: 8, weight: 0.5 },
+        { name: 'task_a', rank: 4, weight: null },
+        { name: 'task_b', rank: 8, weight: null },
       ],
     });
     expect(await expectJson(`/internal/v1/tasks/merge/${created.id}`, { key: await tokenFor('merger') }, 200)).toMatchObject({

@@ -10,9 +10,10 @@ import { Decoder } from '../../gpu-backend/engine/decoder.ts';
 import { generate } from '../../gpu-backend/engine/generate.ts';
 import { LoraRows } from '../../gpu-backend/engine/lora-rows.ts';
 import { executionProviderInUse, useExecutionProvider } from '../../gpu-backend/engine/providers.ts';
-import { SharedBasisRows, sharedBasisOfMerge } from '../../gpu-backend/engine/shared-basis-rows.ts';
+import { SharedBasisRows } from '../../gpu-backend/engine/shared-basis-rows.ts';
 import { readModelFolder } from '../../gpu-backend/formats/files.ts';
 import { buildReversibleMerge } from '../../gpu-backend/lowrank/reversible.ts';
+import { sharedBasisOfMerge } from '../../gpu-backend/lowrank/shared-basis-form.ts';
 import { FIXTURE } from '../backend/helpers.ts';
 
 /** Decode steps after the prefill: parity.test.ts follows each adapter's whole greedy sequence alone. */

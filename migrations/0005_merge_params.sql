@@ -1,0 +1,1 @@
+ALTER TABLE `merges` ADD `params` text;

@@ -229,6 +229,35 @@ const DECLARATIONS = [
     params: { weights: weights('one per adapter, in order, each ≥ 0 (default 1/n each: the mean)') },
     checkRanks: sameRankNonNegativeWeights,
   },
+  {
+    name: 'della',
+    summary:
+      'mergekit’s DELLA on whole deltas: each row of ΔWᵢ kept entry by entry with probability density ± epsilon by magnitude rank (MagPrune) and rescaled to its L1 norm, the sign of the weighted sum elected, the weighted mean of the agreeing, times lambda; truncated to the largest member rank',
+    reference: 'mergekit della; arXiv 2406.11617',
+    reversible: false,
+    servesTasksAs: null,
+    params: {
+      weights: weights('one per adapter, in order (default 1 each)'),
+      density: density('mean fraction of each row’s entries kept (default 1, mergekit’s: nothing pruned)'),
+      epsilon: {
+        kind: 'number',
+        schema: z.number().min(0).lt(0.5),
+        doc: 'keep probabilities spread over density ± epsilon by magnitude rank (default 0.15)',
+      },
+      lambda: { kind: 'number', schema: z.number().finite(), doc: 'scales the merged delta (default 1)' },
+    },
+    checkParams: (params) => {
+      const d = (params.density as number | undefined) ?? 1;
+      const e = (params.epsilon as number | undefined) ?? 0.15;
+      if (d < 1 && !(d - e > 0 && d + e < 1))
+        return {
+          code: 'invalid_field',
+          param: 'epsilon',
+          message: `keep probabilities run from density − epsilon to density + epsilon, ${d - e} to ${d + e} here; choose epsilon so that both lie strictly between 0 and 1.`,
+        };
+      return undefined;
+    },
+  },
 ] as const satisfies readonly MergeMethodDeclaration[];
 
 export type MergeMethod = (typeof DECLARATIONS)[number]['name'];

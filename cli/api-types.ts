@@ -2311,7 +2311,7 @@ export interface paths {
             };
         };
         put?: never;
-        /** Merge ready adapters of one base model (rmm_shared, rmm_factor, rmm_delta, task_arithmetic, ties, dare, cat, svd, linear, della) */
+        /** Merge ready adapters of one base model (rmm_shared, rmm_factor, rmm_delta, task_arithmetic, ties, dare, cat, svd, linear, della, breadcrumbs) */
         post: {
             parameters: {
                 query?: never;
@@ -4450,7 +4450,7 @@ export interface components {
             /** @description What to pass as `model` once succeeded; `<model>/<adapter>` serves one member task reverted. */
             model: string | null;
             /** @enum {string} */
-            method: "rmm_shared" | "rmm_factor" | "rmm_delta" | "task_arithmetic" | "ties" | "dare" | "cat" | "svd" | "linear" | "della";
+            method: "rmm_shared" | "rmm_factor" | "rmm_delta" | "task_arithmetic" | "ties" | "dare" | "cat" | "svd" | "linear" | "della" | "breadcrumbs";
             basis_size: number | null;
             density: number | null;
             /** @description Every parameter the merge was given but its weights (those are on members), basis_size and density included. */
@@ -4516,20 +4516,22 @@ export interface components {
             /** @description Names or ids of ready adapters of this base model. */
             adapters: string[];
             /**
-             * @description rmm_shared: reversible: per module a shared basis U, V and a small core per task (ΔWᵢ ≈ U·Σᵢ·Vᵀ), the basis size of each module chosen so the merge stores about p tasks; rmm_factor: reversible, as published: per row of B and column of A, the tasks’ r-vectors as a mean plus p principal directions; rmm_delta: reversible: p orthonormal basis deltas (top eigenvectors of the tasks’ Gram matrix) and a coefficient per task; task_arithmetic: Σ wᵢ·ΔWᵢ, exact as a concatenation, or truncated to basis_size by SVD; ties: each ΔWᵢ trimmed to density by magnitude, the sign of the total elected, the mean of the agreeing; truncated to the largest member rank; dare: each entry of ΔWᵢ kept with probability density (seeded) and rescaled by 1/density, then summed; truncated to the largest member rank; cat: lora_A rows wᵢ·sᵢ·Aᵢ stacked, lora_B columns Bᵢ: exactly Σ wᵢ·ΔWᵢ at the members’ ranks added up; svd: Σ wᵢ·ΔWᵢ truncated to basis_size by SVD: B = U·S, A = Vᵀ; linear: A = Σ √(wᵢsᵢ)·Aᵢ and B = Σ √(wᵢsᵢ)·Bᵢ merged separately (cross terms included); one rank for all; della: mergekit’s DELLA on whole deltas: each row of ΔWᵢ kept entry by entry with probability density ± epsilon by magnitude rank (MagPrune) and rescaled to its L1 norm, the sign of the weighted sum elected, the weighted mean of the agreeing, times lambda; truncated to the largest member rank
+             * @description rmm_shared: reversible: per module a shared basis U, V and a small core per task (ΔWᵢ ≈ U·Σᵢ·Vᵀ), the basis size of each module chosen so the merge stores about p tasks; rmm_factor: reversible, as published: per row of B and column of A, the tasks’ r-vectors as a mean plus p principal directions; rmm_delta: reversible: p orthonormal basis deltas (top eigenvectors of the tasks’ Gram matrix) and a coefficient per task; task_arithmetic: Σ wᵢ·ΔWᵢ, exact as a concatenation, or truncated to basis_size by SVD; ties: each ΔWᵢ trimmed to density by magnitude, the sign of the total elected, the mean of the agreeing; truncated to the largest member rank; dare: each entry of ΔWᵢ kept with probability density (seeded) and rescaled by 1/density, then summed; truncated to the largest member rank; cat: lora_A rows wᵢ·sᵢ·Aᵢ stacked, lora_B columns Bᵢ: exactly Σ wᵢ·ΔWᵢ at the members’ ranks added up; svd: Σ wᵢ·ΔWᵢ truncated to basis_size by SVD: B = U·S, A = Vᵀ; linear: A = Σ √(wᵢsᵢ)·Aᵢ and B = Σ √(wᵢsᵢ)·Bᵢ merged separately (cross terms included); one rank for all; della: mergekit’s DELLA on whole deltas: each row of ΔWᵢ kept entry by entry with probability density ± epsilon by magnitude rank (MagPrune) and rescaled to its L1 norm, the sign of the weighted sum elected, the weighted mean of the agreeing, times lambda; truncated to the largest member rank; breadcrumbs: mergekit’s Model Breadcrumbs on whole deltas: of each ΔWᵢ the gamma fraction of largest magnitudes and the smallest are dropped so that density is kept, then Σ wᵢ·ΔWᵢ times lambda; truncated to the largest member rank
              * @enum {string}
              */
-            method: "rmm_shared" | "rmm_factor" | "rmm_delta" | "task_arithmetic" | "ties" | "dare" | "cat" | "svd" | "linear" | "della";
+            method: "rmm_shared" | "rmm_factor" | "rmm_delta" | "task_arithmetic" | "ties" | "dare" | "cat" | "svd" | "linear" | "della" | "breadcrumbs";
             /** @description rmm_shared: p, how many tasks' worth of shared basis to keep, at most the number of adapters (default: all of them, every task rebuilt exactly); rmm_factor: p, how many tasks' worth of shared basis to keep, at most the number of adapters (default: all of them, every task rebuilt exactly); rmm_delta: p, how many tasks' worth of shared basis to keep, at most the number of adapters (default: all of them, every task rebuilt exactly); task_arithmetic: rank of the result, truncated by SVD (default: exact, the members’ ranks added up); svd: rank of the result, at most the members’ ranks added up (default: the largest member rank) */
             basis_size?: number;
-            /** @description task_arithmetic: one per adapter, in order (default 1 each); ties: one per adapter, in order (default 1 each); dare: one per adapter, in order (default 1 each); cat: one per adapter, in order (default 1 each); svd: one per adapter, in order (default 1 each); linear: one per adapter, in order, each ≥ 0 (default 1/n each: the mean); della: one per adapter, in order (default 1 each) */
+            /** @description task_arithmetic: one per adapter, in order (default 1 each); ties: one per adapter, in order (default 1 each); dare: one per adapter, in order (default 1 each); cat: one per adapter, in order (default 1 each); svd: one per adapter, in order (default 1 each); linear: one per adapter, in order, each ≥ 0 (default 1/n each: the mean); della: one per adapter, in order (default 1 each); breadcrumbs: one per adapter, in order (default 1 each) */
             weights?: number[];
-            /** @description ties: fraction of each delta’s entries kept (default 0.5); dare: fraction of each delta’s entries kept (default 0.5); della: mean fraction of each row’s entries kept (default 1, mergekit’s: nothing pruned) */
+            /** @description ties: fraction of each delta’s entries kept (default 0.5); dare: fraction of each delta’s entries kept (default 0.5); della: mean fraction of each row’s entries kept (default 1, mergekit’s: nothing pruned); breadcrumbs: fraction of each delta’s entries kept (default 1, mergekit’s: nothing dropped) */
             density?: number;
             /** @description della: keep probabilities spread over density ± epsilon by magnitude rank (default 0.15) */
             epsilon?: number;
-            /** @description della: scales the merged delta (default 1) */
+            /** @description della: scales the merged delta (default 1); breadcrumbs: scales the merged delta (default 1) */
             lambda?: number;
+            /** @description breadcrumbs: fraction of the largest-magnitude entries dropped as outliers (default 0.01) */
+            gamma?: number;
         };
         MergeList: {
             /** @enum {string} */
@@ -4948,7 +4950,7 @@ export interface components {
             /** @description Write results here; PEFT adapters go to `<output_prefix>adapter/`. */
             output_prefix: string;
             /** @enum {string} */
-            method: "rmm_shared" | "rmm_factor" | "rmm_delta" | "task_arithmetic" | "ties" | "dare" | "cat" | "svd" | "linear" | "della";
+            method: "rmm_shared" | "rmm_factor" | "rmm_delta" | "task_arithmetic" | "ties" | "dare" | "cat" | "svd" | "linear" | "della" | "breadcrumbs";
             basis_size: number | null;
             density: number | null;
             /**
@@ -5014,7 +5016,7 @@ export interface components {
             merge: {
                 id: string;
                 /** @enum {string} */
-                method: "rmm_shared" | "rmm_factor" | "rmm_delta" | "task_arithmetic" | "ties" | "dare" | "cat" | "svd" | "linear" | "della";
+                method: "rmm_shared" | "rmm_factor" | "rmm_delta" | "task_arithmetic" | "ties" | "dare" | "cat" | "svd" | "linear" | "della" | "breadcrumbs";
                 storage_prefix: string;
                 basis_size: number | null;
                 members: {

@@ -258,6 +258,24 @@ const DECLARATIONS = [
       return undefined;
     },
   },
+  {
+    name: 'breadcrumbs',
+    summary:
+      'mergekit’s Model Breadcrumbs on whole deltas: of each ΔWᵢ the gamma fraction of largest magnitudes and the smallest are dropped so that density is kept, then Σ wᵢ·ΔWᵢ times lambda; truncated to the largest member rank',
+    reference: 'mergekit breadcrumbs; arXiv 2312.06795',
+    reversible: false,
+    servesTasksAs: null,
+    params: {
+      weights: weights('one per adapter, in order (default 1 each)'),
+      density: density('fraction of each delta’s entries kept (default 1, mergekit’s: nothing dropped)'),
+      gamma: {
+        kind: 'number',
+        schema: z.number().min(0).max(1),
+        doc: 'fraction of the largest-magnitude entries dropped as outliers (default 0.01)',
+      },
+      lambda: { kind: 'number', schema: z.number().finite(), doc: 'scales the merged delta (default 1)' },
+    },
+  },
 ] as const satisfies readonly MergeMethodDeclaration[];
 
 export type MergeMethod = (typeof DECLARATIONS)[number]['name'];

@@ -1,0 +1,45 @@
+/**
+ * breadcrumbs: mergekit's Model Breadcrumbs (`breadcrumbs` in merge_methods/registry.py: magnitude_outliers
+ * sparsification, no rescale, no consensus, no normalize) applied to the members' whole deltas, module by
+ * module, with mergekit's defaults: density 1 (nothing dropped), gamma 0.01, lambda 1.
+ */
+import { denseDeltaMethod } from './dense-delta-method.ts';
+
+/**
+ * Drops the ⌊gamma·N⌋ largest magnitudes and then the smallest, so that ⌊density·N⌋ entries stay; where both
+ * cannot hold, fewer large ones are dropped. mergekit keeps `indices[n_bot:-n_top]`, which is empty when
+ * n_top is 0; here that case keeps everything above the n_bot smallest, as the method means.
+ */
+export function dropOutliers(delta: Float64Array, density: number, gamma: number): Float64Array {
+  if (density >= 1) return delta;
+  const n = delta.length;
+  const target = Math.floor(density * n);
+  let top = Math.floor(gamma * n);
+  let bottom = n - target - top;
+  if (bottom < 0) {
+    top += bottom;
+    bottom = 0;
+  }
+  const order = new Int32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  order.sort((x, y) => Math.abs(delta[x]) - Math.abs(delta[y]));
+  const out = new Float64Array(n);
+  for (let q = bottom; q < n - top; q++) out[order[q]] = delta[order[q]];
+  return out;
+}
+
+export const implementation = denseDeltaMethod('breadcrumbs', (params) => {
+  const density = (params.density as number | undefined) ?? 1;
+  const gamma = (params.gamma as number | undefined) ?? 0.01;
+  const lambda = (params.lambda as number | undefined) ?? 1;
+  return (deltas, weights) => {
+    const out = new Float64Array(deltas[0].length);
+    deltas.forEach((d, i) => {
+      const kept = dropOutliers(d, density, gamma);
+      for (let j = 0; j < out.length; j++) out[j] += weights[i] * kept[j];
+    });
+    // mergekit divides by Σ wᵢ only when normalizing, which breadcrumbs does not.
+    for (let j = 0; j < out.length; j++) out[j] *= lambda;
+    return out;
+  };
+});

@@ -1,0 +1,52 @@
+/** breadcrumbs: mergekit's Model Breadcrumbs on whole deltas (lowrank/methods/breadcrumbs.ts), with mergekit's semantics and defaults. */
+import { beforeAll, describe, expect, test } from 'vitest';
+import { paramRefusals } from '../../contracts/api/merge-methods.ts';
+import { loadFixture, type Fixture } from '../../gpu-backend/cli/parity.ts';
+import { mergeCollapsed, relativeError } from '../../gpu-backend/lowrank/merge-collapsed.ts';
+import { dropOutliers } from '../../gpu-backend/lowrank/methods/breadcrumbs.ts';
+import { implementationOf } from '../../gpu-backend/lowrank/methods/index.ts';
+import { FIXTURE } from './helpers.ts';
+
+let fx: Fixture;
+beforeAll(async () => {
+  fx = await loadFixture(FIXTURE);
+});
+
+const member = (name: string) => ({ name, baseModel: 'tiny-llama', adapter: fx.adapters.get(name)! });
+
+describe('breadcrumbs', () => {
+  test('drops the gamma fraction of largest magnitudes, then the smallest, down to density', () => {
+    const delta = Float64Array.of(1, -2, 3, -4, 5, -6, 7, -8, 9, -10);
+    // N = 10: keep 5, drop the top 1 (−10) and the bottom 4 (1 … −4).
+    expect([...dropOutliers(delta, 0.5, 0.1)]).toEqual([0, 0, 0, 0, 5, -6, 7, -8, 9, 0]);
+    // gamma too large for density: fewer outliers are dropped (mergekit: n_top += n_bot).
+    expect([...dropOutliers(delta, 0.8, 0.5)]).toEqual([1, -2, 3, -4, 5, -6, 7, -8, 0, 0]);
+    // ⌊gamma·N⌋ = 0 outliers: only the smallest go.
+    expect([...dropOutliers(delta, 0.5, 0.01)]).toEqual([0, 0, 0, 0, 0, -6, 7, -8, 9, -10]);
+    // mergekit's default density 1 keeps the delta as it is.
+    expect(dropOutliers(delta, 1, 0.01)).toBe(delta);
+  });
+
+  test('with the defaults it is task arithmetic truncated to the largest rank; lambda scales the merge', () => {
+    const members = ['task_a', 'task_c'].map(member);
+    const breadcrumbs = implementationOf('breadcrumbs');
+    const plain = breadcrumbs.build(members, { weights: [1, 0.5] });
+    const halved = breadcrumbs.build(members, { weights: [1, 0.5], lambda: 0.5 });
+    const rank = Math.max(...members.flatMap((m) => m.adapter.modules.map((k) => k.rank)));
+    const svd = mergeCollapsed(members, { method: 'svd', weights: [1, 0.5], rank });
+    if (plain.layout !== 'peft_adapter' || halved.layout !== 'peft_adapter') throw new Error('breadcrumbs collapses');
+    expect(plain.report.rank).toBe(rank);
+    expect(relativeError(plain.adapter, svd.adapter)).toBeLessThan(1e-4);
+    const half = mergeCollapsed(members, { method: 'svd', weights: [0.5, 0.25], rank });
+    expect(relativeError(halved.adapter, half.adapter)).toBeLessThan(1e-4);
+  });
+
+  test('a sparsified merge keeps each task partly, and its parameters are refused on other methods', () => {
+    const members = ['task_a', 'task_b', 'task_c'].map(member);
+    const built = implementationOf('breadcrumbs').build(members, { density: 0.3, gamma: 0.05 });
+    if (built.layout !== 'peft_adapter') throw new Error('breadcrumbs collapses');
+    for (const t of built.report.tasks) expect(t.relativeError).toBeGreaterThan(0);
+    expect(paramRefusals('breadcrumbs', { density: 0.3, gamma: 0.05, lambda: 2, weights: [1, 1] }, 2)).toEqual([]);
+    expect(paramRefusals('dare', { gamma: 0.05 }, 2)[0].message).toContain('gamma does not apply to method "dare"');
+  });
+});

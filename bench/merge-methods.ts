@@ -6,7 +6,8 @@
 import type { LoraAdapter } from '../contracts/formats/adapter.ts';
 import { compressAdapter, type CompressSpec } from '../gpu-backend/lowrank/compress.ts';
 import { jointAdapter, jointCompress, jointStorage } from '../gpu-backend/lowrank/joint.ts';
-import { mergeCollapsed, relativeError, type CollapsedSpec } from '../gpu-backend/lowrank/merge-collapsed.ts';
+import { relativeError } from '../gpu-backend/lowrank/delta-distance.ts';
+import { mergeCollapsed, type CollapsedSpec } from '../gpu-backend/lowrank/merge-collapsed.ts';
 import type { Member } from '../gpu-backend/lowrank/members.ts';
 import { quantizeAdapter, quantizeBaseWeights, type QuantizeOptions } from '../gpu-backend/lowrank/quantize.ts';
 import type { ModelFolder } from '../gpu-backend/formats/files.ts';

@@ -6,7 +6,8 @@
  */
 import type { LoraAdapter } from '../../contracts/formats/adapter.ts';
 import { invalid } from '../../contracts/formats/errors.ts';
-import { type Svd, svdOfProduct, zeros } from './linalg.ts';
+import { balancedSplit } from './balanced-split.ts';
+import { svdOfProduct } from './linalg.ts';
 import { adapterFromFactors, type DeltaFactors, deltaFactors } from './peft-adapter.ts';
 import { tailEnergy } from './svd.ts';
 
@@ -60,7 +61,7 @@ export function compressAdapter(
   let bytesAfter = 0;
   modules.forEach(({ factors, svd, bytesPerRank }, i) => {
     const k = ranks[i];
-    truncated.push({ ...factors, ...truncate(svd, k) });
+    truncated.push({ ...factors, ...balancedSplit(svd, k) });
     const total = tailEnergy(svd.s);
     const dropped = tailEnergy(svd.s, k);
     reports.push({
@@ -148,17 +149,4 @@ function budgetRanks(modules: { s: Float64Array; bytesPerRank: number }[], budge
     ranks[best]++;
     left -= modules[best].bytesPerRank;
   }
-}
-
-/** B' = U_k·√S_k (out×k), A' = √S_k·V_kᵀ (k×in): the best rank-k factors, balanced between B and A. */
-function truncate(svd: Svd, k: number): { b: DeltaFactors['b']; a: DeltaFactors['a'] } {
-  const { u, s, v } = svd;
-  const b = zeros(u.rows, k);
-  const a = zeros(k, v.rows);
-  for (let j = 0; j < k; j++) {
-    const root = Math.sqrt(s[j]);
-    for (let i = 0; i < u.rows; i++) b.data[i * k + j] = u.data[i * u.cols + j] * root;
-    for (let i = 0; i < v.rows; i++) a.data[j * v.rows + i] = v.data[i * v.cols + j] * root;
-  }
-  return { b, a };
 }

@@ -216,61 +216,6 @@ export function qr(a: Mat): { q: Mat; r: Mat } {
   return { q: transpose({ rows: k, cols: m, data: qt }), r };
 }
 
-/**
- * Eigen-decomposition of a small symmetric matrix by cyclic Jacobi rotations: values in descending order,
- * vectors as the columns of `vectors`. Meant for Gram matrices of a few dozen rows.
- */
-export function symEig(s: Mat): { values: Float64Array; vectors: Mat } {
-  const n = s.rows;
-  if (s.cols !== n) throw new Error(`symEig: ${s.rows}×${s.cols} is not square`);
-  const a = Float64Array.from(s.data);
-  const v = identity(n).data;
-  for (let sweep = 0; sweep < 100; sweep++) {
-    let off = 0;
-    let diag = 0;
-    for (let i = 0; i < n; i++) {
-      diag += a[i * n + i] * a[i * n + i];
-      for (let j = i + 1; j < n; j++) off += a[i * n + j] * a[i * n + j];
-    }
-    if (off <= 1e-30 * Math.max(diag, 1e-300)) break;
-    for (let p = 0; p < n - 1; p++) {
-      for (let q = p + 1; q < n; q++) {
-        const apq = a[p * n + q];
-        if (apq === 0) continue;
-        const theta = (a[q * n + q] - a[p * n + p]) / (2 * apq);
-        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
-        const c = 1 / Math.sqrt(t * t + 1);
-        const sn = t * c;
-        for (let k = 0; k < n; k++) {
-          const akp = a[k * n + p];
-          const akq = a[k * n + q];
-          a[k * n + p] = c * akp - sn * akq;
-          a[k * n + q] = sn * akp + c * akq;
-        }
-        for (let k = 0; k < n; k++) {
-          const apk = a[p * n + k];
-          const aqk = a[q * n + k];
-          a[p * n + k] = c * apk - sn * aqk;
-          a[q * n + k] = sn * apk + c * aqk;
-        }
-        for (let k = 0; k < n; k++) {
-          const vkp = v[k * n + p];
-          const vkq = v[k * n + q];
-          v[k * n + p] = c * vkp - sn * vkq;
-          v[k * n + q] = sn * vkp + c * vkq;
-        }
-      }
-    }
-  }
-  const order = Array.from({ length: n }, (_, i) => i).sort((x, y) => a[y * n + y] - a[x * n + x]);
-  const values = Float64Array.from(order, (i) => a[i * n + i]);
-  const vectors = zeros(n, n);
-  order.forEach((src, dst) => {
-    for (let k = 0; k < n; k++) vectors.data[k * n + dst] = v[k * n + src];
-  });
-  return { values, vectors };
-}
-
 export interface Svd {
   /** m × k, orthonormal columns. */
   u: Mat;

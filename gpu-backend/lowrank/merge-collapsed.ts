@@ -9,12 +9,13 @@
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import type { AdapterModule, LoraAdapter } from '../../contracts/formats/adapter.ts';
 import { invalid } from '../../contracts/formats/errors.ts';
-import { PROJECTIONS } from '../../contracts/formats/hf-config.ts';
 import { MAX_RANK } from '../../contracts/formats/peft-config.ts';
-import { fromArray, type Mat, matmul, matmulTN, matmulNT, svdOfProduct, transpose, zeros } from './linalg.ts';
+import { fromArray, type Mat, matmul, svdOfProduct, zeros } from './linalg.ts';
 import { checkDensity, checkMembers, checkWeights, type Member } from './members.ts';
 import { type Merged, toAdapter } from './merge-peft.ts';
 import { combine, type Combiner } from './merge-ties-dare.ts';
+import { relativeError } from './delta-distance.ts';
+import { alignModules } from './module-alignment.ts';
 import { deltaFactors } from './peft-adapter.ts';
 import { randomizedSvd } from './svd.ts';
 
@@ -227,18 +228,12 @@ function combinerOf(spec: CollapsedSpec): Combiner {
   return spec.electSign ? 'dare_ties' : 'dare_linear';
 }
 
-/** Every module any member targets, in layer then projection order, with the members that have it. */
+/** Every module any member targets, in model order, with the members that have it. */
 function sitesOf(members: Member[]): Site[] {
-  const byPath = new Map<string, Site>();
-  members.forEach((m, member) => {
-    for (const module of m.adapter.modules) {
-      const site = byPath.get(module.path) ?? { path: module.path, parts: [] };
-      site.parts.push({ member, module });
-      byPath.set(module.path, site);
-    }
-  });
-  const order = (s: Site) => s.parts[0].module.layer * PROJECTIONS.length + PROJECTIONS.indexOf(s.parts[0].module.projection);
-  return [...byPath.values()].sort((x, y) => order(x) - order(y));
+  return alignModules(members).map(({ path, modules }) => ({
+    path,
+    parts: modules.flatMap((module, member) => (module ? [{ member, module }] : [])),
+  }));
 }
 
 /**
@@ -348,43 +343,4 @@ function factorMerge(site: Site, weights: number[], merge: (tensors: Float64Arra
     w,
   );
   return { module: m, b: fromArray(m.out, m.rank, b), a: fromArray(m.rank, m.in, a) };
-}
-/** ‖ΔW_merged − ΔW_member‖ / ‖ΔW_member‖ over all modules, from factors: ‖[B₁ −B₂][A₁; A₂]‖². */
-export function relativeError(merged: LoraAdapter, member: LoraAdapter): number {
-  const mine = new Map(member.modules.map((m) => [m.path, deltaFactors(m)]));
-  const theirs = new Map(merged.modules.map((m) => [m.path, deltaFactors(m)]));
-  let diff = 0;
-  let norm = 0;
-  for (const path of new Set([...mine.keys(), ...theirs.keys()])) {
-    const x = theirs.get(path);
-    const y = mine.get(path);
-    if (y) norm += squaredNorm(y.b, y.a);
-    if (x && y) diff += squaredNorm(hcat(x.b, negate(y.b)), vcat(x.a, y.a));
-    else diff += x ? squaredNorm(x.b, x.a) : squaredNorm(y!.b, y!.a);
-  }
-  return Math.sqrt(diff / (norm || 1));
-}
-
-/** ‖b·a‖²_F = Σ (bᵀb) ∘ (a·aᵀ), without forming b·a. */
-function squaredNorm(b: Mat, a: Mat): number {
-  const g = matmulTN(b, b);
-  const h = matmulNT(a, a);
-  let s = 0;
-  for (let i = 0; i < g.data.length; i++) s += g.data[i] * h.data[i];
-  return Math.max(s, 0);
-}
-
-function negate(m: Mat): Mat {
-  return { rows: m.rows, cols: m.cols, data: m.data.map((v) => -v) };
-}
-
-function hcat(x: Mat, y: Mat): Mat {
-  return transpose(vcat(transpose(x), transpose(y)));
-}
-
-function vcat(x: Mat, y: Mat): Mat {
-  const data = new Float64Array((x.rows + y.rows) * x.cols);
-  data.set(x.data);
-  data.set(y.data, x.data.length);
-  return { rows: x.rows + y.rows, cols: x.cols, data };
 }

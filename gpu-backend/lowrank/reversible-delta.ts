@@ -11,7 +11,7 @@
  * Parts per module: b (out × p·t), a (p·t × in) — Dₖ = b[:, kt:(k+1)t]·a[kt:(k+1)t, :] — and coef (n × p).
  */
 import { matmul, matmulNT, matmulTN, qr, svd, transpose, zeros, type Mat } from './linalg.ts';
-import { symEigen } from './reversible-eigen.ts';
+import { symEig } from './symmetric-eigen.ts';
 import { slotOf, stack, type AlignedModule, type MergedModule } from './reversible-types.ts';
 
 export function buildDeltaModules(aligned: AlignedModule[], p: number, basisRank?: number): MergedModule[] {
@@ -19,7 +19,7 @@ export function buildDeltaModules(aligned: AlignedModule[], p: number, basisRank
     const n = slot.factors.length;
     const { bcat, acat, blocks } = stack(slot);
     const gram = taskGram(bcat, acat, blocks, n);
-    const { values, vectors } = symEigen(gram);
+    const { values, vectors } = symEig(gram);
     const full = Math.min(bcat.cols, slot.out, slot.in);
     const maxRank = Math.max(...blocks.map(([from, to]) => to - from));
     const t = Math.min(basisRank ?? (p === n ? full : maxRank), full);

@@ -14,7 +14,7 @@
  */
 import { svdOfProduct, transpose, zeros, type Mat } from './linalg.ts';
 import type { DeltaFactors } from './peft-adapter.ts';
-import { eigenInPlace, eigenWork } from './reversible-eigen.ts';
+import { eigenInPlace, eigenWork } from './symmetric-eigen.ts';
 import { slotOf, type AlignedModule, type MergedModule } from './reversible-types.ts';
 
 export function buildFactorModules(aligned: AlignedModule[], p: number, svdForm: boolean): MergedModule[] {

@@ -14,8 +14,9 @@
  * smaller, coreB and coreA (n×k·r, row i is Pᵢ and Qᵢ, k×r row-major, with Σᵢ = Pᵢ·Qᵢᵀ; lossless since Σᵢ has
  * rank rᵢ at most).
  */
-import { matmul, matmulNT, matmulTN, svd, transpose, zeros, type Mat } from './linalg.ts';
-import { coreSpace, expand, expandFactored, fitBudgeted, fitCore, maxRank, taskWeights } from './joint.ts';
+import { balancedSplit, numericalRank } from './balanced-split.ts';
+import { matmul, matmulNT, svd, transpose, zeros, type Mat } from './linalg.ts';
+import { coreSpace, expand, expandFactored, fitBudgeted, fitCore, maxRank, taskWeights } from './core-space.ts';
 import { slotOf, type AlignedModule, type MergedModule } from './reversible-types.ts';
 
 export function buildSharedModules(aligned: AlignedModule[], p: number, fullFloats: number, iters = 2): MergedModule[] {
@@ -73,21 +74,9 @@ export function meanShared(module: MergedModule): { b: Mat; a: Mat } {
   return compactCore(u, v, mean);
 }
 
-/** U·core·Vᵀ as B = U·P·√S, A = √S·Qᵀ·Vᵀ from core = P·S·Qᵀ, dropping singular values below 1e-9 of the largest. */
+/** U·core·Vᵀ as B = U·P·√S, A = √S·Qᵀ·Vᵀ from core = P·S·Qᵀ, at the core's numerical rank. */
 function compactCore(u: Mat, v: Mat, core: Mat): { b: Mat; a: Mat } {
-  const { u: p, s, v: q } = svd(core);
-  let keep = 0;
-  while (keep < s.length && s[keep] > 1e-9 * s[0]) keep++;
-  keep = Math.max(keep, 1);
-  const k = core.rows;
-  const ps = zeros(k, keep);
-  const qs = zeros(k, keep);
-  for (let i = 0; i < k; i++) {
-    for (let j = 0; j < keep; j++) {
-      const root = Math.sqrt(s[j]);
-      ps.data[i * keep + j] = p.data[i * p.cols + j] * root;
-      qs.data[i * keep + j] = q.data[i * q.cols + j] * root;
-    }
-  }
-  return { b: matmul(u, ps), a: matmulTN(qs, transpose(v)) };
+  const coreSvd = svd(core);
+  const { b: ps, a: qsT } = balancedSplit(coreSvd, numericalRank(coreSvd.s));
+  return { b: matmul(u, ps), a: matmulNT(qsT, v) };
 }

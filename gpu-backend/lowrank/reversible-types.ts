@@ -4,11 +4,12 @@
  * the per-task coefficients of one construction. Keeping the parts as plain named matrices lets one encoder
  * write every construction to safetensors and one storage count cover them all.
  */
+import { invalid } from '../../contracts/formats/errors.ts';
 import type { Projection } from '../../contracts/formats/hf-config.ts';
 import { zeros, type Mat } from './linalg.ts';
 import type { Member } from './members.ts';
+import { alignModules } from './module-alignment.ts';
 import { deltaFactors, type DeltaFactors } from './peft-adapter.ts';
-import { PROJECTIONS } from '../../contracts/formats/hf-config.ts';
 
 export const CONSTRUCTIONS = ['factor', 'factor_svd', 'delta', 'shared'] as const;
 export type Construction = (typeof CONSTRUCTIONS)[number];
@@ -51,18 +52,10 @@ export interface AlignedModule extends ModuleSlot {
 
 /** The union of the members' modules in model order (layer, then projection), with each member's factors. */
 export function alignMembers(members: Member[]): AlignedModule[] {
-  const byPath = new Map<string, AlignedModule>();
-  members.forEach((member, i) => {
-    for (const m of member.adapter.modules) {
-      let slot = byPath.get(m.path);
-      if (!slot) {
-        slot = { layer: m.layer, projection: m.projection, path: m.path, out: m.out, in: m.in, factors: members.map(() => null) };
-        byPath.set(m.path, slot);
-      }
-      slot.factors[i] = deltaFactors(m);
-    }
-  });
-  return [...byPath.values()].sort((x, y) => x.layer - y.layer || PROJECTIONS.indexOf(x.projection) - PROJECTIONS.indexOf(y.projection));
+  return alignModules(members).map(({ first: m, modules }) => ({
+    ...slotOf(m),
+    factors: modules.map((x) => (x ? deltaFactors(x) : null)),
+  }));
 }
 
 export function memberTasks(members: Member[]): MergedTask[] {
@@ -104,4 +97,11 @@ export function stack(slot: AlignedModule): { bcat: Mat; acat: Mat; blocks: [num
     at += r;
   });
   return { bcat, acat, blocks };
+}
+
+/** The index of task `name` among a merge's tasks, or a refusal naming the members. */
+export function taskIndex(tasks: MergedTask[], name: string): number {
+  const i = tasks.findIndex((t) => t.name === name);
+  if (i < 0) invalid('unknown_task', `"${name}" is not a member; the members are ${tasks.map((t) => `"${t.name}"`).join(', ')}.`, 'task');
+  return i;
 }

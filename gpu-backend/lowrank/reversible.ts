@@ -10,8 +10,10 @@ import { REVERSIBLE_MERGE_FORMAT } from '../../contracts/formats/job-artifacts.t
 import { invalid } from '../../contracts/formats/errors.ts';
 import type { LoraAdapter } from '../../contracts/formats/adapter.ts';
 import type { Tensor } from '../../contracts/formats/safetensors.ts';
-import { svdOfProduct, zeros, type Mat } from './linalg.ts';
-import { deltaError, taskIndex, tensorMat } from './joint.ts';
+import { zeros, type Mat } from './linalg.ts';
+import { compact } from './balanced-split.ts';
+import { deltaDistance } from './delta-distance.ts';
+import { tensorMat } from './joint.ts';
 import { checkBasisSize, checkMembers, type Member } from './members.ts';
 import { adapterFromFactors, type DeltaFactors } from './peft-adapter.ts';
 import { buildDeltaModules, meanDelta, rebuildDelta } from './reversible-delta.ts';
@@ -24,6 +26,7 @@ import {
   memberTasks,
   slotOf,
   storedFloats,
+  taskIndex,
   type Construction,
   type MergedModule,
   type MergedTask,
@@ -149,22 +152,6 @@ function rebuild(merge: ReversibleMerge, m: MergedModule, task: number): { b: Ma
   }
 }
 
-/** b·a re-split as (U√S)(√SVᵀ), dropping singular values below 1e-9 of the largest (keeps ranks servable). */
-export function compact(b: Mat, a: Mat): { b: Mat; a: Mat } {
-  const { u, s, v } = svdOfProduct(b, a);
-  let keep = 0;
-  while (keep < s.length && s[keep] > 1e-9 * s[0]) keep++;
-  keep = Math.max(keep, 1);
-  const ob = zeros(u.rows, keep);
-  const oa = zeros(keep, v.rows);
-  for (let j = 0; j < keep; j++) {
-    const root = Math.sqrt(s[j]);
-    for (let i = 0; i < u.rows; i++) ob.data[i * keep + j] = u.data[i * u.cols + j] * root;
-    for (let i = 0; i < v.rows; i++) oa.data[j * v.rows + i] = v.data[i * v.cols + j] * root;
-  }
-  return { b: ob, a: oa };
-}
-
 export interface ReversibleReport {
   construction: Construction;
   basisSize: number;
@@ -185,7 +172,7 @@ export function reversibleReport(merge: ReversibleMerge, members: Member[]): Rev
     for (const mod of member.adapter.modules) {
       const orig = { b: scaledB(mod), a: { rows: mod.rank, cols: mod.in, data: Float64Array.from(mod.a) } };
       const rec = rebuilt.get(mod.path) ?? { b: zeros(mod.out, 1), a: zeros(1, mod.in) };
-      const e = deltaError(orig, rec);
+      const e = deltaDistance(orig, rec);
       err += e.err;
       norm += e.norm;
     }

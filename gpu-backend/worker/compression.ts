@@ -9,7 +9,7 @@ import type { LoraAdapter } from '../../contracts/formats/adapter.ts';
 import { ADAPTER_DIR, QUANTIZED_ADAPTER_FILE } from '../../contracts/formats/job-artifacts.ts';
 import { encodeSafetensors } from '../../contracts/formats/safetensors.ts';
 import { compressAdapter, type CompressSpec } from '../lowrank/compress.ts';
-import { deltaError } from '../lowrank/joint.ts';
+import { deltaDistance } from '../lowrank/delta-distance.ts';
 import { zeros } from '../lowrank/linalg.ts';
 import { deltaFactors } from '../lowrank/peft-adapter.ts';
 import { quantizeAdapter } from '../lowrank/quantize.ts';
@@ -31,7 +31,7 @@ function errors(source: LoraAdapter, result: LoraAdapter) {
   let norm = 0;
   const modules = source.modules.map((m) => {
     const r = after.get(m.path);
-    const e = deltaError(deltaFactors(m), r ? deltaFactors(r) : { b: zeros(m.out, 1), a: zeros(1, m.in) });
+    const e = deltaDistance(deltaFactors(m), r ? deltaFactors(r) : { b: zeros(m.out, 1), a: zeros(1, m.in) });
     err += e.err;
     norm += e.norm;
     return { path: m.path, from_rank: m.rank, rank: r?.rank ?? 0, relative_error: e.norm > 0 ? Math.sqrt(e.err / e.norm) : 0 };

@@ -2,7 +2,8 @@
 import { beforeAll, describe, expect, test } from 'vitest';
 import { paramRefusals } from '../../contracts/api/merge-methods.ts';
 import { loadFixture, type Fixture } from '../../gpu-backend/cli/parity.ts';
-import { mergeCollapsed, relativeError } from '../../gpu-backend/lowrank/merge-collapsed.ts';
+import { relativeError } from '../../gpu-backend/lowrank/delta-distance.ts';
+import { mergeCollapsed } from '../../gpu-backend/lowrank/merge-collapsed.ts';
 import { dropOutliers } from '../../gpu-backend/lowrank/methods/breadcrumbs.ts';
 import { implementationOf } from '../../gpu-backend/lowrank/methods/index.ts';
 import { FIXTURE } from './helpers.ts';

@@ -3,7 +3,7 @@ import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { paramRefusals } from '../../contracts/api/merge-methods.ts';
 import { loadFixture, type Fixture } from '../../gpu-backend/cli/parity.ts';
-import { relativeError } from '../../gpu-backend/lowrank/merge-collapsed.ts';
+import { relativeError } from '../../gpu-backend/lowrank/delta-distance.ts';
 import { magPrune, normalizedConsensus } from '../../gpu-backend/lowrank/methods/della.ts';
 import { implementationOf } from '../../gpu-backend/lowrank/methods/index.ts';
 import { FIXTURE } from './helpers.ts';

@@ -124,9 +124,9 @@ test('bad input is refused with a message that says what to change', () => {
 
 test('with many adapters (stacked rank far above k) the sketched fit keeps what the exact core-space fit keeps', async () => {
   const { alignMembers } = await import('../../gpu-backend/lowrank/reversible-types.ts');
-  const { coreSpace, deltaError, expand, fitCore, fitSketched, jointFactors, taskWeights } = await import(
-    '../../gpu-backend/lowrank/joint.ts'
-  );
+  const { jointFactors } = await import('../../gpu-backend/lowrank/joint.ts');
+  const { coreSpace, expand, fitCore, fitSketched, taskWeights } = await import('../../gpu-backend/lowrank/core-space.ts');
+  const { deltaDistance } = await import('../../gpu-backend/lowrank/delta-distance.ts');
   // Eight adapters sharing two directions plus noise, so the top of the spectrum is well separated.
   const many: Member[] = Array.from({ length: 8 }, (_, i) => ({
     name: `t${i}`,
@@ -145,7 +145,7 @@ test('with many adapters (stacked rank far above k) the sketched fit keeps what 
   const weights = taskWeights([slot], many.length);
   const kept = (m: { u: Mat; v: Mat; cores: Mat }) =>
     slot.factors.reduce((s, f, i) => {
-      const e = deltaError(f!, jointFactors(m, i));
+      const e = deltaDistance(f!, jointFactors(m, i));
       return s + 1 - e.err / e.norm;
     }, 0);
   const cs = coreSpace(slot);

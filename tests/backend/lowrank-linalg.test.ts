@@ -12,10 +12,10 @@ import {
   qr,
   svd,
   svdOfProduct,
-  symEig,
   transpose,
 } from '../../gpu-backend/lowrank/linalg.ts';
 import { adapterSpectra, gaussian, randomizedSvd } from '../../gpu-backend/lowrank/svd.ts';
+import { symEig } from '../../gpu-backend/lowrank/symmetric-eigen.ts';
 import { FIXTURE } from './helpers.ts';
 
 const random = (rows: number, cols: number, seed: number): Mat => gaussian(rows, cols, seed);

@@ -8,7 +8,7 @@ import type { MergeMethodImplementation, ReversibleMethodImplementation } from '
 
 const loaded = await Promise.all(
   MERGE_METHODS.map(async (name) => {
-    const { implementation } = (await import(`./${name}.ts`)) as { implementation: MergeMethodImplementation };
+    const { implementation } = (await import(/* @vite-ignore */ `./${name}.ts`)) as { implementation: MergeMethodImplementation };
     if (implementation?.name !== name) throw new Error(`gpu-backend/lowrank/methods/${name}.ts must export the implementation of ${name}`);
     return [name, implementation] as const;
   }),

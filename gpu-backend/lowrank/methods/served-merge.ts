@@ -5,7 +5,7 @@
  */
 import type { LoraAdapter } from '../../../contracts/formats/adapter.ts';
 import type { Tensor } from '../../../contracts/formats/safetensors.ts';
-import { taskIndex } from '../joint.ts';
+import { taskIndex } from '../reversible-types.ts';
 import type { SharedTask } from '../serving-form.ts';
 import { reversibleImplementationOf } from './index.ts';
 

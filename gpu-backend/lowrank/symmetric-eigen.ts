@@ -1,9 +1,9 @@
 /**
- * Symmetric eigen-decomposition by Householder tridiagonalisation and implicit QL (EISPACK tred2/tql2, as JAMA
- * writes them), in place on caller-owned buffers. linalg.symEig (cyclic Jacobi) costs ~8 sweeps of 3n³ and
- * allocates; the reversible constructions call this hundreds of thousands of times on n×n Grams (once per
- * factor position) and on core-space Grams of a few hundred rows, where O(4n³/3 + 3n³) without allocation
- * is what keeps a merge of the 135M shape within seconds.
+ * The one symmetric eigensolver of lowrank/: Householder tridiagonalisation and implicit QL (EISPACK tred2/tql2,
+ * as JAMA writes them), in place on caller-owned buffers. Hand-written because the constructions call it
+ * hundreds of thousands of times on n×n Grams (once per factor position) and on core-space Grams of a few
+ * hundred rows, where O(4n³/3 + 3n³) without allocation is what keeps a merge of the 135M shape within seconds
+ * (ml-matrix's EigenvalueDecomposition allocates a Matrix per call).
  */
 import { zeros, type Mat } from './linalg.ts';
 
@@ -44,9 +44,9 @@ export function eigenInPlace(n: number, v: Float64Array, w: EigenWork): void {
 }
 
 /** Allocating convenience: eigenvalues descending, eigenvectors as columns. */
-export function symEigen(s: Mat): { values: Float64Array; vectors: Mat } {
+export function symEig(s: Mat): { values: Float64Array; vectors: Mat } {
   const n = s.rows;
-  if (s.cols !== n) throw new Error(`symEigen: ${s.rows}×${s.cols} is not square`);
+  if (s.cols !== n) throw new Error(`symEig: ${s.rows}×${s.cols} is not square`);
   const vectors = zeros(n, n);
   vectors.data.set(s.data);
   const w = eigenWork(n);

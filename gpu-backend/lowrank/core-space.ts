@@ -1,0 +1,290 @@
+/**
+ * The core space of a module's stacked factors, and the shared-basis fit done in it (joint compression and the
+ * `rmm_shared` merge both use it): [B₁…Bₙ] = Qb·Rb and [A₁…Aₙ]ᵀ = Qa·Ra, so ΔWᵢ = Qb·Kᵢ·Qaᵀ with Kᵢ of at most
+ * N×N (N = Σ ranks); the best shared U and V lie in the spans of Qb and Qa, so the fit works on the small Kᵢ and
+ * never forms an m×n delta. With many adapters (N far above k) a seeded randomized subspace iteration on the
+ * factor operators replaces the core-space QR (fitSketched).
+ */
+import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
+import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
+import { PROJECTIONS } from '../../contracts/formats/hf-config.ts';
+import { squaredNorm } from './delta-distance.ts';
+import { matmul, matmulNT, matmulTN, qr, svd, transpose, zeros, type Mat } from './linalg.ts';
+import { stack, type AlignedModule } from './reversible-types.ts';
+import { symEig } from './symmetric-eigen.ts';
+
+/** 1/‖ΔWᵢ‖² over all modules (1 for an all-zero adapter), from the factors. */
+export function taskWeights(aligned: AlignedModule[], n: number): number[] {
+  const norms = new Array<number>(n).fill(0);
+  for (const slot of aligned) {
+    slot.factors.forEach((f, i) => {
+      if (f) norms[i] += squaredNorm(f);
+    });
+  }
+  return norms.map((s) => (s > 0 ? 1 / s : 1));
+}
+
+/** A module's deltas in the core space of their stacked factors: ΔWᵢ = qb·(lᵢ·rᵢᵀ)·qaᵀ. */
+export interface CoreSpace {
+  qb: Mat;
+  qa: Mat;
+  /** Kᵢ = lᵢ·rᵢᵀ (qb.cols × qa.cols) kept as its two thin factors: Rb and Ra restricted to adapter i's columns; null where the adapter lacks the module. */
+  k: ({ l: Mat; r: Mat } | null)[];
+  /** The largest useful basis size: min(qb.cols, qa.cols). */
+  maxK: number;
+}
+
+export function coreSpace(slot: AlignedModule): CoreSpace {
+  const { bcat, acat, blocks } = stack(slot);
+  const qb = qr(bcat);
+  const qa = qr(transpose(acat));
+  const k = slot.factors.map((f, i) => {
+    if (!f) return null;
+    const [from, to] = blocks[i];
+    return { l: colRange(qb.r, from, to), r: colRange(qa.r, from, to) };
+  });
+  return { qb: qb.q, qa: qa.q, k, maxK: Math.min(qb.q.cols, qa.q.cols) };
+}
+
+function colRange(a: Mat, from: number, to: number): Mat {
+  const w = to - from;
+  const out = zeros(a.rows, w);
+  for (let i = 0; i < a.rows; i++) for (let j = 0; j < w; j++) out.data[i * w + j] = a.data[i * a.cols + from + j];
+  return out;
+}
+
+/**
+ * U' (Nb×k) and V' (Na×k) in the core space, closed form then `iters` alternating steps. `closed` (the full
+ * closed-form eigenbases, when the caller already has them) saves the first two eigenproblems.
+ */
+export function fitCore(cs: CoreSpace, weights: number[], k: number, iters: number, closed?: { u: Mat; v: Mat }): { u: Mat; v: Mat } {
+  let u = leadingColumns(closed?.u ?? symEig(weightedGram(cs.k, weights, 'left', null)).vectors, k);
+  let v = leadingColumns(closed?.v ?? symEig(weightedGram(cs.k, weights, 'right', null)).vectors, k);
+  for (let it = 0; it < iters; it++) {
+    v = topEigenvectors(weightedGram(cs.k, weights, 'right', u), k);
+    u = topEigenvectors(weightedGram(cs.k, weights, 'left', v), k);
+  }
+  return { u, v };
+}
+
+/** U = qb·U', V = qa·V', Σᵢ = (U'ᵀlᵢ)(rᵢᵀV'). */
+export function expand(cs: CoreSpace, fit: { u: Mat; v: Mat }): { u: Mat; v: Mat; cores: Mat } {
+  const k = fit.u.cols;
+  const cores = zeros(cs.k.length, k * k);
+  cs.k.forEach((ki, i) => {
+    if (!ki) return;
+    const c = matmulNT(matmulTN(fit.u, ki.l), matmulTN(fit.v, ki.r));
+    cores.data.set(c.data, i * k * k);
+  });
+  return { u: matmul(cs.qb, fit.u), v: matmul(cs.qa, fit.v), cores };
+}
+
+/**
+ * The same basis with each core kept as its two thin factors: Σᵢ = Pᵢ·Qᵢᵀ, Pᵢ = U'ᵀlᵢ and Qᵢ = V'ᵀrᵢ (k×rᵢ, zero-padded
+ * to the module's largest rank r). Σᵢ has rank rᵢ at most, so this is lossless, stores 2k·r instead of k² per task
+ * where k > 2r, and the task's adapter U·Pᵢ, (V·Qᵢ)ᵀ keeps its own rank instead of k.
+ */
+export function expandFactored(cs: CoreSpace, fit: { u: Mat; v: Mat }): { u: Mat; v: Mat; coreB: Mat; coreA: Mat } {
+  const k = fit.u.cols;
+  const r = maxRank(cs);
+  const coreB = zeros(cs.k.length, k * r);
+  const coreA = zeros(cs.k.length, k * r);
+  cs.k.forEach((ki, i) => {
+    if (!ki) return;
+    const ri = ki.l.cols;
+    const pb = matmulTN(fit.u, ki.l);
+    const qa = matmulTN(fit.v, ki.r);
+    for (let a = 0; a < k; a++) {
+      for (let j = 0; j < ri; j++) {
+        coreB.data[i * k * r + a * r + j] = pb.data[a * ri + j];
+        coreA.data[i * k * r + a * r + j] = qa.data[a * ri + j];
+      }
+    }
+  });
+  return { u: matmul(cs.qb, fit.u), v: matmul(cs.qa, fit.v), coreB, coreA };
+}
+
+/** Floats of n cores at basis size k: k² each, or 2k·r each when kept factored (and smaller). */
+export function coreFloats(n: number, k: number, r: number, factored: boolean): number {
+  return n * (factored ? Math.min(k * k, 2 * k * r) : k * k);
+}
+
+/**
+ * 'left': Σ wᵢ·Kᵢ·P·Kᵢᵀ with P = proj·projᵀ (or I when proj is null); 'right': Σ wᵢ·Kᵢᵀ·P·Kᵢ. With Kᵢ = lᵢrᵢᵀ
+ * each term is lᵢ·(rᵢᵀ·P·rᵢ)·lᵢᵀ: an rᵢ×rᵢ middle, so the cost is N²·rᵢ rather than N³.
+ */
+export function weightedGram(ks: ({ l: Mat; r: Mat } | null)[], weights: number[], side: 'left' | 'right', proj: Mat | null): Mat {
+  let g: Mat | null = null;
+  ks.forEach((ki, i) => {
+    if (!ki) return;
+    const [outer, inner] = side === 'left' ? [ki.l, ki.r] : [ki.r, ki.l];
+    let middle: Mat;
+    if (proj) {
+      const t = matmulTN(proj, inner); // k × rᵢ
+      middle = matmulTN(t, t);
+    } else {
+      middle = matmulTN(inner, inner);
+    }
+    const term = matmulNT(matmul(outer, middle), outer);
+    if (!g) g = zeros(term.rows, term.cols);
+    for (let j = 0; j < term.data.length; j++) g.data[j] += weights[i] * term.data[j];
+  });
+  return g!;
+}
+
+function topEigenvectors(s: Mat, k: number): Mat {
+  return leadingColumns(symEig(s).vectors, k);
+}
+
+function leadingColumns(a: Mat, k: number): Mat {
+  const out = zeros(a.rows, k);
+  for (let i = 0; i < a.rows; i++) for (let j = 0; j < k; j++) out.data[i * k + j] = a.data[i * a.cols + j];
+  return out;
+}
+
+// ---- a storage budget spent by spectrum ----------------------------------------------------------------------
+
+/**
+ * Per-module fits whose sizes kₘ spend `budget` floats (Σ kₘ(outₘ+inₘ) + n·kₘ²) where they keep the most
+ * task-balanced energy: modules whose tasks share directions, or whose deltas are concentrated, get a small k,
+ * heavier-tailed ones a larger k (as WeLore spends rank). Each module's closed-form energy curve, one price per
+ * float found by bisection, then `iters` alternating steps at the chosen size.
+ */
+export function fitBudgeted(
+  aligned: AlignedModule[],
+  weights: number[],
+  budget: number,
+  iters: number,
+  factored = false,
+): { cs: CoreSpace; fit: { u: Mat; v: Mat } }[] {
+  const n = weights.length;
+  const spaces = aligned.map((slot) => coreSpace(slot));
+  const curves = spaces.map((cs) => energyCurve(cs, weights));
+  const costs = aligned.map((slot, m) => {
+    const r = maxRank(spaces[m]);
+    return curves[m].curve.map((_, k) => k * (slot.out + slot.in) + coreFloats(n, k, r, factored));
+  });
+  const ks = allocate(
+    curves.map((c) => c.curve),
+    costs,
+    budget,
+  );
+  return spaces.map((cs, m) => ({ cs, fit: fitCore(cs, weights, ks[m], iters, curves[m].closed) }));
+}
+
+export function maxRank(cs: CoreSpace): number {
+  return Math.max(...cs.k.map((ki) => (ki ? ki.l.cols : 0)));
+}
+
+/**
+ * curve[k] = Σᵢ wᵢ‖U'ₖᵀKᵢV'ₖ‖² for the closed-form bases cut to k (curve[0] = 0): the weighted energy a
+ * module keeps at basis size k, computed once from the full eigenbases.
+ */
+function energyCurve(cs: CoreSpace, weights: number[]): { curve: number[]; closed: { u: Mat; v: Mat } } {
+  const uAll = symEig(weightedGram(cs.k, weights, 'left', null)).vectors;
+  const vAll = symEig(weightedGram(cs.k, weights, 'right', null)).vectors;
+  const kMax = cs.maxK;
+  const curve = new Array<number>(kMax + 1).fill(0);
+  cs.k.forEach((ki, i) => {
+    if (!ki) return;
+    const c = matmulNT(matmulTN(uAll, ki.l), matmulTN(vAll, ki.r)); // Nb × Na
+    for (let k = 1; k <= kMax; k++) {
+      let add = 0;
+      const last = k - 1;
+      for (let b = 0; b < k; b++) add += c.data[last * c.cols + b] ** 2;
+      for (let a = 0; a < last; a++) add += c.data[a * c.cols + last] ** 2;
+      curve[k] += weights[i] * add;
+    }
+  });
+  for (let k = 1; k <= kMax; k++) curve[k] += curve[k - 1];
+  return { curve, closed: { u: uAll, v: vAll } };
+}
+
+/**
+ * Per module the k ≥ 1 maximising energy − λ·floats, with λ the smallest price (found by bisection) at which the
+ * total fits the budget. Picks from each curve's upper convex hull, which is what a greedy split converges to.
+ */
+function allocate(curves: number[][], costs: number[][], budget: number): number[] {
+  const pick = (lambda: number) =>
+    curves.map((curve, m) => {
+      let best = 1;
+      for (let k = 2; k < curve.length; k++) if (curve[k] - lambda * costs[m][k] > curve[best] - lambda * costs[m][best]) best = k;
+      return best;
+    });
+  const total = (ks: number[]) => ks.reduce((s, k, m) => s + costs[m][k], 0);
+  let lo = 0;
+  let hi = 1;
+  while (total(pick(hi)) > budget && hi < 1e30) hi *= 4;
+  if (total(pick(lo)) <= budget) return pick(lo);
+  for (let it = 0; it < 100; it++) {
+    const mid = (lo + hi) / 2;
+    if (total(pick(mid)) > budget) lo = mid;
+    else hi = mid;
+  }
+  return pick(hi);
+}
+
+// ---- many adapters: a sketched fit --------------------------------------------------------------------------
+
+/** Extra sketch columns beyond k (randomized SVD's oversampling). */
+export const OVERSAMPLE = 8;
+
+/**
+ * The same fit when the stacked rank N = Σ rᵢ is far above k (32 adapters of r 16: N = 512): the core-space QR
+ * costs (out+in)·N² and its eigenproblems N³, while the operators X ↦ Σ wᵢ·Bᵢ·Mᵢ·(BᵢᵀX) it needs cost
+ * (out+in)·N·k. So each top-k eigenbasis comes from a seeded randomized subspace iteration
+ * (k + 8 columns, two operator applications from random, one from the previous basis during the alternating steps).
+ * Approximate where the exact path is exact; used only where N > 3(k + 8).
+ */
+export function fitSketched(slot: AlignedModule, weights: number[], k: number, iters: number): { u: Mat; v: Mat; cores: Mat } {
+  const tasks = slot.factors.flatMap((f, i) => (f ? [{ i, b: f.b, a: f.a, at: transpose(f.a), w: weights[i] }] : []));
+  const kk = Math.min(k, slot.out, slot.in);
+  const width = Math.min(kk + OVERSAMPLE, slot.out, slot.in);
+  const rng = xoroshiro128plus(slot.layer * 16 + PROJECTIONS.indexOf(slot.projection));
+  const random = (rows: number) => {
+    const m = zeros(rows, width);
+    for (let i = 0; i < m.data.length; i++) m.data[i] = uniformFloat64(rng) - 0.5;
+    return m;
+  };
+  // left(X) = Σ wᵢ·Bᵢ·Mᵢ·BᵢᵀX with Mᵢ = AᵢAᵢᵀ, or (AᵢV)(AᵢV)ᵀ once V is known; right(Y) likewise on Aᵢᵀ.
+  const middles = (side: 'left' | 'right', proj: Mat | null) =>
+    tasks.map((t) => {
+      const inner = side === 'left' ? t.at : t.b; // in×r or out×r
+      const y = proj ? matmulTN(inner, proj) : null; // r×k
+      return y ? matmulNT(y, y) : matmulTN(inner, inner);
+    });
+  const apply = (side: 'left' | 'right', mids: Mat[], x: Mat) => {
+    let out: Mat | null = null;
+    tasks.forEach((t, j) => {
+      const outer = side === 'left' ? t.b : t.at; // out×r or in×r
+      const term = matmul(outer, matmul(mids[j], matmulTN(outer, x)));
+      if (!out) out = zeros(term.rows, term.cols);
+      for (let e = 0; e < term.data.length; e++) out.data[e] += t.w * term.data[e];
+    });
+    return out!;
+  };
+  // `steps` applications; the last image Z = S·Q is not applied again for Rayleigh–Ritz: the top-k left singular
+  // vectors of Z (through its QR and the SVD of the small R) serve instead, as in a randomized SVD.
+  const top = (side: 'left' | 'right', mids: Mat[], start: Mat, steps: number) => {
+    let q = qr(start).q;
+    for (let s = 1; s < steps; s++) q = qr(apply(side, mids, q)).q;
+    const z = qr(apply(side, mids, q));
+    return matmul(z.q, leadingColumns(svd(z.r).u, kk));
+  };
+  let u = top('left', middles('left', null), random(slot.out), 2);
+  let v = top('right', middles('right', null), random(slot.in), 2);
+  const widen = (basis: Mat, rows: number) => {
+    const fresh = random(rows);
+    for (let i = 0; i < rows; i++) for (let j = 0; j < kk; j++) fresh.data[i * width + j] = basis.data[i * kk + j];
+    return fresh;
+  };
+  for (let it = 0; it < iters; it++) {
+    v = top('right', middles('right', u), widen(v, slot.in), 1);
+    u = top('left', middles('left', v), widen(u, slot.out), 1);
+  }
+  const cores = zeros(slot.factors.length, kk * kk);
+  for (const t of tasks) cores.data.set(matmul(matmulTN(u, t.b), matmul(t.a, v)).data, t.i * kk * kk);
+  return { u, v, cores };
+}
+
+// ---- serialisation -------------------------------------------------------------------------------------------

@@ -4520,15 +4520,15 @@ export interface components {
              * @enum {string}
              */
             method: "rmm_shared" | "rmm_factor" | "rmm_delta" | "task_arithmetic" | "ties" | "dare" | "cat" | "svd" | "linear" | "della" | "breadcrumbs";
-            /** @description rmm_shared: p, how many tasks' worth of shared basis to keep, at most the number of adapters (default: all of them, every task rebuilt exactly); rmm_factor: p, how many tasks' worth of shared basis to keep, at most the number of adapters (default: all of them, every task rebuilt exactly); rmm_delta: p, how many tasks' worth of shared basis to keep, at most the number of adapters (default: all of them, every task rebuilt exactly); task_arithmetic: rank of the result, truncated by SVD (default: exact, the members’ ranks added up); svd: rank of the result, at most the members’ ranks added up (default: the largest member rank) */
+            /** @description rmm_shared, rmm_factor, rmm_delta: p, how many tasks' worth of shared basis to keep, at most the number of adapters (default: all of them, every task rebuilt exactly); task_arithmetic: rank of the result, truncated by SVD (default: exact, the members’ ranks added up); svd: rank of the result, at most the members’ ranks added up (default: the largest member rank) */
             basis_size?: number;
-            /** @description task_arithmetic: one per adapter, in order (default 1 each); ties: one per adapter, in order (default 1 each); dare: one per adapter, in order (default 1 each); cat: one per adapter, in order (default 1 each); svd: one per adapter, in order (default 1 each); linear: one per adapter, in order, each ≥ 0 (default 1/n each: the mean); della: one per adapter, in order (default 1 each); breadcrumbs: one per adapter, in order (default 1 each) */
+            /** @description task_arithmetic, ties, dare, cat, svd, della, breadcrumbs: one per adapter, in order (default 1 each); linear: one per adapter, in order, each ≥ 0 (default 1/n each: the mean) */
             weights?: number[];
-            /** @description ties: fraction of each delta’s entries kept (default 0.5); dare: fraction of each delta’s entries kept (default 0.5); della: mean fraction of each row’s entries kept (default 1, mergekit’s: nothing pruned); breadcrumbs: fraction of each delta’s entries kept (default 1, mergekit’s: nothing dropped) */
+            /** @description ties, dare: fraction of each delta’s entries kept (default 0.5); della: mean fraction of each row’s entries kept (default 1, mergekit’s: nothing pruned); breadcrumbs: fraction of each delta’s entries kept (default 1, mergekit’s: nothing dropped) */
             density?: number;
             /** @description della: keep probabilities spread over density ± epsilon by magnitude rank (default 0.15) */
             epsilon?: number;
-            /** @description della: scales the merged delta (default 1); breadcrumbs: scales the merged delta (default 1) */
+            /** @description della, breadcrumbs: scales the merged delta (default 1) */
             lambda?: number;
             /** @description breadcrumbs: fraction of the largest-magnitude entries dropped as outliers (default 0.01) */
             gamma?: number;

@@ -125,7 +125,7 @@ function program(): Command {
   // One option per parameter the methods declare (--basis-size for basis_size), read as its kind says.
   for (const param of MERGE_PARAM_NAMES) {
     const { kind } = paramOf(param);
-    const flag = `--${param.replaceAll('_', '-')} ${kind === 'numbers' ? '<list>' : '<x>'}`;
+    const flag = `--${param.replaceAll('_', '-')} ${kind === 'numbers' ? '<list>' : kind === 'integer' ? '<n>' : '<x>'}`;
     const parse: (v: string) => number | number[] = kind === 'integer' ? integer : kind === 'number' ? number : list(number);
     create.option(flag, (kind === 'numbers' ? 'comma-separated; ' : '') + paramDoc(param), parse);
   }

@@ -348,10 +348,13 @@ export function rankRefusal(method: MergeMethod, params: GivenParams, members: R
 
 /** For openapi.yaml and the CLI: what a parameter means, method by method. */
 export function paramDoc(name: string): string {
-  return DECLARATIONS.flatMap((d) => {
+  // Methods that say the same of it share one entry: "rmm_shared, rmm_factor: …".
+  const byDoc = new Map<string, string[]>();
+  for (const d of DECLARATIONS) {
     const p = (d.params as Record<string, MethodParam>)[name];
-    return p ? [`${d.name}: ${p.doc}`] : [];
-  }).join('; ');
+    if (p) byDoc.set(p.doc, [...(byDoc.get(p.doc) ?? []), d.name]);
+  }
+  return [...byDoc].map(([doc, methods]) => `${methods.join(', ')}: ${doc}`).join('; ');
 }
 
 /** A parameter's declaration, as the first method that reads it declares it (its kind and schema's type agree across methods). */

@@ -82,3 +82,25 @@ describe('the house: imports run one way', () => {
     });
   }
 });
+
+describe('the house: the engine and the server know no merge method', () => {
+  // What they may take from lowrank/: the serving forms (plain tensors), a stored merge as served, the weight
+  // quantizer the engine runs at load, and the cat merge a request's adapter mix is served as (issue 20). A
+  // stored merge's parts and constructions stay with its method.
+  const ALLOWED = [
+    'gpu-backend/lowrank/serving-form.ts',
+    'gpu-backend/lowrank/methods/served-merge.ts',
+    'gpu-backend/lowrank/quantize-matrix.ts',
+    'gpu-backend/lowrank/merge-collapsed.ts',
+  ];
+  for (const room of ['engine', 'serve']) {
+    test(`gpu-backend/${room}/ imports from lowrank/ only ${ALLOWED.map((p) => p.split('/').pop()).join(', ')}`, () => {
+      const fromLowrank = importsOf('gpu-backend')
+        .filter((imp) => imp.file.startsWith(`gpu-backend/${room}/`) && imp.specifier.startsWith('.'))
+        .map((imp) => ({ file: imp.file, target: relative(root, resolve(root, dirname(imp.file), imp.specifier)) }))
+        .filter((imp) => imp.target.startsWith('gpu-backend/lowrank/'));
+      expect(fromLowrank.length).toBeGreaterThan(0);
+      expect(fromLowrank.filter((imp) => !ALLOWED.includes(imp.target)).map((imp) => `${imp.file} imports ${imp.target}`)).toEqual([]);
+    });
+  }
+});

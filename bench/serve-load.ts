@@ -12,7 +12,7 @@ export interface LoadRequest {
 
 export interface LoadOptions {
   clients: number;
-  /** Seconds measured, after the warm-up. */
+  /** Seconds measured, after the warm-up (and until every client has sent a request in them). */
   seconds: number;
   /**
    * The same load before the measured window, at least this many seconds and until every client has finished
@@ -138,11 +138,14 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   })();
 
   const client = async (c: number) => {
-    for (let k = 0; performance.now() < deadline; k++) {
+    // Every client sends at least one request in the window, however long a request takes on this machine.
+    let sentInWindow = false;
+    for (let k = 0; performance.now() < deadline || !sentInWindow; k++) {
       if (k === 2 && ++warmClients === opts.clients) allWarm();
       const { body } = opts.next(c, k);
       const sentAt = performance.now();
       const w = measured ?? warmup;
+      sentInWindow = measured !== null;
       const fail = (why: string) => {
         w.errors++;
         if (errorSamples.length < 5) errorSamples.push(why);

@@ -70,7 +70,7 @@ async function measured(
   });
   const rssEndMb = await rssMb(pid);
   // NaN (null in the JSON) when the window saw no request.
-  const perRequest = (ms: number) => ms / result.requests;
+  const perRequest = (ms: number) => (result.requests > 0 ? ms / result.requests : Number.NaN);
   const edgeEnd = await edgeCpu();
   const run: Run = {
     name,

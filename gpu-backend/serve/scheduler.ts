@@ -8,12 +8,13 @@
  * How much to prefill per step is the trade between the running streams (a prefill delays their next token) and
  * the waiting ones (each step not admitted is a step added to their first token). A step prefills as many padded
  * prompt tokens as fit in as long as a decode step takes (at the measured speeds; at least `prefillMsPerStep`, at
- * most `prefillTokensPerStep` tokens), so a running stream's gap between tokens at most doubles while admission
- * keeps pace with the rows that finish. A fixed 50 ms, a tenth of a 135M model's decode step on a CPU, admitted
- * about one request per step: the queue never drained and first tokens waited tens of steps. With nothing
- * running there is nothing to delay, so only the token cap applies. And whatever the budget, a request that has
- * waited MAX_WAIT_STEPS steps is admitted at the next one (rows permitting): no request waits longer than that
- * behind later arrivals.
+ * most `prefillTokensPerStep` tokens), so a running stream's gap between tokens at most doubles. A fixed 50 ms, a
+ * quarter of a 135M model's decode step on a CPU, admitted about one request per step while two finished: the
+ * queue never drained and first tokens waited tens of steps. With nothing running there is nothing to delay, so
+ * only the token cap applies. Where prompts cost more than a step can spare (on that CPU a 55-token prompt costs
+ * as much as a decode step of 64 rows), the wait bound takes over: whatever the budget, a request that has
+ * waited MAX_WAIT_STEPS steps is admitted at the next one (rows and MAX_PREFILL_TOKENS permitting): no request
+ * waits longer than that behind later arrivals.
  */
 import type { Decoder } from '../engine/decoder.ts';
 import { checkRequest, newRow, RunningBatch, type GenerationRequest, type GenerationResult } from '../engine/generate.ts';
@@ -35,6 +36,12 @@ export interface SchedulerOptions {
 
 /** Steps a request may wait while rows are free before it is admitted regardless of the prefill budget. */
 export const MAX_WAIT_STEPS = 2;
+
+/**
+ * Padded prompt tokens in one prefill, overdue admissions included (a single request is admitted whatever its
+ * length): what bounds a prefill's memory (its new keys and values, its activations) when the budget does not.
+ */
+export const MAX_PREFILL_TOKENS = 4096;
 
 export const DEFAULT_SCHEDULER_OPTIONS: SchedulerOptions = {
   maxBatch: 64,
@@ -176,6 +183,7 @@ export class Scheduler {
   private takeAdmissions(): Pending[] {
     const free = this.batch.capacity - this.batch.size;
     const budget = this.prefillBudget();
+    const limit = Math.max(this.opts.prefillTokensPerStep, MAX_PREFILL_TOKENS);
     const taken: Pending[] = [];
     let longest = 0;
     while (taken.length < free) {
@@ -183,7 +191,7 @@ export class Scheduler {
       if (!next) break;
       // Prompts are padded to the longest in one prefill, so its cost is rows × longest.
       const padded = (taken.length + 1) * Math.max(longest, next.req.prompt.length);
-      if (taken.length > 0 && padded > budget && !this.overdue()) break;
+      if (taken.length > 0 && (padded > limit || (padded > budget && !this.overdue()))) break;
       this.queue.shift();
       longest = Math.max(longest, next.req.prompt.length);
       taken.push(next);

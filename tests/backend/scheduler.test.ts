@@ -14,7 +14,7 @@ import { rng } from '../../gpu-backend/engine/sampling.ts';
 import { readAdapterFolder, readModelFolder } from '../../gpu-backend/formats/files.ts';
 import { FairQueue } from '../../gpu-backend/serve/fair-queue.ts';
 import { ModelCache, ModelCacheFullError } from '../../gpu-backend/serve/models.ts';
-import { MAX_WAIT_STEPS, QueueFullError, Scheduler } from '../../gpu-backend/serve/scheduler.ts';
+import { MAX_PREFILL_TOKENS, MAX_WAIT_STEPS, QueueFullError, Scheduler } from '../../gpu-backend/serve/scheduler.ts';
 import { FolderCache } from '../../gpu-backend/storage/folder-cache.ts';
 import { startLocalS3, type LocalS3 } from '../../gpu-backend/storage/local-s3rver.ts';
 import { FIXTURE } from './helpers.ts';
@@ -109,6 +109,23 @@ describe('Scheduler', () => {
     // In arrival order: nobody's first token comes at a later step than that of a request sent after it.
     const bySubmission = [...waits].sort((a, b) => a.submitted - b.submitted);
     bySubmission.forEach((w, i) => expect(bySubmission.slice(i + 1).every((later) => later.first >= w.first)).toBe(true));
+  });
+
+  test('overdue admissions stay within MAX_PREFILL_TOKENS per prefill', async () => {
+    // The fixture's decoder, counting the padded tokens of each prefill.
+    const prefills: number[] = [];
+    const counting = Object.create(decoder) as Decoder;
+    counting.step = (inp) => {
+      if (inp.cache === null) prefills.push(inp.rows * inp.seq);
+      return decoder.step(inp);
+    };
+    // A budget of one prompt per step: the other 63 are overdue two steps later, more than one prefill may hold.
+    const s = new Scheduler(counting, { maxBatch: 64, prefillTokensPerStep: 1 });
+    const prompt = Array.from({ length: 100 }, (_, j) => 1 + (j % 60));
+    const results = await Promise.all(Array.from({ length: 64 }, () => s.submit(request({ prompt, maxTokens: 3 }))));
+    expect(results.every((r) => r.tokens.length === 3)).toBe(true);
+    expect(Math.max(...prefills)).toBeLessThanOrEqual(MAX_PREFILL_TOKENS);
+    expect(prefills.reduce((a, b) => a + b, 0)).toBe(64 * 100);
   });
 
   test('the queue is bounded: one more request is refused with QueueFullError', async () => {

@@ -5,7 +5,8 @@
  * 135M shape on a 2-core CPU (a decode step 40 ms + 2.5 ms per row, about the serve benchmark's 200 ms per token at
  * 64 rows; a prefill 5 ms + 1 ms per padded token, about the engine benchmark's 728 prefill tokens/s), and nothing
  * else takes time. So what it reports depends on the scheduler's decisions alone, not on the load of the machine:
- * TTFT p50/p99 after a warm-up, and the scheduler steps each request waited for its first token. The cost model
+ * TTFT p50/p99 after a warm-up, the time between a stream's tokens, and the scheduler steps each request waited for
+ * its first token. The cost model
  * does not charge for distinct adapters, so throughput here says nothing of what 32 adapters cost (bench serve does).
  */
 import { join } from 'node:path';
@@ -26,6 +27,7 @@ interface Replay {
   requests: number;
   tokensPerS: number;
   ttftMs: { p50: number; p99: number };
+  perTokenMs: { p50: number; p99: number };
   stepsWaited: { p50: number; max: number };
 }
 
@@ -49,6 +51,7 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
     const scheduler = new Scheduler(decoder);
     const started = now;
     const ttft: number[] = [];
+    const gaps: number[] = [];
     const waited: number[] = [];
     let tokens = 0;
     const inWindow = (t: number) => t - started >= warmupS * 1000;
@@ -60,6 +63,7 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
           // About the serve benchmark's chat prompts: 52–57 tokens.
           const prompt = Array.from({ length: 52 + ((c + k) % 6) }, (_, j) => 7 + ((c * 7 + k * 3 + j) % 90));
           let first = true;
+          let last = 0;
           const result = await scheduler.submit(
             {
               prompt,
@@ -70,8 +74,9 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
                 if (first && inWindow(sent)) {
                   ttft.push(now - sent);
                   waited.push(scheduler.steps - sentStep);
-                }
+                } else if (!first && inWindow(sent)) gaps.push(now - last);
                 first = false;
+                last = now;
               },
             },
             { tenant: 'bench' },
@@ -81,6 +86,7 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
       }),
     );
     ttft.sort((a, b) => a - b);
+    gaps.sort((a, b) => a - b);
     waited.sort((a, b) => a - b);
     const windowS = (now - started) / 1000 - warmupS;
     return {
@@ -88,6 +94,7 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
       requests: ttft.length,
       tokensPerS: tokens / windowS,
       ttftMs: { p50: percentile(ttft, 0.5), p99: percentile(ttft, 0.99) },
+      perTokenMs: { p50: percentile(gaps, 0.5), p99: percentile(gaps, 0.99) },
       stepsWaited: { p50: percentile(waited, 0.5), max: waited[waited.length - 1] },
     };
   };
@@ -98,7 +105,18 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
   const zipf32 = await replay('32 adapters (Zipf)', () => popular(random()));
   console.log(
     table(
-      ['replay', 'requests', 'tokens/s (virtual)', 'TTFT p50 ms', 'TTFT p99 ms', 'p99 / p50', 'steps waited p50', 'max'],
+      [
+        'replay',
+        'requests',
+        'tokens/s (virtual)',
+        'TTFT p50 ms',
+        'TTFT p99 ms',
+        'p99 / p50',
+        'per token p50 ms',
+        'p99 ms',
+        'steps waited p50',
+        'max',
+      ],
       [one, zipf32].map((r) => [
         r.name,
         r.requests,
@@ -106,6 +124,8 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
         r.ttftMs.p50,
         r.ttftMs.p99,
         r.ttftMs.p99 / r.ttftMs.p50,
+        r.perTokenMs.p50,
+        r.perTokenMs.p99,
         r.stepsWaited.p50,
         r.stepsWaited.max,
       ]),

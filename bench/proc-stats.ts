@@ -45,13 +45,26 @@ export async function findProcesses(parts: string[]): Promise<number[]> {
   return found;
 }
 
+/** The live processes in the process group of `pid` (itself included). */
+async function groupOf(pid: number): Promise<number[]> {
+  const group = (await statFields(pid))?.[2];
+  if (group === undefined) return [];
+  const members: number[] = [];
+  for (const p of await allPids()) if ((await statFields(p))?.[2] === group) members.push(p);
+  return members;
+}
+
+/** Resident memory of the process group of `pid`, in MB: a process with the children it starts. */
+export async function groupRssMb(pid: number): Promise<number> {
+  let sum = 0;
+  for (const p of await groupOf(pid)) sum += await rssMb(p).catch(() => 0);
+  return sum;
+}
+
 /** CPU milliseconds used by the live processes in the process group of `pid` (itself included), by command name. */
 export async function groupCpuMs(pid: number): Promise<Record<string, number>> {
-  const group = (await statFields(pid))?.[2];
   const byName: Record<string, number> = {};
-  if (group === undefined) return byName;
-  for (const p of await allPids()) {
-    if ((await statFields(p))?.[2] !== group) continue;
+  for (const p of await groupOf(pid)) {
     const stat = await readFile(`/proc/${p}/stat`, 'utf8').catch(() => '');
     const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
     byName[name] = (byName[name] ?? 0) + (await cpuMs(p));

@@ -8,7 +8,7 @@
  * as the load keeps it, the KV cache and adapter rows and onnxruntime's buffers grown to that batch. Reports
  * throughput, time to first token and per-token latency (p50/p99) of the window and of the warm-up, errors of both,
  * the backend's RSS before the warm-up, at the window's start and at its end, and the CPU time per request of the
- * backend process and, through the edge, of the local edge (`wrangler dev` and its workerd). The clients share the
+ * backend (its process group: with its tokenizer processes) and, through the edge, of the local edge (`wrangler dev` and its workerd). The clients share the
  * machine with the stack, as they would on one host.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -23,7 +23,7 @@ import { issueBackendCredential } from '../scripts/edge-api.ts';
 import { startEdgeStack, type EdgeStack } from '../scripts/edge-stack.ts';
 import { embeddedModel } from '../scripts/embedded-model.ts';
 import { table } from './measure.ts';
-import { cpuMs, findProcesses, groupCpuMs, rssMb } from './proc-stats.ts';
+import { findProcesses, groupCpuMs, groupRssMb } from './proc-stats.ts';
 import { runLoad, zipf, type LoadOptions, type LoadResult } from './serve-load.ts';
 import { putRandomAdapters, putRandomModel } from './serve-model.ts';
 
@@ -58,17 +58,20 @@ async function measured(
   edgePid: number | null,
   load: Omit<LoadOptions, 'onMeasuring'>,
 ): Promise<Run> {
+  // The backend with the children it starts (each base model's tokenizer process), as one.
   const pid = backend.child.pid!;
+  const rssMb = () => groupRssMb(pid);
+  const cpuMs = async () => sum(await groupCpuMs(pid));
   const edgeCpu = async (): Promise<Record<string, number>> => (edgePid === null ? {} : groupCpuMs(edgePid));
-  const rssColdMb = await rssMb(pid);
+  const rssColdMb = await rssMb();
   let start = { rss: 0, backend: 0, edge: {} as Record<string, number> };
   const result = await runLoad({
     ...load,
     onMeasuring: async () => {
-      start = { rss: await rssMb(pid), backend: await cpuMs(pid), edge: await edgeCpu() };
+      start = { rss: await rssMb(), backend: await cpuMs(), edge: await edgeCpu() };
     },
   });
-  const rssEndMb = await rssMb(pid);
+  const rssEndMb = await rssMb();
   // NaN (null in the JSON) when the window saw no request.
   const perRequest = (ms: number) => (result.requests > 0 ? ms / result.requests : Number.NaN);
   const edgeEnd = await edgeCpu();
@@ -78,7 +81,7 @@ async function measured(
     rssColdMb,
     rssStartMb: start.rss,
     rssEndMb,
-    backendCpuMsPerRequest: perRequest((await cpuMs(pid)) - start.backend),
+    backendCpuMsPerRequest: perRequest((await cpuMs()) - start.backend),
     edgeCpuMsPerRequest:
       edgePid === null ? null : Object.fromEntries(Object.entries(edgeEnd).map(([n, ms]) => [n, perRequest(ms - (start.edge[n] ?? 0))])),
     ...result,

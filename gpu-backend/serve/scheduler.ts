@@ -39,9 +39,11 @@ export const MAX_WAIT_STEPS = 2;
 
 /**
  * Padded prompt tokens in one prefill, overdue admissions included (a single request is admitted whatever its
- * length): what bounds a prefill's memory (its new keys and values, its activations) when the budget does not.
+ * length): what bounds a prefill's memory (its new keys and values, its activations) and how long it holds the
+ * serving thread (onnxruntime-node runs a session on it) when the budget does not: about a second for a 135M
+ * model on a 2-core CPU, where 4096 tokens held it four seconds, near the tokenizer processes' deadline.
  */
-export const MAX_PREFILL_TOKENS = 4096;
+export const MAX_PREFILL_TOKENS = 1024;
 
 export const DEFAULT_SCHEDULER_OPTIONS: SchedulerOptions = {
   maxBatch: 64,

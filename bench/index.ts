@@ -12,6 +12,7 @@ const benches: Record<string, () => Promise<{ run: (quick: boolean) => Promise<R
   merge: () => import('./merge.ts'),
   serve: () => import('./serve.ts'),
   tokenizer: () => import('./tokenizer.ts'),
+  'serve-replay': () => import('./serve-replay.ts'),
 };
 
 const [name, ...flags] = process.argv.slice(2);

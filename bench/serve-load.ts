@@ -12,18 +12,33 @@ export interface LoadRequest {
 
 export interface LoadOptions {
   clients: number;
+  /** Seconds measured, after the warm-up (and until every client has sent a request in them). */
   seconds: number;
+  /**
+   * The same load before the measured window, at least this many seconds and until every client has finished
+   * two requests: so the window starts with the batch as full as the load keeps it (whatever the machine's
+   * speed), rather than with every client's first request at once. Requests sent in it count as errors when
+   * they fail, and are otherwise reported apart (`warmup`).
+   */
+  warmupSeconds?: number;
+  /** Called once when the measured window starts (to take the baseline samples). */
+  onMeasuring?: () => Promise<void>;
   /** The request client `c` sends as its `k`-th. */
   next: (client: number, k: number) => LoadRequest;
   /** Sends one request (through the edge, or straight to a backend). */
   send: (body: Record<string, unknown>, signal: AbortSignal) => Promise<Response>;
 }
 
-export interface LoadResult {
-  requests: number;
-  errors: number;
+export interface LoadResult extends LatencyStats {
   /** The first few error descriptions, to read. */
   errorSamples: string[];
+  /** The warm-up's own requests and latencies (its first requests start all at once, as the load starts cold). */
+  warmup: LatencyStats;
+}
+
+export interface LatencyStats {
+  requests: number;
+  errors: number;
   tokens: number;
   seconds: number;
   tokensPerS: number;
@@ -79,25 +94,63 @@ export async function readStream(res: Response, sentAt: number) {
   return out;
 }
 
+/** Requests, tokens and latencies of one window of a load. */
+class Window {
+  ttft: number[] = [];
+  gaps: number[] = [];
+  requests = 0;
+  errors = 0;
+  tokens = 0;
+  started = performance.now();
+
+  /** The window's figures, over `seconds` (by default, from its start until now). */
+  stats(seconds = (performance.now() - this.started) / 1000): LatencyStats {
+    this.ttft.sort((a, b) => a - b);
+    this.gaps.sort((a, b) => a - b);
+    return {
+      requests: this.requests,
+      errors: this.errors,
+      tokens: this.tokens,
+      seconds,
+      tokensPerS: this.tokens / seconds,
+      ttftMs: { p50: percentile(this.ttft, 0.5), p99: percentile(this.ttft, 0.99) },
+      perTokenMs: { p50: percentile(this.gaps, 0.5), p99: percentile(this.gaps, 0.99) },
+    };
+  }
+}
+
 export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
-  const ttft: number[] = [];
-  const gaps: number[] = [];
   const errorSamples: string[] = [];
-  let requests = 0;
-  let errors = 0;
-  let tokens = 0;
-  const started = performance.now();
-  const deadline = started + opts.seconds * 1000;
-  const fail = (why: string) => {
-    errors++;
-    if (errorSamples.length < 5) errorSamples.push(why);
-  };
+  const warmup = new Window();
+  let measured: Window | null = null;
+  let deadline = Number.POSITIVE_INFINITY;
+  // Clients that have finished two requests; the window opens when all have (and the seconds have passed).
+  let warmClients = 0;
+  let allWarm: () => void = () => {};
+  const warm = new Promise<void>((r) => {
+    allWarm = r;
+  });
+  const measuring = (async () => {
+    await Promise.all([new Promise((r) => setTimeout(r, (opts.warmupSeconds ?? 0) * 1000)), opts.warmupSeconds ? warm : null]);
+    await opts.onMeasuring?.();
+    measured = new Window();
+    deadline = measured.started + opts.seconds * 1000;
+  })();
 
   const client = async (c: number) => {
-    for (let k = 0; performance.now() < deadline; k++) {
+    // Every client sends at least one request in the window, however long a request takes on this machine.
+    let sentInWindow = false;
+    for (let k = 0; performance.now() < deadline || !sentInWindow; k++) {
+      if (k === 2 && ++warmClients === opts.clients) allWarm();
       const { body } = opts.next(c, k);
       const sentAt = performance.now();
-      requests++;
+      const w = measured ?? warmup;
+      sentInWindow = measured !== null;
+      const fail = (why: string) => {
+        w.errors++;
+        if (errorSamples.length < 5) errorSamples.push(why);
+      };
+      w.requests++;
       try {
         const res = await opts.send({ ...body, stream: true, stream_options: { include_usage: true } }, AbortSignal.timeout(120_000));
         if (res.status !== 200) {
@@ -107,28 +160,21 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
         const s = await readStream(res, sentAt);
         if (s.error !== null) fail(`error chunk: ${s.error}`);
         else if (!s.done) fail('the stream ended without [DONE]');
-        if (!Number.isNaN(s.ttft)) ttft.push(s.ttft);
-        gaps.push(...s.gaps);
-        tokens += s.tokens;
+        if (!Number.isNaN(s.ttft)) w.ttft.push(s.ttft);
+        w.gaps.push(...s.gaps);
+        w.tokens += s.tokens;
       } catch (err) {
         fail(String(err));
       }
     }
   };
   await Promise.all(Array.from({ length: opts.clients }, (_, c) => client(c)));
-  const seconds = (performance.now() - started) / 1000;
-  ttft.sort((a, b) => a - b);
-  gaps.sort((a, b) => a - b);
-  return {
-    requests,
-    errors,
-    errorSamples,
-    tokens,
-    seconds,
-    tokensPerS: tokens / seconds,
-    ttftMs: { p50: percentile(ttft, 0.5), p99: percentile(ttft, 0.99) },
-    perTokenMs: { p50: percentile(gaps, 0.5), p99: percentile(gaps, 0.99) },
-  };
+  await measuring;
+  // Assigned in `measuring`, which TypeScript does not follow.
+  const window = (measured as Window | null) ?? new Window();
+  const result = window.stats();
+  const warmed = warmup.stats((window.started - warmup.started) / 1000);
+  return { ...result, errors: result.errors + warmed.errors, errorSamples, warmup: warmed };
 }
 
 /** Index sampler for Zipf popularity over n items (item i has weight 1/(i+1)^s), from a uniform source. */

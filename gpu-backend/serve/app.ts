@@ -114,9 +114,8 @@ async function complete(c: Context, kind: Kind, opts: BackendAppOptions) {
   const generation = await newGeneration(base, runWith, kind, req, controller.signal);
   // Queued now, before any answer starts: a full queue is a 429 here, not an error inside a 200 stream.
   base.scheduler.checkRoom(generation.choices.length);
-  // A mix queues as its own flow, beside its adapters' single requests.
-  const flowAdapter = target.adapter?.id ?? target.mix?.map((m) => m.id).join('+') ?? '';
-  const running = counted(opts.inFlight, generation, { tenant, adapter: flowAdapter });
+  // Fair across tenants; within one (a mix included), arrival order (fair-queue.ts).
+  const running = counted(opts.inFlight, generation, { tenant });
   // Awaited by whole() or inside the stream; this keeps a failure before then from counting as unhandled.
   running.catch(() => {});
   return req.stream ? streamed(c, generation, running, controller, req, kind) : whole(c, generation, running, controller, req, kind);

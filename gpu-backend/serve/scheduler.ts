@@ -1,12 +1,20 @@
 /**
  * Online continuous batching for one base model: requests arrive at any time (from HTTP handlers, each with its
- * own adapter) and wait in a queue that is fair across tenants and adapters (fair-queue.ts). One loop, between
- * decode steps, admits waiting requests into free batch rows, as many padded prompt tokens at a time as fit in
- * `prefillMsPerStep` at the prefill speed measured so far (and at most `prefillTokensPerStep`; always at least one
- * request), so a burst of new prompts delays the running streams by one short prefill rather than one long one,
- * on a small model and a large one alike, and every new stream gets its first token within a step or two of a free row.
- * Every running row advances one token per decode step. Between steps the loop yields to the event loop, so
- * new requests and streamed tokens flow while the batch runs. The queue is bounded: beyond it, submit refuses.
+ * own adapter) and wait in a queue that is fair across tenants (fair-queue.ts). One loop, one step at a time,
+ * admits waiting requests into free batch rows (a prefill, which also gives each its first token), then advances
+ * every running row one token (a decode step), then yields to the event loop so new requests and streamed tokens
+ * flow while the batch runs. The queue is bounded: beyond it, submit refuses.
+ *
+ * How much to prefill per step is the trade between the running streams (a prefill delays their next token) and
+ * the waiting ones (each step not admitted is a step added to their first token). A step prefills as many padded
+ * prompt tokens as fit in as long as a decode step takes (at the measured speeds; at least `prefillMsPerStep`, at
+ * most `prefillTokensPerStep` tokens), so a running stream's gap between tokens at most doubles. A fixed 50 ms, a
+ * quarter of a 135M model's decode step on a CPU, admitted about one request per step while two finished: the
+ * queue never drained and first tokens waited tens of steps. With nothing running there is nothing to delay, so
+ * only the token cap applies. Where prompts cost more than a step can spare (on that CPU a 55-token prompt costs
+ * as much as a decode step of 64 rows), the wait bound takes over: whatever the budget, a request that has
+ * waited MAX_WAIT_STEPS steps is admitted at the next one (rows and MAX_PREFILL_TOKENS permitting): no request
+ * waits longer than that behind later arrivals.
  */
 import type { Decoder } from '../engine/decoder.ts';
 import { checkRequest, newRow, RunningBatch, type GenerationRequest, type GenerationResult } from '../engine/generate.ts';
@@ -22,14 +30,25 @@ export interface SchedulerOptions {
   maxQueued: number;
   /** Padded prompt tokens prefilled between two decode steps, at most (one request is admitted even if longer). */
   prefillTokensPerStep: number;
-  /** Milliseconds of prefill between two decode steps, at the measured prefill speed. */
+  /** Milliseconds of prefill allowed between two decode steps, at least (a decode step's time when that is longer). */
   prefillMsPerStep: number;
 }
+
+/** Steps a request may wait while rows are free before it is admitted regardless of the prefill budget. */
+export const MAX_WAIT_STEPS = 2;
+
+/**
+ * Padded prompt tokens in one prefill, overdue admissions included (a single request is admitted whatever its
+ * length): what bounds a prefill's memory (its new keys and values, its activations) and how long it holds the
+ * serving thread (onnxruntime-node runs a session on it) when the budget does not: about a second for a 135M
+ * model on a 2-core CPU, where 4096 tokens held it four seconds, near the tokenizer processes' deadline.
+ */
+export const MAX_PREFILL_TOKENS = 1024;
 
 export const DEFAULT_SCHEDULER_OPTIONS: SchedulerOptions = {
   maxBatch: 64,
   maxQueued: 1024,
-  prefillTokensPerStep: 512,
+  prefillTokensPerStep: 1024,
   prefillMsPerStep: 50,
 };
 
@@ -43,12 +62,19 @@ export class QueueFullError extends Error {
 interface Pending {
   req: GenerationRequest;
   flow: Flow;
+  /** The scheduler's step count when it was submitted. */
+  since: number;
   resolve: (r: GenerationResult) => void;
   reject: (e: unknown) => void;
 }
 
+/** An exponential moving average of timings, starting at the first sample (0: none yet). */
+function movingAverage(average: number, sample: number): number {
+  return average === 0 ? sample : 0.8 * average + 0.2 * sample;
+}
+
 /** Requests without a flow share one, so they are still served in arrival order. */
-const ANONYMOUS: Flow = { tenant: '', adapter: '' };
+const ANONYMOUS: Flow = { tenant: '' };
 
 export class Scheduler {
   private readonly queue = new FairQueue<Pending>();
@@ -61,6 +87,9 @@ export class Scheduler {
   private admitting = 0;
   /** Measured prefill cost, milliseconds per padded token (a moving average); 0 until the first prefill. */
   private msPerPrefillToken = 0;
+  /** Measured decode step time in milliseconds (a moving average); 0 until the first decode step. */
+  private msPerDecodeStep = 0;
+  private stepCount = 0;
 
   constructor(
     private readonly decoder: Decoder,
@@ -73,6 +102,11 @@ export class Scheduler {
       this.waiting.get(row.index)?.resolve({ tokens: row.tokens, finishReason: reason });
       this.waiting.delete(row.index);
     };
+  }
+
+  /** Steps run so far (each an admission, a decode step, or both): the unit of a request's wait. */
+  get steps(): number {
+    return this.stepCount;
   }
 
   get maxBatch(): number {
@@ -109,7 +143,7 @@ export class Scheduler {
     this.checkRoom(1);
     if (req.signal?.aborted) return Promise.resolve({ tokens: [], finishReason: 'cancelled' });
     const done = new Promise<GenerationResult>((resolve, reject) => {
-      const pending: Pending = { req: this.timed(req), flow, resolve, reject };
+      const pending: Pending = { req: this.timed(req), flow, since: this.stepCount, resolve, reject };
       this.queue.push(flow, pending);
       req.signal?.addEventListener('abort', () => {
         if (this.queue.remove(flow, pending)) resolve({ tokens: [], finishReason: 'cancelled' });
@@ -135,13 +169,23 @@ export class Scheduler {
     };
   }
 
-  /** The next requests to prefill: fair order, within the free rows and the step's prompt-token budget. */
+  /** Padded prompt tokens this step may prefill: as long as a decode step takes, at the measured speeds. */
+  private prefillBudget(): number {
+    const cap = this.opts.prefillTokensPerStep;
+    if (this.batch.size === 0 || this.msPerPrefillToken === 0) return cap;
+    return Math.min(cap, Math.max(this.opts.prefillMsPerStep, this.msPerDecodeStep) / this.msPerPrefillToken);
+  }
+
+  /** Whether some waiting request has waited MAX_WAIT_STEPS steps (each tenant's oldest is its head). */
+  private overdue(): boolean {
+    return this.queue.heads().some((p) => this.stepCount - p.since >= MAX_WAIT_STEPS);
+  }
+
+  /** The next requests to prefill: fair order, within the free rows and the step's budget (or past it, for overdue ones). */
   private takeAdmissions(): Pending[] {
     const free = this.batch.capacity - this.batch.size;
-    const budget = Math.min(
-      this.opts.prefillTokensPerStep,
-      this.msPerPrefillToken > 0 ? this.opts.prefillMsPerStep / this.msPerPrefillToken : Infinity,
-    );
+    const budget = this.prefillBudget();
+    const limit = Math.max(this.opts.prefillTokensPerStep, MAX_PREFILL_TOKENS);
     const taken: Pending[] = [];
     let longest = 0;
     while (taken.length < free) {
@@ -149,7 +193,7 @@ export class Scheduler {
       if (!next) break;
       // Prompts are padded to the longest in one prefill, so its cost is rows × longest.
       const padded = (taken.length + 1) * Math.max(longest, next.req.prompt.length);
-      if (taken.length > 0 && padded > budget) break;
+      if (taken.length > 0 && (padded > limit || (padded > budget && !this.overdue()))) break;
       this.queue.shift();
       longest = Math.max(longest, next.req.prompt.length);
       taken.push(next);
@@ -178,9 +222,14 @@ export class Scheduler {
             this.admitting = 0;
           }
           const ms = (performance.now() - started) / padded;
-          this.msPerPrefillToken = this.msPerPrefillToken === 0 ? ms : 0.8 * this.msPerPrefillToken + 0.2 * ms;
+          this.msPerPrefillToken = movingAverage(this.msPerPrefillToken, ms);
         }
-        if (this.batch.size > 0) await this.batch.decode();
+        if (this.batch.size > 0) {
+          const started = performance.now();
+          await this.batch.decode();
+          this.msPerDecodeStep = movingAverage(this.msPerDecodeStep, performance.now() - started);
+        }
+        this.stepCount++;
         await new Promise((r) => setImmediate(r));
       }
     } catch (err) {

@@ -16,7 +16,7 @@ import type { LoraAdapter } from '../../contracts/formats/adapter.ts';
 import { invalid } from '../../contracts/formats/errors.ts';
 import { catMerge } from '../lowrank/merge-collapsed.ts';
 import { meanAdapter, revertTask, type ReversibleMerge } from '../lowrank/reversible.ts';
-import { readAdapterFolder, readJsonFile, readModelFolder } from '../formats/files.ts';
+import { openModelFolder, readAdapterFolder, readJsonFile } from '../formats/files.ts';
 import { servedWeightBytes } from '../engine/quantized-weights.ts';
 import { ServedTokenizer } from '../formats/served-tokenizer.ts';
 import { DEFAULT_TOKENIZER_LIMITS, type TokenizerLimits } from '../formats/tokenizer-sandbox.ts';
@@ -197,8 +197,8 @@ export class ModelCache {
   }
 
   private async openBase(key: string, ref: ModelRef, dir: string, quantization: { bits: ServedWeightBits } | null): Promise<LoadedBase> {
-    const folder = await readModelFolder(dir);
-    const decoder = await Decoder.fromFolder(folder, quantization ? { weightQuantization: quantization } : {});
+    const folder = await openModelFolder(dir);
+    const decoder = await Decoder.fromFolder(folder, { scratchDir: dir, ...(quantization ? { weightQuantization: quantization } : {}) });
     // After the weights, so a model whose weights fail to load leaves no tokenizer process behind.
     const tokenizer = await ServedTokenizer.load(dir, this.opts.tokenizerLimits);
     const generation = (await readJson(join(dir, 'generation_config.json'))) as { eos_token_id?: number | number[] } | null;

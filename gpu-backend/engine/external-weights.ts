@@ -13,6 +13,7 @@ import { open } from 'node:fs/promises';
 import { invalid } from '../../contracts/formats/errors.ts';
 import { toFloat32 } from '../../contracts/formats/safetensors.ts';
 import { type TensorSource, writeAt } from '../formats/checkpoint.ts';
+import { writeSafetensorsFile } from '../formats/write-checkpoint.ts';
 import { quantizeMatrix, type QuantizedMatrix } from '../lowrank/quantize-matrix.ts';
 import type { ElemType, Graph, Initializer, Value } from './graph.ts';
 import type { NBitsWeight } from './ops.ts';
@@ -74,26 +75,12 @@ export class ExternalWeights {
    * write, drop.
    */
   async write(path: string, location: string, from: WeightSources): Promise<void> {
+    const bytesOf = producer(from);
     const fh = await open(path, 'w');
     try {
       let offset = 0;
-      let quantized = null as { source: string; m: QuantizedMatrix } | null;
       for (const p of this.placeholders) {
-        let bytes: Uint8Array;
-        if (p.kind === 'float32') bytes = asBytes(toFloat32(await from.checkpoint.read(p.source)));
-        else if (from.packed) bytes = await packedPart(from.packed, p.init);
-        else {
-          // The three parts of one matrix come one after another: quantize at its first part, reuse for the rest.
-          if (quantized?.source !== p.source) {
-            const w = toFloat32(await from.checkpoint.read(p.source));
-            quantized = {
-              source: p.source,
-              m: quantizeMatrix(w, p.n, p.k, { bits: p.q.bits, groupSize: p.q.groupSize, symmetric: p.q.symmetric }),
-            };
-          }
-          const m = quantized.m;
-          bytes = asBytes(p.part === 'qweight' ? m.qweight : p.part === 'scales' ? m.scales : m.zeroPoints!);
-        }
+        const bytes = await bytesOf(p);
         await writeAt(fh, bytes, offset);
         p.init.external = { location, offset, length: bytes.byteLength };
         offset += Math.ceil(bytes.byteLength / ALIGN) * ALIGN;
@@ -102,6 +89,41 @@ export class ExternalWeights {
       await fh.close();
     }
   }
+
+  /**
+   * Writes only the quantized weights' packed parts, as one safetensors file named as the graph names them:
+   * what a quantization job stores, and what `write` later reads back as `packed` instead of quantizing.
+   */
+  async writePacked(path: string, checkpoint: TensorSource, metadata: Record<string, string>): Promise<void> {
+    const parts = this.placeholders.filter((p) => p.kind === 'nbits');
+    const bytesOf = producer({ checkpoint });
+    const byName = new Map(parts.map((p) => [p.init.name, p]));
+    const plans = parts.map((p) => ({
+      name: p.init.name,
+      dtype: p.init.type === 'uint8' ? ('U8' as const) : ('F32' as const),
+      shape: p.init.dims,
+    }));
+    await writeSafetensorsFile(path, plans, async (t) => bytesOf(byName.get(t.name)!), metadata);
+  }
+}
+
+/** Each placeholder's bytes, from the sources; a quantized matrix is quantized once for its three parts. */
+function producer(from: WeightSources): (p: Placeholder) => Promise<Uint8Array> {
+  let quantized = null as { source: string; m: QuantizedMatrix } | null;
+  return async (p) => {
+    if (p.kind === 'float32') return asBytes(toFloat32(await from.checkpoint.read(p.source)));
+    if (from.packed) return packedPart(from.packed, p.init);
+    // The parts of one matrix come one after another: quantize at its first part, reuse for the rest.
+    if (quantized?.source !== p.source) {
+      const w = toFloat32(await from.checkpoint.read(p.source));
+      quantized = {
+        source: p.source,
+        m: quantizeMatrix(w, p.n, p.k, { bits: p.q.bits, groupSize: p.q.groupSize, symmetric: p.q.symmetric }),
+      };
+    }
+    const m = quantized.m;
+    return asBytes(p.part === 'qweight' ? m.qweight : p.part === 'scales' ? m.scales : m.zeroPoints!);
+  };
 }
 
 /** A packed part as stored, checked against the shape the graph expects (a wrong or corrupt artifact fails here). */

@@ -30,6 +30,8 @@ interface Located extends TensorEntry {
 
 export interface Checkpoint extends TensorSource {
   readonly names: string[];
+  /** The header's `__metadata__` strings (a single file's; none for a sharded checkpoint). */
+  readonly metadata: Record<string, string>;
 }
 
 const INDEX_FILE = 'model.safetensors.index.json';
@@ -46,7 +48,7 @@ export async function writeAt(fh: FileHandle, bytes: Uint8Array, position: numbe
 }
 
 /** Reads the safetensors header of `path`: each tensor's dtype, shape and place in the file. */
-async function readHeader(path: string): Promise<Map<string, Located>> {
+async function readHeader(path: string, metadata: Record<string, string> = {}): Promise<Map<string, Located>> {
   const fh = await open(path, 'r').catch(() => invalid('missing_file', `safetensors file not found at ${path}.`));
   try {
     const { size } = await fh.stat();
@@ -55,6 +57,7 @@ async function readHeader(path: string): Promise<Map<string, Located>> {
     const head = new Uint8Array(8 + headerLength(prefix, size));
     await fh.read(head, 0, head.byteLength, 0);
     const header = parseSafetensorsHeader(head, size);
+    Object.assign(metadata, header.metadata);
     const out = new Map<string, Located>();
     for (const [name, info] of header.tensors)
       out.set(name, { dtype: info.dtype, shape: info.shape, file: path, at: header.dataStart + info.begin, bytes: info.end - info.begin });
@@ -86,7 +89,8 @@ async function readShardedHeaders(dir: string): Promise<Map<string, Located>> {
 
 /** Opens one safetensors file as a source (an artifact, or a single-file checkpoint). */
 export async function openSafetensors(path: string): Promise<Checkpoint> {
-  return sourceOf(await readHeader(path));
+  const metadata: Record<string, string> = {};
+  return sourceOf(await readHeader(path, metadata), metadata);
 }
 
 /** Opens a checkpoint folder: `model.safetensors`, or the shards `model.safetensors.index.json` names. */
@@ -95,12 +99,14 @@ export async function openCheckpoint(dir: string): Promise<Checkpoint> {
     () => true,
     () => false,
   );
-  return sourceOf(sharded ? await readShardedHeaders(dir) : await readHeader(join(dir, 'model.safetensors')));
+  if (sharded) return sourceOf(await readShardedHeaders(dir), {});
+  return openSafetensors(join(dir, 'model.safetensors'));
 }
 
-function sourceOf(entries: Map<string, Located>): Checkpoint {
+function sourceOf(entries: Map<string, Located>, metadata: Record<string, string>): Checkpoint {
   return {
     names: [...entries.keys()],
+    metadata,
     describe: (name) => {
       const e = entries.get(name);
       return e && { dtype: e.dtype, shape: e.shape };

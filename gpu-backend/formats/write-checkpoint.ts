@@ -18,7 +18,7 @@ export interface TensorPlan {
 export async function writeCheckpoint(
   dir: string,
   tensors: TensorPlan[],
-  values: (t: TensorPlan) => TensorData | null,
+  values: TensorValues,
   opts: { shards?: number } = {},
 ): Promise<void> {
   const shards = splitEvenly(tensors, opts.shards ?? 1);
@@ -26,28 +26,43 @@ export async function writeCheckpoint(
   const weightMap: Record<string, string> = {};
   let totalSize = 0;
   for (const [i, shard] of shards.entries()) {
-    const { header, bytes } = safetensorsHeader(shard.map((t) => [t.name, t]));
-    const fh = await open(join(dir, name(i)), 'w');
-    try {
-      await writeAt(fh, header, 0);
-      let at = header.byteLength;
-      for (const t of shard) {
-        const data = values(t);
-        if (data) await writeAt(fh, new Uint8Array(data.buffer, data.byteOffset, data.byteLength), at);
-        at += numel(t.shape) * DTYPE_BYTES[t.dtype];
-        weightMap[t.name] = name(i);
-      }
-      await fh.truncate(header.byteLength + bytes);
-    } finally {
-      await fh.close();
-    }
-    totalSize += bytes;
+    totalSize += await writeSafetensorsFile(join(dir, name(i)), shard, values);
+    for (const t of shard) weightMap[t.name] = name(i);
   }
   if (shards.length > 1)
     await writeFile(
       join(dir, 'model.safetensors.index.json'),
       JSON.stringify({ metadata: { total_size: totalSize }, weight_map: weightMap }, null, 2),
     );
+}
+
+export type TensorValues = (t: TensorPlan) => TensorData | null | Promise<TensorData | null>;
+
+/** One safetensors file of `tensors` in this order, each asked for in turn; returns the data section's bytes. */
+export async function writeSafetensorsFile(
+  path: string,
+  tensors: TensorPlan[],
+  values: TensorValues,
+  metadata?: Record<string, string>,
+): Promise<number> {
+  const { header, bytes } = safetensorsHeader(
+    tensors.map((t) => [t.name, t]),
+    metadata,
+  );
+  const fh = await open(path, 'w');
+  try {
+    await writeAt(fh, header, 0);
+    let at = header.byteLength;
+    for (const t of tensors) {
+      const data = await values(t);
+      if (data) await writeAt(fh, new Uint8Array(data.buffer, data.byteOffset, data.byteLength), at);
+      at += numel(t.shape) * DTYPE_BYTES[t.dtype];
+    }
+    await fh.truncate(header.byteLength + bytes);
+  } finally {
+    await fh.close();
+  }
+  return bytes;
 }
 
 const pad = (n: number) => String(n).padStart(5, '0');

@@ -7,6 +7,7 @@ import type { JobKindDefinition, JobTable } from './kind.ts';
 import { compressionKind } from './kinds/compression.ts';
 import { fineTuningKind } from './kinds/fine-tuning.ts';
 import { mergeKind } from './kinds/merge.ts';
+import { quantizationKind } from './kinds/quantization.ts';
 import { revertKind } from './kinds/revert.ts';
 
 export const JOB_KIND_DEFINITIONS: { [K in JobKind]: JobKindDefinition<K> } = {
@@ -14,6 +15,7 @@ export const JOB_KIND_DEFINITIONS: { [K in JobKind]: JobKindDefinition<K> } = {
   merge: mergeKind,
   compression: compressionKind,
   revert: revertKind,
+  quantization: quantizationKind,
 };
 
 export function jobKind<K extends JobKind>(kind: K): JobKindDefinition<K> {

@@ -5,7 +5,7 @@ import { REVERSIBLE_MERGE_METHODS } from '../../contracts/api/jobs.ts';
 import { MERGE_MAX_ADAPTERS } from '../../edge/schemas/merges.ts';
 import { call, createTenant, expectError, expectJson } from './api.ts';
 import { claim, heartbeat, taskCall, tokenFor } from './backend-client.ts';
-import { fixtureAdapter, registerBase, sha256Hex, store, uploadAdapter, type Task } from './fixtures.ts';
+import { fixtureAdapter, publishArtifact, registerBase, sha256Hex, store, uploadAdapter, type Task } from './fixtures.ts';
 
 async function tenantWithAdapters(tasks: Task[] = ['task_a', 'task_b']) {
   const t = await createTenant();
@@ -23,19 +23,7 @@ async function claimTask(kind: string, id: string, backendId: string) {
   }
 }
 
-/** Writes an artifact as a backend publishes one: the files, then artifact.json listing them (contracts/formats/job-artifacts.ts). */
-async function publish(prefix: string, jobId: string, layout: string, files: [string, Uint8Array][], tamper?: (m: any) => void) {
-  for (const [name, bytes] of files) await store.put(prefix + name, bytes);
-  const manifest = {
-    format: 'rankgate-artifact',
-    version: 1,
-    job_id: jobId,
-    layout,
-    files: await Promise.all(files.map(async ([name, bytes]) => ({ name, bytes: bytes.byteLength, sha256: await sha256Hex(bytes) }))),
-  };
-  tamper?.(manifest);
-  await store.put(`${prefix}artifact.json`, JSON.stringify(manifest));
-}
+const publish = publishArtifact;
 
 /** A fixture adapter published as the job's PEFT adapter artifact. */
 async function publishAdapter(prefix: string, jobId: string, task: Task = 'task_a', tamper?: (m: any) => void) {

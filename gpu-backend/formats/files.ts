@@ -1,7 +1,7 @@
 /**
  * Reading Hugging Face model folders and PEFT adapter folders from disk (Node only).
  */
-import { open, readFile, stat } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { invalid } from '../../contracts/formats/errors.ts';
 import { parseModelConfig, type ModelConfig } from '../../contracts/formats/hf-config.ts';

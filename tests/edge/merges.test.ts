@@ -5,7 +5,7 @@ import { REVERSIBLE_MERGE_METHODS } from '../../contracts/api/jobs.ts';
 import { MERGE_MAX_ADAPTERS } from '../../edge/schemas/merges.ts';
 import { call, createTenant, expectError, expectJson } from './api.ts';
 import { claim, heartbeat, taskCall, tokenFor } from './backend-client.ts';
-import { fixtureAdapter, publishArtifact, registerBase, sha256Hex, store, uploadAdapter, type Task } from './fixtures.ts';
+import { fixtureAdapter, publishArtifact, registerBase, store, uploadAdapter, type Task } from './fixtures.ts';
 
 async function tenantWithAdapters(tasks: Task[] = ['task_a', 'task_b']) {
   const t = await createTenant();

@@ -903,7 +903,15 @@ describe('adapter mixes', () => {
     { ...adapterRef('task_a'), rank: 4, weight: 0.7 },
     { ...adapterRef('task_b'), rank: 8, weight: -0.4 },
   ];
-  const mixTarget: RoutedTarget = { kind: 'mix', base_model: base, adapter: null, merge: null, mix, weight_bits: null };
+  const mixTarget: RoutedTarget = {
+    kind: 'mix',
+    base_model: base,
+    adapter: null,
+    merge: null,
+    mix,
+    weight_bits: null,
+    quantized_weights: null,
+  };
   const catOfMix = async () => {
     const cfg = (await readModelFolder(join(FIXTURE, 'base'))).config;
     const members = await Promise.all(

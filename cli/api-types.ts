@@ -2905,6 +2905,249 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/base-models/{id}/quantizations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List a base model's quantizations, newest first */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Cursor: the id of the last object of the previous page. */
+                    after?: string;
+                    /** @description Page size, 1-100 (default 20). */
+                    limit?: number;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description A page of quantizations. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["QuantizationList"];
+                    };
+                };
+                /** @description Malformed JSON, unknown fields or wrong types; the message names the field and what to send. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing, unknown or revoked API key. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No such object for this API key (other tenants' objects are invisible). */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Request body over the limit for this route. */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Wrong Content-Type. */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Quantize a base model once to int4 or int8 and store it, to serve as "<base>@int<bits>" */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["CreateQuantizationRequest"];
+                };
+            };
+            responses: {
+                /** @description The queued quantization; "<base>@int<bits>" serves it once it succeeds. */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Quantization"];
+                    };
+                };
+                /** @description Malformed JSON, unknown fields or wrong types; the message names the field and what to send. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing, unknown or revoked API key. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No such object for this API key (other tenants' objects are invisible). */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Request body over the limit for this route. */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Wrong Content-Type. */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/base-models/{id}/quantizations/{quantization_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get one quantization */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    quantization_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The quantization. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Quantization"];
+                    };
+                };
+                /** @description Malformed JSON, unknown fields or wrong types; the message names the field and what to send. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing, unknown or revoked API key. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No such object for this API key (other tenants' objects are invisible). */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Request body over the limit for this route. */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Wrong Content-Type. */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/chat/completions": {
         parameters: {
             query?: never;
@@ -3469,7 +3712,7 @@ export interface paths {
                 query?: never;
                 header?: never;
                 path: {
-                    kind: "fine_tuning" | "merge" | "compression" | "revert";
+                    kind: "fine_tuning" | "merge" | "compression" | "revert" | "quantization";
                     id: string;
                 };
                 cookie?: never;
@@ -3555,7 +3798,7 @@ export interface paths {
                 query?: never;
                 header?: never;
                 path: {
-                    kind: "fine_tuning" | "merge" | "compression" | "revert";
+                    kind: "fine_tuning" | "merge" | "compression" | "revert" | "quantization";
                     id: string;
                 };
                 cookie?: never;
@@ -3661,7 +3904,7 @@ export interface paths {
                 query?: never;
                 header?: never;
                 path: {
-                    kind: "fine_tuning" | "merge" | "compression" | "revert";
+                    kind: "fine_tuning" | "merge" | "compression" | "revert" | "quantization";
                     id: string;
                 };
                 cookie?: never;
@@ -3776,7 +4019,7 @@ export interface paths {
                 query?: never;
                 header?: never;
                 path: {
-                    kind: "fine_tuning" | "merge" | "compression" | "revert";
+                    kind: "fine_tuning" | "merge" | "compression" | "revert" | "quantization";
                     id: string;
                 };
                 cookie?: never;
@@ -4547,7 +4790,7 @@ export interface components {
              * @description peft_adapter: adapter_config.json and adapter_model.safetensors, a PEFT folder; reversible_basis: basis.json and basis.safetensors.
              * @enum {string}
              */
-            layout: "peft_adapter" | "reversible_basis";
+            layout: "peft_adapter" | "reversible_basis" | "quantized_base";
             /** @description Unix time in seconds. */
             expires_at: number;
             files: {
@@ -4624,6 +4867,49 @@ export interface components {
             /** @enum {string} */
             object: "list";
             data: components["schemas"]["Compression"][];
+            has_more: boolean;
+            /** @description Pass as `after` for the next page. */
+            last_id: string | null;
+        };
+        Quantization: {
+            id: string;
+            /** @enum {string} */
+            object: "base_model.quantization";
+            base_model_id: string;
+            bits: number;
+            group_size: number;
+            /** @enum {string} */
+            status: "queued" | "running" | "succeeded" | "failed";
+            error: {
+                code: string;
+                message: string;
+            } | null;
+            result: components["schemas"]["QuantizationResult"];
+            /** @description Unix time in seconds. */
+            created_at: number;
+            /** @description Unix time in seconds. */
+            finished_at: number | null;
+        };
+        /** @description Once succeeded: the stored bytes, as the backend reported them. */
+        QuantizationResult: {
+            bits: number;
+            group_size: number;
+            /** @description The stored weights: codes, scales and zero points of every quantized matrix. */
+            packed_bytes: number;
+        } | null;
+        CreateQuantizationRequest: {
+            /** @description Weight width, 8 or 4 bits; served as "<base>@int<bits>". */
+            bits: number;
+            /**
+             * @description Weights per scale (32, 64, 128).
+             * @default 32
+             */
+            group_size?: number;
+        };
+        QuantizationList: {
+            /** @enum {string} */
+            object: "list";
+            data: components["schemas"]["Quantization"][];
             has_more: boolean;
             /** @description Pass as `after` for the next page. */
             last_id: string | null;
@@ -5034,6 +5320,26 @@ export interface components {
                 storage_prefix: string;
                 rank: number | null;
             };
+        } | {
+            /** @enum {string} */
+            kind: "quantization";
+            id: string;
+            /** @description 1 on the first claim; higher after leases expired. */
+            attempt: number;
+            /** @description Unix time in seconds. */
+            lease_expires_at: number | null;
+            base_model: {
+                id: string;
+                name: string;
+                storage_prefix: string;
+                config: {
+                    [key: string]: unknown;
+                };
+            };
+            /** @description Write results here; PEFT adapters go to `<output_prefix>adapter/`. */
+            output_prefix: string;
+            bits: number;
+            group_size: number;
         } | null;
         ClaimRequest: {
             backend_id: string;
@@ -5042,15 +5348,16 @@ export interface components {
              *       "fine_tuning",
              *       "merge",
              *       "compression",
-             *       "revert"
+             *       "revert",
+             *       "quantization"
              *     ]
              */
-            kinds?: ("fine_tuning" | "merge" | "compression" | "revert")[];
+            kinds?: ("fine_tuning" | "merge" | "compression" | "revert" | "quantization")[];
         };
         TaskState: {
             id: string;
             /** @enum {string} */
-            kind: "fine_tuning" | "merge" | "compression" | "revert";
+            kind: "fine_tuning" | "merge" | "compression" | "revert" | "quantization";
             status: string;
             /** @description Unix time in seconds. */
             lease_expires_at: number | null;
@@ -5065,7 +5372,7 @@ export interface components {
             /** @description Fine-tuning only. */
             trained_tokens?: number;
             /** @description Merges and compressions: what the job measured; at most 131072 bytes as JSON. */
-            result?: components["schemas"]["MergeResult"] | components["schemas"]["CompressionResult"];
+            result?: components["schemas"]["MergeResult"] | components["schemas"]["CompressionResult"] | components["schemas"]["QuantizationResult"];
         };
         FailRequest: {
             backend_id: string;

@@ -10,7 +10,7 @@ import { chat } from './commands/chat.ts';
 import { downloadAdapter, listAdapters, uploadAdapter } from './commands/adapters.ts';
 import { uploadFile } from './commands/files.ts';
 import { cancelJob, createJob, watchJob } from './commands/jobs.ts';
-import { compressAdapter, createMerge, revertTask } from './commands/merges.ts';
+import { compressAdapter, createMerge, quantizeBase, revertTask, showQuantizations } from './commands/merges.ts';
 import { connection, DEFAULT_BASE_URL } from './connection.ts';
 import { MERGE_METHODS as API_MERGE_METHODS, MERGE_PARAM_NAMES, declarationOf, paramDoc, paramOf } from '../contracts/api/merge-methods.ts';
 import { PROJECTIONS } from '../contracts/formats/hf-config.ts';
@@ -147,6 +147,17 @@ function program(): Command {
     .option('--bits <n>', 'quantize factors to 4 or 8 bits (16: no quantization)', integer)
     .option('--name <name>', 'name of the compressed adapter')
     .action((adapter: string, opts, cmd: Command) => compressAdapter(api(cmd), adapter, opts));
+
+  root
+    .command('quantize <base>')
+    .description('quantize a base model once to 4 or 8 bits and store it, to call as <base>@int4 / <base>@int8')
+    .requiredOption('--bits <n>', '4 or 8', integer)
+    .option('--group-size <n>', 'weights per scale: 32, 64 or 128 (default 32)', integer)
+    .action((base: string, opts, cmd: Command) => quantizeBase(api(cmd), base, opts));
+  root
+    .command('quantizations <base> [id]')
+    .description("list a base model's quantizations (newest first), or show one")
+    .action((base: string, id: string | undefined, _opts, cmd: Command) => showQuantizations(api(cmd), base, id));
 
   root
     .command('chat [message...]')

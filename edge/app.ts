@@ -12,6 +12,7 @@ import { ApiError, errorResponse, handleError } from './errors.ts';
 import { adapterRoutes } from './routes/adapters.ts';
 import { baseModelRoutes } from './routes/base-models.ts';
 import { compressionRoutes } from './routes/compressions.ts';
+import { quantizationRoutes } from './routes/quantizations.ts';
 import { consoleRoutes } from './console/routes.ts';
 import { fileRoutes } from './routes/files.ts';
 import { inferenceRoutes } from './routes/inference.ts';
@@ -71,6 +72,7 @@ export function createApp() {
   app.route('/', fineTuningRoutes);
   app.route('/', mergeRoutes);
   app.route('/', compressionRoutes);
+  app.route('/', quantizationRoutes);
   app.route('/', inferenceRoutes);
   app.route('/', internalRoutes);
   app.route('/', consoleRoutes);

@@ -16,7 +16,8 @@ export type IdPrefix =
   | 'revert'
   | 'cmpr'
   | 'bcred'
-  | 'backend';
+  | 'backend'
+  | 'quant';
 
 export function newId(prefix: IdPrefix): string {
   let time = '';

@@ -5,5 +5,6 @@ export * from './files.ts';
 export * from './fine-tuning.ts';
 export * from './merges.ts';
 export * from './compressions.ts';
+export * from './quantizations.ts';
 export * from './backends.ts';
 export { BACKEND_JOB_STATUSES, type BackendJobError, type BackendJobStatus } from './columns.ts';

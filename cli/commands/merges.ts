@@ -1,5 +1,5 @@
 /**
- * `rankgate merges create|revert` and `rankgate compress`: each queues work on a backend; the command prints
+ * `rankgate merges create|revert`, `rankgate compress` and `rankgate quantize`: each queues work on a backend; the command prints
  * the API's answer (the queued object) or its error, and does not wait for the backend.
  */
 import { type ApiClient, type Schemas, unwrap } from '../api.ts';
@@ -53,4 +53,26 @@ export async function compressAdapter(api: ApiClient, adapter: string, opts: Com
     'compressing the adapter',
   );
   printJson(compression);
+}
+
+export async function quantizeBase(api: ApiClient, base: string, opts: { bits: number; groupSize?: number }): Promise<void> {
+  const quantization = unwrap(
+    await api.POST('/v1/base-models/{id}/quantizations', {
+      params: { path: { id: base } },
+      body: { bits: opts.bits, group_size: opts.groupSize },
+    }),
+    'quantizing the base model',
+  );
+  printJson(quantization);
+}
+
+/** One quantization of `base`, or all of them (newest first). */
+export async function showQuantizations(api: ApiClient, base: string, id?: string): Promise<void> {
+  const shown = id
+    ? unwrap(
+        await api.GET('/v1/base-models/{id}/quantizations/{quantization_id}', { params: { path: { id: base, quantization_id: id } } }),
+        'getting the quantization',
+      )
+    : unwrap(await api.GET('/v1/base-models/{id}/quantizations', { params: { path: { id: base } } }), 'listing the quantizations');
+  printJson(shown);
 }

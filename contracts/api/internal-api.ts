@@ -114,6 +114,12 @@ export const JobSpec = z
       }),
       adapter: AdapterRef.openapi({ description: 'The member task to reconstruct.' }),
     }),
+    z.object({
+      kind: z.literal('quantization'),
+      ...Lease,
+      bits: z.number().int(),
+      group_size: z.number().int(),
+    }),
   ])
   .openapi('TaskSpec');
 
@@ -179,12 +185,24 @@ export const CompressionResult = z
   })
   .openapi('CompressionResult');
 
+export const QuantizationResult = z
+  .strictObject({
+    bits: z.number().int(),
+    group_size: z.number().int(),
+    packed_bytes: z
+      .number()
+      .int()
+      .min(0)
+      .openapi({ description: 'The stored weights: codes, scales and zero points of every quantized matrix.' }),
+  })
+  .openapi('QuantizationResult');
+
 export const CompleteRequest = z
   .strictObject({
     backend_id: BackendId,
     trained_tokens: z.number().int().min(0).optional().openapi({ description: 'Fine-tuning only.' }),
     result: z
-      .union([MergeResult, CompressionResult])
+      .union([MergeResult, CompressionResult, QuantizationResult])
       .optional()
       .superRefine((result, ctx) => {
         const bytes = result === undefined ? 0 : jsonBytes(result);

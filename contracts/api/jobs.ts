@@ -4,12 +4,19 @@
  * again. Both sides read the timing from here: the edge answers heartbeats with its lease length, and a
  * backend assumes this default until its first heartbeat is answered.
  */
-export const JOB_KINDS = ['fine_tuning', 'merge', 'compression', 'revert'] as const;
+export const JOB_KINDS = ['fine_tuning', 'merge', 'compression', 'revert', 'quantization'] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 
 /** Quantization widths a compression can produce (16: none) and the group size it quantizes with. */
 export const COMPRESSION_BITS = [4, 8, 16] as const;
 export const COMPRESSION_GROUP_SIZE = 32;
+
+/**
+ * A base model's weights quantized once for serving as `<base>@int4` / `<base>@int8` (engine/packed-weights.ts):
+ * the widths are the servable ones (routed-target.ts), the group sizes those MatMulNBits runs fast.
+ */
+export const QUANTIZATION_GROUP_SIZES = [32, 64, 128] as const;
+export const DEFAULT_QUANTIZATION_GROUP_SIZE = 32;
 
 /** Seconds a claimed job stays leased without a renewal (the edge's LEASE_TTL_S overrides it). */
 export const LEASE_TTL_S = 120;

@@ -29,6 +29,11 @@ export const RoutedTarget = z.object({
     .union(SERVED_WEIGHT_BITS.map((b) => z.literal(b)) as [z.ZodLiteral<8>, z.ZodLiteral<4>])
     .nullable()
     .default(null),
+  /**
+   * With weight_bits: the quantization job whose stored packed weights to load (its output prefix holds
+   * contracts/formats/job-artifacts.ts's quantized_base layout). Null: the backend quantizes at load (direct calls only).
+   */
+  quantized_weights: z.object({ id: z.string(), storage_prefix: z.string() }).nullable().default(null),
 });
 export type RoutedTarget = z.infer<typeof RoutedTarget>;
 

@@ -10,6 +10,8 @@
  *   `adapter/adapter_model.quantized.safetensors` (MatMulNBits layout, see gpu-backend/lowrank/quantize-file.ts).
  * - `reversible_basis` (rmm_* merges): `basis.json` (the merge's manifest) and `basis.safetensors` (its F32
  *   tensors `<module path>.<part>`); member tasks are named by adapter id.
+ * - `quantized_base` (quantizations): `packed_weights.safetensors`, every projection's and the LM head's
+ *   MatMulNBits codes, scales and zero points, with the bits and group size in its metadata.
  */
 import { z } from 'zod';
 
@@ -20,11 +22,13 @@ export const ADAPTER_DIR = 'adapter/';
 export const QUANTIZED_ADAPTER_FILE = 'adapter_model.quantized.safetensors';
 export const BASIS_MANIFEST = 'basis.json';
 export const BASIS_TENSORS = 'basis.safetensors';
+/** A quantized base's packed MatMulNBits weights (gpu-backend/engine/packed-weights.ts). */
+export const PACKED_WEIGHTS_FILE = 'packed_weights.safetensors';
 
 /** The `format` of a reversible merge's basis.json. */
 export const REVERSIBLE_MERGE_FORMAT = 'rankgate-reversible-merge';
 
-export const ARTIFACT_LAYOUTS = ['peft_adapter', 'reversible_basis'] as const;
+export const ARTIFACT_LAYOUTS = ['peft_adapter', 'reversible_basis', 'quantized_base'] as const;
 export type ArtifactLayout = (typeof ARTIFACT_LAYOUTS)[number];
 
 /** Files an artifact may list (a handful per layout). */

@@ -198,7 +198,12 @@ export function decodeSafetensors(bytes: Uint8Array): { tensors: Map<string, Ten
 export function tensorFromBytes(info: { dtype: DType; shape: number[] }, raw: Uint8Array): Tensor {
   const copy = new Uint8Array(raw.byteLength);
   copy.set(raw);
-  const b = copy.buffer;
+  return tensorOnBuffer(info, copy.buffer);
+}
+
+/** A tensor viewing a whole buffer that holds exactly its little-endian bytes (no copy). */
+export function tensorOnBuffer(info: { dtype: DType; shape: number[] }, b: ArrayBuffer): Tensor {
+  const copy = new Uint8Array(b);
   const data: TensorData = {
     F64: () => new Float64Array(b),
     F32: () => new Float32Array(b),
@@ -217,31 +222,47 @@ export function tensorFromBytes(info: { dtype: DType; shape: number[] }, raw: Ui
   return { dtype: info.dtype, shape: [...info.shape], data };
 }
 
+/**
+ * The header bytes (8-byte length, then JSON padded to 8-byte alignment, as the reference writer does) for
+ * tensors laid out in the given order; the data section follows, `bytes` long. Lets a writer stream the data.
+ */
+export function safetensorsHeader(
+  entries: Iterable<[string, { dtype: DType; shape: number[] }]>,
+  metadata?: Record<string, string>,
+): { header: Uint8Array; bytes: number } {
+  // Null prototype: a tensor named "__proto__" must become a key, not a prototype.
+  const json: Record<string, unknown> = Object.create(null);
+  if (metadata && Object.keys(metadata).length > 0) json.__metadata__ = metadata;
+  let offset = 0;
+  for (const [name, t] of entries) {
+    const bytes = numel(t.shape) * DTYPE_BYTES[t.dtype];
+    json[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + bytes] };
+    offset += bytes;
+  }
+  let text = JSON.stringify(json);
+  text += ' '.repeat((8 - ((8 + text.length) % 8)) % 8);
+  const body = new TextEncoder().encode(text);
+  const header = new Uint8Array(8 + body.byteLength);
+  new DataView(header.buffer).setBigUint64(0, BigInt(body.byteLength), true);
+  header.set(body, 8);
+  return { header, bytes: offset };
+}
+
 /** Serialises tensors (in the given order) with an 8-byte-aligned header, as the reference writer does. */
 export function encodeSafetensors(tensors: Iterable<[string, Tensor]>, metadata?: Record<string, string>): Uint8Array {
   const entries = [...tensors];
-  // Null prototype: a tensor named "__proto__" must become a key, not a prototype.
-  const header: Record<string, unknown> = Object.create(null);
-  if (metadata && Object.keys(metadata).length > 0) header.__metadata__ = metadata;
-  let offset = 0;
   for (const [name, t] of entries) {
-    const numel = t.shape.reduce((a, b) => a * b, 1);
-    const bytes = numel * DTYPE_BYTES[t.dtype];
+    const bytes = numel(t.shape) * DTYPE_BYTES[t.dtype];
     if (t.data.byteLength !== bytes)
       invalid(
         'safetensors_size_mismatch',
         `tensor "${name}" is ${t.dtype} ${JSON.stringify(t.shape)} but holds ${t.data.byteLength} bytes, not ${bytes}.`,
       );
-    header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + bytes] };
-    offset += bytes;
   }
-  let json = JSON.stringify(header);
-  json += ' '.repeat((8 - ((8 + json.length) % 8)) % 8);
-  const headerBytes = new TextEncoder().encode(json);
-  const out = new Uint8Array(8 + headerBytes.byteLength + offset);
-  new DataView(out.buffer).setBigUint64(0, BigInt(headerBytes.byteLength), true);
-  out.set(headerBytes, 8);
-  let at = 8 + headerBytes.byteLength;
+  const { header, bytes } = safetensorsHeader(entries, metadata);
+  const out = new Uint8Array(header.byteLength + bytes);
+  out.set(header);
+  let at = header.byteLength;
   for (const [, t] of entries) {
     out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), at);
     at += t.data.byteLength;

@@ -2,10 +2,10 @@
  * `model` strings: `<base>`, `<base>:<adapter>`, `<base>:<merge>` or `<base>:<merge>/<task>`, resolved to
  * what the tenant owns and what a backend must load. Anything else, or anything not servable yet, is a 4xx.
  */
-import { and, eq, inArray, or } from 'drizzle-orm';
+import { and, desc, eq, inArray, or } from 'drizzle-orm';
 import { isReversibleMerge, REVERSIBLE_MERGE_METHODS } from '../../contracts/api/merge-methods.ts';
 import { SERVED_WEIGHT_BITS, type RoutedTarget, type ServedWeightBits } from '../../contracts/api/routed-target.ts';
-import { adapters, baseModels, mergeMembers, merges } from '../../schema/index.ts';
+import { adapters, baseModels, mergeMembers, merges, quantizations } from '../../schema/index.ts';
 import type { Db } from '../db.ts';
 import { ApiError } from '../errors.ts';
 
@@ -38,9 +38,38 @@ export async function resolveModel(db: Db, tenantId: string, model: string): Pro
   const { baseName, bits } = baseVariant(baseSpec);
   const { target, routingKey } = await resolveNamed(db, tenantId, model, baseName, name, task);
   // A quantized base is another model to load: it routes on its own key, so it warms its own backends.
-  return bits === null
-    ? { target: { ...target, weight_bits: null }, routingKey }
-    : { target: { ...target, weight_bits: bits }, routingKey: `${routingKey}@int${bits}` };
+  if (bits === null) return { target: { ...target, weight_bits: null, quantized_weights: null }, routingKey };
+  const stored = await storedQuantization(db, tenantId, target.base_model, bits);
+  return { target: { ...target, weight_bits: bits, quantized_weights: stored }, routingKey: `${routingKey}@int${bits}` };
+}
+
+/**
+ * The newest succeeded quantization of `base` at `bits`. None is a 404 that names the call making one: a
+ * completion request does not start minutes of quantization behind the caller's back (a job is something users
+ * start, watch and pay for on purpose).
+ */
+async function storedQuantization(db: Db, tenantId: string, base: { id: string; name: string }, bits: ServedWeightBits) {
+  const [q] = await db
+    .select({ id: quantizations.id, storage_prefix: quantizations.outputPrefix })
+    .from(quantizations)
+    .where(
+      and(
+        eq(quantizations.tenantId, tenantId),
+        eq(quantizations.baseModelId, base.id),
+        eq(quantizations.bits, bits),
+        eq(quantizations.status, 'succeeded'),
+      ),
+    )
+    .orderBy(desc(quantizations.id))
+    .limit(1);
+  if (!q)
+    throw new ApiError(
+      404,
+      'quantized_weights_missing',
+      `"${base.name}@int${bits}" has no stored ${bits}-bit weights yet; make them once with POST /v1/base-models/${base.id}/quantizations {"bits": ${bits}} and call it when that job succeeds.`,
+      'model',
+    );
+  return q;
 }
 
 /** `<base>` or `<base>@int<bits>`: names cannot hold "@", so it only ever starts a variant. */
@@ -66,7 +95,7 @@ async function resolveNamed(
   baseName: string,
   name: string | undefined,
   task: string | undefined,
-): Promise<{ target: Omit<RoutedTarget, 'weight_bits'>; routingKey: string }> {
+): Promise<{ target: Omit<RoutedTarget, 'weight_bits' | 'quantized_weights'>; routingKey: string }> {
   const [base] = await db
     .select()
     .from(baseModels)

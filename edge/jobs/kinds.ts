@@ -1,17 +1,27 @@
 /**
- * Jobs: work that backends do under a lease. Each kind is its own aggregate (table) with the same lease
- * columns, so claiming, renewing and failing are written once here for all of them.
+ * The job kinds: work that backends do under a lease, each declared once in edge/jobs/kinds/<kind>.ts behind
+ * one interface (kind.ts). Claiming, renewing, failing, specs and completion go through this registry.
  */
 import type { JobKind } from '../../contracts/api/jobs.ts';
-import { compressions, fineTuningJobs, mergeReverts, merges } from '../../schema/index.ts';
+import type { JobKindDefinition, JobTable } from './kind.ts';
+import { compressionKind } from './kinds/compression.ts';
+import { fineTuningKind } from './kinds/fine-tuning.ts';
+import { mergeKind } from './kinds/merge.ts';
+import { quantizationKind } from './kinds/quantization.ts';
+import { revertKind } from './kinds/revert.ts';
 
-const JOB_TABLES = { fine_tuning: fineTuningJobs, merge: merges, compression: compressions, revert: mergeReverts } as const;
+export const JOB_KIND_DEFINITIONS: { [K in JobKind]: JobKindDefinition<K> } = {
+  fine_tuning: fineTuningKind,
+  merge: mergeKind,
+  compression: compressionKind,
+  revert: revertKind,
+  quantization: quantizationKind,
+};
 
-/**
- * A job table as the lease code sees it. The four tables share every column that code touches (status,
- * error, the lease columns, finishedAt, and resultAdapterId where a kind produces an adapter), but drizzle's
- * builders cannot be called on a union of tables, so they are seen through the fine-tuning table's type.
- */
-export function jobTable(kind: JobKind): typeof fineTuningJobs {
-  return JOB_TABLES[kind] as unknown as typeof fineTuningJobs;
+export function jobKind<K extends JobKind>(kind: K): JobKindDefinition<K> {
+  return JOB_KIND_DEFINITIONS[kind];
+}
+
+export function jobTable(kind: JobKind): JobTable {
+  return JOB_KIND_DEFINITIONS[kind].table;
 }

@@ -9,7 +9,7 @@ import {
   tokenizerConfigProblem,
 } from '../../contracts/formats/tokenizer-problems.ts';
 import type { ObjectStore } from '../../contracts/storage/object-store.ts';
-import { adapters, baseModels, fineTuningJobs, merges } from '../../schema/index.ts';
+import { adapters, baseModels, fineTuningJobs, merges, quantizations } from '../../schema/index.ts';
 import { requireApiKey } from '../auth/middleware.ts';
 import { forgetModels } from '../request-caches.ts';
 import { ApiError } from '../errors.ts';
@@ -188,6 +188,7 @@ export const baseModelRoutes = router()
         ['adapters', adapters],
         ['fine-tuning jobs', fineTuningJobs],
         ['merges', merges],
+        ['quantizations', quantizations],
       ] as const) {
         const [user] = await db.select({ id: table.id }).from(table).where(eq(table.baseModelId, row.id)).limit(1);
         if (user)

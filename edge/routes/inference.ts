@@ -4,7 +4,7 @@ import { and, asc, eq } from 'drizzle-orm';
 import type { Context } from 'hono';
 import { isReversibleMerge } from '../../contracts/api/merge-methods.ts';
 import { SERVED_WEIGHT_BITS, type Routing } from '../../contracts/api/routed-target.ts';
-import { adapters, baseModels, mergeMembers, merges } from '../../schema/index.ts';
+import { adapters, baseModels, mergeMembers, merges, quantizations } from '../../schema/index.ts';
 import { requireApiKey } from '../auth/middleware.ts';
 import { type AppEnv, numberVar } from '../env.ts';
 import type { Db } from '../db.ts';
@@ -157,9 +157,18 @@ async function tenantModels(db: Db, tenantId: string): Promise<z.input<typeof Mo
     .where(and(eq(merges.tenantId, tenantId), eq(merges.status, 'succeeded')))
     .orderBy(asc(mergeMembers.position));
   const baseName = new Map(bases.map((b) => [b.id, b.name]));
-  // Each base also as its quantized variants (`<base>@int8:<adapter>` works the same, and is not listed).
+  // Each base also as the quantized variants whose weights a quantization job stored (`<base>@int8:<adapter>`
+  // works the same, and is not listed).
+  const stored = new Set(
+    (
+      await db
+        .selectDistinct({ baseModelId: quantizations.baseModelId, bits: quantizations.bits })
+        .from(quantizations)
+        .where(and(eq(quantizations.tenantId, tenantId), eq(quantizations.status, 'succeeded')))
+    ).map((q) => `${q.baseModelId}@${q.bits}`),
+  );
   const data = bases.flatMap((b) =>
-    [b.name, ...SERVED_WEIGHT_BITS.map((bits) => `${b.name}@int${bits}`)].map((id) => ({
+    [b.name, ...SERVED_WEIGHT_BITS.filter((bits) => stored.has(`${b.id}@${bits}`)).map((bits) => `${b.name}@int${bits}`)].map((id) => ({
       id,
       object: 'model' as const,
       created: b.createdAt,

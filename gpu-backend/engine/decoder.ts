@@ -2,19 +2,21 @@
  * One base model loaded for serving: the inference graph in one onnxruntime session (weights loaded once and
  * shared by every request and adapter), plus the host-side pieces a step needs (RoPE tables, masks).
  * `Decoder.fromFolder(folder, { weightQuantization: { bits: 4 } })` serves the same checkpoint with int4 (or
- * int8) projections and LM head, quantized at load; steps, LoRA rows and the KV cache are unchanged.
+ * int8) projections and LM head, quantized at load or read as a quantization job stored them (`packedWeights`); steps, LoRA rows and the KV cache are unchanged.
  */
-import type { ModelFolder } from '../formats/files.ts';
 import type { ModelConfig } from '../../contracts/formats/hf-config.ts';
+import type { Tensor } from '../../contracts/formats/safetensors.ts';
+import type { TensorSource } from '../formats/checkpoint.ts';
 import { attentionMask } from './attention-mask.ts';
-import { buildInferenceGraph, io, type InferenceGraphOptions } from './inference-graph.ts';
+import { io } from './inference-graph.ts';
 import type { KvCache } from './kv-cache.ts';
 import type { LoraRows } from './lora-rows.ts';
 import { RopeTables } from './rope.ts';
 import { SharedBasisRows } from './shared-basis-rows.ts';
 import { checkWeightQuantization, type WeightQuantization } from './quantized-weights.ts';
-import { createSession, f32, i64, type ort, type RuntimeOptions } from './runtime.ts';
-import { float32Weights } from './weights.ts';
+import { type LoadOptions, loadInferenceSession } from './load.ts';
+import { f32, i64, type ort } from './runtime.ts';
+import { mapSource } from './weights.ts';
 
 export interface StepInput {
   /** Token ids, [rows, seq], right-padded. */
@@ -58,12 +60,18 @@ export class Decoder {
     this.noShared = new SharedBasisRows(cfg, 1);
   }
 
-  /** Throws InvalidInputError (unsupported_weight_bits, ...) for a quantization the engine cannot serve. */
-  static async fromFolder(folder: ModelFolder, opts: RuntimeOptions & InferenceGraphOptions = {}): Promise<Decoder> {
+  /**
+   * Loads `folder`'s weights (in memory, or a checkpoint read tensor by tensor: load.ts has the steps).
+   * Throws InvalidInputError (unsupported_weight_bits, checkpoint_shape_mismatch, ...) for what it cannot serve.
+   */
+  static async fromFolder(
+    folder: { config: ModelConfig; weights: Map<string, Tensor> | TensorSource },
+    opts: LoadOptions = {},
+  ): Promise<Decoder> {
     const quant = opts.weightQuantization ? checkWeightQuantization(opts.weightQuantization) : null;
-    const weights = float32Weights(folder.config, folder.weights);
-    const graph = buildInferenceGraph(folder.config, (name) => weights.get(name)!, { ...opts, weightQuantization: quant ?? undefined });
-    return new Decoder(folder.config, await createSession(graph.toOnnx(), opts), quant);
+    const source = folder.weights instanceof Map ? mapSource(folder.weights) : folder.weights;
+    const session = await loadInferenceSession(folder.config, source, { ...opts, weightQuantization: quant ?? undefined });
+    return new Decoder(folder.config, session, quant);
   }
 
   /** Frees the session's weights; the decoder cannot step afterwards (the model cache evicted it). */

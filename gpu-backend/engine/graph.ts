@@ -34,7 +34,17 @@ export interface Initializer {
   name: string;
   type: ElemType;
   dims: number[];
-  data: Float32Array | Float64Array | Uint16Array | BigInt64Array | Int32Array | Uint8Array;
+  /** The values inline, or null for a weight kept in ONNX external data (`external`, set before `toOnnx`). */
+  data: Float32Array | Float64Array | Uint16Array | BigInt64Array | Int32Array | Uint8Array | null;
+  external?: ExternalLocation;
+}
+
+/** Where an initializer's bytes sit in an external-data file beside the model file (ONNX `external_data`). */
+export interface ExternalLocation {
+  /** File name relative to the model file's folder. */
+  location: string;
+  offset: number;
+  length: number;
 }
 
 interface NodeSpec {
@@ -104,6 +114,18 @@ export class Graph {
     this.initializers.push({ name, type, dims: shape, data });
     this.used.set(name, 1);
     return { name, type, shape };
+  }
+
+  /**
+   * A weight whose bytes live outside the graph (ONNX external data), so that no protobuf, which tops out at
+   * 2 GB, ever holds a model's weights: its location is filled in when the weights are written
+   * (external-weights.ts), before `toOnnx`.
+   */
+  externalInitializer(name: string, shape: number[], type: ElemType = 'float32'): Initializer {
+    const init: Initializer = { name, type, dims: shape, data: null };
+    this.initializers.push(init);
+    this.used.set(name, 1);
+    return init;
   }
 
   /** A small constant, deduplicated by content; floating-point constants take the graph's float type. */
@@ -216,11 +238,14 @@ function valueInfo(v: Value) {
 }
 
 function tensorProto(t: Initializer) {
+  const head = { name: t.name, dims: t.dims, dataType: ONNX_TYPE[t.type] };
+  if (t.data) return { ...head, rawData: new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength) };
+  if (!t.external) throw new Error(`initializer ${t.name} has neither data nor an external location`);
+  const { location, offset, length } = t.external;
   return {
-    name: t.name,
-    dims: t.dims,
-    dataType: ONNX_TYPE[t.type],
-    rawData: new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength),
+    ...head,
+    dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
+    externalData: Object.entries({ location, offset, length }).map(([key, value]) => ({ key, value: String(value) })),
   };
 }
 

@@ -1,5 +1,6 @@
 /**
- * The serving graph: the whole decoder with its weights as initializers (loaded once per base model), one graph
+ * The serving graph: the whole decoder with its weights as external-data initializers (external-weights.ts; loaded
+ * once per base model), one graph
  * for prefill and decode alike. Per step it takes
  *   input_ids [batch, seq], rope tables, an additive mask [batch, 1, 1, seq, past+seq], logits_index [batch, n],
  *   past_key.L / past_value.L [batch, kv_heads, past, head_dim]   (the static cache, read in place),
@@ -17,7 +18,8 @@ import { PROJECTIONS, projectionShape, type ModelConfig, type Projection } from 
 import { Graph, type Value } from './graph.ts';
 import { decoderLayer, hasBias, head, weightName, type LayerWeights, type SharedSlot } from './llama.ts';
 import { gather, gatherRows, type LinearWeight } from './ops.ts';
-import { checkWeightQuantization, quantizedInitializer, type WeightQuantization } from './quantized-weights.ts';
+import type { ExternalWeights } from './external-weights.ts';
+import { checkWeightQuantization, type WeightQuantization } from './quantized-weights.ts';
 
 export const io = {
   inputIds: 'input_ids',
@@ -37,8 +39,6 @@ export const io = {
   sharedUt: (l: number, p: Projection) => `shared_Ut.${l}.${p}`,
 };
 
-export type WeightLookup = (name: string) => Float32Array;
-
 export interface InferenceGraphOptions {
   /** false: no LoRA inputs at all (the plain base model; benchmarks compare against it), nor shared-basis ones. */
   lora?: boolean;
@@ -48,7 +48,7 @@ export interface InferenceGraphOptions {
   weightQuantization?: WeightQuantization;
 }
 
-export function buildInferenceGraph(cfg: ModelConfig, weight: WeightLookup, opts: InferenceGraphOptions = {}): Graph {
+export function buildInferenceGraph(cfg: ModelConfig, weights: ExternalWeights, opts: InferenceGraphOptions = {}): Graph {
   const g = new Graph('rankgate-decoder');
   const hd = cfg.headDim;
   const inputIds = g.input(io.inputIds, 'int64', ['batch', 'seq']);
@@ -57,11 +57,11 @@ export function buildInferenceGraph(cfg: ModelConfig, weight: WeightLookup, opts
   const mask = g.input(io.mask, 'float32', ['batch', 1, 1, 'seq', 'total']);
   const logitsIndex = g.input(io.logitsIndex, 'int64', ['batch', 'n_logits']);
 
-  const param = (name: string, shape: number[]) => g.initializer(name, weight(name), shape);
+  const param = (name: string, shape: number[]) => weights.float(g, name, shape);
   const quant = opts.weightQuantization && checkWeightQuantization(opts.weightQuantization);
   /** A [n, k] weight under `name` (ending in `.weight`) as float32, or quantized under `as`. */
   const matrix = (name: string, [n, k]: [number, number], as = name): LinearWeight =>
-    quant ? quantizedInitializer(g, as.replace(/\.weight$/, ''), weight(name), n, k, quant) : param(name, [n, k]);
+    quant ? weights.nbits(g, name, as.replace(/\.weight$/, ''), n, k, quant) : param(name, [n, k]);
   const embed = param(weightName.embed, [cfg.vocabSize, cfg.hiddenSize]);
   const withShared = opts.lora !== false && opts.sharedBasis !== false;
 

@@ -1,17 +1,15 @@
 /**
  * A base model served with int8 or int4 weights: every projection (q, k, v, o, gate, up, down) and the LM head
- * quantized group-wise at load by the lowrank quantizer (quantize-matrix.ts, already in MatMulNBits layout) and
- * run through onnxruntime's com.microsoft MatMulNBits. Norms and the token embedding stay float32 (the embedding
+ * quantized group-wise by the lowrank quantizer (quantize-matrix.ts, already in MatMulNBits layout; at load, or
+ * once by a quantization job whose stored result loads as is) and run through onnxruntime's com.microsoft MatMulNBits. Norms and the token embedding stay float32 (the embedding
  * is a lookup, not a MatMul), and so does the LoRA branch: adapters apply on top unchanged.
  */
 import { SERVED_WEIGHT_BITS } from '../../contracts/api/routed-target.ts';
 import { invalid } from '../../contracts/formats/errors.ts';
 import type { ModelConfig } from '../../contracts/formats/hf-config.ts';
 import { numel } from '../../contracts/formats/safetensors.ts';
-import { quantizeMatrix, type QuantBits, type QuantGroupSize } from '../lowrank/quantize-matrix.ts';
-import type { Graph } from './graph.ts';
+import type { QuantBits, QuantGroupSize } from '../lowrank/quantize-matrix.ts';
 import { weightName } from './llama.ts';
-import type { NBitsWeight } from './ops.ts';
 import { expectedWeightShapes } from './weights.ts';
 
 export interface WeightQuantization {
@@ -51,29 +49,19 @@ export function checkWeightQuantization(q: WeightQuantization): Required<WeightQ
 }
 
 /**
- * Quantizes W [n, k] (`name` without `.weight`) and adds it to the graph as MatMulNBits initializers named as
- * quantize-file.ts names them on disk (`<name>.qweight`, `.scales`, `.zero_points`).
+ * The MatMulNBits initializers' shapes for W [n, k], named on disk as quantize-file.ts names them
+ * (`<name>.qweight`, `.scales`, `.zero_points`; no zero points when symmetric).
  */
-export function quantizedInitializer(
-  g: Graph,
-  name: string,
-  w: Float32Array,
+export function nbitsShapes(
   n: number,
   k: number,
   q: Required<WeightQuantization>,
-): NBitsWeight {
-  const m = quantizeMatrix(w, n, k, { bits: q.bits, groupSize: q.groupSize, symmetric: q.symmetric });
+): { qweight: number[]; scales: number[]; zeroPoints?: number[] } {
   const nBlocks = Math.ceil(k / q.groupSize);
   return {
-    kind: 'nbits',
-    qweight: g.initializer(`${name}.qweight`, m.qweight, [n, nBlocks, (q.groupSize * q.bits) / 8], 'uint8'),
-    scales: g.initializer(`${name}.scales`, m.scales, [m.scales.length]),
-    zeroPoints: m.zeroPoints && g.initializer(`${name}.zero_points`, m.zeroPoints, [m.zeroPoints.length], 'uint8'),
-    n,
-    k,
-    bits: q.bits,
-    blockSize: q.groupSize,
-    accuracyLevel: q.accuracyLevel,
+    qweight: [n, nBlocks, (q.groupSize * q.bits) / 8],
+    scales: [n * nBlocks],
+    zeroPoints: q.symmetric ? undefined : [n * Math.ceil((nBlocks * q.bits) / 8)],
   };
 }
 

@@ -10,8 +10,9 @@ export interface RuntimeOptions {
   threads?: number;
 }
 
-export async function createSession(model: Uint8Array, opts: RuntimeOptions = {}): Promise<ort.InferenceSession> {
-  return ort.InferenceSession.create(model, {
+/** `model`: the ONNX bytes, or the path of a model file (whose external data sits beside it). */
+export async function createSession(model: Uint8Array | string, opts: RuntimeOptions = {}): Promise<ort.InferenceSession> {
+  return ort.InferenceSession.create(model as string, {
     intraOpNumThreads: opts.threads ?? availableParallelism(),
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',

@@ -5,6 +5,7 @@
 import { invalid } from '../../contracts/formats/errors.ts';
 import { PROJECTIONS, projectionShape, type ModelConfig } from '../../contracts/formats/hf-config.ts';
 import { toFloat32, type Tensor } from '../../contracts/formats/safetensors.ts';
+import type { TensorSource } from '../formats/checkpoint.ts';
 import { hasBias, weightName } from './llama.ts';
 
 export function expectedWeightShapes(cfg: ModelConfig): Map<string, number[]> {
@@ -25,11 +26,13 @@ export function expectedWeightShapes(cfg: ModelConfig): Map<string, number[]> {
   return shapes;
 }
 
-/** Converts and checks every weight the decoder needs; extra tensors (e.g. rotary caches) are ignored. */
-export function float32Weights(cfg: ModelConfig, tensors: Map<string, Tensor>): Map<string, Float32Array> {
-  const out = new Map<string, Float32Array>();
+/**
+ * Checks that the checkpoint holds every weight the decoder needs, with the shape config.json implies, from the
+ * headers alone (nothing is read): a mismatched checkpoint fails before anything is loaded.
+ */
+export function checkWeightShapes(cfg: ModelConfig, source: Pick<TensorSource, 'describe'>): void {
   for (const [name, shape] of expectedWeightShapes(cfg)) {
-    const t = tensors.get(name);
+    const t = source.describe(name);
     if (!t) invalid('checkpoint_missing_tensor', `the checkpoint has no "${name}", which its config.json requires.`);
     if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
       invalid(
@@ -37,7 +40,21 @@ export function float32Weights(cfg: ModelConfig, tensors: Map<string, Tensor>): 
         `"${name}" has shape ${JSON.stringify(t.shape)} but config.json implies ${JSON.stringify(shape)}.`,
       );
     }
-    out.set(name, toFloat32(t));
   }
+}
+
+/** An in-memory map of tensors as a source. */
+export function mapSource(tensors: Map<string, Tensor>): TensorSource {
+  return {
+    describe: (name) => tensors.get(name),
+    read: async (name) => tensors.get(name) ?? invalid('checkpoint_missing_tensor', `the checkpoint has no "${name}".`),
+  };
+}
+
+/** Converts and checks every weight the decoder needs (training holds them all); extra tensors are ignored. */
+export function float32Weights(cfg: ModelConfig, tensors: Map<string, Tensor>): Map<string, Float32Array> {
+  checkWeightShapes(cfg, mapSource(tensors));
+  const out = new Map<string, Float32Array>();
+  for (const name of expectedWeightShapes(cfg).keys()) out.set(name, toFloat32(tensors.get(name)!));
   return out;
 }

@@ -1,13 +1,14 @@
 /**
  * Reading Hugging Face model folders and PEFT adapter folders from disk (Node only).
  */
-import { open, readFile, stat } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { invalid } from '../../contracts/formats/errors.ts';
 import { parseModelConfig, type ModelConfig } from '../../contracts/formats/hf-config.ts';
 import { loadLoraAdapter, type LoraAdapter } from '../../contracts/formats/adapter.ts';
 import { headerLength, parseSafetensorsHeader, tensorFromBytes, type Tensor } from '../../contracts/formats/safetensors.ts';
 import { dequantizedTensors } from '../lowrank/quantize-file.ts';
+import { type Checkpoint, openCheckpoint, readAll } from './checkpoint.ts';
 
 export async function readJsonFile(path: string, what: string): Promise<unknown> {
   let text: string;
@@ -21,13 +22,6 @@ export async function readJsonFile(path: string, what: string): Promise<unknown>
   } catch {
     invalid('bad_json', `${what} at ${path} is not valid JSON.`);
   }
-}
-
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  );
 }
 
 /** Reads one safetensors file tensor by tensor, so peak memory is the tensors, not the file twice. */
@@ -60,26 +54,7 @@ async function readSafetensorsWithMetadata(path: string): Promise<{ tensors: Map
 
 /** All weights of a checkpoint folder: `model.safetensors`, or the shards named by `model.safetensors.index.json`. */
 export async function readCheckpointWeights(dir: string): Promise<Map<string, Tensor>> {
-  const indexPath = join(dir, 'model.safetensors.index.json');
-  if (await exists(indexPath)) {
-    const index = (await readJsonFile(indexPath, 'model.safetensors.index.json')) as { weight_map?: Record<string, string> };
-    if (!index.weight_map || typeof index.weight_map !== 'object') invalid('bad_checkpoint', `${indexPath} has no weight_map.`);
-    const shards = [...new Set(Object.values(index.weight_map))];
-    const all = new Map<string, Tensor>();
-    for (const shard of shards) {
-      if (shard.includes('/') || shard.includes('..'))
-        invalid('bad_checkpoint', `weight_map names shard "${shard}" outside the checkpoint folder.`);
-      for (const [k, v] of await readSafetensorsFile(join(dir, shard))) {
-        if (index.weight_map[k] !== shard)
-          invalid('bad_checkpoint', `tensor "${k}" is in ${shard} but weight_map places it in ${index.weight_map[k] ?? 'no shard'}.`);
-        all.set(k, v);
-      }
-    }
-    const missing = Object.keys(index.weight_map).filter((k) => !all.has(k));
-    if (missing.length) invalid('bad_checkpoint', `weight_map lists ${missing.length} tensors no shard holds, e.g. "${missing[0]}".`);
-    return all;
-  }
-  return readSafetensorsFile(join(dir, 'model.safetensors'));
+  return readAll(await openCheckpoint(dir));
 }
 
 export interface ModelFolder {
@@ -87,6 +62,19 @@ export interface ModelFolder {
   config: ModelConfig;
   rawConfig: Record<string, unknown>;
   weights: Map<string, Tensor>;
+}
+
+/** A model folder whose weights stay on disk until read one at a time (checkpoint.ts): what serving loads. */
+export interface CheckpointFolder {
+  dir: string;
+  config: ModelConfig;
+  rawConfig: Record<string, unknown>;
+  weights: Checkpoint;
+}
+
+export async function openModelFolder(dir: string): Promise<CheckpointFolder> {
+  const rawConfig = (await readJsonFile(join(dir, 'config.json'), 'config.json')) as Record<string, unknown>;
+  return { dir, config: parseModelConfig(rawConfig), rawConfig, weights: await openCheckpoint(dir) };
 }
 
 export async function readModelFolder(dir: string): Promise<ModelFolder> {

@@ -108,7 +108,7 @@ function onError(err: Error, c: Context) {
 async function complete(c: Context, kind: Kind, opts: BackendAppOptions) {
   const { target, tenant, req } = readRequest(await c.req.json().catch(() => null), kind);
   checkSampling(kind, req);
-  const base = await opts.models.base(target.base_model, tenant, target.weight_bits);
+  const base = await opts.models.base(target.base_model, tenant, target.weight_bits, target.quantized_weights);
   const runWith = await opts.models.targetRequest(base, target);
   const controller = new AbortController();
   const generation = await newGeneration(base, runWith, kind, req, controller.signal);

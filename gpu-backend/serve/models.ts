@@ -15,16 +15,22 @@ import type { LoraAdapter } from '../../contracts/formats/adapter.ts';
 import { invalid } from '../../contracts/formats/errors.ts';
 import { catMerge } from '../lowrank/merge-collapsed.ts';
 import type { ServedMerge } from '../lowrank/methods/served-merge.ts';
-import { readAdapterFolder, readJsonFile, readModelFolder } from '../formats/files.ts';
+import { openModelFolder, readAdapterFolder, readJsonFile } from '../formats/files.ts';
 import { servedWeightBytes } from '../engine/quantized-weights.ts';
 import { ServedTokenizer } from '../formats/served-tokenizer.ts';
 import { DEFAULT_TOKENIZER_LIMITS, type TokenizerLimits } from '../formats/tokenizer-sandbox.ts';
+import type { LoadOptions } from '../engine/load.ts';
+import { openPackedWeights } from '../engine/packed-weights.ts';
+import { PACKED_WEIGHTS_FILE } from '../../contracts/formats/job-artifacts.ts';
 import { Decoder } from '../engine/decoder.ts';
 import type { SharedTask } from '../lowrank/serving-form.ts';
 import { ADAPTER_FILES, MODEL_FILES, type FolderCache } from '../storage/folder-cache.ts';
 import { NO_SERVING_OBSERVER, type ServingObserver } from './metrics.ts';
 import { collapsedAdapterRef, isReversible, loadBasis, servesTasksThroughBasis } from './merge-artifacts.ts';
 import { Scheduler, type SchedulerOptions } from './scheduler.ts';
+
+/** A quantization job's stored packed weights, as the edge routes `<base>@int<bits>` to them. */
+type StoredQuantization = NonNullable<RoutedTarget['quantized_weights']>;
 
 /** Decoded reversible-merge bases kept at once. */
 const MAX_MERGE_BASES = 8;
@@ -139,8 +145,8 @@ export class ModelCache {
    * The base model, loaded on first use for `tenant` (whose share of the cache it counts against), with float32
    * weights or, given `bits`, int8/int4 ones: a quantized variant is a model of its own in the cache.
    */
-  base(ref: ModelRef, tenant = '', bits: ServedWeightBits | null = null): Promise<LoadedBase> {
-    const key = bits === null ? ref.id : `${ref.id}@int${bits}`;
+  base(ref: ModelRef, tenant = '', bits: ServedWeightBits | null = null, packed: StoredQuantization | null = null): Promise<LoadedBase> {
+    const key = bits === null ? ref.id : `${ref.id}@int${bits}${packed ? `/${packed.id}` : ''}`;
     const hit = this.bases.get(key);
     if (hit) {
       this.bases.delete(key);
@@ -149,7 +155,7 @@ export class ModelCache {
     }
     // Registered before anything is awaited, so concurrent first requests share one load.
     const entry: BaseEntry = { tenant, bytes: 0, loaded: Promise.resolve(null as never) };
-    entry.loaded = this.loadBase(key, ref, bits, entry);
+    entry.loaded = this.loadBase(key, ref, bits, packed, entry);
     this.bases.set(key, entry);
     entry.loaded.catch(() => {
       if (this.bases.get(key) === entry) this.bases.delete(key);
@@ -157,14 +163,37 @@ export class ModelCache {
     return entry.loaded;
   }
 
-  private async loadBase(key: string, ref: ModelRef, bits: ServedWeightBits | null, entry: BaseEntry): Promise<LoadedBase> {
+  private async loadBase(
+    key: string,
+    ref: ModelRef,
+    bits: ServedWeightBits | null,
+    packed: StoredQuantization | null,
+    entry: BaseEntry,
+  ): Promise<LoadedBase> {
     const dir = await this.folders.fetch(ref.storage_prefix, MODEL_FILES);
     const quantization = bits === null ? null : { bits };
     // Counted as served (float32, or packed int8/int4), from config.json alone, before anything is loaded.
     const bytes = servedWeightBytes(parseModelConfig(await readJsonFile(join(dir, 'config.json'), 'config.json')), quantization);
     this.makeRoom(entry.tenant, bytes);
     entry.bytes = bytes;
-    return this.openBase(key, ref, dir, quantization);
+    return this.openBase(key, ref, dir, bits === null ? null : await this.quantizedWeights(bits, packed));
+  }
+
+  /**
+   * How a quantized base loads: from the packed weights its quantization job stored (what the edge routes to), or,
+   * for a direct call naming no job, quantized at load.
+   */
+  private async quantizedWeights(bits: ServedWeightBits, packed: StoredQuantization | null): Promise<LoadOptions> {
+    if (!packed) return { weightQuantization: { bits } };
+    const dir = await this.folders.fetch(packed.storage_prefix, (name) => name === PACKED_WEIGHTS_FILE);
+    const stored = await openPackedWeights(join(dir, PACKED_WEIGHTS_FILE));
+    if (stored.weightQuantization.bits !== bits)
+      invalid(
+        'quantized_weights_mismatch',
+        `quantization ${packed.id} stored ${stored.weightQuantization.bits}-bit weights, not ${bits}-bit.`,
+        'model',
+      );
+    return stored;
   }
 
   /** Evicts idle bases, this tenant's own first while it holds more than its share, until `bytes` more fit. */
@@ -191,9 +220,9 @@ export class ModelCache {
     void base.tokenizer?.close();
   }
 
-  private async openBase(key: string, ref: ModelRef, dir: string, quantization: { bits: ServedWeightBits } | null): Promise<LoadedBase> {
-    const folder = await readModelFolder(dir);
-    const decoder = await Decoder.fromFolder(folder, quantization ? { weightQuantization: quantization } : {});
+  private async openBase(key: string, ref: ModelRef, dir: string, quantized: LoadOptions | null): Promise<LoadedBase> {
+    const folder = await openModelFolder(dir);
+    const decoder = await Decoder.fromFolder(folder, { scratchDir: dir, ...quantized });
     // After the weights, so a model whose weights fail to load leaves no tokenizer process behind.
     const tokenizer = await ServedTokenizer.load(dir, this.opts.tokenizerLimits);
     const generation = (await readJson(join(dir, 'generation_config.json'))) as { eos_token_id?: number | number[] } | null;

@@ -7,11 +7,19 @@
 import { InvalidInputError } from '../../contracts/formats/errors.ts';
 import type { ArtifactLayout } from '../../contracts/formats/job-artifacts.ts';
 import { publishArtifact, unpublish, type ArtifactFiles } from './artifact-files.ts';
-import { EdgeError, isEdgeOutage, type CompressionSpec, type JobResult, type MergeSpec, type RevertSpec } from './edge-client.ts';
+import {
+  EdgeError,
+  isEdgeOutage,
+  type CompressionSpec,
+  type JobResult,
+  type MergeSpec,
+  type QuantizationSpec,
+  type RevertSpec,
+} from './edge-client.ts';
 import type { Outcome, WorkerDeps } from './fine-tuning.ts';
 import { errorText, type LeasedJob } from './leased-job.ts';
 
-export type ArtifactSpec = MergeSpec | RevertSpec | CompressionSpec;
+export type ArtifactSpec = MergeSpec | RevertSpec | CompressionSpec | QuantizationSpec;
 
 /** What a job made: its files (published in this order, then the manifest) and what it measured. */
 export interface Built {
@@ -25,7 +33,12 @@ export interface Built {
 /** The final word is retried through short edge outages; a longer one lets the lease expire (the next holder redoes the job). */
 const REPORT_RETRIES = 5;
 
-const WHAT: Record<ArtifactSpec['kind'], string> = { merge: 'merging', revert: 'reverting this task', compression: 'compressing' };
+const WHAT: Record<ArtifactSpec['kind'], string> = {
+  merge: 'merging',
+  revert: 'reverting this task',
+  compression: 'compressing',
+  quantization: 'quantizing the base model',
+};
 
 export async function runArtifactJob(spec: ArtifactSpec, job: LeasedJob, deps: WorkerDeps, build: () => Promise<Built>): Promise<Outcome> {
   const key = `${spec.kind}/${spec.id}`;

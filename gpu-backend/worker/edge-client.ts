@@ -15,6 +15,7 @@ import type {
   JobSpec,
   JobState,
   MergeResult,
+  QuantizationResult,
 } from '../../contracts/api/internal-api.ts';
 import type { JobKind } from '../../contracts/api/jobs.ts';
 
@@ -23,8 +24,9 @@ export type FineTuningSpec = Extract<Spec, { kind: 'fine_tuning' }>;
 export type MergeSpec = Extract<Spec, { kind: 'merge' }>;
 export type RevertSpec = Extract<Spec, { kind: 'revert' }>;
 export type CompressionSpec = Extract<Spec, { kind: 'compression' }>;
-/** What a merge or compression reports on completion. */
-export type JobResult = z.infer<typeof MergeResult> | z.infer<typeof CompressionResult>;
+export type QuantizationSpec = Extract<Spec, { kind: 'quantization' }>;
+/** What a merge, compression or quantization reports on completion. */
+export type JobResult = z.infer<typeof MergeResult> | z.infer<typeof CompressionResult> | z.infer<typeof QuantizationResult>;
 export type State = z.infer<typeof JobState>;
 export type JobEvent = z.input<typeof EventsReport>['events'][number];
 type HeartbeatBody = Omit<z.input<typeof Heartbeat>, 'backend_id'>;

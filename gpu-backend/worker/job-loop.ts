@@ -13,6 +13,7 @@ import type { Spec } from './edge-client.ts';
 import { runFineTuning, type Outcome, type WorkerDeps } from './fine-tuning.ts';
 import type { JobObserver } from '../serve/metrics.ts';
 import { errorText, LeasedJob } from './leased-job.ts';
+import { quantizedBase } from './quantization.ts';
 import { loadBasis } from './revert.ts';
 import { baseConfig, loadAdapter, loadMembers } from './stored-adapters.ts';
 
@@ -35,6 +36,9 @@ function run(spec: Spec, job: LeasedJob, deps: WorkerDeps): Promise<Outcome> {
       return runArtifactJob(spec, job, deps, async () =>
         computeInThread({ spec, source: await loadAdapter(deps.folders, spec.source, baseConfig(spec)) }, job.signal),
       );
+    // Streams the checkpoint matrix by matrix through files, so it runs here rather than on a thread.
+    case 'quantization':
+      return runArtifactJob(spec, job, deps, () => quantizedBase(spec, deps.folders));
   }
 }
 const MAX_BACKOFF_MS = 30_000;

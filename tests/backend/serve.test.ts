@@ -18,7 +18,7 @@ import { ModelCache } from '../../gpu-backend/serve/models.ts';
 import { startLocalS3, type LocalS3 } from '../../gpu-backend/storage/local-s3rver.ts';
 import { ObjectStore } from '../../contracts/storage/object-store.ts';
 import { tokenizerConfigJson, tokenizerJson } from '../../gpu-backend/default-model/tokenizer-files.ts';
-import { ADAPTER_DIR, BASIS_MANIFEST, BASIS_TENSORS } from '../../contracts/formats/job-artifacts.ts';
+import { ADAPTER_DIR, BASIS_MANIFEST, BASIS_TENSORS, PACKED_WEIGHTS_FILE } from '../../contracts/formats/job-artifacts.ts';
 import { encodeSafetensors } from '../../contracts/formats/safetensors.ts';
 import { readAdapterFolder, readModelFolder } from '../../gpu-backend/formats/files.ts';
 import { mergeCollapsed } from '../../gpu-backend/lowrank/merge-collapsed.ts';
@@ -778,6 +778,7 @@ describe('merges', () => {
       adapter: t.task ? adapterRef(t.task) : null,
       merge: t.merge ?? null,
       weight_bits: null,
+      quantized_weights: null,
     });
     const sharedMerge = mergeRef('rev-shared', 'rmm_shared');
     const generation = (fields: Awaited<ReturnType<ModelCache['targetRequest']>>) =>
@@ -828,6 +829,38 @@ describe('quantized bases', () => {
     expect(models.loadedBases).toEqual(expect.arrayContaining(['base_tiny', 'base_tiny@int8', 'base_tiny@int4']));
   });
 
+  test("<base>@int4 routed to a quantization job's stored weights loads them, and a corrupt file is a clear error", async () => {
+    const { writePackedWeights } = await import('../../gpu-backend/engine/packed-weights.ts');
+    const { openModelFolder } = await import('../../gpu-backend/formats/files.ts');
+    const folder = await openModelFolder(join(FIXTURE, 'base'));
+    const dir = await mkdtemp(join(tmpdir(), 'rankgate-packed-'));
+    const store = new ObjectStore(s3.config);
+    await writePackedWeights(folder.config, folder.weights, { bits: 4 }, join(dir, PACKED_WEIGHTS_FILE));
+    await store.put(`quantizations/q4/${PACKED_WEIGHTS_FILE}`, await readFile(join(dir, PACKED_WEIGHTS_FILE)));
+    await store.put(`quantizations/bad/${PACKED_WEIGHTS_FILE}`, new Uint8Array(64));
+    await rm(dir, { recursive: true });
+    const ask = (id: string) =>
+      post('/v1/completions', {
+        model: 'tiny@int4:task_a',
+        prompt: 'hello there',
+        max_tokens: 4,
+        temperature: 0,
+        rankgate: {
+          tenant_id: 'tenant_1',
+          target: { ...target('task_a'), weight_bits: 4, quantized_weights: { id, storage_prefix: `quantizations/${id}/` } },
+        },
+      });
+    const ok = await ask('q4');
+    expect(ok.status).toBe(200);
+    expect(((await ok.json()) as any).usage.completion_tokens).toBe(4);
+    expect(models.loadedBases).toContain('base_tiny@int4/q4');
+    const bad = await ask('bad');
+    expect(bad.status).toBe(400);
+    const err = ((await bad.json()) as any).error;
+    expect(err.code).toBe('quantized_weights_corrupt');
+    expect(err.message).toContain('run the quantization job again');
+  });
+
   test('bits the engine cannot serve are refused', async () => {
     const res = await post('/v1/completions', {
       model: 'tiny',
@@ -870,7 +903,15 @@ describe('adapter mixes', () => {
     { ...adapterRef('task_a'), rank: 4, weight: 0.7 },
     { ...adapterRef('task_b'), rank: 8, weight: -0.4 },
   ];
-  const mixTarget: RoutedTarget = { kind: 'mix', base_model: base, adapter: null, merge: null, mix, weight_bits: null };
+  const mixTarget: RoutedTarget = {
+    kind: 'mix',
+    base_model: base,
+    adapter: null,
+    merge: null,
+    mix,
+    weight_bits: null,
+    quantized_weights: null,
+  };
   const catOfMix = async () => {
     const cfg = (await readModelFolder(join(FIXTURE, 'base'))).config;
     const members = await Promise.all(

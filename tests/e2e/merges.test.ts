@@ -9,15 +9,16 @@ import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { ARTIFACT_MANIFEST } from '../../contracts/formats/job-artifacts.ts';
+import { ARTIFACT_MANIFEST, PACKED_WEIGHTS_FILE } from '../../contracts/formats/job-artifacts.ts';
 import { decodeSafetensors, encodeSafetensors, numel, toFloat32 } from '../../contracts/formats/safetensors.ts';
 import { MERGE_MAX_ADAPTERS } from '../../edge/schemas/merges.ts';
+import { writePackedWeights } from '../../gpu-backend/engine/packed-weights.ts';
 import { forwardLogits, LOGITS_TOLERANCE, loadFixture, maxAbsDiff, runParity, type Fixture } from '../../gpu-backend/cli/parity.ts';
 import { examples, TASKS as SKILLS } from '../../gpu-backend/default-model/skills.ts';
 import { rng, tokenLogprobs } from '../../gpu-backend/engine/sampling.ts';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { tokenizerConfigJson, tokenizerJson } from '../../gpu-backend/default-model/tokenizer-files.ts';
-import { readAdapterFolder } from '../../gpu-backend/formats/files.ts';
+import { openModelFolder, readAdapterFolder } from '../../gpu-backend/formats/files.ts';
 import { TextTokenizer } from '../../gpu-backend/formats/tokenizer.ts';
 import { TEST_DELAY_ENV } from '../../gpu-backend/worker/artifact-files.ts';
 import {
@@ -269,6 +270,31 @@ describe('compressions', () => {
         body: { model: adapter.model, prompt: 'reverse words: red fox\n', max_tokens: 8, temperature: 0 },
       });
       expect(out).toMatchObject({ object: 'text_completion', model: adapter.model });
+    }));
+});
+
+describe('quantizations', () => {
+  test("int4: the job stores the fixture's packed weights, bit for bit as quantizing in memory, and <base>@int4 serves them", () =>
+    withLogs(async () => {
+      const base = (await api.json('/v1/base-models')).data[0].id as string;
+      const before = await api.fetch('/v1/completions', { body: { model: 'tiny-llama@int4:task_b', prompt: 'x', max_tokens: 2 } });
+      expect(before.status).toBe(404);
+      expect(((await before.json()) as any).error.code).toBe('quantized_weights_missing');
+      const created = await api.json(`/v1/base-models/${base}/quantizations`, { body: { bits: 4 } }, 202);
+      const done = await finished(`/v1/base-models/${base}/quantizations/${created.id}`);
+      expect(done, JSON.stringify(done.error)).toMatchObject({ status: 'succeeded', result: { bits: 4, group_size: 32 } });
+      const stored = await stack.edge.store.getBytes(`${await outputPrefix('quantizations', created.id)}${PACKED_WEIGHTS_FILE}`);
+      const local = await mkdtemp(join(tmpdir(), 'rankgate-packed-'));
+      const folder = await openModelFolder(join(FIXTURE, 'base'));
+      await writePackedWeights(folder.config, folder.weights, { bits: 4 }, join(local, PACKED_WEIGHTS_FILE));
+      // Equal bytes: the served logits are those of quantizing in memory (tests/backend/packed-weights.test.ts).
+      expect(Buffer.compare(Buffer.from(stored!), await readFile(join(local, PACKED_WEIGHTS_FILE)))).toBe(0);
+      expect(done.result.packed_bytes).toBe(stored!.byteLength);
+      await rm(local, { recursive: true });
+      const out = await api.json('/v1/completions', {
+        body: { model: 'tiny-llama@int4:task_b', prompt: 'reverse words: red fox\n', max_tokens: 4, temperature: 0 },
+      });
+      expect(out).toMatchObject({ object: 'text_completion', model: 'tiny-llama@int4:task_b', usage: { completion_tokens: 4 } });
     }));
 });
 

@@ -97,3 +97,43 @@ export async function uploadAdapter(
   await putFile(key, created, 'adapter_model.safetensors', files.model, opts.via);
   return call(`/v1/adapters/${created.adapter.id}/commit`, { key, method: 'POST' });
 }
+
+/** Writes an artifact as a backend publishes one: the files, then artifact.json listing them (contracts/formats/job-artifacts.ts). */
+export async function publishArtifact(
+  prefix: string,
+  jobId: string,
+  layout: string,
+  files: [string, Uint8Array][],
+  tamper?: (m: any) => void,
+) {
+  for (const [name, bytes] of files) await store.put(prefix + name, bytes);
+  const manifest = {
+    format: 'rankgate-artifact',
+    version: 1,
+    job_id: jobId,
+    layout,
+    files: await Promise.all(files.map(async ([name, bytes]) => ({ name, bytes: bytes.byteLength, sha256: await sha256Hex(bytes) }))),
+  };
+  tamper?.(manifest);
+  await store.put(`${prefix}artifact.json`, JSON.stringify(manifest));
+}
+
+/** A succeeded quantization of base `baseId` (its artifact a stand-in: the edge checks the manifest, not the weights). */
+export async function storedQuantization(
+  key: string,
+  baseId: string,
+  bits: 4 | 8,
+  claim: (kinds: string[]) => Promise<any>,
+  complete: (id: string, body: Record<string, unknown>) => Promise<Response>,
+) {
+  const job = await expectJson(`/v1/base-models/${baseId}/quantizations`, { key, body: { bits } }, 202);
+  for (;;) {
+    const task = await claim(['quantization']);
+    if (!task) throw new Error(`quantization ${job.id} was not claimable`);
+    if (task.id !== job.id) continue;
+    await publishArtifact(task.output_prefix, job.id, 'quantized_base', [['packed_weights.safetensors', new Uint8Array(16)]]);
+    const res = await complete(job.id, { result: { bits, group_size: 32, packed_bytes: 16 } });
+    if (res.status !== 200) throw new Error(`completing quantization ${job.id}: ${res.status}`);
+    return job;
+  }
+}

@@ -5,7 +5,7 @@ import { REVERSIBLE_MERGE_METHODS } from '../../contracts/api/merge-methods.ts';
 import { MERGE_MAX_ADAPTERS } from '../../edge/schemas/merges.ts';
 import { call, createTenant, expectError, expectJson } from './api.ts';
 import { claim, heartbeat, taskCall, tokenFor } from './backend-client.ts';
-import { fixtureAdapter, registerBase, sha256Hex, store, uploadAdapter, type Task } from './fixtures.ts';
+import { fixtureAdapter, publishArtifact, registerBase, store, uploadAdapter, type Task } from './fixtures.ts';
 
 async function tenantWithAdapters(tasks: Task[] = ['task_a', 'task_b']) {
   const t = await createTenant();
@@ -23,19 +23,7 @@ async function claimTask(kind: string, id: string, backendId: string) {
   }
 }
 
-/** Writes an artifact as a backend publishes one: the files, then artifact.json listing them (contracts/formats/job-artifacts.ts). */
-async function publish(prefix: string, jobId: string, layout: string, files: [string, Uint8Array][], tamper?: (m: any) => void) {
-  for (const [name, bytes] of files) await store.put(prefix + name, bytes);
-  const manifest = {
-    format: 'rankgate-artifact',
-    version: 1,
-    job_id: jobId,
-    layout,
-    files: await Promise.all(files.map(async ([name, bytes]) => ({ name, bytes: bytes.byteLength, sha256: await sha256Hex(bytes) }))),
-  };
-  tamper?.(manifest);
-  await store.put(`${prefix}artifact.json`, JSON.stringify(manifest));
-}
+const publish = publishArtifact;
 
 /** A fixture adapter published as the job's PEFT adapter artifact. */
 async function publishAdapter(prefix: string, jobId: string, task: Task = 'task_a', tamper?: (m: any) => void) {
@@ -366,5 +354,45 @@ describe('compressions', () => {
       rank: null,
       bits: 8,
     });
+  });
+});
+
+describe('quantizations', () => {
+  it('quantizes a base once through the job machinery: validated, listed, fetched, claimed, checked and recorded', async () => {
+    const t = await createTenant();
+    const baseId = (await registerBase(t.key)).id as string;
+    const path = `/v1/base-models/${baseId}/quantizations`;
+    expect((await expectError(path, { key: t.key, body: { bits: 3 } }, 400, 'invalid_field')).param).toBe('bits');
+    expect((await expectError(path, { key: t.key, body: { bits: 4, group_size: 48 } }, 400, 'invalid_field')).param).toBe('group_size');
+    await expectError('/v1/base-models/nope/quantizations', { key: t.key, body: { bits: 4 } }, 404, 'base_model_not_found');
+
+    const job = await expectJson(path, { key: t.key, body: { bits: 4 } }, 202);
+    expect(job).toMatchObject({
+      object: 'base_model.quantization',
+      base_model_id: baseId,
+      bits: 4,
+      group_size: 32,
+      status: 'queued',
+      result: null,
+    });
+    expect((await expectJson(path, { key: t.key }, 200)).data.map((q: any) => q.id)).toEqual([job.id]);
+    const spec = await claimTask('quantization', job.id, 'quantizer');
+    expect(spec).toMatchObject({ kind: 'quantization', bits: 4, group_size: 32, base_model: { name: 'tiny-llama' } });
+
+    // Nothing published: the job fails with the reason.
+    const missing = await taskCall('quantization', job.id, 'complete', { backend_id: 'quantizer' });
+    expect(missing.status).toBe(422);
+    expect(await expectJson(`${path}/${job.id}`, { key: t.key }, 200)).toMatchObject({
+      status: 'failed',
+      error: { code: 'output_missing' },
+    });
+
+    const again = await expectJson(path, { key: t.key, body: { bits: 4 } }, 202);
+    const spec2 = await claimTask('quantization', again.id, 'quantizer');
+    await publish(spec2.output_prefix, again.id, 'quantized_base', [['packed_weights.safetensors', encodeSafetensors([])]]);
+    const result = { bits: 4, group_size: 32, packed_bytes: 8 };
+    expect((await taskCall('quantization', again.id, 'complete', { backend_id: 'quantizer', result })).status).toBe(200);
+    expect(await expectJson(`${path}/${again.id}`, { key: t.key }, 200)).toMatchObject({ status: 'succeeded', result });
+    await expectError(`${path}/quant_nope`, { key: t.key }, 404, 'quantization_not_found');
   });
 });

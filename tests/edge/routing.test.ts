@@ -2,8 +2,8 @@ import { env } from 'cloudflare:workers';
 import { beforeEach, describe, expect, inject, it } from 'vitest';
 import { rendezvousOrder } from '../../edge/inference/rendezvous.ts';
 import { call, createTenant, expectError } from './api.ts';
-import { heartbeat } from './backend-client.ts';
-import { fixtureAdapter, registerBase, uploadAdapter } from './fixtures.ts';
+import { claim, heartbeat, taskCall } from './backend-client.ts';
+import { fixtureAdapter, registerBase, storedQuantization, uploadAdapter } from './fixtures.ts';
 
 const urls = inject('fakeBackends');
 const ROUTED = ['rt-0', 'rt-1', 'rt-2'];
@@ -72,8 +72,26 @@ describe('inference routing', () => {
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('backends_busy');
   });
 
-  it('routes <base>@int8 and @int4 as quantized variants (adapters on top), and refuses other widths and unknown bases', async () => {
+  it('routes <base>@int8 and @int4 to their stored quantizations (adapters on top), and refuses other widths and unknown bases', async () => {
     const t = await setup();
+    const baseId = ((await (await call('/v1/base-models', { key: t.key })).json()) as any).data[0].id as string;
+    const missing = (await (
+      await call('/v1/chat/completions', {
+        key: t.key,
+        body: { model: 'tiny-llama@int4:task_a', messages: [{ role: 'user', content: 'x' }] },
+      })
+    ).json()) as any;
+    expect(missing.error).toMatchObject({ code: 'quantized_weights_missing', param: 'model' });
+    expect(missing.error.message).toContain(`POST /v1/base-models/${baseId}/quantizations {"bits": 4}`);
+    const listedBefore = ((await (await call('/v1/models', { key: t.key })).json()) as any).data.map((m: any) => m.id);
+    expect(listedBefore).not.toContain('tiny-llama@int4');
+    const q = await storedQuantization(
+      t.key,
+      baseId,
+      4,
+      (kinds) => claim('quantizer', kinds),
+      (id, body) => taskCall('quantization', id, 'complete', { backend_id: 'quantizer', ...body }),
+    );
     const res = await call('/v1/chat/completions', {
       key: t.key,
       body: { model: 'tiny-llama@int4:task_a', messages: [{ role: 'user', content: 'hello' }] },
@@ -81,7 +99,12 @@ describe('inference routing', () => {
     expect(res.status).toBe(200);
     const backend = res.headers.get('x-rankgate-backend')!;
     const log = (await (await fetch(`${urls[ROUTED.indexOf(backend)]}/_log`)).json()) as any[];
-    expect(log.at(-1).body.rankgate.target).toMatchObject({ kind: 'adapter', weight_bits: 4, adapter: { name: 'task_a' } });
+    expect(log.at(-1).body.rankgate.target).toMatchObject({
+      kind: 'adapter',
+      weight_bits: 4,
+      adapter: { name: 'task_a' },
+      quantized_weights: { id: q.id, storage_prefix: expect.stringContaining(`quantizations/${q.id}/`) },
+    });
     const ask = (model: string) =>
       call('/v1/chat/completions', { key: t.key, body: { model, messages: [{ role: 'user', content: 'x' }] } });
     const bad = (await (await ask('tiny-llama@int3:task_a')).json()) as any;
@@ -90,7 +113,8 @@ describe('inference routing', () => {
     expect(((await (await ask('tiny-llama@fp8')).json()) as any).error.code).toBe('unsupported_weight_bits');
     expect(((await (await ask('nope@int8')).json()) as any).error.code).toBe('model_not_found');
     const listed = ((await (await call('/v1/models', { key: t.key })).json()) as any).data.map((m: any) => m.id);
-    expect(listed).toEqual(expect.arrayContaining(['tiny-llama', 'tiny-llama@int8', 'tiny-llama@int4', 'tiny-llama:task_a']));
+    expect(listed).toEqual(expect.arrayContaining(['tiny-llama', 'tiny-llama@int4', 'tiny-llama:task_a']));
+    expect(listed).not.toContain('tiny-llama@int8');
   });
 
   it('keeps other models where they were when one backend leaves', async () => {

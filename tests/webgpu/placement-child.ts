@@ -4,29 +4,29 @@
  * Usage: node --import tsx tests/webgpu/placement-child.ts <graph kind> (GRAPH_KINDS in placement.ts).
  */
 import { PROJECTIONS } from '../../contracts/formats/hf-config.ts';
-import { buildInferenceGraph } from '../../gpu-backend/engine/inference-graph.ts';
+import { loadInferenceSession } from '../../gpu-backend/engine/load.ts';
 import { useExecutionProvider } from '../../gpu-backend/engine/providers.ts';
 import { createSession, ort } from '../../gpu-backend/engine/runtime.ts';
 import { buildHeadGraph, buildLayerGraph } from '../../gpu-backend/engine/train-graphs.ts';
-import { float32Weights } from '../../gpu-backend/engine/weights.ts';
+import { mapSource } from '../../gpu-backend/engine/weights.ts';
 import { readModelFolder } from '../../gpu-backend/formats/files.ts';
 
 const kind = process.argv[2];
 const folder = await readModelFolder(new URL('../fixtures/tiny-llama/base', import.meta.url).pathname);
 const cfg = folder.config;
-const weights = float32Weights(cfg, folder.weights);
-const weight = (name: string) => weights.get(name)!;
+const weights = mapSource(folder.weights);
 const lora = Object.fromEntries(PROJECTIONS.map((p) => [p, { rank: 4, scale: 2 }]));
-const builders: Record<string, () => Uint8Array> = {
-  inference: () => buildInferenceGraph(cfg, weight).toOnnx(),
-  'inference-int8': () => buildInferenceGraph(cfg, weight, { weightQuantization: { bits: 8 } }).toOnnx(),
-  'inference-int4': () => buildInferenceGraph(cfg, weight, { weightQuantization: { bits: 4 } }).toOnnx(),
-  'train-layer-forward': () => buildLayerGraph(cfg, { batch: 2, seq: 8, lora, trainWeights: false }, false).toOnnx(),
-  'train-layer-backward': () => buildLayerGraph(cfg, { batch: 2, seq: 8, lora, trainWeights: false }, true).toOnnx(),
-  'train-head': () => buildHeadGraph(cfg, 16, false).toOnnx(),
+// The inference graphs load as the backend loads them (weights as external data, engine/load.ts).
+const builders: Record<string, () => Promise<ort.InferenceSession>> = {
+  inference: () => loadInferenceSession(cfg, weights),
+  'inference-int8': () => loadInferenceSession(cfg, weights, { weightQuantization: { bits: 8 } }),
+  'inference-int4': () => loadInferenceSession(cfg, weights, { weightQuantization: { bits: 4 } }),
+  'train-layer-forward': () => createSession(buildLayerGraph(cfg, { batch: 2, seq: 8, lora, trainWeights: false }, false).toOnnx()),
+  'train-layer-backward': () => createSession(buildLayerGraph(cfg, { batch: 2, seq: 8, lora, trainWeights: false }, true).toOnnx()),
+  'train-head': () => createSession(buildHeadGraph(cfg, 16, false).toOnnx()),
 };
 const build = builders[kind];
 if (!build) throw new Error(`unknown graph kind ${kind}; one of ${Object.keys(builders).join(', ')}`);
 await useExecutionProvider('webgpu');
 ort.env.logLevel = 'verbose';
-await (await createSession(build())).release();
+await (await build()).release();

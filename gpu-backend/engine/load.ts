@@ -1,0 +1,50 @@
+/**
+ * Loading a base model into an onnxruntime session, in five steps. What each holds in memory, for a model whose
+ * served weights (float32, or packed int8/int4) take W bytes:
+ *  1. check every weight's name and shape against config.json, from the headers alone (nothing read);
+ *  2. build the graph with each weight as a placeholder pointing outside it (no values, a few hundred KB);
+ *  3. write the weights into one external-data file in `scratchDir`, one tensor at a time: each is read from its
+ *     shard (copy 1, as stored), widened to float32 or quantized (copy 2, as served), written and dropped, so the
+ *     process holds at most one tensor in each form, never the model;
+ *  4. write the graph beside that file and let onnxruntime create the session from the path: it copies each
+ *     weight into its own memory (MatMul weights pre-packed, the others mapped from the file), about W in all,
+ *     plus one tensor's worth while it packs;
+ *  5. delete the files: the session holds what it needs (a mapping outlives its file's name).
+ * Peak: about W plus the largest tensor twice (measured in bench/scale.ts).
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ModelConfig } from '../../contracts/formats/hf-config.ts';
+import type { TensorSource } from '../formats/checkpoint.ts';
+import { ExternalWeights } from './external-weights.ts';
+import { buildInferenceGraph, type InferenceGraphOptions } from './inference-graph.ts';
+import { createSession, type ort, type RuntimeOptions } from './runtime.ts';
+import { checkWeightShapes } from './weights.ts';
+
+export interface LoadOptions extends RuntimeOptions, InferenceGraphOptions {
+  /** Packed MatMulNBits weights stored by a quantization job, loaded as they are (with `weightQuantization`). */
+  packedWeights?: TensorSource;
+  /** Where the weights file is written while the session loads (default: the OS temp folder). */
+  scratchDir?: string;
+}
+
+const WEIGHTS_FILE = 'weights.bin';
+
+export async function loadInferenceSession(
+  cfg: ModelConfig,
+  checkpoint: TensorSource,
+  opts: LoadOptions = {},
+): Promise<ort.InferenceSession> {
+  checkWeightShapes(cfg, checkpoint);
+  const weights = new ExternalWeights();
+  const graph = buildInferenceGraph(cfg, weights, opts);
+  const dir = await mkdtemp(join(opts.scratchDir ?? tmpdir(), 'rankgate-load-'));
+  try {
+    await weights.write(join(dir, WEIGHTS_FILE), WEIGHTS_FILE, { checkpoint, packed: opts.packedWeights });
+    await writeFile(join(dir, 'model.onnx'), graph.toOnnx());
+    return await createSession(join(dir, 'model.onnx'), opts);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}

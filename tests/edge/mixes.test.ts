@@ -48,8 +48,12 @@ describe('adapter mixes', () => {
         ROUTED.map((id) => ({ id })),
       )[0].id,
     );
-    const text = await call('/v1/completions', { key: t.key, body: { model: 'tiny-llama@int8', prompt: 'x', adapters: mix } });
+    const text = await call('/v1/completions', { key: t.key, body: { model: 'tiny-llama', prompt: 'x', adapters: mix } });
     expect(text.status).toBe(200);
+    // A quantized base serves only the weights a quantization job stored; the mix is resolved first, then that 404.
+    const int8 = await call('/v1/completions', { key: t.key, body: { model: 'tiny-llama@int8', prompt: 'x', adapters: mix } });
+    expect(int8.status).toBe(404);
+    expect(((await int8.json()) as { error: { code: string } }).error.code).toBe('quantized_weights_missing');
     const log = (await (await fetch(`${urls[ROUTED.indexOf(backend)]}/_log`)).json()) as { path: string; body: any }[];
     const chatTarget = log.filter((r) => r.body?.rankgate?.tenant_id === t.id)[0].body.rankgate.target;
     expect(chatTarget).toMatchObject({

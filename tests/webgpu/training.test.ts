@@ -22,7 +22,7 @@ test('two LoRA steps on WebGPU give the CPU provider’s losses and adapter', as
   // The fixture has no tokenizer; the default model's character-level one fits inside its 320-token vocabulary.
   const tok = new TextTokenizer(new Tokenizer(tokenizerJson(), tokenizerConfigJson()), tokenizerConfigJson());
   const lines = examples(TASKS[0], 16, rng(1)).map((r) => JSON.stringify(r));
-  const data = encodeDataset(lines.join('\n'), tok, 48);
+  const data = await encodeDataset(lines.join('\n'), tok, 48);
   const run = async (provider: 'cpu' | 'webgpu') => {
     await useExecutionProvider(provider);
     const trainer = new Trainer(

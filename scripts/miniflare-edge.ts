@@ -30,6 +30,13 @@ export interface MiniflareEdgeSettings {
 }
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+/** wrangler.toml's [[d1_databases]] entry (wrangler's own type does not resolve from here). */
+interface D1Binding {
+  binding: string;
+  database_id?: string;
+  preview_database_id?: string;
+}
+
 const settings = JSON.parse(process.env.MINIFLARE_EDGE ?? 'null') as MiniflareEdgeSettings | null;
 if (!settings) throw new Error('MINIFLARE_EDGE (JSON settings) is not set; scripts/edge-stack.ts starts this');
 
@@ -52,7 +59,9 @@ const mf = new Miniflare({
   bindings: { ...(config.vars as Record<string, string>), ...settings.vars },
   // wrangler dev and `d1 migrations apply --local` key each database by preview_database_id ?? database_id under
   // <persist-to>/v3/d1, so this opens the database the migrations filled.
-  d1Databases: Object.fromEntries(config.d1_databases.map((d) => [d.binding, d.preview_database_id ?? d.database_id ?? d.binding])),
+  d1Databases: Object.fromEntries(
+    config.d1_databases.map((d: D1Binding) => [d.binding, d.preview_database_id ?? d.database_id ?? d.binding]),
+  ),
   d1Persist: join(settings.persistTo, 'v3', 'd1'),
 });
 const url = await mf.ready;

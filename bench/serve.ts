@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- serve [--quick]`: serving under load, on a stack the bench starts itself (s3rver, the edge in
- * `wrangler dev`, one backend process), with closed-loop streaming chat clients on loopback (serve-load.ts).
+ * the edge in Miniflare, one backend process), with closed-loop streaming chat clients on loopback (serve-load.ts).
  *  - Through the edge: the default model, 64 clients over its six task adapters, 60 s (quick: 16 clients, 10 s).
  *  - Straight to the backend (requests signed as the edge signs them): a SmolLM2-135M-shaped model, 64 clients
  *    over 32 adapters with Zipf popularity, against the same load over one adapter, 30 s each (quick: 16, 10 s).

@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- serve [--quick]`: serving under load, on a stack the bench starts itself (s3rver, the edge in
- * the edge in Miniflare, one backend process), with closed-loop streaming chat clients on loopback (serve-load.ts).
+ * `wrangler dev`, one backend process), with closed-loop streaming chat clients on loopback (serve-load.ts).
  *  - Through the edge: the default model, 64 clients over its six task adapters, 60 s (quick: 16 clients, 10 s).
  *  - Straight to the backend (requests signed as the edge signs them): a SmolLM2-135M-shaped model, 64 clients
  *    over 32 adapters with Zipf popularity, against the same load over one adapter, 30 s each (quick: 16, 10 s).
@@ -103,6 +103,9 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
   let backend: BackendProcess | null = null;
   try {
     edge = await startEdgeStack({
+      // Its edge CPU split and the README's numbers are wrangler dev's (its Node process, found by `dev --port`, and
+      // workerd); the local stack's default runtime, Miniflare, would not be found.
+      runtime: 'wrangler-dev',
       edgePort: 0,
       s3Port: 0,
       bucket: 'bench',

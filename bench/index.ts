@@ -11,6 +11,7 @@ const benches: Record<string, () => Promise<{ run: (quick: boolean) => Promise<R
   train: () => import('./train.ts'),
   merge: () => import('./merge.ts'),
   serve: () => import('./serve.ts'),
+  'edge-rounds': () => import('./edge-rounds.ts'),
   tokenizer: () => import('./tokenizer.ts'),
   'serve-replay': () => import('./serve-replay.ts'),
 };

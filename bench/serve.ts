@@ -103,6 +103,9 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
   let backend: BackendProcess | null = null;
   try {
     edge = await startEdgeStack({
+      // Its edge CPU split and the README's numbers are wrangler dev's (its Node process, found by `dev --port`, and
+      // workerd); the local stack's default runtime, Miniflare, would not be found.
+      runtime: 'wrangler-dev',
       edgePort: 0,
       s3Port: 0,
       bucket: 'bench',

@@ -1,7 +1,9 @@
 /**
  * The local edge stack: s3rver (the artifact bucket, seeded with the tiny-llama base model under
- * models/tiny-llama/), D1 with migrations/ applied, and `wrangler dev` serving the edge. Everything has a
- * default; see edge/README.md. Stops everything on Ctrl-C (or SIGTERM).
+ * models/tiny-llama/), D1 with migrations/ applied, and `wrangler dev` serving the edge, so edits to edge/ reload
+ * (EDGE_RUNTIME=miniflare serves a bundle through Miniflare instead, as `npm start` does: under load `wrangler dev`
+ * fails some requests, scripts/miniflare-edge.ts). Everything has a default; see edge/README.md. Stops everything
+ * on Ctrl-C (or SIGTERM).
  *
  *   node --import tsx scripts/dev-edge.ts      (npm run dev:edge)
  */
@@ -10,7 +12,8 @@ import { join } from 'node:path';
 import type { ObjectStore } from '../contracts/storage/object-store.ts';
 import { localStackSettings, root, startEdgeStack } from './edge-stack.ts';
 
-const config = localStackSettings();
+const settings = localStackSettings();
+const config = { ...settings, runtime: settings.runtime ?? ('wrangler-dev' as const) };
 
 async function seedTinyLlama(store: ObjectStore) {
   if (await store.head('models/tiny-llama/config.json')) return;

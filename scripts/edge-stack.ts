@@ -1,8 +1,11 @@
 /**
- * The edge on this machine: s3rver (the artifact bucket), D1 with migrations/ applied, and `wrangler dev`
- * serving the Worker. Used by `npm run dev:edge`, `npm start` and the end-to-end tests. wrangler runs in its own
- * process group (killing npx/wrangler alone leaves workerd running, docs/PLATFORM.md), and stop() waits until that
- * whole group is gone.
+ * The edge on this machine: s3rver (the artifact bucket), D1 with migrations/ applied, and the Worker served by
+ * Miniflare (scripts/miniflare-edge.ts, the bundle `wrangler deploy --dry-run` writes) or by `wrangler dev`.
+ * Used by `npm run dev:edge`, `npm start`, the end-to-end tests and the serve bench. Miniflare is the default:
+ * `wrangler dev` answers some requests under load with a false 503 "Your worker restarted mid-request" (issue 16,
+ * scripts/miniflare-edge.ts says why); it stays for `npm run dev:edge`, which reloads on edits. Either server
+ * runs in its own process group (killing npx/wrangler alone leaves workerd running, docs/PLATFORM.md), and stop()
+ * waits until that whole group is gone.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
@@ -13,10 +16,16 @@ import { fileURLToPath } from 'node:url';
 import { newSigningKey } from '../contracts/api/edge-signature.ts';
 import { startLocalS3, type LocalS3 } from '../gpu-backend/storage/local-s3rver.ts';
 import { ObjectStore } from '../contracts/storage/object-store.ts';
+import type { MiniflareEdgeSettings } from './miniflare-edge.ts';
 
 export const root = fileURLToPath(new URL('..', import.meta.url));
 
+/** What serves the Worker: Miniflare on a bundle (no reload), or `wrangler dev` (reloads on edits). */
+export type EdgeRuntime = 'miniflare' | 'wrangler-dev';
+
 export interface EdgeStackOptions {
+  /** 'miniflare' when absent. */
+  runtime?: EdgeRuntime;
   /** 0 picks free ports. */
   edgePort: number;
   s3Port: number;
@@ -54,7 +63,14 @@ export function localStackSettings(env: NodeJS.ProcessEnv = process.env) {
     stateDir: resolve(root, env.RANKGATE_STATE_DIR ?? '.rankgate'),
     adminToken: env.ADMIN_TOKEN ?? 'dev-admin-token',
     signingKey: env.EDGE_SIGNING_KEY ?? null,
+    runtime: edgeRuntime(env.EDGE_RUNTIME),
   };
+}
+
+export function edgeRuntime(name: string | undefined): EdgeRuntime | undefined {
+  if (name === undefined || name === '') return undefined;
+  if (name === 'miniflare' || name === 'wrangler-dev') return name;
+  throw new Error(`EDGE_RUNTIME must be miniflare or wrangler-dev, not ${name}`);
 }
 
 // Wrangler offline, without prompts or network lookups (see docs/PLATFORM.md).
@@ -106,7 +122,7 @@ function runWrangler(args: string[], output: EdgeStackOptions['output'], log: Re
 async function waitForEdge(url: string, child: ChildProcess, log: ReturnType<typeof tail>) {
   for (let i = 0; i < 240; i++) {
     if (child.exitCode !== null || child.signalCode !== null)
-      throw new Error(`wrangler dev exited with ${child.exitCode ?? child.signalCode}\n${log.get()}`);
+      throw new Error(`the edge's server exited with ${child.exitCode ?? child.signalCode}\n${log.get()}`);
     const up = await fetch(`${url}/v1/models`).then(
       (r) => r.status === 401,
       () => false,
@@ -144,6 +160,51 @@ export async function stopGroup(child: ChildProcess): Promise<void> {
   }
 }
 
+interface ServeOptions {
+  persist: string;
+  edgePort: number;
+  vars: Record<string, string>;
+  output: EdgeStackOptions['output'];
+}
+
+/** `wrangler dev`, its own process group: reloads the Worker when edge/ changes. */
+async function spawnWranglerDev({ persist, edgePort, vars, output }: ServeOptions): Promise<ChildProcess> {
+  // Its own inspector port, so stacks side by side (tests) do not fight over 9229.
+  const inspectorPort = await freePort();
+  return spawn(
+    wrangler,
+    [
+      'dev',
+      '--port',
+      String(edgePort),
+      '--ip',
+      '127.0.0.1',
+      '--inspector-port',
+      String(inspectorPort),
+      '--persist-to',
+      persist,
+      ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]),
+    ],
+    { cwd: root, env: wranglerEnv, stdio: output === 'inherit' ? 'inherit' : 'pipe', detached: true },
+  );
+}
+
+/**
+ * Bundles the Worker as `wrangler deploy` would (wrangler.toml's alias and nodejs_compat applied) into the state
+ * folder, then serves it with scripts/miniflare-edge.ts in its own process group.
+ */
+async function spawnMiniflare(opts: ServeOptions & { stateDir: string; log: ReturnType<typeof tail> }): Promise<ChildProcess> {
+  const bundleDir = join(opts.stateDir, 'edge-bundle');
+  await runWrangler(['deploy', '--dry-run', '--outdir', bundleDir], opts.output, opts.log);
+  const settings: MiniflareEdgeSettings = { bundleDir, persistTo: opts.persist, host: '127.0.0.1', port: opts.edgePort, vars: opts.vars };
+  return spawn(process.execPath, ['--import', 'tsx', join(root, 'scripts', 'miniflare-edge.ts')], {
+    cwd: root,
+    env: { ...wranglerEnv, MINIFLARE_EDGE: JSON.stringify(settings) },
+    stdio: opts.output === 'inherit' ? 'inherit' : 'pipe',
+    detached: true,
+  });
+}
+
 export async function startEdgeStack(opts: EdgeStackOptions): Promise<EdgeStack> {
   await mkdir(opts.stateDir, { recursive: true });
   const log = tail(opts.logFile);
@@ -155,7 +216,6 @@ export async function startEdgeStack(opts: EdgeStackOptions): Promise<EdgeStack>
     const persist = join(opts.stateDir, 'wrangler');
     await runWrangler(['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persist], opts.output, log);
     const edgePort = opts.edgePort || (await freePort());
-    const inspectorPort = await freePort();
     const vars = {
       S3_ENDPOINT: s3.config.endpoint,
       S3_BUCKET: opts.bucket,
@@ -167,22 +227,11 @@ export async function startEdgeStack(opts: EdgeStackOptions): Promise<EdgeStack>
       ALLOW_PRIVATE_BACKEND_URLS: 'true',
       ...opts.vars,
     };
-    edge = spawn(
-      wrangler,
-      [
-        'dev',
-        '--port',
-        String(edgePort),
-        '--ip',
-        '127.0.0.1',
-        '--inspector-port',
-        String(inspectorPort),
-        '--persist-to',
-        persist,
-        ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]),
-      ],
-      { cwd: root, env: wranglerEnv, stdio: opts.output === 'inherit' ? 'inherit' : 'pipe', detached: true },
-    );
+    const runtime = opts.runtime ?? 'miniflare';
+    edge =
+      runtime === 'miniflare'
+        ? await spawnMiniflare({ stateDir: opts.stateDir, persist, edgePort, vars, output: opts.output, log })
+        : await spawnWranglerDev({ persist, edgePort, vars, output: opts.output });
     edge.stdout?.on('data', log.add);
     edge.stderr?.on('data', log.add);
     const edgeUrl = `http://127.0.0.1:${edgePort}`;

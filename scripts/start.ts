@@ -1,9 +1,9 @@
 /**
  * `npm start`: the whole local stack on its embedded defaults. s3rver and D1 (state in .rankgate/), the edge
- * (`wrangler dev`), one backend server, and a bootstrap that leaves a tenant, an API key, the embedded model
+ * (Miniflare serving the Worker's bundle, scripts/edge-stack.ts), one backend server, and a bootstrap that leaves a tenant, an API key, the embedded model
  * and its adapters ready to call. Prints the key and curl commands to paste. Ctrl-C stops all of it.
  * Settings: the edge's (edge/README.md: EDGE_PORT, S3_PORT, S3_BUCKET, ADMIN_TOKEN, EDGE_SIGNING_KEY,
- * RANKGATE_STATE_DIR, LEASE_TTL_S) and BACKEND_PORT (8788). The backend is restarted, with backoff, when it exits. The backend gets a credential issued through the operator's
+ * RANKGATE_STATE_DIR, LEASE_TTL_S, EDGE_RUNTIME) and BACKEND_PORT (8788). The backend is restarted, with backoff, when it exits. The backend gets a credential issued through the operator's
  * route at each start (older ones of the same backend are revoked), and runs in local mode (RANKGATE_LOCAL=1).
  *
  *   node --import tsx scripts/start.ts      (npm start)
@@ -102,12 +102,12 @@ Ctrl-C stops everything.`;
 try {
   const model = await embeddedModel();
   if (model.name !== 'rankgate-tiny') log('models/rankgate-tiny is not generated yet; serving the tiny-llama test fixture instead.');
-  log(`starting the edge (s3rver, D1, wrangler dev) with state in ${config.stateDir}`);
+  log(`starting the edge (s3rver, D1, ${config.runtime ?? 'miniflare'}) with state in ${config.stateDir}`);
   // LEASE_TTL_S shortens how long a dead backend's jobs wait before another run takes them (the edge's default: 120 s).
   const vars = process.env.LEASE_TTL_S ? { LEASE_TTL_S: process.env.LEASE_TTL_S } : undefined;
   edge = await startEdgeStack({ ...config, output: 'buffer', logFile: join(config.stateDir, 'edge.log'), vars });
   void edge.exited.then((code) => {
-    console.error(`[start] wrangler dev exited (${code}):\n${edge?.logs().slice(-4000)}`);
+    console.error(`[start] the edge's server exited (${code}):\n${edge?.logs().slice(-4000)}`);
     void stop(1);
   });
   log('starting the backend');
@@ -141,6 +141,6 @@ try {
   console.log(usage(edge.edgeUrl, ready.api.key, ready.models, model.examplePrompt(adapter), await exampleTrainingFile()));
 } catch (err) {
   console.error(`[start] ${err instanceof Error ? err.message : err}`);
-  if (edge) console.error(`--- wrangler ---\n${edge.logs().slice(-4000)}`);
+  if (edge) console.error(`--- edge ---\n${edge.logs().slice(-4000)}`);
   await stop(1);
 }

@@ -1,5 +1,5 @@
 /**
- * What a client sees when a backend fails under it, over real processes (s3rver, `wrangler dev`, backend servers):
+ * What a client sees when a backend fails under it, over real processes (s3rver, the edge in Miniflare, backend servers):
  * a backend killed in the middle of a stream leaves the client an error chunk, not a stream that looks finished; and a
  * signed forward captured on the wire is not served again by the same backend after a restart.
  */

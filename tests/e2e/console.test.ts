@@ -1,6 +1,6 @@
 /**
  * The web console in a real browser: headless Chromium (tests/e2e/browser.ts) driven by playwright-core, against the whole stack
- * (s3rver, `wrangler dev` serving the edge and its console, the backend). A user signs in with an API key,
+ * (s3rver, Miniflare serving the edge and its console, the backend). A user signs in with an API key,
  * sees the adapters, opens a job's loss curve, reverts a merge task and streams a playground completion.
  * Screenshots land in test-results/console/ (git-ignored) for the CI run's artifacts.
  */

@@ -1,5 +1,5 @@
 /**
- * The official `openai` Node SDK, unchanged, pointed at the edge of the real stack (s3rver, `wrangler dev`, a
+ * The official `openai` Node SDK, unchanged, pointed at the edge of the real stack (s3rver, the edge in Miniflare, a
  * backend process): models, chat and text completions (streamed and not), logprobs, n, stop, seed, user,
  * usage in streams, JSON output under a schema, and the refusal of options rankgate does not serve.
  */

@@ -1,5 +1,5 @@
 /**
- * rankgate end to end over real processes: s3rver, `wrangler dev` serving the edge, and the backend server.
+ * rankgate end to end over real processes: s3rver, Miniflare serving the edge, and the backend server.
  * A client uploads an adapter and calls it, trains one on a small JSONL file and calls that, cancels a job,
  * sees a job with no usable data fail with a message, and a job whose backend died resumes on another one.
  */

@@ -1,5 +1,5 @@
 /**
- * The whole stack over real processes for end-to-end tests: s3rver, `wrangler dev` (the edge, its own
+ * The whole stack over real processes for end-to-end tests: s3rver, the edge (Miniflare, scripts/edge-stack.ts, its own
  * process group) and the backend server (a child process, its own group), on free loopback ports with state
  * in a temporary folder. The bucket holds the tiny-llama fixture as base model `models/tiny-llama/`, with the
  * default model's character-level tokenizer (it fits inside tiny-llama's 320-token vocabulary).

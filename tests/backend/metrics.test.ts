@@ -106,7 +106,10 @@ describe('metrics', () => {
       });
       const res = await fetch(`${backend.url}${path}`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', ...(await (await testSigner).sign({ backendId: 'metrics-backend', bootId: backend.bootId, method: 'POST', path, body })) },
+        headers: {
+          'content-type': 'application/json',
+          ...(await (await testSigner).sign({ backendId: 'metrics-backend', bootId: backend.bootId, method: 'POST', path, body })),
+        },
         body,
       });
       expect(res.status).toBe(200);

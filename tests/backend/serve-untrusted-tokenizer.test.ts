@@ -77,7 +77,10 @@ async function complete(model: Model, kind: 'chat' | 'text', content: string, st
   });
   const res = await fetch(`${backend.url}${path}`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...(await (await testSigner).sign({ backendId: BACKEND_ID, bootId: backend.bootId, method: 'POST', path, body })) },
+    headers: {
+      'content-type': 'application/json',
+      ...(await (await testSigner).sign({ backendId: BACKEND_ID, bootId: backend.bootId, method: 'POST', path, body })),
+    },
     body,
   });
   const text = await res.text();

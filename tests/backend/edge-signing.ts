@@ -17,3 +17,8 @@ export async function testEdgeAuth(backendId = TEST_BACKEND_ID): Promise<EdgeAut
 export async function signed(method: string, path: string, body: string, backendId = TEST_BACKEND_ID, nowMs = Date.now()) {
   return (await testSigner).sign({ backendId, method, path, body }, nowMs);
 }
+
+/** The headers the edge sends to a running backend: signed for its id and the boot id its heartbeat announced. */
+export async function signedFor(backend: { backendId: string; bootId: string }, method: string, path: string, body: string) {
+  return (await testSigner).sign({ backendId: backend.backendId, bootId: backend.bootId, method, path, body });
+}

@@ -10,7 +10,7 @@ import { ObjectStore } from '../../contracts/storage/object-store.ts';
 import { tokenizerConfigJson, tokenizerJson } from '../../gpu-backend/default-model/tokenizer-files.ts';
 import { configFromEnv, startBackend, type RunningBackend } from '../../gpu-backend/server.ts';
 import { startLocalS3, type LocalS3 } from '../../gpu-backend/storage/local-s3rver.ts';
-import { testSigner } from './edge-signing.ts';
+import { signedFor, testSigner } from './edge-signing.ts';
 import { FIXTURE } from './helpers.ts';
 
 const METRICS_TOKEN = 'metrics-test-token';
@@ -108,7 +108,7 @@ describe('metrics', () => {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
-          ...(await (await testSigner).sign({ backendId: 'metrics-backend', bootId: backend.bootId, method: 'POST', path, body })),
+          ...(await signedFor(backend, 'POST', path, body)),
         },
         body,
       });

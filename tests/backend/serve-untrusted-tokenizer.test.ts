@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ObjectStore } from '../../contracts/storage/object-store.ts';
 import { configFromEnv, startBackend, type RunningBackend } from '../../gpu-backend/server.ts';
 import { startLocalS3, type LocalS3 } from '../../gpu-backend/storage/local-s3rver.ts';
-import { testSigner } from './edge-signing.ts';
+import { signedFor, testSigner } from './edge-signing.ts';
 import { FIXTURE } from './helpers.ts';
 import { BACKTRACKING_TEXT, HOSTILE } from './hostile-tokenizers.ts';
 
@@ -79,7 +79,7 @@ async function complete(model: Model, kind: 'chat' | 'text', content: string, st
     method: 'POST',
     headers: {
       'content-type': 'application/json',
-      ...(await (await testSigner).sign({ backendId: BACKEND_ID, bootId: backend.bootId, method: 'POST', path, body })),
+      ...(await signedFor(backend, 'POST', path, body)),
     },
     body,
   });

@@ -13,7 +13,7 @@ import { rng } from '../gpu-backend/engine/sampling.ts';
 import { startBackendProcess, type BackendProcess } from '../scripts/backend-process.ts';
 import { bootstrap } from '../scripts/bootstrap.ts';
 import { issueBackendCredential } from '../scripts/edge-api.ts';
-import { edgeRuntime, startEdgeStack, type EdgeRuntime, type EdgeStack } from '../scripts/edge-stack.ts';
+import { backendBucketEnv, edgeRuntime, startEdgeStack, type EdgeRuntime, type EdgeStack } from '../scripts/edge-stack.ts';
 import { embeddedModel } from '../scripts/embedded-model.ts';
 import { readStream } from './serve-load.ts';
 
@@ -62,10 +62,7 @@ async function roundsOn(runtime: EdgeRuntime, rounds: number): Promise<Rounds> {
         RANKGATE_LOCAL: '1',
         BACKEND_ID,
         BACKEND_TOKEN: token,
-        S3_ENDPOINT: edge.s3.config.endpoint,
-        S3_BUCKET: edge.s3.config.bucket,
-        S3_ACCESS_KEY_ID: edge.s3.config.accessKeyId,
-        S3_SECRET_ACCESS_KEY: edge.s3.config.secretAccessKey,
+        ...backendBucketEnv(edge),
         PORT: '0',
         CACHE_DIR: join(stateDir, 'backend-cache'),
       },

@@ -20,7 +20,7 @@ import { rng } from '../gpu-backend/engine/sampling.ts';
 import { startBackendProcess, type BackendProcess } from '../scripts/backend-process.ts';
 import { bootstrap } from '../scripts/bootstrap.ts';
 import { issueBackendCredential } from '../scripts/edge-api.ts';
-import { startEdgeStack, type EdgeStack } from '../scripts/edge-stack.ts';
+import { backendBucketEnv, startEdgeStack, type EdgeStack } from '../scripts/edge-stack.ts';
 import { embeddedModel } from '../scripts/embedded-model.ts';
 import { table } from './measure.ts';
 import { findProcesses, groupCpuMs, groupRssMb } from './proc-stats.ts';
@@ -121,10 +121,7 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
         RANKGATE_LOCAL: '1',
         BACKEND_ID,
         BACKEND_TOKEN: token,
-        S3_ENDPOINT: edge.s3.config.endpoint,
-        S3_BUCKET: edge.s3.config.bucket,
-        S3_ACCESS_KEY_ID: edge.s3.config.accessKeyId,
-        S3_SECRET_ACCESS_KEY: edge.s3.config.secretAccessKey,
+        ...backendBucketEnv(edge),
         PORT: '0',
         CACHE_DIR: join(stateDir, 'backend-cache'),
         HEARTBEAT_EVERY_MS: '2000',

@@ -54,6 +54,12 @@ export interface EdgeStack {
   stop(): Promise<void>;
 }
 
+/** A backend's bucket settings for this stack's local S3 (its S3_* environment). */
+export function backendBucketEnv(edge: Pick<EdgeStack, 's3'>): Record<string, string> {
+  const { endpoint, bucket, accessKeyId, secretAccessKey } = edge.s3.config;
+  return { S3_ENDPOINT: endpoint, S3_BUCKET: bucket, S3_ACCESS_KEY_ID: accessKeyId, S3_SECRET_ACCESS_KEY: secretAccessKey };
+}
+
 /** The local stack's settings (edge/README.md): the environment over defaults. */
 export function localStackSettings(env: NodeJS.ProcessEnv = process.env) {
   return {

@@ -16,7 +16,7 @@ import { startBackendProcess } from './backend-process.ts';
 import { superviseBackend, type SupervisedBackend } from './supervised-backend.ts';
 import { bootstrap } from './bootstrap.ts';
 import { issueBackendCredential, revokeOtherCredentials } from './edge-api.ts';
-import { localStackSettings, startEdgeStack, type EdgeStack } from './edge-stack.ts';
+import { backendBucketEnv, localStackSettings, startEdgeStack, type EdgeStack } from './edge-stack.ts';
 import { embeddedModel } from './embedded-model.ts';
 
 // Informational only (support for Node 20 in later SDK versions); it would open every run.
@@ -119,10 +119,7 @@ try {
     RANKGATE_LOCAL: '1',
     BACKEND_ID: backendId,
     BACKEND_TOKEN: credential.token,
-    S3_ENDPOINT: edge.s3.config.endpoint,
-    S3_BUCKET: config.bucket,
-    S3_ACCESS_KEY_ID: edge.s3.config.accessKeyId,
-    S3_SECRET_ACCESS_KEY: edge.s3.config.secretAccessKey,
+    ...backendBucketEnv(edge),
     PORT: String(config.backendPort),
     RANKGATE_STATE_DIR: config.stateDir,
   };

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBackendProcess, type BackendProcess } from '../../scripts/backend-process.ts';
 import { issueBackendCredential } from '../../scripts/edge-api.ts';
-import { root, startEdgeStack, type EdgeStack } from '../../scripts/edge-stack.ts';
+import { backendBucketEnv, root, startEdgeStack, type EdgeStack } from '../../scripts/edge-stack.ts';
 import { tokenizerConfigJson, tokenizerJson } from '../../gpu-backend/default-model/tokenizer-files.ts';
 import type { ObjectStore } from '../../contracts/storage/object-store.ts';
 
@@ -57,10 +57,7 @@ export async function startStack(opts: { leaseTtlS: number }): Promise<Stack> {
         RANKGATE_LOCAL: '1',
         BACKEND_TOKEN: token,
         BACKEND_ID: id,
-        S3_ENDPOINT: edge.s3.config.endpoint,
-        S3_BUCKET: edge.s3.config.bucket,
-        S3_ACCESS_KEY_ID: edge.s3.config.accessKeyId,
-        S3_SECRET_ACCESS_KEY: edge.s3.config.secretAccessKey,
+        ...backendBucketEnv(edge),
         PORT: '0',
         CACHE_DIR: join(stateDir, `cache-${id}`),
         HEARTBEAT_EVERY_MS: '1000',

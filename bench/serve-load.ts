@@ -2,7 +2,12 @@
  * A closed-loop load generator for streaming chat completions: `clients` concurrent clients, each sending its
  * next request as soon as the last one ended, for `seconds`. Each request is read as server-sent events the way
  * an OpenAI client reads them; a request counts as an error unless it answered 200 and its stream ended in
- * `[DONE]` with no error chunk. Tokens are the completion tokens the final usage chunk reports.
+ * `[DONE]` with no error chunk. Tokens are the completion tokens the final usage chunk reports, counted where they
+ * were delivered: a window's tokens/s is the tokens that reached the clients within it, over its length. Counting
+ * instead the tokens of the requests sent in it, over the time until the last of them ended, charged each run for
+ * its own drain: closed-loop clients start together and stay in step, so a window holds a whole number of waves of
+ * requests, and a run whose requests take longer ends a wave short (`sentTokensPerS` still reports that measure;
+ * the README's serve section compares the two).
  */
 
 export interface LoadRequest {
@@ -39,9 +44,12 @@ export interface LoadResult extends LatencyStats {
 export interface LatencyStats {
   requests: number;
   errors: number;
+  /** Completion tokens delivered within the window (each request's usage spread over its content chunks). */
   tokens: number;
   seconds: number;
   tokensPerS: number;
+  /** The older measure: completion tokens of the requests sent in the window, per second until the last one ended. */
+  sentTokensPerS: number;
   ttftMs: { p50: number; p99: number };
   /** Time between consecutive content chunks of one stream. */
   perTokenMs: { p50: number; p99: number };
@@ -54,7 +62,7 @@ export function percentile(sorted: number[], q: number): number {
 
 /** Reads one SSE response: first-content time, gaps between content chunks, completion tokens, and whether it ended well. */
 export async function readStream(res: Response, sentAt: number) {
-  const out = { ttft: NaN, gaps: [] as number[], tokens: 0, done: false, error: null as string | null };
+  const out = { ttft: NaN, gaps: [] as number[], chunkTimes: [] as number[], tokens: 0, done: false, error: null as string | null };
   const reader = res.body!.getReader();
   const decoder = new TextDecoder();
   let buffer = '';
@@ -85,6 +93,7 @@ export async function readStream(res: Response, sentAt: number) {
       if (chunk.usage) out.tokens = chunk.usage.completion_tokens;
       if (chunk.choices?.some((c) => c.delta?.content)) {
         const now = performance.now();
+        out.chunkTimes.push(now);
         if (Number.isNaN(out.ttft)) out.ttft = now - sentAt;
         else out.gaps.push(now - last);
         last = now;
@@ -94,25 +103,42 @@ export async function readStream(res: Response, sentAt: number) {
   return out;
 }
 
+/**
+ * Of a stream's `tokens` completion tokens, how many arrived in [from, to): spread evenly over its content chunks
+ * (the usage chunk counts tokens, not chunks), or all at `end` when it had no content.
+ */
+export function tokensWithin(tokens: number, chunkTimes: number[], end: number, from: number, to: number): number {
+  const inside = (t: number) => t >= from && t < to;
+  if (chunkTimes.length === 0) return inside(end) ? tokens : 0;
+  return (tokens * chunkTimes.filter(inside).length) / chunkTimes.length;
+}
+
 /** Requests, tokens and latencies of one window of a load. */
 class Window {
   ttft: number[] = [];
   gaps: number[] = [];
   requests = 0;
   errors = 0;
-  tokens = 0;
+  /** Tokens delivered within the window (from any request). */
+  delivered = 0;
+  /** Tokens of the requests sent within the window (whenever delivered). */
+  sentTokens = 0;
   started = performance.now();
 
-  /** The window's figures, over `seconds` (by default, from its start until now). */
-  stats(seconds = (performance.now() - this.started) / 1000): LatencyStats {
+  /**
+   * The window's figures: tokens/s over `seconds` (its length), and the older measure over `drainedSeconds` (from
+   * its start until its last request ended).
+   */
+  stats(seconds: number, drainedSeconds: number): LatencyStats {
     this.ttft.sort((a, b) => a - b);
     this.gaps.sort((a, b) => a - b);
     return {
       requests: this.requests,
       errors: this.errors,
-      tokens: this.tokens,
+      tokens: this.delivered,
       seconds,
-      tokensPerS: this.tokens / seconds,
+      tokensPerS: this.delivered / seconds,
+      sentTokensPerS: this.sentTokens / drainedSeconds,
       ttftMs: { p50: percentile(this.ttft, 0.5), p99: percentile(this.ttft, 0.99) },
       perTokenMs: { p50: percentile(this.gaps, 0.5), p99: percentile(this.gaps, 0.99) },
     };
@@ -162,7 +188,12 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
         else if (!s.done) fail('the stream ended without [DONE]');
         if (!Number.isNaN(s.ttft)) w.ttft.push(s.ttft);
         w.gaps.push(...s.gaps);
-        w.tokens += s.tokens;
+        w.sentTokens += s.tokens;
+        const end = performance.now();
+        // Read here, after the stream: the window may have opened while it ran.
+        const window = measured as Window | null;
+        warmup.delivered += tokensWithin(s.tokens, s.chunkTimes, end, warmup.started, window?.started ?? Number.POSITIVE_INFINITY);
+        if (window) window.delivered += tokensWithin(s.tokens, s.chunkTimes, end, window.started, deadline);
       } catch (err) {
         fail(String(err));
       }
@@ -172,8 +203,9 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   await measuring;
   // Assigned in `measuring`, which TypeScript does not follow.
   const window = (measured as Window | null) ?? new Window();
-  const result = window.stats();
-  const warmed = warmup.stats((window.started - warmup.started) / 1000);
+  const result = window.stats(opts.seconds, (performance.now() - window.started) / 1000);
+  const warmupSeconds = (window.started - warmup.started) / 1000;
+  const warmed = warmup.stats(warmupSeconds, warmupSeconds);
   return { ...result, errors: result.errors + warmed.errors, errorSamples, warmup: warmed };
 }
 

@@ -99,13 +99,18 @@ export class LoraRows {
     }
   }
 
+  /** Whether the first `n` rows all hold the same adapter (or none): a step over them takes the broadcast path. */
+  sharedBy(n: number): boolean {
+    return this.adapters.slice(1, n).every((a) => a === this.adapters[0]);
+  }
+
   /**
    * Feed tensors for the first `n` rows (views, no copies), by graph input name; the same objects are returned
    * until a row changes. When all n rows share one adapter (or none), only row 0 is fed, with a leading axis
    * of 1 that MatMul broadcasts: one GEMM over the batch instead of n small ones.
    */
   tensors(n: number, names: { a: (l: number, p: Projection) => string; b: (l: number, p: Projection) => string }): [string, ort.Tensor][] {
-    const shared = this.adapters.slice(1, n).every((a) => a === this.adapters[0]);
+    const shared = this.sharedBy(n);
     const c = this.cached;
     if (c && c.n === n && c.version === this.version && c.shared === shared) return c.tensors;
     const rows = shared ? 1 : n;

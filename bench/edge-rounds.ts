@@ -5,20 +5,11 @@
  * `wrangler dev` loses some of these to its proxy connection (503 "Your worker restarted mid-request",
  * scripts/miniflare-edge.ts); Miniflare should lose none. Five rounds (quick: two); every request is counted.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { TASKS, examples, taskSlug } from '../gpu-backend/default-model/skills.ts';
-import { rng } from '../gpu-backend/engine/sampling.ts';
-import { startBackendProcess, type BackendProcess } from '../scripts/backend-process.ts';
-import { bootstrap } from '../scripts/bootstrap.ts';
-import { issueBackendCredential } from '../scripts/edge-api.ts';
-import { backendBucketEnv, edgeRuntime, startEdgeStack, type EdgeRuntime, type EdgeStack } from '../scripts/edge-stack.ts';
-import { embeddedModel } from '../scripts/embedded-model.ts';
+import { taskSlug } from '../gpu-backend/default-model/skills.ts';
+import { edgeRuntime, type EdgeRuntime } from '../scripts/edge-stack.ts';
+import { withBenchStack } from './bench-stack.ts';
 import { readStream } from './serve-load.ts';
 
-const ADMIN_TOKEN = 'bench-admin-token';
-const BACKEND_ID = 'bench-backend';
 const CONCURRENT = 200;
 
 interface Rounds {
@@ -50,35 +41,7 @@ async function oneChat(edgeUrl: string, key: string, body: Record<string, unknow
 }
 
 async function roundsOn(runtime: EdgeRuntime, rounds: number): Promise<Rounds> {
-  const stateDir = await mkdtemp(join(tmpdir(), `rankgate-bench-rounds-${runtime}-`));
-  let edge: EdgeStack | null = null;
-  let backend: BackendProcess | null = null;
-  try {
-    edge = await startEdgeStack({ runtime, edgePort: 0, s3Port: 0, bucket: 'bench', stateDir, adminToken: ADMIN_TOKEN, output: 'buffer' });
-    const { token } = await issueBackendCredential(edge.edgeUrl, ADMIN_TOKEN, BACKEND_ID);
-    backend = await startBackendProcess(
-      {
-        EDGE_URL: edge.edgeUrl,
-        RANKGATE_LOCAL: '1',
-        BACKEND_ID,
-        BACKEND_TOKEN: token,
-        ...backendBucketEnv(edge),
-        PORT: '0',
-        CACHE_DIR: join(stateDir, 'backend-cache'),
-      },
-      'buffer',
-    );
-    const model = await embeddedModel();
-    const ready = await bootstrap({
-      edgeUrl: edge.edgeUrl,
-      adminToken: ADMIN_TOKEN,
-      stateFile: join(stateDir, 'tenant.json'),
-      store: edge.store,
-      model,
-      log: () => {},
-    });
-    const tasks = TASKS.filter((t) => ready.models.includes(`${model.name}:${taskSlug(t)}`));
-    const prompts = tasks.map((t, i) => examples(t, 50, rng(100 + i)).map((e) => e.prompt.trim()));
+  return withBenchStack({ runtime, name: `rankgate-bench-rounds-${runtime}` }, async ({ edge, model, ready, tasks, prompts }) => {
     const body = (c: number) => {
       const t = c % tasks.length;
       return {
@@ -94,7 +57,7 @@ async function roundsOn(runtime: EdgeRuntime, rounds: number): Promise<Rounds> {
     let errors = 0;
     const started = performance.now();
     for (let r = 0; r < rounds; r++) {
-      const answers = await Promise.all(Array.from({ length: CONCURRENT }, (_, c) => oneChat(edge!.edgeUrl, ready.api.key, body(c))));
+      const answers = await Promise.all(Array.from({ length: CONCURRENT }, (_, c) => oneChat(edge.edgeUrl, ready.api.key, body(c))));
       const failed = answers.filter((a): a is string => a !== null);
       for (const a of failed) errorKinds[a] = (errorKinds[a] ?? 0) + 1;
       errors += failed.length;
@@ -104,11 +67,7 @@ async function roundsOn(runtime: EdgeRuntime, rounds: number): Promise<Rounds> {
     }
     const seconds = (performance.now() - started) / 1000;
     return { runtime, rounds, requests: rounds * CONCURRENT, errors, errorKinds, seconds };
-  } finally {
-    await backend?.stop();
-    await edge?.stop();
-    await rm(stateDir, { recursive: true, force: true });
-  }
+  });
 }
 
 export async function run(quick: boolean): Promise<Record<string, unknown>> {

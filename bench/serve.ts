@@ -11,24 +11,15 @@
  * backend (its process group: with its tokenizer processes) and, through the edge, of the local edge (`wrangler dev` and its workerd). The clients share the
  * machine with the stack, as they would on one host.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { edgeSigner, newSigningKey } from '../contracts/api/edge-signature.ts';
-import { TASKS, examples, taskSlug } from '../gpu-backend/default-model/skills.ts';
+import { taskSlug } from '../gpu-backend/default-model/skills.ts';
 import { rng } from '../gpu-backend/engine/sampling.ts';
-import { startBackendProcess, type BackendProcess } from '../scripts/backend-process.ts';
-import { bootstrap } from '../scripts/bootstrap.ts';
-import { issueBackendCredential } from '../scripts/edge-api.ts';
-import { backendBucketEnv, startEdgeStack, type EdgeStack } from '../scripts/edge-stack.ts';
-import { embeddedModel } from '../scripts/embedded-model.ts';
+import type { BackendProcess } from '../scripts/backend-process.ts';
+import { BACKEND_ID, withBenchStack } from './bench-stack.ts';
 import { table } from './measure.ts';
 import { findProcesses, groupCpuMs, groupRssMb } from './proc-stats.ts';
 import { runLoad, zipf, type LoadOptions, type LoadResult } from './serve-load.ts';
 import { putRandomAdapters, putRandomModel } from './serve-model.ts';
-
-const ADMIN_TOKEN = 'bench-admin-token';
-const BACKEND_ID = 'bench-backend';
 
 interface Run extends LoadResult {
   name: string;
@@ -97,51 +88,14 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
   const [edgeClients, edgeSeconds, edgeWarmup] = quick ? [16, 10, 5] : [64, 60, 10];
   // A 135M-shaped request takes 32 decode steps of a full batch; the warm-up lasts about one such request.
   const [directClients, directSeconds, directWarmup] = quick ? [16, 10, 10] : [64, 30, 15];
-  const stateDir = await mkdtemp(join(tmpdir(), 'rankgate-bench-serve-'));
   const { signingKey } = await newSigningKey();
-  let edge: EdgeStack | null = null;
-  let backend: BackendProcess | null = null;
-  try {
-    edge = await startEdgeStack({
-      // Its edge CPU split and the README's numbers are wrangler dev's (its Node process, found by `dev --port`, and
-      // workerd); the local stack's default runtime, Miniflare, would not be found.
-      runtime: 'wrangler-dev',
-      edgePort: 0,
-      s3Port: 0,
-      bucket: 'bench',
-      stateDir,
-      adminToken: ADMIN_TOKEN,
-      signingKey,
-      output: 'buffer',
-    });
-    const { token } = await issueBackendCredential(edge.edgeUrl, ADMIN_TOKEN, BACKEND_ID);
-    backend = await startBackendProcess(
-      {
-        EDGE_URL: edge.edgeUrl,
-        RANKGATE_LOCAL: '1',
-        BACKEND_ID,
-        BACKEND_TOKEN: token,
-        ...backendBucketEnv(edge),
-        PORT: '0',
-        CACHE_DIR: join(stateDir, 'backend-cache'),
-        HEARTBEAT_EVERY_MS: '2000',
-      },
-      'buffer',
-    );
-    const model = await embeddedModel();
-    const ready = await bootstrap({
-      edgeUrl: edge.edgeUrl,
-      adminToken: ADMIN_TOKEN,
-      stateFile: join(stateDir, 'tenant.json'),
-      store: edge.store,
-      model,
-      log: () => {},
-    });
+  // Its edge CPU split and the README's numbers are wrangler dev's (its Node process, found by `dev --port`, and
+  // workerd); the local stack's default runtime, Miniflare, would not be found.
+  const stack = { runtime: 'wrangler-dev' as const, name: 'rankgate-bench-serve', signingKey, backendEnv: { HEARTBEAT_EVERY_MS: '2000' } };
+  return withBenchStack(stack, async ({ edge, backend, model, ready, tasks, prompts }) => {
     const api = ready.api;
 
     // Through the edge: each client cycles through the six tasks with prompts of that task.
-    const tasks = TASKS.filter((t) => ready.models.includes(`${model.name}:${taskSlug(t)}`));
-    const prompts = tasks.map((t, i) => examples(t, 50, rng(100 + i)).map((e) => e.prompt.trim()));
     const edgeRequest = (c: number, k: number) => {
       const t = (c + k) % tasks.length;
       return {
@@ -154,7 +108,7 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
       };
     };
     const viaEdge = (body: Record<string, unknown>, signal: AbortSignal) =>
-      fetch(`${edge!.edgeUrl}/v1/chat/completions`, {
+      fetch(`${edge.edgeUrl}/v1/chat/completions`, {
         method: 'POST',
         headers: { authorization: `Bearer ${api.key}`, 'content-type': 'application/json' },
         body: JSON.stringify(body),
@@ -193,9 +147,9 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
       const text = JSON.stringify(body);
       const headers = {
         'content-type': 'application/json',
-        ...(await signer.sign({ backendId: BACKEND_ID, bootId: backend!.bootId, method: 'POST', path, body: text })),
+        ...(await signer.sign({ backendId: BACKEND_ID, bootId: backend.bootId, method: 'POST', path, body: text })),
       };
-      return fetch(`${backend!.url}${path}`, { method: 'POST', headers, body: text, signal });
+      return fetch(`${backend.url}${path}`, { method: 'POST', headers, body: text, signal });
     };
     const popular = zipf(adapterPrefixes.length);
     const random = rng(7);
@@ -292,9 +246,5 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
       edge_cpu_ms_per_request: sum(edgeRun.edgeCpuMsPerRequest ?? {}),
       backend_cpu_ms_per_request: edgeRun.backendCpuMsPerRequest,
     };
-  } finally {
-    await backend?.stop();
-    await edge?.stop();
-    await rm(stateDir, { recursive: true, force: true });
-  }
+  });
 }

@@ -14,6 +14,7 @@ const benches: Record<string, () => Promise<{ run: (quick: boolean) => Promise<R
   'edge-rounds': () => import('./edge-rounds.ts'),
   tokenizer: () => import('./tokenizer.ts'),
   'serve-replay': () => import('./serve-replay.ts'),
+  'decode-adapters': () => import('./decode-adapters.ts'),
 };
 
 const [name, ...flags] = process.argv.slice(2);

@@ -6,8 +6,9 @@
  * were delivered: a window's tokens/s is the tokens that reached the clients within it, over its length. Counting
  * instead the tokens of the requests sent in it, over the time until the last of them ended, charged each run for
  * its own drain: closed-loop clients start together and stay in step, so a window holds a whole number of waves of
- * requests, and a run whose requests take longer ends a wave short (`sentTokensPerS` still reports that measure;
- * the README's serve section compares the two).
+ * requests, and a run whose requests take longer ends a wave short (`sentTokensPerS` still reports that measure).
+ * Tokens delivered still depend on where the window's edges fall among the waves, less so as it holds more of them;
+ * the README's serve section has the figures.
  */
 
 export interface LoadRequest {

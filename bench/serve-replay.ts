@@ -10,7 +10,9 @@
  * multiplies its own factors instead of one adapter's broadcast over the batch; how many distinct adapters does not
  * matter): what probing the 135M shape measured, in CPU time, for 64 rows over 2 adapters and over 18 alike.
  * Tokens/s counts the tokens delivered within the window, as bench serve does, and beside it the older measure
- * (tokens of the requests sent in the window, until the last of them ended).
+ * (tokens of the requests sent in the window, until the last of them ended). The clients start together, as bench
+ * serve's do, and with fixed-length answers stay in step; SERVE_REPLAY_SPREAD=f spreads their starts over the
+ * fraction f of the warm-up instead (the README's serve section compares the two).
  */
 import { join } from 'node:path';
 import type { LoraAdapter } from '../contracts/formats/adapter.ts';
@@ -40,17 +42,22 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
   // The clock every timing in this process reads (the scheduler's prefill and decode speeds included).
   let now = 0;
   Object.defineProperty(performance, 'now', { value: () => now, configurable: true, writable: true });
+  // Clients waiting for their start (SERVE_REPLAY_SPREAD), woken as the steps move the clock past it.
+  const sleepers: { at: number; wake: () => void }[] = [];
+  const sleepUntil = (at: number) => (at <= now ? undefined : new Promise<void>((wake) => sleepers.push({ at, wake })));
   const decoder = await Decoder.fromFolder(await readModelFolder(join(MODEL, 'base')));
   const step = decoder.step.bind(decoder);
   decoder.step = async (inp) => {
     const out = await step(inp);
     now += inp.cache === null ? PREFILL_MS(inp.rows * inp.seq) : DECODE_MS(inp.rows) * (inp.lora.sharedBy(inp.rows) ? 1 : MIXED_DECODE);
+    for (let i = sleepers.length - 1; i >= 0; i--) if (sleepers[i].at <= now) sleepers.splice(i, 1)[0].wake();
     return out;
   };
   const trained = await readAdapterFolder(join(MODEL, 'adapters', 'date_to_us'), decoder.cfg);
   // 32 distinct adapters (distinct objects take distinct batch slots), as the serve benchmark's 32.
   const adapters: LoraAdapter[] = Array.from({ length: 32 }, () => ({ ...trained, modules: trained.modules.map((m) => ({ ...m })) }));
   const [clients, warmupS, seconds] = quick ? [32, 10, 15] : [64, 15, 30];
+  const spread = Number(process.env.SERVE_REPLAY_SPREAD ?? 0);
 
   const replay = async (name: string, pick: () => number): Promise<Replay> => {
     const scheduler = new Scheduler(decoder);
@@ -64,6 +71,8 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
     const beforeEnd = (t: number) => t - started < (warmupS + seconds) * 1000;
     await Promise.all(
       Array.from({ length: clients }, async (_, c) => {
+        // Client 0 starts at once, so some step always runs to move the clock.
+        await sleepUntil(started + (c * spread * warmupS * 1000) / clients);
         for (let k = 0; beforeEnd(now); k++) {
           const sent = now;
           const sentStep = scheduler.steps;
@@ -146,6 +155,7 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
     bench: 'serve-replay',
     quick,
     clients,
+    spread_starts: spread,
     warmup_s: warmupS,
     seconds,
     backend_1_adapter: one,

@@ -17,6 +17,21 @@ export class InvalidInputError extends Error {
 /** The input is well-formed but asks for something this engine does not do (an architecture, a rope type). */
 export class UnsupportedError extends InvalidInputError {}
 
+/**
+ * A failure of ours that a retry is expected to clear (a helper process died under us): a 503 with Retry-After,
+ * never a 4xx that blames the user's input.
+ */
+export class TransientFailure extends Error {
+  override readonly name = 'TransientFailure';
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly retryAfterS = 1,
+  ) {
+    super(message);
+  }
+}
+
 export function invalid(code: string, message: string, param?: string): never {
   throw new InvalidInputError(code, message, param);
 }

@@ -11,7 +11,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { MAX_RENDERED_PROMPT_BYTES } from '../../contracts/api/openai.ts';
-import type { InvalidInputError } from '../../contracts/formats/errors.ts';
+import { type InvalidInputError, TransientFailure } from '../../contracts/formats/errors.ts';
 import {
   MAX_TOKENIZER_CONFIG_BYTES,
   templateProblem,
@@ -47,10 +47,17 @@ function problemOf(err: SandboxFailure, input: string): InvalidInputError {
   return tokenizerProblem(stage === 'load' ? `cannot be loaded (${detail})` : `could not tokenize ${input} (${detail})`);
 }
 
-/** Rethrows a sandbox failure as the user's 4xx; anything else as it is. */
+/** A process that died under us is our failure, retryable; anything its files explain is the user's 4xx. */
+function asFailure(err: SandboxFailure, input: string): InvalidInputError | TransientFailure {
+  if (err.kind === 'stopped')
+    return new TransientFailure('tokenizer_restarted', `The tokenizer process stopped while handling ${input} (${err.detail}); retry.`);
+  return problemOf(err, input);
+}
+
+/** Rethrows a sandbox failure as the user's 4xx or our retryable 503; anything else as it is. */
 function asProblem(input: string): (err: unknown) => never {
   return (err) => {
-    throw err instanceof SandboxFailure ? problemOf(err, input) : err;
+    throw err instanceof SandboxFailure ? asFailure(err, input) : err;
   };
 }
 
@@ -106,14 +113,19 @@ export class ServedTokenizer {
       await sandbox.encode(SAMPLE_TEXT, true);
     } catch (err) {
       await sandbox.close();
-      if (err instanceof SandboxFailure) return broken(problemOf(err, 'a short sample text'));
-      throw err;
+      if (!(err instanceof SandboxFailure)) throw err;
+      const failure = asFailure(err, 'a short sample text');
+      // A crash while checking is no verdict on the files: the next load checks them again.
+      if (failure instanceof TransientFailure) throw failure;
+      return broken(failure);
     }
     let chatProblem: InvalidInputError | null = null;
     if (hasTemplate)
       await sandbox.render(SAMPLE_CHAT, true, MAX_RENDERED_PROMPT_BYTES).catch((err) => {
         if (!(err instanceof SandboxFailure)) throw err;
-        chatProblem = problemOf(err, 'a one-message conversation');
+        const failure = asFailure(err, 'a one-message conversation');
+        if (failure instanceof TransientFailure) throw failure;
+        chatProblem = failure;
       });
     return new ServedTokenizer(decoding, sandbox, null, chatProblem, hasTemplate);
   }

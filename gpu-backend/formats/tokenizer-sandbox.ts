@@ -30,7 +30,8 @@ export const DEFAULT_TOKENIZER_LIMITS: TokenizerLimits = { deadlineMs: 5_000, me
 const LOAD_DEADLINES = 10;
 
 /** What went wrong: past the deadline, past the memory cap, a rendered text over its cap, a template syntax error, or a thrown error. */
-export type SandboxFailureKind = 'deadline' | 'memory' | 'output' | 'syntax' | 'failed';
+/** 'stopped': the process ended for a reason its files do not explain (an IPC error, a kill from outside, the model unloaded): not the tenant's fault. */
+export type SandboxFailureKind = 'deadline' | 'memory' | 'output' | 'syntax' | 'failed' | 'stopped';
 
 /** A call (or the child's load) that failed; `detail` is the library's own message, where there is one. */
 export class SandboxFailure extends Error {
@@ -103,19 +104,19 @@ export class TokenizerSandbox {
   async close(): Promise<void> {
     this.closed = true;
     for (const job of [...this.sent.splice(0), ...this.waiting.splice(0)])
-      job.reject(new SandboxFailure('failed', job.stage, 'the model was unloaded'));
+      job.reject(new SandboxFailure('stopped', job.stage, 'the model was unloaded'));
     const child = this.child;
     this.child = null;
     if (child) {
       child.dead = true;
       if (child.timer) clearTimeout(child.timer);
-      child.settleLoad(new SandboxFailure('failed', 'load', 'the model was unloaded'));
+      child.settleLoad(new SandboxFailure('stopped', 'load', 'the model was unloaded'));
       child.process.kill('SIGKILL');
     }
   }
 
   private call(stage: Job['stage'], message: Record<string, unknown>): Promise<Answer> {
-    if (this.closed) return Promise.reject(new SandboxFailure('failed', stage, 'the model was unloaded'));
+    if (this.closed) return Promise.reject(new SandboxFailure('stopped', stage, 'the model was unloaded'));
     return new Promise((resolve, reject) => {
       this.waiting.push({ id: this.nextId++, stage, message, resolve, reject });
       this.dispatch();
@@ -233,7 +234,8 @@ export class TokenizerSandbox {
       child.settleLoad();
       this.dispatch();
     });
-    proc.on('error', (err) => this.onDeath(child, new SandboxFailure('failed', 'load', err.message)));
+    // An IPC error (EPIPE to a process we killed at its deadline) keeps the reason we killed it for.
+    proc.on('error', (err) => this.onDeath(child, child.killedFor ?? new SandboxFailure('stopped', 'load', err.message)));
     // 'close', not 'exit': by then stderr has been read to its end, with V8's heap-limit message.
     proc.on('close', (code, signal) =>
       this.onDeath(
@@ -241,7 +243,7 @@ export class TokenizerSandbox {
         child.killedFor ??
           (/heap out of memory|Reached heap limit/.test(child.stderr)
             ? new SandboxFailure('memory', 'load', `${memoryMb} MiB`)
-            : new SandboxFailure('failed', 'load', `the tokenizer process exited (${signal ?? code})`)),
+            : new SandboxFailure('stopped', 'load', `the tokenizer process exited (${signal ?? code})`)),
       ),
     );
     this.child = child;

@@ -13,7 +13,7 @@ import { ChatCompletionRequest, CompletionRequest } from '../../contracts/api/op
 import { Routing, type RoutedTarget } from '../../contracts/api/routed-target.ts';
 import { secretMatches } from '../../contracts/api/shared-secret.ts';
 import { describeIssues } from '../../contracts/api/zod-issues.ts';
-import { InvalidInputError, invalid } from '../../contracts/formats/errors.ts';
+import { InvalidInputError, TransientFailure, invalid } from '../../contracts/formats/errors.ts';
 import { edgeSigned, type EdgeAuth } from './edge-auth.ts';
 import { ModelCacheFullError, type LoadedBase, type ModelCache } from './models.ts';
 import { QueueFullError, type Flow } from './scheduler.ts';
@@ -96,6 +96,10 @@ function onError(err: Error, c: Context) {
   if (err instanceof QueueFullError) {
     c.header('retry-after', String(err.retryAfterS));
     return error(c, 429, 'queue_full', err.message);
+  }
+  if (err instanceof TransientFailure) {
+    c.header('retry-after', String(err.retryAfterS));
+    return error(c, 503, err.code, err.message);
   }
   if (err instanceof ModelCacheFullError) {
     c.header('retry-after', '5');

@@ -4,11 +4,13 @@
  * is cut off with a 4xx naming the file, while this process (standing for the backend) and other models go on.
  * Short limits keep the cut-offs quick.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { MAX_RENDERED_PROMPT_BYTES } from '../../contracts/api/openai.ts';
+import { TransientFailure } from '../../contracts/formats/errors.ts';
 import { encodeDataset } from '../../gpu-backend/train/data.ts';
 import { ServedTokenizer } from '../../gpu-backend/formats/served-tokenizer.ts';
 import { TextTokenizer } from '../../gpu-backend/formats/tokenizer.ts';
@@ -116,6 +118,31 @@ describe('tokenizer.json', () => {
       expect(err.code).toBe('bad_tokenizer');
       expect(err.message).toContain(says);
     }
+  });
+});
+
+describe('a process that stops for a reason its files do not explain', () => {
+  /** The sandbox processes this test process forked (one per loaded model). */
+  const sandboxPids = () =>
+    execFileSync('pgrep', ['-P', String(process.pid), '-f', 'tokenizer-sandbox-process'], { encoding: 'utf8' })
+      .split('\n')
+      .filter(Boolean)
+      .map(Number);
+
+  test("is our retryable failure, not a 4xx blaming the tenant's tokenizer.json; the next call is served", async () => {
+    const tok = await served(HOSTILE.backtrackingSplit);
+    const before = new Set(sandboxPids());
+    const running = tok.encode(BACKTRACKING_TEXT, true).then(
+      () => 'it succeeded',
+      (err) => err,
+    );
+    // Killed from outside (an OOM killer, an operator), well before its deadline.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    for (const pid of before) process.kill(pid, 'SIGKILL');
+    const err = await running;
+    expect(err).toBeInstanceOf(TransientFailure);
+    expect(err).toMatchObject({ code: 'tokenizer_restarted' });
+    expect(await tok.encode('fine', true)).toEqual(FINE);
   });
 });
 

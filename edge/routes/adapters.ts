@@ -238,6 +238,8 @@ export const adapterRoutes = router()
         );
       }
       const committed = await commitUpload(db, store, adapter, base);
+      // The name now serves this version: this isolate stops serving the one it had cached at once.
+      forgetModels(c.env, tenantId);
       return reply(c, Adapter, adapterObject(committed, base.name), 200);
     },
   )

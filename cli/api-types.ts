@@ -4687,6 +4687,7 @@ export interface components {
             } | null;
         };
         CreateAdapterRequest: {
+            /** @description A new name, or the name of one of your adapters of this base: the upload is then its next version, which the name serves once committed. */
             name: string;
             /** @description Name or id of one of your base models. */
             base_model: string;

@@ -1,4 +1,4 @@
-/** The adapter registry: upload (presigned or through the edge), commit, list, get, download, delete. */
+/** The adapter registry: upload (presigned or through the edge), commit, list, get, download, delete, versions, promote. */
 import { createRoute, z } from '@hono/zod-openapi';
 import { and, eq, sql } from 'drizzle-orm';
 import { adapters, baseModels, compressions, fineTuningJobs, mergeMembers, mergeReverts } from '../../schema/index.ts';

@@ -14,7 +14,10 @@ export const DeclaredFile = z.strictObject({
 
 export const CreateAdapterRequest = z
   .strictObject({
-    name: Name,
+    name: Name.openapi({
+      description:
+        'A new name, or the name of one of your adapters of this base: the upload is then its next version, which the name serves once committed.',
+    }),
     base_model: NameOrId.openapi({ description: 'Name or id of one of your base models.' }),
     files: z
       .array(DeclaredFile)

@@ -819,7 +819,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List your adapters, newest first */
+        /** List your adapters, newest first: each name once, at the version it serves (GET …/versions lists the others) */
         get: {
             parameters: {
                 query?: {
@@ -1183,7 +1183,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get one adapter (by id or name) */
+        /** Get one adapter version (by id, by name: the version it serves, or by `name@v<n>`) */
         get: {
             parameters: {
                 query?: never;
@@ -1253,7 +1253,7 @@ export interface paths {
         };
         put?: never;
         post?: never;
-        /** Delete an adapter and its files (refused while a merge or compression uses it) */
+        /** Delete one adapter version and its files (refused while a merge or compression uses it); deleting the version a name serves repoints the name to its newest ready version left */
         delete: {
             parameters: {
                 query?: never;
@@ -1421,6 +1421,188 @@ export interface paths {
         };
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/adapters/{id}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List the versions of an adapter name (by name, or by the id of any version), newest first */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Cursor: the id of the last object of the previous page. */
+                    after?: string;
+                    /** @description Page size, 1-100 (default 20). */
+                    limit?: number;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description A page of versions; `current` marks the one the name serves. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AdapterList"];
+                    };
+                };
+                /** @description Malformed JSON, unknown fields or wrong types; the message names the field and what to send. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing, unknown or revoked API key. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No such object for this API key (other tenants' objects are invisible). */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Request body over the limit for this route. */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Wrong Content-Type. */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/adapters/{id}/versions/{version}/promote": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Make one version the one its name serves (a rollback, or a roll forward); requests in flight finish on theirs */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The adapter name, or the id of any of its versions. */
+                    id: string;
+                    version: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The version, now current. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Adapter"];
+                    };
+                };
+                /** @description Malformed JSON, unknown fields or wrong types; the message names the field and what to send. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing, unknown or revoked API key. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No such object for this API key (other tenants' objects are invisible). */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The object is not in a state that allows this; the message says which state is needed. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Request body over the limit for this route. */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Wrong Content-Type. */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;
@@ -3381,7 +3563,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Every model id you can call: base models, ready adapters, succeeded merges and their member tasks */
+        /** Every model id you can call: base models, ready adapters (each name at the version it serves, other ready versions as `<name>@v<n>`), succeeded merges and their member tasks */
         get: {
             parameters: {
                 query?: never;
@@ -4455,9 +4637,13 @@ export interface components {
             /** @enum {string} */
             object: "adapter";
             name: string;
+            /** @description 1, 2, … per name: an upload to an existing name makes its next version. */
+            version: number;
+            /** @description Whether the bare name serves this version (`<name>@v<n>` calls any version). */
+            current: boolean;
             /** @description Name of the base model. */
             base_model: string;
-            /** @description What to pass as `model` for inference, once ready. */
+            /** @description What to pass as `model` for inference, once ready: `<base>:<name>` while current, else `<base>:<name>@v<n>`. */
             model: string | null;
             /** @enum {string} */
             status: "uploading" | "ready" | "rejected";
@@ -4501,6 +4687,7 @@ export interface components {
             } | null;
         };
         CreateAdapterRequest: {
+            /** @description A new name, or the name of one of your adapters of this base: the upload is then its next version, which the name serves once committed. */
             name: string;
             /** @description Name or id of one of your base models. */
             base_model: string;
@@ -4626,6 +4813,7 @@ export interface components {
             training_file: string;
             validation_file?: string;
             hyperparameters?: components["schemas"]["Hyperparameters"];
+            /** @description Names the adapter `<suffix>-<job id>`; a suffix that is the name of one of your adapters of this base trains its next version instead, which that name serves once the job succeeds. */
             suffix?: string;
             seed?: number;
         };
@@ -4700,9 +4888,14 @@ export interface components {
             params: {
                 [key: string]: number;
             };
+            /** @description The adapter versions the merge was built from, in order. */
             members: {
                 adapter_id: string;
                 name: string;
+                /** @description The version of the adapter the merge was built from; it keeps it. */
+                version: number;
+                /** @description That version alone, as a model id (`<base>:<name>@v<n>`). */
+                model: string;
                 weight: number | null;
             }[];
             /** @enum {string} */
@@ -4756,7 +4949,7 @@ export interface components {
         CreateMergeRequest: {
             name: string;
             base_model: string;
-            /** @description Names or ids of ready adapters of this base model. */
+            /** @description Names or ids of ready adapters of this base model; `<name>@v<n>` picks a version, a bare name the one it serves. */
             adapters: string[];
             /**
              * @description rmm_shared: reversible: per module a shared basis U, V and a small core per task (ΔWᵢ ≈ U·Σᵢ·Vᵀ), the basis size of each module chosen so the merge stores about p tasks; rmm_factor: reversible, as published: per row of B and column of A, the tasks’ r-vectors as a mean plus p principal directions; rmm_delta: reversible: p orthonormal basis deltas (top eigenvectors of the tasks’ Gram matrix) and a coefficient per task; task_arithmetic: Σ wᵢ·ΔWᵢ, exact as a concatenation, or truncated to basis_size by SVD; ties: each ΔWᵢ trimmed to density by magnitude, the sign of the total elected, the mean of the agreeing; truncated to the largest member rank; dare: each entry of ΔWᵢ kept with probability density (seeded) and rescaled by 1/density, then summed; truncated to the largest member rank; cat: lora_A rows wᵢ·sᵢ·Aᵢ stacked, lora_B columns Bᵢ: exactly Σ wᵢ·ΔWᵢ at the members’ ranks added up; svd: Σ wᵢ·ΔWᵢ truncated to basis_size by SVD: B = U·S, A = Vᵀ; linear: A = Σ √(wᵢsᵢ)·Aᵢ and B = Σ √(wᵢsᵢ)·Bᵢ merged separately (cross terms included); one rank for all; della: mergekit’s DELLA on whole deltas: each row of ΔWᵢ kept entry by entry with probability density ± epsilon by magnitude rank (MagPrune) and rescaled to its L1 norm, the sign of the weighted sum elected, the weighted mean of the agreeing, times lambda; truncated to the largest member rank; breadcrumbs: mergekit’s Model Breadcrumbs on whole deltas: of each ΔWᵢ the gamma fraction of largest magnitudes and the smallest are dropped so that density is kept, then Σ wᵢ·ΔWᵢ times lambda; truncated to the largest member rank
@@ -4952,7 +5145,7 @@ export interface components {
         } | null;
         ChatCompletionRequest: {
             /**
-             * @description "<base>", "<base>:<adapter>", "<base>:<merge>" or "<base>:<merge>/<task>"; "<base>@int8" or "<base>@int4" in place of "<base>" serves the base model with group-wise int8 or int4 weights (adapters on top unchanged).
+             * @description "<base>", "<base>:<adapter>", "<base>:<merge>" or "<base>:<merge>/<task>"; an adapter or task as "<name>@v<n>" pins one of its versions (a bare name serves the current one); "<base>@int8" or "<base>@int4" in place of "<base>" serves the base model with group-wise int8 or int4 weights (adapters on top unchanged).
              * @example tiny-llama:task_a
              */
             model: string;
@@ -5003,7 +5196,7 @@ export interface components {
              *     ]
              */
             adapters?: {
-                /** @description An adapter of the base model in `model`: its name or id. */
+                /** @description An adapter of the base model in `model`: its name, `<name>@v<n>` for one version, or id. */
                 name: string;
                 /** @description Its scale wᵢ in Σ wᵢ·ΔWᵢ: any finite number but 0; negative subtracts the task (task negation). */
                 weight: number;
@@ -5096,7 +5289,7 @@ export interface components {
         } | null;
         CompletionRequest: {
             /**
-             * @description "<base>", "<base>:<adapter>", "<base>:<merge>" or "<base>:<merge>/<task>"; "<base>@int8" or "<base>@int4" in place of "<base>" serves the base model with group-wise int8 or int4 weights (adapters on top unchanged).
+             * @description "<base>", "<base>:<adapter>", "<base>:<merge>" or "<base>:<merge>/<task>"; an adapter or task as "<name>@v<n>" pins one of its versions (a bare name serves the current one); "<base>@int8" or "<base>@int4" in place of "<base>" serves the base model with group-wise int8 or int4 weights (adapters on top unchanged).
              * @example tiny-llama:task_a
              */
             model: string;
@@ -5118,7 +5311,7 @@ export interface components {
              *     ]
              */
             adapters?: {
-                /** @description An adapter of the base model in `model`: its name or id. */
+                /** @description An adapter of the base model in `model`: its name, `<name>@v<n>` for one version, or id. */
                 name: string;
                 /** @description Its scale wᵢ in Σ wᵢ·ΔWᵢ: any finite number but 0; negative subtracts the task (task negation). */
                 weight: number;

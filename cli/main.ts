@@ -7,7 +7,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { apiClient } from './api.ts';
 import type { components } from './api-types.ts';
 import { chat } from './commands/chat.ts';
-import { downloadAdapter, listAdapters, uploadAdapter } from './commands/adapters.ts';
+import { downloadAdapter, listAdapters, listVersions, promoteVersion, uploadAdapter } from './commands/adapters.ts';
 import { uploadFile } from './commands/files.ts';
 import { cancelJob, createJob, watchJob } from './commands/jobs.ts';
 import { compressAdapter, createMerge, quantizeBase, revertTask, showQuantizations } from './commands/merges.ts';
@@ -63,18 +63,27 @@ function program(): Command {
     .exitOverride();
   const api = (cmd: Command) => apiClient(connection(cmd.optsWithGlobals()));
 
-  const adapters = root.command('adapters').description('upload, list and download PEFT adapters');
+  const adapters = root.command('adapters').description('upload, list, version and download PEFT adapters');
   adapters
     .command('upload <peft-dir>')
     .description('upload a PEFT adapter folder (adapter_config.json, adapter_model.safetensors) and commit it')
     .requiredOption('--base <id>', 'base model name or id')
-    .option('--name <name>', "adapter name (default: the folder's name)")
+    .option('--name <name>', "adapter name (default: the folder's name); an existing name gets its next version")
     .action((dir: string, opts, cmd: Command) => uploadAdapter(api(cmd), dir, opts));
   adapters
     .command('list')
     .description('list your adapters')
     .option('--json', 'print the API objects as JSON')
     .action((opts, cmd: Command) => listAdapters(api(cmd), opts));
+  adapters
+    .command('versions <name>')
+    .description('list the versions of an adapter name, newest first (* marks the one the name serves)')
+    .option('--json', 'print the API objects as JSON')
+    .action((name: string, opts, cmd: Command) => listVersions(api(cmd), name, opts));
+  adapters
+    .command('promote <name> <version>')
+    .description('make a version (2 or v2) the one the name serves: a rollback; call any version as <name>@v<n>')
+    .action((name: string, version: string, _opts, cmd: Command) => promoteVersion(api(cmd), name, version));
   adapters
     .command('download <id>')
     .description("download a ready adapter's PEFT files")
@@ -95,7 +104,7 @@ function program(): Command {
     .requiredOption('--model <base>', 'base model name or id')
     .requiredOption('--training-file <id>', 'file id from `rankgate files upload`')
     .option('--validation-file <id>', 'held-out file id')
-    .option('--suffix <suffix>', "part of the adapter's name")
+    .option('--suffix <suffix>', "part of the adapter's name; the name of an adapter of this base trains its next version")
     .option('--seed <n>', 'random seed', integer)
     .option('--epochs <n>', 'n_epochs', integer)
     .option('--batch-size <n>', 'batch_size', integer)

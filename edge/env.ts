@@ -28,7 +28,7 @@ export interface Env {
   LEASE_TTL_S?: string;
   /**
    * Milliseconds an isolate may reuse an API key's tenant, a model's resolution and the backend list before
-   * reading D1 again (default: DEFAULT_CACHE_TTL_MS in edge/request-caches.ts; "0" turns caching off).
+   * reading D1 again (default: DEFAULT_CACHE_TTL_MS in contracts/api/routed-target.ts; "0" turns caching off).
    */
   EDGE_CACHE_TTL_MS?: string;
   /** The most total rank (Σ rᵢ) a request's `adapters` may mix (default: DEFAULT_MAX_MIX_RANK in contracts/api/openai.ts). */

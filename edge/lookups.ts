@@ -2,8 +2,9 @@
  * Finding a tenant's objects by id (or by name, where users name things). Every lookup is scoped to the
  * tenant, so another tenant's object reads as missing: a 404, never its data.
  */
-import { and, eq, or } from 'drizzle-orm';
-import { adapters, baseModels, compressions, files, fineTuningJobs, merges } from '../schema/index.ts';
+import { and, desc, eq, or } from 'drizzle-orm';
+import { adapters, baseModels, compressions, files, fineTuningJobs, mergeMembers, merges } from '../schema/index.ts';
+import { adapterRefWhere, parseAdapterRef } from './adapters/versions.ts';
 import type { Db } from './db.ts';
 import { notFound } from './errors.ts';
 
@@ -17,11 +18,12 @@ export async function findBaseModel(db: Db, tenantId: string, ref: string, param
   return row;
 }
 
+/** An adapter version by id, by `name@v<n>`, or by bare name: the version that name serves. */
 export async function findAdapter(db: Db, tenantId: string, ref: string, param = 'id') {
   const [row] = await db
     .select()
     .from(adapters)
-    .where(and(eq(adapters.tenantId, tenantId), or(eq(adapters.id, ref), eq(adapters.name, ref))))
+    .where(adapterRefWhere(tenantId, ref, param))
     .limit(1);
   if (!row) throw notFound('adapter', ref, param, 'GET /v1/adapters');
   return row;
@@ -84,4 +86,26 @@ export async function servableNameOwner(db: Db, tenantId: string, name: string):
     .where(and(eq(merges.tenantId, tenantId), eq(merges.name, name)))
     .limit(1);
   return m?.id ?? null;
+}
+
+/**
+ * The member of a merge that `ref` names: by id, `name@v<n>`, or bare name. A merge keeps the versions it was built
+ * from, so a bare name means its member of that name (the newest, should it hold two versions), not the version
+ * the name serves today.
+ */
+export async function findMemberTask(db: Db, mergeId: string, ref: string, param = 'model') {
+  const { name, version } = parseAdapterRef(ref, param);
+  const [member] = await db
+    .select({ adapter: adapters })
+    .from(mergeMembers)
+    .innerJoin(adapters, eq(adapters.id, mergeMembers.adapterId))
+    .where(
+      and(
+        eq(mergeMembers.mergeId, mergeId),
+        version === null ? or(eq(adapters.id, ref), eq(adapters.name, ref)) : and(eq(adapters.name, name), eq(adapters.version, version)),
+      ),
+    )
+    .orderBy(desc(adapters.version))
+    .limit(1);
+  return member?.adapter ?? null;
 }

@@ -20,17 +20,18 @@ export function page<R extends { id: string }>(rows: R[], limit: number) {
   return { object: 'list' as const, data: kept, has_more: rows.length > limit, last_id: kept.length ? kept[kept.length - 1].id : null };
 }
 
-/** One page of a tenant's rows of `table`, newest first. */
+/** One page of a tenant's rows of `table` (those `where` keeps), newest first. */
 export async function tenantPage<T extends SQLiteTable & { id: SQLiteColumn; tenantId: SQLiteColumn }>(
   db: Db,
   table: T,
   tenantId: string,
   { after, limit }: ListParams,
+  where?: SQL,
 ) {
   const rows = await db
     .select()
     .from(table as SQLiteTable)
-    .where(and(eq(table.tenantId, tenantId), afterCursor(table.id, after)))
+    .where(and(eq(table.tenantId, tenantId), afterCursor(table.id, after), where))
     .orderBy(desc(table.id))
     .limit(limit + 1);
   return page(rows as (T['$inferSelect'] & { id: string })[], limit);

@@ -4,13 +4,10 @@
  * so a key, model or backend that appears is seen at once; what disappears is forgotten at once by this
  * isolate's own writes (the forget* calls) and within EDGE_CACHE_TTL_MS by the others'.
  */
-import type { RoutedTarget } from '../contracts/api/routed-target.ts';
+import { DEFAULT_CACHE_TTL_MS, type RoutedTarget } from '../contracts/api/routed-target.ts';
 import type { backends } from '../schema/index.ts';
 import { numberVar, type Env } from './env.ts';
 import { TtlCache } from './ttl-cache.ts';
-
-/** How long an entry may be served (EDGE_CACHE_TTL_MS; "0" turns the caches off). */
-export const DEFAULT_CACHE_TTL_MS = 2000;
 
 export interface Resolved {
   target: RoutedTarget;

@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 import { baseModels } from './base-models.ts';
 import { createdAt } from './columns.ts';
@@ -15,6 +16,12 @@ export interface DeclaredFile {
   sha256: string | null;
 }
 
+/**
+ * One row per version of a named adapter: uploading to a name that exists (or finishing a fine-tuning job whose
+ * suffix is that name) adds a row with the next `version`, its own id and its own storage prefix, which never
+ * change, so a request (or a backend's cache) that holds a version keeps exactly those files. `current` marks the
+ * version the bare name serves: the newest committed one, or the one promoted since.
+ */
 export const adapters = sqliteTable(
   'adapters',
   {
@@ -26,6 +33,10 @@ export const adapters = sqliteTable(
       .notNull()
       .references(() => baseModels.id),
     name: text('name').notNull(),
+    /** 1, 2, … per (tenant, name), in the order the versions were created; `<name>@v<version>` calls one. */
+    version: integer('version').notNull().default(1),
+    /** Whether the bare name serves this version: one row per (tenant, name), moved by commits and promotes. */
+    current: integer('current', { mode: 'boolean' }).notNull().default(true),
     status: text('status', { enum: ADAPTER_STATUSES }).notNull(),
     /** Why an adapter was rejected: a stable code and a message that says what to change. */
     rejectionCode: text('rejection_code'),
@@ -45,7 +56,8 @@ export const adapters = sqliteTable(
     readyAt: integer('ready_at'),
   },
   (t) => [
-    uniqueIndex('adapters_tenant_name').on(t.tenantId, t.name),
+    uniqueIndex('adapters_tenant_name_version').on(t.tenantId, t.name, t.version),
+    uniqueIndex('adapters_tenant_name_current').on(t.tenantId, t.name).where(sql`${t.current} = 1`),
     index('adapters_base').on(t.baseModelId),
     // The sweep of expired uploads (edge/adapters/expire.ts).
     index('adapters_upload_expiry').on(t.status, t.uploadExpiresAt),

@@ -108,19 +108,17 @@ export async function bootstrap(opts: BootstrapOptions): Promise<Bootstrapped> {
     const id = `${opts.model.name}:${adapter.name}`;
     const files = await adapterFiles(adapter.dir);
     const known = existing.get(adapter.name);
-    if (known?.status === 'ready' && known.sha256 === hash('sha256', files.get('adapter_model.safetensors')!)) {
-      models.push(id);
-      continue;
-    }
-    // Left from an interrupted start (uploading), refused before, or regenerated since: start over with this name.
+    const sha256 = hash('sha256', files.get('adapter_model.safetensors')!);
+    // A version with these files is kept, whichever version the name serves: versions the user uploaded or promoted
+    // since (the README's tour makes some) stay as they are.
     if (known) {
-      const res = await api.fetch(`/v1/adapters/${known.id}`, { method: 'DELETE' });
-      if (!res.ok) {
-        opts.log(`Keeping ${id} as it is: it differs from ${adapter.dir} but cannot be replaced (${res.status}): ${await res.text()}`);
-        if (known.status === 'ready') models.push(id);
+      const versions = (await api.json(`/v1/adapters/${known.id}/versions?limit=100`)).data as { status: string; sha256: string | null }[];
+      if (versions.some((v) => v.status === 'ready' && v.sha256 === sha256)) {
+        models.push(id);
         continue;
       }
     }
+    // New, or regenerated since, or left from an interrupted start or refused: these files become the name's next version.
     opts.log(`Uploading adapter ${id}`);
     if (await uploadAdapter(api, opts, adapter.name, files)) models.push(id);
   }

@@ -1,5 +1,5 @@
 /**
- * `rankgate adapters upload|list|download`: a PEFT folder (adapter_config.json + adapter_model.safetensors, as
+ * `rankgate adapters upload|list|versions|promote|download`: a PEFT folder (adapter_config.json + adapter_model.safetensors, as
  * save_pretrained writes them) goes straight to object storage through the presigned URLs the API hands out,
  * then is committed, which checks it against its base model; download fetches the same two files back.
  */
@@ -75,9 +75,46 @@ export async function listAdapters(api: ApiClient, opts: { json?: boolean }): Pr
   }
   if (opts.json) return printJson(all);
   printTable(
-    ['ID', 'MODEL', 'STATUS', 'RANK', 'SIZE', 'SOURCE'],
-    all.map((a) => [a.id, a.model ?? `${a.base_model}:${a.name}`, a.status, a.rank, humanBytes(a.size_bytes), a.source]),
+    ['ID', 'MODEL', 'VERSION', 'STATUS', 'RANK', 'SIZE', 'SOURCE'],
+    all.map((a) => [a.id, a.model ?? `${a.base_model}:${a.name}`, `v${a.version}`, a.status, a.rank, humanBytes(a.size_bytes), a.source]),
   );
+}
+
+/** The versions of one adapter name, newest first; `*` marks the one the bare name serves. */
+export async function listVersions(api: ApiClient, name: string, opts: { json?: boolean }): Promise<void> {
+  const all: Schemas['Adapter'][] = [];
+  for (let after: string | undefined; ; ) {
+    const page = unwrap(
+      await api.GET('/v1/adapters/{id}/versions', { params: { path: { id: name }, query: { limit: 100, after } } }),
+      'listing versions',
+    );
+    all.push(...page.data);
+    if (!page.has_more || !page.last_id) break;
+    after = page.last_id;
+  }
+  if (opts.json) return printJson(all);
+  printTable(
+    ['VERSION', 'CURRENT', 'ID', 'MODEL', 'STATUS', 'RANK', 'SOURCE', 'CREATED'],
+    all.map((a) => [
+      `v${a.version}`,
+      a.current ? '*' : '',
+      a.id,
+      a.model ?? '',
+      a.status,
+      a.rank,
+      a.source,
+      new Date(a.created_at * 1000).toISOString().slice(0, 19).replace('T', ' '),
+    ]),
+  );
+}
+
+/** Makes one version the one its name serves (a rollback, or a roll forward). */
+export async function promoteVersion(api: ApiClient, name: string, version: string): Promise<void> {
+  const promoted = unwrap(
+    await api.POST('/v1/adapters/{id}/versions/{version}/promote', { params: { path: { id: name, version } } }),
+    'promoting the version',
+  );
+  printJson(promoted);
 }
 
 export async function downloadAdapter(api: ApiClient, id: string, opts: { out?: string }): Promise<void> {

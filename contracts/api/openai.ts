@@ -117,7 +117,7 @@ const ResponseFormat = z
 
 const Model = z.string().min(1).max(300).openapi({
   description:
-    '"<base>", "<base>:<adapter>", "<base>:<merge>" or "<base>:<merge>/<task>"; "<base>@int8" or "<base>@int4" in place of "<base>" serves the base model with group-wise int8 or int4 weights (adapters on top unchanged).',
+    '"<base>", "<base>:<adapter>", "<base>:<merge>" or "<base>:<merge>/<task>"; an adapter or task as "<name>@v<n>" pins one of its versions (a bare name serves the current one); "<base>@int8" or "<base>@int4" in place of "<base>" serves the base model with group-wise int8 or int4 weights (adapters on top unchanged).',
   example: 'tiny-llama:task_a',
 });
 
@@ -139,7 +139,11 @@ export const DEFAULT_MAX_MIX_RANK = 128;
 export const AdapterMix = z
   .array(
     z.strictObject({
-      name: z.string().min(1).max(300).openapi({ description: 'An adapter of the base model in `model`: its name or id.' }),
+      name: z
+        .string()
+        .min(1)
+        .max(300)
+        .openapi({ description: 'An adapter of the base model in `model`: its name, `<name>@v<n>` for one version, or id.' }),
       weight: z
         .number()
         .openapi({ description: 'Its scale wᵢ in Σ wᵢ·ΔWᵢ: any finite number but 0; negative subtracts the task (task negation).' }),

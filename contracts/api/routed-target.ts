@@ -4,6 +4,15 @@
  */
 import { z } from 'zod';
 
+/**
+ * How long (ms) the edge may reuse what a `model` string resolved to before reading D1 again (its
+ * EDGE_CACHE_TTL_MS setting overrides it): a promote or a new version of an adapter reaches every request within
+ * this. A resolved target names an adapter version by its own id and storage prefix, which never change, so a
+ * request keeps the version it resolved however long it runs, and backends, which cache adapters by id, hold no
+ * name-to-version mapping that could go stale.
+ */
+export const DEFAULT_CACHE_TTL_MS = 2000;
+
 export const TARGET_KINDS = ['base', 'adapter', 'merge', 'merge_task', 'mix'] as const;
 
 /**

@@ -2,7 +2,7 @@
  * Adapter rows and their lifecycle: an upload is committed (copied out of reach of its upload URLs, then
  * verified) into `ready` or `rejected`; adapters that backends produce are verified and registered `ready`.
  */
-import { and, eq } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { InvalidInputError } from '../../contracts/formats/errors.ts';
 import { parseModelConfig } from '../../contracts/formats/hf-config.ts';
 import type { ObjectStore } from '../../contracts/storage/object-store.ts';
@@ -12,6 +12,7 @@ import { ApiError } from '../errors.ts';
 import { newId, nowS } from '../ids.ts';
 import { expireUpload, UPLOAD_EXPIRED_MESSAGE } from './expire.ts';
 import { ADAPTER_FILES, committedKey, uploadKey } from './files.ts';
+import { promoteStatements, versionedName } from './versions.ts';
 import { MissingFilesError, verifyAdapter, type AdapterFacts } from './verify.ts';
 
 export type AdapterRow = typeof adapters.$inferSelect;
@@ -22,8 +23,10 @@ export function adapterObject(a: AdapterRow, baseName: string) {
     id: a.id,
     object: 'adapter' as const,
     name: a.name,
+    version: a.version,
+    current: a.current,
     base_model: baseName,
-    model: a.status === 'ready' ? `${baseName}:${a.name}` : null,
+    model: a.status === 'ready' ? `${baseName}:${versionedName(a)}` : null,
     status: a.status,
     rejection: a.rejectionCode ? { code: a.rejectionCode, message: a.rejectionMessage ?? '' } : null,
     rank: a.rank,
@@ -58,19 +61,26 @@ export async function commitUpload(db: Db, store: ObjectStore, adapter: AdapterR
   await Promise.all(ADAPTER_FILES.map((f) => store.copy(uploadKey(prefix, f), committedKey(prefix, f))));
   try {
     const facts = await verifyAdapter(store, (f) => committedKey(prefix, f), parseModelConfig(base.configJson), adapter.declaredFiles);
-    const [ready] = await db
-      .update(adapters)
-      .set({
-        status: 'ready',
-        rank: facts.rank,
-        targetModules: facts.targetModules,
-        sizeBytes: facts.sizeBytes,
-        sha256: facts.sha256,
-        readyAt: nowS(),
-        uploadExpiresAt: null,
-      })
-      .where(and(eq(adapters.id, adapter.id), eq(adapters.status, 'uploading')))
-      .returning();
+    // A committed version is the one its name serves from now on; both writes hold only if it was still uploading.
+    const stillUploading = sql`exists (select 1 from adapters where id = ${adapter.id} and status = 'uploading')`;
+    const [unmark] = promoteStatements(db, adapter, stillUploading);
+    const [, [ready]] = await db.batch([
+      unmark,
+      db
+        .update(adapters)
+        .set({
+          status: 'ready',
+          current: true,
+          rank: facts.rank,
+          targetModules: facts.targetModules,
+          sizeBytes: facts.sizeBytes,
+          sha256: facts.sha256,
+          readyAt: nowS(),
+          uploadExpiresAt: null,
+        })
+        .where(and(eq(adapters.id, adapter.id), eq(adapters.status, 'uploading')))
+        .returning(),
+    ]);
     await store.delete(ADAPTER_FILES.map((f) => uploadKey(prefix, f)));
     return ready ?? (await reread(db, adapter.id));
   } catch (err) {
@@ -130,6 +140,8 @@ export async function verifyProducedAdapter(
     tenantId: opts.tenantId,
     baseModelId: opts.base.id,
     name: opts.name,
+    version: 1,
+    current: true,
     status: 'ready',
     rejectionCode: null,
     rejectionMessage: null,

@@ -33,9 +33,17 @@ export function consolePage(base: string): string {
     <h2>Adapters</h2>
     <p class="error" role="alert"></p>
     <table id="adapters-table">
-      <thead><tr><th>Name</th><th>Model</th><th>Status</th><th>Rank</th><th>Targets</th><th>Size</th><th>Source</th></tr></thead>
+      <thead><tr><th>Name</th><th>Model</th><th>Version</th><th>Status</th><th>Rank</th><th>Targets</th><th>Size</th><th>Source</th><th></th></tr></thead>
       <tbody></tbody>
     </table>
+    <div id="adapter-versions" hidden>
+      <h3>Versions of <span id="adapter-versions-name"></span></h3>
+      <table id="versions-table">
+        <thead><tr><th>Version</th><th>Served by the name</th><th>Model</th><th>Status</th><th>Rank</th><th>Source</th><th>Created</th><th></th></tr></thead>
+        <tbody></tbody>
+      </table>
+      <p id="promote-result" role="status"></p>
+    </div>
   </section>
 
   <section id="page-jobs" class="page" hidden>

@@ -91,15 +91,69 @@ async function renderAdapters() {
       { 'data-adapter': a.name },
       cell(a.name),
       cell(a.model),
+      cell('v' + a.version),
       el('td', { class: 'status', text: a.status + (a.rejection ? ' (' + a.rejection.message + ')' : '') }),
       cell(a.rank),
       cell(a.target_modules ? a.target_modules.join(', ') : null),
       cell(formatBytes(a.size_bytes)),
       cell(a.source + (a.source_id ? ' ' + a.source_id : '')),
+      el('td', {}, el('button', { type: 'button', class: 'versions', text: 'Versions', onclick: () => showVersions(a.name) })),
     ),
   );
   $('#adapters-table tbody').replaceChildren(...rows);
+  if (openVersions) await renderVersions();
   return false;
+}
+
+// The name whose versions are shown under the adapters (null: none).
+let openVersions = null;
+
+async function showVersions(name) {
+  openVersions = name;
+  $('#promote-result').textContent = '';
+  await renderVersions();
+}
+
+/** The versions of the open name, newest first, each ready one but the served one with a Promote button. */
+async function renderVersions() {
+  const versions = await listAll('/v1/adapters/' + encodeURIComponent(openVersions) + '/versions');
+  $('#adapter-versions-name').textContent = openVersions;
+  $('#versions-table tbody').replaceChildren(
+    ...versions.map((v) =>
+      el(
+        'tr',
+        { 'data-version': String(v.version) },
+        cell('v' + v.version),
+        cell(v.current ? 'yes' : ''),
+        cell(v.model),
+        el('td', { class: 'status', text: v.status + (v.rejection ? ' (' + v.rejection.message + ')' : '') }),
+        cell(v.rank),
+        cell(v.source + (v.source_id ? ' ' + v.source_id : '')),
+        cell(new Date(v.created_at * 1000).toISOString().slice(0, 19).replace('T', ' ')),
+        el(
+          'td',
+          {},
+          ...(v.status === 'ready' && !v.current
+            ? [el('button', { type: 'button', class: 'promote', text: 'Promote', onclick: () => promote(v) })]
+            : []),
+        ),
+      ),
+    ),
+  );
+  $('#adapter-versions').hidden = false;
+}
+
+async function promote(v) {
+  const out = $('#promote-result');
+  out.className = '';
+  try {
+    const p = await api('/v1/adapters/' + encodeURIComponent(v.name) + '/versions/' + v.version + '/promote', { method: 'POST' });
+    out.textContent = p.name + ' now serves v' + p.version + ' (' + p.id + ')';
+    await refresh('adapters');
+  } catch (err) {
+    out.className = 'error';
+    out.textContent = 'Promote refused: ' + errorText(err);
+  }
 }
 
 // ---- Jobs and their loss curves ----
@@ -203,7 +257,7 @@ async function renderMerges() {
         el(
           'div',
           { class: 'member', 'data-member': member.name },
-          el('span', { text: member.name }),
+          el('span', { text: member.name + ' v' + member.version }),
           el('span', { class: 'task-error', text: errors.has(member.adapter_id) ? 'error ' + errors.get(member.adapter_id).toFixed(4) : 'error —' }),
           el('button', { type: 'button', class: 'revert', text: 'Revert', onclick: () => revert(m, member) }),
         ),
@@ -231,7 +285,7 @@ async function revert(merge, member) {
   out.textContent = 'Reverting ' + member.name + ' from ' + merge.name + '…';
   out.className = '';
   try {
-    const r = await api('/v1/merges/' + encodeURIComponent(merge.id) + '/revert', { body: { adapter: member.name } });
+    const r = await api('/v1/merges/' + encodeURIComponent(merge.id) + '/revert', { body: { adapter: member.name + '@v' + member.version } });
     out.textContent = 'Revert ' + r.id + ' of ' + r.adapter + ': ' + r.status + ' (new adapter ' + r.name + ')';
     // Through refresh, so the page follows the new revert until it ends.
     await refresh('merges');
@@ -341,6 +395,8 @@ async function refresh(page) {
 function signOut(message) {
   sessionStorage.removeItem(KEY);
   openJob = null;
+  openVersions = null;
+  $('#adapter-versions').hidden = true;
   $('#sign-in-error').textContent = message || '';
   show();
 }

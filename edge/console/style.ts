@@ -18,7 +18,7 @@ label { display: flex; flex-direction: column; gap: 0.2rem; font-size: 0.9rem; }
 input, textarea { font: inherit; padding: 0.3rem; }
 button { font: inherit; cursor: pointer; width: fit-content; }
 .error { color: #b42318; }
-.error:empty, #revert-result:empty { display: none; }
+.error:empty, #revert-result:empty, #promote-result:empty { display: none; }
 #loss-chart svg { background: #fff; border: 1px solid #d9dee5; }
 #loss-chart .train { stroke: #2563eb; }
 #loss-chart .valid { stroke: #d97706; }

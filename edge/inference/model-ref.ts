@@ -1,12 +1,15 @@
 /**
- * `model` strings: `<base>`, `<base>:<adapter>`, `<base>:<merge>` or `<base>:<merge>/<task>`, resolved to
+ * `model` strings: `<base>`, `<base>:<adapter>`, `<base>:<merge>` or `<base>:<merge>/<task>` (an adapter or task as
+ * `<name>@v<n>` pins one of its versions; a bare name is the version the name serves now), resolved to
  * what the tenant owns and what a backend must load. Anything else, or anything not servable yet, is a 4xx.
  */
 import { and, desc, eq, inArray, or } from 'drizzle-orm';
 import { isReversibleMerge, REVERSIBLE_MERGE_METHODS } from '../../contracts/api/merge-methods.ts';
 import { SERVED_WEIGHT_BITS, type RoutedTarget, type ServedWeightBits } from '../../contracts/api/routed-target.ts';
-import { adapters, baseModels, mergeMembers, merges, quantizations } from '../../schema/index.ts';
+import { adapters, baseModels, merges, quantizations } from '../../schema/index.ts';
+import { adapterRefWhere, matchesAdapterRef, parseAdapterRef } from '../adapters/versions.ts';
 import type { Db } from '../db.ts';
+import { findMemberTask } from '../lookups.ts';
 import { ApiError } from '../errors.ts';
 
 const MODEL = /^([^:/]+)(?::([^:/]+)(?:\/([^:/]+))?)?$/;
@@ -104,9 +107,12 @@ async function resolveNamed(
   const baseRef = { id: base.id, name: base.name, storage_prefix: base.storagePrefix };
   if (!name) return { target: { kind: 'base', base_model: baseRef, adapter: null, merge: null }, routingKey: base.id };
 
-  const ofBase = (table: typeof adapters | typeof merges) =>
-    and(eq(table.tenantId, tenantId), eq(table.baseModelId, base.id), or(eq(table.name, name), eq(table.id, name)));
-  const [adapter] = task ? [] : await db.select().from(adapters).where(ofBase(adapters));
+  const [adapter] = task
+    ? []
+    : await db
+        .select()
+        .from(adapters)
+        .where(and(adapterRefWhere(tenantId, name), eq(adapters.baseModelId, base.id)));
   if (adapter) {
     if (adapter.status !== 'ready')
       throw new ApiError(
@@ -125,7 +131,10 @@ async function resolveNamed(
       routingKey: adapter.id,
     };
   }
-  const [merge] = await db.select().from(merges).where(ofBase(merges));
+  const [merge] = await db
+    .select()
+    .from(merges)
+    .where(and(eq(merges.tenantId, tenantId), eq(merges.baseModelId, base.id), or(eq(merges.name, name), eq(merges.id, name))));
   if (!merge) throw unknownModel(model, `no ${task ? 'merge' : 'adapter or merge'} "${name}" of base model "${baseName}"`);
   if (merge.status !== 'succeeded')
     throw new ApiError(409, 'model_not_ready', `Merge "${merge.name}" is ${merge.status}; it can be called once it succeeded.`, 'model');
@@ -139,18 +148,14 @@ async function resolveNamed(
       'model',
     );
 
-  const [member] = await db
-    .select({ adapter: adapters })
-    .from(mergeMembers)
-    .innerJoin(adapters, eq(adapters.id, mergeMembers.adapterId))
-    .where(and(eq(mergeMembers.mergeId, merge.id), or(eq(adapters.name, task), eq(adapters.id, task))));
+  const member = await findMemberTask(db, merge.id, task);
   if (!member) throw unknownModel(model, `merge "${merge.name}" has no member task "${task}"`);
   // A reverted task is rebuilt from the merge's artifact, so it routes with the merge to stay on warm backends.
   return {
     target: {
       kind: 'merge_task',
       base_model: baseRef,
-      adapter: adapterRef(member.adapter),
+      adapter: adapterRef(member),
       merge: mergeRef,
     },
     routingKey: merge.id,
@@ -173,27 +178,15 @@ export async function resolveMix(db: Db, tenantId: string, model: string, mix: M
       'adapters',
     );
   const { target, routingKey } = await resolveModel(db, tenantId, model);
+  const refs = mix.map((e) => e.name);
+  const names = refs.map((r) => parseAdapterRef(r, 'adapters').name);
   const found = await db
     .select()
     .from(adapters)
-    .where(
-      and(
-        eq(adapters.tenantId, tenantId),
-        or(
-          inArray(
-            adapters.name,
-            mix.map((e) => e.name),
-          ),
-          inArray(
-            adapters.id,
-            mix.map((e) => e.name),
-          ),
-        ),
-      ),
-    );
+    .where(and(eq(adapters.tenantId, tenantId), or(inArray(adapters.name, names), inArray(adapters.id, refs))));
   const baseNames = new Map((await db.select().from(baseModels).where(eq(baseModels.tenantId, tenantId))).map((b) => [b.id, b.name]));
   const entries = mix.map(({ name, weight }) => {
-    const adapter = found.find((a) => a.name === name) ?? found.find((a) => a.id === name);
+    const adapter = found.find((a) => matchesAdapterRef(a, name));
     if (!adapter)
       throw new ApiError(
         404,

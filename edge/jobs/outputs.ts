@@ -12,6 +12,7 @@ import { ADAPTER_DIR, type ArtifactManifest } from '../../contracts/formats/job-
 import type { ObjectStore } from '../../contracts/storage/object-store.ts';
 import { adapters, baseModels, type AdapterSource } from '../../schema/index.ts';
 import { verifyProducedAdapter, type AdapterRow } from '../adapters/registry.ts';
+import { nextVersionSql, promoteStatements } from '../adapters/versions.ts';
 import type { Db } from '../db.ts';
 import { ApiError } from '../errors.ts';
 import { nowS } from '../ids.ts';
@@ -97,6 +98,8 @@ export interface ProducedAdapter {
   source: AdapterSource;
   sourceId: string;
   outputPrefix: string;
+  /** `name` is an adapter of this base already: the result is its next version, served by the name once recorded. */
+  newVersion?: boolean;
 }
 
 /**
@@ -117,7 +120,7 @@ export async function completeWithAdapter(
     const verify = {
       tenantId: produced.tenantId,
       base: produced.base,
-      name: await availableName(db, produced.tenantId, produced.name, id),
+      name: produced.newVersion ? produced.name : await availableName(db, produced.tenantId, produced.name, id),
       source: produced.source,
       sourceId: produced.sourceId,
       prefix: producedAdapterPrefix(produced.outputPrefix),
@@ -142,7 +145,9 @@ export async function completeWithAdapter(
   let updated: { id: string }[];
   try {
     [, updated] = await db.batch([
-      db.insert(adapters).values(adapter),
+      db
+        .insert(adapters)
+        .values(produced.newVersion ? { ...adapter, version: nextVersionSql(adapter.tenantId, adapter.name), current: false } : adapter),
       db
         .update(table)
         .set(finished)
@@ -157,4 +162,6 @@ export async function completeWithAdapter(
     await db.delete(adapters).where(eq(adapters.id, adapter.id));
     await lostMeanwhile(db, kind, id, backendId);
   }
+  // Promoted only once recorded: a completion that lost its race above never moved the name.
+  if (produced.newVersion) await db.batch(promoteStatements(db, adapter));
 }

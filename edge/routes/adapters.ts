@@ -1,9 +1,10 @@
-/** The adapter registry: upload (presigned or through the edge), commit, list, get, download, delete. */
+/** The adapter registry: upload (presigned or through the edge), commit, list, get, download, delete, versions, promote. */
 import { createRoute, z } from '@hono/zod-openapi';
-import { eq } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { adapters, baseModels, compressions, fineTuningJobs, mergeMembers, mergeReverts } from '../../schema/index.ts';
 import { ADAPTER_FILES, EDGE_PUT_MAX_BYTES, MAX_FILE_BYTES, UPLOAD_URL_TTL_S, committedKey, uploadKey } from '../adapters/files.ts';
 import { adapterObject, commitUpload, refuseExpiredUpload, type AdapterRow } from '../adapters/registry.ts';
+import { firstOfNameSql, nextVersionSql, promoteStatements, repointStatement } from '../adapters/versions.ts';
 import { requireApiKey } from '../auth/middleware.ts';
 import type { ObjectStore } from '../../contracts/storage/object-store.ts';
 import type { Db } from '../db.ts';
@@ -20,6 +21,7 @@ import {
   CreatedAdapter,
   FileParams,
   UploadedFile,
+  VersionParams,
 } from '../schemas/adapters.ts';
 import { Deleted, IdParam, ListQuery } from '../schemas/common.ts';
 import { tenantPrefix } from '../store.ts';
@@ -81,14 +83,7 @@ export const adapterRoutes = router()
             'files',
           );
       }
-      const taken = await servableNameOwner(db, tenantId, body.name);
-      if (taken)
-        throw new ApiError(
-          409,
-          'name_taken',
-          `The name "${body.name}" is taken by ${taken}; choose another name or delete that one.`,
-          'name',
-        );
+      await refuseNameOfAnother(db, tenantId, body.name, base);
 
       const id = newId('adapter');
       const prefix = `${tenantPrefix(tenantId)}adapters/${id}/`;
@@ -98,6 +93,8 @@ export const adapterRoutes = router()
         tenantId,
         baseModelId: base.id,
         name: body.name,
+        version: 1,
+        current: true,
         status: 'uploading',
         rejectionCode: null,
         rejectionMessage: null,
@@ -134,12 +131,16 @@ export const adapterRoutes = router()
               : null,
         })),
       );
-      await db.insert(adapters).values(row);
+      // A name that exists gets its next version, which the name serves once committed.
+      const [created] = await db
+        .insert(adapters)
+        .values({ ...row, version: nextVersionSql(tenantId, body.name), current: firstOfNameSql(tenantId, body.name) })
+        .returning();
       return reply(
         c,
         CreatedAdapter,
         {
-          adapter: adapterObject(row, base.name),
+          adapter: adapterObject(created, base.name),
           upload: {
             expires_at: row.uploadExpiresAt!,
             files: targets.map((t) => ({
@@ -237,6 +238,8 @@ export const adapterRoutes = router()
         );
       }
       const committed = await commitUpload(db, store, adapter, base);
+      // The name now serves this version: this isolate stops serving the one it had cached at once.
+      forgetModels(c.env, tenantId);
       return reply(c, Adapter, adapterObject(committed, base.name), 200);
     },
   )
@@ -245,12 +248,12 @@ export const adapterRoutes = router()
       ...route,
       method: 'get',
       path: '/v1/adapters',
-      summary: 'List your adapters, newest first',
+      summary: 'List your adapters, newest first: each name once, at the version it serves (GET …/versions lists the others)',
       request: { query: ListQuery },
       responses: { 200: jsonResponse(AdapterList, 'A page of adapters.'), ...commonErrors },
     }),
     async (c) => {
-      const listed = await tenantPage(c.var.db, adapters, c.var.tenantId, c.req.valid('query'));
+      const listed = await tenantPage(c.var.db, adapters, c.var.tenantId, c.req.valid('query'), eq(adapters.current, true));
       const bases = await c.var.db
         .select({ id: baseModels.id, name: baseModels.name })
         .from(baseModels)
@@ -264,7 +267,7 @@ export const adapterRoutes = router()
       ...route,
       method: 'get',
       path: '/v1/adapters/{id}',
-      summary: 'Get one adapter (by id or name)',
+      summary: 'Get one adapter version (by id, by name: the version it serves, or by `name@v<n>`)',
       request: { params: IdParam },
       responses: { 200: jsonResponse(Adapter, 'The adapter.'), ...commonErrors, ...notFoundError },
     }),
@@ -307,7 +310,8 @@ export const adapterRoutes = router()
       ...route,
       method: 'delete',
       path: '/v1/adapters/{id}',
-      summary: 'Delete an adapter and its files (refused while a merge or compression uses it)',
+      summary:
+        'Delete one adapter version and its files (refused while a merge or compression uses it); deleting the version a name serves repoints the name to its newest ready version left',
       request: { params: IdParam },
       responses: { 200: jsonResponse(Deleted, 'Deleted.'), ...commonErrors, ...notFoundError, ...conflictError },
     }),
@@ -324,9 +328,86 @@ export const adapterRoutes = router()
         db.update(compressions).set({ resultAdapterId: null }).where(eq(compressions.resultAdapterId, a.id)),
         db.update(mergeReverts).set({ resultAdapterId: null }).where(eq(mergeReverts.resultAdapterId, a.id)),
         db.delete(adapters).where(eq(adapters.id, a.id)),
+        repointStatement(db, tenantId, a.name),
       ]);
       forgetModels(c.env, tenantId);
       await store.deletePrefix(a.storagePrefix);
       return reply(c, Deleted, { id: a.id, object: 'adapter', deleted: true }, 200);
     },
+  )
+  .openapi(
+    createRoute({
+      ...route,
+      method: 'get',
+      path: '/v1/adapters/{id}/versions',
+      summary: 'List the versions of an adapter name (by name, or by the id of any version), newest first',
+      request: { params: IdParam, query: ListQuery },
+      responses: {
+        200: jsonResponse(AdapterList, 'A page of versions; `current` marks the one the name serves.'),
+        ...commonErrors,
+        ...notFoundError,
+      },
+    }),
+    async (c) => {
+      const { db, tenantId } = c.var;
+      const a = await findAdapter(db, tenantId, c.req.valid('param').id);
+      const listed = await tenantPage(db, adapters, tenantId, c.req.valid('query'), eq(adapters.name, a.name));
+      const baseName = await baseNameOf(db, a);
+      return reply(c, AdapterList, { ...listed, data: listed.data.map((v) => adapterObject(v, baseName)) }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      ...route,
+      method: 'post',
+      path: '/v1/adapters/{id}/versions/{version}/promote',
+      summary: 'Make one version the one its name serves (a rollback, or a roll forward); requests in flight finish on theirs',
+      request: { params: VersionParams },
+      responses: {
+        200: jsonResponse(Adapter, 'The version, now current.'),
+        ...commonErrors,
+        ...notFoundError,
+        ...conflictError,
+      },
+    }),
+    async (c) => {
+      const { db, tenantId } = c.var;
+      const { id, version } = c.req.valid('param');
+      const named = await findAdapter(db, tenantId, id);
+      const v = await findAdapter(db, tenantId, `${named.name}@v${version}`, 'version');
+      if (v.status !== 'ready')
+        throw new ApiError(
+          409,
+          'adapter_not_ready',
+          `Version ${v.version} of "${v.name}" is ${v.status}; only a ready version can be served. GET /v1/adapters/${v.name}/versions lists them.`,
+          'version',
+        );
+      // Only a version still ready is marked: one deleted meanwhile leaves the name where it was.
+      await db.batch(promoteStatements(db, v, sql`exists (select 1 from adapters where id = ${v.id} and status = 'ready')`));
+      forgetModels(c.env, tenantId);
+      const promoted = await findAdapter(db, tenantId, v.id);
+      return reply(c, Adapter, adapterObject(promoted, await baseNameOf(db, promoted)), 200);
+    },
   );
+
+/**
+ * A name is one adapter's versions, of one base: an upload to it makes the next version, unless the name is a
+ * merge's or an adapter's of another base model (409).
+ */
+async function refuseNameOfAnother(db: Db, tenantId: string, name: string, base: { id: string; name: string }): Promise<void> {
+  const [sibling] = await db
+    .select({ baseModelId: adapters.baseModelId })
+    .from(adapters)
+    .where(and(eq(adapters.tenantId, tenantId), eq(adapters.name, name)))
+    .limit(1);
+  if (sibling && sibling.baseModelId !== base.id)
+    throw new ApiError(
+      409,
+      'name_taken',
+      `The name "${name}" is an adapter of another base model; the versions of a name share one base, so choose another name for an adapter of "${base.name}".`,
+      'name',
+    );
+  const taken = sibling ? null : await servableNameOwner(db, tenantId, name);
+  if (taken)
+    throw new ApiError(409, 'name_taken', `The name "${name}" is taken by ${taken}; choose another name or delete that one.`, 'name');
+}

@@ -2,6 +2,7 @@
 import { createRoute } from '@hono/zod-openapi';
 import { and, between, desc, eq, inArray, lt } from 'drizzle-orm';
 import { adapters, baseModels, fineTuningJobs, jobCheckpoints, jobEvents, type JobStatus } from '../../schema/index.ts';
+import { versionedName } from '../adapters/versions.ts';
 import { requireApiKey } from '../auth/middleware.ts';
 import { sha256Hex } from '../../contracts/api/shared-secret.ts';
 import type { Db } from '../db.ts';
@@ -36,13 +37,21 @@ async function jobObjects(db: Db, rows: JobRow[]) {
   if (rows.length === 0) return [];
   const ids = rows.map((j) => j.id).sort();
   const names = await db
-    .select({ id: fineTuningJobs.id, base: baseModels.name, adapter: adapters.name })
+    .select({ id: fineTuningJobs.id, base: baseModels.name, name: adapters.name, version: adapters.version, current: adapters.current })
     .from(fineTuningJobs)
     .innerJoin(baseModels, eq(baseModels.id, fineTuningJobs.baseModelId))
     .leftJoin(adapters, eq(adapters.id, fineTuningJobs.resultAdapterId))
     .where(and(eq(fineTuningJobs.tenantId, rows[0].tenantId), between(fineTuningJobs.id, ids[0], ids[ids.length - 1])));
   const nameOf = new Map(names.map((n) => [n.id, n]));
-  return rows.map((j) => jobObjectNamed(j, nameOf.get(j.id)!));
+  return rows.map((j) => {
+    const n = nameOf.get(j.id)!;
+    // The version the job made, named as adapters name it: bare while the name serves it, else pinned.
+    const adapter =
+      n.name !== null && n.version !== null && n.current !== null
+        ? versionedName({ name: n.name, version: n.version, current: n.current })
+        : null;
+    return jobObjectNamed(j, { base: n.base, adapter });
+  });
 }
 
 async function jobObject(db: Db, j: JobRow) {

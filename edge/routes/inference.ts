@@ -1,6 +1,6 @@
 /** OpenAI-style inference, proxied to the backend that the model's routing key hashes to; and /v1/models. */
 import { createRoute, z } from '@hono/zod-openapi';
-import { and, asc, eq } from 'drizzle-orm';
+import { and, asc, desc, eq } from 'drizzle-orm';
 import type { Context } from 'hono';
 import { isReversibleMerge } from '../../contracts/api/merge-methods.ts';
 import { SERVED_WEIGHT_BITS, type Routing } from '../../contracts/api/routed-target.ts';
@@ -9,6 +9,7 @@ import { requireApiKey } from '../auth/middleware.ts';
 import { type AppEnv, numberVar } from '../env.ts';
 import type { Db } from '../db.ts';
 import { ApiError, notFound } from '../errors.ts';
+import { versionedName } from '../adapters/versions.ts';
 import { resolveMix, resolveModel } from '../inference/model-ref.ts';
 import { modelKey, requestCaches } from '../request-caches.ts';
 import { pickCandidates, proxyToBackend } from '../inference/proxy.ts';
@@ -112,7 +113,8 @@ export const inferenceRoutes = router()
       ...route,
       method: 'get',
       path: '/v1/models',
-      summary: 'Every model id you can call: base models, ready adapters, succeeded merges and their member tasks',
+      summary:
+        'Every model id you can call: base models, ready adapters (each name at the version it serves, other ready versions as `<name>@v<n>`), succeeded merges and their member tasks',
       responses: { 200: jsonResponse(ModelList, 'The models.'), ...commonErrors },
     }),
     async (c) => reply(c, ModelList, { object: 'list', data: await tenantModels(c.var.db, c.var.tenantId) }, 200),
@@ -142,7 +144,7 @@ async function tenantModels(db: Db, tenantId: string): Promise<z.input<typeof Mo
     .select()
     .from(adapters)
     .where(and(eq(adapters.tenantId, tenantId), eq(adapters.status, 'ready')))
-    .orderBy(asc(adapters.name));
+    .orderBy(asc(adapters.name), desc(adapters.current), desc(adapters.version));
   const done = await db
     .select()
     .from(merges)
@@ -176,7 +178,7 @@ async function tenantModels(db: Db, tenantId: string): Promise<z.input<typeof Mo
     })),
   );
   for (const a of ready)
-    data.push({ id: `${baseName.get(a.baseModelId)}:${a.name}`, object: 'model', created: a.readyAt ?? a.createdAt, owned_by });
+    data.push({ id: `${baseName.get(a.baseModelId)}:${versionedName(a)}`, object: 'model', created: a.readyAt ?? a.createdAt, owned_by });
   const membersOf = new Map<string, typeof members>();
   for (const a of members) {
     const list = membersOf.get(a.mergeId);

@@ -16,7 +16,7 @@ import { type Db, insertChunks } from '../db.ts';
 import { ApiError } from '../errors.ts';
 import { newId, nowS } from '../ids.ts';
 import { queuedJob } from '../jobs/lease.ts';
-import { findAdapter, findBaseModel, findMerge, servableNameOwner } from '../lookups.ts';
+import { findAdapter, findBaseModel, findMemberTask, findMerge, servableNameOwner } from '../lookups.ts';
 import { tenantPage } from '../pagination.ts';
 import { IdParam, ListQuery } from '../schemas/common.ts';
 import { CreateMergeRequest, CreateRevertRequest, Merge, MergeDownload, MergeList, Revert } from '../schemas/merges.ts';
@@ -53,7 +53,14 @@ async function mergeObjects(db: Db, rows: MergeRow[]) {
   const tenantId = rows[0].tenantId;
   const [joined, reverts] = await Promise.all([
     db
-      .select({ mergeId: merges.id, base: baseModels.name, id: adapters.id, name: adapters.name, weight: mergeMembers.weight })
+      .select({
+        mergeId: merges.id,
+        base: baseModels.name,
+        id: adapters.id,
+        name: adapters.name,
+        version: adapters.version,
+        weight: mergeMembers.weight,
+      })
       .from(merges)
       .innerJoin(baseModels, eq(baseModels.id, merges.baseModelId))
       .leftJoin(mergeMembers, eq(mergeMembers.mergeId, merges.id))
@@ -68,7 +75,11 @@ async function mergeObjects(db: Db, rows: MergeRow[]) {
   ]);
   return rows.map((m) => {
     const own = joined.filter((j) => j.mergeId === m.id);
-    const members = own.flatMap((a) => (a.id !== null && a.name !== null ? [{ adapter_id: a.id, name: a.name, weight: a.weight }] : []));
+    const members = own.flatMap((a) =>
+      a.id !== null && a.name !== null && a.version !== null
+        ? [{ adapter_id: a.id, name: a.name, version: a.version, model: `${a.base}:${a.name}@v${a.version}`, weight: a.weight }]
+        : [],
+    );
     const nameOf = new Map(members.map((a) => [a.adapter_id, a.name]));
     const base = own[0].base;
     return {
@@ -288,18 +299,17 @@ export const mergeRoutes = router()
           `Merge "${m.name}" is a ${m.method} merge: it collapsed its members into one adapter and keeps no task to revert. Revert tasks of ${REVERSIBLE_MERGE_METHODS.join(', ')} merges, or call the member adapter itself.`,
           'id',
         );
-      const member = await findAdapter(db, tenantId, body.adapter, 'adapter');
-      const [isMember] = await db
-        .select()
-        .from(mergeMembers)
-        .where(and(eq(mergeMembers.mergeId, m.id), eq(mergeMembers.adapterId, member.id)));
-      if (!isMember)
+      // The member the merge was built from, whichever version its name serves now.
+      const member = await findMemberTask(db, m.id, body.adapter, 'adapter');
+      if (!member) {
+        await findAdapter(db, tenantId, body.adapter, 'adapter');
         throw new ApiError(
           400,
           'not_a_member',
-          `Adapter "${member.name}" is not a member of merge "${m.name}"; revert one of its members (GET /v1/merges/${m.id}).`,
+          `Adapter "${body.adapter}" is not a member of merge "${m.name}"; revert one of its members (GET /v1/merges/${m.id}).`,
           'adapter',
         );
+      }
       const name = body.name ?? `${m.name}-${member.name}`.slice(0, 64);
       const taken = await servableNameOwner(db, tenantId, name);
       if (taken) throw new ApiError(409, 'name_taken', `The name "${name}" is taken by ${taken}; pass another "name".`, 'name');

@@ -14,7 +14,10 @@ export const DeclaredFile = z.strictObject({
 
 export const CreateAdapterRequest = z
   .strictObject({
-    name: Name,
+    name: Name.openapi({
+      description:
+        'A new name, or the name of one of your adapters of this base: the upload is then its next version, which the name serves once committed.',
+    }),
     base_model: NameOrId.openapi({ description: 'Name or id of one of your base models.' }),
     files: z
       .array(DeclaredFile)
@@ -29,8 +32,12 @@ export const Adapter = z
     id: z.string(),
     object: z.literal('adapter'),
     name: z.string(),
+    version: z.number().int().openapi({ description: '1, 2, … per name: an upload to an existing name makes its next version.' }),
+    current: z.boolean().openapi({ description: 'Whether the bare name serves this version (`<name>@v<n>` calls any version).' }),
     base_model: z.string().openapi({ description: 'Name of the base model.' }),
-    model: z.string().nullable().openapi({ description: 'What to pass as `model` for inference, once ready.' }),
+    model: z.string().nullable().openapi({
+      description: 'What to pass as `model` for inference, once ready: `<base>:<name>` while current, else `<base>:<name>@v<n>`.',
+    }),
     status: z.enum(ADAPTER_STATUSES),
     rejection: z.object({ code: z.string(), message: z.string() }).nullable(),
     rank: z.number().int().nullable(),
@@ -70,6 +77,15 @@ export const FileParams = z.strictObject({
     .min(1)
     .openapi({ param: { name: 'id', in: 'path' } }),
   filename: FileName.openapi({ param: { name: 'filename', in: 'path' } }),
+});
+
+export const VersionParams = z.strictObject({
+  id: NameOrId.openapi({ param: { name: 'id', in: 'path' }, description: 'The adapter name, or the id of any of its versions.' }),
+  version: z
+    .string()
+    .regex(/^v?[1-9]\d{0,8}$/, 'must be a version number, such as 2 or v2')
+    .transform((v) => Number(v.replace('v', '')))
+    .openapi({ param: { name: 'version', in: 'path' }, type: 'string', example: '1' }),
 });
 
 export const UploadedFile = z.object({ filename: FileName, bytes: z.number().int() }).openapi('UploadedFile');

@@ -12,8 +12,12 @@ export const CreateJobRequest = z
     hyperparameters: Hyperparameters.prefault({}),
     suffix: z
       .string()
-      .regex(/^[A-Za-z0-9-]{1,40}$/, 'must be 1-40 letters, digits or "-"')
-      .optional(),
+      .regex(/^[A-Za-z0-9._-]{1,40}$/, 'must be 1-40 letters, digits, ".", "_" or "-"')
+      .optional()
+      .openapi({
+        description:
+          'Names the adapter `<suffix>-<job id>`; a suffix that is the name of one of your adapters of this base trains its next version instead, which that name serves once the job succeeds.',
+      }),
     seed: z
       .number()
       .int()

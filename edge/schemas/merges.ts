@@ -29,11 +29,9 @@ export const CreateMergeRequest = z
   .strictObject({
     name: Name,
     base_model: NameOrId,
-    adapters: z
-      .array(NameOrId)
-      .min(2)
-      .max(MERGE_MAX_ADAPTERS)
-      .openapi({ description: 'Names or ids of ready adapters of this base model.' }),
+    adapters: z.array(NameOrId).min(2).max(MERGE_MAX_ADAPTERS).openapi({
+      description: 'Names or ids of ready adapters of this base model; `<name>@v<n>` picks a version, a bare name the one it serves.',
+    }),
     method: z.enum(MERGE_METHODS).openapi({
       description: MERGE_METHODS.map((m) => `${m}: ${declarationOf(m).summary}`).join('; '),
     }),
@@ -84,7 +82,17 @@ export const Merge = z
     params: z.record(z.string(), z.number()).openapi({
       description: 'Every parameter the merge was given but its weights (those are on members), basis_size and density included.',
     }),
-    members: z.array(z.object({ adapter_id: z.string(), name: z.string(), weight: z.number().nullable() })),
+    members: z
+      .array(
+        z.object({
+          adapter_id: z.string(),
+          name: z.string(),
+          version: z.number().int().openapi({ description: 'The version of the adapter the merge was built from; it keeps it.' }),
+          model: z.string().openapi({ description: 'That version alone, as a model id (`<base>:<name>@v<n>`).' }),
+          weight: z.number().nullable(),
+        }),
+      )
+      .openapi({ description: 'The adapter versions the merge was built from, in order.' }),
     status: z.enum(BACKEND_JOB_STATUSES),
     error: BackendJobError,
     result: MergeResult.nullable().openapi({

@@ -77,8 +77,8 @@ describe('adapters', () => {
       expect(adapter).toMatchObject({ object: 'adapter', status: 'ready', model: 'tiny-llama:cli-a', source: 'upload' });
 
       const list = ok(await rankgate(['adapters', 'list'])).stdout.split('\n');
-      expect(list[0]).toMatch(/^ID\s+MODEL\s+STATUS\s+RANK\s+SIZE\s+SOURCE$/);
-      expect(list.find((l) => l.startsWith(adapter.id))).toMatch(/tiny-llama:cli-a\s+ready\s+\d+\s+\S+ \w+\s+upload/);
+      expect(list[0]).toMatch(/^ID\s+MODEL\s+VERSION\s+STATUS\s+RANK\s+SIZE\s+SOURCE$/);
+      expect(list.find((l) => l.startsWith(adapter.id))).toMatch(/tiny-llama:cli-a\s+v1\s+ready\s+\d+\s+\S+ \w+\s+upload/);
       const listed = JSON.parse(ok(await rankgate(['adapters', 'list', '--json'])).stdout);
       expect(listed.map((a: any) => a.id)).toContain(adapter.id);
 
@@ -86,6 +86,22 @@ describe('adapters', () => {
       ok(await rankgate(['adapters', 'download', adapter.id, '--out', out]));
       for (const file of ['adapter_config.json', 'adapter_model.safetensors'])
         expect(Buffer.compare(await readFile(join(out, file)), await readFile(join(FIXTURE, 'adapters', 'task_a', file)))).toBe(0);
+    }));
+
+  test('an upload to a name makes its next version; versions lists them and promote rolls the name back', () =>
+    withLogs(async () => {
+      const v1 = JSON.parse(ok(await upload('task_a', 'cli-v')).stdout);
+      const v2 = JSON.parse(ok(await upload('task_b', 'cli-v')).stdout);
+      expect(v2).toMatchObject({ name: 'cli-v', version: 2, current: true, model: 'tiny-llama:cli-v' });
+      const table = ok(await rankgate(['adapters', 'versions', 'cli-v'])).stdout.split('\n');
+      expect(table[0]).toMatch(/^VERSION\s+CURRENT\s+ID\s+MODEL\s+STATUS/);
+      expect(table[1]).toMatch(new RegExp(`^v2\\s+\\*\\s+${v2.id}\\s+tiny-llama:cli-v\\s+ready`));
+      expect(table[2]).toMatch(new RegExp(`^v1\\s+${v1.id}\\s+tiny-llama:cli-v@v1\\s+ready`));
+      const promoted = JSON.parse(ok(await rankgate(['adapters', 'promote', 'cli-v', 'v1'])).stdout);
+      expect(promoted).toMatchObject({ id: v1.id, version: 1, current: true });
+      const run = await rankgate(['adapters', 'promote', 'cli-v', '9']);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toMatch(/^rankgate: .*cli-v@v9.*\(adapter_not_found\)\n$/);
     }));
 
   test("a folder the API refuses ends with the API's reason", () =>

@@ -133,16 +133,43 @@ describe('the web console', () => {
         expect(rows).toContainEqual([
           name,
           `tiny-llama:${name}`,
+          'v1',
           'ready',
           String(a.rank),
           a.target_modules.join(', '),
           expect.stringMatching(/^\d+(\.\d)? (B|KB|MB)$/),
           'upload',
+          'Versions',
         ]);
       }
       // The key lives in this tab only.
       expect(await page.evaluate("sessionStorage.getItem('rankgate.apiKey')")).toBe(api.key);
       await shot('adapters');
+    }));
+
+  test("shows an adapter's versions, and promotes one: the name then serves it", () =>
+    withLogs(async () => {
+      const v1 = await uploadFixtureAdapter(api, 'styled', 'task_a');
+      const v2 = await uploadFixtureAdapter(api, 'styled', 'task_b');
+      await open('adapters');
+      const row = page.locator('tr[data-adapter="styled"]');
+      expect(await row.locator('td').nth(2).textContent()).toBe('v2');
+      await row.locator('button.versions').click();
+      await page.waitForSelector('#adapter-versions:not([hidden]) tr[data-version="1"]');
+      expect(await page.textContent('#adapter-versions-name')).toBe('styled');
+      const versionRows = async () =>
+        Promise.all((await page.locator('#versions-table tbody tr').all()).map((tr) => tr.locator('td').allTextContents()));
+      expect((await versionRows()).map((r) => r.slice(0, 4))).toEqual([
+        ['v2', 'yes', 'tiny-llama:styled', 'ready'],
+        ['v1', '', 'tiny-llama:styled@v1', 'ready'],
+      ]);
+      expect(await page.locator('#versions-table button.promote').count()).toBe(1);
+      await shot('versions');
+      await page.locator('tr[data-version="1"] button.promote').click();
+      await expect.poll(() => page.textContent('#promote-result')).toBe(`styled now serves v1 (${v1.id})`);
+      await expect.poll(async () => (await versionRows()).map((r) => r[1])).toEqual(['', 'yes']);
+      expect(await api.json('/v1/adapters/styled')).toMatchObject({ id: v1.id, current: true });
+      expect(await api.json(`/v1/adapters/${v2.id}`)).toMatchObject({ current: false, model: 'tiny-llama:styled@v2' });
     }));
 
   test("opens a job's loss curve, which follows the job's metrics events to the end", () =>

@@ -1,6 +1,6 @@
 /** Fine-tuning: a backend trains an adapter from the job's files, checkpointing as it goes; the adapter is written last. */
-import { desc, eq } from 'drizzle-orm';
-import { files, fineTuningJobs, jobCheckpoints } from '../../../schema/index.ts';
+import { and, desc, eq } from 'drizzle-orm';
+import { adapters, files, fineTuningJobs, jobCheckpoints } from '../../../schema/index.ts';
 import type { Db } from '../../db.ts';
 import { asJobTable, type JobKindDefinition } from '../kind.ts';
 import { baseOf, checkedResult, completeWithAdapter } from '../outputs.ts';
@@ -33,10 +33,19 @@ export const fineTuningKind: JobKindDefinition<'fine_tuning'> = {
   async complete(ctx) {
     checkedResult(null, 'fine_tuning', ctx.done.result);
     const [job] = await ctx.db.select().from(fineTuningJobs).where(eq(fineTuningJobs.id, ctx.id));
+    // A suffix that names an adapter of this base trains its next version; any other suffix starts a new name.
+    const [named] = job.suffix
+      ? await ctx.db
+          .select({ id: adapters.id })
+          .from(adapters)
+          .where(and(eq(adapters.tenantId, job.tenantId), eq(adapters.baseModelId, job.baseModelId), eq(adapters.name, job.suffix)))
+          .limit(1)
+      : [];
     const produced = {
       tenantId: job.tenantId,
       base: await baseOf(ctx.db, job.baseModelId),
-      name: `${job.suffix ?? 'ft'}-${job.id.slice(-12)}`,
+      name: named ? job.suffix! : `${job.suffix ?? 'ft'}-${job.id.slice(-12)}`,
+      newVersion: Boolean(named),
       source: 'training' as const,
       sourceId: job.id,
       outputPrefix: job.outputPrefix,

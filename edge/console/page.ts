@@ -72,8 +72,9 @@ export function consolePage(base: string): string {
 
   <section id="page-playground" class="page" hidden>
     <h2>Playground</h2>
+    <p class="error" role="alert"></p>
     <form id="playground-form">
-      <label>Model <input id="playground-model" list="playground-models" required placeholder="base or base:adapter"></label>
+      <label>Model <input id="playground-model" list="playground-models" required placeholder="base, base:adapter or base@int4"></label>
       <datalist id="playground-models"></datalist>
       <label>Message <textarea id="playground-prompt" rows="3" required></textarea></label>
       <label>Max tokens <input id="playground-max-tokens" type="number" min="1" value="64"></label>

@@ -296,11 +296,10 @@ async function revert(merge, member) {
 }
 
 // ---- Playground ----
+/** The model ids the API serves now: quantized bases and merge tasks too. */
 async function fillModels() {
-  const [bases, adapters, merges] = await Promise.all([listAll('/v1/base-models'), listAll('/v1/adapters'), listAll('/v1/merges')]);
-  const served = (items) => items.filter((x) => x.model).map((x) => x.model);
-  const models = bases.map((b) => b.name).concat(served(adapters), served(merges));
-  $('#playground-models').replaceChildren(...models.map((m) => el('option', { value: m })));
+  const models = await api('/v1/models');
+  $('#playground-models').replaceChildren(...models.data.map((m) => el('option', { value: m.id })));
   return false;
 }
 
@@ -385,7 +384,7 @@ async function refresh(page) {
     showError(page, null);
     live = await PAGES[page]();
   } catch (err) {
-    if (page !== 'playground') showError(page, err);
+    showError(page, err);
   }
   document.body.dataset.loaded = page;
   clearTimeout(pageTimer);

@@ -84,6 +84,9 @@ const withLogs = <T>(run: () => Promise<T>) =>
 const consoleUrl = () => `${stack.edge.edgeUrl}/console`;
 const shot = (name: string) => page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
 
+/** The values a datalist of the page offers. */
+const options = (list: string) => page.locator(`#${list} option`).evaluateAll((os) => os.map((o) => o.getAttribute('value')));
+
 /** Navigates to a console page and waits until it has drawn what the API returned. */
 async function open(name: 'adapters' | 'jobs' | 'merges' | 'playground') {
   const url = `${consoleUrl()}#${name}`;
@@ -266,6 +269,10 @@ describe('the web console', () => {
       expect(expected.length).toBeGreaterThan(0);
 
       await open('playground');
+      // The model list is the API's own (/v1/models).
+      const models = (await api.json('/v1/models')).data.map((m: any) => m.id);
+      expect(await options('playground-models')).toEqual(models);
+      expect(models).toContain(request.model);
       await page.fill('#playground-model', request.model);
       await page.fill('#playground-prompt', request.messages[0].content);
       await page.fill('#playground-max-tokens', String(request.max_tokens));

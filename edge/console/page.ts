@@ -58,6 +58,11 @@ export function consolePage(base: string): string {
       <div id="loss-chart"></div>
       <p id="loss-summary"></p>
     </div>
+    <h2>Quantization jobs</h2>
+    <table id="quantizations-table">
+      <thead><tr><th>Job</th><th>Base model</th><th>Bits</th><th>Group size</th><th>Status</th><th>Serves</th><th>Stored</th></tr></thead>
+      <tbody></tbody>
+    </table>
   </section>
 
   <section id="page-merges" class="page" hidden>
@@ -76,6 +81,12 @@ export function consolePage(base: string): string {
     <form id="playground-form">
       <label>Model <input id="playground-model" list="playground-models" required placeholder="base, base:adapter or base@int4"></label>
       <datalist id="playground-models"></datalist>
+      <fieldset id="playground-mix">
+        <legend>Mix adapters (optional): Σ weight × adapter on the base named in Model</legend>
+        <div id="playground-mix-rows"></div>
+        <button type="button" id="playground-add-adapter">Add adapter</button>
+      </fieldset>
+      <datalist id="playground-adapters"></datalist>
       <label>Message <textarea id="playground-prompt" rows="3" required></textarea></label>
       <label>Max tokens <input id="playground-max-tokens" type="number" min="1" value="64"></label>
       <label>Temperature <input id="playground-temperature" type="number" min="0" max="2" step="0.1" value="0"></label>

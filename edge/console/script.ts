@@ -175,8 +175,31 @@ async function renderJobs() {
   );
   $('#jobs-table tbody').replaceChildren(...rows);
   if (openJob) await showJob(openJob);
-  // Live while a job runs: the table follows its status and the open curve grows as the backend reports steps.
-  return jobs.some((j) => !TERMINAL.includes(j.status));
+  const quantizing = await renderQuantizations();
+  // Live while a job runs: the tables follow their status and the open curve grows as the backend reports steps.
+  return quantizing || jobs.some((j) => !TERMINAL.includes(j.status));
+}
+
+/** Every base model's quantization jobs; a succeeded one names the model id it made callable. */
+async function renderQuantizations() {
+  const bases = await listAll('/v1/base-models');
+  const perBase = await Promise.all(bases.map((b) => listAll('/v1/base-models/' + encodeURIComponent(b.id) + '/quantizations')));
+  const jobs = bases.flatMap((b, i) => perBase[i].map((q) => ({ q, base: b.name })));
+  const rows = jobs.map(({ q, base }) =>
+    el(
+      'tr',
+      { 'data-quantization': q.id },
+      cell(q.id),
+      cell(base),
+      cell(q.bits),
+      cell(q.group_size),
+      el('td', { class: 'status', text: q.status + (q.error ? ' (' + q.error.message + ')' : '') }),
+      el('td', { class: 'serves', text: q.status === 'succeeded' ? base + '@int' + q.bits : '—' }),
+      cell(q.result ? formatBytes(q.result.packed_bytes) : null),
+    ),
+  );
+  $('#quantizations-table tbody').replaceChildren(...rows);
+  return jobs.some(({ q }) => !TERMINAL.includes(q.status));
 }
 
 async function showJob(id) {
@@ -296,11 +319,32 @@ async function revert(merge, member) {
 }
 
 // ---- Playground ----
-/** The model ids the API serves now: quantized bases and merge tasks too. */
+/** The model ids the API serves now (quantized bases and merge tasks too), and the adapters a mix can name. */
 async function fillModels() {
-  const models = await api('/v1/models');
+  const [models, adapters] = await Promise.all([api('/v1/models'), listAll('/v1/adapters')]);
   $('#playground-models').replaceChildren(...models.data.map((m) => el('option', { value: m.id })));
+  const ready = adapters.filter((a) => a.status === 'ready');
+  $('#playground-adapters').replaceChildren(...ready.map((a) => el('option', { value: a.name, label: a.model })));
   return false;
+}
+
+/** One row of the mix: an adapter of the tenant and its weight (negative subtracts the task). */
+function addMixRow() {
+  const row = el(
+    'div',
+    { class: 'mix-row' },
+    el('input', { class: 'mix-adapter', list: 'playground-adapters', required: '', placeholder: 'adapter name', 'aria-label': 'adapter' }),
+    el('input', { class: 'mix-weight', type: 'number', step: 'any', value: '1', required: '', 'aria-label': 'weight' }),
+  );
+  row.append(el('button', { type: 'button', class: 'mix-remove', text: 'Remove', onclick: () => row.remove() }));
+  $('#playground-mix-rows').append(row);
+}
+
+/** The request's "adapters" field, or undefined with no row: the API checks the mix and says what to change. */
+function mixOf() {
+  const rows = [...document.querySelectorAll('#playground-mix-rows .mix-row')];
+  if (rows.length === 0) return undefined;
+  return rows.map((r) => ({ name: r.querySelector('.mix-adapter').value.trim(), weight: Number(r.querySelector('.mix-weight').value) }));
 }
 
 /** Streams a chat completion: reads the SSE answer and appends each delta as it arrives. */
@@ -319,6 +363,7 @@ async function sendPlayground(event) {
         messages: [{ role: 'user', content: $('#playground-prompt').value }],
         max_tokens: Number($('#playground-max-tokens').value),
         temperature: Number($('#playground-temperature').value),
+        adapters: mixOf(),
         stream: true,
       },
     });
@@ -419,6 +464,7 @@ async function signIn(event) {
 $('#sign-in').addEventListener('submit', signIn);
 $('#sign-out').addEventListener('click', () => signOut());
 $('#playground-form').addEventListener('submit', sendPlayground);
+$('#playground-add-adapter').addEventListener('click', addMixRow);
 window.addEventListener('hashchange', show);
 show();
 `;

@@ -25,5 +25,8 @@ button { font: inherit; cursor: pointer; width: fit-content; }
 #loss-chart .axis { stroke: #8a94a3; }
 #loss-chart text { font-size: 11px; fill: #4b5565; }
 pre { background: #fff; border: 1px solid #d9dee5; padding: 0.6rem; min-height: 3rem; white-space: pre-wrap; max-width: 48rem; }
+fieldset { border: 1px solid #d9dee5; display: flex; flex-direction: column; gap: 0.4rem; font-size: 0.9rem; }
+.mix-row { display: flex; gap: 0.5rem; align-items: center; }
+.mix-weight { width: 6rem; }
 .member { display: flex; gap: 0.5rem; align-items: center; }
 `;

@@ -1,7 +1,8 @@
 /**
  * The web console in a real browser: headless Chromium (tests/e2e/browser.ts) driven by playwright-core, against the whole stack
  * (s3rver, Miniflare serving the edge and its console, the backend). A user signs in with an API key,
- * sees the adapters, opens a job's loss curve, reverts a merge task and streams a playground completion.
+ * sees the adapters, opens a job's loss curve, follows a quantization job to the model id it serves, reverts a merge
+ * task, and streams playground completions of one model and of a per-request mix of adapters.
  * Screenshots land in test-results/console/ (git-ignored) for the CI run's artifacts.
  */
 import { mkdir } from 'node:fs/promises';
@@ -22,6 +23,7 @@ let api: EdgeApi;
 let browser: Browser;
 let page: Page;
 let jobId: string;
+let quantizationId: string;
 /** A reversible merge (its tasks can be reverted) and a collapsed one (a revert is refused), by name. */
 const merges: Record<'ab' | 'ab-cat', string> = { ab: '', 'ab-cat': '' };
 
@@ -70,6 +72,7 @@ beforeAll(async () => {
     merges[name] = (
       await api.json('/v1/merges', { body: { name, base_model: 'tiny-llama', adapters: ['task-a', 'task-b'], method } }, 201)
     ).id;
+  quantizationId = (await api.json('/v1/base-models/tiny-llama/quantizations', { body: { bits: 4 } }, 202)).id;
   page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
 });
 
@@ -210,6 +213,29 @@ describe('the web console', () => {
       await shot('job-loss-curve');
     }));
 
+  test('lists quantization jobs, following one to the "<base>@int4" id it makes callable', () =>
+    withLogs(async () => {
+      await open('jobs');
+      const row = page.locator(`tr[data-quantization="${quantizationId}"]`);
+      // Shown while queued or running; the page polls until the job ends, without a reload.
+      await row.waitFor();
+      await page.waitForSelector(`tr[data-quantization="${quantizationId}"] td.status:text-matches("^(succeeded|failed)")`, {
+        timeout: 120_000,
+      });
+      const q = await api.json(`/v1/base-models/tiny-llama/quantizations/${quantizationId}`);
+      expect(q.status, JSON.stringify(q.error)).toBe('succeeded');
+      expect(await row.locator('td').allTextContents()).toEqual([
+        quantizationId,
+        'tiny-llama',
+        '4',
+        String(q.group_size),
+        'succeeded',
+        'tiny-llama@int4',
+        expect.stringMatching(/^\d+(\.\d)? (B|KB|MB)$/),
+      ]);
+      await shot('quantizations');
+    }));
+
   test('shows merges with per-task error and storage, reverts a task with the button, and shows a refusal as the API words it', () =>
     withLogs(async () => {
       const merge = (id: string) => api.json(`/v1/merges/${id}`);
@@ -290,6 +316,58 @@ describe('the web console', () => {
       await page.click('#playground-send');
       await page.waitForSelector('#playground-status[data-state="error"]');
       expect(await page.textContent('#playground-status')).toMatch(/^model_not_found: /);
+    }));
+
+  test('mixes adapters per request in the playground, and shows a refused mix in the API’s words', () =>
+    withLogs(async () => {
+      const mix = [
+        { name: 'task-a', weight: 0.7 },
+        { name: 'task-b', weight: -0.3 },
+      ];
+      const request = {
+        model: 'tiny-llama',
+        adapters: mix,
+        messages: [{ role: 'user', content: 'upper: red fox' }],
+        max_tokens: 12,
+        temperature: 0,
+      };
+      const expected = (await api.json('/v1/chat/completions', { body: request })).choices[0].message.content;
+
+      await open('playground');
+      // The quantized base the job made is offered as a model; the mix offers the ready adapters.
+      expect(await options('playground-models')).toEqual(expect.arrayContaining(['tiny-llama', 'tiny-llama@int4', 'tiny-llama:task-a']));
+      expect(await options('playground-adapters')).toEqual(expect.arrayContaining(['task-a', 'task-b']));
+
+      await page.fill('#playground-model', request.model);
+      await page.fill('#playground-prompt', request.messages[0].content);
+      await page.fill('#playground-max-tokens', String(request.max_tokens));
+      await page.fill('#playground-temperature', '0');
+      for (const [i, { name, weight }] of mix.entries()) {
+        await page.click('#playground-add-adapter');
+        const row = page.locator('#playground-mix-rows .mix-row').nth(i);
+        await row.locator('.mix-adapter').fill(name);
+        await row.locator('.mix-weight').fill(String(weight));
+      }
+      await page.click('#playground-send');
+      await page.waitForSelector('#playground-status[data-state]');
+      expect(await page.getAttribute('#playground-status', 'data-state'), (await page.textContent('#playground-status')) ?? undefined).toBe(
+        'done',
+      );
+      expect(await page.textContent('#playground-output')).toBe(expected);
+      await shot('playground-mix');
+
+      // A mix on top of an adapter is refused, and the page shows why in the API's words.
+      await page.fill('#playground-model', 'tiny-llama:task-a');
+      await page.click('#playground-send');
+      await page.waitForSelector('#playground-status[data-state="error"]');
+      expect(await page.textContent('#playground-status')).toMatch(/^model_and_adapters: "model" names "tiny-llama:task-a"/);
+
+      // Removing the rows sends a plain request again.
+      await page.click('#playground-mix-rows .mix-row >> nth=1 >> button.mix-remove');
+      await page.click('#playground-mix-rows .mix-row >> nth=0 >> button.mix-remove');
+      expect(await page.locator('#playground-mix-rows .mix-row').count()).toBe(0);
+      await page.click('#playground-send');
+      await page.waitForSelector('#playground-status[data-state="done"]');
     }));
 
   test('signs out: the key leaves the tab and the sign-in form is back', () =>

@@ -2,8 +2,10 @@
  * `npm run bench -- <name> [--quick]`: benchmarks live apart from tests. Each prints a table, writes JSON to
  * bench/results/<name>.json and prints that JSON as its last line. The engine's sessions run on
  * EXECUTION_PROVIDER (auto, cuda, webgpu or cpu), as the backend's do; the JSON names the provider, and on WebGPU
- * through SwiftShader (no GPU) says its timings mean nothing: that run checks correctness only.
+ * through SwiftShader (no GPU) says its timings mean nothing: that run checks correctness only. ENGINE_PRECISION
+ * (fp32 or fp16, WebGPU only) sets the serving graphs' precision as the backend's does; `fp16` compares both itself.
  */
+import { parseEnginePrecision, useEnginePrecision } from '../gpu-backend/engine/precision.ts';
 import { executionProviderInUse, parseExecutionProvider, swiftShaderInUse, useExecutionProvider } from '../gpu-backend/engine/providers.ts';
 
 const benches: Record<string, () => Promise<{ run: (quick: boolean) => Promise<Record<string, unknown>> }>> = {
@@ -15,6 +17,7 @@ const benches: Record<string, () => Promise<{ run: (quick: boolean) => Promise<R
   tokenizer: () => import('./tokenizer.ts'),
   'serve-replay': () => import('./serve-replay.ts'),
   'decode-adapters': () => import('./decode-adapters.ts'),
+  fp16: () => import('./fp16.ts'),
 };
 
 const [name, ...flags] = process.argv.slice(2);
@@ -24,11 +27,13 @@ if (!name || !(name in benches)) {
 }
 await useExecutionProvider(parseExecutionProvider(process.env.EXECUTION_PROVIDER));
 const swiftShader = swiftShaderInUse();
+const precision = useEnginePrecision(parseEnginePrecision(process.env.ENGINE_PRECISION), executionProviderInUse(), swiftShader);
 if (swiftShader)
   console.log('WebGPU on SwiftShader (the CPU): the timings below say nothing about a GPU; this run checks correctness only.');
 const { mkdir, writeFile } = await import('node:fs/promises');
 const result = {
   execution_provider: executionProviderInUse(),
+  engine_precision: precision,
   ...(swiftShader ? { timings_meaningful: false } : {}),
   ...(await (await benches[name]()).run(flags.includes('--quick'))),
 };

@@ -20,7 +20,14 @@ import { BackendMetrics } from './serve/metrics.ts';
 import { DEFAULT_MODEL_CACHE_OPTIONS, ModelCache } from './serve/models.ts';
 import { DEFAULT_SCHEDULER_OPTIONS, type SchedulerOptions } from './serve/scheduler.ts';
 import { DEFAULT_TOKENIZER_LIMITS, type TokenizerLimits } from './formats/tokenizer-sandbox.ts';
-import { type ExecutionProvider, type ExecutionProviderSetting, parseExecutionProvider, useExecutionProvider } from './engine/providers.ts';
+import { type EnginePrecision, parseEnginePrecision, useEnginePrecision } from './engine/precision.ts';
+import {
+  type ExecutionProvider,
+  type ExecutionProviderSetting,
+  parseExecutionProvider,
+  swiftShaderInUse,
+  useExecutionProvider,
+} from './engine/providers.ts';
 import { LEASE_TTL_S } from '../contracts/api/jobs.ts';
 import { MAX_RANK } from '../contracts/formats/peft-config.ts';
 import { ObjectStore, type ObjectStoreConfig } from '../contracts/storage/object-store.ts';
@@ -64,6 +71,8 @@ export interface BackendConfig {
   eventsEveryMs: number;
   /** EXECUTION_PROVIDER: auto (CUDA when installed and a GPU is visible, else WebGPU on a Vulkan GPU, else CPU), cuda, webgpu or cpu. */
   executionProvider: ExecutionProviderSetting;
+  /** ENGINE_PRECISION: fp32 (default) or fp16, the serving graphs' weights and activations; fp16 only on WebGPU with a GPU. */
+  enginePrecision: EnginePrecision;
 }
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -134,6 +143,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): BackendConf
     checkpointEvery: int('CHECKPOINT_EVERY', 50),
     eventsEveryMs: int('EVENTS_EVERY_MS', 2_000),
     executionProvider: parseExecutionProvider(env.EXECUTION_PROVIDER),
+    enginePrecision: parseEnginePrecision(env.ENGINE_PRECISION),
   };
 }
 
@@ -149,6 +159,8 @@ export interface RunningBackend {
 
 export async function startBackend(config: BackendConfig): Promise<RunningBackend> {
   const executionProvider = await useExecutionProvider(config.executionProvider);
+  // Before anything starts: fp16 where it cannot run is a startup error that says what to set.
+  useEnginePrecision(config.enginePrecision, executionProvider, swiftShaderInUse());
   const store = new ObjectStore(config.s3);
   const folders = new FolderCache(store, config.cacheDir);
   // Read when scraped, by which time `models` (told of cache events by `metrics`) exists.
@@ -254,7 +266,7 @@ async function main() {
   process.on('unhandledRejection', (err) => console.error('backend: unhandled rejection', err));
   const backend = await startBackend(config);
   console.log(
-    `rankgate backend ${backend.backendId} listening on ${backend.url} (boot ${backend.bootId}, ${backend.executionProvider} execution provider, edge ${config.edgeUrl}, bucket ${config.s3.endpoint}/${config.s3.bucket}, cache ${config.cacheDir})`,
+    `rankgate backend ${backend.backendId} listening on ${backend.url} (boot ${backend.bootId}, ${backend.executionProvider} execution provider, ${config.enginePrecision}, edge ${config.edgeUrl}, bucket ${config.s3.endpoint}/${config.s3.bucket}, cache ${config.cacheDir})`,
   );
   let stopping = false;
   const stop = async () => {

@@ -7,12 +7,13 @@
 #   scripts/device-check.sh run    there, through the device tool, in the repository root:
 #                                    run(command: "bash scripts/device-check.sh run", carry: [".device"], timeout_s: 600)
 #                                  unpacks them, then on EXECUTION_PROVIDER=webgpu runs `rankgate parity` on the
-#                                  fixture, `bench engine --quick` and `bench merge --quick`, and prints one JSON
-#                                  object (logs and results also under $OUT)
+#                                  fixture, `bench engine --quick`, `bench merge --quick` and `bench fp16 --quick`
+#                                  (ENGINE_PRECISION=fp16 against fp32 on the GPU's f16 shaders: drift and decode
+#                                  speed), and prints one JSON object (logs and results also under $OUT)
 #
 # What travels is the working tree plus .device/, at most 64 MiB together (/work/.library/device/README.md):
 # about 21 MB of tracked files, 24 MB of node, and the bundle (~18 MB; pack prints the sizes). Each step of `run` has its own time limit
-# (120 + 240 + 150 s) so that the whole fits a 10-minute call, unpacking included.
+# (110 + 210 + 130 + 80 s) so that the whole fits a 10-minute call, unpacking included.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DEVICE=.device
@@ -80,9 +81,10 @@ run() {
     tail -n 1 "$out/$name.log" | grep '^{' >"$state/$name.json" || echo '{}' >"$state/$name.json"
     echo "{\"rc\": $rc, \"seconds\": $((SECONDS - start))}" >"$state/$name.status"
   }
-  step parity 120 node bin/rankgate.js parity tests/fixtures/tiny-llama
-  step engine 240 node --import tsx bench/index.ts engine --quick
-  step merge 150 node --import tsx bench/index.ts merge --quick
+  step parity 110 node bin/rankgate.js parity tests/fixtures/tiny-llama
+  step engine 210 node --import tsx bench/index.ts engine --quick
+  step merge 130 node --import tsx bench/index.ts merge --quick
+  step fp16 80 node --import tsx bench/index.ts fp16 --quick
   node -e '
     const fs = require("node:fs");
     const dir = process.argv[1];
@@ -95,6 +97,7 @@ run() {
       parity: { ...read("parity.status"), report: read("parity.json") },
       engine: { ...read("engine.status"), result: read("engine.json") },
       merge: { ...read("merge.status"), result: read("merge.json") },
+      fp16: { ...read("fp16.status"), result: read("fp16.json") },
     }));' "$state" "$out" | tee "$out/summary.json"
 }
 

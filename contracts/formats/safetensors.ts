@@ -305,8 +305,11 @@ export function halfToFloat(h: number): number {
 
 /** Round-to-nearest-even float32 -> float16 bit pattern. */
 export function floatToHalf(value: number): number {
-  const f = new Float32Array([value]);
-  const x = new Uint32Array(f.buffer)[0];
+  return floatBitsToHalf(new Uint32Array(new Float32Array([value]).buffer)[0]);
+}
+
+/** The same from a float32's bit pattern: bulk conversions read them through a Uint32Array view, allocating nothing. */
+export function floatBitsToHalf(x: number): number {
   const sign = (x >>> 16) & 0x8000;
   const exp = (x >>> 23) & 0xff;
   let mant = x & 0x7fffff;

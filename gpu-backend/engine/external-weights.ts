@@ -15,6 +15,7 @@ import { toFloat32 } from '../../contracts/formats/safetensors.ts';
 import { type TensorSource, writeAt } from '../formats/checkpoint.ts';
 import { writeSafetensorsFile } from '../formats/write-checkpoint.ts';
 import { quantizeMatrix, type QuantizedMatrix } from '../lowrank/quantize-matrix.ts';
+import { halfBits } from './fp16.ts';
 import type { ElemType, Graph, Initializer, Value } from './graph.ts';
 import type { NBitsWeight } from './ops.ts';
 import { nbitsShapes, type WeightQuantization } from './quantized-weights.ts';
@@ -80,7 +81,7 @@ export class ExternalWeights {
     try {
       let offset = 0;
       for (const p of this.placeholders) {
-        const bytes = await bytesOf(p);
+        const bytes = narrowed(p.init, await bytesOf(p));
         await writeAt(fh, bytes, offset);
         p.init.external = { location, offset, length: bytes.byteLength };
         offset += Math.ceil(bytes.byteLength / ALIGN) * ALIGN;
@@ -137,6 +138,12 @@ async function packedPart(packed: TensorSource, init: Initializer): Promise<Uint
       `the stored "${init.name}" is ${got.dtype} ${JSON.stringify(got.shape)} but this model needs ${want.dtype} ${JSON.stringify(want.shape)}; run the quantization job again.`,
     );
   return asBytes((await packed.read(init.name)).data as Uint8Array | Float32Array);
+}
+
+/** A weight the graph takes as float16 (fp16.ts) is read as float32, like every other, and narrowed last. */
+function narrowed(init: Initializer, bytes: Uint8Array): Uint8Array {
+  if (init.type !== 'float16') return bytes;
+  return asBytes(halfBits(new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4)));
 }
 
 const value = (init: Initializer): Value => ({ name: init.name, type: init.type, shape: init.dims });

@@ -47,11 +47,13 @@ export interface ExternalLocation {
   length: number;
 }
 
-interface NodeSpec {
+export interface NodeSpec {
   opType: string;
   name: string;
   inputs: string[];
   outputs: string[];
+  /** Each output's element type (the graph transforms of fp16.ts read them; ONNX infers them on load). */
+  outputTypes: ElemType[];
   attrs: Record<string, AttrValue>;
   domain: string;
 }
@@ -180,7 +182,15 @@ export class Graph {
       type: o.type,
       shape: o.shape,
     }));
-    this.nodes.push({ opType, name, inputs: inputs.map((v) => v?.name ?? ''), outputs: outputs.map((o) => o.name), attrs, domain });
+    this.nodes.push({
+      opType,
+      name,
+      inputs: inputs.map((v) => v?.name ?? ''),
+      outputs: outputs.map((o) => o.name),
+      outputTypes: outputs.map((o) => o.type),
+      attrs,
+      domain,
+    });
     return outputs;
   }
 

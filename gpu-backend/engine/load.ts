@@ -2,9 +2,11 @@
  * Loading a base model into an onnxruntime session, in five steps. What each holds in memory, for a model whose
  * served weights (float32, or packed int8/int4) take W bytes:
  *  1. check every weight's name and shape against config.json, from the headers alone (nothing read);
- *  2. build the graph with each weight as a placeholder pointing outside it (no values, a few hundred KB);
+ *  2. build the graph with each weight as a placeholder pointing outside it (no values, a few hundred KB); with
+ *     ENGINE_PRECISION=fp16, rewrite it to float16 (fp16.ts);
  *  3. write the weights into one external-data file in `scratchDir`, one tensor at a time: each is read from its
- *     shard (copy 1, as stored), widened to float32 or quantized (copy 2, as served), written and dropped, so the
+ *     shard (copy 1, as stored), widened to float32 or quantized (copy 2, as served; a float16 weight narrowed
+ *     from that float32, copy 3), written and dropped, so the
  *     process holds at most one tensor in each form, never the model;
  *  4. write the graph beside that file and let onnxruntime create the session from the path: it copies each
  *     weight into its own memory (MatMul weights pre-packed, the others mapped from the file), about W in all,
@@ -18,7 +20,9 @@ import { join } from 'node:path';
 import type { ModelConfig } from '../../contracts/formats/hf-config.ts';
 import type { TensorSource } from '../formats/checkpoint.ts';
 import { ExternalWeights } from './external-weights.ts';
-import { buildInferenceGraph, type InferenceGraphOptions } from './inference-graph.ts';
+import { type KeepFloat32, toFloat16 } from './fp16.ts';
+import { buildInferenceGraph, type InferenceGraphOptions, io } from './inference-graph.ts';
+import { type EnginePrecision, enginePrecisionInUse } from './precision.ts';
 import { createSession, type ort, type RuntimeOptions } from './runtime.ts';
 import { checkWeightShapes } from './weights.ts';
 
@@ -27,7 +31,16 @@ export interface LoadOptions extends RuntimeOptions, InferenceGraphOptions {
   packedWeights?: TensorSource;
   /** Where the weights file is written while the session loads (default: the OS temp folder). */
   scratchDir?: string;
+  /** The graph's float type (default: ENGINE_PRECISION's, which refuses fp16 off WebGPU; benchmarks pick their own). */
+  precision?: EnginePrecision;
 }
+
+/** What fp16 keeps in float32 in the serving graph, for range (fp16.ts says why). */
+export const KEEP_FLOAT32: KeepFloat32 = {
+  scopes: ['input_layernorm', 'post_attention_layernorm', 'norm'],
+  ops: ['Softmax'],
+  inputs: [io.mask],
+};
 
 const WEIGHTS_FILE = 'weights.bin';
 
@@ -39,6 +52,8 @@ export async function loadInferenceSession(
   checkWeightShapes(cfg, checkpoint);
   const weights = new ExternalWeights();
   const graph = buildInferenceGraph(cfg, weights, opts);
+  const precision = opts.precision ?? enginePrecisionInUse();
+  if (precision === 'fp16') toFloat16(graph, KEEP_FLOAT32);
   const dir = await mkdtemp(join(opts.scratchDir ?? tmpdir(), 'rankgate-load-'));
   try {
     await weights.write(join(dir, WEIGHTS_FILE), WEIGHTS_FILE, { checkpoint, packed: opts.packedWeights });

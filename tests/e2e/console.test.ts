@@ -90,6 +90,24 @@ const shot = (name: string) => page.screenshot({ path: join(SCREENSHOTS, `${name
 /** The values a datalist of the page offers. */
 const options = (list: string) => page.locator(`#${list} option`).evaluateAll((os) => os.map((o) => o.getAttribute('value')));
 
+/** A chat request's model, message, max tokens and temperature, typed into the playground's form. */
+async function fillPlayground(request: { model: string; messages: { content: string }[]; max_tokens: number; temperature: number }) {
+  await page.fill('#playground-model', request.model);
+  await page.fill('#playground-prompt', request.messages[0].content);
+  await page.fill('#playground-max-tokens', String(request.max_tokens));
+  await page.fill('#playground-temperature', String(request.temperature));
+}
+
+/** Sends the playground's form and waits for the stream to end with `expected`, the API's own answer. */
+async function sendStreamed(expected: string) {
+  await page.click('#playground-send');
+  await page.waitForSelector('#playground-status[data-state]');
+  expect(await page.getAttribute('#playground-status', 'data-state'), (await page.textContent('#playground-status')) ?? undefined).toBe(
+    'done',
+  );
+  expect(await page.textContent('#playground-output')).toBe(expected);
+}
+
 /** Navigates to a console page and waits until it has drawn what the API returned. */
 async function open(name: 'adapters' | 'jobs' | 'merges' | 'playground') {
   const url = `${consoleUrl()}#${name}`;
@@ -299,16 +317,8 @@ describe('the web console', () => {
       const models = (await api.json('/v1/models')).data.map((m: any) => m.id);
       expect(await options('playground-models')).toEqual(models);
       expect(models).toContain(request.model);
-      await page.fill('#playground-model', request.model);
-      await page.fill('#playground-prompt', request.messages[0].content);
-      await page.fill('#playground-max-tokens', String(request.max_tokens));
-      await page.fill('#playground-temperature', '0');
-      await page.click('#playground-send');
-      await page.waitForSelector('#playground-status[data-state]');
-      expect(await page.getAttribute('#playground-status', 'data-state'), (await page.textContent('#playground-status')) ?? undefined).toBe(
-        'done',
-      );
-      expect(await page.textContent('#playground-output')).toBe(expected);
+      await fillPlayground(request);
+      await sendStreamed(expected);
       await shot('playground');
 
       // An unknown model: the API's error, shown as text.
@@ -338,22 +348,14 @@ describe('the web console', () => {
       expect(await options('playground-models')).toEqual(expect.arrayContaining(['tiny-llama', 'tiny-llama@int4', 'tiny-llama:task-a']));
       expect(await options('playground-adapters')).toEqual(expect.arrayContaining(['task-a', 'task-b']));
 
-      await page.fill('#playground-model', request.model);
-      await page.fill('#playground-prompt', request.messages[0].content);
-      await page.fill('#playground-max-tokens', String(request.max_tokens));
-      await page.fill('#playground-temperature', '0');
+      await fillPlayground(request);
       for (const [i, { name, weight }] of mix.entries()) {
         await page.click('#playground-add-adapter');
         const row = page.locator('#playground-mix-rows .mix-row').nth(i);
         await row.locator('.mix-adapter').fill(name);
         await row.locator('.mix-weight').fill(String(weight));
       }
-      await page.click('#playground-send');
-      await page.waitForSelector('#playground-status[data-state]');
-      expect(await page.getAttribute('#playground-status', 'data-state'), (await page.textContent('#playground-status')) ?? undefined).toBe(
-        'done',
-      );
-      expect(await page.textContent('#playground-output')).toBe(expected);
+      await sendStreamed(expected);
       await shot('playground-mix');
 
       // A mix on top of an adapter is refused, and the page shows why in the API's words.

@@ -1,7 +1,11 @@
 /** Shared test helpers for backend suites. */
+import { Tokenizer } from '@huggingface/tokenizers';
 import { mkdtemp, cp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { tokenizerConfigJson, tokenizerJson } from '../../gpu-backend/default-model/tokenizer-files.ts';
+import { TextTokenizer } from '../../gpu-backend/formats/tokenizer.ts';
+import type { TrainingConfig } from '../../gpu-backend/train/trainer.ts';
 
 export const FIXTURE = join(import.meta.dirname, '..', 'fixtures', 'tiny-llama');
 
@@ -11,3 +15,31 @@ export async function fixtureCopy(): Promise<string> {
   await cp(FIXTURE, dir, { recursive: true });
   return dir;
 }
+
+/**
+ * The default model's character-level tokenizer. The fixture has none of its own, and this one fits inside the
+ * fixture's 320-token vocabulary.
+ */
+export function defaultModelTokenizer(): TextTokenizer {
+  return new TextTokenizer(new Tokenizer(tokenizerJson(), tokenizerConfigJson()), tokenizerConfigJson());
+}
+
+/** LoRA r4 on three projections of the fixture, two epochs of batch 4 at a learning rate that moves it: `over` changes any of it. */
+export const fixtureTrainingConfig = (over: Partial<TrainingConfig> = {}): TrainingConfig => ({
+  mode: 'lora',
+  lora: { r: 4, alpha: 8, targetModules: ['q_proj', 'v_proj', 'down_proj'] },
+  epochs: 2,
+  batchSize: 4,
+  gradAccumSteps: 1,
+  learningRate: 5e-3,
+  warmupSteps: 2,
+  schedule: 'cosine',
+  weightDecay: 0.01,
+  maxGradNorm: 1,
+  maxLength: 48,
+  seed: 3,
+  checkpointEvery: 0,
+  evalEvery: 0,
+  baseModelName: 'tiny-llama',
+  ...over,
+});

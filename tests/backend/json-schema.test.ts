@@ -4,17 +4,15 @@
  * prompts, seeds and adapters; rows without a schema in the same batch are untouched; a schema xgrammar cannot
  * compile is refused naming what it could not compile.
  */
-import { Tokenizer } from '@huggingface/tokenizers';
 import { Ajv } from 'ajv';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { InvalidInputError } from '../../contracts/formats/errors.ts';
 import type { LoraAdapter } from '../../contracts/formats/adapter.ts';
 import { loadFixture, type Fixture } from '../../gpu-backend/cli/parity.ts';
-import { tokenizerConfigJson, tokenizerJson } from '../../gpu-backend/default-model/tokenizer-files.ts';
 import { generate, type GenerationRequest } from '../../gpu-backend/engine/generate.ts';
 import { JsonGrammars, type JsonFormat } from '../../gpu-backend/grammar/json-grammars.ts';
-import { TextTokenizer } from '../../gpu-backend/formats/tokenizer.ts';
-import { FIXTURE } from './helpers.ts';
+import type { TextTokenizer } from '../../gpu-backend/formats/tokenizer.ts';
+import { defaultModelTokenizer, FIXTURE } from './helpers.ts';
 
 let fx: Fixture;
 let tok: TextTokenizer;
@@ -22,7 +20,7 @@ let grammars: JsonGrammars;
 
 beforeAll(async () => {
   fx = await loadFixture(FIXTURE);
-  tok = new TextTokenizer(new Tokenizer(tokenizerJson(), tokenizerConfigJson()), tokenizerConfigJson());
+  tok = defaultModelTokenizer();
   grammars = await JsonGrammars.create(tok, fx.decoder.cfg.vocabSize, fx.eos);
 });
 

@@ -1,14 +1,12 @@
-import { Tokenizer } from '@huggingface/tokenizers';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { readModelFolder, type ModelFolder } from '../../gpu-backend/formats/files.ts';
-import { TextTokenizer } from '../../gpu-backend/formats/tokenizer.ts';
+import type { TextTokenizer } from '../../gpu-backend/formats/tokenizer.ts';
 import { rng } from '../../gpu-backend/engine/sampling.ts';
 import { examples, TASKS } from '../../gpu-backend/default-model/skills.ts';
-import { tokenizerConfigJson, tokenizerJson } from '../../gpu-backend/default-model/tokenizer-files.ts';
 import { clipGradNorm, scheduledLr } from '../../gpu-backend/train/adamw.ts';
 import { encodeDataset, encodeExample, IGNORE } from '../../gpu-backend/train/data.ts';
-import { Trainer, type Files, type TrainingConfig, type TrainingEvent } from '../../gpu-backend/train/trainer.ts';
-import { FIXTURE } from './helpers.ts';
+import { Trainer, type Files, type TrainingEvent } from '../../gpu-backend/train/trainer.ts';
+import { defaultModelTokenizer, FIXTURE, fixtureTrainingConfig } from './helpers.ts';
 import { maxAbsDiff } from '../../gpu-backend/cli/parity.ts';
 import { decodeSafetensors, toFloat32 } from '../../contracts/formats/safetensors.ts';
 
@@ -17,29 +15,9 @@ let tok: TextTokenizer;
 const jsonl = (rows: unknown[]) => rows.map((r) => JSON.stringify(r)).join('\n');
 const taskData = (n: number, seed: number) => jsonl(examples(TASKS[0], n, rng(seed)));
 
-const config = (over: Partial<TrainingConfig> = {}): TrainingConfig => ({
-  mode: 'lora',
-  lora: { r: 4, alpha: 8, targetModules: ['q_proj', 'v_proj', 'down_proj'] },
-  epochs: 2,
-  batchSize: 4,
-  gradAccumSteps: 1,
-  learningRate: 5e-3,
-  warmupSteps: 2,
-  schedule: 'cosine',
-  weightDecay: 0.01,
-  maxGradNorm: 1,
-  maxLength: 48,
-  seed: 3,
-  checkpointEvery: 0,
-  evalEvery: 0,
-  baseModelName: 'tiny-llama',
-  ...over,
-});
-
 beforeAll(async () => {
   base = await readModelFolder(`${FIXTURE}/base`);
-  // The fixture has no tokenizer; the default model's character-level one fits inside its 320-token vocabulary.
-  tok = new TextTokenizer(new Tokenizer(tokenizerJson(), tokenizerConfigJson()), tokenizerConfigJson());
+  tok = defaultModelTokenizer();
 });
 
 describe('datasets', () => {
@@ -116,7 +94,7 @@ describe('training', () => {
     const events: TrainingEvent[] = [];
     const checkpoints: number[] = [];
     const run = async () => {
-      const trainer = new Trainer(base, config({ checkpointEvery: 4, evalEvery: 4 }), data, val);
+      const trainer = new Trainer(base, fixtureTrainingConfig({ checkpointEvery: 4, evalEvery: 4 }), data, val);
       const res = await trainer.run({ onEvent: (e) => events.push(e), onCheckpoint: async (step) => void checkpoints.push(step) });
       await trainer.release();
       return res;
@@ -141,12 +119,12 @@ describe('training', () => {
 
   test('resume: N steps, stop, resume, N steps equals 2N uninterrupted steps', async () => {
     const data = await encodeDataset(taskData(24, 5), tok, 48);
-    const straight = new Trainer(base, config({ gradAccumSteps: 2 }), data);
+    const straight = new Trainer(base, fixtureTrainingConfig({ gradAccumSteps: 2 }), data);
     const full = await straight.run();
     await straight.release();
 
     const saved = new Map<number, Files>();
-    const first = new Trainer(base, config({ gradAccumSteps: 2, checkpointEvery: 3 }), data);
+    const first = new Trainer(base, fixtureTrainingConfig({ gradAccumSteps: 2, checkpointEvery: 3 }), data);
     const controller = new AbortController();
     await first.run({
       signal: controller.signal,
@@ -158,7 +136,7 @@ describe('training', () => {
     await first.release();
     expect([...saved.keys()]).toEqual([3]);
 
-    const second = new Trainer(base, config({ gradAccumSteps: 2, checkpointEvery: 3 }), data);
+    const second = new Trainer(base, fixtureTrainingConfig({ gradAccumSteps: 2, checkpointEvery: 3 }), data);
     const resumed = await second.run({ resumeFrom: saved.get(3)! });
     await second.release();
     expect(resumed.step).toBe(full.step);
@@ -168,8 +146,12 @@ describe('training', () => {
 
   test('gradient accumulation over micro-batches equals one larger batch', async () => {
     const data = await encodeDataset(taskData(8, 9), tok, 48);
-    const one = new Trainer(base, config({ batchSize: 8, maxSteps: 1, warmupSteps: 0, schedule: 'constant' }), data);
-    const two = new Trainer(base, config({ batchSize: 4, gradAccumSteps: 2, maxSteps: 1, warmupSteps: 0, schedule: 'constant' }), data);
+    const one = new Trainer(base, fixtureTrainingConfig({ batchSize: 8, maxSteps: 1, warmupSteps: 0, schedule: 'constant' }), data);
+    const two = new Trainer(
+      base,
+      fixtureTrainingConfig({ batchSize: 4, gradAccumSteps: 2, maxSteps: 1, warmupSteps: 0, schedule: 'constant' }),
+      data,
+    );
     const [a, b] = [await one.run(), await two.run()];
     await one.release();
     await two.release();
@@ -180,7 +162,7 @@ describe('training', () => {
 
   test('cancel stops between steps', async () => {
     const data = await encodeDataset(taskData(16, 11), tok, 48);
-    const trainer = new Trainer(base, config(), data);
+    const trainer = new Trainer(base, fixtureTrainingConfig(), data);
     const controller = new AbortController();
     const res = await trainer.run({ signal: controller.signal, onEvent: (e) => e.type === 'step' && e.step === 2 && controller.abort() });
     await trainer.release();
@@ -189,9 +171,9 @@ describe('training', () => {
 
   test('bad hyperparameters are refused before any training', async () => {
     const data = await encodeDataset(taskData(4, 1), tok, 48);
-    expect(() => new Trainer(base, config({ learningRate: 5 }), data)).toThrow(/learning_rate/);
-    expect(() => new Trainer(base, config({ batchSize: 0 }), data)).toThrow(/batch_size/);
-    expect(() => new Trainer(base, config({ lora: { r: 0, alpha: 1, targetModules: ['q_proj'] } }), data)).toThrow(/rank/);
-    expect(() => new Trainer(base, config({ lora: { r: 4, alpha: 1, targetModules: ['c_attn'] } }), data)).toThrow(/c_attn/);
+    expect(() => new Trainer(base, fixtureTrainingConfig({ learningRate: 5 }), data)).toThrow(/learning_rate/);
+    expect(() => new Trainer(base, fixtureTrainingConfig({ batchSize: 0 }), data)).toThrow(/batch_size/);
+    expect(() => new Trainer(base, fixtureTrainingConfig({ lora: { r: 0, alpha: 1, targetModules: ['q_proj'] } }), data)).toThrow(/rank/);
+    expect(() => new Trainer(base, fixtureTrainingConfig({ lora: { r: 4, alpha: 1, targetModules: ['c_attn'] } }), data)).toThrow(/c_attn/);
   });
 });

@@ -2,51 +2,26 @@
  * A short LoRA training run on WebGPU (forward and backward graphs, the head's loss, AdamW on the host) follows the
  * same run on the CPU provider step by step: the same losses and the same trained adapter, within float32 rounding.
  */
-import { Tokenizer } from '@huggingface/tokenizers';
 import { expect, test } from 'vitest';
 import { decodeSafetensors, toFloat32 } from '../../contracts/formats/safetensors.ts';
 import { maxAbsDiff } from '../../gpu-backend/cli/parity.ts';
 import { examples, TASKS } from '../../gpu-backend/default-model/skills.ts';
-import { tokenizerConfigJson, tokenizerJson } from '../../gpu-backend/default-model/tokenizer-files.ts';
 import { rng } from '../../gpu-backend/engine/sampling.ts';
 import { executionProviderInUse, useExecutionProvider } from '../../gpu-backend/engine/providers.ts';
 import { readModelFolder } from '../../gpu-backend/formats/files.ts';
-import { TextTokenizer } from '../../gpu-backend/formats/tokenizer.ts';
 import { encodeDataset } from '../../gpu-backend/train/data.ts';
 import { Trainer, type TrainingEvent } from '../../gpu-backend/train/trainer.ts';
-import { FIXTURE } from '../backend/helpers.ts';
+import { defaultModelTokenizer, FIXTURE, fixtureTrainingConfig } from '../backend/helpers.ts';
 
 test('two LoRA steps on WebGPU give the CPU provider’s losses and adapter', async () => {
   expect(executionProviderInUse()).toBe('webgpu');
   const base = await readModelFolder(`${FIXTURE}/base`);
-  // The fixture has no tokenizer; the default model's character-level one fits inside its 320-token vocabulary.
-  const tok = new TextTokenizer(new Tokenizer(tokenizerJson(), tokenizerConfigJson()), tokenizerConfigJson());
+  const tok = defaultModelTokenizer();
   const lines = examples(TASKS[0], 16, rng(1)).map((r) => JSON.stringify(r));
   const data = await encodeDataset(lines.join('\n'), tok, 48);
   const run = async (provider: 'cpu' | 'webgpu') => {
     await useExecutionProvider(provider);
-    const trainer = new Trainer(
-      base,
-      {
-        mode: 'lora',
-        lora: { r: 4, alpha: 8, targetModules: ['q_proj', 'v_proj', 'down_proj'] },
-        epochs: 1,
-        maxSteps: 2,
-        batchSize: 4,
-        gradAccumSteps: 1,
-        learningRate: 5e-3,
-        warmupSteps: 0,
-        schedule: 'constant',
-        weightDecay: 0.01,
-        maxGradNorm: 1,
-        maxLength: 48,
-        seed: 3,
-        checkpointEvery: 0,
-        evalEvery: 0,
-        baseModelName: 'tiny-llama',
-      },
-      data,
-    );
+    const trainer = new Trainer(base, fixtureTrainingConfig({ epochs: 1, maxSteps: 2, warmupSteps: 0, schedule: 'constant' }), data);
     const losses: number[] = [];
     const res = await trainer.run({ onEvent: (e: TrainingEvent) => e.type === 'step' && losses.push(e.loss) });
     await trainer.release();

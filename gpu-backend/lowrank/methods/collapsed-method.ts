@@ -13,7 +13,7 @@ export function collapsedMethod(name: MergeMethod, spec: (params: GivenParams) =
     name,
     declaration: declarationOf(name),
     reversible: false,
-    build(members: Member[], params: GivenParams) {
+    async build(members: Member[], params: GivenParams) {
       const { adapter, report } = mergeCollapsed(members, spec(params));
       const storage = adapterFloats(adapter) / members.reduce((n, m) => n + adapterFloats(m.adapter), 0);
       return {

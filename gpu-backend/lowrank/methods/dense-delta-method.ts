@@ -13,7 +13,7 @@ export function denseDeltaMethod(name: MergeMethod, combiner: (params: GivenPara
     name,
     declaration: declarationOf(name),
     reversible: false,
-    build(members: Member[], params: GivenParams) {
+    async build(members: Member[], params: GivenParams) {
       const { adapter, report } = mergeDeltas(members, { weights: params.weights as number[] | undefined }, combiner(params));
       const storage = adapterFloats(adapter) / members.reduce((n, m) => n + adapterFloats(m.adapter), 0);
       return {

@@ -20,7 +20,7 @@ export function reversibleMethod(
     name,
     declaration: declarationOf(name),
     reversible: true,
-    build(members: Member[], params: GivenParams) {
+    async build(members: Member[], params: GivenParams) {
       const merge = buildReversibleMerge(members, {
         construction,
         basisSize: reversibleBasisSize(params.basis_size as number | undefined, members.length),
@@ -38,8 +38,8 @@ export function reversibleMethod(
       };
     },
     decode: decodeReversibleMerge,
-    revert: revertTask,
-    mean: meanAdapter,
+    revert: async (merge, task) => revertTask(merge, task),
+    mean: async (merge) => meanAdapter(merge),
     ...serving,
   };
 }

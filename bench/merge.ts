@@ -70,32 +70,32 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
     ['PEFT svd', { method: 'svd' }],
     ['PEFT linear', { method: 'linear' }],
   ] as const) {
-    collapsedRows.push(await evaluate(collapsed(suite, label, spec)));
+    collapsedRows.push(await evaluate(await collapsed(suite, label, spec)));
   }
   merges.push(...collapsedRows);
   const reversibleRows: (Row & { construction: Construction; p: number })[] = [];
   for (const construction of ['factor', 'factor_svd', 'delta', 'shared'] as const) {
     // p = n rebuilds every task exactly (the lowrank tests show it); --quick leaves it out.
     for (const p of [...new Set([1, 2, Math.floor(n / 2), ...(quick ? [] : [n])])]) {
-      const row = await evaluate(reversible(suite, `${CONSTRUCTION_LABEL[construction]} p=${p}`, construction, p));
+      const row = await evaluate(await reversible(suite, `${CONSTRUCTION_LABEL[construction]} p=${p}`, construction, p));
       reversibleRows.push({ ...row, construction, p });
     }
   }
   merges.push(...reversibleRows);
   const jointRows: Row[] = [];
-  for (const k of [8, 16]) jointRows.push(await evaluate(joint(suite, `joint k=${k}`, { k })));
-  jointRows.push(await evaluate(joint(suite, 'joint storage=0.5', { storage: 0.5 })));
+  for (const k of [8, 16]) jointRows.push(await evaluate(await joint(suite, `joint k=${k}`, { k })));
+  jointRows.push(await evaluate(await joint(suite, 'joint storage=0.5', { storage: 0.5 })));
   merges.push(...jointRows);
   printTable('Table 1: the six task adapters merged', suite, merges);
 
   // Table 2: each adapter compressed on its own, and quantized bases under the adapters.
   const rank = suite.tasks[0].adapter.config.r;
   const compressions: Row[] = [];
-  compressions.push(await evaluate(compressed(suite, `rank ${rank / 2} (1/2)`, { rank: rank / 2 })));
-  compressions.push(await evaluate(compressed(suite, `rank ${rank / 4} (1/4)`, { rank: rank / 4 })));
-  compressions.push(await evaluate(compressed(suite, 'energy 0.9', { energy: 0.9 })));
-  compressions.push(await evaluate(quantized(suite, 'int8 factors', INT8)));
-  compressions.push(await evaluate(quantized(suite, 'int4 factors', INT4)));
+  compressions.push(await evaluate(await compressed(suite, `rank ${rank / 2} (1/2)`, { rank: rank / 2 })));
+  compressions.push(await evaluate(await compressed(suite, `rank ${rank / 4} (1/4)`, { rank: rank / 4 })));
+  compressions.push(await evaluate(await compressed(suite, 'energy 0.9', { energy: 0.9 })));
+  compressions.push(await evaluate(await quantized(suite, 'int8 factors', INT8)));
+  compressions.push(await evaluate(await quantized(suite, 'int4 factors', INT4)));
   const bases: Record<string, { storage: number; weight_error: number; retained: number }> = {};
   for (const [label, opts] of [
     ['int8 base', INT8],
@@ -121,11 +121,11 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
   const eligible = [...reversibleRows].filter((r) => r.storage <= HALF).sort((x, y) => y.retained - x.retained);
   const bestConstruction = eligible[0]?.construction ?? 'shared';
   const eight = randomMembers(8, 16, 1, layers);
-  const best = timeReversibleMerge(eight, bestConstruction, 4);
-  const published = bestConstruction === 'factor' ? best : timeReversibleMerge(eight, 'factor', 4);
-  const revertMs = timeRevert(best.merge);
-  const publishedRevertMs = bestConstruction === 'factor' ? revertMs : timeRevert(published.merge);
-  const jointSeconds = timeJoint(quick ? 8 : 32, 16, layers);
+  const best = await timeReversibleMerge(eight, bestConstruction, 4);
+  const published = bestConstruction === 'factor' ? best : await timeReversibleMerge(eight, 'factor', 4);
+  const revertMs = await timeRevert(best.merge);
+  const publishedRevertMs = bestConstruction === 'factor' ? revertMs : await timeRevert(published.merge);
+  const jointSeconds = await timeJoint(quick ? 8 : 32, 16, layers);
   const shape = `SmolLM2-135M shape${quick ? ', 6 of 30 layers' : ''}, r=16 on all seven projections`;
   console.log(`\nTimings (${shape}):`);
   console.log(

@@ -62,10 +62,15 @@ function local(a: Mat, b: Mat, form: GemmForm): Mat {
   return form === 'nn' ? matmul(a, b) : form === 'tn' ? matmulTN(a, b) : matmulNT(a, b);
 }
 
+/** Whether an m×k·k×n product runs on the runtime (in float32) rather than in float64 JS. */
+export function onRuntime(m: number, k: number, n: number): boolean {
+  return m * k * n >= minMacs;
+}
+
 /** op(a)·op(b) by `form`: on the runtime in float32 when large, else in float64 JS. */
 export async function gemm(a: Mat, b: Mat, form: GemmForm = 'nn'): Promise<Mat> {
   const { m, k, n } = shapeOf(a, b, form);
-  if (m * k * n < minMacs) return local(a, b, form);
+  if (!onRuntime(m, k, n)) return local(a, b, form);
   const session = await sessionFor(form, false);
   const out = await session.run({
     a: f32(Float32Array.from(a.data), [a.rows, a.cols]),

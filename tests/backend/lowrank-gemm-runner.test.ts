@@ -60,3 +60,43 @@ describe('gemm on the runtime', () => {
     await expect(gemmBatch([operands('nn', 2, 3, 4, 1), operands('nn', 2, 3, 5, 1)])).rejects.toThrow(/same shapes/);
   });
 });
+
+describe('spanBasis: an orthonormal basis of a stacked factor through its Gram', () => {
+  afterAll(() => setRuntimeMinMacs(RUNTIME_MIN_MACS));
+  const orthonormality = (q: Mat) => {
+    const g = matmulTN(q, q);
+    let worst = 0;
+    for (let i = 0; i < g.rows; i++)
+      for (let j = 0; j < g.cols; j++) worst = Math.max(worst, Math.abs(g.data[i * g.cols + j] - (i === j ? 1 : 0)));
+    return worst;
+  };
+  // Columns of very different scales, and one column a combination of two others (rank 5 of 6).
+  const x = random(300, 6, 21);
+  for (let i = 0; i < 300; i++) {
+    x.data[i * 6 + 1] *= 1e-3;
+    x.data[i * 6 + 5] = x.data[i * 6] - 2 * x.data[i * 6 + 2];
+  }
+  for (const [where, macs] of [
+    ['float64', Infinity],
+    ['the runtime', 0],
+  ] as const) {
+    test(`on ${where}: q orthonormal, q·r = x, the dependent column costs no basis vector`, async () => {
+      setRuntimeMinMacs(macs);
+      const { basisTimes, spanBasis } = await import('../../gpu-backend/lowrank/span-basis.ts');
+      for (const side of ['columns', 'rows'] as const) {
+        const given = side === 'columns' ? x : transposeOf(x);
+        const { map, r } = await spanBasis(given, side);
+        const q = await basisTimes(given, side, map);
+        expect(q.cols).toBe(5);
+        expect(orthonormality(q)).toBeLessThan(macs === 0 ? 1e-5 : 1e-12);
+        expect(relDiff(matmul(q, r), x)).toBeLessThan(macs === 0 ? 1e-5 : 1e-12);
+      }
+    });
+  }
+});
+
+function transposeOf(a: Mat): Mat {
+  const t = zeros(a.cols, a.rows);
+  for (let i = 0; i < a.rows; i++) for (let j = 0; j < a.cols; j++) t.data[j * a.rows + i] = a.data[i * a.cols + j];
+  return t;
+}

@@ -738,7 +738,7 @@ describe('merges', () => {
       ['rev', 'factor'],
       ['rev-shared', 'shared'],
     ] as const) {
-      const { manifest, tensors } = encodeReversibleMerge(buildReversibleMerge(members, { construction, basisSize: 2 }));
+      const { manifest, tensors } = encodeReversibleMerge(await buildReversibleMerge(members, { construction, basisSize: 2 }));
       await store.put(`merges/${id}/${BASIS_MANIFEST}`, JSON.stringify(manifest));
       await store.put(`merges/${id}/${BASIS_TENSORS}`, encodeSafetensors(tensors));
     }

@@ -21,11 +21,11 @@ export function reversibleMethod(
     declaration: declarationOf(name),
     reversible: true,
     async build(members: Member[], params: GivenParams) {
-      const merge = buildReversibleMerge(members, {
+      const merge = await buildReversibleMerge(members, {
         construction,
         basisSize: reversibleBasisSize(params.basis_size as number | undefined, members.length),
       });
-      const report = reversibleReport(merge, members);
+      const report = await reversibleReport(merge, members);
       return {
         layout: 'reversible_basis',
         merge,
@@ -38,8 +38,8 @@ export function reversibleMethod(
       };
     },
     decode: decodeReversibleMerge,
-    revert: async (merge, task) => revertTask(merge, task),
-    mean: async (merge) => meanAdapter(merge),
+    revert: revertTask,
+    mean: meanAdapter,
     ...serving,
   };
 }

@@ -53,8 +53,8 @@ const allFloats = (suite: Suite) => suite.tasks.reduce((s, t) => s + adapterFloa
 export function collapsed(suite: Suite, label: string, spec: CollapsedSpec): Promise<Built> {
   return timed(
     label,
-    () => {
-      const { adapter } = mergeCollapsed(members(suite), spec);
+    async () => {
+      const { adapter } = await mergeCollapsed(members(suite), spec);
       return { adapters: suite.tasks.map(() => adapter), storage: adapterFloats(adapter) / allFloats(suite) };
     },
     suite,

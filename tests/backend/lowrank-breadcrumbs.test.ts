@@ -34,11 +34,11 @@ describe('breadcrumbs', () => {
     const plain = await breadcrumbs.build(members, { weights: [1, 0.5] });
     const halved = await breadcrumbs.build(members, { weights: [1, 0.5], lambda: 0.5 });
     const rank = Math.max(...members.flatMap((m) => m.adapter.modules.map((k) => k.rank)));
-    const svd = mergeCollapsed(members, { method: 'svd', weights: [1, 0.5], rank });
+    const svd = await mergeCollapsed(members, { method: 'svd', weights: [1, 0.5], rank });
     if (plain.layout !== 'peft_adapter' || halved.layout !== 'peft_adapter') throw new Error('breadcrumbs collapses');
     expect(plain.report.rank).toBe(rank);
     expect(relativeError(plain.adapter, svd.adapter)).toBeLessThan(1e-4);
-    const half = mergeCollapsed(members, { method: 'svd', weights: [0.5, 0.25], rank });
+    const half = await mergeCollapsed(members, { method: 'svd', weights: [0.5, 0.25], rank });
     expect(relativeError(halved.adapter, half.adapter)).toBeLessThan(1e-4);
   });
 

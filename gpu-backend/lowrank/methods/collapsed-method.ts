@@ -14,7 +14,7 @@ export function collapsedMethod(name: MergeMethod, spec: (params: GivenParams) =
     declaration: declarationOf(name),
     reversible: false,
     async build(members: Member[], params: GivenParams) {
-      const { adapter, report } = mergeCollapsed(members, spec(params));
+      const { adapter, report } = await mergeCollapsed(members, spec(params));
       const storage = adapterFloats(adapter) / members.reduce((n, m) => n + adapterFloats(m.adapter), 0);
       return {
         layout: 'peft_adapter',

@@ -14,7 +14,7 @@ export function denseDeltaMethod(name: MergeMethod, combiner: (params: GivenPara
     declaration: declarationOf(name),
     reversible: false,
     async build(members: Member[], params: GivenParams) {
-      const { adapter, report } = mergeDeltas(members, { weights: params.weights as number[] | undefined }, combiner(params));
+      const { adapter, report } = await mergeDeltas(members, { weights: params.weights as number[] | undefined }, combiner(params));
       const storage = adapterFloats(adapter) / members.reduce((n, m) => n + adapterFloats(m.adapter), 0);
       return {
         layout: 'peft_adapter',

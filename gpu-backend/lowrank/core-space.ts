@@ -9,7 +9,8 @@ import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import { PROJECTIONS } from '../../contracts/formats/hf-config.ts';
 import { squaredNorm } from './delta-distance.ts';
-import { matmul, matmulNT, matmulTN, qr, svd, transpose, zeros, type Mat } from './linalg.ts';
+import { gemm } from './gemm-runner.ts';
+import { matmul, matmulNT, matmulTN, qr, sliceCols, sliceRows, svd, zeros, type Mat } from './linalg.ts';
 import { basisTimes, spanBasis } from './span-basis.ts';
 import { stack, type AlignedModule } from './reversible-types.ts';
 import { symEig } from './symmetric-eigen.ts';
@@ -256,8 +257,16 @@ export const OVERSAMPLE = 8;
  * (k + 8 columns, two operator applications from random, one from the previous basis during the alternating steps).
  * Approximate where the exact path is exact; used only where N > 3(k + 8).
  */
-export function fitSketched(slot: AlignedModule, weights: number[], k: number, iters: number): { u: Mat; v: Mat; cores: Mat } {
-  const tasks = slot.factors.flatMap((f, i) => (f ? [{ i, b: f.b, a: f.a, at: transpose(f.a), w: weights[i] }] : []));
+export async function fitSketched(
+  slot: AlignedModule,
+  weights: number[],
+  k: number,
+  iters: number,
+): Promise<{ u: Mat; v: Mat; cores: Mat }> {
+  // The operators on the stacked factors, so that each application is two products on the runtime
+  // ([B₁…Bₙ]ᵀ·X, then [B₁…Bₙ]·Z) around n small r×r middles in JS, instead of 2n thin products.
+  const { bcat, acat, blocks } = stack(slot);
+  const tasks = slot.factors.flatMap((f, i) => (f ? [{ i, block: blocks[i], w: weights[i] }] : []));
   const kk = Math.min(k, slot.out, slot.in);
   const width = Math.min(kk + OVERSAMPLE, slot.out, slot.in);
   const rng = xoroshiro128plus(slot.layer * 16 + PROJECTIONS.indexOf(slot.projection));
@@ -266,44 +275,59 @@ export function fitSketched(slot: AlignedModule, weights: number[], k: number, i
     for (let i = 0; i < m.data.length; i++) m.data[i] = uniformFloat64(rng) - 0.5;
     return m;
   };
-  // left(X) = Σ wᵢ·Bᵢ·Mᵢ·BᵢᵀX with Mᵢ = AᵢAᵢᵀ, or (AᵢV)(AᵢV)ᵀ once V is known; right(Y) likewise on Aᵢᵀ.
-  const middles = (side: 'left' | 'right', proj: Mat | null) =>
-    tasks.map((t) => {
-      const inner = side === 'left' ? t.at : t.b; // in×r or out×r
-      const y = proj ? matmulTN(inner, proj) : null; // r×k
-      return y ? matmulNT(y, y) : matmulTN(inner, inner);
+  // left(X) = Σ wᵢ·Bᵢ·Mᵢ·BᵢᵀX with Mᵢ = AᵢAᵢᵀ, or (AᵢV)(AᵢV)ᵀ once V is known; right(Y) likewise on Aᵢᵀ with BᵢᵀBᵢ.
+  // `inner` is [A₁;…;Aₙ]·V (N×k) or [B₁…Bₙ]ᵀ·U, or null for the plain Grams of each block.
+  const middles = async (side: 'left' | 'right', proj: Mat | null) => {
+    const inner = proj ? (side === 'left' ? await gemm(acat, proj) : await gemm(bcat, proj, 'tn')) : null;
+    const gram = inner ? null : side === 'left' ? await gemm(acat, acat, 'nt') : await gemm(bcat, bcat, 'tn');
+    return tasks.map(({ block: [from, to] }) => {
+      if (inner) {
+        const y = sliceRows(inner, from, to);
+        return matmulNT(y, y);
+      }
+      const r = to - from;
+      const m = zeros(r, r);
+      for (let a = 0; a < r; a++) for (let b = 0; b < r; b++) m.data[a * r + b] = gram!.data[(from + a) * gram!.cols + from + b];
+      return m;
     });
-  const apply = (side: 'left' | 'right', mids: Mat[], x: Mat) => {
-    let out: Mat | null = null;
-    tasks.forEach((t, j) => {
-      const outer = side === 'left' ? t.b : t.at; // out×r or in×r
-      const term = matmul(outer, matmul(mids[j], matmulTN(outer, x)));
-      if (!out) out = zeros(term.rows, term.cols);
-      for (let e = 0; e < term.data.length; e++) out.data[e] += t.w * term.data[e];
+  };
+  const apply = async (side: 'left' | 'right', mids: Mat[], x: Mat) => {
+    const z = side === 'left' ? await gemm(bcat, x, 'tn') : await gemm(acat, x); // N × width
+    const scaled = zeros(z.rows, z.cols);
+    tasks.forEach(({ block: [from, to], w }, j) => {
+      const part = matmul(mids[j], sliceRows(z, from, to));
+      for (let e = 0; e < part.data.length; e++) scaled.data[from * z.cols + e] = w * part.data[e];
     });
-    return out!;
+    return side === 'left' ? gemm(bcat, scaled) : gemm(acat, scaled, 'tn');
   };
   // `steps` applications; the last image Z = S·Q is not applied again for Rayleigh–Ritz: the top-k left singular
   // vectors of Z (through its QR and the SVD of the small R) serve instead, as in a randomized SVD.
-  const top = (side: 'left' | 'right', mids: Mat[], start: Mat, steps: number) => {
+  const top = async (side: 'left' | 'right', mids: Mat[], start: Mat, steps: number) => {
     let q = qr(start).q;
-    for (let s = 1; s < steps; s++) q = qr(apply(side, mids, q)).q;
-    const z = qr(apply(side, mids, q));
+    for (let s = 1; s < steps; s++) q = qr(await apply(side, mids, q)).q;
+    const z = qr(await apply(side, mids, q));
     return matmul(z.q, leadingColumns(svd(z.r).u, kk));
   };
-  let u = top('left', middles('left', null), random(slot.out), 2);
-  let v = top('right', middles('right', null), random(slot.in), 2);
+  let u = await top('left', await middles('left', null), random(slot.out), 2);
+  let v = await top('right', await middles('right', null), random(slot.in), 2);
   const widen = (basis: Mat, rows: number) => {
     const fresh = random(rows);
     for (let i = 0; i < rows; i++) for (let j = 0; j < kk; j++) fresh.data[i * width + j] = basis.data[i * kk + j];
     return fresh;
   };
   for (let it = 0; it < iters; it++) {
-    v = top('right', middles('right', u), widen(v, slot.in), 1);
-    u = top('left', middles('left', v), widen(u, slot.out), 1);
+    v = await top('right', await middles('right', u), widen(v, slot.in), 1);
+    u = await top('left', await middles('left', v), widen(u, slot.out), 1);
   }
+  // Σᵢ = (UᵀBᵢ)(AᵢV) from the two stacked products.
+  const ub = await gemm(u, bcat, 'tn'); // k × N
+  const av = await gemm(acat, v); // N × k
   const cores = zeros(slot.factors.length, kk * kk);
-  for (const t of tasks) cores.data.set(matmul(matmulTN(u, t.b), matmul(t.a, v)).data, t.i * kk * kk);
+  for (const {
+    i,
+    block: [from, to],
+  } of tasks)
+    cores.data.set(matmul(sliceCols(ub, from, to), sliceRows(av, from, to)).data, i * kk * kk);
   return { u, v, cores };
 }
 

@@ -76,7 +76,7 @@ export async function jointCompress(members: Member[], opts: JointOptions): Prom
   for (const slot of aligned) {
     const total = slot.factors.reduce((s, f) => s + (f ? f.a.rows : 0), 0);
     if (total > 3 * (k + OVERSAMPLE)) {
-      modules.push({ ...slotOf(slot), ...fitSketched(slot, weights, k, iters) });
+      modules.push({ ...slotOf(slot), ...(await fitSketched(slot, weights, k, iters)) });
       continue;
     }
     const cs = await coreSpace(slot);

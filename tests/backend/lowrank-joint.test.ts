@@ -150,7 +150,7 @@ test('with many adapters (stacked rank far above k) the sketched fit keeps what 
     }, 0);
   const cs = await coreSpace(slot);
   const exact = kept(await expand(cs, fitCore(cs, weights, 3, 2)));
-  const sketched = kept(fitSketched(slot, weights, 3, 2));
+  const sketched = kept(await fitSketched(slot, weights, 3, 2));
   // Both are local optima of the same objective; the sketch may land a hair either side of the exact path.
   expect(Math.abs(sketched - exact)).toBeLessThan(0.01 * exact);
 });

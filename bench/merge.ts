@@ -20,6 +20,7 @@ import type { Decoder } from '../gpu-backend/engine/decoder.ts';
 import { table } from './measure.ts';
 import { collapsed, compressed, joint, quantized, quantizedBase, reversible, type Built } from './merge-methods.ts';
 import { accuracies, decoderFor, loadSuite, type Suite } from './merge-suite.ts';
+import { timeScale } from './merge-scale.ts';
 import { randomMembers, timeJoint, timeReversibleMerge, timeRevert } from './merge-timing.ts';
 
 interface Row {
@@ -127,6 +128,8 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
   const publishedRevertMs = bestConstruction === 'factor' ? revertMs : await timeRevert(published.merge);
   const jointSeconds = await timeJoint(quick ? 8 : 32, 16, layers);
   const shape = `SmolLM2-135M shape${quick ? ', 6 of 30 layers' : ''}, r=16 on all seven projections`;
+  // The Llama-3-8B shape on 1 (quick) or 2 of its 32 layers, extrapolated; and the runtime products' GFLOP/s there.
+  const scale = await timeScale(quick ? 1 : 2);
   console.log(`\nTimings (${shape}):`);
   console.log(
     table(
@@ -137,6 +140,10 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
         [`one revert, ${CONSTRUCTION_LABEL[bestConstruction]} (ms)`, revertMs],
         [`one revert, ${CONSTRUCTION_LABEL.factor} (ms)`, publishedRevertMs],
         [`joint compression of ${quick ? 8 : 32}, k=16 (s)`, jointSeconds],
+        [`Llama-3-8B shape: rmm_shared merge of 8, p=4 (s, from ${scale.layers_timed} of 32 layers)`, scale.merge_8x16_8b_s],
+        [`Llama-3-8B shape: one revert (ms, from ${scale.layers_timed} of 32 layers)`, scale.revert_8b_ms],
+        [`Llama-3-8B shape: peak RSS while merging (MB; members ${scale.members_mb.toFixed(0)} MB)`, scale.merge_peak_rss_mb],
+        [`runtime products: GFLOP/s over the MatMul peak (${scale.matmul_peak_gflops.toFixed(0)})`, scale.merge_gflops_vs_peak],
       ],
     ),
   );
@@ -169,6 +176,16 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
     revert_ms: round(revertMs, 1),
     revert_published_ms: round(publishedRevertMs, 1),
     joint_32x16_s: quick ? null : round(jointSeconds, 1),
+    merge_8x16_8b_s: round(scale.merge_8x16_8b_s, 1),
+    revert_8b_ms: round(scale.revert_8b_ms, 1),
+    merge_peak_rss_mb: Math.round(scale.merge_peak_rss_mb),
+    merge_members_mb: Math.round(scale.members_mb),
+    merge_8b_layers_timed: scale.layers_timed,
+    merge_8b_extrapolated: scale.extrapolated,
+    merge_gflops: round(scale.merge_gflops, 1),
+    merge_gflops_vs_peak: round(scale.merge_gflops_vs_peak),
+    matmul_peak_gflops: Math.round(scale.matmul_peak_gflops),
+    ties_8x16_8b_s: null,
     timing_shape: shape,
     quantized_base: bases,
     table_merges: merges.map(rowJson),

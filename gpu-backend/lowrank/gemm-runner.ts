@@ -26,6 +26,9 @@ export function setRuntimeMinMacs(macs: number): number {
 
 const sessions = new Map<string, Promise<ort.InferenceSession>>();
 
+/** Multiply-adds done so far, on the runtime and in float64 JS (a benchmark's achieved GFLOP/s divides by them). */
+export const gemmCounters = { runtimeMacs: 0, localMacs: 0 };
+
 function sessionFor(form: GemmForm, batched: boolean): Promise<ort.InferenceSession> {
   const key = `${form}:${batched}`;
   let s = sessions.get(key);
@@ -70,7 +73,11 @@ export function onRuntime(m: number, k: number, n: number): boolean {
 /** op(a)·op(b) by `form`: on the runtime in float32 when large, else in float64 JS. */
 export async function gemm(a: Mat, b: Mat, form: GemmForm = 'nn'): Promise<Mat> {
   const { m, k, n } = shapeOf(a, b, form);
-  if (!onRuntime(m, k, n)) return local(a, b, form);
+  if (!onRuntime(m, k, n)) {
+    gemmCounters.localMacs += m * k * n;
+    return local(a, b, form);
+  }
+  gemmCounters.runtimeMacs += m * k * n;
   const session = await sessionFor(form, false);
   const out = await session.run({
     a: f32(Float32Array.from(a.data), [a.rows, a.cols]),
@@ -97,6 +104,7 @@ export async function gemmBatch(pairs: [Mat, Mat][], form: GemmForm = 'nn'): Pro
     mats.forEach((x, i) => data.set(x.data, i * size));
     return f32(data, [mats.length, mats[0].rows, mats[0].cols]);
   };
+  gemmCounters.runtimeMacs += m * k * n * pairs.length;
   const session = await sessionFor(form, true);
   const out = await session.run({ a: stackOf(pairs.map((p) => p[0])), b: stackOf(pairs.map((p) => p[1])) });
   const c = out.c.data as Float32Array;

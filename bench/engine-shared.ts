@@ -30,15 +30,15 @@ import { randomFloats } from './measure.ts';
 export const SHARED_K = 16;
 
 /** The basis the decode section serves its 32 adapters through. */
-export function basisFor(
+export async function basisFor(
   adapters: LoraAdapter[],
   cfg: ModelConfig,
   quick: boolean,
-): { basis: SharedBasis; fitted: boolean; seconds: number } {
+): Promise<{ basis: SharedBasis; fitted: boolean; seconds: number }> {
   const t = performance.now();
   if (quick) return { basis: sharedBasisOfMerge(randomSharedMerge(cfg, adapters.length, SHARED_K)), fitted: false, seconds: 0 };
   const members = adapters.map((adapter, i) => ({ name: `task${i}`, baseModel: 'bench', adapter }));
-  const basis = sharedBasisOfJoint(jointCompress(members, { k: SHARED_K }));
+  const basis = sharedBasisOfJoint(await jointCompress(members, { k: SHARED_K }));
   return { basis, fitted: true, seconds: (performance.now() - t) / 1000 };
 }
 
@@ -122,7 +122,7 @@ export async function firstTokens(decoder: Decoder, adapter: LoraAdapter, quick:
       result.rebuild_first_token_ms,
       await firstToken(async () => {
         const t = performance.now();
-        const rebuilt = revertTask(merge, name);
+        const rebuilt = await revertTask(merge, name);
         result.revert_rebuild_ms = Math.min(result.revert_rebuild_ms, performance.now() - t);
         return { adapter: rebuilt };
       }),

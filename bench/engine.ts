@@ -75,7 +75,7 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
   // Decode: rows prefilled with `ctx`-token prompts, then `steps` decode steps timed on their own.
   const [ctx, steps] = quick ? [16, 8] : [32, 64];
   const adapters: LoraAdapter[] = Array.from({ length: 32 }, (_, i) => randomAdapter(cfg, 16, i + 1));
-  const shared = basisFor(adapters, cfg, quick);
+  const shared = await basisFor(adapters, cfg, quick);
   if (shared.fitted) console.log(`joint compression of the 32 adapters at k = ${SHARED_K}: ${shared.seconds.toFixed(1)} s`);
   /** true: adapter i on row i; 'shared': task i of the shared basis on row i; false: the base. */
   const requests = (n: number, withAdapters: boolean | 'shared'): GenerationRequest[] =>

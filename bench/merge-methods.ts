@@ -35,9 +35,13 @@ export function adapterFloats(adapter: LoraAdapter): number {
   return adapter.modules.reduce((s, m) => s + m.rank * (m.in + m.out), 0);
 }
 
-function timed(method: string, build: () => { adapters: LoraAdapter[]; storage: number }, suite: Suite): Built {
+async function timed(
+  method: string,
+  build: () => Promise<{ adapters: LoraAdapter[]; storage: number }> | { adapters: LoraAdapter[]; storage: number },
+  suite: Suite,
+): Promise<Built> {
   const t = performance.now();
-  const { adapters, storage } = build();
+  const { adapters, storage } = await build();
   const buildSeconds = (performance.now() - t) / 1000;
   const errors = adapters.map((a, i) => relativeError(a, suite.tasks[i].adapter));
   return { method, adapters, storage, error: errors.reduce((s, e) => s + e, 0) / errors.length, buildSeconds };
@@ -46,11 +50,11 @@ function timed(method: string, build: () => { adapters: LoraAdapter[]; storage: 
 const allFloats = (suite: Suite) => suite.tasks.reduce((s, t) => s + adapterFloats(t.adapter), 0);
 
 /** A collapsed merge: the same merged adapter answers every task. */
-export function collapsed(suite: Suite, label: string, spec: CollapsedSpec): Built {
+export function collapsed(suite: Suite, label: string, spec: CollapsedSpec): Promise<Built> {
   return timed(
     label,
-    () => {
-      const { adapter } = mergeCollapsed(members(suite), spec);
+    async () => {
+      const { adapter } = await mergeCollapsed(members(suite), spec);
       return { adapters: suite.tasks.map(() => adapter), storage: adapterFloats(adapter) / allFloats(suite) };
     },
     suite,
@@ -61,25 +65,27 @@ export function collapsed(suite: Suite, label: string, spec: CollapsedSpec): Bui
  * A reversible merge at basis size p: each task answered by its revert. Storage is counted from the merge's parts
  * (as reversibleReport does) rather than through the report, which rebuilds every task a second time.
  */
-export function reversible(suite: Suite, label: string, construction: Construction, p: number): Built {
+export function reversible(suite: Suite, label: string, construction: Construction, p: number): Promise<Built> {
   return timed(
     label,
-    () => {
+    async () => {
       const ms = members(suite);
-      const merge = buildReversibleMerge(ms, { construction, basisSize: p });
-      return { adapters: suite.tasks.map((t) => revertTask(merge, t.name)), storage: storedFloats(merge.modules) / merge.fullFloats };
+      const merge = await buildReversibleMerge(ms, { construction, basisSize: p });
+      const adapters: LoraAdapter[] = [];
+      for (const t of suite.tasks) adapters.push(await revertTask(merge, t.name));
+      return { adapters, storage: storedFloats(merge.modules) / merge.fullFloats };
     },
     suite,
   );
 }
 
 /** Joint compression to a shared basis per module (one k, or a storage fraction spent by spectrum): each task answered by its own core. */
-export function joint(suite: Suite, label: string, size: { k: number } | { storage: number }): Built {
+export function joint(suite: Suite, label: string, size: { k: number } | { storage: number }): Promise<Built> {
   return timed(
     label,
-    () => {
+    async () => {
       const ms = members(suite);
-      const basis = jointCompress(ms, size);
+      const basis = await jointCompress(ms, size);
       return { adapters: suite.tasks.map((t) => jointAdapter(basis, t.name)), storage: jointStorage(basis) };
     },
     suite,
@@ -87,12 +93,12 @@ export function joint(suite: Suite, label: string, size: { k: number } | { stora
 }
 
 /** Each adapter compressed on its own by truncated SVD. */
-export function compressed(suite: Suite, label: string, spec: CompressSpec): Built {
+export function compressed(suite: Suite, label: string, spec: CompressSpec): Promise<Built> {
   return eachAdapter(suite, label, (adapter) => compressAdapter(adapter, spec, BASE_MODEL));
 }
 
 /** Each adapter's factors quantized group-wise, served dequantized. */
-export function quantized(suite: Suite, label: string, opts: QuantizeOptions): Built {
+export function quantized(suite: Suite, label: string, opts: QuantizeOptions): Promise<Built> {
   return eachAdapter(suite, label, (adapter) => quantizeAdapter(adapter, opts));
 }
 
@@ -101,7 +107,7 @@ function eachAdapter(
   suite: Suite,
   label: string,
   transform: (adapter: LoraAdapter) => { adapter: LoraAdapter; report: { bytesBefore: number; bytesAfter: number } },
-): Built {
+): Promise<Built> {
   return timed(
     label,
     () => {

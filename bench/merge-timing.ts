@@ -16,23 +16,23 @@ export interface MergeTiming {
   seconds: number;
 }
 
-function seconds<T>(fn: () => T): [T, number] {
+async function seconds<T>(fn: () => Promise<T>): Promise<[T, number]> {
   const t = performance.now();
-  const out = fn();
+  const out = await fn();
   return [out, (performance.now() - t) / 1000];
 }
 
 /** Best of `repeat` builds (the first also warms the JIT); a build over 5 s is not repeated (JIT warm-up is noise there). */
-export function timeReversibleMerge(
+export async function timeReversibleMerge(
   members: Member[],
   construction: Construction,
   basisSize: number,
   repeat = 2,
-): { merge: ReversibleMerge; timing: MergeTiming } {
+): Promise<{ merge: ReversibleMerge; timing: MergeTiming }> {
   let best = Infinity;
   let merge: ReversibleMerge | null = null;
   for (let i = 0; i < repeat && best > 5; i++) {
-    const [m, s] = seconds(() => buildReversibleMerge(members, { construction, basisSize }));
+    const [m, s] = await seconds(() => buildReversibleMerge(members, { construction, basisSize }));
     merge = m;
     best = Math.min(best, s);
   }
@@ -43,16 +43,17 @@ export function timeReversibleMerge(
 }
 
 /** Best of `repeat` reverts of one task (ms). */
-export function timeRevert(merge: ReversibleMerge, repeat = 5): number {
+export async function timeRevert(merge: ReversibleMerge, repeat = 5): Promise<number> {
   let best = Infinity;
-  for (let i = 0; i < repeat; i++) best = Math.min(best, seconds(() => revertTask(merge, merge.tasks[i % merge.tasks.length].name))[1]);
+  for (let i = 0; i < repeat; i++)
+    best = Math.min(best, (await seconds(() => revertTask(merge, merge.tasks[i % merge.tasks.length].name)))[1]);
   return best * 1000;
 }
 
 /** One joint compression of `n` random r=16 adapters to a shared basis of size k (s); built once, it is long. */
-export function timeJoint(n: number, k: number, layers?: number): number {
+export async function timeJoint(n: number, k: number, layers?: number): Promise<number> {
   const members = randomMembers(n, 16, 100, layers);
-  return seconds(() => jointCompress(members, { k }))[1];
+  return (await seconds(() => jointCompress(members, { k })))[1];
 }
 
 export { randomMembers };

@@ -20,6 +20,7 @@ import type { Decoder } from '../gpu-backend/engine/decoder.ts';
 import { table } from './measure.ts';
 import { collapsed, compressed, joint, quantized, quantizedBase, reversible, type Built } from './merge-methods.ts';
 import { accuracies, decoderFor, loadSuite, type Suite } from './merge-suite.ts';
+import { timeScale } from './merge-scale.ts';
 import { randomMembers, timeJoint, timeReversibleMerge, timeRevert } from './merge-timing.ts';
 
 interface Row {
@@ -70,32 +71,32 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
     ['PEFT svd', { method: 'svd' }],
     ['PEFT linear', { method: 'linear' }],
   ] as const) {
-    collapsedRows.push(await evaluate(collapsed(suite, label, spec)));
+    collapsedRows.push(await evaluate(await collapsed(suite, label, spec)));
   }
   merges.push(...collapsedRows);
   const reversibleRows: (Row & { construction: Construction; p: number })[] = [];
   for (const construction of ['factor', 'factor_svd', 'delta', 'shared'] as const) {
     // p = n rebuilds every task exactly (the lowrank tests show it); --quick leaves it out.
     for (const p of [...new Set([1, 2, Math.floor(n / 2), ...(quick ? [] : [n])])]) {
-      const row = await evaluate(reversible(suite, `${CONSTRUCTION_LABEL[construction]} p=${p}`, construction, p));
+      const row = await evaluate(await reversible(suite, `${CONSTRUCTION_LABEL[construction]} p=${p}`, construction, p));
       reversibleRows.push({ ...row, construction, p });
     }
   }
   merges.push(...reversibleRows);
   const jointRows: Row[] = [];
-  for (const k of [8, 16]) jointRows.push(await evaluate(joint(suite, `joint k=${k}`, { k })));
-  jointRows.push(await evaluate(joint(suite, 'joint storage=0.5', { storage: 0.5 })));
+  for (const k of [8, 16]) jointRows.push(await evaluate(await joint(suite, `joint k=${k}`, { k })));
+  jointRows.push(await evaluate(await joint(suite, 'joint storage=0.5', { storage: 0.5 })));
   merges.push(...jointRows);
   printTable('Table 1: the six task adapters merged', suite, merges);
 
   // Table 2: each adapter compressed on its own, and quantized bases under the adapters.
   const rank = suite.tasks[0].adapter.config.r;
   const compressions: Row[] = [];
-  compressions.push(await evaluate(compressed(suite, `rank ${rank / 2} (1/2)`, { rank: rank / 2 })));
-  compressions.push(await evaluate(compressed(suite, `rank ${rank / 4} (1/4)`, { rank: rank / 4 })));
-  compressions.push(await evaluate(compressed(suite, 'energy 0.9', { energy: 0.9 })));
-  compressions.push(await evaluate(quantized(suite, 'int8 factors', INT8)));
-  compressions.push(await evaluate(quantized(suite, 'int4 factors', INT4)));
+  compressions.push(await evaluate(await compressed(suite, `rank ${rank / 2} (1/2)`, { rank: rank / 2 })));
+  compressions.push(await evaluate(await compressed(suite, `rank ${rank / 4} (1/4)`, { rank: rank / 4 })));
+  compressions.push(await evaluate(await compressed(suite, 'energy 0.9', { energy: 0.9 })));
+  compressions.push(await evaluate(await quantized(suite, 'int8 factors', INT8)));
+  compressions.push(await evaluate(await quantized(suite, 'int4 factors', INT4)));
   const bases: Record<string, { storage: number; weight_error: number; retained: number }> = {};
   for (const [label, opts] of [
     ['int8 base', INT8],
@@ -121,12 +122,14 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
   const eligible = [...reversibleRows].filter((r) => r.storage <= HALF).sort((x, y) => y.retained - x.retained);
   const bestConstruction = eligible[0]?.construction ?? 'shared';
   const eight = randomMembers(8, 16, 1, layers);
-  const best = timeReversibleMerge(eight, bestConstruction, 4);
-  const published = bestConstruction === 'factor' ? best : timeReversibleMerge(eight, 'factor', 4);
-  const revertMs = timeRevert(best.merge);
-  const publishedRevertMs = bestConstruction === 'factor' ? revertMs : timeRevert(published.merge);
-  const jointSeconds = timeJoint(quick ? 8 : 32, 16, layers);
+  const best = await timeReversibleMerge(eight, bestConstruction, 4);
+  const published = bestConstruction === 'factor' ? best : await timeReversibleMerge(eight, 'factor', 4);
+  const revertMs = await timeRevert(best.merge);
+  const publishedRevertMs = bestConstruction === 'factor' ? revertMs : await timeRevert(published.merge);
+  const jointSeconds = await timeJoint(quick ? 8 : 32, 16, layers);
   const shape = `SmolLM2-135M shape${quick ? ', 6 of 30 layers' : ''}, r=16 on all seven projections`;
+  // The Llama-3-8B shape on 1 (quick) or 2 of its 32 layers, extrapolated; and the runtime products' GFLOP/s there.
+  const scale = await timeScale(quick ? 1 : 2);
   console.log(`\nTimings (${shape}):`);
   console.log(
     table(
@@ -137,6 +140,10 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
         [`one revert, ${CONSTRUCTION_LABEL[bestConstruction]} (ms)`, revertMs],
         [`one revert, ${CONSTRUCTION_LABEL.factor} (ms)`, publishedRevertMs],
         [`joint compression of ${quick ? 8 : 32}, k=16 (s)`, jointSeconds],
+        [`Llama-3-8B shape: rmm_shared merge of 8, p=4 (s, from ${scale.layers_timed} of 32 layers)`, scale.merge_8x16_8b_s],
+        [`Llama-3-8B shape: one revert (ms, from ${scale.layers_timed} of 32 layers)`, scale.revert_8b_ms],
+        [`Llama-3-8B shape: peak RSS while merging (MB; members ${scale.members_mb.toFixed(0)} MB)`, scale.merge_peak_rss_mb],
+        [`runtime products: GFLOP/s over the MatMul peak (${scale.matmul_peak_gflops.toFixed(0)})`, scale.merge_gflops_vs_peak],
       ],
     ),
   );
@@ -169,6 +176,16 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
     revert_ms: round(revertMs, 1),
     revert_published_ms: round(publishedRevertMs, 1),
     joint_32x16_s: quick ? null : round(jointSeconds, 1),
+    merge_8x16_8b_s: round(scale.merge_8x16_8b_s, 1),
+    revert_8b_ms: round(scale.revert_8b_ms, 1),
+    merge_peak_rss_mb: Math.round(scale.merge_peak_rss_mb),
+    merge_members_mb: Math.round(scale.members_mb),
+    merge_8b_layers_timed: scale.layers_timed,
+    merge_8b_extrapolated: scale.extrapolated,
+    merge_gflops: round(scale.merge_gflops, 1),
+    merge_gflops_vs_peak: round(scale.merge_gflops_vs_peak),
+    matmul_peak_gflops: Math.round(scale.matmul_peak_gflops),
+    ties_8x16_8b_s: null,
     timing_shape: shape,
     quantized_base: bases,
     table_merges: merges.map(rowJson),

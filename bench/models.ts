@@ -26,6 +26,19 @@ export const SMOLLM2_135M = {
   eos_token_id: 2,
 };
 
+/** Meta-Llama-3-8B's config.json shapes (hidden 4096, intermediate 14336, 32 layers, 8 KV heads), for the merge timings. */
+export const LLAMA3_8B = {
+  ...SMOLLM2_135M,
+  hidden_size: 4096,
+  intermediate_size: 14336,
+  num_hidden_layers: 32,
+  num_attention_heads: 32,
+  num_key_value_heads: 8,
+  vocab_size: 128256,
+  rope_theta: 500000,
+  tie_word_embeddings: false,
+};
+
 export function randomModel(rawConfig: Record<string, unknown>, seed = 1): ModelFolder {
   const config = parseModelConfig(rawConfig);
   const weights = new Map<string, Tensor>();

@@ -54,11 +54,11 @@ function combinationOf(key: string, entry: MergeEntry): string {
   return fits.sort((x, y) => y.length - x.length)[0] ?? key;
 }
 
-export function fixtureMerges(
+export async function fixtureMerges(
   referenceJson: Record<string, unknown>,
   adapters: Map<string, LoraAdapter>,
   log: (line: string) => void,
-): FixtureMerges {
+): Promise<FixtureMerges> {
   const out: FixtureMerges = { adapters: new Map(), refused: {}, failed: [] };
   const entries = (referenceJson.merges ?? {}) as Record<string, MergeEntry>;
   const baseModel = typeof referenceJson.model === 'string' ? referenceJson.model : 'base';
@@ -80,7 +80,7 @@ export function fixtureMerges(
     }
     const members = entry.adapters.map((name) => ({ name, baseModel, adapter: adapters.get(name)! }));
     try {
-      const { adapter, report } = mergeCollapsed(members, spec);
+      const { adapter, report } = await mergeCollapsed(members, spec);
       if (entry.ok === false) {
         out.refused[key] = false;
         log(`merge_${key}: PEFT refused this merge but ours built it  FAIL`);

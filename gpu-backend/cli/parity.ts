@@ -114,7 +114,7 @@ export async function runParity(dir: string, log: (line: string) => void = () =>
     log(`${key}: ${value.toExponential(2)}${value <= tolerance ? '' : `  FAIL (tolerance ${tolerance})`}`);
   };
   await checkTraining(dir, fx, (key, v, tol, kind) => verdict(key, v, tol, report[kind]));
-  const merges = fixtureMerges(fx.referenceJson, fx.adapters, log);
+  const merges = await fixtureMerges(fx.referenceJson, fx.adapters, log);
   report.merge_refused = merges.refused;
   if (merges.failed.length || Object.values(merges.refused).includes(false)) report.ok = false;
   const adapterFor = (name: string): LoraAdapter | null | undefined =>

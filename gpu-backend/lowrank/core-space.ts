@@ -9,7 +9,9 @@ import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import { PROJECTIONS } from '../../contracts/formats/hf-config.ts';
 import { squaredNorm } from './delta-distance.ts';
-import { matmul, matmulNT, matmulTN, qr, svd, transpose, zeros, type Mat } from './linalg.ts';
+import { gemm } from './gemm-runner.ts';
+import { matmul, matmulNT, matmulTN, qr, sliceCols, sliceRows, svd, zeros, type Mat } from './linalg.ts';
+import { basisTimes, spanBasis } from './span-basis.ts';
 import { stack, type AlignedModule } from './reversible-types.ts';
 import { symEig } from './symmetric-eigen.ts';
 
@@ -24,26 +26,35 @@ export function taskWeights(aligned: AlignedModule[], n: number): number[] {
   return norms.map((s) => (s > 0 ? 1 / s : 1));
 }
 
-/** A module's deltas in the core space of their stacked factors: ΔWᵢ = qb·(lᵢ·rᵢᵀ)·qaᵀ. */
+/**
+ * A module's deltas in the core space of their stacked factors: ΔWᵢ = Qb·(lᵢ·rᵢᵀ)·Qaᵀ, with Qb = [B₁…Bₙ]·mapB and
+ * Qa = [A₁;…;Aₙ]ᵀ·mapA kept as their small maps (span-basis.ts) and formed only as products with the fit.
+ */
 export interface CoreSpace {
-  qb: Mat;
-  qa: Mat;
+  slot: AlignedModule;
+  mapB: Mat;
+  mapA: Mat;
   /** Kᵢ = lᵢ·rᵢᵀ (qb.cols × qa.cols) kept as its two thin factors: Rb and Ra restricted to adapter i's columns; null where the adapter lacks the module. */
   k: ({ l: Mat; r: Mat } | null)[];
-  /** The largest useful basis size: min(qb.cols, qa.cols). */
+  /**
+   * The basis size that keeps every task exactly: the larger of the two spans' ranks. The side of smaller rank
+   * gets zero columns beyond its rank (they carry nothing: every delta lies in that span already).
+   */
   maxK: number;
 }
 
-export function coreSpace(slot: AlignedModule): CoreSpace {
+/** The spans' bases come from span-basis.ts: their Grams and products on the runtime, only N×N work in JS. */
+export async function coreSpace(slot: AlignedModule): Promise<CoreSpace> {
   const { bcat, acat, blocks } = stack(slot);
-  const qb = qr(bcat);
-  const qa = qr(transpose(acat));
+  const qb = await spanBasis(bcat, 'columns');
+  const qa = await spanBasis(acat, 'rows');
+  const shared = { slot, mapB: qb.map, mapA: qa.map };
   const k = slot.factors.map((f, i) => {
     if (!f) return null;
     const [from, to] = blocks[i];
     return { l: colRange(qb.r, from, to), r: colRange(qa.r, from, to) };
   });
-  return { qb: qb.q, qa: qa.q, k, maxK: Math.min(qb.q.cols, qa.q.cols) };
+  return { ...shared, k, maxK: Math.max(qb.map.cols, qa.map.cols) };
 }
 
 function colRange(a: Mat, from: number, to: number): Mat {
@@ -68,7 +79,7 @@ export function fitCore(cs: CoreSpace, weights: number[], k: number, iters: numb
 }
 
 /** U = qb·U', V = qa·V', Σᵢ = (U'ᵀlᵢ)(rᵢᵀV'). */
-export function expand(cs: CoreSpace, fit: { u: Mat; v: Mat }): { u: Mat; v: Mat; cores: Mat } {
+export async function expand(cs: CoreSpace, fit: { u: Mat; v: Mat }): Promise<{ u: Mat; v: Mat; cores: Mat }> {
   const k = fit.u.cols;
   const cores = zeros(cs.k.length, k * k);
   cs.k.forEach((ki, i) => {
@@ -76,7 +87,7 @@ export function expand(cs: CoreSpace, fit: { u: Mat; v: Mat }): { u: Mat; v: Mat
     const c = matmulNT(matmulTN(fit.u, ki.l), matmulTN(fit.v, ki.r));
     cores.data.set(c.data, i * k * k);
   });
-  return { u: matmul(cs.qb, fit.u), v: matmul(cs.qa, fit.v), cores };
+  return { ...(await bases(cs, fit)), cores };
 }
 
 /**
@@ -84,7 +95,7 @@ export function expand(cs: CoreSpace, fit: { u: Mat; v: Mat }): { u: Mat; v: Mat
  * to the module's largest rank r). Σᵢ has rank rᵢ at most, so this is lossless, stores 2k·r instead of k² per task
  * where k > 2r, and the task's adapter U·Pᵢ, (V·Qᵢ)ᵀ keeps its own rank instead of k.
  */
-export function expandFactored(cs: CoreSpace, fit: { u: Mat; v: Mat }): { u: Mat; v: Mat; coreB: Mat; coreA: Mat } {
+export async function expandFactored(cs: CoreSpace, fit: { u: Mat; v: Mat }): Promise<{ u: Mat; v: Mat; coreB: Mat; coreA: Mat }> {
   const k = fit.u.cols;
   const r = maxRank(cs);
   const coreB = zeros(cs.k.length, k * r);
@@ -101,7 +112,13 @@ export function expandFactored(cs: CoreSpace, fit: { u: Mat; v: Mat }): { u: Mat
       }
     }
   });
-  return { u: matmul(cs.qb, fit.u), v: matmul(cs.qa, fit.v), coreB, coreA };
+  return { ...(await bases(cs, fit)), coreB, coreA };
+}
+
+/** U = Qb·U' and V = Qa·V' on the runtime, from the stacked factors (formed again: a module's are cheap to stack). */
+async function bases(cs: CoreSpace, fit: { u: Mat; v: Mat }): Promise<{ u: Mat; v: Mat }> {
+  const { bcat, acat } = stack(cs.slot);
+  return { u: await basisTimes(bcat, 'columns', cs.mapB, fit.u), v: await basisTimes(acat, 'rows', cs.mapA, fit.v) };
 }
 
 /** Floats of n cores at basis size k: k² each, or 2k·r each when kept factored (and smaller). */
@@ -136,9 +153,11 @@ function topEigenvectors(s: Mat, k: number): Mat {
   return leadingColumns(symEig(s).vectors, k);
 }
 
+/** The first k columns of a; zero columns past a's own (a basis asked for more than its span's rank). */
 function leadingColumns(a: Mat, k: number): Mat {
   const out = zeros(a.rows, k);
-  for (let i = 0; i < a.rows; i++) for (let j = 0; j < k; j++) out.data[i * k + j] = a.data[i * a.cols + j];
+  const w = Math.min(k, a.cols);
+  for (let i = 0; i < a.rows; i++) for (let j = 0; j < w; j++) out.data[i * k + j] = a.data[i * a.cols + j];
   return out;
 }
 
@@ -150,15 +169,16 @@ function leadingColumns(a: Mat, k: number): Mat {
  * heavier-tailed ones a larger k (as WeLore spends rank). Each module's closed-form energy curve, one price per
  * float found by bisection, then `iters` alternating steps at the chosen size.
  */
-export function fitBudgeted(
+export async function fitBudgeted(
   aligned: AlignedModule[],
   weights: number[],
   budget: number,
   iters: number,
   factored = false,
-): { cs: CoreSpace; fit: { u: Mat; v: Mat } }[] {
+): Promise<{ cs: CoreSpace; fit: { u: Mat; v: Mat } }[]> {
   const n = weights.length;
-  const spaces = aligned.map((slot) => coreSpace(slot));
+  const spaces: CoreSpace[] = [];
+  for (const slot of aligned) spaces.push(await coreSpace(slot));
   const curves = spaces.map((cs) => energyCurve(cs, weights));
   const costs = aligned.map((slot, m) => {
     const r = maxRank(spaces[m]);
@@ -191,8 +211,9 @@ function energyCurve(cs: CoreSpace, weights: number[]): { curve: number[]; close
     for (let k = 1; k <= kMax; k++) {
       let add = 0;
       const last = k - 1;
-      for (let b = 0; b < k; b++) add += c.data[last * c.cols + b] ** 2;
-      for (let a = 0; a < last; a++) add += c.data[a * c.cols + last] ** 2;
+      // Past one span's rank its side adds zero columns, so those entries are zero.
+      if (last < c.rows) for (let b = 0; b < Math.min(k, c.cols); b++) add += c.data[last * c.cols + b] ** 2;
+      if (last < c.cols) for (let a = 0; a < Math.min(last, c.rows); a++) add += c.data[a * c.cols + last] ** 2;
       curve[k] += weights[i] * add;
     }
   });
@@ -236,8 +257,16 @@ export const OVERSAMPLE = 8;
  * (k + 8 columns, two operator applications from random, one from the previous basis during the alternating steps).
  * Approximate where the exact path is exact; used only where N > 3(k + 8).
  */
-export function fitSketched(slot: AlignedModule, weights: number[], k: number, iters: number): { u: Mat; v: Mat; cores: Mat } {
-  const tasks = slot.factors.flatMap((f, i) => (f ? [{ i, b: f.b, a: f.a, at: transpose(f.a), w: weights[i] }] : []));
+export async function fitSketched(
+  slot: AlignedModule,
+  weights: number[],
+  k: number,
+  iters: number,
+): Promise<{ u: Mat; v: Mat; cores: Mat }> {
+  // The operators on the stacked factors, so that each application is two products on the runtime
+  // ([B₁…Bₙ]ᵀ·X, then [B₁…Bₙ]·Z) around n small r×r middles in JS, instead of 2n thin products.
+  const { bcat, acat, blocks } = stack(slot);
+  const tasks = slot.factors.flatMap((f, i) => (f ? [{ i, block: blocks[i], w: weights[i] }] : []));
   const kk = Math.min(k, slot.out, slot.in);
   const width = Math.min(kk + OVERSAMPLE, slot.out, slot.in);
   const rng = xoroshiro128plus(slot.layer * 16 + PROJECTIONS.indexOf(slot.projection));
@@ -246,44 +275,59 @@ export function fitSketched(slot: AlignedModule, weights: number[], k: number, i
     for (let i = 0; i < m.data.length; i++) m.data[i] = uniformFloat64(rng) - 0.5;
     return m;
   };
-  // left(X) = Σ wᵢ·Bᵢ·Mᵢ·BᵢᵀX with Mᵢ = AᵢAᵢᵀ, or (AᵢV)(AᵢV)ᵀ once V is known; right(Y) likewise on Aᵢᵀ.
-  const middles = (side: 'left' | 'right', proj: Mat | null) =>
-    tasks.map((t) => {
-      const inner = side === 'left' ? t.at : t.b; // in×r or out×r
-      const y = proj ? matmulTN(inner, proj) : null; // r×k
-      return y ? matmulNT(y, y) : matmulTN(inner, inner);
+  // left(X) = Σ wᵢ·Bᵢ·Mᵢ·BᵢᵀX with Mᵢ = AᵢAᵢᵀ, or (AᵢV)(AᵢV)ᵀ once V is known; right(Y) likewise on Aᵢᵀ with BᵢᵀBᵢ.
+  // `inner` is [A₁;…;Aₙ]·V (N×k) or [B₁…Bₙ]ᵀ·U, or null for the plain Grams of each block.
+  const middles = async (side: 'left' | 'right', proj: Mat | null) => {
+    const inner = proj ? (side === 'left' ? await gemm(acat, proj) : await gemm(bcat, proj, 'tn')) : null;
+    const gram = inner ? null : side === 'left' ? await gemm(acat, acat, 'nt') : await gemm(bcat, bcat, 'tn');
+    return tasks.map(({ block: [from, to] }) => {
+      if (inner) {
+        const y = sliceRows(inner, from, to);
+        return matmulNT(y, y);
+      }
+      const r = to - from;
+      const m = zeros(r, r);
+      for (let a = 0; a < r; a++) for (let b = 0; b < r; b++) m.data[a * r + b] = gram!.data[(from + a) * gram!.cols + from + b];
+      return m;
     });
-  const apply = (side: 'left' | 'right', mids: Mat[], x: Mat) => {
-    let out: Mat | null = null;
-    tasks.forEach((t, j) => {
-      const outer = side === 'left' ? t.b : t.at; // out×r or in×r
-      const term = matmul(outer, matmul(mids[j], matmulTN(outer, x)));
-      if (!out) out = zeros(term.rows, term.cols);
-      for (let e = 0; e < term.data.length; e++) out.data[e] += t.w * term.data[e];
+  };
+  const apply = async (side: 'left' | 'right', mids: Mat[], x: Mat) => {
+    const z = side === 'left' ? await gemm(bcat, x, 'tn') : await gemm(acat, x); // N × width
+    const scaled = zeros(z.rows, z.cols);
+    tasks.forEach(({ block: [from, to], w }, j) => {
+      const part = matmul(mids[j], sliceRows(z, from, to));
+      for (let e = 0; e < part.data.length; e++) scaled.data[from * z.cols + e] = w * part.data[e];
     });
-    return out!;
+    return side === 'left' ? gemm(bcat, scaled) : gemm(acat, scaled, 'tn');
   };
   // `steps` applications; the last image Z = S·Q is not applied again for Rayleigh–Ritz: the top-k left singular
   // vectors of Z (through its QR and the SVD of the small R) serve instead, as in a randomized SVD.
-  const top = (side: 'left' | 'right', mids: Mat[], start: Mat, steps: number) => {
+  const top = async (side: 'left' | 'right', mids: Mat[], start: Mat, steps: number) => {
     let q = qr(start).q;
-    for (let s = 1; s < steps; s++) q = qr(apply(side, mids, q)).q;
-    const z = qr(apply(side, mids, q));
+    for (let s = 1; s < steps; s++) q = qr(await apply(side, mids, q)).q;
+    const z = qr(await apply(side, mids, q));
     return matmul(z.q, leadingColumns(svd(z.r).u, kk));
   };
-  let u = top('left', middles('left', null), random(slot.out), 2);
-  let v = top('right', middles('right', null), random(slot.in), 2);
+  let u = await top('left', await middles('left', null), random(slot.out), 2);
+  let v = await top('right', await middles('right', null), random(slot.in), 2);
   const widen = (basis: Mat, rows: number) => {
     const fresh = random(rows);
     for (let i = 0; i < rows; i++) for (let j = 0; j < kk; j++) fresh.data[i * width + j] = basis.data[i * kk + j];
     return fresh;
   };
   for (let it = 0; it < iters; it++) {
-    v = top('right', middles('right', u), widen(v, slot.in), 1);
-    u = top('left', middles('left', v), widen(u, slot.out), 1);
+    v = await top('right', await middles('right', u), widen(v, slot.in), 1);
+    u = await top('left', await middles('left', v), widen(u, slot.out), 1);
   }
+  // Σᵢ = (UᵀBᵢ)(AᵢV) from the two stacked products.
+  const ub = await gemm(u, bcat, 'tn'); // k × N
+  const av = await gemm(acat, v); // N × k
   const cores = zeros(slot.factors.length, kk * kk);
-  for (const t of tasks) cores.data.set(matmul(matmulTN(u, t.b), matmul(t.a, v)).data, t.i * kk * kk);
+  for (const {
+    i,
+    block: [from, to],
+  } of tasks)
+    cores.data.set(matmul(sliceCols(ub, from, to), sliceRows(av, from, to)).data, i * kk * kk);
   return { u, v, cores };
 }
 

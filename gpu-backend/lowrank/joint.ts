@@ -49,7 +49,7 @@ export function checkJointSize(k: number): number {
   return k;
 }
 
-export function jointCompress(members: Member[], opts: JointOptions): JointBasis {
+export async function jointCompress(members: Member[], opts: JointOptions): Promise<JointBasis> {
   checkMembers(members, 1);
   if ((opts.k === undefined) === (opts.storage === undefined))
     invalid(
@@ -66,18 +66,23 @@ export function jointCompress(members: Member[], opts: JointOptions): JointBasis
     const storage = opts.storage;
     if (!(storage > 0 && Number.isFinite(storage)))
       invalid('bad_storage', `storage is ${storage}; give the fraction of keeping every adapter to spend, e.g. 0.5.`, 'storage');
-    const fits = fitBudgeted(aligned, weights, storage * full, iters);
-    const modules = aligned.map((slot, m) => ({ ...slotOf(slot), ...expand(fits[m].cs, fits[m].fit) }));
+    const fits = await fitBudgeted(aligned, weights, storage * full, iters);
+    const modules: JointModule[] = [];
+    for (const [m, slot] of aligned.entries()) modules.push({ ...slotOf(slot), ...(await expand(fits[m].cs, fits[m].fit)) });
     return { baseModel: members[0].baseModel, k: Math.max(...modules.map((m) => m.u.cols)), tasks, modules, fullFloats: full };
   }
   const k = checkJointSize(opts.k!);
-  const modules = aligned.map((slot) => {
+  const modules: JointModule[] = [];
+  for (const slot of aligned) {
     const total = slot.factors.reduce((s, f) => s + (f ? f.a.rows : 0), 0);
-    if (total > 3 * (k + OVERSAMPLE)) return { ...slotOf(slot), ...fitSketched(slot, weights, k, iters) };
-    const cs = coreSpace(slot);
+    if (total > 3 * (k + OVERSAMPLE)) {
+      modules.push({ ...slotOf(slot), ...(await fitSketched(slot, weights, k, iters)) });
+      continue;
+    }
+    const cs = await coreSpace(slot);
     const fit = fitCore(cs, weights, Math.min(k, cs.maxK), iters);
-    return { ...slotOf(slot), ...expand(cs, fit) };
-  });
+    modules.push({ ...slotOf(slot), ...(await expand(cs, fit)) });
+  }
   return { baseModel: members[0].baseModel, k: Math.max(...modules.map((m) => m.u.cols)), tasks, modules, fullFloats: full };
 }
 

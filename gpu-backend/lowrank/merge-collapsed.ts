@@ -10,7 +10,8 @@ import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import type { AdapterModule, LoraAdapter } from '../../contracts/formats/adapter.ts';
 import { invalid } from '../../contracts/formats/errors.ts';
 import { MAX_RANK } from '../../contracts/formats/peft-config.ts';
-import { fromArray, type Mat, matmul, svdOfProduct, zeros } from './linalg.ts';
+import { gemm, gemmBatch } from './gemm-runner.ts';
+import { fromArray, type Mat, svdOfProduct, zeros } from './linalg.ts';
 import { checkDensity, checkMembers, checkWeights, type Member } from './members.ts';
 import { type Merged, toAdapter } from './merge-peft.ts';
 import { combine, type Combiner } from './merge-ties-dare.ts';
@@ -68,7 +69,7 @@ interface Site {
 
 const FACTOR_METHODS = ['linear', 'ties', 'dare'];
 
-export function mergeCollapsed(members: Member[], spec: CollapsedSpec): { adapter: LoraAdapter; report: CollapsedReport } {
+export async function mergeCollapsed(members: Member[], spec: CollapsedSpec): Promise<{ adapter: LoraAdapter; report: CollapsedReport }> {
   if (!COLLAPSED_METHODS.includes(spec.method))
     invalid('bad_method', `method "${spec.method}" is not a collapsed merge; use one of ${COLLAPSED_METHODS.join(', ')}.`, 'method');
   checkMembers(members);
@@ -136,7 +137,14 @@ export function mergeCollapsed(members: Member[], spec: CollapsedSpec): { adapte
       } else {
         const rank = spec.rank ?? maxRank;
         uniformRank = rank;
-        merged = denseDeltaMerge(sites, weights, rank, spec.seed ?? 0, (deltas, w) => combine(how, deltas, w, density, rng), spec.clamp);
+        merged = await denseDeltaMerge(
+          sites,
+          weights,
+          rank,
+          spec.seed ?? 0,
+          (deltas, w) => combine(how, deltas, w, density, rng),
+          spec.clamp,
+        );
         peftCombination = `${how}_svd`;
       }
     }
@@ -178,25 +186,29 @@ export function catMerge(members: Member[], weights: number[]): LoraAdapter {
 /**
  * Whole deltas merged one module at a time: each member's ΔWᵢ formed dense (its scaling in it, once, as the
  * fixture's svd merge shows PEFT 0.21 does, so TIES elects signs on real deltas), combined, and the result
- * factored to `rank` by a truncated SVD. Only one module's deltas are ever dense at once.
+ * factored to `rank` by a truncated SVD. Only one module's deltas are ever dense at once; their products and the
+ * SVD's run on the runtime (gemm-runner.ts), the element-wise rule in JS.
  */
-function denseDeltaMerge(
+async function denseDeltaMerge(
   sites: Site[],
   weights: number[],
   rank: number,
   seed: number,
   combineDeltas: DeltaCombiner,
   clamp?: number,
-): Merged[] {
-  return sites.map((site) => {
-    const deltas = site.parts.map((p) => {
-      const f = deltaFactors(p.module);
-      return matmul(f.b, f.a).data;
-    });
+): Promise<Merged[]> {
+  const merged: Merged[] = [];
+  for (const site of sites) {
+    // The module's deltas Bᵢ·Aᵢ as one batched product on the runtime where their shapes agree.
+    const factors = site.parts.map((p) => deltaFactors(p.module));
+    const sameRank = factors.every((f) => f.a.rows === factors[0].a.rows);
+    const products = sameRank ? await gemmBatch(factors.map((f) => [f.b, f.a])) : await Promise.all(factors.map((f) => gemm(f.b, f.a)));
+    const deltas = products.map((d) => d.data);
     const w = site.parts.map((p) => weights[p.member]);
     const { out, in: cols } = site.parts[0].module;
-    return denseTruncate(site, fromArray(out, cols, combineDeltas(deltas, w, { rows: out, cols })), rank, seed, clamp);
-  });
+    merged.push(await denseTruncate(site, fromArray(out, cols, combineDeltas(deltas, w, { rows: out, cols })), rank, seed, clamp));
+  }
+  return merged;
 }
 
 /** One module's merged delta from the members' dense deltas (row-major, `shape`) and their weights. */
@@ -206,16 +218,16 @@ export type DeltaCombiner = (deltas: Float64Array[], weights: number[], shape: {
  * A merge of whole deltas by any element-wise rule (mergekit's task-vector methods): weights default to 1 each,
  * the result has the largest member rank. What a dense-delta method file supplies is only `combineDeltas`.
  */
-export function mergeDeltas(
+export async function mergeDeltas(
   members: Member[],
   opts: { weights?: number[]; rank?: number; seed?: number },
   combineDeltas: DeltaCombiner,
-): { adapter: LoraAdapter; report: { tasks: { name: string; relativeError: number }[]; rank: number } } {
+): Promise<{ adapter: LoraAdapter; report: { tasks: { name: string; relativeError: number }[]; rank: number } }> {
   checkMembers(members);
   const weights = checkWeights(opts.weights, members.length, 1);
   const sites = sitesOf(members);
   const rank = opts.rank ?? Math.max(...members.flatMap((m) => m.adapter.modules.map((x) => x.rank)));
-  const adapter = toAdapter(members, denseDeltaMerge(sites, weights, rank, opts.seed ?? 0, combineDeltas), rank);
+  const adapter = toAdapter(members, await denseDeltaMerge(sites, weights, rank, opts.seed ?? 0, combineDeltas), rank);
   return {
     adapter,
     report: { rank, tasks: members.map((m) => ({ name: m.name, relativeError: relativeError(adapter, m.adapter) })) },
@@ -299,9 +311,9 @@ function truncate(site: Site, b: Mat, a: Mat, rank: number, clamp?: number): Mer
 }
 
 /** The same for a dense merged delta: randomized SVD, exact to round-off when the delta's rank fits the sketch. */
-function denseTruncate(site: Site, delta: Mat, rank: number, seed: number, clamp?: number): Merged {
+async function denseTruncate(site: Site, delta: Mat, rank: number, seed: number, clamp?: number): Promise<Merged> {
   const k = Math.min(rank, delta.rows, delta.cols);
-  const svd = randomizedSvd(delta, k, { seed, powerIterations: 4 });
+  const svd = await randomizedSvd(delta, k, { seed, powerIterations: 4 });
   return fromSvd(site, svd.u, svd.s, svd.v, rank, clamp);
 }
 

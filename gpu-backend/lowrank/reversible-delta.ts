@@ -4,21 +4,24 @@
  * Dₖ = Σⱼ Eⱼₖ·ΔWⱼ/√λₖ and task i's coefficients cᵢₖ = √λₖ·Eᵢₖ (the best p-term approximation of the n deltas
  * in the Frobenius sense). It does not depend on how an adapter splits ΔW into B·A.
  *
- * The basis deltas are stored in low-rank form: Dₖ = Qb·(Rb·diag(Eₖ)·Raᵀ)·Qaᵀ/√λₖ through one QR of the stacked
- * factors [B₁…Bₙ] and [A₁…Aₙ]ᵀ, the small core's SVD truncated to `basisRank` (default: the module's largest
+ * The basis deltas are stored in low-rank form: Dₖ = Qb·(Rb·diag(Eₖ)·Raᵀ)·Qaᵀ/√λₖ through the bases of the stacked
+ * factors (span-basis.ts) [B₁…Bₙ] and [A₁…Aₙ]ᵀ, the small core's SVD truncated to `basisRank` (default: the module's largest
  * adapter rank; at p = n the whole rank, so that p = n rebuilds exactly) and split √S to each side.
  *
  * Parts per module: b (out × p·t), a (p·t × in) — Dₖ = b[:, kt:(k+1)t]·a[kt:(k+1)t, :] — and coef (n × p).
  */
-import { matmul, matmulNT, matmulTN, qr, svd, transpose, zeros, type Mat } from './linalg.ts';
+import { gemm } from './gemm-runner.ts';
+import { matmulNT, svd, zeros, type Mat } from './linalg.ts';
+import { basisTimes, spanBasis } from './span-basis.ts';
 import { symEig } from './symmetric-eigen.ts';
 import { slotOf, stack, type AlignedModule, type MergedModule } from './reversible-types.ts';
 
-export function buildDeltaModules(aligned: AlignedModule[], p: number, basisRank?: number): MergedModule[] {
-  return aligned.map((slot) => {
+export async function buildDeltaModules(aligned: AlignedModule[], p: number, basisRank?: number): Promise<MergedModule[]> {
+  const modules: MergedModule[] = [];
+  for (const slot of aligned) {
     const n = slot.factors.length;
     const { bcat, acat, blocks } = stack(slot);
-    const gram = taskGram(bcat, acat, blocks, n);
+    const gram = await taskGram(bcat, acat, blocks, n);
     const { values, vectors } = symEig(gram);
     const full = Math.min(bcat.cols, slot.out, slot.in);
     const maxRank = Math.max(...blocks.map(([from, to]) => to - from));
@@ -27,8 +30,8 @@ export function buildDeltaModules(aligned: AlignedModule[], p: number, basisRank
     const a = zeros(p * t, slot.in);
     const coef = zeros(n, p);
     const trace = values.reduce((s, v) => s + Math.max(v, 0), 0);
-    const qb = qr(bcat);
-    const qa = qr(transpose(acat));
+    const qb = await spanBasis(bcat, 'columns');
+    const qa = await spanBasis(acat, 'rows');
     for (let k = 0; k < p; k++) {
       const lambda = values[k];
       if (!(lambda > 1e-24 * trace)) break;
@@ -43,8 +46,8 @@ export function buildDeltaModules(aligned: AlignedModule[], p: number, basisRank
           for (let c = from; c < to; c++) weighted.data[row * qb.r.cols + c] = qb.r.data[row * qb.r.cols + c] * wgt;
       }
       const core = svd(matmulNT(weighted, qa.r));
-      const left = matmul(qb.q, core.u); // out × rank
-      const right = matmul(qa.q, core.v); // in × rank
+      const left = await basisTimes(bcat, 'columns', qb.map, core.u); // out × rank
+      const right = await basisTimes(acat, 'rows', qa.map, core.v); // in × rank
       const keep = Math.min(t, core.s.length);
       for (let j = 0; j < keep; j++) {
         const rs = Math.sqrt(core.s[j]);
@@ -52,8 +55,9 @@ export function buildDeltaModules(aligned: AlignedModule[], p: number, basisRank
         for (let c = 0; c < slot.in; c++) a.data[(k * t + j) * slot.in + c] = right.data[c * right.cols + j] * rs;
       }
     }
-    return { ...slotOf(slot), parts: { b, a, coef } };
-  });
+    modules.push({ ...slotOf(slot), parts: { b, a, coef } });
+  }
+  return modules;
 }
 
 /** Task `task`'s factors from a delta-space module: [cᵢ₁·b₁ … cᵢₚ·bₚ] and the stacked a (rank p·t). */
@@ -81,9 +85,9 @@ export function meanDelta(module: MergedModule): { b: Mat; a: Mat } {
 }
 
 /** ⟨ΔWᵢ, ΔWⱼ⟩ = Σ (BᵢᵀBⱼ) ∘ (AᵢAⱼᵀ), from the stacked factors' Grams, never forming ΔW. */
-export function taskGram(bcat: Mat, acat: Mat, blocks: [number, number][], n: number): Mat {
-  const btb = matmulTN(bcat, bcat);
-  const aat = matmulNT(acat, acat);
+export async function taskGram(bcat: Mat, acat: Mat, blocks: [number, number][], n: number): Promise<Mat> {
+  const btb = await gemm(bcat, bcat, 'tn');
+  const aat = await gemm(acat, acat, 'nt');
   const total = bcat.cols;
   const g = zeros(n, n);
   for (let i = 0; i < n; i++) {

@@ -15,27 +15,30 @@
  * rank rᵢ at most).
  */
 import { balancedSplit, numericalRank } from './balanced-split.ts';
-import { matmul, matmulNT, svd, transpose, zeros, type Mat } from './linalg.ts';
-import { coreSpace, expand, expandFactored, fitBudgeted, fitCore, maxRank, taskWeights } from './core-space.ts';
+import { gemm } from './gemm-runner.ts';
+import { matmulNT, svd, transpose, zeros, type Mat } from './linalg.ts';
+import { type CoreSpace, coreSpace, expand, expandFactored, fitBudgeted, fitCore, maxRank, taskWeights } from './core-space.ts';
 import { slotOf, type AlignedModule, type MergedModule } from './reversible-types.ts';
 
-export function buildSharedModules(aligned: AlignedModule[], p: number, fullFloats: number, iters = 2): MergedModule[] {
+export async function buildSharedModules(aligned: AlignedModule[], p: number, fullFloats: number, iters = 2): Promise<MergedModule[]> {
   const n = aligned[0]?.factors.length ?? 0;
   const weights = taskWeights(aligned, n);
-  const fits =
-    p === n
-      ? aligned.map((slot) => {
-          const cs = coreSpace(slot);
-          return { cs, fit: fitCore(cs, weights, cs.maxK, iters) };
-        })
-      : fitBudgeted(aligned, weights, (p / n) * fullFloats, iters, true);
-  return aligned.map((slot, m) => {
+  const fits: { cs: CoreSpace; fit: { u: Mat; v: Mat } }[] = [];
+  if (p === n) {
+    for (const slot of aligned) {
+      const cs = await coreSpace(slot);
+      fits.push({ cs, fit: fitCore(cs, weights, cs.maxK, iters) });
+    }
+  } else fits.push(...(await fitBudgeted(aligned, weights, (p / n) * fullFloats, iters, true)));
+  const modules: MergedModule[] = [];
+  for (const [m, slot] of aligned.entries()) {
     const { cs, fit } = fits[m];
     const k = fit.u.cols;
     // Whichever core form stores less (the allocation counted the same).
-    const parts = k * k <= 2 * k * maxRank(cs) ? expand(cs, fit) : expandFactored(cs, fit);
-    return { ...slotOf(slot), parts };
-  });
+    const parts = k * k <= 2 * k * maxRank(cs) ? await expand(cs, fit) : await expandFactored(cs, fit);
+    modules.push({ ...slotOf(slot), parts });
+  }
+  return modules;
 }
 
 /**
@@ -43,20 +46,21 @@ export function buildSharedModules(aligned: AlignedModule[], p: number, fullFloa
  * give B = U·Σᵢ, A = Vᵀ (rank k), or with `compact` (used at p = n, where Σᵢ has only the task's own rank) a
  * re-split through the SVD of Σᵢ to its numerical rank.
  */
-export function rebuildShared(module: MergedModule, task: number, compact: boolean): { b: Mat; a: Mat } {
+export async function rebuildShared(module: MergedModule, task: number, compact: boolean): Promise<{ b: Mat; a: Mat }> {
   const { u, v, cores, coreB, coreA } = module.parts;
   const k = u.cols;
   if (coreB) {
     const r = coreB.cols / k;
     const slice = (m: Mat) => ({ rows: k, cols: r, data: m.data.subarray(task * k * r, (task + 1) * k * r) }) as Mat;
-    return { b: matmul(u, slice(coreB)), a: transpose(matmul(v, slice(coreA))) };
+    // A = (V·Qᵢ)ᵀ = Qᵢᵀ·Vᵀ, formed transposed directly.
+    return { b: await gemm(u, slice(coreB)), a: await gemm(transpose(slice(coreA)), v, 'nt') };
   }
   const core = { rows: k, cols: k, data: cores.data.subarray(task * k * k, (task + 1) * k * k) } as Mat;
-  return compact ? compactCore(u, v, core) : { b: matmul(u, core), a: transpose(v) };
+  return compact ? compactCore(u, v, core) : { b: await gemm(u, core), a: transpose(v) };
 }
 
 /** The mean task delta U·mean(Σᵢ)·Vᵀ. */
-export function meanShared(module: MergedModule): { b: Mat; a: Mat } {
+export function meanShared(module: MergedModule): Promise<{ b: Mat; a: Mat }> {
   const { u, v, cores, coreB, coreA } = module.parts;
   const k = u.cols;
   const mean = zeros(k, k);
@@ -75,8 +79,8 @@ export function meanShared(module: MergedModule): { b: Mat; a: Mat } {
 }
 
 /** U·core·Vᵀ as B = U·P·√S, A = √S·Qᵀ·Vᵀ from core = P·S·Qᵀ, at the core's numerical rank. */
-function compactCore(u: Mat, v: Mat, core: Mat): { b: Mat; a: Mat } {
+async function compactCore(u: Mat, v: Mat, core: Mat): Promise<{ b: Mat; a: Mat }> {
   const coreSvd = svd(core);
   const { b: ps, a: qsT } = balancedSplit(coreSvd, numericalRank(coreSvd.s));
-  return { b: matmul(u, ps), a: matmulNT(qsT, v) };
+  return { b: await gemm(u, ps), a: await gemm(qsT, v, 'nt') };
 }

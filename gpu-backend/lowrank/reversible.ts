@@ -46,7 +46,7 @@ export interface ReversibleOptions {
   iters?: number;
 }
 
-export function buildReversibleMerge(members: Member[], opts: ReversibleOptions): ReversibleMerge {
+export async function buildReversibleMerge(members: Member[], opts: ReversibleOptions): Promise<ReversibleMerge> {
   checkMembers(members, 1);
   if (!CONSTRUCTIONS.includes(opts.construction)) {
     invalid(
@@ -68,8 +68,8 @@ export function buildReversibleMerge(members: Member[], opts: ReversibleOptions)
       : opts.construction === 'factor_svd'
         ? buildFactorModules(aligned, p, true)
         : opts.construction === 'delta'
-          ? buildDeltaModules(aligned, p, opts.basisRank)
-          : buildSharedModules(aligned, p, full, opts.iters);
+          ? await buildDeltaModules(aligned, p, opts.basisRank)
+          : await buildSharedModules(aligned, p, full, opts.iters);
   return {
     construction: opts.construction,
     baseModel: members[0].baseModel,
@@ -81,16 +81,18 @@ export function buildReversibleMerge(members: Member[], opts: ReversibleOptions)
 }
 
 /** One task's factors, module by module (the modules its own adapter targets). */
-export function taskFactors(merge: ReversibleMerge, task: number): DeltaFactors[] {
+export async function taskFactors(merge: ReversibleMerge, task: number): Promise<DeltaFactors[]> {
   const paths = new Set(merge.tasks[task].paths);
-  return merge.modules.filter((m) => paths.has(m.path)).map((m) => ({ ...slotOf(m), ...rebuild(merge, m, task) }));
+  const out: DeltaFactors[] = [];
+  for (const m of merge.modules) if (paths.has(m.path)) out.push({ ...slotOf(m), ...(await rebuild(merge, m, task)) });
+  return out;
 }
 
 /** Task `name` rebuilt from the merge, as an ordinary PEFT adapter (export it with adapterFiles). */
-export function revertTask(merge: ReversibleMerge, name: string): LoraAdapter {
+export async function revertTask(merge: ReversibleMerge, name: string): Promise<LoraAdapter> {
   const task = taskIndex(merge.tasks, name);
   if (merge.construction !== 'factor' && merge.construction !== 'factor_svd')
-    return adapterFromFactors(taskFactors(merge, task), merge.baseModel);
+    return adapterFromFactors(await taskFactors(merge, task), merge.baseModel);
   // Factor space writes float32 directly; adapterFromFactors then only sees the shapes (empty data) for the config.
   const paths = new Set(merge.tasks[task].paths);
   const rebuilt = merge.modules.filter((m) => paths.has(m.path)).map((m) => ({ m, f: rebuildFactor32(m, task, merge.tasks.length) }));
@@ -116,29 +118,32 @@ export function revertTask(merge: ReversibleMerge, name: string): LoraAdapter {
 }
 
 /** The merge's mean model (what `<base>:<merge>` serves): the mean of the n rebuilt task deltas. */
-export function meanAdapter(merge: ReversibleMerge): LoraAdapter {
+export async function meanAdapter(merge: ReversibleMerge): Promise<LoraAdapter> {
   const n = merge.tasks.length;
-  const modules = merge.modules.map((m) => {
-    if (merge.construction === 'delta') return { ...slotOf(m), ...meanDelta(m) };
-    if (merge.construction === 'shared') return { ...slotOf(m), ...meanShared(m) };
-    // Factor space: a mean of products is not a product of means, so stack the rebuilt tasks and compact.
-    const parts = merge.tasks.map((t, i) => (t.paths.includes(m.path) ? rebuildFactor(m, i, n) : null)).filter((x) => x !== null);
-    const r = parts.reduce((s, x) => s + x.a.rows, 0);
-    const b = zeros(m.out, r);
-    const a = zeros(r, m.in);
-    let at = 0;
-    for (const x of parts) {
-      const k = x.a.rows;
-      for (let row = 0; row < m.out; row++) for (let j = 0; j < k; j++) b.data[row * r + at + j] = x.b.data[row * k + j] / n;
-      a.data.set(x.a.data, at * m.in);
-      at += k;
-    }
-    return { ...slotOf(m), ...compact(b, a) };
-  });
+  const modules: DeltaFactors[] = [];
+  for (const m of merge.modules) modules.push(await meanOf(merge, m, n));
   return adapterFromFactors(modules, merge.baseModel);
 }
 
-function rebuild(merge: ReversibleMerge, m: MergedModule, task: number): { b: Mat; a: Mat } {
+async function meanOf(merge: ReversibleMerge, m: MergedModule, n: number): Promise<DeltaFactors> {
+  if (merge.construction === 'delta') return { ...slotOf(m), ...meanDelta(m) };
+  if (merge.construction === 'shared') return { ...slotOf(m), ...(await meanShared(m)) };
+  // Factor space: a mean of products is not a product of means, so stack the rebuilt tasks and compact.
+  const parts = merge.tasks.map((t, i) => (t.paths.includes(m.path) ? rebuildFactor(m, i, n) : null)).filter((x) => x !== null);
+  const r = parts.reduce((s, x) => s + x.a.rows, 0);
+  const b = zeros(m.out, r);
+  const a = zeros(r, m.in);
+  let at = 0;
+  for (const x of parts) {
+    const k = x.a.rows;
+    for (let row = 0; row < m.out; row++) for (let j = 0; j < k; j++) b.data[row * r + at + j] = x.b.data[row * k + j] / n;
+    a.data.set(x.a.data, at * m.in);
+    at += k;
+  }
+  return { ...slotOf(m), ...compact(b, a) };
+}
+
+function rebuild(merge: ReversibleMerge, m: MergedModule, task: number): { b: Mat; a: Mat } | Promise<{ b: Mat; a: Mat }> {
   switch (merge.construction) {
     case 'factor':
     case 'factor_svd':
@@ -161,17 +166,18 @@ export interface ReversibleReport {
   tasks: { name: string; relativeError: number }[];
 }
 
-export function reversibleReport(merge: ReversibleMerge, members: Member[]): ReversibleReport {
+export async function reversibleReport(merge: ReversibleMerge, members: Member[]): Promise<ReversibleReport> {
   const byName = new Map(members.map((m) => [m.name, m]));
+  const rebuilt: Map<string, DeltaFactors>[] = [];
+  for (let i = 0; i < merge.tasks.length; i++) rebuilt.push(new Map((await taskFactors(merge, i)).map((f) => [f.path, f])));
   const tasks = merge.tasks.map((t, i) => {
     const member = byName.get(t.name);
     if (!member) invalid('unknown_task', `the merge holds "${t.name}" but no member of that name was given.`, 'adapters');
-    const rebuilt = new Map(taskFactors(merge, i).map((f) => [f.path, f]));
     let err = 0;
     let norm = 0;
     for (const mod of member.adapter.modules) {
       const orig = { b: scaledB(mod), a: { rows: mod.rank, cols: mod.in, data: Float64Array.from(mod.a) } };
-      const rec = rebuilt.get(mod.path) ?? { b: zeros(mod.out, 1), a: zeros(1, mod.in) };
+      const rec = rebuilt[i].get(mod.path) ?? { b: zeros(mod.out, 1), a: zeros(1, mod.in) };
       const e = deltaDistance(orig, rec);
       err += e.err;
       norm += e.norm;

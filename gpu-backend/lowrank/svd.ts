@@ -6,7 +6,8 @@ import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import type { LoraAdapter } from '../../contracts/formats/adapter.ts';
 import type { Projection } from '../../contracts/formats/hf-config.ts';
-import { type Mat, matmul, matmulNT, qr, type Svd, sliceCols, svd, svdOfProduct, transpose, zeros } from './linalg.ts';
+import { gemm } from './gemm-runner.ts';
+import { type Mat, matmul, qr, type Svd, sliceCols, svd, svdOfProduct, zeros } from './linalg.ts';
 import { deltaFactors } from './peft-adapter.ts';
 
 export interface RandomizedSvdOptions {
@@ -38,20 +39,19 @@ export function gaussian(rows: number, cols: number, seed: number): Mat {
  * every product (plain powers lose the small directions to round-off); then the small Qᵀ·a is decomposed
  * exactly. Exact when rank(a) ≤ k + oversample; otherwise the error is near σ_{k+1}.
  */
-export function randomizedSvd(a: Mat, k: number, opts: RandomizedSvdOptions = {}): Svd {
+export async function randomizedSvd(a: Mat, k: number, opts: RandomizedSvdOptions = {}): Promise<Svd> {
   const { oversample = 10, powerIterations = 2, seed = 0 } = opts;
   const limit = Math.min(a.rows, a.cols);
   if (!Number.isInteger(k) || k < 1 || k > limit) throw new Error(`randomizedSvd: k = ${k} for a ${a.rows}×${a.cols} matrix`);
   const width = Math.min(k + oversample, limit);
-  // Every product below is a row-dot (matmulNT) against a or its transpose, taken once: a large a is never
-  // transposed again inside the loop.
-  const at = transpose(a);
-  let q = qr(matmulNT(a, gaussian(width, a.cols, seed))).q; // a·Ω, Ω drawn already transposed
+  // The products with a (m·n·width each) run on the runtime, in the form that never transposes a; the QRs of the
+  // thin sketches and the SVD of the small qᵀ·a stay in float64.
+  let q = qr(await gemm(a, gaussian(width, a.cols, seed), 'nt')).q; // a·Ω, Ω drawn already transposed
   for (let i = 0; i < powerIterations; i++) {
-    const z = qr(matmulNT(at, transpose(q))).q; // aᵀ·q
-    q = qr(matmulNT(a, transpose(z))).q; // a·z
+    const z = qr(await gemm(a, q, 'tn')).q; // aᵀ·q
+    q = qr(await gemm(a, z)).q; // a·z
   }
-  const small = svd(matmulNT(transpose(q), at)); // qᵀ·a: width × n
+  const small = svd(await gemm(q, a, 'tn')); // qᵀ·a: width × n
   return {
     u: sliceCols(matmul(q, small.u), 0, k),
     s: small.s.slice(0, k),

@@ -263,7 +263,9 @@ export class ModelCache {
   async targetRequest(base: LoadedBase, target: RoutedTarget): Promise<{ adapter: LoraAdapter | null; shared?: SharedTask }> {
     const { merge, adapter } = target;
     const shared =
-      target.kind === 'merge_task' && merge && servesTasksThroughBasis(merge) ? (await this.basis(merge)).sharedTask(adapter!.id) : null;
+      target.kind === 'merge_task' && merge && servesTasksThroughBasis(merge)
+        ? await (await this.basis(merge)).sharedTask(adapter!.id)
+        : null;
     return shared ? { adapter: null, shared } : { adapter: await this.targetAdapter(base, target) };
   }
 

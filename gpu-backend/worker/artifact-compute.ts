@@ -15,7 +15,7 @@ export type ComputeInput =
   | { spec: RevertSpec; manifestText: string; tensorBytes: Uint8Array }
   | { spec: CompressionSpec; source: LoraAdapter };
 
-export function computeArtifact(input: ComputeInput): Built {
+export async function computeArtifact(input: ComputeInput): Promise<Built> {
   if ('members' in input) return mergeArtifact(input.spec, input.members);
   if ('manifestText' in input) return revertArtifact(input.spec, input.manifestText, input.tensorBytes);
   return compressionArtifact(input.spec, input.source);

@@ -8,8 +8,10 @@ import { register } from 'tsx/esm/api';
 
 register();
 const { computeArtifact } = await import('./artifact-compute.ts');
+const { useExecutionProvider } = await import('../engine/providers.ts');
 try {
-  const built = computeArtifact(workerData);
+  await useExecutionProvider(workerData.provider);
+  const built = await computeArtifact(workerData.input);
   parentPort.postMessage({ built }, [...new Set(built.files.map(([, bytes]) => bytes.buffer))]);
 } catch (err) {
   // An InvalidInputError is the user's to fix: its code, message and param cross over as they are.

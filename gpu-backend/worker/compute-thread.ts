@@ -5,6 +5,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { InvalidInputError } from '../../contracts/formats/errors.ts';
+import { executionProviderInUse } from '../engine/providers.ts';
 import type { ComputeInput } from './artifact-compute.ts';
 import type { Built } from './artifact-job.ts';
 
@@ -16,7 +17,9 @@ interface Answer {
 export function computeInThread(input: ComputeInput, signal: AbortSignal): Promise<Built> {
   signal.throwIfAborted();
   // Its own loader (tsx, registered by the thread), not the parent's flags.
-  const worker = new Worker(new URL('./artifact-thread.js', import.meta.url), { workerData: input, execArgv: [] });
+  // The thread's products run on the provider the backend chose (module state does not cross threads).
+  const workerData = { input, provider: executionProviderInUse() };
+  const worker = new Worker(new URL('./artifact-thread.js', import.meta.url), { workerData, execArgv: [] });
   return new Promise<Built>((resolve, reject) => {
     const stop = () => {
       reject(signal.reason instanceof Error ? signal.reason : new Error(`stopped: ${String(signal.reason)}`));

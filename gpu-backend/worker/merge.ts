@@ -36,7 +36,7 @@ export function specParams(spec: MergeSpec): GivenParams {
 }
 
 /** The merge of `members` (the spec's, loaded in its order): pure, so it runs on a worker thread. */
-export function mergeArtifact(spec: MergeSpec, members: Member[]): Built {
+export async function mergeArtifact(spec: MergeSpec, members: Member[]): Promise<Built> {
   const names = new Map(spec.members.map((m) => [m.id, m.name]));
   const params = specParams(spec);
   const [refused] = paramRefusals(spec.method, params, members.length);
@@ -45,7 +45,7 @@ export function mergeArtifact(spec: MergeSpec, members: Member[]): Built {
   const rankRefused = rankRefusal(spec.method, params, ranks);
   if (rankRefused) invalid(rankRefused.code, rankRefused.message, rankRefused.param);
 
-  const built = implementationOf(spec.method).build(members, params);
+  const built = await implementationOf(spec.method).build(members, params);
   const { report } = built;
   const result = {
     tasks: report.tasks.map((t) => ({ adapter_id: t.name, name: names.get(t.name) ?? t.name, relative_error: t.relativeError })),

@@ -22,10 +22,10 @@ export async function loadBasis(store: ObjectStore, spec: RevertSpec): Promise<{
 }
 
 /** The task rebuilt from the basis: pure, so it runs on a worker thread. */
-export function revertArtifact(spec: RevertSpec, manifestText: string, tensorBytes: Uint8Array): Built {
+export async function revertArtifact(spec: RevertSpec, manifestText: string, tensorBytes: Uint8Array): Promise<Built> {
   const method = reversibleImplementationOf(spec.merge.method, spec.merge.id);
   const merge = method.decode(JSON.parse(manifestText) as Record<string, unknown>, decodeSafetensors(tensorBytes).tensors);
-  const adapter = method.revert(merge, spec.adapter.id);
+  const adapter = await method.revert(merge, spec.adapter.id);
   return {
     layout: 'peft_adapter',
     files: peftAdapterFiles(adapter),

@@ -24,9 +24,9 @@ let other: ReversibleMerge;
 beforeAll(async () => {
   fx = await loadFixture(FIXTURE);
   const members = TASKS.map((name) => ({ name, baseModel: 'tiny', adapter: fx.adapters.get(name)! }));
-  exact = buildReversibleMerge(members, { construction: 'shared', basisSize: 3 });
-  lossy = buildReversibleMerge(members, { construction: 'shared', basisSize: 2 });
-  other = buildReversibleMerge(members.slice(0, 2), { construction: 'shared', basisSize: 1 });
+  exact = await buildReversibleMerge(members, { construction: 'shared', basisSize: 3 });
+  lossy = await buildReversibleMerge(members, { construction: 'shared', basisSize: 2 });
+  other = await buildReversibleMerge(members.slice(0, 2), { construction: 'shared', basisSize: 1 });
 });
 
 type RowSpec = { adapter: LoraAdapter | null; shared?: SharedTask };
@@ -64,11 +64,7 @@ describe('shared-basis rows', () => {
     const m = merge();
     expect(fx.inputIds.length).toBe(3);
     const got = await sharedLogits(TASKS.map((name) => ({ adapter: null, shared: task(m, name) })));
-    const perRow = await forwardLogits(
-      fx.decoder,
-      fx.inputIds,
-      TASKS.map((name) => revertTask(m, name)),
-    );
+    const perRow = await forwardLogits(fx.decoder, fx.inputIds, await Promise.all(TASKS.map((name) => revertTask(m, name))));
     expect(maxAbsDiff(got, perRow)).toBeLessThan(1e-4);
     // B = U·Σᵢ, A = Vᵀ as a per-row adapter is the same delta.
     const asAdapters = await forwardLogits(
@@ -84,7 +80,7 @@ describe('shared-basis rows', () => {
 
   test('a joint compression (k = 4) through its shared basis equals each adapter of the set as jointAdapter rebuilds it', async () => {
     const members = TASKS.map((name) => ({ name, baseModel: 'tiny', adapter: fx.adapters.get(name)! }));
-    const joint = jointCompress(members, { k: 4 });
+    const joint = await jointCompress(members, { k: 4 });
     const basis = sharedBasisOfJoint(joint);
     const got = await sharedLogits(TASKS.map((_, i) => ({ adapter: null, shared: { basis, task: i } })));
     const perRow = await forwardLogits(
@@ -101,7 +97,7 @@ describe('shared-basis rows', () => {
       { adapter: fx.adapters.get('task_b')! },
       { adapter: null },
     ]);
-    const perRow = await forwardLogits(fx.decoder, fx.inputIds, [revertTask(lossy, 'task_c'), fx.adapters.get('task_b')!, null]);
+    const perRow = await forwardLogits(fx.decoder, fx.inputIds, [await revertTask(lossy, 'task_c'), fx.adapters.get('task_b')!, null]);
     expect(maxAbsDiff(got, perRow)).toBeLessThan(1e-4);
   });
 
@@ -135,9 +131,10 @@ describe('generation with shared-basis tasks', () => {
     ];
     const together = await generate(fx.decoder, mixed);
     const mergeOf = (s: SharedTask) => (s.basis === sharedBasisOfMerge(lossy) ? lossy : other);
-    const rebuilt = (r: GenerationRequest) => (r.shared ? revertTask(mergeOf(r.shared), r.shared.basis.tasks[r.shared.task]) : r.adapter);
+    const rebuilt = async (r: GenerationRequest) =>
+      r.shared ? await revertTask(mergeOf(r.shared), r.shared.basis.tasks[r.shared.task]) : r.adapter;
     const alone = [];
-    for (const r of mixed) alone.push((await generate(fx.decoder, [{ ...r, adapter: rebuilt(r), shared: undefined }]))[0]);
+    for (const r of mixed) alone.push((await generate(fx.decoder, [{ ...r, adapter: await rebuilt(r), shared: undefined }]))[0]);
     expect(together.map((r) => r.tokens)).toEqual(alone.map((r) => r.tokens));
   });
 

@@ -28,23 +28,23 @@ describe('breadcrumbs', () => {
     expect(dropOutliers(delta, 1, 0.01)).toBe(delta);
   });
 
-  test('with the defaults it is task arithmetic truncated to the largest rank; lambda scales the merge', () => {
+  test('with the defaults it is task arithmetic truncated to the largest rank; lambda scales the merge', async () => {
     const members = ['task_a', 'task_c'].map(member);
     const breadcrumbs = implementationOf('breadcrumbs');
-    const plain = breadcrumbs.build(members, { weights: [1, 0.5] });
-    const halved = breadcrumbs.build(members, { weights: [1, 0.5], lambda: 0.5 });
+    const plain = await breadcrumbs.build(members, { weights: [1, 0.5] });
+    const halved = await breadcrumbs.build(members, { weights: [1, 0.5], lambda: 0.5 });
     const rank = Math.max(...members.flatMap((m) => m.adapter.modules.map((k) => k.rank)));
-    const svd = mergeCollapsed(members, { method: 'svd', weights: [1, 0.5], rank });
+    const svd = await mergeCollapsed(members, { method: 'svd', weights: [1, 0.5], rank });
     if (plain.layout !== 'peft_adapter' || halved.layout !== 'peft_adapter') throw new Error('breadcrumbs collapses');
     expect(plain.report.rank).toBe(rank);
     expect(relativeError(plain.adapter, svd.adapter)).toBeLessThan(1e-4);
-    const half = mergeCollapsed(members, { method: 'svd', weights: [0.5, 0.25], rank });
+    const half = await mergeCollapsed(members, { method: 'svd', weights: [0.5, 0.25], rank });
     expect(relativeError(halved.adapter, half.adapter)).toBeLessThan(1e-4);
   });
 
-  test('a sparsified merge keeps each task partly, and its parameters are refused on other methods', () => {
+  test('a sparsified merge keeps each task partly, and its parameters are refused on other methods', async () => {
     const members = ['task_a', 'task_b', 'task_c'].map(member);
-    const built = implementationOf('breadcrumbs').build(members, { density: 0.3, gamma: 0.05 });
+    const built = await implementationOf('breadcrumbs').build(members, { density: 0.3, gamma: 0.05 });
     if (built.layout !== 'peft_adapter') throw new Error('breadcrumbs collapses');
     for (const t of built.report.tasks) expect(t.relativeError).toBeGreaterThan(0);
     expect(paramRefusals('breadcrumbs', { density: 0.3, gamma: 0.05, lambda: 2, weights: [1, 1] }, 2)).toEqual([]);

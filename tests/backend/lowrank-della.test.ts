@@ -47,16 +47,16 @@ describe('della', () => {
     expect(magPrune(delta, { rows, cols }, 1, 0.15, xoroshiro128plus(7))).toBe(delta);
   });
 
-  test('with the defaults one adapter comes back as it is; a pruned merge is repeatable and of the largest member rank', () => {
+  test('with the defaults one adapter comes back as it is; a pruned merge is repeatable and of the largest member rank', async () => {
     const della = implementationOf('della');
-    const alone = della.build([member('task_b')], {});
+    const alone = await della.build([member('task_b')], {});
     if (alone.layout !== 'peft_adapter') throw new Error('della collapses');
     expect(relativeError(alone.adapter, member('task_b').adapter)).toBeLessThan(1e-5);
 
     const members = ['task_a', 'task_b', 'task_c'].map(member);
     const params = { density: 0.6, epsilon: 0.2, lambda: 1.5, weights: [1, 0.5, 2] };
-    const x = della.build(members, params);
-    const y = della.build(members, params);
+    const x = await della.build(members, params);
+    const y = await della.build(members, params);
     if (x.layout !== 'peft_adapter' || y.layout !== 'peft_adapter') throw new Error('della collapses');
     expect(x.adapter.modules.map((m) => [...m.a])).toEqual(y.adapter.modules.map((m) => [...m.a]));
     expect(x.report.rank).toBe(Math.max(...members.flatMap((m) => m.adapter.modules.map((k) => k.rank))));

@@ -42,9 +42,9 @@ const members: Member[] = [
 ];
 const mean = (r: { tasks: { relativeError: number }[] }) => r.tasks.reduce((s, t) => s + t.relativeError, 0) / r.tasks.length;
 
-function code(fn: () => unknown): string {
+async function code(fn: () => unknown): Promise<string> {
   try {
-    fn();
+    await fn();
   } catch (e) {
     if (e instanceof InvalidInputError) return `${e.code}: ${e.message}`;
     throw e;
@@ -52,8 +52,8 @@ function code(fn: () => unknown): string {
   return 'no error';
 }
 
-test('k = sum of ranks rebuilds every adapter exactly, with orthonormal shared bases', () => {
-  const basis = jointCompress(members, { k: 10 });
+test('k = sum of ranks rebuilds every adapter exactly, with orthonormal shared bases', async () => {
+  const basis = await jointCompress(members, { k: 10 });
   for (const t of jointReport(basis, members).tasks) expect(t.relativeError).toBeLessThan(1e-6);
   for (const m of basis.modules) {
     for (const q of [m.u, m.v]) {
@@ -66,19 +66,20 @@ test('k = sum of ranks rebuilds every adapter exactly, with orthonormal shared b
 });
 
 describe('below full size', () => {
-  test('error falls as k grows, and alternating steps never do worse than the closed form', () => {
-    const errors = [1, 3, 6].map((k) => mean(jointReport(jointCompress(members, { k }), members)));
+  test('error falls as k grows, and alternating steps never do worse than the closed form', async () => {
+    const errors: number[] = [];
+    for (const k of [1, 3, 6]) errors.push(mean(jointReport(await jointCompress(members, { k }), members)));
     expect(errors[0]).toBeGreaterThan(errors[1]);
     expect(errors[1]).toBeGreaterThan(errors[2]);
-    const closed = jointReport(jointCompress(members, { k: 3, iters: 0 }), members);
-    const refined = jointReport(jointCompress(members, { k: 3, iters: 5 }), members);
+    const closed = jointReport(await jointCompress(members, { k: 3, iters: 0 }), members);
+    const refined = jointReport(await jointCompress(members, { k: 3, iters: 5 }), members);
     // The fit maximises the task-balanced captured energy Σ‖UᵀΔWᵢV‖²/‖ΔWᵢ‖² = Σ (1 − errᵢ²).
     const captured = (r: typeof closed) => r.tasks.reduce((s, t) => s + 1 - t.relativeError ** 2, 0);
     expect(captured(refined)).toBeGreaterThanOrEqual(captured(closed) - 1e-12);
   });
 
-  test('storage counts U, V and the cores against keeping every adapter; the adapter has rank k', () => {
-    const basis = jointCompress(members, { k: 3 });
+  test('storage counts U, V and the cores against keeping every adapter; the adapter has rank k', async () => {
+    const basis = await jointCompress(members, { k: 3 });
     let stored = 0;
     let full = 0;
     for (const m of basis.modules) stored += 3 * (m.out + m.in) + 3 * 9;
@@ -87,8 +88,8 @@ describe('below full size', () => {
     expect(jointAdapter(basis, 'a').modules.every((m) => m.rank === 3)).toBe(true);
   });
 
-  test('the encoded basis round-trips through safetensors', () => {
-    const basis = jointCompress(members, { k: 3 });
+  test('the encoded basis round-trips through safetensors', async () => {
+    const basis = await jointCompress(members, { k: 3 });
     const { manifest, tensors } = encodeJointBasis(basis);
     const back = decodeJointBasis(JSON.parse(JSON.stringify(manifest)), decodeSafetensors(encodeSafetensors(tensors)).tensors);
     const a = jointReport(basis, members);
@@ -98,28 +99,27 @@ describe('below full size', () => {
   });
 });
 
-test('a storage budget is spent per module by spectrum: within budget, and no worse than one k for all at that storage', () => {
-  const uniform = jointReport(jointCompress(members, { k: 3 }), members);
-  const budgeted = jointReport(jointCompress(members, { storage: uniform.storage }), members);
+test('a storage budget is spent per module by spectrum: within budget, and no worse than one k for all at that storage', async () => {
+  const uniform = jointReport(await jointCompress(members, { k: 3 }), members);
+  const budgeted = jointReport(await jointCompress(members, { storage: uniform.storage }), members);
   expect(budgeted.storage).toBeLessThanOrEqual(uniform.storage + 1e-12);
   expect(mean(budgeted)).toBeLessThanOrEqual(mean(uniform) + 1e-9);
-  const everything = jointReport(jointCompress(members, { storage: 10 }), members);
+  const everything = jointReport(await jointCompress(members, { storage: 10 }), members);
   for (const t of everything.tasks) expect(t.relativeError).toBeLessThan(1e-6);
 });
 
-test('bad input is refused with a message that says what to change', () => {
-  expect(code(() => jointCompress(members, { k: 0 }))).toMatch(/^bad_k: k is 0/);
-  expect(code(() => jointCompress(members, {}))).toMatch(/^bad_k: give either k/);
-  expect(code(() => jointCompress(members, { k: 2, storage: 0.5 }))).toMatch(/^bad_k: give either k/);
-  expect(code(() => jointCompress(members, { storage: 0 }))).toMatch(/^bad_storage: storage is 0/);
-  expect(code(() => jointCompress(members, { k: 2.5 }))).toMatch(/^bad_k/);
-  expect(code(() => jointCompress([], { k: 2 }))).toMatch(/^bad_adapters/);
-  expect(code(() => jointCompress([members[0], members[0]], { k: 2 }))).toMatch(/^duplicate_adapter/);
-  expect(code(() => jointCompress([members[0], { ...members[1], baseModel: 'x' }], { k: 2 }))).toMatch(/^base_model_mismatch/);
-  expect(code(() => jointAdapter(jointCompress(members, { k: 2 }), 'z'))).toBe(
-    'unknown_task: "z" is not a member; the members are "a", "b", "c".',
-  );
-  expect(code(() => decodeJointBasis({ format: 'other' }, new Map()))).toMatch(/^bad_artifact/);
+test('bad input is refused with a message that says what to change', async () => {
+  expect(await code(() => jointCompress(members, { k: 0 }))).toMatch(/^bad_k: k is 0/);
+  expect(await code(() => jointCompress(members, {}))).toMatch(/^bad_k: give either k/);
+  expect(await code(() => jointCompress(members, { k: 2, storage: 0.5 }))).toMatch(/^bad_k: give either k/);
+  expect(await code(() => jointCompress(members, { storage: 0 }))).toMatch(/^bad_storage: storage is 0/);
+  expect(await code(() => jointCompress(members, { k: 2.5 }))).toMatch(/^bad_k/);
+  expect(await code(() => jointCompress([], { k: 2 }))).toMatch(/^bad_adapters/);
+  expect(await code(() => jointCompress([members[0], members[0]], { k: 2 }))).toMatch(/^duplicate_adapter/);
+  expect(await code(() => jointCompress([members[0], { ...members[1], baseModel: 'x' }], { k: 2 }))).toMatch(/^base_model_mismatch/);
+  const two = await jointCompress(members, { k: 2 });
+  expect(await code(() => jointAdapter(two, 'z'))).toBe('unknown_task: "z" is not a member; the members are "a", "b", "c".');
+  expect(await code(() => decodeJointBasis({ format: 'other' }, new Map()))).toMatch(/^bad_artifact/);
 });
 
 test('with many adapters (stacked rank far above k) the sketched fit keeps what the exact core-space fit keeps', async () => {
@@ -148,9 +148,9 @@ test('with many adapters (stacked rank far above k) the sketched fit keeps what 
       const e = deltaDistance(f!, jointFactors(m, i));
       return s + 1 - e.err / e.norm;
     }, 0);
-  const cs = coreSpace(slot);
-  const exact = kept(expand(cs, fitCore(cs, weights, 3, 2)));
-  const sketched = kept(fitSketched(slot, weights, 3, 2));
+  const cs = await coreSpace(slot);
+  const exact = kept(await expand(cs, fitCore(cs, weights, 3, 2)));
+  const sketched = kept(await fitSketched(slot, weights, 3, 2));
   // Both are local optima of the same objective; the sketch may land a hair either side of the exact path.
   expect(Math.abs(sketched - exact)).toBeLessThan(0.01 * exact);
 });

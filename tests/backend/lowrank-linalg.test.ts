@@ -136,26 +136,26 @@ describe('randomized SVD', () => {
     return compose(u, Float64Array.from(sigma), v);
   };
 
-  test('recovers a 300×200 matrix of rank 5 exactly, and is repeatable by seed', () => {
+  test('recovers a 300×200 matrix of rank 5 exactly, and is repeatable by seed', async () => {
     const sigma = [50, 20, 5, 1, 0.1];
     const a = lowRank(300, 200, sigma);
-    const r = randomizedSvd(a, 5, { seed: 42 });
+    const r = await randomizedSvd(a, 5, { seed: 42 });
     for (let i = 0; i < 5; i++) expect(r.s[i]).toBeCloseTo(sigma[i], 9);
     expect(diff(compose(r.u, r.s, r.v), a) / frobenius(a)).toBeLessThan(1e-12);
     expectOrthonormalColumns(r.u);
     expectOrthonormalColumns(r.v);
-    expect(randomizedSvd(a, 5, { seed: 42 }).s).toEqual(r.s);
+    expect((await randomizedSvd(a, 5, { seed: 42 })).s).toEqual(r.s);
   });
 
-  test('top singular values of a full-rank matrix with a decaying spectrum match the exact SVD', () => {
+  test('top singular values of a full-rank matrix with a decaying spectrum match the exact SVD', async () => {
     const sigma = Array.from({ length: 40 }, (_, i) => 0.7 ** i);
     const a = lowRank(120, 80, sigma);
-    const r = randomizedSvd(a, 6, { oversample: 8, powerIterations: 3, seed: 1 });
+    const r = await randomizedSvd(a, 6, { oversample: 8, powerIterations: 3, seed: 1 });
     for (let i = 0; i < 6; i++) expect(Math.abs(r.s[i] - sigma[i]) / sigma[i]).toBeLessThan(1e-6);
   });
 
-  test('refuses k out of range', () => {
-    expect(() => randomizedSvd(random(5, 4, 1), 5)).toThrow(/k = 5/);
-    expect(() => randomizedSvd(random(5, 4, 1), 0)).toThrow(/k = 0/);
+  test('refuses k out of range', async () => {
+    await expect(randomizedSvd(random(5, 4, 1), 5)).rejects.toThrow(/k = 5/);
+    await expect(randomizedSvd(random(5, 4, 1), 0)).rejects.toThrow(/k = 0/);
   });
 });

@@ -59,9 +59,9 @@ function errorAgainstSum(got: LoraAdapter, terms: [LoraAdapter, number][]): numb
   return Math.sqrt(diff / norm);
 }
 
-const expectInvalid = (fn: () => unknown, code: string, message: RegExp) => {
+const expectInvalid = async (fn: () => unknown, code: string, message: RegExp) => {
   try {
-    fn();
+    await fn();
   } catch (e) {
     expect(e).toBeInstanceOf(InvalidInputError);
     expect((e as InvalidInputError).code).toBe(code);
@@ -77,7 +77,7 @@ describe('collapsed merges reproduce PEFT add_weighted_adapter (tiny-llama fixtu
     ['merge_svd', ['task_a', 'task_b', 'task_c'], { method: 'svd', weights: [1, 1, 1], rank: 8 }, 8],
     ['merge_linear_bc', ['task_b', 'task_c'], { method: 'linear', weights: [0.5, 0.5] }, 8],
   ])('%s: served logits within 1e-4, PEFT config, files load back', async (key, names, spec, r) => {
-    const { adapter } = mergeCollapsed(members(...names), spec);
+    const { adapter } = await mergeCollapsed(members(...names), spec);
     const got = await forwardLogits(
       fx.decoder,
       fx.inputIds,
@@ -94,17 +94,17 @@ describe('collapsed merges reproduce PEFT add_weighted_adapter (tiny-llama fixtu
     expect(back.modules.map((m) => [m.path, m.rank, m.scale])).toEqual(adapter.modules.map((m) => [m.path, r, 1]));
   });
 
-  test('the defaults are the fixture README weights: 1 each for cat and svd, 1/n for linear', () => {
-    expect(mergeCollapsed(members('task_a', 'task_b'), { method: 'cat' }).report.weights).toEqual([1, 1]);
-    expect(mergeCollapsed(members('task_a', 'task_b'), { method: 'svd' }).report.weights).toEqual([1, 1]);
-    expect(mergeCollapsed(members('task_b', 'task_c'), { method: 'linear' }).report.weights).toEqual([0.5, 0.5]);
+  test('the defaults are the fixture README weights: 1 each for cat and svd, 1/n for linear', async () => {
+    expect((await mergeCollapsed(members('task_a', 'task_b'), { method: 'cat' })).report.weights).toEqual([1, 1]);
+    expect((await mergeCollapsed(members('task_a', 'task_b'), { method: 'svd' })).report.weights).toEqual([1, 1]);
+    expect((await mergeCollapsed(members('task_b', 'task_c'), { method: 'linear' })).report.weights).toEqual([0.5, 0.5]);
   });
 });
 
 describe('what each merge computes', () => {
-  test('cat is exactly Σ wᵢ·ΔWᵢ (modules an adapter lacks take the others only), rank the sum of ranks', () => {
+  test('cat is exactly Σ wᵢ·ΔWᵢ (modules an adapter lacks take the others only), rank the sum of ranks', async () => {
     const [a, b, c] = ['task_a', 'task_b', 'task_c'].map((n) => fx.adapters.get(n)!);
-    const { adapter, report } = mergeCollapsed(members('task_a', 'task_b', 'task_c'), { method: 'cat', weights: [0.5, -2, 1.5] });
+    const { adapter, report } = await mergeCollapsed(members('task_a', 'task_b', 'task_c'), { method: 'cat', weights: [0.5, -2, 1.5] });
     expect(
       errorAgainstSum(adapter, [
         [a, 0.5],
@@ -115,14 +115,14 @@ describe('what each merge computes', () => {
     expect(report.rank).toBe(20);
   });
 
-  test('adapters on some layers only (layers_to_transform): target_modules lists the merged modules by path, and loads back to them', () => {
+  test('adapters on some layers only (layers_to_transform): target_modules lists the merged modules by path, and loads back to them', async () => {
     const onLayer = (name: string, layer: number): Member => {
       const a = fx.adapters.get(name)!;
       const config = parseLoraConfig({ ...a.config.raw, layers_to_transform: [layer] });
       return { name, baseModel: 'tiny-llama', adapter: { config, modules: a.modules.filter((m) => m.layer === layer) } };
     };
     const parts = [onLayer('task_a', 0), onLayer('task_b', 1)];
-    const { adapter } = mergeCollapsed(parts, { method: 'cat' });
+    const { adapter } = await mergeCollapsed(parts, { method: 'cat' });
     expect(adapter.config.raw.target_modules).toEqual([
       'model.layers.0.self_attn.q_proj',
       'model.layers.0.self_attn.v_proj',
@@ -144,9 +144,9 @@ describe('what each merge computes', () => {
     ).toBeLessThan(1e-6);
   });
 
-  test('task arithmetic: exact λ·Σ wᵢ·ΔWᵢ with each module at its own rank; with a rank, the best one by SVD', () => {
+  test('task arithmetic: exact λ·Σ wᵢ·ΔWᵢ with each module at its own rank; with a rank, the best one by SVD', async () => {
     const [b, c] = ['task_b', 'task_c'].map((n) => fx.adapters.get(n)!);
-    const exact = mergeCollapsed(members('task_b', 'task_c'), { method: 'task_arithmetic', weights: [1, -1], lambda: 0.3 }).adapter;
+    const exact = (await mergeCollapsed(members('task_b', 'task_c'), { method: 'task_arithmetic', weights: [1, -1], lambda: 0.3 })).adapter;
     expect(
       errorAgainstSum(exact, [
         [b, 0.3],
@@ -159,19 +159,21 @@ describe('what each merge computes', () => {
       14,
     );
 
-    const full = mergeCollapsed(members('task_b', 'task_c'), {
-      method: 'task_arithmetic',
-      weights: [1, -1],
-      lambda: 0.3,
-      rank: 16,
-    }).adapter;
+    const full = (
+      await mergeCollapsed(members('task_b', 'task_c'), {
+        method: 'task_arithmetic',
+        weights: [1, -1],
+        lambda: 0.3,
+        rank: 16,
+      })
+    ).adapter;
     expect(
       errorAgainstSum(full, [
         [b, 0.3],
         [c, -0.3],
       ]),
     ).toBeLessThan(1e-6);
-    const low = mergeCollapsed(members('task_b', 'task_c'), { method: 'task_arithmetic', rank: 4 });
+    const low = await mergeCollapsed(members('task_b', 'task_c'), { method: 'task_arithmetic', rank: 4 });
     expect(low.adapter.modules.every((m) => m.rank === 4)).toBe(true);
     const err = errorAgainstSum(low.adapter, [
       [b, 1],
@@ -181,9 +183,9 @@ describe('what each merge computes', () => {
     expect(err).toBeLessThan(1);
   });
 
-  test('svd at a rank that holds the sum is exact; svd_clamp bounds U·S and Vᵀ by its quantile', () => {
+  test('svd at a rank that holds the sum is exact; svd_clamp bounds U·S and Vᵀ by its quantile', async () => {
     const [a, b, c] = ['task_a', 'task_b', 'task_c'].map((n) => fx.adapters.get(n)!);
-    const full = mergeCollapsed(members('task_a', 'task_b', 'task_c'), { method: 'svd', rank: 20 }).adapter;
+    const full = (await mergeCollapsed(members('task_a', 'task_b', 'task_c'), { method: 'svd', rank: 20 })).adapter;
     expect(
       errorAgainstSum(full, [
         [a, 1],
@@ -191,7 +193,7 @@ describe('what each merge computes', () => {
         [c, 1],
       ]),
     ).toBeLessThan(1e-6);
-    const clamped = mergeCollapsed(members('task_a', 'task_b', 'task_c'), { method: 'svd', rank: 8, clamp: 0.9 }).adapter;
+    const clamped = (await mergeCollapsed(members('task_a', 'task_b', 'task_c'), { method: 'svd', rank: 8, clamp: 0.9 })).adapter;
     for (const m of clamped.modules) {
       const all = Float64Array.from([...m.a, ...m.b]).sort();
       const hi = all[all.length - 1];
@@ -200,11 +202,11 @@ describe('what each merge computes', () => {
     }
   });
 
-  test('linear merges A and B separately: (Σ√(wᵢsᵢ)·Bᵢ)(Σ√(wᵢsᵢ)·Aᵢ), cross terms included; one adapter comes back unchanged', () => {
-    const single = mergeCollapsed(members('task_b'), { method: 'linear', weights: [1] });
+  test('linear merges A and B separately: (Σ√(wᵢsᵢ)·Bᵢ)(Σ√(wᵢsᵢ)·Aᵢ), cross terms included; one adapter comes back unchanged', async () => {
+    const single = await mergeCollapsed(members('task_b'), { method: 'linear', weights: [1] });
     expect(single.report.tasks[0].relativeError).toBeLessThan(1e-6);
     const [b, c] = ['task_b', 'task_c'].map((n) => fx.adapters.get(n)!);
-    const { adapter } = mergeCollapsed(members('task_b', 'task_c'), { method: 'linear', weights: [0.5, 0.5] });
+    const { adapter } = await mergeCollapsed(members('task_b', 'task_c'), { method: 'linear', weights: [0.5, 0.5] });
     const q = (x: LoraAdapter) => x.modules.find((m) => m.path === 'model.layers.0.self_attn.q_proj')!;
     const [mb, mc, mm] = [q(b), q(c), q(adapter)];
     const [cb, cc] = [Math.sqrt(0.5 * mb.scale), Math.sqrt(0.5 * mc.scale)];
@@ -219,9 +221,9 @@ describe('what each merge computes', () => {
     ).toBeGreaterThan(0.1);
   });
 
-  test('the report gives each task ‖ΔW_merged − ΔWᵢ‖/‖ΔWᵢ‖, from factors, as the dense deltas do', () => {
+  test('the report gives each task ‖ΔW_merged − ΔWᵢ‖/‖ΔWᵢ‖, from factors, as the dense deltas do', async () => {
     const [a, b, c] = ['task_a', 'task_b', 'task_c'].map((n) => fx.adapters.get(n)!);
-    const { adapter, report } = mergeCollapsed(members('task_a', 'task_b', 'task_c'), { method: 'svd', rank: 8 });
+    const { adapter, report } = await mergeCollapsed(members('task_a', 'task_b', 'task_c'), { method: 'svd', rank: 8 });
     const dense = (x: LoraAdapter) => {
       const mine = deltas(x);
       let diff = 0;
@@ -240,49 +242,49 @@ describe('what each merge computes', () => {
     });
   });
 
-  test('TIES and DARE of one adapter at density 1, full rank, give it back, in delta and factor space', () => {
+  test('TIES and DARE of one adapter at density 1, full rank, give it back, in delta and factor space', async () => {
     for (const spec of [
       { method: 'ties', density: 1, rank: 8 },
       { method: 'ties', density: 1, space: 'factors' },
       { method: 'dare', density: 1, rank: 8 },
       { method: 'dare', density: 1, electSign: true, space: 'factors' },
     ] as CollapsedSpec[]) {
-      expect(mergeCollapsed(members('task_c'), spec).report.tasks[0].relativeError, JSON.stringify(spec)).toBeLessThan(1e-6);
+      expect((await mergeCollapsed(members('task_c'), spec)).report.tasks[0].relativeError, JSON.stringify(spec)).toBeLessThan(1e-6);
     }
   });
 
-  test('TIES in delta space: trims each ΔWᵢ, elects by the total, averages the agreeing; rank defaults to the largest input rank', () => {
-    const { adapter, report } = mergeCollapsed(members('task_a', 'task_b', 'task_c'), { method: 'ties', density: 0.2 });
+  test('TIES in delta space: trims each ΔWᵢ, elects by the total, averages the agreeing; rank defaults to the largest input rank', async () => {
+    const { adapter, report } = await mergeCollapsed(members('task_a', 'task_b', 'task_c'), { method: 'ties', density: 0.2 });
     expect(report.peftCombination).toBe('ties_svd');
     expect(adapter.modules.every((m) => m.rank === 8)).toBe(true);
     // A module only task_a has keeps 20% of its entries (then rank 8 of a rank-4-plus-trim matrix).
     expect(report.tasks.every((t) => t.relativeError > 0 && Number.isFinite(t.relativeError))).toBe(true);
   });
 
-  test('DARE is repeatable by seed and differs across seeds', () => {
+  test('DARE is repeatable by seed and differs across seeds', async () => {
     const spec: CollapsedSpec = { method: 'dare', density: 0.5, space: 'factors' };
-    const one = mergeCollapsed(members('task_b', 'task_c'), { ...spec, seed: 7 }).adapter;
-    const again = mergeCollapsed(members('task_b', 'task_c'), { ...spec, seed: 7 }).adapter;
-    const other = mergeCollapsed(members('task_b', 'task_c'), { ...spec, seed: 8 }).adapter;
+    const one = (await mergeCollapsed(members('task_b', 'task_c'), { ...spec, seed: 7 })).adapter;
+    const again = (await mergeCollapsed(members('task_b', 'task_c'), { ...spec, seed: 7 })).adapter;
+    const other = (await mergeCollapsed(members('task_b', 'task_c'), { ...spec, seed: 8 })).adapter;
     expect(again.modules[0].a).toEqual(one.modules[0].a);
     expect(other.modules[0].a).not.toEqual(one.modules[0].a);
   });
 });
 
 describe('the element-wise combiners (merge_utils)', () => {
-  test('magnitude trim keeps exactly ⌊density·n⌋ entries, the largest, earlier ones first on ties', () => {
+  test('magnitude trim keeps exactly ⌊density·n⌋ entries, the largest, earlier ones first on ties', async () => {
     expect([...magnitudeTrim(Float64Array.from([1, -5, 3, -3, 0.5]), 0.4)]).toEqual([0, -5, 3, 0, 0]);
     expect([...magnitudeTrim(Float64Array.from([2, -2, 2, 1]), 0.5)]).toEqual([2, -2, 0, 0]);
     expect([...magnitudeTrim(Float64Array.from([1, 2]), 0.1)]).toEqual([0, 0]);
   });
 
-  test('disjoint mean: sign of the total wins, agreeing entries averaged with their weights, ties count as +', () => {
+  test('disjoint mean: sign of the total wins, agreeing entries averaged with their weights, ties count as +', async () => {
     const t = [Float64Array.from([1, -2, 3, 1]), Float64Array.from([2, 1, -4, -1]), Float64Array.from([0, -2, 0, 0])];
     // totals: 3 (+), -3 (−), -1 (−), 0 (+)
     expect([...disjointMean(t, [1, 10, 100])]).toEqual([(1 + 20) / 2, (-2 - 200) / 2, -40, 1]);
   });
 
-  test('DARE keeps about density of the entries, rescaled by 1/density', () => {
+  test('DARE keeps about density of the entries, rescaled by 1/density', async () => {
     const t = new Float64Array(20000).fill(3);
     const kept = dareKeep(t, 0.25, xoroshiro128plus(1));
     const nonzero = kept.filter((v) => v !== 0);
@@ -292,54 +294,70 @@ describe('the element-wise combiners (merge_utils)', () => {
 });
 
 describe('bad input is refused with a message that says what to change', () => {
-  test('adapters of different bases, the same adapter twice, an empty list', () => {
+  test('adapters of different bases, the same adapter twice, an empty list', async () => {
     const [a, b] = members('task_a', 'task_b');
-    expectInvalid(
+    await expectInvalid(
       () => mergeCollapsed([a, { ...b, baseModel: 'other' }], { method: 'cat' }),
       'base_model_mismatch',
       /made for base model "other"/,
     );
-    expectInvalid(() => mergeCollapsed([a, a], { method: 'cat' }), 'duplicate_adapter', /listed twice/);
-    expectInvalid(() => mergeCollapsed([], { method: 'svd' }), 'bad_adapters', /at least 1 adapter/);
+    await expectInvalid(() => mergeCollapsed([a, a], { method: 'cat' }), 'duplicate_adapter', /listed twice/);
+    await expectInvalid(() => mergeCollapsed([], { method: 'svd' }), 'bad_adapters', /at least 1 adapter/);
   });
 
-  test('NaN or Inf weights, a weight count that does not match', () => {
-    expectInvalid(() => mergeCollapsed(members('task_a', 'task_b'), { method: 'cat', weights: [1, Number.NaN] }), 'bad_weights', /finite/);
-    expectInvalid(() => mergeCollapsed(members('task_a', 'task_b'), { method: 'svd', weights: [Infinity, 1] }), 'bad_weights', /finite/);
-    expectInvalid(
+  test('NaN or Inf weights, a weight count that does not match', async () => {
+    await expectInvalid(
+      () => mergeCollapsed(members('task_a', 'task_b'), { method: 'cat', weights: [1, Number.NaN] }),
+      'bad_weights',
+      /finite/,
+    );
+    await expectInvalid(
+      () => mergeCollapsed(members('task_a', 'task_b'), { method: 'svd', weights: [Infinity, 1] }),
+      'bad_weights',
+      /finite/,
+    );
+    await expectInvalid(
       () => mergeCollapsed(members('task_a', 'task_b'), { method: 'cat', weights: [1] }),
       'bad_weights',
       /1 values for 2 adapters/,
     );
   });
 
-  test.each([0, -0.1, 1.5, Number.NaN])('density %s outside (0, 1]', (density) => {
+  test.each([0, -0.1, 1.5, Number.NaN])('density %s outside (0, 1]', async (density) => {
     for (const method of ['ties', 'dare'] as const)
-      expectInvalid(() => mergeCollapsed(members('task_b', 'task_c'), { method, density }), 'bad_density', /\(0, 1\]/);
+      await expectInvalid(() => mergeCollapsed(members('task_b', 'task_c'), { method, density }), 'bad_density', /\(0, 1\]/);
   });
 
-  test('linear and factor-space TIES/DARE on different ranks get PEFT’s error, readable; negative weights too', () => {
-    expectInvalid(
+  test('linear and factor-space TIES/DARE on different ranks get PEFT’s error, readable; negative weights too', async () => {
+    await expectInvalid(
       () => mergeCollapsed(members('task_a', 'task_b'), { method: 'linear' }),
       'rank_mismatch',
       /"task_a" has r=4 and "task_b" r=8; .* use cat, svd or task_arithmetic/,
     );
-    expectInvalid(() => mergeCollapsed(members('task_a', 'task_b'), { method: 'ties', space: 'factors' }), 'rank_mismatch', /same r value/);
-    expectInvalid(() => mergeCollapsed(members('task_b', 'task_c'), { method: 'linear', weights: [1, -1] }), 'bad_weights', /≥ 0/);
+    await expectInvalid(
+      () => mergeCollapsed(members('task_a', 'task_b'), { method: 'ties', space: 'factors' }),
+      'rank_mismatch',
+      /same r value/,
+    );
+    await expectInvalid(() => mergeCollapsed(members('task_b', 'task_c'), { method: 'linear', weights: [1, -1] }), 'bad_weights', /≥ 0/);
   });
 
-  test('a cat whose summed rank exceeds what an adapter may have', () => {
+  test('a cat whose summed rank exceeds what an adapter may have', async () => {
     const many = Array.from({ length: 33 }, (_, i) => ({ ...members('task_b')[0], name: `b${i}` }));
-    expectInvalid(() => mergeCollapsed(many, { method: 'cat' }), 'merged_rank_too_large', /rank 264 .* use svd/);
-    expect(mergeCollapsed(many, { method: 'svd', rank: 8 }).adapter.config.r).toBe(8);
+    await expectInvalid(() => mergeCollapsed(many, { method: 'cat' }), 'merged_rank_too_large', /rank 264 .* use svd/);
+    expect((await mergeCollapsed(many, { method: 'svd', rank: 8 })).adapter.config.r).toBe(8);
   });
 
-  test('a rank, clamp, space or method outside its range', () => {
-    expectInvalid(() => mergeCollapsed(members('task_a', 'task_b'), { method: 'svd', rank: 0 }), 'bad_rank', /integer from 1/);
-    expectInvalid(() => mergeCollapsed(members('task_a', 'task_b'), { method: 'svd', rank: 2.5 }), 'bad_rank', /integer from 1/);
-    expectInvalid(() => mergeCollapsed(members('task_a', 'task_b'), { method: 'svd', clamp: 1.2 }), 'bad_clamp', /\[0, 1\]/);
-    expectInvalid(() => mergeCollapsed(members('task_b', 'task_c'), { method: 'ties', space: 'rows' as 'delta' }), 'bad_space', /"delta"/);
-    expectInvalid(
+  test('a rank, clamp, space or method outside its range', async () => {
+    await expectInvalid(() => mergeCollapsed(members('task_a', 'task_b'), { method: 'svd', rank: 0 }), 'bad_rank', /integer from 1/);
+    await expectInvalid(() => mergeCollapsed(members('task_a', 'task_b'), { method: 'svd', rank: 2.5 }), 'bad_rank', /integer from 1/);
+    await expectInvalid(() => mergeCollapsed(members('task_a', 'task_b'), { method: 'svd', clamp: 1.2 }), 'bad_clamp', /\[0, 1\]/);
+    await expectInvalid(
+      () => mergeCollapsed(members('task_b', 'task_c'), { method: 'ties', space: 'rows' as 'delta' }),
+      'bad_space',
+      /"delta"/,
+    );
+    await expectInvalid(
       () => mergeCollapsed(members('task_a', 'task_b'), { method: 'rmm_factor' as 'cat' }),
       'bad_method',
       /one of cat, linear, svd/,

@@ -39,9 +39,9 @@ function spec(
   } as unknown as MergeSpec;
 }
 
-function refusal(f: () => unknown): { code: string; param?: string; message: string } {
+async function refusal(f: () => Promise<unknown>): Promise<{ code: string; param?: string; message: string }> {
   try {
-    f();
+    await f();
   } catch (e) {
     if (e instanceof InvalidInputError) return { code: e.code, param: e.param, message: e.message };
     throw e;
@@ -76,20 +76,20 @@ describe('the merge method registry', () => {
     expect(paramRefusals('ties', { density: 0.5, weights: [1, 2] }, 2)).toEqual([]);
   });
 
-  test('the worker refuses what the edge refuses, with the same code, message and param', () => {
-    const weighted = refusal(() => mergeArtifact(spec('rmm_shared', { weights: [1, 0.5] }), members()));
+  test('the worker refuses what the edge refuses, with the same code, message and param', async () => {
+    const weighted = await refusal(() => mergeArtifact(spec('rmm_shared', { weights: [1, 0.5] }), members()));
     expect(weighted).toEqual({ ...paramRefusals('rmm_shared', { weights: [1, 0.5] }, 2)[0] });
     const ranks = members().map((m) => ({ name: m.name, rank: Math.max(...m.adapter.modules.map((x) => x.rank)) }));
     const above = ranks.reduce((s, m) => s + m.rank, 1);
-    const tooLarge = refusal(() => mergeArtifact(spec('svd', { basis_size: above }), members()));
+    const tooLarge = await refusal(() => mergeArtifact(spec('svd', { basis_size: above }), members()));
     expect(tooLarge).toEqual(rankRefusal('svd', { basis_size: above }, ranks));
     expect(tooLarge.code).toBe('invalid_field');
   });
 
-  test.each(MERGE_METHODS)('%s builds through the worker, and a reversible one serves its tasks from its stored form', (name) => {
+  test.each(MERGE_METHODS)('%s builds through the worker, and a reversible one serves its tasks from its stored form', async (name) => {
     // task_a has rank 4, task_b rank 8: linear (one rank for all) refuses them as the edge would.
-    if (name === 'linear') return expect(refusal(() => mergeArtifact(spec(name), members())).code).toBe('rank_mismatch');
-    const built = mergeArtifact(spec(name), members());
+    if (name === 'linear') return expect((await refusal(() => mergeArtifact(spec(name), members()))).code).toBe('rank_mismatch');
+    const built = await mergeArtifact(spec(name), members());
     const { tasks } = built.result as { tasks: { name: string; relative_error: number }[] };
     expect(tasks.map((t) => t.name)).toEqual(NAMES);
     const impl = implementationOf(name);
@@ -97,12 +97,12 @@ describe('the merge method registry', () => {
     expect(built.layout).toBe('reversible_basis');
     // At p = n every task comes back exactly.
     for (const t of tasks) expect(t.relative_error).toBeLessThan(1e-5);
-    const merge = impl.build(members(), {});
+    const merge = await impl.build(members(), {});
     if (merge.layout !== 'reversible_basis') throw new Error('a reversible method builds a basis');
     const { manifest, tensors } = encodeReversibleMerge(merge.merge);
     const served = servedMerge({ name: 'm', method: name }, manifest, tensors);
-    expect(served.task('task_b').modules.length).toBeGreaterThan(0);
-    expect(served.mean().modules.length).toBeGreaterThan(0);
-    expect(served.sharedTask('task_b') !== null).toBe(declarationOf(name).servesTasksAs === 'shared_basis');
+    expect((await served.task('task_b')).modules.length).toBeGreaterThan(0);
+    expect((await served.mean()).modules.length).toBeGreaterThan(0);
+    expect((await served.sharedTask('task_b')) !== null).toBe(declarationOf(name).servesTasksAs === 'shared_basis');
   });
 });

@@ -108,9 +108,9 @@ function meanDeltas(members: Member[]): Map<string, Float64Array> {
   return out;
 }
 
-function code(fn: () => unknown): string {
+async function code(fn: () => unknown): Promise<string> {
   try {
-    fn();
+    await fn();
   } catch (e) {
     if (e instanceof InvalidInputError) return `${e.code}: ${e.message}`;
     throw e;
@@ -121,12 +121,12 @@ function code(fn: () => unknown): string {
 describe.each(CONSTRUCTIONS)('construction %s', (construction: Construction) => {
   const members = mixedMembers();
 
-  test('at p = n every task is rebuilt exactly, as an adapter of its own modules that loads as PEFT', () => {
-    const merge = buildReversibleMerge(members, { construction, basisSize: members.length });
-    const report = reversibleReport(merge, members);
+  test('at p = n every task is rebuilt exactly, as an adapter of its own modules that loads as PEFT', async () => {
+    const merge = await buildReversibleMerge(members, { construction, basisSize: members.length });
+    const report = await reversibleReport(merge, members);
     for (const t of report.tasks) expect(t.relativeError).toBeLessThan(1e-6);
     for (const m of members) {
-      const reverted = revertTask(merge, m.name);
+      const reverted = await revertTask(merge, m.name);
       expect(relativeError(deltas(reverted), deltas(m.adapter))).toBeLessThan(1e-6);
       // Exported and loaded back through the same path a user's upload takes.
       const files = adapterFiles(reverted);
@@ -135,29 +135,30 @@ describe.each(CONSTRUCTIONS)('construction %s', (construction: Construction) => 
     }
   });
 
-  test('the mean model is the mean task delta (exact at p = n)', () => {
-    const merge = buildReversibleMerge(members, { construction, basisSize: members.length });
-    expect(relativeError(deltas(meanAdapter(merge)), meanDeltas(members))).toBeLessThan(1e-6);
+  test('the mean model is the mean task delta (exact at p = n)', async () => {
+    const merge = await buildReversibleMerge(members, { construction, basisSize: members.length });
+    expect(relativeError(deltas(await meanAdapter(merge)), meanDeltas(members))).toBeLessThan(1e-6);
   });
 
-  test('a smaller basis stores less and errs more, and the encoded merge rebuilds the same tasks', () => {
-    const small = reversibleReport(buildReversibleMerge(members, { construction, basisSize: 1 }), members);
-    const large = reversibleReport(buildReversibleMerge(members, { construction, basisSize: 2 }), members);
+  test('a smaller basis stores less and errs more, and the encoded merge rebuilds the same tasks', async () => {
+    const small = await reversibleReport(await buildReversibleMerge(members, { construction, basisSize: 1 }), members);
+    const large = await reversibleReport(await buildReversibleMerge(members, { construction, basisSize: 2 }), members);
     expect(small.storage).toBeLessThan(large.storage);
     const mean = (r: typeof small) => r.tasks.reduce((s, t) => s + t.relativeError, 0) / r.tasks.length;
     expect(mean(small)).toBeGreaterThan(mean(large));
     expect(mean(small)).toBeGreaterThan(0.01);
 
-    const merge = buildReversibleMerge(members, { construction, basisSize: 2 });
+    const merge = await buildReversibleMerge(members, { construction, basisSize: 2 });
     const { manifest, tensors } = encodeReversibleMerge(merge);
     const bytes = encodeSafetensors(tensors);
     const back = decodeReversibleMerge(JSON.parse(JSON.stringify(manifest)), decodeSafetensors(bytes).tensors);
-    for (const m of members) expect(relativeError(deltas(revertTask(back, m.name)), deltas(revertTask(merge, m.name)))).toBeLessThan(1e-5);
-    expect(reversibleReport(back, members).storage).toBeCloseTo(reversibleReport(merge, members).storage, 12);
+    for (const m of members)
+      expect(relativeError(deltas(await revertTask(back, m.name)), deltas(await revertTask(merge, m.name)))).toBeLessThan(1e-5);
+    expect((await await reversibleReport(back, members)).storage).toBeCloseTo((await await reversibleReport(merge, members)).storage, 12);
   });
 });
 
-test('the published factor construction stores (p(r+n)+r)/(rn) of the n adapters per position', () => {
+test('the published factor construction stores (p(r+n)+r)/(rn) of the n adapters per position', async () => {
   const members = [1, 2, 3, 4].map((seed) => ({
     name: `t${seed}`,
     baseModel: 'tiny',
@@ -165,35 +166,37 @@ test('the published factor construction stores (p(r+n)+r)/(rn) of the n adapters
   }));
   const [n, r] = [4, 8];
   for (const p of [1, 2, 4]) {
-    const report = reversibleReport(buildReversibleMerge(members, { construction: 'factor', basisSize: p }), members);
+    const report = await reversibleReport(await buildReversibleMerge(members, { construction: 'factor', basisSize: p }), members);
     expect(report.storage).toBeCloseTo((p * (r + n) + r) / (r * n), 12);
   }
 });
 
-test('bad input is refused with a message that says what to change', () => {
+test('bad input is refused with a message that says what to change', async () => {
   const members = mixedMembers();
-  expect(code(() => buildReversibleMerge(members, { construction: 'factor', basisSize: 0 }))).toMatch(/^bad_basis_size: .*from 1 to 3/);
-  expect(code(() => buildReversibleMerge(members, { construction: 'factor', basisSize: 4 }))).toMatch(/^bad_basis_size/);
-  expect(code(() => buildReversibleMerge(members, { construction: 'delta', basisSize: 1.5 }))).toMatch(/^bad_basis_size/);
-  expect(code(() => buildReversibleMerge([], { construction: 'factor', basisSize: 1 }))).toMatch(/^bad_adapters/);
-  expect(code(() => buildReversibleMerge([members[0], members[0]], { construction: 'factor', basisSize: 1 }))).toMatch(
+  expect(await code(() => buildReversibleMerge(members, { construction: 'factor', basisSize: 0 }))).toMatch(
+    /^bad_basis_size: .*from 1 to 3/,
+  );
+  expect(await code(() => buildReversibleMerge(members, { construction: 'factor', basisSize: 4 }))).toMatch(/^bad_basis_size/);
+  expect(await code(() => buildReversibleMerge(members, { construction: 'delta', basisSize: 1.5 }))).toMatch(/^bad_basis_size/);
+  expect(await code(() => buildReversibleMerge([], { construction: 'factor', basisSize: 1 }))).toMatch(/^bad_adapters/);
+  expect(await code(() => buildReversibleMerge([members[0], members[0]], { construction: 'factor', basisSize: 1 }))).toMatch(
     /^duplicate_adapter: adapter "a" is listed twice/,
   );
   expect(
-    code(() => buildReversibleMerge([members[0], { ...members[1], baseModel: 'other' }], { construction: 'shared', basisSize: 1 })),
+    await code(() => buildReversibleMerge([members[0], { ...members[1], baseModel: 'other' }], { construction: 'shared', basisSize: 1 })),
   ).toMatch(/^base_model_mismatch/);
-  expect(code(() => buildReversibleMerge(members, { construction: 'rmm' as Construction, basisSize: 1 }))).toMatch(
+  expect(await code(() => buildReversibleMerge(members, { construction: 'rmm' as Construction, basisSize: 1 }))).toMatch(
     /^bad_construction: .*factor, factor_svd, delta, shared/,
   );
   const broken = randomAdapter(4, 9, ['q_proj']);
   broken.modules[1].b[3] = Number.NaN;
   expect(
-    code(() =>
+    await code(() =>
       buildReversibleMerge([members[0], { name: 'nan', baseModel: 'tiny', adapter: broken }], { construction: 'factor', basisSize: 1 }),
     ),
   ).toMatch(/^adapter_not_finite/);
-  const merge = buildReversibleMerge(members, { construction: 'factor', basisSize: 1 });
-  expect(code(() => revertTask(merge, 'd'))).toBe('unknown_task: "d" is not a member; the members are "a", "b", "c".');
+  const merge = await buildReversibleMerge(members, { construction: 'factor', basisSize: 1 });
+  expect(await code(() => revertTask(merge, 'd'))).toBe('unknown_task: "d" is not a member; the members are "a", "b", "c".');
 });
 
 describe('the six default task adapters', async () => {
@@ -219,8 +222,8 @@ describe('the six default task adapters', async () => {
       return Math.sqrt(err / norm);
     });
 
-  test('the shared basis at half the storage beats truncating each adapter to half its rank, task by task on average and in the worst task', () => {
-    const report = reversibleReport(buildReversibleMerge(members, { construction: 'shared', basisSize: 3 }), members);
+  test('the shared basis at half the storage beats truncating each adapter to half its rank, task by task on average and in the worst task', async () => {
+    const report = await reversibleReport(await buildReversibleMerge(members, { construction: 'shared', basisSize: 3 }), members);
     const errors = report.tasks.map((t) => t.relativeError);
     const baseline = truncated(4);
     const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
@@ -232,9 +235,9 @@ describe('the six default task adapters', async () => {
     expect(Math.max(...errors)).toBeLessThan(Math.max(...baseline));
   });
 
-  test('as published, p = 1 in factor space loses most of each task; the SVD form loses less', () => {
-    const factor = reversibleReport(buildReversibleMerge(members, { construction: 'factor', basisSize: 1 }), members);
-    const svdForm = reversibleReport(buildReversibleMerge(members, { construction: 'factor_svd', basisSize: 1 }), members);
+  test('as published, p = 1 in factor space loses most of each task; the SVD form loses less', async () => {
+    const factor = await reversibleReport(await buildReversibleMerge(members, { construction: 'factor', basisSize: 1 }), members);
+    const svdForm = await reversibleReport(await buildReversibleMerge(members, { construction: 'factor_svd', basisSize: 1 }), members);
     for (const t of factor.tasks) expect(t.relativeError).toBeGreaterThan(0.5);
     factor.tasks.forEach((t, i) => expect(svdForm.tasks[i].relativeError).toBeLessThan(t.relativeError));
   });

@@ -738,11 +738,11 @@ describe('merges', () => {
       ['rev', 'factor'],
       ['rev-shared', 'shared'],
     ] as const) {
-      const { manifest, tensors } = encodeReversibleMerge(buildReversibleMerge(members, { construction, basisSize: 2 }));
+      const { manifest, tensors } = encodeReversibleMerge(await buildReversibleMerge(members, { construction, basisSize: 2 }));
       await store.put(`merges/${id}/${BASIS_MANIFEST}`, JSON.stringify(manifest));
       await store.put(`merges/${id}/${BASIS_TENSORS}`, encodeSafetensors(tensors));
     }
-    const cat = adapterFiles(mergeCollapsed(members, { method: 'cat' }).adapter);
+    const cat = adapterFiles((await mergeCollapsed(members, { method: 'cat' })).adapter);
     await store.put(`merges/cat/${ADAPTER_DIR}adapter_config.json`, cat.config);
     await store.put(`merges/cat/${ADAPTER_DIR}adapter_model.safetensors`, cat.weights);
   });
@@ -917,7 +917,7 @@ describe('adapter mixes', () => {
     const members = await Promise.all(
       mix.map(async (m) => ({ name: m.id, baseModel: 'tiny', adapter: await readAdapterFolder(join(FIXTURE, 'adapters', m.name), cfg) })),
     );
-    return mergeCollapsed(members, { method: 'cat', weights: mix.map((m) => m.weight) }).adapter;
+    return (await mergeCollapsed(members, { method: 'cat', weights: mix.map((m) => m.weight) })).adapter;
   };
 
   test("a mixed row's logits equal a cat merge's of the same adapters and weights, beside a base row and a single-adapter row", async () => {

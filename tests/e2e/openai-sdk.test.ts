@@ -235,7 +235,7 @@ describe('adapter mixes', () => {
           adapter: await readAdapterFolder(join(FIXTURE, 'adapters', task), folder.config),
         })),
       );
-      const cat = mergeCollapsed(members, { method: 'cat', weights: adapters.map((a) => a.weight) }).adapter;
+      const cat = (await mergeCollapsed(members, { method: 'cat', weights: adapters.map((a) => a.weight) })).adapter;
       const ids = new TextTokenizer(new Tokenizer(tokenizerJson(), tokenizerConfigJson()), tokenizerConfigJson()).encode(prompt, true);
       const logits = await forwardLogits(decoder, [ids], [cat]);
       const vocab = decoder.cfg.vocabSize;

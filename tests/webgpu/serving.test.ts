@@ -52,7 +52,7 @@ describe('serving on WebGPU', () => {
   });
 
   test.each(WEIGHTS)('a mixed step (adapter, shared-basis task, base) on %s weights equals the CPU provider', async (weights) => {
-    const merge = buildReversibleMerge(
+    const merge = await buildReversibleMerge(
       ['task_a', 'task_b', 'task_c'].map((name) => ({ name, baseModel: 'tiny', adapter: fx.adapters.get(name)! })),
       { construction: 'shared', basisSize: 2 },
     );

@@ -13,8 +13,8 @@ export function collapsedMethod(name: MergeMethod, spec: (params: GivenParams) =
     name,
     declaration: declarationOf(name),
     reversible: false,
-    build(members: Member[], params: GivenParams) {
-      const { adapter, report } = mergeCollapsed(members, spec(params));
+    async build(members: Member[], params: GivenParams) {
+      const { adapter, report } = await mergeCollapsed(members, spec(params));
       const storage = adapterFloats(adapter) / members.reduce((n, m) => n + adapterFloats(m.adapter), 0);
       return {
         layout: 'peft_adapter',

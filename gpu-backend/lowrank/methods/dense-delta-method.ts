@@ -13,8 +13,8 @@ export function denseDeltaMethod(name: MergeMethod, combiner: (params: GivenPara
     name,
     declaration: declarationOf(name),
     reversible: false,
-    build(members: Member[], params: GivenParams) {
-      const { adapter, report } = mergeDeltas(members, { weights: params.weights as number[] | undefined }, combiner(params));
+    async build(members: Member[], params: GivenParams) {
+      const { adapter, report } = await mergeDeltas(members, { weights: params.weights as number[] | undefined }, combiner(params));
       const storage = adapterFloats(adapter) / members.reduce((n, m) => n + adapterFloats(m.adapter), 0);
       return {
         layout: 'peft_adapter',

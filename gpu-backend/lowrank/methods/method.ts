@@ -35,7 +35,8 @@ export type BuiltMerge =
 interface MethodBase {
   name: MergeMethod;
   declaration: MergeMethodDeclaration;
-  build(members: Member[], params: GivenParams): BuiltMerge;
+  /** Async: its large products run on onnxruntime (gemm-runner.ts). */
+  build(members: Member[], params: GivenParams): Promise<BuiltMerge>;
 }
 
 export interface CollapsedMethodImplementation extends MethodBase {
@@ -47,11 +48,11 @@ export interface ReversibleMethodImplementation extends MethodBase {
   /** The merge from its stored manifest and tensors. */
   decode(manifest: Record<string, unknown>, tensors: Map<string, Tensor>): ReversibleMerge;
   /** Task `name` as an ordinary adapter (a revert job's result; how `rebuilt_task` methods serve a task). */
-  revert(merge: ReversibleMerge, name: string): LoraAdapter;
+  revert(merge: ReversibleMerge, name: string): Promise<LoraAdapter>;
   /** The mean of the rebuilt tasks: what `<base>:<merge>` serves. */
-  mean(merge: ReversibleMerge): LoraAdapter;
+  mean(merge: ReversibleMerge): Promise<LoraAdapter>;
   /** Methods that serve tasks as `shared_basis`: the basis, as plain tensors. */
-  sharedBasis?(merge: ReversibleMerge): SharedBasis;
+  sharedBasis?(merge: ReversibleMerge): Promise<SharedBasis>;
 }
 
 export type MergeMethodImplementation = CollapsedMethodImplementation | ReversibleMethodImplementation;

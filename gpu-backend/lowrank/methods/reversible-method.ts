@@ -20,12 +20,12 @@ export function reversibleMethod(
     name,
     declaration: declarationOf(name),
     reversible: true,
-    build(members: Member[], params: GivenParams) {
-      const merge = buildReversibleMerge(members, {
+    async build(members: Member[], params: GivenParams) {
+      const merge = await buildReversibleMerge(members, {
         construction,
         basisSize: reversibleBasisSize(params.basis_size as number | undefined, members.length),
       });
-      const report = reversibleReport(merge, members);
+      const report = await reversibleReport(merge, members);
       return {
         layout: 'reversible_basis',
         merge,

@@ -2,4 +2,4 @@
 import { sharedBasisOfMerge } from '../shared-basis-form.ts';
 import { reversibleMethod } from './reversible-method.ts';
 
-export const implementation = reversibleMethod('rmm_shared', 'shared', { sharedBasis: sharedBasisOfMerge });
+export const implementation = reversibleMethod('rmm_shared', 'shared', { sharedBasis: async (merge) => sharedBasisOfMerge(merge) });

@@ -11,11 +11,11 @@ import { reversibleImplementationOf } from './index.ts';
 
 export interface ServedMerge {
   /** What `<base>:<merge>` serves. */
-  mean(): LoraAdapter;
+  mean(): Promise<LoraAdapter>;
   /** Task `id` rebuilt as an ordinary adapter. */
-  task(id: string): LoraAdapter;
+  task(id: string): Promise<LoraAdapter>;
   /** Task `id` as a task of the merge's shared basis; null where the method rebuilds tasks instead. */
-  sharedTask(id: string): SharedTask | null;
+  sharedTask(id: string): Promise<SharedTask | null>;
 }
 
 export function servedMerge(
@@ -28,9 +28,9 @@ export function servedMerge(
   return {
     mean: () => method.mean(decoded),
     task: (id) => method.revert(decoded, id),
-    sharedTask: (id) =>
+    sharedTask: async (id) =>
       method.declaration.servesTasksAs === 'shared_basis' && method.sharedBasis
-        ? { basis: method.sharedBasis(decoded), task: taskIndex(decoded.tasks, id) }
+        ? { basis: await method.sharedBasis(decoded), task: taskIndex(decoded.tasks, id) }
         : null,
   };
 }

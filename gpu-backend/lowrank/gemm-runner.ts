@@ -1,0 +1,112 @@
+/**
+ * The low-rank code's large products on onnxruntime, in float32, on the engine's execution provider (its
+ * sessions come from engine/runtime.ts, so a GPU host merges on its GPU). One cached session per op form
+ * (plain, aᵀ·b, a·bᵀ; single or batched), with free dimensions, serves every shape. A product below
+ * RUNTIME_MIN_MACS stays in float64 JS (linalg.ts): there a session run costs more than the product, and the
+ * small products (r×r and Tr×Tr cores, the test fixtures) keep float64's accuracy.
+ */
+import { Graph, type Value } from '../engine/graph.ts';
+import { createSession, f32, type ort } from '../engine/runtime.ts';
+import { type Mat, matmul, matmulNT, matmulTN } from './linalg.ts';
+
+/** 'nn': a·b; 'tn': aᵀ·b; 'nt': a·bᵀ. */
+export type GemmForm = 'nn' | 'tn' | 'nt';
+
+/** Multiply-adds from which a product runs on the runtime (a 64×128×128 product). */
+export const RUNTIME_MIN_MACS = 1 << 20;
+
+let minMacs = RUNTIME_MIN_MACS;
+
+/** Tests: run every product on the runtime (0) or none (Infinity); returns the previous setting. */
+export function setRuntimeMinMacs(macs: number): number {
+  const was = minMacs;
+  minMacs = macs;
+  return was;
+}
+
+const sessions = new Map<string, Promise<ort.InferenceSession>>();
+
+/** Multiply-adds done so far, on the runtime and in float64 JS (a benchmark's achieved GFLOP/s divides by them). */
+export const gemmCounters = { runtimeMacs: 0, localMacs: 0 };
+
+function sessionFor(form: GemmForm, batched: boolean): Promise<ort.InferenceSession> {
+  const key = `${form}:${batched}`;
+  let s = sessions.get(key);
+  if (!s) {
+    s = createSession(graphOf(form, batched));
+    sessions.set(key, s);
+  }
+  return s;
+}
+
+function graphOf(form: GemmForm, batched: boolean): Uint8Array {
+  const g = new Graph(`gemm_${form}`);
+  const lead = batched ? ['batch'] : [];
+  const perm = batched ? [0, 2, 1] : [1, 0];
+  const a = g.input('a', 'float32', [...lead, form === 'tn' ? 'k' : 'm', form === 'tn' ? 'm' : 'k']);
+  const b = g.input('b', 'float32', [...lead, form === 'nt' ? 'n' : 'k', form === 'nt' ? 'k' : 'n']);
+  const t = (v: Value, rows: string, cols: string) =>
+    g.node('Transpose', [v], [{ type: 'float32', shape: [...lead, rows, cols] }], { perm })[0];
+  const left = form === 'tn' ? t(a, 'm', 'k') : a;
+  const right = form === 'nt' ? t(b, 'k', 'n') : b;
+  const [c] = g.node('MatMul', [left, right], [{ type: 'float32', shape: [...lead, 'm', 'n'] }]);
+  g.output(c, 'c');
+  return g.toOnnx();
+}
+
+function shapeOf(a: Mat, b: Mat, form: GemmForm): { m: number; k: number; n: number } {
+  const [m, k] = form === 'tn' ? [a.cols, a.rows] : [a.rows, a.cols];
+  const [k2, n] = form === 'nt' ? [b.cols, b.rows] : [b.rows, b.cols];
+  if (k !== k2) throw new Error(`gemm ${form}: ${a.rows}×${a.cols} and ${b.rows}×${b.cols} do not chain`);
+  return { m, k, n };
+}
+
+function local(a: Mat, b: Mat, form: GemmForm): Mat {
+  return form === 'nn' ? matmul(a, b) : form === 'tn' ? matmulTN(a, b) : matmulNT(a, b);
+}
+
+/** Whether an m×k·k×n product runs on the runtime (in float32) rather than in float64 JS. */
+export function onRuntime(m: number, k: number, n: number): boolean {
+  return m * k * n >= minMacs;
+}
+
+/** op(a)·op(b) by `form`: on the runtime in float32 when large, else in float64 JS. */
+export async function gemm(a: Mat, b: Mat, form: GemmForm = 'nn'): Promise<Mat> {
+  const { m, k, n } = shapeOf(a, b, form);
+  if (!onRuntime(m, k, n)) {
+    gemmCounters.localMacs += m * k * n;
+    return local(a, b, form);
+  }
+  gemmCounters.runtimeMacs += m * k * n;
+  const session = await sessionFor(form, false);
+  const out = await session.run({
+    a: f32(Float32Array.from(a.data), [a.rows, a.cols]),
+    b: f32(Float32Array.from(b.data), [b.rows, b.cols]),
+  });
+  return { rows: m, cols: n, data: Float64Array.from(out.c.data as Float32Array) };
+}
+
+/**
+ * The same form over a list of pairs of equal shapes (one module family across layers, or one module's tasks),
+ * as one batched run: one call and one dispatch instead of one per pair.
+ */
+export async function gemmBatch(pairs: [Mat, Mat][], form: GemmForm = 'nn'): Promise<Mat[]> {
+  if (pairs.length === 0) return [];
+  const [a0, b0] = pairs[0];
+  const { m, k, n } = shapeOf(a0, b0, form);
+  for (const [a, b] of pairs)
+    if (a.rows !== a0.rows || a.cols !== a0.cols || b.rows !== b0.rows || b.cols !== b0.cols)
+      throw new Error('gemmBatch: every pair must have the same shapes');
+  if (pairs.length === 1 || m * k * n * pairs.length < minMacs) return Promise.all(pairs.map(([a, b]) => gemm(a, b, form)));
+  const stackOf = (mats: Mat[]) => {
+    const size = mats[0].data.length;
+    const data = new Float32Array(size * mats.length);
+    mats.forEach((x, i) => data.set(x.data, i * size));
+    return f32(data, [mats.length, mats[0].rows, mats[0].cols]);
+  };
+  gemmCounters.runtimeMacs += m * k * n * pairs.length;
+  const session = await sessionFor(form, true);
+  const out = await session.run({ a: stackOf(pairs.map((p) => p[0])), b: stackOf(pairs.map((p) => p[1])) });
+  const c = out.c.data as Float32Array;
+  return pairs.map((_, i) => ({ rows: m, cols: n, data: Float64Array.from(c.subarray(i * m * n, (i + 1) * m * n)) }));
+}

@@ -1,0 +1,102 @@
+/**
+ * The runtime GEMM runner: every form, single and batched, on onnxruntime agrees with the float64 kernels to
+ * float32 accuracy, and small products stay in float64 exactly.
+ */
+import { afterAll, describe, expect, test } from 'vitest';
+import { gemm, gemmBatch, type GemmForm, RUNTIME_MIN_MACS, setRuntimeMinMacs } from '../../gpu-backend/lowrank/gemm-runner.ts';
+import { frobenius, type Mat, matmul, matmulNT, matmulTN, zeros } from '../../gpu-backend/lowrank/linalg.ts';
+
+function random(rows: number, cols: number, seed: number): Mat {
+  const m = zeros(rows, cols);
+  let x = seed;
+  for (let i = 0; i < m.data.length; i++) {
+    x = (x * 1103515245 + 12345) % 2147483648;
+    m.data[i] = x / 2147483648 - 0.5;
+  }
+  return m;
+}
+
+const reference = (a: Mat, b: Mat, form: GemmForm) => (form === 'nn' ? matmul(a, b) : form === 'tn' ? matmulTN(a, b) : matmulNT(a, b));
+const operands = (form: GemmForm, m: number, k: number, n: number, seed: number): [Mat, Mat] => [
+  form === 'tn' ? random(k, m, seed) : random(m, k, seed),
+  form === 'nt' ? random(n, k, seed + 1) : random(k, n, seed + 1),
+];
+function relDiff(x: Mat, y: Mat): number {
+  const d = zeros(x.rows, x.cols);
+  for (let i = 0; i < d.data.length; i++) d.data[i] = x.data[i] - y.data[i];
+  return frobenius(d) / frobenius(y);
+}
+
+describe('gemm on the runtime', () => {
+  afterAll(() => setRuntimeMinMacs(RUNTIME_MIN_MACS));
+
+  for (const form of ['nn', 'tn', 'nt'] as const) {
+    test(`${form}: runtime float32 matches float64 within float32 round-off`, async () => {
+      setRuntimeMinMacs(0);
+      const [a, b] = operands(form, 37, 91, 23, 3);
+      const c = await gemm(a, b, form);
+      expect([c.rows, c.cols]).toEqual([37, 23]);
+      const diff = relDiff(c, reference(a, b, form));
+      expect(diff).toBeLessThan(1e-6);
+      expect(diff).toBeGreaterThan(0); // it really ran in float32
+    });
+
+    test(`${form}: a batch of pairs is each pair's product`, async () => {
+      setRuntimeMinMacs(0);
+      const pairs = [0, 1, 2].map((i) => operands(form, 19, 40, 11, 10 + 2 * i));
+      const out = await gemmBatch(pairs, form);
+      out.forEach((c, i) => expect(relDiff(c, reference(...pairs[i], form))).toBeLessThan(1e-6));
+    });
+  }
+
+  test('small products stay in float64, exactly', async () => {
+    setRuntimeMinMacs(RUNTIME_MIN_MACS);
+    const [a, b] = operands('nn', 8, 8, 8, 5);
+    expect((await gemm(a, b)).data).toEqual(matmul(a, b).data);
+  });
+
+  test('shapes that do not chain are refused', async () => {
+    await expect(gemm(random(3, 4, 1), random(5, 2, 2))).rejects.toThrow(/do not chain/);
+    await expect(gemmBatch([operands('nn', 2, 3, 4, 1), operands('nn', 2, 3, 5, 1)])).rejects.toThrow(/same shapes/);
+  });
+});
+
+describe('spanBasis: an orthonormal basis of a stacked factor through its Gram', () => {
+  afterAll(() => setRuntimeMinMacs(RUNTIME_MIN_MACS));
+  const orthonormality = (q: Mat) => {
+    const g = matmulTN(q, q);
+    let worst = 0;
+    for (let i = 0; i < g.rows; i++)
+      for (let j = 0; j < g.cols; j++) worst = Math.max(worst, Math.abs(g.data[i * g.cols + j] - (i === j ? 1 : 0)));
+    return worst;
+  };
+  // Columns of very different scales, and one column a combination of two others (rank 5 of 6).
+  const x = random(300, 6, 21);
+  for (let i = 0; i < 300; i++) {
+    x.data[i * 6 + 1] *= 1e-3;
+    x.data[i * 6 + 5] = x.data[i * 6] - 2 * x.data[i * 6 + 2];
+  }
+  for (const [where, macs] of [
+    ['float64', Infinity],
+    ['the runtime', 0],
+  ] as const) {
+    test(`on ${where}: q orthonormal, q·r = x, the dependent column costs no basis vector`, async () => {
+      setRuntimeMinMacs(macs);
+      const { basisTimes, spanBasis } = await import('../../gpu-backend/lowrank/span-basis.ts');
+      for (const side of ['columns', 'rows'] as const) {
+        const given = side === 'columns' ? x : transposeOf(x);
+        const { map, r } = await spanBasis(given, side);
+        const q = await basisTimes(given, side, map);
+        expect(q.cols).toBe(5);
+        expect(orthonormality(q)).toBeLessThan(macs === 0 ? 1e-5 : 1e-12);
+        expect(relDiff(matmul(q, r), x)).toBeLessThan(macs === 0 ? 1e-5 : 1e-12);
+      }
+    });
+  }
+});
+
+function transposeOf(a: Mat): Mat {
+  const t = zeros(a.cols, a.rows);
+  for (let i = 0; i < a.rows; i++) for (let j = 0; j < a.cols; j++) t.data[j * a.rows + i] = a.data[i * a.cols + j];
+  return t;
+}

@@ -31,6 +31,7 @@ import {
 import { LEASE_TTL_S } from '../contracts/api/jobs.ts';
 import { MAX_RANK } from '../contracts/formats/peft-config.ts';
 import { ObjectStore, type ObjectStoreConfig } from '../contracts/storage/object-store.ts';
+import { PinnedTargets } from '../contracts/api/residency.ts';
 import { EdgeClient } from './worker/edge-client.ts';
 import { HeartbeatSender } from './worker/heartbeat.ts';
 import { JobLoop } from './worker/job-loop.ts';
@@ -169,6 +170,12 @@ export async function startBackend(config: BackendConfig): Promise<RunningBacken
     batchRows: () => models.schedulers.reduce((s, x) => s + x.batchSize, 0),
     adapterBytes: () => models.adapterBytes,
     baseBytes: () => models.baseBytes,
+    residency: () => ({
+      adapters: models.loadedAdapters.length,
+      pinnedAdapters: models.pinnedAdapters,
+      pinnedBytes: models.pinnedBytes,
+      models: models.loadedBases.length,
+    }),
   });
   const models = new ModelCache(folders, {
     scheduler: config.scheduler,
@@ -228,6 +235,10 @@ export async function startBackend(config: BackendConfig): Promise<RunningBacken
     (ack) => {
       if (ack.edge_public_key && !edgeKey.learn(ack.edge_public_key))
         console.warn('backend: the edge announced a signing key other than EDGE_PUBLIC_KEY; keeping EDGE_PUBLIC_KEY.');
+      // An edge from before pins sends none: nothing is pinned then.
+      const pins = PinnedTargets.safeParse(ack.pinned ?? []);
+      if (pins.success) void models.keepPinned(pins.data);
+      else console.warn('backend: the heartbeat answer carried malformed pins; keeping the ones held.');
     },
   );
   // Registered before claiming, so the edge knows where to push cancels for what this backend claims.

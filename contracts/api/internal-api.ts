@@ -9,6 +9,7 @@ import { UnixSeconds } from './fields.ts';
 import { Hyperparameters } from './hyperparameters.ts';
 import { JOB_KINDS } from './jobs.ts';
 import { MERGE_METHODS } from './merge-methods.ts';
+import { PinnedTargets } from './residency.ts';
 
 function jsonBytes(value: unknown): number {
   return new TextEncoder().encode(JSON.stringify(value)).byteLength;
@@ -42,6 +43,10 @@ export const HeartbeatAck = z
     edge_public_key: z.string().nullable().openapi({
       description:
         "The edge's Ed25519 public key (raw, base64url) that signs the requests it forwards (contracts/api/edge-signature.ts); null when the edge has no EDGE_SIGNING_KEY.",
+    }),
+    pinned: PinnedTargets.default([]).openapi({
+      description:
+        'The pinned adapters this backend is to keep loaded (exempt from its adapter cache eviction): those whose routing key puts this backend first among the fresh ones. A pin missing from the list is released.',
     }),
   })
   .openapi('HeartbeatAck');

@@ -83,6 +83,8 @@ export function backendApp(opts: BackendAppOptions): Hono {
   app.get('/internal/v1/status', (c) =>
     c.json({ ok: true, in_flight: opts.inFlight.count, loaded_adapters: opts.models.loadedAdapters.length }),
   );
+  // What is loaded, with bytes and last use: the operator's GET /admin/v1/residency gathers it from every backend.
+  app.get('/internal/v1/residency', (c) => c.json(opts.models.residency()));
   return app;
 }
 

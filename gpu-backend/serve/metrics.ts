@@ -1,7 +1,8 @@
 /**
  * The backend's Prometheus metrics (prom-client, text format at GET /metrics): serving (queue depth, running
  * rows, generated tokens — tokens/s is `rate()` of the counter —, time to first token and per-token latency),
- * the model caches (adapter hits, misses, evictions and bytes; base-model bytes and evictions), jobs by kind and
+ * the model caches (adapter hits, misses, evictions and bytes; base-model bytes and evictions; resident and pinned
+ * adapters and resident models, as counts), jobs by kind and
  * outcome, and lease renewals. One registry per backend, so several backends can live in one test process.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
@@ -28,6 +29,8 @@ export interface ServingState {
   batchRows(): number;
   adapterBytes(): number;
   baseBytes(): number;
+  /** Counts of what is resident, for gauges without per-adapter labels. */
+  residency(): { adapters: number; pinnedAdapters: number; pinnedBytes: number; models: number };
 }
 
 export const NO_SERVING_OBSERVER: ServingObserver = {
@@ -84,6 +87,22 @@ export class BackendMetrics implements ServingObserver, JobObserver {
         this.set(state.baseBytes());
       },
     });
+    // Counts and bytes only: a label per adapter would grow the series without bound.
+    const residency: [string, string, (r: ReturnType<ServingState['residency']>) => number][] = [
+      ['rankgate_resident_adapters', 'Adapters loaded (or loading) in the adapter cache, pinned ones included.', (r) => r.adapters],
+      ['rankgate_pinned_adapters', 'Adapters loaded here that the edge pinned (exempt from eviction).', (r) => r.pinnedAdapters],
+      ['rankgate_pinned_adapter_bytes', "Bytes of the pinned adapters' factors.", (r) => r.pinnedBytes],
+      ['rankgate_resident_models', 'Base models loaded (or loading); a quantized variant counts as a model of its own.', (r) => r.models],
+    ];
+    for (const [name, help, read] of residency)
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          this.set(read(state.residency()));
+        },
+      });
     this.tokens = new Counter({ name: 'rankgate_generated_tokens_total', help: 'Tokens generated.', registers });
     this.ttft = new Histogram({
       name: 'rankgate_time_to_first_token_seconds',

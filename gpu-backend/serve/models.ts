@@ -4,12 +4,14 @@
  * collapsed merges, and reversible merges' mean models and member tasks rebuilt from their decoded bases), fetched
  * from object storage by the prefixes the edge names and kept in a local disk cache. Both are bounded: base models
  * by bytes of weights as served, least recently used first among those with nothing running, and no tenant may
- * hold more than its share of those bytes while others need them; adapters by count, least recently used first.
+ * hold more than its share of those bytes while others need them; adapters by count, least recently used first,
+ * never one the edge pinned here (its heartbeat answer names them: keepPinned).
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DEFAULT_MAX_MIX_RANK } from '../../contracts/api/openai.ts';
 import type { RoutedTarget, ServedWeightBits } from '../../contracts/api/routed-target.ts';
+import type { BackendResidency, PinnedTargets } from '../../contracts/api/residency.ts';
 import { parseModelConfig } from '../../contracts/formats/hf-config.ts';
 import type { LoraAdapter } from '../../contracts/formats/adapter.ts';
 import { invalid } from '../../contracts/formats/errors.ts';
@@ -101,6 +103,11 @@ export class ModelCache {
   private readonly adapterSizes = new Map<string, number>();
   /** Bases whose load finished, by id (eviction needs the scheduler, which a loading base has not yet). */
   private readonly ready = new Map<string, LoadedBase>();
+  /** When a request last used each cached adapter and base (ms since the epoch); absent: loaded, not used yet. */
+  private readonly adapterUsedAt = new Map<string, number>();
+  private readonly baseUsedAt = new Map<string, number>();
+  /** Adapter ids the edge pinned on this backend: never evicted while pinned. */
+  private pinned = new Set<string>();
   private readonly opts: ModelCacheOptions;
   /** Base models evicted so far (for metrics and tests). */
   evictions = 0;
@@ -115,6 +122,60 @@ export class ModelCache {
   /** Adapter ids loaded now, most recently used last (reported in heartbeats). */
   get loadedAdapters(): string[] {
     return [...this.adapters.keys()];
+  }
+
+  /** Adapters loaded or loading that the edge pinned here. */
+  get pinnedAdapters(): number {
+    return [...this.pinned].filter((id) => this.adapters.has(id)).length;
+  }
+
+  /** Bytes of the pinned adapters' factors (float32). */
+  get pinnedBytes(): number {
+    return [...this.pinned].reduce((s, id) => s + (this.adapterSizes.get(id) ?? 0), 0);
+  }
+
+  /**
+   * Pins exactly these adapters (the edge's list at each heartbeat; one missing from it is released to the LRU
+   * order) and loads those not loaded yet, with their base models. A pin that fails to load is logged and tried
+   * again at the next heartbeat.
+   */
+  async keepPinned(pins: PinnedTargets): Promise<void> {
+    const adapterPins = pins.filter((p) => p.target.kind === 'adapter' && p.target.adapter);
+    this.pinned = new Set(adapterPins.map((p) => p.target.adapter!.id));
+    await Promise.all(
+      adapterPins
+        .filter((p) => !this.adapters.has(p.target.adapter!.id))
+        .map(async ({ tenant_id, target }) => {
+          try {
+            const base = await this.pinnedBase(target, tenant_id);
+            const ref = target.adapter!;
+            await this.cachedAdapter(ref.id, () => this.readAdapter(base, ref), false);
+          } catch (err) {
+            console.warn(
+              `backend: pinned adapter ${target.adapter!.id} did not load (will retry):`,
+              err instanceof Error ? err.message : err,
+            );
+          }
+        }),
+    );
+  }
+
+  /** What is loaded here, with bytes and last use: the edge's residency view (GET /internal/v1/residency). */
+  residency(): BackendResidency {
+    return {
+      models: [...this.bases].map(([id, e]) => ({
+        id,
+        bytes: e.bytes,
+        last_used_at: this.baseUsedAt.get(id) ?? null,
+        loading: !this.ready.has(id),
+      })),
+      adapters: [...this.adapters.keys()].map((id) => ({
+        id,
+        bytes: this.adapterSizes.get(id) ?? null,
+        last_used_at: this.adapterUsedAt.get(id) ?? null,
+        pinned: this.pinned.has(id),
+      })),
+    };
   }
 
   /** Base model ids loaded or loading now, most recently used last. */
@@ -146,7 +207,24 @@ export class ModelCache {
    * weights or, given `bits`, int8/int4 ones: a quantized variant is a model of its own in the cache.
    */
   base(ref: ModelRef, tenant = '', bits: ServedWeightBits | null = null, packed: StoredQuantization | null = null): Promise<LoadedBase> {
-    const key = bits === null ? ref.id : `${ref.id}@int${bits}${packed ? `/${packed.id}` : ''}`;
+    const key = baseKey(ref, bits, packed);
+    this.baseUsedAt.set(key, Date.now());
+    return this.cachedBase(key, ref, tenant, bits, packed);
+  }
+
+  /** A routed target's base model, loaded for a pin: not counted as a use. */
+  private pinnedBase(target: RoutedTarget, tenant: string): Promise<LoadedBase> {
+    const { base_model: ref, weight_bits: bits, quantized_weights: packed } = target;
+    return this.cachedBase(baseKey(ref, bits, packed), ref, tenant, bits, packed);
+  }
+
+  private cachedBase(
+    key: string,
+    ref: ModelRef,
+    tenant: string,
+    bits: ServedWeightBits | null,
+    packed: StoredQuantization | null,
+  ): Promise<LoadedBase> {
     const hit = this.bases.get(key);
     if (hit) {
       this.bases.delete(key);
@@ -158,7 +236,9 @@ export class ModelCache {
     entry.loaded = this.loadBase(key, ref, bits, packed, entry);
     this.bases.set(key, entry);
     entry.loaded.catch(() => {
-      if (this.bases.get(key) === entry) this.bases.delete(key);
+      if (this.bases.get(key) !== entry) return;
+      this.bases.delete(key);
+      this.baseUsedAt.delete(key);
     });
     return entry.loaded;
   }
@@ -214,6 +294,7 @@ export class ModelCache {
     if (!base || base.scheduler.load > 0) return;
     this.bases.delete(id);
     this.ready.delete(id);
+    this.baseUsedAt.delete(id);
     this.evictions++;
     this.opts.observer.baseEvicted();
     void base.decoder.release();
@@ -308,15 +389,23 @@ export class ModelCache {
   }
 
   async adapter(base: LoadedBase, ref: ModelRef): Promise<LoraAdapter> {
-    return this.cachedAdapter(ref.id, () =>
-      this.folders.fetch(ref.storage_prefix, ADAPTER_FILES).then((dir) => readAdapterFolder(dir, base.decoder.cfg)),
-    );
+    return this.cachedAdapter(ref.id, () => this.readAdapter(base, ref));
   }
 
-  /** An adapter from the LRU cache, or loaded by `load` and cached under `id`. */
-  private cachedAdapter(id: string, load: () => Promise<LoraAdapter>): Promise<LoraAdapter> {
+  private readAdapter(base: LoadedBase, ref: ModelRef): Promise<LoraAdapter> {
+    return this.folders.fetch(ref.storage_prefix, ADAPTER_FILES).then((dir) => readAdapterFolder(dir, base.decoder.cfg));
+  }
+
+  /**
+   * An adapter from the LRU cache, or loaded by `load` and cached under `id`; `used` is false for a pin's load,
+   * which is no request (no lookup counted, no last use).
+   */
+  private cachedAdapter(id: string, load: () => Promise<LoraAdapter>, used = true): Promise<LoraAdapter> {
     const hit = this.adapters.get(id);
-    this.opts.observer.adapterLookup(hit !== undefined);
+    if (used) {
+      this.opts.observer.adapterLookup(hit !== undefined);
+      this.adapterUsedAt.set(id, Date.now());
+    }
     if (hit) {
       // Refresh its place in the LRU order.
       this.adapters.delete(id);
@@ -330,16 +419,34 @@ export class ModelCache {
         if (this.adapters.get(id) === loading)
           this.adapterSizes.set(id, 4 * adapter.modules.reduce((s, m) => s + m.a.length + m.b.length, 0));
       },
-      () => this.adapters.delete(id),
+      () => {
+        if (this.adapters.get(id) !== loading) return;
+        this.adapters.delete(id);
+        this.adapterUsedAt.delete(id);
+      },
     );
-    while (this.adapters.size > this.opts.maxAdapters) {
-      const oldest = this.adapters.keys().next().value!;
-      this.adapters.delete(oldest);
-      this.adapterSizes.delete(oldest);
-      this.opts.observer.adapterEvicted();
-    }
+    this.evictAdapters();
     return loading;
   }
+
+  /** Least recently used first, past maxAdapters; pinned adapters stay (so pins beyond maxAdapters grow the cache). */
+  private evictAdapters(): void {
+    let over = this.adapters.size - this.opts.maxAdapters;
+    for (const id of [...this.adapters.keys()]) {
+      if (over <= 0) return;
+      if (this.pinned.has(id)) continue;
+      this.adapters.delete(id);
+      this.adapterSizes.delete(id);
+      this.adapterUsedAt.delete(id);
+      this.opts.observer.adapterEvicted();
+      over--;
+    }
+  }
+}
+
+/** A base model's place in the cache: a quantized variant is a model of its own. */
+function baseKey(ref: ModelRef, bits: ServedWeightBits | null, packed: StoredQuantization | null): string {
+  return bits === null ? ref.id : `${ref.id}@int${bits}${packed ? `/${packed.id}` : ''}`;
 }
 
 function readJson(path: string): Promise<unknown> {

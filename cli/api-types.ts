@@ -1335,6 +1335,165 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/adapters/{id}/pin": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Pin a ready adapter: kept loaded on the backend its requests route to, exempt from eviction, and on the next backend when routing moves (backends take pins at their next heartbeat) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The adapter, pinned (pinning a pinned adapter changes nothing). */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Adapter"];
+                    };
+                };
+                /** @description Malformed JSON, unknown fields or wrong types; the message names the field and what to send. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing, unknown or revoked API key. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No such object for this API key (other tenants' objects are invisible). */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The adapter is not ready (`adapter_not_ready`), or the tenant has MAX_PINNED_ADAPTERS pinned already (`pin_limit_reached`). */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Request body over the limit for this route. */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Wrong Content-Type. */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        /** Unpin an adapter: its backend may evict it again (from its next heartbeat) */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The adapter, not pinned (unpinning one not pinned changes nothing). */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Adapter"];
+                    };
+                };
+                /** @description Malformed JSON, unknown fields or wrong types; the message names the field and what to send. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing, unknown or revoked API key. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No such object for this API key (other tenants' objects are invisible). */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Request body over the limit for this route. */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Wrong Content-Type. */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/adapters/{id}/download": {
         parameters: {
             query?: never;
@@ -4502,6 +4661,78 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/v1/residency": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Per backend with a fresh heartbeat: the models and adapters it has loaded, their bytes, last use and pins (operator only) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description One entry per fresh backend, by id. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ResidencyList"];
+                    };
+                };
+                /** @description Malformed JSON, unknown fields or wrong types; the message names the field and what to send. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing, unknown or revoked API key. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Request body over the limit for this route. */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Wrong Content-Type. */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -4662,6 +4893,8 @@ export interface components {
             created_at: number;
             /** @description Unix time in seconds. */
             ready_at: number | null;
+            /** @description Kept loaded on the backend its requests route to, and on the next one when routing moves (POST /v1/adapters/{id}/pin; DELETE to unpin). */
+            pinned: boolean;
         };
         UploadTarget: {
             /** @enum {string} */
@@ -5356,6 +5589,48 @@ export interface components {
             lease_ttl_s: number;
             /** @description The edge's Ed25519 public key (raw, base64url) that signs the requests it forwards (contracts/api/edge-signature.ts); null when the edge has no EDGE_SIGNING_KEY. */
             edge_public_key: string | null;
+            /**
+             * @description The pinned adapters this backend is to keep loaded (exempt from its adapter cache eviction): those whose routing key puts this backend first among the fresh ones. A pin missing from the list is released.
+             * @default []
+             */
+            pinned?: {
+                tenant_id: string;
+                target: {
+                    /** @enum {string} */
+                    kind: "base" | "adapter" | "merge" | "merge_task" | "mix";
+                    base_model: {
+                        id: string;
+                        name: string;
+                        storage_prefix: string;
+                    };
+                    adapter: {
+                        id: string;
+                        name: string;
+                        storage_prefix: string;
+                        rank: number | null;
+                    } | null;
+                    merge: {
+                        id: string;
+                        name: string;
+                        storage_prefix: string;
+                        method: string;
+                    } | null;
+                    mix?: {
+                        id: string;
+                        name: string;
+                        storage_prefix: string;
+                        rank: number | null;
+                        weight: number;
+                    }[] | null;
+                    /** @default null */
+                    weight_bits?: 8 | 4 | null;
+                    /** @default null */
+                    quantized_weights?: {
+                        id: string;
+                        storage_prefix: string;
+                    } | null;
+                };
+            }[];
         };
         Heartbeat: {
             backend_id: string;
@@ -5601,6 +5876,47 @@ export interface components {
             valid_loss?: number;
             /** @description Must lie under the task's output_prefix. */
             storage_prefix: string;
+        };
+        ResidencyList: {
+            /** @enum {string} */
+            object: "list";
+            data: components["schemas"]["BackendResidencyEntry"][];
+        };
+        BackendResidencyEntry: {
+            /** @enum {string} */
+            object: "backend_residency";
+            backend_id: string;
+            url: string;
+            /** @description Unix milliseconds of its last heartbeat. */
+            last_heartbeat_at: number;
+            in_flight: number;
+            capacity: number;
+            residency: components["schemas"]["BackendResidency"];
+            /** @description Why the backend gave no residency (unreachable, timed out, an error status). */
+            error: string | null;
+        };
+        /** @description What it has loaded; null when it did not answer (see `error`). */
+        BackendResidency: {
+            models: components["schemas"]["ResidentModel"][];
+            adapters: components["schemas"]["ResidentAdapter"][];
+        } | null;
+        ResidentModel: {
+            /** @description The base model id, with `@int8`/`@int4` (and the quantization id) for a quantized variant. */
+            id: string;
+            /** @description Bytes of weights as served (float32, or packed int8/int4). */
+            bytes: number;
+            /** @description Unix milliseconds of the last request that used it here; null while it loads. */
+            last_used_at: number | null;
+            loading: boolean;
+        };
+        ResidentAdapter: {
+            /** @description The adapter id; `merge:<id>:mean`, `merge:<id>/<adapter>` or `mix:…` for what the backend rebuilt. */
+            id: string;
+            /** @description Bytes of its factors (float32); null while it loads. */
+            bytes: number | null;
+            /** @description Unix milliseconds of the last request that used it here; null while it loads. */
+            last_used_at: number | null;
+            pinned: boolean;
         };
     };
     responses: never;

@@ -19,6 +19,7 @@ import { inferenceRoutes } from './routes/inference.ts';
 import { mergeRoutes } from './routes/merges.ts';
 import { fineTuningRoutes } from './routes/fine-tuning.ts';
 import { internalRoutes } from './routes/internal.ts';
+import { residencyRoutes } from './routes/residency.ts';
 import { tenantRoutes } from './routes/tenants.ts';
 import { createStore } from './store.ts';
 
@@ -75,6 +76,7 @@ export function createApp() {
   app.route('/', quantizationRoutes);
   app.route('/', inferenceRoutes);
   app.route('/', internalRoutes);
+  app.route('/', residencyRoutes);
   app.route('/', consoleRoutes);
 
   app.notFound((c) =>

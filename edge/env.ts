@@ -33,6 +33,8 @@ export interface Env {
   EDGE_CACHE_TTL_MS?: string;
   /** The most total rank (Σ rᵢ) a request's `adapters` may mix (default: DEFAULT_MAX_MIX_RANK in contracts/api/openai.ts). */
   MAX_MIX_RANK?: string;
+  /** Adapters one tenant may pin at once (default: DEFAULT_MAX_PINNED_ADAPTERS in contracts/api/residency.ts). */
+  MAX_PINNED_ADAPTERS?: string;
 }
 
 export interface AppVariables {

@@ -54,6 +54,8 @@ export const adapters = sqliteTable(
     uploadExpiresAt: integer('upload_expires_at'),
     createdAt: createdAt(),
     readyAt: integer('ready_at'),
+    /** When the tenant pinned it (POST /v1/adapters/{id}/pin): kept loaded on its backend; null when not pinned. */
+    pinnedAt: integer('pinned_at'),
   },
   (t) => [
     uniqueIndex('adapters_tenant_name_version').on(t.tenantId, t.name, t.version),
@@ -61,5 +63,7 @@ export const adapters = sqliteTable(
     index('adapters_base').on(t.baseModelId),
     // The sweep of expired uploads (edge/adapters/expire.ts).
     index('adapters_upload_expiry').on(t.status, t.uploadExpiresAt),
+    // Every heartbeat answer lists the pins (edge/adapters/pins.ts).
+    index('adapters_pinned').on(t.pinnedAt),
   ],
 );

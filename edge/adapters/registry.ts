@@ -37,6 +37,7 @@ export function adapterObject(a: AdapterRow, baseName: string) {
     source_id: a.sourceId,
     created_at: a.createdAt,
     ready_at: a.readyAt,
+    pinned: a.pinnedAt !== null,
   };
 }
 
@@ -156,6 +157,7 @@ export async function verifyProducedAdapter(
     uploadExpiresAt: null,
     createdAt: now,
     readyAt: now,
+    pinnedAt: null,
   };
   return row;
 }

@@ -15,7 +15,7 @@ import { ApiError } from '../errors.ts';
 const MODEL = /^([^:/]+)(?::([^:/]+)(?:\/([^:/]+))?)?$/;
 
 /** What a backend needs to load an adapter. */
-const adapterRef = (a: typeof adapters.$inferSelect) => ({ id: a.id, name: a.name, storage_prefix: a.storagePrefix, rank: a.rank });
+export const adapterRef = (a: typeof adapters.$inferSelect) => ({ id: a.id, name: a.name, storage_prefix: a.storagePrefix, rank: a.rank });
 
 function unknownModel(model: string, what: string): ApiError {
   return new ApiError(

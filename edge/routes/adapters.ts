@@ -3,6 +3,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { and, eq, sql } from 'drizzle-orm';
 import { adapters, baseModels, compressions, fineTuningJobs, mergeMembers, mergeReverts } from '../../schema/index.ts';
 import { ADAPTER_FILES, EDGE_PUT_MAX_BYTES, MAX_FILE_BYTES, UPLOAD_URL_TTL_S, committedKey, uploadKey } from '../adapters/files.ts';
+import { pinAdapter, unpinAdapter } from '../adapters/pins.ts';
 import { adapterObject, commitUpload, refuseExpiredUpload, type AdapterRow } from '../adapters/registry.ts';
 import { firstOfNameSql, nextVersionSql, promoteStatements, repointStatement } from '../adapters/versions.ts';
 import { requireApiKey } from '../auth/middleware.ts';
@@ -23,6 +24,7 @@ import {
   UploadedFile,
   VersionParams,
 } from '../schemas/adapters.ts';
+import { ErrorResponse } from '../../contracts/api/error-body.ts';
 import { Deleted, IdParam, ListQuery } from '../schemas/common.ts';
 import { tenantPrefix } from '../store.ts';
 import { commonErrors, conflictError, jsonBody, jsonResponse, notFoundError, reply, router, tenantSecurity } from './define.ts';
@@ -109,6 +111,7 @@ export const adapterRoutes = router()
         uploadExpiresAt: now + UPLOAD_URL_TTL_S,
         createdAt: now,
         readyAt: null,
+        pinnedAt: null,
       };
       const origin = new URL(c.req.url).origin;
       const auth = { authorization: 'Bearer <your API key>' };
@@ -274,6 +277,48 @@ export const adapterRoutes = router()
     async (c) => {
       const a = await findAdapter(c.var.db, c.var.tenantId, c.req.valid('param').id);
       return reply(c, Adapter, adapterObject(a, await baseNameOf(c.var.db, a)), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      ...route,
+      method: 'post',
+      path: '/v1/adapters/{id}/pin',
+      summary:
+        'Pin a ready adapter: kept loaded on the backend its requests route to, exempt from eviction, and on the next backend when routing moves (backends take pins at their next heartbeat)',
+      request: { params: IdParam },
+      responses: {
+        200: jsonResponse(Adapter, 'The adapter, pinned (pinning a pinned adapter changes nothing).'),
+        ...commonErrors,
+        ...notFoundError,
+        409: jsonResponse(
+          ErrorResponse,
+          'The adapter is not ready (`adapter_not_ready`), or the tenant has MAX_PINNED_ADAPTERS pinned already (`pin_limit_reached`).',
+        ),
+      },
+    }),
+    async (c) => {
+      const a = await findAdapter(c.var.db, c.var.tenantId, c.req.valid('param').id);
+      const pinned = await pinAdapter(c.var.db, c.env, a);
+      return reply(c, Adapter, adapterObject(pinned, await baseNameOf(c.var.db, a)), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      ...route,
+      method: 'delete',
+      path: '/v1/adapters/{id}/pin',
+      summary: 'Unpin an adapter: its backend may evict it again (from its next heartbeat)',
+      request: { params: IdParam },
+      responses: {
+        200: jsonResponse(Adapter, 'The adapter, not pinned (unpinning one not pinned changes nothing).'),
+        ...commonErrors,
+        ...notFoundError,
+      },
+    }),
+    async (c) => {
+      const a = await findAdapter(c.var.db, c.var.tenantId, c.req.valid('param').id);
+      return reply(c, Adapter, adapterObject(await unpinAdapter(c.var.db, a), await baseNameOf(c.var.db, a)), 200);
     },
   )
   .openapi(

@@ -32,6 +32,7 @@ import {
   JobSpec,
   JobState,
 } from '../../contracts/api/internal-api.ts';
+import { pinsFor } from '../adapters/pins.ts';
 import { completeJob } from '../jobs/complete.ts';
 import { assertHolder, claimNext, failJob, heldJob, renewLease, jobState } from '../jobs/lease.ts';
 import { jobSpec } from '../jobs/specs.ts';
@@ -94,6 +95,7 @@ export const internalRoutes = router()
           heartbeat_ttl_s: heartbeatTtlS(c.env),
           lease_ttl_s: leaseTtlS(c.env),
           edge_public_key: signer ? (await signer).publicKey : null,
+          pinned: await pinsFor(c.var.db, backendId, heartbeatTtlS(c.env)),
         },
         200,
       );

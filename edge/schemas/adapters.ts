@@ -48,6 +48,10 @@ export const Adapter = z
     source_id: z.string().nullable(),
     created_at: UnixSeconds,
     ready_at: UnixSeconds.nullable(),
+    pinned: z.boolean().openapi({
+      description:
+        'Kept loaded on the backend its requests route to, and on the next one when routing moves (POST /v1/adapters/{id}/pin; DELETE to unpin).',
+    }),
   })
   .openapi('Adapter');
 

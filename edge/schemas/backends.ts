@@ -1,6 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { UnixSeconds } from '../../contracts/api/fields.ts';
 import { BackendId } from '../../contracts/api/internal-api.ts';
+import { BackendResidency } from '../../contracts/api/residency.ts';
 
 export const CreateBackendCredentialRequest = z
   .strictObject({
@@ -30,3 +31,18 @@ export const NewBackendCredential = BackendCredential.extend({
 export const BackendCredentialList = z
   .object({ object: z.literal('list'), data: z.array(BackendCredential) })
   .openapi('BackendCredentialList');
+
+export const BackendResidencyEntry = z
+  .object({
+    object: z.literal('backend_residency'),
+    backend_id: z.string(),
+    url: z.string(),
+    last_heartbeat_at: z.number().int().openapi({ description: 'Unix milliseconds of its last heartbeat.' }),
+    in_flight: z.number().int(),
+    capacity: z.number().int(),
+    residency: BackendResidency.nullable().openapi({ description: 'What it has loaded; null when it did not answer (see `error`).' }),
+    error: z.string().nullable().openapi({ description: 'Why the backend gave no residency (unreachable, timed out, an error status).' }),
+  })
+  .openapi('BackendResidencyEntry');
+
+export const ResidencyList = z.object({ object: z.literal('list'), data: z.array(BackendResidencyEntry) }).openapi('ResidencyList');

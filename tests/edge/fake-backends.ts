@@ -2,7 +2,7 @@
  * Stand-in backends for the routing, proxy and cancel tests: tiny Node HTTP servers on loopback that answer
  * OpenAI-style completions (JSON or SSE) naming themselves, and log what the edge sent them. The last one
  * drops every connection, to play a backend that dies before the first byte; any plays one with a full queue (429)
- * when the request's `user` names it.
+ * when the request's `user` names it. GET /internal/v1/residency answers a residency naming the stand-in.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -69,6 +69,17 @@ function startOne(name: string, dropConnections: boolean): Promise<Server> {
     }
     const body = raw ? JSON.parse(raw) : null;
     log.push({ path: url.pathname, body, signedFor });
+    if (req.method === 'GET' && url.pathname === '/internal/v1/residency') {
+      // What a backend has loaded, naming the stand-in, so a test can tell whose answer it got.
+      res.setHeader('content-type', 'application/json');
+      res.end(
+        JSON.stringify({
+          models: [{ id: `model-of-${name}`, bytes: 1024, last_used_at: 1, loading: false }],
+          adapters: [{ id: `adapter-of-${name}`, bytes: 64, last_used_at: null, pinned: true }],
+        }),
+      );
+      return;
+    }
     const chat = url.pathname === '/v1/chat/completions';
     // A test names the stand-ins that play a backend with a full queue in the request's `user` field.
     if (typeof body?.user === 'string' && body.user.split(',').includes(name)) {

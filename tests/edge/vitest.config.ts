@@ -30,6 +30,8 @@ export default defineProject({
           EDGE_CACHE_TTL_MS: '0',
           // Low enough that three fixture adapters (ranks 4, 8, 8) pass it: mixes.test.ts checks the refusal.
           MAX_MIX_RANK: '12',
+          // pins.test.ts pins past it.
+          MAX_PINNED_ADAPTERS: '2',
         },
       },
     })),

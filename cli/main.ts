@@ -7,7 +7,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { apiClient } from './api.ts';
 import type { components } from './api-types.ts';
 import { chat } from './commands/chat.ts';
-import { downloadAdapter, listAdapters, listVersions, promoteVersion, uploadAdapter } from './commands/adapters.ts';
+import { downloadAdapter, listAdapters, listVersions, pinAdapter, promoteVersion, uploadAdapter } from './commands/adapters.ts';
 import { uploadFile } from './commands/files.ts';
 import { cancelJob, createJob, watchJob } from './commands/jobs.ts';
 import { compressAdapter, createMerge, quantizeBase, revertTask, showQuantizations } from './commands/merges.ts';
@@ -63,7 +63,7 @@ function program(): Command {
     .exitOverride();
   const api = (cmd: Command) => apiClient(connection(cmd.optsWithGlobals()));
 
-  const adapters = root.command('adapters').description('upload, list, version and download PEFT adapters');
+  const adapters = root.command('adapters').description('upload, list, version, download and pin PEFT adapters');
   adapters
     .command('upload <peft-dir>')
     .description('upload a PEFT adapter folder (adapter_config.json, adapter_model.safetensors) and commit it')
@@ -89,6 +89,14 @@ function program(): Command {
     .description("download a ready adapter's PEFT files")
     .option('--out <dir>', 'folder to write them to (default: ./<id>)')
     .action((id: string, opts, cmd: Command) => downloadAdapter(api(cmd), id, opts));
+  adapters
+    .command('pin <id>')
+    .description('keep a ready adapter loaded on the backend its requests go to (name or id)')
+    .action((id: string, _opts, cmd: Command) => pinAdapter(api(cmd), id, true));
+  adapters
+    .command('unpin <id>')
+    .description('let its backend evict the adapter again')
+    .action((id: string, _opts, cmd: Command) => pinAdapter(api(cmd), id, false));
 
   root
     .command('files')

@@ -1,5 +1,5 @@
 /**
- * `rankgate adapters upload|list|versions|promote|download`: a PEFT folder (adapter_config.json + adapter_model.safetensors, as
+ * `rankgate adapters upload|list|versions|promote|download|pin|unpin`: a PEFT folder (adapter_config.json + adapter_model.safetensors, as
  * save_pretrained writes them) goes straight to object storage through the presigned URLs the API hands out,
  * then is committed, which checks it against its base model; download fetches the same two files back.
  */
@@ -75,8 +75,17 @@ export async function listAdapters(api: ApiClient, opts: { json?: boolean }): Pr
   }
   if (opts.json) return printJson(all);
   printTable(
-    ['ID', 'MODEL', 'VERSION', 'STATUS', 'RANK', 'SIZE', 'SOURCE'],
-    all.map((a) => [a.id, a.model ?? `${a.base_model}:${a.name}`, `v${a.version}`, a.status, a.rank, humanBytes(a.size_bytes), a.source]),
+    ['ID', 'MODEL', 'VERSION', 'STATUS', 'RANK', 'SIZE', 'SOURCE', 'PINNED'],
+    all.map((a) => [
+      a.id,
+      a.model ?? `${a.base_model}:${a.name}`,
+      `v${a.version}`,
+      a.status,
+      a.rank,
+      humanBytes(a.size_bytes),
+      a.source,
+      a.pinned ? 'yes' : '',
+    ]),
   );
 }
 
@@ -115,6 +124,13 @@ export async function promoteVersion(api: ApiClient, name: string, version: stri
     'promoting the version',
   );
   printJson(promoted);
+}
+
+/** Pins (or unpins) an adapter; prints the adapter as the API answers it. */
+export async function pinAdapter(api: ApiClient, id: string, pin: boolean): Promise<void> {
+  const params = { params: { path: { id } } };
+  const answer = pin ? await api.POST('/v1/adapters/{id}/pin', params) : await api.DELETE('/v1/adapters/{id}/pin', params);
+  printJson(unwrap(answer, pin ? 'pinning the adapter' : 'unpinning the adapter'));
 }
 
 export async function downloadAdapter(api: ApiClient, id: string, opts: { out?: string }): Promise<void> {

@@ -36,7 +36,12 @@ async function uploadBase(store: ObjectStore) {
   await store.put(`${BASE_PREFIX}tokenizer_config.json`, JSON.stringify(tokenizerConfigJson()));
 }
 
-export async function startStack(opts: { leaseTtlS: number }): Promise<Stack> {
+/** `vars`: more edge settings; `backendEnv`: more settings for every backend started. */
+export async function startStack(opts: {
+  leaseTtlS: number;
+  vars?: Record<string, string>;
+  backendEnv?: Record<string, string>;
+}): Promise<Stack> {
   const stateDir = await mkdtemp(join(tmpdir(), 'rankgate-e2e-'));
   const edge = await startEdgeStack({
     edgePort: 0,
@@ -45,7 +50,7 @@ export async function startStack(opts: { leaseTtlS: number }): Promise<Stack> {
     stateDir,
     adminToken: ADMIN_TOKEN,
     output: 'buffer',
-    vars: { LEASE_TTL_S: String(opts.leaseTtlS) },
+    vars: { LEASE_TTL_S: String(opts.leaseTtlS), ...opts.vars },
   });
   const backends: BackendProcess[] = [];
   const startBackend = async (id: string, env: Record<string, string> = {}) => {
@@ -64,6 +69,7 @@ export async function startStack(opts: { leaseTtlS: number }): Promise<Stack> {
         TASK_POLL_MS: '250',
         EVENTS_EVERY_MS: '250',
         CHECKPOINT_EVERY: '2',
+        ...opts.backendEnv,
         ...env,
       },
       'buffer',

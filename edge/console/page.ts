@@ -33,7 +33,7 @@ export function consolePage(base: string): string {
     <h2>Adapters</h2>
     <p class="error" role="alert"></p>
     <table id="adapters-table">
-      <thead><tr><th>Name</th><th>Model</th><th>Version</th><th>Status</th><th>Rank</th><th>Targets</th><th>Size</th><th>Source</th><th></th></tr></thead>
+      <thead><tr><th>Name</th><th>Model</th><th>Version</th><th>Status</th><th>Rank</th><th>Targets</th><th>Size</th><th>Source</th><th>Pinned</th><th></th></tr></thead>
       <tbody></tbody>
     </table>
     <div id="adapter-versions" hidden>

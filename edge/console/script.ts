@@ -97,6 +97,7 @@ async function renderAdapters() {
       cell(a.target_modules ? a.target_modules.join(', ') : null),
       cell(formatBytes(a.size_bytes)),
       cell(a.source + (a.source_id ? ' ' + a.source_id : '')),
+      pinCell(a),
       el('td', {}, el('button', { type: 'button', class: 'versions', text: 'Versions', onclick: () => showVersions(a.name) })),
     ),
   );
@@ -153,6 +154,25 @@ async function promote(v) {
   } catch (err) {
     out.className = 'error';
     out.textContent = 'Promote refused: ' + errorText(err);
+  }
+}
+
+/** Whether the adapter is pinned (kept loaded on its backend), with a button that flips it; ready adapters only. */
+function pinCell(a) {
+  const td = el('td', { class: 'pinned', text: a.pinned ? 'pinned ' : '' });
+  if (a.status === 'ready' || a.pinned)
+    td.append(el('button', { type: 'button', class: 'pin', text: a.pinned ? 'Unpin' : 'Pin', onclick: () => setPinned(a, !a.pinned) }));
+  return td;
+}
+
+async function setPinned(a, pin) {
+  showError('adapters', null);
+  try {
+    await api('/v1/adapters/' + encodeURIComponent(a.id) + '/pin', { method: pin ? 'POST' : 'DELETE' });
+    await refresh('adapters');
+  } catch (err) {
+    // The API's refusal as it words it, e.g. pin_limit_reached with the limit and the adapters pinned.
+    showError('adapters', err);
   }
 }
 

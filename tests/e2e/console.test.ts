@@ -1,7 +1,7 @@
 /**
  * The web console in a real browser: headless Chromium (tests/e2e/browser.ts) driven by playwright-core, against the whole stack
  * (s3rver, Miniflare serving the edge and its console, the backend). A user signs in with an API key,
- * sees the adapters, opens a job's loss curve, follows a quantization job to the model id it serves, reverts a merge
+ * sees the adapters and pins one, opens a job's loss curve, follows a quantization job to the model id it serves, reverts a merge
  * task, and streams playground completions of one model and of a per-request mix of adapters.
  * Screenshots land in test-results/console/ (git-ignored) for the CI run's artifacts.
  */
@@ -163,6 +163,7 @@ describe('the web console', () => {
           a.target_modules.join(', '),
           expect.stringMatching(/^\d+(\.\d)? (B|KB|MB)$/),
           'upload',
+          'Pin',
           'Versions',
         ]);
       }
@@ -194,6 +195,19 @@ describe('the web console', () => {
       await expect.poll(async () => (await versionRows()).map((r) => r[1])).toEqual(['', 'yes']);
       expect(await api.json('/v1/adapters/styled')).toMatchObject({ id: v1.id, current: true });
       expect(await api.json(`/v1/adapters/${v2.id}`)).toMatchObject({ current: false, model: 'tiny-llama:styled@v2' });
+    }));
+
+  test('pins and unpins an adapter with its button, as the API then says', () =>
+    withLogs(async () => {
+      await open('adapters');
+      const pinned = () => page.textContent('#adapters-table tr[data-adapter="task-a"] td.pinned');
+      await page.click('#adapters-table tr[data-adapter="task-a"] button.pin');
+      await expect.poll(pinned).toBe('pinned Unpin');
+      expect((await api.json('/v1/adapters/task-a')).pinned).toBe(true);
+      await shot('adapters-pinned');
+      await page.click('#adapters-table tr[data-adapter="task-a"] button.pin');
+      await expect.poll(pinned).toBe('Pin');
+      expect((await api.json('/v1/adapters/task-a')).pinned).toBe(false);
     }));
 
   test("opens a job's loss curve, which follows the job's metrics events to the end", () =>

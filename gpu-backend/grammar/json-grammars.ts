@@ -1,17 +1,19 @@
 /**
- * JSON output under a schema, through xgrammar: one TokenizerInfo per tokenizer (built once and kept), one
- * compiled grammar per schema (kept in a small cache), and one GrammarMatcher per generated row. Output is
- * compact JSON (no whitespace between elements): the same text for every model, and no row can spend its
- * tokens on whitespace.
+ * JSON output under a schema, through xgrammar, on a thread of its own per tokenizer (grammar-worker.ts): one
+ * TokenizerInfo per tokenizer (built once and kept), one compiled grammar per schema (kept in a small cache, and
+ * disposed once dropped from it and no row uses it), and one GrammarMatcher per generated row. Compiling a large
+ * schema takes seconds of WASM; on that thread it leaves the serving thread's steps running (only rows that wait
+ * for a mask from the same thread wait with it). Output is compact JSON (no whitespace between elements): the
+ * same text for every model, and no row can spend its tokens on whitespace.
  */
-import type { CompiledGrammar, GrammarCompiler, GrammarMatcher } from '@mlc-ai/web-xgrammar';
+import { Worker } from 'node:worker_threads';
 import { invalid } from '../../contracts/formats/errors.ts';
 import type { TokenConstraint } from '../engine/generate.ts';
 import type { TextTokenizer } from '../formats/tokenizer.ts';
+import type { Answer, Request, ThreadData } from './grammar-protocol.ts';
 
 /** What a grammar needs of a tokenizer: its vocabulary (TextTokenizer.vocabulary). */
 export type Vocabulary = Pick<TextTokenizer, 'vocabulary'>;
-import { loadXgrammar, saying } from './xgrammar.ts';
 
 /** The JSON modes of `response_format` (contracts/api/openai.ts). */
 export type JsonFormat =
@@ -21,37 +23,104 @@ export type JsonFormat =
 /** Compiled schemas kept per tokenizer; beyond this, the least recently used is dropped. */
 const MAX_COMPILED = 64;
 
-/** A row's matcher as the engine's TokenConstraint; disposed by its owner once the row has finished. */
-export class MatcherConstraint implements TokenConstraint {
-  constructor(private readonly matcher: GrammarMatcher) {}
+type Asked = Request extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
+type Told = Exclude<Request, { id: number }>;
 
-  nextMask(): Promise<Int32Array> {
-    return this.matcher.getNextTokenBitmask();
+/** The serving side of one grammar thread: requests answered by id, in the order sent. */
+class GrammarThread {
+  private readonly worker: Worker;
+  private readonly pending = new Map<number, { resolve: (a: Answer) => void; reject: (e: Error) => void }>();
+  private nextId = 1;
+  private failed: Error | null = null;
+  readonly ready: Promise<Answer>;
+
+  constructor(data: ThreadData) {
+    // Its own loader (tsx, registered by the thread), not the parent's flags.
+    this.worker = new Worker(new URL('./grammar-thread.js', import.meta.url), { workerData: data, execArgv: [] });
+    // A thread kept for a tokenizer must not keep the process alive.
+    this.worker.unref();
+    this.ready = new Promise((resolve, reject) => this.pending.set(0, { resolve, reject }));
+    this.worker.on('message', (a: Answer) => {
+      const waiting = this.pending.get(a.id);
+      this.pending.delete(a.id);
+      if (a.error !== undefined) waiting?.reject(new Error(a.error));
+      else waiting?.resolve(a);
+    });
+    const fail = (err: Error) => {
+      this.failed = err;
+      for (const w of this.pending.values()) w.reject(err);
+      this.pending.clear();
+    };
+    this.worker.on('error', fail);
+    this.worker.on('exit', (code) => fail(new Error(`the grammar thread exited (${code})`)));
   }
 
-  accept(token: number): void {
-    // The token was sampled under this matcher's own mask, so a refusal is a bug, not a user error.
-    if (!this.matcher.acceptToken(token)) throw new Error(`the JSON grammar refused token ${token}, which its own mask allowed`);
+  ask(req: Asked): Promise<Answer> {
+    if (this.failed) return Promise.reject(this.failed);
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ ...req, id });
+    });
   }
 
-  get done(): boolean {
-    return this.matcher.isTerminated();
+  tell(req: Told): void {
+    if (!this.failed) this.worker.postMessage(req);
   }
 
-  dispose(): void {
-    this.matcher.dispose();
+  close(): Promise<number> {
+    return this.worker.terminate();
   }
 }
 
-/** A compiled JSON grammar: each row gets its own matcher from it. */
+/** A row's matcher as the engine's TokenConstraint; disposed by its owner once the row has finished. */
+export class MatcherConstraint implements TokenConstraint {
+  private ended = false;
+
+  constructor(
+    private readonly thread: GrammarThread,
+    private readonly id: number,
+    private readonly stop: number[],
+  ) {}
+
+  async nextMask(): Promise<Int32Array> {
+    return (await this.thread.ask({ op: 'mask', matcher: this.id })).mask!;
+  }
+
+  accept(token: number): void {
+    this.thread.tell({ op: 'accept', matcher: this.id, token });
+    // xgrammar's matcher terminates exactly when it accepts one of the tokenizer's stop tokens.
+    if (this.stop.includes(token)) this.ended = true;
+  }
+
+  get done(): boolean {
+    return this.ended;
+  }
+
+  dispose(): void {
+    this.thread.tell({ op: 'dispose', matcher: this.id });
+  }
+}
+
+let matcherIds = 0;
+
+/** A compiled JSON grammar, held by the grammar thread: each row gets its own matcher from it. */
 export class JsonGrammar {
   constructor(
-    private readonly compiled: CompiledGrammar,
-    private readonly newMatcher: (c: CompiledGrammar) => Promise<GrammarMatcher>,
+    private readonly thread: GrammarThread,
+    private readonly id: number,
+    private readonly stop: number[],
   ) {}
 
   async constraint(): Promise<MatcherConstraint> {
-    return new MatcherConstraint(await this.newMatcher(this.compiled));
+    const matcher = ++matcherIds;
+    await this.thread.ask({ op: 'matcher', grammar: this.id, matcher });
+    return new MatcherConstraint(this.thread, matcher, this.stop);
+  }
+
+  /** Dropped from the cache: the thread disposes it once no matcher made from it is left. */
+  release(): void {
+    this.thread.tell({ op: 'release', grammar: this.id });
   }
 }
 
@@ -59,18 +128,24 @@ export class JsonGrammars {
   private readonly compiled = new Map<string, Promise<JsonGrammar>>();
   /** Milliseconds each compilation took (the newest last), for the logs and the benchmark. */
   readonly compileMs: number[] = [];
+  private grammarIds = 0;
 
   private constructor(
-    private readonly compiler: GrammarCompiler,
-    private readonly newMatcher: (c: CompiledGrammar) => Promise<GrammarMatcher>,
+    private readonly thread: GrammarThread,
+    private readonly stop: number[],
+    private readonly maxCompiled: number,
   ) {}
 
-  static async create(tokenizer: Vocabulary, vocabSize: number, stop: number[]): Promise<JsonGrammars> {
-    const xg = await loadXgrammar();
+  static async create(
+    tokenizer: Vocabulary,
+    vocabSize: number,
+    stop: number[],
+    opts: { maxCompiled?: number } = {},
+  ): Promise<JsonGrammars> {
     const { tokens, type } = tokenizer.vocabulary();
-    const info = await xg.TokenizerInfo.createTokenizerInfo(tokens, type, false, vocabSize, stop);
-    const compiler = await xg.GrammarCompiler.createGrammarCompiler(info);
-    return new JsonGrammars(compiler, (c) => xg.GrammarMatcher.createGrammarMatcher(c));
+    const thread = new GrammarThread({ tokens, type, vocabSize, stop });
+    await thread.ready;
+    return new JsonGrammars(thread, stop, opts.maxCompiled ?? MAX_COMPILED);
   }
 
   /** The grammar of `format`, compiled once per schema; a schema xgrammar cannot compile is a 400 saying why. */
@@ -87,17 +162,34 @@ export class JsonGrammars {
     grammar = this.compile(JSON.stringify(schema), format.type === 'json_schema');
     this.compiled.set(key, grammar);
     grammar.catch(() => this.compiled.delete(key));
-    // Dropped grammars are not disposed: rows still running may hold matchers made from them.
-    while (this.compiled.size > MAX_COMPILED) this.compiled.delete(this.compiled.keys().next().value as string);
+    while (this.compiled.size > this.maxCompiled) {
+      const oldest = this.compiled.keys().next().value as string;
+      // Rows still running keep their matchers: the thread disposes the grammar after the last of them.
+      void this.compiled.get(oldest)!.then(
+        (g) => g.release(),
+        () => {},
+      );
+      this.compiled.delete(oldest);
+    }
     return grammar;
   }
 
+  /** What the grammar thread holds now: compiled grammars and matchers (for tests). */
+  async held(): Promise<{ grammars: number; matchers: number }> {
+    const a = await this.thread.ask({ op: 'stats' });
+    return { grammars: a.grammars!, matchers: a.matchers! };
+  }
+
+  /** Ends the grammar thread (and everything it holds). */
+  close(): Promise<number> {
+    return this.thread.close();
+  }
+
   private async compile(schema: string, strict: boolean): Promise<JsonGrammar> {
-    const started = performance.now();
-    let compiled: CompiledGrammar;
+    const id = ++this.grammarIds;
+    let ms: number;
     try {
-      // Compact separators, one line; strict: no properties or items beyond the schema's (json_object: any).
-      compiled = await saying(() => this.compiler.compileJSONSchema(schema, false, -1, [',', ':'], strict));
+      ms = (await this.thread.ask({ op: 'compile', grammar: id, schema, strict })).ms!;
     } catch (err) {
       invalid(
         'unsupported_json_schema',
@@ -105,20 +197,28 @@ export class JsonGrammars {
         'response_format',
       );
     }
-    this.compileMs.push(performance.now() - started);
+    this.compileMs.push(ms);
     if (this.compileMs.length > 100) this.compileMs.shift();
-    return new JsonGrammar(compiled, this.newMatcher);
+    return new JsonGrammar(this.thread, id, this.stop);
   }
 }
 
 const grammarsByTokenizer = new WeakMap<Vocabulary, Promise<JsonGrammars>>();
+/** A tokenizer gone (its base model evicted) ends its grammar thread. */
+const closeWhenGone = new FinalizationRegistry<Promise<JsonGrammars>>((grammars) => {
+  void grammars.then(
+    (g) => g.close(),
+    () => {},
+  );
+});
 
-/** The JSON grammars of a tokenizer, its TokenizerInfo built on first use and kept while the tokenizer lives. */
+/** The JSON grammars of a tokenizer, its grammar thread started on first use and kept while the tokenizer lives. */
 export function jsonGrammarsFor(tokenizer: Vocabulary, vocabSize: number, stop: number[]): Promise<JsonGrammars> {
   let grammars = grammarsByTokenizer.get(tokenizer);
   if (!grammars) {
     grammars = JsonGrammars.create(tokenizer, vocabSize, stop);
     grammarsByTokenizer.set(tokenizer, grammars);
+    closeWhenGone.register(tokenizer, grammars);
   }
   return grammars;
 }

@@ -2,7 +2,8 @@
  * JSON output under a schema (constrained decoding through xgrammar) on the tiny-llama fixture with the default
  * model's character-level tokenizer, as the e2e stack serves it: every answer parses and validates (ajv) across
  * prompts, seeds and adapters; rows without a schema in the same batch are untouched; a schema xgrammar cannot
- * compile is refused naming what it could not compile.
+ * compile is refused naming what it could not compile; compiling happens off the serving thread, and compiled
+ * grammars dropped from the cache are disposed.
  */
 import { Ajv } from 'ajv';
 import { beforeAll, describe, expect, test } from 'vitest';
@@ -125,5 +126,51 @@ describe('JSON-schema output', () => {
     ]);
     expect(JSON.parse(text(r.tokens))).toHaveProperty('z');
     console.log(`json-schema compile ms: ${grammars.compileMs.map((ms) => ms.toFixed(1)).join(', ')}`);
+  });
+
+  test('compiling a large schema leaves the serving thread running: the event loop turns while it compiles', async () => {
+    // 200 properties, each an object of enums: seconds of compilation on a real vocabulary, far more than one turn here.
+    const properties = Object.fromEntries(
+      Array.from({ length: 200 }, (_, i) => [
+        `p${i}`,
+        {
+          type: 'object',
+          properties: { kind: { enum: ['x', 'y', `z${i}`] }, n: { type: 'integer', minimum: 0, maximum: i } },
+          required: ['kind'],
+        },
+      ]),
+    );
+    let compiling = true;
+    const compiled = grammars.grammar({ type: 'json_schema', json_schema: { name: 'large', schema: { type: 'object', properties } } });
+    void compiled.finally(() => (compiling = false));
+    let turns = 0;
+    while (compiling) {
+      await new Promise((r) => setImmediate(r));
+      turns++;
+    }
+    await compiled;
+    // On the serving thread the compilation ran to its end before the loop turned once.
+    expect(turns).toBeGreaterThan(10);
+  });
+
+  test('grammars dropped from the compile cache are disposed, once no row uses them', async () => {
+    const small = await JsonGrammars.create(tok, fx.decoder.cfg.vocabSize, fx.eos, { maxCompiled: 2 });
+    try {
+      const format = (n: number): JsonFormat => ({
+        type: 'json_schema',
+        json_schema: { name: `s${n}`, schema: { type: 'object', properties: { [`k${n}`]: { type: 'integer' } }, required: [`k${n}`] } },
+      });
+      const inUse = await (await small.grammar(format(1))).constraint();
+      await small.grammar(format(2));
+      await small.grammar(format(3));
+      // s1 left the cache, but a row still decodes under it.
+      expect(await small.held()).toEqual({ grammars: 3, matchers: 1 });
+      inUse.dispose();
+      expect(await small.held()).toEqual({ grammars: 2, matchers: 0 });
+      await small.grammar(format(4));
+      expect(await small.held()).toEqual({ grammars: 2, matchers: 0 });
+    } finally {
+      await small.close();
+    }
   });
 });

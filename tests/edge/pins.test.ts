@@ -37,7 +37,8 @@ beforeEach(async () => {
   for (const [i, id] of PINNED.entries()) await heartbeat(id, urls[i]);
 });
 
-describe('pins', () => {
+// Each test uploads adapters and makes tenants: seconds on a loaded machine.
+describe('pins', { timeout: 20_000 }, () => {
   it('pins and unpins an adapter by id or name; the adapter object says so, and doing it twice changes nothing', async () => {
     const t = await tenantWith(['task_a']);
     const [id] = t.ids;
@@ -132,7 +133,7 @@ describe('pins', () => {
   });
 });
 
-describe('residency (operator)', () => {
+describe('residency (operator)', { timeout: 20_000 }, () => {
   it('lists each fresh backend with what it says it has loaded, and the error of one that does not answer', async () => {
     await expectError('/admin/v1/residency', { key: (await createTenant()).key }, 401);
     // The last stand-in drops every connection.

@@ -204,7 +204,7 @@ export class JsonGrammars {
 }
 
 const grammarsByTokenizer = new WeakMap<Vocabulary, Promise<JsonGrammars>>();
-/** A tokenizer gone (its base model evicted) ends its grammar thread. */
+/** A tokenizer collected without closeJsonGrammars ends its grammar thread too. */
 const closeWhenGone = new FinalizationRegistry<Promise<JsonGrammars>>((grammars) => {
   void grammars.then(
     (g) => g.close(),
@@ -218,7 +218,19 @@ export function jsonGrammarsFor(tokenizer: Vocabulary, vocabSize: number, stop: 
   if (!grammars) {
     grammars = JsonGrammars.create(tokenizer, vocabSize, stop);
     grammarsByTokenizer.set(tokenizer, grammars);
-    closeWhenGone.register(tokenizer, grammars);
+    closeWhenGone.register(tokenizer, grammars, tokenizer);
   }
   return grammars;
+}
+
+/** Ends a tokenizer's grammar thread, if it has one (its base model was evicted). */
+export function closeJsonGrammars(tokenizer: Vocabulary): void {
+  const grammars = grammarsByTokenizer.get(tokenizer);
+  if (!grammars) return;
+  grammarsByTokenizer.delete(tokenizer);
+  closeWhenGone.unregister(tokenizer);
+  void grammars.then(
+    (g) => g.close(),
+    () => {},
+  );
 }

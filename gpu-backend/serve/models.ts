@@ -25,6 +25,7 @@ import type { LoadOptions } from '../engine/load.ts';
 import { openPackedWeights } from '../engine/packed-weights.ts';
 import { PACKED_WEIGHTS_FILE } from '../../contracts/formats/job-artifacts.ts';
 import { Decoder } from '../engine/decoder.ts';
+import { closeJsonGrammars } from '../grammar/json-grammars.ts';
 import type { SharedTask } from '../lowrank/serving-form.ts';
 import { ADAPTER_FILES, MODEL_FILES, type FolderCache } from '../storage/folder-cache.ts';
 import { NO_SERVING_OBSERVER, type ServingObserver } from './metrics.ts';
@@ -298,6 +299,7 @@ export class ModelCache {
     this.evictions++;
     this.opts.observer.baseEvicted();
     void base.decoder.release();
+    if (base.tokenizer) closeJsonGrammars(base.tokenizer);
     void base.tokenizer?.close();
   }
 

@@ -11,7 +11,7 @@ import { InvalidInputError } from '../../contracts/formats/errors.ts';
 import type { LoraAdapter } from '../../contracts/formats/adapter.ts';
 import { loadFixture, type Fixture } from '../../gpu-backend/cli/parity.ts';
 import { generate, type GenerationRequest } from '../../gpu-backend/engine/generate.ts';
-import { JsonGrammars, type JsonFormat } from '../../gpu-backend/grammar/json-grammars.ts';
+import { closeJsonGrammars, JsonGrammars, jsonGrammarsFor, type JsonFormat } from '../../gpu-backend/grammar/json-grammars.ts';
 import type { TextTokenizer } from '../../gpu-backend/formats/tokenizer.ts';
 import { defaultModelTokenizer, FIXTURE } from './helpers.ts';
 
@@ -172,5 +172,16 @@ describe('JSON-schema output', () => {
     } finally {
       await small.close();
     }
+  });
+
+  test("a tokenizer's grammar thread ends when its base model is evicted (closeJsonGrammars)", async () => {
+    const evicted = defaultModelTokenizer();
+    const held = await jsonGrammarsFor(evicted, fx.decoder.cfg.vocabSize, fx.eos);
+    expect(await held.held()).toEqual({ grammars: 0, matchers: 0 });
+    closeJsonGrammars(evicted);
+    await expect(held.held()).rejects.toThrow('the grammar thread exited');
+    // The next use starts a new thread.
+    expect(await jsonGrammarsFor(evicted, fx.decoder.cfg.vocabSize, fx.eos)).not.toBe(held);
+    closeJsonGrammars(evicted);
   });
 });

@@ -56,7 +56,7 @@ export class Decoder {
   ) {
     this.rope = new RopeTables(cfg);
     this.hasLora = session.inputNames.includes(io.loraA(0, 'q_proj'));
-    this.hasShared = session.inputNames.includes(io.sharedV(0, 'q_proj'));
+    this.hasShared = session.inputNames.includes(io.sharedV(0, 'qkv'));
     this.noShared = new SharedBasisRows(cfg, 1);
   }
 

@@ -6,7 +6,8 @@
  *   past_key.L / past_value.L [batch, kv_heads, past, head_dim]   (the static cache, read in place),
  *   lora_A.L.P [lora_rows, in, r] / lora_B.L.P [lora_rows, r, out] (each row's adapter, transposed, rank-padded;
  *                                  lora_rows is 1 when every row shares one adapter or none: MatMul broadcasts it),
- *   shared_V.L.P [in, k], shared_core.L.P [shared_rows, k, k], shared_Ut.L.P [k, out]
+ *   shared_V.L.U [in, k], shared_core.L.U [shared_rows, k, k], shared_Ut.L.U [k, out]   (per unit U of
+ *                                 PROJECTION_UNITS: q/k/v together, o, gate/up together, down;
  *                                 (one shared basis for the whole batch, each row's core Σᵢᵀ or zeros;
  *                                  shared-basis-rows.ts; k = 1 of zeros when no row uses one),
  * and returns logits at the requested positions plus this step's keys and values (present_key.L /
@@ -16,8 +17,19 @@
  */
 import { PROJECTIONS, projectionShape, type ModelConfig, type Projection } from '../../contracts/formats/hf-config.ts';
 import { Graph, type Value } from './graph.ts';
-import { decoderLayer, hasBias, head, weightName, type LayerWeights, type SharedSlot } from './llama.ts';
-import { gather, gatherRows, type LinearWeight } from './ops.ts';
+import {
+  decoderLayer,
+  FUSED_GROUPS,
+  type FusedWeight,
+  hasBias,
+  head,
+  PROJECTION_UNITS,
+  type ProjectionUnit,
+  weightName,
+  type LayerWeights,
+  type SharedSlot,
+} from './llama.ts';
+import { concat, gather, gatherRows, isNBits, type LinearWeight } from './ops.ts';
 import type { ExternalWeights } from './external-weights.ts';
 import { checkWeightQuantization, type WeightQuantization } from './quantized-weights.ts';
 
@@ -34,9 +46,9 @@ export const io = {
   presentValue: (l: number) => `present_value.${l}`,
   loraA: (l: number, p: Projection) => `lora_A.${l}.${p}`,
   loraB: (l: number, p: Projection) => `lora_B.${l}.${p}`,
-  sharedV: (l: number, p: Projection) => `shared_V.${l}.${p}`,
-  sharedCore: (l: number, p: Projection) => `shared_core.${l}.${p}`,
-  sharedUt: (l: number, p: Projection) => `shared_Ut.${l}.${p}`,
+  sharedV: (l: number, u: ProjectionUnit) => `shared_V.${l}.${u}`,
+  sharedCore: (l: number, u: ProjectionUnit) => `shared_core.${l}.${u}`,
+  sharedUt: (l: number, u: ProjectionUnit) => `shared_Ut.${l}.${u}`,
 };
 
 export interface InferenceGraphOptions {
@@ -44,6 +56,8 @@ export interface InferenceGraphOptions {
   lora?: boolean;
   /** false: no shared-basis inputs (default: present whenever LoRA inputs are). */
   sharedBasis?: boolean;
+  /** false: one MatMul per projection, as training computes them (benchmarks compare the stacked groups against it). */
+  stackProjections?: boolean;
   /** Serve the projections and the LM head with int8 or int4 weights (absent: float32). */
   weightQuantization?: WeightQuantization;
 }
@@ -74,7 +88,7 @@ export function buildInferenceGraph(cfg: ModelConfig, weights: ExternalWeights, 
       bias: {},
     };
     const lora = {} as Record<Projection, { a: Value; b: Value; transposed: true }>;
-    const shared = {} as Record<Projection, SharedSlot>;
+    const shared = {} as Record<ProjectionUnit, SharedSlot>;
     for (const p of PROJECTIONS) {
       const { in: fanIn, out } = projectionShape(cfg, p);
       w.proj[p] = matrix(weightName.proj(l, p), [out, fanIn]);
@@ -85,15 +99,25 @@ export function buildInferenceGraph(cfg: ModelConfig, weights: ExternalWeights, 
           b: g.input(io.loraB(l, p), 'float32', ['lora_rows', `r.${l}.${p}`, out]),
           transposed: true,
         };
-      if (withShared) {
-        const k = `k.${l}.${p}`;
-        shared[p] = {
-          v: g.input(io.sharedV(l, p), 'float32', [fanIn, k]),
-          core: g.input(io.sharedCore(l, p), 'float32', ['shared_rows', k, k]),
-          uT: g.input(io.sharedUt(l, p), 'float32', [k, out]),
+    }
+    if (withShared)
+      for (const { unit, members } of PROJECTION_UNITS) {
+        const k = `k.${l}.${unit}`;
+        const out = members.reduce((n, p) => n + projectionShape(cfg, p).out, 0);
+        shared[unit] = {
+          v: g.input(io.sharedV(l, unit), 'float32', [projectionShape(cfg, members[0]).in, k]),
+          core: g.input(io.sharedCore(l, unit), 'float32', ['shared_rows', k, k]),
+          uT: g.input(io.sharedUt(l, unit), 'float32', [k, out]),
         };
       }
-    }
+    w.fused = {};
+    if (opts.stackProjections !== false)
+      for (const [group, members] of Object.entries(FUSED_GROUPS) as [keyof typeof FUSED_GROUPS, readonly Projection[]][])
+        w.fused[group] = stacked(
+          g,
+          members.map((p) => w.proj[p]),
+          hasBias(cfg, members[0]) ? members.map((p) => w.bias[p]!) : undefined,
+        );
     const past = {
       key: g.input(io.pastKey(l), 'float32', ['batch', cfg.numKvHeads, 'past', hd]),
       value: g.input(io.pastValue(l), 'float32', ['batch', cfg.numKvHeads, 'past', hd]),
@@ -106,7 +130,7 @@ export function buildInferenceGraph(cfg: ModelConfig, weights: ExternalWeights, 
         mask,
         past,
         lora: (p) => (opts.lora === false ? undefined : lora[p]),
-        shared: withShared ? (p) => shared[p] : undefined,
+        shared: withShared ? (u) => shared[u] : undefined,
       }),
     );
     h = out.y;
@@ -125,4 +149,40 @@ export function buildInferenceGraph(cfg: ModelConfig, weights: ExternalWeights, 
     io.logits,
   );
   return g;
+}
+
+/**
+ * Weights [n_i, k] stacked along n into one [Σ n_i, k] (and their biases): the graph holds Concat nodes of
+ * initializers, which onnxruntime folds into one initializer when the session loads. MatMulNBits parts are laid
+ * out row by row (codes [n, blocks, blob], scales and zero points n-major), so they stack the same way.
+ */
+function stacked(g: Graph, ws: LinearWeight[], biases?: Value[]): FusedWeight {
+  const bias = biases && concat(g, biases, 0);
+  if (!ws.every(isNBits)) {
+    const floats = ws as Value[];
+    return { w: concat(g, floats, 0), bias, sizes: floats.map((w) => w.shape[0] as number) };
+  }
+  const zeroPoints = ws.every((w) => w.zeroPoints)
+    ? concat(
+        g,
+        ws.map((w) => w.zeroPoints!),
+        0,
+      )
+    : undefined;
+  const w = {
+    ...ws[0],
+    qweight: concat(
+      g,
+      ws.map((w) => w.qweight),
+      0,
+    ),
+    scales: concat(
+      g,
+      ws.map((w) => w.scales),
+      0,
+    ),
+    zeroPoints,
+    n: ws.reduce((n, w) => n + w.n, 0),
+  };
+  return { w, bias, sizes: ws.map((w) => w.n) };
 }

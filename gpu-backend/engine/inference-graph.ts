@@ -4,7 +4,8 @@
  * for prefill and decode alike. Per step it takes
  *   input_ids [batch, seq], rope tables, an additive mask [batch, 1, 1, seq, past+seq], logits_index [batch, n],
  *   past_key.L / past_value.L [batch, kv_heads, past, head_dim]   (the static cache, read in place),
- *   lora_A.L.P [lora_rows, in, r] / lora_B.L.P [lora_rows, r, out] (each row's adapter, transposed, rank-padded;
+ *   lora_A.L.U [lora_rows, in, n·r] / lora_B.L.P [lora_rows, r, out] (each row's adapter, transposed, rank-padded;
+ *                                  per unit U of PROJECTION_UNITS its n members' Aᵀ side by side (lora-rows.ts);
  *                                  lora_rows is 1 when every row shares one adapter or none: MatMul broadcasts it),
  *   shared_V.L.U [in, k], shared_core.L.U [shared_rows, k, k], shared_Ut.L.U [k, out]   (per unit U of
  *                                 PROJECTION_UNITS: q/k/v together, o, gate/up together, down;
@@ -44,7 +45,7 @@ export const io = {
   pastValue: (l: number) => `past_value.${l}`,
   presentKey: (l: number) => `present_key.${l}`,
   presentValue: (l: number) => `present_value.${l}`,
-  loraA: (l: number, p: Projection) => `lora_A.${l}.${p}`,
+  loraA: (l: number, u: ProjectionUnit) => `lora_A.${l}.${u}`,
   loraB: (l: number, p: Projection) => `lora_B.${l}.${p}`,
   sharedV: (l: number, u: ProjectionUnit) => `shared_V.${l}.${u}`,
   sharedCore: (l: number, u: ProjectionUnit) => `shared_core.${l}.${u}`,
@@ -87,19 +88,21 @@ export function buildInferenceGraph(cfg: ModelConfig, weights: ExternalWeights, 
       proj: {} as Record<Projection, LinearWeight>,
       bias: {},
     };
-    const lora = {} as Record<Projection, { a: Value; b: Value; transposed: true }>;
+    const lora = {} as Record<ProjectionUnit, { a: Value; b: Value[] }>;
     const shared = {} as Record<ProjectionUnit, SharedSlot>;
     for (const p of PROJECTIONS) {
       const { in: fanIn, out } = projectionShape(cfg, p);
       w.proj[p] = matrix(weightName.proj(l, p), [out, fanIn]);
       if (hasBias(cfg, p)) w.bias[p] = param(weightName.bias(l, p), [out]);
-      if (opts.lora !== false)
-        lora[p] = {
-          a: g.input(io.loraA(l, p), 'float32', ['lora_rows', fanIn, `r.${l}.${p}`]),
-          b: g.input(io.loraB(l, p), 'float32', ['lora_rows', `r.${l}.${p}`, out]),
-          transposed: true,
-        };
     }
+    if (opts.lora !== false)
+      for (const { unit, members } of PROJECTION_UNITS) {
+        const r = `r.${l}.${unit}`;
+        lora[unit] = {
+          a: g.input(io.loraA(l, unit), 'float32', ['lora_rows', projectionShape(cfg, members[0]).in, `${members.length}·${r}`]),
+          b: members.map((p) => g.input(io.loraB(l, p), 'float32', ['lora_rows', r, projectionShape(cfg, p).out])),
+        };
+      }
     if (withShared)
       for (const { unit, members } of PROJECTION_UNITS) {
         const k = `k.${l}.${unit}`;
@@ -129,7 +132,8 @@ export function buildInferenceGraph(cfg: ModelConfig, weights: ExternalWeights, 
         sin,
         mask,
         past,
-        lora: (p) => (opts.lora === false ? undefined : lora[p]),
+        lora: () => undefined,
+        loraUnit: opts.lora === false ? undefined : (u) => lora[u],
         shared: withShared ? (u) => shared[u] : undefined,
       }),
     );

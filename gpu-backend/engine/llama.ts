@@ -18,6 +18,7 @@ import {
   silu,
   softmax,
   split,
+  splitEqual,
   splitLengths,
   transpose,
   transposeLast2,
@@ -98,6 +99,11 @@ export interface LayerInputs {
   /** Static KV cache of earlier positions, [B, kv_heads, P, head_dim] each; absent in training. */
   past?: { key: Value; value: Value };
   lora: (p: Projection) => LoraSlot | undefined;
+  /**
+   * Serving: per-row LoRA per unit of PROJECTION_UNITS instead of `lora`, the members' Aᵀ side by side
+   * [rows, in, n·R] (one x·A for the unit, split equally) and each member's scaled Bᵀ [rows, R, out].
+   */
+  loraUnit?: (unit: ProjectionUnit) => { a: Value; b: Value[] } | undefined;
   /** The shared-basis path beside the per-row LoRA path, per unit of PROJECTION_UNITS (serving only). */
   shared?: (unit: ProjectionUnit) => SharedSlot | undefined;
 }
@@ -105,7 +111,9 @@ export interface LayerInputs {
 /** `nn.Linear` plus its LoRA delta: x·Wᵀ + b + scale·(x·Aᵀ)·Bᵀ, plus the shared-basis delta ((x·V)·Σᵢᵀ)·Uᵀ when given. */
 function projection(g: Graph, name: 'o_proj' | 'down_proj', x: Value, w: LayerWeights, inp: ProjectionInputs): Value {
   return g.scope(name, () => {
-    const y = withLora(g, name, x, linearAny(g, x, w.proj[name], w.bias[name]), inp);
+    const [y] = withUnitLora(g, name, x, [linearAny(g, x, w.proj[name], w.bias[name])], inp) ?? [
+      withLora(g, name, x, linearAny(g, x, w.proj[name], w.bias[name]), inp),
+    ];
     const shared = inp.shared?.(name);
     return shared ? g.scope('shared', () => add(g, y, sharedDelta(g, x, shared))) : y;
   });
@@ -139,11 +147,11 @@ function projectionGroup(g: Graph, cfg: ModelConfig, group: FusedGroup, x: Value
         ys = ys.map((y, i) => add(g, y, deltas[i]));
       }
     }
-    return names.map((name, i) => g.scope(name, () => withLora(g, name, x, ys[i], inp)));
+    return withUnitLora(g, group, x, ys, inp) ?? names.map((name, i) => g.scope(name, () => withLora(g, name, x, ys[i], inp)));
   });
 }
 
-type ProjectionInputs = Pick<LayerInputs, 'lora' | 'shared'>;
+type ProjectionInputs = Pick<LayerInputs, 'lora' | 'shared' | 'loraUnit'>;
 
 /** y (the base projection of x) plus the projection's LoRA delta, when it has one. */
 function withLora(g: Graph, name: Projection, x: Value, y: Value, inp: ProjectionInputs): Value {
@@ -153,6 +161,17 @@ function withLora(g: Graph, name: Projection, x: Value, y: Value, inp: Projectio
     let h = matmul(g, x, lora.transposed ? lora.a : transposeLast2(g, lora.a));
     if (lora.scale !== undefined && lora.scale !== 1) h = mul(g, h, g.scalar(lora.scale));
     return add(g, y, matmul(g, h, lora.transposed ? lora.b : transposeLast2(g, lora.b)));
+  });
+}
+
+/** ys (the unit's base projections of x) plus their per-row LoRA deltas through `loraUnit`; undefined without it. */
+function withUnitLora(g: Graph, unit: ProjectionUnit, x: Value, ys: Value[], inp: ProjectionInputs): Value[] | undefined {
+  const lora = inp.loraUnit?.(unit);
+  if (!lora) return undefined;
+  return g.scope('lora', () => {
+    const h = matmul(g, x, lora.a);
+    const hs = ys.length > 1 ? splitEqual(g, h, -1, ys.length) : [h];
+    return ys.map((y, i) => add(g, y, matmul(g, hs[i], lora.b[i])));
   });
 }
 

@@ -203,6 +203,19 @@ export function split(g: Graph, x: Value, axis: number, sizes: { value: Value; a
   return outs;
 }
 
+/** Splits `x` along `axis` into `n` equal pieces (its length there may be symbolic; inference only: no vjp). */
+export function splitEqual(g: Graph, x: Value, axis: number, n: number): Value[] {
+  const ax = normAxis(axis, x.shape.length);
+  const len = x.shape[ax];
+  const piece = typeof len === 'number' ? len / n : `${x.name}_split${n}`;
+  return g.node(
+    'Split',
+    [x],
+    Array.from({ length: n }, () => ({ type: x.type, shape: x.shape.map((d, i) => (i === ax ? piece : d)) })),
+    { axis: ax },
+  );
+}
+
 /** Splits `x` along `axis` into pieces of the given fixed lengths. */
 export function splitLengths(g: Graph, x: Value, axis: number, lengths: number[]): Value[] {
   return split(

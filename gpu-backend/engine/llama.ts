@@ -111,9 +111,8 @@ export interface LayerInputs {
 /** `nn.Linear` plus its LoRA delta: x·Wᵀ + b + scale·(x·Aᵀ)·Bᵀ, plus the shared-basis delta ((x·V)·Σᵢᵀ)·Uᵀ when given. */
 function projection(g: Graph, name: 'o_proj' | 'down_proj', x: Value, w: LayerWeights, inp: ProjectionInputs): Value {
   return g.scope(name, () => {
-    const [y] = withUnitLora(g, name, x, [linearAny(g, x, w.proj[name], w.bias[name])], inp) ?? [
-      withLora(g, name, x, linearAny(g, x, w.proj[name], w.bias[name]), inp),
-    ];
+    const base = linearAny(g, x, w.proj[name], w.bias[name]);
+    const y = withUnitLora(g, name, x, [base], inp)?.[0] ?? withLora(g, name, x, base, inp);
     const shared = inp.shared?.(name);
     return shared ? g.scope('shared', () => add(g, y, sharedDelta(g, x, shared))) : y;
   });

@@ -92,11 +92,6 @@ export class LoraRows {
     throw new Error(`no projection ${p} in layer ${layer}`);
   }
 
-  /** Whether any of the first `n` rows has an adapter. */
-  adapted(n: number): boolean {
-    return this.adapters.slice(0, n).some((a) => a !== null);
-  }
-
   /** Puts `adapter` (or none) in batch row `row`. */
   set(row: number, adapter: LoraAdapter | null): void {
     this.version++;

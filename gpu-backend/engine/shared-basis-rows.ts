@@ -156,11 +156,6 @@ export class SharedBasisRows {
     return this.used === 0 || this.basis === basis;
   }
 
-  /** Whether any row takes the shared path. */
-  get inUse(): boolean {
-    return this.used > 0;
-  }
-
   /** Puts task `shared` (or nothing) in row `row`; its basis must be accepted. */
   set(row: number, shared: SharedTask | null): void {
     this.version++;

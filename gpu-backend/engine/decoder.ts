@@ -55,8 +55,8 @@ export class Decoder {
     readonly weightQuantization: Required<WeightQuantization> | null,
   ) {
     this.rope = new RopeTables(cfg);
-    this.hasLora = session.inputNames.includes(io.loraA(0, 'q_proj'));
-    this.hasShared = session.inputNames.includes(io.sharedV(0, 'q_proj'));
+    this.hasLora = session.inputNames.includes(io.loraA(0, 'qkv'));
+    this.hasShared = session.inputNames.includes(io.sharedV(0, 'qkv'));
     this.noShared = new SharedBasisRows(cfg, 1);
   }
 

@@ -4,9 +4,11 @@
  * for prefill and decode alike. Per step it takes
  *   input_ids [batch, seq], rope tables, an additive mask [batch, 1, 1, seq, past+seq], logits_index [batch, n],
  *   past_key.L / past_value.L [batch, kv_heads, past, head_dim]   (the static cache, read in place),
- *   lora_A.L.P [lora_rows, in, r] / lora_B.L.P [lora_rows, r, out] (each row's adapter, transposed, rank-padded;
+ *   lora_A.L.U [lora_rows, in, n·r] / lora_B.L.P [lora_rows, r, out] (each row's adapter, transposed, rank-padded;
+ *                                  per unit U of PROJECTION_UNITS its n members' Aᵀ side by side (lora-rows.ts);
  *                                  lora_rows is 1 when every row shares one adapter or none: MatMul broadcasts it),
- *   shared_V.L.P [in, k], shared_core.L.P [shared_rows, k, k], shared_Ut.L.P [k, out]
+ *   shared_V.L.U [in, k], shared_core.L.U [shared_rows, k, k], shared_Ut.L.U [k, out]   (per unit U of
+ *                                 PROJECTION_UNITS: q/k/v together, o, gate/up together, down;
  *                                 (one shared basis for the whole batch, each row's core Σᵢᵀ or zeros;
  *                                  shared-basis-rows.ts; k = 1 of zeros when no row uses one),
  * and returns logits at the requested positions plus this step's keys and values (present_key.L /
@@ -16,8 +18,19 @@
  */
 import { PROJECTIONS, projectionShape, type ModelConfig, type Projection } from '../../contracts/formats/hf-config.ts';
 import { Graph, type Value } from './graph.ts';
-import { decoderLayer, hasBias, head, weightName, type LayerWeights, type SharedSlot } from './llama.ts';
-import { gather, gatherRows, type LinearWeight } from './ops.ts';
+import {
+  decoderLayer,
+  FUSED_GROUPS,
+  type FusedWeight,
+  hasBias,
+  head,
+  PROJECTION_UNITS,
+  type ProjectionUnit,
+  weightName,
+  type LayerWeights,
+  type SharedSlot,
+} from './llama.ts';
+import { concat, gather, gatherRows, isNBits, type LinearWeight } from './ops.ts';
 import type { ExternalWeights } from './external-weights.ts';
 import { checkWeightQuantization, type WeightQuantization } from './quantized-weights.ts';
 
@@ -32,11 +45,11 @@ export const io = {
   pastValue: (l: number) => `past_value.${l}`,
   presentKey: (l: number) => `present_key.${l}`,
   presentValue: (l: number) => `present_value.${l}`,
-  loraA: (l: number, p: Projection) => `lora_A.${l}.${p}`,
+  loraA: (l: number, u: ProjectionUnit) => `lora_A.${l}.${u}`,
   loraB: (l: number, p: Projection) => `lora_B.${l}.${p}`,
-  sharedV: (l: number, p: Projection) => `shared_V.${l}.${p}`,
-  sharedCore: (l: number, p: Projection) => `shared_core.${l}.${p}`,
-  sharedUt: (l: number, p: Projection) => `shared_Ut.${l}.${p}`,
+  sharedV: (l: number, u: ProjectionUnit) => `shared_V.${l}.${u}`,
+  sharedCore: (l: number, u: ProjectionUnit) => `shared_core.${l}.${u}`,
+  sharedUt: (l: number, u: ProjectionUnit) => `shared_Ut.${l}.${u}`,
 };
 
 export interface InferenceGraphOptions {
@@ -44,6 +57,12 @@ export interface InferenceGraphOptions {
   lora?: boolean;
   /** false: no shared-basis inputs (default: present whenever LoRA inputs are). */
   sharedBasis?: boolean;
+  /**
+   * true: q/k/v and gate/up each one MatMul over their weights stacked in the graph (folded at load). Off by default:
+   * on the 135M shape the session then held ~320 MB more (970 against 651 MB), for no speed-up measurable on the
+   * loaded machine (engine/README.md).
+   */
+  stackProjections?: boolean;
   /** Serve the projections and the LM head with int8 or int4 weights (absent: float32). */
   weightQuantization?: WeightQuantization;
 }
@@ -73,27 +92,39 @@ export function buildInferenceGraph(cfg: ModelConfig, weights: ExternalWeights, 
       proj: {} as Record<Projection, LinearWeight>,
       bias: {},
     };
-    const lora = {} as Record<Projection, { a: Value; b: Value; transposed: true }>;
-    const shared = {} as Record<Projection, SharedSlot>;
+    const lora = {} as Record<ProjectionUnit, { a: Value; b: Value[] }>;
+    const shared = {} as Record<ProjectionUnit, SharedSlot>;
     for (const p of PROJECTIONS) {
       const { in: fanIn, out } = projectionShape(cfg, p);
       w.proj[p] = matrix(weightName.proj(l, p), [out, fanIn]);
       if (hasBias(cfg, p)) w.bias[p] = param(weightName.bias(l, p), [out]);
-      if (opts.lora !== false)
-        lora[p] = {
-          a: g.input(io.loraA(l, p), 'float32', ['lora_rows', fanIn, `r.${l}.${p}`]),
-          b: g.input(io.loraB(l, p), 'float32', ['lora_rows', `r.${l}.${p}`, out]),
-          transposed: true,
-        };
-      if (withShared) {
-        const k = `k.${l}.${p}`;
-        shared[p] = {
-          v: g.input(io.sharedV(l, p), 'float32', [fanIn, k]),
-          core: g.input(io.sharedCore(l, p), 'float32', ['shared_rows', k, k]),
-          uT: g.input(io.sharedUt(l, p), 'float32', [k, out]),
+    }
+    if (opts.lora !== false)
+      for (const { unit, members } of PROJECTION_UNITS) {
+        const r = `r.${l}.${unit}`;
+        lora[unit] = {
+          a: g.input(io.loraA(l, unit), 'float32', ['lora_rows', projectionShape(cfg, members[0]).in, `${members.length}·${r}`]),
+          b: members.map((p) => g.input(io.loraB(l, p), 'float32', ['lora_rows', r, projectionShape(cfg, p).out])),
         };
       }
-    }
+    if (withShared)
+      for (const { unit, members } of PROJECTION_UNITS) {
+        const k = `k.${l}.${unit}`;
+        const out = members.reduce((n, p) => n + projectionShape(cfg, p).out, 0);
+        shared[unit] = {
+          v: g.input(io.sharedV(l, unit), 'float32', [projectionShape(cfg, members[0]).in, k]),
+          core: g.input(io.sharedCore(l, unit), 'float32', ['shared_rows', k, k]),
+          uT: g.input(io.sharedUt(l, unit), 'float32', [k, out]),
+        };
+      }
+    w.fused = {};
+    if (opts.stackProjections)
+      for (const [group, members] of Object.entries(FUSED_GROUPS) as [keyof typeof FUSED_GROUPS, readonly Projection[]][])
+        w.fused[group] = stacked(
+          g,
+          members.map((p) => w.proj[p]),
+          hasBias(cfg, members[0]) ? members.map((p) => w.bias[p]!) : undefined,
+        );
     const past = {
       key: g.input(io.pastKey(l), 'float32', ['batch', cfg.numKvHeads, 'past', hd]),
       value: g.input(io.pastValue(l), 'float32', ['batch', cfg.numKvHeads, 'past', hd]),
@@ -105,8 +136,9 @@ export function buildInferenceGraph(cfg: ModelConfig, weights: ExternalWeights, 
         sin,
         mask,
         past,
-        lora: (p) => (opts.lora === false ? undefined : lora[p]),
-        shared: withShared ? (p) => shared[p] : undefined,
+        lora: () => undefined,
+        loraUnit: opts.lora === false ? undefined : (u) => lora[u],
+        shared: withShared ? (u) => shared[u] : undefined,
       }),
     );
     h = out.y;
@@ -125,4 +157,40 @@ export function buildInferenceGraph(cfg: ModelConfig, weights: ExternalWeights, 
     io.logits,
   );
   return g;
+}
+
+/**
+ * Weights [n_i, k] stacked along n into one [Σ n_i, k] (and their biases): the graph holds Concat nodes of
+ * initializers, which onnxruntime folds into one initializer when the session loads. MatMulNBits parts are laid
+ * out row by row (codes [n, blocks, blob], scales and zero points n-major), so they stack the same way.
+ */
+function stacked(g: Graph, ws: LinearWeight[], biases?: Value[]): FusedWeight {
+  const bias = biases && concat(g, biases, 0);
+  if (!ws.every(isNBits)) {
+    const floats = ws as Value[];
+    return { w: concat(g, floats, 0), bias, sizes: floats.map((w) => w.shape[0] as number) };
+  }
+  const zeroPoints = ws.every((w) => w.zeroPoints)
+    ? concat(
+        g,
+        ws.map((w) => w.zeroPoints!),
+        0,
+      )
+    : undefined;
+  const w = {
+    ...ws[0],
+    qweight: concat(
+      g,
+      ws.map((w) => w.qweight),
+      0,
+    ),
+    scales: concat(
+      g,
+      ws.map((w) => w.scales),
+      0,
+    ),
+    zeroPoints,
+    n: ws.reduce((n, w) => n + w.n, 0),
+  };
+  return { w, bias, sizes: ws.map((w) => w.n) };
 }

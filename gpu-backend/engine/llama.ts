@@ -4,7 +4,7 @@
  *  - `inference-graph.ts`: the whole model with weights as initializers, a static KV cache and per-row LoRA;
  *  - `train-graphs.ts`: one decoder layer (and the head) with weights as inputs, differentiated by `autodiff.ts`.
  */
-import { modulePath, type ModelConfig, type Projection } from '../../contracts/formats/hf-config.ts';
+import { modulePath, projectionShape, type ModelConfig, type Projection } from '../../contracts/formats/hf-config.ts';
 import type { Graph, Value } from './graph.ts';
 import {
   add,
@@ -18,6 +18,8 @@ import {
   silu,
   softmax,
   split,
+  splitEqual,
+  splitLengths,
   transpose,
   transposeLast2,
   unsqueeze,
@@ -36,9 +38,9 @@ export interface LoraSlot {
 }
 
 /**
- * A shared-basis delta on one projection, ΔWᵢ = U·Σᵢ·Vᵀ for the row's task i: V [in, k] and Uᵀ [k, out] shared
- * by every row (one GEMM each over the batch), and the per-row core Σᵢᵀ [rows, k, k] (zeros for rows outside the
- * basis). Computes ((x·V)·Σᵢᵀ)·Uᵀ = x·ΔWᵢᵀ.
+ * A shared-basis delta on one unit of projections, ΔWᵢ = U·Σᵢ·Vᵀ for the row's task i: V [in, k] and Uᵀ [k, out]
+ * shared by every row (one GEMM each over the batch), and the per-row core Σᵢᵀ [rows, k, k] (zeros for rows outside
+ * the basis). Computes ((x·V)·Σᵢᵀ)·Uᵀ = x·ΔWᵢᵀ; for a unit of several projections, `out` spans all of them.
  */
 export interface SharedSlot {
   v: Value;
@@ -52,6 +54,38 @@ export interface LayerWeights<W extends LinearWeight = LinearWeight> {
   postNorm: Value;
   proj: Record<Projection, W>;
   bias: Partial<Record<Projection, Value>>;
+  /**
+   * Serving only: the weights of projections that read the same input, stacked into one [Σ out, in] (and their
+   * biases), so a group is one MatMul and a Split instead of one MatMul each (fewer nodes per decode step, larger
+   * GEMMs in prefill). Training leaves it out: its weights are inputs, and stacking them would copy them each step.
+   */
+  fused?: Partial<Record<FusedGroup, FusedWeight<W>>>;
+}
+
+/** Projections that read the same input: q/k/v the normed hidden state, gate/up the normed residual. */
+export const FUSED_GROUPS = { qkv: ['q_proj', 'k_proj', 'v_proj'], gateUp: ['gate_proj', 'up_proj'] } as const satisfies Record<
+  string,
+  readonly Projection[]
+>;
+export type FusedGroup = keyof typeof FUSED_GROUPS;
+
+/**
+ * How the shared-basis path groups the projections (serving): each unit is one x·V, one per-row core and one ·Uᵀ,
+ * over its members' bases side by side (shared-basis-rows.ts), 4 units a layer instead of 7 projections.
+ */
+export type ProjectionUnit = FusedGroup | 'o_proj' | 'down_proj';
+export const PROJECTION_UNITS: readonly { unit: ProjectionUnit; members: readonly Projection[] }[] = [
+  { unit: 'qkv', members: FUSED_GROUPS.qkv },
+  { unit: 'o_proj', members: ['o_proj'] },
+  { unit: 'gateUp', members: FUSED_GROUPS.gateUp },
+  { unit: 'down_proj', members: ['down_proj'] },
+];
+
+export interface FusedWeight<W extends LinearWeight = LinearWeight> {
+  w: W;
+  bias?: Value;
+  /** Each member's output width, in the group's order. */
+  sizes: number[];
 }
 
 export interface LayerInputs {
@@ -65,26 +99,82 @@ export interface LayerInputs {
   /** Static KV cache of earlier positions, [B, kv_heads, P, head_dim] each; absent in training. */
   past?: { key: Value; value: Value };
   lora: (p: Projection) => LoraSlot | undefined;
-  /** The shared-basis path beside the per-row LoRA path (serving only). */
-  shared?: (p: Projection) => SharedSlot | undefined;
+  /**
+   * Serving: per-row LoRA per unit of PROJECTION_UNITS instead of `lora`, the members' Aᵀ side by side
+   * [rows, in, n·R] (one x·A for the unit, split equally) and each member's scaled Bᵀ [rows, R, out].
+   */
+  loraUnit?: (unit: ProjectionUnit) => { a: Value; b: Value[] } | undefined;
+  /** The shared-basis path beside the per-row LoRA path, per unit of PROJECTION_UNITS (serving only). */
+  shared?: (unit: ProjectionUnit) => SharedSlot | undefined;
 }
 
 /** `nn.Linear` plus its LoRA delta: x·Wᵀ + b + scale·(x·Aᵀ)·Bᵀ, plus the shared-basis delta ((x·V)·Σᵢᵀ)·Uᵀ when given. */
-function projection(g: Graph, name: Projection, x: Value, w: LayerWeights, inp: Pick<LayerInputs, 'lora' | 'shared'>): Value {
-  const lora = inp.lora(name);
-  const shared = inp.shared?.(name);
+function projection(g: Graph, name: 'o_proj' | 'down_proj', x: Value, w: LayerWeights, inp: ProjectionInputs): Value {
   return g.scope(name, () => {
-    let y = linearAny(g, x, w.proj[name], w.bias[name]);
-    if (lora)
-      y = g.scope('lora', () => {
-        let h = matmul(g, x, lora.transposed ? lora.a : transposeLast2(g, lora.a));
-        if (lora.scale !== undefined && lora.scale !== 1) h = mul(g, h, g.scalar(lora.scale));
-        return add(g, y, matmul(g, h, lora.transposed ? lora.b : transposeLast2(g, lora.b)));
-      });
-    if (shared) y = g.scope('shared', () => add(g, y, matmul(g, matmul(g, matmul(g, x, shared.v), shared.core), shared.uT)));
-    return y;
+    const base = linearAny(g, x, w.proj[name], w.bias[name]);
+    const y = withUnitLora(g, name, x, [base], inp)?.[0] ?? withLora(g, name, x, base, inp);
+    const shared = inp.shared?.(name);
+    return shared ? g.scope('shared', () => add(g, y, sharedDelta(g, x, shared))) : y;
   });
 }
+
+/**
+ * The projections of `group`: one MatMul over their stacked weights when the layer has them (serving), else one
+ * each; the group's shared-basis delta is one product over the group, split when the weights are not stacked.
+ */
+function projectionGroup(g: Graph, cfg: ModelConfig, group: FusedGroup, x: Value, w: LayerWeights, inp: ProjectionInputs): Value[] {
+  const names = FUSED_GROUPS[group];
+  const fused = w.fused?.[group];
+  const shared = inp.shared?.(group);
+  return g.scope(group, () => {
+    let ys: Value[];
+    if (fused) {
+      let y = linearAny(g, x, fused.w, fused.bias);
+      if (shared) y = g.scope('shared', () => add(g, y, sharedDelta(g, x, shared)));
+      ys = splitLengths(g, y, -1, fused.sizes);
+    } else {
+      ys = names.map((name) => g.scope(name, () => linearAny(g, x, w.proj[name], w.bias[name])));
+      if (shared) {
+        const deltas = g.scope('shared', () =>
+          splitLengths(
+            g,
+            sharedDelta(g, x, shared),
+            -1,
+            names.map((p) => projectionShape(cfg, p).out),
+          ),
+        );
+        ys = ys.map((y, i) => add(g, y, deltas[i]));
+      }
+    }
+    return withUnitLora(g, group, x, ys, inp) ?? names.map((name, i) => g.scope(name, () => withLora(g, name, x, ys[i], inp)));
+  });
+}
+
+type ProjectionInputs = Pick<LayerInputs, 'lora' | 'shared' | 'loraUnit'>;
+
+/** y (the base projection of x) plus the projection's LoRA delta, when it has one. */
+function withLora(g: Graph, name: Projection, x: Value, y: Value, inp: ProjectionInputs): Value {
+  const lora = inp.lora(name);
+  if (!lora) return y;
+  return g.scope('lora', () => {
+    let h = matmul(g, x, lora.transposed ? lora.a : transposeLast2(g, lora.a));
+    if (lora.scale !== undefined && lora.scale !== 1) h = mul(g, h, g.scalar(lora.scale));
+    return add(g, y, matmul(g, h, lora.transposed ? lora.b : transposeLast2(g, lora.b)));
+  });
+}
+
+/** ys (the unit's base projections of x) plus their per-row LoRA deltas through `loraUnit`; undefined without it. */
+function withUnitLora(g: Graph, unit: ProjectionUnit, x: Value, ys: Value[], inp: ProjectionInputs): Value[] | undefined {
+  const lora = inp.loraUnit?.(unit);
+  if (!lora) return undefined;
+  return g.scope('lora', () => {
+    const h = matmul(g, x, lora.a);
+    const hs = ys.length > 1 ? splitEqual(g, h, -1, ys.length) : [h];
+    return ys.map((y, i) => add(g, y, matmul(g, hs[i], lora.b[i])));
+  });
+}
+
+const sharedDelta = (g: Graph, x: Value, s: SharedSlot): Value => matmul(g, matmul(g, matmul(g, x, s.v), s.core), s.uT);
 
 /** rotate_half as a fixed [hd, hd] matrix, so RoPE is x·cos + (x·R)·sin with a plain MatMul and its plain rule. */
 function rotateHalfMatrix(g: Graph, hd: number): Value {
@@ -117,13 +207,13 @@ export function decoderLayer(g: Graph, cfg: ModelConfig, w: LayerWeights, inp: L
 
   const attnOut = g.scope('attn', () => {
     const xn = g.scope('input_layernorm', () => rmsNorm(g, x, w.inputNorm, cfg.rmsNormEps));
+    const [qOut, kOut, vOut] = projectionGroup(g, cfg, 'qkv', xn, w, inp);
     // [B, T, heads·hd] -> [B, T, heads, hd], RoPE, then heads to the front: [B, heads, T, hd].
-    const heads = (name: Projection, n: number) =>
-      transpose(g, rope(g, reshape(g, projection(g, name, xn, w, inp), [B, T, n, hd]), inp.cos, inp.sin, hd), [0, 2, 1, 3]);
+    const heads = (y: Value, n: number) => transpose(g, rope(g, reshape(g, y, [B, T, n, hd]), inp.cos, inp.sin, hd), [0, 2, 1, 3]);
     // Query heads grouped under the key/value head they share (GQA): [B, kvH, groups, T, hd].
-    const q = reshape(g, heads('q_proj', cfg.numHeads), [B, kvH, groups, T, hd]);
-    const k = heads('k_proj', kvH);
-    const v = g.scope('v_proj', () => transpose(g, reshape(g, projection(g, 'v_proj', xn, w, inp), [B, T, kvH, hd]), [0, 2, 1, 3]));
+    const q = reshape(g, heads(qOut, cfg.numHeads), [B, kvH, groups, T, hd]);
+    const k = heads(kOut, kvH);
+    const v = g.scope('v_proj', () => transpose(g, reshape(g, vOut, [B, T, kvH, hd]), [0, 2, 1, 3]));
     const k5 = unsqueeze(g, k, [2]);
     const v5 = unsqueeze(g, v, [2]);
 
@@ -149,8 +239,7 @@ export function decoderLayer(g: Graph, cfg: ModelConfig, w: LayerWeights, inp: L
   const h = add(g, x, attnOut.out);
   const y = g.scope('mlp', () => {
     const hn = g.scope('post_attention_layernorm', () => rmsNorm(g, h, w.postNorm, cfg.rmsNormEps));
-    const gate = projection(g, 'gate_proj', hn, w, inp);
-    const up = projection(g, 'up_proj', hn, w, inp);
+    const [gate, up] = projectionGroup(g, cfg, 'gateUp', hn, w, inp);
     return add(g, h, projection(g, 'down_proj', mul(g, silu(g, gate), up), w, inp));
   });
   return { y, key: attnOut.key, value: attnOut.value };

@@ -1,7 +1,8 @@
 /**
- * Per-row adapter slots for one running batch. For every projection of every layer the graph takes
- * Aᵀ [rows, in, r] and Bᵀ [rows, r, out]; row i holds the adapter of the request in batch row i, rank-padded
- * with zeros to the largest rank any row needs at that projection. The scale (alpha/r) is folded into Bᵀ and
+ * Per-row adapter slots for one running batch. For every unit of projections that read the same input (q/k/v, o,
+ * gate/up, down) of every layer the graph takes the members' Aᵀ side by side, [rows, in, n·R], and for each
+ * projection Bᵀ [rows, R, out]; row i holds the adapter of the request in batch row i, rank-padded with zeros to
+ * the largest rank R any row needs at any member of the unit. The scale (alpha/r) is folded into Bᵀ and
  * both are stored transposed, so the graph multiplies them without a Transpose node (which onnxruntime does not
  * fuse for batched non-constant operands, and which would copy every adapter every step).
  *
@@ -10,17 +11,31 @@
  * Each adapter's transposed, scaled tensors are computed once and kept with it, so filling a row is a copy.
  */
 import type { AdapterModule, LoraAdapter } from '../../contracts/formats/adapter.ts';
-import { PROJECTIONS, projectionShape, type ModelConfig, type Projection } from '../../contracts/formats/hf-config.ts';
+import { projectionShape, type ModelConfig, type Projection } from '../../contracts/formats/hf-config.ts';
+import { PROJECTION_UNITS, type ProjectionUnit } from './llama.ts';
 import { f32, type ort } from './runtime.ts';
 
+/** One projection's Bᵀ [rows, R, out] (R: its unit's rank). */
 interface Slot {
   layer: number;
   projection: Projection;
+  b: Float32Array;
+  out: number;
+}
+
+/**
+ * The projections of one unit (PROJECTION_UNITS) of one layer: they read the same input, so their Aᵀ sit side by
+ * side in one [rows, in, n·R] (member i at columns [i·R, i·R + r)) and the graph computes x·A once and splits it
+ * equally; each member's Bᵀ is rank-padded to the same R.
+ */
+interface Unit {
+  layer: number;
+  unit: ProjectionUnit;
+  in: number;
+  members: Slot[];
+  /** R: the largest rank any row needs at any member (0: none). */
   rank: number;
   a: Float32Array;
-  b: Float32Array;
-  in: number;
-  out: number;
 }
 
 /** Aᵀ [in, r] and scale·Bᵀ [r, out] of one adapter module. */
@@ -45,7 +60,7 @@ function imageOf(m: AdapterModule): Image {
 }
 
 export class LoraRows {
-  private readonly slots: Slot[] = [];
+  private readonly units: Unit[] = [];
   private readonly adapters: (LoraAdapter | null)[];
   /** Bumped whenever any slot's contents or layout change, so cached feed tensors are rebuilt only then. */
   private version = 0;
@@ -56,31 +71,43 @@ export class LoraRows {
     readonly rows: number,
   ) {
     this.adapters = new Array(rows).fill(null);
-    for (let layer = 0; layer < cfg.numLayers; layer++) {
-      for (const projection of PROJECTIONS) {
-        const { in: fanIn, out } = projectionShape(cfg, projection);
-        this.slots.push({ layer, projection, rank: 0, a: new Float32Array(0), b: new Float32Array(0), in: fanIn, out });
-      }
-    }
+    for (let layer = 0; layer < cfg.numLayers; layer++)
+      for (const { unit, members } of PROJECTION_UNITS)
+        this.units.push({
+          layer,
+          unit,
+          in: projectionShape(cfg, members[0]).in,
+          members: members.map((projection) => ({ layer, projection, b: new Float32Array(0), out: projectionShape(cfg, projection).out })),
+          rank: 0,
+          a: new Float32Array(0),
+        });
   }
 
-  private slotOf(layer: number, p: Projection): Slot {
-    return this.slots[layer * PROJECTIONS.length + PROJECTIONS.indexOf(p)];
+  private find(layer: number, p: Projection): { unit: Unit; member: number } {
+    const units = this.units.slice(layer * PROJECTION_UNITS.length, (layer + 1) * PROJECTION_UNITS.length);
+    for (const unit of units) {
+      const member = unit.members.findIndex((m) => m.projection === p);
+      if (member >= 0) return { unit, member };
+    }
+    throw new Error(`no projection ${p} in layer ${layer}`);
   }
 
   /** Puts `adapter` (or none) in batch row `row`. */
   set(row: number, adapter: LoraAdapter | null): void {
     this.version++;
     this.adapters[row] = adapter;
-    const touched = new Set<Slot>();
+    const touched = new Set<Unit>();
+    const grow = new Set<Unit>();
     for (const m of adapter?.modules ?? []) {
-      const slot = this.slotOf(m.layer, m.projection);
-      if (m.rank > slot.rank) this.relayout(slot, m.rank);
-      else fillRow(slot, row, m);
-      touched.add(slot);
+      const { unit } = this.find(m.layer, m.projection);
+      if (m.rank > unit.rank) grow.add(unit);
+      touched.add(unit);
     }
-    // Clear what a previous occupant left at projections this adapter does not touch.
-    for (const slot of this.slots) if (!touched.has(slot) && slot.rank > 0) clearRow(slot, row);
+    // A unit whose rank grows is laid out again from every row's adapter (this one included).
+    for (const unit of grow) this.relayout(unit);
+    for (const unit of touched) if (!grow.has(unit)) fillRow(unit, row, adapter);
+    // Clear what a previous occupant left at units this adapter does not touch.
+    for (const unit of this.units) if (!touched.has(unit) && unit.rank > 0) clearRow(unit, row);
   }
 
   /** Moves row `from` to row `to` (swap-remove); row `from` becomes empty. */
@@ -89,13 +116,15 @@ export class LoraRows {
     this.version++;
     this.adapters[to] = this.adapters[from];
     this.adapters[from] = null;
-    for (const slot of this.slots) {
-      if (slot.rank === 0) continue;
-      const sa = slot.rank * slot.in;
-      const sb = slot.out * slot.rank;
-      slot.a.copyWithin(to * sa, from * sa, from * sa + sa);
-      slot.b.copyWithin(to * sb, from * sb, from * sb + sb);
-      clearRow(slot, from);
+    for (const unit of this.units) {
+      if (unit.rank === 0) continue;
+      const sa = unit.in * unit.members.length * unit.rank;
+      unit.a.copyWithin(to * sa, from * sa, from * sa + sa);
+      for (const s of unit.members) {
+        const sb = unit.rank * s.out;
+        s.b.copyWithin(to * sb, from * sb, from * sb + sb);
+      }
+      clearRow(unit, from);
     }
   }
 
@@ -109,28 +138,35 @@ export class LoraRows {
    * until a row changes. When all n rows share one adapter (or none), only row 0 is fed, with a leading axis
    * of 1 that MatMul broadcasts: one GEMM over the batch instead of n small ones.
    */
-  tensors(n: number, names: { a: (l: number, p: Projection) => string; b: (l: number, p: Projection) => string }): [string, ort.Tensor][] {
+  tensors(
+    n: number,
+    names: { a: (l: number, u: ProjectionUnit) => string; b: (l: number, p: Projection) => string },
+  ): [string, ort.Tensor][] {
     const shared = this.sharedBy(n);
     const c = this.cached;
     if (c && c.n === n && c.version === this.version && c.shared === shared) return c.tensors;
     const rows = shared ? 1 : n;
     const tensors: [string, ort.Tensor][] = [];
-    for (const s of this.slots) {
-      const [a, b] =
-        s.rank === 0 || (shared && !this.adapters[0])
-          ? [f32(this.zeros(rows * s.in), [rows, s.in, 1]), f32(this.zeros(rows * s.out), [rows, 1, s.out])]
-          : [
-              f32(s.a.subarray(0, rows * s.rank * s.in), [rows, s.in, s.rank]),
-              f32(s.b.subarray(0, rows * s.out * s.rank), [rows, s.rank, s.out]),
-            ];
-      tensors.push([names.a(s.layer, s.projection), a], [names.b(s.layer, s.projection), b]);
+    for (const u of this.units) {
+      const k = u.members.length;
+      const empty = u.rank === 0 || (shared && !this.adapters[0]);
+      const r = empty ? 1 : u.rank;
+      tensors.push([
+        names.a(u.layer, u.unit),
+        f32(empty ? this.zeros(rows * u.in * k) : u.a.subarray(0, rows * u.in * k * r), [rows, u.in, k * r]),
+      ]);
+      for (const s of u.members)
+        tensors.push([
+          names.b(s.layer, s.projection),
+          f32(empty ? this.zeros(rows * s.out) : s.b.subarray(0, rows * r * s.out), [rows, r, s.out]),
+        ]);
     }
     this.cached = { n, version: this.version, shared, tensors };
     return tensors;
   }
 
   /**
-   * A projection no row adapts gets rank 1 of zeros rather than rank 0: onnxruntime 1.30's batched MatMul with an
+   * A unit no row adapts gets rank 1 of zeros rather than rank 0: onnxruntime 1.30's batched MatMul with an
    * empty inner dimension leaves every batch but the first uninitialised (the mixed-batch engine test catches it).
    * All such feeds share one zero buffer, which stays in cache, so they cost almost nothing.
    */
@@ -140,33 +176,40 @@ export class LoraRows {
     return this.zeroBuffer.subarray(0, n);
   }
 
-  private relayout(slot: Slot, rank: number): void {
-    slot.rank = rank;
-    slot.a = new Float32Array(this.rows * rank * slot.in);
-    slot.b = new Float32Array(this.rows * slot.out * rank);
+  private relayout(unit: Unit): void {
+    unit.rank = Math.max(
+      unit.rank,
+      ...this.adapters.flatMap((ad) =>
+        (ad?.modules ?? [])
+          .filter((m) => m.layer === unit.layer && unit.members.some((s) => s.projection === m.projection))
+          .map((m) => m.rank),
+      ),
+    );
+    unit.a = new Float32Array(this.rows * unit.in * unit.members.length * unit.rank);
+    for (const s of unit.members) s.b = new Float32Array(this.rows * unit.rank * s.out);
     this.adapters.forEach((ad, row) => {
-      const m = ad?.modules.find((mm) => mm.layer === slot.layer && mm.projection === slot.projection);
-      if (m) fillRow(slot, row, m);
+      if (ad) fillRow(unit, row, ad);
     });
   }
 }
 
-/** Writes a module's Aᵀ [in, r] and scale·Bᵀ [r, out] into row `row` of a slot of rank R ≥ r (zero-padded). */
-function fillRow(slot: Slot, row: number, m: AdapterModule): void {
-  const { aT, bT } = imageOf(m);
-  const R = slot.rank;
-  const baseA = row * slot.in * R;
-  if (m.rank === R) slot.a.set(aT, baseA);
-  else {
-    slot.a.fill(0, baseA, baseA + slot.in * R);
-    for (let i = 0; i < slot.in; i++) slot.a.set(aT.subarray(i * m.rank, (i + 1) * m.rank), baseA + i * R);
-  }
-  const baseB = row * R * slot.out;
-  slot.b.set(bT, baseB);
-  slot.b.fill(0, baseB + bT.length, baseB + R * slot.out);
+/** Writes row `row` of a unit from `adapter`'s modules there (zeros where it has none, and past each module's rank). */
+function fillRow(unit: Unit, row: number, adapter: LoraAdapter | null): void {
+  clearRow(unit, row);
+  const R = unit.rank;
+  const width = unit.members.length * R;
+  unit.members.forEach((s, i) => {
+    const m = adapter?.modules.find((mm) => mm.layer === unit.layer && mm.projection === s.projection);
+    if (!m) return;
+    const { aT, bT } = imageOf(m);
+    const baseA = row * unit.in * width + i * R;
+    for (let k = 0; k < unit.in; k++) unit.a.set(aT.subarray(k * m.rank, (k + 1) * m.rank), baseA + k * width);
+    s.b.set(bT, row * R * s.out);
+  });
 }
 
-function clearRow(slot: Slot, row: number): void {
-  slot.a.fill(0, row * slot.rank * slot.in, (row + 1) * slot.rank * slot.in);
-  slot.b.fill(0, row * slot.out * slot.rank, (row + 1) * slot.out * slot.rank);
+function clearRow(unit: Unit, row: number): void {
+  const sa = unit.in * unit.members.length * unit.rank;
+  unit.a.fill(0, row * sa, (row + 1) * sa);
+  for (const s of unit.members) s.b.fill(0, row * unit.rank * s.out, (row + 1) * unit.rank * s.out);
 }

@@ -203,6 +203,29 @@ export function split(g: Graph, x: Value, axis: number, sizes: { value: Value; a
   return outs;
 }
 
+/** Splits `x` along `axis` into `n` equal pieces (its length there may be symbolic; inference only: no vjp). */
+export function splitEqual(g: Graph, x: Value, axis: number, n: number): Value[] {
+  const ax = normAxis(axis, x.shape.length);
+  const len = x.shape[ax];
+  const piece = typeof len === 'number' ? len / n : `${x.name}_split${n}`;
+  return g.node(
+    'Split',
+    [x],
+    Array.from({ length: n }, () => ({ type: x.type, shape: x.shape.map((d, i) => (i === ax ? piece : d)) })),
+    { axis: ax },
+  );
+}
+
+/** Splits `x` along `axis` into pieces of the given fixed lengths. */
+export function splitLengths(g: Graph, x: Value, axis: number, lengths: number[]): Value[] {
+  return split(
+    g,
+    x,
+    axis,
+    lengths.map((n) => ({ value: { name: `length_${n}`, type: 'int64' as const, shape: [n] }, axis: 0 })),
+  );
+}
+
 export function zerosLike(g: Graph, x: Value): Value {
   return mul(g, x, g.scalar(0));
 }
@@ -299,7 +322,7 @@ export interface NBitsWeight {
 /** A projection's weight: float32 [out, in], or quantized. */
 export type LinearWeight = Value | NBitsWeight;
 
-const isNBits = (w: LinearWeight): w is NBitsWeight => (w as NBitsWeight).kind === 'nbits';
+export const isNBits = (w: LinearWeight): w is NBitsWeight => (w as NBitsWeight).kind === 'nbits';
 
 /**
  * x·dequant(W)ᵀ through MatMulNBits. Inference only: it records no gradient rule (training graphs take float32

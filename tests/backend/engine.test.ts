@@ -57,6 +57,15 @@ describe('engine against transformers + PEFT (tiny-llama fixture)', () => {
     await plain.release();
   });
 
+  test('q/k/v and gate/up stacked into one MatMul each give the same logits, with adapters of different ranks and targets', async () => {
+    const stacked = await Decoder.fromFolder(await readModelFolder(join(FIXTURE, 'base')), { stackProjections: true });
+    const perRow = [adapter('task_a'), null, adapter('task_c')];
+    expect(
+      maxAbsDiff(await forwardLogits(stacked, fx.inputIds, perRow), await forwardLogits(fx.decoder, fx.inputIds, perRow)),
+    ).toBeLessThan(1e-5);
+    await stacked.release();
+  });
+
   test('four requests with different adapters decoded in one batch each match their reference', async () => {
     const results = await generate(
       fx.decoder,

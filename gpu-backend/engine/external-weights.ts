@@ -9,10 +9,11 @@
  *  - a MatMulNBits weight (codes, scales, zero points): read as stored from a quantization artifact when one is
  *    given, otherwise quantized here from the checkpoint's tensor (one matrix at a time).
  */
-import { open } from 'node:fs/promises';
+import { copyFile, link, open } from 'node:fs/promises';
+import { join } from 'node:path';
 import { invalid } from '../../contracts/formats/errors.ts';
 import { toFloat32 } from '../../contracts/formats/safetensors.ts';
-import { type TensorSource, writeAt } from '../formats/checkpoint.ts';
+import { type TensorPlace, type TensorSource, writeAt } from '../formats/checkpoint.ts';
 import { writeSafetensorsFile } from '../formats/write-checkpoint.ts';
 import { quantizeMatrix, type QuantizedMatrix } from '../lowrank/quantize-matrix.ts';
 import { halfBits } from './fp16.ts';
@@ -38,6 +39,9 @@ export interface WeightSources {
  * multiples of the page size); the padding costs at most 4 KiB per tensor.
  */
 const ALIGN = 4096;
+
+/** The file `write` fills with the weights that had to be converted. */
+const WRITTEN_FILE = 'weights.bin';
 
 export class ExternalWeights {
   private readonly placeholders: Placeholder[] = [];
@@ -71,19 +75,33 @@ export class ExternalWeights {
   }
 
   /**
-   * Writes every weight into `path` (named `location` in the graph, relative to the model file's folder), one
-   * tensor at a time: read (one copy of the tensor as stored), widen or quantize (a second, float32 or packed),
-   * write, drop.
+   * Points every weight at its bytes in files inside `dir`, where the graph file will sit. A weight the graph takes
+   * as stored (a stored packed part, a float32 weight of a float32 checkpoint) stays where it is: its source file is
+   * linked into `dir` and the initializer points into it, so nothing is read or written here. The others are
+   * written into one file, a tensor at a time: read (one copy as stored), widen or quantize (a second, float32 or
+   * packed), write, drop.
    */
-  async write(path: string, location: string, from: WeightSources): Promise<void> {
+  async write(dir: string, from: WeightSources): Promise<void> {
     const bytesOf = producer(from);
-    const fh = await open(path, 'w');
+    const linkedAs = new Map<string, string>();
+    const fh = await open(join(dir, WRITTEN_FILE), 'w');
     try {
       let offset = 0;
       for (const p of this.placeholders) {
+        const place = storedPlace(p, from);
+        if (place) {
+          let location = linkedAs.get(place.file);
+          if (!location) {
+            location = `source-${linkedAs.size}.bin`;
+            await linkOrCopy(place.file, join(dir, location));
+            linkedAs.set(place.file, location);
+          }
+          p.init.external = { location, offset: place.at, length: place.bytes };
+          continue;
+        }
         const bytes = narrowed(p.init, await bytesOf(p));
         await writeAt(fh, bytes, offset);
-        p.init.external = { location, offset, length: bytes.byteLength };
+        p.init.external = { location: WRITTEN_FILE, offset, length: bytes.byteLength };
         offset += Math.ceil(bytes.byteLength / ALIGN) * ALIGN;
       }
     } finally {
@@ -127,8 +145,38 @@ function producer(from: WeightSources): (p: Placeholder) => Promise<Uint8Array> 
   };
 }
 
+/** Where a weight's bytes already sit in a file exactly as the graph takes them; undefined when they must be made. */
+function storedPlace(p: Placeholder, from: WeightSources): TensorPlace | undefined {
+  if (p.kind === 'nbits') {
+    if (!from.packed) return undefined;
+    checkPackedPart(from.packed, p.init);
+    return sameType(p.init, from.packed.describe(p.init.name)?.dtype) ? from.packed.locate?.(p.init.name) : undefined;
+  }
+  return sameType(p.init, from.checkpoint.describe(p.source)?.dtype) ? from.checkpoint.locate?.(p.source) : undefined;
+}
+
+/** Whether the graph takes the stored bytes as they are (not after an fp16 rewrite of a float32 weight, fp16.ts). */
+const STORED_AS: Partial<Record<ElemType, string>> = { float32: 'F32', float16: 'F16', uint8: 'U8' };
+const sameType = (init: Initializer, dtype: string | undefined) => dtype !== undefined && STORED_AS[init.type] === dtype;
+
+/**
+ * A hard link costs nothing and keeps the bytes reachable under the scratch folder, where onnxruntime requires
+ * external data to be; across file systems, a copy.
+ */
+async function linkOrCopy(file: string, to: string): Promise<void> {
+  await link(file, to).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EXDEV' && err.code !== 'EPERM') throw err;
+    return copyFile(file, to);
+  });
+}
+
 /** A packed part as stored, checked against the shape the graph expects (a wrong or corrupt artifact fails here). */
 async function packedPart(packed: TensorSource, init: Initializer): Promise<Uint8Array> {
+  checkPackedPart(packed, init);
+  return asBytes((await packed.read(init.name)).data as Uint8Array | Float32Array);
+}
+
+function checkPackedPart(packed: TensorSource, init: Initializer): void {
   const want = { dtype: init.type === 'uint8' ? 'U8' : 'F32', shape: init.dims };
   const got = packed.describe(init.name);
   if (!got) invalid('quantized_weights_incomplete', `the stored quantized weights have no "${init.name}"; run the quantization job again.`);
@@ -137,7 +185,6 @@ async function packedPart(packed: TensorSource, init: Initializer): Promise<Uint
       'quantized_weights_mismatch',
       `the stored "${init.name}" is ${got.dtype} ${JSON.stringify(got.shape)} but this model needs ${want.dtype} ${JSON.stringify(want.shape)}; run the quantization job again.`,
     );
-  return asBytes((await packed.read(init.name)).data as Uint8Array | Float32Array);
 }
 
 /** A weight the graph takes as float16 (fp16.ts) is read as float32, like every other, and narrowed last. */

@@ -49,7 +49,7 @@ export async function loadInferenceSession(
   opts: LoadOptions = {},
 ): Promise<ort.InferenceSession> {
   checkWeightShapes(cfg, checkpoint);
-  const weights = new ExternalWeights();
+  const weights = new ExternalWeights(checkpoint);
   const graph = buildInferenceGraph(cfg, weights, opts);
   const precision = opts.precision ?? enginePrecisionInUse();
   if (precision === 'fp16') toFloat16(graph, KEEP_FLOAT32);

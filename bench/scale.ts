@@ -181,10 +181,16 @@ function promptOf(tok: TextTokenizer, n: number): string {
 export async function run(quick: boolean): Promise<Record<string, unknown>> {
   const rawConfig = quick ? SMALL_CONFIG : LLAMA_1B_CONFIG;
   const cfg: ModelConfig = parseModelConfig(rawConfig);
-  const box = quick ? { quantizeS: 300, trainS: 120, mergeS: 120 } : { quantizeS: 420, trainS: 150, mergeS: 120 };
+  const box = quick ? { quantizeS: 300, trainS: 120, mergeS: 120 } : { quantizeS: 900, trainS: 150, mergeS: 120 };
   const decodeTokens = quick ? 16 : 24;
   const stateDir = await mkdtemp(join(tmpdir(), 'rankgate-bench-scale-'));
   const rows: [string, string | number][] = [];
+  // Each step is printed as it ends, so a run stopped half-way still says how far it got.
+  const started = performance.now();
+  const report = (...added: [string, string | number][]) => {
+    for (const [step, value] of added) console.log(`[${seconds(started).toFixed(0)} s] ${step}: ${value}`);
+    rows.push(...added);
+  };
   const errors: string[] = [];
   const out: Record<string, unknown> = { bench: 'scale', quick, shape: quick ? 'small' : 'llama-3.2-1b' };
   const copyBefore = copyBytesPerS();
@@ -195,7 +201,7 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
     let t = performance.now();
     const ckpt = join(stateDir, 'checkpoint');
     await writeRandomCheckpoint(ckpt, rawConfig, { shards: 2 });
-    rows.push(['write random bf16 checkpoint (2 shards), s', seconds(t)]);
+    report(['write random bf16 checkpoint (2 shards), s', seconds(t)]);
     edge = await startEdgeStack({ edgePort: 0, s3Port: 0, bucket: 'bench', stateDir, adminToken: ADMIN_TOKEN, output: 'buffer' });
     const { token } = await issueBackendCredential(edge.edgeUrl, ADMIN_TOKEN, BACKEND_ID);
     backend = await startBackendProcess(
@@ -221,7 +227,7 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
     const tokenizer = paddedTokenizer(cfg.vocabSize);
     await edge.store.put(`${PREFIX}tokenizer.json`, JSON.stringify(tokenizer));
     await edge.store.put(`${PREFIX}tokenizer_config.json`, JSON.stringify({ ...tokenizerConfigJson(), model_max_length: 4096 }));
-    rows.push(['upload checkpoint to the bucket, s', seconds(t)]);
+    report(['upload checkpoint to the bucket, s', seconds(t)]);
     const base = await api.json('/v1/base-models', { body: { name: BASE, storage_prefix: PREFIX } }, 201);
     const names = Array.from({ length: ADAPTERS }, (_, i) => `a${i}`);
     t = performance.now();
@@ -238,7 +244,7 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
       );
       if (!ok) errors.push(`adapter ${name} was refused`);
     }
-    rows.push([`upload and commit ${ADAPTERS} r${RANK} adapters (all 7 projections), s`, seconds(t)]);
+    report([`upload and commit ${ADAPTERS} r${RANK} adapters (all 7 projections), s`, seconds(t)]);
 
     // float32: the whole checkpoint widened at load (4.9 GB for the 1B shape), here in the bench's process.
     t = performance.now();
@@ -254,14 +260,14 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
     out.fp32_load_s = seconds(t);
     out.fp32_load_rss_growth_mb = (await rssMb(process.pid)) - rssBefore;
     await fp32?.release();
-    rows.push(['fp32 load (in the bench process), s', out.fp32_load_s as number]);
+    report(['fp32 load (in the bench process), s', out.fp32_load_s as number]);
 
     // The int4 quantization job, then the first @int4 request: the stored artifact fetched and loaded.
     t = performance.now();
     const quantization = await api.json(`/v1/base-models/${base.id}/quantizations`, { body: { bits: 4 } }, 202);
     const quantized = await finished(api, `/v1/base-models/${base.id}/quantizations/${quantization.id}`, box.quantizeS);
     out.quantize_job_s = seconds(t);
-    rows.push(['int4 quantization job, s', out.quantize_job_s as number]);
+    report(['int4 quantization job, s', out.quantize_job_s as number]);
     if (quantized?.status !== 'succeeded') throw new Error(`the quantization job did not succeed: ${JSON.stringify(quantized)}`);
     const packedBytes = quantized.result?.packed_bytes as number;
     out.packed_bytes = packedBytes;
@@ -274,19 +280,22 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
     const firstInt4 = await streamed(api, int4, p16, 1);
     out.int4_load_from_artifact_s = seconds(t);
     if (firstInt4.error) errors.push(`first @int4 request: ${firstInt4.error}`);
-    rows.push(['first @int4 request (fetch artifact + load + 1 token), s', out.int4_load_from_artifact_s as number]);
+    report(['first @int4 request (fetch artifact + load + 1 token), s', out.int4_load_from_artifact_s as number]);
 
-    // Serving at int4.
+    // Serving at int4: the base alone first (its RSS is the one the target bounds), then adapters.
     const record = (what: string, r: Streamed) => {
       if (r.error) errors.push(`${what}: ${r.error}`);
       return r;
     };
-    await streamed(api, `${int4}:${names[0]}`, p16, 2); // loads the adapter
     const baseB1 = record('base b1', await streamed(api, int4, p16, decodeTokens));
+    const ttft16 = record('p16 ttft', await streamed(api, int4, p16, 1));
+    const ttft1024 = record('p1024 ttft', await streamed(api, int4, p1024, 1));
+    out.int4_serving_rss_mb = await serving.stop();
+    const withAdapters = rssPeak(pid);
+    for (const n of names) await streamed(api, `${int4}:${n}`, p16, 1); // every adapter loaded before the clock
     const adapterB1 = record('adapter b1', await streamed(api, `${int4}:${names[0]}`, p16, decodeTokens));
     const baseB1Again = record('base b1', await streamed(api, int4, p16, decodeTokens));
     const baseTokensPerS = Math.max(baseB1.decodeTokensPerS, baseB1Again.decodeTokensPerS);
-    for (const n of names) await streamed(api, `${int4}:${n}`, p16, 1); // every adapter loaded before the clock
     const multi = await concurrent(
       api,
       names.map((n) => `${int4}:${n}`),
@@ -294,16 +303,15 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
       decodeTokens,
     );
     errors.push(...multi.errors);
-    const ttft16 = record('p16 ttft', await streamed(api, int4, p16, 1));
-    const ttft1024 = record('p1024 ttft', await streamed(api, int4, p1024, 1));
-    out.int4_serving_rss_mb = await serving.stop();
-    rows.push(
+    out.int4_with_adapters_rss_mb = await withAdapters.stop();
+    report(
       ['int4 decode, base, batch 1, tokens/s', baseTokensPerS],
       ['int4 decode, one adapter, batch 1, tokens/s', adapterB1.decodeTokensPerS],
       [`int4 decode, ${ADAPTERS} distinct adapters at batch ${ADAPTERS}, tokens/s`, multi.tokensPerS],
       ['int4 TTFT, 16-token prompt, ms', ttft16.ttftMs],
       ['int4 TTFT, 1024-token prompt, ms', ttft1024.ttftMs],
-      ['backend RSS peak while serving int4, MB', out.int4_serving_rss_mb as number],
+      ['backend RSS peak serving the int4 base, MB', out.int4_serving_rss_mb as number],
+      [`backend RSS peak with ${ADAPTERS} adapters loaded (float32 factors), MB`, out.int4_with_adapters_rss_mb as number],
     );
 
     // 20 training steps at r16 on all seven projections (one 64-character example a step), time-boxed.
@@ -340,7 +348,7 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
     out.train_steps_done = steps.length;
     out.train_timed_out = !trained;
     out.train_tokens_per_s = steps.length ? Math.max(...steps.map((s) => s.tokens_per_s as number)) : null;
-    rows.push(
+    report(
       [`training, ${steps.length}/${TRAIN_STEPS} steps at r${RANK}${trained ? '' : ` (box ${box.trainS} s)`}, s`, out.train_s as number],
       ['training tokens/s (best step)', (out.train_tokens_per_s as number | null) ?? '-'],
       ['backend RSS peak while training, MB', out.train_peak_rss_mb as number],
@@ -352,7 +360,7 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
     const merged = await finished(api, `/v1/merges/${merge.id}`, box.mergeS);
     out.merge_s = seconds(t);
     out.merge_timed_out = !merged;
-    rows.push([`rmm_shared merge of ${ADAPTERS}${merged ? '' : ` (box ${box.mergeS} s, not finished)`}, s`, out.merge_s as number]);
+    report([`rmm_shared merge of ${ADAPTERS}${merged ? '' : ` (box ${box.mergeS} s, not finished)`}, s`, out.merge_s as number]);
     if (merged && merged.status !== 'succeeded') errors.push(`merge: ${JSON.stringify(merged.error)}`);
     if (merged?.status === 'succeeded') {
       const tasks = names.map((n) => `${int4}:eight/${n}`);
@@ -360,11 +368,12 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
       const shared = await concurrent(api, tasks, p16, decodeTokens);
       errors.push(...shared.errors);
       out.shared_b8_tokens_per_s = shared.tokensPerS;
-      rows.push([`int4 decode, ${ADAPTERS} tasks of the shared basis at batch ${ADAPTERS}, tokens/s`, shared.tokensPerS]);
+      report([`int4 decode, ${ADAPTERS} tasks of the shared basis at batch ${ADAPTERS}, tokens/s`, shared.tokensPerS]);
     }
 
     const copy = Math.max(copyBefore, copyBytesPerS());
-    const kvBytes = 2 * cfg.numLayers * cfg.numKvHeads * cfg.headDim * 4 * (ADAPTERS * (16 + decodeTokens) + 1024 + 1);
+    // The base phase's largest cache: one row of the 1024-token prompt (kv-cache.ts grows it 64 positions at a time).
+    const kvBytes = 2 * cfg.numLayers * cfg.numKvHeads * cfg.headDim * 4 * (1024 + 64);
     Object.assign(out, {
       copy_gb_per_s: copy / 1e9,
       int4_b1_tokens_per_s: baseTokensPerS,
@@ -377,7 +386,7 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
       fp32_weight_mb: fp32WeightBytes(cfg) / 1024 ** 2,
       train_rss_vs_fp32_weights: (out.train_peak_rss_mb as number) / (fp32WeightBytes(cfg) / 1024 ** 2),
     });
-    rows.push(['buffer copy, GB/s (yardstick)', copy / 1e9]);
+    report(['buffer copy, GB/s (yardstick)', copy / 1e9]);
   } catch (err) {
     errors.push(`stopped: ${(err as Error).message}`);
     if (backend) console.log(backend.logs().slice(-4000));

@@ -92,9 +92,13 @@ interface Streamed {
  */
 async function streamed(api: EdgeApi, model: string, prompt: string, maxTokens: number): Promise<Streamed> {
   const t0 = performance.now();
-  const res = await api.fetch('/v1/completions', {
-    body: { model, prompt, max_tokens: maxTokens, temperature: 0, stream: true, stream_options: { include_usage: true } },
-  });
+  const res = await api
+    .fetch('/v1/completions', {
+      body: { model, prompt, max_tokens: maxTokens, temperature: 0, stream: true, stream_options: { include_usage: true } },
+    })
+    .catch((err: Error) => err);
+  // A request that never got an answer is one error of the run, not the end of it.
+  if (res instanceof Error) return { ttftMs: NaN, decodeTokensPerS: NaN, completionTokens: 0, error: res.message };
   if (res.status !== 200 || !res.body)
     return { ttftMs: NaN, decodeTokensPerS: NaN, completionTokens: 0, error: `${res.status} ${await res.text()}` };
   let first = NaN;

@@ -18,6 +18,7 @@ const benches: Record<string, () => Promise<{ run: (quick: boolean) => Promise<R
   'serve-replay': () => import('./serve-replay.ts'),
   'decode-adapters': () => import('./decode-adapters.ts'),
   fp16: () => import('./fp16.ts'),
+  scale: () => import('./scale.ts'),
 };
 
 const [name, ...flags] = process.argv.slice(2);

@@ -57,7 +57,8 @@ async function groupOf(pid: number): Promise<number[]> {
 /** Resident memory of the process group of `pid`, in MB: a process with the children it starts. */
 export async function groupRssMb(pid: number): Promise<number> {
   let sum = 0;
-  for (const p of await groupOf(pid)) sum += await rssMb(p).catch(() => 0);
+  // A zombie member (exited, not yet reaped) has no VmRSS: it counts as 0, not NaN.
+  for (const p of await groupOf(pid)) sum += (await rssMb(p).catch(() => 0)) || 0;
   return sum;
 }
 

@@ -66,8 +66,13 @@ async function adapterFiles(dir: string): Promise<Map<string, Uint8Array>> {
   return files;
 }
 
-/** Uploads and commits one adapter; false (and a log line) when the edge refuses it. */
-async function uploadAdapter(api: EdgeApi, opts: BootstrapOptions, name: string, files: Map<string, Uint8Array>): Promise<boolean> {
+/** Uploads and commits one adapter of `opts.model`'s base, as a user does; false (and a log line) when the edge refuses it. */
+export async function uploadAdapter(
+  api: EdgeApi,
+  opts: Pick<BootstrapOptions, 'log'> & { model: { name: string } },
+  name: string,
+  files: Map<string, Uint8Array>,
+): Promise<boolean> {
   const declared = [...files].map(([filename, b]) => ({
     filename,
     bytes: b.byteLength,

@@ -9,21 +9,23 @@
  *  - a MatMulNBits weight (codes, scales, zero points): read as stored from a quantization artifact when one is
  *    given, otherwise quantized here from the checkpoint's tensor (one matrix at a time).
  */
-import { open } from 'node:fs/promises';
+import { copyFile, link, open } from 'node:fs/promises';
+import { join } from 'node:path';
 import { invalid } from '../../contracts/formats/errors.ts';
 import { toFloat32 } from '../../contracts/formats/safetensors.ts';
-import { type TensorSource, writeAt } from '../formats/checkpoint.ts';
+import { type TensorPlace, type TensorSource, writeAt } from '../formats/checkpoint.ts';
 import { writeSafetensorsFile } from '../formats/write-checkpoint.ts';
 import { quantizeMatrix, type QuantizedMatrix } from '../lowrank/quantize-matrix.ts';
 import { halfBits } from './fp16.ts';
 import type { ElemType, Graph, Initializer, Value } from './graph.ts';
-import type { NBitsWeight } from './ops.ts';
+import { cast, gather, type NBitsWeight } from './ops.ts';
 import { nbitsShapes, type WeightQuantization } from './quantized-weights.ts';
 
 type NBitsPart = 'qweight' | 'scales' | 'zero_points';
 
 type Placeholder =
   | { kind: 'float32'; init: Initializer; source: string }
+  | { kind: 'stored'; init: Initializer; source: string }
   | { kind: 'nbits'; init: Initializer; source: string; part: NBitsPart; n: number; k: number; q: Required<WeightQuantization> };
 
 /** Where the weights' bytes come from: the checkpoint, and optionally the stored packed (quantized) weights. */
@@ -39,8 +41,28 @@ export interface WeightSources {
  */
 const ALIGN = 4096;
 
+/** The file `write` fills with the weights that had to be converted. */
+const WRITTEN_FILE = 'weights.bin';
+
 export class ExternalWeights {
   private readonly placeholders: Placeholder[] = [];
+
+  /** `checkpoint`: the headers of the weights `write` will be given, for the weights the graph takes as stored. */
+  constructor(private readonly checkpoint?: Pick<TensorSource, 'describe'>) {}
+
+  /**
+   * Rows `ids` of the checkpoint's table `name` [rows, cols], as float32. A bf16 or fp16 table stays as stored and
+   * only the rows looked up are widened (a Cast after the Gather): loading neither widens nor writes it (the
+   * largest tensor of a small model: 1 GB in float32 for Llama-3.2-1B) and it is served at half the bytes.
+   */
+  lookup(g: Graph, name: string, shape: number[], ids: Value): Value {
+    const dtype = this.checkpoint?.describe(name)?.dtype;
+    const type = dtype === 'BF16' ? 'bfloat16' : dtype === 'F16' ? 'float16' : null;
+    if (!type) return gather(g, this.float(g, name, shape), ids);
+    const init = g.externalInitializer(name, shape, type);
+    this.placeholders.push({ kind: 'stored', init, source: name });
+    return cast(g, gather(g, value(init), ids), 'float32');
+  }
 
   /** A float32 weight named as in the checkpoint. */
   float(g: Graph, name: string, shape: number[]): Value {
@@ -71,19 +93,33 @@ export class ExternalWeights {
   }
 
   /**
-   * Writes every weight into `path` (named `location` in the graph, relative to the model file's folder), one
-   * tensor at a time: read (one copy of the tensor as stored), widen or quantize (a second, float32 or packed),
-   * write, drop.
+   * Points every weight at its bytes in files inside `dir`, where the graph file will sit. A weight the graph takes
+   * as stored (a stored packed part, a float32 weight of a float32 checkpoint) stays where it is: its source file is
+   * linked into `dir` and the initializer points into it, so nothing is read or written here. The others are
+   * written into one file, a tensor at a time: read (one copy as stored), widen or quantize (a second, float32 or
+   * packed), write, drop.
    */
-  async write(path: string, location: string, from: WeightSources): Promise<void> {
+  async write(dir: string, from: WeightSources): Promise<void> {
     const bytesOf = producer(from);
-    const fh = await open(path, 'w');
+    const linkedAs = new Map<string, string>();
+    const fh = await open(join(dir, WRITTEN_FILE), 'w');
     try {
       let offset = 0;
       for (const p of this.placeholders) {
-        const bytes = narrowed(p.init, await bytesOf(p));
+        const place = storedPlace(p, from);
+        if (place) {
+          let location = linkedAs.get(place.file);
+          if (!location) {
+            location = `source-${linkedAs.size}.bin`;
+            await linkOrCopy(place.file, join(dir, location));
+            linkedAs.set(place.file, location);
+          }
+          p.init.external = { location, offset: place.at, length: place.bytes };
+          continue;
+        }
+        const bytes = narrowed(p, await bytesOf(p));
         await writeAt(fh, bytes, offset);
-        p.init.external = { location, offset, length: bytes.byteLength };
+        p.init.external = { location: WRITTEN_FILE, offset, length: bytes.byteLength };
         offset += Math.ceil(bytes.byteLength / ALIGN) * ALIGN;
       }
     } finally {
@@ -112,6 +148,7 @@ export class ExternalWeights {
 function producer(from: WeightSources): (p: Placeholder) => Promise<Uint8Array> {
   let quantized = null as { source: string; m: QuantizedMatrix } | null;
   return async (p) => {
+    if (p.kind === 'stored') return asBytes((await from.checkpoint.read(p.source)).data);
     if (p.kind === 'float32') return asBytes(toFloat32(await from.checkpoint.read(p.source)));
     if (from.packed) return packedPart(from.packed, p.init);
     // The parts of one matrix come one after another: quantize at its first part, reuse for the rest.
@@ -127,8 +164,38 @@ function producer(from: WeightSources): (p: Placeholder) => Promise<Uint8Array> 
   };
 }
 
+/** Where a weight's bytes already sit in a file exactly as the graph takes them; undefined when they must be made. */
+function storedPlace(p: Placeholder, from: WeightSources): TensorPlace | undefined {
+  if (p.kind === 'nbits') {
+    if (!from.packed) return undefined;
+    checkPackedPart(from.packed, p.init);
+    return sameType(p.init, from.packed.describe(p.init.name)?.dtype) ? from.packed.locate?.(p.init.name) : undefined;
+  }
+  return sameType(p.init, from.checkpoint.describe(p.source)?.dtype) ? from.checkpoint.locate?.(p.source) : undefined;
+}
+
+/** Whether the graph takes the stored bytes as they are (not after an fp16 rewrite of a float32 weight, fp16.ts). */
+const STORED_AS: Partial<Record<ElemType, string>> = { float32: 'F32', float16: 'F16', bfloat16: 'BF16', uint8: 'U8' };
+const sameType = (init: Initializer, dtype: string | undefined) => dtype !== undefined && STORED_AS[init.type] === dtype;
+
+/**
+ * A hard link costs nothing and keeps the bytes reachable under the scratch folder, where onnxruntime requires
+ * external data to be; across file systems, a copy.
+ */
+async function linkOrCopy(file: string, to: string): Promise<void> {
+  await link(file, to).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EXDEV' && err.code !== 'EPERM') throw err;
+    return copyFile(file, to);
+  });
+}
+
 /** A packed part as stored, checked against the shape the graph expects (a wrong or corrupt artifact fails here). */
 async function packedPart(packed: TensorSource, init: Initializer): Promise<Uint8Array> {
+  checkPackedPart(packed, init);
+  return asBytes((await packed.read(init.name)).data as Uint8Array | Float32Array);
+}
+
+function checkPackedPart(packed: TensorSource, init: Initializer): void {
   const want = { dtype: init.type === 'uint8' ? 'U8' : 'F32', shape: init.dims };
   const got = packed.describe(init.name);
   if (!got) invalid('quantized_weights_incomplete', `the stored quantized weights have no "${init.name}"; run the quantization job again.`);
@@ -137,12 +204,15 @@ async function packedPart(packed: TensorSource, init: Initializer): Promise<Uint
       'quantized_weights_mismatch',
       `the stored "${init.name}" is ${got.dtype} ${JSON.stringify(got.shape)} but this model needs ${want.dtype} ${JSON.stringify(want.shape)}; run the quantization job again.`,
     );
-  return asBytes((await packed.read(init.name)).data as Uint8Array | Float32Array);
 }
 
-/** A weight the graph takes as float16 (fp16.ts) is read as float32, like every other, and narrowed last. */
-function narrowed(init: Initializer, bytes: Uint8Array): Uint8Array {
-  if (init.type !== 'float16') return bytes;
+/**
+ * A weight the graph takes as float16 (fp16.ts) is read as float32, like every other, and narrowed last; a table
+ * kept as stored (`lookup`) is float16 already.
+ */
+function narrowed(p: Placeholder, bytes: Uint8Array): Uint8Array {
+  const init = p.init;
+  if (init.type !== 'float16' || p.kind === 'stored') return bytes;
   return asBytes(halfBits(new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4)));
 }
 

@@ -9,7 +9,7 @@ const { onnx } = onnxProto;
 
 /** A dimension: a number when known when the graph is built, a name when it is a free (dynamic) axis. */
 export type Dim = number | string;
-export type ElemType = 'float32' | 'float64' | 'float16' | 'int64' | 'int32' | 'uint8' | 'bool';
+export type ElemType = 'float32' | 'float64' | 'float16' | 'bfloat16' | 'int64' | 'int32' | 'uint8' | 'bool';
 
 export interface Value {
   readonly name: string;
@@ -22,6 +22,7 @@ export const ONNX_TYPE: Record<ElemType, number> = {
   float32: onnx.TensorProto.DataType.FLOAT,
   float64: onnx.TensorProto.DataType.DOUBLE,
   float16: onnx.TensorProto.DataType.FLOAT16,
+  bfloat16: onnx.TensorProto.DataType.BFLOAT16,
   int64: onnx.TensorProto.DataType.INT64,
   int32: onnx.TensorProto.DataType.INT32,
   uint8: onnx.TensorProto.DataType.UINT8,

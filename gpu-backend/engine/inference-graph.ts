@@ -81,10 +81,14 @@ export function buildInferenceGraph(cfg: ModelConfig, weights: ExternalWeights, 
   /** A [n, k] weight under `name` (ending in `.weight`) as float32, or quantized under `as`. */
   const matrix = (name: string, [n, k]: [number, number], as = name): LinearWeight =>
     quant ? weights.nbits(g, name, as.replace(/\.weight$/, ''), n, k, quant) : param(name, [n, k]);
-  const embed = param(weightName.embed, [cfg.vocabSize, cfg.hiddenSize]);
+  const embedShape = [cfg.vocabSize, cfg.hiddenSize];
+  // A float32 tied head is the table itself; otherwise the lookup may keep the table as stored (bf16 or fp16).
+  const embed = cfg.tieWordEmbeddings && !quant ? param(weightName.embed, embedShape) : null;
   const withShared = opts.lora !== false && opts.sharedBasis !== false;
 
-  let h = g.scope('model/embed_tokens', () => gather(g, embed, inputIds));
+  let h = g.scope('model/embed_tokens', () =>
+    embed ? gather(g, embed, inputIds) : weights.lookup(g, weightName.embed, embedShape, inputIds),
+  );
   for (let l = 0; l < cfg.numLayers; l++) {
     const w: LayerWeights = {
       inputNorm: param(weightName.inputNorm(l), [cfg.hiddenSize]),
@@ -147,11 +151,8 @@ export function buildInferenceGraph(cfg: ModelConfig, weights: ExternalWeights, 
   }
   const picked = g.scope('model/logits_index', () => gatherRows(g, h, logitsIndex));
   const headShape: [number, number] = [cfg.vocabSize, cfg.hiddenSize];
-  // Tied embeddings: the float32 table still serves the lookup; the head gets its own quantized copy.
-  const lmHead =
-    cfg.tieWordEmbeddings && !quant
-      ? embed
-      : matrix(cfg.tieWordEmbeddings ? weightName.embed : weightName.lmHead, headShape, weightName.lmHead);
+  // Tied embeddings: float32, the table is the head; quantized, the head gets its own quantized copy.
+  const lmHead = embed ?? matrix(cfg.tieWordEmbeddings ? weightName.embed : weightName.lmHead, headShape, weightName.lmHead);
   g.output(
     g.scope('model', () => head(g, cfg, picked, param(weightName.norm, [cfg.hiddenSize]), lmHead)),
     io.logits,

@@ -4,14 +4,15 @@
  *  1. check every weight's name and shape against config.json, from the headers alone (nothing read);
  *  2. build the graph with each weight as a placeholder pointing outside it (no values, a few hundred KB); with
  *     ENGINE_PRECISION=fp16, rewrite it to float16 (fp16.ts);
- *  3. write the weights into one external-data file in `scratchDir`, one tensor at a time: each is read from its
- *     shard (copy 1, as stored), widened to float32 or quantized (copy 2, as served; a float16 weight narrowed
- *     from that float32, copy 3), written and dropped, so the
- *     process holds at most one tensor in each form, never the model;
+ *  3. point each weight at its bytes: a weight served as stored (the packed parts a quantization job wrote, a
+ *     float32 checkpoint's tensors in a float32 graph) stays in its file, hard-linked into `scratchDir`, and nothing
+ *     is read; the others are written into one external-data file there, one tensor at a time: read from its shard
+ *     (copy 1, as stored), widened to float32 or quantized (copy 2, as served; a float16 weight narrowed from that
+ *     float32, copy 3), written and dropped, so the process holds at most one tensor in each form, never the model;
  *  4. write the graph beside that file and let onnxruntime create the session from the path: it copies each
  *     weight into its own memory (MatMul weights pre-packed, the others mapped from the file), about W in all,
  *     plus one tensor's worth while it packs;
- *  5. delete the files: the session holds what it needs (a mapping outlives its file's name).
+ *  5. delete the files and links: the session holds what it needs (a mapping outlives its file's name).
  * Peak: about W plus the largest tensor twice (measured in bench/scale.ts).
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -42,21 +43,19 @@ export const KEEP_FLOAT32: KeepFloat32 = {
   inputs: [io.mask],
 };
 
-const WEIGHTS_FILE = 'weights.bin';
-
 export async function loadInferenceSession(
   cfg: ModelConfig,
   checkpoint: TensorSource,
   opts: LoadOptions = {},
 ): Promise<ort.InferenceSession> {
   checkWeightShapes(cfg, checkpoint);
-  const weights = new ExternalWeights();
+  const weights = new ExternalWeights(checkpoint);
   const graph = buildInferenceGraph(cfg, weights, opts);
   const precision = opts.precision ?? enginePrecisionInUse();
   if (precision === 'fp16') toFloat16(graph, KEEP_FLOAT32);
   const dir = await mkdtemp(join(opts.scratchDir ?? tmpdir(), 'rankgate-load-'));
   try {
-    await weights.write(join(dir, WEIGHTS_FILE), WEIGHTS_FILE, { checkpoint, packed: opts.packedWeights });
+    await weights.write(dir, { checkpoint, packed: opts.packedWeights });
     await writeFile(join(dir, 'model.onnx'), graph.toOnnx());
     return await createSession(join(dir, 'model.onnx'), opts);
   } finally {

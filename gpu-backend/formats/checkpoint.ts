@@ -19,14 +19,19 @@ export interface TensorEntry {
 export interface TensorSource {
   describe(name: string): TensorEntry | undefined;
   read(name: string): Promise<Tensor>;
+  /** Where the tensor's bytes sit in a file, as stored (absent for a source held in memory). */
+  locate?(name: string): TensorPlace | undefined;
 }
 
-interface Located extends TensorEntry {
+/** A tensor's bytes in a file: a reader that takes them as stored (onnxruntime's external data) needs no copy. */
+export interface TensorPlace {
   file: string;
   /** Byte offset of the tensor's data in its file. */
   at: number;
   bytes: number;
 }
+
+interface Located extends TensorEntry, TensorPlace {}
 
 export interface Checkpoint extends TensorSource {
   readonly names: string[];
@@ -110,6 +115,10 @@ function sourceOf(entries: Map<string, Located>, metadata: Record<string, string
     describe: (name) => {
       const e = entries.get(name);
       return e && { dtype: e.dtype, shape: e.shape };
+    },
+    locate: (name) => {
+      const e = entries.get(name);
+      return e && { file: e.file, at: e.at, bytes: e.bytes };
     },
     read: async (name) => {
       const e = entries.get(name);

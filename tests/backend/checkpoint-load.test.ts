@@ -78,6 +78,17 @@ describe('checkpoints as users bring them', () => {
     await Promise.all([fromDisk.release(), inMemory.release()]);
   });
 
+  test('a bf16 checkpoint served with int4 weights keeps its embedding table as stored, with the same logits', async () => {
+    const bf16 = new Map([...folder.weights].map(([n, t]) => [n, toBf16(t)]));
+    const dir = await rewritten(bf16, 2);
+    const int4 = { weightQuantization: { bits: 4 as const } };
+    const fromDisk = await Decoder.fromFolder(await openModelFolder(dir), int4);
+    const widened = new Map([...bf16].map(([n, t]): [string, Tensor] => [n, { dtype: 'F32', shape: t.shape, data: toFloat32(t) }]));
+    const inMemory = await Decoder.fromFolder({ config: folder.config, weights: widened }, int4);
+    expect(maxAbsDiff(await baseLogits(fromDisk), await baseLogits(inMemory))).toBe(0);
+    await Promise.all([fromDisk.release(), inMemory.release()]);
+  });
+
   test('a checkpoint larger than 2 GB loads (weights outside the protobuf) and steps', { timeout: 300_000 }, async () => {
     // One layer with a 2 GiB embedding (vocab 262144 × hidden 2048, float32), zero-filled: the shards are sparse.
     const raw = {

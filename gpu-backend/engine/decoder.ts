@@ -37,6 +37,8 @@ export interface StepInput {
 export interface StepOutput {
   /** [rows, n, vocab] */
   logits: Float32Array;
+  /** [rows, seq, hidden_size]: the last hidden state after the final norm, at every position (embedding.ts pools it). */
+  hidden: Float32Array;
   present: { key: Float32Array; value: Float32Array }[];
 }
 
@@ -116,6 +118,7 @@ export class Decoder {
     const out = await this.session.run(feeds);
     return {
       logits: out[io.logits].data as Float32Array,
+      hidden: out[io.hidden].data as Float32Array,
       present: Array.from({ length: numLayers }, (_, l) => ({
         key: out[io.presentKey(l)].data as Float32Array,
         value: out[io.presentValue(l)].data as Float32Array,

@@ -10,6 +10,7 @@ import type { Decoder } from './decoder.ts';
 import { KvCache } from './kv-cache.ts';
 import { LoraRows } from './lora-rows.ts';
 import { checkSharedTask, SharedBasisRows, sharedTaskAdapter, type SharedBasis, type SharedTask } from './shared-basis-rows.ts';
+import { pooledEmbedding, type Pooling } from './embedding.ts';
 import { rng, sample, tokenLogprobs, type SamplingParams, type TokenLogprobs } from './sampling.ts';
 
 export interface GenerationRequest extends SamplingParams {
@@ -34,6 +35,11 @@ export interface GenerationRequest extends SamplingParams {
   logprobs?: { top: number; onToken: (lp: TokenLogprobs) => void };
   /** Limits each next token to those a grammar allows (structured output); a row without one pays nothing. */
   constraint?: TokenConstraint;
+  /**
+   * An embedding instead of a generation: the row ends at its prefill with the prompt's pooled hidden state
+   * (embedding.ts), takes no cache and samples nothing; `maxTokens` and the sampling fields are not used.
+   */
+  embedding?: Pooling;
 }
 
 /** A grammar's state for one row: which tokens may come next, fed each chosen token, done once it has ended. */
@@ -48,6 +54,8 @@ export interface TokenConstraint {
 export interface GenerationResult {
   tokens: number[];
   finishReason: 'stop' | 'length' | 'cancelled';
+  /** The pooled, unit-length embedding of an `embedding` request. */
+  embedding?: Float32Array;
 }
 
 export interface BatchOptions {
@@ -61,6 +69,8 @@ export interface Row {
   index: number;
   tokens: number[];
   random: () => number;
+  /** Set when an embedding row's prefill has run. */
+  embedding?: Float32Array;
 }
 
 export function newRow(req: GenerationRequest, index: number): Row {
@@ -73,6 +83,15 @@ export function checkRequest(decoder: Decoder, r: GenerationRequest, label = 're
   if (r.prompt.length === 0) invalid('empty_prompt', `${label}: the prompt has no tokens.`, 'prompt');
   if (r.prompt.some((t) => !Number.isInteger(t) || t < 0 || t >= cfg.vocabSize))
     invalid('bad_token', `${label}: prompt token ids must be integers in [0, ${cfg.vocabSize}).`, 'prompt');
+  if (r.embedding) {
+    if (r.prompt.length > limit)
+      invalid(
+        'context_too_long',
+        `${label}: the input (${r.prompt.length} tokens) exceeds the model's context of ${limit} tokens.`,
+        'input',
+      );
+    return;
+  }
   if (!Number.isInteger(r.maxTokens) || r.maxTokens < 1)
     invalid('bad_max_tokens', `${label}: max_tokens must be a positive integer.`, 'max_tokens');
   if (r.prompt.length + r.maxTokens > limit)
@@ -94,7 +113,7 @@ export async function generate(decoder: Decoder, requests: GenerationRequest[], 
   requests.forEach((r, i) => checkRequest(decoder, r, `request ${i}`));
   const batch = new RunningBatch(decoder, Math.max(1, Math.min(opts.maxBatch ?? 32, requests.length)));
   const results: GenerationResult[] = new Array(requests.length);
-  batch.onFinish = (row, reason) => (results[row.index] = { tokens: row.tokens, finishReason: reason });
+  batch.onFinish = (row, reason) => (results[row.index] = { tokens: row.tokens, finishReason: reason, embedding: row.embedding });
   let next = 0;
   while (next < requests.length || batch.size > 0) {
     const free = batch.capacity - batch.size;
@@ -129,9 +148,15 @@ export class RunningBatch {
     return this.rows.length;
   }
 
-  /** Prefills `admitted` together and appends them as rows, each with its first token. */
-  async admit(admitted: Row[]): Promise<void> {
+  /**
+   * Prefills `admitted` together and appends them as rows, each with its first token; embedding rows, prefilled
+   * in the same run, finish there with their pooled hidden state.
+   */
+  async admit(rows: Row[]): Promise<void> {
     const cfg = this.decoder.cfg;
+    // Generating rows first: rows [0, generating.length) of the step's output are the ones that join the batch.
+    const generating = rows.filter((r) => !r.req.embedding);
+    const admitted = [...generating, ...rows.filter((r) => r.req.embedding)];
     const n = admitted.length;
     const lengths = admitted.map((a) => a.req.prompt.length);
     const seq = Math.max(...lengths);
@@ -166,9 +191,16 @@ export class RunningBatch {
       logitsAt: lengths.map((len) => [len - 1]),
     });
 
-    this.cache.ensure(Math.max(...this.rows.concat(admitted).map((r) => r.req.prompt.length + r.req.maxTokens)));
-    const base = this.rows.length;
     admitted.forEach((a, i) => {
+      const pooling = a.req.embedding;
+      if (!pooling) return;
+      a.embedding = pooledEmbedding(out.hidden, cfg.hiddenSize, seq, i, lengths[i], pooling);
+      this.onFinish(a, 'stop');
+    });
+    if (generating.length === 0) return;
+    this.cache.ensure(Math.max(...this.rows.concat(generating).map((r) => r.req.prompt.length + r.req.maxTokens)));
+    const base = this.rows.length;
+    generating.forEach((a, i) => {
       const row = base + i;
       this.rows.push(a);
       this.cache.clear(row);

@@ -11,7 +11,8 @@
  *                                 PROJECTION_UNITS: q/k/v together, o, gate/up together, down;
  *                                 (one shared basis for the whole batch, each row's core Σᵢᵀ or zeros;
  *                                  shared-basis-rows.ts; k = 1 of zeros when no row uses one),
- * and returns logits at the requested positions plus this step's keys and values (present_key.L /
+ * and returns logits at the requested positions, the last hidden state after the final norm at every position
+ * (hidden [batch, seq, hidden_size], which embeddings pool), plus this step's keys and values (present_key.L /
  * present_value.L [batch, kv_heads, seq, head_dim]), which the caller writes into its cache.
  * With `weightQuantization`, the projections and the LM head are int8/int4 MatMulNBits initializers
  * (quantized-weights.ts); the inputs and outputs stay the same.
@@ -23,14 +24,13 @@ import {
   FUSED_GROUPS,
   type FusedWeight,
   hasBias,
-  head,
   PROJECTION_UNITS,
   type ProjectionUnit,
   weightName,
   type LayerWeights,
   type SharedSlot,
 } from './llama.ts';
-import { concat, gather, gatherRows, isNBits, type LinearWeight } from './ops.ts';
+import { concat, gather, gatherRows, isNBits, linearAny, rmsNorm, type LinearWeight } from './ops.ts';
 import type { ExternalWeights } from './external-weights.ts';
 import { checkWeightQuantization, type WeightQuantization } from './quantized-weights.ts';
 
@@ -41,6 +41,7 @@ export const io = {
   mask: 'attn_mask',
   logitsIndex: 'logits_index',
   logits: 'logits',
+  hidden: 'hidden',
   pastKey: (l: number) => `past_key.${l}`,
   pastValue: (l: number) => `past_value.${l}`,
   presentKey: (l: number) => `present_key.${l}`,
@@ -149,12 +150,16 @@ export function buildInferenceGraph(cfg: ModelConfig, weights: ExternalWeights, 
     g.output(out.key, io.presentKey(l));
     g.output(out.value, io.presentValue(l));
   }
-  const picked = g.scope('model/logits_index', () => gatherRows(g, h, logitsIndex));
+  // The final norm runs before the logits_index gather rather than after it: per position, so the logits are the
+  // same, and a decode step (seq 1) does the same work; the normed state is what embeddings pool.
+  const normed = g.scope('model/norm', () => rmsNorm(g, h, param(weightName.norm, [cfg.hiddenSize]), cfg.rmsNormEps));
+  g.output(normed, io.hidden);
+  const picked = g.scope('model/logits_index', () => gatherRows(g, normed, logitsIndex));
   const headShape: [number, number] = [cfg.vocabSize, cfg.hiddenSize];
   // Tied embeddings: float32, the table is the head; quantized, the head gets its own quantized copy.
   const lmHead = embed ?? matrix(cfg.tieWordEmbeddings ? weightName.embed : weightName.lmHead, headShape, weightName.lmHead);
   g.output(
-    g.scope('model', () => head(g, cfg, picked, param(weightName.norm, [cfg.hiddenSize]), lmHead)),
+    g.scope('model/lm_head', () => linearAny(g, picked, lmHead)),
     io.logits,
   );
   return g;

@@ -99,7 +99,7 @@ export class Scheduler {
     this.opts = { ...DEFAULT_SCHEDULER_OPTIONS, ...opts };
     this.batch = new RunningBatch(decoder, this.opts.maxBatch);
     this.batch.onFinish = (row, reason) => {
-      this.waiting.get(row.index)?.resolve({ tokens: row.tokens, finishReason: reason });
+      this.waiting.get(row.index)?.resolve({ tokens: row.tokens, finishReason: reason, embedding: row.embedding });
       this.waiting.delete(row.index);
     };
   }

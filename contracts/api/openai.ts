@@ -37,8 +37,8 @@ function refuse(ctx: z.RefinementCtx, code: string, message: string): void {
   ctx.addIssue({ code: 'custom', message, params: { code } satisfies Refusal });
 }
 
-/** Prompt texts over MAX_PROMPT_BYTES together are refused before anything else looks at them. */
-function promptBytesCheck<T>(texts: (value: T) => string[]) {
+/** Prompt texts over MAX_PROMPT_BYTES together are refused before anything else looks at them (completions and embeddings). */
+export function promptBytesCheck<T>(texts: (value: T) => string[]) {
   return (value: T, ctx: z.RefinementCtx) => {
     const bytes = texts(value).reduce((sum, t) => sum + utf8Bytes(t), 0);
     if (bytes > MAX_PROMPT_BYTES)
@@ -115,7 +115,7 @@ const ResponseFormat = z
       '`{"type": "text"}` (the default); `{"type": "json_object"}`: the answer is a JSON object; `{"type": "json_schema", "json_schema": {"name", "schema"}}`: the answer is JSON valid under the schema (without a schema, any object). Either JSON mode writes compact JSON (no whitespace between elements) and is decoded under the schema\'s grammar, so an answer that ends with finish_reason "stop" always parses and validates. A schema construct the grammar engine (xgrammar) cannot compile is refused with 400 `unsupported_json_schema`, naming it. Chat completions only.',
   });
 
-const Model = z.string().min(1).max(300).openapi({
+export const Model = z.string().min(1).max(300).openapi({
   description:
     '"<base>", "<base>:<adapter>", "<base>:<merge>" or "<base>:<merge>/<task>"; an adapter or task as "<name>@v<n>" pins one of its versions (a bare name serves the current one); "<base>@int8" or "<base>@int4" in place of "<base>" serves the base model with group-wise int8 or int4 weights (adapters on top unchanged).',
   example: 'tiny-llama:task_a',

@@ -5,8 +5,9 @@
  * mean pooling does under its attention mask); `last` takes the final position, which alone has attended to the
  * whole prompt in a causal decoder.
  */
-export const POOLINGS = ['mean', 'last'] as const;
-export type Pooling = (typeof POOLINGS)[number];
+import type { Pooling } from '../../contracts/api/embeddings.ts';
+
+export type { Pooling };
 
 /**
  * Row `row`'s embedding from `hidden` [rows, seq, dim]: positions [0, length) pooled, then scaled to unit length

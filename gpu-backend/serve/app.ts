@@ -14,7 +14,9 @@ import { Routing, type RoutedTarget } from '../../contracts/api/routed-target.ts
 import { secretMatches } from '../../contracts/api/shared-secret.ts';
 import { describeIssues } from '../../contracts/api/zod-issues.ts';
 import { InvalidInputError, TransientFailure, invalid } from '../../contracts/formats/errors.ts';
+import { EmbeddingRequest } from '../../contracts/api/embeddings.ts';
 import { edgeSigned, type EdgeAuth } from './edge-auth.ts';
+import { embedAll, embeddingList, embeddingPrompts } from './embeddings.ts';
 import { ModelCacheFullError, type LoadedBase, type ModelCache } from './models.ts';
 import { QueueFullError, type Flow } from './scheduler.ts';
 import {
@@ -73,11 +75,12 @@ export function backendApp(opts: BackendAppOptions): Hono {
       c,
       404,
       'not_found',
-      `No route ${c.req.method} ${c.req.path} on this backend; the edge calls /v1/completions and /v1/chat/completions.`,
+      `No route ${c.req.method} ${c.req.path} on this backend; the edge calls /v1/completions, /v1/chat/completions and /v1/embeddings.`,
     ),
   );
   app.post('/v1/chat/completions', (c) => complete(c, 'chat', opts));
   app.post('/v1/completions', (c) => complete(c, 'text', opts));
+  app.post('/v1/embeddings', (c) => embeddings(c, opts));
   // The path keeps the wire's first name for jobs (tasks), which the edge's cancel push calls.
   app.post('/internal/v1/tasks/:kind/:id/cancel', (c) => cancel(c, opts));
   app.get('/internal/v1/status', (c) =>
@@ -112,7 +115,8 @@ function onError(err: Error, c: Context) {
 }
 
 async function complete(c: Context, kind: Kind, opts: BackendAppOptions) {
-  const { target, tenant, req } = readRequest(await c.req.json().catch(() => null), kind);
+  const body = await c.req.json().catch(() => null);
+  const { target, tenant, req } = readRequest<ChatRequest | TextRequest>(body, kind === 'chat' ? ChatCompletionRequest : CompletionRequest);
   checkSampling(kind, req);
   const base = await opts.models.base(target.base_model, tenant, target.weight_bits, target.quantized_weights);
   const runWith = await opts.models.targetRequest(base, target);
@@ -131,16 +135,16 @@ async function complete(c: Context, kind: Kind, opts: BackendAppOptions) {
 const RoutedBody = z.object({ rankgate: Routing });
 
 /** Where the edge routed the request, and the client's request, checked as the edge checked it. */
-function readRequest(body: unknown, kind: Kind): { target: RoutedTarget; tenant: string; req: ChatRequest | TextRequest } {
+function readRequest<T>(body: unknown, schema: z.ZodType<T>): { target: RoutedTarget; tenant: string; req: T } {
   const routed = RoutedBody.safeParse(body);
   if (!routed.success) invalid('bad_routing', 'The body must be JSON with a "rankgate" routing field; send requests through the edge.');
   const { rankgate: _, ...client } = body as { rankgate: unknown };
-  const parsed = (kind === 'chat' ? ChatCompletionRequest : CompletionRequest).safeParse(client);
+  const parsed = schema.safeParse(client);
   if (!parsed.success) {
     const issue = describeIssues(parsed.error, 'the request body');
     invalid(issue.code, issue.message, issue.param ?? undefined);
   }
-  return { target: routed.data.rankgate.target, tenant: routed.data.rankgate.tenant_id, req: parsed.data as ChatRequest | TextRequest };
+  return { target: routed.data.rankgate.target, tenant: routed.data.rankgate.tenant_id, req: parsed.data };
 }
 
 /** One generation for all of the request's choices: each prompt `n` times. */
@@ -157,6 +161,23 @@ async function newGeneration(
   const maxTokens = maxTokensFor(base, kind, req, Math.max(...choices.map((ch) => ch.prompt.length)));
   const grammar = kind === 'chat' ? await responseGrammar(base, req as ChatRequest) : null;
   return new Generation(base, runWith, choices, req, maxTokens, signal, topLogprobsOf(kind, req), grammar);
+}
+
+/** Each input one prefill-only row in the base model's batch (serve/embeddings.ts). */
+async function embeddings(c: Context, opts: BackendAppOptions) {
+  const { target, tenant, req } = readRequest(await c.req.json().catch(() => null), EmbeddingRequest);
+  const base = await opts.models.base(target.base_model, tenant, target.weight_bits, target.quantized_weights);
+  const runWith = await opts.models.targetRequest(base, target);
+  const prompts = await embeddingPrompts(base, req);
+  const controller = new AbortController();
+  c.req.raw.signal.addEventListener('abort', () => controller.abort());
+  opts.inFlight.count += prompts.length;
+  try {
+    const vectors = await embedAll(base, runWith, prompts, req, controller.signal, { tenant });
+    return c.json(embeddingList(req, prompts, vectors));
+  } finally {
+    opts.inFlight.count -= prompts.length;
+  }
 }
 
 /** Runs a generation, counted in flight while it runs. */

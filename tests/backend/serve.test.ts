@@ -973,3 +973,100 @@ describe('adapter mixes', () => {
     });
   });
 });
+
+describe('embeddings', () => {
+  const embed = (body: Record<string, unknown>, rankgate: unknown = routing()) =>
+    json('/v1/embeddings', { model: 'tiny', ...body, rankgate });
+  const vector = (out: any, i = 0) => Float32Array.from(out.data[i].embedding as number[]);
+  const maxDiff = (x: Float32Array, y: Float32Array) => x.reduce((m, v, i) => Math.max(m, Math.abs(v - y[i])), 0);
+
+  test("texts and token ids answer in OpenAI's shape, unit length, as the engine's pooled hidden states", async () => {
+    const out = await embed({ input: ['hello there', 'upper: red fox'] });
+    expect(out).toMatchObject({
+      object: 'list',
+      model: 'tiny',
+      data: [
+        { object: 'embedding', index: 0 },
+        { object: 'embedding', index: 1 },
+      ],
+    });
+    const loaded = await models.base(base, 'tenant_1');
+    const ids = await Promise.all(['hello there', 'upper: red fox'].map((t) => loaded.tokenizer!.encode(t, true)));
+    expect(out.usage).toEqual({ prompt_tokens: ids[0].length + ids[1].length, total_tokens: ids[0].length + ids[1].length });
+    const { generate } = await import('../../gpu-backend/engine/generate.ts');
+    const engine = await generate(
+      loaded.decoder,
+      ids.map((prompt) => ({ prompt, adapter: null, maxTokens: 1, embedding: 'mean' as const })),
+    );
+    for (const i of [0, 1]) {
+      expect(vector(out, i)).toHaveLength(loaded.decoder.cfg.hiddenSize);
+      expect(maxDiff(vector(out, i), engine[i].embedding!)).toBeLessThan(1e-6);
+    }
+    // Token ids are used as given, one list or several.
+    expect(maxDiff(vector(await embed({ input: ids[1] })), vector(out, 1))).toBeLessThan(1e-6);
+    expect(maxDiff(vector(await embed({ input: ids }), 1), vector(out, 1))).toBeLessThan(1e-6);
+  });
+
+  test('base64 is the same float32 vector; last-token pooling is another vector; dimensions only as the hidden size', async () => {
+    const floats = vector(await embed({ input: 'hello there' }));
+    const b64 = (await embed({ input: 'hello there', encoding_format: 'base64' })).data[0].embedding as string;
+    const bytes = Buffer.from(b64, 'base64');
+    expect(Array.from(new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4))).toEqual(Array.from(floats));
+    const last = vector(await embed({ input: 'hello there', pooling: 'last' }));
+    expect(Math.hypot(...last)).toBeCloseTo(1, 5);
+    expect(maxDiff(last, floats)).toBeGreaterThan(1e-2);
+    expect(vector(await embed({ input: 'hello there', dimensions: floats.length }))).toEqual(floats);
+    const error = await expectError(
+      '/v1/embeddings',
+      { model: 'tiny', input: 'hi', dimensions: 8, rankgate: routing() },
+      400,
+      'unsupported_dimensions',
+    );
+    expect(error.message).toContain(`${floats.length} dimensions`);
+  });
+
+  test('an adapter, a merge task, a mix and a quantized base each embed with their own weights, batched alike', async () => {
+    const rev = { id: 'rev', name: 'rev', method: 'rmm_factor', storage_prefix: 'merges/rev/' };
+    const mix = [{ ...adapterRef('task_a'), rank: 4, weight: 1 }];
+    const targets = {
+      base: routing(),
+      task_a: routing('task_a'),
+      task_b: routing('task_b'),
+      merge_task: { tenant_id: 'tenant_1', target: { kind: 'merge_task', base_model: base, adapter: adapterRef('task_a'), merge: rev } },
+      mix: { tenant_id: 'tenant_1', target: { kind: 'mix', base_model: base, adapter: null, merge: null, mix } },
+      int8: { tenant_id: 'tenant_1', target: { ...target(), weight_bits: 8 } },
+    };
+    const input = ['hello there', 'a b c'];
+    const alone: Record<string, any> = {};
+    for (const [name, t] of Object.entries(targets)) alone[name] = await embed({ input }, t);
+    const together = await Promise.all(Object.values(targets).map((t) => embed({ input }, t)));
+    Object.keys(targets).forEach((name, k) => {
+      for (const i of [0, 1]) expect(maxDiff(vector(together[k], i), vector(alone[name], i))).toBeLessThan(1e-5);
+    });
+    const differs = (a: string, b: string) => maxDiff(vector(alone[a]), vector(alone[b]));
+    expect(differs('task_a', 'base')).toBeGreaterThan(1e-2);
+    expect(differs('task_b', 'task_a')).toBeGreaterThan(1e-2);
+    // At p = n a reversible merge's task is that task; a mix of one adapter at weight 1 is that adapter.
+    expect(differs('merge_task', 'task_a')).toBeLessThan(1e-4);
+    expect(differs('mix', 'task_a')).toBeLessThan(1e-5);
+    // int8 weights move the vector a little, not to another one.
+    expect(differs('int8', 'base')).toBeGreaterThan(0);
+    expect(differs('int8', 'base')).toBeLessThan(5e-2);
+  });
+
+  test('inputs the model cannot take are refused whole, naming the input', async () => {
+    const loaded = await models.base(base, 'tenant_1');
+    const context = loaded.decoder.cfg.maxPositionEmbeddings;
+    const long = await expectError(
+      '/v1/embeddings',
+      { model: 'tiny', input: [[1, 2], new Array(context + 1).fill(5)], rankgate: routing() },
+      400,
+      'context_too_long',
+    );
+    expect(long.message).toContain('input 1');
+    await expectError('/v1/embeddings', { model: 'tiny', input: [1, 99999], rankgate: routing() }, 400, 'bad_token');
+    await expectError('/v1/embeddings', { model: 'tiny', input: [], rankgate: routing() }, 400, 'invalid_field');
+    await expectError('/v1/embeddings', { model: 'tiny', input: 'hi', pooling: 'max', rankgate: routing() }, 400, 'invalid_field');
+    expect(loaded.scheduler.load).toBe(0);
+  });
+});

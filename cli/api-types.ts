@@ -3715,6 +3715,118 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/embeddings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Embeddings of texts or token ids from a base model, an adapter, a mix of adapters, a merge or a reverted task of a merge: the last hidden state (after the final norm), mean-pooled (or the last token with `pooling: "last"`), L2-normalized */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["EmbeddingRequest"];
+                };
+            };
+            responses: {
+                /** @description The embeddings, in input order. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["EmbeddingList"];
+                    };
+                };
+                /** @description Malformed JSON, unknown fields or wrong types; the message names the field and what to send. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing, unknown or revoked API key. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No such object for this API key (other tenants' objects are invisible). */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The object is not in a state that allows this; the message says which state is needed. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Request body over the limit for this route. */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Wrong Content-Type. */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Every backend tried failed before answering. */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No backend can take the request now; retry after the Retry-After seconds. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/models": {
         parameters: {
             query?: never;
@@ -5569,6 +5681,64 @@ export interface components {
             suffix?: unknown;
             /** @description Not supported; refused with `unsupported_parameter`. server-side best-of sampling is not implemented; ask for n choices instead. */
             best_of?: unknown;
+        };
+        EmbeddingList: {
+            /** @enum {string} */
+            object: "list";
+            data: components["schemas"]["Embedding"][];
+            model: string;
+            usage: {
+                prompt_tokens: number;
+                total_tokens: number;
+            };
+        };
+        Embedding: {
+            /** @enum {string} */
+            object: "embedding";
+            index: number;
+            /** @description Numbers, or a base64 string with `encoding_format: "base64"`. */
+            embedding: number[] | string;
+        };
+        EmbeddingRequest: {
+            /**
+             * @description "<base>", "<base>:<adapter>", "<base>:<merge>" or "<base>:<merge>/<task>"; "<base>@int8" or "<base>@int4" in place of "<base>" serves the base model with group-wise int8 or int4 weights (adapters on top unchanged).
+             * @example tiny-llama:task_a
+             */
+            model: string;
+            /** @description A text, up to 256 texts, a list of token ids, or up to 256 lists of token ids (the model's own ids, as its tokenizer writes them; used as given, no BOS added). Texts are tokenized as for a text completion (with the tokenizer's BOS). Each input must fit the model's context. */
+            input: string | string[] | number[] | number[][];
+            /**
+             * @description `float` (the default): arrays of numbers; `base64`: each vector as little-endian float32 bytes, base64-encoded (what the OpenAI SDKs ask for and decode).
+             * @enum {string}
+             */
+            encoding_format?: "float" | "base64";
+            /** @description Accepted only as the model's hidden size (its embeddings' length); the models served are not trained to be truncated, so any other value is refused with 400 `unsupported_dimensions`. */
+            dimensions?: number;
+            /**
+             * @description An extension field. `mean` (the default): the average of the last hidden state (after the final norm) over every token of the input, BOS included; `last`: the hidden state at the last token, the only one that has attended to the whole input in a causal decoder. Either way the vector is L2-normalized (unit length), so a dot product is a cosine similarity.
+             * @enum {string}
+             */
+            pooling?: "mean" | "last";
+            /**
+             * @description Mixes up to 8 adapters of the base model named in `model` (which must then be "<base>", not an adapter): the request is served with Σ wᵢ·ΔWᵢ, exactly. Their ranks together may be at most the edge's MAX_MIX_RANK (default 128).
+             * @example [
+             *       {
+             *         "name": "task_a",
+             *         "weight": 0.7
+             *       },
+             *       {
+             *         "name": "task_b",
+             *         "weight": 0.3
+             *       }
+             *     ]
+             */
+            adapters?: {
+                /** @description An adapter of the base model in `model`: its name or id. */
+                name: string;
+                /** @description Its scale wᵢ in Σ wᵢ·ΔWᵢ: any finite number but 0; negative subtracts the task (task negation). */
+                weight: number;
+            }[];
+            user?: string;
         };
         ModelList: {
             /** @enum {string} */

@@ -1,4 +1,4 @@
-/** OpenAI-style inference, proxied to the backend that the model's routing key hashes to; and /v1/models. */
+/** OpenAI-style inference (completions, embeddings), proxied to the backend that the model's routing key hashes to; and /v1/models. */
 import { createRoute, z } from '@hono/zod-openapi';
 import { and, asc, desc, eq } from 'drizzle-orm';
 import type { Context } from 'hono';
@@ -25,6 +25,7 @@ import {
   ModelList,
   ModelObject,
 } from '../../contracts/api/openai.ts';
+import { EmbeddingList, EmbeddingRequest } from '../../contracts/api/embeddings.ts';
 import { heartbeatTtlS } from './internal.ts';
 import {
   badGatewayError,
@@ -107,6 +108,19 @@ export const inferenceRoutes = router()
   )
   .openapi(completionRoute('/v1/completions', 'Text', CompletionRequest, Completion), (c) =>
     forward(c, '/v1/completions', c.req.valid('json'), Completion),
+  )
+  .openapi(
+    createRoute({
+      ...route,
+      method: 'post',
+      path: '/v1/embeddings',
+      summary:
+        'Embeddings of texts or token ids from a base model, an adapter, a mix of adapters, a merge or a reverted task of a merge: the last hidden state (after the final norm), mean-pooled (or the last token with `pooling: "last"`), L2-normalized',
+      request: jsonBody(EmbeddingRequest),
+      responses: { 200: jsonResponse(EmbeddingList, 'The embeddings, in input order.'), ...inferenceErrors },
+    }),
+    // forward() checks the backend's answer against EmbeddingList, but returns a plain Response (it also passes streams).
+    async (c) => (await forward(c, '/v1/embeddings', c.req.valid('json'), EmbeddingList)) as never,
   )
   .openapi(
     createRoute({

@@ -1,6 +1,6 @@
 /**
  * Stand-in backends for the routing, proxy and cancel tests: tiny Node HTTP servers on loopback that answer
- * OpenAI-style completions (JSON or SSE) naming themselves, and log what the edge sent them. The last one
+ * OpenAI-style completions (JSON or SSE) naming themselves, and embeddings, and log what the edge sent them. The last one
  * drops every connection, to play a backend that dies before the first byte; any plays one with a full queue (429)
  * when the request's `user` names it. GET /internal/v1/residency answers a residency naming the stand-in.
  */
@@ -105,6 +105,13 @@ function startOne(name: string, dropConnections: boolean): Promise<Server> {
       }
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify(completion(name, body, chat)));
+      return;
+    }
+    if (url.pathname === '/v1/embeddings') {
+      const inputs = typeof body.input === 'string' || typeof body.input[0] === 'number' ? [body.input] : body.input;
+      const data = inputs.map((_: unknown, index: number) => ({ object: 'embedding', index, embedding: [1, 0] }));
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ object: 'list', data, model: body.model, usage: { prompt_tokens: 1, total_tokens: 1 } }));
       return;
     }
     res.setHeader('content-type', 'application/json');

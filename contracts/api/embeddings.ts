@@ -38,22 +38,14 @@ export const EmbeddingRequest = z
       .openapi({
         description: `A text, up to ${MAX_EMBEDDING_INPUTS} texts, a list of token ids, or up to ${MAX_EMBEDDING_INPUTS} lists of token ids (the model's own ids, as its tokenizer writes them; used as given, no BOS added). Texts are tokenized as for a text completion (with the tokenizer's BOS). Each input must fit the model's context.`,
       }),
-    encoding_format: z
-      .enum(['float', 'base64'])
-      .optional()
-      .openapi({
-        description:
-          '`float` (the default): arrays of numbers; `base64`: each vector as little-endian float32 bytes, base64-encoded (what the OpenAI SDKs ask for and decode).',
-      }),
-    dimensions: z
-      .number()
-      .int()
-      .min(1)
-      .optional()
-      .openapi({
-        description:
-          "Accepted only as the model's hidden size (its embeddings' length); the models served are not trained to be truncated, so any other value is refused with 400 `unsupported_dimensions`.",
-      }),
+    encoding_format: z.enum(['float', 'base64']).optional().openapi({
+      description:
+        '`float` (the default): arrays of numbers; `base64`: each vector as little-endian float32 bytes, base64-encoded (what the OpenAI SDKs ask for and decode).',
+    }),
+    dimensions: z.number().int().min(1).optional().openapi({
+      description:
+        "Accepted only as the model's hidden size (its embeddings' length); the models served are not trained to be truncated, so any other value is refused with 400 `unsupported_dimensions`.",
+    }),
     pooling: z.enum(POOLINGS).optional().openapi({
       description:
         'An extension field. `mean` (the default): the average of the last hidden state (after the final norm) over every token of the input, BOS included; `last`: the hidden state at the last token, the only one that has attended to the whole input in a causal decoder. Either way the vector is L2-normalized (unit length), so a dot product is a cosine similarity.',

@@ -1,7 +1,7 @@
 /**
  * The official `openai` Node SDK, unchanged, pointed at the edge of the real stack (s3rver, the edge in Miniflare, a
  * backend process): models, chat and text completions (streamed and not), logprobs, n, stop, seed, user,
- * usage in streams, JSON output under a schema, and the refusal of options rankgate does not serve.
+ * usage in streams, JSON output under a schema, embeddings, and the refusal of options rankgate does not serve.
  */
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -11,6 +11,7 @@ import { Tokenizer } from '@huggingface/tokenizers';
 import { tokenizerConfigJson, tokenizerJson } from '../../gpu-backend/default-model/tokenizer-files.ts';
 import { forwardLogits } from '../../gpu-backend/cli/parity.ts';
 import { Decoder } from '../../gpu-backend/engine/decoder.ts';
+import { generate } from '../../gpu-backend/engine/generate.ts';
 import { tokenLogprobs } from '../../gpu-backend/engine/sampling.ts';
 import { readAdapterFolder, readModelFolder } from '../../gpu-backend/formats/files.ts';
 import { TextTokenizer } from '../../gpu-backend/formats/tokenizer.ts';
@@ -252,5 +253,47 @@ describe('adapter mixes', () => {
         .catch((e) => e);
       expect(both).toBeInstanceOf(OpenAI.BadRequestError);
       expect(both).toMatchObject({ status: 400, code: 'model_and_adapters', param: 'adapters' });
+    }));
+});
+
+describe('embeddings', () => {
+  test("embeddings.create answers (base64 by the SDK's default, and float) with the local engine's pooled hidden states; base and adapter differ", () =>
+    withLogs(async () => {
+      const input = ['upper: red fox', 'hello there'];
+      const viaBase64 = await client.embeddings.create({ model: MODEL, input });
+      const viaFloat = await client.embeddings.create({ model: MODEL, input, encoding_format: 'float' });
+      const base = await client.embeddings.create({ model: 'tiny-llama', input });
+      // @ts-expect-error rankgate's extension field
+      const last = await client.embeddings.create({ model: MODEL, input, pooling: 'last' });
+      expect(viaBase64).toMatchObject({ object: 'list', model: MODEL, data: [{ object: 'embedding', index: 0 }, { index: 1 }] });
+
+      const folder = await readModelFolder(join(FIXTURE, 'base'));
+      const decoder = await Decoder.fromFolder(folder);
+      const taskA = await readAdapterFolder(join(FIXTURE, 'adapters', 'task_a'), folder.config);
+      const tok = new TextTokenizer(new Tokenizer(tokenizerJson(), tokenizerConfigJson()), tokenizerConfigJson());
+      const ids = input.map((t) => tok.encode(t, true));
+      const local = async (adapter: typeof taskA | null, embedding: 'mean' | 'last') =>
+        (
+          await generate(
+            decoder,
+            ids.map((prompt) => ({ prompt, adapter, maxTokens: 1, embedding })),
+          )
+        ).map((r) => r.embedding!);
+      const maxDiff = (x: ArrayLike<number>, y: ArrayLike<number>) => Array.from(x).reduce((m, v, i) => Math.max(m, Math.abs(v - y[i])), 0);
+      const [adapterMean, baseMean, adapterLast] = [await local(taskA, 'mean'), await local(null, 'mean'), await local(taskA, 'last')];
+      await decoder.release();
+      for (const i of [0, 1]) {
+        expect(viaBase64.data[i].embedding).toHaveLength(folder.config.hiddenSize);
+        expect(maxDiff(viaBase64.data[i].embedding, adapterMean[i])).toBeLessThan(1e-5);
+        expect(viaFloat.data[i].embedding).toEqual(viaBase64.data[i].embedding);
+        expect(maxDiff(base.data[i].embedding, baseMean[i])).toBeLessThan(1e-5);
+        expect(maxDiff(last.data[i].embedding, adapterLast[i])).toBeLessThan(1e-5);
+        expect(maxDiff(base.data[i].embedding, viaBase64.data[i].embedding)).toBeGreaterThan(1e-2);
+      }
+      expect(viaBase64.usage).toEqual({ prompt_tokens: ids[0].length + ids[1].length, total_tokens: ids[0].length + ids[1].length });
+
+      const shortened = await client.embeddings.create({ model: MODEL, input: 'x', dimensions: 8 }).catch((e) => e);
+      expect(shortened).toBeInstanceOf(OpenAI.BadRequestError);
+      expect(shortened).toMatchObject({ status: 400, code: 'unsupported_dimensions', param: 'dimensions' });
     }));
 });

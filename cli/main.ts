@@ -7,6 +7,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { apiClient } from './api.ts';
 import type { components } from './api-types.ts';
 import { chat } from './commands/chat.ts';
+import { embed } from './commands/embed.ts';
 import { downloadAdapter, listAdapters, listVersions, pinAdapter, promoteVersion, uploadAdapter } from './commands/adapters.ts';
 import { uploadFile } from './commands/files.ts';
 import { cancelJob, createJob, watchJob } from './commands/jobs.ts';
@@ -14,6 +15,7 @@ import { compressAdapter, createMerge, quantizeBase, revertTask, showQuantizatio
 import { connection, DEFAULT_BASE_URL } from './connection.ts';
 import { MERGE_METHODS as API_MERGE_METHODS, MERGE_PARAM_NAMES, declarationOf, paramDoc, paramOf } from '../contracts/api/merge-methods.ts';
 import { PROJECTIONS } from '../contracts/formats/hf-config.ts';
+import { POOLINGS } from '../contracts/api/embeddings.ts';
 import { CliError, USAGE_EXIT } from './errors.ts';
 
 type Schemas = components['schemas'];
@@ -185,6 +187,13 @@ function program(): Command {
     .option('--temperature <x>', '0 for greedy', number)
     .option('--adapter <name=weight>', 'mix this adapter of the base in --model at this weight (repeat, up to 8)', mixEntry)
     .action((words: string[], opts, cmd: Command) => chat(api(cmd), words, opts));
+  root
+    .command('embed [texts...]')
+    .description('embed each text (or each line of stdin): unit-length vectors of the last hidden state, as JSON')
+    .requiredOption('--model <model>', '<base>, <base>:<adapter>, <base>:<merge> or <base>:<merge>/<task>')
+    .addOption(new Option('--pooling <how>', 'mean over the tokens (default) or the last token').choices(POOLINGS))
+    .option('--adapter <name=weight>', 'mix this adapter of the base in --model at this weight (repeat, up to 8)', mixEntry)
+    .action((texts: string[], opts, cmd: Command) => embed(api(cmd), texts, opts));
 
   return root;
 }

@@ -1,7 +1,7 @@
 /**
  * The `rankgate` CLI as a user runs it (a child process of bin/rankgate.js) against the real local stack:
  * adapters uploaded, listed and downloaded byte for byte; a training file, a job followed to its end and a job
- * cancelled; a streamed chat, with an adapter and with a mix of two; merges and reverts printing the API's own answer or error; and the three ways a
+ * cancelled; a streamed chat, with an adapter and with a mix of two; embeddings; merges and reverts printing the API's own answer or error; and the three ways a
  * call goes wrong before any work (a bad key, an unknown model, no endpoint) each said in one line.
  */
 import { spawn } from 'node:child_process';
@@ -145,6 +145,21 @@ describe('chat', () => {
       const bad = await rankgate(['chat', '--model', 'tiny-llama', '--adapter', 'cli-a', 'hello']);
       expect(bad.code).toBe(2);
       expect(bad.stderr).toContain('expected <adapter>=<weight>');
+    }));
+});
+
+describe('embed', () => {
+  test("prints the API's embeddings of each text argument; --pooling last is another vector; a refusal is one line", () =>
+    withLogs(async () => {
+      const body = { model: 'tiny-llama:cli-a', input: ['upper: red fox', 'hello'] };
+      const expected = await api.json('/v1/embeddings', { body });
+      const run = ok(await rankgate(['embed', '--model', body.model, ...body.input]));
+      expect(JSON.parse(run.stdout).data).toEqual(expected.data);
+      const last = ok(await rankgate(['embed', '--model', body.model, '--pooling', 'last', 'hello']));
+      expect(JSON.parse(last.stdout).data[0].embedding).not.toEqual(expected.data[1].embedding);
+      const bad = await rankgate(['embed', '--model', 'tiny-llama:nope', 'hello']);
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toMatch(/^rankgate: .*nope.*\n$/);
     }));
 });
 

@@ -5701,7 +5701,7 @@ export interface components {
         };
         EmbeddingRequest: {
             /**
-             * @description "<base>", "<base>:<adapter>", "<base>:<merge>" or "<base>:<merge>/<task>"; "<base>@int8" or "<base>@int4" in place of "<base>" serves the base model with group-wise int8 or int4 weights (adapters on top unchanged).
+             * @description "<base>", "<base>:<adapter>", "<base>:<merge>" or "<base>:<merge>/<task>"; an adapter or task as "<name>@v<n>" pins one of its versions (a bare name serves the current one); "<base>@int8" or "<base>@int4" in place of "<base>" serves the base model with group-wise int8 or int4 weights (adapters on top unchanged).
              * @example tiny-llama:task_a
              */
             model: string;
@@ -5733,7 +5733,7 @@ export interface components {
              *     ]
              */
             adapters?: {
-                /** @description An adapter of the base model in `model`: its name or id. */
+                /** @description An adapter of the base model in `model`: its name, `<name>@v<n>` for one version, or id. */
                 name: string;
                 /** @description Its scale wᵢ in Σ wᵢ·ΔWᵢ: any finite number but 0; negative subtracts the task (task negation). */
                 weight: number;

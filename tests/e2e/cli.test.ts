@@ -77,7 +77,7 @@ describe('adapters', () => {
       expect(adapter).toMatchObject({ object: 'adapter', status: 'ready', model: 'tiny-llama:cli-a', source: 'upload' });
 
       const list = ok(await rankgate(['adapters', 'list'])).stdout.split('\n');
-      expect(list[0]).toMatch(/^ID\s+MODEL\s+VERSION\s+STATUS\s+RANK\s+SIZE\s+SOURCE$/);
+      expect(list[0]).toMatch(/^ID\s+MODEL\s+VERSION\s+STATUS\s+RANK\s+SIZE\s+SOURCE\s+PINNED$/);
       expect(list.find((l) => l.startsWith(adapter.id))).toMatch(/tiny-llama:cli-a\s+v1\s+ready\s+\d+\s+\S+ \w+\s+upload/);
       const listed = JSON.parse(ok(await rankgate(['adapters', 'list', '--json'])).stdout);
       expect(listed.map((a: any) => a.id)).toContain(adapter.id);

@@ -47,7 +47,7 @@ class GrammarThread {
       else waiting?.resolve(a);
     });
     const fail = (err: Error) => {
-      this.failed = err;
+      this.failed ??= err;
       for (const w of this.pending.values()) w.reject(err);
       this.pending.clear();
     };
@@ -68,7 +68,11 @@ class GrammarThread {
     if (!this.failed) this.worker.postMessage(req);
   }
 
+  /** Refuses every question from now on (one already posted could otherwise be answered), then ends the thread. */
   close(): Promise<number> {
+    this.failed ??= new Error('the grammar thread exited (closed)');
+    for (const w of this.pending.values()) w.reject(this.failed);
+    this.pending.clear();
     return this.worker.terminate();
   }
 }
@@ -223,13 +227,13 @@ export function jsonGrammarsFor(tokenizer: Vocabulary, vocabSize: number, stop: 
   return grammars;
 }
 
-/** Ends a tokenizer's grammar thread, if it has one (its base model was evicted). */
-export function closeJsonGrammars(tokenizer: Vocabulary): void {
+/** Ends a tokenizer's grammar thread, if it has one (its base model was evicted); resolves once it has ended. */
+export async function closeJsonGrammars(tokenizer: Vocabulary): Promise<void> {
   const grammars = grammarsByTokenizer.get(tokenizer);
   if (!grammars) return;
   grammarsByTokenizer.delete(tokenizer);
   closeWhenGone.unregister(tokenizer);
-  void grammars.then(
+  await grammars.then(
     (g) => g.close(),
     () => {},
   );

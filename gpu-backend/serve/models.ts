@@ -299,7 +299,7 @@ export class ModelCache {
     this.evictions++;
     this.opts.observer.baseEvicted();
     void base.decoder.release();
-    if (base.tokenizer) closeJsonGrammars(base.tokenizer);
+    if (base.tokenizer) void closeJsonGrammars(base.tokenizer);
     void base.tokenizer?.close();
   }
 

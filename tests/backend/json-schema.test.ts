@@ -178,10 +178,10 @@ describe('JSON-schema output', () => {
     const evicted = defaultModelTokenizer();
     const held = await jsonGrammarsFor(evicted, fx.decoder.cfg.vocabSize, fx.eos);
     expect(await held.held()).toEqual({ grammars: 0, matchers: 0 });
-    closeJsonGrammars(evicted);
+    await closeJsonGrammars(evicted);
     await expect(held.held()).rejects.toThrow('the grammar thread exited');
     // The next use starts a new thread.
     expect(await jsonGrammarsFor(evicted, fx.decoder.cfg.vocabSize, fx.eos)).not.toBe(held);
-    closeJsonGrammars(evicted);
+    await closeJsonGrammars(evicted);
   });
 });

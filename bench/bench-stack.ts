@@ -39,23 +39,27 @@ export interface BenchStack {
   prompts: string[][];
 }
 
-export async function withBenchStack<T>(opts: BenchStackOptions, bench: (stack: BenchStack) => Promise<T>): Promise<T> {
-  const stateDir = await mkdtemp(join(tmpdir(), `${opts.name}-`));
-  let edge: EdgeStack | null = null;
-  let backend: BackendProcess | null = null;
+/** s3rver and the edge, then one backend process holding a credential; the edge is stopped again if the backend fails to start. */
+export async function startEdgeAndBackend(opts: {
+  runtime?: EdgeRuntime;
+  stateDir: string;
+  signingKey?: string;
+  backendEnv?: Record<string, string>;
+}): Promise<{ edge: EdgeStack; backend: BackendProcess }> {
+  const { stateDir } = opts;
+  const edge = await startEdgeStack({
+    runtime: opts.runtime,
+    edgePort: 0,
+    s3Port: 0,
+    bucket: 'bench',
+    stateDir,
+    adminToken: ADMIN_TOKEN,
+    signingKey: opts.signingKey,
+    output: 'buffer',
+  });
   try {
-    edge = await startEdgeStack({
-      runtime: opts.runtime,
-      edgePort: 0,
-      s3Port: 0,
-      bucket: 'bench',
-      stateDir,
-      adminToken: ADMIN_TOKEN,
-      signingKey: opts.signingKey,
-      output: 'buffer',
-    });
     const { token } = await issueBackendCredential(edge.edgeUrl, ADMIN_TOKEN, BACKEND_ID);
-    backend = await startBackendProcess(
+    const backend = await startBackendProcess(
       {
         EDGE_URL: edge.edgeUrl,
         RANKGATE_LOCAL: '1',
@@ -68,6 +72,19 @@ export async function withBenchStack<T>(opts: BenchStackOptions, bench: (stack: 
       },
       'buffer',
     );
+    return { edge, backend };
+  } catch (err) {
+    await edge.stop();
+    throw err;
+  }
+}
+
+export async function withBenchStack<T>(opts: BenchStackOptions, bench: (stack: BenchStack) => Promise<T>): Promise<T> {
+  const stateDir = await mkdtemp(join(tmpdir(), `${opts.name}-`));
+  let edge: EdgeStack | null = null;
+  let backend: BackendProcess | null = null;
+  try {
+    ({ edge, backend } = await startEdgeAndBackend({ ...opts, stateDir }));
     const model = await embeddedModel();
     const ready = await bootstrap({
       edgeUrl: edge.edgeUrl,

@@ -24,17 +24,16 @@ import { expectedWeightShapes } from '../gpu-backend/engine/weights.ts';
 import { openModelFolder } from '../gpu-backend/formats/files.ts';
 import { TextTokenizer } from '../gpu-backend/formats/tokenizer.ts';
 import { adapterFiles } from '../gpu-backend/lowrank/peft-adapter.ts';
-import { startBackendProcess, type BackendProcess } from '../scripts/backend-process.ts';
+import type { BackendProcess } from '../scripts/backend-process.ts';
 import { uploadAdapter } from '../scripts/bootstrap.ts';
-import { EdgeApi, issueBackendCredential } from '../scripts/edge-api.ts';
-import { backendBucketEnv, startEdgeStack, type EdgeStack } from '../scripts/edge-stack.ts';
+import { EdgeApi } from '../scripts/edge-api.ts';
+import type { EdgeStack } from '../scripts/edge-stack.ts';
+import { ADMIN_TOKEN, startEdgeAndBackend } from './bench-stack.ts';
 import { table } from './measure.ts';
 import { randomAdapter } from './models.ts';
 import { groupRssMb, rssMb } from './proc-stats.ts';
 import { LLAMA_1B_CONFIG, writeRandomCheckpoint } from './random-checkpoint.ts';
 
-const ADMIN_TOKEN = 'bench-admin-token';
-const BACKEND_ID = 'bench-backend';
 const BASE = 'scale-base';
 const PREFIX = 'bench/scale-base/';
 const ADAPTERS = 8;
@@ -211,21 +210,7 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
     const ckpt = join(stateDir, 'checkpoint');
     await writeRandomCheckpoint(ckpt, rawConfig, { shards: 2 });
     report(['write random bf16 checkpoint (2 shards), s', seconds(t)]);
-    edge = await startEdgeStack({ edgePort: 0, s3Port: 0, bucket: 'bench', stateDir, adminToken: ADMIN_TOKEN, output: 'buffer' });
-    const { token } = await issueBackendCredential(edge.edgeUrl, ADMIN_TOKEN, BACKEND_ID);
-    backend = await startBackendProcess(
-      {
-        EDGE_URL: edge.edgeUrl,
-        RANKGATE_LOCAL: '1',
-        BACKEND_ID,
-        BACKEND_TOKEN: token,
-        ...backendBucketEnv(edge),
-        PORT: '0',
-        CACHE_DIR: join(stateDir, 'backend-cache'),
-        HEARTBEAT_EVERY_MS: '2000',
-      },
-      'buffer',
-    );
+    ({ edge, backend } = await startEdgeAndBackend({ stateDir, backendEnv: { HEARTBEAT_EVERY_MS: '2000' } }));
     const pid = backend.child.pid!;
     const api = await EdgeApi.newTenant(edge.edgeUrl, ADMIN_TOKEN, 'bench');
     t = performance.now();

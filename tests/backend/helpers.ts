@@ -43,3 +43,12 @@ export const fixtureTrainingConfig = (over: Partial<TrainingConfig> = {}): Train
   baseModelName: 'tiny-llama',
   ...over,
 });
+
+/** The value of one Prometheus sample line, e.g. `rankgate_adapter_cache_requests_total{result="miss"}`; NaN when absent. */
+export const metricSample = (text: string, name: string): number =>
+  Number(
+    text
+      .split('\n')
+      .find((l) => l.startsWith(`${name} `))
+      ?.split(' ')[1] ?? NaN,
+  );

@@ -6,12 +6,13 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { backendBucketEnv } from '../../scripts/edge-stack.ts';
 import { ObjectStore } from '../../contracts/storage/object-store.ts';
 import { tokenizerConfigJson, tokenizerJson } from '../../gpu-backend/default-model/tokenizer-files.ts';
 import { configFromEnv, startBackend, type RunningBackend } from '../../gpu-backend/server.ts';
 import { startLocalS3, type LocalS3 } from '../../gpu-backend/storage/local-s3rver.ts';
 import { signedFor, testSigner } from './edge-signing.ts';
-import { FIXTURE } from './helpers.ts';
+import { FIXTURE, metricSample } from './helpers.ts';
 
 const METRICS_TOKEN = 'metrics-test-token';
 let s3: LocalS3;
@@ -36,10 +37,7 @@ beforeAll(async () => {
       EDGE_URL: 'http://127.0.0.1:9',
       EDGE_PUBLIC_KEY: (await testSigner).publicKey,
       METRICS_TOKEN,
-      S3_ENDPOINT: s3.config.endpoint,
-      S3_BUCKET: s3.config.bucket,
-      S3_ACCESS_KEY_ID: s3.config.accessKeyId,
-      S3_SECRET_ACCESS_KEY: s3.config.secretAccessKey,
+      ...backendBucketEnv({ s3 }),
       PORT: '0',
       CACHE_DIR: join(stateDir, 'cache'),
       TASK_POLL_MS: '60000',
@@ -58,14 +56,7 @@ const metricsText = async (token: string | null = METRICS_TOKEN) => {
   return { status: res.status, type: res.headers.get('content-type'), text: await res.text() };
 };
 
-/** The value of one sample line, e.g. `rankgate_adapter_cache_requests_total{result="miss"}`. */
-const sample = (text: string, name: string) =>
-  Number(
-    text
-      .split('\n')
-      .find((l) => l.startsWith(`${name} `))
-      ?.split(' ')[1] ?? NaN,
-  );
+const sample = metricSample;
 
 describe('metrics', () => {
   test('are read with METRICS_TOKEN only', async () => {

@@ -10,13 +10,14 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { backendBucketEnv } from '../../scripts/edge-stack.ts';
 import type { PinnedTargets } from '../../contracts/api/residency.ts';
 import { ObjectStore } from '../../contracts/storage/object-store.ts';
 import { tokenizerConfigJson, tokenizerJson } from '../../gpu-backend/default-model/tokenizer-files.ts';
 import { configFromEnv, startBackend, type RunningBackend } from '../../gpu-backend/server.ts';
 import { startLocalS3, type LocalS3 } from '../../gpu-backend/storage/local-s3rver.ts';
 import { signedFor, testSigner } from './edge-signing.ts';
-import { FIXTURE } from './helpers.ts';
+import { FIXTURE, metricSample } from './helpers.ts';
 
 const ADAPTERS = ['pinned', 'x', 'y', 'z'];
 const base = { id: 'base_tiny', name: 'tiny', storage_prefix: 'models/tiny/' };
@@ -71,10 +72,7 @@ beforeAll(async () => {
       RANKGATE_LOCAL: '1',
       BACKEND_ID: 'residency-backend',
       EDGE_URL: `http://127.0.0.1:${(edge.address() as AddressInfo).port}`,
-      S3_ENDPOINT: s3.config.endpoint,
-      S3_BUCKET: s3.config.bucket,
-      S3_ACCESS_KEY_ID: s3.config.accessKeyId,
-      S3_SECRET_ACCESS_KEY: s3.config.secretAccessKey,
+      ...backendBucketEnv({ s3 }),
       PORT: '0',
       CACHE_DIR: join(stateDir, 'cache'),
       TASK_POLL_MS: '60000',
@@ -126,15 +124,7 @@ async function complete(name: string): Promise<void> {
   await res.json();
 }
 
-const gauge = async (name: string) => {
-  const text = await (await fetch(`${backend.url}/metrics`)).text();
-  return Number(
-    text
-      .split('\n')
-      .find((l) => l.startsWith(`${name} `))
-      ?.split(' ')[1] ?? NaN,
-  );
-};
+const gauge = async (name: string) => metricSample(await (await fetch(`${backend.url}/metrics`)).text(), name);
 
 describe('pins', () => {
   test('a pin from the heartbeat answer is loaded before any request, with its base model, and not counted as a use', async () => {

@@ -8,6 +8,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { backendBucketEnv } from '../../scripts/edge-stack.ts';
 import { ObjectStore } from '../../contracts/storage/object-store.ts';
 import { configFromEnv, startBackend, type RunningBackend } from '../../gpu-backend/server.ts';
 import { startLocalS3, type LocalS3 } from '../../gpu-backend/storage/local-s3rver.ts';
@@ -38,10 +39,7 @@ beforeAll(async () => {
       BACKEND_ID,
       EDGE_URL: 'http://127.0.0.1:9',
       EDGE_PUBLIC_KEY: (await testSigner).publicKey,
-      S3_ENDPOINT: s3.config.endpoint,
-      S3_BUCKET: s3.config.bucket,
-      S3_ACCESS_KEY_ID: s3.config.accessKeyId,
-      S3_SECRET_ACCESS_KEY: s3.config.secretAccessKey,
+      ...backendBucketEnv({ s3 }),
       PORT: '0',
       CACHE_DIR: join(stateDir, 'cache'),
       TASK_POLL_MS: '60000',

@@ -22,3 +22,17 @@ export async function signed(method: string, path: string, body: string, backend
 export async function signedFor(backend: { backendId: string; bootId: string }, method: string, path: string, body: string) {
   return (await testSigner).sign({ backendId: backend.backendId, bootId: backend.bootId, method, path, body });
 }
+
+/** POSTs `payload` as JSON to a running backend, signed as the edge signs a forward. */
+export async function postSigned(
+  backend: { url: string; backendId: string; bootId: string },
+  path: string,
+  payload: unknown,
+): Promise<Response> {
+  const body = JSON.stringify(payload);
+  return fetch(`${backend.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(await signedFor(backend, 'POST', path, body)) },
+    body,
+  });
+}

@@ -11,7 +11,7 @@ import { ObjectStore } from '../../contracts/storage/object-store.ts';
 import { tokenizerConfigJson, tokenizerJson } from '../../gpu-backend/default-model/tokenizer-files.ts';
 import { configFromEnv, startBackend, type RunningBackend } from '../../gpu-backend/server.ts';
 import { startLocalS3, type LocalS3 } from '../../gpu-backend/storage/local-s3rver.ts';
-import { signedFor, testSigner } from './edge-signing.ts';
+import { postSigned, testSigner } from './edge-signing.ts';
 import { FIXTURE, metricSample } from './helpers.ts';
 
 const METRICS_TOKEN = 'metrics-test-token';
@@ -79,8 +79,7 @@ describe('metrics', () => {
 
   test('count tokens, first-token and per-token times, and adapter cache lookups of served requests', async () => {
     const complete = async () => {
-      const path = '/v1/completions';
-      const body = JSON.stringify({
+      const res = await postSigned(backend, '/v1/completions', {
         model: 'tiny:task_a',
         prompt: 'hello',
         max_tokens: 5,
@@ -94,14 +93,6 @@ describe('metrics', () => {
             merge: null,
           },
         },
-      });
-      const res = await fetch(`${backend.url}${path}`, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          ...(await signedFor(backend, 'POST', path, body)),
-        },
-        body,
       });
       expect(res.status).toBe(200);
       return ((await res.json()) as { usage: { completion_tokens: number } }).usage.completion_tokens;

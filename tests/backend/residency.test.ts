@@ -16,7 +16,7 @@ import { ObjectStore } from '../../contracts/storage/object-store.ts';
 import { tokenizerConfigJson, tokenizerJson } from '../../gpu-backend/default-model/tokenizer-files.ts';
 import { configFromEnv, startBackend, type RunningBackend } from '../../gpu-backend/server.ts';
 import { startLocalS3, type LocalS3 } from '../../gpu-backend/storage/local-s3rver.ts';
-import { signedFor, testSigner } from './edge-signing.ts';
+import { postSigned, signedFor, testSigner } from './edge-signing.ts';
 import { FIXTURE, metricSample } from './helpers.ts';
 
 const ADAPTERS = ['pinned', 'x', 'y', 'z'];
@@ -107,18 +107,12 @@ async function until(check: () => Promise<boolean>, what: string): Promise<void>
 }
 
 async function complete(name: string): Promise<void> {
-  const path = '/v1/completions';
-  const body = JSON.stringify({
+  const res = await postSigned(backend, '/v1/completions', {
     model: `tiny:${name}`,
     prompt: 'hello',
     max_tokens: 2,
     temperature: 0,
     rankgate: { tenant_id: 't1', target: target(name) },
-  });
-  const res = await fetch(`${backend.url}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(await signedFor(backend, 'POST', path, body)) },
-    body,
   });
   expect(res.status).toBe(200);
   await res.json();

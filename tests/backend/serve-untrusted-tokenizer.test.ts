@@ -12,7 +12,7 @@ import { backendBucketEnv } from '../../scripts/edge-stack.ts';
 import { ObjectStore } from '../../contracts/storage/object-store.ts';
 import { configFromEnv, startBackend, type RunningBackend } from '../../gpu-backend/server.ts';
 import { startLocalS3, type LocalS3 } from '../../gpu-backend/storage/local-s3rver.ts';
-import { signedFor, testSigner } from './edge-signing.ts';
+import { postSigned, testSigner } from './edge-signing.ts';
 import { FIXTURE } from './helpers.ts';
 import { BACKTRACKING_TEXT, HOSTILE } from './hostile-tokenizers.ts';
 
@@ -57,7 +57,7 @@ afterAll(async () => {
 
 async function complete(model: Model, kind: 'chat' | 'text', content: string, stream = false) {
   const path = kind === 'chat' ? '/v1/chat/completions' : '/v1/completions';
-  const body = JSON.stringify({
+  const res = await postSigned(backend, path, {
     model,
     ...(kind === 'chat' ? { messages: [{ role: 'user', content }] } : { prompt: content }),
     max_tokens: 2,
@@ -72,14 +72,6 @@ async function complete(model: Model, kind: 'chat' | 'text', content: string, st
         merge: null,
       },
     },
-  });
-  const res = await fetch(`${backend.url}${path}`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      ...(await signedFor(backend, 'POST', path, body)),
-    },
-    body,
   });
   const text = await res.text();
   return { status: res.status, error: res.status === 200 ? null : (JSON.parse(text).error as { code: string; message: string }) };

@@ -21,20 +21,16 @@ import { rng } from '../gpu-backend/engine/sampling.ts';
 import { readAdapterFolder, readModelFolder } from '../gpu-backend/formats/files.ts';
 import { Scheduler } from '../gpu-backend/serve/scheduler.ts';
 import { table } from './measure.ts';
-import { percentile, zipf } from './serve-load.ts';
+import { type LatencyStats, percentile, zipf } from './serve-load.ts';
 
 const MODEL = join(import.meta.dirname, '..', 'models', 'rankgate-tiny');
 const DECODE_MS = (rows: number) => 40 + 2.5 * rows;
 const PREFILL_MS = (paddedTokens: number) => 5 + 1 * paddedTokens;
 const MIXED_DECODE = 1.18;
 
-interface Replay {
+/** A replay reports what a run of bench serve does (serve-load.ts), plus the steps its requests waited. */
+interface Replay extends Pick<LatencyStats, 'requests' | 'tokensPerS' | 'sentTokensPerS' | 'ttftMs' | 'perTokenMs'> {
   name: string;
-  requests: number;
-  tokensPerS: number;
-  sentTokensPerS: number;
-  ttftMs: { p50: number; p99: number };
-  perTokenMs: { p50: number; p99: number };
   stepsWaited: { p50: number; max: number };
 }
 

@@ -6,6 +6,7 @@
  * one list of its methods. Pure: no Node or Workers API.
  */
 import { z } from '@hono/zod-openapi';
+import { REVERSIBLE_FLOAT_BITS } from '../formats/job-artifacts.ts';
 import { MAX_RANK } from '../formats/peft-config.ts';
 
 /** A request the method refuses, with the code both the edge and a backend answer it with. */
@@ -63,6 +64,12 @@ const basisSize = (doc: string): MethodParam => ({ kind: 'integer', schema: z.nu
 const TASK_BASIS = basisSize(
   "p, how many tasks' worth of shared basis to keep, at most the number of adapters (default: all of them, every task rebuilt exactly)",
 );
+/** rmm_shared's storage precision (the artifact's float_bits, contracts/formats/job-artifacts.ts). */
+const FLOAT_BITS: MethodParam = {
+  kind: 'integer',
+  schema: z.union(REVERSIBLE_FLOAT_BITS.map((b) => z.literal(b)) as unknown as [z.ZodLiteral<32>, z.ZodLiteral<16>]),
+  doc: "bits per stored value of the basis and cores: 32 (default) or 16 (float16: half the bytes, so p tasks' worth of storage holds about twice the basis; every value rounded to 11 significant bits, so even p = n rebuilds each task only to float16 precision)",
+};
 const REFUSE_TASK_WEIGHTS =
   'a reversible merge keeps every task as it is (each task is weighted by 1/‖ΔWᵢ‖² in the basis fit so that none is drowned), so weights do not apply; weight the tasks when you merge their reverts, or use task_arithmetic';
 
@@ -137,11 +144,11 @@ const DECLARATIONS = [
   {
     name: 'rmm_shared',
     summary:
-      'reversible: per module a shared basis U, V and a small core per task (ΔWᵢ ≈ U·Σᵢ·Vᵀ), the basis size of each module chosen so the merge stores about p tasks',
+      'reversible: per module a shared basis U, V and a small core per task (ΔWᵢ ≈ U·Σᵢ·Vᵀ), the basis size of each module chosen so the merge stores about p tasks’ worth of bytes (float32, or float16 with float_bits 16)',
     reference: 'arXiv 2510.14163 (reversible merging), with a joint basis after arXiv 2407.00066',
     reversible: true,
     servesTasksAs: 'shared_basis',
-    params: { basis_size: TASK_BASIS },
+    params: { basis_size: TASK_BASIS, float_bits: FLOAT_BITS },
     checkParams: basisAtMostAdapters,
   },
   {

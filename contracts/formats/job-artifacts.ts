@@ -9,7 +9,7 @@
  *   `adapter/adapter_model.safetensors` (float32, what every PEFT reader loads); a quantized compression adds
  *   `adapter/adapter_model.quantized.safetensors` (MatMulNBits layout, see gpu-backend/lowrank/quantize-file.ts).
  * - `reversible_basis` (rmm_* merges): `basis.json` (the merge's manifest) and `basis.safetensors` (its F32
- *   tensors `<module path>.<part>`); member tasks are named by adapter id.
+ *   tensors `<module path>.<part>`, F16 where the manifest's float_bits is 16); member tasks are named by adapter id.
  * - `quantized_base` (quantizations): `packed_weights.safetensors`, every projection's and the LM head's
  *   MatMulNBits codes, scales and zero points, with the bits and group size in its metadata.
  */
@@ -27,6 +27,13 @@ export const PACKED_WEIGHTS_FILE = 'packed_weights.safetensors';
 
 /** The `format` of a reversible merge's basis.json. */
 export const REVERSIBLE_MERGE_FORMAT = 'rankgate-reversible-merge';
+
+/**
+ * Bits per stored value of a reversible merge's parts: float32 (F32 tensors, the default) or IEEE half (F16: half
+ * the bytes; each value rounded to 11 significant bits). The manifest's `float_bits` says which (absent: 32).
+ */
+export const REVERSIBLE_FLOAT_BITS = [32, 16] as const;
+export type ReversibleFloatBits = (typeof REVERSIBLE_FLOAT_BITS)[number];
 
 export const ARTIFACT_LAYOUTS = ['peft_adapter', 'reversible_basis', 'quantized_base'] as const;
 export type ArtifactLayout = (typeof ARTIFACT_LAYOUTS)[number];

@@ -1,6 +1,6 @@
 import { invalid } from '../../contracts/formats/errors.ts';
 import type { LoraAdapter } from '../../contracts/formats/adapter.ts';
-import type { Tensor } from '../../contracts/formats/safetensors.ts';
+import { toFloat32, type Tensor } from '../../contracts/formats/safetensors.ts';
 import { matmul, transpose, type Mat } from './linalg.ts';
 import { deltaDistance } from './delta-distance.ts';
 import { checkMembers, type Member } from './members.ts';
@@ -178,7 +178,7 @@ export function decodeJointBasis(manifest: Record<string, unknown>, tensors: Map
 export function tensorMat(tensors: Map<string, Tensor>, key: string): Mat {
   const t = tensors.get(key);
   if (!t) invalid('bad_artifact', `the artifact has no tensor "${key}", which its manifest names.`, 'tensors');
-  if (t.dtype !== 'F32' || t.shape.length !== 2)
-    invalid('bad_artifact', `tensor "${key}" is ${t.dtype} ${JSON.stringify(t.shape)}; expected a 2-D F32 tensor.`, 'tensors');
-  return { rows: t.shape[0], cols: t.shape[1], data: Float64Array.from(t.data as Float32Array) };
+  if ((t.dtype !== 'F32' && t.dtype !== 'F16') || t.shape.length !== 2)
+    invalid('bad_artifact', `tensor "${key}" is ${t.dtype} ${JSON.stringify(t.shape)}; expected a 2-D F32 or F16 tensor.`, 'tensors');
+  return { rows: t.shape[0], cols: t.shape[1], data: Float64Array.from(toFloat32(t)) };
 }

@@ -6,6 +6,7 @@
  */
 import { invalid } from '../../contracts/formats/errors.ts';
 import type { Projection } from '../../contracts/formats/hf-config.ts';
+import type { ReversibleFloatBits } from '../../contracts/formats/job-artifacts.ts';
 import { zeros, type Mat } from './linalg.ts';
 import type { Member } from './members.ts';
 import { alignModules } from './module-alignment.ts';
@@ -43,6 +44,8 @@ export interface ReversibleMerge {
   modules: MergedModule[];
   /** Floats of keeping every member as it is, Σ_tasks Σ_modules r·(out+in): the denominator of `storage`. */
   fullFloats: number;
+  /** Bits per stored value of the parts (stored-precision.ts); absent: 32. */
+  floatBits?: ReversibleFloatBits;
 }
 
 /** One module across the n members: each member's factors, or null where that member does not target it. */

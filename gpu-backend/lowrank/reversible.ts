@@ -19,13 +19,13 @@ import { adapterFromFactors, type DeltaFactors } from './peft-adapter.ts';
 import { buildDeltaModules, meanDelta, rebuildDelta } from './reversible-delta.ts';
 import { buildFactorModules, rebuildFactor, rebuildFactor32 } from './reversible-factor.ts';
 import { buildSharedModules, meanShared, rebuildShared } from './reversible-shared.ts';
+import { checkFloatBits, partTensor, roundParts, storageFraction } from './stored-precision.ts';
 import {
   alignMembers,
   CONSTRUCTIONS,
   fullFloats,
   memberTasks,
   slotOf,
-  storedFloats,
   taskIndex,
   type Construction,
   type MergedModule,
@@ -44,6 +44,11 @@ export interface ReversibleOptions {
   basisRank?: number;
   /** 'shared' only: alternating refinement steps (default 2). */
   iters?: number;
+  /**
+   * 'shared' only: bits per stored value, 32 (default) or 16. At 16 every part is kept in float16, so p tasks'
+   * worth of storage buys about twice the basis; p = n is then exact to float16 rounding only.
+   */
+  floatBits?: number;
 }
 
 export async function buildReversibleMerge(members: Member[], opts: ReversibleOptions): Promise<ReversibleMerge> {
@@ -60,6 +65,9 @@ export async function buildReversibleMerge(members: Member[], opts: ReversibleOp
   if (opts.basisRank !== undefined && !(Number.isInteger(opts.basisRank) && opts.basisRank >= 1)) {
     invalid('bad_basis_rank', `basis rank is ${opts.basisRank}; it must be an integer of at least 1.`, 'basis_rank');
   }
+  const floatBits = checkFloatBits(opts.floatBits ?? 32);
+  if (floatBits !== 32 && opts.construction !== 'shared')
+    invalid('bad_float_bits', `float_bits ${floatBits} is for the shared construction; ${opts.construction} stores float32.`, 'float_bits');
   const aligned = alignMembers(members);
   const full = fullFloats(members);
   const modules =
@@ -69,7 +77,9 @@ export async function buildReversibleMerge(members: Member[], opts: ReversibleOp
         ? buildFactorModules(aligned, p, true)
         : opts.construction === 'delta'
           ? await buildDeltaModules(aligned, p, opts.basisRank)
-          : await buildSharedModules(aligned, p, full, opts.iters);
+          : // The budget is in floats: at 16 bits, p tasks' worth of bytes holds 32/16 times as many.
+            await buildSharedModules(aligned, p, (full * 32) / floatBits, opts.iters);
+  roundParts(modules, floatBits);
   return {
     construction: opts.construction,
     baseModel: members[0].baseModel,
@@ -77,6 +87,7 @@ export async function buildReversibleMerge(members: Member[], opts: ReversibleOp
     tasks: memberTasks(members),
     modules,
     fullFloats: full,
+    floatBits,
   };
 }
 
@@ -160,7 +171,7 @@ function rebuild(merge: ReversibleMerge, m: MergedModule, task: number): { b: Ma
 export interface ReversibleReport {
   construction: Construction;
   basisSize: number;
-  /** Floats stored (shared parts and coefficients) over floats of keeping all n adapters. */
+  /** Bytes stored (shared parts and coefficients) over the bytes of keeping all n adapters in float32. */
   storage: number;
   /** Per task: ‖ΔŴᵢ − ΔWᵢ‖/‖ΔWᵢ‖ over all its modules, from the factors. */
   tasks: { name: string; relativeError: number }[];
@@ -184,7 +195,7 @@ export async function reversibleReport(merge: ReversibleMerge, members: Member[]
     }
     return { name: t.name, relativeError: norm > 0 ? Math.sqrt(err / norm) : 0 };
   });
-  return { construction: merge.construction, basisSize: merge.basisSize, storage: storedFloats(merge.modules) / merge.fullFloats, tasks };
+  return { construction: merge.construction, basisSize: merge.basisSize, storage: storageFraction(merge), tasks };
 }
 
 function scaledB(mod: { out: number; rank: number; scale: number; b: Float32Array }): Mat {
@@ -199,14 +210,14 @@ function scaledB(mod: { out: number; rank: number; scale: number; b: Float32Arra
 export const REVERSIBLE_FORMAT = REVERSIBLE_MERGE_FORMAT;
 
 /**
- * A manifest (JSON: construction, base model, p, tasks with their module paths, modules with their part names)
- * and safetensors-ready F32 tensors named `<module path>.<part>`.
+ * A manifest (JSON: construction, base model, p, float bits, tasks with their module paths, modules with their part
+ * names) and safetensors-ready tensors named `<module path>.<part>`, F32 (or F16 where float_bits is 16).
  */
 export function encodeReversibleMerge(merge: ReversibleMerge): { manifest: Record<string, unknown>; tensors: Map<string, Tensor> } {
   const tensors = new Map<string, Tensor>();
   for (const m of merge.modules) {
     for (const [name, mat] of Object.entries(m.parts)) {
-      tensors.set(`${m.path}.${name}`, { dtype: 'F32', shape: [mat.rows, mat.cols], data: Float32Array.from(mat.data) });
+      tensors.set(`${m.path}.${name}`, partTensor(mat, merge.floatBits ?? 32));
     }
   }
   const manifest = {
@@ -216,6 +227,7 @@ export function encodeReversibleMerge(merge: ReversibleMerge): { manifest: Recor
     base_model: merge.baseModel,
     basis_size: merge.basisSize,
     full_floats: merge.fullFloats,
+    float_bits: merge.floatBits ?? 32,
     tasks: merge.tasks,
     modules: merge.modules.map((m) => ({ ...slotOf(m), parts: Object.keys(m.parts) })),
   };
@@ -243,5 +255,6 @@ export function decodeReversibleMerge(manifest: Record<string, unknown>, tensors
     tasks: manifest.tasks as MergedTask[],
     modules,
     fullFloats: manifest.full_floats as number,
+    floatBits: checkFloatBits((manifest.float_bits as number | undefined) ?? 32),
   };
 }

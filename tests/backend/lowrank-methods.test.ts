@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, test } from 'vitest';
 import { declarationOf, MERGE_METHODS, paramRefusals, rankRefusal } from '../../contracts/api/merge-methods.ts';
 import { mergeMethodTable, withMethodTable } from '../../contracts/api/merge-methods-doc.ts';
 import { InvalidInputError } from '../../contracts/formats/errors.ts';
+import { decodeSafetensors } from '../../contracts/formats/safetensors.ts';
 import { loadFixture, type Fixture } from '../../gpu-backend/cli/parity.ts';
 import type { Member } from '../../gpu-backend/lowrank/members.ts';
 import { implementationOf } from '../../gpu-backend/lowrank/methods/index.ts';
@@ -84,6 +85,22 @@ describe('the merge method registry', () => {
     const tooLarge = await refusal(() => mergeArtifact(spec('svd', { basis_size: above }), members()));
     expect(tooLarge).toEqual(rankRefusal('svd', { basis_size: above }, ranks));
     expect(tooLarge.code).toBe('invalid_field');
+  });
+
+  test('rmm_shared with float_bits 16 builds through the worker into F16 tensors, at half the bytes, and serves its tasks from them', async () => {
+    const half = await mergeArtifact(spec('rmm_shared', { params: { float_bits: 16 } }), members());
+    const full = await mergeArtifact(spec('rmm_shared'), members());
+    const storage = (b: typeof half) => (b.result as { storage_fraction: number }).storage_fraction;
+    expect(storage(half)).toBeCloseTo(storage(full) / 2, 12);
+    expect(half.summary).toContain('float16');
+    const file = (b: typeof half, suffix: string) => b.files.find(([n]) => n.endsWith(suffix))![1];
+    const manifest = JSON.parse(new TextDecoder().decode(file(half, '.json')));
+    const { tensors } = decodeSafetensors(file(half, '.safetensors'));
+    expect(manifest.float_bits).toBe(16);
+    expect(new Set([...tensors.values()].map((t) => t.dtype))).toEqual(new Set(['F16']));
+    const served = servedMerge({ name: 'm', method: 'rmm_shared' }, manifest, tensors);
+    expect(await served.sharedTask('task_b')).not.toBeNull();
+    expect((await served.task('task_b')).modules.length).toBeGreaterThan(0);
   });
 
   test.each(MERGE_METHODS)('%s builds through the worker, and a reversible one serves its tasks from its stored form', async (name) => {

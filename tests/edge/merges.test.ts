@@ -88,6 +88,13 @@ describe('merges', () => {
     expect((await expectError('/v1/merges', merge({ method: 'rmm_factor', adapters: ['task_a'] }), 400, 'invalid_field')).param).toBe(
       'adapters',
     );
+    // float_bits is rmm_shared's alone, and 32 or 16.
+    expect((await expectError('/v1/merges', merge({ method: 'rmm_factor', float_bits: 16 }), 400, 'invalid_field')).message).toContain(
+      'float_bits does not apply to method "rmm_factor"',
+    );
+    expect((await expectError('/v1/merges', merge({ method: 'rmm_shared', float_bits: 8 }), 400, 'invalid_field')).param).toBe(
+      'float_bits',
+    );
     expect((await expectError('/v1/merges', merge({ method: 'bogus' }), 400, 'invalid_field')).param).toBe('method');
     expect((await expectError('/v1/merges', merge({ method: 'cat', adapters: ['task_a', 'nope'] }), 404, 'adapter_not_found')).param).toBe(
       'adapters.1',
@@ -97,6 +104,14 @@ describe('merges', () => {
     const twice = await expectError('/v1/merges', merge({ method: 'cat', adapters: ['task_a', 'task_b', a.id] }), 400, 'duplicate_adapter');
     expect(twice.param).toBe('adapters.2');
     expect(twice.message).toContain(`adapters.2 ("${a.id}") and adapters.0 ("task_a") are the same adapter`);
+  });
+
+  it('keeps rmm_shared float_bits with the merge and hands it to the backend', async () => {
+    const t = await tenantWithAdapters();
+    const created = await createMerge(t.key, { name: 'half', method: 'rmm_shared', basis_size: 1, float_bits: 16 });
+    expect(created.params).toEqual({ basis_size: 1, float_bits: 16 });
+    const spec = await claimTask('merge', created.id, 'merger');
+    expect(spec).toMatchObject({ method: 'rmm_shared', basis_size: 1, params: { float_bits: 16 } });
   });
 
   it('refuses parameters the merge could not be built with, before queueing it', async () => {

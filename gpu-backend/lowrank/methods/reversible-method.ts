@@ -24,6 +24,7 @@ export function reversibleMethod(
       const merge = await buildReversibleMerge(members, {
         construction,
         basisSize: reversibleBasisSize(params.basis_size as number | undefined, members.length),
+        floatBits: params.float_bits as number | undefined,
       });
       const report = await reversibleReport(merge, members);
       return {
@@ -33,7 +34,7 @@ export function reversibleMethod(
           tasks: report.tasks,
           storage: report.storage,
           rank: null,
-          summary: `${name}, p = ${merge.basisSize}, storage ${report.storage.toFixed(3)}`,
+          summary: `${name}, p = ${merge.basisSize}${merge.floatBits === 16 ? ', float16' : ''}, storage ${report.storage.toFixed(3)}`,
         },
       };
     },

@@ -1,0 +1,53 @@
+/**
+ * The precision a reversible merge keeps its parts in: float32, or IEEE half for half the bytes. The parts are
+ * rounded when the merge is built, so that what the build reports and reverts is exactly what its artifact holds.
+ */
+import { invalid } from '../../contracts/formats/errors.ts';
+import { REVERSIBLE_FLOAT_BITS, type ReversibleFloatBits } from '../../contracts/formats/job-artifacts.ts';
+import { floatToHalf, halfToFloat, type Tensor } from '../../contracts/formats/safetensors.ts';
+import type { Mat } from './linalg.ts';
+import { storedFloats } from './reversible-types.ts';
+
+/** The largest finite float16. */
+const HALF_MAX = 65504;
+
+export function checkFloatBits(bits: number): ReversibleFloatBits {
+  if (!(REVERSIBLE_FLOAT_BITS as readonly number[]).includes(bits))
+    invalid('bad_float_bits', `float_bits is ${bits}; use ${REVERSIBLE_FLOAT_BITS.join(' or ')}.`, 'float_bits');
+  return bits as ReversibleFloatBits;
+}
+
+/** Rounds every part to float16 in place (bits 16), or refuses a value float16 cannot hold; bits 32 keeps them. */
+export function roundParts(modules: { path: string; parts: Record<string, Mat> }[], bits: ReversibleFloatBits): void {
+  if (bits === 32) return;
+  for (const m of modules) {
+    for (const [name, part] of Object.entries(m.parts)) {
+      const d = part.data;
+      for (let i = 0; i < d.length; i++) {
+        if (!(Math.abs(d[i]) <= HALF_MAX))
+          invalid(
+            'float_bits_overflow',
+            `${m.path}.${name} holds ${d[i]}, beyond float16's ±${HALF_MAX}; merge with float_bits 32.`,
+            'float_bits',
+          );
+        d[i] = halfToFloat(floatToHalf(d[i]));
+      }
+    }
+  }
+}
+
+/** Bytes stored over the bytes of keeping every member in float32 (what a merge's `storage` reports). */
+export function storageFraction(merge: {
+  modules: { parts: Record<string, Mat> }[];
+  fullFloats: number;
+  floatBits?: ReversibleFloatBits;
+}): number {
+  return (storedFloats(merge.modules) * (merge.floatBits ?? 32)) / 32 / merge.fullFloats;
+}
+
+/** A part as a safetensors tensor of the merge's precision (F16 keeps raw half bit patterns). */
+export function partTensor(mat: Mat, bits: ReversibleFloatBits): Tensor {
+  const shape = [mat.rows, mat.cols];
+  if (bits === 32) return { dtype: 'F32', shape, data: Float32Array.from(mat.data) };
+  return { dtype: 'F16', shape, data: Uint16Array.from(mat.data, floatToHalf) };
+}

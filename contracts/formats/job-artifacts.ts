@@ -69,6 +69,8 @@ export const BasisManifest = z.object({
   version: z.literal(1),
   construction: z.string(),
   basis_size: z.number().int().min(1),
+  /** Absent in merges written before float16 parts existed: 32. */
+  float_bits: z.union(REVERSIBLE_FLOAT_BITS.map((b) => z.literal(b)) as unknown as [z.ZodLiteral<32>, z.ZodLiteral<16>]).optional(),
   tasks: z.array(z.object({ name: z.string(), paths: z.array(z.string()) })).min(1),
   modules: z.array(
     z.object({ path: z.string(), out: z.number().int().min(1), in: z.number().int().min(1), parts: z.array(z.string()).min(1) }),

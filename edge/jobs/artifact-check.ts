@@ -12,6 +12,7 @@ import {
   BASIS_TENSORS,
   BasisManifest,
   type ArtifactLayout,
+  type ReversibleFloatBits,
 } from '../../contracts/formats/job-artifacts.ts';
 import { headerLength, parseSafetensorsHeader } from '../../contracts/formats/safetensors.ts';
 import type { ObjectStore } from '../../contracts/storage/object-store.ts';
@@ -98,10 +99,14 @@ export function listedSha256(manifest: ArtifactManifest, name: string): string |
 }
 
 /**
- * A reversible merge's basis: basis.json names the merge's members (by adapter id) and its basis size, and
- * every part it lists is a 2-D F32 tensor of basis.safetensors.
+ * A reversible merge's basis: basis.json names the merge's members (by adapter id), its basis size and float
+ * bits, and every part it lists is a 2-D tensor of basis.safetensors in that precision (F32, or F16 at 16 bits).
  */
-export async function checkBasis(store: ObjectStore, outputPrefix: string, want: { memberIds: string[]; basisSize: number }) {
+export async function checkBasis(
+  store: ObjectStore,
+  outputPrefix: string,
+  want: { memberIds: string[]; basisSize: number; floatBits: ReversibleFloatBits },
+) {
   const parsed = BasisManifest.safeParse(
     await parseJsonObject(store, outputPrefix + BASIS_MANIFEST, MAX_BASIS_MANIFEST_BYTES, BASIS_MANIFEST),
   );
@@ -113,6 +118,10 @@ export async function checkBasis(store: ObjectStore, outputPrefix: string, want:
     invalid('bad_artifact', `${BASIS_MANIFEST} holds tasks ${tasks.join(', ')}; the merge's members are ${members.join(', ')}.`);
   if (basis.basis_size !== want.basisSize)
     invalid('bad_artifact', `${BASIS_MANIFEST} has basis size ${basis.basis_size}; the merge asked for ${want.basisSize}.`);
+  const floatBits = basis.float_bits ?? 32;
+  if (floatBits !== want.floatBits)
+    invalid('bad_artifact', `${BASIS_MANIFEST} has float bits ${floatBits}; the merge asked for ${want.floatBits}.`);
+  const dtype = floatBits === 16 ? 'F16' : 'F32';
 
   const key = outputPrefix + BASIS_TENSORS;
   const info = await store.head(key);
@@ -125,8 +134,8 @@ export async function checkBasis(store: ObjectStore, outputPrefix: string, want:
   for (const m of basis.modules) {
     for (const part of m.parts) {
       const t = header.tensors.get(`${m.path}.${part}`);
-      if (t?.dtype !== 'F32' || t.shape.length !== 2)
-        invalid('bad_artifact', `${BASIS_TENSORS} has no 2-D F32 tensor "${m.path}.${part}", which ${BASIS_MANIFEST} lists.`);
+      if (t?.dtype !== dtype || t.shape.length !== 2)
+        invalid('bad_artifact', `${BASIS_TENSORS} has no 2-D ${dtype} tensor "${m.path}.${part}", which ${BASIS_MANIFEST} lists.`);
     }
   }
   return basis;

@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, inject, it } from 'vitest';
 import { env } from 'cloudflare:workers';
-import { encodeSafetensors } from '../../contracts/formats/safetensors.ts';
+import { encodeSafetensors, type Tensor } from '../../contracts/formats/safetensors.ts';
 import { REVERSIBLE_MERGE_METHODS } from '../../contracts/api/merge-methods.ts';
 import { MERGE_MAX_ADAPTERS } from '../../edge/schemas/merges.ts';
 import { call, createTenant, expectError, expectJson } from './api.ts';
@@ -41,7 +41,13 @@ async function publishAdapter(prefix: string, jobId: string, task: Task = 'task_
 }
 
 /** A small reversible basis whose manifest names `taskIds` (the edge checks names, basis size and tensors, not the algebra). */
-async function publishBasis(prefix: string, jobId: string, taskIds: string[], basisSize: number, opts: { dropTensor?: boolean } = {}) {
+async function publishBasis(
+  prefix: string,
+  jobId: string,
+  taskIds: string[],
+  basisSize: number,
+  opts: { dropTensor?: boolean; floatBits?: 16; dtype?: 'F16' | 'F32' } = {},
+) {
   const path = 'model.layers.0.self_attn.q_proj';
   const basis = {
     format: 'rankgate-reversible-merge',
@@ -49,12 +55,16 @@ async function publishBasis(prefix: string, jobId: string, taskIds: string[], ba
     construction: 'factor',
     base_model: 'tiny-llama',
     basis_size: basisSize,
+    ...(opts.floatBits ? { float_bits: opts.floatBits } : {}),
     full_floats: 1,
     tasks: taskIds.map((name) => ({ name, paths: [path] })),
     modules: [{ layer: 0, projection: 'q_proj', path, out: 2, in: 2, parts: ['mean_b', 'mean_a'] }],
   };
-  const tensor = { dtype: 'F32' as const, shape: [2, 2], data: new Float32Array(4) };
-  const tensors: [string, typeof tensor][] = [[`${path}.mean_b`, tensor]];
+  const tensor: Tensor =
+    (opts.dtype ?? (opts.floatBits ? 'F16' : 'F32')) === 'F16'
+      ? { dtype: 'F16', shape: [2, 2], data: new Uint16Array(4) }
+      : { dtype: 'F32', shape: [2, 2], data: new Float32Array(4) };
+  const tensors: [string, Tensor][] = [[`${path}.mean_b`, tensor]];
   if (!opts.dropTensor) tensors.push([`${path}.mean_a`, tensor]);
   await publish(prefix, jobId, 'reversible_basis', [
     ['basis.safetensors', encodeSafetensors(tensors)],
@@ -112,6 +122,27 @@ describe('merges', () => {
     expect(created.params).toEqual({ basis_size: 1, float_bits: 16 });
     const spec = await claimTask('merge', created.id, 'merger');
     expect(spec).toMatchObject({ method: 'rmm_shared', basis_size: 1, params: { float_bits: 16 } });
+    const ids = spec.members.map((m: any) => m.id);
+    // Its parts are checked as F16 tensors: float32 ones are refused, and so is a manifest of another precision.
+    await publishBasis(spec.output_prefix, created.id, ids, 1, { floatBits: 16, dtype: 'F32' });
+    expect((await taskCall('merge', created.id, 'complete', { backend_id: 'merger' })).status).toBe(422);
+    const refused = await expectJson('/v1/merges/half', { key: t.key }, 200);
+    expect(refused.error).toMatchObject({ code: 'bad_artifact' });
+    expect(refused.error.message).toContain('no 2-D F16 tensor');
+
+    const again = await createMerge(t.key, { name: 'half2', method: 'rmm_shared', basis_size: 1, float_bits: 16 });
+    const spec2 = await claimTask('merge', again.id, 'merger');
+    await publishBasis(spec2.output_prefix, again.id, ids, 1);
+    expect((await taskCall('merge', again.id, 'complete', { backend_id: 'merger' })).status).toBe(422);
+    expect((await expectJson('/v1/merges/half2', { key: t.key }, 200)).error.message).toContain('float bits 32; the merge asked for 16');
+
+    const good = await createMerge(t.key, { name: 'half3', method: 'rmm_shared', basis_size: 1, float_bits: 16 });
+    const spec3 = await claimTask('merge', good.id, 'merger');
+    await publishBasis(spec3.output_prefix, good.id, ids, 1, { floatBits: 16 });
+    const tasks = spec3.members.map((m: any) => ({ adapter_id: m.id, name: m.name, relative_error: 0.04 }));
+    const result = { tasks, storage_fraction: 0.33, rank: null };
+    expect((await taskCall('merge', good.id, 'complete', { backend_id: 'merger', result })).status).toBe(200);
+    expect(await expectJson('/v1/merges/half3', { key: t.key }, 200)).toMatchObject({ status: 'succeeded', result });
   });
 
   it('refuses parameters the merge could not be built with, before queueing it', async () => {

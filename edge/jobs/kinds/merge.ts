@@ -6,7 +6,7 @@ import { eq } from 'drizzle-orm';
 import { MergeResult } from '../../../contracts/api/internal-api.ts';
 import { isReversibleMerge, reversibleBasisSize } from '../../../contracts/api/merge-methods.ts';
 import { InvalidInputError } from '../../../contracts/formats/errors.ts';
-import { BASIS_MANIFEST, BASIS_TENSORS } from '../../../contracts/formats/job-artifacts.ts';
+import { BASIS_MANIFEST, BASIS_TENSORS, type ReversibleFloatBits } from '../../../contracts/formats/job-artifacts.ts';
 import { mergeMembers, merges } from '../../../schema/index.ts';
 import { nowS } from '../../ids.ts';
 import { checkBasis, publishedArtifact } from '../artifact-check.ts';
@@ -42,6 +42,7 @@ export const mergeKind: JobKindDefinition<'merge'> = {
         await checkBasis(store, m.outputPrefix, {
           memberIds: members.map((r) => r.adapterId),
           basisSize: reversibleBasisSize(m.basisSize, members.length),
+          floatBits: (m.params?.float_bits as ReversibleFloatBits | undefined) ?? 32,
         });
       } else {
         await publishedAdapter(store, id, {

@@ -13,7 +13,7 @@ import { quantizeAdapter, quantizeBaseWeights, type QuantizeOptions } from '../g
 import type { ModelFolder } from '../gpu-backend/formats/files.ts';
 import { toFloat32 } from '../contracts/formats/safetensors.ts';
 import { buildReversibleMerge, revertTask, type Construction } from '../gpu-backend/lowrank/reversible.ts';
-import { storedFloats } from '../gpu-backend/lowrank/reversible-types.ts';
+import { storageFraction } from '../gpu-backend/lowrank/stored-precision.ts';
 import { BASE_MODEL, type Suite } from './merge-suite.ts';
 
 /** A method's adapters, one per task in suite order, and its storage relative to keeping all adapters in fp32. */
@@ -62,18 +62,19 @@ export function collapsed(suite: Suite, label: string, spec: CollapsedSpec): Pro
 }
 
 /**
- * A reversible merge at basis size p: each task answered by its revert. Storage is counted from the merge's parts
- * (as reversibleReport does) rather than through the report, which rebuilds every task a second time.
+ * A reversible merge at basis size p (its parts in float32, or float16 for 'shared' with floatBits 16): each task
+ * answered by its revert. Storage is the bytes of the merge's parts (as reversibleReport counts them) rather than
+ * through the report, which rebuilds every task a second time.
  */
-export function reversible(suite: Suite, label: string, construction: Construction, p: number): Promise<Built> {
+export function reversible(suite: Suite, label: string, construction: Construction, p: number, floatBits = 32): Promise<Built> {
   return timed(
     label,
     async () => {
       const ms = members(suite);
-      const merge = await buildReversibleMerge(ms, { construction, basisSize: p });
+      const merge = await buildReversibleMerge(ms, { construction, basisSize: p, floatBits });
       const adapters: LoraAdapter[] = [];
       for (const t of suite.tasks) adapters.push(await revertTask(merge, t.name));
-      return { adapters, storage: storedFloats(merge.modules) / merge.fullFloats };
+      return { adapters, storage: storageFraction(merge) };
     },
     suite,
   );

@@ -201,6 +201,22 @@ describe('merges', () => {
       await rm(copy, { recursive: true, force: true });
       await rm(dir, { recursive: true, force: true });
     }));
+
+  test('rmm_shared with float_bits 16: its float16 artifact passes the edge, and each task served through it gives its own adapter’s tokens', () =>
+    withLogs(async () => {
+      const created = await api.json(
+        '/v1/merges',
+        { body: { name: 'abc-half', base_model: 'tiny-llama', adapters: TASKS, method: 'rmm_shared', float_bits: 16 } },
+        201,
+      );
+      const done = await finished(`/v1/merges/${created.id}`);
+      expect(done, JSON.stringify(done.error)).toMatchObject({ status: 'succeeded', params: { float_bits: 16 } });
+      // p = n in float16: each task to float16 rounding, not exactly.
+      for (const t of done.result.tasks) expect(t.relative_error).toBeLessThan(2e-3);
+      const greedy = async (model: string) =>
+        (await api.json('/v1/completions', { body: { model, prompt: 'upper: red fox', max_tokens: 12, temperature: 0 } })).choices[0].text;
+      for (const task of TASKS) expect(await greedy(`tiny-llama:abc-half/${task}`)).toBe(await greedy(`tiny-llama:${task}`));
+    }));
 });
 
 describe('a merge of as many adapters as one takes', () => {

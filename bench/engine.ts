@@ -5,8 +5,8 @@
  *  - decode tokens/s at batch 1, 8 and 32: no adapters, and one distinct r=16 adapter (all seven projections)
  *    per row;
  *  - at batch 1 and 32, in turn: the base, one adapter per row, the same adapters through one shared basis (k = 16
- *    per module; engine-shared.ts), and the LoRA graph with and without its shared-basis path, no adapter; the
- *    ratios to the base (adapter_vs_base_b1, decode_multi_vs_base, decode_shared_vs_base) come from these;
+ *    per module; engine-shared.ts), and the LoRA graph with no adapter; the ratios to the base (adapter_vs_base_b1,
+ *    decode_multi_vs_base, decode_shared_vs_base) come from these;
  *  - the naive way: the same 32 requests served one adapter at a time (batch 1, one after another);
  *  - time to the first token of a task of a cached shared basis as served (shared path), of the same rebuilt as an
  *    adapter, and of a compressed int8 adapter (engine-shared.ts);
@@ -107,23 +107,20 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
     rows.push([n, base, baseLoraGraph, multi, multi / base]);
   }
   // Batch 1 and 32 again, in turn round after round (best of each), so load on the machine falls on all alike: the
-  // base, one adapter per row, the same adapters as tasks of the shared basis, and the LoRA graph with and without
-  // its shared-basis path, no adapter. The ratios against the base come from these.
-  const noShared = await Decoder.fromFolder(folder, { sharedBasis: false });
+  // base, one adapter per row, the same adapters as tasks of the shared basis, and the LoRA graph with
+  // no adapter. The ratios against the base come from these.
   const inTurn = async (n: number) => {
-    const best = { base: 0, multi: 0, shared: 0, lora_graph: 0, lora_graph_no_shared_inputs: 0 };
+    const best = { base: 0, multi: 0, shared: 0, lora_graph: 0 };
     for (let round = 0; round < (quick ? 2 : 3); round++) {
       best.base = Math.max(best.base, await decodeTps(n, false, plain));
       best.multi = Math.max(best.multi, await decodeTps(n, true));
       best.shared = Math.max(best.shared, await decodeTps(n, 'shared'));
       best.lora_graph = Math.max(best.lora_graph, await decodeTps(n, false));
-      best.lora_graph_no_shared_inputs = Math.max(best.lora_graph_no_shared_inputs, await decodeTps(n, false, noShared));
     }
     return best;
   };
   const b1 = await inTurn(1);
   const b32 = await inTurn(32);
-  await noShared.release();
   const firstToken = await firstTokens(decoder, adapters[0], quick);
   const mix = await mixVsSingle(decoder, adapters, ctx, steps, quick);
 
@@ -148,17 +145,10 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
   console.log(`\ndecode measured in turn (best of ${quick ? 2 : 3} rounds), tokens/s:`);
   console.log(
     table(
-      [
-        'batch',
-        'base model',
-        'one adapter per row',
-        `tasks of one shared basis (k ${SHARED_K})`,
-        'LoRA graph, no adapter',
-        'same, no shared path',
-      ],
+      ['batch', 'base model', 'one adapter per row', `tasks of one shared basis (k ${SHARED_K})`, 'LoRA graph, no adapter'],
       [1, 32].map((n) => {
         const b = n === 1 ? b1 : b32;
-        return [n, b.base, b.multi, b.shared, b.lora_graph, b.lora_graph_no_shared_inputs];
+        return [n, b.base, b.multi, b.shared, b.lora_graph];
       }),
     ),
   );
@@ -196,7 +186,6 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
     decode_b1_in_turn_tokens_per_s: b1,
     decode_b32_in_turn_tokens_per_s: b32,
     shared_basis: { k: SHARED_K, tasks: 32, fitted: shared.fitted, fit_seconds: shared.seconds },
-    shared_inputs_overhead: 1 - b32.lora_graph / b32.lora_graph_no_shared_inputs,
     revert_first_token_ms: firstToken.revert_first_token_ms,
     revert_vs_base_first_token: firstToken.revert_first_token_ms / firstToken.base_first_token_ms,
     rebuild_first_token_ms: firstToken.rebuild_first_token_ms,

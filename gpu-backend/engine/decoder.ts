@@ -12,7 +12,6 @@ import { io } from './inference-graph.ts';
 import type { KvCache } from './kv-cache.ts';
 import type { LoraRows } from './lora-rows.ts';
 import { RopeTables } from './rope.ts';
-import { SharedBasisRows } from './shared-basis-rows.ts';
 import { checkWeightQuantization, type WeightQuantization } from './quantized-weights.ts';
 import { type LoadOptions, loadInferenceSession } from './load.ts';
 import { f32, i64, type ort } from './runtime.ts';
@@ -27,9 +26,8 @@ export interface StepInput {
   newLengths: ArrayLike<number>;
   /** Cache holding earlier positions of each row (rows [0, rows)), or null for a fresh prefill. */
   cache: KvCache | null;
+  /** Each row's adapter or shared-basis task. */
   lora: LoraRows;
-  /** Rows of a shared basis (absent: none). */
-  shared?: SharedBasisRows;
   /** Positions (within this step's new tokens) whose logits to return, per row; the same count for every row. */
   logitsAt: number[][];
 }
@@ -46,9 +44,6 @@ export class Decoder {
   private readonly rope: RopeTables;
   /** Whether the graph takes LoRA inputs (false only for the plain-base graph benchmarks compare against). */
   private readonly hasLora: boolean;
-  /** Whether the graph takes shared-basis inputs; `noShared` feeds them when a step brings none. */
-  private readonly hasShared: boolean;
-  private readonly noShared: SharedBasisRows;
 
   private constructor(
     readonly cfg: ModelConfig,
@@ -58,8 +53,6 @@ export class Decoder {
   ) {
     this.rope = new RopeTables(cfg);
     this.hasLora = session.inputNames.includes(io.loraA(0, 'qkv'));
-    this.hasShared = session.inputNames.includes(io.sharedV(0, 'qkv'));
-    this.noShared = new SharedBasisRows(cfg, 1);
   }
 
   /**
@@ -110,11 +103,7 @@ export class Decoder {
       const free = f32(new Float32Array(rows * kvH * hd), [rows, kvH, 1, hd]);
       for (let l = 0; l < numLayers; l++) feeds[io.pastKey(l)] = feeds[io.pastValue(l)] = free;
     }
-    if (this.hasLora) for (const [name, t] of inp.lora.tensors(rows, { a: io.loraA, b: io.loraB })) feeds[name] = t;
-    if (this.hasShared) {
-      const names = { v: io.sharedV, core: io.sharedCore, uT: io.sharedUt };
-      for (const [name, t] of (inp.shared ?? this.noShared).tensors(inp.shared ? rows : 1, names)) feeds[name] = t;
-    }
+    if (this.hasLora) for (const [name, t] of inp.lora.tensors(rows, { a: io.loraA, c: io.loraC, b: io.loraB })) feeds[name] = t;
     const out = await this.session.run(feeds);
     return {
       logits: out[io.logits].data as Float32Array,

@@ -9,7 +9,7 @@ import { maxContext } from '../../contracts/formats/hf-config.ts';
 import type { Decoder } from './decoder.ts';
 import { KvCache } from './kv-cache.ts';
 import { LoraRows } from './lora-rows.ts';
-import { checkSharedTask, SharedBasisRows, sharedTaskAdapter, type SharedBasis, type SharedTask } from './shared-basis-rows.ts';
+import { checkSharedTask, type SharedTask } from './shared-basis-rows.ts';
 import { pooledEmbedding, type Pooling } from './embedding.ts';
 import { rng, sample, tokenLogprobs, type SamplingParams, type TokenLogprobs } from './sampling.ts';
 
@@ -17,8 +17,8 @@ export interface GenerationRequest extends SamplingParams {
   prompt: number[];
   adapter: LoraAdapter | null;
   /**
-   * A task of a shared basis instead of an adapter (`adapter` must then be null): served through the batch's
-   * shared path, or as the rebuilt task on the per-row path while rows of another basis run (shared-basis-rows.ts).
+   * A task of a shared basis instead of an adapter (`adapter` must then be null): its row reads the basis' V and Uᵀ,
+   * which rows of the same basis share, and its own core (lora-rows.ts).
    */
   shared?: SharedTask;
   maxTokens: number;
@@ -132,7 +132,6 @@ export class RunningBatch {
   private readonly rows: Row[] = [];
   private readonly cache: KvCache;
   private readonly lora: LoraRows;
-  private readonly shared: SharedBasisRows;
   onFinish: (row: Row, reason: GenerationResult['finishReason']) => void = () => {};
 
   constructor(
@@ -141,7 +140,6 @@ export class RunningBatch {
   ) {
     this.cache = new KvCache(decoder.cfg, capacity);
     this.lora = new LoraRows(decoder.cfg, capacity);
-    this.shared = new SharedBasisRows(decoder.cfg, capacity);
   }
 
   get size(): number {
@@ -162,24 +160,9 @@ export class RunningBatch {
     const seq = Math.max(...lengths);
     const tokens = new Array<number>(n * seq).fill(0);
     admitted.forEach((a, i) => a.req.prompt.forEach((t, j) => (tokens[i * seq + j] = t)));
-    // A shared-basis row takes the shared path when its basis is the batch's (or the batch has none running), in
-    // prefill and decode alike; otherwise its task rebuilt as an adapter takes the per-row path.
+    const sources = admitted.map((a) => a.req.shared ?? a.req.adapter);
     const prefillLora = new LoraRows(cfg, n);
-    const prefillShared = new SharedBasisRows(cfg, n);
-    let basis: SharedBasis | null = null;
-    const routes = admitted.map((a) => {
-      const s = a.req.shared;
-      if (!s) return { adapter: a.req.adapter, shared: null };
-      if (this.shared.accepts(s.basis) && (basis ?? s.basis) === s.basis) {
-        basis = s.basis;
-        return { adapter: null, shared: s };
-      }
-      return { adapter: sharedTaskAdapter(s), shared: null };
-    });
-    routes.forEach((r, i) => {
-      prefillLora.set(i, r.adapter);
-      prefillShared.set(i, r.shared);
-    });
+    sources.forEach((s, i) => prefillLora.set(i, s));
     const out = await this.decoder.step({
       tokens,
       rows: n,
@@ -187,7 +170,6 @@ export class RunningBatch {
       newLengths: lengths,
       cache: null,
       lora: prefillLora,
-      shared: prefillShared,
       logitsAt: lengths.map((len) => [len - 1]),
     });
 
@@ -206,8 +188,7 @@ export class RunningBatch {
       this.cache.clear(row);
       for (let l = 0; l < cfg.numLayers; l++) this.cache.write(l, row, out.present[l], i, seq, 0, lengths[i]);
       this.cache.advance(row, lengths[i]);
-      this.lora.set(row, routes[i].adapter);
-      this.shared.set(row, routes[i].shared);
+      this.lora.set(row, sources[i]);
     });
     await this.acceptAll(out.logits, base);
   }
@@ -225,7 +206,6 @@ export class RunningBatch {
       newLengths: new Array(n).fill(1),
       cache: this.cache,
       lora: this.lora,
-      shared: this.shared,
       logitsAt: new Array(n).fill([0]),
     });
     for (let row = 0; row < n; row++) {
@@ -259,7 +239,6 @@ export class RunningBatch {
     for (let row = this.rows.length - 1; row >= 0; row--) {
       this.cache.clear(row);
       this.lora.set(row, null);
-      this.shared.set(row, null);
     }
     this.rows.length = 0;
   }
@@ -271,6 +250,5 @@ export class RunningBatch {
     this.rows.pop();
     this.cache.move(last, row);
     this.lora.move(last, row);
-    this.shared.move(last, row);
   }
 }

@@ -4,13 +4,11 @@
  * for prefill and decode alike. Per step it takes
  *   input_ids [batch, seq], rope tables, an additive mask [batch, 1, 1, seq, past+seq], logits_index [batch, n],
  *   past_key.L / past_value.L [batch, kv_heads, past, head_dim]   (the static cache, read in place),
- *   lora_A.L.U [lora_rows, in, n·r] / lora_B.L.P [lora_rows, r, out] (each row's adapter, transposed, rank-padded;
- *                                  per unit U of PROJECTION_UNITS its n members' Aᵀ side by side (lora-rows.ts);
- *                                  lora_rows is 1 when every row shares one adapter or none: MatMul broadcasts it),
- *   shared_V.L.U [in, k], shared_core.L.U [shared_rows, k, k], shared_Ut.L.U [k, out]   (per unit U of
- *                                 PROJECTION_UNITS: q/k/v together, o, gate/up together, down;
- *                                 (one shared basis for the whole batch, each row's core Σᵢᵀ or zeros;
- *                                  shared-basis-rows.ts; k = 1 of zeros when no row uses one),
+ *   lora_A.L.U [lora_rows, in, n·r], lora_C.L.U [core_rows, n·r, n·r], lora_B.L.P [lora_rows, r, out]
+ *                                 (per unit U of PROJECTION_UNITS: q/k/v together, o, gate/up together, down; each
+ *                                  row's adapter, transposed, rank-padded, or its shared-basis task as A = V,
+ *                                  C = Σᵢᵀ, B = Uᵀ (lora-rows.ts); a leading axis is 1 when every row has that factor
+ *                                  in common, and MatMul broadcasts it),
  * and returns logits at the requested positions, the last hidden state after the final norm at every position
  * (hidden [batch, seq, hidden_size], which embeddings pool), plus this step's keys and values (present_key.L /
  * present_value.L [batch, kv_heads, seq, head_dim]), which the caller writes into its cache.
@@ -28,7 +26,7 @@ import {
   type ProjectionUnit,
   weightName,
   type LayerWeights,
-  type SharedSlot,
+  type UnitLora,
 } from './llama.ts';
 import { concat, gather, gatherRows, isNBits, linearAny, rmsNorm, type LinearWeight } from './ops.ts';
 import type { ExternalWeights } from './external-weights.ts';
@@ -48,16 +46,12 @@ export const io = {
   presentValue: (l: number) => `present_value.${l}`,
   loraA: (l: number, u: ProjectionUnit) => `lora_A.${l}.${u}`,
   loraB: (l: number, p: Projection) => `lora_B.${l}.${p}`,
-  sharedV: (l: number, u: ProjectionUnit) => `shared_V.${l}.${u}`,
-  sharedCore: (l: number, u: ProjectionUnit) => `shared_core.${l}.${u}`,
-  sharedUt: (l: number, u: ProjectionUnit) => `shared_Ut.${l}.${u}`,
+  loraC: (l: number, u: ProjectionUnit) => `lora_C.${l}.${u}`,
 };
 
 export interface InferenceGraphOptions {
-  /** false: no LoRA inputs at all (the plain base model; benchmarks compare against it), nor shared-basis ones. */
+  /** false: no LoRA inputs at all (the plain base model; benchmarks compare against it). */
   lora?: boolean;
-  /** false: no shared-basis inputs (default: present whenever LoRA inputs are). */
-  sharedBasis?: boolean;
   /**
    * true: q/k/v and gate/up each one MatMul over their weights stacked in the graph (folded at load). Off by default:
    * on the 135M shape the session then held ~320 MB more (970 against 651 MB), for no speed-up measurable on the
@@ -85,7 +79,6 @@ export function buildInferenceGraph(cfg: ModelConfig, weights: ExternalWeights, 
   const embedShape = [cfg.vocabSize, cfg.hiddenSize];
   // A float32 tied head is the table itself; otherwise the lookup may keep the table as stored (bf16 or fp16).
   const embed = cfg.tieWordEmbeddings && !quant ? param(weightName.embed, embedShape) : null;
-  const withShared = opts.lora !== false && opts.sharedBasis !== false;
 
   let h = g.scope('model/embed_tokens', () =>
     embed ? gather(g, embed, inputIds) : weights.lookup(g, weightName.embed, embedShape, inputIds),
@@ -97,8 +90,7 @@ export function buildInferenceGraph(cfg: ModelConfig, weights: ExternalWeights, 
       proj: {} as Record<Projection, LinearWeight>,
       bias: {},
     };
-    const lora = {} as Record<ProjectionUnit, { a: Value; b: Value[] }>;
-    const shared = {} as Record<ProjectionUnit, SharedSlot>;
+    const lora = {} as Record<ProjectionUnit, UnitLora>;
     for (const p of PROJECTIONS) {
       const { in: fanIn, out } = projectionShape(cfg, p);
       w.proj[p] = matrix(weightName.proj(l, p), [out, fanIn]);
@@ -107,19 +99,11 @@ export function buildInferenceGraph(cfg: ModelConfig, weights: ExternalWeights, 
     if (opts.lora !== false)
       for (const { unit, members } of PROJECTION_UNITS) {
         const r = `r.${l}.${unit}`;
+        const width = `${members.length}·${r}`;
         lora[unit] = {
-          a: g.input(io.loraA(l, unit), 'float32', ['lora_rows', projectionShape(cfg, members[0]).in, `${members.length}·${r}`]),
+          a: g.input(io.loraA(l, unit), 'float32', ['lora_rows', projectionShape(cfg, members[0]).in, width]),
+          c: g.input(io.loraC(l, unit), 'float32', ['core_rows', width, width]),
           b: members.map((p) => g.input(io.loraB(l, p), 'float32', ['lora_rows', r, projectionShape(cfg, p).out])),
-        };
-      }
-    if (withShared)
-      for (const { unit, members } of PROJECTION_UNITS) {
-        const k = `k.${l}.${unit}`;
-        const out = members.reduce((n, p) => n + projectionShape(cfg, p).out, 0);
-        shared[unit] = {
-          v: g.input(io.sharedV(l, unit), 'float32', [projectionShape(cfg, members[0]).in, k]),
-          core: g.input(io.sharedCore(l, unit), 'float32', ['shared_rows', k, k]),
-          uT: g.input(io.sharedUt(l, unit), 'float32', [k, out]),
         };
       }
     w.fused = {};
@@ -143,7 +127,6 @@ export function buildInferenceGraph(cfg: ModelConfig, weights: ExternalWeights, 
         past,
         lora: () => undefined,
         loraUnit: opts.lora === false ? undefined : (u) => lora[u],
-        shared: withShared ? (u) => shared[u] : undefined,
       }),
     );
     h = out.y;

@@ -4,7 +4,7 @@
  *  - `inference-graph.ts`: the whole model with weights as initializers, a static KV cache and per-row LoRA;
  *  - `train-graphs.ts`: one decoder layer (and the head) with weights as inputs, differentiated by `autodiff.ts`.
  */
-import { modulePath, projectionShape, type ModelConfig, type Projection } from '../../contracts/formats/hf-config.ts';
+import { modulePath, type ModelConfig, type Projection } from '../../contracts/formats/hf-config.ts';
 import type { Graph, Value } from './graph.ts';
 import {
   add,
@@ -37,17 +37,6 @@ export interface LoraSlot {
   scale?: number;
 }
 
-/**
- * A shared-basis delta on one unit of projections, ΔWᵢ = U·Σᵢ·Vᵀ for the row's task i: V [in, k] and Uᵀ [k, out]
- * shared by every row (one GEMM each over the batch), and the per-row core Σᵢᵀ [rows, k, k] (zeros for rows outside
- * the basis). Computes ((x·V)·Σᵢᵀ)·Uᵀ = x·ΔWᵢᵀ; for a unit of several projections, `out` spans all of them.
- */
-export interface SharedSlot {
-  v: Value;
-  core: Value;
-  uT: Value;
-}
-
 /** W: float32 [out, in] values (training), or either those or MatMulNBits weights (serving, int8/int4). */
 export interface LayerWeights<W extends LinearWeight = LinearWeight> {
   inputNorm: Value;
@@ -70,8 +59,8 @@ export const FUSED_GROUPS = { qkv: ['q_proj', 'k_proj', 'v_proj'], gateUp: ['gat
 export type FusedGroup = keyof typeof FUSED_GROUPS;
 
 /**
- * How the shared-basis path groups the projections (serving): each unit is one x·V, one per-row core and one ·Uᵀ,
- * over its members' bases side by side (shared-basis-rows.ts), 4 units a layer instead of 7 projections.
+ * How serving groups the projections for their low-rank deltas: each unit is one x·A, one per-row C and one ·B per
+ * member, over its members' factors side by side (lora-rows.ts), 4 units a layer instead of 7 projections.
  */
 export type ProjectionUnit = FusedGroup | 'o_proj' | 'down_proj';
 export const PROJECTION_UNITS: readonly { unit: ProjectionUnit; members: readonly Projection[] }[] = [
@@ -99,58 +88,42 @@ export interface LayerInputs {
   /** Static KV cache of earlier positions, [B, kv_heads, P, head_dim] each; absent in training. */
   past?: { key: Value; value: Value };
   lora: (p: Projection) => LoraSlot | undefined;
-  /**
-   * Serving: per-row LoRA per unit of PROJECTION_UNITS instead of `lora`, the members' Aᵀ side by side
-   * [rows, in, n·R] (one x·A for the unit, split equally) and each member's scaled Bᵀ [rows, R, out].
-   */
-  loraUnit?: (unit: ProjectionUnit) => { a: Value; b: Value[] } | undefined;
-  /** The shared-basis path beside the per-row LoRA path, per unit of PROJECTION_UNITS (serving only). */
-  shared?: (unit: ProjectionUnit) => SharedSlot | undefined;
-}
-
-/** `nn.Linear` plus its LoRA delta: x·Wᵀ + b + scale·(x·Aᵀ)·Bᵀ, plus the shared-basis delta ((x·V)·Σᵢᵀ)·Uᵀ when given. */
-function projection(g: Graph, name: 'o_proj' | 'down_proj', x: Value, w: LayerWeights, inp: ProjectionInputs): Value {
-  return g.scope(name, () => {
-    const base = linearAny(g, x, w.proj[name], w.bias[name]);
-    const y = withUnitLora(g, name, x, [base], inp)?.[0] ?? withLora(g, name, x, base, inp);
-    const shared = inp.shared?.(name);
-    return shared ? g.scope('shared', () => add(g, y, sharedDelta(g, x, shared))) : y;
-  });
+  /** Serving: per-row low-rank deltas per unit of PROJECTION_UNITS instead of `lora` (lora-rows.ts). */
+  loraUnit?: (unit: ProjectionUnit) => UnitLora | undefined;
 }
 
 /**
- * The projections of `group`: one MatMul over their stacked weights when the layer has them (serving), else one
- * each; the group's shared-basis delta is one product over the group, split when the weights are not stacked.
+ * A unit's per-row delta x·A·C·B: A [rows, in, n·R] the members' Aᵀ (or a shared basis' V) side by side, one x·A for
+ * the unit; C [rows, n·R, n·R] block-diagonal (identity, or a shared-basis task's core); then split equally, each
+ * member's B [rows, R, out] (scaled Bᵀ, or Uᵀ). Any leading axis may be 1, broadcast over the batch.
  */
-function projectionGroup(g: Graph, cfg: ModelConfig, group: FusedGroup, x: Value, w: LayerWeights, inp: ProjectionInputs): Value[] {
+export interface UnitLora {
+  a: Value;
+  c: Value;
+  b: Value[];
+}
+
+/** `nn.Linear` plus its LoRA delta: x·Wᵀ + b + scale·(x·Aᵀ)·Bᵀ. */
+function projection(g: Graph, name: 'o_proj' | 'down_proj', x: Value, w: LayerWeights, inp: ProjectionInputs): Value {
+  return g.scope(name, () => {
+    const base = linearAny(g, x, w.proj[name], w.bias[name]);
+    return withUnitLora(g, name, x, [base], inp)?.[0] ?? withLora(g, name, x, base, inp);
+  });
+}
+
+/** The projections of `group`: one MatMul over their stacked weights when the layer has them (serving), else one each. */
+function projectionGroup(g: Graph, group: FusedGroup, x: Value, w: LayerWeights, inp: ProjectionInputs): Value[] {
   const names = FUSED_GROUPS[group];
   const fused = w.fused?.[group];
-  const shared = inp.shared?.(group);
   return g.scope(group, () => {
-    let ys: Value[];
-    if (fused) {
-      let y = linearAny(g, x, fused.w, fused.bias);
-      if (shared) y = g.scope('shared', () => add(g, y, sharedDelta(g, x, shared)));
-      ys = splitLengths(g, y, -1, fused.sizes);
-    } else {
-      ys = names.map((name) => g.scope(name, () => linearAny(g, x, w.proj[name], w.bias[name])));
-      if (shared) {
-        const deltas = g.scope('shared', () =>
-          splitLengths(
-            g,
-            sharedDelta(g, x, shared),
-            -1,
-            names.map((p) => projectionShape(cfg, p).out),
-          ),
-        );
-        ys = ys.map((y, i) => add(g, y, deltas[i]));
-      }
-    }
+    const ys = fused
+      ? splitLengths(g, linearAny(g, x, fused.w, fused.bias), -1, fused.sizes)
+      : names.map((name) => g.scope(name, () => linearAny(g, x, w.proj[name], w.bias[name])));
     return withUnitLora(g, group, x, ys, inp) ?? names.map((name, i) => g.scope(name, () => withLora(g, name, x, ys[i], inp)));
   });
 }
 
-type ProjectionInputs = Pick<LayerInputs, 'lora' | 'shared' | 'loraUnit'>;
+type ProjectionInputs = Pick<LayerInputs, 'lora' | 'loraUnit'>;
 
 /** y (the base projection of x) plus the projection's LoRA delta, when it has one. */
 function withLora(g: Graph, name: Projection, x: Value, y: Value, inp: ProjectionInputs): Value {
@@ -163,18 +136,16 @@ function withLora(g: Graph, name: Projection, x: Value, y: Value, inp: Projectio
   });
 }
 
-/** ys (the unit's base projections of x) plus their per-row LoRA deltas through `loraUnit`; undefined without it. */
+/** ys (the unit's base projections of x) plus their per-row deltas x·A·C·B through `loraUnit`; undefined without it. */
 function withUnitLora(g: Graph, unit: ProjectionUnit, x: Value, ys: Value[], inp: ProjectionInputs): Value[] | undefined {
   const lora = inp.loraUnit?.(unit);
   if (!lora) return undefined;
   return g.scope('lora', () => {
-    const h = matmul(g, x, lora.a);
+    const h = matmul(g, matmul(g, x, lora.a), lora.c);
     const hs = ys.length > 1 ? splitEqual(g, h, -1, ys.length) : [h];
     return ys.map((y, i) => add(g, y, matmul(g, hs[i], lora.b[i])));
   });
 }
-
-const sharedDelta = (g: Graph, x: Value, s: SharedSlot): Value => matmul(g, matmul(g, matmul(g, x, s.v), s.core), s.uT);
 
 /** rotate_half as a fixed [hd, hd] matrix, so RoPE is x·cos + (x·R)·sin with a plain MatMul and its plain rule. */
 function rotateHalfMatrix(g: Graph, hd: number): Value {
@@ -207,7 +178,7 @@ export function decoderLayer(g: Graph, cfg: ModelConfig, w: LayerWeights, inp: L
 
   const attnOut = g.scope('attn', () => {
     const xn = g.scope('input_layernorm', () => rmsNorm(g, x, w.inputNorm, cfg.rmsNormEps));
-    const [qOut, kOut, vOut] = projectionGroup(g, cfg, 'qkv', xn, w, inp);
+    const [qOut, kOut, vOut] = projectionGroup(g, 'qkv', xn, w, inp);
     // [B, T, heads·hd] -> [B, T, heads, hd], RoPE, then heads to the front: [B, heads, T, hd].
     const heads = (y: Value, n: number) => transpose(g, rope(g, reshape(g, y, [B, T, n, hd]), inp.cos, inp.sin, hd), [0, 2, 1, 3]);
     // Query heads grouped under the key/value head they share (GQA): [B, kvH, groups, T, hd].
@@ -239,7 +210,7 @@ export function decoderLayer(g: Graph, cfg: ModelConfig, w: LayerWeights, inp: L
   const h = add(g, x, attnOut.out);
   const y = g.scope('mlp', () => {
     const hn = g.scope('post_attention_layernorm', () => rmsNorm(g, h, w.postNorm, cfg.rmsNormEps));
-    const [gate, up] = projectionGroup(g, cfg, 'gateUp', hn, w, inp);
+    const [gate, up] = projectionGroup(g, 'gateUp', hn, w, inp);
     return add(g, h, projection(g, 'down_proj', mul(g, silu(g, gate), up), w, inp));
   });
   return { y, key: attnOut.key, value: attnOut.value };

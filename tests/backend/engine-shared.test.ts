@@ -1,14 +1,15 @@
 /**
- * Shared-basis serving (gpu-backend/engine/shared-basis-rows.ts): rows of one `shared` reversible merge computing
- * one x·V and ·Uᵀ for the batch and a k×k core each give the same logits and tokens as today's per-row path with
- * the task rebuilt as an adapter, alone and mixed with plain adapters, base rows and a second basis.
+ * Shared-basis serving (gpu-backend/engine/lora-rows.ts): rows of one `shared` reversible merge, fed as A = V and
+ * B = Uᵀ once for the batch and a k×k core C each, give the same logits and tokens as the task rebuilt as an adapter,
+ * alone and mixed with plain adapters, base rows and a second basis; and the feeds are laid out as the graph expects.
  */
 import { beforeAll, describe, expect, test } from 'vitest';
 import { forwardLogits, loadFixture, maxAbsDiff, type Fixture } from '../../gpu-backend/cli/parity.ts';
 import type { LoraAdapter } from '../../contracts/formats/adapter.ts';
 import { generate, type GenerationRequest } from '../../gpu-backend/engine/generate.ts';
+import { io } from '../../gpu-backend/engine/inference-graph.ts';
 import { LoraRows } from '../../gpu-backend/engine/lora-rows.ts';
-import { SharedBasisRows, sharedTaskAdapter, type SharedTask } from '../../gpu-backend/engine/shared-basis-rows.ts';
+import { sharedTaskAdapter, type SharedTask } from '../../gpu-backend/engine/shared-basis-rows.ts';
 import { sharedBasisOfJoint, sharedBasisOfMerge } from '../../gpu-backend/lowrank/shared-basis-form.ts';
 import { jointAdapter, jointCompress } from '../../gpu-backend/lowrank/joint.ts';
 import { buildReversibleMerge, revertTask, type ReversibleMerge } from '../../gpu-backend/lowrank/reversible.ts';
@@ -31,16 +32,18 @@ beforeAll(async () => {
 
 type RowSpec = { adapter: LoraAdapter | null; shared?: SharedTask };
 
+/** The rows' slots: each row's shared-basis task where given, else its adapter. */
+function rowsOf(rows: RowSpec[]): LoraRows {
+  const lora = new LoraRows(fx.decoder.cfg, rows.length);
+  rows.forEach((r, i) => lora.set(i, r.shared ?? r.adapter));
+  return lora;
+}
+
 /** Full-sequence logits of the fixture's prompts, one row spec per prompt, through the shared path where given. */
 async function sharedLogits(rows: RowSpec[]): Promise<Float32Array> {
   const n = fx.inputIds.length;
   const seq = fx.inputIds[0].length;
-  const lora = new LoraRows(fx.decoder.cfg, n);
-  const shared = new SharedBasisRows(fx.decoder.cfg, n);
-  rows.forEach((r, i) => {
-    lora.set(i, r.adapter);
-    shared.set(i, r.shared ?? null);
-  });
+  const lora = rowsOf(rows);
   const out = await fx.decoder.step({
     tokens: fx.inputIds.flat(),
     rows: n,
@@ -48,7 +51,6 @@ async function sharedLogits(rows: RowSpec[]): Promise<Float32Array> {
     newLengths: fx.inputIds.map((r) => r.length),
     cache: null,
     lora,
-    shared,
     logitsAt: fx.inputIds.map(() => [...Array(seq).keys()]),
   });
   return out.logits;
@@ -101,10 +103,60 @@ describe('shared-basis rows', () => {
     expect(maxAbsDiff(got, perRow)).toBeLessThan(1e-4);
   });
 
-  test('no row in the basis: the zero feeds leave the model as it is', async () => {
-    const got = await sharedLogits([{ adapter: fx.adapters.get('task_a')! }, { adapter: null }, { adapter: null }]);
-    const perRow = await forwardLogits(fx.decoder, fx.inputIds, [fx.adapters.get('task_a')!, null, null]);
-    expect(maxAbsDiff(got, perRow)).toBe(0);
+  test('tasks of two bases and a plain adapter in one step equal each task rebuilt as an adapter', async () => {
+    const got = await sharedLogits([
+      { adapter: null, shared: task(lossy, 'task_a') },
+      { adapter: null, shared: task(other, 'task_b') },
+      { adapter: fx.adapters.get('task_c')! },
+    ]);
+    const perRow = await forwardLogits(fx.decoder, fx.inputIds, [
+      await revertTask(lossy, 'task_a'),
+      await revertTask(other, 'task_b'),
+      fx.adapters.get('task_c')!,
+    ]);
+    expect(maxAbsDiff(got, perRow)).toBeLessThan(1e-4);
+  });
+});
+
+describe('feed layout', () => {
+  /** Leading axis of A, C and B of layer 0's q/k/v unit, and its rank, for these rows. */
+  const layout = (rows: RowSpec[]) => {
+    const feeds = new Map(rowsOf(rows).tensors(rows.length, { a: io.loraA, c: io.loraC, b: io.loraB }));
+    const [a, c, b] = [feeds.get(io.loraA(0, 'qkv'))!, feeds.get(io.loraC(0, 'qkv'))!, feeds.get(io.loraB(0, 'q_proj'))!];
+    expect(c.dims[1]).toBe(a.dims[2]);
+    expect(c.dims[2]).toBe(a.dims[2]);
+    return { a: a.dims[0], c: c.dims[0], b: b.dims[0], rank: b.dims[1] };
+  };
+  const adapter = (name: string): RowSpec => ({ adapter: fx.adapters.get(name)! });
+  const shared = (merge: ReversibleMerge, name: string): RowSpec => ({ adapter: null, shared: task(merge, name) });
+  const base: RowSpec = { adapter: null };
+
+  // Rows as thunks: the fixture loads after the table is read.
+  test.each([
+    ['no adapter: rank 1 of zeros, fed once', () => [base, base, base], { a: 1, c: 1, b: 1, rank: 1 }],
+    ['one adapter on every row: fed once', () => [adapter('task_a'), adapter('task_a'), adapter('task_a')], { a: 1, c: 1, b: 1 }],
+    ['distinct adapters: A and B per row, C (the identity) once', () => [adapter('task_a'), adapter('task_b'), base], { a: 3, c: 1, b: 3 }],
+    [
+      'tasks of one basis: V and Uᵀ once, a core per row',
+      () => [shared(lossy, 'task_a'), shared(lossy, 'task_b'), shared(lossy, 'task_c')],
+      { a: 1, c: 3, b: 1 },
+    ],
+    ['a task beside an adapter: every factor per row', () => [shared(lossy, 'task_a'), adapter('task_b'), base], { a: 3, c: 3, b: 3 }],
+  ] as [string, () => RowSpec[], Record<string, number>][])('%s', (_, rows, want) => {
+    expect(layout(rows())).toMatchObject(want);
+  });
+
+  test('a row that leaves is cleared: its slot adds nothing afterwards', async () => {
+    const lora = rowsOf([shared(lossy, 'task_a'), adapter('task_b'), base]);
+    lora.move(2, 0);
+    lora.move(1, 1);
+    const feeds = lora.tensors(3, { a: io.loraA, c: io.loraC, b: io.loraB });
+    const a = new Map(feeds).get(io.loraA(0, 'qkv'))!.data as Float32Array;
+    const rowSize = a.length / 3;
+    // Row 0 took row 2's base slot (zeros), row 2 was emptied, row 1 kept its adapter.
+    expect(a.subarray(0, rowSize).every((x) => x === 0)).toBe(true);
+    expect(a.subarray(2 * rowSize).every((x) => x === 0)).toBe(true);
+    expect(a.subarray(rowSize, 2 * rowSize).some((x) => x !== 0)).toBe(true);
   });
 });
 
@@ -122,7 +174,7 @@ describe('generation with shared-basis tasks', () => {
     expect(results.map((r) => r.tokens)).toEqual([...TASKS, 'task_b', 'base'].map(refGeneration));
   });
 
-  test('rows of a second basis take the per-row path and give the same tokens as alone', async () => {
+  test('rows of two bases in one batch give the same tokens as each alone', async () => {
     const mixed: GenerationRequest[] = [
       { prompt: prompt(), adapter: null, shared: task(lossy, 'task_a'), maxTokens: 10 },
       { prompt: fx.inputIds[1], adapter: null, shared: task(other, 'task_b'), maxTokens: 10 },
@@ -138,7 +190,7 @@ describe('generation with shared-basis tasks', () => {
     expect(together.map((r) => r.tokens)).toEqual(alone.map((r) => r.tokens));
   });
 
-  test('continuous batching: the basis is released when its rows finish, and the next one takes the shared path', async () => {
+  test('continuous batching: rows of one basis, then of another, give the same tokens as one by one', async () => {
     const requests: GenerationRequest[] = [0, 1, 2, 3, 4, 5].map((i) => ({
       prompt: fx.inputIds[i % 3].slice(0, 5 + i),
       adapter: null,

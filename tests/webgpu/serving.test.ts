@@ -10,7 +10,6 @@ import { Decoder } from '../../gpu-backend/engine/decoder.ts';
 import { generate } from '../../gpu-backend/engine/generate.ts';
 import { LoraRows } from '../../gpu-backend/engine/lora-rows.ts';
 import { executionProviderInUse, useExecutionProvider } from '../../gpu-backend/engine/providers.ts';
-import { SharedBasisRows } from '../../gpu-backend/engine/shared-basis-rows.ts';
 import { readModelFolder } from '../../gpu-backend/formats/files.ts';
 import { buildReversibleMerge } from '../../gpu-backend/lowrank/reversible.ts';
 import { sharedBasisOfMerge } from '../../gpu-backend/lowrank/shared-basis-form.ts';
@@ -60,9 +59,8 @@ describe('serving on WebGPU', () => {
     const seq = fx.inputIds[0].length;
     const logits = async (decoder: Decoder) => {
       const lora = new LoraRows(decoder.cfg, rows);
-      const shared = new SharedBasisRows(decoder.cfg, rows);
       lora.set(0, fx.adapters.get('task_c')!);
-      shared.set(1, { basis: sharedBasisOfMerge(merge), task: 1 });
+      lora.set(1, { basis: sharedBasisOfMerge(merge), task: 1 });
       const out = await decoder.step({
         tokens: fx.inputIds.flat(),
         rows,
@@ -70,7 +68,6 @@ describe('serving on WebGPU', () => {
         newLengths: fx.inputIds.map((r) => r.length),
         cache: null,
         lora,
-        shared,
         logitsAt: fx.inputIds.map(() => [...Array(seq).keys()]),
       });
       return out.logits;

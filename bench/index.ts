@@ -17,6 +17,7 @@ const benches: Record<string, () => Promise<{ run: (quick: boolean) => Promise<R
   tokenizer: () => import('./tokenizer.ts'),
   'serve-replay': () => import('./serve-replay.ts'),
   'decode-adapters': () => import('./decode-adapters.ts'),
+  'adapter-path': () => import('./adapter-path.ts'),
   fp16: () => import('./fp16.ts'),
   scale: () => import('./scale.ts'),
 };

@@ -13,6 +13,9 @@
  *
  * Both factors are stored transposed, the scale folded into B, so the graph multiplies them without a Transpose node
  * (which onnxruntime does not fuse for batched non-constant operands, and which would copy every adapter every step).
+ * Rows are written lazily, the first time a step feeds them per row: a batch whose rows all run tasks of one basis
+ * reads V and Uᵀ from the basis' own image and writes only each row's k×k cores, so admitting a task copies no V and no
+ * Uᵀ (writing every row's factors eagerly took a task's first token from ~1× to ~3-10× the base's on the loaded machine).
  * Gathering happens here, once per request admission, rather than as a Gather node in the graph, because
  * an in-graph gather copies every row's adapter on every decode step (measured ~20% slower at 32 adapters).
  * Each adapter's transposed, scaled tensors are computed once and kept with it, so filling a row is a copy.
@@ -35,7 +38,11 @@ interface Slot {
   out: number;
 }
 
-/** The projections of one unit (PROJECTION_UNITS) of one layer, with their A, C and B per row. */
+/**
+ * The projections of one unit (PROJECTION_UNITS) of one layer, with their A, C and B per row. Rows are written
+ * lazily, when a step first feeds them per row (`filledAB`, `filledC`), into buffers allocated at that point: a batch
+ * whose rows share one adapter or basis feeds row 0 or the basis' own image and never touches the other rows' pages.
+ */
 interface Unit {
   layer: number;
   unit: ProjectionUnit;
@@ -45,6 +52,8 @@ interface Unit {
   rank: number;
   a: Float32Array;
   c: Float32Array;
+  filledAB: Uint8Array;
+  filledC: Uint8Array;
 }
 
 /** Aᵀ [in, r] and scale·Bᵀ [r, out] of one adapter module. */
@@ -128,6 +137,8 @@ export class LoraRows {
           rank: 0,
           a: new Float32Array(0),
           c: new Float32Array(0),
+          filledAB: new Uint8Array(rows),
+          filledC: new Uint8Array(rows),
         });
   }
 
@@ -137,8 +148,17 @@ export class LoraRows {
     this.sources[row] = source;
     for (const unit of this.units) {
       const need = rankNeeded(unit, source);
-      if (need > unit.rank) this.relayout(unit, need);
-      else if (unit.rank > 0) fillRow(unit, row, source);
+      if (need > unit.rank) {
+        // Laid out again at the new rank: every row is written afresh when next fed.
+        unit.rank = need;
+        unit.a = new Float32Array(0);
+        unit.c = new Float32Array(0);
+        for (const s of unit.members) s.b = new Float32Array(0);
+        unit.filledAB.fill(0);
+        unit.filledC.fill(0);
+      }
+      unit.filledAB[row] = 0;
+      unit.filledC[row] = 0;
     }
   }
 
@@ -149,16 +169,22 @@ export class LoraRows {
     this.sources[to] = this.sources[from];
     this.sources[from] = null;
     for (const unit of this.units) {
-      if (unit.rank === 0) continue;
-      const sa = unit.in * unit.members.length * unit.rank;
-      unit.a.copyWithin(to * sa, from * sa, from * sa + sa);
-      const sc = (unit.members.length * unit.rank) ** 2;
-      unit.c.copyWithin(to * sc, from * sc, from * sc + sc);
-      for (const s of unit.members) {
-        const sb = unit.rank * s.out;
-        s.b.copyWithin(to * sb, from * sb, from * sb + sb);
+      if (unit.filledAB[from]) {
+        const sa = unit.in * unit.members.length * unit.rank;
+        unit.a.copyWithin(to * sa, from * sa, from * sa + sa);
+        for (const s of unit.members) {
+          const sb = unit.rank * s.out;
+          s.b.copyWithin(to * sb, from * sb, from * sb + sb);
+        }
       }
-      fillRow(unit, from, null);
+      if (unit.filledC[from]) {
+        const sc = (unit.members.length * unit.rank) ** 2;
+        unit.c.copyWithin(to * sc, from * sc, from * sc + sc);
+      }
+      unit.filledAB[to] = unit.filledAB[from];
+      unit.filledC[to] = unit.filledC[from];
+      unit.filledAB[from] = 0;
+      unit.filledC[from] = 0;
     }
   }
 
@@ -170,7 +196,8 @@ export class LoraRows {
 
   /**
    * Feed tensors for the first `n` rows (views, no copies), by graph input name; the same objects are returned
-   * until a row changes. A factor all n rows have in common is fed from row 0 with a leading axis of 1.
+   * until a row changes. A factor all n rows have in common is fed once with a leading axis of 1: a basis' V and Uᵀ
+   * from its own image, an adapter's from row 0, the identity C from one buffer.
    */
   tensors(
     n: number,
@@ -183,12 +210,13 @@ export class LoraRows {
     const c = this.cached;
     if (c && c.n === n && c.version === this.version) return c.tensors;
     const shared = this.sharedBy(n);
+    const first = this.sources[0];
     const abRows = shared ? 1 : n;
-    const cRows = this.sources.slice(1, n).every((s) => sameCore(s, this.sources[0])) ? 1 : n;
+    const cRows = this.sources.slice(1, n).every((s) => sameCore(s, first)) ? 1 : n;
     const tensors: [string, ort.Tensor][] = [];
     for (const u of this.units) {
       const k = u.members.length;
-      if (u.rank === 0 || (shared && !this.sources[0])) {
+      if (u.rank === 0 || (shared && !first)) {
         // Rank 1 of zeros rather than rank 0: onnxruntime 1.30's batched MatMul with an empty inner dimension leaves
         // every batch but the first uninitialised (the mixed-batch engine test catches it). One shared zero buffer.
         tensors.push([names.a(u.layer, u.unit), f32(this.zeros(u.in * k), [1, u.in, k])]);
@@ -197,29 +225,69 @@ export class LoraRows {
         continue;
       }
       const R = u.rank;
-      tensors.push([names.a(u.layer, u.unit), f32(u.a.subarray(0, abRows * u.in * k * R), [abRows, u.in, k * R])]);
-      tensors.push([names.c(u.layer, u.unit), f32(u.c.subarray(0, cRows * (k * R) ** 2), [cRows, k * R, k * R])]);
-      for (const s of u.members)
-        tensors.push([names.b(u.layer, s.projection), f32(s.b.subarray(0, abRows * R * s.out), [abRows, R, s.out])]);
+      const width = k * R;
+      let a: Float32Array;
+      let bs: Float32Array[];
+      if (abRows === 1 && isShared(first)) ({ a, b: bs } = basisImage(first.basis, u));
+      else {
+        this.write(u, abRows, 'ab');
+        a = u.a.subarray(0, abRows * u.in * width);
+        bs = u.members.map((s) => s.b.subarray(0, abRows * R * s.out));
+      }
+      let core: Float32Array;
+      if (cRows === 1 && !isShared(first)) core = this.identity(width);
+      else {
+        this.write(u, cRows, 'c');
+        core = u.c.subarray(0, cRows * width * width);
+      }
+      tensors.push([names.a(u.layer, u.unit), f32(a, [abRows, u.in, width])]);
+      tensors.push([names.c(u.layer, u.unit), f32(core, [cRows, width, width])]);
+      u.members.forEach((s, i) => {
+        tensors.push([names.b(u.layer, s.projection), f32(bs[i], [abRows, R, s.out])]);
+      });
     }
     this.cached = { n, version: this.version, tensors };
     return tensors;
+  }
+
+  /** Writes rows [0, n) of a unit's A and B (or C) that are not written yet, allocating the buffers on first use. */
+  private write(u: Unit, n: number, what: 'ab' | 'c'): void {
+    const width = u.members.length * u.rank;
+    if (what === 'ab') {
+      if (u.a.length === 0) {
+        u.a = new Float32Array(this.rows * u.in * width);
+        for (const s of u.members) s.b = new Float32Array(this.rows * u.rank * s.out);
+      }
+      for (let row = 0; row < n; row++)
+        if (!u.filledAB[row]) {
+          fillAB(u, row, this.sources[row]);
+          u.filledAB[row] = 1;
+        }
+    } else {
+      if (u.c.length === 0) u.c = new Float32Array(this.rows * width * width);
+      for (let row = 0; row < n; row++)
+        if (!u.filledC[row]) {
+          fillC(u, row, this.sources[row]);
+          u.filledC[row] = 1;
+        }
+    }
+  }
+
+  private readonly identities = new Map<number, Float32Array>();
+  private identity(width: number): Float32Array {
+    let eye = this.identities.get(width);
+    if (!eye) {
+      eye = new Float32Array(width * width);
+      for (let j = 0; j < width; j++) eye[j * width + j] = 1;
+      this.identities.set(width, eye);
+    }
+    return eye;
   }
 
   private zeroBuffer = new Float32Array(0);
   private zeros(n: number): Float32Array {
     if (this.zeroBuffer.length < n) this.zeroBuffer = new Float32Array(Math.max(n, 2 * this.zeroBuffer.length));
     return this.zeroBuffer.subarray(0, n);
-  }
-
-  /** Lays `unit` out again at rank `rank` from every row's source. */
-  private relayout(unit: Unit, rank: number): void {
-    unit.rank = rank;
-    const width = unit.members.length * rank;
-    unit.a = new Float32Array(this.rows * unit.in * width);
-    unit.c = new Float32Array(this.rows * width * width);
-    for (const s of unit.members) s.b = new Float32Array(this.rows * rank * s.out);
-    this.sources.forEach((source, row) => fillRow(unit, row, source));
   }
 }
 
@@ -230,27 +298,53 @@ function rankNeeded(unit: Unit, source: RowSource): number {
   return r;
 }
 
-/** Writes row `row` of a unit from `source` (zeros where it has no module, and past each module's rank). */
-function fillRow(unit: Unit, row: number, source: RowSource): void {
+/** Writes row `row` of a unit's A and B from `source` (zeros where it has no module, past each module's rank, and for none). */
+function fillAB(unit: Unit, row: number, source: RowSource): void {
   const R = unit.rank;
   const width = unit.members.length * R;
   const a = unit.a.subarray(row * unit.in * width, (row + 1) * unit.in * width);
-  const c = unit.c.subarray(row * width * width, (row + 1) * width * width);
   a.fill(0);
-  c.fill(0);
   unit.members.forEach((s, i) => {
     const b = s.b.subarray(row * R * s.out, (row + 1) * R * s.out);
     b.fill(0);
+    const f = memberFactors(source, unit.layer, s.projection);
+    if (!f) return;
+    for (let x = 0; x < unit.in; x++) a.set(f.aT.subarray(x * f.r, (x + 1) * f.r), x * width + i * R);
+    b.set(f.bT);
+  });
+}
+
+/** Writes row `row` of a unit's C: block-diagonal, a task's cores, else the identity (a row with zero A and B adds nothing). */
+function fillC(unit: Unit, row: number, source: RowSource): void {
+  const R = unit.rank;
+  const width = unit.members.length * R;
+  const c = unit.c.subarray(row * width * width, (row + 1) * width * width);
+  c.fill(0);
+  unit.members.forEach((s, i) => {
     const at = i * R;
     const f = memberFactors(source, unit.layer, s.projection);
-    // C is the identity on every block but a task's (so a row with no module, whose A and B are zeros, adds nothing).
-    for (let j = 0; j < R; j++) c[(at + j) * width + at + j] = 1;
-    if (!f) return;
-    for (let x = 0; x < unit.in; x++) a.set(f.aT.subarray(x * f.r, (x + 1) * f.r), x * width + at);
-    b.set(f.bT);
-    if (f.coreT) {
-      for (let j = 0; j < R; j++) c[(at + j) * width + at + j] = 0;
-      for (let j = 0; j < f.r; j++) c.set(f.coreT.subarray(j * f.r, (j + 1) * f.r), (at + j) * width + at);
-    }
+    if (f?.coreT) for (let j = 0; j < f.r; j++) c.set(f.coreT.subarray(j * f.r, (j + 1) * f.r), (at + j) * width + at);
+    else for (let j = 0; j < R; j++) c[(at + j) * width + at + j] = 1;
   });
+}
+
+/** A basis' V [in, n·R] and each member's Uᵀ [R, out] laid out for a unit at its rank R; kept per basis. */
+const basisImages = new WeakMap<SharedBasis, Map<string, { a: Float32Array; b: Float32Array[] }>>();
+
+function basisImage(basis: SharedBasis, unit: Unit): { a: Float32Array; b: Float32Array[] } {
+  let byUnit = basisImages.get(basis);
+  if (!byUnit) {
+    byUnit = new Map();
+    basisImages.set(basis, byUnit);
+  }
+  const key = `${unit.layer}.${unit.unit}.${unit.rank}`;
+  let img = byUnit.get(key);
+  if (!img) {
+    const one = { ...unit, a: new Float32Array(unit.in * unit.members.length * unit.rank) };
+    one.members = unit.members.map((s) => ({ ...s, b: new Float32Array(unit.rank * s.out) }));
+    fillAB(one, 0, { basis, task: 0 });
+    img = { a: one.a, b: one.members.map((s) => s.b) };
+    byUnit.set(key, img);
+  }
+  return img;
 }

@@ -11,14 +11,14 @@ import type { AdapterModule, LoraAdapter } from '../../contracts/formats/adapter
 import { invalid } from '../../contracts/formats/errors.ts';
 import { MAX_RANK } from '../../contracts/formats/peft-config.ts';
 import { type F32Mat, gemm, gemmBatch, onRuntime } from './gemm-runner.ts';
-import { fromArray, type Mat, svdOfProduct, zeros } from './linalg.ts';
+import { fromArray, type Mat, zeros } from './linalg.ts';
 import { checkDensity, checkMembers, checkWeights, type Member } from './members.ts';
 import { type Merged, toAdapter } from './merge-peft.ts';
 import { combine, type Combiner } from './merge-ties-dare.ts';
 import { relativeError } from './delta-distance.ts';
 import { alignModules } from './module-alignment.ts';
 import { deltaFactors } from './peft-adapter.ts';
-import { randomizedSvd } from './svd.ts';
+import { randomizedSvd, svdOfFactors } from './svd.ts';
 import { tiesOnRuntime } from './ties-runtime.ts';
 
 export const COLLAPSED_METHODS = ['cat', 'linear', 'svd', 'task_arithmetic', 'ties', 'dare'] as const;
@@ -109,7 +109,7 @@ export async function mergeCollapsed(members: Member[], spec: CollapsedSpec): Pr
       break;
     case 'task_arithmetic':
       uniformRank = spec.rank ?? null;
-      merged = sites.map((site) => {
+      merged = await eachSite(sites, (site) => {
         const exact = concat(
           site,
           weights.map((w) => lambda * w),
@@ -121,7 +121,7 @@ export async function mergeCollapsed(members: Member[], spec: CollapsedSpec): Pr
     case 'svd': {
       const rank = spec.rank ?? maxRank;
       uniformRank = rank;
-      merged = sites.map((site) => {
+      merged = await eachSite(sites, (site) => {
         const exact = concat(site, weights);
         return truncate(site, exact.b, exact.a, rank, spec.clamp);
       });
@@ -307,14 +307,21 @@ function concat(site: Site, weights: number[]): Merged {
   return { module: first, b, a };
 }
 
+/** One module after another (a module's products may run on the runtime; one at a time keeps memory flat). */
+async function eachSite(sites: Site[], merge: (site: Site) => Merged | Promise<Merged>): Promise<Merged[]> {
+  const merged: Merged[] = [];
+  for (const site of sites) merged.push(await merge(site));
+  return merged;
+}
+
 /**
- * The best rank-`rank` factors of b·a (exact SVD through QR of the factors, as PEFT's dense SVD of the sum),
- * zero-padded when b·a has lower rank. PEFT's clamp bounds U·S and Vᵀ by the `clamp` quantile of their
- * entries; it is the one step that sees the signs singular vectors happen to take, which differ between
+ * The best rank-`rank` factors of b·a (exact SVD in the core space of the stacked factors, as PEFT's dense SVD
+ * of the sum), zero-padded when b·a has lower rank. PEFT's clamp bounds U·S and Vᵀ by the `clamp` quantile of
+ * their entries; it is the one step that sees the signs singular vectors happen to take, which differ between
  * SVD implementations.
  */
-function truncate(site: Site, b: Mat, a: Mat, rank: number, clamp?: number): Merged {
-  const svd = svdOfProduct(b, a);
+async function truncate(site: Site, b: Mat, a: Mat, rank: number, clamp?: number): Promise<Merged> {
+  const svd = await svdOfFactors(b, a);
   return fromSvd(site, svd.u, svd.s, svd.v, rank, clamp);
 }
 

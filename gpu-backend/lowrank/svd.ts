@@ -7,8 +7,10 @@ import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import type { LoraAdapter } from '../../contracts/formats/adapter.ts';
 import type { Projection } from '../../contracts/formats/hf-config.ts';
 import { type F32Mat, gemmF32 } from './gemm-runner.ts';
-import { type Mat, matmul, qr, type Svd, sliceCols, svd, svdOfProduct, zeros } from './linalg.ts';
+import { type Mat, matmul, matmulNT, matmulTN, qr, type Svd, sliceCols, svd, svdOfProduct, zeros } from './linalg.ts';
 import { deltaFactors } from './peft-adapter.ts';
+import { basisTimes, spanBasis } from './span-basis.ts';
+import { symEig } from './symmetric-eigen.ts';
 
 export interface RandomizedSvdOptions {
   /** Extra sketch columns beyond k (Halko et al. suggest 5–10). */
@@ -57,6 +59,36 @@ export async function randomizedSvd(a: Mat | F32Mat, k: number, opts: Randomized
     s: small.s.slice(0, k),
     v: sliceCols(small.v, 0, k),
   };
+}
+
+/**
+ * The SVD of b·a (b: m×N, a: N×n) in the core space of its factors: b = Qb·Rb and aᵀ = Qa·Ra (span-basis.ts), so
+ * b·a = Qb·(Rb·Raᵀ)·Qaᵀ and only the small core Rb·Raᵀ is decomposed, in float64; the Grams and U = b·(mapB·U'),
+ * V = aᵀ·(mapA·V') run on the runtime when large. Where a span has lower rank than N, fewer triplets come back.
+ * The core goes through the eigenproblem of its Gram (coreSvd), so a singular vector u whose σ is below ~1e-8 of
+ * the largest is not accurate, though u·σ (what a merge keeps, B = U·S) is.
+ */
+export async function svdOfFactors(b: Mat, a: Mat): Promise<Svd> {
+  if (b.cols !== a.rows) throw new Error(`svdOfFactors: ${b.rows}×${b.cols} · ${a.rows}×${a.cols}`);
+  const qb = await spanBasis(b, 'columns');
+  const qa = await spanBasis(a, 'rows');
+  const core = coreSvd(matmulNT(qb.r, qa.r));
+  return { u: await basisTimes(b, 'columns', qb.map, core.u), s: core.s, v: await basisTimes(a, 'rows', qa.map, core.v) };
+}
+
+/**
+ * The SVD of a small core k from the eigenproblem of kᵀk: V and σ² from the one symmetric eigensolver, U = k·V/σ.
+ * Hand-written over linalg's one-sided Jacobi, whose sweeps over a 128×128 core were most of an svd merge's time.
+ */
+function coreSvd(k: Mat): Svd {
+  const { values, vectors: v } = symEig(matmulTN(k, k));
+  const s = values.map((x) => Math.sqrt(Math.max(x, 0)));
+  const u = matmul(k, v);
+  for (let j = 0; j < s.length; j++) {
+    const inv = s[j] > 0 ? 1 / s[j] : 0;
+    for (let i = 0; i < u.rows; i++) u.data[i * u.cols + j] *= inv;
+  }
+  return { u, s, v };
 }
 
 /** One module's singular values of ΔW = scale·B·A, descending (as many as the module's rank). */

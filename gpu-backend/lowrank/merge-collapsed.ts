@@ -15,7 +15,7 @@ import { fromArray, type Mat, zeros } from './linalg.ts';
 import { checkDensity, checkMembers, checkWeights, type Member } from './members.ts';
 import { type Merged, toAdapter } from './merge-peft.ts';
 import { combine, type Combiner } from './merge-ties-dare.ts';
-import { relativeError } from './delta-distance.ts';
+import { relativeErrors } from './delta-distance.ts';
 import { alignModules } from './module-alignment.ts';
 import { deltaFactors } from './peft-adapter.ts';
 import { randomizedSvd, svdOfFactors } from './svd.ts';
@@ -166,7 +166,7 @@ export async function mergeCollapsed(members: Member[], spec: CollapsedSpec): Pr
     peftCombination,
     weights,
     rank: Math.max(...adapter.modules.map((m) => m.rank)),
-    tasks: members.map((m) => ({ name: m.name, relativeError: relativeError(adapter, m.adapter) })),
+    tasks: tasksOf(adapter, members),
   };
   return { adapter, report };
 }
@@ -238,8 +238,17 @@ export async function mergeDeltas(
   const adapter = toAdapter(members, await denseDeltaMerge(sites, weights, rank, opts.seed ?? 0, combineDeltas), rank);
   return {
     adapter,
-    report: { rank, tasks: members.map((m) => ({ name: m.name, relativeError: relativeError(adapter, m.adapter) })) },
+    report: { rank, tasks: tasksOf(adapter, members) },
   };
+}
+
+/** Per member: ‖ΔW_merged − ΔWᵢ‖ / ‖ΔWᵢ‖ over all modules of either. */
+function tasksOf(adapter: LoraAdapter, members: Member[]): { name: string; relativeError: number }[] {
+  const errors = relativeErrors(
+    adapter,
+    members.map((m) => m.adapter),
+  );
+  return members.map((m, i) => ({ name: m.name, relativeError: errors[i] }));
 }
 
 function combinerOf(spec: CollapsedSpec): Combiner {

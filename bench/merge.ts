@@ -23,6 +23,7 @@ import { collapsed, compressed, joint, quantized, quantizedBase, reversible, typ
 import { accuracies, decoderFor, loadSuite, type Suite } from './merge-suite.ts';
 import { timeScale } from './merge-scale.ts';
 import { timeTiesScale } from './merge-ties-scale.ts';
+import { timeCollapsedMerges } from './merge-collapsed-timing.ts';
 import { randomMembers, timeJoint, timeReversibleMerge, timeRevert } from './merge-timing.ts';
 
 interface Row {
@@ -136,6 +137,7 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
   const revertMs = await timeRevert(best.merge);
   const publishedRevertMs = bestConstruction === 'factor' ? revertMs : await timeRevert(published.merge);
   const jointSeconds = await timeJoint(quick ? 8 : 32, 16, layers);
+  const collapsedSeconds = await timeCollapsedMerges(eight);
   const shape = `SmolLM2-135M shape${quick ? ', 6 of 30 layers' : ''}, r=16 on all seven projections`;
   // The Llama-3-8B shape on 1 (quick) or 2 of its 32 layers, extrapolated; and the runtime products' GFLOP/s there.
   const scale = await timeScale(quick ? 1 : 2);
@@ -151,6 +153,7 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
         [`one revert, ${CONSTRUCTION_LABEL[bestConstruction]} (ms)`, revertMs],
         [`one revert, ${CONSTRUCTION_LABEL.factor} (ms)`, publishedRevertMs],
         [`joint compression of ${quick ? 8 : 32}, k=16 (s)`, jointSeconds],
+        ...Object.entries(collapsedSeconds).map(([m, s]): [string, number] => [`collapsed merge of 8, ${m} (s)`, s]),
         [`Llama-3-8B shape: rmm_shared merge of 8, p=4 (s, from ${scale.layers_timed} of 32 layers)`, scale.merge_8x16_8b_s],
         [`Llama-3-8B shape: one revert (ms, from ${scale.layers_timed} of 32 layers)`, scale.revert_8b_ms],
         [`Llama-3-8B shape: peak RSS while merging (MB; members ${scale.members_mb.toFixed(0)} MB)`, scale.merge_peak_rss_mb],
@@ -202,6 +205,7 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
     revert_ms: round(revertMs, 1),
     revert_published_ms: round(publishedRevertMs, 1),
     joint_32x16_s: quick ? null : round(jointSeconds, 1),
+    collapsed_8x16_s: Object.fromEntries(Object.entries(collapsedSeconds).map(([m, s]) => [m, round(s, 2)])),
     merge_8x16_8b_s: round(scale.merge_8x16_8b_s, 1),
     revert_8b_ms: round(scale.revert_8b_ms, 1),
     merge_peak_rss_mb: Math.round(scale.merge_peak_rss_mb),

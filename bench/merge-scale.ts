@@ -14,12 +14,12 @@ import { randomMembers } from './merge-random.ts';
 const LLAMA3_8B_LAYERS = 32;
 
 /** Bytes of the members' fp32 factors. */
-function memberBytes(members: Member[]): number {
+export function memberBytes(members: Member[]): number {
   return members.reduce((s, m) => s + m.adapter.modules.reduce((t, x) => t + 4 * x.rank * (x.in + x.out), 0), 0);
 }
 
 /** Runs `fn` while sampling RSS every 20 ms (the merge yields at every runtime product); returns its peak in MB. */
-async function peakRss<T>(fn: () => Promise<T>): Promise<{ value: T; peakMb: number }> {
+export async function peakRss<T>(fn: () => Promise<T>): Promise<{ value: T; peakMb: number }> {
   let peak = process.memoryUsage.rss();
   const timer = setInterval(() => {
     peak = Math.max(peak, process.memoryUsage.rss());

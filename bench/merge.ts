@@ -22,6 +22,8 @@ import { table } from './measure.ts';
 import { collapsed, compressed, joint, quantized, quantizedBase, reversible, type Built } from './merge-methods.ts';
 import { accuracies, decoderFor, loadSuite, type Suite } from './merge-suite.ts';
 import { timeScale } from './merge-scale.ts';
+import { timeTiesScale } from './merge-ties-scale.ts';
+import { timeCollapsedMerges } from './merge-collapsed-timing.ts';
 import { randomMembers, timeJoint, timeReversibleMerge, timeRevert } from './merge-timing.ts';
 
 interface Row {
@@ -135,9 +137,12 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
   const revertMs = await timeRevert(best.merge);
   const publishedRevertMs = bestConstruction === 'factor' ? revertMs : await timeRevert(published.merge);
   const jointSeconds = await timeJoint(quick ? 8 : 32, 16, layers);
+  const collapsedSeconds = await timeCollapsedMerges(eight);
   const shape = `SmolLM2-135M shape${quick ? ', 6 of 30 layers' : ''}, r=16 on all seven projections`;
   // The Llama-3-8B shape on 1 (quick) or 2 of its 32 layers, extrapolated; and the runtime products' GFLOP/s there.
   const scale = await timeScale(quick ? 1 : 2);
+  // TIES of the same shape's whole deltas, on 1 layer (its time is linear in the layers).
+  const ties = await timeTiesScale(1);
   console.log(`\nTimings (${shape}):`);
   console.log(
     table(
@@ -148,10 +153,17 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
         [`one revert, ${CONSTRUCTION_LABEL[bestConstruction]} (ms)`, revertMs],
         [`one revert, ${CONSTRUCTION_LABEL.factor} (ms)`, publishedRevertMs],
         [`joint compression of ${quick ? 8 : 32}, k=16 (s)`, jointSeconds],
+        ...Object.entries(collapsedSeconds).map(([m, s]): [string, number] => [`collapsed merge of 8, ${m} (s)`, s]),
         [`Llama-3-8B shape: rmm_shared merge of 8, p=4 (s, from ${scale.layers_timed} of 32 layers)`, scale.merge_8x16_8b_s],
         [`Llama-3-8B shape: one revert (ms, from ${scale.layers_timed} of 32 layers)`, scale.revert_8b_ms],
         [`Llama-3-8B shape: peak RSS while merging (MB; members ${scale.members_mb.toFixed(0)} MB)`, scale.merge_peak_rss_mb],
         [`runtime products: GFLOP/s over the MatMul peak (${scale.matmul_peak_gflops.toFixed(0)})`, scale.merge_gflops_vs_peak],
+        [`Llama-3-8B shape: TIES merge of 8, density 0.5 (s, from ${ties.layers_timed} of 32 layers)`, ties.ties_8x16_8b_s],
+        [`Llama-3-8B shape: peak RSS while TIES merging (MB; members ${ties.ties_members_mb.toFixed(0)} MB)`, ties.ties_peak_rss_mb],
+        [
+          `TIES: member delta values per second (M; MatMul peak ${ties.matmul_peak_gflops.toFixed(0)} GFLOP/s)`,
+          ties.ties_values_per_s / 1e6,
+        ],
       ],
     ),
   );
@@ -193,6 +205,7 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
     revert_ms: round(revertMs, 1),
     revert_published_ms: round(publishedRevertMs, 1),
     joint_32x16_s: quick ? null : round(jointSeconds, 1),
+    collapsed_8x16_s: Object.fromEntries(Object.entries(collapsedSeconds).map(([m, s]) => [m, round(s, 2)])),
     merge_8x16_8b_s: round(scale.merge_8x16_8b_s, 1),
     revert_8b_ms: round(scale.revert_8b_ms, 1),
     merge_peak_rss_mb: Math.round(scale.merge_peak_rss_mb),
@@ -202,7 +215,13 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
     merge_gflops: round(scale.merge_gflops, 1),
     merge_gflops_vs_peak: round(scale.merge_gflops_vs_peak),
     matmul_peak_gflops: Math.round(scale.matmul_peak_gflops),
-    ties_8x16_8b_s: null,
+    ties_8x16_8b_s: round(ties.ties_8x16_8b_s, 1),
+    ties_peak_rss_mb: Math.round(ties.ties_peak_rss_mb),
+    ties_members_mb: Math.round(ties.ties_members_mb),
+    ties_values_per_s: Math.round(ties.ties_values_per_s),
+    ties_8b_layers_timed: ties.layers_timed,
+    ties_8b_extrapolated: ties.extrapolated,
+    ties_matmul_peak_gflops: Math.round(ties.matmul_peak_gflops),
     timing_shape: shape,
     quantized_base: bases,
     table_merges: merges.map(rowJson),

@@ -42,22 +42,46 @@ export function deltaDistance(orig: LowRankDelta, rec: LowRankDelta): { err: num
 
 /** ‖ΔW_merged − ΔW_member‖ / ‖ΔW_member‖ with norms summed over every module of either adapter. */
 export function relativeError(merged: LoraAdapter, member: LoraAdapter): number {
-  const mine = new Map(member.modules.map((m) => [m.path, deltaFactors(m)]));
+  return relativeErrors(merged, [member])[0];
+}
+
+/** Σ (x.bᵀ·y.b) ∘ (x.a·y.aᵀ) = ⟨x.b·x.a, y.b·y.a⟩. */
+function inner(x: LowRankDelta, y: LowRankDelta): number {
+  const g = matmulTN(x.b, y.b);
+  const h = matmulNT(x.a, y.a);
+  let s = 0;
+  for (let i = 0; i < g.data.length; i++) s += g.data[i] * h.data[i];
+  return s;
+}
+
+/**
+ * relativeError of one merged adapter against each member. The stacked form's sum Σ (GᵀG)∘(HHᵀ) taken by blocks,
+ * ‖M‖² − 2⟨M, Wᵢ⟩ + ‖Wᵢ‖², so each module's merged block (R×R for a merge of rank R, the costly one) is formed
+ * once rather than once per member; these are the same terms, so a collapsed merge far from every member loses
+ * nothing, and one that gives a member back reads ~1e-8, not 0.
+ */
+export function relativeErrors(merged: LoraAdapter, members: LoraAdapter[]): number[] {
   const theirs = new Map(merged.modules.map((m) => [m.path, deltaFactors(m)]));
-  let diff = 0;
-  let norm = 0;
-  for (const path of new Set([...mine.keys(), ...theirs.keys()])) {
-    const x = theirs.get(path);
-    const y = mine.get(path);
-    if (y && x) {
-      const d = deltaDistance(y, x);
-      diff += d.err;
-      norm += d.norm;
-    } else if (y) {
-      const n = squaredNorm(y);
-      diff += n;
-      norm += n;
-    } else diff += squaredNorm(x!);
-  }
-  return Math.sqrt(diff / (norm || 1));
+  const mergedNorms = new Map<string, number>();
+  const mergedNorm = (path: string) => {
+    let n = mergedNorms.get(path);
+    if (n === undefined) {
+      n = squaredNorm(theirs.get(path)!);
+      mergedNorms.set(path, n);
+    }
+    return n;
+  };
+  return members.map((member) => {
+    const mine = new Map(member.modules.map((m) => [m.path, deltaFactors(m)]));
+    let diff = 0;
+    let norm = 0;
+    for (const path of new Set([...mine.keys(), ...theirs.keys()])) {
+      const x = theirs.get(path);
+      const y = mine.get(path);
+      const own = y ? squaredNorm(y) : 0;
+      norm += own;
+      diff += x && y ? Math.max(mergedNorm(path) - 2 * inner(x, y) + own, 0) : x ? mergedNorm(path) : own;
+    }
+    return Math.sqrt(diff / (norm || 1));
+  });
 }

@@ -110,3 +110,27 @@ export async function gemmBatch(pairs: [Mat, Mat][], form: GemmForm = 'nn'): Pro
   const c = out.c.data as Float32Array;
   return pairs.map((_, i) => ({ rows: m, cols: n, data: Float64Array.from(c.subarray(i * m * n, (i + 1) * m * n)) }));
 }
+
+/** A row-major float32 matrix (a merged dense delta): fed to the runtime as it is, never widened to float64. */
+export interface F32Mat {
+  rows: number;
+  cols: number;
+  data: Float32Array;
+}
+
+const widen = (x: Mat | F32Mat): Mat =>
+  x.data instanceof Float64Array ? (x as Mat) : { rows: x.rows, cols: x.cols, data: Float64Array.from(x.data) };
+const narrow = (x: Mat | F32Mat): Float32Array => (x.data instanceof Float32Array ? x.data : Float32Array.from(x.data));
+
+/**
+ * `gemm` where either operand may already be float32: a large float32 matrix (m·n values) is handed to the
+ * session without the two copies that converting it to and from float64 would cost on every product.
+ */
+export async function gemmF32(a: Mat | F32Mat, b: Mat | F32Mat, form: GemmForm = 'nn'): Promise<Mat> {
+  const { m, k, n } = shapeOf(a as Mat, b as Mat, form);
+  if (!onRuntime(m, k, n)) return gemm(widen(a), widen(b), form);
+  gemmCounters.runtimeMacs += m * k * n;
+  const session = await sessionFor(form, false);
+  const out = await session.run({ a: f32(narrow(a), [a.rows, a.cols]), b: f32(narrow(b), [b.rows, b.cols]) });
+  return { rows: m, cols: n, data: Float64Array.from(out.c.data as Float32Array) };
+}

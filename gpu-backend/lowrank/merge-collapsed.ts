@@ -10,15 +10,16 @@ import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import type { AdapterModule, LoraAdapter } from '../../contracts/formats/adapter.ts';
 import { invalid } from '../../contracts/formats/errors.ts';
 import { MAX_RANK } from '../../contracts/formats/peft-config.ts';
-import { gemm, gemmBatch } from './gemm-runner.ts';
-import { fromArray, type Mat, svdOfProduct, zeros } from './linalg.ts';
+import { type F32Mat, gemm, gemmBatch, onRuntime } from './gemm-runner.ts';
+import { fromArray, type Mat, zeros } from './linalg.ts';
 import { checkDensity, checkMembers, checkWeights, type Member } from './members.ts';
 import { type Merged, toAdapter } from './merge-peft.ts';
 import { combine, type Combiner } from './merge-ties-dare.ts';
-import { relativeError } from './delta-distance.ts';
+import { relativeErrors } from './delta-distance.ts';
 import { alignModules } from './module-alignment.ts';
 import { deltaFactors } from './peft-adapter.ts';
-import { randomizedSvd } from './svd.ts';
+import { randomizedSvd, svdOfFactors } from './svd.ts';
+import { tiesOnRuntime } from './ties-runtime.ts';
 
 export const COLLAPSED_METHODS = ['cat', 'linear', 'svd', 'task_arithmetic', 'ties', 'dare'] as const;
 export type CollapsedMethod = (typeof COLLAPSED_METHODS)[number];
@@ -108,7 +109,7 @@ export async function mergeCollapsed(members: Member[], spec: CollapsedSpec): Pr
       break;
     case 'task_arithmetic':
       uniformRank = spec.rank ?? null;
-      merged = sites.map((site) => {
+      merged = await eachSite(sites, (site) => {
         const exact = concat(
           site,
           weights.map((w) => lambda * w),
@@ -120,7 +121,7 @@ export async function mergeCollapsed(members: Member[], spec: CollapsedSpec): Pr
     case 'svd': {
       const rank = spec.rank ?? maxRank;
       uniformRank = rank;
-      merged = sites.map((site) => {
+      merged = await eachSite(sites, (site) => {
         const exact = concat(site, weights);
         return truncate(site, exact.b, exact.a, rank, spec.clamp);
       });
@@ -144,6 +145,7 @@ export async function mergeCollapsed(members: Member[], spec: CollapsedSpec): Pr
           spec.seed ?? 0,
           (deltas, w) => combine(how, deltas, w, density, rng),
           spec.clamp,
+          how === 'ties' ? (factors, w) => tiesOnRuntime(factors, w, density, spec.seed ?? 0) : undefined,
         );
         peftCombination = `${how}_svd`;
       }
@@ -164,7 +166,7 @@ export async function mergeCollapsed(members: Member[], spec: CollapsedSpec): Pr
     peftCombination,
     weights,
     rank: Math.max(...adapter.modules.map((m) => m.rank)),
-    tasks: members.map((m) => ({ name: m.name, relativeError: relativeError(adapter, m.adapter) })),
+    tasks: tasksOf(adapter, members),
   };
   return { adapter, report };
 }
@@ -187,7 +189,8 @@ export function catMerge(members: Member[], weights: number[]): LoraAdapter {
  * Whole deltas merged one module at a time: each member's ΔWᵢ formed dense (its scaling in it, once, as the
  * fixture's svd merge shows PEFT 0.21 does, so TIES elects signs on real deltas), combined, and the result
  * factored to `rank` by a truncated SVD. Only one module's deltas are ever dense at once; their products and the
- * SVD's run on the runtime (gemm-runner.ts), the element-wise rule in JS.
+ * SVD's run on the runtime (gemm-runner.ts), the element-wise rule in JS, except where `onRuntimeCombine` is given
+ * and the module is large: then the rule runs on the runtime in float32 and the deltas never reach JS.
  */
 async function denseDeltaMerge(
   sites: Site[],
@@ -196,16 +199,21 @@ async function denseDeltaMerge(
   seed: number,
   combineDeltas: DeltaCombiner,
   clamp?: number,
+  onRuntimeCombine?: (factors: { b: Mat; a: Mat }[], weights: number[]) => Promise<F32Mat>,
 ): Promise<Merged[]> {
   const merged: Merged[] = [];
   for (const site of sites) {
-    // The module's deltas Bᵢ·Aᵢ as one batched product on the runtime where their shapes agree.
     const factors = site.parts.map((p) => deltaFactors(p.module));
+    const { out, in: cols } = site.parts[0].module;
+    const w = site.parts.map((p) => weights[p.member]);
+    if (onRuntimeCombine && onRuntime(out, Math.max(...factors.map((f) => f.a.rows)), cols)) {
+      merged.push(await denseTruncate(site, await onRuntimeCombine(factors, w), rank, seed, clamp));
+      continue;
+    }
+    // The module's deltas Bᵢ·Aᵢ as one batched product on the runtime where their shapes agree.
     const sameRank = factors.every((f) => f.a.rows === factors[0].a.rows);
     const products = sameRank ? await gemmBatch(factors.map((f) => [f.b, f.a])) : await Promise.all(factors.map((f) => gemm(f.b, f.a)));
     const deltas = products.map((d) => d.data);
-    const w = site.parts.map((p) => weights[p.member]);
-    const { out, in: cols } = site.parts[0].module;
     merged.push(await denseTruncate(site, fromArray(out, cols, combineDeltas(deltas, w, { rows: out, cols })), rank, seed, clamp));
   }
   return merged;
@@ -230,8 +238,17 @@ export async function mergeDeltas(
   const adapter = toAdapter(members, await denseDeltaMerge(sites, weights, rank, opts.seed ?? 0, combineDeltas), rank);
   return {
     adapter,
-    report: { rank, tasks: members.map((m) => ({ name: m.name, relativeError: relativeError(adapter, m.adapter) })) },
+    report: { rank, tasks: tasksOf(adapter, members) },
   };
+}
+
+/** Per member: ‖ΔW_merged − ΔWᵢ‖ / ‖ΔWᵢ‖ over all modules of either. */
+function tasksOf(adapter: LoraAdapter, members: Member[]): { name: string; relativeError: number }[] {
+  const errors = relativeErrors(
+    adapter,
+    members.map((m) => m.adapter),
+  );
+  return members.map((m, i) => ({ name: m.name, relativeError: errors[i] }));
 }
 
 function combinerOf(spec: CollapsedSpec): Combiner {
@@ -299,19 +316,26 @@ function concat(site: Site, weights: number[]): Merged {
   return { module: first, b, a };
 }
 
+/** One module after another (a module's products may run on the runtime; one at a time keeps memory flat). */
+async function eachSite(sites: Site[], merge: (site: Site) => Merged | Promise<Merged>): Promise<Merged[]> {
+  const merged: Merged[] = [];
+  for (const site of sites) merged.push(await merge(site));
+  return merged;
+}
+
 /**
- * The best rank-`rank` factors of b·a (exact SVD through QR of the factors, as PEFT's dense SVD of the sum),
- * zero-padded when b·a has lower rank. PEFT's clamp bounds U·S and Vᵀ by the `clamp` quantile of their
- * entries; it is the one step that sees the signs singular vectors happen to take, which differ between
+ * The best rank-`rank` factors of b·a (exact SVD in the core space of the stacked factors, as PEFT's dense SVD
+ * of the sum), zero-padded when b·a has lower rank. PEFT's clamp bounds U·S and Vᵀ by the `clamp` quantile of
+ * their entries; it is the one step that sees the signs singular vectors happen to take, which differ between
  * SVD implementations.
  */
-function truncate(site: Site, b: Mat, a: Mat, rank: number, clamp?: number): Merged {
-  const svd = svdOfProduct(b, a);
+async function truncate(site: Site, b: Mat, a: Mat, rank: number, clamp?: number): Promise<Merged> {
+  const svd = await svdOfFactors(b, a);
   return fromSvd(site, svd.u, svd.s, svd.v, rank, clamp);
 }
 
 /** The same for a dense merged delta: randomized SVD, exact to round-off when the delta's rank fits the sketch. */
-async function denseTruncate(site: Site, delta: Mat, rank: number, seed: number, clamp?: number): Promise<Merged> {
+async function denseTruncate(site: Site, delta: Mat | F32Mat, rank: number, seed: number, clamp?: number): Promise<Merged> {
   const k = Math.min(rank, delta.rows, delta.cols);
   const svd = await randomizedSvd(delta, k, { seed, powerIterations: 4 });
   return fromSvd(site, svd.u, svd.s, svd.v, rank, clamp);

@@ -6,9 +6,11 @@ import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import type { LoraAdapter } from '../../contracts/formats/adapter.ts';
 import type { Projection } from '../../contracts/formats/hf-config.ts';
-import { gemm } from './gemm-runner.ts';
-import { type Mat, matmul, qr, type Svd, sliceCols, svd, svdOfProduct, zeros } from './linalg.ts';
+import { type F32Mat, gemmF32 } from './gemm-runner.ts';
+import { type Mat, matmul, matmulNT, matmulTN, qr, type Svd, sliceCols, svd, svdOfProduct, zeros } from './linalg.ts';
 import { deltaFactors } from './peft-adapter.ts';
+import { basisTimes, spanBasis } from './span-basis.ts';
+import { symEig } from './symmetric-eigen.ts';
 
 export interface RandomizedSvdOptions {
   /** Extra sketch columns beyond k (Halko et al. suggest 5–10). */
@@ -37,26 +39,56 @@ export function gaussian(rows: number, cols: number, seed: number): Mat {
  * The top-k singular triplets of a (m×n) by randomized range finding (Halko, Martinsson, Tropp 2011, alg. 4.4
  * and 5.1): Q spans a·Ω for a Gaussian Ω of k + oversample columns, refined by power iterations with a QR after
  * every product (plain powers lose the small directions to round-off); then the small Qᵀ·a is decomposed
- * exactly. Exact when rank(a) ≤ k + oversample; otherwise the error is near σ_{k+1}.
+ * exactly. A float32 `a` (a merged dense delta) goes to the runtime as it is. Exact when rank(a) ≤ k + oversample; otherwise the error is near σ_{k+1}.
  */
-export async function randomizedSvd(a: Mat, k: number, opts: RandomizedSvdOptions = {}): Promise<Svd> {
+export async function randomizedSvd(a: Mat | F32Mat, k: number, opts: RandomizedSvdOptions = {}): Promise<Svd> {
   const { oversample = 10, powerIterations = 2, seed = 0 } = opts;
   const limit = Math.min(a.rows, a.cols);
   if (!Number.isInteger(k) || k < 1 || k > limit) throw new Error(`randomizedSvd: k = ${k} for a ${a.rows}×${a.cols} matrix`);
   const width = Math.min(k + oversample, limit);
   // The products with a (m·n·width each) run on the runtime, in the form that never transposes a; the QRs of the
   // thin sketches and the SVD of the small qᵀ·a stay in float64.
-  let q = qr(await gemm(a, gaussian(width, a.cols, seed), 'nt')).q; // a·Ω, Ω drawn already transposed
+  let q = qr(await gemmF32(a, gaussian(width, a.cols, seed), 'nt')).q; // a·Ω, Ω drawn already transposed
   for (let i = 0; i < powerIterations; i++) {
-    const z = qr(await gemm(a, q, 'tn')).q; // aᵀ·q
-    q = qr(await gemm(a, z)).q; // a·z
+    const z = qr(await gemmF32(a, q, 'tn')).q; // aᵀ·q
+    q = qr(await gemmF32(a, z)).q; // a·z
   }
-  const small = svd(await gemm(q, a, 'tn')); // qᵀ·a: width × n
+  const small = svd(await gemmF32(q, a, 'tn')); // qᵀ·a: width × n
   return {
     u: sliceCols(matmul(q, small.u), 0, k),
     s: small.s.slice(0, k),
     v: sliceCols(small.v, 0, k),
   };
+}
+
+/**
+ * The SVD of b·a (b: m×N, a: N×n) in the core space of its factors: b = Qb·Rb and aᵀ = Qa·Ra (span-basis.ts), so
+ * b·a = Qb·(Rb·Raᵀ)·Qaᵀ and only the small core Rb·Raᵀ is decomposed, in float64; the Grams and U = b·(mapB·U'),
+ * V = aᵀ·(mapA·V') run on the runtime when large. Where a span has lower rank than N, fewer triplets come back.
+ * The core goes through the eigenproblem of its Gram (coreSvd), so a singular vector u whose σ is below ~1e-8 of
+ * the largest is not accurate, though u·σ (what a merge keeps, B = U·S) is.
+ */
+export async function svdOfFactors(b: Mat, a: Mat): Promise<Svd> {
+  if (b.cols !== a.rows) throw new Error(`svdOfFactors: ${b.rows}×${b.cols} · ${a.rows}×${a.cols}`);
+  const qb = await spanBasis(b, 'columns');
+  const qa = await spanBasis(a, 'rows');
+  const core = coreSvd(matmulNT(qb.r, qa.r));
+  return { u: await basisTimes(b, 'columns', qb.map, core.u), s: core.s, v: await basisTimes(a, 'rows', qa.map, core.v) };
+}
+
+/**
+ * The SVD of a small core k from the eigenproblem of kᵀk: V and σ² from the one symmetric eigensolver, U = k·V/σ.
+ * Hand-written over linalg's one-sided Jacobi, whose sweeps over a 128×128 core were most of an svd merge's time.
+ */
+function coreSvd(k: Mat): Svd {
+  const { values, vectors: v } = symEig(matmulTN(k, k));
+  const s = values.map((x) => Math.sqrt(Math.max(x, 0)));
+  const u = matmul(k, v);
+  for (let j = 0; j < s.length; j++) {
+    const inv = s[j] > 0 ? 1 / s[j] : 0;
+    for (let i = 0; i < u.rows; i++) u.data[i * u.cols + j] *= inv;
+  }
+  return { u, s, v };
 }
 
 /** One module's singular values of ΔW = scale·B·A, descending (as many as the module's rank). */

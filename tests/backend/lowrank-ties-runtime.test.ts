@@ -1,0 +1,105 @@
+/**
+ * TIES on the runtime (ties-runtime.ts): the float32 graphs trim exactly k entries per member, elect and
+ * average as the float64 combiners do, and a module whose magnitudes tie at the threshold goes the float64 way.
+ */
+import { afterAll, describe, expect, test } from 'vitest';
+import { RUNTIME_MIN_MACS, setRuntimeMinMacs } from '../../gpu-backend/lowrank/gemm-runner.ts';
+import { loadFixture } from '../../gpu-backend/cli/parity.ts';
+import { relativeError } from '../../gpu-backend/lowrank/delta-distance.ts';
+import { fromArray, type Mat, matmul } from '../../gpu-backend/lowrank/linalg.ts';
+import { mergeCollapsed } from '../../gpu-backend/lowrank/merge-collapsed.ts';
+import { disjointMean, magnitudeTrim } from '../../gpu-backend/lowrank/merge-ties-dare.ts';
+import { tiesOnRuntime } from '../../gpu-backend/lowrank/ties-runtime.ts';
+import { FIXTURE } from './helpers.ts';
+
+function random(rows: number, cols: number, seed: number): Mat {
+  let x = seed;
+  return fromArray(
+    rows,
+    cols,
+    Array.from({ length: rows * cols }, () => {
+      x = (x * 1103515245 + 12345) % 2147483648;
+      return x / 2147483648 - 0.5;
+    }),
+  );
+}
+
+/** Members of ranks 8, 6, 8, 5 on a 96×160 module (the runtime zero-pads the lower ranks). */
+const factors = [8, 6, 8, 5].map((r, i) => ({ b: random(96, r, 10 + i), a: random(r, 160, 20 + i) }));
+const weights = [1, 0.5, -0.7, 2];
+
+function reference(density: number): Float64Array {
+  return disjointMean(
+    factors.map((f) => magnitudeTrim(matmul(f.b, f.a).data, density)),
+    weights,
+  );
+}
+
+function maxDiff(x: ArrayLike<number>, y: ArrayLike<number>): number {
+  let d = 0;
+  let scale = 0;
+  for (let i = 0; i < y.length; i++) {
+    d = Math.max(d, Math.abs(x[i] - y[i]));
+    scale = Math.max(scale, Math.abs(y[i]));
+  }
+  return d / scale;
+}
+
+describe('TIES on the runtime', () => {
+  afterAll(() => setRuntimeMinMacs(RUNTIME_MIN_MACS));
+
+  for (const density of [0.2, 0.5, 0.9, 1]) {
+    test(`density ${density}: the float64 TIES of the same deltas, to float32 round-off`, async () => {
+      const merged = await tiesOnRuntime(factors, weights, density, 0);
+      expect([merged.rows, merged.cols]).toEqual([96, 160]);
+      expect(maxDiff(merged.data, reference(density))).toBeLessThan(1e-5);
+    });
+  }
+
+  test('a bracket from a tiny sample misses and is widened until it holds the k-th magnitude', async () => {
+    for (const seed of [1, 2, 3]) {
+      const merged = await tiesOnRuntime(factors, weights, 0.3, seed, 3);
+      expect(maxDiff(merged.data, reference(0.3))).toBeLessThan(1e-5);
+    }
+  });
+
+  test('ties across blocks of rows: kept whole before the cut, dropped after it', async () => {
+    // 2048×2048 in blocks of 1024 rows for two members: the cut (at 0.3 of the entries) lies in the first block.
+    const ones = { b: fromArray(2048, 1, new Array(2048).fill(0.5)), a: fromArray(1, 2048, new Array(2048).fill(-1)) };
+    const other = { b: random(2048, 4, 5), a: random(4, 2048, 6) };
+    const merged = await tiesOnRuntime([other, ones], [1, 2], 0.3, 0);
+    const expected = disjointMean(
+      [other, ones].map((f) => magnitudeTrim(matmul(f.b, f.a).data, 0.3)),
+      [1, 2],
+    );
+    expect(maxDiff(merged.data, expected)).toBeLessThan(1e-5);
+  });
+
+  test('density so small that nothing is kept gives a zero delta', async () => {
+    const merged = await tiesOnRuntime(factors, weights, 1e-6, 0);
+    expect(merged.data.every((v) => v === 0)).toBe(true);
+  });
+
+  test('magnitudes tied at the threshold are kept in row-major order until exactly k are kept', async () => {
+    // Every entry of the first member has magnitude 1: its kept half is the first 48 rows, as magnitudeTrim keeps.
+    const ones = { b: fromArray(96, 1, new Array(96).fill(1)), a: fromArray(1, 160, new Array(160).fill(1)) };
+    const pair = [ones, factors[0]];
+    const merged = await tiesOnRuntime(pair, [1, 1], 0.5, 0);
+    const expected = disjointMean(
+      pair.map((f) => magnitudeTrim(matmul(f.b, f.a).data, 0.5)),
+      [1, 1],
+    );
+    expect(maxDiff(merged.data, expected)).toBeLessThan(1e-5);
+  });
+
+  test('a TIES merge whose modules run on the runtime is the float64 merge, to float32 round-off', async () => {
+    const fx = await loadFixture(FIXTURE);
+    const members = ['task_a', 'task_b', 'task_c'].map((name) => ({ name, baseModel: 'tiny-llama', adapter: fx.adapters.get(name)! }));
+    setRuntimeMinMacs(Number.POSITIVE_INFINITY);
+    const exact = await mergeCollapsed(members, { method: 'ties', density: 0.3, weights: [1, 0.5, 2] });
+    setRuntimeMinMacs(0);
+    const fp32 = await mergeCollapsed(members, { method: 'ties', density: 0.3, weights: [1, 0.5, 2] });
+    const error = relativeError(fp32.adapter, exact.adapter);
+    expect(error).toBeLessThan(1e-4);
+  });
+});

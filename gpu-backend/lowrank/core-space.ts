@@ -65,17 +65,41 @@ function colRange(a: Mat, from: number, to: number): Mat {
 }
 
 /**
- * U' (Nb×k) and V' (Na×k) in the core space, closed form then `iters` alternating steps. `closed` (the full
- * closed-form eigenbases, when the caller already has them) saves the first two eigenproblems.
+ * U' (Nb×k) and V' (Na×k) in the core space: the closed form (top-k eigenvectors of the weighted Grams), then
+ * `iters` alternating steps. Each step is one subspace-iteration step warm-started from the previous basis,
+ * V ← orth(Gᵣ(U)·V) and U ← orth(Gₗ(V)·U), applied through the thin factors of Kᵢ (3·N²·k, no N×N matrix and no
+ * eigenproblem): only the span of U' and V' matters to the fit (Σᵢ = U'ᵀKᵢV' follows it), and from the
+ * closed-form start one step gets most of what the exact alternating eigen-step did (six N×N eigenproblems
+ * per module were most of a merge's time). `closed` (the full closed-form eigenbases, when the caller already
+ * has them) saves the two eigenproblems of the start.
  */
 export function fitCore(cs: CoreSpace, weights: number[], k: number, iters: number, closed?: { u: Mat; v: Mat }): { u: Mat; v: Mat } {
   let u = leadingColumns(closed?.u ?? symEig(weightedGram(cs.k, weights, 'left', null)).vectors, k);
   let v = leadingColumns(closed?.v ?? symEig(weightedGram(cs.k, weights, 'right', null)).vectors, k);
-  for (let it = 0; it < iters; it++) {
-    v = topEigenvectors(weightedGram(cs.k, weights, 'right', u), k);
-    u = topEigenvectors(weightedGram(cs.k, weights, 'left', v), k);
+  // A side whose span has rank ≤ k keeps all of it already (zero columns past the rank), so it has no step.
+  const refineU = k < cs.mapB.cols;
+  const refineV = k < cs.mapA.cols;
+  for (let it = 0; it < iters && (refineU || refineV); it++) {
+    if (refineV) v = qr(applyWeightedGram(cs.k, weights, 'right', u, v)).q;
+    if (refineU) u = qr(applyWeightedGram(cs.k, weights, 'left', v, u)).q;
   }
   return { u, v };
+}
+
+/**
+ * weightedGram(ks, weights, side, proj)·x without forming it: Σ wᵢ·outerᵢ·(innerᵢᵀproj)ᵀ(innerᵢᵀproj)·(outerᵢᵀx),
+ * r-sized middles only.
+ */
+function applyWeightedGram(ks: ({ l: Mat; r: Mat } | null)[], weights: number[], side: 'left' | 'right', proj: Mat, x: Mat): Mat {
+  const out = zeros(x.rows, x.cols);
+  ks.forEach((ki, i) => {
+    if (!ki) return;
+    const [outer, inner] = side === 'left' ? [ki.l, ki.r] : [ki.r, ki.l];
+    const t = matmulTN(proj, inner); // k × rᵢ
+    const term = matmul(outer, matmul(matmulTN(t, t), matmulTN(outer, x)));
+    for (let j = 0; j < term.data.length; j++) out.data[j] += weights[i] * term.data[j];
+  });
+  return out;
 }
 
 /** U = qb·U', V = qa·V', Σᵢ = (U'ᵀlᵢ)(rᵢᵀV'). */
@@ -147,10 +171,6 @@ export function weightedGram(ks: ({ l: Mat; r: Mat } | null)[], weights: number[
     for (let j = 0; j < term.data.length; j++) g.data[j] += weights[i] * term.data[j];
   });
   return g!;
-}
-
-function topEigenvectors(s: Mat, k: number): Mat {
-  return leadingColumns(symEig(s).vectors, k);
 }
 
 /** The first k columns of a; zero columns past a's own (a basis asked for more than its span's rank). */

@@ -8,6 +8,12 @@ export { ort };
 export interface RuntimeOptions {
   /** Threads for one operator (default: all cores). */
   threads?: number;
+  /**
+   * Whether idle intra-op threads spin between runs (onnxruntime's default: lower latency for a decode loop).
+   * false for callers that interleave many short runs with their own CPU work, where spinning threads take the
+   * cores that work needs.
+   */
+  spinning?: boolean;
 }
 
 /** `model`: the ONNX bytes, or the path of a model file (whose external data sits beside it). */
@@ -18,6 +24,7 @@ export async function createSession(model: Uint8Array | string, opts: RuntimeOpt
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',
     executionProviders: executionProviders(),
+    ...(opts.spinning === false ? { extra: { session: { intra_op: { allow_spinning: '0' } } } } : {}),
   });
 }
 

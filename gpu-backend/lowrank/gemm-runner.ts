@@ -33,7 +33,8 @@ function sessionFor(form: GemmForm, batched: boolean): Promise<ort.InferenceSess
   const key = `${form}:${batched}`;
   let s = sessions.get(key);
   if (!s) {
-    s = createSession(graphOf(form, batched));
+    // No spinning: a merge runs its products between float64 JS steps, which spinning threads would slow.
+    s = createSession(graphOf(form, batched), { spinning: false });
     sessions.set(key, s);
   }
   return s;

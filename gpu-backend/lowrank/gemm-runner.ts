@@ -7,6 +7,7 @@
  */
 import { Graph, type Value } from '../engine/graph.ts';
 import { createSession, f32, type ort } from '../engine/runtime.ts';
+import { float32Of, keepFloat32 } from './float32-twin.ts';
 import { type Mat, matmul, matmulNT, matmulTN } from './linalg.ts';
 
 /** 'nn': a·b; 'tn': aᵀ·b; 'nt': a·bᵀ. */
@@ -73,18 +74,29 @@ export function onRuntime(m: number, k: number, n: number): boolean {
 
 /** op(a)·op(b) by `form`: on the runtime in float32 when large, else in float64 JS. */
 export async function gemm(a: Mat, b: Mat, form: GemmForm = 'nn'): Promise<Mat> {
+  return (await product(a, b, form)).c;
+}
+
+/**
+ * gemm for a result the caller will not write to (keepFloat32): a runtime product keeps the float32 values it
+ * came as, so later products that read it convert nothing.
+ */
+export async function gemmKept(a: Mat, b: Mat, form: GemmForm = 'nn'): Promise<Mat> {
+  const { c, c32 } = await product(a, b, form);
+  return keepFloat32(c, c32);
+}
+
+async function product(a: Mat, b: Mat, form: GemmForm): Promise<{ c: Mat; c32?: Float32Array }> {
   const { m, k, n } = shapeOf(a, b, form);
   if (!onRuntime(m, k, n)) {
     gemmCounters.localMacs += m * k * n;
-    return local(a, b, form);
+    return { c: local(a, b, form) };
   }
   gemmCounters.runtimeMacs += m * k * n;
   const session = await sessionFor(form, false);
-  const out = await session.run({
-    a: f32(Float32Array.from(a.data), [a.rows, a.cols]),
-    b: f32(Float32Array.from(b.data), [b.rows, b.cols]),
-  });
-  return { rows: m, cols: n, data: Float64Array.from(out.c.data as Float32Array) };
+  const out = await session.run({ a: f32(float32Of(a), [a.rows, a.cols]), b: f32(float32Of(b), [b.rows, b.cols]) });
+  const c32 = out.c.data as Float32Array;
+  return { c: { rows: m, cols: n, data: Float64Array.from(c32) }, c32 };
 }
 
 /**

@@ -7,6 +7,7 @@
 import { invalid } from '../../contracts/formats/errors.ts';
 import type { Projection } from '../../contracts/formats/hf-config.ts';
 import type { ReversibleFloatBits } from '../../contracts/formats/job-artifacts.ts';
+import { keepFloat32 } from './float32-twin.ts';
 import { zeros, type Mat } from './linalg.ts';
 import type { Member } from './members.ts';
 import { alignModules } from './module-alignment.ts';
@@ -83,7 +84,10 @@ export function slotOf(m: ModuleSlot): ModuleSlot {
   return { layer: m.layer, projection: m.projection, path: m.path, out: m.out, in: m.in };
 }
 
-/** [B₁…Bₙ] (out×N) and [A₁;…;Aₙ] (N×in), with each task's column range (empty for a task lacking the module). */
+/**
+ * [B₁…Bₙ] (out×N) and [A₁;…;Aₙ] (N×in), with each task's column range (empty for a task lacking the module).
+ * Read-only: several runtime products read them, so each is converted to float32 once (keepFloat32).
+ */
 export function stack(slot: AlignedModule): { bcat: Mat; acat: Mat; blocks: [number, number][] } {
   const ranks = slot.factors.map((f) => (f ? f.a.rows : 0));
   const total = ranks.reduce((s, r) => s + r, 0);
@@ -99,7 +103,7 @@ export function stack(slot: AlignedModule): { bcat: Mat; acat: Mat; blocks: [num
     acat.data.set(f.a.data, at * slot.in);
     at += r;
   });
-  return { bcat, acat, blocks };
+  return { bcat: keepFloat32(bcat), acat: keepFloat32(acat), blocks };
 }
 
 /** The index of task `name` among a merge's tasks, or a refusal naming the members. */

@@ -7,7 +7,7 @@
  * whose residual is below √tol of their column are dropped: 1e-13 on a float64 Gram, 1e-6 on a float32 one
  * (its round-off is ~1e-7), so that κ(R₁₁) stays where the second pass can repair it.
  */
-import { gemm, onRuntime } from './gemm-runner.ts';
+import { gemm, gemmKept, onRuntime } from './gemm-runner.ts';
 import { type Mat, matmul, zeros } from './linalg.ts';
 
 /** x as its columns (m×N) or as its rows (x given N×m: the basis spans xᵀ's columns, as for [A₁;…;Aₙ]). */
@@ -30,10 +30,13 @@ export async function spanBasis(x: Mat, side: Side = 'columns'): Promise<SpanBas
   return { map: matmul(first.map, second.map), r: matmul(second.r, first.r) };
 }
 
-/** Q·w = x·(map·w) (or xᵀ·(map·w)): the one product of the basis a caller needs, on the runtime. */
+/**
+ * Q·w = x·(map·w) (or xᵀ·(map·w)): the one product of the basis a caller needs, on the runtime. Read-only (a
+ * merge's U and V parts are these), so it keeps the float32 values the runtime gave for later products.
+ */
 export function basisTimes(x: Mat, side: Side, map: Mat, w?: Mat): Promise<Mat> {
   const m = w ? matmul(map, w) : map;
-  return side === 'columns' ? gemm(x, m, 'nn') : gemm(x, m, 'tn');
+  return side === 'columns' ? gemmKept(x, m, 'nn') : gemmKept(x, m, 'tn');
 }
 
 async function cholBasis(x: Mat, side: Side): Promise<SpanBasis> {

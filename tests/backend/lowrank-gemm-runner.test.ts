@@ -3,7 +3,8 @@
  * float32 accuracy, and small products stay in float64 exactly.
  */
 import { afterAll, describe, expect, test } from 'vitest';
-import { gemm, gemmBatch, type GemmForm, RUNTIME_MIN_MACS, setRuntimeMinMacs } from '../../gpu-backend/lowrank/gemm-runner.ts';
+import { float32Of, keepFloat32 } from '../../gpu-backend/lowrank/float32-twin.ts';
+import { gemm, gemmBatch, gemmKept, type GemmForm, RUNTIME_MIN_MACS, setRuntimeMinMacs } from '../../gpu-backend/lowrank/gemm-runner.ts';
 import { frobenius, type Mat, matmul, matmulNT, matmulTN, zeros } from '../../gpu-backend/lowrank/linalg.ts';
 
 function random(rows: number, cols: number, seed: number): Mat {
@@ -29,6 +30,22 @@ function relDiff(x: Mat, y: Mat): number {
 
 describe('gemm on the runtime', () => {
   afterAll(() => setRuntimeMinMacs(RUNTIME_MIN_MACS));
+
+  test('a kept result carries the float32 values the runtime gave, and products that read it agree with fresh ones', async () => {
+    setRuntimeMinMacs(0);
+    const [a, b] = operands('nn', 40, 30, 20, 11);
+    const kept = await gemmKept(a, b);
+    const twin = float32Of(kept);
+    expect(twin).toBe(float32Of(kept));
+    expect(Array.from(twin)).toEqual(Array.from(Float32Array.from(kept.data)));
+    const c = random(20, 10, 5);
+    const fresh = { ...kept, data: kept.data.slice() };
+    expect(Array.from((await gemm(kept, c)).data)).toEqual(Array.from((await gemm(fresh, c)).data));
+    // A marked matrix is converted once, on its first product.
+    const marked = keepFloat32(random(10, 20, 9));
+    expect(float32Of(marked)).toBe(float32Of(marked));
+    expect(float32Of(fresh)).not.toBe(float32Of(fresh));
+  });
 
   for (const form of ['nn', 'tn', 'nt'] as const) {
     test(`${form}: runtime float32 matches float64 within float32 round-off`, async () => {

@@ -11,6 +11,7 @@ import { PROJECTIONS } from '../../contracts/formats/hf-config.ts';
 import { squaredNorm } from './delta-distance.ts';
 import { gemm } from './gemm-runner.ts';
 import { matmul, matmulNT, matmulTN, qr, sliceCols, sliceRows, svd, zeros, type Mat } from './linalg.ts';
+import { coreGram, coreGramTimes, type StackedCore } from './core-grams.ts';
 import { basisTimes, spanBasis } from './span-basis.ts';
 import { stack, type AlignedModule } from './reversible-types.ts';
 import { symEig } from './symmetric-eigen.ts';
@@ -41,6 +42,8 @@ export interface CoreSpace {
    * gets zero columns beyond its rank (they carry nothing: every delta lies in that span already).
    */
   maxK: number;
+  /** The same factors stacked (lᵢ, rᵢ are column blocks of them), for the Grams' stacked products. */
+  stacked: StackedCore;
 }
 
 /** The spans' bases come from span-basis.ts: their Grams and products on the runtime, only N×N work in JS. */
@@ -54,7 +57,7 @@ export async function coreSpace(slot: AlignedModule): Promise<CoreSpace> {
     const [from, to] = blocks[i];
     return { l: colRange(qb.r, from, to), r: colRange(qa.r, from, to) };
   });
-  return { ...shared, k, maxK: Math.max(qb.map.cols, qa.map.cols) };
+  return { ...shared, k, maxK: Math.max(qb.map.cols, qa.map.cols), stacked: { l: qb.r, r: qa.r, blocks } };
 }
 
 function colRange(a: Mat, from: number, to: number): Mat {
@@ -74,32 +77,16 @@ function colRange(a: Mat, from: number, to: number): Mat {
  * has them) saves the two eigenproblems of the start.
  */
 export function fitCore(cs: CoreSpace, weights: number[], k: number, iters: number, closed?: { u: Mat; v: Mat }): { u: Mat; v: Mat } {
-  let u = leadingColumns(closed?.u ?? symEig(weightedGram(cs.k, weights, 'left', null)).vectors, k);
-  let v = leadingColumns(closed?.v ?? symEig(weightedGram(cs.k, weights, 'right', null)).vectors, k);
+  let u = leadingColumns(closed?.u ?? symEig(coreGram(cs.stacked, weights, 'left')).vectors, k);
+  let v = leadingColumns(closed?.v ?? symEig(coreGram(cs.stacked, weights, 'right')).vectors, k);
   // A side whose span has rank ≤ k keeps all of it already (zero columns past the rank), so it has no step.
   const refineU = k < cs.mapB.cols;
   const refineV = k < cs.mapA.cols;
   for (let it = 0; it < iters && (refineU || refineV); it++) {
-    if (refineV) v = qr(applyWeightedGram(cs.k, weights, 'right', u, v)).q;
-    if (refineU) u = qr(applyWeightedGram(cs.k, weights, 'left', v, u)).q;
+    if (refineV) v = qr(coreGramTimes(cs.stacked, weights, 'right', u, v)).q;
+    if (refineU) u = qr(coreGramTimes(cs.stacked, weights, 'left', v, u)).q;
   }
   return { u, v };
-}
-
-/**
- * weightedGram(ks, weights, side, proj)·x without forming it: Σ wᵢ·outerᵢ·(innerᵢᵀproj)ᵀ(innerᵢᵀproj)·(outerᵢᵀx),
- * r-sized middles only.
- */
-function applyWeightedGram(ks: ({ l: Mat; r: Mat } | null)[], weights: number[], side: 'left' | 'right', proj: Mat, x: Mat): Mat {
-  const out = zeros(x.rows, x.cols);
-  ks.forEach((ki, i) => {
-    if (!ki) return;
-    const [outer, inner] = side === 'left' ? [ki.l, ki.r] : [ki.r, ki.l];
-    const t = matmulTN(proj, inner); // k × rᵢ
-    const term = matmul(outer, matmul(matmulTN(t, t), matmulTN(outer, x)));
-    for (let j = 0; j < term.data.length; j++) out.data[j] += weights[i] * term.data[j];
-  });
-  return out;
 }
 
 /** U = qb·U', V = qa·V', Σᵢ = (U'ᵀlᵢ)(rᵢᵀV'). */
@@ -150,29 +137,6 @@ export function coreFloats(n: number, k: number, r: number, factored: boolean): 
   return n * (factored ? Math.min(k * k, 2 * k * r) : k * k);
 }
 
-/**
- * 'left': Σ wᵢ·Kᵢ·P·Kᵢᵀ with P = proj·projᵀ (or I when proj is null); 'right': Σ wᵢ·Kᵢᵀ·P·Kᵢ. With Kᵢ = lᵢrᵢᵀ
- * each term is lᵢ·(rᵢᵀ·P·rᵢ)·lᵢᵀ: an rᵢ×rᵢ middle, so the cost is N²·rᵢ rather than N³.
- */
-export function weightedGram(ks: ({ l: Mat; r: Mat } | null)[], weights: number[], side: 'left' | 'right', proj: Mat | null): Mat {
-  let g: Mat | null = null;
-  ks.forEach((ki, i) => {
-    if (!ki) return;
-    const [outer, inner] = side === 'left' ? [ki.l, ki.r] : [ki.r, ki.l];
-    let middle: Mat;
-    if (proj) {
-      const t = matmulTN(proj, inner); // k × rᵢ
-      middle = matmulTN(t, t);
-    } else {
-      middle = matmulTN(inner, inner);
-    }
-    const term = matmulNT(matmul(outer, middle), outer);
-    if (!g) g = zeros(term.rows, term.cols);
-    for (let j = 0; j < term.data.length; j++) g.data[j] += weights[i] * term.data[j];
-  });
-  return g!;
-}
-
 /** The first k columns of a; zero columns past a's own (a basis asked for more than its span's rank). */
 function leadingColumns(a: Mat, k: number): Mat {
   const out = zeros(a.rows, k);
@@ -221,13 +185,16 @@ export function maxRank(cs: CoreSpace): number {
  * module keeps at basis size k, computed once from the full eigenbases.
  */
 function energyCurve(cs: CoreSpace, weights: number[]): { curve: number[]; closed: { u: Mat; v: Mat } } {
-  const uAll = symEig(weightedGram(cs.k, weights, 'left', null)).vectors;
-  const vAll = symEig(weightedGram(cs.k, weights, 'right', null)).vectors;
+  const uAll = symEig(coreGram(cs.stacked, weights, 'left')).vectors;
+  const vAll = symEig(coreGram(cs.stacked, weights, 'right')).vectors;
   const kMax = cs.maxK;
   const curve = new Array<number>(kMax + 1).fill(0);
-  cs.k.forEach((ki, i) => {
-    if (!ki) return;
-    const c = matmulNT(matmulTN(uAll, ki.l), matmulTN(vAll, ki.r)); // Nb × Na
+  // Row block i of lt is lᵢᵀ·U, of rt rᵢᵀ·V: two stacked products instead of two per task.
+  const lt = matmulTN(cs.stacked.l, uAll);
+  const rt = matmulTN(cs.stacked.r, vAll);
+  cs.stacked.blocks.forEach(([from, to], i) => {
+    if (to === from) return;
+    const c = matmulTN(sliceRows(lt, from, to), sliceRows(rt, from, to)); // Nb × Na
     for (let k = 1; k <= kMax; k++) {
       let add = 0;
       const last = k - 1;

@@ -290,9 +290,9 @@ export async function fitSketched(
   // `steps` applications; the last image Z = S·Q is not applied again for Rayleigh–Ritz: the top-k left singular
   // vectors of Z (through its QR and the SVD of the small R) serve instead, as in a randomized SVD.
   const top = async (side: 'left' | 'right', mids: Mat[], start: Mat, steps: number) => {
-    let q = qr(start).q;
-    for (let s = 1; s < steps; s++) q = qr(await apply(side, mids, q)).q;
-    const z = qr(await apply(side, mids, q));
+    let q = (await tallQr(start)).q;
+    for (let s = 1; s < steps; s++) q = (await tallQr(await apply(side, mids, q))).q;
+    const z = await tallQr(await apply(side, mids, q));
     return matmul(z.q, leadingColumns(svd(z.r).u, kk));
   };
   let u = await top('left', await middles('left', null), random(slot.out), 2);
@@ -316,6 +316,17 @@ export async function fitSketched(
   } of tasks)
     cores.data.set(matmul(sliceCols(ub, from, to), sliceRows(av, from, to)).data, i * kk * kk);
   return { u, v, cores };
+}
+
+/**
+ * x = q·r for a tall sketch (m × (k + 8)) through its Gram, CholeskyQR2 (span-basis.ts): the Gram and q = x·map
+ * are products (on the runtime when large), several times faster than a Householder QR in JS. A direction whose
+ * residual is below span-basis's tolerance is dropped, so q may have fewer columns than x; the caller's
+ * leadingColumns pads the basis back to k with zero columns, which carry nothing.
+ */
+async function tallQr(x: Mat): Promise<{ q: Mat; r: Mat }> {
+  const { map, r } = await spanBasis(x, 'columns');
+  return { q: await basisTimes(x, 'columns', map), r };
 }
 
 // ---- serialisation -------------------------------------------------------------------------------------------

@@ -27,3 +27,8 @@ export function float32Of(m: Mat): Float32Array {
   if (kept === null) twins.set(m.data, fresh);
   return fresh;
 }
+
+/** Says `m` was written in place after all (a rounding of a merge's parts): its kept copy is made again when next read. */
+export function rewritten(m: Mat): void {
+  if (twins.has(m.data)) twins.set(m.data, null);
+}

@@ -5,6 +5,7 @@
 import { invalid } from '../../contracts/formats/errors.ts';
 import { REVERSIBLE_FLOAT_BITS, type ReversibleFloatBits } from '../../contracts/formats/job-artifacts.ts';
 import { floatToHalf, halfToFloat, type Tensor } from '../../contracts/formats/safetensors.ts';
+import { rewritten } from './float32-twin.ts';
 import type { Mat } from './linalg.ts';
 import { storedFloats } from './reversible-types.ts';
 
@@ -32,6 +33,7 @@ export function roundParts(modules: { path: string; parts: Record<string, Mat> }
           );
         d[i] = halfToFloat(floatToHalf(d[i]));
       }
+      rewritten(part);
     }
   }
 }

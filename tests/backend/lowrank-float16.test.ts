@@ -11,6 +11,7 @@ import { InvalidInputError } from '../../contracts/formats/errors.ts';
 import { parseModelConfig } from '../../contracts/formats/hf-config.ts';
 import { decodeSafetensors, encodeSafetensors, floatToHalf, halfToFloat } from '../../contracts/formats/safetensors.ts';
 import { readAdapterFolder } from '../../gpu-backend/formats/files.ts';
+import { setRuntimeMinMacs } from '../../gpu-backend/lowrank/gemm-runner.ts';
 import type { Member } from '../../gpu-backend/lowrank/members.ts';
 import {
   buildReversibleMerge,
@@ -81,6 +82,23 @@ describe('the shared basis in float16, on the six default task adapters', () => 
       });
     }
     expect((await reversibleReport(back, members.slice(0, 3))).storage).toBe((await reversibleReport(merge, members.slice(0, 3))).storage);
+  });
+
+  test('with every product on the runtime, the merge in memory rebuilds from its rounded parts too, as its artifact does', async () => {
+    // The runtime reads a part's kept float32 copy (float32-twin.ts); rounding the parts in place must renew it.
+    const was = setRuntimeMinMacs(0);
+    try {
+      const merge = await buildReversibleMerge(members.slice(0, 3), { construction: 'shared', basisSize: 1, floatBits: 16 });
+      const { manifest, tensors } = encodeReversibleMerge(merge);
+      const back = decodeReversibleMerge(JSON.parse(JSON.stringify(manifest)), decodeSafetensors(encodeSafetensors(tensors)).tensors);
+      const [a, b] = [await revertTask(merge, NAMES[0]), await revertTask(back, NAMES[0])];
+      a.modules.forEach((m, i) => {
+        expect(b.modules[i].a).toEqual(m.a);
+        expect(b.modules[i].b).toEqual(m.b);
+      });
+    } finally {
+      setRuntimeMinMacs(was);
+    }
   });
 });
 

@@ -4,8 +4,12 @@
  * directly under a prefix; deeper keys (an adapter's `upload/` staging copies, a job's checkpoints) are not
  * part of it. Files already here as stored (same size and ETag) are not fetched again, so restarts reuse the disk copy.
  */
-import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { invalid } from '../../contracts/formats/errors.ts';
 import type { ObjectStore } from '../../contracts/storage/object-store.ts';
 
@@ -59,12 +63,19 @@ export class FolderCache {
       );
       const hadTag = await readFile(tag, 'utf8').catch(() => null);
       if (have === info.size && (info.etag === null || hadTag === info.etag)) continue;
-      const bytes = await this.store.getBytes(prefix + name);
-      if (bytes === null) continue;
+      // Streamed to disk, not read whole: a checkpoint shard or a packed artifact is gigabytes, and a buffer that
+      // size would stay in the backend's RSS until the next collection.
+      const object = await this.store.getStream(prefix + name);
+      if (object === null) continue;
       // Written aside and renamed, so a reader never sees half a file (another process may share the cache).
       const part = `${local}.${process.pid}.${Math.random().toString(36).slice(2)}.part`;
-      await writeFile(part, bytes);
-      await rename(part, local);
+      try {
+        await pipeline(Readable.fromWeb(object.body as NodeReadableStream<Uint8Array>), createWriteStream(part));
+        await rename(part, local);
+      } catch (err) {
+        await rm(part, { force: true });
+        throw err;
+      }
       if (info.etag !== null) await writeFile(tag, info.etag);
     }
     return dir;

@@ -58,25 +58,32 @@ export async function startEdgeAndBackend(opts: {
     output: 'buffer',
   });
   try {
-    const { token } = await issueBackendCredential(edge.edgeUrl, ADMIN_TOKEN, BACKEND_ID);
-    const backend = await startBackendProcess(
-      {
-        EDGE_URL: edge.edgeUrl,
-        RANKGATE_LOCAL: '1',
-        BACKEND_ID,
-        BACKEND_TOKEN: token,
-        ...backendBucketEnv(edge),
-        PORT: '0',
-        CACHE_DIR: join(stateDir, 'backend-cache'),
-        ...opts.backendEnv,
-      },
-      'buffer',
-    );
-    return { edge, backend };
+    return { edge, backend: await startBenchBackend(edge, stateDir, opts.backendEnv) };
   } catch (err) {
     await edge.stop();
     throw err;
   }
+}
+
+/**
+ * The bench's backend process on a running edge, with a fresh credential: a second start after `stop()` is a new
+ * process on the same model cache (bench scale serves from one that did not run the quantization job).
+ */
+export async function startBenchBackend(edge: EdgeStack, stateDir: string, backendEnv?: Record<string, string>): Promise<BackendProcess> {
+  const { token } = await issueBackendCredential(edge.edgeUrl, ADMIN_TOKEN, BACKEND_ID);
+  return startBackendProcess(
+    {
+      EDGE_URL: edge.edgeUrl,
+      RANKGATE_LOCAL: '1',
+      BACKEND_ID,
+      BACKEND_TOKEN: token,
+      ...backendBucketEnv(edge),
+      PORT: '0',
+      CACHE_DIR: join(stateDir, 'backend-cache'),
+      ...backendEnv,
+    },
+    'buffer',
+  );
 }
 
 export async function withBenchStack<T>(opts: BenchStackOptions, bench: (stack: BenchStack) => Promise<T>): Promise<T> {

@@ -85,12 +85,13 @@ describe('the house: imports run one way', () => {
 
 describe('the house: the engine and the server know no merge method', () => {
   // What they may take from lowrank/: the serving forms (plain tensors), a stored merge as served, the weight
-  // quantizer the engine runs at load, and the cat merge a request's adapter mix is served as (issue 20). A
+  // quantizer the engine runs at load (and its onnxruntime form), and the cat merge a request's adapter mix is served as (issue 20). A
   // stored merge's parts and constructions stay with its method.
   const ALLOWED = [
     'gpu-backend/lowrank/serving-form.ts',
     'gpu-backend/lowrank/methods/served-merge.ts',
     'gpu-backend/lowrank/quantize-matrix.ts',
+    'gpu-backend/lowrank/quantize-runner.ts',
     'gpu-backend/lowrank/merge-collapsed.ts',
   ];
   for (const room of ['engine', 'serve']) {

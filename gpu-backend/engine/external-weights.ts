@@ -7,7 +7,8 @@
  * Where the bytes come from:
  *  - a float32 weight: the checkpoint's tensor, widened from bf16/fp16 per tensor when stored narrower;
  *  - a MatMulNBits weight (codes, scales, zero points): read as stored from a quantization artifact when one is
- *    given, otherwise quantized here from the checkpoint's tensor (one matrix at a time).
+ *    given, otherwise quantized here from the checkpoint's tensor (one matrix at a time, on onnxruntime:
+ *    lowrank/quantize-runner.ts).
  */
 import { copyFile, link, open } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -15,11 +16,13 @@ import { invalid } from '../../contracts/formats/errors.ts';
 import { toFloat32 } from '../../contracts/formats/safetensors.ts';
 import { type TensorPlace, type TensorSource, writeAt } from '../formats/checkpoint.ts';
 import { writeSafetensorsFile } from '../formats/write-checkpoint.ts';
-import { quantizeMatrix, type QuantizedMatrix } from '../lowrank/quantize-matrix.ts';
+import type { QuantizedMatrix } from '../lowrank/quantize-matrix.ts';
+import { quantizeOnRuntime } from '../lowrank/quantize-runner.ts';
 import { halfBits } from './fp16.ts';
 import type { ElemType, Graph, Initializer, Value } from './graph.ts';
 import { cast, gather, type NBitsWeight } from './ops.ts';
 import { nbitsShapes, type WeightQuantization } from './quantized-weights.ts';
+import { tableTypeAsStored } from './weights.ts';
 
 type NBitsPart = 'qweight' | 'scales' | 'zero_points';
 
@@ -56,8 +59,7 @@ export class ExternalWeights {
    * largest tensor of a small model: 1 GB in float32 for Llama-3.2-1B) and it is served at half the bytes.
    */
   lookup(g: Graph, name: string, shape: number[], ids: Value): Value {
-    const dtype = this.checkpoint?.describe(name)?.dtype;
-    const type = dtype === 'BF16' ? 'bfloat16' : dtype === 'F16' ? 'float16' : null;
+    const type = tableTypeAsStored(this.checkpoint?.describe(name)?.dtype);
     if (!type) return gather(g, this.float(g, name, shape), ids);
     const init = g.externalInitializer(name, shape, type);
     this.placeholders.push({ kind: 'stored', init, source: name });
@@ -151,12 +153,13 @@ function producer(from: WeightSources): (p: Placeholder) => Promise<Uint8Array> 
     if (p.kind === 'stored') return asBytes((await from.checkpoint.read(p.source)).data);
     if (p.kind === 'float32') return asBytes(toFloat32(await from.checkpoint.read(p.source)));
     if (from.packed) return packedPart(from.packed, p.init);
-    // The parts of one matrix come one after another: quantize at its first part, reuse for the rest.
+    // The parts of one matrix come one after another: quantize at its first part, reuse for the rest. On the
+    // runtime, from the tensor as stored (widened a chunk of rows at a time).
     if (quantized?.source !== p.source) {
-      const w = toFloat32(await from.checkpoint.read(p.source));
+      const w = await from.checkpoint.read(p.source);
       quantized = {
         source: p.source,
-        m: quantizeMatrix(w, p.n, p.k, { bits: p.q.bits, groupSize: p.q.groupSize, symmetric: p.q.symmetric }),
+        m: await quantizeOnRuntime(w, p.n, p.k, { bits: p.q.bits, groupSize: p.q.groupSize, symmetric: p.q.symmetric }),
       };
     }
     const m = quantized.m;

@@ -8,6 +8,14 @@ import { toFloat32, type Tensor } from '../../contracts/formats/safetensors.ts';
 import type { TensorSource } from '../formats/checkpoint.ts';
 import { hasBias, weightName } from './llama.ts';
 
+/**
+ * The type an embedding table stored as `dtype` is served in when the graph gathers from it as stored
+ * (`ExternalWeights.lookup`): bf16 and fp16 stay narrow, only the looked-up rows widened; null: float32.
+ */
+export function tableTypeAsStored(dtype: string | undefined): 'bfloat16' | 'float16' | null {
+  return dtype === 'BF16' ? 'bfloat16' : dtype === 'F16' ? 'float16' : null;
+}
+
 export function expectedWeightShapes(cfg: ModelConfig): Map<string, number[]> {
   const shapes = new Map<string, number[]>([
     [weightName.embed, [cfg.vocabSize, cfg.hiddenSize]],

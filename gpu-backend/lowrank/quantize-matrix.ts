@@ -13,7 +13,8 @@
  * Scales and zero points follow onnxruntime's blockwise quantizer (mlas q4_dq.cpp, BlockwiseQuantizer):
  * asymmetric: range [min(x, 0), max(x, 0)] over 2^bits − 1 steps, zero point rounded and clamped; symmetric:
  * the value of largest magnitude maps to code 0 (−2^(bits−1) around the midpoint), codes rounded half away from
- * zero, float32 arithmetic throughout. One deviation, for a guaranteed bound: onnxruntime clamps a value of the
+ * zero, float32 arithmetic throughout (each operation rounded to float32; quantize-runner.ts runs the same
+ * arithmetic as an onnxruntime graph, byte for byte). One deviation, for a guaranteed bound: onnxruntime clamps a value of the
  * other sign beyond 7.5 steps (int4) to code 15, an error of up to a whole step; here the symmetric scale
  * widens just enough (by at most 8/7.5 for int4, 128/127.5 for int8) that every element is within scale/2.
  */
@@ -94,8 +95,9 @@ export function quantizeMatrix(w: ArrayLike<number>, n: number, k: number, opts:
         scale = f32(far > 0 ? -magnitude : magnitude);
         zp = mid;
       } else {
-        scale = f32((max - min) / maxCode);
-        const zpf = scale !== 0 ? -min / scale : min;
+        // Each operation rounded to float32, as onnxruntime's quantizer and quantize-runner.ts's graph compute it.
+        scale = f32(f32(max - min) / maxCode);
+        const zpf = scale !== 0 ? f32(-min / scale) : min;
         zp = zpf < 0 ? 0 : zpf > maxCode ? maxCode : roundf(zpf);
         zeroPoints![row * zpRow + ((b * bits) >> 3)] |= zp << ((b * bits) & 7);
       }

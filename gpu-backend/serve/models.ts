@@ -12,12 +12,12 @@ import { join } from 'node:path';
 import { DEFAULT_MAX_MIX_RANK } from '../../contracts/api/openai.ts';
 import type { RoutedTarget, ServedWeightBits } from '../../contracts/api/routed-target.ts';
 import type { BackendResidency, PinnedTargets } from '../../contracts/api/residency.ts';
-import { parseModelConfig } from '../../contracts/formats/hf-config.ts';
 import type { LoraAdapter } from '../../contracts/formats/adapter.ts';
 import { invalid } from '../../contracts/formats/errors.ts';
 import { catMerge } from '../lowrank/merge-collapsed.ts';
 import type { ServedMerge } from '../lowrank/methods/served-merge.ts';
-import { openModelFolder, readAdapterFolder, readJsonFile } from '../formats/files.ts';
+import { openModelFolder, readAdapterFolder } from '../formats/files.ts';
+import { weightName } from '../engine/llama.ts';
 import { servedWeightBytes } from '../engine/quantized-weights.ts';
 import { ServedTokenizer } from '../formats/served-tokenizer.ts';
 import { DEFAULT_TOKENIZER_LIMITS, type TokenizerLimits } from '../formats/tokenizer-sandbox.ts';
@@ -253,8 +253,10 @@ export class ModelCache {
   ): Promise<LoadedBase> {
     const dir = await this.folders.fetch(ref.storage_prefix, MODEL_FILES);
     const quantization = bits === null ? null : { bits };
-    // Counted as served (float32, or packed int8/int4), from config.json alone, before anything is loaded.
-    const bytes = servedWeightBytes(parseModelConfig(await readJsonFile(join(dir, 'config.json'), 'config.json')), quantization);
+    // Counted as served (float32, or packed int8/int4; a bf16 table as stored), from config.json and the checkpoint's
+    // headers, before anything is loaded.
+    const { config, weights } = await openModelFolder(dir);
+    const bytes = servedWeightBytes(config, quantization, weights.describe(weightName.embed)?.dtype);
     this.makeRoom(entry.tenant, bytes);
     entry.bytes = bytes;
     return this.openBase(key, ref, dir, bits === null ? null : await this.quantizedWeights(bits, packed));

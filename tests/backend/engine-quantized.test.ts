@@ -156,6 +156,19 @@ describe('int8 and int4 bases (MatMulNBits)', () => {
     expect(servedWeightBytes(cfg, { bits })).toBe(quantized + rest);
   });
 
+  test('servedWeightBytes counts a bf16 or fp16 embedding table at 2 bytes a value, unless it is the float32 tied head', () => {
+    const cfg = folder.config;
+    const table = cfg.vocabSize * cfg.hiddenSize;
+    for (const q of [null, { bits: 4 as const }]) {
+      expect(servedWeightBytes(cfg, q, 'BF16')).toBe(servedWeightBytes(cfg, q) - 2 * table);
+      expect(servedWeightBytes(cfg, q, 'F16')).toBe(servedWeightBytes(cfg, q) - 2 * table);
+      expect(servedWeightBytes(cfg, q, 'F32')).toBe(servedWeightBytes(cfg, q));
+    }
+    const tied = { ...cfg, tieWordEmbeddings: true };
+    expect(servedWeightBytes(tied, null, 'BF16')).toBe(servedWeightBytes(tied, null));
+    expect(servedWeightBytes(tied, { bits: 4 }, 'BF16')).toBe(servedWeightBytes(tied, { bits: 4 }) - 2 * table);
+  });
+
   test.each([
     [{ bits: 3 }, 'unsupported_weight_bits', 'bits'],
     [{ bits: 2 }, 'unsupported_weight_bits', 'bits'],

@@ -5,10 +5,11 @@
  * session per (bits, group size, symmetric); a matrix runs in chunks of rows so no intermediate exceeds
  * CHUNK_VALUES floats (an LM head is 263 M values, and the graph keeps a few intermediates of its size).
  *
- * Two steps of quantizeMatrix have no exact ONNX op and are written out:
- *  - roundf (half away from zero): ONNX Round rounds half to even. The values rounded are ≥ 0 once clamped, so
- *    round(a) = floor(a) + (a − floor(a) ≥ 0.5), where the subtraction is exact (Sterbenz; a < 1 gives floor 0);
- *  - a non-finite weight: the graph flags the chunk, and quantizeMatrix then names the element in its error.
+ * Three steps of quantizeMatrix have no exact ONNX op or would cost passes over the data for rare inputs:
+ *  - roundf (half away from zero): ONNX Round rounds half to even; `roundfClamped` says how it is written;
+ *  - a non-finite weight, and a denormal scale (where quantizeMatrix divides instead of multiplying by the
+ *    reciprocal, which overflows): the graph flags the chunk, and the JS quantizer takes it (and names a
+ *    non-finite weight in its error).
  */
 import type { Tensor } from '../../contracts/formats/safetensors.ts';
 import { toFloat32 } from '../../contracts/formats/safetensors.ts';
@@ -54,28 +55,41 @@ export async function quantizeOnRuntime(w: Tensor, n: number, k: number, opts: Q
   for (let row = 0; row < n; row += rowsPerRun) {
     const rows = Math.min(rowsPerRun, n - row);
     const chunk = toFloat32({ dtype: w.dtype, shape: [rows, k], data: w.data.subarray(row * k, (row + rows) * k) } as Tensor);
-    const feeds: Record<string, ort.Tensor> = {
-      w: f32(chunk, [rows, k]),
-      pad_k: i64([0, 0, 0, nBlocks * groupSize - k], [4]),
-    };
+    const feeds: Record<string, ort.Tensor> = { w: f32(padded(chunk, rows, k, nBlocks * groupSize), [rows * nBlocks, groupSize]) };
     if (!symmetric) {
       feeds.zp_shape = i64([rows, nBlocks], [2]);
       feeds.pad_blocks = i64([0, 0, 0, (zpRow * 8) / bits - nBlocks], [4]);
     }
     const out = await session.run(feeds);
-    // A NaN or infinity: quantizeMatrix finds it and says where (invalid weights_not_finite).
-    if ((out.not_finite.data as Uint8Array)[0]) quantizeMatrix(chunk, rows, k, opts);
-    qweight.set(out.qweight.data as Uint8Array, row * nBlocks * blob);
-    scales.set(out.scales.data as Float32Array, row * nBlocks);
-    if (zeroPoints) zeroPoints.set(out.zero_points.data as Uint8Array, row * zpRow);
+    // A NaN or infinite weight, or a denormal scale (quantizeMatrix divides there): the JS quantizer takes the
+    // chunk, and names a non-finite weight in its error (weights_not_finite).
+    const rare = (out.not_finite.data as Float32Array)[0] !== 0 || (out.denormal_scale.data as Uint8Array)[0] !== 0;
+    const q = rare
+      ? quantizeMatrix(chunk, rows, k, opts)
+      : {
+          qweight: out.qweight.data as Uint8Array,
+          scales: out.scales.data as Float32Array,
+          zeroPoints: out.zero_points?.data as Uint8Array,
+        };
+    qweight.set(q.qweight, row * nBlocks * blob);
+    scales.set(q.scales, row * nBlocks);
+    if (zeroPoints) zeroPoints.set(q.zeroPoints!, row * zpRow);
   }
   return { bits, blockSize: groupSize, n, k, qweight, scales, zeroPoints };
 }
 
+/** Rows of k values padded with zeros to `to` (whole blocks; the padding is part of the last block, as in quantizeMatrix). */
+function padded(w: Float32Array, rows: number, k: number, to: number): Float32Array {
+  if (k === to) return w;
+  const out = new Float32Array(rows * to);
+  for (let r = 0; r < rows; r++) out.set(w.subarray(r * k, (r + 1) * k), r * to);
+  return out;
+}
+
 /**
- * The graph, for one (bits, group size, symmetric); inputs `w` [rows, k] float32 and `pad_k` (Pad's pads padding k
- * to whole blocks); asymmetric also `zp_shape` [rows, n_blocks] and `pad_blocks` (padding n_blocks to whole bytes).
- * Each line mirrors a line of quantizeMatrix.
+ * The graph, for one (bits, group size, symmetric): input `w`, the blocks [blocks, group] in float32; asymmetric
+ * also `zp_shape` [rows, n_blocks] and `pad_blocks` (Pad's pads, n_blocks to whole bytes). Each step computes what
+ * a line of quantizeMatrix does, in as few passes over the blocks as exactness allows (a pass is most of the cost).
  */
 function quantizerGraph({ bits, groupSize, symmetric }: QuantizeOptions): Uint8Array {
   const g = new Graph(`quantize_int${bits}_g${groupSize}${symmetric ? '_sym' : ''}`);
@@ -86,13 +100,9 @@ function quantizerGraph({ bits, groupSize, symmetric }: QuantizeOptions): Uint8A
   const maxCode = (1 << bits) - 1;
   const mid = 1 << (bits - 1);
 
-  const w = g.input('w', F, ['rows', 'k']);
-  const padK = g.input('pad_k', 'int64', [4]);
-  // Blocks [rows·n_blocks, group], the padding zeros part of the last block, as in quantizeMatrix.
-  const block = op('Reshape', [op('Pad', [w, padK]), g.ints([-1, groupSize])]);
-  const notFinite = op('Or', [op('IsNaN', [w], {}, 'bool'), op('IsInf', [w], {}, 'bool')], {}, 'bool');
-  g.output(op('ReduceMax', [op('Cast', [notFinite], { to: 2 }, 'uint8')], { keepdims: 0 }, 'uint8'), 'not_finite');
-
+  const block = g.input('w', F, ['blocks', groupSize]);
+  // x·0 is 0 for every finite x and NaN otherwise: the sum says whether the chunk holds a NaN or an infinity.
+  g.output(op('ReduceSum', [op('Mul', [block, k(0)]), g.ints([0, 1])], { keepdims: 0 }), 'not_finite');
   const min = op('Min', [op('ReduceMin', [block], { axes: [1], keepdims: 1 }), k(0)]);
   const max = op('Max', [op('ReduceMax', [block], { axes: [1], keepdims: 1 }), k(0)]);
   let scale: Value;
@@ -108,7 +118,7 @@ function quantizerGraph({ bits, groupSize, symmetric }: QuantizeOptions): Uint8A
     scale = op('Div', [op('Sub', [max, min]), k(maxCode)]);
     const zeroScale = op('Equal', [scale, k(0)], {}, 'bool');
     const zpf = op('Where', [zeroScale, min, op('Div', [op('Neg', [min]), scale])]);
-    zp = roundHalfUp(g, op('Clip', [zpf, k(0), k(maxCode)]));
+    zp = roundfClamped(g, zpf, maxCode);
     const zpBytes = op('Reshape', [
       op('Pad', [op('Reshape', [zp, g.input('zp_shape', 'int64', [2])]), g.input('pad_blocks', 'int64', [4])]),
       g.ints([-1, 8 / bits]),
@@ -116,37 +126,32 @@ function quantizerGraph({ bits, groupSize, symmetric }: QuantizeOptions): Uint8A
     g.output(packCodes(g, zpBytes, bits, 'zero_point_bytes'), 'zero_points');
   }
   g.output(g.node('Reshape', [scale, g.ints([-1])], [{ type: F, shape: ['blocks'] }])[0], 'scales');
-  // quantizeMatrix multiplies by the float32 reciprocal, or divides where that overflows (a denormal scale).
+  // quantizeMatrix multiplies by the float32 reciprocal, except where it overflows (a denormal scale: flagged).
   const reciprocal = op('Where', [op('Equal', [scale, k(0)], {}, 'bool'), k(0), op('Div', [k(1), scale])]);
-  const scaled = op('Where', [op('IsInf', [reciprocal], {}, 'bool'), op('Div', [block, scale]), op('Mul', [block, reciprocal])]);
-  // Below 0, roundf gives 0 or less and the clamp 0: rounding max(x, 0) half up gives the same codes.
-  const codes = op('Min', [roundHalfUp(g, op('Max', [op('Add', [scaled, zp]), k(0)])), k(maxCode)]);
+  g.output(
+    op('ReduceMax', [op('Cast', [op('IsInf', [reciprocal], {}, 'bool')], { to: 2 }, 'uint8')], { keepdims: 0 }, 'uint8'),
+    'denormal_scale',
+  );
+  const codes = roundfClamped(g, op('Add', [op('Mul', [block, reciprocal]), zp]), maxCode);
   g.output(packCodes(g, op('Reshape', [codes, g.ints([-1, 8 / bits])]), bits, 'code_bytes'), 'qweight');
   return g.toOnnx();
 }
 
-/** roundf for x ≥ 0: floor(x) + (x − floor(x) ≥ 0.5); the subtraction is exact. */
-function roundHalfUp(g: Graph, x: Value): Value {
-  const floor = g.node('Floor', [x], [{ type: 'float32', shape: [] }])[0];
-  const frac = g.node('Sub', [x, floor], [{ type: 'float32', shape: [] }])[0];
-  const up = g.node('GreaterOrEqual', [frac, g.scalar(0.5)], [{ type: 'bool', shape: [] }])[0];
-  return g.node('Add', [floor, g.node('Cast', [up], [{ type: 'float32', shape: [] }], { to: 1 })[0]], [{ type: 'float32', shape: [] }])[0];
+/**
+ * roundf (half away from zero) clamped to [0, max], as floor(x − 0.5) + 1: equal to floor(x + 0.5) for every x,
+ * but x − 0.5 is exact in float32 for x ≥ 0.25 (and below, the floor is −1 either way), where x + 0.5 rounds
+ * 0.49999997 up to 1. ONNX's Round rounds half to even.
+ */
+function roundfClamped(g: Graph, x: Value, max: number): Value {
+  const F = { type: 'float32' as const, shape: [] };
+  const floor = g.node('Floor', [g.node('Sub', [x, g.scalar(0.5)], [F])[0]], [F])[0];
+  return g.node('Clip', [g.node('Add', [floor, g.scalar(1)], [F])[0], g.scalar(0), g.scalar(max)], [F])[0];
 }
 
-/** Codes [m, 8/bits] (whole numbers as float32) to bytes [m], the lower index in the low bits. */
+/** Codes [m, 8/bits] (whole numbers as float32) to bytes [m], the lower index in the low bits: codes·[1, 16]ᵀ. */
 function packCodes(g: Graph, codes: Value, bits: number, bytes: string): Value {
   const F = { type: 'float32' as const, shape: [] };
-  const packed =
-    bits === 8
-      ? codes
-      : g.node(
-          'Add',
-          [
-            g.node('Slice', [codes, g.ints([0]), g.ints([1]), g.ints([1])], [F])[0],
-            g.node('Mul', [g.node('Slice', [codes, g.ints([1]), g.ints([2]), g.ints([1])], [F])[0], g.scalar(16)], [F])[0],
-          ],
-          [F],
-        )[0];
+  const packed = bits === 8 ? codes : g.node('MatMul', [codes, g.constant([1, 16], [2, 1])], [F])[0];
   const flat = g.node('Reshape', [packed, g.ints([-1])], [F])[0];
   return g.node('Cast', [flat], [{ type: 'uint8', shape: [bytes] }], { to: 2 })[0];
 }

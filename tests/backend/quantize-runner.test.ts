@@ -28,7 +28,7 @@ function matrix(n: number, k: number, seed: number): Float32Array {
   const r = random(seed);
   const w = Float32Array.from({ length: n * k }, () => (r() - 0.5) * 0.1 * (1 + 10 * r()));
   const row = (i: number, f: (j: number) => number) => {
-    for (let j = 0; j < k; j++) w[i * k + j] = f(j);
+    for (let j = 0; i < n && j < k; j++) w[i * k + j] = f(j);
   };
   row(0, () => 0); // an all-zero row: scale 0
   row(1, () => 0.25); // constant blocks, positive
@@ -36,9 +36,12 @@ function matrix(n: number, k: number, seed: number): Float32Array {
   row(3, (j) => (j % 2 ? 7.5 : -8) * 0.01); // ties at .5 for the symmetric int4 steps
   row(4, (j) => (j % 15) / 15 - 0.5); // an asymmetric range of exact multiples (codes at .5 after the zero point)
   row(5, (j) => (j % 3 === 0 ? 3.4e38 : -3.4e38 * (j % 5) * 0.1)); // near float32's largest, no overflow to infinity
-  row(6, (j) => (j % 2 ? 1e-40 : -3e-41)); // denormal weights: a denormal scale whose reciprocal overflows
+  // (Row 6 is random: a denormal row sends its whole chunk to the JS quantizer, tested on its own below.)
   row(7, (j) => (j === 0 ? 1 : 1e-30)); // one large value beside tiny ones (codes all at the zero point)
   row(8, (j) => Math.fround(j * 0.1) + 0.5); // values of the other sign absent: the range starts at 0
+  // Scale 1 and zero point 0 (int4, then int8), and a code of 0.49999997, which roundf takes to 0 and floor(x + 0.5) to 1.
+  row(9, (j) => (j % 2 ? 15 : Math.fround(0.5 - 2 ** -25)));
+  row(10, (j) => (j % 2 ? 255 : Math.fround(0.5 - 2 ** -25)));
   return w;
 }
 
@@ -53,7 +56,7 @@ describe('the quantizer on onnxruntime', () => {
     for (const [n, k, seed] of [
       [16, 256, 1],
       [11, 77, 2],
-      [9, 3 * opts.groupSize + 5, 3],
+      [12, 3 * opts.groupSize + 5, 3],
     ]) {
       const w = matrix(n, k, seed);
       const want = quantizeMatrix(w, n, k, opts);
@@ -61,6 +64,16 @@ describe('the quantizer on onnxruntime', () => {
       expect(Buffer.from(got.scales.buffer).equals(Buffer.from(want.scales.buffer)), `scales ${n}×${k}`).toBe(true);
       expect(Buffer.from(got.qweight).equals(Buffer.from(want.qweight)), `codes ${n}×${k}`).toBe(true);
       expect(got.zeroPoints && Buffer.from(got.zeroPoints).equals(Buffer.from(want.zeroPoints!))).toBe(want.zeroPoints ? true : undefined);
+    }
+  });
+
+  test('denormal weights (a scale whose float32 reciprocal overflows) get the JS quantizer’s bytes', async () => {
+    const w = Float32Array.from({ length: 4 * 64 }, (_, i) => (i % 2 ? 1e-40 : -3e-41 * (i % 7)));
+    for (const opts of OPTIONS.filter((o) => o.groupSize === 32)) {
+      const want = quantizeMatrix(w, 4, 64, opts);
+      const got = await quantizeOnRuntime({ dtype: 'F32', shape: [4, 64], data: w }, 4, 64, opts);
+      expect(Buffer.from(got.qweight).equals(Buffer.from(want.qweight))).toBe(true);
+      expect(Buffer.from(got.scales.buffer).equals(Buffer.from(want.scales.buffer))).toBe(true);
     }
   });
 

@@ -106,9 +106,12 @@ export class ObjectStore {
     return bytes === null ? null : new TextDecoder().decode(bytes);
   }
 
-  async getStream(key: string): Promise<{ body: ReadableStream<Uint8Array>; size: number } | null> {
+  /** The whole object, or bytes [start, end] inclusive, as a stream; null when it does not exist. */
+  async getStream(key: string, range?: { start: number; end: number }): Promise<{ body: ReadableStream<Uint8Array>; size: number } | null> {
     try {
-      const out = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      const out = await this.s3.send(
+        new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: range ? `bytes=${range.start}-${range.end}` : undefined }),
+      );
       if (!out.Body) return { body: new Blob([]).stream(), size: 0 };
       return { body: out.Body.transformToWebStream() as ReadableStream<Uint8Array>, size: out.ContentLength ?? 0 };
     } catch (err) {

@@ -24,6 +24,7 @@ import { ExternalWeights } from './external-weights.ts';
 import { type KeepFloat32, toFloat16 } from './fp16.ts';
 import { buildInferenceGraph, type InferenceGraphOptions, io } from './inference-graph.ts';
 import { type EnginePrecision, enginePrecisionInUse } from './precision.ts';
+import { isQuantizedWeight } from './quantized-weights.ts';
 import { createSession, type ort, type RuntimeOptions } from './runtime.ts';
 import { checkWeightShapes } from './weights.ts';
 
@@ -48,7 +49,8 @@ export async function loadInferenceSession(
   checkpoint: TensorSource,
   opts: LoadOptions = {},
 ): Promise<ort.InferenceSession> {
-  checkWeightShapes(cfg, checkpoint);
+  // With stored packed weights, the checkpoint need hold only the rest (an @int4 load fetches only that).
+  checkWeightShapes(cfg, checkpoint, opts.packedWeights ? isQuantizedWeight : undefined);
   const weights = new ExternalWeights(checkpoint);
   const graph = buildInferenceGraph(cfg, weights, opts);
   const precision = opts.precision ?? enginePrecisionInUse();

@@ -65,6 +65,9 @@ export function nbitsShapes(
   };
 }
 
+/** Whether a quantized base serves the checkpoint's weight `name` as MatMulNBits (the projections and the LM head). */
+export const isQuantizedWeight = (name: string): boolean => name === weightName.lmHead || /_proj\.weight$/.test(name);
+
 /**
  * Bytes of weights a decoder of `cfg` holds when served with `q` (null: float32): codes, scales and zero points
  * of the quantized matrices, float32 for the rest (and a tied model's embedding twice: table and quantized head),
@@ -82,7 +85,7 @@ export function servedWeightBytes(cfg: ModelConfig, q: WeightQuantization | null
   };
   let bytes = 0;
   for (const [name, shape] of expectedWeightShapes(cfg)) {
-    const quantized = name === weightName.lmHead || /_proj\.weight$/.test(name);
+    const quantized = isQuantizedWeight(name);
     const narrowTable = name === weightName.embed && tableTypeAsStored(embeddingDtype) && !(cfg.tieWordEmbeddings && !quant);
     bytes += quantized ? matrix(shape[0], shape[1]) : (narrowTable ? 2 : 4) * numel(shape);
   }

@@ -36,10 +36,16 @@ export function expectedWeightShapes(cfg: ModelConfig): Map<string, number[]> {
 
 /**
  * Checks that the checkpoint holds every weight the decoder needs, with the shape config.json implies, from the
- * headers alone (nothing is read): a mismatched checkpoint fails before anything is loaded.
+ * headers alone (nothing is read): a mismatched checkpoint fails before anything is loaded. `storedElsewhere`: the
+ * weights the checkpoint need not hold (a quantized base's projections, served from its stored packed weights).
  */
-export function checkWeightShapes(cfg: ModelConfig, source: Pick<TensorSource, 'describe'>): void {
+export function checkWeightShapes(
+  cfg: ModelConfig,
+  source: Pick<TensorSource, 'describe'>,
+  storedElsewhere?: (name: string) => boolean,
+): void {
   for (const [name, shape] of expectedWeightShapes(cfg)) {
+    if (storedElsewhere?.(name)) continue;
     const t = source.describe(name);
     if (!t) invalid('checkpoint_missing_tensor', `the checkpoint has no "${name}", which its config.json requires.`);
     if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {

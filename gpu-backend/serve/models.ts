@@ -18,7 +18,7 @@ import { catMerge } from '../lowrank/merge-collapsed.ts';
 import type { ServedMerge } from '../lowrank/methods/served-merge.ts';
 import { openModelFolder, readAdapterFolder } from '../formats/files.ts';
 import { weightName } from '../engine/llama.ts';
-import { servedWeightBytes } from '../engine/quantized-weights.ts';
+import { isQuantizedWeight, servedWeightBytes } from '../engine/quantized-weights.ts';
 import { ServedTokenizer } from '../formats/served-tokenizer.ts';
 import { DEFAULT_TOKENIZER_LIMITS, type TokenizerLimits } from '../formats/tokenizer-sandbox.ts';
 import type { LoadOptions } from '../engine/load.ts';
@@ -251,7 +251,11 @@ export class ModelCache {
     packed: StoredQuantization | null,
     entry: BaseEntry,
   ): Promise<LoadedBase> {
-    const dir = await this.folders.fetch(ref.storage_prefix, MODEL_FILES);
+    // Served from stored packed weights, the base needs of its checkpoint only what is not quantized (the
+    // embedding table and the norms): fetched by range, not the whole checkpoint, unless a copy is here already.
+    const dir = packed
+      ? await this.folders.fetchParts(ref.storage_prefix, (tensor) => !isQuantizedWeight(tensor))
+      : await this.folders.fetch(ref.storage_prefix, MODEL_FILES);
     const quantization = bits === null ? null : { bits };
     // Counted as served (float32, or packed int8/int4; a bf16 table as stored), from config.json and the checkpoint's
     // headers, before anything is loaded.

@@ -2,7 +2,7 @@
  * The backend's serving side in-process, over real HTTP (@hono/node-server on loopback) and a real
  * S3-compatible store (s3rver): models and adapters are fetched by storage prefix as the edge names them.
  */
-import { readdir, readFile, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -859,6 +859,45 @@ describe('quantized bases', () => {
     const err = ((await bad.json()) as any).error;
     expect(err.code).toBe('quantized_weights_corrupt');
     expect(err.message).toContain('run the quantization job again');
+  });
+
+  test('<base>@int4 from stored packed weights fetches of an uncached sharded checkpoint only what is not quantized', async () => {
+    const { writePackedWeights, openPackedWeights } = await import('../../gpu-backend/engine/packed-weights.ts');
+    const { openModelFolder } = await import('../../gpu-backend/formats/files.ts');
+    const { writeCheckpoint } = await import('../../gpu-backend/formats/write-checkpoint.ts');
+    const { openCheckpoint } = await import('../../gpu-backend/formats/checkpoint.ts');
+    const { isQuantizedWeight } = await import('../../gpu-backend/engine/quantized-weights.ts');
+    const { forwardLogits, maxAbsDiff } = await import('../../gpu-backend/cli/parity.ts');
+    const { Decoder } = await import('../../gpu-backend/engine/decoder.ts');
+    const folder = await readModelFolder(join(FIXTURE, 'base'));
+    const dir = await mkdtemp(join(tmpdir(), 'rankgate-parts-'));
+    const store = new ObjectStore(s3.config);
+    const plans = [...folder.weights].map(([name, t]) => ({ name, dtype: t.dtype, shape: t.shape }));
+    await mkdir(join(dir, 'ckpt'));
+    await writeCheckpoint(join(dir, 'ckpt'), plans, (t) => folder.weights.get(t.name)!.data, { shards: 2 });
+    for (const file of [...(await readdir(join(dir, 'ckpt'))), 'config.json'])
+      await store.put(
+        `models/tiny-sharded/${file}`,
+        await readFile(join(file === 'config.json' ? join(FIXTURE, 'base') : join(dir, 'ckpt'), file)),
+      );
+    await store.put('models/tiny-sharded/tokenizer.json', JSON.stringify(tokenizerJson()));
+    const packedPath = join(dir, PACKED_WEIGHTS_FILE);
+    await writePackedWeights(folder.config, (await openModelFolder(join(FIXTURE, 'base'))).weights, { bits: 4 }, packedPath);
+    await store.put(`quantizations/q4-parts/${PACKED_WEIGHTS_FILE}`, await readFile(packedPath));
+
+    const fresh = new ModelCache(new FolderCache(store, join(dir, 'cache')));
+    const ref = { id: 'base_tiny_sharded', name: 'tiny-sharded', storage_prefix: 'models/tiny-sharded/' };
+    const loaded = await fresh.base(ref, 'tenant_1', 4, { id: 'q4-parts', storage_prefix: 'quantizations/q4-parts/' });
+    const parts = await openCheckpoint(loaded.dir);
+    expect(parts.names).toContain('model.embed_tokens.weight');
+    expect(parts.names.filter(isQuantizedWeight)).toEqual([]);
+    expect((await readdir(loaded.dir)).filter((f) => f.startsWith('model-'))).toEqual([]);
+    // The same logits as the whole checkpoint with the same packed weights.
+    const whole = await Decoder.fromFolder(await openModelFolder(join(FIXTURE, 'base')), await openPackedWeights(packedPath));
+    const ids = [[1, 5, 9, 14, 3]];
+    expect(maxAbsDiff(await forwardLogits(loaded.decoder, ids, [null]), await forwardLogits(whole, ids, [null]))).toBe(0);
+    await whole.release();
+    await rm(dir, { recursive: true, force: true });
   });
 
   test('bits the engine cannot serve are refused', async () => {

@@ -10,23 +10,26 @@ import { nodePlacement } from './placement.ts';
 
 const LAYERS = 2;
 
-test('the inference graph has no CPU fallback but the int64 shape and index nodes', async () => {
-  const { counts, cpu } = await nodePlacement('inference');
-  expect(counts.WebGpuExecutionProvider).toBeGreaterThan(200);
-  const kinds = cpu.map(({ op, name }) =>
-    op === 'Concat' && /^\/model\/layers\.\d+\/attn\/Concat_\d+$/.test(name)
-      ? 'split sizes: Concat'
-      : op === 'Gather' && /^Gather(_token_\d+)?$/.test(name)
-        ? 'split sizes: Gather (of a Shape, made by the transpose optimizer)'
-        : op === 'Unsqueeze' && name === '/model/logits_index/Unsqueeze'
-          ? 'logits_index: Unsqueeze'
-          : `${op} ${name}`,
-  );
-  expect(kinds.sort()).toEqual(
-    [
-      ...Array(LAYERS).fill('split sizes: Concat'),
-      ...Array(LAYERS).fill('split sizes: Gather (of a Shape, made by the transpose optimizer)'),
-      'logits_index: Unsqueeze',
-    ].sort(),
-  );
-});
+test.each(['inference', 'inference-bf16'] as const)(
+  'the %s graph has no CPU fallback but the int64 shape and index nodes',
+  async (kind) => {
+    const { counts, cpu } = await nodePlacement(kind);
+    expect(counts.WebGpuExecutionProvider).toBeGreaterThan(200);
+    const kinds = cpu.map(({ op, name }) =>
+      op === 'Concat' && /^\/model\/layers\.\d+\/attn\/Concat_\d+$/.test(name)
+        ? 'split sizes: Concat'
+        : op === 'Gather' && /^Gather(_token_\d+)?$/.test(name)
+          ? 'split sizes: Gather (of a Shape, made by the transpose optimizer)'
+          : op === 'Unsqueeze' && name === '/model/logits_index/Unsqueeze'
+            ? 'logits_index: Unsqueeze'
+            : `${op} ${name}`,
+    );
+    expect(kinds.sort()).toEqual(
+      [
+        ...Array(LAYERS).fill('split sizes: Concat'),
+        ...Array(LAYERS).fill('split sizes: Gather (of a Shape, made by the transpose optimizer)'),
+        'logits_index: Unsqueeze',
+      ].sort(),
+    );
+  },
+);

@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 
 export const GRAPH_KINDS = [
   'inference',
+  'inference-bf16',
   'inference-int8',
   'inference-int4',
   'train-layer-forward',

@@ -1,13 +1,13 @@
 /**
  * The engine benchmark's quantized bases: the same model served with int8 and int4 weights (MatMulNBits for every
- * projection and the LM head, gpu-backend/engine/quantized-weights.ts, default groups of 32) against fp32:
+ * projection and the LM head, gpu-backend/engine/quantized-weights.ts, default group size DEFAULT_WEIGHT_GROUP_SIZE) against fp32:
  *  - decode tokens/s at batch 1 and 32, the three variants measured in turn, round after round (best of each), so
  *    load on the machine falls on all of them alike;
  *  - logit drift against fp32 on a few prompts (max |Δlogit|, ‖Δ‖/‖logits‖, top-1 agreement at every position);
  *  - greedy exact-match accuracy of the default model's six task adapters (models/rankgate-tiny), each on its
  *    own int8/int4 base, against fp32.
  */
-import type { WeightQuantization } from '../gpu-backend/engine/quantized-weights.ts';
+import { DEFAULT_WEIGHT_GROUP_SIZE, type WeightQuantization } from '../gpu-backend/engine/quantized-weights.ts';
 import { Decoder } from '../gpu-backend/engine/decoder.ts';
 import type { ModelFolder } from '../gpu-backend/formats/files.ts';
 import { forwardLogits, maxAbsDiff } from '../gpu-backend/cli/parity.ts';
@@ -81,7 +81,9 @@ export async function quantizedBases(
     };
   }
 
-  console.log(`\nquantized bases (MatMulNBits, groups of 32, int8 activations), no adapters: decode tokens/s and drift against fp32`);
+  console.log(
+    `\nquantized bases (MatMulNBits, groups of ${DEFAULT_WEIGHT_GROUP_SIZE}, int8 activations), no adapters: decode tokens/s and drift against fp32`,
+  );
   console.log(
     table(
       ['weights', 'load s', 'batch 1', 'vs fp32', 'batch 32', 'vs fp32', 'max |Δlogit|', '‖Δ‖/‖logits‖', 'top-1 agree', 'task accuracy'],

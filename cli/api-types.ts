@@ -5442,7 +5442,7 @@ export interface components {
             bits: number;
             /**
              * @description Weights per scale (32, 64, 128).
-             * @default 32
+             * @default 128
              */
             group_size?: number;
         };

@@ -16,7 +16,12 @@ export const COMPRESSION_GROUP_SIZE = 32;
  * the widths are the servable ones (routed-target.ts), the group sizes those MatMulNBits runs fast.
  */
 export const QUANTIZATION_GROUP_SIZES = [32, 64, 128] as const;
-export const DEFAULT_QUANTIZATION_GROUP_SIZE = 32;
+/**
+ * 128: onnxruntime's int4 MatMulNBits kernel (int8 activations) is compute-bound at groups of 32 on the CPU, and
+ * needs 1.6-1.8x less CPU per weight at 128 (engine/README.md, "Where a decode step's time goes"); at 8 bits 1.15x.
+ * Smaller groups drift less (the tiny fixture's int4 logits: 0.69-0.82 max |Δ| over 32/64/128) and stay a request away.
+ */
+export const DEFAULT_QUANTIZATION_GROUP_SIZE = 128;
 
 /** Seconds a claimed job stays leased without a renewal (the edge's LEASE_TTL_S overrides it). */
 export const LEASE_TTL_S = 120;

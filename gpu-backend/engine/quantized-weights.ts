@@ -4,6 +4,7 @@
  * once by a quantization job whose stored result loads as is) and run through onnxruntime's com.microsoft MatMulNBits. Norms and the token embedding stay float32 (the embedding
  * is a lookup, not a MatMul), and so does the LoRA branch: adapters apply on top unchanged.
  */
+import { DEFAULT_QUANTIZATION_GROUP_SIZE } from '../../contracts/api/jobs.ts';
 import { SERVED_WEIGHT_BITS } from '../../contracts/api/routed-target.ts';
 import { invalid } from '../../contracts/formats/errors.ts';
 import type { ModelConfig } from '../../contracts/formats/hf-config.ts';
@@ -14,7 +15,7 @@ import { expectedWeightShapes, tableTypeAsStored } from './weights.ts';
 
 export interface WeightQuantization {
   bits: QuantBits;
-  /** Elements along K that share a scale (MatMulNBits block_size); default 32. */
+  /** Elements along K that share a scale (MatMulNBits block_size); default 128. */
   groupSize?: QuantGroupSize;
   /** No zero points (each group centred on 0); default false: asymmetric groups fit skewed weights better at 4 bits. */
   symmetric?: boolean;
@@ -28,7 +29,8 @@ export interface WeightQuantization {
 
 /** The contract's list (routed-target.ts): what the edge accepts in model ids is what the engine builds. */
 export const SERVABLE_WEIGHT_BITS: readonly QuantBits[] = SERVED_WEIGHT_BITS;
-export const DEFAULT_WEIGHT_GROUP_SIZE: QuantGroupSize = 32;
+/** The quantization job's default (contracts/api/jobs.ts says why 128), so a base quantized at load matches one stored. */
+export const DEFAULT_WEIGHT_GROUP_SIZE: QuantGroupSize = DEFAULT_QUANTIZATION_GROUP_SIZE;
 
 /** Checks a request for quantized weights (it may come from an API body) and fills in the defaults. */
 export function checkWeightQuantization(q: WeightQuantization): Required<WeightQuantization> {

@@ -9,6 +9,7 @@ import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { DEFAULT_QUANTIZATION_GROUP_SIZE } from '../../contracts/api/jobs.ts';
 import { ARTIFACT_MANIFEST, PACKED_WEIGHTS_FILE } from '../../contracts/formats/job-artifacts.ts';
 import { decodeSafetensors, encodeSafetensors, numel, toFloat32 } from '../../contracts/formats/safetensors.ts';
 import { MERGE_MAX_ADAPTERS } from '../../edge/schemas/merges.ts';
@@ -298,7 +299,10 @@ describe('quantizations', () => {
       expect(((await before.json()) as any).error.code).toBe('quantized_weights_missing');
       const created = await api.json(`/v1/base-models/${base}/quantizations`, { body: { bits: 4 } }, 202);
       const done = await finished(`/v1/base-models/${base}/quantizations/${created.id}`);
-      expect(done, JSON.stringify(done.error)).toMatchObject({ status: 'succeeded', result: { bits: 4, group_size: 32 } });
+      expect(done, JSON.stringify(done.error)).toMatchObject({
+        status: 'succeeded',
+        result: { bits: 4, group_size: DEFAULT_QUANTIZATION_GROUP_SIZE },
+      });
       const stored = await stack.edge.store.getBytes(`${await outputPrefix('quantizations', created.id)}${PACKED_WEIGHTS_FILE}`);
       const local = await mkdtemp(join(tmpdir(), 'rankgate-packed-'));
       const folder = await openModelFolder(join(FIXTURE, 'base'));

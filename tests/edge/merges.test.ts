@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, inject, it } from 'vitest';
 import { env } from 'cloudflare:workers';
+import { DEFAULT_QUANTIZATION_GROUP_SIZE } from '../../contracts/api/jobs.ts';
 import { encodeSafetensors, type Tensor } from '../../contracts/formats/safetensors.ts';
 import { REVERSIBLE_MERGE_METHODS } from '../../contracts/api/merge-methods.ts';
 import { MERGE_MAX_ADAPTERS } from '../../edge/schemas/merges.ts';
@@ -417,13 +418,18 @@ describe('quantizations', () => {
       object: 'base_model.quantization',
       base_model_id: baseId,
       bits: 4,
-      group_size: 32,
+      group_size: DEFAULT_QUANTIZATION_GROUP_SIZE,
       status: 'queued',
       result: null,
     });
     expect((await expectJson(path, { key: t.key }, 200)).data.map((q: any) => q.id)).toEqual([job.id]);
     const spec = await claimTask('quantization', job.id, 'quantizer');
-    expect(spec).toMatchObject({ kind: 'quantization', bits: 4, group_size: 32, base_model: { name: 'tiny-llama' } });
+    expect(spec).toMatchObject({
+      kind: 'quantization',
+      bits: 4,
+      group_size: DEFAULT_QUANTIZATION_GROUP_SIZE,
+      base_model: { name: 'tiny-llama' },
+    });
 
     // Nothing published: the job fails with the reason.
     const missing = await taskCall('quantization', job.id, 'complete', { backend_id: 'quantizer' });
@@ -436,7 +442,7 @@ describe('quantizations', () => {
     const again = await expectJson(path, { key: t.key, body: { bits: 4 } }, 202);
     const spec2 = await claimTask('quantization', again.id, 'quantizer');
     await publish(spec2.output_prefix, again.id, 'quantized_base', [['packed_weights.safetensors', encodeSafetensors([])]]);
-    const result = { bits: 4, group_size: 32, packed_bytes: 8 };
+    const result = { bits: 4, group_size: DEFAULT_QUANTIZATION_GROUP_SIZE, packed_bytes: 8 };
     expect((await taskCall('quantization', again.id, 'complete', { backend_id: 'quantizer', result })).status).toBe(200);
     expect(await expectJson(`${path}/${again.id}`, { key: t.key }, 200)).toMatchObject({ status: 'succeeded', result });
     await expectError(`${path}/quant_nope`, { key: t.key }, 404, 'quantization_not_found');

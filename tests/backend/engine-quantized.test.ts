@@ -137,6 +137,15 @@ describe('int8 and int4 bases (MatMulNBits)', () => {
     }
   });
 
+  test('int4 q/k/v and gate/up stacked into one MatMulNBits each (the default for quantized weights) give the logits of one per projection', async () => {
+    const separate = await Decoder.fromFolder(folder, { weightQuantization: { bits: 4 }, stackProjections: false });
+    const perRow = [fx.adapters.get('task_a')!, null, fx.adapters.get('task_c')!];
+    expect(maxAbsDiff(await forwardLogits(int4, fx.inputIds, perRow), await forwardLogits(separate, fx.inputIds, perRow))).toBeLessThan(
+      1e-5,
+    );
+    await separate.release();
+  });
+
   test('a model with tied embeddings gets its own quantized LM head and serves', async () => {
     const tiedFolder = { ...folder, config: { ...folder.config, tieWordEmbeddings: true } };
     const tied = await Decoder.fromFolder(tiedFolder);

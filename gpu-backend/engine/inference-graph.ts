@@ -28,7 +28,7 @@ import {
   type LayerWeights,
   type UnitLora,
 } from './llama.ts';
-import { concat, gather, gatherRows, isNBits, linearAny, rmsNorm, type LinearWeight } from './ops.ts';
+import { concat, gather, gatherRows, isNBits, linearAny, rmsNormServing, type LinearWeight } from './ops.ts';
 import type { ExternalWeights } from './external-weights.ts';
 import { checkWeightQuantization, type WeightQuantization } from './quantized-weights.ts';
 
@@ -128,6 +128,7 @@ export function buildInferenceGraph(cfg: ModelConfig, weights: ExternalWeights, 
         past,
         lora: () => undefined,
         loraUnit: opts.lora === false ? undefined : (u) => lora[u],
+        oneNodeNorms: true,
       }),
     );
     h = out.y;
@@ -136,7 +137,7 @@ export function buildInferenceGraph(cfg: ModelConfig, weights: ExternalWeights, 
   }
   // The final norm runs before the logits_index gather rather than after it: per position, so the logits are the
   // same, and a decode step (seq 1) does the same work; the normed state is what embeddings pool.
-  const normed = g.scope('model/norm', () => rmsNorm(g, h, param(weightName.norm, [cfg.hiddenSize]), cfg.rmsNormEps));
+  const normed = g.scope('model/norm', () => rmsNormServing(g, h, param(weightName.norm, [cfg.hiddenSize]), cfg.rmsNormEps));
   g.output(normed, io.hidden);
   const picked = g.scope('model/logits_index', () => gatherRows(g, normed, logitsIndex));
   const headShape: [number, number] = [cfg.vocabSize, cfg.hiddenSize];

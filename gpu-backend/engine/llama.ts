@@ -15,6 +15,7 @@ import {
   mul,
   reshape,
   rmsNorm,
+  rmsNormServing,
   silu,
   softmax,
   split,
@@ -90,6 +91,8 @@ export interface LayerInputs {
   lora: (p: Projection) => LoraSlot | undefined;
   /** Serving: per-row low-rank deltas per unit of PROJECTION_UNITS instead of `lora` (lora-rows.ts). */
   loraUnit?: (unit: ProjectionUnit) => UnitLora | undefined;
+  /** Serving: each RMSNorm one node (`rmsNormServing`, no gradient rule) instead of six. */
+  oneNodeNorms?: boolean;
 }
 
 /**
@@ -175,9 +178,10 @@ export function decoderLayer(g: Graph, cfg: ModelConfig, w: LayerWeights, inp: L
   const hd = cfg.headDim;
   const kvH = cfg.numKvHeads;
   const groups = cfg.numHeads / cfg.numKvHeads;
+  const norm = inp.oneNodeNorms ? rmsNormServing : rmsNorm;
 
   const attnOut = g.scope('attn', () => {
-    const xn = g.scope('input_layernorm', () => rmsNorm(g, x, w.inputNorm, cfg.rmsNormEps));
+    const xn = g.scope('input_layernorm', () => norm(g, x, w.inputNorm, cfg.rmsNormEps));
     const [qOut, kOut, vOut] = projectionGroup(g, 'qkv', xn, w, inp);
     // [B, T, heads·hd] -> [B, T, heads, hd], RoPE, then heads to the front: [B, heads, T, hd].
     const heads = (y: Value, n: number) => transpose(g, rope(g, reshape(g, y, [B, T, n, hd]), inp.cos, inp.sin, hd), [0, 2, 1, 3]);
@@ -209,7 +213,7 @@ export function decoderLayer(g: Graph, cfg: ModelConfig, w: LayerWeights, inp: L
 
   const h = add(g, x, attnOut.out);
   const y = g.scope('mlp', () => {
-    const hn = g.scope('post_attention_layernorm', () => rmsNorm(g, h, w.postNorm, cfg.rmsNormEps));
+    const hn = g.scope('post_attention_layernorm', () => norm(g, h, w.postNorm, cfg.rmsNormEps));
     const [gate, up] = projectionGroup(g, 'gateUp', hn, w, inp);
     return add(g, h, projection(g, 'down_proj', mul(g, silu(g, gate), up), w, inp));
   });

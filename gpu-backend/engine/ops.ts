@@ -362,6 +362,15 @@ export function rmsNorm(g: Graph, x: Value, w: Value, eps: number): Value {
   return mul(g, w, mul(g, x, inv));
 }
 
+/**
+ * rmsNorm as one node: onnxruntime's SimplifiedLayerNormalization (a contrib op it registers in the ONNX domain, with
+ * CPU and WebGPU kernels), for serving. It computes the same x / sqrt(mean(x²) + eps) · w in float32 and records no
+ * gradient rule; the six nodes of `rmsNorm` cost a decode step more in per-node overhead than in arithmetic.
+ */
+export function rmsNormServing(g: Graph, x: Value, w: Value, eps: number): Value {
+  return g.node('SimplifiedLayerNormalization', [x, w], [{ type: x.type, shape: x.shape }], { axis: -1, epsilon: { float: eps } })[0];
+}
+
 export function silu(g: Graph, x: Value): Value {
   return mul(g, x, sigmoid(g, x));
 }

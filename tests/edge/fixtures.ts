@@ -1,6 +1,7 @@
 /** The tiny-llama fixtures as global-setup.ts put them in the bucket, and the steps tests repeat with them. */
 import { env } from 'cloudflare:workers';
 import { expect } from 'vitest';
+import { DEFAULT_QUANTIZATION_GROUP_SIZE } from '../../contracts/api/jobs.ts';
 import { ObjectStore } from '../../contracts/storage/object-store.ts';
 import { call, expectJson } from './api.ts';
 
@@ -132,7 +133,7 @@ export async function storedQuantization(
     if (!task) throw new Error(`quantization ${job.id} was not claimable`);
     if (task.id !== job.id) continue;
     await publishArtifact(task.output_prefix, job.id, 'quantized_base', [['packed_weights.safetensors', new Uint8Array(16)]]);
-    const res = await complete(job.id, { result: { bits, group_size: 32, packed_bytes: 16 } });
+    const res = await complete(job.id, { result: { bits, group_size: DEFAULT_QUANTIZATION_GROUP_SIZE, packed_bytes: 16 } });
     if (res.status !== 200) throw new Error(`completing quantization ${job.id}: ${res.status}`);
     return job;
   }

@@ -14,7 +14,7 @@ test.each(['inference', 'inference-bf16'] as const)(
   'the %s graph has no CPU fallback but the int64 shape and index nodes',
   async (kind) => {
     const { counts, cpu } = await nodePlacement(kind);
-    expect(counts.WebGpuExecutionProvider).toBeGreaterThan(150);
+    expect(counts.WebGpuExecutionProvider).toBeGreaterThan(120); // 154 since each RMSNorm is one node
     const kinds = cpu.map(({ op, name }) =>
       op === 'Concat' && /^\/model\/layers\.\d+\/attn\/Concat_\d+$/.test(name)
         ? 'split sizes: Concat'

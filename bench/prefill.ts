@@ -2,8 +2,8 @@
  * `npm run bench -- prefill [--quick]`: where a prefill's time goes, batch 8 × 256 on the SmolLM2-135M shape, fp32,
  * the LoRA graph as served with no adapter (what `bench engine` computes `prefill_mfu` from):
  *  - onnxruntime's per-node profile of the steps after a warm-up, each node's best run (so load from other processes
- *    falls out), summed by part of the model: the projections' GEMMs, the attention core, RoPE, the LoRA and
- *    shared-basis paths fed no adapter, norms, the MLP's activation, the rest;
+ *    falls out), summed by part of the model: the projections' GEMMs, the attention core, RoPE, the adapter
+ *    path (LoRA and shared-basis rows) fed no adapter, norms, the MLP's activation, the rest;
  *  - the host's per-step feeds, timed in JS: RoPE tables and the attention mask;
  *  - the attention core alone against onnxruntime's fused GroupQueryAttention kernel (prefill-attention.ts), at this
  *    shape and at the Llama-3.2-1B shape with a 1,024-token prompt (`int4_p1024_ttft_ms` in `bench scale`).
@@ -22,7 +22,7 @@ import { attentionCoreVsFused } from './prefill-attention.ts';
 /** The part of the model a node of the serving graph belongs to, from its name (`/model/layers.3/attn/...`). */
 const PARTS: [string, RegExp][] = [
   ['projections', /_proj\/(MatMul|MatMulNBits)$|\/lm_head\//],
-  ['LoRA + shared-basis paths', /\/(lora|shared)\/|\/(qkv|gateUp)\/Add/],
+  ['adapter path, fed no adapter', /\/(lora|shared)\//],
   ['RoPE', /\/rope\//],
   ['norms', /layernorm\/|\/model\/norm\//],
   ['attention core', /\/attn\//],

@@ -20,6 +20,7 @@ const benches: Record<string, () => Promise<{ run: (quick: boolean) => Promise<R
   'adapter-path': () => import('./adapter-path.ts'),
   fp16: () => import('./fp16.ts'),
   scale: () => import('./scale.ts'),
+  prefill: () => import('./prefill.ts'),
 };
 
 const [name, ...flags] = process.argv.slice(2);

@@ -5,10 +5,10 @@
  *  - `train-graphs.ts`: one decoder layer (and the head) with weights as inputs, differentiated by `autodiff.ts`.
  */
 import { modulePath, type ModelConfig, type Projection } from '../../contracts/formats/hf-config.ts';
+import { groupedAttention } from './attention.ts';
 import type { Graph, Value } from './graph.ts';
 import {
   add,
-  concat,
   type LinearWeight,
   linearAny,
   matmul,
@@ -17,13 +17,10 @@ import {
   rmsNorm,
   rmsNormServing,
   silu,
-  softmax,
-  split,
   splitEqual,
   splitLengths,
   transpose,
   transposeLast2,
-  unsqueeze,
 } from './ops.ts';
 
 /**
@@ -177,37 +174,20 @@ export function decoderLayer(g: Graph, cfg: ModelConfig, w: LayerWeights, inp: L
   const [B, T] = x.shape;
   const hd = cfg.headDim;
   const kvH = cfg.numKvHeads;
-  const groups = cfg.numHeads / cfg.numKvHeads;
   const norm = inp.oneNodeNorms ? rmsNormServing : rmsNorm;
 
   const attnOut = g.scope('attn', () => {
     const xn = g.scope('input_layernorm', () => norm(g, x, w.inputNorm, cfg.rmsNormEps));
     const [qOut, kOut, vOut] = projectionGroup(g, 'qkv', xn, w, inp);
     // [B, T, heads·hd] -> [B, T, heads, hd], RoPE, then heads to the front: [B, heads, T, hd].
-    const heads = (y: Value, n: number) => transpose(g, rope(g, reshape(g, y, [B, T, n, hd]), inp.cos, inp.sin, hd), [0, 2, 1, 3]);
-    // Query heads grouped under the key/value head they share (GQA): [B, kvH, groups, T, hd].
-    const q = reshape(g, heads(qOut, cfg.numHeads), [B, kvH, groups, T, hd]);
-    const k = heads(kOut, kvH);
-    const v = g.scope('v_proj', () => transpose(g, reshape(g, vOut, [B, T, kvH, hd]), [0, 2, 1, 3]));
-    const k5 = unsqueeze(g, k, [2]);
-    const v5 = unsqueeze(g, v, [2]);
-
+    const heads = (y: Value, n: number, cos: Value, sin: Value) =>
+      transpose(g, rope(g, reshape(g, y, [B, T, n, hd]), cos, sin, hd), [0, 2, 1, 3]);
+    // The queries' RoPE tables carry the 1/√hd scale: [B, T, 1, hd] scaled once rather than the scores.
     const scale = g.scalar(1 / Math.sqrt(hd));
-    let scores = matmul(g, q, transposeLast2(g, k5));
-    const past = inp.past && { key: unsqueeze(g, inp.past.key, [2]), value: unsqueeze(g, inp.past.value, [2]) };
-    // Scores against the cache are computed in place and concatenated: the cache itself is never copied.
-    if (past) scores = concat(g, [matmul(g, q, transposeLast2(g, past.key)), scores], -1);
-    const probs = softmax(g, add(g, mul(g, scores, scale), inp.mask), -1);
-    let ctx: Value;
-    if (past) {
-      const [pPast, pNew] = split(g, probs, -1, [
-        { value: past.key, axis: 3 },
-        { value: k5, axis: 3 },
-      ]);
-      ctx = add(g, matmul(g, pPast, past.value), matmul(g, pNew, v5));
-    } else ctx = matmul(g, probs, v5);
-    // [B, kvH, groups, T, hd] -> [B, T, heads·hd]
-    const merged = reshape(g, transpose(g, reshape(g, ctx, [B, cfg.numHeads, T, hd]), [0, 2, 1, 3]), [B, T, cfg.numHeads * hd]);
+    const q = g.scope('q_rope', () => heads(qOut, cfg.numHeads, mul(g, inp.cos, scale), mul(g, inp.sin, scale)));
+    const k = heads(kOut, kvH, inp.cos, inp.sin);
+    const v = g.scope('v_proj', () => transpose(g, reshape(g, vOut, [B, T, kvH, hd]), [0, 2, 1, 3]));
+    const merged = groupedAttention(g, cfg.numHeads, { q, k, v, mask: inp.mask, past: inp.past });
     return { out: projection(g, 'o_proj', merged, w, inp), key: k, value: v };
   });
 

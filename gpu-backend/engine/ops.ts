@@ -145,6 +145,14 @@ export function unsqueeze(g: Graph, x: Value, axes: number[]): Value {
   return y;
 }
 
+/** Removes the given axes of size 1. */
+export function squeeze(g: Graph, x: Value, axes: number[]): Value {
+  const norm = axes.map((a) => normAxis(a, x.shape.length));
+  const [y] = g.node('Squeeze', [x, g.ints(norm)], [{ type: x.type, shape: x.shape.filter((_, i) => !norm.includes(i)) }]);
+  g.record({ inputs: [x], outputs: [y], vjp: (g2, [gy]) => [reshapeLike(g2, gy!, x)] });
+  return y;
+}
+
 export function concat(g: Graph, xs: Value[], axis: number): Value {
   const ax = normAxis(axis, xs[0].shape.length);
   const sizes = xs.map((x) => x.shape[ax]);

@@ -14,6 +14,8 @@ export interface RuntimeOptions {
    * cores that work needs.
    */
   spinning?: boolean;
+  /** Write onnxruntime's per-node profile to `<prefix>_<time>.json` when the session is released (benchmarks). */
+  profileFilePrefix?: string;
 }
 
 /** `model`: the ONNX bytes, or the path of a model file (whose external data sits beside it). */
@@ -25,6 +27,7 @@ export async function createSession(model: Uint8Array | string, opts: RuntimeOpt
     executionMode: 'sequential',
     executionProviders: executionProviders(),
     ...(opts.spinning === false ? { extra: { session: { intra_op: { allow_spinning: '0' } } } } : {}),
+    ...(opts.profileFilePrefix ? { enableProfiling: true, profileFilePrefix: opts.profileFilePrefix } : {}),
   });
 }
 

@@ -289,16 +289,28 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
       if (r.error) errors.push(`${what}: ${r.error}`);
       return r;
     };
-    const baseB1 = record('base b1', await streamed(api, int4, p16, decodeTokens));
+    // The base alone, fresh: what the bandwidth figure divides (nothing else loaded, no long prompt served yet).
+    const baseFresh = record('base b1', await streamed(api, int4, p16, decodeTokens));
     const ttft16 = record('p16 ttft', await streamed(api, int4, p16, 1));
     out.int4_short_prompts_rss_mb = await serving.peek();
     const ttft1024 = record('p1024 ttft', await streamed(api, int4, p1024, 1));
     out.int4_serving_rss_mb = await serving.stop();
     const withAdapters = rssPeak(pid);
     for (const n of names) await streamed(api, `${int4}:${n}`, p16, 1); // every adapter loaded before the clock
-    const adapterB1 = record('adapter b1', await streamed(api, `${int4}:${names[0]}`, p16, decodeTokens));
-    const baseB1Again = record('base b1', await streamed(api, int4, p16, decodeTokens));
-    const baseTokensPerS = Math.max(baseB1.decodeTokensPerS, baseB1Again.decodeTokensPerS);
+    /** A failed sample (NaN) never replaces a measured one. */
+    const faster = (a: number, b: number) => Number.isNaN(b) || a > b;
+    // Base and adapter in turn, best of three each, once the adapters are loaded: one streamed adapter request
+    // against the better of two base ones (as before) favoured the base by whatever the machine did meanwhile.
+    let baseTokensPerS = Number.NaN;
+    let adapterB1 = record('adapter b1', await streamed(api, `${int4}:${names[0]}`, p16, decodeTokens));
+    for (let round = 0; round < 3; round++) {
+      if (round > 0) {
+        const again = record('adapter b1', await streamed(api, `${int4}:${names[0]}`, p16, decodeTokens));
+        if (faster(again.decodeTokensPerS, adapterB1.decodeTokensPerS)) adapterB1 = again;
+      }
+      const baseAgain = record('base b1', await streamed(api, int4, p16, decodeTokens));
+      if (faster(baseAgain.decodeTokensPerS, baseTokensPerS)) baseTokensPerS = baseAgain.decodeTokensPerS;
+    }
     const multi = await concurrent(
       api,
       names.map((n) => `${int4}:${n}`),
@@ -308,7 +320,8 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
     errors.push(...multi.errors);
     out.int4_with_adapters_rss_mb = await withAdapters.stop();
     report(
-      ['int4 decode, base, batch 1, tokens/s', baseTokensPerS],
+      ['int4 decode, base, batch 1, fresh, tokens/s', baseFresh.decodeTokensPerS],
+      ['int4 decode, base, batch 1, in turn with the adapter, tokens/s', baseTokensPerS],
       ['int4 decode, one adapter, batch 1, tokens/s', adapterB1.decodeTokensPerS],
       [`int4 decode, ${ADAPTERS} distinct adapters at batch ${ADAPTERS}, tokens/s`, multi.tokensPerS],
       ['int4 TTFT, 16-token prompt, ms', ttft16.ttftMs],
@@ -380,8 +393,9 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
     const kvBytes = 2 * cfg.numLayers * cfg.numKvHeads * cfg.headDim * 4 * (1024 + 64);
     Object.assign(out, {
       copy_gb_per_s: copy / 1e9,
-      int4_b1_tokens_per_s: baseTokensPerS,
-      int4_b1_bandwidth_util: (baseTokensPerS * packedBytes) / copy,
+      int4_b1_tokens_per_s: baseFresh.decodeTokensPerS,
+      int4_b1_in_turn_tokens_per_s: baseTokensPerS,
+      int4_b1_bandwidth_util: (baseFresh.decodeTokensPerS * packedBytes) / copy,
       int4_p16_ttft_ms: ttft16.ttftMs,
       int4_p1024_ttft_ms: ttft1024.ttftMs,
       adapter_vs_base_b1: adapterB1.decodeTokensPerS / baseTokensPerS,

@@ -7,6 +7,7 @@
  */
 import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import type { RandomGenerator } from 'pure-rand/types/RandomGenerator';
+import { select } from './quickselect.ts';
 
 export type Combiner = 'sum' | 'ties' | 'dare_linear' | 'dare_ties';
 
@@ -40,34 +41,6 @@ export function magnitudeTrim(t: Float64Array, density: number): Float64Array {
     if (m > threshold || (m === threshold && atThreshold-- > 0)) out[j] = t[j];
   }
   return out;
-}
-
-/**
- * The value that would sit at index `nth` if `x` were sorted ascending (Hoare's quickselect, in place, O(n) on
- * average): a full sort of every delta was most of a TIES merge's time.
- */
-function select(x: Float64Array, nth: number): number {
-  let lo = 0;
-  let hi = x.length - 1;
-  while (hi > lo) {
-    const mid = (lo + hi) >> 1;
-    const pivot = Math.max(Math.min(x[lo], x[mid]), Math.min(Math.max(x[lo], x[mid]), x[hi]));
-    let i = lo;
-    let j = hi;
-    while (i <= j) {
-      while (x[i] < pivot) i++;
-      while (x[j] > pivot) j--;
-      if (i <= j) {
-        const tmp = x[i];
-        x[i++] = x[j];
-        x[j--] = tmp;
-      }
-    }
-    if (nth <= j) hi = j;
-    else if (nth >= i) lo = i;
-    else return x[nth];
-  }
-  return x[nth];
 }
 
 /** Each entry kept with probability `density` and divided by it (`random_pruning` with rescale). */

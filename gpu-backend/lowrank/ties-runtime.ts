@@ -11,6 +11,7 @@ import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import { f32, type ort } from '../engine/runtime.ts';
 import { type F32Mat, gemmCounters } from './gemm-runner.ts';
+import { select } from './quickselect.ts';
 import type { Mat } from './linalg.ts';
 import { tiesCombineSession, tiesStatsSession } from './ties-graphs.ts';
 
@@ -193,31 +194,6 @@ function concat(parts: Float32Array[]): Float32Array {
     at += p.length;
   }
   return out;
-}
-
-/** The value at ascending position `nth` (quickselect, in place). */
-function select(x: Float32Array | Float64Array, nth: number): number {
-  let lo = 0;
-  let hi = x.length - 1;
-  while (hi > lo) {
-    const mid = (lo + hi) >> 1;
-    const pivot = Math.max(Math.min(x[lo], x[mid]), Math.min(Math.max(x[lo], x[mid]), x[hi]));
-    let i = lo;
-    let j = hi;
-    while (i <= j) {
-      while (x[i] < pivot) i++;
-      while (x[j] > pivot) j--;
-      if (i <= j) {
-        const tmp = x[i];
-        x[i++] = x[j];
-        x[j--] = tmp;
-      }
-    }
-    if (nth <= j) hi = j;
-    else if (nth >= i) lo = i;
-    else return x[nth];
-  }
-  return x[nth];
 }
 
 /** The next float32 above a non-negative finite x: a threshold that keeps only what is strictly above x. */

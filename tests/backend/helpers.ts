@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { tokenizerConfigJson, tokenizerJson } from '../../gpu-backend/default-model/tokenizer-files.ts';
 import { TextTokenizer } from '../../gpu-backend/formats/tokenizer.ts';
 import type { TrainingConfig } from '../../gpu-backend/train/trainer.ts';
+import { InvalidInputError } from '../../contracts/formats/errors.ts';
+import { type Mat, zeros } from '../../gpu-backend/lowrank/linalg.ts';
 
 export const FIXTURE = join(import.meta.dirname, '..', 'fixtures', 'tiny-llama');
 
@@ -52,3 +54,25 @@ export const metricSample = (text: string, name: string): number =>
       .find((l) => l.startsWith(`${name} `))
       ?.split(' ')[1] ?? NaN,
   );
+
+/** A rows × cols matrix of values in [-0.5, 0.5) from a seeded linear congruential generator: the same every run. */
+export function randomMat(rows: number, cols: number, seed: number): Mat {
+  const m = zeros(rows, cols);
+  let x = seed;
+  for (let i = 0; i < m.data.length; i++) {
+    x = (x * 1103515245 + 12345) % 2147483648;
+    m.data[i] = x / 2147483648 - 0.5;
+  }
+  return m;
+}
+
+/** The user-facing error `fn` raises, as "code: message", or "no error". */
+export async function invalidInputOf(fn: () => unknown): Promise<string> {
+  try {
+    await fn();
+  } catch (e) {
+    if (e instanceof InvalidInputError) return `${e.code}: ${e.message}`;
+    throw e;
+  }
+  return 'no error';
+}

@@ -7,7 +7,6 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { paramRefusals } from '../../contracts/api/merge-methods.ts';
-import { InvalidInputError } from '../../contracts/formats/errors.ts';
 import { parseModelConfig } from '../../contracts/formats/hf-config.ts';
 import { decodeSafetensors, encodeSafetensors, floatToHalf, halfToFloat } from '../../contracts/formats/safetensors.ts';
 import { readAdapterFolder } from '../../gpu-backend/formats/files.ts';
@@ -21,6 +20,7 @@ import {
   reversibleReport,
 } from '../../gpu-backend/lowrank/reversible.ts';
 import { storedFloats } from '../../gpu-backend/lowrank/reversible-types.ts';
+import { invalidInputOf } from './helpers.ts';
 
 const MODEL = join(import.meta.dirname, '..', '..', 'models', 'rankgate-tiny');
 const cfg = parseModelConfig(JSON.parse(await readFile(join(MODEL, 'base', 'config.json'), 'utf8')));
@@ -30,16 +30,6 @@ const members: Member[] = await Promise.all(
 );
 const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
 const errors = (r: { tasks: { relativeError: number }[] }) => r.tasks.map((t) => t.relativeError);
-
-async function code(fn: () => unknown): Promise<string> {
-  try {
-    await fn();
-  } catch (e) {
-    if (e instanceof InvalidInputError) return `${e.code}: ${e.message}`;
-    throw e;
-  }
-  return 'no error';
-}
 
 describe('the shared basis in float16, on the six default task adapters', () => {
   test('at a third of the bytes it errs less than half as much as float32 at the same storage, and p = n is exact to float16', async () => {
@@ -106,15 +96,15 @@ test('what float16 cannot hold, and float_bits where it does not apply, are refu
   const huge = structuredClone(members[0]);
   huge.name = 'huge';
   for (const m of huge.adapter.modules) m.b = m.b.map((x) => x * 1e7);
-  expect(await code(() => buildReversibleMerge([huge, members[1]], { construction: 'shared', basisSize: 1, floatBits: 16 }))).toMatch(
-    /^float_bits_overflow: .* beyond float16's ±65504; merge with float_bits 32\./,
-  );
-  expect(await code(() => buildReversibleMerge(members.slice(0, 2), { construction: 'shared', basisSize: 1, floatBits: 8 }))).toBe(
-    'bad_float_bits: float_bits is 8; use 32 or 16.',
-  );
-  expect(await code(() => buildReversibleMerge(members.slice(0, 2), { construction: 'delta', basisSize: 1, floatBits: 16 }))).toMatch(
-    /^bad_float_bits: float_bits 16 is for the shared construction/,
-  );
+  expect(
+    await invalidInputOf(() => buildReversibleMerge([huge, members[1]], { construction: 'shared', basisSize: 1, floatBits: 16 })),
+  ).toMatch(/^float_bits_overflow: .* beyond float16's ±65504; merge with float_bits 32\./);
+  expect(
+    await invalidInputOf(() => buildReversibleMerge(members.slice(0, 2), { construction: 'shared', basisSize: 1, floatBits: 8 })),
+  ).toBe('bad_float_bits: float_bits is 8; use 32 or 16.');
+  expect(
+    await invalidInputOf(() => buildReversibleMerge(members.slice(0, 2), { construction: 'delta', basisSize: 1, floatBits: 16 })),
+  ).toMatch(/^bad_float_bits: float_bits 16 is for the shared construction/);
   // The declarations: rmm_shared takes float_bits 16 or 32, the other methods refuse it.
   expect(paramRefusals('rmm_shared', { float_bits: 16 }, 2)).toEqual([]);
   expect(paramRefusals('rmm_shared', { float_bits: 8 }, 2)[0]).toMatchObject({ code: 'invalid_field', param: 'float_bits' });

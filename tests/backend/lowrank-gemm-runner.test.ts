@@ -6,21 +6,12 @@ import { afterAll, describe, expect, test } from 'vitest';
 import { float32Of, keepFloat32 } from '../../gpu-backend/lowrank/float32-twin.ts';
 import { gemm, gemmBatch, gemmKept, type GemmForm, RUNTIME_MIN_MACS, setRuntimeMinMacs } from '../../gpu-backend/lowrank/gemm-runner.ts';
 import { frobenius, type Mat, matmul, matmulNT, matmulTN, zeros } from '../../gpu-backend/lowrank/linalg.ts';
-
-function random(rows: number, cols: number, seed: number): Mat {
-  const m = zeros(rows, cols);
-  let x = seed;
-  for (let i = 0; i < m.data.length; i++) {
-    x = (x * 1103515245 + 12345) % 2147483648;
-    m.data[i] = x / 2147483648 - 0.5;
-  }
-  return m;
-}
+import { randomMat } from './helpers.ts';
 
 const reference = (a: Mat, b: Mat, form: GemmForm) => (form === 'nn' ? matmul(a, b) : form === 'tn' ? matmulTN(a, b) : matmulNT(a, b));
 const operands = (form: GemmForm, m: number, k: number, n: number, seed: number): [Mat, Mat] => [
-  form === 'tn' ? random(k, m, seed) : random(m, k, seed),
-  form === 'nt' ? random(n, k, seed + 1) : random(k, n, seed + 1),
+  form === 'tn' ? randomMat(k, m, seed) : randomMat(m, k, seed),
+  form === 'nt' ? randomMat(n, k, seed + 1) : randomMat(k, n, seed + 1),
 ];
 function relDiff(x: Mat, y: Mat): number {
   const d = zeros(x.rows, x.cols);
@@ -38,11 +29,11 @@ describe('gemm on the runtime', () => {
     const twin = float32Of(kept);
     expect(twin).toBe(float32Of(kept));
     expect(Array.from(twin)).toEqual(Array.from(Float32Array.from(kept.data)));
-    const c = random(20, 10, 5);
+    const c = randomMat(20, 10, 5);
     const fresh = { ...kept, data: kept.data.slice() };
     expect(Array.from((await gemm(kept, c)).data)).toEqual(Array.from((await gemm(fresh, c)).data));
     // A marked matrix is converted once, on its first product.
-    const marked = keepFloat32(random(10, 20, 9));
+    const marked = keepFloat32(randomMat(10, 20, 9));
     expect(float32Of(marked)).toBe(float32Of(marked));
     expect(float32Of(fresh)).not.toBe(float32Of(fresh));
   });
@@ -73,7 +64,7 @@ describe('gemm on the runtime', () => {
   });
 
   test('shapes that do not chain are refused', async () => {
-    await expect(gemm(random(3, 4, 1), random(5, 2, 2))).rejects.toThrow(/do not chain/);
+    await expect(gemm(randomMat(3, 4, 1), randomMat(5, 2, 2))).rejects.toThrow(/do not chain/);
     await expect(gemmBatch([operands('nn', 2, 3, 4, 1), operands('nn', 2, 3, 5, 1)])).rejects.toThrow(/same shapes/);
   });
 });
@@ -88,7 +79,7 @@ describe('spanBasis: an orthonormal basis of a stacked factor through its Gram',
     return worst;
   };
   // Columns of very different scales, and one column a combination of two others (rank 5 of 6).
-  const x = random(300, 6, 21);
+  const x = randomMat(300, 6, 21);
   for (let i = 0; i < 300; i++) {
     x.data[i * 6 + 1] *= 1e-3;
     x.data[i * 6 + 5] = x.data[i * 6] - 2 * x.data[i * 6 + 2];

@@ -8,14 +8,13 @@ import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import { describe, expect, test } from 'vitest';
 import type { LoraAdapter } from '../../contracts/formats/adapter.ts';
-import { InvalidInputError } from '../../contracts/formats/errors.ts';
 import { modulePath, parseModelConfig, projectionShape, type Projection } from '../../contracts/formats/hf-config.ts';
 import { parseLoraConfig } from '../../contracts/formats/peft-config.ts';
 import { decodeSafetensors, encodeSafetensors } from '../../contracts/formats/safetensors.ts';
 import { matmulTN, type Mat } from '../../gpu-backend/lowrank/linalg.ts';
 import { decodeJointBasis, encodeJointBasis, jointAdapter, jointCompress, jointReport } from '../../gpu-backend/lowrank/joint.ts';
 import type { Member } from '../../gpu-backend/lowrank/members.ts';
-import { FIXTURE } from './helpers.ts';
+import { FIXTURE, invalidInputOf } from './helpers.ts';
 
 const CONFIG = parseModelConfig(JSON.parse(await readFile(join(FIXTURE, 'base', 'config.json'), 'utf8')));
 
@@ -41,16 +40,6 @@ const members: Member[] = [
   { name: 'c', baseModel: 'tiny', adapter: randomAdapter(2, 13, ['q_proj', 'down_proj']) },
 ];
 const mean = (r: { tasks: { relativeError: number }[] }) => r.tasks.reduce((s, t) => s + t.relativeError, 0) / r.tasks.length;
-
-async function code(fn: () => unknown): Promise<string> {
-  try {
-    await fn();
-  } catch (e) {
-    if (e instanceof InvalidInputError) return `${e.code}: ${e.message}`;
-    throw e;
-  }
-  return 'no error';
-}
 
 test('k = sum of ranks rebuilds every adapter exactly, with orthonormal shared bases', async () => {
   const basis = await jointCompress(members, { k: 10 });
@@ -109,17 +98,19 @@ test('a storage budget is spent per module by spectrum: within budget, and no wo
 });
 
 test('bad input is refused with a message that says what to change', async () => {
-  expect(await code(() => jointCompress(members, { k: 0 }))).toMatch(/^bad_k: k is 0/);
-  expect(await code(() => jointCompress(members, {}))).toMatch(/^bad_k: give either k/);
-  expect(await code(() => jointCompress(members, { k: 2, storage: 0.5 }))).toMatch(/^bad_k: give either k/);
-  expect(await code(() => jointCompress(members, { storage: 0 }))).toMatch(/^bad_storage: storage is 0/);
-  expect(await code(() => jointCompress(members, { k: 2.5 }))).toMatch(/^bad_k/);
-  expect(await code(() => jointCompress([], { k: 2 }))).toMatch(/^bad_adapters/);
-  expect(await code(() => jointCompress([members[0], members[0]], { k: 2 }))).toMatch(/^duplicate_adapter/);
-  expect(await code(() => jointCompress([members[0], { ...members[1], baseModel: 'x' }], { k: 2 }))).toMatch(/^base_model_mismatch/);
+  expect(await invalidInputOf(() => jointCompress(members, { k: 0 }))).toMatch(/^bad_k: k is 0/);
+  expect(await invalidInputOf(() => jointCompress(members, {}))).toMatch(/^bad_k: give either k/);
+  expect(await invalidInputOf(() => jointCompress(members, { k: 2, storage: 0.5 }))).toMatch(/^bad_k: give either k/);
+  expect(await invalidInputOf(() => jointCompress(members, { storage: 0 }))).toMatch(/^bad_storage: storage is 0/);
+  expect(await invalidInputOf(() => jointCompress(members, { k: 2.5 }))).toMatch(/^bad_k/);
+  expect(await invalidInputOf(() => jointCompress([], { k: 2 }))).toMatch(/^bad_adapters/);
+  expect(await invalidInputOf(() => jointCompress([members[0], members[0]], { k: 2 }))).toMatch(/^duplicate_adapter/);
+  expect(await invalidInputOf(() => jointCompress([members[0], { ...members[1], baseModel: 'x' }], { k: 2 }))).toMatch(
+    /^base_model_mismatch/,
+  );
   const two = await jointCompress(members, { k: 2 });
-  expect(await code(() => jointAdapter(two, 'z'))).toBe('unknown_task: "z" is not a member; the members are "a", "b", "c".');
-  expect(await code(() => decodeJointBasis({ format: 'other' }, new Map()))).toMatch(/^bad_artifact/);
+  expect(await invalidInputOf(() => jointAdapter(two, 'z'))).toBe('unknown_task: "z" is not a member; the members are "a", "b", "c".');
+  expect(await invalidInputOf(() => decodeJointBasis({ format: 'other' }, new Map()))).toMatch(/^bad_artifact/);
 });
 
 test('with many adapters (stacked rank far above k) the sketched fit keeps what the exact core-space fit keeps', async () => {

@@ -9,7 +9,6 @@ import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import { describe, expect, test } from 'vitest';
 import { loadLoraAdapter, type LoraAdapter } from '../../contracts/formats/adapter.ts';
-import { InvalidInputError } from '../../contracts/formats/errors.ts';
 import { modulePath, parseModelConfig, projectionShape, type ModelConfig, type Projection } from '../../contracts/formats/hf-config.ts';
 import { parseLoraConfig } from '../../contracts/formats/peft-config.ts';
 import { decodeSafetensors, encodeSafetensors } from '../../contracts/formats/safetensors.ts';
@@ -27,7 +26,7 @@ import {
   reversibleReport,
   type Construction,
 } from '../../gpu-backend/lowrank/reversible.ts';
-import { FIXTURE } from './helpers.ts';
+import { FIXTURE, invalidInputOf } from './helpers.ts';
 
 const CONFIG: ModelConfig = parseModelConfig(JSON.parse(await readFile(join(FIXTURE, 'base', 'config.json'), 'utf8')));
 
@@ -108,16 +107,6 @@ function meanDeltas(members: Member[]): Map<string, Float64Array> {
   return out;
 }
 
-async function code(fn: () => unknown): Promise<string> {
-  try {
-    await fn();
-  } catch (e) {
-    if (e instanceof InvalidInputError) return `${e.code}: ${e.message}`;
-    throw e;
-  }
-  return 'no error';
-}
-
 describe.each(CONSTRUCTIONS)('construction %s', (construction: Construction) => {
   const members = mixedMembers();
 
@@ -173,30 +162,32 @@ test('the published factor construction stores (p(r+n)+r)/(rn) of the n adapters
 
 test('bad input is refused with a message that says what to change', async () => {
   const members = mixedMembers();
-  expect(await code(() => buildReversibleMerge(members, { construction: 'factor', basisSize: 0 }))).toMatch(
+  expect(await invalidInputOf(() => buildReversibleMerge(members, { construction: 'factor', basisSize: 0 }))).toMatch(
     /^bad_basis_size: .*from 1 to 3/,
   );
-  expect(await code(() => buildReversibleMerge(members, { construction: 'factor', basisSize: 4 }))).toMatch(/^bad_basis_size/);
-  expect(await code(() => buildReversibleMerge(members, { construction: 'delta', basisSize: 1.5 }))).toMatch(/^bad_basis_size/);
-  expect(await code(() => buildReversibleMerge([], { construction: 'factor', basisSize: 1 }))).toMatch(/^bad_adapters/);
-  expect(await code(() => buildReversibleMerge([members[0], members[0]], { construction: 'factor', basisSize: 1 }))).toMatch(
+  expect(await invalidInputOf(() => buildReversibleMerge(members, { construction: 'factor', basisSize: 4 }))).toMatch(/^bad_basis_size/);
+  expect(await invalidInputOf(() => buildReversibleMerge(members, { construction: 'delta', basisSize: 1.5 }))).toMatch(/^bad_basis_size/);
+  expect(await invalidInputOf(() => buildReversibleMerge([], { construction: 'factor', basisSize: 1 }))).toMatch(/^bad_adapters/);
+  expect(await invalidInputOf(() => buildReversibleMerge([members[0], members[0]], { construction: 'factor', basisSize: 1 }))).toMatch(
     /^duplicate_adapter: adapter "a" is listed twice/,
   );
   expect(
-    await code(() => buildReversibleMerge([members[0], { ...members[1], baseModel: 'other' }], { construction: 'shared', basisSize: 1 })),
+    await invalidInputOf(() =>
+      buildReversibleMerge([members[0], { ...members[1], baseModel: 'other' }], { construction: 'shared', basisSize: 1 }),
+    ),
   ).toMatch(/^base_model_mismatch/);
-  expect(await code(() => buildReversibleMerge(members, { construction: 'rmm' as Construction, basisSize: 1 }))).toMatch(
+  expect(await invalidInputOf(() => buildReversibleMerge(members, { construction: 'rmm' as Construction, basisSize: 1 }))).toMatch(
     /^bad_construction: .*factor, factor_svd, delta, shared/,
   );
   const broken = randomAdapter(4, 9, ['q_proj']);
   broken.modules[1].b[3] = Number.NaN;
   expect(
-    await code(() =>
+    await invalidInputOf(() =>
       buildReversibleMerge([members[0], { name: 'nan', baseModel: 'tiny', adapter: broken }], { construction: 'factor', basisSize: 1 }),
     ),
   ).toMatch(/^adapter_not_finite/);
   const merge = await buildReversibleMerge(members, { construction: 'factor', basisSize: 1 });
-  expect(await code(() => revertTask(merge, 'd'))).toBe('unknown_task: "d" is not a member; the members are "a", "b", "c".');
+  expect(await invalidInputOf(() => revertTask(merge, 'd'))).toBe('unknown_task: "d" is not a member; the members are "a", "b", "c".');
 });
 
 describe('the six default task adapters', async () => {

@@ -5,19 +5,8 @@
 import { afterAll, describe, expect, test } from 'vitest';
 import { RUNTIME_MIN_MACS, setRuntimeMinMacs } from '../../gpu-backend/lowrank/gemm-runner.ts';
 import { fromArray, type Mat, matmul, svdOfProduct } from '../../gpu-backend/lowrank/linalg.ts';
+import { randomMat } from './helpers.ts';
 import { svdOfFactors } from '../../gpu-backend/lowrank/svd.ts';
-
-function random(rows: number, cols: number, seed: number): Mat {
-  let x = seed;
-  return fromArray(
-    rows,
-    cols,
-    Array.from({ length: rows * cols }, () => {
-      x = (x * 1103515245 + 12345) % 2147483648;
-      return x / 2147483648 - 0.5;
-    }),
-  );
-}
 
 /** ‖u·diag(s)·vᵀ − b·a‖ / ‖b·a‖, dense (the shapes here are small). */
 function rebuildError(svd: { u: Mat; s: Float64Array; v: Mat }, b: Mat, a: Mat): number {
@@ -39,8 +28,8 @@ describe('svdOfFactors', () => {
 
   test('on the runtime: the singular values of svdOfProduct to float32 accuracy, and the product rebuilt', async () => {
     setRuntimeMinMacs(0);
-    const b = random(300, 24, 1);
-    const a = random(24, 200, 2);
+    const b = randomMat(300, 24, 1);
+    const a = randomMat(24, 200, 2);
     const got = await svdOfFactors(b, a);
     const want = svdOfProduct(b, a);
     expect(got.s.length).toBe(24);
@@ -50,8 +39,8 @@ describe('svdOfFactors', () => {
 
   test('in float64 (small products): exact, and a repeated factor gives only the rank it has', async () => {
     setRuntimeMinMacs(RUNTIME_MIN_MACS);
-    const b1 = random(40, 4, 3);
-    const a1 = random(4, 30, 4);
+    const b1 = randomMat(40, 4, 3);
+    const a1 = randomMat(4, 30, 4);
     // [b1 b1]·[a1; a1] = 2·b1·a1: rank 4 though 8 columns are stacked.
     const b = fromArray(
       40,

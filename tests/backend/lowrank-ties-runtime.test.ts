@@ -6,26 +6,14 @@ import { afterAll, describe, expect, test } from 'vitest';
 import { RUNTIME_MIN_MACS, setRuntimeMinMacs } from '../../gpu-backend/lowrank/gemm-runner.ts';
 import { loadFixture } from '../../gpu-backend/cli/parity.ts';
 import { relativeError } from '../../gpu-backend/lowrank/delta-distance.ts';
-import { fromArray, type Mat, matmul } from '../../gpu-backend/lowrank/linalg.ts';
+import { fromArray, matmul } from '../../gpu-backend/lowrank/linalg.ts';
 import { mergeCollapsed } from '../../gpu-backend/lowrank/merge-collapsed.ts';
 import { disjointMean, magnitudeTrim } from '../../gpu-backend/lowrank/merge-ties-dare.ts';
 import { tiesOnRuntime } from '../../gpu-backend/lowrank/ties-runtime.ts';
-import { FIXTURE } from './helpers.ts';
-
-function random(rows: number, cols: number, seed: number): Mat {
-  let x = seed;
-  return fromArray(
-    rows,
-    cols,
-    Array.from({ length: rows * cols }, () => {
-      x = (x * 1103515245 + 12345) % 2147483648;
-      return x / 2147483648 - 0.5;
-    }),
-  );
-}
+import { FIXTURE, randomMat } from './helpers.ts';
 
 /** Members of ranks 8, 6, 8, 5 on a 96×160 module (the runtime zero-pads the lower ranks). */
-const factors = [8, 6, 8, 5].map((r, i) => ({ b: random(96, r, 10 + i), a: random(r, 160, 20 + i) }));
+const factors = [8, 6, 8, 5].map((r, i) => ({ b: randomMat(96, r, 10 + i), a: randomMat(r, 160, 20 + i) }));
 const weights = [1, 0.5, -0.7, 2];
 
 function reference(density: number): Float64Array {
@@ -66,7 +54,7 @@ describe('TIES on the runtime', () => {
   test('ties across blocks of rows: kept whole before the cut, dropped after it', async () => {
     // 2048×2048 in blocks of 1024 rows for two members: the cut (at 0.3 of the entries) lies in the first block.
     const ones = { b: fromArray(2048, 1, new Array(2048).fill(0.5)), a: fromArray(1, 2048, new Array(2048).fill(-1)) };
-    const other = { b: random(2048, 4, 5), a: random(4, 2048, 6) };
+    const other = { b: randomMat(2048, 4, 5), a: randomMat(4, 2048, 6) };
     const merged = await tiesOnRuntime([other, ones], [1, 2], 0.3, 0);
     const expected = disjointMean(
       [other, ones].map((f) => magnitudeTrim(matmul(f.b, f.a).data, 0.3)),

@@ -10,7 +10,7 @@ import type { TensorSource } from '../formats/checkpoint.ts';
 import { attentionMask } from './attention-mask.ts';
 import { io } from './inference-graph.ts';
 import type { KvCache } from './kv-cache.ts';
-import type { LoraRows } from './lora-rows.ts';
+import type { LoraFeeds } from './lora-rows.ts';
 import { RopeTables } from './rope.ts';
 import { checkWeightQuantization, type WeightQuantization } from './quantized-weights.ts';
 import { type LoadOptions, loadInferenceSession } from './load.ts';
@@ -27,7 +27,7 @@ export interface StepInput {
   /** Cache holding earlier positions of each row (rows [0, rows)), or null for a fresh prefill. */
   cache: KvCache | null;
   /** Each row's adapter or shared-basis task. */
-  lora: LoraRows;
+  lora: LoraFeeds;
   /** Positions (within this step's new tokens) whose logits to return, per row; the same count for every row. */
   logitsAt: number[][];
 }

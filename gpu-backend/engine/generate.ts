@@ -6,7 +6,7 @@
 import type { LoraAdapter } from '../../contracts/formats/adapter.ts';
 import { invalid } from '../../contracts/formats/errors.ts';
 import { maxContext } from '../../contracts/formats/hf-config.ts';
-import type { Decoder } from './decoder.ts';
+import type { Decoder, StepOutput } from './decoder.ts';
 import { KvCache } from './kv-cache.ts';
 import { LoraRows } from './lora-rows.ts';
 import { checkSharedTask, type SharedTask } from './shared-basis-rows.ts';
@@ -161,17 +161,28 @@ export class RunningBatch {
     const tokens = new Array<number>(n * seq).fill(0);
     admitted.forEach((a, i) => a.req.prompt.forEach((t, j) => (tokens[i * seq + j] = t)));
     const sources = admitted.map((a) => a.req.shared ?? a.req.adapter);
-    const prefillLora = new LoraRows(cfg, n);
-    sources.forEach((s, i) => prefillLora.set(i, s));
-    const out = await this.decoder.step({
-      tokens,
-      rows: n,
-      seq,
-      newLengths: lengths,
-      cache: null,
-      lora: prefillLora,
-      logitsAt: lengths.map((len) => [len - 1]),
-    });
+    // The prefill reads its rows' factors where they will decode, rows [base, base + n), written once for both.
+    const base = this.rows.length;
+    const inPlace = base + n <= this.capacity;
+    const prefillLora = inPlace ? this.lora : new LoraRows(cfg, n);
+    sources.forEach((s, i) => prefillLora.set(inPlace ? base + i : i, s));
+    let out: StepOutput;
+    try {
+      out = await this.decoder.step({
+        tokens,
+        rows: n,
+        seq,
+        newLengths: lengths,
+        cache: null,
+        lora: inPlace ? this.lora.range(base) : prefillLora,
+        logitsAt: lengths.map((len) => [len - 1]),
+      });
+    } catch (e) {
+      if (inPlace) for (let i = 0; i < n; i++) this.lora.set(base + i, null);
+      throw e;
+    }
+    // Embedding rows end here: their rows are free again.
+    if (inPlace) for (let i = generating.length; i < n; i++) this.lora.set(base + i, null);
 
     admitted.forEach((a, i) => {
       const pooling = a.req.embedding;
@@ -181,14 +192,13 @@ export class RunningBatch {
     });
     if (generating.length === 0) return;
     this.cache.ensure(Math.max(...this.rows.concat(generating).map((r) => r.req.prompt.length + r.req.maxTokens)));
-    const base = this.rows.length;
     generating.forEach((a, i) => {
       const row = base + i;
       this.rows.push(a);
       this.cache.clear(row);
       for (let l = 0; l < cfg.numLayers; l++) this.cache.write(l, row, out.present[l], i, seq, 0, lengths[i]);
       this.cache.advance(row, lengths[i]);
-      this.lora.set(row, sources[i]);
+      if (!inPlace) this.lora.set(row, sources[i]);
     });
     await this.acceptAll(out.logits, base);
   }

@@ -18,7 +18,10 @@
  * Uᵀ (writing every row's factors eagerly took a task's first token from ~1× to ~3-10× the base's on the loaded machine).
  * Gathering happens here, once per request admission, rather than as a Gather node in the graph, because
  * an in-graph gather copies every row's adapter on every decode step (measured ~20% slower at 32 adapters).
- * Each adapter's transposed, scaled tensors are computed once and kept with it, so filling a row is a copy.
+ * Each source's factors are laid out once per unit as a row would hold them (`unitImage`), so a step whose rows all
+ * share one source feeds that image itself and a row of a mixed batch is one contiguous copy of it: an adapter is
+ * held as stored (PEFT's layout), once as its images, and once per row of a mixed batch it runs in. A prefill of
+ * requests joining a batch reads the rows they will decode in (`range`), not a copy of its own.
  */
 import type { AdapterModule, LoraAdapter } from '../../contracts/formats/adapter.ts';
 import { projectionShape, type ModelConfig, type Projection } from '../../contracts/formats/hf-config.ts';
@@ -56,32 +59,22 @@ interface Unit {
   filledC: Uint8Array;
 }
 
-/** Aᵀ [in, r] and scale·Bᵀ [r, out] of one adapter module. */
-interface Image {
-  aT: Float32Array;
-  bT: Float32Array;
+/** Aᵀ [in, r] and scale·Bᵀ [r, out] of one adapter module (computed while its unit image is built, then dropped). */
+function transposed(m: AdapterModule): { aT: Float32Array; bT: Float32Array } {
+  const aT = new Float32Array(m.in * m.rank);
+  for (let j = 0; j < m.rank; j++) for (let i = 0; i < m.in; i++) aT[i * m.rank + j] = m.a[j * m.in + i];
+  const bT = new Float32Array(m.rank * m.out);
+  for (let o = 0; o < m.out; o++) for (let j = 0; j < m.rank; j++) bT[j * m.out + o] = m.b[o * m.rank + j] * m.scale;
+  return { aT, bT };
 }
 
-const images = new WeakMap<AdapterModule, Image>();
-
-function imageOf(m: AdapterModule): Image {
-  let img = images.get(m);
-  if (!img) {
-    const aT = new Float32Array(m.in * m.rank);
-    for (let j = 0; j < m.rank; j++) for (let i = 0; i < m.in; i++) aT[i * m.rank + j] = m.a[j * m.in + i];
-    const bT = new Float32Array(m.rank * m.out);
-    for (let o = 0; o < m.out; o++) for (let j = 0; j < m.rank; j++) bT[j * m.out + o] = m.b[o * m.rank + j] * m.scale;
-    img = { aT, bT };
-    images.set(m, img);
-  }
-  return img;
-}
-
-/** A member's factors from a row's source: Aᵀ [in, r] (or V), B [r, out] (or Uᵀ), and the core [r, r] of a task. */
+/**
+ * A member's factors from a row's source: its rank, Aᵀ [in, r] (or V) and B [r, out] (or Uᵀ) on demand (an adapter's
+ * are transposed then, once per unit image), and the core [r, r] of a task.
+ */
 interface MemberFactors {
   r: number;
-  aT: Float32Array;
-  bT: Float32Array;
+  factors: () => { aT: Float32Array; bT: Float32Array };
   coreT?: Float32Array;
 }
 
@@ -90,11 +83,12 @@ function memberFactors(source: RowSource, layer: number, p: Projection): MemberF
   if (isShared(source)) {
     const m = basisModule(source.basis, layer, p);
     if (!m) return null;
-    return { r: m.k, aT: m.v, bT: m.uT, coreT: m.coresT.subarray(source.task * m.k * m.k, (source.task + 1) * m.k * m.k) };
+    const coreT = m.coresT.subarray(source.task * m.k * m.k, (source.task + 1) * m.k * m.k);
+    return { r: m.k, factors: () => ({ aT: m.v, bT: m.uT }), coreT };
   }
   const m = source.modules.find((mm) => mm.layer === layer && mm.projection === p);
   if (!m) return null;
-  return { r: m.rank, ...imageOf(m) };
+  return { r: m.rank, factors: () => transposed(m) };
 }
 
 const basisIndex = new WeakMap<SharedBasis, Map<string, SharedBasisModule>>();
@@ -115,12 +109,25 @@ const factorSource = (s: RowSource): object | null => (isShared(s) ? s.basis : s
 const sameCore = (x: RowSource, y: RowSource): boolean =>
   isShared(x) || isShared(y) ? isShared(x) && isShared(y) && x.basis === y.basis && x.task === y.task : true;
 
-export class LoraRows {
+/** Graph input names of a unit's A and C and of a projection's B. */
+export interface FeedNames {
+  a: (l: number, u: ProjectionUnit) => string;
+  c: (l: number, u: ProjectionUnit) => string;
+  b: (l: number, p: Projection) => string;
+}
+
+/** What a step reads of its rows' adapters: the feed tensors of its first `n` rows. */
+export interface LoraFeeds {
+  tensors(n: number, names: FeedNames): [string, ort.Tensor][];
+  sharedBy(n: number): boolean;
+}
+
+export class LoraRows implements LoraFeeds {
   private readonly units: Unit[] = [];
   private readonly sources: RowSource[];
   /** Bumped whenever any slot's contents or layout change, so cached feed tensors are rebuilt only then. */
   private version = 0;
-  private cached: { n: number; version: number; tensors: [string, ort.Tensor][] } | null = null;
+  private cached: { from: number; n: number; version: number; tensors: [string, ort.Tensor][] } | null = null;
 
   constructor(
     cfg: ModelConfig,
@@ -188,10 +195,21 @@ export class LoraRows {
     }
   }
 
-  /** Whether the first `n` rows all hold the same adapter or basis (or none): A and B are then fed once. */
-  sharedBy(n: number): boolean {
-    const first = factorSource(this.sources[0]);
-    return this.sources.slice(1, n).every((s) => factorSource(s) === first);
+  /** Whether rows [from, from + n) all hold the same adapter or basis (or none): A and B are then fed once. */
+  sharedBy(n: number, from = 0): boolean {
+    const first = factorSource(this.sources[from]);
+    return this.sources.slice(from + 1, from + n).every((s) => factorSource(s) === first);
+  }
+
+  /**
+   * Rows [from, from + n) as a step's LoRA feeds: a prefill of requests joining a running batch reads the rows they
+   * will decode in (views of the same buffers) instead of a copy of their factors in a batch of its own.
+   */
+  range(from: number): LoraFeeds {
+    return {
+      tensors: (n, names) => this.tensors(n, names, from),
+      sharedBy: (n) => this.sharedBy(n, from),
+    };
   }
 
   /**
@@ -199,20 +217,13 @@ export class LoraRows {
    * until a row changes. A factor all n rows have in common is fed once with a leading axis of 1: a basis' V and Uᵀ
    * from its own image, an adapter's from row 0, the identity C from one buffer.
    */
-  tensors(
-    n: number,
-    names: {
-      a: (l: number, u: ProjectionUnit) => string;
-      c: (l: number, u: ProjectionUnit) => string;
-      b: (l: number, p: Projection) => string;
-    },
-  ): [string, ort.Tensor][] {
+  tensors(n: number, names: FeedNames, from = 0): [string, ort.Tensor][] {
     const c = this.cached;
-    if (c && c.n === n && c.version === this.version) return c.tensors;
-    const shared = this.sharedBy(n);
-    const first = this.sources[0];
+    if (c && c.from === from && c.n === n && c.version === this.version) return c.tensors;
+    const shared = this.sharedBy(n, from);
+    const first = this.sources[from];
     const abRows = shared ? 1 : n;
-    const cRows = this.sources.slice(1, n).every((s) => sameCore(s, first)) ? 1 : n;
+    const cRows = this.sources.slice(from + 1, from + n).every((s) => sameCore(s, first)) ? 1 : n;
     const tensors: [string, ort.Tensor][] = [];
     for (const u of this.units) {
       const k = u.members.length;
@@ -228,17 +239,22 @@ export class LoraRows {
       const width = k * R;
       let a: Float32Array;
       let bs: Float32Array[];
-      if (abRows === 1 && isShared(first)) ({ a, b: bs } = basisImage(first.basis, u));
-      else {
-        this.write(u, abRows, 'ab');
-        a = u.a.subarray(0, abRows * u.in * width);
-        bs = u.members.map((s) => s.b.subarray(0, abRows * R * s.out));
+      const img = abRows === 1 && unitImage(first!, u);
+      if (img) ({ a, b: bs } = img);
+      else if (abRows === 1) {
+        // The rows' source has no module in this unit (the rank is another row's, earlier): zeros.
+        a = this.zeros(u.in * width);
+        bs = u.members.map((s) => this.zeros(R * s.out));
+      } else {
+        this.write(u, from, abRows, 'ab');
+        a = u.a.subarray(from * u.in * width, (from + abRows) * u.in * width);
+        bs = u.members.map((s) => s.b.subarray(from * R * s.out, (from + abRows) * R * s.out));
       }
       let core: Float32Array;
       if (cRows === 1 && !isShared(first)) core = this.identity(width);
       else {
-        this.write(u, cRows, 'c');
-        core = u.c.subarray(0, cRows * width * width);
+        this.write(u, from, cRows, 'c');
+        core = u.c.subarray(from * width * width, (from + cRows) * width * width);
       }
       tensors.push([names.a(u.layer, u.unit), f32(a, [abRows, u.in, width])]);
       tensors.push([names.c(u.layer, u.unit), f32(core, [cRows, width, width])]);
@@ -246,26 +262,26 @@ export class LoraRows {
         tensors.push([names.b(u.layer, s.projection), f32(bs[i], [abRows, R, s.out])]);
       });
     }
-    this.cached = { n, version: this.version, tensors };
+    this.cached = { from, n, version: this.version, tensors };
     return tensors;
   }
 
-  /** Writes rows [0, n) of a unit's A and B (or C) that are not written yet, allocating the buffers on first use. */
-  private write(u: Unit, n: number, what: 'ab' | 'c'): void {
+  /** Writes rows [from, from + n) of a unit's A and B (or C) not written yet, allocating the buffers on first use. */
+  private write(u: Unit, from: number, n: number, what: 'ab' | 'c'): void {
     const width = u.members.length * u.rank;
     if (what === 'ab') {
       if (u.a.length === 0) {
         u.a = new Float32Array(this.rows * u.in * width);
         for (const s of u.members) s.b = new Float32Array(this.rows * u.rank * s.out);
       }
-      for (let row = 0; row < n; row++)
+      for (let row = from; row < from + n; row++)
         if (!u.filledAB[row]) {
           fillAB(u, row, this.sources[row]);
           u.filledAB[row] = 1;
         }
     } else {
       if (u.c.length === 0) u.c = new Float32Array(this.rows * width * width);
-      for (let row = 0; row < n; row++)
+      for (let row = from; row < from + n; row++)
         if (!u.filledC[row]) {
           fillC(u, row, this.sources[row]);
           u.filledC[row] = 1;
@@ -298,19 +314,18 @@ function rankNeeded(unit: Unit, source: RowSource): number {
   return r;
 }
 
-/** Writes row `row` of a unit's A and B from `source` (zeros where it has no module, past each module's rank, and for none). */
+/** Writes row `row` of a unit's A and B from `source`'s image at the unit's rank (zeros for none). */
 function fillAB(unit: Unit, row: number, source: RowSource): void {
   const R = unit.rank;
-  const width = unit.members.length * R;
-  const a = unit.a.subarray(row * unit.in * width, (row + 1) * unit.in * width);
-  a.fill(0);
+  const sa = unit.in * unit.members.length * R;
+  const a = unit.a.subarray(row * sa, (row + 1) * sa);
+  const img = source && unitImage(source, unit);
+  if (img) a.set(img.a);
+  else a.fill(0);
   unit.members.forEach((s, i) => {
     const b = s.b.subarray(row * R * s.out, (row + 1) * R * s.out);
-    b.fill(0);
-    const f = memberFactors(source, unit.layer, s.projection);
-    if (!f) return;
-    for (let x = 0; x < unit.in; x++) a.set(f.aT.subarray(x * f.r, (x + 1) * f.r), x * width + i * R);
-    b.set(f.bT);
+    if (img) b.set(img.b[i]);
+    else b.fill(0);
   });
 }
 
@@ -328,23 +343,42 @@ function fillC(unit: Unit, row: number, source: RowSource): void {
   });
 }
 
-/** A basis' V [in, n·R] and each member's Uᵀ [R, out] laid out for a unit at its rank R; kept per basis. */
-const basisImages = new WeakMap<SharedBasis, Map<string, { a: Float32Array; b: Float32Array[] }>>();
+/**
+ * A source's factors laid out as one row of a unit at rank R: A [in, n·R] (the members' Aᵀ, or the basis' V, side by
+ * side, zero-padded past each member's rank) and each member's B [R, out] (scaled Bᵀ, or Uᵀ). Built once per source,
+ * unit and rank and kept with the source: a step whose rows all share it feeds the image itself, and a row of a
+ * mixed batch is one contiguous copy of it. The image is the only transposed copy an adapter has.
+ */
+const images = new WeakMap<object, Map<string, UnitImage>>();
 
-function basisImage(basis: SharedBasis, unit: Unit): { a: Float32Array; b: Float32Array[] } {
-  let byUnit = basisImages.get(basis);
+interface UnitImage {
+  a: Float32Array;
+  b: Float32Array[];
+}
+
+function unitImage(source: LoraAdapter | SharedTask, unit: Unit): UnitImage | null {
+  // A task's V and Uᵀ are the basis' own: task 0 stands for every task of it.
+  const from = isShared(source) ? { basis: source.basis, task: 0 } : source;
+  const factors = unit.members.map((s) => memberFactors(from, unit.layer, s.projection));
+  if (factors.every((f) => !f)) return null;
+  const owner = factorSource(source)!;
+  let byUnit = images.get(owner);
   if (!byUnit) {
     byUnit = new Map();
-    basisImages.set(basis, byUnit);
+    images.set(owner, byUnit);
   }
-  const key = `${unit.layer}.${unit.unit}.${unit.rank}`;
+  const R = unit.rank;
+  const key = `${unit.layer}.${unit.unit}.${R}`;
   let img = byUnit.get(key);
-  if (!img) {
-    const one = { ...unit, a: new Float32Array(unit.in * unit.members.length * unit.rank) };
-    one.members = unit.members.map((s) => ({ ...s, b: new Float32Array(unit.rank * s.out) }));
-    fillAB(one, 0, { basis, task: 0 });
-    img = { a: one.a, b: one.members.map((s) => s.b) };
-    byUnit.set(key, img);
-  }
+  if (img) return img;
+  const width = unit.members.length * R;
+  img = { a: new Float32Array(unit.in * width), b: unit.members.map((s) => new Float32Array(R * s.out)) };
+  factors.forEach((f, i) => {
+    if (!f) return;
+    const { aT, bT } = f.factors();
+    for (let x = 0; x < unit.in; x++) img.a.set(aT.subarray(x * f.r, (x + 1) * f.r), x * width + i * R);
+    img.b[i].set(bT);
+  });
+  byUnit.set(key, img);
   return img;
 }

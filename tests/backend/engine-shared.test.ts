@@ -146,6 +146,27 @@ describe('feed layout', () => {
     expect(layout(rows())).toMatchObject(want);
   });
 
+  /** The buffer under layer 0's q/k/v A feed. */
+  const aBuffer = (feeds: [string, { data: unknown }][]) => (new Map(feeds).get(io.loraA(0, 'qkv'))!.data as Float32Array).buffer;
+  const names = { a: io.loraA, c: io.loraC, b: io.loraB };
+
+  test('an adapter every row shares is fed from its one image: two batches read the same bytes, no copy per batch', () => {
+    const one = rowsOf([adapter('task_a')]).tensors(1, names);
+    const other = rowsOf([adapter('task_a'), adapter('task_a')]).tensors(2, names);
+    expect(aBuffer(other)).toBe(aBuffer(one));
+  });
+
+  test("a prefill of rows joining a batch reads the rows' own factors (range), which decoding then feeds", () => {
+    const lora = rowsOf([adapter('task_a'), adapter('task_b'), adapter('task_c')]);
+    const joining = lora.range(1).tensors(2, names);
+    const decoding = lora.tensors(3, names);
+    expect(aBuffer(joining)).toBe(aBuffer(decoding));
+    const a = new Map(joining).get(io.loraA(0, 'qkv'))!.data as Float32Array;
+    const all = new Map(decoding).get(io.loraA(0, 'qkv'))!.data as Float32Array;
+    expect(a.byteOffset).toBe(all.byteOffset + all.byteLength / 3);
+    expect(Array.from(a)).toEqual(Array.from(all.subarray(all.length / 3)));
+  });
+
   test('a row that leaves is cleared: its slot adds nothing afterwards', async () => {
     const lora = rowsOf([shared(lossy, 'task_a'), adapter('task_b'), base]);
     lora.move(2, 0);

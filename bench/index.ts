@@ -18,6 +18,7 @@ const benches: Record<string, () => Promise<{ run: (quick: boolean) => Promise<R
   'serve-replay': () => import('./serve-replay.ts'),
   'decode-adapters': () => import('./decode-adapters.ts'),
   'adapter-path': () => import('./adapter-path.ts'),
+  'adapter-rss': () => import('./adapter-rss.ts'),
   fp16: () => import('./fp16.ts'),
   scale: () => import('./scale.ts'),
   prefill: () => import('./prefill.ts'),

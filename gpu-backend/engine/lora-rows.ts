@@ -23,7 +23,7 @@
  * held as stored (PEFT's layout), once as its images, and once per row of a mixed batch it runs in. A prefill of
  * requests joining a batch reads the rows they will decode in (`range`), not a copy of its own.
  */
-import type { AdapterModule, LoraAdapter } from '../../contracts/formats/adapter.ts';
+import type { LoraAdapter } from '../../contracts/formats/adapter.ts';
 import { projectionShape, type ModelConfig, type Projection } from '../../contracts/formats/hf-config.ts';
 import { PROJECTION_UNITS, type ProjectionUnit } from './llama.ts';
 import { f32, type ort } from './runtime.ts';
@@ -59,22 +59,14 @@ interface Unit {
   filledC: Uint8Array;
 }
 
-/** Aᵀ [in, r] and scale·Bᵀ [r, out] of one adapter module (computed while its unit image is built, then dropped). */
-function transposed(m: AdapterModule): { aT: Float32Array; bT: Float32Array } {
-  const aT = new Float32Array(m.in * m.rank);
-  for (let j = 0; j < m.rank; j++) for (let i = 0; i < m.in; i++) aT[i * m.rank + j] = m.a[j * m.in + i];
-  const bT = new Float32Array(m.rank * m.out);
-  for (let o = 0; o < m.out; o++) for (let j = 0; j < m.rank; j++) bT[j * m.out + o] = m.b[o * m.rank + j] * m.scale;
-  return { aT, bT };
-}
-
 /**
- * A member's factors from a row's source: its rank, Aᵀ [in, r] (or V) and B [r, out] (or Uᵀ) on demand (an adapter's
- * are transposed then, once per unit image), and the core [r, r] of a task.
+ * A member's factors from a row's source: its rank, the core [r, r] of a task, and `write`, which puts Aᵀ [in, r] (an
+ * adapter's A transposed, or a basis' V) into columns [col, col + r) of a unit image's A [in, width] and B [r, out]
+ * (scale·Bᵀ, or Uᵀ) into the image's B, transposing straight into the image (no transposed copy in between).
  */
 interface MemberFactors {
   r: number;
-  factors: () => { aT: Float32Array; bT: Float32Array };
+  write: (a: Float32Array, width: number, col: number, b: Float32Array) => void;
   coreT?: Float32Array;
 }
 
@@ -83,12 +75,26 @@ function memberFactors(source: RowSource, layer: number, p: Projection): MemberF
   if (isShared(source)) {
     const m = basisModule(source.basis, layer, p);
     if (!m) return null;
-    const coreT = m.coresT.subarray(source.task * m.k * m.k, (source.task + 1) * m.k * m.k);
-    return { r: m.k, factors: () => ({ aT: m.v, bT: m.uT }), coreT };
+    const { k, in: fanIn } = m;
+    return {
+      r: k,
+      coreT: m.coresT.subarray(source.task * k * k, (source.task + 1) * k * k),
+      write: (a, width, col, b) => {
+        for (let x = 0; x < fanIn; x++) a.set(m.v.subarray(x * k, (x + 1) * k), x * width + col);
+        b.set(m.uT);
+      },
+    };
   }
   const m = source.modules.find((mm) => mm.layer === layer && mm.projection === p);
   if (!m) return null;
-  return { r: m.rank, factors: () => transposed(m) };
+  const { rank: r, in: fanIn, out } = m;
+  return {
+    r,
+    write: (a, width, col, b) => {
+      for (let j = 0; j < r; j++) for (let x = 0; x < fanIn; x++) a[x * width + col + j] = m.a[j * fanIn + x];
+      for (let o = 0; o < out; o++) for (let j = 0; j < r; j++) b[j * out + o] = m.b[o * r + j] * m.scale;
+    },
+  };
 }
 
 const basisIndex = new WeakMap<SharedBasis, Map<string, SharedBasisModule>>();
@@ -373,12 +379,7 @@ function unitImage(source: LoraAdapter | SharedTask, unit: Unit): UnitImage | nu
   if (img) return img;
   const width = unit.members.length * R;
   img = { a: new Float32Array(unit.in * width), b: unit.members.map((s) => new Float32Array(R * s.out)) };
-  factors.forEach((f, i) => {
-    if (!f) return;
-    const { aT, bT } = f.factors();
-    for (let x = 0; x < unit.in; x++) img.a.set(aT.subarray(x * f.r, (x + 1) * f.r), x * width + i * R);
-    img.b[i].set(bT);
-  });
+  factors.forEach((f, i) => f?.write(img.a, width, i * R, img.b[i]));
   byUnit.set(key, img);
   return img;
 }

@@ -5,8 +5,10 @@
  * C, …) and the median of each. Cases at batch 1 and 32: the base graph; the LoRA graph with no adapter; one r 16
  * adapter on all seven projections per row (distinct at 32); tasks of one shared basis (k 16). The base graph's own
  * steps are the yardstick, measured in the same rounds.
- * Also the two per-step costs that dominate batch 1 (engine/README.md), from onnxruntime micro-graphs: CPU per
- * graph input fed and per tiny node, a chain of MatMul/Add pairs fed its weights as inputs or reading one.
+ * Also a whole short request with an adapter against one without (admission and prefill included: what writing the
+ * adapter's row costs), and the two per-step costs that dominate batch 1 (engine/README.md), from onnxruntime
+ * micro-graphs: CPU per graph input fed and per tiny node, a chain of MatMul/Add pairs fed its weights as inputs or
+ * reading one.
  */
 import type { LoraAdapter } from '../contracts/formats/adapter.ts';
 import { Decoder } from '../gpu-backend/engine/decoder.ts';
@@ -66,6 +68,20 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
       for (const c of CASES) samples[c].push(await cpuMs(() => batches[c].decode()));
     medians[n] = Object.fromEntries(CASES.map((c) => [c, median(samples[c])])) as Record<Case, number>;
   }
+  // A whole short request (admission with its 16-token prefill, then 3 tokens) on the LoRA graph, base and adapter
+  // in turn: what admitting an adapter's row costs beyond the base's (the adapter's unit images built by a warm-up).
+  const requests = new RunningBatch(decoder, 64);
+  const request = (adapter: LoraAdapter | null) => async () => {
+    await requests.admit([newRow({ prompt: prompt(0), adapter, maxTokens: 3 }, 0)]);
+    while (requests.size > 0) await requests.decode();
+  };
+  for (const a of adapters.slice(0, 4)) await request(a)();
+  const requestMs = { base: [] as number[], adapter: [] as number[] };
+  for (let i = 0; i < (quick ? 8 : 16); i++) {
+    requestMs.base.push(await cpuMs(request(null)));
+    requestMs.adapter.push(await cpuMs(request(adapters[i % 4])));
+  }
+  const requestRatio = median(requestMs.adapter) / median(requestMs.base);
   await Promise.all([plain.release(), decoder.release()]);
   const feedCost = await perInputAndNode(quick ? 50 : 200);
 
@@ -74,6 +90,9 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
       ['batch', 'case', 'CPU ms per step (median)', 'base / case'],
       [1, 32].flatMap((n) => CASES.map((c) => [n, c, medians[n][c], medians[n].base / medians[n][c]])),
     ),
+  );
+  console.log(
+    `one request (16-token prompt, 3 tokens), CPU ms median: base ${median(requestMs.base).toFixed(1)}, one adapter ${median(requestMs.adapter).toFixed(1)} (${requestRatio.toFixed(3)}×)`,
   );
   console.log(
     `onnxruntime, one thread: ${feedCost.input_us.toFixed(2)} µs of CPU per graph input fed, ${feedCost.node_us.toFixed(2)} µs per tiny node`,
@@ -91,6 +110,7 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
     multi_vs_base_b32_cpu: ratio(32, 'adapter'),
     shared_vs_base_b32_cpu: ratio(32, 'shared'),
     lora_graph_vs_base_b32_cpu: ratio(32, 'lora_graph'),
+    request_adapter_vs_base_cpu: requestRatio,
     input_cost_us: feedCost.input_us,
     node_cost_us: feedCost.node_us,
   };

@@ -219,9 +219,9 @@ export class LoraRows implements LoraFeeds {
   }
 
   /**
-   * Feed tensors for the first `n` rows (views, no copies), by graph input name; the same objects are returned
+   * Feed tensors for rows [from, from + n) (views, no copies), by graph input name; the same objects are returned
    * until a row changes. A factor all n rows have in common is fed once with a leading axis of 1: a basis' V and Uᵀ
-   * from its own image, an adapter's from row 0, the identity C from one buffer.
+   * and an adapter's from the source's own image (unitImage), the identity C from one buffer.
    */
   tensors(n: number, names: FeedNames, from = 0): [string, ort.Tensor][] {
     const c = this.cached;

@@ -22,6 +22,7 @@ const benches: Record<string, () => Promise<{ run: (quick: boolean) => Promise<R
   fp16: () => import('./fp16.ts'),
   scale: () => import('./scale.ts'),
   prefill: () => import('./prefill.ts'),
+  'long-prompt': () => import('./long-prompt.ts'),
 };
 
 const [name, ...flags] = process.argv.slice(2);

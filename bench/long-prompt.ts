@@ -1,0 +1,159 @@
+/**
+ * `npm run bench -- long-prompt`: the part of `bench scale` that issue 18's serving-memory target reads, without its
+ * edge, jobs and training (whose step alone takes 10.5 GB). The Llama-3.2-1B-shaped int4 base, loaded from packed
+ * weights as a quantization job stores them, serves through one RunningBatch of 64 rows kept across requests, as the
+ * backend's scheduler keeps it: batch-1 requests of 16-token prompts, then one 1,024-token prompt (one token, as the
+ * scale bench asks), then the 16-token requests again.
+ * Reports the process' RSS peak (VmHWM, reset between phases through /proc/self/clear_refs), TTFT, and batch-1 decode
+ * (tokens/s and CPU ms a token, best of `rounds`) before and after the long prompt.
+ * The random bf16 checkpoint and its packed int4 weights are written once, by a child process (so their memory is not
+ * this one's), under LONG_PROMPT_DIR (default: the OS temp folder); `--quick` uses a small shape instead.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseModelConfig } from '../contracts/formats/hf-config.ts';
+import { openCheckpoint } from '../gpu-backend/formats/checkpoint.ts';
+import { Decoder } from '../gpu-backend/engine/decoder.ts';
+import { type GenerationRequest, newRow, RunningBatch } from '../gpu-backend/engine/generate.ts';
+import { openPackedWeights, writePackedWeights } from '../gpu-backend/engine/packed-weights.ts';
+import { table } from './measure.ts';
+import { LLAMA_1B_CONFIG, writeRandomCheckpoint } from './random-checkpoint.ts';
+
+const SMALL_CONFIG = { ...LLAMA_1B_CONFIG, hidden_size: 256, intermediate_size: 1024, num_hidden_layers: 4, vocab_size: 4096 };
+const PACKED = 'packed-int4.safetensors';
+
+async function prepare(dir: string, quick: boolean): Promise<void> {
+  const raw = quick ? SMALL_CONFIG : LLAMA_1B_CONFIG;
+  if (!existsSync(join(dir, 'config.json'))) await writeRandomCheckpoint(dir, raw, { shards: 2, seed: 7 });
+  if (!existsSync(join(dir, PACKED))) {
+    const cfg = parseModelConfig(raw);
+    await writePackedWeights(cfg, await openCheckpoint(dir), { bits: 4, groupSize: 128 }, join(dir, `${PACKED}.part`));
+    await rename(join(dir, `${PACKED}.part`), join(dir, PACKED));
+  }
+}
+
+async function statusMb(field: 'VmHWM' | 'VmRSS'): Promise<number> {
+  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(await readFile('/proc/self/status', 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+/** The peak RSS since the last reset, then a reset (VmHWM starts again from the current RSS). */
+async function peakAndReset(): Promise<number> {
+  const peak = await statusMb('VmHWM');
+  await writeFile('/proc/self/clear_refs', '5');
+  return peak;
+}
+
+interface Served {
+  ttftMs: number;
+  tokensPerS: number;
+  cpuMsPerToken: number;
+}
+
+/** One request through the batch as the scheduler runs it: admitted (prefill + first token), then decoded to its end. */
+async function serveOne(batch: RunningBatch, req: GenerationRequest): Promise<Served> {
+  let done = false;
+  batch.onFinish = () => (done = true);
+  const t0 = performance.now();
+  await batch.admit([newRow(req, 0)]);
+  const t1 = performance.now();
+  const c1 = process.cpuUsage();
+  let steps = 0;
+  while (!done) {
+    await batch.decode();
+    steps++;
+  }
+  const c = process.cpuUsage(c1);
+  return {
+    ttftMs: t1 - t0,
+    tokensPerS: steps / ((performance.now() - t1) / 1000),
+    cpuMsPerToken: (c.user + c.system) / 1000 / steps,
+  };
+}
+
+function prompt(n: number, vocab: number, seed: number): number[] {
+  return Array.from({ length: n }, (_, i) => (seed * 7919 + i * 104729) % vocab);
+}
+
+export async function run(quick: boolean): Promise<Record<string, unknown>> {
+  const dir = join(process.env.LONG_PROMPT_DIR ?? tmpdir(), quick ? 'rankgate-long-prompt-small' : 'rankgate-long-prompt');
+  if (!existsSync(join(dir, PACKED)))
+    execFileSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--prepare', dir, String(quick)], {
+      stdio: 'inherit',
+    });
+  const raw = quick ? SMALL_CONFIG : LLAMA_1B_CONFIG;
+  const cfg = parseModelConfig(raw);
+  const longLength = 1024;
+  const decodeTokens = quick ? 16 : 24;
+  const rounds = quick ? 2 : 3;
+  await peakAndReset();
+  const packed = await openPackedWeights(join(dir, PACKED));
+  const decoder = await Decoder.fromFolder({ config: cfg, weights: await openCheckpoint(dir) }, packed);
+  const batch = new RunningBatch(decoder, 64);
+  const short = (seed: number): GenerationRequest => ({
+    prompt: prompt(16, cfg.vocabSize, seed),
+    adapter: null,
+    maxTokens: decodeTokens,
+    temperature: 0,
+  });
+  const best = async (label: string) => {
+    const runs: Served[] = [];
+    for (let r = 0; r < rounds; r++) runs.push(await serveOne(batch, short(r + 1)));
+    console.log(`${label}: ${runs.map((s) => s.tokensPerS.toFixed(1)).join(', ')} tokens/s`);
+    return {
+      tokensPerS: Math.max(...runs.map((s) => s.tokensPerS)),
+      cpuMsPerToken: Math.min(...runs.map((s) => s.cpuMsPerToken)),
+      ttftMs: Math.min(...runs.map((s) => s.ttftMs)),
+    };
+  };
+  const before = await best('b1 before the long prompt');
+  const shortPeak = await peakAndReset();
+  const long = await serveOne(batch, { prompt: prompt(longLength, cfg.vocabSize, 99), adapter: null, maxTokens: 1, temperature: 0 });
+  const longPeak = await peakAndReset();
+  const after = await best('b1 after the long prompt');
+  const afterPeak = await peakAndReset();
+  const rssAfter = await statusMb('VmRSS');
+  await decoder.release();
+
+  const packedBytes = (await stat(join(dir, PACKED))).size;
+  const kvBytes = 2 * cfg.numLayers * cfg.numKvHeads * cfg.headDim * 4 * (longLength + 64);
+  const targetMb = (1.3 * (packedBytes + kvBytes)) / 1024 ** 2 + 300;
+  console.log(
+    table(
+      ['measure', 'value'],
+      [
+        ['RSS peak: load and 16-token prompts, MB', shortPeak.toFixed(0)],
+        [`RSS peak: the ${longLength}-token prompt, MB`, longPeak.toFixed(0)],
+        ['RSS peak: 16-token prompts after it, MB', afterPeak.toFixed(0)],
+        ['RSS at the end, MB', rssAfter.toFixed(0)],
+        ['target: 1.3 × (packed + KV cache) + 300, MB', targetMb.toFixed(0)],
+        [`TTFT, ${longLength}-token prompt, ms`, long.ttftMs.toFixed(0)],
+        ['TTFT, 16-token prompt, ms (best)', before.ttftMs.toFixed(0)],
+        ['b1 decode before, tokens/s (best)', before.tokensPerS.toFixed(1)],
+        ['b1 decode after, tokens/s (best)', after.tokensPerS.toFixed(1)],
+        ['b1 decode before, CPU ms a token (best)', before.cpuMsPerToken.toFixed(1)],
+        ['b1 decode after, CPU ms a token (best)', after.cpuMsPerToken.toFixed(1)],
+      ],
+    ),
+  );
+  return {
+    shape: quick ? 'small' : 'llama-3.2-1b',
+    packed_bytes: packedBytes,
+    short_prompts_rss_mb: shortPeak,
+    long_prompt_rss_mb: longPeak,
+    after_long_prompt_rss_mb: afterPeak,
+    serving_rss_mb: Math.max(shortPeak, longPeak, afterPeak),
+    rss_target_mb: targetMb,
+    p1024_ttft_ms: long.ttftMs,
+    b1_before_tokens_per_s: before.tokensPerS,
+    b1_after_tokens_per_s: after.tokensPerS,
+    b1_after_vs_before: after.tokensPerS / before.tokensPerS,
+    b1_after_vs_before_cpu: before.cpuMsPerToken / after.cpuMsPerToken,
+  };
+}
+
+if (process.argv[2] === '--prepare') await prepare(process.argv[3], process.argv[4] === 'true');

@@ -24,8 +24,10 @@ export interface StepInput {
   seq: number;
   /** Real (unpadded) new tokens per row. */
   newLengths: ArrayLike<number>;
-  /** Cache holding earlier positions of each row (rows [0, rows)), or null for a fresh prefill. */
+  /** Cache holding earlier positions of each row (rows [cacheRow, cacheRow + rows)), or null for a fresh prefill. */
   cache: KvCache | null;
+  /** The cache row of this step's first row (default 0). */
+  cacheRow?: number;
   /** Each row's adapter or shared-basis task. */
   lora: LoraFeeds;
   /** Positions (within this step's new tokens) whose logits to return, per row; the same count for every row. */
@@ -79,7 +81,8 @@ export class Decoder {
     const { numKvHeads: kvH, headDim: hd, numLayers } = this.cfg;
     // Without a cache, one free (masked) cache position rather than none: see the feeds below.
     const past = cache?.capacity ?? 1;
-    const start = Array.from({ length: rows }, (_, r) => (cache ? cache.lengths[r] : 0));
+    const first = inp.cacheRow ?? 0;
+    const start = Array.from({ length: rows }, (_, r) => (cache ? cache.lengths[first + r] : 0));
     const { cos, sin } = this.rope.fill(start, seq);
     const nLogits = inp.logitsAt[0]?.length ?? 0;
     const feeds: Record<string, ort.Tensor> = {
@@ -95,7 +98,7 @@ export class Decoder {
       ]),
       [io.logitsIndex]: i64(inp.logitsAt.flat(), [rows, nLogits]),
     };
-    if (cache) for (const [name, t] of cache.tensors(rows, { key: io.pastKey, value: io.pastValue })) feeds[name] = t;
+    if (cache) for (const [name, t] of cache.tensors(rows, { key: io.pastKey, value: io.pastValue }, first)) feeds[name] = t;
     else {
       // An empty cache would make the graph multiply probabilities [.., seq, 0] by values [.., 0, hd]: a MatMul
       // over an empty inner dimension, which crashes onnxruntime 1.30's WebGPU provider (SIGSEGV) and leaves

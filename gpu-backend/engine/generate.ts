@@ -6,11 +6,12 @@
 import type { LoraAdapter } from '../../contracts/formats/adapter.ts';
 import { invalid } from '../../contracts/formats/errors.ts';
 import { maxContext } from '../../contracts/formats/hf-config.ts';
-import type { Decoder, StepOutput } from './decoder.ts';
+import type { Decoder } from './decoder.ts';
 import { KvCache } from './kv-cache.ts';
 import { LoraRows } from './lora-rows.ts';
 import { checkSharedTask, type SharedTask } from './shared-basis-rows.ts';
 import { pooledEmbedding, type Pooling } from './embedding.ts';
+import { type PrefillOutput, prefill } from './prefill.ts';
 import { rng, sample, tokenLogprobs, type SamplingParams, type TokenLogprobs } from './sampling.ts';
 
 export interface GenerationRequest extends SamplingParams {
@@ -137,6 +138,8 @@ export class RunningBatch {
   constructor(
     private readonly decoder: Decoder,
     readonly capacity: number,
+    /** Positions per prefill step (prefill.ts; default PREFILL_CHUNK). */
+    private readonly prefillChunk?: number,
   ) {
     this.cache = new KvCache(decoder.cfg, capacity);
     this.lora = new LoraRows(decoder.cfg, capacity);
@@ -144,6 +147,11 @@ export class RunningBatch {
 
   get size(): number {
     return this.rows.length;
+  }
+
+  /** Cache positions each decode step reads per row (the cache's capacity; 0 when no row holds any). */
+  get cachePositions(): number {
+    return this.cache.capacity;
   }
 
   /**
@@ -161,45 +169,47 @@ export class RunningBatch {
     const tokens = new Array<number>(n * seq).fill(0);
     admitted.forEach((a, i) => a.req.prompt.forEach((t, j) => (tokens[i * seq + j] = t)));
     const sources = admitted.map((a) => a.req.shared ?? a.req.adapter);
-    // The prefill reads its rows' factors where they will decode, rows [base, base + n), written once for both.
+    // The prefill reads its rows' factors where they will decode, rows [base, base + n), written once for both, and
+    // writes their keys and values into the same rows of the cache.
     const base = this.rows.length;
-    const inPlace = base + n <= this.capacity;
-    const prefillLora = inPlace ? this.lora : new LoraRows(cfg, n);
-    sources.forEach((s, i) => prefillLora.set(inPlace ? base + i : i, s));
-    let out: StepOutput;
+    if (base + n > this.capacity) throw new Error(`admitting ${n} rows to a batch with ${this.capacity - base} free`);
+    sources.forEach((s, i) => this.lora.set(base + i, s));
+    this.fitCache(lengths);
+    let out: PrefillOutput;
     try {
-      out = await this.decoder.step({
+      out = await prefill(this.decoder, {
         tokens,
         rows: n,
         seq,
-        newLengths: lengths,
-        cache: null,
-        lora: inPlace ? this.lora.range(base) : prefillLora,
-        logitsAt: lengths.map((len) => [len - 1]),
+        lengths,
+        lora: this.lora.range(base),
+        cache: this.cache,
+        firstRow: base,
+        keptRows: generating.length,
+        hidden: admitted.length > generating.length,
+        chunk: this.prefillChunk,
       });
     } catch (e) {
-      if (inPlace) for (let i = 0; i < n; i++) this.lora.set(base + i, null);
+      for (let i = 0; i < n; i++) {
+        this.lora.set(base + i, null);
+        this.cache.clear(base + i);
+      }
       throw e;
     }
     // Embedding rows end here: their rows are free again.
-    if (inPlace) for (let i = generating.length; i < n; i++) this.lora.set(base + i, null);
+    for (let i = generating.length; i < n; i++) this.lora.set(base + i, null);
 
     admitted.forEach((a, i) => {
       const pooling = a.req.embedding;
-      if (!pooling) return;
+      if (!pooling || !out.hidden) return;
       a.embedding = pooledEmbedding(out.hidden, cfg.hiddenSize, seq, i, lengths[i], pooling);
       this.onFinish(a, 'stop');
     });
-    if (generating.length === 0) return;
-    this.cache.ensure(Math.max(...this.rows.concat(generating).map((r) => r.req.prompt.length + r.req.maxTokens)));
-    generating.forEach((a, i) => {
-      const row = base + i;
-      this.rows.push(a);
-      this.cache.clear(row);
-      for (let l = 0; l < cfg.numLayers; l++) this.cache.write(l, row, out.present[l], i, seq, 0, lengths[i]);
-      this.cache.advance(row, lengths[i]);
-      if (!inPlace) this.lora.set(row, sources[i]);
-    });
+    if (generating.length === 0) {
+      this.fitCache();
+      return;
+    }
+    this.rows.push(...generating);
     await this.acceptAll(out.logits, base);
   }
 
@@ -208,6 +218,7 @@ export class RunningBatch {
     const cfg = this.decoder.cfg;
     for (let row = this.rows.length - 1; row >= 0; row--) if (this.rows[row].req.signal?.aborted) this.finish(row, 'cancelled');
     const n = this.rows.length;
+    this.fitCache();
     if (n === 0) return;
     const out = await this.decoder.step({
       tokens: this.rows.map((r) => r.tokens[r.tokens.length - 1]),
@@ -223,6 +234,15 @@ export class RunningBatch {
       this.cache.advance(row, 1);
     }
     await this.acceptAll(out.logits, 0);
+  }
+
+  /**
+   * Fits the cache to the positions the rows hold (and `joining` rows' prompts) plus the one the next step writes:
+   * each step reads the whole capacity, so it must not stay at the longest request served (kv-cache.ts).
+   */
+  private fitCache(joining: number[] = []): void {
+    const held = this.rows.map((_, row) => this.cache.lengths[row]).concat(joining);
+    this.cache.fit(held.length === 0 ? 0 : Math.max(...held) + 1);
   }
 
   /** Samples a token for rows [from, size) from `logits` (row i of logits = row from+i). */
@@ -242,6 +262,7 @@ export class RunningBatch {
       if (r.req.stop?.includes(token) || r.req.stopWhen?.(r.tokens) || r.req.constraint?.done) this.finish(row, 'stop');
       else if (r.tokens.length >= r.req.maxTokens) this.finish(row, 'length');
     }
+    if (this.rows.length === 0) this.fitCache();
   }
 
   /** Drops every row (after an engine failure). */
@@ -251,6 +272,7 @@ export class RunningBatch {
       this.lora.set(row, null);
     }
     this.rows.length = 0;
+    this.fitCache();
   }
 
   private finish(row: number, reason: GenerationResult['finishReason']): void {

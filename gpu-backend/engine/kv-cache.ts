@@ -1,8 +1,10 @@
 /**
  * A static KV cache: per layer, keys and values [rows, kv_heads, capacity, head_dim], preallocated. Each decode
- * step reads it in place (the graph never concatenates it) and the host writes only the new rows. Capacity
- * grows in steps of `growth` positions; rows are kept dense (finished rows are swap-removed) so a batch of n
- * rows is always the prefix [0, n).
+ * step reads it in place (the graph never concatenates it) and the host writes only the new rows. Rows are kept
+ * dense (finished rows are swap-removed) so a batch of n rows is always the prefix [0, n).
+ * Every step reads all `capacity` positions of its rows, so the capacity follows what the rows hold (`fit`), in
+ * steps of `growth` positions: it grows as they lengthen and shrinks once rows that held many positions leave.
+ * A capacity kept at the largest request ever served made every later step read (and mask) that many positions.
  */
 import type { ModelConfig } from '../../contracts/formats/hf-config.ts';
 import { f32, type ort } from './runtime.ts';
@@ -29,15 +31,22 @@ export class KvCache {
     return this.cfg.numKvHeads * this.cap * this.cfg.headDim;
   }
 
-  /** Makes room for `positions` positions per row, copying existing rows into the larger layout. */
-  ensure(positions: number): void {
-    if (positions <= this.cap) return;
+  /**
+   * Sets the capacity to `positions` rounded up to `growth`, copying the rows' cached positions into the new layout:
+   * at once when it must grow; when it may shrink, only once the rounded size is at most half the capacity, so
+   * rows that leave one by one do not each cost a copy. 0 positions frees the buffers.
+   */
+  fit(positions: number): void {
     const next = Math.ceil(positions / this.growth) * this.growth;
+    if (next === this.cap || (next < this.cap && next > 0 && next * 2 > this.cap)) return;
+    for (let r = 0; r < this.rows; r++)
+      if (this.lengths[r] > next) throw new Error(`KV cache row ${r} holds ${this.lengths[r]} positions, more than ${next}`);
     const { numKvHeads: kvH, headDim: hd } = this.cfg;
-    const grow = (old: Float32Array | undefined) => {
+    const used = this.lengths.reduce((n, len, r) => (len > 0 ? r + 1 : n), 0);
+    const resize = (old: Float32Array | undefined) => {
       const fresh = new Float32Array(this.rows * kvH * next * hd);
       if (old && this.cap > 0) {
-        for (let r = 0; r < this.rows; r++) {
+        for (let r = 0; r < used; r++) {
           for (let h = 0; h < kvH; h++) {
             const src = (r * kvH + h) * this.cap * hd;
             fresh.set(old.subarray(src, src + this.lengths[r] * hd), (r * kvH + h) * next * hd);
@@ -46,9 +55,10 @@ export class KvCache {
       }
       return fresh;
     };
-    this.keys = Array.from({ length: this.cfg.numLayers }, (_, l) => grow(this.keys[l]));
-    this.values = Array.from({ length: this.cfg.numLayers }, (_, l) => grow(this.values[l]));
+    this.keys = next === 0 ? [] : Array.from({ length: this.cfg.numLayers }, (_, l) => resize(this.keys[l]));
+    this.values = next === 0 ? [] : Array.from({ length: this.cfg.numLayers }, (_, l) => resize(this.values[l]));
     this.cap = next;
+    this.cached = null;
   }
 
   /**
@@ -93,23 +103,23 @@ export class KvCache {
     this.lengths[row] = 0;
   }
 
-  private cached: { n: number; cap: number; tensors: [string, ort.Tensor][] } | null = null;
+  private cached: { n: number; from: number; cap: number; tensors: [string, ort.Tensor][] } | null = null;
 
   /**
-   * Feed tensors over the first `n` rows of every layer's cache, by graph input name: views of the cache
-   * buffers, so the same objects serve every step until the row count or the capacity changes.
+   * Feed tensors over rows [from, from + n) of every layer's cache, by graph input name: views of the cache
+   * buffers (rows are contiguous), so the same objects serve every step until the rows or the capacity change.
    */
-  tensors(n: number, names: { key: (l: number) => string; value: (l: number) => string }): [string, ort.Tensor][] {
+  tensors(n: number, names: { key: (l: number) => string; value: (l: number) => string }, from = 0): [string, ort.Tensor][] {
     const c = this.cached;
-    if (c && c.n === n && c.cap === this.cap) return c.tensors;
+    if (c && c.n === n && c.from === from && c.cap === this.cap) return c.tensors;
     const { numKvHeads: kvH, headDim: hd } = this.cfg;
-    const len = n * this.rowStride;
+    const [begin, end] = [from * this.rowStride, (from + n) * this.rowStride];
     const tensors: [string, ort.Tensor][] = [];
     for (let l = 0; l < this.cfg.numLayers; l++) {
-      tensors.push([names.key(l), f32(this.keys[l].subarray(0, len), [n, kvH, this.cap, hd])]);
-      tensors.push([names.value(l), f32(this.values[l].subarray(0, len), [n, kvH, this.cap, hd])]);
+      tensors.push([names.key(l), f32(this.keys[l].subarray(begin, end), [n, kvH, this.cap, hd])]);
+      tensors.push([names.value(l), f32(this.values[l].subarray(begin, end), [n, kvH, this.cap, hd])]);
     }
-    this.cached = { n, cap: this.cap, tensors };
+    this.cached = { n, from, cap: this.cap, tensors };
     return tensors;
   }
 }

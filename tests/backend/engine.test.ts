@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, test } from 'vitest';
 import { forwardLogits, loadFixture, maxAbsDiff, type Fixture } from '../../gpu-backend/cli/parity.ts';
 import { join } from 'node:path';
 import { Decoder } from '../../gpu-backend/engine/decoder.ts';
-import { generate } from '../../gpu-backend/engine/generate.ts';
+import { type GenerationRequest, generate, newRow, RunningBatch } from '../../gpu-backend/engine/generate.ts';
 import { readModelFolder } from '../../gpu-backend/formats/files.ts';
 import { toFloat32 } from '../../contracts/formats/safetensors.ts';
 import { FIXTURE } from './helpers.ts';
@@ -86,6 +86,65 @@ describe('engine against transformers + PEFT (tiny-llama fixture)', () => {
       expect(batched[i].tokens).toEqual(alone.tokens);
       expect(batched[i].tokens.length).toBe(req.maxTokens);
     }
+  });
+
+  test('the KV cache follows what its rows hold: after a long request, a short one reads a short cache, and both decode as when alone', async () => {
+    const batch = new RunningBatch(fx.decoder, 4);
+    /** One request through the batch; returns its tokens and the cache positions read by each decode step after the first. */
+    const serve = async (req: GenerationRequest) => {
+      let tokens: number[] | null = null;
+      batch.onFinish = (row) => (tokens = row.tokens);
+      await batch.admit([newRow(req, 0)]);
+      const read: number[] = [];
+      for (;;) {
+        await batch.decode();
+        if (tokens) return { tokens, read };
+        read.push(batch.cachePositions);
+      }
+    };
+    const prompt = fx.inputIds[0];
+    const long = { prompt: Array.from({ length: 100 }, (_, i) => prompt[i % prompt.length]), adapter: adapter('task_a'), maxTokens: 20 };
+    const short = { prompt: prompt.slice(0, 6), adapter: null, maxTokens: 6 };
+    const longServed = await serve(long);
+    expect(Math.max(...longServed.read)).toBe(128);
+    const shortServed = await serve(short);
+    // A cache kept at the long request's 128 positions would be read in full by every one of these steps.
+    expect(shortServed.read).toEqual([64, 64, 64, 64]);
+    expect(batch.cachePositions).toBe(0);
+    const [longAlone, shortAlone] = [(await generate(fx.decoder, [long]))[0], (await generate(fx.decoder, [short]))[0]];
+    expect(longServed.tokens).toEqual(longAlone.tokens);
+    expect(shortServed.tokens).toEqual(shortAlone.tokens);
+  });
+
+  test('a prefill in chunks of positions gives the same logits, tokens and embeddings as one in a single step', async () => {
+    const logprobs: number[][][] = [[], []];
+    const embeddings: Float32Array[] = [];
+    const tokens: number[][][] = [[], []];
+    for (const [k, chunk] of [undefined, 3].entries()) {
+      const batch = new RunningBatch(fx.decoder, 4, chunk);
+      batch.onFinish = (row) => {
+        if (row.embedding) embeddings.push(row.embedding);
+        else tokens[k][row.index] = row.tokens;
+      };
+      const request = (i: number, prompt: number[], name: string): GenerationRequest => ({
+        prompt,
+        adapter: adapter(name),
+        maxTokens: 4,
+        logprobs: { top: 5, onToken: (lp) => logprobs[k].push([i, lp.logprob, ...lp.top.map((t) => t.logprob)]) },
+      });
+      // Mixed lengths (one ends inside the first chunk), adapters, and an embedding row prefilled with them.
+      await batch.admit([
+        newRow(request(0, fx.inputIds[0], 'task_a'), 0),
+        newRow(request(1, fx.inputIds[1].slice(0, 2), 'base'), 1),
+        newRow({ prompt: fx.inputIds[2], adapter: null, maxTokens: 1, embedding: 'mean' }, 2),
+        newRow(request(3, fx.inputIds[2].slice(0, 7), 'task_c'), 3),
+      ]);
+      while (batch.size > 0) await batch.decode();
+    }
+    expect(tokens[1]).toEqual(tokens[0]);
+    expect(logprobs[1].map((l) => l[0])).toEqual(logprobs[0].map((l) => l[0]));
+    expect(maxAbsDiff(Float32Array.from(logprobs[1].flat()), Float32Array.from(logprobs[0].flat()))).toBeLessThan(1e-5);
+    expect(maxAbsDiff(embeddings[1], embeddings[0])).toBeLessThan(1e-5);
   });
 
   test('stop tokens end a generation and are reported as such', async () => {

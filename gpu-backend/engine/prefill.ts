@@ -1,0 +1,77 @@
+/**
+ * A prefill in chunks of positions, written straight into the rows of a KV cache. The first chunk runs without a
+ * cache; each later one attends to the cache the earlier chunks filled, as a decode step does. What a step holds in
+ * onnxruntime's arena grows with the positions it takes (the attention scores are heads × positions × cache), and
+ * the arena keeps its largest step's memory for the session's life: a 1,024-token prompt at the Llama-3.2-1B shape
+ * in one step added about 850 MB to the serving process for good (engine/README.md, "Prefill").
+ */
+import type { Decoder } from './decoder.ts';
+import type { KvCache } from './kv-cache.ts';
+import type { LoraFeeds } from './lora-rows.ts';
+
+/** Positions per prefill step (README, "Prefill": what smaller and larger chunks cost). */
+export const PREFILL_CHUNK = 256;
+
+export interface PrefillInput {
+  /** Token ids [rows, seq], right-padded. */
+  tokens: ArrayLike<number>;
+  rows: number;
+  seq: number;
+  /** Real tokens per row. */
+  lengths: number[];
+  lora: LoraFeeds;
+  /** The cache rows [firstRow, firstRow + rows) to fill: empty, in a cache that fits `seq` positions. */
+  cache: KvCache;
+  firstRow: number;
+  /** Rows [0, keptRows) keep their keys and values in the cache afterwards; the others (embeddings) are cleared. */
+  keptRows: number;
+  /** Whether to return every position's last hidden state (embeddings pool it). */
+  hidden: boolean;
+  chunk?: number;
+}
+
+export interface PrefillOutput {
+  /** [rows, vocab]: each row's logits at its last real token. */
+  logits: Float32Array;
+  /** [rows, seq, hidden_size], when asked for. */
+  hidden: Float32Array | null;
+}
+
+export async function prefill(decoder: Decoder, inp: PrefillInput): Promise<PrefillOutput> {
+  const { rows, seq, lengths, cache, firstRow } = inp;
+  const { vocabSize: vocab, hiddenSize: hs, numLayers } = decoder.cfg;
+  const chunk = Math.min(seq, inp.chunk ?? PREFILL_CHUNK);
+  if (firstRow + rows > cache.rows) throw new Error(`prefill of ${rows} rows at row ${firstRow} overflows a cache of ${cache.rows} rows`);
+  for (let r = 0; r < rows; r++) cache.clear(firstRow + r);
+  const logits = new Float32Array(rows * vocab);
+  const hidden = inp.hidden ? new Float32Array(rows * seq * hs) : null;
+  for (let from = 0; from < seq; from += chunk) {
+    const width = Math.min(chunk, seq - from);
+    const tokens = new Array<number>(rows * width);
+    for (let r = 0; r < rows; r++) for (let t = 0; t < width; t++) tokens[r * width + t] = inp.tokens[r * seq + from + t];
+    const counts = lengths.map((len) => Math.max(0, Math.min(width, len - from)));
+    // A row whose last token is in another chunk reads its logits at position 0 here, and they are dropped.
+    const last = lengths.map((len) => len - 1 - from);
+    const out = await decoder.step({
+      tokens,
+      rows,
+      seq: width,
+      newLengths: counts,
+      cache: from === 0 ? null : cache,
+      cacheRow: firstRow,
+      lora: inp.lora,
+      logitsAt: last.map((p) => [p >= 0 && p < width ? p : 0]),
+    });
+    for (let r = 0; r < rows; r++) {
+      if (last[r] >= 0 && last[r] < width) logits.set(out.logits.subarray(r * vocab, (r + 1) * vocab), r * vocab);
+      if (hidden)
+        for (let t = 0; t < width; t++)
+          hidden.set(out.hidden.subarray((r * width + t) * hs, (r * width + t + 1) * hs), (r * seq + from + t) * hs);
+      if (counts[r] === 0 || (r >= inp.keptRows && from + width >= seq)) continue;
+      for (let l = 0; l < numLayers; l++) cache.write(l, firstRow + r, out.present[l], r, width, 0, counts[r]);
+      cache.advance(firstRow + r, counts[r]);
+    }
+  }
+  for (let r = inp.keptRows; r < rows; r++) cache.clear(firstRow + r);
+  return { logits, hidden };
+}

@@ -2,9 +2,11 @@
  * The weighted Grams of a module's core-space deltas Kᵢ = lᵢ·rᵢᵀ (core-space.ts), as a few products of the
  * stacked thin factors [l₁…lₙ] and [r₁…rₙ] rather than n small ones per task: the left Gram Σ wᵢ·Kᵢ·P·Kᵢᵀ and the
  * right one Σ wᵢ·Kᵢᵀ·P·Kᵢ (P = I or a projector proj·projᵀ), formed or applied to a thin matrix. Each term is
- * lᵢ·(rᵢᵀ·P·rᵢ)·lᵢᵀ: an rᵢ×rᵢ middle between two stacked products.
+ * lᵢ·(rᵢᵀ·P·rᵢ)·lᵢᵀ: an rᵢ×rᵢ middle between two stacked products. The stacked products are N×N·N×k and
+ * larger, so they go through gemm (the runtime at a 128-rank stack, where JS took a quarter of a merge).
  */
-import { matmul, matmulNT, matmulTN, sliceRows, transpose, zeros, type Mat } from './linalg.ts';
+import { gemm } from './gemm-runner.ts';
+import { matmul, matmulNT, sliceRows, transpose, zeros, type Mat } from './linalg.ts';
 
 /** The stacked thin factors: lᵢ = columns blocks[i] of `l` (Nb×N), rᵢ = the same columns of `r` (Na×N). */
 export interface StackedCore {
@@ -17,18 +19,18 @@ export interface StackedCore {
 type Side = 'left' | 'right';
 
 /** The weighted Gram on `side` with P = I: Nb×Nb (left) or Na×Na (right). */
-export function coreGram(core: StackedCore, weights: number[], side: Side): Mat {
+export function coreGram(core: StackedCore, weights: number[], side: Side): Promise<Mat> {
   const [outer, inner] = side === 'left' ? [core.l, core.r] : [core.r, core.l];
   // Middles from the blocks of innerᵀ (contiguous rows), then Z = blockdiag(wᵢ·middleᵢ)·outerᵀ and G = outer·Z.
-  return matmul(outer, middlesTimes(core.blocks, weights, transpose(inner), transpose(outer)));
+  return gemm(outer, middlesTimes(core.blocks, weights, transpose(inner), transpose(outer)));
 }
 
 /** The weighted Gram on `side` with P = proj·projᵀ, times x (a thin matrix of the outer side's size). */
-export function coreGramTimes(core: StackedCore, weights: number[], side: Side, proj: Mat, x: Mat): Mat {
+export async function coreGramTimes(core: StackedCore, weights: number[], side: Side, proj: Mat, x: Mat): Promise<Mat> {
   const [outer, inner] = side === 'left' ? [core.l, core.r] : [core.r, core.l];
-  const t = matmulTN(inner, proj); // N × k: row block i is rᵢᵀ·proj
-  const y = matmulTN(outer, x); // N × k: row block i is lᵢᵀ·x
-  return matmul(outer, middlesTimes(core.blocks, weights, t, y));
+  const t = await gemm(inner, proj, 'tn'); // N × k: row block i is rᵢᵀ·proj
+  const y = await gemm(outer, x, 'tn'); // N × k: row block i is lᵢᵀ·x
+  return gemm(outer, middlesTimes(core.blocks, weights, t, y));
 }
 
 /** Rows of y, block by block, times wᵢ·(tᵢ·tᵢᵀ) where tᵢ is the same block of t's rows. */

@@ -76,15 +76,21 @@ function colRange(a: Mat, from: number, to: number): Mat {
  * per module were most of a merge's time). `closed` (the full closed-form eigenbases, when the caller already
  * has them) saves the two eigenproblems of the start.
  */
-export function fitCore(cs: CoreSpace, weights: number[], k: number, iters: number, closed?: { u: Mat; v: Mat }): { u: Mat; v: Mat } {
-  let u = leadingColumns(closed?.u ?? symEig(coreGram(cs.stacked, weights, 'left')).vectors, k);
-  let v = leadingColumns(closed?.v ?? symEig(coreGram(cs.stacked, weights, 'right')).vectors, k);
+export async function fitCore(
+  cs: CoreSpace,
+  weights: number[],
+  k: number,
+  iters: number,
+  closed?: { u: Mat; v: Mat },
+): Promise<{ u: Mat; v: Mat }> {
+  let u = leadingColumns(closed?.u ?? symEig(await coreGram(cs.stacked, weights, 'left')).vectors, k);
+  let v = leadingColumns(closed?.v ?? symEig(await coreGram(cs.stacked, weights, 'right')).vectors, k);
   // A side whose span has rank ≤ k keeps all of it already (zero columns past the rank), so it has no step.
   const refineU = k < cs.mapB.cols;
   const refineV = k < cs.mapA.cols;
   for (let it = 0; it < iters && (refineU || refineV); it++) {
-    if (refineV) v = qr(coreGramTimes(cs.stacked, weights, 'right', u, v)).q;
-    if (refineU) u = qr(coreGramTimes(cs.stacked, weights, 'left', v, u)).q;
+    if (refineV) v = qr(await coreGramTimes(cs.stacked, weights, 'right', u, v)).q;
+    if (refineU) u = qr(await coreGramTimes(cs.stacked, weights, 'left', v, u)).q;
   }
   return { u, v };
 }
@@ -163,7 +169,8 @@ export async function fitBudgeted(
   const n = weights.length;
   const spaces: CoreSpace[] = [];
   for (const slot of aligned) spaces.push(await coreSpace(slot));
-  const curves = spaces.map((cs) => energyCurve(cs, weights));
+  const curves: Awaited<ReturnType<typeof energyCurve>>[] = [];
+  for (const cs of spaces) curves.push(await energyCurve(cs, weights));
   const costs = aligned.map((slot, m) => {
     const r = maxRank(spaces[m]);
     return curves[m].curve.map((_, k) => k * (slot.out + slot.in) + coreFloats(n, k, r, factored));
@@ -173,7 +180,9 @@ export async function fitBudgeted(
     costs,
     budget,
   );
-  return spaces.map((cs, m) => ({ cs, fit: fitCore(cs, weights, ks[m], iters, curves[m].closed) }));
+  const fits: { cs: CoreSpace; fit: { u: Mat; v: Mat } }[] = [];
+  for (const [m, cs] of spaces.entries()) fits.push({ cs, fit: await fitCore(cs, weights, ks[m], iters, curves[m].closed) });
+  return fits;
 }
 
 export function maxRank(cs: CoreSpace): number {
@@ -184,14 +193,14 @@ export function maxRank(cs: CoreSpace): number {
  * curve[k] = Σᵢ wᵢ‖U'ₖᵀKᵢV'ₖ‖² for the closed-form bases cut to k (curve[0] = 0): the weighted energy a
  * module keeps at basis size k, computed once from the full eigenbases.
  */
-function energyCurve(cs: CoreSpace, weights: number[]): { curve: number[]; closed: { u: Mat; v: Mat } } {
-  const uAll = symEig(coreGram(cs.stacked, weights, 'left')).vectors;
-  const vAll = symEig(coreGram(cs.stacked, weights, 'right')).vectors;
+async function energyCurve(cs: CoreSpace, weights: number[]): Promise<{ curve: number[]; closed: { u: Mat; v: Mat } }> {
+  const uAll = symEig(await coreGram(cs.stacked, weights, 'left')).vectors;
+  const vAll = symEig(await coreGram(cs.stacked, weights, 'right')).vectors;
   const kMax = cs.maxK;
   const curve = new Array<number>(kMax + 1).fill(0);
   // Row block i of lt is lᵢᵀ·U, of rt rᵢᵀ·V: two stacked products instead of two per task.
-  const lt = matmulTN(cs.stacked.l, uAll);
-  const rt = matmulTN(cs.stacked.r, vAll);
+  const lt = await gemm(cs.stacked.l, uAll, 'tn');
+  const rt = await gemm(cs.stacked.r, vAll, 'tn');
   cs.stacked.blocks.forEach(([from, to], i) => {
     if (to === from) return;
     const c = matmulTN(sliceRows(lt, from, to), sliceRows(rt, from, to)); // Nb × Na

@@ -80,7 +80,7 @@ export async function jointCompress(members: Member[], opts: JointOptions): Prom
       continue;
     }
     const cs = await coreSpace(slot);
-    const fit = fitCore(cs, weights, Math.min(k, cs.maxK), iters);
+    const fit = await fitCore(cs, weights, Math.min(k, cs.maxK), iters);
     modules.push({ ...slotOf(slot), ...(await expand(cs, fit)) });
   }
   return { baseModel: members[0].baseModel, k: Math.max(...modules.map((m) => m.u.cols)), tasks, modules, fullFloats: full };

@@ -158,59 +158,52 @@ export function sliceRows(a: Mat, from: number, to: number): Mat {
 }
 
 /**
- * Thin Householder QR: a (m×n) = q (m×k) · r (k×n), k = min(m, n), q with orthonormal columns.
+ * Thin Householder QR: a (m×n) = q (m×k) · r (k×n), k = min(m, n), q with orthonormal columns. On a's columns
+ * held as rows, with the reflectors in one buffer (offsets, no per-column arrays); Q is formed by applying them
+ * backwards to the first k columns of the identity, each reflector only to the columns it can change (c ≥ j).
  */
 export function qr(a: Mat): { q: Mat; r: Mat } {
   const { rows: m, cols: n } = a;
   const k = Math.min(m, n);
-  // Work on the transpose so each column of a is a contiguous row.
-  const w = transpose(a).data; // n × m
-  const vs: Float64Array[] = [];
+  const w = transpose(a).data; // n × m: row c is column c of a
+  const vs = new Float64Array(k * m); // row j: reflector j (zero where H_j is the identity)
   for (let j = 0; j < k; j++) {
-    const col = w.subarray(j * m, (j + 1) * m);
+    const cj = j * m;
     let norm = 0;
-    for (let i = j; i < m; i++) norm += col[i] * col[i];
+    for (let i = j; i < m; i++) norm += w[cj + i] * w[cj + i];
     norm = Math.sqrt(norm);
-    const v = new Float64Array(m);
-    if (norm === 0) {
-      vs.push(v);
-      continue;
-    }
-    const alpha = col[j] > 0 ? -norm : norm;
-    for (let i = j; i < m; i++) v[i] = col[i];
-    v[j] -= alpha;
+    if (norm === 0) continue;
+    const alpha = w[cj + j] > 0 ? -norm : norm;
+    const vj = j * m;
+    for (let i = j; i < m; i++) vs[vj + i] = w[cj + i];
+    vs[vj + j] -= alpha;
     let vn = 0;
-    for (let i = j; i < m; i++) vn += v[i] * v[i];
+    for (let i = j; i < m; i++) vn += vs[vj + i] * vs[vj + i];
     vn = Math.sqrt(vn);
-    if (vn === 0) {
-      vs.push(new Float64Array(m));
-      continue;
-    }
-    for (let i = j; i < m; i++) v[i] /= vn;
-    vs.push(v);
-    // Apply H = I − 2vvᵀ to the remaining columns j..n-1.
+    if (vn === 0) continue;
+    for (let i = j; i < m; i++) vs[vj + i] /= vn;
+    // H = I − 2vvᵀ on the remaining columns j..n-1.
     for (let c = j; c < n; c++) {
-      const x = w.subarray(c * m, (c + 1) * m);
+      const x = c * m;
       let d = 0;
-      for (let i = j; i < m; i++) d += v[i] * x[i];
+      for (let i = j; i < m; i++) d += vs[vj + i] * w[x + i];
       d *= 2;
-      for (let i = j; i < m; i++) x[i] -= d * v[i];
+      for (let i = j; i < m; i++) w[x + i] -= d * vs[vj + i];
     }
   }
   const r = zeros(k, n);
   for (let i = 0; i < k; i++) for (let c = i; c < n; c++) r.data[i * n + c] = w[c * m + i];
-  // Q = H_0 … H_{k-1} applied to the first k columns of the identity (kept transposed: k × m).
-  const qt = new Float64Array(k * m);
+  const qt = new Float64Array(k * m); // Qᵀ, k × m
   for (let c = 0; c < k; c++) qt[c * m + c] = 1;
   for (let j = k - 1; j >= 0; j--) {
-    const v = vs[j];
-    for (let c = 0; c < k; c++) {
-      const x = qt.subarray(c * m, (c + 1) * m);
+    const vj = j * m;
+    for (let c = j; c < k; c++) {
+      const x = c * m;
       let d = 0;
-      for (let i = j; i < m; i++) d += v[i] * x[i];
+      for (let i = j; i < m; i++) d += vs[vj + i] * qt[x + i];
       if (d === 0) continue;
       d *= 2;
-      for (let i = j; i < m; i++) x[i] -= d * v[i];
+      for (let i = j; i < m; i++) qt[x + i] -= d * vs[vj + i];
     }
   }
   return { q: transpose({ rows: k, cols: m, data: qt }), r };

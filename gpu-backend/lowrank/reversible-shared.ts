@@ -27,7 +27,7 @@ export async function buildSharedModules(aligned: AlignedModule[], p: number, fu
   if (p === n) {
     for (const slot of aligned) {
       const cs = await coreSpace(slot);
-      fits.push({ cs, fit: fitCore(cs, weights, cs.maxK, iters) });
+      fits.push({ cs, fit: await fitCore(cs, weights, cs.maxK, iters) });
     }
   } else fits.push(...(await fitBudgeted(aligned, weights, (p / n) * fullFloats, iters, true)));
   const modules: MergedModule[] = [];

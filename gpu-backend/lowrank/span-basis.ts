@@ -27,7 +27,7 @@ export interface SpanBasis {
 export async function spanBasis(x: Mat, side: Side = 'columns'): Promise<SpanBasis> {
   const first = await cholBasis(x, side);
   const second = await cholBasis(await basisTimes(x, side, first.map), 'columns');
-  return { map: matmul(first.map, second.map), r: matmul(second.r, first.r) };
+  return { map: await gemm(first.map, second.map), r: await gemm(second.r, first.r) };
 }
 
 /**
@@ -48,49 +48,73 @@ async function cholBasis(x: Mat, side: Side): Promise<SpanBasis> {
 /**
  * From G = xᵀx (N×N): `map` (N×q) and `r` (q×N) with x·map orthonormal and x ≈ (x·map)·r. Pivoted Cholesky of
  * D·G·D (D scales columns to unit norm): D·G·D = Pᵀ·[R₁₁ R₁₂]ᵀ[R₁₁ R₁₂]·P, so map = D·P₁·R₁₁⁻¹ and r = [R₁₁ R₁₂]·P·D⁻¹.
+ * Left-looking: row q of R is the pivot's row of the Gram less the rows above it, over the columns not yet
+ * chosen only (N³/6 multiply-adds, contiguous), with the pivot the largest remaining diagonal.
  */
 export function gramFactor(gram: Mat, tol: number): { map: Mat; r: Mat } {
   const n = gram.rows;
+  const g = gram.data;
   const d = new Float64Array(n);
   for (let j = 0; j < n; j++) {
-    const g = gram.data[j * n + j];
-    d[j] = g > 0 ? 1 / Math.sqrt(g) : 0;
+    const x = g[j * n + j];
+    d[j] = x > 0 ? 1 / Math.sqrt(x) : 0;
   }
-  const a = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) a[i * n + j] = gram.data[i * n + j] * d[i] * d[j];
-  const perm = Array.from({ length: n }, (_, i) => i);
+  // Column t of rs (and of diag) is x's column perm[t]: what is left of each scaled column's squared norm.
+  const perm = Int32Array.from({ length: n }, (_, i) => i);
+  const diag = new Float64Array(n);
+  for (let j = 0; j < n; j++) diag[j] = g[j * n + j] * d[j] * d[j];
+  const rs = new Float64Array(n * n);
   let q = 0;
   for (; q < n; q++) {
     let p = q;
-    for (let i = q + 1; i < n; i++) if (a[i * n + i] > a[p * n + p]) p = i;
-    if (!(a[p * n + p] > tol)) break;
-    if (p !== q) swapSymmetric(a, n, p, q, perm);
-    const pivot = Math.sqrt(a[q * n + q]);
-    a[q * n + q] = pivot;
-    for (let j = q + 1; j < n; j++) a[q * n + j] /= pivot;
-    // The trailing block in full (both triangles), so that a pivot swap is two row and column swaps.
-    for (let i = q + 1; i < n; i++) {
-      const ri = a[q * n + i];
-      if (ri === 0) continue;
-      for (let j = q + 1; j < n; j++) a[i * n + j] -= ri * a[q * n + j];
+    for (let j = q + 1; j < n; j++) if (diag[j] > diag[p]) p = j;
+    if (!(diag[p] > tol)) break;
+    if (p !== q) {
+      [perm[p], perm[q]] = [perm[q], perm[p]];
+      [diag[p], diag[q]] = [diag[q], diag[p]];
+      for (let t = 0; t < q; t++) [rs[t * n + p], rs[t * n + q]] = [rs[t * n + q], rs[t * n + p]];
+    }
+    const row = q * n;
+    const pc = perm[q];
+    const gRow = pc * n;
+    const dp = d[pc];
+    for (let j = q + 1; j < n; j++) rs[row + j] = g[gRow + perm[j]] * dp * d[perm[j]];
+    for (let t = 0; t < q; t++) {
+      const from = t * n;
+      const f = rs[from + q];
+      if (f === 0) continue;
+      for (let j = q + 1; j < n; j++) rs[row + j] -= f * rs[from + j];
+    }
+    const pivot = Math.sqrt(diag[q]);
+    rs[row + q] = pivot;
+    for (let j = q + 1; j < n; j++) {
+      const v = rs[row + j] / pivot;
+      rs[row + j] = v;
+      diag[j] -= v * v;
     }
   }
-  // r = [R₁₁ R₁₂] with columns back in x's order, each divided by its scale.
+  // r = [R₁₁ R₁₂]·P·D⁻¹ (a zero column stays zero).
   const r = zeros(q, n);
-  for (let t = 0; t < n; t++) {
-    const col = perm[t];
-    if (d[col] === 0) continue;
-    for (let i = 0; i < Math.min(q, t + 1); i++) r.data[i * n + col] = a[i * n + t] / d[col];
-  }
-  // R₁₁⁻¹ (upper-triangular, q×q) by back substitution, then its rows placed at the pivot columns, scaled.
-  const inv = new Float64Array(q * q);
-  for (let c = 0; c < q; c++) {
-    inv[c * q + c] = 1 / a[c * n + c];
-    for (let i = c - 1; i >= 0; i--) {
-      let s = 0;
-      for (let j = i + 1; j <= c; j++) s += a[i * n + j] * inv[j * q + c];
-      inv[i * q + c] = -s / a[i * n + i];
+  for (let t = 0; t < q; t++) {
+    for (let j = t; j < n; j++) {
+      const col = perm[j];
+      if (d[col] !== 0) r.data[t * n + col] = rs[t * n + j] / d[col];
     }
+  }
+  // X = R₁₁⁻¹ row by row from the bottom: X[i,:] = (eᵢ − Σ_{j>i} R₁₁[i,j]·X[j,:]) / R₁₁[i,i].
+  const inv = new Float64Array(q * q);
+  for (let i = q - 1; i >= 0; i--) {
+    const ri = i * n;
+    const xi = i * q;
+    inv[xi + i] = 1;
+    for (let j = i + 1; j < q; j++) {
+      const f = rs[ri + j];
+      if (f === 0) continue;
+      const xj = j * q;
+      for (let c = j; c < q; c++) inv[xi + c] -= f * inv[xj + c];
+    }
+    const pivot = rs[ri + i];
+    for (let c = i; c < q; c++) inv[xi + c] /= pivot;
   }
   const map = zeros(n, q);
   for (let t = 0; t < q; t++) {
@@ -98,11 +122,4 @@ export function gramFactor(gram: Mat, tol: number): { map: Mat; r: Mat } {
     for (let c = t; c < q; c++) map.data[row * q + c] = d[row] * inv[t * q + c];
   }
   return { map, r };
-}
-
-/** Swaps rows p and q and columns p and q (full storage): in rows above q that swaps R's entries, below a symmetric permutation. */
-function swapSymmetric(a: Float64Array, n: number, p: number, q: number, perm: number[]): void {
-  [perm[p], perm[q]] = [perm[q], perm[p]];
-  for (let j = 0; j < n; j++) [a[p * n + j], a[q * n + j]] = [a[q * n + j], a[p * n + j]];
-  for (let i = 0; i < n; i++) [a[i * n + p], a[i * n + q]] = [a[i * n + q], a[i * n + p]];
 }

@@ -140,7 +140,7 @@ test('with many adapters (stacked rank far above k) the sketched fit keeps what 
       return s + 1 - e.err / e.norm;
     }, 0);
   const cs = await coreSpace(slot);
-  const exact = kept(await expand(cs, fitCore(cs, weights, 3, 2)));
+  const exact = kept(await expand(cs, await fitCore(cs, weights, 3, 2)));
   const sketched = kept(await fitSketched(slot, weights, 3, 2));
   // Both are local optima of the same objective; the sketch may land a hair either side of the exact path.
   expect(Math.abs(sketched - exact)).toBeLessThan(0.01 * exact);

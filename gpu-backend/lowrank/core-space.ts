@@ -14,6 +14,7 @@ import { matmul, matmulNT, matmulTN, qr, sliceCols, sliceRows, svd, zeros, type 
 import { coreGram, coreGramTimes, type StackedCore } from './core-grams.ts';
 import { basisTimes, spanBasis } from './span-basis.ts';
 import { stack, type AlignedModule } from './reversible-types.ts';
+import { symEigAsync } from './eigen-pool.ts';
 import { symEig } from './symmetric-eigen.ts';
 
 /** 1/‖ΔWᵢ‖² over all modules (1 for an all-zero adapter), from the factors. */
@@ -168,9 +169,15 @@ export async function fitBudgeted(
 ): Promise<{ cs: CoreSpace; fit: { u: Mat; v: Mat } }[]> {
   const n = weights.length;
   const spaces: CoreSpace[] = [];
-  for (const slot of aligned) spaces.push(await coreSpace(slot));
-  const curves: Awaited<ReturnType<typeof energyCurve>>[] = [];
-  for (const cs of spaces) curves.push(await energyCurve(cs, weights));
+  // Each module's curve starts as soon as its core space is known, so that its eigenproblems (on the pool's
+  // threads) overlap the next module's core space on this one.
+  const pendingCurves: ReturnType<typeof energyCurve>[] = [];
+  for (const slot of aligned) {
+    const cs = await coreSpace(slot);
+    spaces.push(cs);
+    pendingCurves.push(energyCurve(cs, weights));
+  }
+  const curves = await Promise.all(pendingCurves);
   const costs = aligned.map((slot, m) => {
     const r = maxRank(spaces[m]);
     return curves[m].curve.map((_, k) => k * (slot.out + slot.in) + coreFloats(n, k, r, factored));
@@ -194,8 +201,12 @@ export function maxRank(cs: CoreSpace): number {
  * module keeps at basis size k, computed once from the full eigenbases.
  */
 async function energyCurve(cs: CoreSpace, weights: number[]): Promise<{ curve: number[]; closed: { u: Mat; v: Mat } }> {
-  const uAll = symEig(await coreGram(cs.stacked, weights, 'left')).vectors;
-  const vAll = symEig(await coreGram(cs.stacked, weights, 'right')).vectors;
+  const [left, right] = await Promise.all([
+    coreGram(cs.stacked, weights, 'left').then(symEigAsync),
+    coreGram(cs.stacked, weights, 'right').then(symEigAsync),
+  ]);
+  const uAll = left.vectors;
+  const vAll = right.vectors;
   const kMax = cs.maxK;
   const curve = new Array<number>(kMax + 1).fill(0);
   // Row block i of lt is lᵢᵀ·U, of rt rᵢᵀ·V: two stacked products instead of two per task.

@@ -15,6 +15,7 @@ import {
   transpose,
 } from '../../gpu-backend/lowrank/linalg.ts';
 import { adapterSpectra, gaussian, randomizedSvd } from '../../gpu-backend/lowrank/svd.ts';
+import { POOL_MIN_N, symEigAsync } from '../../gpu-backend/lowrank/eigen-pool.ts';
 import { symEig } from '../../gpu-backend/lowrank/symmetric-eigen.ts';
 import { FIXTURE } from './helpers.ts';
 
@@ -102,6 +103,19 @@ describe('SVD and eigen', () => {
     const { values, vectors } = symEig(g);
     for (let i = 1; i < values.length; i++) expect(values[i]).toBeLessThanOrEqual(values[i - 1]);
     expect(diff(compose(vectors, values, vectors), g)).toBeLessThan(1e-10);
+  });
+
+  test('symEigAsync on its threads gives exactly what symEig gives in place (large and small orders, concurrently)', async () => {
+    const grams = [POOL_MIN_N + 36, POOL_MIN_N, 7].map((n, i) => {
+      const x = random(n + 3, n, 11 + i);
+      return matmulTN(x, x);
+    });
+    const threaded = await Promise.all(grams.map((g) => symEigAsync(g)));
+    grams.forEach((g, i) => {
+      const here = symEig(g);
+      expect(threaded[i].values).toEqual(here.values);
+      expect(threaded[i].vectors).toEqual(here.vectors);
+    });
   });
 
   test('svdOfProduct matches the dense SVD of b·a, values and reconstruction', () => {

@@ -14,7 +14,7 @@ import { matmul, matmulNT, matmulTN, qr, sliceCols, sliceRows, svd, zeros, type 
 import { coreGram, coreGramTimes, type StackedCore } from './core-grams.ts';
 import { basisTimes, spanBasis } from './span-basis.ts';
 import { stack, type AlignedModule } from './reversible-types.ts';
-import { symEigAsync } from './eigen-pool.ts';
+import { inWindow, MODULES_IN_FLIGHT, qrAsync, symEigAsync } from './float64-pool.ts';
 import { symEig } from './symmetric-eigen.ts';
 
 /** 1/‖ΔWᵢ‖² over all modules (1 for an all-zero adapter), from the factors. */
@@ -90,8 +90,8 @@ export async function fitCore(
   const refineU = k < cs.mapB.cols;
   const refineV = k < cs.mapA.cols;
   for (let it = 0; it < iters && (refineU || refineV); it++) {
-    if (refineV) v = qr(await coreGramTimes(cs.stacked, weights, 'right', u, v)).q;
-    if (refineU) u = qr(await coreGramTimes(cs.stacked, weights, 'left', v, u)).q;
+    if (refineV) v = (await qrAsync(await coreGramTimes(cs.stacked, weights, 'right', u, v))).q;
+    if (refineU) u = (await qrAsync(await coreGramTimes(cs.stacked, weights, 'left', v, u))).q;
   }
   return { u, v };
 }
@@ -168,16 +168,14 @@ export async function fitBudgeted(
   factored = false,
 ): Promise<{ cs: CoreSpace; fit: { u: Mat; v: Mat } }[]> {
   const n = weights.length;
-  const spaces: CoreSpace[] = [];
-  // Each module's curve starts as soon as its core space is known, so that its eigenproblems (on the pool's
-  // threads) overlap the next module's core space on this one.
-  const pendingCurves: ReturnType<typeof energyCurve>[] = [];
-  for (const slot of aligned) {
+  // A few modules at a time, so that one module's float64 kernels (on the pool's threads) overlap another's
+  // runtime products on this one.
+  const spaced = await inWindow(aligned, MODULES_IN_FLIGHT, async (slot) => {
     const cs = await coreSpace(slot);
-    spaces.push(cs);
-    pendingCurves.push(energyCurve(cs, weights));
-  }
-  const curves = await Promise.all(pendingCurves);
+    return { cs, curve: await energyCurve(cs, weights) };
+  });
+  const spaces = spaced.map((x) => x.cs);
+  const curves = spaced.map((x) => x.curve);
   const costs = aligned.map((slot, m) => {
     const r = maxRank(spaces[m]);
     return curves[m].curve.map((_, k) => k * (slot.out + slot.in) + coreFloats(n, k, r, factored));
@@ -187,9 +185,7 @@ export async function fitBudgeted(
     costs,
     budget,
   );
-  const fits: { cs: CoreSpace; fit: { u: Mat; v: Mat } }[] = [];
-  for (const [m, cs] of spaces.entries()) fits.push({ cs, fit: await fitCore(cs, weights, ks[m], iters, curves[m].closed) });
-  return fits;
+  return inWindow(spaces, MODULES_IN_FLIGHT, async (cs, m) => ({ cs, fit: await fitCore(cs, weights, ks[m], iters, curves[m].closed) }));
 }
 
 export function maxRank(cs: CoreSpace): number {

@@ -15,7 +15,8 @@ import {
   transpose,
 } from '../../gpu-backend/lowrank/linalg.ts';
 import { adapterSpectra, gaussian, randomizedSvd } from '../../gpu-backend/lowrank/svd.ts';
-import { POOL_MIN_N, symEigAsync } from '../../gpu-backend/lowrank/eigen-pool.ts';
+import { gramFactorAsync, POOL_MIN_N, qrAsync, symEigAsync } from '../../gpu-backend/lowrank/float64-pool.ts';
+import { gramFactor } from '../../gpu-backend/lowrank/gram-factor.ts';
 import { symEig } from '../../gpu-backend/lowrank/symmetric-eigen.ts';
 import { FIXTURE } from './helpers.ts';
 
@@ -116,6 +117,14 @@ describe('SVD and eigen', () => {
       expect(threaded[i].values).toEqual(here.values);
       expect(threaded[i].vectors).toEqual(here.vectors);
     });
+  });
+
+  test('gramFactorAsync and qrAsync on their threads give exactly what gramFactor and qr give in place', async () => {
+    const x = random(POOL_MIN_N + 50, POOL_MIN_N + 10, 21);
+    const g = matmulTN(x, x);
+    const [threadedFactor, threadedQr] = await Promise.all([gramFactorAsync(g, 1e-13), qrAsync(x)]);
+    expect(threadedFactor).toEqual(gramFactor(g, 1e-13));
+    expect(threadedQr).toEqual(qr(x));
   });
 
   test('svdOfProduct matches the dense SVD of b·a, values and reconstruction', () => {

@@ -1,0 +1,29 @@
+/**
+ * A worker thread that runs the float64 kernels of float64-pool.ts (the symmetric eigensolver, the pivoted
+ * Cholesky of a Gram, a thin QR). Plain JavaScript that registers tsx itself, as artifact-thread.js does, so it
+ * starts the same however its parent was started.
+ */
+import { parentPort } from 'node:worker_threads';
+import { register } from 'tsx/esm/api';
+
+register();
+const { eigenInPlace, eigenWork } = await import('./symmetric-eigen.ts');
+const { gramFactor } = await import('./gram-factor.ts');
+const { qr } = await import('./linalg.ts');
+
+const kernels = {
+  eig: ({ n, data }) => {
+    const w = eigenWork(n);
+    eigenInPlace(n, data, w);
+    return { values: w.d, vectors: data };
+  },
+  gramFactor: ({ gram, tol }) => gramFactor(gram, tol),
+  qr: ({ a }) => qr(a),
+};
+
+parentPort.on('message', ({ id, kernel, args }) => {
+  const result = kernels[kernel](args);
+  const buffers = new Set();
+  for (const v of Object.values(result)) buffers.add((v.data ?? v).buffer);
+  parentPort.postMessage({ id, result }, [...buffers]);
+});

@@ -10,7 +10,7 @@ import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import { PROJECTIONS } from '../../contracts/formats/hf-config.ts';
 import { squaredNorm } from './delta-distance.ts';
 import { gemm } from './gemm-runner.ts';
-import { matmul, matmulNT, matmulTN, qr, sliceCols, sliceRows, svd, zeros, type Mat } from './linalg.ts';
+import { matmul, matmulNT, matmulTN, sliceCols, sliceRows, svd, zeros, type Mat } from './linalg.ts';
 import { coreGram, coreGramTimes, type StackedCore } from './core-grams.ts';
 import { basisTimes, spanBasis } from './span-basis.ts';
 import { stack, type AlignedModule } from './reversible-types.ts';

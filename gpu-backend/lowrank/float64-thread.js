@@ -24,6 +24,6 @@ const kernels = {
 parentPort.on('message', ({ id, kernel, args }) => {
   const result = kernels[kernel](args);
   const buffers = new Set();
-  for (const v of Object.values(result)) buffers.add((v.data ?? v).buffer);
+  for (const v of Object.values(result)) if (typeof v === 'object') buffers.add((v.data ?? v).buffer);
   parentPort.postMessage({ id, result }, [...buffers]);
 });

@@ -10,7 +10,7 @@ import { type Mat, zeros } from './linalg.ts';
  * Left-looking: row q of R is the pivot's row of the Gram less the rows above it, over the columns not yet
  * chosen only (N³/6 multiply-adds, contiguous), with the pivot the largest remaining diagonal.
  */
-export function gramFactor(gram: Mat, tol: number): { map: Mat; r: Mat } {
+export function gramFactor(gram: Mat, tol: number): { map: Mat; r: Mat; spread: number } {
   const n = gram.rows;
   const g = gram.data;
   const d = new Float64Array(n);
@@ -80,5 +80,7 @@ export function gramFactor(gram: Mat, tol: number): { map: Mat; r: Mat } {
     const row = perm[t];
     for (let c = t; c < q; c++) map.data[row * q + c] = d[row] * inv[t * q + c];
   }
-  return { map, r };
+  // (largest / smallest pivot)²: a lower estimate of κ(R₁₁)², by which x·map's loss of orthogonality grows.
+  const spread = q > 0 ? (rs[0] / rs[(q - 1) * n + q - 1]) ** 2 : 1;
+  return { map, r, spread };
 }

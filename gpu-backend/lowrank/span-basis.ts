@@ -25,8 +25,16 @@ export interface SpanBasis {
   r: Mat;
 }
 
+/**
+ * Loss of orthogonality of x·map accepted from one pass: one pass leaves about κ²·(the Gram's rounding), so the
+ * second pass runs only where the pivots say κ² is large (ill-conditioned or nearly dependent columns; random
+ * and most trained factors are well conditioned and skip it).
+ */
+export const ONE_PASS_ORTHOGONALITY = 1e-5;
+
 export async function spanBasis(x: Mat, side: Side = 'columns'): Promise<SpanBasis> {
   const first = await cholBasis(x, side);
+  if (first.spread * first.rounding <= ONE_PASS_ORTHOGONALITY) return { map: first.map, r: first.r };
   const second = await cholBasis(await basisTimes(x, side, first.map), 'columns');
   return { map: await gemm(first.map, second.map), r: await gemm(second.r, first.r) };
 }
@@ -40,8 +48,9 @@ export async function basisTimes(x: Mat, side: Side, map: Mat, w?: Mat): Promise
   return side === 'columns' ? gemmKept(x, m, 'nn') : gemmKept(x, m, 'tn');
 }
 
-async function cholBasis(x: Mat, side: Side): Promise<SpanBasis> {
+async function cholBasis(x: Mat, side: Side): Promise<SpanBasis & { spread: number; rounding: number }> {
   const [m, n] = side === 'columns' ? [x.rows, x.cols] : [x.cols, x.rows];
   const gram = side === 'columns' ? await gemm(x, x, 'tn') : await gemm(x, x, 'nt');
-  return gramFactorAsync(gram, onRuntime(n, m, n) ? 1e-6 : 1e-13);
+  const float32 = onRuntime(n, m, n);
+  return { ...(await gramFactorAsync(gram, float32 ? 1e-6 : 1e-13)), rounding: float32 ? 2 ** -24 : 2 ** -53 };
 }

@@ -5,7 +5,7 @@
  * exact rebuild), unlike ‖x‖² + ‖y‖² − 2⟨x, y⟩.
  */
 import type { LoraAdapter } from '../../contracts/formats/adapter.ts';
-import { matmulNT, matmulTN, type Mat } from './linalg.ts';
+import { gramOfColumns, gramOfRows, matmulNT, matmulTN, type Mat } from './linalg.ts';
 import { deltaFactors } from './peft-adapter.ts';
 
 export interface LowRankDelta {
@@ -15,8 +15,8 @@ export interface LowRankDelta {
 
 /** ‖b·a‖²_F = Σ (bᵀb) ∘ (a·aᵀ). */
 export function squaredNorm({ b, a }: LowRankDelta): number {
-  const g = matmulTN(b, b);
-  const h = matmulNT(a, a);
+  const g = gramOfColumns(b);
+  const h = gramOfRows(a);
   let s = 0;
   for (let i = 0; i < g.data.length; i++) s += g.data[i] * h.data[i];
   return Math.max(s, 0);

@@ -138,6 +138,42 @@ function dot(x: Float64Array, xo: number, y: Float64Array, yo: number, k: number
   return s;
 }
 
+/**
+ * aᵀ·a (n×n) for a tall thin a (m×n, n small: a factor's rank), by accumulating each row's outer product into the
+ * upper triangle: one pass over a's rows, no transpose, half the multiply-adds of matmulTN(a, a).
+ */
+export function gramOfColumns(a: Mat): Mat {
+  const { rows: m, cols: n } = a;
+  const g = zeros(n, n);
+  const gd = g.data;
+  const ad = a.data;
+  for (let i = 0; i < m; i++) {
+    const row = i * n;
+    for (let x = 0; x < n; x++) {
+      const v = ad[row + x];
+      if (v === 0) continue;
+      const gx = x * n;
+      for (let y = x; y < n; y++) gd[gx + y] += v * ad[row + y];
+    }
+  }
+  for (let x = 0; x < n; x++) for (let y = 0; y < x; y++) gd[x * n + y] = gd[y * n + x];
+  return g;
+}
+
+/** a·aᵀ (m×m) for a wide a (m small): the dot products of its rows, the upper triangle computed once. */
+export function gramOfRows(a: Mat): Mat {
+  const { rows: m, cols: k } = a;
+  const g = zeros(m, m);
+  for (let x = 0; x < m; x++) {
+    for (let y = x; y < m; y++) {
+      const s = dot(a.data, x * k, a.data, y * k, k);
+      g.data[x * m + y] = s;
+      g.data[y * m + x] = s;
+    }
+  }
+  return g;
+}
+
 export function frobenius(a: Mat): number {
   let s = 0;
   for (const v of a.data) s += v * v;

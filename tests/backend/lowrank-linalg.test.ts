@@ -3,6 +3,8 @@ import { Matrix, QrDecomposition, SVD } from 'ml-matrix';
 import { describe, expect, test } from 'vitest';
 import { readAdapterFolder, readModelFolder } from '../../gpu-backend/formats/files.ts';
 import {
+  gramOfColumns,
+  gramOfRows,
   frobenius,
   fromArray,
   type Mat,
@@ -54,6 +56,13 @@ describe('products', () => {
     expect(diff(matmul(a, b), ref)).toBeLessThan(1e-12);
     expect(diff(matmulTN(transpose(a), b), ref)).toBeLessThan(1e-12);
     expect(diff(matmulNT(a, transpose(b)), ref)).toBeLessThan(1e-12);
+  });
+
+  test('gramOfColumns and gramOfRows equal aᵀ·a and a·aᵀ (a zero entry skipped)', () => {
+    const a = random(37, 6, 3);
+    a.data[5] = 0;
+    expect(diff(gramOfColumns(a), matmulTN(a, a))).toBeLessThan(1e-12);
+    expect(diff(gramOfRows(transpose(a)), matmulNT(transpose(a), transpose(a)))).toBeLessThan(1e-12);
   });
 });
 

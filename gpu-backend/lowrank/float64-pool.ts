@@ -55,7 +55,8 @@ function pool(): Thread[] {
   return threads;
 }
 
-function onThread<R>(kernel: string, args: Record<string, unknown>, transfer: ArrayBuffer[]): Promise<R> {
+/** Runs kernel `kernel` of float64-thread.js on the least busy thread; `transfer` lists buffers handed over. */
+export function onThread<R>(kernel: string, args: Record<string, unknown>, transfer: ArrayBuffer[] = []): Promise<R> {
   const thread = pool().reduce((a, b) => (b.busy < a.busy ? b : a));
   const id = nextId++;
   return new Promise<R>((resolve, reject) => {

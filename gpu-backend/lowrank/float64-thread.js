@@ -10,6 +10,7 @@ register();
 const { eigenInPlace, eigenWork } = await import('./symmetric-eigen.ts');
 const { gramFactor } = await import('./gram-factor.ts');
 const { qr } = await import('./linalg.ts');
+const { factorModule } = await import('./reversible-factor.ts');
 
 const kernels = {
   eig: ({ n, data }) => {
@@ -19,6 +20,7 @@ const kernels = {
   },
   gramFactor: ({ gram, tol }) => gramFactor(gram, tol),
   qr: ({ a }) => qr(a),
+  factorModule: ({ slot, p, svdForm }) => factorModule(slot, p, svdForm).parts,
 };
 
 parentPort.on('message', ({ id, kernel, args }) => {

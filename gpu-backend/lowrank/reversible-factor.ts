@@ -15,30 +15,44 @@
 import { svdOfProduct, transpose, zeros, type Mat } from './linalg.ts';
 import type { DeltaFactors } from './peft-adapter.ts';
 import { eigenInPlace, eigenWork } from './symmetric-eigen.ts';
+import { inWindow, MODULES_IN_FLIGHT, onThread } from './float64-pool.ts';
 import { slotOf, type AlignedModule, type MergedModule } from './reversible-types.ts';
 
-export function buildFactorModules(aligned: AlignedModule[], p: number, svdForm: boolean): MergedModule[] {
-  return aligned.map((slot) => {
-    const factors = svdForm ? slot.factors.map((f) => (f ? balancedSvdFactors(f) : null)) : slot.factors;
-    const r = Math.max(...factors.map((f) => (f ? f.a.rows : 0)));
-    // Rows of B and rows of Aᵀ: each position's r-vector is contiguous in both.
-    const bSide = fitPositions(
-      factors.map((f) => (f ? f.b : null)),
-      slot.out,
-      r,
-      p,
-    );
-    const aSide = fitPositions(
-      factors.map((f) => (f ? transpose(f.a) : null)),
-      slot.in,
-      r,
-      p,
-    );
-    return {
-      ...slotOf(slot),
-      parts: { muB: bSide.mu, basisB: bSide.basis, coefB: bSide.coef, muA: aSide.mu, basisA: aSide.basis, coefA: aSide.coef },
-    };
+/**
+ * Modules of more than FACTOR_POOL_MIN positions are fitted on the float64 threads (float64-pool.ts), a few at
+ * a time: the positions' small eigenproblems are all float64 JS, so the threads are what makes it faster.
+ */
+export async function buildFactorModules(aligned: AlignedModule[], p: number, svdForm: boolean): Promise<MergedModule[]> {
+  return inWindow(aligned, MODULES_IN_FLIGHT, async (slot) => {
+    if (slot.out + slot.in < FACTOR_POOL_MIN) return factorModule(slot, p, svdForm);
+    const parts = await onThread<Record<string, Mat>>('factorModule', { slot, p, svdForm });
+    return { ...slotOf(slot), parts };
   });
+}
+
+/** Positions (rows of B and columns of A) from which a module is fitted on a thread. */
+export const FACTOR_POOL_MIN = 256;
+
+export function factorModule(slot: AlignedModule, p: number, svdForm: boolean): MergedModule {
+  const factors = svdForm ? slot.factors.map((f) => (f ? balancedSvdFactors(f) : null)) : slot.factors;
+  const r = Math.max(...factors.map((f) => (f ? f.a.rows : 0)));
+  // Rows of B and rows of Aᵀ: each position's r-vector is contiguous in both.
+  const bSide = fitPositions(
+    factors.map((f) => (f ? f.b : null)),
+    slot.out,
+    r,
+    p,
+  );
+  const aSide = fitPositions(
+    factors.map((f) => (f ? transpose(f.a) : null)),
+    slot.in,
+    r,
+    p,
+  );
+  return {
+    ...slotOf(slot),
+    parts: { muB: bSide.mu, basisB: bSide.basis, coefB: bSide.coef, muA: aSide.mu, basisA: aSide.basis, coefA: aSide.coef },
+  };
 }
 
 /** Task `task`'s factors rebuilt from a factor-space module: rank r (the padded rank). */

@@ -72,9 +72,9 @@ export async function buildReversibleMerge(members: Member[], opts: ReversibleOp
   const full = fullFloats(members);
   const modules =
     opts.construction === 'factor'
-      ? buildFactorModules(aligned, p, false)
+      ? await buildFactorModules(aligned, p, false)
       : opts.construction === 'factor_svd'
-        ? buildFactorModules(aligned, p, true)
+        ? await buildFactorModules(aligned, p, true)
         : opts.construction === 'delta'
           ? await buildDeltaModules(aligned, p, opts.basisRank)
           : // The budget is in floats: at 16 bits, p tasks' worth of bytes holds 32/16 times as many.

@@ -15,7 +15,6 @@ import { coreGram, coreGramTimes, type StackedCore } from './core-grams.ts';
 import { basisTimes, spanBasis } from './span-basis.ts';
 import { stack, type AlignedModule } from './reversible-types.ts';
 import { inWindow, MODULES_IN_FLIGHT, qrAsync, symEigAsync } from './float64-pool.ts';
-import { symEig } from './symmetric-eigen.ts';
 
 /** 1/‖ΔWᵢ‖² over all modules (1 for an all-zero adapter), from the factors. */
 export function taskWeights(aligned: AlignedModule[], n: number): number[] {
@@ -84,8 +83,8 @@ export async function fitCore(
   iters: number,
   closed?: { u: Mat; v: Mat },
 ): Promise<{ u: Mat; v: Mat }> {
-  let u = leadingColumns(closed?.u ?? symEig(await coreGram(cs.stacked, weights, 'left')).vectors, k);
-  let v = leadingColumns(closed?.v ?? symEig(await coreGram(cs.stacked, weights, 'right')).vectors, k);
+  let u = leadingColumns(closed?.u ?? (await symEigAsync(await coreGram(cs.stacked, weights, 'left'))).vectors, k);
+  let v = leadingColumns(closed?.v ?? (await symEigAsync(await coreGram(cs.stacked, weights, 'right'))).vectors, k);
   // A side whose span has rank ≤ k keeps all of it already (zero columns past the rank), so it has no step.
   const refineU = k < cs.mapB.cols;
   const refineV = k < cs.mapA.cols;

@@ -19,16 +19,18 @@ import { gemm } from './gemm-runner.ts';
 import { matmulNT, svd, transpose, zeros, type Mat } from './linalg.ts';
 import { type CoreSpace, coreSpace, expand, expandFactored, fitBudgeted, fitCore, maxRank, taskWeights } from './core-space.ts';
 import { slotOf, type AlignedModule, type MergedModule } from './reversible-types.ts';
+import { inWindow, MODULES_IN_FLIGHT } from './float64-pool.ts';
 
 export async function buildSharedModules(aligned: AlignedModule[], p: number, fullFloats: number, iters = 2): Promise<MergedModule[]> {
   const n = aligned[0]?.factors.length ?? 0;
   const weights = taskWeights(aligned, n);
   const fits: { cs: CoreSpace; fit: { u: Mat; v: Mat } }[] = [];
   if (p === n) {
-    for (const slot of aligned) {
+    const all = await inWindow(aligned, MODULES_IN_FLIGHT, async (slot) => {
       const cs = await coreSpace(slot);
-      fits.push({ cs, fit: await fitCore(cs, weights, cs.maxK, iters) });
-    }
+      return { cs, fit: await fitCore(cs, weights, cs.maxK, iters) };
+    });
+    fits.push(...all);
   } else fits.push(...(await fitBudgeted(aligned, weights, (p / n) * fullFloats, iters, true)));
   const modules: MergedModule[] = [];
   for (const [m, slot] of aligned.entries()) {

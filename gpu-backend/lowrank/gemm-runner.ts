@@ -147,3 +147,23 @@ export async function gemmF32(a: Mat | F32Mat, b: Mat | F32Mat, form: GemmForm =
   const out = await session.run({ a: f32(narrow(a), [a.rows, a.cols]), b: f32(narrow(b), [b.rows, b.cols]) });
   return { rows: m, cols: n, data: Float64Array.from(out.c.data as Float32Array) };
 }
+
+/**
+ * [batch, m, k]·[batch, k, n] of float32 stacks the caller already laid out (a merge's bases stacked per module
+ * family and kept), as one run: nothing is converted or copied on the way in, and the result stays float32.
+ */
+export async function gemmStacked32(
+  a: Float32Array,
+  b: Float32Array,
+  batch: number,
+  m: number,
+  k: number,
+  n: number,
+): Promise<Float32Array> {
+  if (a.length !== batch * m * k || b.length !== batch * k * n)
+    throw new Error(`gemmStacked32: ${a.length} and ${b.length} values for [${batch}, ${m}, ${k}]·[${batch}, ${k}, ${n}]`);
+  gemmCounters.runtimeMacs += batch * m * k * n;
+  const session = await sessionFor('nn', true);
+  const out = await session.run({ a: f32(a, [batch, m, k]), b: f32(b, [batch, k, n]) });
+  return out.c.data as Float32Array;
+}

@@ -3,6 +3,7 @@ import type { LoraAdapter } from '../../contracts/formats/adapter.ts';
 import { toFloat32, type Tensor } from '../../contracts/formats/safetensors.ts';
 import { matmul, transpose, type Mat } from './linalg.ts';
 import { deltaDistance } from './delta-distance.ts';
+import { keepFloat32 } from './float32-twin.ts';
 import { checkMembers, type Member } from './members.ts';
 import { adapterFromFactors } from './peft-adapter.ts';
 import { coreSpace, expand, fitBudgeted, fitCore, fitSketched, OVERSAMPLE, taskWeights } from './core-space.ts';
@@ -180,5 +181,7 @@ export function tensorMat(tensors: Map<string, Tensor>, key: string): Mat {
   if (!t) invalid('bad_artifact', `the artifact has no tensor "${key}", which its manifest names.`, 'tensors');
   if ((t.dtype !== 'F32' && t.dtype !== 'F16') || t.shape.length !== 2)
     invalid('bad_artifact', `tensor "${key}" is ${t.dtype} ${JSON.stringify(t.shape)}; expected a 2-D F32 or F16 tensor.`, 'tensors');
-  return { rows: t.shape[0], cols: t.shape[1], data: Float64Array.from(toFloat32(t)) };
+  // The float32 values stay as the matrix's runtime copy: a decoded artifact is read, never written.
+  const values = toFloat32(t);
+  return keepFloat32({ rows: t.shape[0], cols: t.shape[1], data: Float64Array.from(values) }, values);
 }

@@ -149,8 +149,10 @@ export async function gemmF32(a: Mat | F32Mat, b: Mat | F32Mat, form: GemmForm =
 }
 
 /**
- * [batch, m, k]·[batch, k, n] of float32 stacks the caller already laid out (a merge's bases stacked per module
- * family and kept), as one run: nothing is converted or copied on the way in, and the result stays float32.
+ * op(a)·op(b) over float32 stacks the caller already laid out ([batch, m, k]·[batch, k, n] for 'nn'; a is
+ * [batch, k, m] for 'tn', b is [batch, n, k] for 'nt'), as one run: nothing is converted or copied on the way in,
+ * and the result ([batch, m, n]) stays float32. For operands kept stacked per module family (a merge's bases,
+ * joint compression's factors), so that one run covers every layer.
  */
 export async function gemmStacked32(
   a: Float32Array,
@@ -159,11 +161,15 @@ export async function gemmStacked32(
   m: number,
   k: number,
   n: number,
+  form: GemmForm = 'nn',
 ): Promise<Float32Array> {
   if (a.length !== batch * m * k || b.length !== batch * k * n)
-    throw new Error(`gemmStacked32: ${a.length} and ${b.length} values for [${batch}, ${m}, ${k}]·[${batch}, ${k}, ${n}]`);
+    throw new Error(`gemmStacked32 ${form}: ${a.length} and ${b.length} values for [${batch}, ${m}, ${k}]·[${batch}, ${k}, ${n}]`);
   gemmCounters.runtimeMacs += batch * m * k * n;
-  const session = await sessionFor('nn', true);
-  const out = await session.run({ a: f32(a, [batch, m, k]), b: f32(b, [batch, k, n]) });
+  const session = await sessionFor(form, true);
+  const out = await session.run({
+    a: f32(a, form === 'tn' ? [batch, k, m] : [batch, m, k]),
+    b: f32(b, form === 'nt' ? [batch, n, k] : [batch, k, n]),
+  });
   return out.c.data as Float32Array;
 }

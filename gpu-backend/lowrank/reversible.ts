@@ -17,7 +17,8 @@ import { tensorMat } from './joint.ts';
 import { checkBasisSize, checkMembers, type Member } from './members.ts';
 import { adapterFromFactors, type DeltaFactors } from './peft-adapter.ts';
 import { buildDeltaModules, meanDelta, rebuildDelta } from './reversible-delta.ts';
-import { buildFactorModules, rebuildFactor, rebuildFactor32 } from './reversible-factor.ts';
+import { factorTaskFactors } from './factor-revert.ts';
+import { buildFactorModules, rebuildFactor } from './reversible-factor.ts';
 import { buildSharedModules, meanShared, rebuildShared } from './reversible-shared.ts';
 import { type Factors32, sharedTaskFactors } from './shared-revert.ts';
 import { checkFloatBits, partTensor, roundParts, storageFraction } from './stored-precision.ts';
@@ -108,11 +109,11 @@ export async function revertTask(merge: ReversibleMerge, name: string): Promise<
   // detour costs more than the arithmetic.
   const paths = new Set(merge.tasks[task].paths);
   const targeted = merge.modules.map((m, i) => ({ m, i })).filter(({ m }) => paths.has(m.path));
-  let rebuilt: { m: MergedModule; f: Factors32 }[];
-  if (merge.construction === 'shared') {
-    const byIndex = await sharedTaskFactors(merge, task, merge.basisSize === merge.tasks.length);
-    rebuilt = targeted.map(({ m, i }) => ({ m, f: byIndex.get(i)! }));
-  } else rebuilt = targeted.map(({ m }) => ({ m, f: rebuildFactor32(m, task, merge.tasks.length) }));
+  const byIndex =
+    merge.construction === 'shared'
+      ? await sharedTaskFactors(merge, task, merge.basisSize === merge.tasks.length)
+      : await factorTaskFactors(merge, task);
+  const rebuilt = targeted.map(({ m, i }) => ({ m, f: byIndex.get(i)! }));
   return adapterOf32(rebuilt, merge.baseModel);
 }
 

@@ -181,6 +181,28 @@ test('a shared merge reverts a module family per run on the runtime, or in float
   expect(padded).toBe(true);
 });
 
+test('a factor-space merge reverts a module family per run on the runtime, or in float64 JS, to the per-position rebuild', async () => {
+  const members = mixedMembers();
+  for (const construction of ['factor', 'factor_svd'] as const) {
+    for (const p of [1, 3]) {
+      const merge = await buildReversibleMerge(members, { construction, basisSize: p });
+      for (const minMacs of [0, Number.POSITIVE_INFINITY]) {
+        const was = setRuntimeMinMacs(minMacs);
+        try {
+          for (const [i, m] of members.entries()) {
+            const want = await taskFactors(merge, i);
+            const got = await revertTask(merge, m.name);
+            expect(got.modules.map((x) => [x.path, x.rank])).toEqual(want.map((f) => [f.path, f.a.rows]));
+            expect(relativeError(deltas(got), deltas(adapterFromFactors(want, 'tiny')))).toBeLessThan(minMacs === 0 ? 1e-6 : 1e-12);
+          }
+        } finally {
+          setRuntimeMinMacs(was);
+        }
+      }
+    }
+  }
+});
+
 test('the published factor construction stores (p(r+n)+r)/(rn) of the n adapters per position', async () => {
   const members = [1, 2, 3, 4].map((seed) => ({
     name: `t${seed}`,

@@ -2,7 +2,7 @@
  * A task of a factor-space merge ('factor', 'factor_svd') rebuilt straight into the float32 factors an adapter
  * holds: per position (row of B, column of A) μ + V·C[:, task]. A revert reads every stored basis value once
  * (~25M on the 135M shape) for a few multiply-adds each, which float64 JS did at ~3 ns a value. So a module
- * family (a projection across layers) runs as one graph per side on the runtime, over float32 stacks of its parts
+ * family (the modules of one shape and rank across layers) runs as one graph per side on the runtime, over float32 stacks of its parts
  * made once per merge and kept: the task's coefficients gathered, a broadcast multiply and a sum over the basis
  * (A's side transposed into A's layout in the same graph). A family too small for a session run stays in float64
  * JS (rebuildFactor32), which keeps the test fixtures exact.
@@ -35,7 +35,7 @@ function familiesOf(merge: ReversibleMerge): Family[] {
     const byShape = new Map<string, Family>();
     merge.modules.forEach((m, i) => {
       const { muB, basisB } = m.parts;
-      const key = `${m.projection}:${m.out}:${m.in}:${muB.cols}:${basisB.cols}`;
+      const key = `${m.out}:${m.in}:${muB.cols}:${basisB.cols}`;
       const f = byShape.get(key) ?? { members: [], positions: { b: m.out, a: m.in }, r: muB.cols, p: basisB.cols / muB.cols };
       byShape.set(key, f);
       f.members.push(i);

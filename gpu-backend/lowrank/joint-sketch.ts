@@ -1,6 +1,6 @@
 /**
  * Joint compression's sketched fit (the steps of fitSketched in core-space.ts: a seeded randomized subspace
- * iteration of k + 8 columns on the factor operators) run one module family at a time: a projection across all
+ * iteration of k + 8 columns on the factor operators) run one module family at a time: the modules of one shape across all
  * layers, its members' factors stacked once in float32 ([L, n·rb, out] for the Bᵢᵀ, [L, n·rb, in] for the Aᵢ, each
  * member's block rb wide, the family's largest rank) so that each step is one batched run for every layer. Per
  * module the sketch took a few dozen runs and float64 JS products, and its first middles came from the whole N×N
@@ -20,7 +20,7 @@ import { symEig } from './symmetric-eigen.ts';
 
 const TWO_TO_MINUS_32 = 2 ** -32;
 
-/** Sites of one projection and shape, one per layer; each member's block is `rb` wide (its largest rank there). */
+/** Sites of one shape (q and o, gate and up share one), in model order; each member's block is `rb` wide (its largest rank there). */
 export interface SiteFamily {
   sites: AlignedSite[];
   out: number;
@@ -37,8 +37,8 @@ export interface BlockGrams {
 export function siteFamilies(sites: AlignedSite[]): SiteFamily[] {
   const byShape = new Map<string, SiteFamily>();
   for (const site of sites) {
-    const { projection, out, in: fanIn } = site.first;
-    const key = `${projection}:${out}:${fanIn}`;
+    const { out, in: fanIn } = site.first;
+    const key = `${out}:${fanIn}`;
     const family = byShape.get(key) ?? { sites: [], out, in: fanIn, rb: 0 };
     byShape.set(key, family);
     family.sites.push(site);

@@ -1,7 +1,7 @@
 /**
  * A task of a shared-basis merge (construction 'shared') rebuilt as float32 LoRA factors, one module family at a
- * time (a projection across layers, one shape): B = U·Xᵢ and A = Yᵢᵀ·Vᵀ for every layer of the family in two
- * batched runs. U and Vᵀ are stacked in float32 once per merge (zero-padded to the family's largest k, which
+ * time (the modules of one shape across layers: q and o, gate and up each make one): B = U·Xᵢ and A = Yᵢᵀ·Vᵀ for
+ * every module of the family in two batched runs. U and Vᵀ are stacked in float32 once per merge (zero-padded to the family's largest k, which
  * adds exact zeros) and kept, so a revert is two products per family and a copy of their result: per module it
  * was a few products of a few million multiply-adds, each paying a session run or float64 JS, plus conversions.
  *
@@ -41,7 +41,7 @@ function familiesOf(merge: ReversibleMerge): Family[] {
   if (!families) {
     const byShape = new Map<string, Family>();
     merge.modules.forEach((m, i) => {
-      const key = `${m.projection}:${m.out}:${m.in}`;
+      const key = `${m.out}:${m.in}`;
       const f = byShape.get(key) ?? { members: [], out: m.out, in: m.in, kmax: 0 };
       byShape.set(key, f);
       f.members.push(i);

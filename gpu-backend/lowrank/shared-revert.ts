@@ -1,9 +1,10 @@
 /**
  * A task of a shared-basis merge (construction 'shared') rebuilt as float32 LoRA factors, one module family at a
  * time (the modules of one shape across layers: q and o, gate and up each make one): B = U·Xᵢ and A = Yᵢᵀ·Vᵀ for
- * every module of the family in two batched runs. U and Vᵀ are stacked in float32 once per merge (zero-padded to the family's largest k, which
- * adds exact zeros) and kept, so a revert is two products per family and a copy of their result: per module it
- * was a few products of a few million multiply-adds, each paying a session run or float64 JS, plus conversions.
+ * every module of the family in two batched runs. U and Vᵀ are stacked in float32 once per merge (zero-padded to
+ * the family's largest k, which adds exact zeros) and kept, so a revert is two products per family and a copy of
+ * their result: per module it was a few products of a few million multiply-adds, each paying a session run or
+ * float64 JS, plus conversions.
  *
  * Xᵢ (k×c) and Yᵢ (k×c) per module: Pᵢ and Qᵢ where the cores are kept factored (c = the module's rank), Σᵢ and
  * the identity where the cores are full (A = Vᵀ, c = k), and at p = n the √S split of Σᵢ's SVD at its numerical

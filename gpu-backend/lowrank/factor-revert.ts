@@ -11,6 +11,7 @@ import { Graph } from '../engine/graph.ts';
 import { createSession, f32, i64, type ort } from '../engine/runtime.ts';
 import { float32Of } from './float32-twin.ts';
 import { onRuntime } from './gemm-runner.ts';
+import { familiesOf } from './module-families.ts';
 import { rebuildFactor32 } from './reversible-factor.ts';
 import type { ReversibleMerge } from './reversible-types.ts';
 import type { Factors32 } from './shared-revert.ts';
@@ -29,29 +30,20 @@ interface Family {
 
 const plans = new WeakMap<ReversibleMerge, Family[]>();
 
-function familiesOf(merge: ReversibleMerge): Family[] {
-  let families = plans.get(merge);
-  if (!families) {
-    const byShape = new Map<string, Family>();
-    merge.modules.forEach((m, i) => {
-      const { muB, basisB } = m.parts;
-      const key = `${m.out}:${m.in}:${muB.cols}:${basisB.cols}`;
-      const f = byShape.get(key) ?? { members: [], positions: { b: m.out, a: m.in }, r: muB.cols, p: basisB.cols / muB.cols };
-      byShape.set(key, f);
-      f.members.push(i);
-    });
-    families = [...byShape.values()];
-    plans.set(merge, families);
-  }
-  return families;
-}
+const familiesOfMerge = (merge: ReversibleMerge) =>
+  familiesOf(
+    plans,
+    merge,
+    (m) => `${m.out}:${m.in}:${m.parts.muB.cols}:${m.parts.basisB.cols}`,
+    (m): Family => ({ members: [], positions: { b: m.out, a: m.in }, r: m.parts.muB.cols, p: m.parts.basisB.cols / m.parts.muB.cols }),
+  );
 
 /** Task `task`'s factors for every module it targets, by module index. */
 export async function factorTaskFactors(merge: ReversibleMerge, task: number): Promise<Map<number, Factors32>> {
   const n = merge.tasks.length;
   const targets = new Set(merge.tasks[task].paths);
   const out = new Map<number, Factors32>();
-  for (const family of familiesOf(merge)) {
+  for (const family of familiesOfMerge(merge)) {
     const members = family.members.filter((i) => targets.has(merge.modules[i].path));
     if (members.length === 0) continue;
     const { r, p, positions } = family;

@@ -14,6 +14,7 @@ import { balancedSplit, numericalRank } from './balanced-split.ts';
 import { float32Of } from './float32-twin.ts';
 import { gemmStacked32, onRuntime } from './gemm-runner.ts';
 import { svd, type Mat } from './linalg.ts';
+import { familiesOf } from './module-families.ts';
 import type { MergedModule, ReversibleMerge } from './reversible-types.ts';
 
 /** A rebuilt module: B (out×rank) and A (rank×in), row-major float32, as an adapter holds them. */
@@ -37,22 +38,16 @@ interface Family {
 /** The merge's families and their stacked bases: a merge's parts are never written after it is built. */
 const plans = new WeakMap<ReversibleMerge, Family[]>();
 
-function familiesOf(merge: ReversibleMerge): Family[] {
-  let families = plans.get(merge);
-  if (!families) {
-    const byShape = new Map<string, Family>();
-    merge.modules.forEach((m, i) => {
-      const key = `${m.out}:${m.in}`;
-      const f = byShape.get(key) ?? { members: [], out: m.out, in: m.in, kmax: 0 };
-      byShape.set(key, f);
-      f.members.push(i);
+const familiesOfMerge = (merge: ReversibleMerge) =>
+  familiesOf(
+    plans,
+    merge,
+    (m) => `${m.out}:${m.in}`,
+    (m): Family => ({ members: [], out: m.out, in: m.in, kmax: 0 }),
+    (f, m) => {
       f.kmax = Math.max(f.kmax, m.parts.u.cols);
-    });
-    families = [...byShape.values()];
-    plans.set(merge, families);
-  }
-  return families;
-}
+    },
+  );
 
 /** Xᵢ (k×c) and Yᵢᵀ (c×k), row-major float64: the small per-task matrices of one module. */
 function taskMatrices(m: MergedModule, task: number, compact: boolean): { k: number; c: number; x: Float64Array; yT: Float64Array } {
@@ -84,7 +79,7 @@ function taskMatrices(m: MergedModule, task: number, compact: boolean): { k: num
 export async function sharedTaskFactors(merge: ReversibleMerge, task: number, compact: boolean): Promise<Map<number, Factors32>> {
   const targets = new Set(merge.tasks[task].paths);
   const out = new Map<number, Factors32>();
-  for (const family of familiesOf(merge)) {
+  for (const family of familiesOfMerge(merge)) {
     const members = family.members.filter((i) => targets.has(merge.modules[i].path));
     if (members.length === 0) continue;
     const small = members.map((i) => taskMatrices(merge.modules[i], task, compact));

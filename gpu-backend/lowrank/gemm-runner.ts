@@ -147,3 +147,29 @@ export async function gemmF32(a: Mat | F32Mat, b: Mat | F32Mat, form: GemmForm =
   const out = await session.run({ a: f32(narrow(a), [a.rows, a.cols]), b: f32(narrow(b), [b.rows, b.cols]) });
   return { rows: m, cols: n, data: Float64Array.from(out.c.data as Float32Array) };
 }
+
+/**
+ * op(a)·op(b) over float32 stacks the caller already laid out ([batch, m, k]·[batch, k, n] for 'nn'; a is
+ * [batch, k, m] for 'tn', b is [batch, n, k] for 'nt'), as one run: nothing is converted or copied on the way in,
+ * and the result ([batch, m, n]) stays float32. For operands kept stacked per module family (a merge's bases,
+ * joint compression's factors), so that one run covers every layer.
+ */
+export async function gemmStacked32(
+  a: Float32Array,
+  b: Float32Array,
+  batch: number,
+  m: number,
+  k: number,
+  n: number,
+  form: GemmForm = 'nn',
+): Promise<Float32Array> {
+  if (a.length !== batch * m * k || b.length !== batch * k * n)
+    throw new Error(`gemmStacked32 ${form}: ${a.length} and ${b.length} values for [${batch}, ${m}, ${k}]·[${batch}, ${k}, ${n}]`);
+  gemmCounters.runtimeMacs += batch * m * k * n;
+  const session = await sessionFor(form, true);
+  const out = await session.run({
+    a: f32(a, form === 'tn' ? [batch, k, m] : [batch, m, k]),
+    b: f32(b, form === 'nt' ? [batch, n, k] : [batch, k, n]),
+  });
+  return out.c.data as Float32Array;
+}

@@ -3,9 +3,12 @@ import type { LoraAdapter } from '../../contracts/formats/adapter.ts';
 import { toFloat32, type Tensor } from '../../contracts/formats/safetensors.ts';
 import { matmul, transpose, type Mat } from './linalg.ts';
 import { deltaDistance } from './delta-distance.ts';
+import { keepFloat32 } from './float32-twin.ts';
 import { checkMembers, type Member } from './members.ts';
-import { adapterFromFactors } from './peft-adapter.ts';
-import { coreSpace, expand, fitBudgeted, fitCore, fitSketched, OVERSAMPLE, taskWeights } from './core-space.ts';
+import { adapterFromFactors, deltaFactors } from './peft-adapter.ts';
+import { coreSpace, expand, fitBudgeted, fitCore, OVERSAMPLE, taskWeights } from './core-space.ts';
+import { addSquaredNorms, type BlockGrams, blockGrams, fitSketchedFamily, siteFamilies } from './joint-sketch.ts';
+import { type AlignedSite, alignModules } from './module-alignment.ts';
 import {
   alignMembers,
   fullFloats,
@@ -58,11 +61,11 @@ export async function jointCompress(members: Member[], opts: JointOptions): Prom
       'k',
     );
   const iters = opts.iters ?? 2;
-  const aligned = alignMembers(members);
-  const weights = taskWeights(aligned, members.length);
   const full = fullFloats(members);
   const tasks = memberTasks(members);
   if (opts.storage !== undefined) {
+    const aligned = alignMembers(members);
+    const weights = taskWeights(aligned, members.length);
     const storage = opts.storage;
     if (!(storage > 0 && Number.isFinite(storage)))
       invalid('bad_storage', `storage is ${storage}; give the fraction of keeping every adapter to spend, e.g. 0.5.`, 'storage');
@@ -72,18 +75,55 @@ export async function jointCompress(members: Member[], opts: JointOptions): Prom
     return { baseModel: members[0].baseModel, k: Math.max(...modules.map((m) => m.u.cols)), tasks, modules, fullFloats: full };
   }
   const k = checkJointSize(opts.k!);
+  const sites = alignModules(members);
+  const sketched = (site: AlignedSite) => site.modules.reduce((s, m) => s + (m ? m.rank : 0), 0) > 3 * (k + OVERSAMPLE);
+  const fits = sites.some(sketched) ? await fitFamilies(sites, sketched, k, iters) : null;
+  // Sites fitted in their core space (the stacked rank within a few k of k) widen their factors to float64.
+  const aligned = fits ? null : alignMembers(members);
+  const weights = fits?.weights ?? taskWeights(aligned!, members.length);
   const modules: JointModule[] = [];
-  for (const slot of aligned) {
-    const total = slot.factors.reduce((s, f) => s + (f ? f.a.rows : 0), 0);
-    if (total > 3 * (k + OVERSAMPLE)) {
-      modules.push({ ...slotOf(slot), ...(await fitSketched(slot, weights, k, iters)) });
+  for (const [at, site] of sites.entries()) {
+    const fitted = fits?.bySite.get(site);
+    if (fitted) {
+      modules.push({ ...slotOf(site.first), ...fitted });
       continue;
     }
+    const slot = aligned?.[at] ?? { ...slotOf(site.first), factors: site.modules.map((m) => (m ? deltaFactors(m) : null)) };
     const cs = await coreSpace(slot);
     const fit = await fitCore(cs, weights, Math.min(k, cs.maxK), iters);
     modules.push({ ...slotOf(slot), ...(await expand(cs, fit)) });
   }
   return { baseModel: members[0].baseModel, k: Math.max(...modules.map((m) => m.u.cols)), tasks, modules, fullFloats: full };
+}
+
+/**
+ * The sketched sites, fitted a module family at a time (joint-sketch.ts), and the task weights 1/‖ΔWᵢ‖² over
+ * every site, from the same batched block Grams.
+ */
+async function fitFamilies(
+  sites: AlignedSite[],
+  sketched: (site: AlignedSite) => boolean,
+  k: number,
+  iters: number,
+): Promise<{ weights: number[]; bySite: Map<AlignedSite, { u: Mat; v: Mat; cores: Mat }> }> {
+  const families = siteFamilies(sites);
+  const norms = new Array<number>(sites[0].modules.length).fill(0);
+  const grams = new Map<AlignedSite, BlockGrams>();
+  for (const family of families) {
+    for (const [site, g] of await blockGrams(family)) {
+      grams.set(site, g);
+      addSquaredNorms(norms, g, family.rb);
+    }
+  }
+  const weights = norms.map((s) => (s > 0 ? 1 / s : 1));
+  const bySite = new Map<AlignedSite, { u: Mat; v: Mat; cores: Mat }>();
+  for (const family of families) {
+    const chosen = family.sites.filter(sketched);
+    if (chosen.length === 0) continue;
+    const fits = await fitSketchedFamily({ ...family, sites: chosen }, grams, weights, k, iters);
+    chosen.forEach((site, l) => bySite.set(site, fits[l]));
+  }
+  return { weights, bySite };
 }
 
 /** Adapter `name` of the set as an ordinary PEFT adapter of rank k: B = U·Σᵢ, A = Vᵀ. */
@@ -180,5 +220,7 @@ export function tensorMat(tensors: Map<string, Tensor>, key: string): Mat {
   if (!t) invalid('bad_artifact', `the artifact has no tensor "${key}", which its manifest names.`, 'tensors');
   if ((t.dtype !== 'F32' && t.dtype !== 'F16') || t.shape.length !== 2)
     invalid('bad_artifact', `tensor "${key}" is ${t.dtype} ${JSON.stringify(t.shape)}; expected a 2-D F32 or F16 tensor.`, 'tensors');
-  return { rows: t.shape[0], cols: t.shape[1], data: Float64Array.from(toFloat32(t)) };
+  // The float32 values stay as the matrix's runtime copy: a decoded artifact is read, never written.
+  const values = toFloat32(t);
+  return keepFloat32({ rows: t.shape[0], cols: t.shape[1], data: Float64Array.from(values) }, values);
 }

@@ -17,8 +17,10 @@ import { tensorMat } from './joint.ts';
 import { checkBasisSize, checkMembers, type Member } from './members.ts';
 import { adapterFromFactors, type DeltaFactors } from './peft-adapter.ts';
 import { buildDeltaModules, meanDelta, rebuildDelta } from './reversible-delta.ts';
-import { buildFactorModules, rebuildFactor, rebuildFactor32 } from './reversible-factor.ts';
+import { factorTaskFactors } from './factor-revert.ts';
+import { buildFactorModules, rebuildFactor } from './reversible-factor.ts';
 import { buildSharedModules, meanShared, rebuildShared } from './reversible-shared.ts';
+import { type Factors32, sharedTaskFactors } from './shared-revert.ts';
 import { checkFloatBits, partTensor, roundParts, storageFraction } from './stored-precision.ts';
 import {
   alignMembers,
@@ -102,18 +104,28 @@ export async function taskFactors(merge: ReversibleMerge, task: number): Promise
 /** Task `name` rebuilt from the merge, as an ordinary PEFT adapter (export it with adapterFiles). */
 export async function revertTask(merge: ReversibleMerge, name: string): Promise<LoraAdapter> {
   const task = taskIndex(merge.tasks, name);
-  if (merge.construction !== 'factor' && merge.construction !== 'factor_svd')
-    return adapterFromFactors(await taskFactors(merge, task), merge.baseModel);
-  // Factor space writes float32 directly; adapterFromFactors then only sees the shapes (empty data) for the config.
+  if (merge.construction === 'delta') return adapterFromFactors(await taskFactors(merge, task), merge.baseModel);
+  // Factor space and the shared basis write float32 directly: a revert writes millions of floats, and a float64
+  // detour costs more than the arithmetic.
   const paths = new Set(merge.tasks[task].paths);
-  const rebuilt = merge.modules.filter((m) => paths.has(m.path)).map((m) => ({ m, f: rebuildFactor32(m, task, merge.tasks.length) }));
+  const targeted = merge.modules.map((m, i) => ({ m, i })).filter(({ m }) => paths.has(m.path));
+  const byIndex =
+    merge.construction === 'shared'
+      ? await sharedTaskFactors(merge, task, merge.basisSize === merge.tasks.length)
+      : await factorTaskFactors(merge, task);
+  const rebuilt = targeted.map(({ m, i }) => ({ m, f: byIndex.get(i)! }));
+  return adapterOf32(rebuilt, merge.baseModel);
+}
+
+/** An adapter from float32 factors; adapterFromFactors only sees their shapes (empty data), for the config. */
+function adapterOf32(rebuilt: { m: MergedModule; f: Factors32 }[], baseModel: string): LoraAdapter {
   const none = new Float64Array(0);
   const shapes = rebuilt.map(({ m, f }) => ({
     ...slotOf(m),
     b: { rows: m.out, cols: f.rank, data: none },
     a: { rows: f.rank, cols: m.in, data: none },
   }));
-  const { config } = adapterFromFactors(shapes, merge.baseModel);
+  const { config } = adapterFromFactors(shapes, baseModel);
   const modules = rebuilt.map(({ m, f }) => ({
     layer: m.layer,
     projection: m.projection,

@@ -145,3 +145,46 @@ test('with many adapters (stacked rank far above k) the sketched fit keeps what 
   // Both are local optima of the same objective; the sketch may land a hair either side of the exact path.
   expect(Math.abs(sketched - exact)).toBeLessThan(0.01 * exact);
 });
+
+test('jointCompress fits many adapters a module family at a time (all layers per run) and keeps what the exact fit keeps', async () => {
+  const { alignMembers } = await import('../../gpu-backend/lowrank/reversible-types.ts');
+  const { jointFactors } = await import('../../gpu-backend/lowrank/joint.ts');
+  const { coreSpace, expand, fitCore, taskWeights } = await import('../../gpu-backend/lowrank/core-space.ts');
+  const { deltaDistance } = await import('../../gpu-backend/lowrank/delta-distance.ts');
+  // Nine adapters of rank 4 sharing two directions plus noise, and one of rank 2 on q_proj only (a narrower
+  // block, and a member lacking gate_proj): stacked ranks 38 and 36, above 3(k + 8) at k = 3, so every module is
+  // sketched.
+  const projections: Projection[] = ['q_proj', 'gate_proj'];
+  const many: Member[] = Array.from({ length: 9 }, (_, i) => ({
+    name: `t${i}`,
+    baseModel: 'tiny',
+    adapter: randomAdapter(4, 60 + i, projections),
+  }));
+  const shared = randomAdapter(2, 98, projections);
+  for (const m of many) {
+    for (const [j, mod] of m.adapter.modules.entries()) {
+      const s = shared.modules[j];
+      for (let o = 0; o < mod.out; o++) for (let c = 0; c < 2; c++) mod.b[o * 4 + c] = 5 * s.b[o * 2 + c];
+      for (let c = 0; c < 2; c++) for (let x = 0; x < mod.in; x++) mod.a[c * mod.in + x] = s.a[c * mod.in + x];
+    }
+  }
+  many.push({ name: 'narrow', baseModel: 'tiny', adapter: randomAdapter(2, 77, ['q_proj']) });
+  const aligned = alignMembers(many);
+  const weights = taskWeights(aligned, many.length);
+  const kept = (slot: (typeof aligned)[number], m: { u: Mat; v: Mat; cores: Mat }) =>
+    slot.factors.reduce((s, f, i) => {
+      if (!f) return s;
+      const e = deltaDistance(f, jointFactors(m, i));
+      return s + weights[i] * (e.norm - e.err);
+    }, 0);
+  const basis = await jointCompress(many, { k: 3 });
+  expect(basis.modules.map((m) => m.path)).toEqual(aligned.map((s) => s.path));
+  for (const [at, slot] of aligned.entries()) {
+    const cs = await coreSpace(slot);
+    const exact = kept(slot, await expand(cs, fitCore(cs, weights, 3, 2)));
+    const sketched = kept(slot, basis.modules[at]);
+    // Both are local optima of the same objective; the sketch may land a hair either side of the exact path.
+    expect(Math.abs(sketched - exact)).toBeLessThan(0.01 * exact);
+    expect(basis.modules[at].cores.data.subarray(9 * 3 * 3).every((x) => x === 0)).toBe(slot.projection === 'gate_proj');
+  }
+});

@@ -15,7 +15,8 @@ import { decodeSafetensors, encodeSafetensors } from '../../contracts/formats/sa
 import { readAdapterFolder } from '../../gpu-backend/formats/files.ts';
 import { svdOfProduct } from '../../gpu-backend/lowrank/linalg.ts';
 import type { Member } from '../../gpu-backend/lowrank/members.ts';
-import { adapterFiles, deltaFactors } from '../../gpu-backend/lowrank/peft-adapter.ts';
+import { setRuntimeMinMacs } from '../../gpu-backend/lowrank/gemm-runner.ts';
+import { adapterFiles, adapterFromFactors, deltaFactors } from '../../gpu-backend/lowrank/peft-adapter.ts';
 import {
   buildReversibleMerge,
   CONSTRUCTIONS,
@@ -24,7 +25,9 @@ import {
   meanAdapter,
   revertTask,
   reversibleReport,
+  taskFactors,
   type Construction,
+  type ReversibleMerge,
 } from '../../gpu-backend/lowrank/reversible.ts';
 import { FIXTURE, invalidInputOf } from './helpers.ts';
 
@@ -145,6 +148,59 @@ describe.each(CONSTRUCTIONS)('construction %s', (construction: Construction) => 
       expect(relativeError(deltas(await revertTask(back, m.name)), deltas(await revertTask(merge, m.name)))).toBeLessThan(1e-5);
     expect((await await reversibleReport(back, members)).storage).toBeCloseTo((await await reversibleReport(merge, members)).storage, 12);
   });
+});
+
+test('a shared merge reverts a module family per run on the runtime, or in float64 JS, to what per-module products give', async () => {
+  // Three tasks of ranks 4, 6, 4 (one lacking v_proj): at p = 1 and 2 the sizes differ between layers (the
+  // family's bases are zero-padded), at p = 3 the cores are full and re-split to each task's own rank.
+  const members = mixedMembers();
+  const perModule = (merge: ReversibleMerge, name: string) =>
+    taskFactors(
+      merge,
+      merge.tasks.findIndex((t) => t.name === name),
+    );
+  let padded = false;
+  for (const p of [1, 2, 3]) {
+    const merge = await buildReversibleMerge(members, { construction: 'shared', basisSize: p });
+    for (const proj of new Set(merge.modules.map((m) => m.projection)))
+      padded ||= new Set(merge.modules.filter((m) => m.projection === proj).map((m) => m.parts.u.cols)).size > 1;
+    for (const minMacs of [0, Number.POSITIVE_INFINITY]) {
+      const was = setRuntimeMinMacs(minMacs);
+      try {
+        for (const m of members) {
+          const want = await perModule(merge, m.name);
+          const got = await revertTask(merge, m.name);
+          expect(got.modules.map((x) => [x.path, x.rank])).toEqual(want.map((f) => [f.path, f.a.rows]));
+          expect(relativeError(deltas(got), deltas(adapterFromFactors(want, 'tiny')))).toBeLessThan(minMacs === 0 ? 1e-6 : 1e-12);
+        }
+      } finally {
+        setRuntimeMinMacs(was);
+      }
+    }
+  }
+  expect(padded).toBe(true);
+});
+
+test('a factor-space merge reverts a module family per run on the runtime, or in float64 JS, to the per-position rebuild', async () => {
+  const members = mixedMembers();
+  for (const construction of ['factor', 'factor_svd'] as const) {
+    for (const p of [1, 3]) {
+      const merge = await buildReversibleMerge(members, { construction, basisSize: p });
+      for (const minMacs of [0, Number.POSITIVE_INFINITY]) {
+        const was = setRuntimeMinMacs(minMacs);
+        try {
+          for (const [i, m] of members.entries()) {
+            const want = await taskFactors(merge, i);
+            const got = await revertTask(merge, m.name);
+            expect(got.modules.map((x) => [x.path, x.rank])).toEqual(want.map((f) => [f.path, f.a.rows]));
+            expect(relativeError(deltas(got), deltas(adapterFromFactors(want, 'tiny')))).toBeLessThan(minMacs === 0 ? 1e-6 : 1e-12);
+          }
+        } finally {
+          setRuntimeMinMacs(was);
+        }
+      }
+    }
+  }
 });
 
 test('the published factor construction stores (p(r+n)+r)/(rn) of the n adapters per position', async () => {

@@ -15,7 +15,7 @@ import { OVERSAMPLE } from './core-space.ts';
 import { gemmStacked32 } from './gemm-runner.ts';
 import { type Mat, matmul, matmulNT, sliceCols } from './linalg.ts';
 import type { AlignedSite } from './module-alignment.ts';
-import { gramFactor } from './span-basis.ts';
+import { gramFactor } from './gram-factor.ts';
 import { symEig } from './symmetric-eigen.ts';
 
 const TWO_TO_MINUS_32 = 2 ** -32;

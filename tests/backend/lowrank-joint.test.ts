@@ -181,7 +181,7 @@ test('jointCompress fits many adapters a module family at a time (all layers per
   expect(basis.modules.map((m) => m.path)).toEqual(aligned.map((s) => s.path));
   for (const [at, slot] of aligned.entries()) {
     const cs = await coreSpace(slot);
-    const exact = kept(slot, await expand(cs, fitCore(cs, weights, 3, 2)));
+    const exact = kept(slot, await expand(cs, await fitCore(cs, weights, 3, 2)));
     const sketched = kept(slot, basis.modules[at]);
     // Both are local optima of the same objective; the sketch may land a hair either side of the exact path.
     expect(Math.abs(sketched - exact)).toBeLessThan(0.01 * exact);

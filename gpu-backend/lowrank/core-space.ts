@@ -1,16 +1,6 @@
-/**
- * The core space of a module's stacked factors, and the shared-basis fit done in it (joint compression and the
- * `rmm_shared` merge both use it): [B₁…Bₙ] = Qb·Rb and [A₁…Aₙ]ᵀ = Qa·Ra, so ΔWᵢ = Qb·Kᵢ·Qaᵀ with Kᵢ of at most
- * N×N (N = Σ ranks); the best shared U and V lie in the spans of Qb and Qa, so the fit works on the small Kᵢ and
- * never forms an m×n delta. With many adapters (N far above k) a seeded randomized subspace iteration on the
- * factor operators replaces the core-space QR (fitSketched).
- */
-import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
-import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
-import { PROJECTIONS } from '../../contracts/formats/hf-config.ts';
 import { squaredNorm } from './delta-distance.ts';
 import { gemm } from './gemm-runner.ts';
-import { matmul, matmulNT, matmulTN, sliceCols, sliceRows, svd, zeros, type Mat } from './linalg.ts';
+import { matmulNT, matmulTN, sliceRows, zeros, type Mat } from './linalg.ts';
 import { coreGram, coreGramTimes, type StackedCore } from './core-grams.ts';
 import { basisTimes, spanBasis } from './span-basis.ts';
 import { stack, type AlignedModule } from './reversible-types.ts';
@@ -247,101 +237,9 @@ function allocate(curves: number[][], costs: number[][], budget: number): number
   return pick(hi);
 }
 
-// ---- many adapters: a sketched fit --------------------------------------------------------------------------
+// ---- many adapters: the sketched fit (joint-sketch.ts) --------------------------------------------------------------------------
 
 /** Extra sketch columns beyond k (randomized SVD's oversampling). */
 export const OVERSAMPLE = 8;
-
-/**
- * The same fit when the stacked rank N = Σ rᵢ is far above k (32 adapters of r 16: N = 512): the core-space QR
- * costs (out+in)·N² and its eigenproblems N³, while the operators X ↦ Σ wᵢ·Bᵢ·Mᵢ·(BᵢᵀX) it needs cost
- * (out+in)·N·k. So each top-k eigenbasis comes from a seeded randomized subspace iteration
- * (k + 8 columns, two operator applications from random, one from the previous basis during the alternating steps).
- * Approximate where the exact path is exact; used only where N > 3(k + 8).
- */
-export async function fitSketched(
-  slot: AlignedModule,
-  weights: number[],
-  k: number,
-  iters: number,
-): Promise<{ u: Mat; v: Mat; cores: Mat }> {
-  // The operators on the stacked factors, so that each application is two products on the runtime
-  // ([B₁…Bₙ]ᵀ·X, then [B₁…Bₙ]·Z) around n small r×r middles in JS, instead of 2n thin products.
-  const { bcat, acat, blocks } = stack(slot);
-  const tasks = slot.factors.flatMap((f, i) => (f ? [{ i, block: blocks[i], w: weights[i] }] : []));
-  const kk = Math.min(k, slot.out, slot.in);
-  const width = Math.min(kk + OVERSAMPLE, slot.out, slot.in);
-  const rng = xoroshiro128plus(slot.layer * 16 + PROJECTIONS.indexOf(slot.projection));
-  const random = (rows: number) => {
-    const m = zeros(rows, width);
-    for (let i = 0; i < m.data.length; i++) m.data[i] = uniformFloat64(rng) - 0.5;
-    return m;
-  };
-  // left(X) = Σ wᵢ·Bᵢ·Mᵢ·BᵢᵀX with Mᵢ = AᵢAᵢᵀ, or (AᵢV)(AᵢV)ᵀ once V is known; right(Y) likewise on Aᵢᵀ with BᵢᵀBᵢ.
-  // `inner` is [A₁;…;Aₙ]·V (N×k) or [B₁…Bₙ]ᵀ·U, or null for the plain Grams of each block.
-  const middles = async (side: 'left' | 'right', proj: Mat | null) => {
-    const inner = proj ? (side === 'left' ? await gemm(acat, proj) : await gemm(bcat, proj, 'tn')) : null;
-    const gram = inner ? null : side === 'left' ? await gemm(acat, acat, 'nt') : await gemm(bcat, bcat, 'tn');
-    return tasks.map(({ block: [from, to] }) => {
-      if (inner) {
-        const y = sliceRows(inner, from, to);
-        return matmulNT(y, y);
-      }
-      const r = to - from;
-      const m = zeros(r, r);
-      for (let a = 0; a < r; a++) for (let b = 0; b < r; b++) m.data[a * r + b] = gram!.data[(from + a) * gram!.cols + from + b];
-      return m;
-    });
-  };
-  const apply = async (side: 'left' | 'right', mids: Mat[], x: Mat) => {
-    const z = side === 'left' ? await gemm(bcat, x, 'tn') : await gemm(acat, x); // N × width
-    const scaled = zeros(z.rows, z.cols);
-    tasks.forEach(({ block: [from, to], w }, j) => {
-      const part = matmul(mids[j], sliceRows(z, from, to));
-      for (let e = 0; e < part.data.length; e++) scaled.data[from * z.cols + e] = w * part.data[e];
-    });
-    return side === 'left' ? gemm(bcat, scaled) : gemm(acat, scaled, 'tn');
-  };
-  // `steps` applications; the last image Z = S·Q is not applied again for Rayleigh–Ritz: the top-k left singular
-  // vectors of Z (through its QR and the SVD of the small R) serve instead, as in a randomized SVD.
-  const top = async (side: 'left' | 'right', mids: Mat[], start: Mat, steps: number) => {
-    let q = (await tallQr(start)).q;
-    for (let s = 1; s < steps; s++) q = (await tallQr(await apply(side, mids, q))).q;
-    const z = await tallQr(await apply(side, mids, q));
-    return matmul(z.q, leadingColumns(svd(z.r).u, kk));
-  };
-  let u = await top('left', await middles('left', null), random(slot.out), 2);
-  let v = await top('right', await middles('right', null), random(slot.in), 2);
-  const widen = (basis: Mat, rows: number) => {
-    const fresh = random(rows);
-    for (let i = 0; i < rows; i++) for (let j = 0; j < kk; j++) fresh.data[i * width + j] = basis.data[i * kk + j];
-    return fresh;
-  };
-  for (let it = 0; it < iters; it++) {
-    v = await top('right', await middles('right', u), widen(v, slot.in), 1);
-    u = await top('left', await middles('left', v), widen(u, slot.out), 1);
-  }
-  // Σᵢ = (UᵀBᵢ)(AᵢV) from the two stacked products.
-  const ub = await gemm(u, bcat, 'tn'); // k × N
-  const av = await gemm(acat, v); // N × k
-  const cores = zeros(slot.factors.length, kk * kk);
-  for (const {
-    i,
-    block: [from, to],
-  } of tasks)
-    cores.data.set(matmul(sliceCols(ub, from, to), sliceRows(av, from, to)).data, i * kk * kk);
-  return { u, v, cores };
-}
-
-/**
- * x = q·r for a tall sketch (m × (k + 8)) through its Gram, CholeskyQR2 (span-basis.ts): the Gram and q = x·map
- * are products (on the runtime when large), several times faster than a Householder QR in JS. A direction whose
- * residual is below span-basis's tolerance is dropped, so q may have fewer columns than x; the caller's
- * leadingColumns pads the basis back to k with zero columns, which carry nothing.
- */
-async function tallQr(x: Mat): Promise<{ q: Mat; r: Mat }> {
-  const { map, r } = await spanBasis(x, 'columns');
-  return { q: await basisTimes(x, 'columns', map), r };
-}
 
 // ---- serialisation -------------------------------------------------------------------------------------------

@@ -36,11 +36,23 @@ function maxDiff(x: ArrayLike<number>, y: ArrayLike<number>): number {
 describe('TIES on the runtime', () => {
   afterAll(() => setRuntimeMinMacs(RUNTIME_MIN_MACS));
 
-  for (const density of [0.2, 0.5, 0.9, 1]) {
-    test(`density ${density}: the float64 TIES of the same deltas, to float32 round-off`, async () => {
-      const merged = await tiesOnRuntime(factors, weights, density, 0);
-      expect([merged.rows, merged.cols]).toEqual([96, 160]);
-      expect(maxDiff(merged.data, reference(density))).toBeLessThan(1e-5);
+  for (const side of ['kernels', 'graphs'] as const) {
+    for (const density of [0.2, 0.5, 0.9, 1]) {
+      test(`${side}, density ${density}: the float64 TIES of the same deltas, to float32 round-off`, async () => {
+        const merged = await tiesOnRuntime(factors, weights, density, 0, undefined, side);
+        expect([merged.rows, merged.cols]).toEqual([96, 160]);
+        expect(maxDiff(merged.data, reference(density))).toBeLessThan(1e-5);
+      });
+    }
+
+    test(`${side}: a module whose blocks are not whole vectors of four (97×163) and a tiny sample that misses`, async () => {
+      const odd = [4, 3].map((r, i) => ({ b: randomMat(97, r, 30 + i), a: randomMat(r, 163, 40 + i) }));
+      const expected = disjointMean(
+        odd.map((f) => magnitudeTrim(matmul(f.b, f.a).data, 0.4)),
+        [1, -2],
+      );
+      const merged = await tiesOnRuntime(odd, [1, -2], 0.4, 1, 5, side);
+      expect(maxDiff(merged.data, expected)).toBeLessThan(1e-5);
     });
   }
 
@@ -55,12 +67,14 @@ describe('TIES on the runtime', () => {
     // 2048×2048 in blocks of 1024 rows for two members: the cut (at 0.3 of the entries) lies in the first block.
     const ones = { b: fromArray(2048, 1, new Array(2048).fill(0.5)), a: fromArray(1, 2048, new Array(2048).fill(-1)) };
     const other = { b: randomMat(2048, 4, 5), a: randomMat(4, 2048, 6) };
-    const merged = await tiesOnRuntime([other, ones], [1, 2], 0.3, 0);
     const expected = disjointMean(
       [other, ones].map((f) => magnitudeTrim(matmul(f.b, f.a).data, 0.3)),
       [1, 2],
     );
-    expect(maxDiff(merged.data, expected)).toBeLessThan(1e-5);
+    for (const side of ['kernels', 'graphs'] as const) {
+      const merged = await tiesOnRuntime([other, ones], [1, 2], 0.3, 0, undefined, side);
+      expect(maxDiff(merged.data, expected)).toBeLessThan(1e-5);
+    }
   });
 
   test('density so small that nothing is kept gives a zero delta', async () => {

@@ -38,6 +38,7 @@ function kernelModule(): Promise<WasmModule> {
 interface Exports {
   stats(n: number, p: number, d: number, params: number, values: number, positions: number, base: number): number;
   combine(n: number, p: number, d: number, params: number, out: number): void;
+  fused(n: number, p: number, d: number, params: number, out: number, lists: number, cap: number, pending: number, base: number): number;
 }
 
 const PAGE = 65536;
@@ -61,7 +62,7 @@ export class TiesKernels {
   /** Where the runtime writes the block's deltas: [n, plane] (a view per block is `deltas(p)`). */
   private readonly memory: WasmMemory;
   private readonly kernels: Exports;
-  private readonly at: { d: number; params: number; out: number; values: number; positions: number };
+  private readonly at: { d: number; params: number; out: number; values: number; positions: number; pending: number };
 
   private constructor(
     private readonly n: number,
@@ -73,14 +74,15 @@ export class TiesKernels {
     this.kernels = instance.exports as unknown as Exports;
     const d = 0;
     const params = align(d + 4 * n * plane + PAD);
-    const out = align(params + 64 * n);
+    const out = align(params + 80 * n);
     const values = align(out + 4 * plane + PAD);
     const positions = values + 4 * n * plane;
-    this.at = { d, params, out, values, positions };
+    const pending = positions + 4 * n * plane;
+    this.at = { d, params, out, values, positions, pending };
   }
 
   static async create(n: number, plane: number): Promise<TiesKernels> {
-    const bytes = align(4 * n * plane + PAD) + 64 * n + align(4 * plane + PAD) + 8 * n * plane;
+    const bytes = align(4 * n * plane + PAD) + 80 * n + align(4 * plane + PAD) + 8 * n * plane + 24 * plane;
     const memory = new WebAssembly.Memory({ initial: Math.ceil(bytes / PAGE) });
     const instance = await WebAssembly.instantiate(await kernelModule(), { env: { memory } });
     return new TiesKernels(n, plane, instance, memory);
@@ -127,4 +129,46 @@ export class TiesKernels {
     this.kernels.combine(this.n, p, d, params, out);
     return new Float32Array(this.memory.buffer, out, p);
   }
+
+  /**
+   * Both passes in one where the brackets are expected to hold: the merged plane from the values outside every
+   * member's bracket, and what the rest needs once the thresholds are known (views, valid until the next call).
+   */
+  fused(p: number, base: number, lo: Float32Array, hi: Float32Array, weight: Float32Array): FusedBlock {
+    const { params, d, out, values, pending } = this.at;
+    const n = this.n;
+    const f = new Float32Array(this.memory.buffer, params, 20 * n);
+    const ints = new Int32Array(this.memory.buffer, params, 20 * n);
+    for (let i = 0; i < n; i++) {
+      f.fill(lo[i], 20 * i, 20 * i + 4);
+      f.fill(hi[i], 20 * i + 4, 20 * i + 8);
+      f.fill(weight[i], 20 * i + 8, 20 * i + 12);
+      ints.fill(0, 20 * i + 12, 20 * i + 17);
+    }
+    const records = this.kernels.fused(n, p, d, params, out, values, this.plane, pending, base);
+    const list = (i: number, ArrayType: typeof Float32Array | typeof Int32Array, past: number) =>
+      new ArrayType(this.memory.buffer, values + 4 * (2 * this.plane * i + past), ints[20 * i + 16]);
+    return {
+      merged: new Float32Array(this.memory.buffer, out, p),
+      above: Int32Array.from({ length: n }, (_, i) => ints[20 * i + 12] + ints[20 * i + 13] + ints[20 * i + 14] + ints[20 * i + 15]),
+      unsure: Array.from({ length: n }, (_, i) => ({
+        values: list(i, Float32Array, 0) as Float32Array,
+        positions: list(i, Int32Array, this.plane) as Int32Array,
+      })),
+      pending: new Int32Array(this.memory.buffer, pending, 6 * records),
+    };
+  }
+}
+
+/**
+ * A block of the fused pass: the plane merged from the sure values; per member the count above its bracket and its
+ * unsure entries (signed values, flat positions in the module); and per position with an unsure member a record of
+ * six 32-bit words: position, then (as float32) the sure values' total and the weighted sums of the + and − ones,
+ * then (as int32) their counts.
+ */
+export interface FusedBlock {
+  merged: Float32Array;
+  above: Int32Array;
+  unsure: { values: Float32Array; positions: Int32Array }[];
+  pending: Int32Array;
 }

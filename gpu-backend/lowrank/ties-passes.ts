@@ -10,12 +10,12 @@ import { executionProviderInUse } from '../engine/providers.ts';
 import { f32, type ort } from '../engine/runtime.ts';
 import { gemmCounters } from './gemm-runner.ts';
 import { tiesCombineSession, tiesDeltasSession, tiesStatsSession } from './ties-graphs.ts';
-import { type BlockStats, TiesKernels } from './ties-kernels.ts';
+import { type BlockStats, type FusedBlock, TiesKernels } from './ties-kernels.ts';
 
-export type { BlockStats };
+export type { BlockStats, FusedBlock };
 
-/** Values of the n stacked deltas per block: 4 MB (of 1–64 MB, this ran fastest on 2 cores). */
-const BLOCK_VALUES = 1 << 20;
+/** Values of the n stacked deltas per block: 16 MB (of 1–16 MB, this took the least CPU on 2 cores). */
+const BLOCK_VALUES = 1 << 22;
 
 export interface Stacked {
   n: number;
@@ -44,6 +44,8 @@ export interface TiesPasses {
     cut: Int32Array,
     weight: Float32Array,
   ): Promise<Float32Array>;
+  /** Both in one pass, where the side has it (the CPU's kernels): see TiesKernels.fused. */
+  fused?(row: number, h: number, lo: Float32Array, hi: Float32Array, weight: Float32Array): Promise<FusedBlock>;
 }
 
 /** The members' b rows [row, row + h), stacked [n, h, rank]. */
@@ -82,6 +84,10 @@ async function kernelPasses(s: Stacked, rowsPerBlock: number): Promise<TiesPasse
     async combine(row, h, threshold, thresholdUp, cut, weight) {
       await deltas(row, h);
       return kernels.combine(h * cols, threshold, thresholdUp, cut, weight);
+    },
+    async fused(row, h, lo, hi, weight) {
+      await deltas(row, h);
+      return kernels.fused(h * cols, row * cols, lo, hi, weight);
     },
   };
 }

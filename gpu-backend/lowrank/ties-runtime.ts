@@ -47,12 +47,23 @@ function entry(s: Stacked, i: number, j: number): number {
   return Math.abs(d);
 }
 
+/** How the brackets are drawn: entries sampled per member, and the bracket's half-width in standard deviations. */
+export interface BracketOptions {
+  sample?: number;
+  sigmas?: number;
+}
+
 /** [lo, hi] around the k-th largest magnitude of each member, from a seeded sample of its entries. */
-function brackets(s: Stacked, k: number, seed: number, sample: number): { lo: Float32Array; hi: Float32Array } {
+function brackets(
+  s: Stacked,
+  k: number,
+  seed: number,
+  { sample = SAMPLE, sigmas = 6 }: BracketOptions,
+): { lo: Float32Array; hi: Float32Array } {
   const size = s.rows * s.cols;
   const count = Math.min(sample, size);
   const p = (size - k) / size; // the threshold's position among the magnitudes, ascending
-  const spread = 6 * Math.sqrt((p * (1 - p)) / count) + 2 / count;
+  const spread = sigmas * Math.sqrt((p * (1 - p)) / count) + 2 / count;
   const lo = new Float32Array(s.n);
   const hi = new Float32Array(s.n);
   const rng = xoroshiro128plus(seed);
@@ -73,8 +84,80 @@ interface Trim {
 }
 
 /** Each member's exact k-th largest magnitude (float32) and, among entries tied at it, where keeping stops. */
-async function trimOf(s: Stacked, passes: TiesPasses, k: number, seed: number, sample: number): Promise<Trim> {
-  let { lo, hi } = brackets(s, k, seed, sample);
+/**
+ * TIES in one pass over the deltas where every member's bracket holds (the usual case): values outside the
+ * brackets are merged as the pass goes; a position where some member's value lies inside its bracket keeps the
+ * sums of its sure values and is finished once the exact thresholds are known. null where a bracket missed (the
+ * caller then takes two passes, widening the brackets as needed).
+ */
+async function tiesOnePass(
+  s: Stacked,
+  fused: NonNullable<TiesPasses['fused']>,
+  rowsPerBlock: number,
+  k: number,
+  weight: Float32Array,
+  { lo, hi }: { lo: Float32Array; hi: Float32Array },
+): Promise<Float32Array | null> {
+  const { n, rows, cols } = s;
+  const merged = new Float32Array(rows * cols);
+  const above = new Float64Array(n);
+  const values: Float32Array[][] = Array.from({ length: n }, () => []);
+  const positions: Int32Array[][] = Array.from({ length: n }, () => []);
+  const pending: Int32Array[] = [];
+  for (let row = 0; row < rows; row += rowsPerBlock) {
+    const block = await fused(row, Math.min(rowsPerBlock, rows - row), lo, hi, weight);
+    merged.set(block.merged, row * cols);
+    for (let i = 0; i < n; i++) {
+      above[i] += block.above[i];
+      values[i].push(block.unsure[i].values.slice());
+      positions[i].push(block.unsure[i].positions.slice());
+    }
+    pending.push(block.pending.slice());
+  }
+  const magnitudes = values.map((v) => {
+    const m = concat(v).slice();
+    for (let j = 0; j < m.length; j++) m[j] = Math.abs(m[j]);
+    return m;
+  });
+  if (magnitudes.some((m, i) => above[i] >= k || above[i] + m.length < k)) return null;
+  const { threshold, cut } = exactTrim(
+    k,
+    above,
+    magnitudes,
+    positions.map((p) => concat(p)),
+  );
+  // Each block's records by position in the block, so that an unsure entry finds its record directly.
+  const recordAt = new Int32Array(rowsPerBlock * cols);
+  pending.forEach((record, b) => {
+    const sums = new Float32Array(record.buffer, record.byteOffset, record.length);
+    const start = b * rowsPerBlock * cols;
+    for (let r = 0; r < record.length; r += 6) recordAt[record[r] - start] = r;
+    for (let i = 0; i < n; i++) {
+      const [x, at, t, w] = [values[i][b], positions[i][b], threshold[i], weight[i]];
+      for (let e = 0; e < x.length; e++) {
+        const m = Math.abs(x[e]);
+        if (!(m > t || (m === t && at[e] < cut[i]))) continue;
+        const r = recordAt[at[e] - start];
+        sums[r + 1] += x[e];
+        if (x[e] > 0) {
+          sums[r + 2] += w * x[e];
+          record[r + 4]++;
+        } else if (x[e] < 0) {
+          sums[r + 3] += w * x[e];
+          record[r + 5]++;
+        }
+      }
+    }
+    for (let r = 0; r < record.length; r += 6) {
+      const plus = sums[r + 1] >= 0;
+      merged[record[r]] = plus ? sums[r + 2] / Math.max(record[r + 4], 1) : sums[r + 3] / Math.max(record[r + 5], 1);
+    }
+  });
+  return merged;
+}
+
+async function trimOf(s: Stacked, passes: TiesPasses, k: number, seed: number, bracketing: BracketOptions): Promise<Trim> {
+  let { lo, hi } = brackets(s, k, seed, bracketing);
   for (;;) {
     const above = new Float64Array(s.n);
     const values: Float32Array[][] = Array.from({ length: s.n }, () => []);
@@ -153,26 +236,28 @@ function nextUp(x: number): number {
 
 /**
  * TIES of one module's members (b already scaled, as deltaFactors gives it) with their weights: trim each delta
- * to exactly ⌊density·N⌋ entries by magnitude, elect signs, disjoint weighted mean. `sample`: entries sampled per
- * member for the bracket (tests make it tiny so that brackets miss); `side`: where the element-wise passes run
- * (tests run both).
+ * to exactly ⌊density·N⌋ entries by magnitude, elect signs, disjoint weighted mean. `opts`: how brackets are drawn
+ * (tests make them miss) and where the element-wise passes run (tests run both sides).
  */
 export async function tiesOnRuntime(
   factors: { b: Mat; a: Mat }[],
   weights: number[],
   density: number,
   seed: number,
-  sample = SAMPLE,
-  side: TiesPassSide = defaultPassSide(),
+  opts: BracketOptions & { side?: TiesPassSide } = {},
 ): Promise<F32Mat> {
   const s = stack(factors);
-  const passes = await tiesPasses(s, side);
+  const passes = await tiesPasses(s, opts.side ?? defaultPassSide());
   const size = s.rows * s.cols;
   const k = Math.floor(density * size);
   const keepAll = (t: number): Trim => ({ threshold: new Float32Array(s.n).fill(t), cut: new Float64Array(s.n).fill(Infinity) });
-  const { threshold, cut } = density >= 1 ? keepAll(-1) : k === 0 ? keepAll(Infinity) : await trimOf(s, passes, k, seed, sample);
-  const thresholdUp = threshold.map(nextUp);
   const weight = Float32Array.from(weights);
+  if (passes.fused && density < 1 && k > 0) {
+    const merged = await tiesOnePass(s, passes.fused, passes.rowsPerBlock, k, weight, brackets(s, k, seed, opts));
+    if (merged) return { rows: s.rows, cols: s.cols, data: merged };
+  }
+  const { threshold, cut } = density >= 1 ? keepAll(-1) : k === 0 ? keepAll(Infinity) : await trimOf(s, passes, k, seed, opts);
+  const thresholdUp = threshold.map(nextUp);
   const merged = new Float32Array(size);
   await overBlocks(s, passes, async (row, h) => {
     const [start, p] = [row * s.cols, h * s.cols];

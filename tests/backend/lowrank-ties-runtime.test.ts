@@ -66,6 +66,18 @@ describe('TIES on the runtime', () => {
     }
   });
 
+  test('members so many that one pass would keep too many records merge in two passes, to the same result', async () => {
+    // 12 members on 96×160: brackets of ~5% each leave ~45% of the positions unsure, above the one-pass limit of a third.
+    const many = Array.from({ length: 12 }, (_, i) => ({ b: randomMat(96, 3, 50 + i), a: randomMat(3, 160, 70 + i) }));
+    const w = many.map((_, i) => 1 + i / 10);
+    const expected = disjointMean(
+      many.map((f) => magnitudeTrim(matmul(f.b, f.a).data, 0.5)),
+      w,
+    );
+    const merged = await tiesOnRuntime(many, w, 0.5, 0, { side: 'kernels' });
+    expect(maxDiff(merged.data, expected)).toBeLessThan(1e-5);
+  });
+
   test('ties across blocks of rows: kept whole before the cut, dropped after it', async () => {
     // 2048×2048 in blocks of 1024 rows for two members: the cut (at 0.3 of the entries) lies in the first block.
     const ones = { b: fromArray(2048, 1, new Array(2048).fill(0.5)), a: fromArray(1, 2048, new Array(2048).fill(-1)) };

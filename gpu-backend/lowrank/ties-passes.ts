@@ -1,6 +1,6 @@
 /**
  * TIES' two passes over one block of rows of a module's n stacked deltas, on whichever side runs them best:
- * - on the CPU, the runtime forms the deltas (one MatMul) straight into the SIMD kernels' memory and the kernels
+ * - on the CPU, the runtime forms the deltas (a MatMul per member) straight into the SIMD kernels' memory and the kernels
  *   do the element-wise work (ties-kernels.ts);
  * - on a GPU host, the whole pass is one graph on the device (ties-graphs.ts), so the deltas never cross the bus.
  * Both give the same block results: `stats` the count above each member's bracket and the magnitudes inside it
@@ -9,7 +9,7 @@
 import { executionProviderInUse } from '../engine/providers.ts';
 import { f32, type ort } from '../engine/runtime.ts';
 import { gemmCounters } from './gemm-runner.ts';
-import { tiesCombineSession, tiesDeltasSession, tiesStatsSession } from './ties-graphs.ts';
+import { tiesCombineSession, tiesDeltaSession, tiesStatsSession } from './ties-graphs.ts';
 import { type BlockStats, type FusedBlock, TiesKernels } from './ties-kernels.ts';
 
 export type { BlockStats, FusedBlock };
@@ -70,10 +70,19 @@ export async function tiesPasses(s: Stacked, side: TiesPassSide = defaultPassSid
 async function kernelPasses(s: Stacked, rowsPerBlock: number): Promise<TiesPasses> {
   const { n, cols } = s;
   const kernels = await TiesKernels.create(n, rowsPerBlock * cols);
-  const session = await tiesDeltasSession();
-  const a = f32(s.a, [n, s.rank, cols]);
+  const session = await tiesDeltaSession();
   const deltas = async (row: number, h: number) => {
-    await session.run({ b: blockB(s, row, h), a }, { deltas: f32(kernels.deltas(h * cols), [n, h, cols]) });
+    const { rows, rank } = s;
+    const out = kernels.deltas(h * cols);
+    gemmCounters.runtimeMacs += n * h * rank * cols;
+    for (let i = 0; i < n; i++) {
+      const b = s.b.subarray((i * rows + row) * rank, (i * rows + row + h) * rank);
+      const a = s.a.subarray(i * rank * cols, (i + 1) * rank * cols);
+      await session.run(
+        { b: f32(b, [h, rank]), a: f32(a, [rank, cols]) },
+        { delta: f32(out.subarray(i * h * cols, (i + 1) * h * cols), [h, cols]) },
+      );
+    }
   };
   return {
     rowsPerBlock,

@@ -1,10 +1,14 @@
 /**
  * The merge benchmark's Llama-3-8B-shape timings and its efficiency: an `rmm_shared` merge (p = 4) of 8 random r=16
- * adapters on all seven projections, one revert from it, the peak RSS while merging, and the achieved GFLOP/s of
+ * adapters on all seven projections, one revert from it, the peak RSS of the same merge run alone in a fresh process
+ * (against the budget of twice the members' bytes plus 1 GB), and the achieved GFLOP/s of
  * the runtime products (gemm-runner.ts counts them) over a MatMul peak sampled right before and after in the same
  * run. The 8B merge runs on `layers` of the 32 layers and is extrapolated linearly (every layer has the same
  * shapes); the JSON says so.
  */
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { gemmCounters } from '../gpu-backend/lowrank/gemm-runner.ts';
 import type { Member } from '../gpu-backend/lowrank/members.ts';
 import { buildReversibleMerge, revertTask } from '../gpu-backend/lowrank/reversible.ts';
@@ -18,25 +22,38 @@ export function memberBytes(members: Member[]): number {
   return members.reduce((s, m) => s + m.adapter.modules.reduce((t, x) => t + 4 * x.rank * (x.in + x.out), 0), 0);
 }
 
-/** Runs `fn` while sampling RSS every 20 ms (the merge yields at every runtime product); returns its peak in MB. */
-export async function peakRss<T>(fn: () => Promise<T>): Promise<{ value: T; peakMb: number }> {
-  let peak = process.memoryUsage.rss();
-  const timer = setInterval(() => {
-    peak = Math.max(peak, process.memoryUsage.rss());
-  }, 20);
-  try {
-    const value = await fn();
-    peak = Math.max(peak, process.memoryUsage.rss());
-    return { value, peakMb: peak / 2 ** 20 };
-  } finally {
-    clearInterval(timer);
-  }
+/** What merge-peak-child.ts prints for one merge run alone in a fresh process. */
+export interface ChildMerge {
+  peak_mb: number;
+  before_mb: number;
+  members_mb: number;
+  member_values: number;
+  seconds: number;
+  cpu_seconds: number;
 }
+
+/**
+ * Runs one 8B-shape merge in a fresh process (merge-peak-child.ts) and returns its own peak RSS: this process has
+ * loaded models and run every other merge by then, so its RSS says nothing about one merge.
+ */
+export async function mergeAlone(kind: 'rmm_shared' | 'ties', layers: number): Promise<ChildMerge> {
+  const child = fileURLToPath(new URL('./merge-peak-child.ts', import.meta.url));
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', child, kind, String(layers)], {
+    maxBuffer: 1 << 20,
+  });
+  return JSON.parse(stdout.trim().split('\n').at(-1) ?? '');
+}
+
+/** The budget the issue sets for a merge's peak RSS: twice the members' bytes plus 1 GB. */
+export const rssBudgetMb = (membersMb: number): number => 2 * membersMb + 1024;
 
 export interface ScaleTimings {
   merge_8x16_8b_s: number;
   revert_8b_ms: number;
   merge_peak_rss_mb: number;
+  /** RSS of the merge's process before it started (node, onnxruntime, the members). */
+  merge_rss_before_mb: number;
+  merge_rss_budget_mb: number;
   members_mb: number;
   layers_timed: number;
   extrapolated: boolean;
@@ -49,13 +66,14 @@ export async function timeScale(layers: number): Promise<ScaleTimings> {
   const members = randomMembers(8, 16, 7, layers, 'llama3-8b');
   const macsBefore = gemmCounters.runtimeMacs;
   const {
-    value: { merge, seconds, peakMb },
+    value: { merge, seconds },
     peak,
   } = await withPeak(2048, async () => {
     const t = performance.now();
-    const { value, peakMb } = await peakRss(() => buildReversibleMerge(members, { construction: 'shared', basisSize: 4 }));
-    return { merge: value, seconds: (performance.now() - t) / 1000, peakMb };
+    const merge = await buildReversibleMerge(members, { construction: 'shared', basisSize: 4 });
+    return { merge, seconds: (performance.now() - t) / 1000 };
   });
+  const alone = await mergeAlone('rmm_shared', layers);
   const flops = 2 * (gemmCounters.runtimeMacs - macsBefore);
   let revert = Infinity;
   for (let i = 0; i < 3; i++) {
@@ -68,7 +86,9 @@ export async function timeScale(layers: number): Promise<ScaleTimings> {
   return {
     merge_8x16_8b_s: seconds * scale,
     revert_8b_ms: revert * scale,
-    merge_peak_rss_mb: peakMb,
+    merge_peak_rss_mb: alone.peak_mb,
+    merge_rss_before_mb: alone.before_mb,
+    merge_rss_budget_mb: rssBudgetMb(alone.members_mb),
     members_mb: memberBytes(members) / 2 ** 20,
     layers_timed: layers,
     extrapolated: layers < LLAMA3_8B_LAYERS,

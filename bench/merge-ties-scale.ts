@@ -1,20 +1,24 @@
 /**
  * The merge benchmark's dense-delta timing on the Llama-3-8B shape: a TIES merge (density 0.5, the members' whole
- * deltas, one module at a time on the runtime, ties-runtime.ts) of 8 random r=16 adapters on all seven
- * projections, its peak RSS against the members' bytes, and the rate in member delta values per second. It runs on
- * `layers` of the 32 layers and is extrapolated linearly (every layer has the same shapes); the JSON says so. The
- * MatMul peak sampled right before and after is the run's yardstick.
+ * deltas, one module at a time, ties-runtime.ts) of 8 random r=16 adapters on all seven projections, run alone in a
+ * fresh process (merge-peak-child.ts) so that its peak RSS is its own, against the budget of twice the members'
+ * bytes plus 1 GB, and the rate in member delta values per second. It runs on `layers` of the 32 layers and is
+ * extrapolated linearly (every layer has the same shapes); the JSON says so. The MatMul peak sampled right before
+ * and after is the run's yardstick.
  */
-import { mergeCollapsed } from '../gpu-backend/lowrank/merge-collapsed.ts';
 import { withPeak } from './measure.ts';
-import { memberBytes, peakRss } from './merge-scale.ts';
-import { randomMembers } from './merge-random.ts';
+import { mergeAlone, rssBudgetMb } from './merge-scale.ts';
 
 const LLAMA3_8B_LAYERS = 32;
 
 export interface TiesScaleTiming {
   ties_8x16_8b_s: number;
+  /** CPU seconds of the same, extrapolated the same way (the wall time counts other load on a shared machine). */
+  ties_8x16_8b_cpu_s: number;
   ties_peak_rss_mb: number;
+  /** RSS of the merge's process before it started (node, onnxruntime, the members). */
+  ties_rss_before_mb: number;
+  ties_rss_budget_mb: number;
   ties_members_mb: number;
   ties_values_per_s: number;
   layers_timed: number;
@@ -23,21 +27,15 @@ export interface TiesScaleTiming {
 }
 
 export async function timeTiesScale(layers: number): Promise<TiesScaleTiming> {
-  const members = randomMembers(8, 16, 7, layers, 'llama3-8b');
-  const values = members.reduce((s, m) => s + m.adapter.modules.reduce((t, x) => t + x.out * x.in, 0), 0);
-  const {
-    value: { seconds, peakMb },
-    peak,
-  } = await withPeak(2048, async () => {
-    const t = performance.now();
-    const { peakMb } = await peakRss(() => mergeCollapsed(members, { method: 'ties', density: 0.5 }));
-    return { seconds: (performance.now() - t) / 1000, peakMb };
-  });
+  const { value: alone, peak } = await withPeak(2048, () => mergeAlone('ties', layers));
   return {
-    ties_8x16_8b_s: (seconds * LLAMA3_8B_LAYERS) / layers,
-    ties_peak_rss_mb: peakMb,
-    ties_members_mb: memberBytes(members) / 2 ** 20,
-    ties_values_per_s: values / seconds,
+    ties_8x16_8b_s: (alone.seconds * LLAMA3_8B_LAYERS) / layers,
+    ties_8x16_8b_cpu_s: (alone.cpu_seconds * LLAMA3_8B_LAYERS) / layers,
+    ties_peak_rss_mb: alone.peak_mb,
+    ties_rss_before_mb: alone.before_mb,
+    ties_rss_budget_mb: rssBudgetMb(alone.members_mb),
+    ties_members_mb: alone.members_mb,
+    ties_values_per_s: alone.member_values / alone.seconds,
     layers_timed: layers,
     extrapolated: layers < LLAMA3_8B_LAYERS,
     matmul_peak_gflops: peak,

@@ -1,33 +1,32 @@
 /**
- * TIES of one module's whole deltas on the runtime, in float32 (ties-graphs.ts), a block of rows at a time so
- * that only a few MB of the n dense deltas exist at once; the result is the merged delta (out×in, float32).
+ * TIES of one module's whole deltas in float32, a block of rows at a time so that only a few MB of the n dense
+ * deltas exist at once (ties-passes.ts: the runtime forms them, SIMD kernels on the CPU or the runtime's graphs on a
+ * GPU host do the element-wise work); the result is the merged delta (out×in, float32).
  *
  * The trim keeps exactly k = ⌊density·N⌋ entries per member, as torch.topk does: the k-th largest magnitude is
- * found exactly in two steps. A seeded sample of entries (computed from the factors) brackets it; one pass of
- * the `stats` graph counts the magnitudes above the bracket and returns those inside it, and the k-th is
- * selected among those in JS. A bracket that misses is widened and the pass repeated.
+ * found exactly in two steps. A seeded sample of entries (computed from the factors) brackets it; one `stats`
+ * pass counts the magnitudes above the bracket and returns those inside it, and the k-th is selected among those
+ * in JS. A bracket that misses is widened and the pass repeated.
  */
 import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
-import { f32, type ort } from '../engine/runtime.ts';
-import { type F32Mat, gemmCounters } from './gemm-runner.ts';
-import { select } from './quickselect.ts';
+import type { F32Mat } from './gemm-runner.ts';
 import type { Mat } from './linalg.ts';
-import { tiesCombineSession, tiesStatsSession } from './ties-graphs.ts';
+import { select } from './quickselect.ts';
+import { defaultPassSide, type Stacked, type TiesPasses, type TiesPassSide, tiesPasses } from './ties-passes.ts';
 
-/** Values of the n stacked deltas per run: 4 MB per intermediate (of 1–64 MB, this ran fastest on 2 cores). */
-const BLOCK_VALUES = 1 << 20;
-/** Sampled entries per member that bracket its threshold (the bracket holds ~12/√SAMPLE of the entries). */
-const SAMPLE = 1 << 16;
-
-interface Stacked {
-  n: number;
-  rows: number;
-  cols: number;
-  rank: number;
-  b: Float32Array; // [n, rows, rank], each member's b zero-padded to the largest rank
-  a: Float32Array; // [n, rank, cols]
-}
+/**
+ * The bracket's half-width in standard deviations of the sample quantile. 4.5 misses with probability ~7e-6 per
+ * member and module (then that module takes two passes); against 6 it took 9% less CPU on an 8B MLP module, as fewer
+ * values are unsure.
+ */
+const SIGMAS = 4.5;
+/**
+ * Sampled entries per member that bracket its threshold (at density 0.5 a bracket holds ~4.5/√SAMPLE of the
+ * entries, 0.9%). Drawing them costs ~0.1 µs each in JS; fewer unsure values save more: against 2¹⁶, 2¹⁸ took 17% less
+ * CPU on two 8B modules (gate and q), 2¹⁹ no less.
+ */
+const SAMPLE = 1 << 18;
 
 function stack(factors: { b: Mat; a: Mat }[]): Stacked {
   const n = factors.length;
@@ -44,35 +43,9 @@ function stack(factors: { b: Mat; a: Mat }[]): Stacked {
   return { n, rows, cols, rank, b, a };
 }
 
-type Session = Awaited<ReturnType<typeof tiesStatsSession>>;
-type Outputs = Awaited<ReturnType<Session['run']>>;
-interface BlockFeeds {
-  session: Session;
-  perMember: Record<string, Float32Array>;
-  other?: Record<string, ort.Tensor>;
-}
-
-/**
- * Runs one graph per block of rows: `feeds` gives the block's session and its per-member [n] inputs (and any
- * other feed), `each` gets its outputs.
- */
-async function overBlocks(
-  s: Stacked,
-  feeds: (row: number, rows: number) => Promise<BlockFeeds>,
-  each: (out: Outputs, row: number, rows: number) => void,
-): Promise<void> {
-  const { n, rows, cols, rank } = s;
-  const per = Math.max(1, Math.floor(BLOCK_VALUES / (n * cols)));
-  const a = f32(s.a, [n, rank, cols]);
-  for (let row = 0; row < rows; row += per) {
-    const h = Math.min(per, rows - row);
-    const b = new Float32Array(n * h * rank);
-    for (let i = 0; i < n; i++) b.set(s.b.subarray((i * rows + row) * rank, (i * rows + row + h) * rank), i * h * rank);
-    const { session, perMember, other } = await feeds(row, h);
-    const extra = Object.fromEntries(Object.entries(perMember).map(([k, v]) => [k, f32(v, [n, 1, 1])]));
-    gemmCounters.runtimeMacs += n * h * rank * cols;
-    each(await session.run({ b: f32(b, [n, h, rank]), a, ...extra, ...other }), row, h);
-  }
+/** Runs `each` over the module's blocks of rows, in order. */
+async function overBlocks(s: Stacked, passes: TiesPasses, each: (row: number, h: number) => Promise<void>): Promise<void> {
+  for (let row = 0; row < s.rows; row += passes.rowsPerBlock) await each(row, Math.min(passes.rowsPerBlock, s.rows - row));
 }
 
 /** The magnitude of member i's entry at flat index j of its delta, from the (float32) factors. */
@@ -84,12 +57,25 @@ function entry(s: Stacked, i: number, j: number): number {
   return Math.abs(d);
 }
 
+/** How the brackets are drawn: entries sampled per member, and the bracket's half-width in standard deviations. */
+export interface BracketOptions {
+  sample?: number;
+  sigmas?: number;
+}
+
+interface Brackets {
+  lo: Float32Array;
+  hi: Float32Array;
+  /** The share of a member's entries expected inside its bracket. */
+  share: number;
+}
+
 /** [lo, hi] around the k-th largest magnitude of each member, from a seeded sample of its entries. */
-function brackets(s: Stacked, k: number, seed: number, sample: number): { lo: Float32Array; hi: Float32Array } {
+function brackets(s: Stacked, k: number, seed: number, { sample = SAMPLE, sigmas = SIGMAS }: BracketOptions): Brackets {
   const size = s.rows * s.cols;
   const count = Math.min(sample, size);
   const p = (size - k) / size; // the threshold's position among the magnitudes, ascending
-  const spread = 6 * Math.sqrt((p * (1 - p)) / count) + 2 / count;
+  const spread = sigmas * Math.sqrt((p * (1 - p)) / count) + 2 / count;
   const lo = new Float32Array(s.n);
   const hi = new Float32Array(s.n);
   const rng = xoroshiro128plus(seed);
@@ -100,7 +86,7 @@ function brackets(s: Stacked, k: number, seed: number, sample: number): { lo: Fl
     lo[i] = p - spread <= 0 ? 0 : at(p - spread);
     hi[i] = p + spread >= 1 ? Number.POSITIVE_INFINITY : at(p + spread);
   }
-  return { lo, hi };
+  return { lo, hi, share: Math.min(1, 2 * spread) };
 }
 
 /** Per member: the k-th largest magnitude, and the flat position of the first entry at it that is not kept. */
@@ -110,38 +96,103 @@ interface Trim {
 }
 
 /** Each member's exact k-th largest magnitude (float32) and, among entries tied at it, where keeping stops. */
-async function trimOf(s: Stacked, k: number, seed: number, sample: number): Promise<Trim> {
-  let { lo, hi } = brackets(s, k, seed, sample);
-  const session = await tiesStatsSession();
+/**
+ * TIES in one pass over the deltas where every member's bracket holds (the usual case): values outside the
+ * brackets are merged as the pass goes; a position where some member's value lies inside its bracket keeps the
+ * sums of its sure values and is finished once the exact thresholds are known. null where a bracket missed (the
+ * caller then takes two passes, widening the brackets as needed).
+ */
+async function tiesOnePass(
+  s: Stacked,
+  fused: NonNullable<TiesPasses['fused']>,
+  rowsPerBlock: number,
+  k: number,
+  weight: Float32Array,
+  { lo, hi }: Brackets,
+): Promise<Float32Array | null> {
+  const { n, rows, cols } = s;
+  const merged = new Float32Array(rows * cols);
+  const above = new Float64Array(n);
+  const values: Float32Array[][] = Array.from({ length: n }, () => []);
+  const positions: Int32Array[][] = Array.from({ length: n }, () => []);
+  const pending: Int32Array[] = [];
+  for (let row = 0; row < rows; row += rowsPerBlock) {
+    const block = await fused(row, Math.min(rowsPerBlock, rows - row), lo, hi, weight);
+    merged.set(block.merged, row * cols);
+    for (let i = 0; i < n; i++) {
+      above[i] += block.above[i];
+      values[i].push(block.unsure[i].values.slice());
+      positions[i].push(block.unsure[i].positions.slice());
+    }
+    pending.push(block.pending.slice());
+  }
+  const magnitudes = values.map((v) => {
+    const m = concat(v).slice();
+    for (let j = 0; j < m.length; j++) m[j] = Math.abs(m[j]);
+    return m;
+  });
+  if (magnitudes.some((m, i) => above[i] >= k || above[i] + m.length < k)) return null;
+  const { threshold, cut } = exactTrim(
+    k,
+    above,
+    magnitudes,
+    positions.map((p) => concat(p)),
+  );
+  // Each block's records by position in the block, so that an unsure entry finds its record directly.
+  const recordAt = new Int32Array(rowsPerBlock * cols);
+  pending.forEach((record, b) => {
+    const sums = new Float32Array(record.buffer, record.byteOffset, record.length);
+    const start = b * rowsPerBlock * cols;
+    for (let r = 0; r < record.length; r += 6) recordAt[record[r] - start] = r;
+    for (let i = 0; i < n; i++) {
+      const [x, at, t, w] = [values[i][b], positions[i][b], threshold[i], weight[i]];
+      for (let e = 0; e < x.length; e++) {
+        const m = Math.abs(x[e]);
+        if (!(m > t || (m === t && at[e] < cut[i]))) continue;
+        const r = recordAt[at[e] - start];
+        sums[r + 1] += x[e];
+        if (x[e] > 0) {
+          sums[r + 2] += w * x[e];
+          record[r + 4]++;
+        } else if (x[e] < 0) {
+          sums[r + 3] += w * x[e];
+          record[r + 5]++;
+        }
+      }
+    }
+    for (let r = 0; r < record.length; r += 6) {
+      const plus = sums[r + 1] >= 0;
+      merged[record[r]] = plus ? sums[r + 2] / Math.max(record[r + 4], 1) : sums[r + 3] / Math.max(record[r + 5], 1);
+    }
+  });
+  return merged;
+}
+
+async function trimOf(s: Stacked, passes: TiesPasses, k: number, drawn: Brackets): Promise<Trim> {
+  let { lo, hi } = drawn;
   for (;;) {
     const above = new Float64Array(s.n);
     const values: Float32Array[][] = Array.from({ length: s.n }, () => []);
-    const positions: Float64Array[][] = Array.from({ length: s.n }, () => []);
-    await overBlocks(
-      s,
-      async (): Promise<BlockFeeds> => ({ session, perMember: { lo, hi } }),
-      (out, row) => {
-        const up = out.above.data as Int32Array;
-        const where = out.where.data as Int32Array;
-        const inside = out.values.data as Float32Array;
-        const count = inside.length;
-        for (let i = 0; i < s.n; i++) above[i] += up[i];
-        // NonZero lists the members in order: split at each change of member.
-        for (let from = 0; from < count; ) {
-          const member = where[from];
-          let to = from;
-          while (to < count && where[to] === member) to++;
-          values[member].push(inside.slice(from, to));
-          const at = new Float64Array(to - from);
-          for (let j = from; j < to; j++) at[j - from] = (row + where[count + j]) * s.cols + where[2 * count + j];
-          positions[member].push(at);
-          from = to;
-        }
-      },
-    );
-    const inside = values.map(concat);
+    const positions: Int32Array[][] = Array.from({ length: s.n }, () => []);
+    await overBlocks(s, passes, async (row, h) => {
+      const block = await passes.stats(row, h, lo, hi);
+      for (let i = 0; i < s.n; i++) {
+        above[i] += block.above[i];
+        const [from, to] = [i === 0 ? 0 : block.ends[i - 1], block.ends[i]];
+        if (to === from) continue;
+        values[i].push(block.values.slice(from, to));
+        positions[i].push(block.positions.slice(from, to));
+      }
+    });
+    const inside = values.map((v) => concat(v));
     const missed = Array.from({ length: s.n }, (_, i) => above[i] >= k || above[i] + inside[i].length < k);
-    if (!missed.some(Boolean)) return exactTrim(k, above, inside, positions.map(concat64));
+    if (!missed.some(Boolean))
+      return exactTrim(
+        k,
+        above,
+        inside,
+        positions.map((p) => concat(p)),
+      );
     // Widen each missed bracket to the side the k-th lies on, (hi, ∞) or [0, lo]; every pass counts afresh.
     const aboveBracket = (i: number) => missed[i] && above[i] >= k;
     const belowBracket = (i: number) => missed[i] && above[i] < k;
@@ -155,7 +206,7 @@ async function trimOf(s: Stacked, k: number, seed: number, sample: number): Prom
  * The k-th largest magnitude from the count above the bracket and the values inside it; entries equal to it are
  * kept in row-major order until k are kept (torch leaves the order of ties unspecified; this one is repeatable).
  */
-function exactTrim(k: number, above: Float64Array, inside: Float32Array[], positions: Float64Array[]): Trim {
+function exactTrim(k: number, above: Float64Array, inside: Float32Array[], positions: Int32Array[]): Trim {
   const threshold = new Float32Array(above.length);
   const cut = new Float64Array(above.length);
   for (let i = 0; i < above.length; i++) {
@@ -163,10 +214,10 @@ function exactTrim(k: number, above: Float64Array, inside: Float32Array[], posit
     const t = select(values.slice(), values.length - (k - above[i]));
     let greater = above[i];
     const tied: number[] = [];
-    values.forEach((v, j) => {
-      if (v > t) greater++;
-      else if (v === t) tied.push(positions[i][j]);
-    });
+    for (let j = 0; j < values.length; j++) {
+      if (values[j] > t) greater++;
+      else if (values[j] === t) tied.push(positions[i][j]);
+    }
     tied.sort((x, y) => x - y);
     threshold[i] = t;
     cut[i] = k - greater < tied.length ? tied[k - greater] : Number.POSITIVE_INFINITY;
@@ -174,20 +225,12 @@ function exactTrim(k: number, above: Float64Array, inside: Float32Array[], posit
   return { threshold, cut };
 }
 
-const total = (parts: Float32Array[]) => parts.reduce((s, p) => s + p.length, 0);
-
-function concat64(parts: Float64Array[]): Float64Array {
-  const out = new Float64Array(parts.reduce((s, p) => s + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
-function concat(parts: Float32Array[]): Float32Array {
-  const out = new Float32Array(total(parts));
+function concat(parts: Float32Array[]): Float32Array;
+function concat(parts: Int32Array[]): Int32Array;
+function concat(parts: (Float32Array | Int32Array)[]): Float32Array | Int32Array {
+  if (parts.length === 1) return parts[0];
+  const length = parts.reduce((n, p) => n + p.length, 0);
+  const out = parts[0] instanceof Int32Array ? new Int32Array(length) : new Float32Array(length);
   let at = 0;
   for (const p of parts) {
     out.set(p, at);
@@ -205,43 +248,37 @@ function nextUp(x: number): number {
 
 /**
  * TIES of one module's members (b already scaled, as deltaFactors gives it) with their weights: trim each delta
- * to exactly ⌊density·N⌋ entries by magnitude, elect signs, disjoint weighted mean. `sample`: entries sampled per
- * member for the bracket (tests make it tiny so that brackets miss).
+ * to exactly ⌊density·N⌋ entries by magnitude, elect signs, disjoint weighted mean. `opts`: how brackets are drawn
+ * (tests make them miss) and where the element-wise passes run (tests run both sides).
  */
 export async function tiesOnRuntime(
   factors: { b: Mat; a: Mat }[],
   weights: number[],
   density: number,
   seed: number,
-  sample = SAMPLE,
+  opts: BracketOptions & { side?: TiesPassSide } = {},
 ): Promise<F32Mat> {
   const s = stack(factors);
+  const passes = await tiesPasses(s, opts.side ?? defaultPassSide());
   const size = s.rows * s.cols;
   const k = Math.floor(density * size);
   const keepAll = (t: number): Trim => ({ threshold: new Float32Array(s.n).fill(t), cut: new Float64Array(s.n).fill(Infinity) });
-  const { threshold, cut } = density >= 1 ? keepAll(-1) : k === 0 ? keepAll(Infinity) : await trimOf(s, k, seed, sample);
   const weight = Float32Array.from(weights);
-  const plain = await tiesCombineSession(false);
+  const drawn = density < 1 && k > 0 ? brackets(s, k, seed, opts) : null;
+  // One pass keeps a record of 24 bytes per position with an unsure value: take it while those records stay within
+  // twice the merged delta's bytes (a third of the positions; with brackets of 0.9%, up to 45 members).
+  if (passes.fused && drawn && 1 - (1 - drawn.share) ** s.n <= 1 / 3) {
+    const merged = await tiesOnePass(s, passes.fused, passes.rowsPerBlock, k, weight, drawn);
+    if (merged) return { rows: s.rows, cols: s.cols, data: merged };
+  }
+  const { threshold, cut } = !drawn ? keepAll(density >= 1 ? -1 : Number.POSITIVE_INFINITY) : await trimOf(s, passes, k, drawn);
+  const thresholdUp = threshold.map(nextUp);
   const merged = new Float32Array(size);
-  let plane: Float32Array | null = null;
-  await overBlocks(
-    s,
-    async (row, h): Promise<BlockFeeds> => {
-      const [start, end] = [row * s.cols, (row + h) * s.cols];
-      if (cut.every((c) => c < start || c >= end)) {
-        // Entries at the threshold: all kept before a member's cut, none after it.
-        const t = threshold.map((x, i) => (cut[i] < start ? nextUp(x) : x));
-        return { session: plain, perMember: { threshold: t, weight } };
-      }
-      if (!plane || plane.length !== h * s.cols) plane = Float32Array.from({ length: h * s.cols }, (_, j) => j);
-      const within = Float32Array.from(cut, (c) => Math.min(Math.max(c - start, -1), end - start));
-      return {
-        session: await tiesCombineSession(true),
-        perMember: { threshold, weight, cut: within },
-        other: { position: f32(plane, [1, h, s.cols]) },
-      };
-    },
-    (out, row, h) => merged.set((out.merged.data as Float32Array).subarray(0, h * s.cols), row * s.cols),
-  );
+  await overBlocks(s, passes, async (row, h) => {
+    const [start, p] = [row * s.cols, h * s.cols];
+    // Entries at the threshold: all kept before a member's cut, none from it on.
+    const within = Int32Array.from(cut, (c) => Math.min(Math.max(c - start, 0), p));
+    merged.set((await passes.combine(row, h, threshold, thresholdUp, within, weight)).subarray(0, p), start);
+  });
   return { rows: s.rows, cols: s.cols, data: merged };
 }

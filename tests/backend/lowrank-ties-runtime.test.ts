@@ -36,31 +36,60 @@ function maxDiff(x: ArrayLike<number>, y: ArrayLike<number>): number {
 describe('TIES on the runtime', () => {
   afterAll(() => setRuntimeMinMacs(RUNTIME_MIN_MACS));
 
-  for (const density of [0.2, 0.5, 0.9, 1]) {
-    test(`density ${density}: the float64 TIES of the same deltas, to float32 round-off`, async () => {
-      const merged = await tiesOnRuntime(factors, weights, density, 0);
-      expect([merged.rows, merged.cols]).toEqual([96, 160]);
-      expect(maxDiff(merged.data, reference(density))).toBeLessThan(1e-5);
+  for (const side of ['kernels', 'graphs'] as const) {
+    for (const density of [0.2, 0.5, 0.9, 1]) {
+      test(`${side}, density ${density}: the float64 TIES of the same deltas, to float32 round-off`, async () => {
+        const merged = await tiesOnRuntime(factors, weights, density, 0, { side });
+        expect([merged.rows, merged.cols]).toEqual([96, 160]);
+        expect(maxDiff(merged.data, reference(density))).toBeLessThan(1e-5);
+      });
+    }
+
+    test(`${side}: a module whose blocks are not whole vectors of four (97×163)`, async () => {
+      const odd = [4, 3].map((r, i) => ({ b: randomMat(97, r, 30 + i), a: randomMat(r, 163, 40 + i) }));
+      const expected = disjointMean(
+        odd.map((f) => magnitudeTrim(matmul(f.b, f.a).data, 0.4)),
+        [1, -2],
+      );
+      const merged = await tiesOnRuntime(odd, [1, -2], 0.4, 1, { side });
+      expect(maxDiff(merged.data, expected)).toBeLessThan(1e-5);
     });
   }
 
-  test('a bracket from a tiny sample misses and is widened until it holds the k-th magnitude', async () => {
-    for (const seed of [1, 2, 3]) {
-      const merged = await tiesOnRuntime(factors, weights, 0.3, seed, 3);
-      expect(maxDiff(merged.data, reference(0.3))).toBeLessThan(1e-5);
+  test('brackets from a small sample, with no margin, miss and are widened until they hold the k-th magnitude', async () => {
+    // 64 draws and no standard deviations of margin: each member's bracket misses about half the time.
+    for (const side of ['kernels', 'graphs'] as const) {
+      for (const seed of [1, 2, 3]) {
+        const merged = await tiesOnRuntime(factors, weights, 0.3, seed, { sample: 64, sigmas: 0, side });
+        expect(maxDiff(merged.data, reference(0.3))).toBeLessThan(1e-5);
+      }
     }
+  });
+
+  test('members so many that one pass would keep too many records merge in two passes, to the same result', async () => {
+    // 16 members on 96×160: brackets of ~3.7% each leave ~45% of the positions unsure, above the one-pass limit of a third.
+    const many = Array.from({ length: 16 }, (_, i) => ({ b: randomMat(96, 3, 50 + i), a: randomMat(3, 160, 70 + i) }));
+    const w = many.map((_, i) => 1 + i / 10);
+    const expected = disjointMean(
+      many.map((f) => magnitudeTrim(matmul(f.b, f.a).data, 0.5)),
+      w,
+    );
+    const merged = await tiesOnRuntime(many, w, 0.5, 0, { side: 'kernels' });
+    expect(maxDiff(merged.data, expected)).toBeLessThan(1e-5);
   });
 
   test('ties across blocks of rows: kept whole before the cut, dropped after it', async () => {
     // 2048×2048 in blocks of 1024 rows for two members: the cut (at 0.3 of the entries) lies in the first block.
     const ones = { b: fromArray(2048, 1, new Array(2048).fill(0.5)), a: fromArray(1, 2048, new Array(2048).fill(-1)) };
     const other = { b: randomMat(2048, 4, 5), a: randomMat(4, 2048, 6) };
-    const merged = await tiesOnRuntime([other, ones], [1, 2], 0.3, 0);
     const expected = disjointMean(
       [other, ones].map((f) => magnitudeTrim(matmul(f.b, f.a).data, 0.3)),
       [1, 2],
     );
-    expect(maxDiff(merged.data, expected)).toBeLessThan(1e-5);
+    for (const side of ['kernels', 'graphs'] as const) {
+      const merged = await tiesOnRuntime([other, ones], [1, 2], 0.3, 0, { side });
+      expect(maxDiff(merged.data, expected)).toBeLessThan(1e-5);
+    }
   });
 
   test('density so small that nothing is kept gives a zero delta', async () => {

@@ -1,0 +1,174 @@
+/**
+ * TIES' two element-wise passes on the CPU (ties-kernels.wat, WebAssembly SIMD), over a block of a module's n stacked
+ * deltas that the runtime's MatMul writes straight into the kernels' memory:
+ * - `stats`: per member, the count of magnitudes above its bracket and the magnitudes inside it with their positions;
+ * - `combine`: trim at each member's threshold (ties at it kept before the member's cut), elect the sign of the total,
+ *   and the weighted mean of the members that carry it.
+ * Hand-written because onnxruntime makes one pass over memory per element-wise op (about 20 per member value) and
+ * a scalar JS loop stalls on the data-dependent branches (16 ns a value, measured); four lanes without branches do
+ * both passes at memory speed. The text is compiled once per process by wabt.
+ */
+import { readFileSync } from 'node:fs';
+import wabt from 'wabt';
+
+/** The little of the WebAssembly API used here (the project's TypeScript libs leave out the DOM's, which declare it). */
+declare const WebAssembly: {
+  Module: new (bytes: Uint8Array) => WasmModule;
+  Memory: new (size: { initial: number }) => WasmMemory;
+  instantiate(module: WasmModule, imports: Record<string, Record<string, unknown>>): Promise<{ exports: unknown }>;
+};
+type WasmModule = { readonly kind: 'wasm module' };
+type WasmMemory = { readonly buffer: ArrayBuffer };
+
+let compiled: Promise<WasmModule> | undefined;
+
+function kernelModule(): Promise<WasmModule> {
+  compiled ??= (async () => {
+    const text = readFileSync(new URL('./ties-kernels.wat', import.meta.url), 'utf8');
+    const parsed = (await wabt()).parseWat('ties-kernels.wat', text, { simd: true });
+    try {
+      return new WebAssembly.Module(parsed.toBinary({}).buffer);
+    } finally {
+      parsed.destroy();
+    }
+  })();
+  return compiled;
+}
+
+interface Exports {
+  stats(n: number, p: number, d: number, params: number, values: number, positions: number, base: number): number;
+  combine(n: number, p: number, d: number, params: number, out: number): void;
+  fused(n: number, p: number, d: number, params: number, out: number, lists: number, cap: number, pending: number, base: number): number;
+}
+
+const PAGE = 65536;
+/** A vector's bytes: the last vector of a plane reads (and writes) up to 12 bytes past it. */
+const PAD = 16;
+const align = (bytes: number) => Math.ceil(bytes / PAD) * PAD;
+
+/**
+ * What `stats` found in one block, per member: the count above its bracket, and entries [ends[i-1], ends[i]) of
+ * `values` (the magnitudes inside the bracket) and `positions` (their flat positions in the module) are member i's.
+ */
+export interface BlockStats {
+  above: Int32Array;
+  ends: Int32Array;
+  values: Float32Array;
+  positions: Int32Array;
+}
+
+/** The kernels with memory for blocks of up to `plane` values per member for `n` members. */
+export class TiesKernels {
+  /** Where the runtime writes the block's deltas: [n, plane] (a view per block is `deltas(p)`). */
+  private readonly memory: WasmMemory;
+  private readonly kernels: Exports;
+  private readonly at: { d: number; params: number; out: number; values: number; positions: number; pending: number };
+
+  private constructor(
+    private readonly n: number,
+    private readonly plane: number,
+    instance: { exports: unknown },
+    memory: WasmMemory,
+  ) {
+    this.memory = memory;
+    this.kernels = instance.exports as unknown as Exports;
+    const d = 0;
+    const params = align(d + 4 * n * plane + PAD);
+    const out = align(params + 80 * n);
+    const values = align(out + 4 * plane + PAD);
+    const positions = values + 4 * n * plane;
+    const pending = positions + 4 * n * plane;
+    this.at = { d, params, out, values, positions, pending };
+  }
+
+  static async create(n: number, plane: number): Promise<TiesKernels> {
+    const bytes = align(4 * n * plane + PAD) + 80 * n + align(4 * plane + PAD) + 8 * n * plane + 24 * plane;
+    const memory = new WebAssembly.Memory({ initial: Math.ceil(bytes / PAGE) });
+    const instance = await WebAssembly.instantiate(await kernelModule(), { env: { memory } });
+    return new TiesKernels(n, plane, instance, memory);
+  }
+
+  /** The block's deltas [n, p] (p ≤ plane), for the runtime to write into. */
+  deltas(p: number): Float32Array {
+    if (p > this.plane) throw new Error(`TiesKernels: a block of ${p} values per member, above ${this.plane}`);
+    return new Float32Array(this.memory.buffer, this.at.d, this.n * p);
+  }
+
+  /** `base`: the flat position in the module of the block's first value. The lists are views, valid until the next call. */
+  stats(p: number, base: number, lo: Float32Array, hi: Float32Array): BlockStats {
+    const { params, d, values, positions } = this.at;
+    const f = new Float32Array(this.memory.buffer, params, 12 * this.n);
+    for (let i = 0; i < this.n; i++) {
+      f.fill(lo[i], 12 * i, 12 * i + 4);
+      f.fill(hi[i], 12 * i + 4, 12 * i + 8);
+    }
+    const count = this.kernels.stats(this.n, p, d, params, values, positions, base);
+    const ints = new Int32Array(this.memory.buffer, params, 12 * this.n);
+    return {
+      above: Int32Array.from({ length: this.n }, (_, i) => ints[12 * i + 8]),
+      ends: Int32Array.from({ length: this.n }, (_, i) => ints[12 * i + 9]),
+      values: new Float32Array(this.memory.buffer, values, count),
+      positions: new Int32Array(this.memory.buffer, positions, count),
+    };
+  }
+
+  /**
+   * The merged plane of the block (a view, valid until the next call). `cut`: per member, the first position in
+   * the block whose magnitude equal to the threshold is no longer kept (0: none kept, p: all kept).
+   */
+  combine(p: number, threshold: Float32Array, thresholdUp: Float32Array, cut: Int32Array, weight: Float32Array): Float32Array {
+    const { params, out, d } = this.at;
+    const f = new Float32Array(this.memory.buffer, params, 16 * this.n);
+    const ints = new Int32Array(this.memory.buffer, params, 16 * this.n);
+    for (let i = 0; i < this.n; i++) {
+      f.fill(threshold[i], 16 * i, 16 * i + 4);
+      f.fill(thresholdUp[i], 16 * i + 4, 16 * i + 8);
+      ints.fill(cut[i], 16 * i + 8, 16 * i + 12);
+      f.fill(weight[i], 16 * i + 12, 16 * i + 16);
+    }
+    this.kernels.combine(this.n, p, d, params, out);
+    return new Float32Array(this.memory.buffer, out, p);
+  }
+
+  /**
+   * Both passes in one where the brackets are expected to hold: the merged plane from the values outside every
+   * member's bracket, and what the rest needs once the thresholds are known (views, valid until the next call).
+   */
+  fused(p: number, base: number, lo: Float32Array, hi: Float32Array, weight: Float32Array): FusedBlock {
+    const { params, d, out, values, pending } = this.at;
+    const n = this.n;
+    const f = new Float32Array(this.memory.buffer, params, 20 * n);
+    const ints = new Int32Array(this.memory.buffer, params, 20 * n);
+    for (let i = 0; i < n; i++) {
+      f.fill(lo[i], 20 * i, 20 * i + 4);
+      f.fill(hi[i], 20 * i + 4, 20 * i + 8);
+      f.fill(weight[i], 20 * i + 8, 20 * i + 12);
+      ints.fill(0, 20 * i + 12, 20 * i + 17);
+    }
+    const records = this.kernels.fused(n, p, d, params, out, values, this.plane, pending, base);
+    const list = (i: number, ArrayType: typeof Float32Array | typeof Int32Array, past: number) =>
+      new ArrayType(this.memory.buffer, values + 4 * (2 * this.plane * i + past), ints[20 * i + 16]);
+    return {
+      merged: new Float32Array(this.memory.buffer, out, p),
+      above: Int32Array.from({ length: n }, (_, i) => ints[20 * i + 12] + ints[20 * i + 13] + ints[20 * i + 14] + ints[20 * i + 15]),
+      unsure: Array.from({ length: n }, (_, i) => ({
+        values: list(i, Float32Array, 0) as Float32Array,
+        positions: list(i, Int32Array, this.plane) as Int32Array,
+      })),
+      pending: new Int32Array(this.memory.buffer, pending, 6 * records),
+    };
+  }
+}
+
+/**
+ * A block of the fused pass: the plane merged from the sure values; per member the count above its bracket and its
+ * unsure entries (signed values, flat positions in the module); and per position with an unsure member a record of
+ * six 32-bit words: position, then (as float32) the sure values' total and the weighted sums of the + and − ones,
+ * then (as int32) their counts.
+ */
+export interface FusedBlock {
+  merged: Float32Array;
+  above: Int32Array;
+  unsure: { values: Float32Array; positions: Int32Array }[];
+  pending: Int32Array;
+}

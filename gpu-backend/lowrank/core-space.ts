@@ -236,10 +236,3 @@ function allocate(curves: number[][], costs: number[][], budget: number): number
   }
   return pick(hi);
 }
-
-// ---- many adapters: the sketched fit (joint-sketch.ts) --------------------------------------------------------------------------
-
-/** Extra sketch columns beyond k (randomized SVD's oversampling). */
-export const OVERSAMPLE = 8;
-
-// ---- serialisation -------------------------------------------------------------------------------------------

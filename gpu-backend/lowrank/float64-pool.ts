@@ -81,7 +81,7 @@ export async function symEigAsync(s: Mat): Promise<{ values: Float64Array; vecto
   return { values, vectors: { rows: n, cols: n, data: vectors } };
 }
 
-/** span-basis.ts's gramFactor. */
+/** gram-factor.ts's gramFactor. */
 export function gramFactorAsync(gram: Mat, tol: number): Promise<{ map: Mat; r: Mat; spread: number }> {
   if (gram.rows < POOL_MIN_N) return Promise.resolve(gramFactor(gram, tol));
   const g = copy(gram);

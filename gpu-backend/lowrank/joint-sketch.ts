@@ -1,7 +1,7 @@
 /**
- * Joint compression's sketched fit (the steps of fitSketched in core-space.ts: a seeded randomized subspace
- * iteration of k + 8 columns on the factor operators) run one module family at a time: the modules of one shape across all
- * layers, its members' factors stacked once in float32 ([L, n·rb, out] for the Bᵢᵀ, [L, n·rb, in] for the Aᵢ, each
+ * Joint compression's sketched fit, where the stacked rank is far above k (a seeded randomized subspace iteration
+ * of k + OVERSAMPLE columns on the factor operators, instead of the core-space QR), run one module family at a
+ * time: the modules of one shape across all layers, its members' factors stacked once in float32 ([L, n·rb, out] for the Bᵢᵀ, [L, n·rb, in] for the Aᵢ, each
  * member's block rb wide, the family's largest rank) so that each step is one batched run for every layer. Per
  * module the sketch took a few dozen runs and float64 JS products, and its first middles came from the whole N×N
  * Grams of the stacked factors when only their rb×rb diagonal blocks are read (N = 512 for 32 adapters of r 16:
@@ -11,7 +11,6 @@
  */
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import { PROJECTIONS } from '../../contracts/formats/hf-config.ts';
-import { OVERSAMPLE } from './core-space.ts';
 import { gemmStacked32 } from './gemm-runner.ts';
 import { type Mat, matmul, matmulNT, sliceCols } from './linalg.ts';
 import type { AlignedSite } from './module-alignment.ts';
@@ -19,6 +18,9 @@ import { gramFactor } from './gram-factor.ts';
 import { symEig } from './symmetric-eigen.ts';
 
 const TWO_TO_MINUS_32 = 2 ** -32;
+
+/** Extra sketch columns beyond k (randomized SVD's oversampling). */
+export const OVERSAMPLE = 8;
 
 /** Sites of one shape (q and o, gate and up share one), in model order; each member's block is `rb` wide (its largest rank there). */
 export interface SiteFamily {
@@ -88,7 +90,7 @@ export function addSquaredNorms(norms: number[], grams: BlockGrams, rb: number):
 
 /**
  * U (out×kk), V (in×kk) and the cores (n × kk², row i is Σᵢ) of every site of `family`, kk = min(k, out, in):
- * fitSketched's randomized subspace iteration, every step batched over the family's layers.
+ * the randomized subspace iteration, every step batched over the family's layers.
  */
 export async function fitSketchedFamily(
   family: SiteFamily,

@@ -6,8 +6,8 @@ import { deltaDistance } from './delta-distance.ts';
 import { keepFloat32 } from './float32-twin.ts';
 import { checkMembers, type Member } from './members.ts';
 import { adapterFromFactors, deltaFactors } from './peft-adapter.ts';
-import { coreSpace, expand, fitBudgeted, fitCore, OVERSAMPLE, taskWeights } from './core-space.ts';
-import { addSquaredNorms, type BlockGrams, blockGrams, fitSketchedFamily, siteFamilies } from './joint-sketch.ts';
+import { coreSpace, expand, fitBudgeted, fitCore, taskWeights } from './core-space.ts';
+import { addSquaredNorms, type BlockGrams, blockGrams, fitSketchedFamily, OVERSAMPLE, siteFamilies } from './joint-sketch.ts';
 import { type AlignedSite, alignModules } from './module-alignment.ts';
 import {
   alignMembers,

@@ -10,6 +10,7 @@ import { Worker } from 'node:worker_threads';
 import { type Mat, qr } from './linalg.ts';
 import { gramFactor } from './gram-factor.ts';
 import { symEig } from './symmetric-eigen.ts';
+import { loadEigenKernels } from './eigen-kernels.ts';
 
 /** Order from which an N×N problem goes to a thread (a 64×64 eigensolve takes ~1 ms here). */
 export const POOL_MIN_N = 64;
@@ -30,6 +31,9 @@ let nextId = 0;
 
 function pool(): Thread[] {
   if (threads) return threads;
+  // The solves kept on this thread use the WebAssembly loops too once loaded; until then (or if wabt fails) the
+  // JavaScript loops give the same results.
+  loadEigenKernels().catch(() => undefined);
   const size = Math.max(1, Math.min(4, availableParallelism()));
   threads = Array.from({ length: size }, () => {
     // Its own loader (tsx, registered by the thread), not the parent's flags.

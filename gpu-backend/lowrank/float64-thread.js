@@ -11,6 +11,8 @@ const { eigenInPlace, eigenWork } = await import('./symmetric-eigen.ts');
 const { gramFactor } = await import('./gram-factor.ts');
 const { qr } = await import('./linalg.ts');
 const { factorModule } = await import('./reversible-factor.ts');
+// The eigensolver's WebAssembly loops (eigen-kernels.ts), ready before the first message is taken.
+await (await import('./eigen-kernels.ts')).loadEigenKernels();
 
 const kernels = {
   eig: ({ n, data }) => {

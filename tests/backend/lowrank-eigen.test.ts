@@ -1,0 +1,103 @@
+import { describe, expect, test } from 'vitest';
+import { eigenInPlaceReference } from '../../bench/eigen-reference.ts';
+import { loadEigenKernels } from '../../gpu-backend/lowrank/eigen-kernels.ts';
+import { matmulTN } from '../../gpu-backend/lowrank/linalg.ts';
+import { gaussian } from '../../gpu-backend/lowrank/svd.ts';
+import { eigenInPlace, eigenWork } from '../../gpu-backend/lowrank/symmetric-eigen.ts';
+
+/** Q·diag(values)·Qᵀ for a random orthogonal Q (from the reference solver on a random Gram). */
+function withSpectrum(values: number[], seed: number): Float64Array {
+  const n = values.length;
+  const x = gaussian(n + 2, n, seed);
+  const q = new Float64Array(matmulTN(x, x).data);
+  eigenInPlaceReference(n, q, { d: new Float64Array(n), e: new Float64Array(n) });
+  const a = new Float64Array(n * n);
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let k = 0; k < n; k++) s += q[i * n + k] * values[k] * q[j * n + k];
+      a[i * n + j] = s;
+    }
+  // Exactly symmetric, as the solvers assume.
+  for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) a[i * n + j] = a[j * n + i];
+  return a;
+}
+
+function symmetric(n: number, seed: number): Float64Array {
+  const x = gaussian(n, n, seed).data;
+  const a = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) a[i * n + j] = x[i * n + j] + x[j * n + i];
+  return a;
+}
+
+function diagonal(values: number[]): Float64Array {
+  const n = values.length;
+  const a = new Float64Array(n * n);
+  values.forEach((x, i) => (a[i * n + i] = x));
+  return a;
+}
+
+const cases: [string, Float64Array][] = [
+  ...[2, 3, 5, 8, 13, 64, 128, 130].map((n): [string, Float64Array] => [`random ${n}`, symmetric(n, n)]),
+  ['random Gram 129', matmulTN(gaussian(140, 129, 3), gaussian(140, 129, 3)).data],
+  ['rank 5 Gram of order 40', matmulTN(gaussian(5, 40, 4), gaussian(5, 40, 4)).data],
+  ['rank 16 Gram of order 128', matmulTN(gaussian(16, 128, 5), gaussian(16, 128, 5)).data],
+  ['repeated eigenvalues, order 33', withSpectrum([...Array(10).fill(3), ...Array(12).fill(-1), ...Array(11).fill(0)], 6)],
+  [
+    'two clusters, order 128',
+    withSpectrum(
+      Array.from({ length: 128 }, (_, i) => (i < 64 ? 2 : 1e-3)),
+      7,
+    ),
+  ],
+  ['diagonal, unsorted, with repeats', diagonal([3, -1, 7, 7, 0, 2.5, -1, 9, 0.25, 7, 1, 4, 4])],
+  ['identity of order 20', diagonal(Array(20).fill(1))],
+  ['zeros of order 16', new Float64Array(256)],
+];
+
+function solve(
+  a: Float64Array,
+  how: 'reference' | 'js' | 'kernels',
+  kernels = null as Awaited<ReturnType<typeof loadEigenKernels>> | null,
+) {
+  const n = Math.round(Math.sqrt(a.length));
+  const v = new Float64Array(a);
+  const w = eigenWork(n);
+  if (how === 'reference') eigenInPlaceReference(n, v, w);
+  else eigenInPlace(n, v, w, how === 'js' ? null : kernels);
+  return { n, values: w.d, vectors: v };
+}
+
+describe('the symmetric eigensolver', () => {
+  test.each(cases)('%s: the WebAssembly and the JavaScript loops give bitwise the reference (the solver before them)', async (_, a) => {
+    const kernels = await loadEigenKernels();
+    const reference = solve(a, 'reference');
+    for (const how of ['js', 'kernels'] as const) {
+      const got = solve(a, how, kernels);
+      expect(got.values).toEqual(reference.values);
+      expect(got.vectors).toEqual(reference.vectors);
+    }
+  });
+
+  test.each(cases)('%s: descending values, orthonormal vectors within 1e-13, V·Λ·Vᵀ rebuilds', async (_, a) => {
+    const { n, values, vectors: v } = solve(a, 'kernels', await loadEigenKernels());
+    for (let i = 1; i < n; i++) expect(values[i]).toBeLessThanOrEqual(values[i - 1]);
+    let orth = 0;
+    let rebuild = 0;
+    let norm = 0;
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < n; j++) {
+        let dot = 0;
+        let back = 0;
+        for (let k = 0; k < n; k++) {
+          dot += v[k * n + i] * v[k * n + j];
+          back += v[i * n + k] * values[k] * v[j * n + k];
+        }
+        orth = Math.max(orth, Math.abs(dot - (i === j ? 1 : 0)));
+        rebuild = Math.max(rebuild, Math.abs(back - a[i * n + j]));
+        norm = Math.max(norm, Math.abs(a[i * n + j]));
+      }
+    expect(orth).toBeLessThan(1e-13);
+    expect(rebuild).toBeLessThanOrEqual(1e-12 * Math.max(norm, 1e-300) * n);
+  });
+});

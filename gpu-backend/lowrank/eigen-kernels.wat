@@ -1,13 +1,14 @@
-;; The O(n³) loops of symmetric-eigen.ts's tred2/tql2 (float64, row-major n×n at byte offset $v). Each does
-;; exactly the arithmetic of the JavaScript loop it replaces, element by element and in the same order (WebAssembly
-;; never fuses a multiply-add), so the results are bitwise those of the JavaScript. Two lanes (f64x2) where the
-;; operations are element-wise; sums stay sequential, two rows' sums interleaved where the rows are independent.
+;; symmetric-eigen.ts's solver (tred2 then tql2 on the eigenvectors as rows; float64, row-major n×n at byte
+;; offset $v). Every function does exactly the arithmetic of the JavaScript it replaces, element by element and in
+;; the same order (WebAssembly never fuses a multiply-add), so the results are bitwise those of the JavaScript.
+;; Two lanes (f64x2) where the operations are element-wise; sums stay sequential, two rows' sums interleaved where
+;; the rows are independent. tql2's rotations of one QL step run after its recurrence (they never feed back).
 (module
   (memory (export "memory") 1)
 
   ;; tred2, for row i: e[k] += v[j,k]·d[j] over the upper triangle, g = e[j] + v[j,j]·d[j] + Σₖ v[j,k]·d[k] → e[j],
   ;; and v[i,j] = d[j], for j < i (the symmetric product with the Householder vector).
-  (func (export "symv") (param $v i32) (param $n i32) (param $i i32) (param $d i32) (param $e i32)
+  (func $symv (export "symv") (param $v i32) (param $n i32) (param $i i32) (param $d i32) (param $e i32)
     (local $j i32) (local $k i32) (local $row i32) (local $f f64) (local $fv v128) (local $g f64)
     (local $x v128) (local $p v128) (local $ek i32)
     (block $rows_done
@@ -52,7 +53,7 @@
 
   ;; tred2, for row i: v[j,k] −= d[j]·e[k] + e[j]·d[k] for j ≤ k < i (the rank-2 update), then d[j] = v[j,i−1] and
   ;; v[j,i] = 0.
-  (func (export "rank2") (param $v i32) (param $n i32) (param $i i32) (param $d i32) (param $e i32)
+  (func $rank2 (export "rank2") (param $v i32) (param $n i32) (param $i i32) (param $d i32) (param $e i32)
     (local $j i32) (local $k i32) (local $row i32) (local $f f64) (local $g f64) (local $fv v128) (local $gv v128)
     (local $a i32)
     (block $rows_done
@@ -134,7 +135,7 @@
 
   ;; tred2's accumulation of the transformations, for step i: with u = row i+1 (columns ≤ i) and d[k] = u[k]/h,
   ;; row j −= (u·row j)·d over columns ≤ i, for j ≤ i. The rows are independent: two sums at a time.
-  (func (export "accumulate") (param $v i32) (param $n i32) (param $i i32) (param $d i32)
+  (func $accumulate (export "accumulate") (param $v i32) (param $n i32) (param $i i32) (param $d i32)
     (local $j i32) (local $len i32) (local $u i32) (local $row i32) (local $stride i32)
     (local $k i32) (local $g0 f64) (local $g1 f64) (local $uk v128) (local $p v128) (local $q v128)
     (local.set $len (i32.add (local.get $i) (i32.const 1)))
@@ -185,7 +186,7 @@
   ;; tql2's plane rotations of one QL step, i = hi−1 down to lo, on rows i and i+1:
   ;; row i+1 ← s[i]·row i + c[i]·row i+1, row i ← c[i]·row i − s[i]·row i+1. A block of columns takes every rotation
   ;; in turn, with row i+1's new value carried in registers, so each rotation loads and stores one row, not two.
-  (func (export "rotate") (param $v i32) (param $n i32) (param $lo i32) (param $hi i32) (param $c i32) (param $s i32)
+  (func $rotate (export "rotate") (param $v i32) (param $n i32) (param $lo i32) (param $hi i32) (param $c i32) (param $s i32)
     (local $k i32) (local $i i32) (local $stride i32) (local $p i32) (local $x i32)
     (local $h0 v128) (local $h1 v128) (local $h2 v128) (local $h3 v128)
     (local $x0 v128) (local $x1 v128) (local $x2 v128) (local $x3 v128)
@@ -255,4 +256,359 @@
         (f64.store (local.get $p) (local.get $hf))
         (local.set $k (i32.add (local.get $k) (i32.const 1)))
         (br $cols))))
+
+  ;; tred2 on the rows of the n×n matrix at $v (the JavaScript driver's tred2, statement for statement).
+  (func $tred2 (param $v i32) (param $n i32) (param $d i32) (param $e i32)
+    (local $i i32) (local $j i32) (local $k i32) (local $t i32) (local $im1 i32)
+    (local $scale f64) (local $h f64) (local $f f64) (local $g f64) (local $hh f64)
+    ;; d[j] = v[j*n + n-1]
+    (local.set $j (i32.const 0))
+    (block $b0 (loop $l0
+      (br_if $b0 (i32.ge_s (local.get $j) (local.get $n)))
+      (local.set $t (i32.sub (i32.add (i32.mul (local.get $j) (local.get $n)) (local.get $n)) (i32.const 1)))
+      (f64.store (i32.add (local.get $d) (i32.shl (local.get $j) (i32.const 3))) (f64.load (i32.add (local.get $v) (i32.shl (local.get $t) (i32.const 3)))))
+      (local.set $j (i32.add (local.get $j) (i32.const 1)))
+      (br $l0)))
+    (local.set $i (i32.sub (local.get $n) (i32.const 1)))
+    (block $b1 (loop $l1
+      (br_if $b1 (i32.le_s (local.get $i) (i32.const 0)))
+      (local.set $im1 (i32.sub (local.get $i) (i32.const 1)))
+      (local.set $scale (f64.const 0))
+      (local.set $h (f64.const 0))
+      (local.set $k (i32.const 0))
+      (block $b2 (loop $l2
+        (br_if $b2 (i32.ge_s (local.get $k) (local.get $i)))
+        (local.set $scale (f64.add (local.get $scale) (f64.abs (f64.load (i32.add (local.get $d) (i32.shl (local.get $k) (i32.const 3)))))))
+        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+        (br $l2)))
+      (if (f64.eq (local.get $scale) (f64.const 0))
+        (then
+          (f64.store (i32.add (local.get $e) (i32.shl (local.get $i) (i32.const 3))) (f64.load (i32.add (local.get $d) (i32.shl (local.get $im1) (i32.const 3)))))
+          (local.set $j (i32.const 0))
+          (block $b3 (loop $l3
+            (br_if $b3 (i32.ge_s (local.get $j) (local.get $i)))
+            (local.set $t (i32.add (i32.mul (local.get $j) (local.get $n)) (local.get $im1)))
+            (f64.store (i32.add (local.get $d) (i32.shl (local.get $j) (i32.const 3))) (f64.load (i32.add (local.get $v) (i32.shl (local.get $t) (i32.const 3)))))
+            (local.set $t (i32.add (i32.mul (local.get $j) (local.get $n)) (local.get $i)))
+            (f64.store (i32.add (local.get $v) (i32.shl (local.get $t) (i32.const 3))) (f64.const 0))
+            (local.set $t (i32.add (i32.mul (local.get $i) (local.get $n)) (local.get $j)))
+            (f64.store (i32.add (local.get $v) (i32.shl (local.get $t) (i32.const 3))) (f64.const 0))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br $l3))))
+        (else
+          (local.set $k (i32.const 0))
+          (block $b4 (loop $l4
+            (br_if $b4 (i32.ge_s (local.get $k) (local.get $i)))
+            (f64.store (i32.add (local.get $d) (i32.shl (local.get $k) (i32.const 3))) (f64.div (f64.load (i32.add (local.get $d) (i32.shl (local.get $k) (i32.const 3)))) (local.get $scale)))
+            (local.set $h (f64.add (local.get $h) (f64.mul (f64.load (i32.add (local.get $d) (i32.shl (local.get $k) (i32.const 3)))) (f64.load (i32.add (local.get $d) (i32.shl (local.get $k) (i32.const 3)))))))
+            (local.set $k (i32.add (local.get $k) (i32.const 1)))
+            (br $l4)))
+          (local.set $f (f64.load (i32.add (local.get $d) (i32.shl (local.get $im1) (i32.const 3)))))
+          (local.set $g (f64.sqrt (local.get $h)))
+          (if (f64.gt (local.get $f) (f64.const 0)) (then (local.set $g (f64.neg (local.get $g)))))
+          (f64.store (i32.add (local.get $e) (i32.shl (local.get $i) (i32.const 3))) (f64.mul (local.get $scale) (local.get $g)))
+          (local.set $h (f64.sub (local.get $h) (f64.mul (local.get $f) (local.get $g))))
+          (f64.store (i32.add (local.get $d) (i32.shl (local.get $im1) (i32.const 3))) (f64.sub (local.get $f) (local.get $g)))
+          (local.set $j (i32.const 0))
+          (block $b5 (loop $l5
+            (br_if $b5 (i32.ge_s (local.get $j) (local.get $i)))
+            (f64.store (i32.add (local.get $e) (i32.shl (local.get $j) (i32.const 3))) (f64.const 0))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br $l5)))
+          (call $symv (local.get $v) (local.get $n) (local.get $i) (local.get $d) (local.get $e))
+          (local.set $f (f64.const 0))
+          (local.set $j (i32.const 0))
+          (block $b6 (loop $l6
+            (br_if $b6 (i32.ge_s (local.get $j) (local.get $i)))
+            (f64.store (i32.add (local.get $e) (i32.shl (local.get $j) (i32.const 3))) (f64.div (f64.load (i32.add (local.get $e) (i32.shl (local.get $j) (i32.const 3)))) (local.get $h)))
+            (local.set $f (f64.add (local.get $f) (f64.mul (f64.load (i32.add (local.get $e) (i32.shl (local.get $j) (i32.const 3)))) (f64.load (i32.add (local.get $d) (i32.shl (local.get $j) (i32.const 3)))))))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br $l6)))
+          (local.set $hh (f64.div (local.get $f) (f64.add (local.get $h) (local.get $h))))
+          (local.set $j (i32.const 0))
+          (block $b7 (loop $l7
+            (br_if $b7 (i32.ge_s (local.get $j) (local.get $i)))
+            (f64.store (i32.add (local.get $e) (i32.shl (local.get $j) (i32.const 3))) (f64.sub (f64.load (i32.add (local.get $e) (i32.shl (local.get $j) (i32.const 3)))) (f64.mul (local.get $hh) (f64.load (i32.add (local.get $d) (i32.shl (local.get $j) (i32.const 3)))))))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br $l7)))
+          (call $rank2 (local.get $v) (local.get $n) (local.get $i) (local.get $d) (local.get $e))))
+      (f64.store (i32.add (local.get $d) (i32.shl (local.get $i) (i32.const 3))) (local.get $h))
+      (local.set $i (i32.sub (local.get $i) (i32.const 1)))
+      (br $l1)))
+    ;; accumulate the transformations
+    (local.set $i (i32.const 0))
+    (block $b8 (loop $l8
+      (br_if $b8 (i32.ge_s (local.get $i) (i32.sub (local.get $n) (i32.const 1))))
+      (local.set $t (i32.mul (local.get $i) (local.get $n)))
+      (local.set $j (i32.sub (i32.add (local.get $t) (local.get $n)) (i32.const 1)))
+      (local.set $k (i32.add (local.get $t) (local.get $i)))
+      (f64.store (i32.add (local.get $v) (i32.shl (local.get $j) (i32.const 3))) (f64.load (i32.add (local.get $v) (i32.shl (local.get $k) (i32.const 3)))))
+      (f64.store (i32.add (local.get $v) (i32.shl (local.get $k) (i32.const 3))) (f64.const 1))
+      (local.set $im1 (i32.add (local.get $i) (i32.const 1)))
+      (local.set $h (f64.load (i32.add (local.get $d) (i32.shl (local.get $im1) (i32.const 3)))))
+      (if (f64.ne (local.get $h) (f64.const 0))
+        (then
+          (local.set $k (i32.const 0))
+          (block $b9 (loop $l9
+            (br_if $b9 (i32.gt_s (local.get $k) (local.get $i)))
+            (local.set $t (i32.add (i32.mul (local.get $im1) (local.get $n)) (local.get $k)))
+            (f64.store (i32.add (local.get $d) (i32.shl (local.get $k) (i32.const 3))) (f64.div (f64.load (i32.add (local.get $v) (i32.shl (local.get $t) (i32.const 3)))) (local.get $h)))
+            (local.set $k (i32.add (local.get $k) (i32.const 1)))
+            (br $l9)))
+          (call $accumulate (local.get $v) (local.get $n) (local.get $i) (local.get $d))))
+      (local.set $k (i32.const 0))
+      (block $b10 (loop $l10
+        (br_if $b10 (i32.gt_s (local.get $k) (local.get $i)))
+        (local.set $t (i32.add (i32.mul (local.get $im1) (local.get $n)) (local.get $k)))
+        (f64.store (i32.add (local.get $v) (i32.shl (local.get $t) (i32.const 3))) (f64.const 0))
+        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+        (br $l10)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $l8)))
+    (local.set $j (i32.const 0))
+    (block $b11 (loop $l11
+      (br_if $b11 (i32.ge_s (local.get $j) (local.get $n)))
+      (local.set $t (i32.sub (i32.add (i32.mul (local.get $j) (local.get $n)) (local.get $n)) (i32.const 1)))
+      (f64.store (i32.add (local.get $d) (i32.shl (local.get $j) (i32.const 3))) (f64.load (i32.add (local.get $v) (i32.shl (local.get $t) (i32.const 3)))))
+      (f64.store (i32.add (local.get $v) (i32.shl (local.get $t) (i32.const 3))) (f64.const 0))
+      (local.set $j (i32.add (local.get $j) (i32.const 1)))
+      (br $l11)))
+    (local.set $t (i32.sub (i32.mul (local.get $n) (local.get $n)) (i32.const 1)))
+    (f64.store (i32.add (local.get $v) (i32.shl (local.get $t) (i32.const 3))) (f64.const 1))
+    (f64.store (local.get $e) (f64.const 0)))
+
+  ;; tql2 on the rows of $v after $tred2 (the JavaScript driver's tql2, statement for statement), then the
+  ;; selection sort: rows and d ascending.
+  (func $tql2 (param $v i32) (param $n i32) (param $d i32) (param $e i32) (param $cs i32) (param $ss i32)
+    (local $i i32) (local $l i32) (local $m i32) (local $iter i32) (local $t i32) (local $l1 i32) (local $k i32)
+    (local $f f64) (local $tst1 f64) (local $g f64) (local $p f64) (local $r f64) (local $dl1 f64) (local $h f64)
+    (local $c f64) (local $c2 f64) (local $c3 f64) (local $el1 f64) (local $s f64) (local $s2 f64) (local $x f64)
+    (local.set $i (i32.const 1))
+    (block $b0 (loop $l0
+      (br_if $b0 (i32.ge_s (local.get $i) (local.get $n)))
+      (local.set $t (i32.sub (local.get $i) (i32.const 1)))
+      (f64.store (i32.add (local.get $e) (i32.shl (local.get $t) (i32.const 3))) (f64.load (i32.add (local.get $e) (i32.shl (local.get $i) (i32.const 3)))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $l0)))
+    (local.set $t (i32.sub (local.get $n) (i32.const 1)))
+    (f64.store (i32.add (local.get $e) (i32.shl (local.get $t) (i32.const 3))) (f64.const 0))
+    (local.set $f (f64.const 0))
+    (local.set $tst1 (f64.const 0))
+    (local.set $l (i32.const 0))
+    (block $b1 (loop $lp1
+      (br_if $b1 (i32.ge_s (local.get $l) (local.get $n)))
+      (local.set $tst1 (f64.max (local.get $tst1) (f64.add (f64.abs (f64.load (i32.add (local.get $d) (i32.shl (local.get $l) (i32.const 3))))) (f64.abs (f64.load (i32.add (local.get $e) (i32.shl (local.get $l) (i32.const 3))))))))
+      (local.set $m (local.get $l))
+      (block $b2 (loop $lp2
+        (br_if $b2 (i32.ge_s (local.get $m) (i32.sub (local.get $n) (i32.const 1))))
+        (br_if $b2 (i32.eqz (f64.gt (f64.abs (f64.load (i32.add (local.get $e) (i32.shl (local.get $m) (i32.const 3))))) (f64.mul (f64.const 0x1p-52) (local.get $tst1)))))
+        (local.set $m (i32.add (local.get $m) (i32.const 1)))
+        (br $lp2)))
+      (if (i32.gt_s (local.get $m) (local.get $l))
+        (then
+          (local.set $l1 (i32.add (local.get $l) (i32.const 1)))
+          (local.set $iter (i32.const 0))
+          (block $b3 (loop $lp3
+            (br_if $b3 (i32.ge_s (local.get $iter) (i32.const 60)))
+            (local.set $g (f64.load (i32.add (local.get $d) (i32.shl (local.get $l) (i32.const 3)))))
+            (local.set $p (f64.div (f64.sub (f64.load (i32.add (local.get $d) (i32.shl (local.get $l1) (i32.const 3)))) (local.get $g)) (f64.mul (f64.const 2) (f64.load (i32.add (local.get $e) (i32.shl (local.get $l) (i32.const 3)))))))
+            (local.set $r (f64.sqrt (f64.add (f64.mul (local.get $p) (local.get $p)) (f64.const 1))))
+            (if (f64.lt (local.get $p) (f64.const 0)) (then (local.set $r (f64.neg (local.get $r)))))
+            (f64.store (i32.add (local.get $d) (i32.shl (local.get $l) (i32.const 3))) (f64.div (f64.load (i32.add (local.get $e) (i32.shl (local.get $l) (i32.const 3)))) (f64.add (local.get $p) (local.get $r))))
+            (f64.store (i32.add (local.get $d) (i32.shl (local.get $l1) (i32.const 3))) (f64.mul (f64.load (i32.add (local.get $e) (i32.shl (local.get $l) (i32.const 3)))) (f64.add (local.get $p) (local.get $r))))
+            (local.set $dl1 (f64.load (i32.add (local.get $d) (i32.shl (local.get $l1) (i32.const 3)))))
+            (local.set $h (f64.sub (local.get $g) (f64.load (i32.add (local.get $d) (i32.shl (local.get $l) (i32.const 3))))))
+            (local.set $i (i32.add (local.get $l) (i32.const 2)))
+            (block $b4 (loop $lp4
+              (br_if $b4 (i32.ge_s (local.get $i) (local.get $n)))
+              (f64.store (i32.add (local.get $d) (i32.shl (local.get $i) (i32.const 3))) (f64.sub (f64.load (i32.add (local.get $d) (i32.shl (local.get $i) (i32.const 3)))) (local.get $h)))
+              (local.set $i (i32.add (local.get $i) (i32.const 1)))
+              (br $lp4)))
+            (local.set $f (f64.add (local.get $f) (local.get $h)))
+            (local.set $p (f64.load (i32.add (local.get $d) (i32.shl (local.get $m) (i32.const 3)))))
+            (local.set $c (f64.const 1))
+            (local.set $c2 (local.get $c))
+            (local.set $c3 (local.get $c))
+            (local.set $el1 (f64.load (i32.add (local.get $e) (i32.shl (local.get $l1) (i32.const 3)))))
+            (local.set $s (f64.const 0))
+            (local.set $s2 (f64.const 0))
+            (local.set $i (i32.sub (local.get $m) (i32.const 1)))
+            (block $b5 (loop $lp5
+              (br_if $b5 (i32.lt_s (local.get $i) (local.get $l)))
+              (local.set $t (i32.add (local.get $i) (i32.const 1)))
+              (local.set $c3 (local.get $c2))
+              (local.set $c2 (local.get $c))
+              (local.set $s2 (local.get $s))
+              (local.set $g (f64.mul (local.get $c) (f64.load (i32.add (local.get $e) (i32.shl (local.get $i) (i32.const 3))))))
+              (local.set $h (f64.mul (local.get $c) (local.get $p)))
+              (local.set $r (f64.sqrt (f64.add (f64.mul (local.get $p) (local.get $p)) (f64.mul (f64.load (i32.add (local.get $e) (i32.shl (local.get $i) (i32.const 3)))) (f64.load (i32.add (local.get $e) (i32.shl (local.get $i) (i32.const 3))))))))
+              (f64.store (i32.add (local.get $e) (i32.shl (local.get $t) (i32.const 3))) (f64.mul (local.get $s) (local.get $r)))
+              (local.set $s (f64.div (f64.load (i32.add (local.get $e) (i32.shl (local.get $i) (i32.const 3)))) (local.get $r)))
+              (local.set $c (f64.div (local.get $p) (local.get $r)))
+              (local.set $p (f64.sub (f64.mul (local.get $c) (f64.load (i32.add (local.get $d) (i32.shl (local.get $i) (i32.const 3))))) (f64.mul (local.get $s) (local.get $g))))
+              (f64.store (i32.add (local.get $d) (i32.shl (local.get $t) (i32.const 3)))
+                (f64.add (local.get $h)
+                  (f64.mul (local.get $s) (f64.add (f64.mul (local.get $c) (local.get $g)) (f64.mul (local.get $s) (f64.load (i32.add (local.get $d) (i32.shl (local.get $i) (i32.const 3)))))))))
+              (f64.store (i32.add (local.get $cs) (i32.shl (local.get $i) (i32.const 3))) (local.get $c))
+              (f64.store (i32.add (local.get $ss) (i32.shl (local.get $i) (i32.const 3))) (local.get $s))
+              (local.set $i (i32.sub (local.get $i) (i32.const 1)))
+              (br $lp5)))
+            (call $rotate (local.get $v) (local.get $n) (local.get $l) (local.get $m) (local.get $cs) (local.get $ss))
+            (local.set $p
+              (f64.div
+                (f64.mul
+                  (f64.mul (f64.mul (f64.mul (f64.neg (local.get $s)) (local.get $s2)) (local.get $c3)) (local.get $el1))
+                  (f64.load (i32.add (local.get $e) (i32.shl (local.get $l) (i32.const 3)))))
+                (local.get $dl1)))
+            (f64.store (i32.add (local.get $e) (i32.shl (local.get $l) (i32.const 3))) (f64.mul (local.get $s) (local.get $p)))
+            (f64.store (i32.add (local.get $d) (i32.shl (local.get $l) (i32.const 3))) (f64.mul (local.get $c) (local.get $p)))
+            (br_if $b3 (i32.eqz (f64.gt (f64.abs (f64.load (i32.add (local.get $e) (i32.shl (local.get $l) (i32.const 3))))) (f64.mul (f64.const 0x1p-52) (local.get $tst1)))))
+            (local.set $iter (i32.add (local.get $iter) (i32.const 1)))
+            (br $lp3)))))
+      (f64.store (i32.add (local.get $d) (i32.shl (local.get $l) (i32.const 3))) (f64.add (f64.load (i32.add (local.get $d) (i32.shl (local.get $l) (i32.const 3)))) (local.get $f)))
+      (f64.store (i32.add (local.get $e) (i32.shl (local.get $l) (i32.const 3))) (f64.const 0))
+      (local.set $l (i32.add (local.get $l) (i32.const 1)))
+      (br $lp1)))
+    ;; selection sort, ascending, rows with their values
+    (local.set $i (i32.const 0))
+    (block $b6 (loop $lp6
+      (br_if $b6 (i32.ge_s (local.get $i) (i32.sub (local.get $n) (i32.const 1))))
+      (local.set $k (local.get $i))
+      (local.set $p (f64.load (i32.add (local.get $d) (i32.shl (local.get $i) (i32.const 3)))))
+      (local.set $m (i32.add (local.get $i) (i32.const 1)))
+      (block $b7 (loop $lp7
+        (br_if $b7 (i32.ge_s (local.get $m) (local.get $n)))
+        (if (f64.lt (f64.load (i32.add (local.get $d) (i32.shl (local.get $m) (i32.const 3)))) (local.get $p))
+          (then (local.set $k (local.get $m)) (local.set $p (f64.load (i32.add (local.get $d) (i32.shl (local.get $m) (i32.const 3)))))))
+        (local.set $m (i32.add (local.get $m) (i32.const 1)))
+        (br $lp7)))
+      (if (i32.ne (local.get $k) (local.get $i))
+        (then
+          (f64.store (i32.add (local.get $d) (i32.shl (local.get $k) (i32.const 3))) (f64.load (i32.add (local.get $d) (i32.shl (local.get $i) (i32.const 3)))))
+          (f64.store (i32.add (local.get $d) (i32.shl (local.get $i) (i32.const 3))) (local.get $p))
+          (local.set $m (i32.const 0))
+          (block $b8 (loop $lp8
+            (br_if $b8 (i32.ge_s (local.get $m) (local.get $n)))
+            (local.set $t (i32.add (i32.mul (local.get $i) (local.get $n)) (local.get $m)))
+            (local.set $l (i32.add (i32.mul (local.get $k) (local.get $n)) (local.get $m)))
+            (local.set $x (f64.load (i32.add (local.get $v) (i32.shl (local.get $t) (i32.const 3)))))
+            (f64.store (i32.add (local.get $v) (i32.shl (local.get $t) (i32.const 3))) (f64.load (i32.add (local.get $v) (i32.shl (local.get $l) (i32.const 3)))))
+            (f64.store (i32.add (local.get $v) (i32.shl (local.get $l) (i32.const 3))) (local.get $x))
+            (local.set $m (i32.add (local.get $m) (i32.const 1)))
+            (br $lp8)))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $lp6))))
+
+  ;; The whole solve on the rows of the n×n matrix at $v: eigenvectors as rows, rows and d ascending.
+  (func (export "eigenRows") (param $v i32) (param $n i32) (param $d i32) (param $e i32) (param $cs i32) (param $ss i32)
+    (call $tred2 (local.get $v) (local.get $n) (local.get $d) (local.get $e))
+    (call $tql2 (local.get $v) (local.get $n) (local.get $d) (local.get $e) (local.get $cs) (local.get $ss)))
+
+  ;; reversible-factor.ts's fitPositions for n ≤ r and p < n, over `count` positions: X at $x (per position n×r,
+  ;; task-major, as gathered), μ → $mu (r per position), V → $basis (p·r), C → $coef (n·p); $basis and $coef
+  ;; zeroed by the caller. The eigensolve is eigenRows on the n×n Gram at $g, read in descending order.
+  (func (export "fitPositions") (param $count i32) (param $n i32) (param $r i32) (param $p i32)
+    (param $x i32) (param $mu i32) (param $basis i32) (param $coef i32)
+    (param $g i32) (param $d i32) (param $e i32) (param $cs i32) (param $ss i32)
+    (local $pos i32) (local $i i32) (local $k i32) (local $a i32) (local $b i32) (local $j i32) (local $t i32)
+    (local $xo i32) (local $mo i32) (local $bo i32) (local $co i32) (local $vj i32) (local $nr i32)
+    (local $m f64) (local $c f64) (local $trace f64) (local $s f64) (local $lambda f64) (local $root f64) (local $ev f64)
+    (local $fn f64)
+    (local.set $nr (i32.mul (local.get $n) (local.get $r)))
+    (local.set $fn (f64.convert_i32_s (local.get $n)))
+    (block $bpos (loop $lpos
+      (br_if $bpos (i32.ge_s (local.get $pos) (local.get $count)))
+      (local.set $xo (i32.add (local.get $x) (i32.shl (i32.mul (local.get $pos) (local.get $nr)) (i32.const 3))))
+      (local.set $mo (i32.add (local.get $mu) (i32.shl (i32.mul (local.get $pos) (local.get $r)) (i32.const 3))))
+      (local.set $bo (i32.add (local.get $basis) (i32.shl (i32.mul (local.get $pos) (i32.mul (local.get $r) (local.get $p))) (i32.const 3))))
+      (local.set $co (i32.add (local.get $coef) (i32.shl (i32.mul (local.get $pos) (i32.mul (local.get $p) (local.get $n))) (i32.const 3))))
+      ;; μ[k] = (Σᵢ x[i,k]) / n, summed in task order
+      (local.set $k (i32.const 0))
+      (block $b1 (loop $l1
+        (br_if $b1 (i32.ge_s (local.get $k) (local.get $r)))
+        (local.set $m (f64.const 0))
+        (local.set $i (i32.const 0))
+        (block $b2 (loop $l2
+          (br_if $b2 (i32.ge_s (local.get $i) (local.get $n)))
+          (local.set $t (i32.add (i32.mul (local.get $i) (local.get $r)) (local.get $k)))
+          (local.set $m (f64.add (local.get $m) (f64.load (i32.add (local.get $xo) (i32.shl (local.get $t) (i32.const 3))))))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br $l2)))
+        (f64.store (i32.add (local.get $mo) (i32.shl (local.get $k) (i32.const 3))) (f64.div (local.get $m) (local.get $fn)))
+        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+        (br $l1)))
+      ;; X − μ in place, and its squared norm in task-major order
+      (local.set $trace (f64.const 0))
+      (local.set $i (i32.const 0))
+      (block $b3 (loop $l3
+        (br_if $b3 (i32.ge_s (local.get $i) (local.get $n)))
+        (local.set $k (i32.const 0))
+        (block $b4 (loop $l4
+          (br_if $b4 (i32.ge_s (local.get $k) (local.get $r)))
+          (local.set $t (i32.add (i32.mul (local.get $i) (local.get $r)) (local.get $k)))
+          (local.set $c (f64.sub (f64.load (i32.add (local.get $xo) (i32.shl (local.get $t) (i32.const 3)))) (f64.load (i32.add (local.get $mo) (i32.shl (local.get $k) (i32.const 3))))))
+          (f64.store (i32.add (local.get $xo) (i32.shl (local.get $t) (i32.const 3))) (local.get $c))
+          (local.set $trace (f64.add (local.get $trace) (f64.mul (local.get $c) (local.get $c))))
+          (local.set $k (i32.add (local.get $k) (i32.const 1)))
+          (br $l4)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $l3)))
+      (if (f64.ne (local.get $trace) (f64.const 0))
+        (then
+          ;; the Gram (X − μ)ᵀ(X − μ), n×n
+          (local.set $a (i32.const 0))
+          (block $b5 (loop $l5
+            (br_if $b5 (i32.ge_s (local.get $a) (local.get $n)))
+            (local.set $b (local.get $a))
+            (block $b6 (loop $l6
+              (br_if $b6 (i32.ge_s (local.get $b) (local.get $n)))
+              (local.set $s (f64.const 0))
+              (local.set $k (i32.const 0))
+              (block $b7 (loop $l7
+                (br_if $b7 (i32.ge_s (local.get $k) (local.get $r)))
+                (local.set $t (i32.add (i32.mul (local.get $a) (local.get $r)) (local.get $k)))
+                (local.set $j (i32.add (i32.mul (local.get $b) (local.get $r)) (local.get $k)))
+                (local.set $s (f64.add (local.get $s) (f64.mul (f64.load (i32.add (local.get $xo) (i32.shl (local.get $t) (i32.const 3)))) (f64.load (i32.add (local.get $xo) (i32.shl (local.get $j) (i32.const 3)))))))
+                (local.set $k (i32.add (local.get $k) (i32.const 1)))
+                (br $l7)))
+              (local.set $t (i32.add (i32.mul (local.get $a) (local.get $n)) (local.get $b)))
+              (f64.store (i32.add (local.get $g) (i32.shl (local.get $t) (i32.const 3))) (local.get $s))
+              (local.set $t (i32.add (i32.mul (local.get $b) (local.get $n)) (local.get $a)))
+              (f64.store (i32.add (local.get $g) (i32.shl (local.get $t) (i32.const 3))) (local.get $s))
+              (local.set $b (i32.add (local.get $b) (i32.const 1)))
+              (br $l6)))
+            (local.set $a (i32.add (local.get $a) (i32.const 1)))
+            (br $l5)))
+          (call $tred2 (local.get $g) (local.get $n) (local.get $d) (local.get $e))
+          (call $tql2 (local.get $g) (local.get $n) (local.get $d) (local.get $e) (local.get $cs) (local.get $ss))
+          ;; eigenpair j (descending) is row and value n−1−j: V[:, j] = X·e/√λ, C[j, :] = √λ·eᵀ
+          (local.set $j (i32.const 0))
+          (block $b8 (loop $l8
+            (br_if $b8 (i32.ge_s (local.get $j) (local.get $p)))
+            (local.set $a (i32.sub (i32.sub (local.get $n) (i32.const 1)) (local.get $j)))
+            (local.set $lambda (f64.load (i32.add (local.get $d) (i32.shl (local.get $a) (i32.const 3)))))
+            (br_if $b8 (i32.eqz (f64.gt (local.get $lambda) (f64.mul (f64.const 1e-24) (local.get $trace)))))
+            (local.set $root (f64.sqrt (local.get $lambda)))
+            (local.set $vj (i32.add (local.get $bo) (i32.shl (i32.mul (local.get $j) (local.get $r)) (i32.const 3))))
+            (local.set $i (i32.const 0))
+            (block $b9 (loop $l9
+              (br_if $b9 (i32.ge_s (local.get $i) (local.get $n)))
+              (local.set $t (i32.add (i32.mul (local.get $a) (local.get $n)) (local.get $i)))
+              (local.set $ev (f64.load (i32.add (local.get $g) (i32.shl (local.get $t) (i32.const 3)))))
+              (local.set $t (i32.add (i32.mul (local.get $i) (local.get $p)) (local.get $j)))
+              (f64.store (i32.add (local.get $co) (i32.shl (local.get $t) (i32.const 3))) (f64.mul (local.get $root) (local.get $ev)))
+              (local.set $c (f64.div (local.get $ev) (local.get $root)))
+              (local.set $k (i32.const 0))
+              (block $b10 (loop $l10
+                (br_if $b10 (i32.ge_s (local.get $k) (local.get $r)))
+                (local.set $t (i32.add (i32.mul (local.get $i) (local.get $r)) (local.get $k)))
+                (f64.store (i32.add (local.get $vj) (i32.shl (local.get $k) (i32.const 3))) (f64.add (f64.load (i32.add (local.get $vj) (i32.shl (local.get $k) (i32.const 3)))) (f64.mul (f64.load (i32.add (local.get $xo) (i32.shl (local.get $t) (i32.const 3)))) (local.get $c))))
+                (local.set $k (i32.add (local.get $k) (i32.const 1)))
+                (br $l10)))
+              (local.set $i (i32.add (local.get $i) (i32.const 1)))
+              (br $l9)))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br $l8)))))
+      (local.set $pos (i32.add (local.get $pos) (i32.const 1)))
+      (br $lpos))))
 )

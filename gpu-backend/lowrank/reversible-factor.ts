@@ -15,6 +15,7 @@
 import { svdOfProduct, transpose, zeros, type Mat } from './linalg.ts';
 import type { DeltaFactors } from './peft-adapter.ts';
 import { eigenInPlace, eigenWork } from './symmetric-eigen.ts';
+import { eigenKernels, type EigenKernels } from './eigen-kernels.ts';
 import { inWindow, MODULES_IN_FLIGHT, onThread } from './float64-pool.ts';
 import { slotOf, type AlignedModule, type MergedModule } from './reversible-types.ts';
 
@@ -33,7 +34,13 @@ export async function buildFactorModules(aligned: AlignedModule[], p: number, sv
 /** Positions (rows of B and columns of A) from which a module is fitted on a thread. */
 export const FACTOR_POOL_MIN = 256;
 
-export function factorModule(slot: AlignedModule, p: number, svdForm: boolean): MergedModule {
+/** `kernels`: eigen-kernels.ts's fit, or null for the JavaScript one (the tests run both). */
+export function factorModule(
+  slot: AlignedModule,
+  p: number,
+  svdForm: boolean,
+  kernels: EigenKernels | null = eigenKernels(),
+): MergedModule {
   const factors = svdForm ? slot.factors.map((f) => (f ? balancedSvdFactors(f) : null)) : slot.factors;
   const r = Math.max(...factors.map((f) => (f ? f.a.rows : 0)));
   // Rows of B and rows of Aᵀ: each position's r-vector is contiguous in both.
@@ -42,12 +49,14 @@ export function factorModule(slot: AlignedModule, p: number, svdForm: boolean): 
     slot.out,
     r,
     p,
+    kernels,
   );
   const aSide = fitPositions(
     factors.map((f) => (f ? transpose(f.a) : null)),
     slot.in,
     r,
     p,
+    kernels,
   );
   return {
     ...slotOf(slot),
@@ -92,15 +101,47 @@ export function balancedSvdFactors(f: DeltaFactors): DeltaFactors {
   return { ...f, b, a };
 }
 
+/** Positions per call of the WebAssembly fit (its X is ~256 KB for 8 tasks of rank 16). */
+const FIT_BATCH = 256;
+
 /**
  * One factor's positions: `rows[i]` is task i's factor with one r_i-vector per row (null: all zeros).
  * Allocation-free inside the loop: it runs once per row of B and column of A, ~300k times on the 135M shape.
+ * With n ≤ r and p < n (the usual case: fewer tasks than rank) and the kernels loaded, the positions go to
+ * eigen-kernels.wat's fitPositions a batch at a time, which does this function's arithmetic in the same order
+ * (bitwise the same parts) without its per-position overhead.
  */
-function fitPositions(rows: (Mat | null)[], positions: number, r: number, p: number): { mu: Mat; basis: Mat; coef: Mat } {
+function fitPositions(
+  rows: (Mat | null)[],
+  positions: number,
+  r: number,
+  p: number,
+  kernels: EigenKernels | null = eigenKernels(),
+): { mu: Mat; basis: Mat; coef: Mat } {
   const n = rows.length;
   const mu = zeros(positions, r);
   const basis = zeros(positions, r * p);
   const coef = zeros(positions, p * n);
+  if (kernels && n > 1 && n <= r && p < n) {
+    for (let from = 0; from < positions; from += FIT_BATCH) {
+      const count = Math.min(FIT_BATCH, positions - from);
+      const batch = kernels.batch(n, r, p, count);
+      batch.x.fill(0);
+      rows.forEach((mat, i) => {
+        if (!mat) return;
+        const ri = mat.cols;
+        for (let pos = 0; pos < count; pos++) {
+          const off = (from + pos) * ri;
+          batch.x.set(mat.data.subarray(off, off + ri), (pos * n + i) * r);
+        }
+      });
+      kernels.fitPositions(count, n, r, p);
+      mu.data.set(batch.mu, from * r);
+      basis.data.set(batch.basis, from * r * p);
+      coef.data.set(batch.coef, from * p * n);
+    }
+    return { mu, basis, coef };
+  }
   const md = mu.data;
   const bd = basis.data;
   const cd = coef.data;

@@ -5,39 +5,29 @@
  * hundred rows, where O(4n³/3 + 3n³) without allocation is what keeps a merge of the 135M shape within seconds
  * (ml-matrix's EigenvalueDecomposition allocates a Matrix per call).
  *
- * The O(n³) loops (`Hot`) run in WebAssembly SIMD once eigen-kernels.ts has loaded (the float64 threads load it
- * before taking work), else in JavaScript; both do the same arithmetic in the same order, so the results are
- * bitwise equal and only the speed depends on which ran.
+ * The solve runs in WebAssembly SIMD (eigen-kernels.wat, ~5× less CPU at n = 128) once eigen-kernels.ts has
+ * loaded (the float64 threads load it before taking work), else in JavaScript below. Both do the same arithmetic
+ * in the same order, so the results are bitwise equal and only the speed depends on which ran.
  */
 import { eigenKernels, type EigenKernels } from './eigen-kernels.ts';
 import { zeros, type Mat } from './linalg.ts';
 
-/** Work buffers for `eigenInPlace` on matrices up to n×n (c, s: a QL step's rotations). */
+/** Work buffers for `eigenInPlace` on matrices up to n×n. */
 export interface EigenWork {
   d: Float64Array;
   e: Float64Array;
-  c?: Float64Array;
-  s?: Float64Array;
 }
 
 export function eigenWork(n: number): EigenWork {
-  return { d: new Float64Array(n), e: new Float64Array(n), c: new Float64Array(n), s: new Float64Array(n) };
+  return { d: new Float64Array(n), e: new Float64Array(n) };
 }
-
-/** Order from which a solve runs in the WebAssembly kernels when they are loaded (below, copying costs more). */
-export const KERNEL_MIN_N = 12;
 
 /**
  * On entry `v` (n×n row-major, leading block of a larger buffer allowed) holds a symmetric matrix; on exit its
  * columns are orthonormal eigenvectors and `w.d[0..n)` the eigenvalues, both in DESCENDING order of value.
- * `kernels`: the WebAssembly loops, or null for the JavaScript ones (the tests run both).
+ * `kernels`: the WebAssembly solver, or null for the JavaScript one (the tests run both).
  */
-export function eigenInPlace(
-  n: number,
-  v: Float64Array,
-  w: EigenWork,
-  kernels: EigenKernels | null = n >= KERNEL_MIN_N ? eigenKernels() : null,
-): void {
+export function eigenInPlace(n: number, v: Float64Array, w: EigenWork, kernels: EigenKernels | null = eigenKernels()): void {
   const { d, e } = w;
   if (n === 1) {
     d[0] = v[0];
@@ -47,8 +37,8 @@ export function eigenInPlace(
   if (kernels) {
     const k = kernels.workspace(n);
     k.v.set(v.subarray(0, n * n));
-    solve(n, k.v, k.d, k.e, k.c, k.s, wasmHot(k));
-    // Rows are eigenvectors in ascending order: out column n−1−i is row i.
+    k.eigenRows(n);
+    // Rows are eigenvectors in ascending order: column n−1−i of the result is row i.
     for (let i = 0; i < n; i++) {
       const col = n - 1 - i;
       d[col] = k.d[i];
@@ -56,9 +46,10 @@ export function eigenInPlace(
     }
     return;
   }
-  const c = w.c && w.c.length >= n ? w.c : new Float64Array(n);
-  const s = w.s && w.s.length >= n ? w.s : new Float64Array(n);
-  solve(n, v, d, e, c, s, jsHot);
+  // Both run on the eigenvectors as rows (the transpose of EISPACK's layout; the input is symmetric), so that
+  // every rotation and update walks contiguous memory: 12% less CPU at n = 128 than the column layout.
+  tred2(n, v, d, e);
+  tql2(n, v, d, e);
   // tql2 leaves ascending order; reverse the rows and values, then make the rows columns.
   for (let lo = 0, hi = n - 1; lo < hi; lo++, hi--) {
     const t = d[lo];
@@ -90,92 +81,7 @@ export function symEig(s: Mat): { values: Float64Array; vectors: Mat } {
   return { values: w.d, vectors };
 }
 
-/**
- * The O(n³) loops of tred2 (step i) and tql2 (one QL step's rotations, c[i], s[i] for i in [lo, hi)), on the
- * driver's arrays. One object per implementation, so a solve allocates nothing (8×8 solves run ~300k times a merge).
- */
-interface Hot {
-  symv(n: number, v: Float64Array, d: Float64Array, e: Float64Array, i: number): void;
-  rank2(n: number, v: Float64Array, d: Float64Array, e: Float64Array, i: number): void;
-  accumulate(n: number, v: Float64Array, d: Float64Array, i: number): void;
-  rotate(n: number, v: Float64Array, c: Float64Array, s: Float64Array, lo: number, hi: number): void;
-}
-
-/** The kernels work on their own workspace, where the driver's arrays are views (EigenKernels.workspace). */
-const wasmHots = new WeakMap<EigenKernels, Hot>();
-function wasmHot(kernels: EigenKernels): Hot {
-  let hot = wasmHots.get(kernels);
-  if (!hot) {
-    const { k, at } = kernels;
-    hot = {
-      symv: (n, _v, _d, _e, i) => k.symv(0, n, i, at.d, at.e),
-      rank2: (n, _v, _d, _e, i) => k.rank2(0, n, i, at.d, at.e),
-      accumulate: (n, _v, _d, i) => k.accumulate(0, n, i, at.d),
-      rotate: (n, _v, _c, _s, lo, hi) => k.rotate(0, n, lo, hi, at.c, at.s),
-    };
-    wasmHots.set(kernels, hot);
-  }
-  return hot;
-}
-
-/** The same loops in JavaScript. */
-const jsHot: Hot = { symv: symvJs, rank2: rank2Js, accumulate: accumulateJs, rotate: rotateJs };
-
-function symvJs(n: number, v: Float64Array, d: Float64Array, e: Float64Array, i: number): void {
-  for (let j = 0; j < i; j++) {
-    const f = d[j];
-    v[i * n + j] = f;
-    let g = e[j] + v[j * n + j] * f;
-    for (let k = j + 1; k <= i - 1; k++) {
-      g += v[j * n + k] * d[k];
-      e[k] += v[j * n + k] * f;
-    }
-    e[j] = g;
-  }
-}
-
-function rank2Js(n: number, v: Float64Array, d: Float64Array, e: Float64Array, i: number): void {
-  for (let j = 0; j < i; j++) {
-    const f = d[j];
-    const g = e[j];
-    for (let k = j; k <= i - 1; k++) v[j * n + k] -= f * e[k] + g * d[k];
-    d[j] = v[j * n + i - 1];
-    v[j * n + i] = 0;
-  }
-}
-
-function accumulateJs(n: number, v: Float64Array, d: Float64Array, i: number): void {
-  for (let j = 0; j <= i; j++) {
-    let g = 0;
-    for (let k = 0; k <= i; k++) g += v[(i + 1) * n + k] * v[j * n + k];
-    for (let k = 0; k <= i; k++) v[j * n + k] -= g * d[k];
-  }
-}
-
-function rotateJs(n: number, v: Float64Array, cs: Float64Array, ss: Float64Array, lo: number, hi: number): void {
-  for (let i = hi - 1; i >= lo; i--) {
-    const c = cs[i];
-    const s = ss[i];
-    const ri = i * n;
-    const ri1 = ri + n;
-    for (let k = 0; k < n; k++) {
-      const h = v[ri1 + k];
-      v[ri1 + k] = s * v[ri + k] + c * h;
-      v[ri + k] = c * v[ri + k] - s * h;
-    }
-  }
-}
-
-/**
- * tred2 then tql2 on the eigenvectors as rows (the transpose of EISPACK's layout; the input is symmetric), so that
- * every rotation and update walks contiguous memory. Leaves the rows and `d` in ascending order of value.
- */
-function solve(n: number, v: Float64Array, d: Float64Array, e: Float64Array, c: Float64Array, s: Float64Array, hot: Hot): void {
-  tred2(n, v, d, e, hot);
-  tql2(n, v, d, e, c, s, hot);
-}
-
-function tred2(n: number, v: Float64Array, d: Float64Array, e: Float64Array, hot: Hot): void {
+function tred2(n: number, v: Float64Array, d: Float64Array, e: Float64Array): void {
   for (let j = 0; j < n; j++) d[j] = v[j * n + n - 1];
   for (let i = n - 1; i > 0; i--) {
     let scale = 0;
@@ -200,7 +106,16 @@ function tred2(n: number, v: Float64Array, d: Float64Array, e: Float64Array, hot
       h -= f * g;
       d[i - 1] = f - g;
       for (let j = 0; j < i; j++) e[j] = 0;
-      hot.symv(n, v, d, e, i);
+      for (let j = 0; j < i; j++) {
+        f = d[j];
+        v[i * n + j] = f;
+        g = e[j] + v[j * n + j] * f;
+        for (let k = j + 1; k <= i - 1; k++) {
+          g += v[j * n + k] * d[k];
+          e[k] += v[j * n + k] * f;
+        }
+        e[j] = g;
+      }
       f = 0;
       for (let j = 0; j < i; j++) {
         e[j] /= h;
@@ -208,7 +123,13 @@ function tred2(n: number, v: Float64Array, d: Float64Array, e: Float64Array, hot
       }
       const hh = f / (h + h);
       for (let j = 0; j < i; j++) e[j] -= hh * d[j];
-      hot.rank2(n, v, d, e, i);
+      for (let j = 0; j < i; j++) {
+        f = d[j];
+        g = e[j];
+        for (let k = j; k <= i - 1; k++) v[j * n + k] -= f * e[k] + g * d[k];
+        d[j] = v[j * n + i - 1];
+        v[j * n + i] = 0;
+      }
     }
     d[i] = h;
   }
@@ -218,7 +139,11 @@ function tred2(n: number, v: Float64Array, d: Float64Array, e: Float64Array, hot
     const h = d[i + 1];
     if (h !== 0) {
       for (let k = 0; k <= i; k++) d[k] = v[(i + 1) * n + k] / h;
-      hot.accumulate(n, v, d, i);
+      for (let j = 0; j <= i; j++) {
+        let g = 0;
+        for (let k = 0; k <= i; k++) g += v[(i + 1) * n + k] * v[j * n + k];
+        for (let k = 0; k <= i; k++) v[j * n + k] -= g * d[k];
+      }
     }
     for (let k = 0; k <= i; k++) v[(i + 1) * n + k] = 0;
   }
@@ -230,7 +155,7 @@ function tred2(n: number, v: Float64Array, d: Float64Array, e: Float64Array, hot
   e[0] = 0;
 }
 
-function tql2(n: number, v: Float64Array, d: Float64Array, e: Float64Array, cs: Float64Array, ss: Float64Array, hot: Hot): void {
+function tql2(n: number, v: Float64Array, d: Float64Array, e: Float64Array): void {
   for (let i = 1; i < n; i++) e[i - 1] = e[i];
   e[n - 1] = 0;
   let f = 0;
@@ -271,11 +196,14 @@ function tql2(n: number, v: Float64Array, d: Float64Array, e: Float64Array, cs: 
           c = p / r;
           p = c * d[i] - s * g;
           d[i + 1] = h + s * (c * g + s * d[i]);
-          cs[i] = c;
-          ss[i] = s;
+          const ri = i * n;
+          const ri1 = ri + n;
+          for (let k = 0; k < n; k++) {
+            h = v[ri1 + k];
+            v[ri1 + k] = s * v[ri + k] + c * h;
+            v[ri + k] = c * v[ri + k] - s * h;
+          }
         }
-        // The step's rotations touch the eigenvectors only, so they run after its recurrence, all at once.
-        hot.rotate(n, v, cs, ss, l, m);
         p = (-s * s2 * c3 * el1 * e[l]) / dl1;
         e[l] = s * p;
         d[l] = c * p;

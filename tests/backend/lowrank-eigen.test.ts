@@ -1,9 +1,12 @@
 import { describe, expect, test } from 'vitest';
 import { eigenInPlaceReference } from '../../bench/eigen-reference.ts';
 import { loadEigenKernels } from '../../gpu-backend/lowrank/eigen-kernels.ts';
-import { matmulTN } from '../../gpu-backend/lowrank/linalg.ts';
+import { type Mat, matmulTN } from '../../gpu-backend/lowrank/linalg.ts';
+import { factorModule } from '../../gpu-backend/lowrank/reversible-factor.ts';
+import type { AlignedModule } from '../../gpu-backend/lowrank/reversible-types.ts';
 import { gaussian } from '../../gpu-backend/lowrank/svd.ts';
 import { eigenInPlace, eigenWork } from '../../gpu-backend/lowrank/symmetric-eigen.ts';
+import { randomMat } from './helpers.ts';
 
 /** Q·diag(values)·Qᵀ for a random orthogonal Q (from the reference solver on a random Gram). */
 function withSpectrum(values: number[], seed: number): Float64Array {
@@ -99,5 +102,39 @@ describe('the symmetric eigensolver', () => {
       }
     expect(orth).toBeLessThan(1e-13);
     expect(rebuild).toBeLessThanOrEqual(1e-12 * Math.max(norm, 1e-300) * n);
+  });
+});
+
+describe("rmm_factor's per-position fit", () => {
+  const out = 300;
+  const inDim = 37;
+  const factor = (b: Mat, a: Mat) => ({ layer: 0, projection: 'q_proj' as const, path: 'model.layers.0.self_attn.q_proj', b, a });
+  const slot = (factors: (ReturnType<typeof factor> | null)[]): AlignedModule => ({
+    layer: 0,
+    projection: 'q_proj',
+    path: 'model.layers.0.self_attn.q_proj',
+    out,
+    in: inDim,
+    factors,
+  });
+  const random = (r: number, seed: number) => factor(randomMat(out, r, seed), randomMat(r, inDim, seed + 100));
+  // Rows 0..49 of B all zero in every task: positions whose X is zero (no eigenproblem).
+  const zeroRows = (f: ReturnType<typeof factor>) => {
+    const b = { ...f.b, data: new Float64Array(f.b.data) };
+    b.data.fill(0, 0, 50 * b.cols);
+    return { ...f, b };
+  };
+  const twin = random(6, 7);
+  const cases: [string, AlignedModule, number][] = [
+    ['8 tasks of rank 16, p = 4', slot(Array.from({ length: 8 }, (_, i) => random(16, 10 + i))), 4],
+    ['mixed ranks and a task lacking the module, p = 2', slot([random(5, 1), random(3, 2), null, random(5, 3), random(4, 4)]), 2],
+    ['repeated tasks (repeated and zero eigenvalues), p = 3', slot([twin, twin, random(6, 8), twin, random(6, 9)]), 3],
+    ['positions where every task is zero, p = 5 of 6', slot(Array.from({ length: 6 }, (_, i) => zeroRows(random(8, 20 + i)))), 5],
+  ];
+
+  test.each(cases)('%s: the batched WebAssembly fit gives bitwise the JavaScript one, both sides, both forms', async (_, s, p) => {
+    const kernels = await loadEigenKernels();
+    for (const svdForm of [false, true])
+      expect(factorModule(s, p, svdForm, kernels).parts).toEqual(factorModule(s, p, svdForm, null).parts);
   });
 });

@@ -2,11 +2,15 @@
  * `npm run bench -- eigen`: the float64 symmetric eigensolves that bound the reversible merges, the solver before
  * its WebAssembly loops (eigen-reference.ts) against today's, in turn in one process: random symmetric 64/128/256
  * matrices (the core-space Grams of `rmm_shared`, N = Σ ranks), and the small Grams of `rmm_factor`'s positions
- * (n×n for n tasks ≤ r). CPU time per call, best of several rounds of many calls; the yardstick is the old solver
- * measured in the same rounds, so `speedup_*` (old over new) is the figure to compare across machines.
+ * (n×n for n tasks ≤ r), alone and as `rmm_factor`'s whole per-position fit (8 tasks of rank 16, p = 4: the
+ * JavaScript fit against the WebAssembly batches). CPU time per call, best of several rounds of many calls; the
+ * yardstick is the old code measured in the same rounds, so `speedup_*` (old over new) is the figure to compare
+ * across machines.
  */
 import { eigenInPlaceReference } from './eigen-reference.ts';
 import { loadEigenKernels } from '../gpu-backend/lowrank/eigen-kernels.ts';
+import { factorModule } from '../gpu-backend/lowrank/reversible-factor.ts';
+import type { AlignedModule } from '../gpu-backend/lowrank/reversible-types.ts';
 import { eigenInPlace, eigenWork } from '../gpu-backend/lowrank/symmetric-eigen.ts';
 import { gaussian } from '../gpu-backend/lowrank/svd.ts';
 import { table } from './measure.ts';
@@ -61,5 +65,35 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
     result[`speedup_${n}`] = +(old / now).toFixed(2);
   }
   console.log(table(['n', 'old µs/call', 'new µs/call', 'old/new'], rows));
+
+  // One module of 1024 + 64 positions, fitted whole: µs per position.
+  const kernels = await loadEigenKernels();
+  const slot: AlignedModule = {
+    layer: 0,
+    projection: 'gate_proj',
+    path: 'model.layers.0.mlp.gate_proj',
+    out: 1024,
+    in: 64,
+    factors: Array.from({ length: 8 }, (_, i) => ({
+      layer: 0,
+      projection: 'gate_proj' as const,
+      path: 'model.layers.0.mlp.gate_proj',
+      b: gaussian(1024, 16, 100 + i),
+      a: gaussian(16, 64, 200 + i),
+    })),
+  };
+  const fit = [Infinity, Infinity];
+  for (let round = 0; round < (quick ? 3 : 7); round++)
+    [null, kernels].forEach((k, i) => {
+      const t = cpuMs();
+      factorModule(slot, 4, false, k);
+      fit[i] = Math.min(fit[i], ((cpuMs() - t) * 1000) / (slot.out + slot.in));
+    });
+  console.log(
+    `rmm_factor fit, 8 tasks of r16, p = 4: ${fit[0].toFixed(2)} µs a position in JavaScript, ${fit[1].toFixed(2)} batched (${(fit[0] / fit[1]).toFixed(2)}x)`,
+  );
+  result.factor_fit_old_us = +fit[0].toFixed(2);
+  result.factor_fit_us = +fit[1].toFixed(2);
+  result.speedup_factor_fit = +(fit[0] / fit[1]).toFixed(2);
   return result;
 }

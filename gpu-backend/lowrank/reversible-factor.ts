@@ -34,7 +34,7 @@ export async function buildFactorModules(aligned: AlignedModule[], p: number, sv
 /** Positions (rows of B and columns of A) from which a module is fitted on a thread. */
 export const FACTOR_POOL_MIN = 256;
 
-/** `kernels`: eigen-kernels.ts's fit, or null for the JavaScript one (the tests run both). */
+/** `kernels`: eigen-kernels.ts's fit and eigensolver, or null for the JavaScript ones (the tests run both). */
 export function factorModule(
   slot: AlignedModule,
   p: number,
@@ -197,7 +197,7 @@ function fitPositions(
           g[b * n + a] = s;
         }
       }
-      eigenInPlace(n, g, w);
+      eigenInPlace(n, g, w, kernels);
       for (let j = 0; j < p; j++) {
         const lambda = w.d[j];
         if (!(lambda > 1e-24 * trace)) break;
@@ -220,7 +220,7 @@ function fitPositions(
         }
       }
       for (let a = 0; a < r; a++) for (let b = 0; b < a; b++) g[a * r + b] = g[b * r + a];
-      eigenInPlace(r, g, w);
+      eigenInPlace(r, g, w, kernels);
       for (let j = 0; j < Math.min(p, r); j++) {
         for (let k = 0; k < r; k++) bd[vOff + j * r + k] = g[k * r + j];
         for (let i = 0; i < n; i++) {

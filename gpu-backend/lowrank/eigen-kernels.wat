@@ -602,29 +602,7 @@
       (if (f64.ne (local.get $trace) (f64.const 0))
         (then
           ;; the Gram (X − μ)ᵀ(X − μ), n×n
-          (local.set $a (i32.const 0))
-          (block $b5 (loop $l5
-            (br_if $b5 (i32.ge_s (local.get $a) (local.get $n)))
-            (local.set $b (local.get $a))
-            (block $b6 (loop $l6
-              (br_if $b6 (i32.ge_s (local.get $b) (local.get $n)))
-              (local.set $s (f64.const 0))
-              (local.set $k (i32.const 0))
-              (block $b7 (loop $l7
-                (br_if $b7 (i32.ge_s (local.get $k) (local.get $r)))
-                (local.set $t (i32.add (i32.mul (local.get $a) (local.get $r)) (local.get $k)))
-                (local.set $j (i32.add (i32.mul (local.get $b) (local.get $r)) (local.get $k)))
-                (local.set $s (f64.add (local.get $s) (f64.mul (f64.load (i32.add (local.get $xo) (i32.shl (local.get $t) (i32.const 3)))) (f64.load (i32.add (local.get $xo) (i32.shl (local.get $j) (i32.const 3)))))))
-                (local.set $k (i32.add (local.get $k) (i32.const 1)))
-                (br $l7)))
-              (local.set $t (i32.add (i32.mul (local.get $a) (local.get $n)) (local.get $b)))
-              (f64.store (i32.add (local.get $g) (i32.shl (local.get $t) (i32.const 3))) (local.get $s))
-              (local.set $t (i32.add (i32.mul (local.get $b) (local.get $n)) (local.get $a)))
-              (f64.store (i32.add (local.get $g) (i32.shl (local.get $t) (i32.const 3))) (local.get $s))
-              (local.set $b (i32.add (local.get $b) (i32.const 1)))
-              (br $l6)))
-            (local.set $a (i32.add (local.get $a) (i32.const 1)))
-            (br $l5)))
+          (call $gram (local.get $xo) (local.get $n) (local.get $r) (local.get $g))
           (call $tred2 (local.get $g) (local.get $n) (local.get $d) (local.get $e))
           (call $tql2 (local.get $g) (local.get $n) (local.get $d) (local.get $e) (local.get $cs) (local.get $ss))
           ;; eigenpair j (descending) is row and value n−1−j: V[:, j] = X·e/√λ, C[j, :] = √λ·eᵀ
@@ -657,4 +635,59 @@
             (br $l8)))))
       (local.set $pos (i32.add (local.get $pos) (i32.const 1)))
       (br $lpos))))
+
+  ;; g = XXᵀ for the n×r rows at $x (fitPositions' Gram), each entry summed in order of k, two entries of a row
+  ;; at a time (two independent sums).
+  (func $gram (param $x i32) (param $n i32) (param $r i32) (param $g i32)
+    (local $a i32) (local $b i32) (local $k i32) (local $ra i32) (local $rb i32) (local $rc i32) (local $rbytes i32)
+    (local $s0 f64) (local $s1 f64) (local $xa f64) (local $ko i32)
+    (local.set $rbytes (i32.shl (local.get $r) (i32.const 3)))
+    (block $rows_done
+      (loop $rows
+        (br_if $rows_done (i32.ge_s (local.get $a) (local.get $n)))
+        (local.set $ra (i32.add (local.get $x) (i32.mul (local.get $a) (local.get $rbytes))))
+        (local.set $b (local.get $a))
+        (block $pairs_done
+          (loop $pairs
+            (br_if $pairs_done (i32.gt_s (i32.add (local.get $b) (i32.const 2)) (local.get $n)))
+            (local.set $rb (i32.add (local.get $x) (i32.mul (local.get $b) (local.get $rbytes))))
+            (local.set $rc (i32.add (local.get $rb) (local.get $rbytes)))
+            (local.set $s0 (f64.const 0))
+            (local.set $s1 (f64.const 0))
+            (local.set $k (i32.const 0))
+            (block $k_done
+              (loop $ks
+                (br_if $k_done (i32.ge_s (local.get $k) (local.get $r)))
+                (local.set $ko (i32.shl (local.get $k) (i32.const 3)))
+                (local.set $xa (f64.load (i32.add (local.get $ra) (local.get $ko))))
+                (local.set $s0 (f64.add (local.get $s0) (f64.mul (local.get $xa) (f64.load (i32.add (local.get $rb) (local.get $ko))))))
+                (local.set $s1 (f64.add (local.get $s1) (f64.mul (local.get $xa) (f64.load (i32.add (local.get $rc) (local.get $ko))))))
+                (local.set $k (i32.add (local.get $k) (i32.const 1)))
+                (br $ks)))
+            (call $gramStore (local.get $g) (local.get $n) (local.get $a) (local.get $b) (local.get $s0))
+            (call $gramStore (local.get $g) (local.get $n) (local.get $a) (i32.add (local.get $b) (i32.const 1)) (local.get $s1))
+            (local.set $b (i32.add (local.get $b) (i32.const 2)))
+            (br $pairs)))
+        (if (i32.lt_s (local.get $b) (local.get $n))
+          (then
+            (local.set $rb (i32.add (local.get $x) (i32.mul (local.get $b) (local.get $rbytes))))
+            (local.set $s0 (f64.const 0))
+            (local.set $k (i32.const 0))
+            (block $k_done
+              (loop $ks
+                (br_if $k_done (i32.ge_s (local.get $k) (local.get $r)))
+                (local.set $ko (i32.shl (local.get $k) (i32.const 3)))
+                (local.set $s0
+                  (f64.add (local.get $s0)
+                    (f64.mul (f64.load (i32.add (local.get $ra) (local.get $ko))) (f64.load (i32.add (local.get $rb) (local.get $ko))))))
+                (local.set $k (i32.add (local.get $k) (i32.const 1)))
+                (br $ks)))
+            (call $gramStore (local.get $g) (local.get $n) (local.get $a) (local.get $b) (local.get $s0))))
+        (local.set $a (i32.add (local.get $a) (i32.const 1)))
+        (br $rows))))
+
+  ;; g[a,b] = g[b,a] = s
+  (func $gramStore (param $g i32) (param $n i32) (param $a i32) (param $b i32) (param $s f64)
+    (f64.store (i32.add (local.get $g) (i32.shl (i32.add (i32.mul (local.get $a) (local.get $n)) (local.get $b)) (i32.const 3))) (local.get $s))
+    (f64.store (i32.add (local.get $g) (i32.shl (i32.add (i32.mul (local.get $b) (local.get $n)) (local.get $a)) (i32.const 3))) (local.get $s)))
 )

@@ -22,6 +22,7 @@ import { type GenerationRequest, newRow, RunningBatch } from '../gpu-backend/eng
 import { openPackedWeights, writePackedWeights } from '../gpu-backend/engine/packed-weights.ts';
 import { PREFILL_CHUNK } from '../gpu-backend/engine/prefill.ts';
 import { table } from './measure.ts';
+import { describeSmaps, type SmapsBreakdown, smapsBreakdown } from './smaps.ts';
 import { LLAMA_1B_CONFIG, writeRandomCheckpoint } from './random-checkpoint.ts';
 
 const SMALL_CONFIG = { ...LLAMA_1B_CONFIG, hidden_size: 256, intermediate_size: 1024, num_hidden_layers: 4, vocab_size: 4096 };
@@ -69,6 +70,8 @@ async function peakAndReset(): Promise<number> {
 
 interface Served {
   ttftMs: number;
+  /** CPU of the admission (prefill and first token), this process' threads together. */
+  admitCpuMs: number;
   tokensPerS: number;
   cpuMsPerToken: number;
 }
@@ -78,8 +81,10 @@ async function serveOne(batch: RunningBatch, req: GenerationRequest): Promise<Se
   let done = false;
   batch.onFinish = () => (done = true);
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   await batch.admit([newRow(req, 0)]);
   const t1 = performance.now();
+  const ca = process.cpuUsage(c0);
   const c1 = process.cpuUsage();
   let steps = 0;
   while (!done) {
@@ -89,6 +94,7 @@ async function serveOne(batch: RunningBatch, req: GenerationRequest): Promise<Se
   const c = process.cpuUsage(c1);
   return {
     ttftMs: t1 - t0,
+    admitCpuMs: (ca.user + ca.system) / 1000,
     tokensPerS: steps / ((performance.now() - t1) / 1000),
     cpuMsPerToken: (c.user + c.system) / 1000 / steps,
   };
@@ -116,6 +122,16 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
   // PREFILL_CHUNK (positions per prefill step) compares chunk sizes, one process each: the arena is per process.
   const chunk = process.env.PREFILL_CHUNK ? Number(process.env.PREFILL_CHUNK) : undefined;
   const batch = new RunningBatch(decoder, 64, chunk);
+  // Where the resident memory sits after each phase (smaps: anonymous apart from each mapped file), and the JS heap.
+  const where: Record<string, SmapsBreakdown & { jsHeapMb: number; arrayBuffersMb: number }> = {};
+  const snapshot = async (phase: string) => {
+    const m = process.memoryUsage();
+    where[phase] = { ...(await smapsBreakdown()), jsHeapMb: m.heapUsed / 1024 ** 2, arrayBuffersMb: m.arrayBuffers / 1024 ** 2 };
+    console.log(
+      `${phase}: ${describeSmaps(where[phase])}; JS heap ${where[phase].jsHeapMb.toFixed(0)} MB, array buffers ${where[phase].arrayBuffersMb.toFixed(0)} MB`,
+    );
+  };
+  await snapshot('after load');
   const short = (seed: number): GenerationRequest => ({
     prompt: prompt(16, cfg.vocabSize, seed),
     adapter: null,
@@ -135,12 +151,15 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
   const before = await best('b1 before the long prompt');
   const shortPeak = await peakAndReset();
   const shortAnon = await anon.take();
+  await snapshot('after the 16-token prompts');
   const long = await serveOne(batch, { prompt: prompt(longLength, cfg.vocabSize, 99), adapter: null, maxTokens: 1, temperature: 0 });
   const longPeak = await peakAndReset();
   const longAnon = await anon.take();
+  await snapshot(`after the ${longLength}-token prompt`);
   const after = await best('b1 after the long prompt');
   const afterPeak = await peakAndReset();
   const afterAnon = await anon.take();
+  await snapshot('after the 16-token prompts again');
   anon.stop();
   const rssAfter = await statusMb('VmRSS');
   await decoder.release();
@@ -161,6 +180,7 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
         ['anonymous RSS peak: 16-token prompts after it, MB', afterAnon.toFixed(0)],
         ['target: 1.3 × (packed + KV cache) + 300, MB', targetMb.toFixed(0)],
         [`TTFT, ${longLength}-token prompt, ms`, long.ttftMs.toFixed(0)],
+        [`CPU of the ${longLength}-token prefill, ms`, long.admitCpuMs.toFixed(0)],
         ['TTFT, 16-token prompt, ms (best)', before.ttftMs.toFixed(0)],
         ['b1 decode before, tokens/s (best)', before.tokensPerS.toFixed(1)],
         ['b1 decode after, tokens/s (best)', after.tokensPerS.toFixed(1)],
@@ -182,6 +202,13 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
     after_long_prompt_anon_mb: afterAnon,
     rss_target_mb: targetMb,
     p1024_ttft_ms: long.ttftMs,
+    p1024_prefill_cpu_ms: long.admitCpuMs,
+    resident: Object.fromEntries(
+      Object.entries(where).map(([phase, s]) => [
+        phase,
+        { anon_mb: s.anonMb, file_mb: s.fileMb, files_mb: Object.fromEntries(s.files.slice(0, 6)), js_heap_mb: s.jsHeapMb },
+      ]),
+    ),
     b1_before_tokens_per_s: before.tokensPerS,
     b1_after_tokens_per_s: after.tokensPerS,
     b1_after_vs_before: after.tokensPerS / before.tokensPerS,

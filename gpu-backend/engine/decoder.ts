@@ -8,6 +8,7 @@ import type { ModelConfig } from '../../contracts/formats/hf-config.ts';
 import type { Tensor } from '../../contracts/formats/safetensors.ts';
 import type { TensorSource } from '../formats/checkpoint.ts';
 import { attentionMask } from './attention-mask.ts';
+import { EmbeddingTable } from './embedding-table.ts';
 import { io } from './inference-graph.ts';
 import type { KvCache } from './kv-cache.ts';
 import type { LoraFeeds } from './lora-rows.ts';
@@ -15,6 +16,7 @@ import { RopeTables } from './rope.ts';
 import { checkWeightQuantization, type WeightQuantization } from './quantized-weights.ts';
 import { type LoadOptions, loadInferenceSession } from './load.ts';
 import { f32, i64, type ort } from './runtime.ts';
+import { weightName } from './llama.ts';
 import { mapSource } from './weights.ts';
 
 export interface StepInput {
@@ -52,6 +54,8 @@ export class Decoder {
     private readonly session: ort.InferenceSession,
     /** How the base weights are served: null for float32. */
     readonly weightQuantization: Required<WeightQuantization> | null,
+    /** The token embeddings, looked up on the host each step (embedding-table.ts says why). */
+    private readonly embeddings: EmbeddingTable,
   ) {
     this.rope = new RopeTables(cfg);
     this.hasLora = session.inputNames.includes(io.loraA(0, 'qkv'));
@@ -68,11 +72,17 @@ export class Decoder {
     const quant = opts.weightQuantization ? checkWeightQuantization(opts.weightQuantization) : null;
     const source = folder.weights instanceof Map ? mapSource(folder.weights) : folder.weights;
     const session = await loadInferenceSession(folder.config, source, { ...opts, weightQuantization: quant ?? undefined });
-    return new Decoder(folder.config, session, quant);
+    const { vocabSize, hiddenSize } = folder.config;
+    const embeddings = await EmbeddingTable.open(source, weightName.embed, [vocabSize, hiddenSize]).catch(async (e) => {
+      await session.release();
+      throw e;
+    });
+    return new Decoder(folder.config, session, quant, embeddings);
   }
 
   /** Frees the session's weights; the decoder cannot step afterwards (the model cache evicted it). */
   release(): Promise<void> {
+    this.embeddings.close();
     return this.session.release();
   }
 
@@ -86,7 +96,7 @@ export class Decoder {
     const { cos, sin } = this.rope.fill(start, seq);
     const nLogits = inp.logitsAt[0]?.length ?? 0;
     const feeds: Record<string, ort.Tensor> = {
-      [io.inputIds]: i64(inp.tokens, [rows, seq]),
+      [io.inputsEmbeds]: f32(this.embeddings.lookup(inp.tokens), [rows, seq, this.cfg.hiddenSize]),
       [io.cos]: f32(cos, [rows, seq, 1, hd]),
       [io.sin]: f32(sin, [rows, seq, 1, hd]),
       [io.mask]: f32(attentionMask({ rows, seq, past, start, newLengths: inp.newLengths, window: this.cfg.slidingWindow }), [

@@ -20,15 +20,13 @@ import type { QuantizedMatrix } from '../lowrank/quantize-matrix.ts';
 import { quantizeOnRuntime } from '../lowrank/quantize-runner.ts';
 import { halfBits } from './fp16.ts';
 import type { ElemType, Graph, Initializer, Value } from './graph.ts';
-import { cast, gather, type NBitsWeight } from './ops.ts';
+import type { NBitsWeight } from './ops.ts';
 import { nbitsShapes, type WeightQuantization } from './quantized-weights.ts';
-import { tableTypeAsStored } from './weights.ts';
 
 type NBitsPart = 'qweight' | 'scales' | 'zero_points';
 
 type Placeholder =
   | { kind: 'float32'; init: Initializer; source: string }
-  | { kind: 'stored'; init: Initializer; source: string }
   | { kind: 'nbits'; init: Initializer; source: string; part: NBitsPart; n: number; k: number; q: Required<WeightQuantization> };
 
 /** Where the weights' bytes come from: the checkpoint, and optionally the stored packed (quantized) weights. */
@@ -49,22 +47,6 @@ const WRITTEN_FILE = 'weights.bin';
 
 export class ExternalWeights {
   private readonly placeholders: Placeholder[] = [];
-
-  /** `checkpoint`: the headers of the weights `write` will be given, for the weights the graph takes as stored. */
-  constructor(private readonly checkpoint?: Pick<TensorSource, 'describe'>) {}
-
-  /**
-   * Rows `ids` of the checkpoint's table `name` [rows, cols], as float32. A bf16 or fp16 table stays as stored and
-   * only the rows looked up are widened (a Cast after the Gather): loading neither widens nor writes it (the
-   * largest tensor of a small model: 1 GB in float32 for Llama-3.2-1B) and it is served at half the bytes.
-   */
-  lookup(g: Graph, name: string, shape: number[], ids: Value): Value {
-    const type = tableTypeAsStored(this.checkpoint?.describe(name)?.dtype);
-    if (!type) return gather(g, this.float(g, name, shape), ids);
-    const init = g.externalInitializer(name, shape, type);
-    this.placeholders.push({ kind: 'stored', init, source: name });
-    return cast(g, gather(g, value(init), ids), 'float32');
-  }
 
   /** A float32 weight named as in the checkpoint. */
   float(g: Graph, name: string, shape: number[]): Value {
@@ -150,7 +132,6 @@ export class ExternalWeights {
 function producer(from: WeightSources): (p: Placeholder) => Promise<Uint8Array> {
   let quantized = null as { source: string; m: QuantizedMatrix } | null;
   return async (p) => {
-    if (p.kind === 'stored') return asBytes((await from.checkpoint.read(p.source)).data);
     if (p.kind === 'float32') return asBytes(toFloat32(await from.checkpoint.read(p.source)));
     if (from.packed) return packedPart(from.packed, p.init);
     // The parts of one matrix come one after another: quantize at its first part, reuse for the rest. On the
@@ -209,13 +190,10 @@ function checkPackedPart(packed: TensorSource, init: Initializer): void {
     );
 }
 
-/**
- * A weight the graph takes as float16 (fp16.ts) is read as float32, like every other, and narrowed last; a table
- * kept as stored (`lookup`) is float16 already.
- */
+/** A weight the graph takes as float16 (fp16.ts) is read as float32, like every other, and narrowed last. */
 function narrowed(p: Placeholder, bytes: Uint8Array): Uint8Array {
   const init = p.init;
-  if (init.type !== 'float16' || p.kind === 'stored') return bytes;
+  if (init.type !== 'float16') return bytes;
   return asBytes(halfBits(new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4)));
 }
 

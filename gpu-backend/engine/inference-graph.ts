@@ -2,7 +2,8 @@
  * The serving graph: the whole decoder with its weights as external-data initializers (external-weights.ts; loaded
  * once per base model), one graph
  * for prefill and decode alike. Per step it takes
- *   input_ids [batch, seq], rope tables, an additive mask [batch, 1, 1, seq, past+seq], logits_index [batch, n],
+ *   inputs_embeds [batch, seq, hidden_size] (the tokens' embedding rows, looked up on the host: embedding-table.ts),
+ *   rope tables, an additive mask [batch, 1, 1, seq, past+seq], logits_index [batch, n],
  *   past_key.L / past_value.L [batch, kv_heads, past, head_dim]   (the static cache, read in place),
  *   lora_A.L.U [lora_rows, in, n·r], lora_C.L.U [core_rows, n·r, n·r], lora_B.L.P [lora_rows, r, out]
  *                                 (per unit U of PROJECTION_UNITS: q/k/v together, o, gate/up together, down; each
@@ -28,12 +29,12 @@ import {
   type LayerWeights,
   type UnitLora,
 } from './llama.ts';
-import { concat, gather, gatherRows, isNBits, linearAny, rmsNormServing, type LinearWeight } from './ops.ts';
+import { concat, gatherRows, isNBits, linearAny, rmsNormServing, type LinearWeight } from './ops.ts';
 import type { ExternalWeights } from './external-weights.ts';
 import { checkWeightQuantization, type WeightQuantization } from './quantized-weights.ts';
 
 export const io = {
-  inputIds: 'input_ids',
+  inputsEmbeds: 'inputs_embeds',
   cos: 'rope_cos',
   sin: 'rope_sin',
   mask: 'attn_mask',
@@ -66,7 +67,7 @@ export interface InferenceGraphOptions {
 export function buildInferenceGraph(cfg: ModelConfig, weights: ExternalWeights, opts: InferenceGraphOptions = {}): Graph {
   const g = new Graph('rankgate-decoder');
   const hd = cfg.headDim;
-  const inputIds = g.input(io.inputIds, 'int64', ['batch', 'seq']);
+  const inputsEmbeds = g.input(io.inputsEmbeds, 'float32', ['batch', 'seq', cfg.hiddenSize]);
   const cos = g.input(io.cos, 'float32', ['batch', 'seq', 1, hd]);
   const sin = g.input(io.sin, 'float32', ['batch', 'seq', 1, hd]);
   const mask = g.input(io.mask, 'float32', ['batch', 1, 1, 'seq', 'total']);
@@ -77,13 +78,10 @@ export function buildInferenceGraph(cfg: ModelConfig, weights: ExternalWeights, 
   /** A [n, k] weight under `name` (ending in `.weight`) as float32, or quantized under `as`. */
   const matrix = (name: string, [n, k]: [number, number], as = name): LinearWeight =>
     quant ? weights.nbits(g, name, as.replace(/\.weight$/, ''), n, k, quant) : param(name, [n, k]);
-  const embedShape = [cfg.vocabSize, cfg.hiddenSize];
-  // A float32 tied head is the table itself; otherwise the lookup may keep the table as stored (bf16 or fp16).
-  const embed = cfg.tieWordEmbeddings && !quant ? param(weightName.embed, embedShape) : null;
+  // The table is in the graph only as a float32 tied head; the lookup is the host's (embedding-table.ts).
+  const embed = cfg.tieWordEmbeddings && !quant ? param(weightName.embed, [cfg.vocabSize, cfg.hiddenSize]) : null;
 
-  let h = g.scope('model/embed_tokens', () =>
-    embed ? gather(g, embed, inputIds) : weights.lookup(g, weightName.embed, embedShape, inputIds),
-  );
+  let h = inputsEmbeds;
   for (let l = 0; l < cfg.numLayers; l++) {
     const w: LayerWeights = {
       inputNorm: param(weightName.inputNorm(l), [cfg.hiddenSize]),

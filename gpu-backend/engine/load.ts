@@ -51,7 +51,7 @@ export async function loadInferenceSession(
 ): Promise<ort.InferenceSession> {
   // With stored packed weights, the checkpoint need hold only the rest (an @int4 load fetches only that).
   checkWeightShapes(cfg, checkpoint, opts.packedWeights ? isQuantizedWeight : undefined);
-  const weights = new ExternalWeights(checkpoint);
+  const weights = new ExternalWeights();
   const graph = buildInferenceGraph(cfg, weights, opts);
   const precision = opts.precision ?? enginePrecisionInUse();
   if (precision === 'fp16') toFloat16(graph, KEEP_FLOAT32);

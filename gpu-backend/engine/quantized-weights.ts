@@ -11,7 +11,7 @@ import type { ModelConfig } from '../../contracts/formats/hf-config.ts';
 import { numel } from '../../contracts/formats/safetensors.ts';
 import type { QuantBits, QuantGroupSize } from '../lowrank/quantize-matrix.ts';
 import { weightName } from './llama.ts';
-import { expectedWeightShapes, tableTypeAsStored } from './weights.ts';
+import { expectedWeightShapes } from './weights.ts';
 
 export interface WeightQuantization {
   bits: QuantBits;
@@ -72,12 +72,11 @@ export const isQuantizedWeight = (name: string): boolean => name === weightName.
 
 /**
  * Bytes of weights a decoder of `cfg` holds when served with `q` (null: float32): codes, scales and zero points
- * of the quantized matrices, float32 for the rest (and a tied model's embedding twice: table and quantized head),
- * except an embedding table stored as `embeddingDtype` bf16 or fp16, which is served as stored at 2 bytes a value
- * unless it is also the float32 head (tied, unquantized). What a model cache should count for a base instead of
- * its checkpoint's size.
+ * of the quantized matrices, float32 for the rest. The embedding table counts only as the float32 head of a tied,
+ * unquantized model: otherwise its rows are read from the checkpoint's file at each step (embedding-table.ts), and
+ * the process holds none of it. What a model cache should count for a base instead of its checkpoint's size.
  */
-export function servedWeightBytes(cfg: ModelConfig, q: WeightQuantization | null, embeddingDtype?: string): number {
+export function servedWeightBytes(cfg: ModelConfig, q: WeightQuantization | null): number {
   const quant = q && checkWeightQuantization(q);
   const matrix = (n: number, k: number) => {
     if (!quant) return 4 * n * k;
@@ -87,9 +86,8 @@ export function servedWeightBytes(cfg: ModelConfig, q: WeightQuantization | null
   };
   let bytes = 0;
   for (const [name, shape] of expectedWeightShapes(cfg)) {
-    const quantized = isQuantizedWeight(name);
-    const narrowTable = name === weightName.embed && tableTypeAsStored(embeddingDtype) && !(cfg.tieWordEmbeddings && !quant);
-    bytes += quantized ? matrix(shape[0], shape[1]) : (narrowTable ? 2 : 4) * numel(shape);
+    if (name === weightName.embed && !(cfg.tieWordEmbeddings && !quant)) continue;
+    bytes += isQuantizedWeight(name) ? matrix(shape[0], shape[1]) : 4 * numel(shape);
   }
   if (cfg.tieWordEmbeddings && quant) bytes += matrix(cfg.vocabSize, cfg.hiddenSize);
   return bytes;

@@ -7,18 +7,6 @@ import { PROJECTIONS, projectionShape, type ModelConfig } from '../../contracts/
 import { toFloat32, type Tensor } from '../../contracts/formats/safetensors.ts';
 import type { TensorSource } from '../formats/checkpoint.ts';
 import { hasBias, weightName } from './llama.ts';
-import { executionProviderInUse } from './providers.ts';
-
-/**
- * The type an embedding table stored as `dtype` is served in when the graph gathers from it as stored
- * (`ExternalWeights.lookup`): bf16 and fp16 stay narrow, only the looked-up rows widened; null: float32.
- * On WebGPU every table is widened at load: WGSL has no bf16, so onnxruntime's WebGPU provider has no bf16
- * Gather or Cast, and both would run on the CPU every step (a device round trip each).
- */
-export function tableTypeAsStored(dtype: string | undefined): 'bfloat16' | 'float16' | null {
-  if (executionProviderInUse() === 'webgpu') return null;
-  return dtype === 'BF16' ? 'bfloat16' : dtype === 'F16' ? 'float16' : null;
-}
 
 export function expectedWeightShapes(cfg: ModelConfig): Map<string, number[]> {
   const shapes = new Map<string, number[]>([

@@ -17,7 +17,6 @@ import { invalid } from '../../contracts/formats/errors.ts';
 import { catMerge } from '../lowrank/merge-collapsed.ts';
 import type { ServedMerge } from '../lowrank/methods/served-merge.ts';
 import { openModelFolder, readAdapterFolder } from '../formats/files.ts';
-import { weightName } from '../engine/llama.ts';
 import { isQuantizedWeight, servedWeightBytes } from '../engine/quantized-weights.ts';
 import { ServedTokenizer } from '../formats/served-tokenizer.ts';
 import { DEFAULT_TOKENIZER_LIMITS, type TokenizerLimits } from '../formats/tokenizer-sandbox.ts';
@@ -257,10 +256,10 @@ export class ModelCache {
       ? await this.folders.fetchParts(ref.storage_prefix, (tensor) => !isQuantizedWeight(tensor))
       : await this.folders.fetch(ref.storage_prefix, MODEL_FILES);
     const quantization = bits === null ? null : { bits };
-    // Counted as served (float32, or packed int8/int4; a bf16 table as stored), from config.json and the checkpoint's
-    // headers, before anything is loaded.
-    const { config, weights } = await openModelFolder(dir);
-    const bytes = servedWeightBytes(config, quantization, weights.describe(weightName.embed)?.dtype);
+    // Counted as served (float32, or packed int8/int4; the embedding table stays in its file), from config.json,
+    // before anything is loaded.
+    const { config } = await openModelFolder(dir);
+    const bytes = servedWeightBytes(config, quantization);
     this.makeRoom(entry.tenant, bytes);
     entry.bytes = bytes;
     return this.openBase(key, ref, dir, bits === null ? null : await this.quantizedWeights(bits, packed));

@@ -4,8 +4,9 @@
  * weights as a quantization job stores them, serves through one RunningBatch of 64 rows kept across requests, as the
  * backend's scheduler keeps it: batch-1 requests of 16-token prompts, then one 1,024-token prompt (one token, as the
  * scale bench asks), then the 16-token requests again.
- * Reports the process' RSS peak (VmHWM, reset between phases through /proc/self/clear_refs), TTFT, and batch-1 decode
- * (tokens/s and CPU ms a token, best of `rounds`) before and after the long prompt.
+ * Reports the process' RSS peak (VmHWM, reset between phases through /proc/self/clear_refs), where the resident
+ * memory sits after each phase (anonymous apart from each mapped file, smaps.ts), TTFT and the long prefill's CPU,
+ * and batch-1 decode (tokens/s and CPU ms a token, best of `rounds`) before and after the long prompt.
  * The random bf16 checkpoint and its packed int4 weights are written once, by a child process (so their memory is not
  * this one's), under LONG_PROMPT_DIR (default: the OS temp folder); `--quick` uses a small shape instead.
  */
@@ -20,7 +21,7 @@ import { openCheckpoint } from '../gpu-backend/formats/checkpoint.ts';
 import { Decoder } from '../gpu-backend/engine/decoder.ts';
 import { type GenerationRequest, newRow, RunningBatch } from '../gpu-backend/engine/generate.ts';
 import { openPackedWeights, writePackedWeights } from '../gpu-backend/engine/packed-weights.ts';
-import { PREFILL_CHUNK } from '../gpu-backend/engine/prefill.ts';
+import { prefillChunk } from '../gpu-backend/engine/prefill.ts';
 import { table } from './measure.ts';
 import { describeSmaps, type SmapsBreakdown, smapsBreakdown } from './smaps.ts';
 import { LLAMA_1B_CONFIG, writeRandomCheckpoint } from './random-checkpoint.ts';
@@ -119,7 +120,8 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
   const anon = anonSampler();
   const packed = await openPackedWeights(join(dir, PACKED));
   const decoder = await Decoder.fromFolder({ config: cfg, weights: await openCheckpoint(dir) }, packed);
-  // PREFILL_CHUNK (positions per prefill step) compares chunk sizes, one process each: the arena is per process.
+  // PREFILL_CHUNK (positions per prefill step; default: what the engine's scores budget picks, prefill.ts) compares
+  // chunk sizes, one process each: the arena is per process.
   const chunk = process.env.PREFILL_CHUNK ? Number(process.env.PREFILL_CHUNK) : undefined;
   const batch = new RunningBatch(decoder, 64, chunk);
   // Where the resident memory sits after each phase (smaps: anonymous apart from each mapped file), and the JS heap.
@@ -191,7 +193,7 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
   );
   return {
     shape: quick ? 'small' : 'llama-3.2-1b',
-    prefill_chunk: chunk ?? PREFILL_CHUNK,
+    prefill_chunk: chunk ?? prefillChunk(1, cfg.numHeads, longLength, Math.ceil((longLength + 1) / 64) * 64),
     packed_bytes: packedBytes,
     short_prompts_rss_mb: shortPeak,
     long_prompt_rss_mb: longPeak,

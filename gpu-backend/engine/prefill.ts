@@ -9,8 +9,35 @@ import type { Decoder } from './decoder.ts';
 import type { KvCache } from './kv-cache.ts';
 import type { LoraFeeds } from './lora-rows.ts';
 
-/** Positions per prefill step (README, "Prefill": what smaller and larger chunks cost). */
+/** At most this many positions per prefill step. */
 export const PREFILL_CHUNK = 256;
+
+/**
+ * At most this many bytes of attention scores per prefill step (rows × heads × positions × (cache + positions)
+ * floats), which is what sets the step's share of the arena: the scores and the tensors made from them (mask
+ * added, softmax, split between cache and new positions) are the step's largest. At the Llama-3.2-1B shape a
+ * 1,024-token prompt then runs 128 positions a step (256 before: 44 MB of scores a step, and about 160 MB more
+ * arena, for 1/1.05 of the prefill's CPU; README, "Prefill"), while a single prompt of up to 256 tokens still runs
+ * as one.
+ */
+export const PREFILL_SCORES_BYTES = 24 * 2 ** 20;
+
+/** Chunks are a multiple of this many positions (the KV cache's growth step). */
+const CHUNK_STEP = 64;
+
+/**
+ * Positions per step for `rows` prompts of `seq` positions over a cache of `capacity`: the most, up to
+ * PREFILL_CHUNK, whose scores stay within PREFILL_SCORES_BYTES; below `seq`, a multiple of CHUNK_STEP, at least one.
+ */
+export function prefillChunk(rows: number, heads: number, seq: number, capacity: number): number {
+  // A prompt in one step reads no cache (one masked position); in several, each step reads the whole cache.
+  const scoresBytes = (t: number) => 4 * rows * heads * t * ((t >= seq ? 1 : capacity) + t);
+  const most = Math.min(seq, PREFILL_CHUNK);
+  if (scoresBytes(most) <= PREFILL_SCORES_BYTES) return most;
+  let chunk = Math.floor((most - 1) / CHUNK_STEP) * CHUNK_STEP;
+  while (chunk > CHUNK_STEP && scoresBytes(chunk) > PREFILL_SCORES_BYTES) chunk -= CHUNK_STEP;
+  return Math.max(chunk, Math.min(seq, CHUNK_STEP));
+}
 
 export interface PrefillInput {
   /** Token ids [rows, seq], right-padded. */
@@ -27,6 +54,7 @@ export interface PrefillInput {
   keptRows: number;
   /** Whether to return every position's last hidden state (embeddings pool it). */
   hidden: boolean;
+  /** Positions per step (default: `prefillChunk`'s). */
   chunk?: number;
 }
 
@@ -40,7 +68,7 @@ export interface PrefillOutput {
 export async function prefill(decoder: Decoder, inp: PrefillInput): Promise<PrefillOutput> {
   const { rows, seq, lengths, cache, firstRow } = inp;
   const { vocabSize: vocab, hiddenSize: hs, numLayers } = decoder.cfg;
-  const chunk = Math.min(seq, inp.chunk ?? PREFILL_CHUNK);
+  const chunk = Math.min(seq, inp.chunk ?? prefillChunk(rows, decoder.cfg.numHeads, seq, cache.capacity));
   if (firstRow + rows > cache.rows) throw new Error(`prefill of ${rows} rows at row ${firstRow} overflows a cache of ${cache.rows} rows`);
   for (let r = 0; r < rows; r++) cache.clear(firstRow + r);
   const logits = new Float32Array(rows * vocab);

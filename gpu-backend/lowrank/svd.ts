@@ -6,7 +6,7 @@ import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import type { LoraAdapter } from '../../contracts/formats/adapter.ts';
 import type { Projection } from '../../contracts/formats/hf-config.ts';
-import { type F32Mat, gemmF32 } from './gemm-runner.ts';
+import { type F32Mat, gemmF32, onRuntime } from './gemm-runner.ts';
 import { type Mat, matmul, matmulNT, matmulTN, qr, type Svd, sliceCols, svd, svdOfProduct, zeros } from './linalg.ts';
 import { deltaFactors } from './peft-adapter.ts';
 import { basisTimes, spanBasis } from './span-basis.ts';
@@ -46,12 +46,12 @@ export async function randomizedSvd(a: Mat | F32Mat, k: number, opts: Randomized
   const limit = Math.min(a.rows, a.cols);
   if (!Number.isInteger(k) || k < 1 || k > limit) throw new Error(`randomizedSvd: k = ${k} for a ${a.rows}×${a.cols} matrix`);
   const width = Math.min(k + oversample, limit);
-  // The products with a (m·n·width each) run on the runtime, in the form that never transposes a; the QRs of the
-  // thin sketches and the SVD of the small qᵀ·a stay in float64.
-  let q = qr(await gemmF32(a, gaussian(width, a.cols, seed), 'nt')).q; // a·Ω, Ω drawn already transposed
+  // The products with a (m·n·width each) run on the runtime, in the form that never transposes a; so do the thin
+  // sketches' orthonormalisations where they are large (orthonormal); the SVD of the small qᵀ·a stays in float64.
+  let q = await orthonormal(await gemmF32(a, gaussian(width, a.cols, seed), 'nt')); // a·Ω, Ω drawn already transposed
   for (let i = 0; i < powerIterations; i++) {
-    const z = qr(await gemmF32(a, q, 'tn')).q; // aᵀ·q
-    q = qr(await gemmF32(a, z)).q; // a·z
+    const z = await orthonormal(await gemmF32(a, q, 'tn')); // aᵀ·q
+    q = await orthonormal(await gemmF32(a, z)); // a·z
   }
   const small = svd(await gemmF32(q, a, 'tn')); // qᵀ·a: width × n
   return {
@@ -59,6 +59,19 @@ export async function randomizedSvd(a: Mat | F32Mat, k: number, opts: Randomized
     s: small.s.slice(0, k),
     v: sliceCols(small.v, 0, k),
   };
+}
+
+/**
+ * An orthonormal basis of a thin sketch's columns (m×w). A tall one goes through CholeskyQR2 on the runtime's products
+ * (span-basis.ts: its Gram and Q = y·map there, only a w×w pivoted Cholesky in float64), which replaced float64
+ * Householder QRs that were an eighth of an 8B TIES layer's main-thread time; the runtime's float32 leaves Q
+ * orthonormal to ~1e-6, the round-off of the products with a that surround it. A sketch whose span has lower rank
+ * than w (a delta of lower rank than the sketch) takes the Householder QR, which completes the basis to w columns.
+ */
+async function orthonormal(y: Mat): Promise<Mat> {
+  if (!onRuntime(y.rows, y.cols, y.cols)) return qr(y).q;
+  const basis = await spanBasis(y, 'columns');
+  return basis.map.cols === y.cols ? basisTimes(y, 'columns', basis.map) : qr(y).q;
 }
 
 /**

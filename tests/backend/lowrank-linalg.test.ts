@@ -186,6 +186,24 @@ describe('randomized SVD', () => {
     for (let i = 0; i < 6; i++) expect(Math.abs(r.s[i] - sigma[i]) / sigma[i]).toBeLessThan(1e-6);
   });
 
+  test('a tall matrix, whose sketches are orthonormalised on the runtime, keeps its top singular triplets to float32 round-off', async () => {
+    const decaying = lowRank(
+      6000,
+      300,
+      Array.from({ length: 60 }, (_, i) => 0.8 ** i),
+    );
+    const r = await randomizedSvd(decaying, 8, { powerIterations: 3, seed: 3 });
+    for (let i = 0; i < 8; i++) expect(Math.abs(r.s[i] - 0.8 ** i) / 0.8 ** i).toBeLessThan(1e-5);
+    const g = matmulTN(r.u, r.u);
+    for (let i = 0; i < 8; i++) for (let j = 0; j < 8; j++) expect(Math.abs(g.data[i * 8 + j] - (i === j ? 1 : 0))).toBeLessThan(1e-5);
+    // Of lower rank than the sketch: its span has too few directions for the runtime's basis, so the Householder QR completes it.
+    const sigma = [50, 20, 5];
+    const thin = lowRank(8000, 300, sigma);
+    const t = await randomizedSvd(thin, 3, { seed: 4 });
+    for (let i = 0; i < 3; i++) expect(Math.abs(t.s[i] - sigma[i]) / sigma[i]).toBeLessThan(1e-5);
+    expect(diff(compose(t.u, t.s, t.v), thin) / frobenius(thin)).toBeLessThan(1e-5);
+  });
+
   test('refuses k out of range', async () => {
     await expect(randomizedSvd(random(5, 4, 1), 5)).rejects.toThrow(/k = 5/);
     await expect(randomizedSvd(random(5, 4, 1), 0)).rejects.toThrow(/k = 0/);

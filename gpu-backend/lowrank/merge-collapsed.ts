@@ -10,11 +10,12 @@ import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import type { AdapterModule, LoraAdapter } from '../../contracts/formats/adapter.ts';
 import { invalid } from '../../contracts/formats/errors.ts';
 import { MAX_RANK } from '../../contracts/formats/peft-config.ts';
-import { type F32Mat, gemm, gemmBatch, onRuntime } from './gemm-runner.ts';
+import { type F32Mat, onRuntime } from './gemm-runner.ts';
 import { fromArray, type Mat, zeros } from './linalg.ts';
 import { checkDensity, checkMembers, checkWeights, type Member } from './members.ts';
 import { type Merged, toAdapter } from './merge-peft.ts';
-import { combine, type Combiner } from './merge-ties-dare.ts';
+import { type Combiner, combine, combineRule, type DeltaRule } from './merge-ties-dare.ts';
+import { memberDelta } from './member-delta.ts';
 import { relativeErrors } from './delta-distance.ts';
 import { alignModules } from './module-alignment.ts';
 import { deltaFactors } from './peft-adapter.ts';
@@ -143,7 +144,7 @@ export async function mergeCollapsed(members: Member[], spec: CollapsedSpec): Pr
           weights,
           rank,
           spec.seed ?? 0,
-          (deltas, w) => combine(how, deltas, w, density, rng),
+          () => combineRule(how as Exclude<Combiner, 'sum'>, density, rng), // 'sum' is linear's, always in factor space
           spec.clamp,
           how === 'ties' ? (factors, w) => tiesOnRuntime(factors, w, density, spec.seed ?? 0) : undefined,
         );
@@ -188,9 +189,10 @@ export function catMerge(members: Member[], weights: number[]): LoraAdapter {
 /**
  * Whole deltas merged one module at a time: each member's ΔWᵢ formed dense (its scaling in it, once, as the
  * fixture's svd merge shows PEFT 0.21 does, so TIES elects signs on real deltas), combined, and the result
- * factored to `rank` by a truncated SVD. Only one module's deltas are ever dense at once; their products and the
- * SVD's run on the runtime (gemm-runner.ts), the element-wise rule in JS, except where `onRuntimeCombine` is given
- * and the module is large: then the rule runs on the runtime in float32 and the deltas never reach JS.
+ * factored to `rank` by a truncated SVD. Within a module the members' deltas are formed one at a time and folded into
+ * the rule (merge-ties-dare.ts), so only one member's delta and the rule's sums are dense at once; a large module's
+ * are float32 from the runtime (member-delta.ts), as the SVD's products are. Where `onRuntimeCombine` is given and
+ * the module is large, the rule runs there instead (TIES: ties-runtime.ts) and the deltas never reach JS.
  */
 async function denseDeltaMerge(
   sites: Site[],
@@ -210,17 +212,29 @@ async function denseDeltaMerge(
       merged.push(await denseTruncate(site, await onRuntimeCombine(factors, w), rank, seed, clamp));
       continue;
     }
-    // The module's deltas Bᵢ·Aᵢ as one batched product on the runtime where their shapes agree.
-    const sameRank = factors.every((f) => f.a.rows === factors[0].a.rows);
-    const products = sameRank ? await gemmBatch(factors.map((f) => [f.b, f.a])) : await Promise.all(factors.map((f) => gemm(f.b, f.a)));
-    const deltas = products.map((d) => d.data);
-    merged.push(await denseTruncate(site, fromArray(out, cols, combineDeltas(deltas, w, { rows: out, cols })), rank, seed, clamp));
+    const delta = await foldMembers(combineDeltas({ rows: out, cols }), factors, w);
+    merged.push(await denseTruncate(site, { rows: out, cols, data: delta } as Mat | F32Mat, rank, seed, clamp));
   }
   return merged;
 }
 
-/** One module's merged delta from the members' dense deltas (row-major, `shape`) and their weights. */
-export type DeltaCombiner = (deltas: Float64Array[], weights: number[], shape: { rows: number; cols: number }) => Float64Array;
+/**
+ * The members' deltas formed in turn into one buffer and folded into `rule` (which keeps none of them); the buffer is
+ * out of reach once this returns, before the SVD's products need their memory.
+ */
+async function foldMembers(rule: DeltaRule, factors: { b: Mat; a: Mat }[], weights: number[]): Promise<Mat['data'] | Float32Array> {
+  const { rows } = factors[0].b;
+  const { cols } = factors[0].a;
+  const buffer = onRuntime(rows, Math.max(...factors.map((f) => f.a.rows)), cols) ? new Float32Array(rows * cols) : undefined;
+  for (let i = 0; i < factors.length; i++) rule.add(await memberDelta(factors[i], buffer), weights[i]);
+  return rule.result();
+}
+
+/**
+ * One module's merge rule over the members' dense deltas (row-major, `shape`), fed one member at a time with its
+ * weight (merge-ties-dare.ts's DeltaRule).
+ */
+export type DeltaCombiner = (shape: { rows: number; cols: number }) => DeltaRule;
 
 /**
  * A merge of whole deltas by any element-wise rule (mergekit's task-vector methods): weights default to 1 each,

@@ -8,8 +8,17 @@ import { parseLoraConfig } from '../../contracts/formats/peft-config.ts';
 import { decodeSafetensors, toFloat32 } from '../../contracts/formats/safetensors.ts';
 import { forwardLogits, loadFixture, maxAbsDiff, runParity, type Fixture } from '../../gpu-backend/cli/parity.ts';
 import type { Member } from '../../gpu-backend/lowrank/members.ts';
-import { type CollapsedSpec, mergeCollapsed } from '../../gpu-backend/lowrank/merge-collapsed.ts';
-import { dareKeep, disjointMean, magnitudeTrim } from '../../gpu-backend/lowrank/merge-ties-dare.ts';
+import { RUNTIME_MIN_MACS, setRuntimeMinMacs } from '../../gpu-backend/lowrank/gemm-runner.ts';
+import { type CollapsedSpec, mergeCollapsed, mergeDeltas } from '../../gpu-backend/lowrank/merge-collapsed.ts';
+import {
+  combine,
+  combineRule,
+  type DenseValues,
+  dareKeep,
+  disjointMean,
+  magnitudeTrim,
+  sumRule,
+} from '../../gpu-backend/lowrank/merge-ties-dare.ts';
 import { adapterFiles } from '../../gpu-backend/lowrank/peft-adapter.ts';
 import { FIXTURE, fixtureCopy } from './helpers.ts';
 
@@ -290,6 +299,58 @@ describe('the element-wise combiners (merge_utils)', () => {
     const nonzero = kept.filter((v) => v !== 0);
     expect(nonzero.every((v) => v === 12)).toBe(true);
     expect(nonzero.length / t.length).toBeCloseTo(0.25, 1);
+  });
+});
+
+describe('whole deltas, one member at a time', () => {
+  test('each rule folded one delta at a time gives what its array form gives, with the same random draws', () => {
+    const tensors = [11, 12, 13].map((seed) => {
+      const rng = xoroshiro128plus(seed);
+      return Float64Array.from({ length: 500 }, () => (rng.next() % 1000) / 250);
+    });
+    const weights = [1, 0.5, -2];
+    for (const how of ['ties', 'dare_linear', 'dare_ties'] as const) {
+      const rule = combineRule(how, 0.4, xoroshiro128plus(3));
+      tensors.forEach((t, i) => rule.add(t.slice(), weights[i]));
+      expect([...rule.result()]).toEqual([
+        ...combine(
+          how,
+          tensors.map((t) => t.slice()),
+          weights,
+          0.4,
+          xoroshiro128plus(3),
+        ),
+      ]);
+    }
+  });
+
+  test('a module on the runtime gives the rule each member’s delta in float32, in turn, in one buffer: never all at once', async () => {
+    const seen: DenseValues[][] = [];
+    setRuntimeMinMacs(0);
+    try {
+      await mergeDeltas(members('task_a', 'task_b', 'task_c'), {}, () => {
+        const module: DenseValues[] = [];
+        seen.push(module);
+        const sum = sumRule();
+        return {
+          add(d, w) {
+            module.push(d);
+            sum.add(d, w);
+          },
+          result: () => sum.result(),
+        };
+      });
+    } finally {
+      setRuntimeMinMacs(RUNTIME_MIN_MACS);
+    }
+    // Every module's members (those that have it) in turn; most modules have several.
+    expect(seen.filter((module) => module.length > 1).length).toBeGreaterThan(seen.length / 2);
+    for (const module of seen) {
+      for (const d of module) {
+        expect(d).toBeInstanceOf(Float32Array);
+        expect(d).toBe(module[0]);
+      }
+    }
   });
 });
 

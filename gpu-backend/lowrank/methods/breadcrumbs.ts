@@ -3,6 +3,7 @@
  * sparsification, no rescale, no consensus, no normalize) applied to the members' whole deltas, module by
  * module, with mergekit's defaults: density 1 (nothing dropped), gamma 0.01, lambda 1.
  */
+import { type DenseValues, sumRule, zerosLike } from '../merge-ties-dare.ts';
 import { denseDeltaMethod } from './dense-delta-method.ts';
 
 /**
@@ -10,7 +11,7 @@ import { denseDeltaMethod } from './dense-delta-method.ts';
  * cannot hold, fewer large ones are dropped. mergekit keeps `indices[n_bot:-n_top]`, which is empty when
  * n_top is 0; here that case keeps everything above the n_bot smallest, as the method means.
  */
-export function dropOutliers(delta: Float64Array, density: number, gamma: number): Float64Array {
+export function dropOutliers<T extends DenseValues>(delta: T, density: number, gamma: number): T {
   if (density >= 1) return delta;
   const n = delta.length;
   const target = Math.floor(density * n);
@@ -23,7 +24,7 @@ export function dropOutliers(delta: Float64Array, density: number, gamma: number
   const order = new Int32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
   order.sort((x, y) => Math.abs(delta[x]) - Math.abs(delta[y]));
-  const out = new Float64Array(n);
+  const out = zerosLike(delta) as T;
   for (let q = bottom; q < n - top; q++) out[order[q]] = delta[order[q]];
   return out;
 }
@@ -32,14 +33,16 @@ export const implementation = denseDeltaMethod('breadcrumbs', (params) => {
   const density = (params.density as number | undefined) ?? 1;
   const gamma = (params.gamma as number | undefined) ?? 0.01;
   const lambda = (params.lambda as number | undefined) ?? 1;
-  return (deltas, weights) => {
-    const out = new Float64Array(deltas[0].length);
-    deltas.forEach((d, i) => {
-      const kept = dropOutliers(d, density, gamma);
-      for (let j = 0; j < out.length; j++) out[j] += weights[i] * kept[j];
-    });
-    // mergekit divides by Σ wᵢ only when normalizing, which breadcrumbs does not.
-    for (let j = 0; j < out.length; j++) out[j] *= lambda;
-    return out;
+  return () => {
+    const sum = sumRule();
+    return {
+      add: (d, w) => sum.add(dropOutliers(d, density, gamma), w),
+      result() {
+        // mergekit divides by Σ wᵢ only when normalizing, which breadcrumbs does not.
+        const out = sum.result();
+        for (let j = 0; j < out.length; j++) out[j] *= lambda;
+        return out;
+      },
+    };
   };
 });

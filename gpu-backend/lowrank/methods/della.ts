@@ -7,22 +7,26 @@
 import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import type { RandomGenerator } from 'pure-rand/types/RandomGenerator';
+import { type DeltaRule, type DenseValues, zerosLike } from '../merge-ties-dare.ts';
 import { denseDeltaMethod } from './dense-delta-method.ts';
 
 /**
  * MagPrune: in each row, an entry of magnitude rank q (0 smallest … 1 largest) is kept with probability
- * density − ε + 2ε·q, then the whole delta is rescaled to its L1 norm before pruning.
+ * density − ε + 2ε·q, then the whole delta is rescaled to its L1 norm before pruning. `out` may be `delta` (pruned
+ * in place).
  */
-export function magPrune(
-  delta: Float64Array,
+export function magPrune<T extends DenseValues>(
+  delta: T,
   shape: { rows: number; cols: number },
   density: number,
   epsilon: number,
   rng: RandomGenerator,
-): Float64Array {
+  out: T = zerosLike(delta) as T,
+): T {
   if (density >= 1) return delta;
   const { rows, cols } = shape;
-  const out = new Float64Array(delta.length);
+  let before = 0;
+  for (let i = 0; i < delta.length; i++) before += Math.abs(delta[i]);
   const order = new Int32Array(cols);
   for (let r = 0; r < rows; r++) {
     const row = delta.subarray(r * cols, (r + 1) * cols);
@@ -31,15 +35,11 @@ export function magPrune(
     for (let q = 0; q < cols; q++) {
       const c = order[q];
       const p = density - epsilon + (cols > 1 ? q / (cols - 1) : 0) * 2 * epsilon;
-      if (uniformFloat64(rng) < p) out[r * cols + c] = row[c];
+      out[r * cols + c] = uniformFloat64(rng) < p ? row[c] : 0;
     }
   }
-  let before = 0;
   let after = 0;
-  for (let i = 0; i < delta.length; i++) {
-    before += Math.abs(delta[i]);
-    after += Math.abs(out[i]);
-  }
+  for (let i = 0; i < out.length; i++) after += Math.abs(out[i]);
   if (before < 1e-7 || after < 1e-7) return out;
   const scale = before / after;
   for (let i = 0; i < out.length; i++) out[i] *= scale;
@@ -51,23 +51,42 @@ export function magPrune(
  * Σ wᵢ·δᵢ over the members whose wᵢ·δᵢ has that sign, divided by their Σ wᵢ (1 where that is 0), times λ.
  */
 export function normalizedConsensus(deltas: Float64Array[], weights: number[], lambda: number): Float64Array {
-  const out = new Float64Array(deltas[0].length);
-  for (let j = 0; j < out.length; j++) {
-    let total = 0;
-    for (let i = 0; i < deltas.length; i++) total += weights[i] * deltas[i][j];
-    const sign = total >= 0 ? 1 : -1;
-    let sum = 0;
-    let divisor = 0;
-    for (let i = 0; i < deltas.length; i++) {
-      const x = weights[i] * deltas[i][j];
-      if (Math.sign(x) === sign) {
-        sum += x;
-        divisor += weights[i];
+  const rule = consensusRule(lambda);
+  deltas.forEach((d, i) => rule.add(d, weights[i]));
+  return rule.result() as Float64Array;
+}
+
+/**
+ * The same, one member at a time: per sign, the running Σ wᵢ·δᵢ and Σ wᵢ; the total is their sum (an entry's terms
+ * of either sign summed apart, which may round its last bit differently from summing them in member order).
+ */
+function consensusRule(lambda: number): DeltaRule {
+  let acc: { plus: DenseValues; minus: DenseValues; wPlus: DenseValues; wMinus: DenseValues } | null = null;
+  return {
+    add(d, w) {
+      acc ??= { plus: zerosLike(d), minus: zerosLike(d), wPlus: zerosLike(d), wMinus: zerosLike(d) };
+      const { plus, minus, wPlus, wMinus } = acc;
+      for (let j = 0; j < d.length; j++) {
+        const x = w * d[j];
+        if (x > 0) {
+          plus[j] += x;
+          wPlus[j] += w;
+        } else if (x < 0) {
+          minus[j] += x;
+          wMinus[j] += w;
+        }
       }
-    }
-    out[j] = (sum / (divisor === 0 ? 1 : divisor)) * lambda;
-  }
-  return out;
+    },
+    result() {
+      if (!acc) throw new Error('consensusRule: no member was added');
+      const { plus, minus, wPlus, wMinus } = acc;
+      for (let j = 0; j < plus.length; j++) {
+        const [sum, divisor] = plus[j] + minus[j] >= 0 ? [plus[j], wPlus[j]] : [minus[j], wMinus[j]];
+        plus[j] = (sum / (divisor === 0 ? 1 : divisor)) * lambda;
+      }
+      return plus;
+    },
+  };
 }
 
 export const implementation = denseDeltaMethod('della', (params) => {
@@ -75,10 +94,9 @@ export const implementation = denseDeltaMethod('della', (params) => {
   const epsilon = (params.epsilon as number | undefined) ?? 0.15;
   const lambda = (params.lambda as number | undefined) ?? 1;
   const rng = xoroshiro128plus(0);
-  return (deltas, weights, shape) =>
-    normalizedConsensus(
-      deltas.map((d) => magPrune(d, shape, density, epsilon, rng)),
-      weights,
-      lambda,
-    );
+  return (shape) => {
+    const consensus = consensusRule(lambda);
+    // A rule's delta is its own: pruned in place.
+    return { add: (d, w) => consensus.add(magPrune(d, shape, density, epsilon, rng, d), w), result: () => consensus.result() };
+  };
 });

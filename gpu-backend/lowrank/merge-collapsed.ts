@@ -20,7 +20,13 @@ import { relativeErrors } from './delta-distance.ts';
 import { alignModules } from './module-alignment.ts';
 import { deltaFactors } from './peft-adapter.ts';
 import { randomizedSvd, svdOfFactors } from './svd.ts';
+import { tiesOffThread } from './ties-offthread.ts';
+import { defaultPassSide } from './ties-passes.ts';
 import { tiesOnRuntime } from './ties-runtime.ts';
+
+/** TIES of a large module: on a GPU host in the runtime's graphs (tiesOnRuntime), on the CPU off the main thread. */
+const tiesOf = (factors: { b: Mat; a: Mat }[], weights: number[], density: number, seed: number): Promise<F32Mat> =>
+  defaultPassSide() === 'kernels' ? tiesOffThread(factors, weights, density, seed) : tiesOnRuntime(factors, weights, density, seed);
 
 export const COLLAPSED_METHODS = ['cat', 'linear', 'svd', 'task_arithmetic', 'ties', 'dare'] as const;
 export type CollapsedMethod = (typeof COLLAPSED_METHODS)[number];
@@ -146,7 +152,7 @@ export async function mergeCollapsed(members: Member[], spec: CollapsedSpec): Pr
           spec.seed ?? 0,
           () => combineRule(how as Exclude<Combiner, 'sum'>, density, rng), // 'sum' is linear's, always in factor space
           spec.clamp,
-          how === 'ties' ? (factors, w) => tiesOnRuntime(factors, w, density, spec.seed ?? 0) : undefined,
+          how === 'ties' ? (factors, w) => tiesOf(factors, w, density, spec.seed ?? 0) : undefined,
         );
         peftCombination = `${how}_svd`;
       }
@@ -203,16 +209,33 @@ async function denseDeltaMerge(
   clamp?: number,
   onRuntimeCombine?: (factors: { b: Mat; a: Mat }[], weights: number[]) => Promise<F32Mat>,
 ): Promise<Merged[]> {
+  const factorsOf = (site: Site) => site.parts.map((p) => deltaFactors(p.module));
+  const weightsOf = (site: Site) => site.parts.map((p) => weights[p.member]);
+  const large = (site: Site) =>
+    onRuntimeCombine !== undefined &&
+    onRuntime(site.parts[0].module.out, Math.max(...site.parts.map((p) => p.module.rank)), site.parts[0].module.in);
+  // The next large module's rule is started before this one's SVD, so that where the rule runs off this thread
+  // (TIES on the CPU: ties-offthread.ts) the two overlap; at most one module ahead, so two merged deltas at most.
+  const ahead = new Map<number, Promise<F32Mat>>();
+  const start = (i: number) => {
+    if (i >= sites.length || ahead.has(i) || !large(sites[i]) || !onRuntimeCombine) return;
+    const combined = onRuntimeCombine(factorsOf(sites[i]), weightsOf(sites[i]));
+    combined.catch(() => {}); // awaited in its turn; an error before then must not go unhandled
+    ahead.set(i, combined);
+  };
   const merged: Merged[] = [];
-  for (const site of sites) {
-    const factors = site.parts.map((p) => deltaFactors(p.module));
+  for (let i = 0; i < sites.length; i++) {
+    const site = sites[i];
     const { out, in: cols } = site.parts[0].module;
-    const w = site.parts.map((p) => weights[p.member]);
-    if (onRuntimeCombine && onRuntime(out, Math.max(...factors.map((f) => f.a.rows)), cols)) {
-      merged.push(await denseTruncate(site, await onRuntimeCombine(factors, w), rank, seed, clamp));
+    if (large(site)) {
+      start(i);
+      start(i + 1);
+      const combined = ahead.get(i)!;
+      ahead.delete(i);
+      merged.push(await denseTruncate(site, await combined, rank, seed, clamp));
       continue;
     }
-    const delta = await foldMembers(combineDeltas({ rows: out, cols }), factors, w);
+    const delta = await foldMembers(combineDeltas({ rows: out, cols }), factorsOf(site), weightsOf(site));
     merged.push(await denseTruncate(site, { rows: out, cols, data: delta } as Mat | F32Mat, rank, seed, clamp));
   }
   return merged;

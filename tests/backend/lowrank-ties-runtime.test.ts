@@ -9,6 +9,7 @@ import { relativeError } from '../../gpu-backend/lowrank/delta-distance.ts';
 import { fromArray, matmul } from '../../gpu-backend/lowrank/linalg.ts';
 import { mergeCollapsed } from '../../gpu-backend/lowrank/merge-collapsed.ts';
 import { disjointMean, magnitudeTrim } from '../../gpu-backend/lowrank/merge-ties-dare.ts';
+import { tiesOffThread } from '../../gpu-backend/lowrank/ties-offthread.ts';
 import { tiesOnRuntime } from '../../gpu-backend/lowrank/ties-runtime.ts';
 import { FIXTURE, randomMat } from './helpers.ts';
 
@@ -107,6 +108,14 @@ describe('TIES on the runtime', () => {
       [1, 1],
     );
     expect(maxDiff(merged.data, expected)).toBeLessThan(1e-5);
+  });
+
+  test('off the main thread (its own runtime session and kernels) a module merges to exactly the same values', async () => {
+    const here = await tiesOnRuntime(factors, weights, 0.5, 3, { side: 'kernels' });
+    const [there, again] = await Promise.all([tiesOffThread(factors, weights, 0.5, 3), tiesOffThread(factors, weights, 0.3, 3)]);
+    expect([there.rows, there.cols]).toEqual([96, 160]);
+    expect(there.data).toEqual(here.data);
+    expect(again.data).toEqual((await tiesOnRuntime(factors, weights, 0.3, 3, { side: 'kernels' })).data);
   });
 
   test('a TIES merge whose modules run on the runtime is the float64 merge, to float32 round-off', async () => {

@@ -1,0 +1,20 @@
+/**
+ * A worker thread that runs one module's TIES of whole deltas (ties-runtime.ts: the runtime forms the deltas, the
+ * SIMD kernels trim and merge them) with its own onnxruntime session, so that it overlaps with the main thread's
+ * work on the module before (the randomized SVD's products, whose `run` holds the main thread). Plain JavaScript
+ * that registers tsx itself, as float64-thread.js does.
+ */
+import { parentPort } from 'node:worker_threads';
+import { register } from 'tsx/esm/api';
+
+register();
+const { tiesOnRuntime } = await import('./ties-runtime.ts');
+
+parentPort.on('message', async ({ id, factors, weights, density, seed }) => {
+  try {
+    const merged = await tiesOnRuntime(factors, weights, density, seed, { side: 'kernels' });
+    parentPort.postMessage({ id, merged }, [merged.data.buffer]);
+  } catch (error) {
+    parentPort.postMessage({ id, error: error instanceof Error ? error.message : String(error) });
+  }
+});

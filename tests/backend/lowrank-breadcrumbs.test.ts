@@ -28,6 +28,33 @@ describe('breadcrumbs', () => {
     expect(dropOutliers(delta, 1, 0.01)).toBe(delta);
   });
 
+  test('keeps the entries a stable sort by magnitude ranks in [bottom, N − top), ties at either cut in index order', () => {
+    const bySort = (delta: Float64Array, density: number, gamma: number) => {
+      const n = delta.length;
+      let top = Math.floor(gamma * n);
+      let bottom = n - Math.floor(density * n) - top;
+      if (bottom < 0) [top, bottom] = [top + bottom, 0];
+      const order = Array.from({ length: n }, (_, i) => i).sort((x, y) => Math.abs(delta[x]) - Math.abs(delta[y]));
+      const out = new Float64Array(n);
+      for (let q = bottom; q < n - top; q++) out[order[q]] = delta[order[q]];
+      return out;
+    };
+    let x = 5;
+    // Few distinct magnitudes, so that both cuts fall inside runs of ties.
+    const delta = Float64Array.from({ length: 3000 }, () => {
+      x = (x * 1103515245 + 12345) % 2147483648;
+      return ((x % 13) - 6) / 4;
+    });
+    for (const [density, gamma] of [
+      [0.5, 0.1],
+      [0.3, 0.05],
+      [0.9, 0.3],
+      [0.6, 0.01],
+      [0.05, 0],
+    ])
+      expect([...dropOutliers(delta, density, gamma)]).toEqual([...bySort(delta, density, gamma)]);
+  });
+
   test('with the defaults it is task arithmetic truncated to the largest rank; lambda scales the merge', async () => {
     const members = ['task_a', 'task_c'].map(member);
     const breadcrumbs = implementationOf('breadcrumbs');

@@ -4,6 +4,7 @@
  * module, with mergekit's defaults: density 1 (nothing dropped), gamma 0.01, lambda 1.
  */
 import { type DenseValues, sumRule, zerosLike } from '../merge-ties-dare.ts';
+import { select } from '../quickselect.ts';
 import { denseDeltaMethod } from './dense-delta-method.ts';
 
 /**
@@ -21,11 +22,35 @@ export function dropOutliers<T extends DenseValues>(delta: T, density: number, g
     top += bottom;
     bottom = 0;
   }
-  const order = new Int32Array(n);
-  for (let i = 0; i < n; i++) order[i] = i;
-  order.sort((x, y) => Math.abs(delta[x]) - Math.abs(delta[y]));
   const out = zerosLike(delta) as T;
-  for (let q = bottom; q < n - top; q++) out[order[q]] = delta[order[q]];
+  if (n - top <= bottom) return out;
+  // The entries of magnitude rank [bottom, n − top), ranks as a stable sort by magnitude gives them (ties in index
+  // order), from two selects rather than that sort: sorting an 8B module's 16.7M entries with a comparator took
+  // minutes per member.
+  const mags = zerosLike(delta);
+  for (let i = 0; i < n; i++) mags[i] = Math.abs(delta[i]);
+  const lo = select(mags, bottom);
+  const hi = select(mags, n - top - 1);
+  let belowLo = 0;
+  let belowHi = 0;
+  for (let i = 0; i < n; i++) {
+    const m = mags[i];
+    if (m < lo) belowLo++;
+    if (m < hi) belowHi++;
+  }
+  let tiedLo = 0;
+  let tiedHi = 0;
+  for (let i = 0; i < n; i++) {
+    const m = Math.abs(delta[i]);
+    if (m < lo || m > hi) continue;
+    if (m > lo && m < hi) {
+      out[i] = delta[i];
+      continue;
+    }
+    // At a threshold: its rank is the count below it plus the ties before it.
+    const rank = m === lo ? belowLo + tiedLo++ : belowHi + tiedHi++;
+    if (rank >= bottom && rank < n - top) out[i] = delta[i];
+  }
   return out;
 }
 

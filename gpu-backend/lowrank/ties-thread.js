@@ -10,11 +10,18 @@ import { register } from 'tsx/esm/api';
 register();
 const { tiesOnRuntime } = await import('./ties-runtime.ts');
 
-parentPort.on('message', async ({ id, factors, weights, density, seed }) => {
+async function merge({ id, factors, weights, density, seed }) {
   try {
     const merged = await tiesOnRuntime(factors, weights, density, seed, { side: 'kernels' });
     parentPort.postMessage({ id, merged }, [merged.data.buffer]);
   } catch (error) {
     parentPort.postMessage({ id, error: error instanceof Error ? error.message : String(error) });
   }
+}
+
+// One module at a time, in the order asked: a module queued while another runs waits rather than interleaving with
+// it at every await (two passes at once here, beside the main thread's SVD, were one module's memory too many).
+let queue = Promise.resolve();
+parentPort.on('message', (job) => {
+  queue = queue.then(() => merge(job));
 });

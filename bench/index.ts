@@ -24,6 +24,8 @@ const benches: Record<string, () => Promise<{ run: (quick: boolean) => Promise<R
   scale: () => import('./scale.ts'),
   prefill: () => import('./prefill.ts'),
   'long-prompt': () => import('./long-prompt.ts'),
+  'first-decode': () => import('./first-decode.ts'),
+  'decode-profile': () => import('./decode-profile.ts'),
 };
 
 const [name, ...flags] = process.argv.slice(2);

@@ -56,7 +56,7 @@ const SMALL_CONFIG = {
 };
 
 /** The default tokenizer (characters) padded with filler tokens to the vocabulary, so any sampled id decodes. */
-function paddedTokenizer(size: number): Record<string, unknown> {
+export function paddedTokenizer(size: number): Record<string, unknown> {
   const json = tokenizerJson() as { model: { vocab: Record<string, number> } };
   for (let id = Object.keys(json.model.vocab).length; id < size; id++) json.model.vocab[`<x${id}>`] = id;
   return json;
@@ -67,7 +67,7 @@ function paddedTokenizer(size: number): Record<string, unknown> {
  * each byte, so it moves twice the bytes it copies; counting them once would halve the yardstick and let a decode
  * that only reads weights appear to exceed the machine (a utilisation above 1). One thread, so still a floor.
  */
-function copyBytesPerS(bytes = 512 * 1024 ** 2): number {
+export function copyBytesPerS(bytes = 512 * 1024 ** 2): number {
   const src = new Uint8Array(bytes).fill(1);
   const dst = new Uint8Array(bytes);
   let best = Infinity;
@@ -82,7 +82,7 @@ function copyBytesPerS(bytes = 512 * 1024 ** 2): number {
 const seconds = (since: number) => (performance.now() - since) / 1000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-interface Streamed {
+export interface Streamed {
   ttftMs: number;
   /** Tokens after the first, per second of the time after the first. */
   decodeTokensPerS: number;
@@ -94,7 +94,7 @@ interface Streamed {
  * One streamed completion: time to first token and decode speed, read from the SSE stream. A raw completion, not
  * a chat (serve-load.ts reads chat deltas), so that the prompt's token count is exact, with no chat template.
  */
-async function streamed(api: EdgeApi, model: string, prompt: string, maxTokens: number): Promise<Streamed> {
+export async function streamed(api: EdgeApi, model: string, prompt: string, maxTokens: number): Promise<Streamed> {
   const t0 = performance.now();
   const res = await api
     .fetch('/v1/completions', {
@@ -150,7 +150,7 @@ interface Job {
 }
 
 /** A job polled until it finishes or its box runs out (then null). */
-async function finished(api: EdgeApi, path: string, boxS: number): Promise<Job | null> {
+export async function finished(api: EdgeApi, path: string, boxS: number): Promise<Job | null> {
   const t0 = performance.now();
   while (seconds(t0) < boxS) {
     // On a loaded machine the local edge misses a poll now and then (fetch failed); the next one counts.
@@ -182,7 +182,7 @@ function rssPeak(pid: number): { peek: () => Promise<number>; stop: () => Promis
 }
 
 /** A prompt of exactly `n` tokens (the tokenizer counts characters; filler words until the count is reached). */
-function promptOf(tok: TextTokenizer, n: number): string {
+export function promptOf(tok: TextTokenizer, n: number): string {
   let text = '';
   for (let i = 0; tok.encode(text, true).length < n; i++) text += 'abcdefghij'[i % 10];
   return text;

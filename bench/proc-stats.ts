@@ -45,8 +45,8 @@ export async function findProcesses(parts: string[]): Promise<number[]> {
   return found;
 }
 
-/** The live processes in the process group of `pid` (itself included). */
-async function groupOf(pid: number): Promise<number[]> {
+/** The live processes in the process group of `pid` (itself included): a walk over every process on the machine. */
+export async function groupOf(pid: number): Promise<number[]> {
   const group = (await statFields(pid))?.[2];
   if (group === undefined) return [];
   const members: number[] = [];

@@ -11,7 +11,9 @@
  *    an rmm_shared merge of the 8, then its 8 tasks at batch 8 through the shared basis.
  *  - Slow steps are time-boxed (training, the merge): past its box a step is reported as timed out, not waited on.
  *  - Yardstick: the bytes/s of a large buffer copy, sampled before and after (the larger is used):
- *    int4_b1_bandwidth_util = base tokens/s at batch 1 × packed bytes read per token ÷ that.
+ *    int4_b1_bandwidth_util = base tokens/s at batch 1 × packed bytes read per token ÷ that, the base's tokens/s
+ *    taken fresh (before anything else is served) as the best of its first three requests; the first alone is
+ *    int4_b1_first_request_tokens_per_s.
  */
 import { createReadStream } from 'node:fs';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
@@ -32,7 +34,7 @@ import type { EdgeStack } from '../scripts/edge-stack.ts';
 import { ADMIN_TOKEN, startBenchBackend, startEdgeAndBackend } from './bench-stack.ts';
 import { table } from './measure.ts';
 import { randomAdapter } from './models.ts';
-import { groupRssMb, rssMb } from './proc-stats.ts';
+import { groupOf, groupRssMb, rssMb } from './proc-stats.ts';
 import { LLAMA_1B_CONFIG, writeRandomCheckpoint } from './random-checkpoint.ts';
 
 const BASE = 'scale-base';
@@ -161,13 +163,20 @@ export async function finished(api: EdgeApi, path: string, boxS: number): Promis
   return null;
 }
 
-/** Samples the backend's RSS (with its children) every 250 ms until stopped; returns the peak. */
+/**
+ * Samples the backend's RSS (with its children) every 250 ms until stopped; returns the peak. The group's members
+ * are looked up every 4 s, not at each sample: the lookup walks every process on the machine (~20 ms of CPU with
+ * ~120 processes), which at every sample took ~9% of a core from the decode being timed on this 2-core machine.
+ */
 function rssPeak(pid: number): { peek: () => Promise<number>; stop: () => Promise<number> } {
   let peak = 0;
   let running = true;
+  let members: number[] = [pid];
+  const sample = async () => (await Promise.all(members.map((p) => rssMb(p).catch(() => 0)))).reduce((a, b) => a + (b || 0), 0);
   const loop = (async () => {
-    while (running) {
-      peak = Math.max(peak, await groupRssMb(pid).catch(() => 0));
+    for (let i = 0; running; i++) {
+      if (i % 16 === 0) members = await groupOf(pid).catch(() => members);
+      peak = Math.max(peak, await sample());
       await sleep(250);
     }
   })();
@@ -289,8 +298,12 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
       if (r.error) errors.push(`${what}: ${r.error}`);
       return r;
     };
-    // The base alone, fresh: what the bandwidth figure divides (nothing else loaded, no long prompt served yet).
-    const baseFresh = record('base b1', await streamed(api, int4, p16, decodeTokens));
+    // The base alone, fresh: what the bandwidth figure divides (nothing else loaded, no long prompt served yet). Best
+    // of three requests, since one request's 23 steps on this shared 2-core machine move with whatever else runs;
+    // the first request is reported apart (int4_b1_first_request_tokens_per_s), so a cost only it pays still shows.
+    const freshRuns: Streamed[] = [];
+    for (let i = 0; i < 3; i++) freshRuns.push(record('base b1', await streamed(api, int4, p16, decodeTokens)));
+    const baseFresh = freshRuns.reduce((best, r) => (r.decodeTokensPerS > best.decodeTokensPerS ? r : best));
     const ttft16 = record('p16 ttft', await streamed(api, int4, p16, 1));
     out.int4_short_prompts_rss_mb = await serving.peek();
     const ttft1024 = record('p1024 ttft', await streamed(api, int4, p1024, 1));
@@ -320,7 +333,8 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
     errors.push(...multi.errors);
     out.int4_with_adapters_rss_mb = await withAdapters.stop();
     report(
-      ['int4 decode, base, batch 1, fresh, tokens/s', baseFresh.decodeTokensPerS],
+      ['int4 decode, base, batch 1, fresh (first request), tokens/s', freshRuns[0].decodeTokensPerS],
+      ['int4 decode, base, batch 1, fresh (best of its first three requests), tokens/s', baseFresh.decodeTokensPerS],
       ['int4 decode, base, batch 1, in turn with the adapter, tokens/s', baseTokensPerS],
       ['int4 decode, one adapter, batch 1, tokens/s', adapterB1.decodeTokensPerS],
       [`int4 decode, ${ADAPTERS} distinct adapters at batch ${ADAPTERS}, tokens/s`, multi.tokensPerS],
@@ -394,6 +408,7 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
     Object.assign(out, {
       copy_gb_per_s: copy / 1e9,
       int4_b1_tokens_per_s: baseFresh.decodeTokensPerS,
+      int4_b1_first_request_tokens_per_s: freshRuns[0].decodeTokensPerS,
       int4_b1_in_turn_tokens_per_s: baseTokensPerS,
       int4_b1_bandwidth_util: (baseFresh.decodeTokensPerS * packedBytes) / copy,
       int4_p16_ttft_ms: ttft16.ttftMs,

@@ -69,7 +69,13 @@ export async function startEdgeAndBackend(opts: {
  * The bench's backend process on a running edge, with a fresh credential: a second start after `stop()` is a new
  * process on the same model cache (bench scale serves from one that did not run the quantization job).
  */
-export async function startBenchBackend(edge: EdgeStack, stateDir: string, backendEnv?: Record<string, string>): Promise<BackendProcess> {
+export async function startBenchBackend(
+  edge: EdgeStack,
+  stateDir: string,
+  backendEnv?: Record<string, string>,
+  /** Another checkout whose backend to run (bench first-decode compares commits). */
+  from?: string,
+): Promise<BackendProcess> {
   const { token } = await issueBackendCredential(edge.edgeUrl, ADMIN_TOKEN, BACKEND_ID);
   return startBackendProcess(
     {
@@ -83,6 +89,7 @@ export async function startBenchBackend(edge: EdgeStack, stateDir: string, backe
       ...backendEnv,
     },
     'buffer',
+    from,
   );
 }
 

@@ -12,6 +12,7 @@
  *    cached artifact first, so it is fetched and written again, as after the job;
  *  - `sync`: the same, then `sync` after the load, so the files just written are on disk before the first decode;
  *  - `cached`: the artifact already in the model cache (nothing fetched or written).
+ * With FIRST_DECODE_OTHER (a path), every other round's backend runs from that checkout instead (another commit).
  *
  * Per request: decode tokens/s and TTFT as the client sees them (through the edge), the backend's CPU (its process
  * group, by command name), everything else's CPU on the machine (/proc/stat less the backend), the backend's
@@ -217,9 +218,12 @@ export async function run(): Promise<Record<string, unknown>> {
       if (round > 0 && mode !== 'cached')
         for (const dir of await readdir(cacheDir, { recursive: true }).catch(() => [] as string[]))
           if (dir.endsWith(PACKED_WEIGHTS_FILE)) await rm(join(cacheDir, dir));
-      backend = await startBenchBackend(edge, stateDir, backendEnv);
+      // FIRST_DECODE_OTHER: another checkout (node_modules beside it) whose backend serves every other round, so two
+      // commits' fresh backends are compared in turn on one stack and one model cache.
+      const other = process.env.FIRST_DECODE_OTHER && round % 2 === 1 ? process.env.FIRST_DECODE_OTHER : undefined;
+      backend = await startBenchBackend(edge, stateDir, backendEnv, other);
       const pid = backend.child.pid!;
-      const label = `${round}:${mode}`;
+      const label = `${round}:${mode}${other ? ':other' : ''}`;
       t = performance.now();
       const load = await measured(api, pid, int4, p16, 1);
       console.log(`${label} load + 1 token: ${((performance.now() - t) / 1000).toFixed(1)} s, dirty ${(await dirtyMb()).toFixed(0)} MB`);

@@ -20,9 +20,10 @@ export interface BackendProcess {
 
 const LISTENING = /listening on (http:\/\/\S+) \(boot ([\w-]+)/;
 
-export function startBackendProcess(env: Record<string, string>, output: 'inherit' | 'buffer'): Promise<BackendProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'gpu-backend', 'server.ts')], {
-    cwd: root,
+/** `from`: the checkout whose backend runs (default this one; a benchmark may compare another commit's). */
+export function startBackendProcess(env: Record<string, string>, output: 'inherit' | 'buffer', from = root): Promise<BackendProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(from, 'gpu-backend', 'server.ts')], {
+    cwd: from,
     env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,

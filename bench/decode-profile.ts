@@ -181,7 +181,7 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
   const cacheFreed = summary(freed);
   console.log(
     table(
-      ['emptied batch (medians of ' + rounds + ', in turn)', 'admit ms', 'admit faults', 'tokens/s', 'CPU ms a token', 'faults a token'],
+      [`emptied batch (medians of ${rounds}, in turn)`, 'admit ms', 'admit faults', 'tokens/s', 'CPU ms a token', 'faults a token'],
       [
         ['keeps its cache (now)', ...Object.values(cacheKept)],
         ['frees it (before)', ...Object.values(cacheFreed)],

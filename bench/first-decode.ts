@@ -70,18 +70,18 @@ async function residentByMapping(pid: number): Promise<Map<string, number>> {
   return by;
 }
 
-/** CPU ms of every process on the machine, by command name (kernel threads included). */
+/**
+ * CPU ms of every process on the machine, by command name; kernel threads (children of kthreadd, pid 2) summed as
+ * one, `[kernel threads]`, since a kworker's name changes with the work it does (writeback, flush, ...).
+ */
 async function cpuByName(): Promise<Map<string, number>> {
   const by = new Map<string, number>();
   for (const d of await readdir('/proc')) {
     if (!/^\d+$/.test(d)) continue;
     const s = await readFile(`/proc/${d}/stat`, 'utf8').catch(() => null);
     if (!s) continue;
-    const name = s
-      .slice(s.indexOf('(') + 1, s.lastIndexOf(')'))
-      .replace(/\/\d+.*$/, '')
-      .replace(/-\d+$/, '');
     const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    const name = f[1] === '2' ? '[kernel threads]' : s.slice(s.indexOf('(') + 1, s.lastIndexOf(')'));
     by.set(name, (by.get(name) ?? 0) + (Number(f[11]) + Number(f[12])) * TICK_MS);
   }
   return by;
@@ -115,6 +115,8 @@ interface Sample {
   backendCpuMs: number;
   tokenizerCpuMs: number;
   othersCpuMs: number;
+  /** Of the others, the kernel's threads (writeback among them). */
+  kernelCpuMs: number;
   wallMs: number;
   minorFaults: number;
   majorFaults: number;
@@ -152,6 +154,7 @@ async function measured(api: EdgeApi, pid: number, model: string, prompt: string
   ]);
   console.log(`  resident KB grown: ${grown(maps0, maps1, 5, 256)}`);
   console.log(`  CPU ms by command: ${grown(names0, names1, 8, 50)}`);
+  const kernel = (names1.get('[kernel threads]') ?? 0) - (names0.get('[kernel threads]') ?? 0);
   const total = sum(cpu1.group) - sum(cpu0.group);
   const backendCpuMs = cpu1.own - cpu0.own;
   return {
@@ -159,6 +162,7 @@ async function measured(api: EdgeApi, pid: number, model: string, prompt: string
     backendCpuMs,
     tokenizerCpuMs: total - backendCpuMs,
     othersCpuMs: (m1.busy - m0.busy) * TICK_MS - total,
+    kernelCpuMs: kernel,
     wallMs,
     minorFaults: f1.minor - f0.minor,
     majorFaults: f1.major - f0.major,
@@ -242,6 +246,7 @@ export async function run(): Promise<Record<string, unknown>> {
           backendCpuMs: m.backendCpuMs,
           tokenizerCpuMs: m.tokenizerCpuMs,
           othersCpuMs: m.othersCpuMs,
+          kernelCpuMs: m.kernelCpuMs,
           wallMs: m.wallMs,
           minorFaults: m.minorFaults,
           majorFaults: m.majorFaults,
@@ -269,6 +274,7 @@ export async function run(): Promise<Record<string, unknown>> {
         'backend CPU ms',
         'tokenizer CPU ms',
         'others CPU ms',
+        'kernel threads CPU ms',
         'wall ms',
         'minflt',
         'majflt',
@@ -282,6 +288,7 @@ export async function run(): Promise<Record<string, unknown>> {
         s.backendCpuMs.toFixed(0),
         s.tokenizerCpuMs.toFixed(0),
         s.othersCpuMs.toFixed(0),
+        s.kernelCpuMs.toFixed(0),
         s.wallMs.toFixed(0),
         s.minorFaults,
         s.majorFaults,

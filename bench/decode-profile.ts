@@ -7,8 +7,6 @@
  *    the host's work around it (feeds, the cache's rows written back, sampling);
  *  - the packed weights' bytes read per second against a large buffer copy's (the yardstick `bench scale` divides
  *    by), sampled before and after in the same run;
- *  - an emptied batch keeping its KV cache against freeing it (as before), requests in turn: admission time and page
- *    faults, decode speed;
  *  - onnxruntime's per-node profile of the same decode (a second session with profiling on), each node's best run,
  *    summed by part of the model.
  */
@@ -21,7 +19,6 @@ import { fileURLToPath } from 'node:url';
 import { parseModelConfig } from '../contracts/formats/hf-config.ts';
 import { Decoder } from '../gpu-backend/engine/decoder.ts';
 import { newRow, RunningBatch } from '../gpu-backend/engine/generate.ts';
-import type { KvCache } from '../gpu-backend/engine/kv-cache.ts';
 import { openPackedWeights } from '../gpu-backend/engine/packed-weights.ts';
 import type { ort } from '../gpu-backend/engine/runtime.ts';
 import { openCheckpoint } from '../gpu-backend/formats/checkpoint.ts';
@@ -154,40 +151,7 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
   const batch = new RunningBatch(decoder, 64);
   const runs: Decoded[] = [];
   for (let r = 0; r <= rounds; r++) runs.push(await serveOne(batch, sessionOf(decoder), prompt(16, cfg.vocabSize, r + 1)));
-  // An emptied batch keeping its KV cache (now) against freeing it (before: every request allocated it again), in
-  // blocks of `rounds` requests in turn on the same session; medians, as what a freeing block leaves to collect lands
-  // in the first requests after it.
-  const cacheOf = (b: RunningBatch) => (b as unknown as { cache: KvCache }).cache;
-  const kept: Decoded[] = [];
-  const freed: Decoded[] = [];
-  for (let block = 0; block < 4; block++) {
-    const free = block % 2 === 1;
-    for (let r = 0; r < rounds; r++) {
-      if (free) cacheOf(batch).fit(0);
-      (free ? freed : kept).push(await serveOne(batch, sessionOf(decoder), prompt(16, cfg.vocabSize, r + 1)));
-    }
-    if (free) cacheOf(batch).fit(1);
-  }
   await decoder.release();
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  const summary = (xs: Decoded[]) => ({
-    admit_ms: median(xs.map((x) => x.admitMs)),
-    admit_faults: median(xs.map((x) => x.admitFaults)),
-    tokens_per_s: median(xs.map((x) => x.tokensPerS)),
-    cpu_ms_per_token: median(xs.map((x) => x.cpuMsPerToken)),
-    faults_per_token: median(xs.map((x) => x.faultsPerToken)),
-  });
-  const cacheKept = summary(kept);
-  const cacheFreed = summary(freed);
-  console.log(
-    table(
-      [`emptied batch (medians of ${rounds}, in turn)`, 'admit ms', 'admit faults', 'tokens/s', 'CPU ms a token', 'faults a token'],
-      [
-        ['keeps its cache (now)', ...Object.values(cacheKept)],
-        ['frees it (before)', ...Object.values(cacheFreed)],
-      ],
-    ),
-  );
   const copyAfter = copyBytesPerS();
   const warm = runs.slice(1);
   const best = {
@@ -256,8 +220,6 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
       ),
     );
     return {
-      cache_kept: cacheKept,
-      cache_freed: cacheFreed,
       packed_bytes: packedBytes,
       b1_tokens_per_s: best.tokensPerS,
       b1_tokens_per_s_all: runs.map((r) => r.tokensPerS),

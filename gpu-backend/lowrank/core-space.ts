@@ -3,16 +3,17 @@ import { gemm } from './gemm-runner.ts';
 import { matmulNT, matmulTN, sliceRows, zeros, type Mat } from './linalg.ts';
 import { coreGram, coreGramTimes, type StackedCore } from './core-grams.ts';
 import { basisTimes, spanBasis } from './span-basis.ts';
-import { stack, type AlignedModule } from './reversible-types.ts';
+import { memberFactors, stack, type AlignedModule } from './reversible-types.ts';
 import { inWindow, MODULES_IN_FLIGHT, qrAsync, symEigAsync } from './float64-pool.ts';
 
 /** 1/‖ΔWᵢ‖² over all modules (1 for an all-zero adapter), from the factors. */
 export function taskWeights(aligned: AlignedModule[], n: number): number[] {
   const norms = new Array<number>(n).fill(0);
   for (const slot of aligned) {
-    slot.factors.forEach((f, i) => {
+    for (let i = 0; i < n; i++) {
+      const f = memberFactors(slot, i);
       if (f) norms[i] += squaredNorm(f);
-    });
+    }
   }
   return norms.map((s) => (s > 0 ? 1 / s : 1));
 }
@@ -42,11 +43,7 @@ export async function coreSpace(slot: AlignedModule): Promise<CoreSpace> {
   const qb = await spanBasis(bcat, 'columns');
   const qa = await spanBasis(acat, 'rows');
   const shared = { slot, mapB: qb.map, mapA: qa.map };
-  const k = slot.factors.map((f, i) => {
-    if (!f) return null;
-    const [from, to] = blocks[i];
-    return { l: colRange(qb.r, from, to), r: colRange(qa.r, from, to) };
-  });
+  const k = blocks.map(([from, to]) => (to === from ? null : { l: colRange(qb.r, from, to), r: colRange(qa.r, from, to) }));
   return { ...shared, k, maxK: Math.max(qb.map.cols, qa.map.cols), stacked: { l: qb.r, r: qa.r, blocks } };
 }
 

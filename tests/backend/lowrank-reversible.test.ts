@@ -29,6 +29,8 @@ import {
   type Construction,
   type ReversibleMerge,
 } from '../../gpu-backend/lowrank/reversible.ts';
+import { buildSharedModules } from '../../gpu-backend/lowrank/reversible-shared.ts';
+import { type AlignedModule, alignMembers, fullFloats, slotOf } from '../../gpu-backend/lowrank/reversible-types.ts';
 import { FIXTURE, invalidInputOf } from './helpers.ts';
 
 const CONFIG: ModelConfig = parseModelConfig(JSON.parse(await readFile(join(FIXTURE, 'base', 'config.json'), 'utf8')));
@@ -179,6 +181,32 @@ test('a shared merge reverts a module family per run on the runtime, or in float
     }
   }
   expect(padded).toBe(true);
+});
+
+test('a shared merge reads each member as stored, a module at a time, and never widens a whole member to float64', async () => {
+  // Widening every member up front held twice the members' bytes for the whole merge (most of an 8B merge's
+  // peak). Here reading `factors` throws, so the merge must work from the stored float32 modules, and it must
+  // give bit for bit what the same merge over the widened factors gives.
+  const members = mixedMembers();
+  const n = members.length;
+  const aligned = alignMembers(members);
+  const widened = aligned.map((slot) => ({ ...slotOf(slot), factors: slot.factors }));
+  const guarded = aligned.map((slot) =>
+    Object.defineProperties(slotOf(slot) as AlignedModule, {
+      stored: { value: slot.stored },
+      factors: {
+        get: () => {
+          throw new Error(`${slot.path}: the merge widened every member`);
+        },
+      },
+    }),
+  );
+  const full = fullFloats(members);
+  for (const p of [2, n]) {
+    const fromStored = await buildSharedModules(guarded, p, full);
+    const fromWidened = await buildSharedModules(widened, p, full);
+    expect(fromStored).toEqual(fromWidened);
+  }
 });
 
 test('a factor-space merge reverts a module family per run on the runtime, or in float64 JS, to the per-position rebuild', async () => {

@@ -2,7 +2,7 @@ import { squaredNorm } from './delta-distance.ts';
 import { gemm } from './gemm-runner.ts';
 import { matmulNT, matmulTN, sliceRows, zeros, type Mat } from './linalg.ts';
 import { coreGram, coreGramTimes, type StackedCore } from './core-grams.ts';
-import { basisTimes, spanBasis } from './span-basis.ts';
+import { spanBasis } from './span-basis.ts';
 import { memberFactors, stack, type AlignedModule } from './reversible-types.ts';
 import { inWindow, MODULES_IN_FLIGHT, qrAsync, symEigAsync } from './float64-pool.ts';
 
@@ -119,10 +119,14 @@ export async function expandFactored(cs: CoreSpace, fit: { u: Mat; v: Mat }): Pr
   return { ...(await bases(cs, fit)), coreB, coreA };
 }
 
-/** U = Qb·U' and V = Qa·V' on the runtime, from the stacked factors (formed again: a module's are cheap to stack). */
+/**
+ * U = Qb·U' and V = Qa·V' on the runtime, from the stacked factors (formed again: a module's are cheap to stack).
+ * Unlike basisTimes they keep no float32 copy: they are a merge's output, held by every module until the merge is
+ * stored, and a copy was a third more of what a merge holds; a revert stacks them in float32 per family anyway.
+ */
 async function bases(cs: CoreSpace, fit: { u: Mat; v: Mat }): Promise<{ u: Mat; v: Mat }> {
   const { bcat, acat } = stack(cs.slot);
-  return { u: await basisTimes(bcat, 'columns', cs.mapB, fit.u), v: await basisTimes(acat, 'rows', cs.mapA, fit.v) };
+  return { u: await gemm(bcat, await gemm(cs.mapB, fit.u)), v: await gemm(acat, await gemm(cs.mapA, fit.v), 'tn') };
 }
 
 /** Floats of n cores at basis size k: k² each, or 2k·r each when kept factored (and smaller). */

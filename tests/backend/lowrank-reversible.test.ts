@@ -15,6 +15,7 @@ import { decodeSafetensors, encodeSafetensors } from '../../contracts/formats/sa
 import { readAdapterFolder } from '../../gpu-backend/formats/files.ts';
 import { svdOfProduct } from '../../gpu-backend/lowrank/linalg.ts';
 import type { Member } from '../../gpu-backend/lowrank/members.ts';
+import { float32Of } from '../../gpu-backend/lowrank/float32-twin.ts';
 import { setRuntimeMinMacs } from '../../gpu-backend/lowrank/gemm-runner.ts';
 import { adapterFiles, adapterFromFactors, deltaFactors } from '../../gpu-backend/lowrank/peft-adapter.ts';
 import {
@@ -206,6 +207,18 @@ test('a shared merge reads each member as stored, a module at a time, and never 
     const fromStored = await buildSharedModules(guarded, p, full);
     const fromWidened = await buildSharedModules(widened, p, full);
     expect(fromStored).toEqual(fromWidened);
+  }
+});
+
+test('a shared merge built on the runtime keeps no float32 copy of its bases beside its parts', async () => {
+  // The runtime gives U and V in float32; keeping that copy with every module was a third more of what a merge
+  // holds until it is stored. A revert stacks the bases in float32 per family when it first needs them.
+  const was = setRuntimeMinMacs(0);
+  try {
+    const merge = await buildReversibleMerge(mixedMembers(), { construction: 'shared', basisSize: 2 });
+    for (const m of merge.modules) for (const part of [m.parts.u, m.parts.v]) expect(float32Of(part)).not.toBe(float32Of(part));
+  } finally {
+    setRuntimeMinMacs(was);
   }
 });
 

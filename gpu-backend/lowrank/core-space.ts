@@ -1,20 +1,15 @@
-import { squaredNorm } from './delta-distance.ts';
 import { gemm } from './gemm-runner.ts';
 import { matmulNT, matmulTN, sliceRows, zeros, type Mat } from './linalg.ts';
 import { coreGram, coreGramTimes, type StackedCore } from './core-grams.ts';
 import { spanBasis } from './span-basis.ts';
-import { memberFactors, stack, type AlignedModule } from './reversible-types.ts';
+import { memberSquaredNorms } from './member-norms.ts';
+import { stack, type AlignedModule } from './reversible-types.ts';
 import { inWindow, MODULES_IN_FLIGHT, qrAsync, symEigAsync } from './float64-pool.ts';
 
 /** 1/‖ΔWᵢ‖² over all modules (1 for an all-zero adapter), from the factors. */
-export function taskWeights(aligned: AlignedModule[], n: number): number[] {
+export async function taskWeights(aligned: AlignedModule[], n: number): Promise<number[]> {
   const norms = new Array<number>(n).fill(0);
-  for (const slot of aligned) {
-    for (let i = 0; i < n; i++) {
-      const f = memberFactors(slot, i);
-      if (f) norms[i] += squaredNorm(f);
-    }
-  }
+  for (const slot of aligned) (await memberSquaredNorms(slot)).forEach((s, i) => (norms[i] += s));
   return norms.map((s) => (s > 0 ? 1 / s : 1));
 }
 

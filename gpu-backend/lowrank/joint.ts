@@ -66,7 +66,7 @@ export async function jointCompress(members: Member[], opts: JointOptions): Prom
   const tasks = memberTasks(members);
   if (opts.storage !== undefined) {
     const aligned = alignMembers(members);
-    const weights = taskWeights(aligned, members.length);
+    const weights = await taskWeights(aligned, members.length);
     const storage = opts.storage;
     if (!(storage > 0 && Number.isFinite(storage)))
       invalid('bad_storage', `storage is ${storage}; give the fraction of keeping every adapter to spend, e.g. 0.5.`, 'storage');
@@ -81,7 +81,7 @@ export async function jointCompress(members: Member[], opts: JointOptions): Prom
   const fits = sites.some(sketched) ? await fitFamilies(sites, sketched, k, iters) : null;
   // Sites fitted in their core space (the stacked rank within a few k of k) widen their factors to float64.
   const aligned = fits ? null : alignMembers(members);
-  const weights = fits?.weights ?? taskWeights(aligned!, members.length);
+  const weights = fits?.weights ?? (await taskWeights(aligned!, members.length));
   const modules: JointModule[] = [];
   for (const [at, site] of sites.entries()) {
     const fitted = fits?.bySite.get(site);

@@ -23,7 +23,7 @@ import { inWindow, MODULES_IN_FLIGHT } from './float64-pool.ts';
 
 export async function buildSharedModules(aligned: AlignedModule[], p: number, fullFloats: number, iters = 2): Promise<MergedModule[]> {
   const n = aligned[0] ? memberCount(aligned[0]) : 0;
-  const weights = taskWeights(aligned, n);
+  const weights = await taskWeights(aligned, n);
   const fits: { cs: CoreSpace; fit: { u: Mat; v: Mat } }[] = [];
   if (p === n) {
     const all = await inWindow(aligned, MODULES_IN_FLIGHT, async (slot) => {

@@ -30,6 +30,7 @@ import {
   type Construction,
   type ReversibleMerge,
 } from '../../gpu-backend/lowrank/reversible.ts';
+import { memberSquaredNorms } from '../../gpu-backend/lowrank/member-norms.ts';
 import { buildSharedModules } from '../../gpu-backend/lowrank/reversible-shared.ts';
 import { type AlignedModule, alignMembers, fullFloats, slotOf } from '../../gpu-backend/lowrank/reversible-types.ts';
 import { FIXTURE, invalidInputOf } from './helpers.ts';
@@ -219,6 +220,25 @@ test('a shared merge built on the runtime keeps no float32 copy of its bases bes
     for (const m of merge.modules) for (const part of [m.parts.u, m.parts.v]) expect(float32Of(part)).not.toBe(float32Of(part));
   } finally {
     setRuntimeMinMacs(was);
+  }
+});
+
+test("the members' squared norms from batched float32 Grams on the runtime equal the float64 ones (mixed ranks, a member lacking a module)", async () => {
+  const aligned = alignMembers(mixedMembers());
+  const inJs = setRuntimeMinMacs(Number.POSITIVE_INFINITY);
+  const want = await Promise.all(aligned.map(memberSquaredNorms));
+  setRuntimeMinMacs(0);
+  try {
+    const got = await Promise.all(aligned.map(memberSquaredNorms));
+    expect(want.some((norms) => norms.includes(0))).toBe(true);
+    got.forEach((norms, m) =>
+      norms.forEach((x, i) => {
+        expect(x === 0).toBe(want[m][i] === 0);
+        expect(Math.abs(x - want[m][i])).toBeLessThanOrEqual(1e-6 * want[m][i]);
+      }),
+    );
+  } finally {
+    setRuntimeMinMacs(inJs);
   }
 });
 

@@ -1,9 +1,9 @@
-import { gemm } from './gemm-runner.ts';
+import { gemm, gemmF32, onRuntime } from './gemm-runner.ts';
 import { matmulNT, matmulTN, sliceRows, zeros, type Mat } from './linalg.ts';
 import { coreGram, coreGramTimes, type StackedCore } from './core-grams.ts';
 import { spanBasis } from './span-basis.ts';
 import { memberSquaredNorms } from './member-norms.ts';
-import { stack, type AlignedModule } from './reversible-types.ts';
+import { stack, stack32, type AlignedModule } from './reversible-types.ts';
 import { inWindow, MODULES_IN_FLIGHT, qrAsync, symEigAsync } from './float64-pool.ts';
 
 /** 1/‖ΔWᵢ‖² over all modules (1 for an all-zero adapter), from the factors. */
@@ -120,8 +120,16 @@ export async function expandFactored(cs: CoreSpace, fit: { u: Mat; v: Mat }): Pr
  * stored, and a copy was a third more of what a merge holds; a revert stacks them in float32 per family anyway.
  */
 async function bases(cs: CoreSpace, fit: { u: Mat; v: Mat }): Promise<{ u: Mat; v: Mat }> {
+  const k = fit.u.cols;
+  const n = cs.mapB.rows;
+  const [mb, ma] = [await gemm(cs.mapB, fit.u), await gemm(cs.mapA, fit.v)];
+  if (onRuntime(cs.slot.out, n, k) && onRuntime(cs.slot.in, n, k)) {
+    // Both products read only the stacks' float32 values (gemmF32 feeds them as they are).
+    const { bcat, acat } = stack32(cs.slot);
+    return { u: await gemmF32(bcat, mb), v: await gemmF32(acat, ma, 'tn') };
+  }
   const { bcat, acat } = stack(cs.slot);
-  return { u: await gemm(bcat, await gemm(cs.mapB, fit.u)), v: await gemm(acat, await gemm(cs.mapA, fit.v), 'tn') };
+  return { u: await gemm(bcat, mb), v: await gemm(acat, ma, 'tn') };
 }
 
 /** Floats of n cores at basis size k: k² each, or 2k·r each when kept factored (and smaller). */

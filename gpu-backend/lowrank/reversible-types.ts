@@ -164,16 +164,26 @@ function fillStack(slot: AlignedModule, float64: boolean) {
   const b64 = float64 ? new Float64Array(b32.length) : null;
   const a64 = float64 ? new Float64Array(a32.length) : null;
   const blocks: [number, number][] = [];
+  const factors = ranks.map((_, i) => rawFactors(slot, i));
   let at = 0;
-  for (let i = 0; i < n; i++) {
+  factors.forEach((f, i) => {
     blocks.push([at, at + ranks[i]]);
-    const f = rawFactors(slot, i);
-    if (!f) continue;
-    const r = ranks[i];
-    const { b: src, scale } = f;
-    for (let row = 0; row < slot.out; row++) {
+    if (f) {
+      a64?.set(f.a, at * slot.in);
+      a32.set(f.a, at * slot.in);
+    }
+    at += ranks[i];
+  });
+  // Row by row, each member's r values in turn: the destination is written in order (a member at a time wrote
+  // every row n times over, 1.6× the time with the float64 copy).
+  for (let row = 0; row < slot.out; row++) {
+    let to = row * total;
+    for (let i = 0; i < n; i++) {
+      const f = factors[i];
+      const r = ranks[i];
+      if (!f) continue;
+      const { b: src, scale } = f;
       const from = row * r;
-      const to = row * total + at;
       if (b64) {
         for (let k = 0; k < r; k++) {
           // The same float64 product deltaFactors forms, so a stored member stacks exactly as a widened one.
@@ -182,10 +192,8 @@ function fillStack(slot: AlignedModule, float64: boolean) {
           b32[to + k] = x;
         }
       } else for (let k = 0; k < r; k++) b32[to + k] = src[from + k] * scale;
+      to += r;
     }
-    a64?.set(f.a, at * slot.in);
-    a32.set(f.a, at * slot.in);
-    at += r;
   }
   return { b32, a32, b64, a64, total, blocks };
 }

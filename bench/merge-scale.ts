@@ -1,7 +1,8 @@
 /**
  * The merge benchmark's Llama-3-8B-shape timings and its efficiency: an `rmm_shared` merge (p = 4) of 8 random r=16
  * adapters on all seven projections, one revert from it, the peak RSS of the same merge run alone in a fresh process
- * (against the budget of twice the members' bytes plus 1 GB), and the achieved GFLOP/s of
+ * on two layer counts (against the budget of twice the members' bytes plus 1 GB; the two give the growth per layer,
+ * and so the peak of all 32 layers against their budget), and the achieved GFLOP/s of
  * the runtime products (gemm-runner.ts counts them) over a MatMul peak sampled right before and after in the same
  * run. The 8B merge runs on `layers` of the 32 layers and is extrapolated linearly (every layer has the same
  * shapes); the JSON says so.
@@ -50,10 +51,18 @@ export const rssBudgetMb = (membersMb: number): number => 2 * membersMb + 1024;
 export interface ScaleTimings {
   merge_8x16_8b_s: number;
   revert_8b_ms: number;
+  /** Peak RSS of the merge alone on `merge_peak_layers` layers. */
   merge_peak_rss_mb: number;
+  merge_peak_layers: number;
+  /** Its growth per layer, from a run on fewer layers (at one layer the fixed part still grows: 2 and up). */
+  merge_peak_mb_per_layer: number;
+  /** The peak of a full 32-layer merge, extrapolated linearly from the two runs, and its budget. */
+  merge_peak_rss_32_mb: number;
+  merge_rss_budget_32_mb: number;
   /** RSS of the merge's process before it started (node, onnxruntime, the members). */
   merge_rss_before_mb: number;
   merge_rss_budget_mb: number;
+  /** The members' bytes in the run on `merge_peak_layers` layers (what its budget counts). */
   members_mb: number;
   layers_timed: number;
   extrapolated: boolean;
@@ -62,7 +71,7 @@ export interface ScaleTimings {
   matmul_peak_gflops: number;
 }
 
-export async function timeScale(layers: number): Promise<ScaleTimings> {
+export async function timeScale(layers: number, [fewLayers, peakLayers]: [number, number]): Promise<ScaleTimings> {
   const members = randomMembers(8, 16, 7, layers, 'llama3-8b');
   const macsBefore = gemmCounters.runtimeMacs;
   const {
@@ -73,7 +82,9 @@ export async function timeScale(layers: number): Promise<ScaleTimings> {
     const merge = await buildReversibleMerge(members, { construction: 'shared', basisSize: 4 });
     return { merge, seconds: (performance.now() - t) / 1000 };
   });
-  const alone = await mergeAlone('rmm_shared', layers);
+  const few = await mergeAlone('rmm_shared', fewLayers);
+  const alone = await mergeAlone('rmm_shared', peakLayers);
+  const perLayer = (alone.peak_mb - few.peak_mb) / (peakLayers - fewLayers);
   const flops = 2 * (gemmCounters.runtimeMacs - macsBefore);
   let revert = Infinity;
   for (let i = 0; i < 3; i++) {
@@ -87,9 +98,13 @@ export async function timeScale(layers: number): Promise<ScaleTimings> {
     merge_8x16_8b_s: seconds * scale,
     revert_8b_ms: revert * scale,
     merge_peak_rss_mb: alone.peak_mb,
+    merge_peak_layers: peakLayers,
+    merge_peak_mb_per_layer: perLayer,
+    merge_peak_rss_32_mb: alone.peak_mb + (LLAMA3_8B_LAYERS - peakLayers) * perLayer,
+    merge_rss_budget_32_mb: rssBudgetMb((alone.members_mb * LLAMA3_8B_LAYERS) / peakLayers),
     merge_rss_before_mb: alone.before_mb,
     merge_rss_budget_mb: rssBudgetMb(alone.members_mb),
-    members_mb: memberBytes(members) / 2 ** 20,
+    members_mb: alone.members_mb,
     layers_timed: layers,
     extrapolated: layers < LLAMA3_8B_LAYERS,
     merge_gflops: gflops,

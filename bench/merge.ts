@@ -140,7 +140,8 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
   const collapsedSeconds = await timeCollapsedMerges(eight);
   const shape = `SmolLM2-135M shape${quick ? ', 6 of 30 layers' : ''}, r=16 on all seven projections`;
   // The Llama-3-8B shape on 1 (quick) or 2 of its 32 layers, extrapolated; and the runtime products' GFLOP/s there.
-  const scale = await timeScale(quick ? 1 : 2);
+  // The merge's peak RSS alone on 4 (quick) or 8 layers, and its growth per layer from a run on 2.
+  const scale = await timeScale(quick ? 1 : 2, [2, quick ? 4 : 8]);
   // TIES of the same shape's whole deltas, on 1 layer (its time is linear in the layers).
   const ties = await timeTiesScale(1);
   console.log(`\nTimings (${shape}):`);
@@ -157,8 +158,12 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
         [`Llama-3-8B shape: rmm_shared merge of 8, p=4 (s, from ${scale.layers_timed} of 32 layers)`, scale.merge_8x16_8b_s],
         [`Llama-3-8B shape: one revert (ms, from ${scale.layers_timed} of 32 layers)`, scale.revert_8b_ms],
         [
-          `Llama-3-8B shape: peak RSS of the merge alone (MB; members ${scale.members_mb.toFixed(0)} MB, budget ${scale.merge_rss_budget_mb.toFixed(0)})`,
+          `Llama-3-8B shape: peak RSS of the merge alone on ${scale.merge_peak_layers} layers (MB; budget ${scale.merge_rss_budget_mb.toFixed(0)})`,
           scale.merge_peak_rss_mb,
+        ],
+        [
+          `Llama-3-8B shape: peak RSS of the merge on 32 layers (MB, extrapolated at ${scale.merge_peak_mb_per_layer.toFixed(0)} a layer; budget ${scale.merge_rss_budget_32_mb.toFixed(0)})`,
+          scale.merge_peak_rss_32_mb,
         ],
         [`runtime products: GFLOP/s over the MatMul peak (${scale.matmul_peak_gflops.toFixed(0)})`, scale.merge_gflops_vs_peak],
         [`Llama-3-8B shape: TIES merge of 8, density 0.5 (s, from ${ties.layers_timed} of 32 layers)`, ties.ties_8x16_8b_s],
@@ -215,6 +220,10 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
     merge_8x16_8b_s: round(scale.merge_8x16_8b_s, 1),
     revert_8b_ms: round(scale.revert_8b_ms, 1),
     merge_peak_rss_mb: Math.round(scale.merge_peak_rss_mb),
+    merge_peak_layers: scale.merge_peak_layers,
+    merge_peak_mb_per_layer: Math.round(scale.merge_peak_mb_per_layer),
+    merge_peak_rss_32_mb: Math.round(scale.merge_peak_rss_32_mb),
+    merge_rss_budget_32_mb: Math.round(scale.merge_rss_budget_32_mb),
     merge_members_mb: Math.round(scale.members_mb),
     merge_rss_budget_mb: Math.round(scale.merge_rss_budget_mb),
     merge_rss_before_mb: Math.round(scale.merge_rss_before_mb),

@@ -1,19 +1,15 @@
-import { squaredNorm } from './delta-distance.ts';
-import { gemm } from './gemm-runner.ts';
+import { gemm, gemmF32, onRuntime } from './gemm-runner.ts';
 import { matmulNT, matmulTN, sliceRows, zeros, type Mat } from './linalg.ts';
 import { coreGram, coreGramTimes, type StackedCore } from './core-grams.ts';
-import { basisTimes, spanBasis } from './span-basis.ts';
-import { stack, type AlignedModule } from './reversible-types.ts';
+import { spanBasis } from './span-basis.ts';
+import { memberSquaredNorms } from './member-norms.ts';
+import { stack, stack32, type AlignedModule } from './reversible-types.ts';
 import { inWindow, MODULES_IN_FLIGHT, qrAsync, symEigAsync } from './float64-pool.ts';
 
 /** 1/‖ΔWᵢ‖² over all modules (1 for an all-zero adapter), from the factors. */
-export function taskWeights(aligned: AlignedModule[], n: number): number[] {
+export async function taskWeights(aligned: AlignedModule[], n: number): Promise<number[]> {
   const norms = new Array<number>(n).fill(0);
-  for (const slot of aligned) {
-    slot.factors.forEach((f, i) => {
-      if (f) norms[i] += squaredNorm(f);
-    });
-  }
+  for (const slot of aligned) (await memberSquaredNorms(slot)).forEach((s, i) => (norms[i] += s));
   return norms.map((s) => (s > 0 ? 1 / s : 1));
 }
 
@@ -42,11 +38,7 @@ export async function coreSpace(slot: AlignedModule): Promise<CoreSpace> {
   const qb = await spanBasis(bcat, 'columns');
   const qa = await spanBasis(acat, 'rows');
   const shared = { slot, mapB: qb.map, mapA: qa.map };
-  const k = slot.factors.map((f, i) => {
-    if (!f) return null;
-    const [from, to] = blocks[i];
-    return { l: colRange(qb.r, from, to), r: colRange(qa.r, from, to) };
-  });
+  const k = blocks.map(([from, to]) => (to === from ? null : { l: colRange(qb.r, from, to), r: colRange(qa.r, from, to) }));
   return { ...shared, k, maxK: Math.max(qb.map.cols, qa.map.cols), stacked: { l: qb.r, r: qa.r, blocks } };
 }
 
@@ -122,10 +114,22 @@ export async function expandFactored(cs: CoreSpace, fit: { u: Mat; v: Mat }): Pr
   return { ...(await bases(cs, fit)), coreB, coreA };
 }
 
-/** U = Qb·U' and V = Qa·V' on the runtime, from the stacked factors (formed again: a module's are cheap to stack). */
+/**
+ * U = Qb·U' and V = Qa·V' on the runtime, from the stacked factors (formed again: a module's are cheap to stack).
+ * Unlike basisTimes they keep no float32 copy: they are a merge's output, held by every module until the merge is
+ * stored, and a copy was a third more of what a merge holds; a revert stacks them in float32 per family anyway.
+ */
 async function bases(cs: CoreSpace, fit: { u: Mat; v: Mat }): Promise<{ u: Mat; v: Mat }> {
+  const k = fit.u.cols;
+  const n = cs.mapB.rows;
+  const [mb, ma] = [await gemm(cs.mapB, fit.u), await gemm(cs.mapA, fit.v)];
+  if (onRuntime(cs.slot.out, n, k) && onRuntime(cs.slot.in, n, k)) {
+    // Both products read only the stacks' float32 values (gemmF32 feeds them as they are).
+    const { bcat, acat } = stack32(cs.slot);
+    return { u: await gemmF32(bcat, mb), v: await gemmF32(acat, ma, 'tn') };
+  }
   const { bcat, acat } = stack(cs.slot);
-  return { u: await basisTimes(bcat, 'columns', cs.mapB, fit.u), v: await basisTimes(acat, 'rows', cs.mapA, fit.v) };
+  return { u: await gemm(bcat, mb), v: await gemm(acat, ma, 'tn') };
 }
 
 /** Floats of n cores at basis size k: k² each, or 2k·r each when kept factored (and smaller). */

@@ -5,11 +5,12 @@ import { matmul, transpose, type Mat } from './linalg.ts';
 import { deltaDistance } from './delta-distance.ts';
 import { keepFloat32 } from './float32-twin.ts';
 import { checkMembers, type Member } from './members.ts';
-import { adapterFromFactors, deltaFactors } from './peft-adapter.ts';
+import { adapterFromFactors } from './peft-adapter.ts';
 import { coreSpace, expand, fitBudgeted, fitCore, taskWeights } from './core-space.ts';
 import { addSquaredNorms, type BlockGrams, blockGrams, fitSketchedFamily, OVERSAMPLE, siteFamilies } from './joint-sketch.ts';
 import { type AlignedSite, alignModules } from './module-alignment.ts';
 import {
+  alignedOf,
   alignMembers,
   fullFloats,
   memberTasks,
@@ -65,7 +66,7 @@ export async function jointCompress(members: Member[], opts: JointOptions): Prom
   const tasks = memberTasks(members);
   if (opts.storage !== undefined) {
     const aligned = alignMembers(members);
-    const weights = taskWeights(aligned, members.length);
+    const weights = await taskWeights(aligned, members.length);
     const storage = opts.storage;
     if (!(storage > 0 && Number.isFinite(storage)))
       invalid('bad_storage', `storage is ${storage}; give the fraction of keeping every adapter to spend, e.g. 0.5.`, 'storage');
@@ -80,7 +81,7 @@ export async function jointCompress(members: Member[], opts: JointOptions): Prom
   const fits = sites.some(sketched) ? await fitFamilies(sites, sketched, k, iters) : null;
   // Sites fitted in their core space (the stacked rank within a few k of k) widen their factors to float64.
   const aligned = fits ? null : alignMembers(members);
-  const weights = fits?.weights ?? taskWeights(aligned!, members.length);
+  const weights = fits?.weights ?? (await taskWeights(aligned!, members.length));
   const modules: JointModule[] = [];
   for (const [at, site] of sites.entries()) {
     const fitted = fits?.bySite.get(site);
@@ -88,7 +89,7 @@ export async function jointCompress(members: Member[], opts: JointOptions): Prom
       modules.push({ ...slotOf(site.first), ...fitted });
       continue;
     }
-    const slot = aligned?.[at] ?? { ...slotOf(site.first), factors: site.modules.map((m) => (m ? deltaFactors(m) : null)) };
+    const slot = aligned?.[at] ?? alignedOf(slotOf(site.first), site.modules);
     const cs = await coreSpace(slot);
     const fit = await fitCore(cs, weights, Math.min(k, cs.maxK), iters);
     modules.push({ ...slotOf(slot), ...(await expand(cs, fit)) });

@@ -14,12 +14,12 @@ import { gemm } from './gemm-runner.ts';
 import { matmulNT, svd, zeros, type Mat } from './linalg.ts';
 import { basisTimes, spanBasis } from './span-basis.ts';
 import { symEig } from './symmetric-eigen.ts';
-import { slotOf, stack, type AlignedModule, type MergedModule } from './reversible-types.ts';
+import { memberCount, slotOf, stack, type AlignedModule, type MergedModule } from './reversible-types.ts';
 
 export async function buildDeltaModules(aligned: AlignedModule[], p: number, basisRank?: number): Promise<MergedModule[]> {
   const modules: MergedModule[] = [];
   for (const slot of aligned) {
-    const n = slot.factors.length;
+    const n = memberCount(slot);
     const { bcat, acat, blocks } = stack(slot);
     const gram = await taskGram(bcat, acat, blocks, n);
     const { values, vectors } = symEig(gram);

@@ -40,8 +40,8 @@ export async function spanBasis(x: Mat, side: Side = 'columns'): Promise<SpanBas
 }
 
 /**
- * Q·w = x·(map·w) (or xᵀ·(map·w)): the one product of the basis a caller needs, on the runtime. Read-only (a
- * merge's U and V parts are these), so it keeps the float32 values the runtime gave for later products.
+ * Q·w = x·(map·w) (or xᵀ·(map·w)): the one product of the basis a caller needs, on the runtime. Read-only (an
+ * SVD's factors, the second pass's basis), so it keeps the float32 values the runtime gave for later products.
  */
 export async function basisTimes(x: Mat, side: Side, map: Mat, w?: Mat): Promise<Mat> {
   const m = w ? await gemm(map, w) : map;

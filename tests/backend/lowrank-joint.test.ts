@@ -137,7 +137,7 @@ test('jointCompress fits many adapters a module family at a time (all layers per
   }
   many.push({ name: 'narrow', baseModel: 'tiny', adapter: randomAdapter(2, 77, ['q_proj']) });
   const aligned = alignMembers(many);
-  const weights = taskWeights(aligned, many.length);
+  const weights = await taskWeights(aligned, many.length);
   const kept = (slot: (typeof aligned)[number], m: { u: Mat; v: Mat; cores: Mat }) =>
     slot.factors.reduce((s, f, i) => {
       if (!f) return s;

@@ -15,6 +15,7 @@ import { decodeSafetensors, encodeSafetensors } from '../../contracts/formats/sa
 import { readAdapterFolder } from '../../gpu-backend/formats/files.ts';
 import { svdOfProduct } from '../../gpu-backend/lowrank/linalg.ts';
 import type { Member } from '../../gpu-backend/lowrank/members.ts';
+import { float32Of } from '../../gpu-backend/lowrank/float32-twin.ts';
 import { setRuntimeMinMacs } from '../../gpu-backend/lowrank/gemm-runner.ts';
 import { adapterFiles, adapterFromFactors, deltaFactors } from '../../gpu-backend/lowrank/peft-adapter.ts';
 import {
@@ -29,6 +30,9 @@ import {
   type Construction,
   type ReversibleMerge,
 } from '../../gpu-backend/lowrank/reversible.ts';
+import { memberSquaredNorms } from '../../gpu-backend/lowrank/member-norms.ts';
+import { buildSharedModules } from '../../gpu-backend/lowrank/reversible-shared.ts';
+import { type AlignedModule, alignMembers, fullFloats, slotOf } from '../../gpu-backend/lowrank/reversible-types.ts';
 import { FIXTURE, invalidInputOf } from './helpers.ts';
 
 const CONFIG: ModelConfig = parseModelConfig(JSON.parse(await readFile(join(FIXTURE, 'base', 'config.json'), 'utf8')));
@@ -179,6 +183,63 @@ test('a shared merge reverts a module family per run on the runtime, or in float
     }
   }
   expect(padded).toBe(true);
+});
+
+test('a shared merge reads each member as stored, a module at a time, and never widens a whole member to float64', async () => {
+  // Widening every member up front held twice the members' bytes for the whole merge (most of an 8B merge's
+  // peak). Here reading `factors` throws, so the merge must work from the stored float32 modules, and it must
+  // give bit for bit what the same merge over the widened factors gives.
+  const members = mixedMembers();
+  const n = members.length;
+  const aligned = alignMembers(members);
+  const widened = aligned.map((slot) => ({ ...slotOf(slot), factors: slot.factors }));
+  const guarded = aligned.map((slot) =>
+    Object.defineProperties(slotOf(slot) as AlignedModule, {
+      stored: { value: slot.stored },
+      factors: {
+        get: () => {
+          throw new Error(`${slot.path}: the merge widened every member`);
+        },
+      },
+    }),
+  );
+  const full = fullFloats(members);
+  for (const p of [2, n]) {
+    const fromStored = await buildSharedModules(guarded, p, full);
+    const fromWidened = await buildSharedModules(widened, p, full);
+    expect(fromStored).toEqual(fromWidened);
+  }
+});
+
+test('a shared merge built on the runtime keeps no float32 copy of its bases beside its parts', async () => {
+  // The runtime gives U and V in float32; keeping that copy with every module was a third more of what a merge
+  // holds until it is stored. A revert stacks the bases in float32 per family when it first needs them.
+  const was = setRuntimeMinMacs(0);
+  try {
+    const merge = await buildReversibleMerge(mixedMembers(), { construction: 'shared', basisSize: 2 });
+    for (const m of merge.modules) for (const part of [m.parts.u, m.parts.v]) expect(float32Of(part)).not.toBe(float32Of(part));
+  } finally {
+    setRuntimeMinMacs(was);
+  }
+});
+
+test("the members' squared norms from batched float32 Grams on the runtime equal the float64 ones (mixed ranks, a member lacking a module)", async () => {
+  const aligned = alignMembers(mixedMembers());
+  const inJs = setRuntimeMinMacs(Number.POSITIVE_INFINITY);
+  const want = await Promise.all(aligned.map(memberSquaredNorms));
+  setRuntimeMinMacs(0);
+  try {
+    const got = await Promise.all(aligned.map(memberSquaredNorms));
+    expect(want.some((norms) => norms.includes(0))).toBe(true);
+    got.forEach((norms, m) =>
+      norms.forEach((x, i) => {
+        expect(x === 0).toBe(want[m][i] === 0);
+        expect(Math.abs(x - want[m][i])).toBeLessThanOrEqual(1e-6 * want[m][i]);
+      }),
+    );
+  } finally {
+    setRuntimeMinMacs(inJs);
+  }
 });
 
 test('a factor-space merge reverts a module family per run on the runtime, or in float64 JS, to the per-position rebuild', async () => {

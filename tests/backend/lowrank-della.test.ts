@@ -4,9 +4,11 @@ import { beforeAll, describe, expect, test } from 'vitest';
 import { paramRefusals } from '../../contracts/api/merge-methods.ts';
 import { loadFixture, type Fixture } from '../../gpu-backend/cli/parity.ts';
 import { relativeError } from '../../gpu-backend/lowrank/delta-distance.ts';
+import { magnitudeOrderer } from '../../gpu-backend/lowrank/magnitude-order.ts';
 import { magPrune, normalizedConsensus } from '../../gpu-backend/lowrank/methods/della.ts';
 import { implementationOf } from '../../gpu-backend/lowrank/methods/index.ts';
 import { FIXTURE } from './helpers.ts';
+import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 
 let fx: Fixture;
 beforeAll(async () => {
@@ -14,6 +16,52 @@ beforeAll(async () => {
 });
 
 const member = (name: string) => ({ name, baseModel: 'tiny-llama', adapter: fx.adapters.get(name)! });
+
+/** The ranking della used before the radix sort: a stable comparator sort of the indices by magnitude. */
+function comparatorOrder(row: Float32Array | Float64Array): Int32Array {
+  return new Int32Array(row.length).map((_, c) => c).sort((x, y) => Math.abs(row[x]) - Math.abs(row[y]));
+}
+
+/** magPrune as it was with that ranking: the reference for the same seed's result, bit for bit. */
+function comparatorMagPrune<T extends Float32Array | Float64Array>(
+  delta: T,
+  cols: number,
+  density: number,
+  epsilon: number,
+  seed: number,
+): T {
+  const rng = xoroshiro128plus(seed);
+  const out = delta.slice() as T;
+  let before = 0;
+  for (let i = 0; i < delta.length; i++) before += Math.abs(delta[i]);
+  for (let r = 0; r < delta.length / cols; r++) {
+    const row = delta.subarray(r * cols, (r + 1) * cols);
+    const order = comparatorOrder(row);
+    for (let q = 0; q < cols; q++) {
+      const p = density - epsilon + (cols > 1 ? q / (cols - 1) : 0) * 2 * epsilon;
+      out[r * cols + order[q]] = uniformFloat64(rng) < p ? row[order[q]] : 0;
+    }
+  }
+  let after = 0;
+  for (let i = 0; i < out.length; i++) after += Math.abs(out[i]);
+  if (before < 1e-7 || after < 1e-7) return out;
+  for (let i = 0; i < out.length; i++) out[i] *= before / after;
+  return out;
+}
+
+/** Rows whose magnitudes tie often (few distinct values, both signs, ±0), and rows of random values across exponents. */
+function testRows(cols: number, seed: number): Float64Array[] {
+  const rng = xoroshiro128plus(seed);
+  const u = () => uniformFloat64(rng);
+  const values = [0, -0, 1, -1, 0.5, -0.5, 1e-300, 5e-324, -5e-324, 1.5e-45, Number.POSITIVE_INFINITY, -Number.MAX_VALUE];
+  return [
+    Float64Array.from({ length: cols }, () => values[Math.floor(u() * values.length)]),
+    Float64Array.from({ length: cols }, () => Math.round(u() * 6 - 3) / 4),
+    Float64Array.from({ length: cols }, () => (u() - 0.5) * 1e-3),
+    Float64Array.from({ length: cols }, () => (u() - 0.5) * 10 ** Math.round(u() * 60 - 40)),
+    new Float64Array(cols),
+  ];
+}
 
 describe('della', () => {
   test('consensus: the sign of the weighted sum wins, the agreeing entries are averaged by their weights, times lambda', () => {
@@ -45,6 +93,32 @@ describe('della', () => {
     for (let i = 0; i < delta.length; i++) if (pruned[i] !== 0) expect(Math.sign(pruned[i])).toBe(Math.sign(delta[i]));
     // mergekit's default density 1 prunes nothing.
     expect(magPrune(delta, { rows, cols }, 1, 0.15, xoroshiro128plus(7))).toBe(delta);
+  });
+
+  test('the radix ranking equals the stable comparator ranking, in float32 and float64, ties in index order', () => {
+    for (const cols of [1, 2, 7, 300, 4096]) {
+      const orderOf = magnitudeOrderer(cols);
+      for (const row64 of testRows(cols, cols)) {
+        for (const row of [row64, Float32Array.from(row64)]) expect(orderOf(row)).toEqual(comparatorOrder(row));
+      }
+    }
+    // A row inside a larger buffer (a subarray at an offset) is read where it lies.
+    const rows = Float32Array.from(testRows(64, 1).flatMap((r) => [...r]));
+    expect(magnitudeOrderer(64)(rows.subarray(128, 192))).toEqual(comparatorOrder(rows.subarray(128, 192)));
+  });
+
+  test('MagPrune keeps the same entries with the same rescaling as with the comparator ranking, bit for bit', () => {
+    const cols = 300;
+    const rows = testRows(cols, 11).filter((r) => r.every(Number.isFinite));
+    const delta64 = Float64Array.from(rows.flatMap((r) => [...r]));
+    for (const delta of [delta64, Float32Array.from(delta64)]) {
+      const expected = comparatorMagPrune(delta, cols, 0.6, 0.2, 5);
+      expect(magPrune(delta, { rows: rows.length, cols }, 0.6, 0.2, xoroshiro128plus(5))).toEqual(expected);
+      // In place, as the merge calls it.
+      const inPlace = delta.slice();
+      magPrune(inPlace, { rows: rows.length, cols }, 0.6, 0.2, xoroshiro128plus(5), inPlace);
+      expect(inPlace).toEqual(expected);
+    }
   });
 
   test('with the defaults one adapter comes back as it is; a pruned merge is repeatable and of the largest member rank', async () => {

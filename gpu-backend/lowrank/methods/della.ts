@@ -7,6 +7,7 @@
 import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import type { RandomGenerator } from 'pure-rand/types/RandomGenerator';
+import { magnitudeOrderer } from '../magnitude-order.ts';
 import { type DeltaRule, type DenseValues, zerosLike } from '../merge-ties-dare.ts';
 import { denseDeltaMethod } from './dense-delta-method.ts';
 
@@ -27,11 +28,10 @@ export function magPrune<T extends DenseValues>(
   const { rows, cols } = shape;
   let before = 0;
   for (let i = 0; i < delta.length; i++) before += Math.abs(delta[i]);
-  const order = new Int32Array(cols);
+  const orderOf = magnitudeOrderer(cols);
   for (let r = 0; r < rows; r++) {
     const row = delta.subarray(r * cols, (r + 1) * cols);
-    for (let c = 0; c < cols; c++) order[c] = c;
-    order.sort((x, y) => Math.abs(row[x]) - Math.abs(row[y]));
+    const order = orderOf(row);
     for (let q = 0; q < cols; q++) {
       const c = order[q];
       const p = density - epsilon + (cols > 1 ? q / (cols - 1) : 0) * 2 * epsilon;

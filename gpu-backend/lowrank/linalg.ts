@@ -7,6 +7,11 @@
  * compare these kernels against. Everything is float64 so that float32 adapters round-trip to float error.
  */
 
+import { loadProductKernels, productKernels } from './product-kernels.ts';
+
+// The WebAssembly product is bitwise the JavaScript one, so a product before it has loaded loses only speed.
+loadProductKernels().catch(() => {});
+
 /** A row-major matrix. */
 export interface Mat {
   rows: number;
@@ -52,19 +57,45 @@ export function transpose(a: Mat): Mat {
 /** a·b, as a·(bᵀ)ᵀ: transposing b costs O(k·n) and lets the product run on the blocked row-dot kernel. */
 export function matmul(a: Mat, b: Mat): Mat {
   if (a.cols !== b.rows) throw new Error(`matmul: ${a.rows}×${a.cols} · ${b.rows}×${b.cols}`);
-  return rowDots(a, transpose(b));
+  return productOf(a, b) ?? rowDots(a, transpose(b));
 }
 
 /** aᵀ·b without the caller forming aᵀ. */
 export function matmulTN(a: Mat, b: Mat): Mat {
   if (a.rows !== b.rows) throw new Error(`matmulTN: (${a.rows}×${a.cols})ᵀ · ${b.rows}×${b.cols}`);
-  return rowDots(transpose(a), transpose(b));
+  const at = transpose(a);
+  return productOf(at, b) ?? rowDots(at, transpose(b));
 }
 
 /** a·bᵀ without forming bᵀ: each entry is a dot product of two contiguous rows. */
 export function matmulNT(a: Mat, b: Mat): Mat {
   if (a.cols !== b.cols) throw new Error(`matmulNT: ${a.rows}×${a.cols} · (${b.rows}×${b.cols})ᵀ`);
-  return rowDots(a, b);
+  return (productKernels() && a.rows * a.cols * b.rows >= WASM_MIN_MACS && productOf(a, transpose(b))) || rowDots(a, b);
+}
+
+/** Below this many multiply-adds copying into the kernel's memory costs more than the JavaScript loop. */
+const WASM_MIN_MACS = 4096;
+
+/**
+ * a·b on the WebAssembly kernel (two f64x2 lanes across columns; the JavaScript is scalar), or null where it has
+ * not loaded or the product is too small. The kernel leaves an odd last row and column, summed here in its order.
+ */
+function productOf(a: Mat, b: Mat): Mat | null {
+  const kernels = productKernels();
+  const { rows: m, cols: k } = a;
+  const n = b.cols;
+  if (!kernels || m < 2 || n < 2 || m * k * n < WASM_MIN_MACS) return null;
+  const c = kernels.product(a.data, b.data, m, k, n);
+  const ad = a.data;
+  const bd = b.data;
+  const col = (i: number, j: number) => {
+    let s = 0;
+    for (let p = 0; p < k; p++) s += ad[i * k + p] * bd[p * n + j];
+    c[i * n + j] = s;
+  };
+  if (n % 2) for (let i = 0; i < m; i++) col(i, n - 1);
+  if (m % 2) for (let j = 0; j < n - (n % 2); j++) col(m - 1, j);
+  return { rows: m, cols: n, data: c };
 }
 
 /**

@@ -1,0 +1,66 @@
+/**
+ * product-kernels.wat (linalg.ts's float64 product, WebAssembly SIMD) compiled once per thread by wabt, with the
+ * memory it works in. Loading is asynchronous (wabt's compiler starts so); a product before it is done runs the
+ * JavaScript loop, which gives bitwise the same results, so only the speed depends on it.
+ */
+import { readFileSync } from 'node:fs';
+import wabt from 'wabt';
+
+/** The little of the WebAssembly API used here (the project's TypeScript libs leave out the DOM's, which declare it). */
+declare const WebAssembly: {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: Record<string, unknown>) => { exports: unknown };
+};
+
+interface Exports {
+  memory: { buffer: ArrayBuffer; grow(pages: number): number };
+  product(a: number, b: number, c: number, m: number, k: number, n: number): void;
+}
+
+const PAGE = 65536;
+
+/**
+ * c = a·b over the kernel's memory (a m×k, b k×n row-major): the rows of c in pairs and its columns in pairs; an
+ * odd last row or column is left for the caller (entries of c it does not write hold whatever was there).
+ */
+export class ProductKernels {
+  constructor(private readonly k: Exports) {}
+
+  /** a·b as a fresh array; the caller fills the odd last row / column. */
+  product(a: Float64Array, b: Float64Array, m: number, k: number, n: number): Float64Array {
+    const bAt = 8 * m * k;
+    const cAt = bAt + 8 * k * n;
+    const end = cAt + 8 * m * n;
+    const have = this.k.memory.buffer.byteLength;
+    if (end > have) this.k.memory.grow(Math.ceil((end - have) / PAGE));
+    const buffer = this.k.memory.buffer;
+    new Float64Array(buffer, 0, m * k).set(a);
+    new Float64Array(buffer, bAt, k * n).set(b);
+    this.k.product(0, bAt, cAt, m, k, n);
+    return new Float64Array(buffer.slice(cAt, end));
+  }
+}
+
+let loading: Promise<ProductKernels> | undefined;
+let loaded: ProductKernels | null = null;
+
+/** Compiles the kernel (once). */
+export function loadProductKernels(): Promise<ProductKernels> {
+  loading ??= (async () => {
+    const text = readFileSync(new URL('./product-kernels.wat', import.meta.url), 'utf8');
+    const parsed = (await wabt()).parseWat('product-kernels.wat', text, { simd: true });
+    try {
+      const module = new WebAssembly.Module(parsed.toBinary({}).buffer);
+      loaded = new ProductKernels(new WebAssembly.Instance(module, {}).exports as Exports);
+      return loaded;
+    } finally {
+      parsed.destroy();
+    }
+  })();
+  return loading;
+}
+
+/** The kernel once loaded, else null (the caller runs the JavaScript loop). */
+export function productKernels(): ProductKernels | null {
+  return loaded;
+}

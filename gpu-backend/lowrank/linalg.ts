@@ -63,8 +63,8 @@ export function matmul(a: Mat, b: Mat): Mat {
 /** aᵀ·b without the caller forming aᵀ. */
 export function matmulTN(a: Mat, b: Mat): Mat {
   if (a.rows !== b.rows) throw new Error(`matmulTN: (${a.rows}×${a.cols})ᵀ · ${b.rows}×${b.cols}`);
-  const at = transpose(a);
-  return productOf(at, b) ?? rowDots(at, transpose(b));
+  if (b.cols === 1) return transposedTimesVector(a, b);
+  return productOf(a, b, true) ?? rowDots(transpose(a), transpose(b));
 }
 
 /** a·bᵀ without forming bᵀ: each entry is a dot product of two contiguous rows. */
@@ -73,24 +73,43 @@ export function matmulNT(a: Mat, b: Mat): Mat {
   return (productKernels() && a.rows * a.cols * b.rows >= WASM_MIN_MACS && productOf(a, transpose(b))) || rowDots(a, b);
 }
 
+/**
+ * aᵀ·b for a single column b (a basis of size 1), without transposing a: a's rows scaled and added in order, so each
+ * entry is summed over p from 0 as rowDots sums it.
+ */
+function transposedTimesVector(a: Mat, b: Mat): Mat {
+  const { rows: k, cols: m } = a;
+  const c = new Float64Array(m);
+  const ad = a.data;
+  for (let p = 0; p < k; p++) {
+    const y = b.data[p];
+    const row = p * m;
+    for (let i = 0; i < m; i++) c[i] += ad[row + i] * y;
+  }
+  return { rows: m, cols: 1, data: c };
+}
+
 /** Below this many multiply-adds copying into the kernel's memory costs more than the JavaScript loop. */
 const WASM_MIN_MACS = 4096;
 
 /**
- * a·b on the WebAssembly kernel (two f64x2 lanes across columns; the JavaScript is scalar), or null where it has
- * not loaded or the product is too small. The kernel leaves an odd last row and column, summed here in its order.
+ * a·b (aᵀ·b where `aTransposed`) on the WebAssembly kernel (two f64x2 lanes across columns; the JavaScript is
+ * scalar), or null where it has not loaded or the product is too small. The kernel leaves an odd last row and
+ * column, summed here in its order.
  */
-function productOf(a: Mat, b: Mat): Mat | null {
+function productOf(a: Mat, b: Mat, aTransposed = false): Mat | null {
   const kernels = productKernels();
-  const { rows: m, cols: k } = a;
+  const [m, k] = aTransposed ? [a.cols, a.rows] : [a.rows, a.cols];
   const n = b.cols;
   if (!kernels || m < 2 || n < 2 || m * k * n < WASM_MIN_MACS) return null;
-  const c = kernels.product(a.data, b.data, m, k, n);
+  const c = kernels.product(a.data, b.data, m, k, n, aTransposed);
   const ad = a.data;
   const bd = b.data;
+  // a's entry (i, p) sits at i·rowA + p·stepA.
+  const [rowA, stepA] = aTransposed ? [1, m] : [k, 1];
   const col = (i: number, j: number) => {
     let s = 0;
-    for (let p = 0; p < k; p++) s += ad[i * k + p] * bd[p * n + j];
+    for (let p = 0; p < k; p++) s += ad[i * rowA + p * stepA] * bd[p * n + j];
     c[i * n + j] = s;
   };
   if (n % 2) for (let i = 0; i < m; i++) col(i, n - 1);

@@ -14,20 +14,21 @@ declare const WebAssembly: {
 
 interface Exports {
   memory: { buffer: ArrayBuffer; grow(pages: number): number };
-  product(a: number, b: number, c: number, m: number, k: number, n: number): void;
+  product(a: number, rowA: number, stepA: number, b: number, c: number, m: number, k: number, n: number): void;
 }
 
 const PAGE = 65536;
 
 /**
- * c = a·b over the kernel's memory (a m×k, b k×n row-major): the rows of c in pairs and its columns in pairs; an
- * odd last row or column is left for the caller (entries of c it does not write hold whatever was there).
+ * c = a·b over the kernel's memory (a m×k, or given as aᵀ k×m; b k×n; row-major): the rows of c in pairs and its
+ * columns in pairs; an odd last row or column is left for the caller (entries of c it does not write hold whatever
+ * was there).
  */
 export class ProductKernels {
   constructor(private readonly k: Exports) {}
 
-  /** a·b as a fresh array; the caller fills the odd last row / column. */
-  product(a: Float64Array, b: Float64Array, m: number, k: number, n: number): Float64Array {
+  /** a·b (or, with `aTransposed`, a holding aᵀ) as a fresh array; the caller fills the odd last row / column. */
+  product(a: Float64Array, b: Float64Array, m: number, k: number, n: number, aTransposed = false): Float64Array {
     const bAt = 8 * m * k;
     const cAt = bAt + 8 * k * n;
     const end = cAt + 8 * m * n;
@@ -36,7 +37,7 @@ export class ProductKernels {
     const buffer = this.k.memory.buffer;
     new Float64Array(buffer, 0, m * k).set(a);
     new Float64Array(buffer, bAt, k * n).set(b);
-    this.k.product(0, bAt, cAt, m, k, n);
+    this.k.product(0, aTransposed ? 8 : 8 * k, aTransposed ? 8 * m : 8, bAt, cAt, m, k, n);
     return new Float64Array(buffer.slice(cAt, end));
   }
 }

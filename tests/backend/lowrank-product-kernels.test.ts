@@ -17,7 +17,8 @@ function sequential(a: Mat, b: Mat): Mat {
 }
 
 describe('the WebAssembly float64 product', () => {
-  // Odd rows and columns (left to the JavaScript), pairs only, one inner step, and the 128×16·16×128 of a core.
+  // Odd rows and columns (left to the JavaScript), pairs only, one inner step, the 128×16·16×128 of a core, and a
+  // basis of size 1 (aᵀ·b of a column, without transposing a).
   const shapes = [
     [128, 16, 128],
     [17, 33, 19],
@@ -26,6 +27,8 @@ describe('the WebAssembly float64 product', () => {
     [64, 1, 64],
     [3, 5, 7],
     [128, 128, 100],
+    [128, 128, 1],
+    [1, 128, 16],
   ];
 
   test('is bitwise the sequential sum, for a·b, aᵀ·b and a·bᵀ', async () => {

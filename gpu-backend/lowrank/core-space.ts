@@ -3,7 +3,8 @@ import { matmulNT, matmulTN, sliceRows, zeros, type Mat } from './linalg.ts';
 import { coreGram, coreGramTimes, type StackedCore } from './core-grams.ts';
 import { spanBasis } from './span-basis.ts';
 import { memberSquaredNorms } from './member-norms.ts';
-import { stack, stack32, type AlignedModule } from './reversible-types.ts';
+import { releaseStack, stack, stack32, type AlignedModule } from './reversible-types.ts';
+import { float32Of } from './float32-twin.ts';
 import { inWindow, MODULES_IN_FLIGHT, qrAsync, symEigAsync } from './float64-pool.ts';
 
 /** 1/‖ΔWᵢ‖² over all modules (1 for an all-zero adapter), from the factors. */
@@ -37,6 +38,8 @@ export async function coreSpace(slot: AlignedModule): Promise<CoreSpace> {
   const { bcat, acat, blocks } = stack(slot);
   const qb = await spanBasis(bcat, 'columns');
   const qa = await spanBasis(acat, 'rows');
+  // The bases keep only small maps and R factors (N×N), nothing of the stacks.
+  releaseStack(bcat.data, float32Of(bcat), acat.data, float32Of(acat));
   const shared = { slot, mapB: qb.map, mapA: qa.map };
   const k = blocks.map(([from, to]) => (to === from ? null : { l: colRange(qb.r, from, to), r: colRange(qa.r, from, to) }));
   return { ...shared, k, maxK: Math.max(qb.map.cols, qa.map.cols), stacked: { l: qb.r, r: qa.r, blocks } };
@@ -126,10 +129,14 @@ async function bases(cs: CoreSpace, fit: { u: Mat; v: Mat }): Promise<{ u: Mat; 
   if (onRuntime(cs.slot.out, n, k) && onRuntime(cs.slot.in, n, k)) {
     // Both products read only the stacks' float32 values (gemmF32 feeds them as they are).
     const { bcat, acat } = stack32(cs.slot);
-    return { u: await gemmF32(bcat, mb), v: await gemmF32(acat, ma, 'tn') };
+    const out = { u: await gemmF32(bcat, mb), v: await gemmF32(acat, ma, 'tn') };
+    releaseStack(bcat.data, acat.data);
+    return out;
   }
   const { bcat, acat } = stack(cs.slot);
-  return { u: await gemm(bcat, mb), v: await gemm(acat, ma, 'tn') };
+  const out = { u: await gemm(bcat, mb), v: await gemm(acat, ma, 'tn') };
+  releaseStack(bcat.data, float32Of(bcat), acat.data, float32Of(acat));
+  return out;
 }
 
 /** Floats of n cores at basis size k: k² each, or 2k·r each when kept factored (and smaller). */

@@ -18,10 +18,14 @@ import { balancedSplit, numericalRank } from './balanced-split.ts';
 import { gemm } from './gemm-runner.ts';
 import { matmulNT, svd, transpose, zeros, type Mat } from './linalg.ts';
 import { type CoreSpace, coreSpace, expand, expandFactored, fitBudgeted, fitCore, maxRank, taskWeights } from './core-space.ts';
-import { memberCount, slotOf, type AlignedModule, type MergedModule } from './reversible-types.ts';
+import { memberCount, reusingStacks, slotOf, type AlignedModule, type MergedModule } from './reversible-types.ts';
 import { inWindow, MODULES_IN_FLIGHT } from './float64-pool.ts';
 
 export async function buildSharedModules(aligned: AlignedModule[], p: number, fullFloats: number, iters = 2): Promise<MergedModule[]> {
+  return reusingStacks(() => sharedModules(aligned, p, fullFloats, iters));
+}
+
+async function sharedModules(aligned: AlignedModule[], p: number, fullFloats: number, iters: number): Promise<MergedModule[]> {
   const n = aligned[0] ? memberCount(aligned[0]) : 0;
   const weights = await taskWeights(aligned, n);
   const fits: { cs: CoreSpace; fit: { u: Mat; v: Mat } }[] = [];

@@ -138,7 +138,8 @@ export function slotOf(m: ModuleSlot): ModuleSlot {
  * [B₁…Bₙ] (out×N) and [A₁;…;Aₙ] (N×in), with each task's column range (empty for a task lacking the module).
  * Read-only: several runtime products read them, so their float32 copies are written in the same pass and kept
  * (keepFloat32). Element loops rather than a subarray per row: at out = 14336 and r = 16 those were most of an
- * 8B-shape merge's main-thread time.
+ * 8B-shape merge's main-thread time. A caller that is done with them may `releaseStack` them for the next module
+ * of the same shape.
  */
 export function stack(slot: AlignedModule): { bcat: Mat; acat: Mat; blocks: [number, number][] } {
   const { b32, a32, b64, a64, total, blocks } = fillStack(slot, true);
@@ -155,14 +156,53 @@ export function stack32(slot: AlignedModule): { bcat: F32Mat; acat: F32Mat } {
   return { bcat: { rows: slot.out, cols: total, data: b32 }, acat: { rows: total, cols: slot.in, data: a32 } };
 }
 
+/**
+ * Stacks released by their caller, by length, for the next module of that shape: a merge's modules come in a few
+ * shapes, and each fresh stack was megabytes of external memory, which is what set off most of the main thread's
+ * full collections (about 50 per 135M merge). Kept only inside `reusingStacks`, and dropped when it ends, so a
+ * long-running process holds none between merges.
+ */
+const released = new Map<string, (Float32Array | Float64Array)[]>();
+let reusing = 0;
+
+/** Runs `fn` (one merge) with released stacks reused, and drops them once no such run is left. */
+export async function reusingStacks<T>(fn: () => Promise<T>): Promise<T> {
+  reusing++;
+  try {
+    return await fn();
+  } finally {
+    if (--reusing === 0) released.clear();
+  }
+}
+
+function reused<T extends Float32Array | Float64Array>(kind: new (n: number) => T, length: number): T {
+  const free = released.get(`${kind.name}:${length}`);
+  return (free?.pop() as T | undefined) ?? new kind(length);
+}
+
+/**
+ * Hands a stack's arrays (float64 and their kept float32 copies: float32Of) back once nothing reads them any more,
+ * the products that read them having returned.
+ */
+export function releaseStack(...arrays: (Float32Array | Float64Array)[]): void {
+  if (reusing === 0) return;
+  for (const x of arrays) {
+    const key = `${x.constructor.name}:${x.length}`;
+    const free = released.get(key) ?? [];
+    free.push(x);
+    released.set(key, free);
+  }
+}
+
 function fillStack(slot: AlignedModule, float64: boolean) {
   const n = memberCount(slot);
   const ranks = Array.from({ length: n }, (_, i) => memberRank(slot, i));
   const total = ranks.reduce((s, r) => s + r, 0);
-  const b32 = new Float32Array(slot.out * total);
-  const a32 = new Float32Array(total * slot.in);
-  const b64 = float64 ? new Float64Array(b32.length) : null;
-  const a64 = float64 ? new Float64Array(a32.length) : null;
+  // Every entry is written below (a member lacking the module has rank 0), so a reused array needs no clearing.
+  const b32 = reused(Float32Array, slot.out * total);
+  const a32 = reused(Float32Array, total * slot.in);
+  const b64 = float64 ? reused(Float64Array, b32.length) : null;
+  const a64 = float64 ? reused(Float64Array, a32.length) : null;
   const blocks: [number, number][] = [];
   const factors = ranks.map((_, i) => rawFactors(slot, i));
   let at = 0;

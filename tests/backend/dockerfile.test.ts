@@ -100,8 +100,9 @@ describe('gpu-backend/Dockerfile', () => {
     const cmd = all(runtime, 'CMD');
     expect(cmd).toHaveLength(1);
     expect(execForm(cmd[0])).toEqual(['node', '--import', 'tsx', 'gpu-backend/server.ts']);
-    expect(readFileSync(join(root, 'scripts', 'backend-process.ts'), 'utf8')).toContain(
-      "['--import', 'tsx', join(root, 'gpu-backend', 'server.ts')]",
+    // The local launcher may start another checkout's backend (a benchmark comparing commits); the entry point is the same.
+    expect(readFileSync(join(root, 'scripts', 'backend-process.ts'), 'utf8')).toMatch(
+      /\['--import', 'tsx', join\(\w+, 'gpu-backend', 'server\.ts'\)\]/,
     );
     expect(all(runtime, 'WORKDIR').map(args).at(-1)).toEqual(['/app']);
   });

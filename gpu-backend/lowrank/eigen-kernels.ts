@@ -3,14 +3,7 @@
  * memory it works in. Loading is asynchronous (wabt's compiler starts so); a solve before it is done runs the
  * JavaScript solver, which gives bitwise the same results, so only the speed depends on it.
  */
-import { readFileSync } from 'node:fs';
-import wabt from 'wabt';
-
-/** The little of the WebAssembly API used here (the project's TypeScript libs leave out the DOM's, which declare it). */
-declare const WebAssembly: {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: Record<string, unknown>) => { exports: unknown };
-};
+import { instantiateWat } from './wat-module.ts';
 
 interface Exports {
   memory: { buffer: ArrayBuffer; grow(pages: number): number };
@@ -132,15 +125,8 @@ let loaded: EigenKernels | null = null;
 /** Compiles the kernels (once); a float64 thread awaits this before it takes work. */
 export function loadEigenKernels(): Promise<EigenKernels> {
   loading ??= (async () => {
-    const text = readFileSync(new URL('./eigen-kernels.wat', import.meta.url), 'utf8');
-    const parsed = (await wabt()).parseWat('eigen-kernels.wat', text, { simd: true });
-    try {
-      const module = new WebAssembly.Module(parsed.toBinary({}).buffer);
-      loaded = new EigenKernels(new WebAssembly.Instance(module, {}).exports as Exports);
-      return loaded;
-    } finally {
-      parsed.destroy();
-    }
+    loaded = new EigenKernels((await instantiateWat('eigen-kernels.wat')) as Exports);
+    return loaded;
   })();
   return loading;
 }

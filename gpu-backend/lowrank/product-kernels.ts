@@ -3,14 +3,7 @@
  * memory it works in. Loading is asynchronous (wabt's compiler starts so); a product before it is done runs the
  * JavaScript loop, which gives bitwise the same results, so only the speed depends on it.
  */
-import { readFileSync } from 'node:fs';
-import wabt from 'wabt';
-
-/** The little of the WebAssembly API used here (the project's TypeScript libs leave out the DOM's, which declare it). */
-declare const WebAssembly: {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: Record<string, unknown>) => { exports: unknown };
-};
+import { instantiateWat } from './wat-module.ts';
 
 interface Exports {
   memory: { buffer: ArrayBuffer; grow(pages: number): number };
@@ -48,15 +41,8 @@ let loaded: ProductKernels | null = null;
 /** Compiles the kernel (once). */
 export function loadProductKernels(): Promise<ProductKernels> {
   loading ??= (async () => {
-    const text = readFileSync(new URL('./product-kernels.wat', import.meta.url), 'utf8');
-    const parsed = (await wabt()).parseWat('product-kernels.wat', text, { simd: true });
-    try {
-      const module = new WebAssembly.Module(parsed.toBinary({}).buffer);
-      loaded = new ProductKernels(new WebAssembly.Instance(module, {}).exports as Exports);
-      return loaded;
-    } finally {
-      parsed.destroy();
-    }
+    loaded = new ProductKernels((await instantiateWat('product-kernels.wat')) as Exports);
+    return loaded;
   })();
   return loading;
 }

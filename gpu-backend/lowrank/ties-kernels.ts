@@ -8,32 +8,14 @@
  * a scalar JS loop stalls on the data-dependent branches (16 ns a value, measured); four lanes without branches do
  * both passes at memory speed. The text is compiled once per process by wabt.
  */
-import { readFileSync } from 'node:fs';
-import wabt from 'wabt';
+import { compileWat, type WasmModule } from './wat-module.ts';
 
 /** The little of the WebAssembly API used here (the project's TypeScript libs leave out the DOM's, which declare it). */
 declare const WebAssembly: {
-  Module: new (bytes: Uint8Array) => WasmModule;
   Memory: new (size: { initial: number }) => WasmMemory;
   instantiate(module: WasmModule, imports: Record<string, Record<string, unknown>>): Promise<{ exports: unknown }>;
 };
-type WasmModule = { readonly kind: 'wasm module' };
 type WasmMemory = { readonly buffer: ArrayBuffer };
-
-let compiled: Promise<WasmModule> | undefined;
-
-function kernelModule(): Promise<WasmModule> {
-  compiled ??= (async () => {
-    const text = readFileSync(new URL('./ties-kernels.wat', import.meta.url), 'utf8');
-    const parsed = (await wabt()).parseWat('ties-kernels.wat', text, { simd: true });
-    try {
-      return new WebAssembly.Module(parsed.toBinary({}).buffer);
-    } finally {
-      parsed.destroy();
-    }
-  })();
-  return compiled;
-}
 
 interface Exports {
   stats(n: number, p: number, d: number, params: number, values: number, positions: number, base: number): number;
@@ -84,7 +66,7 @@ export class TiesKernels {
   static async create(n: number, plane: number): Promise<TiesKernels> {
     const bytes = align(4 * n * plane + PAD) + 80 * n + align(4 * plane + PAD) + 8 * n * plane + 24 * plane;
     const memory = new WebAssembly.Memory({ initial: Math.ceil(bytes / PAGE) });
-    const instance = await WebAssembly.instantiate(await kernelModule(), { env: { memory } });
+    const instance = await WebAssembly.instantiate(await compileWat('ties-kernels.wat'), { env: { memory } });
     return new TiesKernels(n, plane, instance, memory);
   }
 

@@ -1,0 +1,38 @@
+/**
+ * The lowrank kernels' WebAssembly text (`*.wat` beside this file) compiled by wabt, once per file per process.
+ * Written as text rather than shipped as binaries so a reader can review the kernels; one compile path serves them all.
+ */
+import { readFileSync } from 'node:fs';
+import wabt from 'wabt';
+
+/** The little of the WebAssembly API used here (the project's TypeScript libs leave out the DOM's, which declare it). */
+declare const WebAssembly: {
+  Module: new (bytes: Uint8Array) => WasmModule;
+  Instance: new (module: WasmModule, imports: Record<string, unknown>) => { exports: unknown };
+};
+export type WasmModule = { readonly kind: 'wasm module' };
+
+const compiled = new Map<string, Promise<WasmModule>>();
+
+/** The module of `file` (a .wat beside this one, SIMD on), compiled on first use. */
+export function compileWat(file: string): Promise<WasmModule> {
+  let module = compiled.get(file);
+  if (!module) {
+    module = (async () => {
+      const text = readFileSync(new URL(`./${file}`, import.meta.url), 'utf8');
+      const parsed = (await wabt()).parseWat(file, text, { simd: true });
+      try {
+        return new WebAssembly.Module(parsed.toBinary({}).buffer);
+      } finally {
+        parsed.destroy();
+      }
+    })();
+    compiled.set(file, module);
+  }
+  return module;
+}
+
+/** An instance of `file`'s module with no imports (the kernel declares its own memory); its exports. */
+export async function instantiateWat(file: string): Promise<unknown> {
+  return new WebAssembly.Instance(await compileWat(file), {}).exports;
+}

@@ -4,19 +4,11 @@
  * one JSON line: the peak, the RSS once the members were built, the members' bytes, wall and CPU seconds.
  * `node --import tsx bench/merge-dense-peak-child.ts <dare|della|breadcrumbs> <projection>`
  */
-import { readFileSync } from 'node:fs';
 import type { Projection } from '../contracts/formats/hf-config.ts';
 import { implementationOf } from '../gpu-backend/lowrank/methods/index.ts';
 import { randomMembers } from './merge-random.ts';
 import { memberBytes } from './merge-scale.ts';
-
-function statusMb(key: 'VmHWM' | 'VmRSS'): number {
-  const line = readFileSync('/proc/self/status', 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith(`${key}:`));
-  if (!line) throw new Error(`/proc/self/status has no ${key}`);
-  return Number.parseInt(line.slice(key.length + 1), 10) / 1024;
-}
+import { selfStatusMb as statusMb } from './proc-stats.ts';
 
 const [method, projection] = [process.argv[2], process.argv[3] as Projection];
 if (!['dare', 'della', 'breadcrumbs'].includes(method))

@@ -5,20 +5,11 @@
  * and the members), the members' bytes, their dense delta values (Σ out·in), and the merge's wall and CPU seconds.
  * Run by merge-peak.ts as `node --import tsx bench/merge-peak-child.ts <rmm_shared|ties> <layers>`.
  */
-import { readFileSync } from 'node:fs';
 import { mergeCollapsed } from '../gpu-backend/lowrank/merge-collapsed.ts';
 import { buildReversibleMerge } from '../gpu-backend/lowrank/reversible.ts';
 import { randomMembers } from './merge-random.ts';
 import { memberBytes } from './merge-scale.ts';
-
-/** A line of /proc/self/status in MB (its values are in kB). */
-function statusMb(key: 'VmHWM' | 'VmRSS'): number {
-  const line = readFileSync('/proc/self/status', 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith(`${key}:`));
-  if (!line) throw new Error(`/proc/self/status has no ${key}`);
-  return Number.parseInt(line.slice(key.length + 1), 10) / 1024;
-}
+import { selfStatusMb as statusMb } from './proc-stats.ts';
 
 const [kind, layers] = [process.argv[2], Number(process.argv[3])];
 if ((kind !== 'rmm_shared' && kind !== 'ties') || !(layers >= 1)) throw new Error('usage: merge-peak-child.ts <rmm_shared|ties> <layers>');

@@ -4,10 +4,20 @@
  * `wrangler dev` with the workerd it starts.
  */
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 
 /** Clock ticks per second, the unit of /proc/<pid>/stat's CPU times. */
 const TICKS_PER_S = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+
+/** A memory line of this process' /proc/self/status in MB (its values are in kB); VmHWM is the peak RSS. */
+export function selfStatusMb(key: 'VmHWM' | 'VmRSS'): number {
+  const line = readFileSync('/proc/self/status', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`${key}:`));
+  if (!line) throw new Error(`/proc/self/status has no ${key}`);
+  return Number.parseInt(line.slice(key.length + 1), 10) / 1024;
+}
 
 /** Resident memory of a process, in MB. */
 export async function rssMb(pid: number): Promise<number> {

@@ -20,8 +20,8 @@
  * The checkpoint is bench/long-prompt.ts's when it is there (LONG_PROMPT_DIR, hard-linked), else written here.
  */
 import { execFileSync } from 'node:child_process';
-import { createReadStream, existsSync } from 'node:fs';
-import { link, mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { link, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
@@ -36,7 +36,7 @@ import { ADMIN_TOKEN, startBenchBackend, startEdgeAndBackend } from './bench-sta
 import { table } from './measure.ts';
 import { cpuMs, groupCpuMs } from './proc-stats.ts';
 import { LLAMA_1B_CONFIG, writeRandomCheckpoint } from './random-checkpoint.ts';
-import { copyBytesPerS, finished, paddedTokenizer, promptOf, streamed } from './scale.ts';
+import { copyBytesPerS, finished, promptOf, streamed, uploadCheckpoint } from './scale.ts';
 
 const BASE = 'first-decode-base';
 const PREFIX = 'bench/first-decode-base/';
@@ -199,13 +199,7 @@ export async function run(): Promise<Record<string, unknown>> {
     const ckpt = await checkpoint(stateDir);
     ({ edge, backend } = await startEdgeAndBackend({ stateDir, backendEnv }));
     const api = await EdgeApi.newTenant(edge.edgeUrl, ADMIN_TOKEN, 'bench');
-    for (const name of await readdir(ckpt)) {
-      const path = join(ckpt, name);
-      await edge.store.put(PREFIX + name, createReadStream(path), { contentLength: (await stat(path)).size });
-    }
-    const tokenizer = paddedTokenizer(cfg.vocabSize);
-    await edge.store.put(`${PREFIX}tokenizer.json`, JSON.stringify(tokenizer));
-    await edge.store.put(`${PREFIX}tokenizer_config.json`, JSON.stringify({ ...tokenizerConfigJson(), model_max_length: 4096 }));
+    const tokenizer = await uploadCheckpoint(edge, ckpt, cfg.vocabSize, PREFIX);
     const base = await api.json('/v1/base-models', { body: { name: BASE, storage_prefix: PREFIX } }, 201);
     let t = performance.now();
     const quantization = await api.json(`/v1/base-models/${base.id}/quantizations`, { body: { bits: 4 } }, 202);

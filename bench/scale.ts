@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { parseModelConfig, PROJECTIONS, type ModelConfig } from '../contracts/formats/hf-config.ts';
-import { tokenizerConfigJson, tokenizerJson } from '../gpu-backend/default-model/tokenizer-files.ts';
+import { tokenizerConfigJson } from '../gpu-backend/default-model/tokenizer-files.ts';
 import { Decoder } from '../gpu-backend/engine/decoder.ts';
 import { expectedWeightShapes } from '../gpu-backend/engine/weights.ts';
 import { openModelFolder } from '../gpu-backend/formats/files.ts';
@@ -36,6 +36,7 @@ import { table } from './measure.ts';
 import { randomAdapter } from './models.ts';
 import { groupOf, groupRssMb, rssMb } from './proc-stats.ts';
 import { LLAMA_1B_CONFIG, writeRandomCheckpoint } from './random-checkpoint.ts';
+import { paddedTokenizer } from './serve-model.ts';
 
 const BASE = 'scale-base';
 const PREFIX = 'bench/scale-base/';
@@ -57,13 +58,6 @@ const SMALL_CONFIG = {
   eos_token_id: 2047,
 };
 
-/** The default tokenizer (characters) padded with filler tokens to the vocabulary, so any sampled id decodes. */
-export function paddedTokenizer(size: number): Record<string, unknown> {
-  const json = tokenizerJson() as { model: { vocab: Record<string, number> } };
-  for (let id = Object.keys(json.model.vocab).length; id < size; id++) json.model.vocab[`<x${id}>`] = id;
-  return json;
-}
-
 /**
  * Bytes per second a large buffer copy moves (best of a few), the memory bandwidth yardstick. A copy reads and writes
  * each byte, so it moves twice the bytes it copies; counting them once would halve the yardstick and let a decode
@@ -79,6 +73,23 @@ export function copyBytesPerS(bytes = 512 * 1024 ** 2): number {
     best = Math.min(best, performance.now() - t);
   }
   return (2 * bytes) / (best / 1000);
+}
+
+/** The checkpoint's files and a padded tokenizer put under `prefix`, as a user uploads a model; the tokenizer's JSON. */
+export async function uploadCheckpoint(
+  edge: EdgeStack,
+  ckpt: string,
+  vocabSize: number,
+  prefix = PREFIX,
+): Promise<Record<string, unknown>> {
+  for (const name of await readdir(ckpt)) {
+    const path = join(ckpt, name);
+    await edge.store.put(prefix + name, createReadStream(path), { contentLength: (await stat(path)).size });
+  }
+  const tokenizer = paddedTokenizer(vocabSize);
+  await edge.store.put(`${prefix}tokenizer.json`, JSON.stringify(tokenizer));
+  await edge.store.put(`${prefix}tokenizer_config.json`, JSON.stringify({ ...tokenizerConfigJson(), model_max_length: 4096 }));
+  return tokenizer;
 }
 
 const seconds = (since: number) => (performance.now() - since) / 1000;
@@ -225,13 +236,7 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
     ({ edge, backend } = await startEdgeAndBackend({ stateDir, backendEnv }));
     const api = await EdgeApi.newTenant(edge.edgeUrl, ADMIN_TOKEN, 'bench');
     t = performance.now();
-    for (const name of await readdir(ckpt)) {
-      const path = join(ckpt, name);
-      await edge.store.put(PREFIX + name, createReadStream(path), { contentLength: (await stat(path)).size });
-    }
-    const tokenizer = paddedTokenizer(cfg.vocabSize);
-    await edge.store.put(`${PREFIX}tokenizer.json`, JSON.stringify(tokenizer));
-    await edge.store.put(`${PREFIX}tokenizer_config.json`, JSON.stringify({ ...tokenizerConfigJson(), model_max_length: 4096 }));
+    const tokenizer = await uploadCheckpoint(edge, ckpt, cfg.vocabSize);
     report(['upload checkpoint to the bucket, s', seconds(t)]);
     const base = await api.json('/v1/base-models', { body: { name: BASE, storage_prefix: PREFIX } }, 201);
     const names = Array.from({ length: ADAPTERS }, (_, i) => `a${i}`);

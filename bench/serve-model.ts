@@ -14,8 +14,8 @@ import { randomAdapter, randomModel, SMOLLM2_135M } from './models.ts';
 
 export const ADAPTER_RANK = 16;
 
-/** The default tokenizer's vocabulary padded with `<x…>` tokens to `size` entries. */
-function paddedTokenizer(size: number): Record<string, unknown> {
+/** The default tokenizer's vocabulary padded with `<x…>` tokens to `size` entries, so any sampled id decodes. */
+export function paddedTokenizer(size: number): Record<string, unknown> {
   const json = tokenizerJson() as { model: { vocab: Record<string, number> } };
   const vocab = json.model.vocab;
   for (let id = Object.keys(vocab).length; id < size; id++) vocab[`<x${id}>`] = id;

@@ -25,6 +25,7 @@ import { openCheckpoint } from '../gpu-backend/formats/checkpoint.ts';
 import { table } from './measure.ts';
 import { LLAMA_1B_CONFIG } from './random-checkpoint.ts';
 import { copyBytesPerS } from './scale.ts';
+import { bestNodeTimes, type ProfileEvent } from './node-profile.ts';
 
 const PACKED = 'packed-int4.safetensors';
 const DECODE_TOKENS = 24;
@@ -43,28 +44,6 @@ const PARTS: [string, RegExp][] = [
   ['MLP activation', /\/mlp\//],
 ];
 const partOf = (node: string) => PARTS.find(([, re]) => re.test(node))?.[0] ?? 'rest (embedding, outputs)';
-
-interface ProfileEvent {
-  cat: string;
-  name: string;
-  dur: number;
-  args?: { op_name?: string };
-}
-
-/** Kernel µs per node, each node's best over the runs after the first; and each node's op type. */
-function bestNodeTimes(events: ProfileEvent[]): { best: Map<string, number>; ops: Map<string, string>; runs: number[] } {
-  const best = new Map<string, number>();
-  const ops = new Map<string, string>();
-  const runs: number[] = [];
-  for (const e of events) {
-    if (e.cat === 'Session' && e.name === 'model_run') runs.push(e.dur);
-    if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time') || runs.length === 0) continue;
-    const node = e.name.slice(0, -'_kernel_time'.length);
-    best.set(node, Math.min(best.get(node) ?? Infinity, e.dur));
-    if (e.args?.op_name) ops.set(node, e.args.op_name);
-  }
-  return { best, ops, runs };
-}
 
 function prompt(n: number, vocab: number, seed: number): number[] {
   return Array.from({ length: n }, (_, i) => (seed * 7919 + i * 104729) % vocab);

@@ -18,6 +18,7 @@ import { RopeTables } from '../gpu-backend/engine/rope.ts';
 import { table } from './measure.ts';
 import { randomModel, SMOLLM2_135M } from './models.ts';
 import { attentionCoreVsFused } from './prefill-attention.ts';
+import { bestNodeTimes, type ProfileEvent } from './node-profile.ts';
 
 /** The part of the model a node of the serving graph belongs to, from its name (`/model/layers.3/attn/...`). */
 const PARTS: [string, RegExp][] = [
@@ -29,25 +30,6 @@ const PARTS: [string, RegExp][] = [
   ['MLP activation', /\/mlp\//],
 ];
 const partOf = (node: string) => PARTS.find(([, re]) => re.test(node))?.[0] ?? 'rest (embedding, outputs)';
-
-interface ProfileEvent {
-  cat: string;
-  name: string;
-  dur: number;
-}
-
-/** Kernel µs per node, each node's best over the runs after the first. */
-function bestNodeTimes(events: ProfileEvent[]): Map<string, number> {
-  const best = new Map<string, number>();
-  let runsEnded = 0;
-  for (const e of events) {
-    if (e.cat === 'Session' && e.name === 'model_run') runsEnded++;
-    if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time') || runsEnded === 0) continue;
-    const node = e.name.slice(0, -'_kernel_time'.length);
-    best.set(node, Math.min(best.get(node) ?? Infinity, e.dur));
-  }
-  return best;
-}
 
 export async function run(quick: boolean): Promise<Record<string, unknown>> {
   const folder = randomModel(SMOLLM2_135M);
@@ -71,7 +53,7 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
     await decoder.release();
     const file = (await readdir(dir)).find((f) => f.endsWith('.json'));
     if (!file) throw new Error('onnxruntime wrote no profile');
-    const nodes = bestNodeTimes(JSON.parse(await readFile(join(dir, file), 'utf8')) as ProfileEvent[]);
+    const nodes = bestNodeTimes(JSON.parse(await readFile(join(dir, file), 'utf8')) as ProfileEvent[]).best;
     const parts = new Map<string, number>();
     for (const [node, us] of nodes) parts.set(partOf(node), (parts.get(partOf(node)) ?? 0) + us / 1000);
     const total = [...parts.values()].reduce((a, b) => a + b, 0);

@@ -12,47 +12,72 @@
  * is Cᵀ, n×p row-major, so one task's coefficients are adjacent), and muA, basisA, coefA with one row per input
  * column.
  */
-import { svdOfProduct, transpose, zeros, type Mat } from './linalg.ts';
+import type { AdapterModule } from '../../contracts/formats/adapter.ts';
+import { svdOfProduct, zeros, type Mat } from './linalg.ts';
 import type { DeltaFactors } from './peft-adapter.ts';
 import { eigenInPlace, eigenWork } from './symmetric-eigen.ts';
 import { eigenKernels, type EigenKernels } from './eigen-kernels.ts';
 import { inWindow, MODULES_IN_FLIGHT, onThread } from './float64-pool.ts';
-import { slotOf, type AlignedModule, type MergedModule } from './reversible-types.ts';
+import { memberCount, memberFactors, slotOf, type AlignedModule, type MergedModule } from './reversible-types.ts';
 
 /**
  * Modules of more than FACTOR_POOL_MIN positions are fitted on the float64 threads (float64-pool.ts), a few at
- * a time: the positions' small eigenproblems are all float64 JS, so the threads are what makes it faster.
+ * a time: the positions' small eigenproblems are all float64 JS, so the threads are what makes it faster. A
+ * thread gets the members' modules as stored (float32, copied once and handed over): widening them to float64
+ * here and cloning those was most of this thread's share of a merge.
  */
 export async function buildFactorModules(aligned: AlignedModule[], p: number, svdForm: boolean): Promise<MergedModule[]> {
   return inWindow(aligned, MODULES_IN_FLIGHT, async (slot) => {
     if (slot.out + slot.in < FACTOR_POOL_MIN) return factorModule(slot, p, svdForm);
-    const parts = await onThread<Record<string, Mat>>('factorModule', { slot, p, svdForm });
+    const { sent, transfer } = threadSlot(slot);
+    const parts = await onThread<Record<string, Mat>>('factorModule', { slot: sent, p, svdForm }, transfer);
     return { ...slotOf(slot), parts };
   });
+}
+
+/** A slot as a thread takes it: the stored modules' own copies (enumerable here, so they are sent), else the factors. */
+function threadSlot(slot: AlignedModule): {
+  sent: AlignedModule | (ReturnType<typeof slotOf> & { stored: (AdapterModule | null)[] });
+  transfer: ArrayBuffer[];
+} {
+  if (!slot.stored) return { sent: slot, transfer: [] };
+  const transfer: ArrayBuffer[] = [];
+  const stored = slot.stored.map((m) => {
+    if (!m) return null;
+    const copy = { ...m, a: m.a.slice(), b: m.b.slice() };
+    transfer.push(copy.a.buffer, copy.b.buffer);
+    return copy;
+  });
+  return { sent: { ...slotOf(slot), stored }, transfer };
 }
 
 /** Positions (rows of B and columns of A) from which a module is fitted on a thread. */
 export const FACTOR_POOL_MIN = 256;
 
-/** `kernels`: eigen-kernels.ts's fit and eigensolver, or null for the JavaScript ones (the tests run both). */
+/**
+ * `kernels`: eigen-kernels.ts's fit and eigensolver, or null for the JavaScript ones (the tests run both). The
+ * positions are read where the factors lie (B's rows, A's columns; the stored float32 with B's scale applied as
+ * deltaFactors applies it), so nothing is widened or transposed first.
+ */
 export function factorModule(
-  slot: AlignedModule,
+  slot: AlignedModule | (ReturnType<typeof slotOf> & { stored: (AdapterModule | null)[] }),
   p: number,
   svdForm: boolean,
   kernels: EigenKernels | null = eigenKernels(),
 ): MergedModule {
-  const factors = svdForm ? slot.factors.map((f) => (f ? balancedSvdFactors(f) : null)) : slot.factors;
-  const r = Math.max(...factors.map((f) => (f ? f.a.rows : 0)));
-  // Rows of B and rows of Aᵀ: each position's r-vector is contiguous in both.
+  const aligned = slot as AlignedModule;
+  const n = memberCount(aligned);
+  const sides = Array.from({ length: n }, (_, i) => memberSides(aligned, i, svdForm));
+  const r = Math.max(...sides.map((f) => (f ? f.rank : 0)));
   const bSide = fitPositions(
-    factors.map((f) => (f ? f.b : null)),
+    sides.map((f) => f?.b ?? null),
     slot.out,
     r,
     p,
     kernels,
   );
   const aSide = fitPositions(
-    factors.map((f) => (f ? transpose(f.a) : null)),
+    sides.map((f) => f?.a ?? null),
     slot.in,
     r,
     p,
@@ -62,6 +87,44 @@ export function factorModule(
     ...slotOf(slot),
     parts: { muB: bSide.mu, basisB: bSide.basis, coefB: bSide.coef, muA: aSide.mu, basisA: aSide.basis, coefA: aSide.coef },
   };
+}
+
+/**
+ * One task's factor read by position: its r-vector at position pos is data[pos·posStride + k·kStride]·scale for
+ * k < rank (B: its rows; A: its columns).
+ */
+interface PositionSource {
+  data: Float32Array | Float64Array;
+  rank: number;
+  posStride: number;
+  kStride: number;
+  scale: number;
+}
+
+/** Member i's two sides: the stored float32 where the slot has them (the 'factor' form), else the float64 factors. */
+function memberSides(slot: AlignedModule, i: number, svdForm: boolean): { rank: number; b: PositionSource; a: PositionSource } | null {
+  const stored = slot.stored?.[i];
+  if (stored && !svdForm) {
+    const { rank, b, a, scale } = stored;
+    return {
+      rank,
+      b: { data: b, rank, posStride: rank, kStride: 1, scale },
+      a: { data: a, rank, posStride: 1, kStride: slot.in, scale: 1 },
+    };
+  }
+  const f = widened(slot, i, svdForm);
+  if (!f) return null;
+  const rank = f.a.rows;
+  return {
+    rank,
+    b: { data: f.b.data, rank, posStride: rank, kStride: 1, scale: 1 },
+    a: { data: f.a.data, rank, posStride: 1, kStride: f.a.cols, scale: 1 },
+  };
+}
+
+function widened(slot: AlignedModule, i: number, svdForm: boolean): DeltaFactors | null {
+  const f = memberFactors(slot, i);
+  return f && svdForm ? balancedSvdFactors(f) : f;
 }
 
 /** Task `task`'s factors rebuilt from a factor-space module: rank r (the padded rank). */
@@ -105,35 +168,31 @@ export function balancedSvdFactors(f: DeltaFactors): DeltaFactors {
 const FIT_BATCH = 256;
 
 /**
- * One factor's positions: `rows[i]` is task i's factor with one r_i-vector per row (null: all zeros).
+ * One factor's positions: `sources[i]` reads task i's r_i-vectors (null: all zeros).
  * Allocation-free inside the loop: it runs once per row of B and column of A, ~300k times on the 135M shape.
  * With n ≤ r and p < n (the usual case: fewer tasks than rank) and the kernels loaded, the positions go to
  * eigen-kernels.wat's fitPositions a batch at a time, which does this function's arithmetic in the same order
  * (bitwise the same parts) without its per-position overhead.
  */
 function fitPositions(
-  rows: (Mat | null)[],
+  sources: (PositionSource | null)[],
   positions: number,
   r: number,
   p: number,
   kernels: EigenKernels | null = eigenKernels(),
 ): { mu: Mat; basis: Mat; coef: Mat } {
-  const n = rows.length;
+  const n = sources.length;
   const mu = zeros(positions, r);
   const basis = zeros(positions, r * p);
   const coef = zeros(positions, p * n);
   if (kernels && n > 1 && n <= r && p < n) {
+    const padded = sources.some((src) => !src || src.rank < r);
     for (let from = 0; from < positions; from += FIT_BATCH) {
       const count = Math.min(FIT_BATCH, positions - from);
       const batch = kernels.batch(n, r, p, count);
-      batch.x.fill(0);
-      rows.forEach((mat, i) => {
-        if (!mat) return;
-        const ri = mat.cols;
-        for (let pos = 0; pos < count; pos++) {
-          const off = (from + pos) * ri;
-          batch.x.set(mat.data.subarray(off, off + ri), (pos * n + i) * r);
-        }
+      if (padded) batch.x.fill(0);
+      sources.forEach((src, i) => {
+        if (src) gather(src, from, count, batch.x, i * r, n * r);
       });
       kernels.fitPositions(count, n, r, p);
       mu.data.set(batch.mu, from * r);
@@ -152,21 +211,14 @@ function fitPositions(
   const small = Math.min(n, r);
   const g = new Float64Array(small * small);
   const w = eigenWork(small);
-  const datas = rows.map((mat) => (mat ? mat.data : null));
-  const ranks = rows.map((mat) => (mat ? mat.cols : 0));
   for (let pos = 0; pos < positions; pos++) {
     x.fill(0);
     m.fill(0);
     for (let i = 0; i < n; i++) {
-      const data = datas[i];
-      if (!data) continue;
-      const ri = ranks[i];
-      const off = pos * ri;
-      for (let k = 0; k < ri; k++) {
-        const v = data[off + k];
-        x[i * r + k] = v;
-        m[k] += v;
-      }
+      const src = sources[i];
+      if (!src) continue;
+      gather(src, pos, 1, x, i * r, 0);
+      for (let k = 0; k < src.rank; k++) m[k] += x[i * r + k];
     }
     for (let k = 0; k < r; k++) {
       m[k] /= n;
@@ -232,6 +284,27 @@ function fitPositions(
     }
   }
   return { mu, basis, coef };
+}
+
+/**
+ * Positions from..from+count of `src` into `x`, position pos's vector at at + pos·stride: B's rows are read
+ * along the row, A's columns a row of A at a time (contiguous reads). The scale is applied as deltaFactors does
+ * (the float32 value times the scale, in float64), so the values are bitwise the widened factors'.
+ */
+function gather(src: PositionSource, from: number, count: number, x: Float64Array, at: number, stride: number): void {
+  const { data, rank, posStride, kStride, scale } = src;
+  if (kStride === 1) {
+    for (let pos = 0; pos < count; pos++) {
+      const o = at + pos * stride;
+      const off = (from + pos) * posStride;
+      for (let k = 0; k < rank; k++) x[o + k] = data[off + k] * scale;
+    }
+    return;
+  }
+  for (let k = 0; k < rank; k++) {
+    const off = from * posStride + k * kStride;
+    for (let pos = 0; pos < count; pos++) x[at + pos * stride + k] = data[off + pos * posStride] * scale;
+  }
 }
 
 /** Writes μ + V·C[:, task] of every position into `out` at pos·posStride + k·kStride. */

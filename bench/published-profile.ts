@@ -1,0 +1,36 @@
+/**
+ * A focused look at one `rmm_factor` merge on the SmolLM2-135M shape (8 random r16 adapters, p = 4), for profiling
+ * (`node --cpu-prof --import tsx bench/published-profile.ts [pool|inline] [rounds]`): `pool` builds merges as the
+ * product does (the fit on the float64 threads); `inline` fits every module on this thread (same arithmetic), so a
+ * profile of the main thread shows the fit's parts. Prints wall and process CPU per round.
+ */
+import { loadEigenKernels } from '../gpu-backend/lowrank/eigen-kernels.ts';
+import { factorModule } from '../gpu-backend/lowrank/reversible-factor.ts';
+import { buildReversibleMerge, revertTask } from '../gpu-backend/lowrank/reversible.ts';
+import { alignMembers } from '../gpu-backend/lowrank/reversible-types.ts';
+import { randomMembers } from './merge-random.ts';
+
+const mode = process.argv[2] ?? 'pool';
+const rounds = Number(process.argv[3] ?? 3);
+const members = randomMembers(8, 16, 1);
+const kernels = await loadEigenKernels();
+const cpu = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
+for (let round = 0; round < rounds; round++) {
+  const t = performance.now();
+  const c = cpu();
+  if (mode === 'inline') {
+    for (const slot of alignMembers(members)) factorModule(slot, 4, false, kernels);
+    console.log(`inline fit: ${((performance.now() - t) / 1000).toFixed(3)} s wall, ${(cpu() - c).toFixed(3)} CPU-s`);
+  } else {
+    const merge = await buildReversibleMerge(members, { construction: 'factor', basisSize: 4 });
+    const wall = (performance.now() - t) / 1000;
+    const used = cpu() - c;
+    const r0 = performance.now();
+    await revertTask(merge, merge.tasks[round % 8].name);
+    const revert = performance.now() - r0;
+    console.log(`merge: ${wall.toFixed(3)} s wall, ${used.toFixed(3)} CPU-s (all threads); revert ${revert.toFixed(1)} ms`);
+  }
+}

@@ -26,6 +26,7 @@ interface Exports {
     e: number,
     c: number,
     s: number,
+    pair: number,
   ): void;
 }
 
@@ -78,7 +79,7 @@ export class EigenKernels {
   fitPositions(count: number, n: number, r: number, p: number): void {
     const { d, e, c, s } = this.at;
     const at = this.batchAt(n, r, p, count);
-    this.k.fitPositions(count, n, r, p, at.x, at.mu, at.basis, at.coef, 0, d, e, c, s);
+    this.k.fitPositions(count, n, r, p, at.x, at.mu, at.basis, at.coef, 0, d, e, c, s, at.pair);
   }
 
   /** The views for a batch of `count` positions (valid until the next call that lays memory out), V and C zeroed. */
@@ -103,13 +104,14 @@ export class EigenKernels {
     return views;
   }
 
-  /** Byte offsets of a batch, after the n×n workspace. */
+  /** Byte offsets of a batch, after the n×n workspace and the workspace of a pair of positions (fitPositions' $w). */
   private batchAt(n: number, r: number, p: number, count: number) {
-    const x = 8 * (n * n + 4 * n);
+    const pair = 8 * (n * n + 4 * n);
+    const x = pair + 24 * n * n + 96 * n;
     const mu = x + 8 * count * n * r;
     const basis = mu + 8 * count * r;
     const coef = basis + 8 * count * p * r;
-    return { x, mu, basis, coef, end: coef + 8 * count * n * p };
+    return { pair, x, mu, basis, coef, end: coef + 8 * count * n * p };
   }
 
   /** The solve of symmetric-eigen.ts on the workspace's matrix: eigenvectors as rows, rows and d ascending. */

@@ -125,7 +125,25 @@ describe("rmm_factor's per-position fit", () => {
     return { ...f, b };
   };
   const twin = random(6, 7);
+  // Neighbouring positions unlike each other, so the two lanes of a pair take different QL paths: a random row, a
+  // row whose tasks repeat in pairs (zero eigenvalues, early splits), and a row of small integers where task 1 is
+  // the mean of tasks 0 and 2 (a zero row in the Gram: tred2's zero-scale step).
+  const unlike = Array.from({ length: 6 }, (_, i) => random(8, 40 + i));
+  for (let row = 0; row < out; row++)
+    for (let k = 0; k < 8; k++) {
+      const at = row * 8 + k;
+      if (row % 3 === 1) for (let i = 1; i < 6; i += 2) unlike[i].b.data[at] = unlike[i - 1].b.data[at];
+      if (row % 3 === 2) {
+        const mean = ((row + k) % 7) - 3;
+        const step = (k % 3) - 1;
+        unlike[0].b.data[at] = mean + step;
+        unlike[1].b.data[at] = mean;
+        unlike[2].b.data[at] = mean - step;
+        for (let i = 3; i < 6; i++) unlike[i].b.data[at] = ((row * (i + 1) + k) % 5) - 2;
+      }
+    }
   const cases: [string, AlignedModule, number][] = [
+    ['neighbouring positions unlike each other (pairs whose lanes diverge), p = 3', slot(unlike), 3],
     ['8 tasks of rank 16, p = 4', slot(Array.from({ length: 8 }, (_, i) => random(16, 10 + i))), 4],
     ['mixed ranks and a task lacking the module, p = 2', slot([random(5, 1), random(3, 2), null, random(5, 3), random(4, 4)]), 2],
     ['repeated tasks (repeated and zero eigenvalues), p = 3', slot([twin, twin, random(6, 8), twin, random(6, 9)]), 3],

@@ -30,14 +30,6 @@ interface Exports {
   ): void;
 }
 
-/** Views of the memory for `fitPositions` over a batch: per position X (n×r), μ (r), V (p·r), C (n·p). */
-export interface FitBatch {
-  x: Float64Array;
-  mu: Float64Array;
-  basis: Float64Array;
-  coef: Float64Array;
-}
-
 const PAGE = 65536;
 
 /** The kernels and one workspace: an n×n matrix at byte 0, then d, e, c, s (n each). */
@@ -73,45 +65,69 @@ export class EigenKernels {
   }
 
   /**
-   * reversible-factor.ts's per-position fit (n ≤ r, p < n) over `count` positions whose X the caller has written
-   * into `batch(…).x`; μ, V and C come back in the other views. Bitwise what the JavaScript gives.
+   * Lays memory out for reversible-factor.ts's per-position fit (n ≤ r, p < n) of a factor's `positions`
+   * positions, `batch` at a time: returns the view the caller writes a batch's X into (valid until the next call
+   * that lays memory out). μ, V and C of every position stay in this memory (V and C zeroed here) until
+   * `fitResults`, so each part is copied out once.
    */
-  fitPositions(count: number, n: number, r: number, p: number): void {
-    const { d, e, c, s } = this.at;
-    const at = this.batchAt(n, r, p, count);
-    this.k.fitPositions(count, n, r, p, at.x, at.mu, at.basis, at.coef, 0, d, e, c, s, at.pair);
-  }
-
-  /** The views for a batch of `count` positions (valid until the next call that lays memory out), V and C zeroed. */
-  batch(n: number, r: number, p: number, count: number): FitBatch {
+  fitLayout(n: number, r: number, p: number, positions: number, batch: number): Float64Array {
     this.workspace(n);
-    const at = this.batchAt(n, r, p, count);
+    const at = this.fitAt(n, r, p, positions, batch);
     const have = this.k.memory.buffer.byteLength;
     if (at.end > have) {
       this.k.memory.grow(Math.ceil((at.end - have) / PAGE));
       this.n = -1;
       this.workspace(n);
     }
+    this.fit = { n, r, p, at };
     const buffer = this.k.memory.buffer;
-    const views = {
-      x: new Float64Array(buffer, at.x, count * n * r),
-      mu: new Float64Array(buffer, at.mu, count * r),
-      basis: new Float64Array(buffer, at.basis, count * p * r),
-      coef: new Float64Array(buffer, at.coef, count * n * p),
-    };
-    views.basis.fill(0);
-    views.coef.fill(0);
-    return views;
+    new Float64Array(buffer, at.basis, at.end / 8 - at.basis / 8).fill(0);
+    return new Float64Array(buffer, at.x, batch * n * r);
   }
 
-  /** Byte offsets of a batch, after the n×n workspace and the workspace of a pair of positions (fitPositions' $w). */
-  private batchAt(n: number, r: number, p: number, count: number) {
+  /** Fits positions from..from+count, whose X the caller has written into fitLayout's view. Bitwise what the JavaScript gives. */
+  fitPositions(from: number, count: number): void {
+    const { d, e, c, s } = this.at;
+    const { n, r, p, at } = this.fit!;
+    this.k.fitPositions(
+      count,
+      n,
+      r,
+      p,
+      at.x,
+      at.mu + 8 * from * r,
+      at.basis + 8 * from * p * r,
+      at.coef + 8 * from * n * p,
+      0,
+      d,
+      e,
+      c,
+      s,
+      at.pair,
+    );
+  }
+
+  /** Copies of μ (positions×r), V (positions×p·r) and C (positions×n·p) of the positions laid out. */
+  fitResults(): { mu: Float64Array; basis: Float64Array; coef: Float64Array } {
+    const { at } = this.fit!;
+    const buffer = this.k.memory.buffer;
+    const part = (from: number, to: number) => new Float64Array(buffer.slice(from, to));
+    return { mu: part(at.mu, at.basis), basis: part(at.basis, at.coef), coef: part(at.coef, at.end) };
+  }
+
+  private fit: { n: number; r: number; p: number; at: ReturnType<EigenKernels['fitAt']> } | null = null;
+
+  /**
+   * Byte offsets of a fit: after the n×n workspace, the workspace of a pair of positions (fitPositions' $w), X
+   * for one batch, then μ, V, C for all positions.
+   */
+  private fitAt(n: number, r: number, p: number, positions: number, batch: number) {
     const pair = 8 * (n * n + 4 * n);
     const x = pair + 24 * n * n + 96 * n;
-    const mu = x + 8 * count * n * r;
-    const basis = mu + 8 * count * r;
-    const coef = basis + 8 * count * p * r;
-    return { pair, x, mu, basis, coef, end: coef + 8 * count * n * p };
+    const mu = x + 8 * batch * n * r;
+    const basis = mu + 8 * positions * r;
+    const coef = basis + 8 * positions * p * r;
+    return { pair, x, mu, basis, coef, end: coef + 8 * positions * n * p };
   }
 
   /** The solve of symmetric-eigen.ts on the workspace's matrix: eigenvectors as rows, rows and d ascending. */

@@ -758,7 +758,7 @@
     (local $f v128) (local $tst1 v128) (local $thr v128) (local $active v128) (local $mvec v128) (local $step v128)
     (local $g v128) (local $p v128) (local $r v128) (local $dl1 v128) (local $h v128) (local $c v128) (local $c2 v128)
     (local $c3 v128) (local $el1 v128) (local $s v128) (local $s2 v128) (local $ei v128) (local $di v128)
-    (local $cn v128) (local $sn v128) (local $pn v128) (local $pr v128)
+    (local $cn v128) (local $sn v128) (local $pn v128) (local $pr v128) (local $full i32)
     (local.set $i (i32.const 1))
     (block $b0 (loop $l0
       (br_if $b0 (i32.ge_s (local.get $i) (local.get $n)))
@@ -806,8 +806,9 @@
         (local.set $s (f64x2.splat (f64.const 0)))
         (local.set $s2 (f64x2.splat (f64.const 0)))
         (local.set $i (i32.sub (local.get $mmax) (i32.const 1)))
+        (local.set $full (select (select (local.get $m1) (local.get $m0) (i32.gt_s (local.get $m0) (local.get $m1))) (local.get $l) (i64x2.all_true (local.get $active))))
         (block $b5 (loop $lp5
-          (br_if $b5 (i32.lt_s (local.get $i) (local.get $l)))
+          (br_if $b5 (i32.lt_s (local.get $i) (local.get $full)))
           (local.set $step (v128.and (local.get $active) (i64x2.gt_s (local.get $mvec) (i64x2.splat (i64.extend_i32_s (local.get $i))))))
           (local.set $ei (v128.load (i32.add (local.get $e) (i32.shl (local.get $i) (i32.const 4)))))
           (local.set $di (v128.load (i32.add (local.get $d) (i32.shl (local.get $i) (i32.const 4)))))
@@ -830,9 +831,29 @@
           (v128.store (i32.add (local.get $mk) (i32.shl (local.get $i) (i32.const 4))) (local.get $step))
           (local.set $i (i32.sub (local.get $i) (i32.const 1)))
           (br $lp5)))
-        (call $rotate2 (local.get $v) (local.get $n) (local.get $l) (local.get $mmax)
-          (select (select (local.get $m1) (local.get $m0) (i32.gt_s (local.get $m0) (local.get $m1))) (local.get $l) (i64x2.all_true (local.get $active)))
-          (local.get $cs) (local.get $ss) (local.get $mk))
+        (block $b6 (loop $lp6
+          (br_if $b6 (i32.lt_s (local.get $i) (local.get $l)))
+          (local.set $ei (v128.load (i32.add (local.get $e) (i32.shl (local.get $i) (i32.const 4)))))
+          (local.set $di (v128.load (i32.add (local.get $d) (i32.shl (local.get $i) (i32.const 4)))))
+          (local.set $g (f64x2.mul (local.get $c) (local.get $ei)))
+          (local.set $h (f64x2.mul (local.get $c) (local.get $p)))
+          (local.set $r (f64x2.sqrt (f64x2.add (f64x2.mul (local.get $p) (local.get $p)) (f64x2.mul (local.get $ei) (local.get $ei)))))
+          (v128.store (i32.add (local.get $e) (i32.shl (i32.add (local.get $i) (i32.const 1)) (i32.const 4))) (f64x2.mul (local.get $s) (local.get $r)))
+          (local.set $sn (f64x2.div (local.get $ei) (local.get $r)))
+          (local.set $cn (f64x2.div (local.get $p) (local.get $r)))
+          (local.set $pn (f64x2.sub (f64x2.mul (local.get $cn) (local.get $di)) (f64x2.mul (local.get $sn) (local.get $g))))
+          (v128.store (i32.add (local.get $d) (i32.shl (i32.add (local.get $i) (i32.const 1)) (i32.const 4))) (f64x2.add (local.get $h) (f64x2.mul (local.get $sn) (f64x2.add (f64x2.mul (local.get $cn) (local.get $g)) (f64x2.mul (local.get $sn) (local.get $di))))))
+          (local.set $c3 (local.get $c2))
+          (local.set $c2 (local.get $c))
+          (local.set $s2 (local.get $s))
+          (local.set $s (local.get $sn))
+          (local.set $c (local.get $cn))
+          (local.set $p (local.get $pn))
+          (v128.store (i32.add (local.get $cs) (i32.shl (local.get $i) (i32.const 4))) (local.get $cn))
+          (v128.store (i32.add (local.get $ss) (i32.shl (local.get $i) (i32.const 4))) (local.get $sn))
+          (local.set $i (i32.sub (local.get $i) (i32.const 1)))
+          (br $lp6)))
+        (call $rotate2 (local.get $v) (local.get $n) (local.get $l) (local.get $mmax) (local.get $full) (local.get $cs) (local.get $ss) (local.get $mk))
         (local.set $p (f64x2.div (f64x2.mul (f64x2.mul (f64x2.mul (f64x2.mul (f64x2.neg (local.get $s)) (local.get $s2)) (local.get $c3)) (local.get $el1)) (v128.load (i32.add (local.get $e) (i32.shl (local.get $l) (i32.const 4))))) (local.get $dl1)))
         (v128.store (i32.add (local.get $e) (i32.shl (local.get $l) (i32.const 4))) (v128.bitselect (f64x2.mul (local.get $s) (local.get $p)) (v128.load (i32.add (local.get $e) (i32.shl (local.get $l) (i32.const 4)))) (local.get $active)))
         (v128.store (i32.add (local.get $d) (i32.shl (local.get $l) (i32.const 4))) (v128.bitselect (f64x2.mul (local.get $c) (local.get $p)) (v128.load (i32.add (local.get $d) (i32.shl (local.get $l) (i32.const 4)))) (local.get $active)))
@@ -845,7 +866,6 @@
       (br $lp1)))
     (call $sortLane (local.get $v) (local.get $n) (local.get $d))
     (call $sortLane (i32.add (local.get $v) (i32.const 8)) (local.get $n) (i32.add (local.get $d) (i32.const 8))))
-
 
   ;; tql2x2's search for m in one lane (e at lane stride 16): the first m ≥ l with |e[m]| ≤ thr, else n − 1.
   (func $blockEnd (param $e i32) (param $n i32) (param $l i32) (param $thr f64) (result i32)
@@ -998,53 +1018,80 @@
       (local.set $t (i32.add (local.get $t) (i32.const 1)))
       (br $next))))
 
-  ;; g = XXᵀ for the n×r rows at $x (fitPositions' Gram), each entry summed in order of k, two entries of a row
-  ;; at a time (two independent sums).
+  ;; g = XXᵀ for the n×r rows at $x (fitPositions' Gram), each entry summed in order of k, four entries of a row
+  ;; at a time while they last, then two, then one (independent sums, so their additions overlap).
   (func $gram (param $x i32) (param $n i32) (param $r i32) (param $g i32)
-    (local $a i32) (local $b i32) (local $k i32) (local $ra i32) (local $rb i32) (local $rc i32) (local $rbytes i32)
-    (local $s0 f64) (local $s1 f64) (local $xa f64) (local $ko i32)
+    (local $a i32) (local $b i32) (local $ko i32) (local $ra i32) (local $rb i32) (local $at i32) (local $rbytes i32)
+    (local $s0 f64) (local $s1 f64) (local $s2 f64) (local $s3 f64) (local $xa f64)
     (local.set $rbytes (i32.shl (local.get $r) (i32.const 3)))
     (block $rows_done
       (loop $rows
         (br_if $rows_done (i32.ge_s (local.get $a) (local.get $n)))
         (local.set $ra (i32.add (local.get $x) (i32.mul (local.get $a) (local.get $rbytes))))
         (local.set $b (local.get $a))
-        (block $pairs_done
-          (loop $pairs
-            (br_if $pairs_done (i32.gt_s (i32.add (local.get $b) (i32.const 2)) (local.get $n)))
+        (block $w4_done
+          (loop $w4
+            (br_if $w4_done (i32.gt_s (i32.add (local.get $b) (i32.const 4)) (local.get $n)))
             (local.set $rb (i32.add (local.get $x) (i32.mul (local.get $b) (local.get $rbytes))))
-            (local.set $rc (i32.add (local.get $rb) (local.get $rbytes)))
             (local.set $s0 (f64.const 0))
             (local.set $s1 (f64.const 0))
-            (local.set $k (i32.const 0))
+            (local.set $s2 (f64.const 0))
+            (local.set $s3 (f64.const 0))
+            (local.set $ko (i32.const 0))
             (block $k_done
               (loop $ks
-                (br_if $k_done (i32.ge_s (local.get $k) (local.get $r)))
-                (local.set $ko (i32.shl (local.get $k) (i32.const 3)))
+                (br_if $k_done (i32.ge_s (local.get $ko) (local.get $rbytes)))
                 (local.set $xa (f64.load (i32.add (local.get $ra) (local.get $ko))))
-                (local.set $s0 (f64.add (local.get $s0) (f64.mul (local.get $xa) (f64.load (i32.add (local.get $rb) (local.get $ko))))))
-                (local.set $s1 (f64.add (local.get $s1) (f64.mul (local.get $xa) (f64.load (i32.add (local.get $rc) (local.get $ko))))))
-                (local.set $k (i32.add (local.get $k) (i32.const 1)))
+                (local.set $at (i32.add (local.get $rb) (local.get $ko)))
+                (local.set $s0 (f64.add (local.get $s0) (f64.mul (local.get $xa) (f64.load (i32.add (local.get $at) (i32.mul (local.get $rbytes) (i32.const 0)))))))
+                (local.set $s1 (f64.add (local.get $s1) (f64.mul (local.get $xa) (f64.load (i32.add (local.get $at) (i32.mul (local.get $rbytes) (i32.const 1)))))))
+                (local.set $s2 (f64.add (local.get $s2) (f64.mul (local.get $xa) (f64.load (i32.add (local.get $at) (i32.mul (local.get $rbytes) (i32.const 2)))))))
+                (local.set $s3 (f64.add (local.get $s3) (f64.mul (local.get $xa) (f64.load (i32.add (local.get $at) (i32.mul (local.get $rbytes) (i32.const 3)))))))
+                (local.set $ko (i32.add (local.get $ko) (i32.const 8)))
                 (br $ks)))
-            (call $gramStore (local.get $g) (local.get $n) (local.get $a) (local.get $b) (local.get $s0))
+            (call $gramStore (local.get $g) (local.get $n) (local.get $a) (i32.add (local.get $b) (i32.const 0)) (local.get $s0))
             (call $gramStore (local.get $g) (local.get $n) (local.get $a) (i32.add (local.get $b) (i32.const 1)) (local.get $s1))
-            (local.set $b (i32.add (local.get $b) (i32.const 2)))
-            (br $pairs)))
-        (if (i32.lt_s (local.get $b) (local.get $n))
-          (then
+            (call $gramStore (local.get $g) (local.get $n) (local.get $a) (i32.add (local.get $b) (i32.const 2)) (local.get $s2))
+            (call $gramStore (local.get $g) (local.get $n) (local.get $a) (i32.add (local.get $b) (i32.const 3)) (local.get $s3))
+            (local.set $b (i32.add (local.get $b) (i32.const 4)))
+            (br $w4)))
+        (block $w2_done
+          (loop $w2
+            (br_if $w2_done (i32.gt_s (i32.add (local.get $b) (i32.const 2)) (local.get $n)))
             (local.set $rb (i32.add (local.get $x) (i32.mul (local.get $b) (local.get $rbytes))))
             (local.set $s0 (f64.const 0))
-            (local.set $k (i32.const 0))
+            (local.set $s1 (f64.const 0))
+            (local.set $ko (i32.const 0))
             (block $k_done
               (loop $ks
-                (br_if $k_done (i32.ge_s (local.get $k) (local.get $r)))
-                (local.set $ko (i32.shl (local.get $k) (i32.const 3)))
-                (local.set $s0
-                  (f64.add (local.get $s0)
-                    (f64.mul (f64.load (i32.add (local.get $ra) (local.get $ko))) (f64.load (i32.add (local.get $rb) (local.get $ko))))))
-                (local.set $k (i32.add (local.get $k) (i32.const 1)))
+                (br_if $k_done (i32.ge_s (local.get $ko) (local.get $rbytes)))
+                (local.set $xa (f64.load (i32.add (local.get $ra) (local.get $ko))))
+                (local.set $at (i32.add (local.get $rb) (local.get $ko)))
+                (local.set $s0 (f64.add (local.get $s0) (f64.mul (local.get $xa) (f64.load (i32.add (local.get $at) (i32.mul (local.get $rbytes) (i32.const 0)))))))
+                (local.set $s1 (f64.add (local.get $s1) (f64.mul (local.get $xa) (f64.load (i32.add (local.get $at) (i32.mul (local.get $rbytes) (i32.const 1)))))))
+                (local.set $ko (i32.add (local.get $ko) (i32.const 8)))
                 (br $ks)))
-            (call $gramStore (local.get $g) (local.get $n) (local.get $a) (local.get $b) (local.get $s0))))
+            (call $gramStore (local.get $g) (local.get $n) (local.get $a) (i32.add (local.get $b) (i32.const 0)) (local.get $s0))
+            (call $gramStore (local.get $g) (local.get $n) (local.get $a) (i32.add (local.get $b) (i32.const 1)) (local.get $s1))
+            (local.set $b (i32.add (local.get $b) (i32.const 2)))
+            (br $w2)))
+        (block $w1_done
+          (loop $w1
+            (br_if $w1_done (i32.gt_s (i32.add (local.get $b) (i32.const 1)) (local.get $n)))
+            (local.set $rb (i32.add (local.get $x) (i32.mul (local.get $b) (local.get $rbytes))))
+            (local.set $s0 (f64.const 0))
+            (local.set $ko (i32.const 0))
+            (block $k_done
+              (loop $ks
+                (br_if $k_done (i32.ge_s (local.get $ko) (local.get $rbytes)))
+                (local.set $xa (f64.load (i32.add (local.get $ra) (local.get $ko))))
+                (local.set $at (i32.add (local.get $rb) (local.get $ko)))
+                (local.set $s0 (f64.add (local.get $s0) (f64.mul (local.get $xa) (f64.load (i32.add (local.get $at) (i32.mul (local.get $rbytes) (i32.const 0)))))))
+                (local.set $ko (i32.add (local.get $ko) (i32.const 8)))
+                (br $ks)))
+            (call $gramStore (local.get $g) (local.get $n) (local.get $a) (i32.add (local.get $b) (i32.const 0)) (local.get $s0))
+            (local.set $b (i32.add (local.get $b) (i32.const 1)))
+            (br $w1)))
         (local.set $a (i32.add (local.get $a) (i32.const 1)))
         (br $rows))))
 

@@ -164,7 +164,7 @@ export function balancedSvdFactors(f: DeltaFactors): DeltaFactors {
   return { ...f, b, a };
 }
 
-/** Positions per call of the WebAssembly fit (its X is ~256 KB for 8 tasks of rank 16). */
+/** Positions per call of the WebAssembly fit (its X is ~256 KB for 8 tasks of rank 16; the parts of a whole factor stay in its memory). */
 const FIT_BATCH = 256;
 
 /**
@@ -182,25 +182,27 @@ function fitPositions(
   kernels: EigenKernels | null = eigenKernels(),
 ): { mu: Mat; basis: Mat; coef: Mat } {
   const n = sources.length;
+  if (kernels && n > 1 && n <= r && p < n) {
+    const padded = sources.some((src) => !src || src.rank < r);
+    const x = kernels.fitLayout(n, r, p, positions, FIT_BATCH);
+    for (let from = 0; from < positions; from += FIT_BATCH) {
+      const count = Math.min(FIT_BATCH, positions - from);
+      if (padded) x.fill(0);
+      sources.forEach((src, i) => {
+        if (src) gather(src, from, count, x, i * r, n * r);
+      });
+      kernels.fitPositions(from, count);
+    }
+    const parts = kernels.fitResults();
+    return {
+      mu: { rows: positions, cols: r, data: parts.mu },
+      basis: { rows: positions, cols: r * p, data: parts.basis },
+      coef: { rows: positions, cols: p * n, data: parts.coef },
+    };
+  }
   const mu = zeros(positions, r);
   const basis = zeros(positions, r * p);
   const coef = zeros(positions, p * n);
-  if (kernels && n > 1 && n <= r && p < n) {
-    const padded = sources.some((src) => !src || src.rank < r);
-    for (let from = 0; from < positions; from += FIT_BATCH) {
-      const count = Math.min(FIT_BATCH, positions - from);
-      const batch = kernels.batch(n, r, p, count);
-      if (padded) batch.x.fill(0);
-      sources.forEach((src, i) => {
-        if (src) gather(src, from, count, batch.x, i * r, n * r);
-      });
-      kernels.fitPositions(count, n, r, p);
-      mu.data.set(batch.mu, from * r);
-      basis.data.set(batch.basis, from * r * p);
-      coef.data.set(batch.coef, from * p * n);
-    }
-    return { mu, basis, coef };
-  }
   const md = mu.data;
   const bd = basis.data;
   const cd = coef.data;

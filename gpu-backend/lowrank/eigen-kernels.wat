@@ -555,8 +555,9 @@
   ;; reversible-factor.ts's fitPositions for n ≤ r and p < n, over `count` positions: X at $x (per position n×r,
   ;; task-major, as gathered), μ → $mu (r per position), V → $basis (p·r), C → $coef (n·p); $basis and $coef
   ;; zeroed by the caller. The eigensolve is eigenRows on the n×n Gram at $g, read in descending order. Positions
-  ;; go two at a time: each Gram is tridiagonalised alone ($tred2), then both QL iterations run in the lanes of
-  ;; $tql2x2; a position whose X − μ is zero has no eigenproblem, and its partner is solved alone. $w: the pair's
+  ;; go two at a time, their Grams tridiagonalised and QL-iterated in the two lanes of f64x2 ($tred2x2, $tql2x2;
+  ;; alone by $tred2 where a lane meets tred2's zero-column branch); a position whose X − μ is zero has no
+  ;; eigenproblem, and its partner is solved alone. $w: the pair's
   ;; workspace (24n² + 96n bytes).
   (func (export "fitPositions") (param $count i32) (param $n i32) (param $r i32) (param $p i32)
     (param $x i32) (param $mu i32) (param $basis i32) (param $coef i32)
@@ -585,12 +586,15 @@
           (if (i32.and (f64.ne (local.get $t0) (f64.const 0)) (f64.ne (local.get $t1) (f64.const 0)))
             (then
               (call $gram (local.get $x0) (local.get $n) (local.get $r) (local.get $g))
-              (call $tred2 (local.get $g) (local.get $n) (local.get $d) (local.get $e))
               (call $gram (local.get $x1) (local.get $n) (local.get $r) (local.get $g1))
-              (call $tred2 (local.get $g1) (local.get $n) (local.get $d1) (local.get $e1))
               (call $interleave (local.get $g) (local.get $g1) (local.get $v2) (local.get $nn))
-              (call $interleave (local.get $d) (local.get $d1) (local.get $d2) (local.get $n))
-              (call $interleave (local.get $e) (local.get $e1) (local.get $e2) (local.get $n))
+              (if (i32.eqz (call $tred2x2 (local.get $v2) (local.get $n) (local.get $d2) (local.get $e2)))
+                (then
+                  (call $tred2 (local.get $g) (local.get $n) (local.get $d) (local.get $e))
+                  (call $tred2 (local.get $g1) (local.get $n) (local.get $d1) (local.get $e1))
+                  (call $interleave (local.get $g) (local.get $g1) (local.get $v2) (local.get $nn))
+                  (call $interleave (local.get $d) (local.get $d1) (local.get $d2) (local.get $n))
+                  (call $interleave (local.get $e) (local.get $e1) (local.get $e2) (local.get $n))))
               (call $tql2x2 (local.get $v2) (local.get $n) (local.get $d2) (local.get $e2) (local.get $cs2) (local.get $ss2) (local.get $mk2))
               (call $basisFrom (local.get $pos) (local.get $n) (local.get $r) (local.get $p) (local.get $x) (local.get $basis) (local.get $coef)
                 (local.get $t0) (local.get $v2) (local.get $d2) (i32.const 16) (local.get $cs))
@@ -866,6 +870,148 @@
       (br $lp1)))
     (call $sortLane (local.get $v) (local.get $n) (local.get $d))
     (call $sortLane (i32.add (local.get $v) (i32.const 8)) (local.get $n) (i32.add (local.get $d) (i32.const 8))))
+
+  ;; tred2 on two positions at once, one per f64x2 lane, in tql2x2's layout: each lane does exactly $tred2's
+  ;; operations on its own values. Returns 0, leaving the memory half-done, where a lane meets a zero column ($tred2's
+  ;; other branch); the caller then tridiagonalises both alone.
+  (func $tred2x2 (param $v i32) (param $n i32) (param $d i32) (param $e i32) (result i32)
+    (local $i i32) (local $j i32) (local $k i32)
+    (local $scale v128) (local $h v128) (local $f v128) (local $gg v128) (local $hh v128)
+    (local.set $j (i32.const 0))
+    (block $Lj44163_done (loop $Lj44163
+      (br_if $Lj44163_done (i32.ge_s (local.get $j) (local.get $n)))
+      (v128.store (i32.add (local.get $d) (i32.shl (local.get $j) (i32.const 4))) (v128.load (i32.add (local.get $v) (i32.shl (i32.add (i32.mul (local.get $j) (local.get $n)) (i32.sub (local.get $n) (i32.const 1))) (i32.const 4)))))
+      (local.set $j (i32.add (local.get $j) (i32.const 1)))
+      (br $Lj44163)))
+    (local.set $i (i32.sub (local.get $n) (i32.const 1)))
+    (block $rows_done (loop $rows
+      (br_if $rows_done (i32.le_s (local.get $i) (i32.const 0)))
+      (local.set $scale (v128.const i64x2 0 0))
+    (local.set $h (v128.const i64x2 0 0))
+    (local.set $k (i32.const 0))
+    (block $Lk28092_done (loop $Lk28092
+      (br_if $Lk28092_done (i32.ge_s (local.get $k) (local.get $i)))
+      (local.set $scale (f64x2.add (local.get $scale) (f64x2.abs (v128.load (i32.add (local.get $d) (i32.shl (local.get $k) (i32.const 4)))))))
+      (local.set $k (i32.add (local.get $k) (i32.const 1)))
+      (br $Lk28092)))
+    (if (v128.any_true (f64x2.eq (local.get $scale) (v128.const i64x2 0 0))) (then (return (i32.const 0))))
+    (local.set $k (i32.const 0))
+    (block $Lk50037_done (loop $Lk50037
+      (br_if $Lk50037_done (i32.ge_s (local.get $k) (local.get $i)))
+      (v128.store (i32.add (local.get $d) (i32.shl (local.get $k) (i32.const 4))) (f64x2.div (v128.load (i32.add (local.get $d) (i32.shl (local.get $k) (i32.const 4)))) (local.get $scale)))
+      (local.set $h (f64x2.add (local.get $h) (f64x2.mul (v128.load (i32.add (local.get $d) (i32.shl (local.get $k) (i32.const 4)))) (v128.load (i32.add (local.get $d) (i32.shl (local.get $k) (i32.const 4)))))))
+      (local.set $k (i32.add (local.get $k) (i32.const 1)))
+      (br $Lk50037)))
+    (local.set $f (v128.load (i32.add (local.get $d) (i32.shl (i32.sub (local.get $i) (i32.const 1)) (i32.const 4)))))
+    (local.set $gg (f64x2.sqrt (local.get $h)))
+    (local.set $gg (v128.bitselect (f64x2.neg (local.get $gg)) (local.get $gg) (f64x2.gt (local.get $f) (v128.const i64x2 0 0))))
+    (v128.store (i32.add (local.get $e) (i32.shl (local.get $i) (i32.const 4))) (f64x2.mul (local.get $scale) (local.get $gg)))
+    (local.set $h (f64x2.sub (local.get $h) (f64x2.mul (local.get $f) (local.get $gg))))
+    (v128.store (i32.add (local.get $d) (i32.shl (i32.sub (local.get $i) (i32.const 1)) (i32.const 4))) (f64x2.sub (local.get $f) (local.get $gg)))
+    (local.set $j (i32.const 0))
+    (block $Lj66912_done (loop $Lj66912
+      (br_if $Lj66912_done (i32.ge_s (local.get $j) (local.get $i)))
+      (v128.store (i32.add (local.get $e) (i32.shl (local.get $j) (i32.const 4))) (v128.const i64x2 0 0))
+      (local.set $j (i32.add (local.get $j) (i32.const 1)))
+      (br $Lj66912)))
+    (local.set $j (i32.const 0))
+    (block $Lj41817_done (loop $Lj41817
+      (br_if $Lj41817_done (i32.ge_s (local.get $j) (local.get $i)))
+      (local.set $f (v128.load (i32.add (local.get $d) (i32.shl (local.get $j) (i32.const 4)))))
+      (v128.store (i32.add (local.get $v) (i32.shl (i32.add (i32.mul (local.get $i) (local.get $n)) (local.get $j)) (i32.const 4))) (local.get $f))
+      (local.set $gg (f64x2.add (v128.load (i32.add (local.get $e) (i32.shl (local.get $j) (i32.const 4)))) (f64x2.mul (v128.load (i32.add (local.get $v) (i32.shl (i32.add (i32.mul (local.get $j) (local.get $n)) (local.get $j)) (i32.const 4)))) (local.get $f))))
+      (local.set $k (i32.add (local.get $j) (i32.const 1)))
+    (block $Lk12281_done (loop $Lk12281
+      (br_if $Lk12281_done (i32.ge_s (local.get $k) (local.get $i)))
+      (local.set $gg (f64x2.add (local.get $gg) (f64x2.mul (v128.load (i32.add (local.get $v) (i32.shl (i32.add (i32.mul (local.get $j) (local.get $n)) (local.get $k)) (i32.const 4)))) (v128.load (i32.add (local.get $d) (i32.shl (local.get $k) (i32.const 4)))))))
+      (v128.store (i32.add (local.get $e) (i32.shl (local.get $k) (i32.const 4))) (f64x2.add (v128.load (i32.add (local.get $e) (i32.shl (local.get $k) (i32.const 4)))) (f64x2.mul (v128.load (i32.add (local.get $v) (i32.shl (i32.add (i32.mul (local.get $j) (local.get $n)) (local.get $k)) (i32.const 4)))) (local.get $f))))
+      (local.set $k (i32.add (local.get $k) (i32.const 1)))
+      (br $Lk12281)))
+      (v128.store (i32.add (local.get $e) (i32.shl (local.get $j) (i32.const 4))) (local.get $gg))
+      (local.set $j (i32.add (local.get $j) (i32.const 1)))
+      (br $Lj41817)))
+    (local.set $f (v128.const i64x2 0 0))
+    (local.set $j (i32.const 0))
+    (block $Lj73490_done (loop $Lj73490
+      (br_if $Lj73490_done (i32.ge_s (local.get $j) (local.get $i)))
+      (v128.store (i32.add (local.get $e) (i32.shl (local.get $j) (i32.const 4))) (f64x2.div (v128.load (i32.add (local.get $e) (i32.shl (local.get $j) (i32.const 4)))) (local.get $h)))
+      (local.set $f (f64x2.add (local.get $f) (f64x2.mul (v128.load (i32.add (local.get $e) (i32.shl (local.get $j) (i32.const 4)))) (v128.load (i32.add (local.get $d) (i32.shl (local.get $j) (i32.const 4)))))))
+      (local.set $j (i32.add (local.get $j) (i32.const 1)))
+      (br $Lj73490)))
+    (local.set $hh (f64x2.div (local.get $f) (f64x2.add (local.get $h) (local.get $h))))
+    (local.set $j (i32.const 0))
+    (block $Lj60217_done (loop $Lj60217
+      (br_if $Lj60217_done (i32.ge_s (local.get $j) (local.get $i)))
+      (v128.store (i32.add (local.get $e) (i32.shl (local.get $j) (i32.const 4))) (f64x2.sub (v128.load (i32.add (local.get $e) (i32.shl (local.get $j) (i32.const 4)))) (f64x2.mul (local.get $hh) (v128.load (i32.add (local.get $d) (i32.shl (local.get $j) (i32.const 4)))))))
+      (local.set $j (i32.add (local.get $j) (i32.const 1)))
+      (br $Lj60217)))
+    (local.set $j (i32.const 0))
+    (block $Lj33803_done (loop $Lj33803
+      (br_if $Lj33803_done (i32.ge_s (local.get $j) (local.get $i)))
+      (local.set $f (v128.load (i32.add (local.get $d) (i32.shl (local.get $j) (i32.const 4)))))
+      (local.set $gg (v128.load (i32.add (local.get $e) (i32.shl (local.get $j) (i32.const 4)))))
+      (local.set $k (local.get $j))
+    (block $Lk34143_done (loop $Lk34143
+      (br_if $Lk34143_done (i32.ge_s (local.get $k) (local.get $i)))
+      (v128.store (i32.add (local.get $v) (i32.shl (i32.add (i32.mul (local.get $j) (local.get $n)) (local.get $k)) (i32.const 4))) (f64x2.sub (v128.load (i32.add (local.get $v) (i32.shl (i32.add (i32.mul (local.get $j) (local.get $n)) (local.get $k)) (i32.const 4)))) (f64x2.add (f64x2.mul (local.get $f) (v128.load (i32.add (local.get $e) (i32.shl (local.get $k) (i32.const 4))))) (f64x2.mul (local.get $gg) (v128.load (i32.add (local.get $d) (i32.shl (local.get $k) (i32.const 4))))))))
+      (local.set $k (i32.add (local.get $k) (i32.const 1)))
+      (br $Lk34143)))
+      (v128.store (i32.add (local.get $d) (i32.shl (local.get $j) (i32.const 4))) (v128.load (i32.add (local.get $v) (i32.shl (i32.add (i32.mul (local.get $j) (local.get $n)) (i32.sub (local.get $i) (i32.const 1))) (i32.const 4)))))
+      (v128.store (i32.add (local.get $v) (i32.shl (i32.add (i32.mul (local.get $j) (local.get $n)) (local.get $i)) (i32.const 4))) (v128.const i64x2 0 0))
+      (local.set $j (i32.add (local.get $j) (i32.const 1)))
+      (br $Lj33803)))
+    (v128.store (i32.add (local.get $d) (i32.shl (local.get $i) (i32.const 4))) (local.get $h))
+      (local.set $i (i32.sub (local.get $i) (i32.const 1)))
+      (br $rows)))
+    (local.set $i (i32.const 0))
+    (block $acc_done (loop $acc
+      (br_if $acc_done (i32.ge_s (local.get $i) (i32.sub (local.get $n) (i32.const 1))))
+      (v128.store (i32.add (local.get $v) (i32.shl (i32.add (i32.mul (local.get $i) (local.get $n)) (i32.sub (local.get $n) (i32.const 1))) (i32.const 4))) (v128.load (i32.add (local.get $v) (i32.shl (i32.add (i32.mul (local.get $i) (local.get $n)) (local.get $i)) (i32.const 4)))))
+      (v128.store (i32.add (local.get $v) (i32.shl (i32.add (i32.mul (local.get $i) (local.get $n)) (local.get $i)) (i32.const 4))) (f64x2.splat (f64.const 1)))
+      (local.set $h (v128.load (i32.add (local.get $d) (i32.shl (i32.add (local.get $i) (i32.const 1)) (i32.const 4)))))
+      (if (v128.any_true (f64x2.eq (local.get $h) (v128.const i64x2 0 0))) (then (return (i32.const 0))))
+      (local.set $k (i32.const 0))
+    (block $Lk54641_done (loop $Lk54641
+      (br_if $Lk54641_done (i32.gt_s (local.get $k) (local.get $i)))
+      (v128.store (i32.add (local.get $d) (i32.shl (local.get $k) (i32.const 4))) (f64x2.div (v128.load (i32.add (local.get $v) (i32.shl (i32.add (i32.mul (i32.add (local.get $i) (i32.const 1)) (local.get $n)) (local.get $k)) (i32.const 4)))) (local.get $h)))
+      (local.set $k (i32.add (local.get $k) (i32.const 1)))
+      (br $Lk54641)))
+      (local.set $j (i32.const 0))
+    (block $Lj70559_done (loop $Lj70559
+      (br_if $Lj70559_done (i32.gt_s (local.get $j) (local.get $i)))
+      (local.set $gg (v128.const i64x2 0 0))
+      (local.set $k (i32.const 0))
+    (block $Lk7050_done (loop $Lk7050
+      (br_if $Lk7050_done (i32.gt_s (local.get $k) (local.get $i)))
+      (local.set $gg (f64x2.add (local.get $gg) (f64x2.mul (v128.load (i32.add (local.get $v) (i32.shl (i32.add (i32.mul (i32.add (local.get $i) (i32.const 1)) (local.get $n)) (local.get $k)) (i32.const 4)))) (v128.load (i32.add (local.get $v) (i32.shl (i32.add (i32.mul (local.get $j) (local.get $n)) (local.get $k)) (i32.const 4)))))))
+      (local.set $k (i32.add (local.get $k) (i32.const 1)))
+      (br $Lk7050)))
+      (local.set $k (i32.const 0))
+    (block $Lk52914_done (loop $Lk52914
+      (br_if $Lk52914_done (i32.gt_s (local.get $k) (local.get $i)))
+      (v128.store (i32.add (local.get $v) (i32.shl (i32.add (i32.mul (local.get $j) (local.get $n)) (local.get $k)) (i32.const 4))) (f64x2.sub (v128.load (i32.add (local.get $v) (i32.shl (i32.add (i32.mul (local.get $j) (local.get $n)) (local.get $k)) (i32.const 4)))) (f64x2.mul (local.get $gg) (v128.load (i32.add (local.get $d) (i32.shl (local.get $k) (i32.const 4)))))))
+      (local.set $k (i32.add (local.get $k) (i32.const 1)))
+      (br $Lk52914)))
+      (local.set $j (i32.add (local.get $j) (i32.const 1)))
+      (br $Lj70559)))
+      (local.set $k (i32.const 0))
+    (block $Lk4909_done (loop $Lk4909
+      (br_if $Lk4909_done (i32.gt_s (local.get $k) (local.get $i)))
+      (v128.store (i32.add (local.get $v) (i32.shl (i32.add (i32.mul (i32.add (local.get $i) (i32.const 1)) (local.get $n)) (local.get $k)) (i32.const 4))) (v128.const i64x2 0 0))
+      (local.set $k (i32.add (local.get $k) (i32.const 1)))
+      (br $Lk4909)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $acc)))
+    (local.set $j (i32.const 0))
+    (block $Lj95304_done (loop $Lj95304
+      (br_if $Lj95304_done (i32.ge_s (local.get $j) (local.get $n)))
+      (v128.store (i32.add (local.get $d) (i32.shl (local.get $j) (i32.const 4))) (v128.load (i32.add (local.get $v) (i32.shl (i32.add (i32.mul (local.get $j) (local.get $n)) (i32.sub (local.get $n) (i32.const 1))) (i32.const 4)))))
+      (v128.store (i32.add (local.get $v) (i32.shl (i32.add (i32.mul (local.get $j) (local.get $n)) (i32.sub (local.get $n) (i32.const 1))) (i32.const 4))) (v128.const i64x2 0 0))
+      (local.set $j (i32.add (local.get $j) (i32.const 1)))
+      (br $Lj95304)))
+    (v128.store (i32.add (local.get $v) (i32.shl (i32.add (i32.mul (i32.sub (local.get $n) (i32.const 1)) (local.get $n)) (i32.sub (local.get $n) (i32.const 1))) (i32.const 4))) (f64x2.splat (f64.const 1)))
+    (v128.store (i32.add (local.get $e) (i32.shl (i32.const 0) (i32.const 4))) (v128.const i64x2 0 0))
+    (i32.const 1))
 
   ;; tql2x2's search for m in one lane (e at lane stride 16): the first m ≥ l with |e[m]| ≤ thr, else n − 1.
   (func $blockEnd (param $e i32) (param $n i32) (param $l i32) (param $thr f64) (result i32)

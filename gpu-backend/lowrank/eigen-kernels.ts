@@ -28,6 +28,17 @@ interface Exports {
     s: number,
     pair: number,
   ): void;
+  gather(
+    src: number,
+    rank: number,
+    posStride: number,
+    kStride: number,
+    scale: number,
+    from: number,
+    count: number,
+    x: number,
+    stride: number,
+  ): void;
 }
 
 const PAGE = 65536;
@@ -70,19 +81,37 @@ export class EigenKernels {
    * that lays memory out). μ, V and C of every position stay in this memory (V and C zeroed here) until
    * `fitResults`, so each part is copied out once.
    */
-  fitLayout(n: number, r: number, p: number, positions: number, batch: number): Float64Array {
+  fitLayout(n: number, r: number, p: number, positions: number, batch: number, sourceFloats = 0): Float64Array {
     this.workspace(n);
-    const at = this.fitAt(n, r, p, positions, batch);
+    const at = this.fitAt(n, r, p, positions, batch, sourceFloats);
     const have = this.k.memory.buffer.byteLength;
     if (at.end > have) {
       this.k.memory.grow(Math.ceil((at.end - have) / PAGE));
       this.n = -1;
       this.workspace(n);
     }
-    this.fit = { n, r, p, at };
+    this.fit = { n, r, p, at, sources: at.sources };
     const buffer = this.k.memory.buffer;
-    new Float64Array(buffer, at.basis, at.end / 8 - at.basis / 8).fill(0);
+    new Float64Array(buffer, at.basis, (at.sources - at.basis) / 8).fill(0);
     return new Float64Array(buffer, at.x, batch * n * r);
+  }
+
+  /** Copies a task's float32 factor into the fit's memory (room for `sourceFloats` in all) for `gather`; returns where. */
+  fitSource(data: Float32Array): number {
+    const fit = this.fit!;
+    const at = fit.sources;
+    new Float32Array(this.k.memory.buffer, at, data.length).set(data);
+    fit.sources += 4 * data.length;
+    return at;
+  }
+
+  /**
+   * Task `task`'s vectors at positions from..from+count into the batch's X: element (pos, k) of the float32 factor
+   * at `src` is src[pos·posStride + k·kStride]·scale, widened and scaled as deltaFactors does (bitwise the same).
+   */
+  gather(src: number, rank: number, posStride: number, kStride: number, scale: number, task: number, from: number, count: number): void {
+    const { n, r, at } = this.fit!;
+    this.k.gather(src, rank, posStride, kStride, scale, from, count, at.x + 8 * task * r, 8 * n * r);
   }
 
   /** Fits positions from..from+count, whose X the caller has written into fitLayout's view. Bitwise what the JavaScript gives. */
@@ -112,22 +141,23 @@ export class EigenKernels {
     const { at } = this.fit!;
     const buffer = this.k.memory.buffer;
     const part = (from: number, to: number) => new Float64Array(buffer.slice(from, to));
-    return { mu: part(at.mu, at.basis), basis: part(at.basis, at.coef), coef: part(at.coef, at.end) };
+    return { mu: part(at.mu, at.basis), basis: part(at.basis, at.coef), coef: part(at.coef, at.sources) };
   }
 
-  private fit: { n: number; r: number; p: number; at: ReturnType<EigenKernels['fitAt']> } | null = null;
+  private fit: { n: number; r: number; p: number; at: ReturnType<EigenKernels['fitAt']>; sources: number } | null = null;
 
   /**
    * Byte offsets of a fit: after the n×n workspace, the workspace of a pair of positions (fitPositions' $w), X
-   * for one batch, then μ, V, C for all positions.
+   * for one batch, then μ, V, C for all positions, then the float32 factors `gather` reads.
    */
-  private fitAt(n: number, r: number, p: number, positions: number, batch: number) {
+  private fitAt(n: number, r: number, p: number, positions: number, batch: number, sourceFloats: number) {
     const pair = 8 * (n * n + 4 * n);
     const x = pair + 24 * n * n + 96 * n;
     const mu = x + 8 * batch * n * r;
     const basis = mu + 8 * positions * r;
     const coef = basis + 8 * positions * p * r;
-    return { pair, x, mu, basis, coef, end: coef + 8 * positions * n * p };
+    const sources = coef + 8 * positions * n * p;
+    return { pair, x, mu, basis, coef, sources, end: sources + 4 * sourceFloats };
   }
 
   /** The solve of symmetric-eigen.ts on the workspace's matrix: eigenvectors as rows, rows and d ascending. */

@@ -615,7 +615,29 @@
           (local.set $pos (i32.add (local.get $pos) (i32.const 1)))))
       (br $lpos))))
 
-  ;; fitPositions for one position alone: the Gram, tred2, tql2, the basis.
+;; reversible-factor.ts's gather for a float32 factor at $src: element (pos, k) at pos·posStride + k·kStride,
+  ;; widened and times $scale (as deltaFactors widens B), for positions from..from+count into X at $x (one
+  ;; position every $stride bytes).
+  (func (export "gather") (param $src i32) (param $rank i32) (param $posStride i32) (param $kStride i32) (param $scale f64)
+    (param $from i32) (param $count i32) (param $x i32) (param $stride i32)
+    (local $pos i32) (local $k i32) (local $s i32) (local $o i32) (local $kBytes i32)
+    (local.set $kBytes (i32.shl (local.get $kStride) (i32.const 2)))
+    (block $bpos (loop $lpos
+      (br_if $bpos (i32.ge_s (local.get $pos) (local.get $count)))
+      (local.set $o (i32.add (local.get $x) (i32.mul (local.get $pos) (local.get $stride))))
+      (local.set $s (i32.add (local.get $src) (i32.shl (i32.mul (i32.add (local.get $from) (local.get $pos)) (local.get $posStride)) (i32.const 2))))
+      (local.set $k (i32.const 0))
+      (block $bk (loop $lk
+        (br_if $bk (i32.ge_s (local.get $k) (local.get $rank)))
+        (f64.store (i32.add (local.get $o) (i32.shl (local.get $k) (i32.const 3)))
+          (f64.mul (f64.promote_f32 (f32.load (local.get $s))) (local.get $scale)))
+        (local.set $s (i32.add (local.get $s) (local.get $kBytes)))
+        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+        (br $lk)))
+      (local.set $pos (i32.add (local.get $pos) (i32.const 1)))
+      (br $lpos))))
+
+    ;; fitPositions for one position alone: the Gram, tred2, tql2, the basis.
   (func $solveOne (param $pos i32) (param $n i32) (param $r i32) (param $p i32) (param $x i32) (param $basis i32) (param $coef i32)
     (param $trace f64) (param $g i32) (param $d i32) (param $e i32) (param $cs i32) (param $ss i32)
     (call $gram (i32.add (local.get $x) (i32.shl (i32.mul (local.get $pos) (i32.mul (local.get $n) (local.get $r))) (i32.const 3)))

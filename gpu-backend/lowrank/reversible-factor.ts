@@ -184,12 +184,18 @@ function fitPositions(
   const n = sources.length;
   if (kernels && n > 1 && n <= r && p < n) {
     const padded = sources.some((src) => !src || src.rank < r);
-    const x = kernels.fitLayout(n, r, p, positions, FIT_BATCH);
+    // The members as stored (float32) are gathered by the kernels from a copy in their memory; widened factors here.
+    const float32 = sources.every((src) => !src || src.data instanceof Float32Array);
+    const floats = float32 ? sources.reduce((sum, src) => sum + (src ? src.data.length : 0), 0) : 0;
+    const x = kernels.fitLayout(n, r, p, positions, FIT_BATCH, floats);
+    const at = sources.map((src) => (src && float32 ? kernels.fitSource(src.data as Float32Array) : -1));
     for (let from = 0; from < positions; from += FIT_BATCH) {
       const count = Math.min(FIT_BATCH, positions - from);
       if (padded) x.fill(0);
       sources.forEach((src, i) => {
-        if (src) gather(src, from, count, x, i * r, n * r);
+        if (!src) return;
+        if (float32) kernels.gather(at[i], src.rank, src.posStride, src.kStride, src.scale, i, from, count);
+        else gather(src, from, count, x, i * r, n * r);
       });
       kernels.fitPositions(from, count);
     }

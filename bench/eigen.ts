@@ -2,15 +2,16 @@
  * `npm run bench -- eigen`: the float64 symmetric eigensolves that bound the reversible merges, the solver before
  * its WebAssembly loops (eigen-reference.ts) against today's, in turn in one process: random symmetric 64/128/256
  * matrices (the core-space Grams of `rmm_shared`, N = Σ ranks), and the small Grams of `rmm_factor`'s positions
- * (n×n for n tasks ≤ r), alone and as `rmm_factor`'s whole per-position fit (8 tasks of rank 16, p = 4: the
- * JavaScript fit against the WebAssembly batches). CPU time per call, best of several rounds of many calls; the
+ * (n×n for n tasks ≤ r), alone and as `rmm_factor`'s whole per-position fit (8 tasks of rank 16, p = 4, read
+ * from float32 factors as stored: the JavaScript fit against the WebAssembly batches, which solve two positions
+ * at a time in the lanes). CPU time per call, best of several rounds of many calls; the
  * yardstick is the old code measured in the same rounds, so `speedup_*` (old over new) is the figure to compare
  * across machines.
  */
 import { eigenInPlaceReference } from './eigen-reference.ts';
 import { loadEigenKernels } from '../gpu-backend/lowrank/eigen-kernels.ts';
 import { factorModule } from '../gpu-backend/lowrank/reversible-factor.ts';
-import type { AlignedModule } from '../gpu-backend/lowrank/reversible-types.ts';
+import { alignedOf } from '../gpu-backend/lowrank/reversible-types.ts';
 import { eigenInPlace, eigenWork } from '../gpu-backend/lowrank/symmetric-eigen.ts';
 import { gaussian } from '../gpu-backend/lowrank/svd.ts';
 import { table } from './measure.ts';
@@ -66,22 +67,24 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
   }
   console.log(table(['n', 'old µs/call', 'new µs/call', 'old/new'], rows));
 
-  // One module of 1024 + 64 positions, fitted whole: µs per position.
+  // One module of 1024 + 64 positions, fitted whole from the members as stored (float32, as a merge reads them):
+  // µs per position.
   const kernels = await loadEigenKernels();
-  const slot: AlignedModule = {
-    layer: 0,
-    projection: 'gate_proj',
-    path: 'model.layers.0.mlp.gate_proj',
-    out: 1024,
-    in: 64,
-    factors: Array.from({ length: 8 }, (_, i) => ({
+  const path = 'model.layers.0.mlp.gate_proj';
+  const slot = alignedOf(
+    { layer: 0, projection: 'gate_proj', path, out: 1024, in: 64 },
+    Array.from({ length: 8 }, (_, i) => ({
       layer: 0,
       projection: 'gate_proj' as const,
-      path: 'model.layers.0.mlp.gate_proj',
-      b: gaussian(1024, 16, 100 + i),
-      a: gaussian(16, 64, 200 + i),
+      path,
+      rank: 16,
+      scale: 2,
+      in: 64,
+      out: 1024,
+      b: Float32Array.from(gaussian(1024, 16, 100 + i).data),
+      a: Float32Array.from(gaussian(16, 64, 200 + i).data),
     })),
-  };
+  );
   const fit = [Infinity, Infinity];
   for (let round = 0; round < (quick ? 3 : 7); round++)
     [null, kernels].forEach((k, i) => {

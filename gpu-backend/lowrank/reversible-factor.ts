@@ -18,11 +18,14 @@ import type { DeltaFactors } from './peft-adapter.ts';
 import { eigenInPlace, eigenWork } from './symmetric-eigen.ts';
 import { eigenKernels, type EigenKernels } from './eigen-kernels.ts';
 import { inWindow, MODULES_IN_FLIGHT, onThread } from './float64-pool.ts';
-import { memberCount, memberFactors, slotOf, type AlignedModule, type MergedModule } from './reversible-types.ts';
+import { memberCount, memberFactors, slotOf, type AlignedModule, type MergedModule, type ModuleSlot } from './reversible-types.ts';
+
+/** A module slot with the members' modules as stored, as a float64 thread takes it (structured clone). */
+type StoredSlot = ModuleSlot & { stored: (AdapterModule | null)[] };
 
 /**
  * Modules of more than FACTOR_POOL_MIN positions are fitted on the float64 threads (float64-pool.ts), a few at
- * a time: the positions' small eigenproblems are all float64 JS, so the threads are what makes it faster. A
+ * a time: the positions' small eigenproblems are all float64 work, so the threads are what makes it faster. A
  * thread gets the members' modules as stored (float32, copied once and handed over): widening them to float64
  * here and cloning those was most of this thread's share of a merge.
  */
@@ -36,10 +39,7 @@ export async function buildFactorModules(aligned: AlignedModule[], p: number, sv
 }
 
 /** A slot as a thread takes it: the stored modules' own copies (enumerable here, so they are sent), else the factors. */
-function threadSlot(slot: AlignedModule): {
-  sent: AlignedModule | (ReturnType<typeof slotOf> & { stored: (AdapterModule | null)[] });
-  transfer: ArrayBuffer[];
-} {
+function threadSlot(slot: AlignedModule): { sent: AlignedModule | StoredSlot; transfer: ArrayBuffer[] } {
   if (!slot.stored) return { sent: slot, transfer: [] };
   const transfer: ArrayBuffer[] = [];
   const stored = slot.stored.map((m) => {
@@ -60,7 +60,7 @@ export const FACTOR_POOL_MIN = 256;
  * deltaFactors applies it), so nothing is widened or transposed first.
  */
 export function factorModule(
-  slot: AlignedModule | (ReturnType<typeof slotOf> & { stored: (AdapterModule | null)[] }),
+  slot: AlignedModule | StoredSlot,
   p: number,
   svdForm: boolean,
   kernels: EigenKernels | null = eigenKernels(),

@@ -150,6 +150,16 @@ describe("rmm_factor's per-position fit", () => {
     ['positions where every task is zero, p = 5 of 6', slot(Array.from({ length: 6 }, (_, i) => zeroRows(random(8, 20 + i)))), 5],
   ];
 
+  test('few tasks, rank equal to the tasks, p = 1 and p = n − 1, an odd count of positions: bitwise the JavaScript fit', async () => {
+    const kernels = await loadEigenKernels();
+    for (const n of [2, 3, 8])
+      for (const r of [n, 16])
+        for (const p of [1, n - 1]) {
+          const s = slot(Array.from({ length: n }, (_, i) => random(i === 1 ? r - 1 || 1 : r, 60 + 7 * n + r + i)));
+          expect(factorModule(s, p, false, kernels).parts).toEqual(factorModule(s, p, false, null).parts);
+        }
+  });
+
   test.each(cases)('%s: the batched WebAssembly fit gives bitwise the JavaScript one, both sides, both forms', async (_, s, p) => {
     const kernels = await loadEigenKernels();
     for (const svdForm of [false, true])

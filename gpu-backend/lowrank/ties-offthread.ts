@@ -20,7 +20,10 @@ let nextId = 0;
 
 function thread(): Worker {
   if (worker) return worker;
-  const w = new Worker(new URL('./ties-thread.js', import.meta.url), { execArgv: [] });
+  // Only the profiler's flags pass on (tsx is registered there by the thread itself), so `node --cpu-prof` profiles
+  // this thread too; its profile is written when it ends normally (endTiesThread), not when the process exits.
+  const execArgv = process.execArgv.filter((flag) => flag.startsWith('--cpu-prof'));
+  const w = new Worker(new URL('./ties-thread.js', import.meta.url), { execArgv });
   w.unref();
   w.on('message', ({ id, merged, error }: { id: number; merged?: F32Mat; error?: string }) => {
     const job = jobs.get(id)!;
@@ -47,4 +50,15 @@ export function tiesOffThread(factors: { b: Mat; a: Mat }[], weights: number[], 
     if (jobs.size === 1) w.ref();
     w.postMessage({ id, factors, weights, density, seed });
   });
+}
+
+/** Ends the thread once its queued modules are done, so that it exits normally (a profiler writes its profile then). */
+export async function endTiesThread(): Promise<void> {
+  const w = worker;
+  if (!w) return;
+  worker = null;
+  const exited = new Promise<void>((resolve) => w.once('exit', () => resolve()));
+  w.ref();
+  w.postMessage({ end: true });
+  await exited;
 }

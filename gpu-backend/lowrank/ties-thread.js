@@ -23,5 +23,6 @@ async function merge({ id, factors, weights, density, seed }) {
 // it at every await (two passes at once here, beside the main thread's SVD, were one module's memory too many).
 let queue = Promise.resolve();
 parentPort.on('message', (job) => {
-  queue = queue.then(() => merge(job));
+  // `end` closes the port after the queue, so the thread's loop runs dry and it exits normally.
+  queue = queue.then(() => (job.end ? parentPort.close() : merge(job)));
 });

@@ -273,4 +273,77 @@
         (local.set $j (i32.add (local.get $j) (i32.const 4)))
         (br $values)))
     (i32.div_u (i32.sub (local.get $rec) (local.get $pending)) (i32.const 24)))
+;; Finishes the positions that `fused` left unsure, once each member's exact threshold is known. Per member, at
+  ;; params + 16·i: the threshold t (f32), the cut (i32: a magnitude equal to t is kept at positions before it), the
+  ;; weight (f32) and the length of its list (i32); its list is where `fused` wrote it (lists + 8·cap·i, positions 4·cap
+  ;; past). A listed value is kept where its magnitude is above t, or equal to t before the cut, and added to its
+  ;; position's record (found by walking the records, which are in position order as the lists are). The sums are
+  ;; taken in float64 and stored in float32, member by member, as ties-runtime.ts did in JS (so the bits are the same).
+  ;; Then each record's merged value (f32) replaces its total at +4.
+  (func (export "finish")
+    (param $n i32) (param $params i32) (param $lists i32) (param $cap i32) (param $records i32) (param $count i32)
+    (local $i i32) (local $e i32) (local $length i32) (local $q i32) (local $li i32) (local $lp i32) (local $rp i32)
+    (local $pos i32) (local $cut i32) (local $end i32) (local $x f32) (local $m f32) (local $t f32) (local $w f64)
+    (local $plus i32)
+    (local.set $end (i32.add (local.get $records) (i32.mul (local.get $count) (i32.const 24))))
+    (block $members
+      (loop $member
+        (br_if $members (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $q (i32.add (local.get $params) (i32.shl (local.get $i) (i32.const 4))))
+        (local.set $t (f32.load (local.get $q)))
+        (local.set $cut (i32.load offset=4 (local.get $q)))
+        (local.set $w (f64.promote_f32 (f32.load offset=8 (local.get $q))))
+        (local.set $length (i32.load offset=12 (local.get $q)))
+        (local.set $li (i32.add (local.get $lists) (i32.mul (local.get $i) (i32.shl (local.get $cap) (i32.const 3)))))
+        (local.set $lp (i32.add (local.get $li) (i32.shl (local.get $cap) (i32.const 2))))
+        (local.set $rp (local.get $records))
+        (local.set $e (i32.const 0))
+        (block $done
+          (loop $entries
+            (br_if $done (i32.ge_u (local.get $e) (local.get $length)))
+            (local.set $x (f32.load (local.get $li)))
+            (local.set $pos (i32.load (local.get $lp)))
+            (local.set $m (f32.abs (local.get $x)))
+            (if (i32.or
+                  (f32.gt (local.get $m) (local.get $t))
+                  (i32.and (f32.eq (local.get $m) (local.get $t)) (i32.lt_s (local.get $pos) (local.get $cut))))
+              (then
+                (block $found
+                  (loop $seek
+                    (br_if $found (i32.eq (i32.load (local.get $rp)) (local.get $pos)))
+                    (local.set $rp (i32.add (local.get $rp) (i32.const 24)))
+                    (br_if $seek (i32.lt_u (local.get $rp) (local.get $end)))
+                    (unreachable)))
+                (f32.store offset=4 (local.get $rp)
+                  (f32.demote_f64 (f64.add (f64.promote_f32 (f32.load offset=4 (local.get $rp))) (f64.promote_f32 (local.get $x)))))
+                (if (f32.ne (local.get $x) (f32.const 0))
+                  (then
+                    (local.set $plus (f32.gt (local.get $x) (f32.const 0)))
+                    (local.set $q (i32.add (local.get $rp) (select (i32.const 0) (i32.const 4) (local.get $plus))))
+                    (f32.store offset=8 (local.get $q)
+                      (f32.demote_f64
+                        (f64.add
+                          (f64.promote_f32 (f32.load offset=8 (local.get $q)))
+                          (f64.mul (local.get $w) (f64.promote_f32 (local.get $x))))))
+                    (i32.store offset=16 (local.get $q) (i32.add (i32.load offset=16 (local.get $q)) (i32.const 1)))))))
+            (local.set $li (i32.add (local.get $li) (i32.const 4)))
+            (local.set $lp (i32.add (local.get $lp) (i32.const 4)))
+            (local.set $e (i32.add (local.get $e) (i32.const 1)))
+            (br $entries)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $member)))
+    (local.set $rp (local.get $records))
+    (block $done
+      (loop $each
+        (br_if $done (i32.ge_u (local.get $rp) (local.get $end)))
+        (local.set $plus (f32.ge (f32.load offset=4 (local.get $rp)) (f32.const 0)))
+        (local.set $q (i32.add (local.get $rp) (select (i32.const 0) (i32.const 4) (local.get $plus))))
+        (f32.store offset=4 (local.get $rp)
+          (f32.demote_f64
+            (f64.div
+              (f64.promote_f32 (f32.load offset=8 (local.get $q)))
+              (f64.convert_i32_s
+                (select (i32.load offset=16 (local.get $q)) (i32.const 1) (i32.gt_s (i32.load offset=16 (local.get $q)) (i32.const 1)))))))
+        (local.set $rp (i32.add (local.get $rp) (i32.const 24)))
+        (br $each))))
 )

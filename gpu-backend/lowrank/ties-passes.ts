@@ -10,9 +10,9 @@ import { executionProviderInUse } from '../engine/providers.ts';
 import { f32, type ort } from '../engine/runtime.ts';
 import { gemmCounters } from './gemm-runner.ts';
 import { tiesCombineSession, tiesDeltaSession, tiesStatsSession } from './ties-graphs.ts';
-import { type BlockStats, type FusedBlock, TiesKernels } from './ties-kernels.ts';
+import { type BlockStats, TiesKernels } from './ties-kernels.ts';
 
-export type { BlockStats, FusedBlock };
+export type { BlockStats };
 
 /** Values of the n stacked deltas per block: 16 MB (of 1–16 MB, this took the least CPU on 2 cores). */
 const BLOCK_VALUES = 1 << 22;
@@ -44,8 +44,19 @@ export interface TiesPasses {
     cut: Int32Array,
     weight: Float32Array,
   ): Promise<Float32Array>;
-  /** Both in one pass, where the side has it (the CPU's kernels): see TiesKernels.fused. */
-  fused?(row: number, h: number, lo: Float32Array, hi: Float32Array, weight: Float32Array): Promise<FusedBlock>;
+  /** Both in one pass, where the side has it (the CPU's kernels). */
+  onePass?: OnePass;
+}
+
+/**
+ * One pass over a module where the brackets are expected to hold (TiesKernels' startModule, fused, unsure, finish):
+ * `block` gives the rows merged from the sure values, or null where the room of `start(cap)` could overflow.
+ */
+export interface OnePass {
+  start(cap: number): void;
+  block(row: number, h: number, lo: Float32Array, hi: Float32Array, weight: Float32Array): Promise<Float32Array | null>;
+  unsure: TiesKernels['unsure'];
+  finish: TiesKernels['finish'];
 }
 
 /** The members' b rows [row, row + h), stacked [n, h, rank]. */
@@ -94,9 +105,14 @@ async function kernelPasses(s: Stacked, rowsPerBlock: number): Promise<TiesPasse
       await deltas(row, h);
       return kernels.combine(h * cols, threshold, thresholdUp, cut, weight);
     },
-    async fused(row, h, lo, hi, weight) {
-      await deltas(row, h);
-      return kernels.fused(h * cols, row * cols, lo, hi, weight);
+    onePass: {
+      start: (cap) => kernels.startModule(cap),
+      async block(row, h, lo, hi, weight) {
+        await deltas(row, h);
+        return kernels.fused(h * cols, row * cols, lo, hi, weight);
+      },
+      unsure: () => kernels.unsure(),
+      finish: (threshold, cut, weight) => kernels.finish(threshold, cut, weight),
     },
   };
 }

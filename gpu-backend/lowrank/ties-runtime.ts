@@ -13,7 +13,7 @@ import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import type { F32Mat } from './gemm-runner.ts';
 import type { Mat } from './linalg.ts';
 import { select } from './quickselect.ts';
-import { defaultPassSide, type Stacked, type TiesPasses, type TiesPassSide, tiesPasses } from './ties-passes.ts';
+import { defaultPassSide, type OnePass, type Stacked, type TiesPasses, type TiesPassSide, tiesPasses } from './ties-passes.ts';
 
 /**
  * The bracket's half-width in standard deviations of the sample quantile. 4.5 misses with probability ~7e-6 per
@@ -95,76 +95,41 @@ interface Trim {
   cut: Float64Array;
 }
 
-/** Each member's exact k-th largest magnitude (float32) and, among entries tied at it, where keeping stops. */
 /**
  * TIES in one pass over the deltas where every member's bracket holds (the usual case): values outside the
  * brackets are merged as the pass goes; a position where some member's value lies inside its bracket keeps the
- * sums of its sure values and is finished once the exact thresholds are known. null where a bracket missed (the
- * caller then takes two passes, widening the brackets as needed).
+ * sums of its sure values in the kernels' memory, and is finished there once the exact thresholds are known. null
+ * where a bracket missed or a member's unsure entries outgrew their room (the caller then takes two passes,
+ * widening the brackets as needed).
  */
 async function tiesOnePass(
   s: Stacked,
-  fused: NonNullable<TiesPasses['fused']>,
+  onePass: OnePass,
   rowsPerBlock: number,
   k: number,
   weight: Float32Array,
-  { lo, hi }: Brackets,
+  { lo, hi, share }: Brackets,
 ): Promise<Float32Array | null> {
-  const { n, rows, cols } = s;
-  const merged = new Float32Array(rows * cols);
-  const above = new Float64Array(n);
-  const values: Float32Array[][] = Array.from({ length: n }, () => []);
-  const positions: Int32Array[][] = Array.from({ length: n }, () => []);
-  const pending: Int32Array[] = [];
+  const { rows, cols } = s;
+  const size = rows * cols;
+  // Room for twice the entries a bracket is expected to hold, and a block more: a bracket holding more is off anyway.
+  onePass.start(Math.min(size, Math.ceil(2 * share * size) + rowsPerBlock * cols));
+  const merged = new Float32Array(size);
   for (let row = 0; row < rows; row += rowsPerBlock) {
-    const block = await fused(row, Math.min(rowsPerBlock, rows - row), lo, hi, weight);
-    merged.set(block.merged, row * cols);
-    for (let i = 0; i < n; i++) {
-      above[i] += block.above[i];
-      values[i].push(block.unsure[i].values.slice());
-      positions[i].push(block.unsure[i].positions.slice());
-    }
-    pending.push(block.pending.slice());
+    const block = await onePass.block(row, Math.min(rowsPerBlock, rows - row), lo, hi, weight);
+    if (!block) return null;
+    merged.set(block, row * cols);
   }
-  const magnitudes = values.map((v) => {
-    const m = concat(v).slice();
-    for (let j = 0; j < m.length; j++) m[j] = Math.abs(m[j]);
-    return m;
-  });
-  if (magnitudes.some((m, i) => above[i] >= k || above[i] + m.length < k)) return null;
+  const { above, lists } = onePass.unsure();
+  if (lists.some(({ values }, i) => above[i] >= k || above[i] + values.length < k)) return null;
   const { threshold, cut } = exactTrim(
     k,
     above,
-    magnitudes,
-    positions.map((p) => concat(p)),
+    lists.map(({ values }) => values),
+    lists.map(({ positions }) => positions),
   );
-  // Each block's records by position in the block, so that an unsure entry finds its record directly.
-  const recordAt = new Int32Array(rowsPerBlock * cols);
-  pending.forEach((record, b) => {
-    const sums = new Float32Array(record.buffer, record.byteOffset, record.length);
-    const start = b * rowsPerBlock * cols;
-    for (let r = 0; r < record.length; r += 6) recordAt[record[r] - start] = r;
-    for (let i = 0; i < n; i++) {
-      const [x, at, t, w] = [values[i][b], positions[i][b], threshold[i], weight[i]];
-      for (let e = 0; e < x.length; e++) {
-        const m = Math.abs(x[e]);
-        if (!(m > t || (m === t && at[e] < cut[i]))) continue;
-        const r = recordAt[at[e] - start];
-        sums[r + 1] += x[e];
-        if (x[e] > 0) {
-          sums[r + 2] += w * x[e];
-          record[r + 4]++;
-        } else if (x[e] < 0) {
-          sums[r + 3] += w * x[e];
-          record[r + 5]++;
-        }
-      }
-    }
-    for (let r = 0; r < record.length; r += 6) {
-      const plus = sums[r + 1] >= 0;
-      merged[record[r]] = plus ? sums[r + 2] / Math.max(record[r + 4], 1) : sums[r + 3] / Math.max(record[r + 5], 1);
-    }
-  });
+  const finished = onePass.finish(threshold, cut, weight);
+  for (let r = 0; r < 6 * finished.count; r += 6) merged[finished.positions[r]] = finished.values[r + 1];
   return merged;
 }
 
@@ -210,7 +175,7 @@ function exactTrim(k: number, above: Float64Array, inside: Float32Array[], posit
   const threshold = new Float32Array(above.length);
   const cut = new Float64Array(above.length);
   for (let i = 0; i < above.length; i++) {
-    const values = inside[i];
+    const values = magnitudes(inside[i]); // the one pass lists signed values
     const t = select(values.slice(), values.length - (k - above[i]));
     let greater = above[i];
     const tied: number[] = [];
@@ -223,6 +188,12 @@ function exactTrim(k: number, above: Float64Array, inside: Float32Array[], posit
     cut[i] = k - greater < tied.length ? tied[k - greater] : Number.POSITIVE_INFINITY;
   }
   return { threshold, cut };
+}
+
+function magnitudes(x: Float32Array): Float32Array {
+  const m = new Float32Array(x.length);
+  for (let j = 0; j < x.length; j++) m[j] = Math.abs(x[j]);
+  return m;
 }
 
 function concat(parts: Float32Array[]): Float32Array;
@@ -267,8 +238,8 @@ export async function tiesOnRuntime(
   const drawn = density < 1 && k > 0 ? brackets(s, k, seed, opts) : null;
   // One pass keeps a record of 24 bytes per position with an unsure value: take it while those records stay within
   // twice the merged delta's bytes (a third of the positions; with brackets of 0.9%, up to 45 members).
-  if (passes.fused && drawn && 1 - (1 - drawn.share) ** s.n <= 1 / 3) {
-    const merged = await tiesOnePass(s, passes.fused, passes.rowsPerBlock, k, weight, drawn);
+  if (passes.onePass && drawn && 1 - (1 - drawn.share) ** s.n <= 1 / 3) {
+    const merged = await tiesOnePass(s, passes.onePass, passes.rowsPerBlock, k, weight, drawn);
     if (merged) return { rows: s.rows, cols: s.cols, data: merged };
   }
   const { threshold, cut } = !drawn ? keepAll(density >= 1 ? -1 : Number.POSITIVE_INFINITY) : await trimOf(s, passes, k, drawn);

@@ -93,6 +93,17 @@ describe('TIES on the runtime', () => {
     }
   });
 
+  test('one pass over a module of several blocks: unsure values finished across the blocks, as in float64', async () => {
+    // 2 members on 1100×2048: blocks of 1024 rows, so the records and lists of the second block follow the first's.
+    const pair = [0, 1].map((i) => ({ b: randomMat(1100, 4, 80 + i), a: randomMat(4, 2048, 90 + i) }));
+    const expected = disjointMean(
+      pair.map((f) => magnitudeTrim(matmul(f.b, f.a).data, 0.3)),
+      [1, -0.5],
+    );
+    const merged = await tiesOnRuntime(pair, [1, -0.5], 0.3, 2, { side: 'kernels' });
+    expect(maxDiff(merged.data, expected)).toBeLessThan(1e-5);
+  });
+
   test('density so small that nothing is kept gives a zero delta', async () => {
     const merged = await tiesOnRuntime(factors, weights, 1e-6, 0);
     expect(merged.data.every((v) => v === 0)).toBe(true);

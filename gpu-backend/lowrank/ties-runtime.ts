@@ -12,7 +12,7 @@ import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import type { F32Mat } from './gemm-runner.ts';
 import type { Mat } from './linalg.ts';
-import { select } from './quickselect.ts';
+import { select, selectMagnitude } from './quickselect.ts';
 import { defaultPassSide, type OnePass, type Stacked, type TiesPasses, type TiesPassSide, tiesPasses } from './ties-passes.ts';
 
 /**
@@ -193,25 +193,20 @@ function exactTrim(k: number, above: Float64Array, inside: Float32Array[], posit
   const threshold = new Float32Array(above.length);
   const cut = new Float64Array(above.length);
   for (let i = 0; i < above.length; i++) {
-    const values = magnitudes(inside[i]); // the one pass lists signed values
-    const t = select(values.slice(), values.length - (k - above[i]));
+    // The lists hold signed values (the one pass) or magnitudes (stats): compared by their bits without the sign.
+    const bits = new Int32Array(inside[i].buffer, inside[i].byteOffset, inside[i].length);
+    const t = selectMagnitude(inside[i], bits.length - (k - above[i]));
+    const tBits = new Int32Array(Float32Array.of(t).buffer)[0];
     let greater = above[i];
-    const tied: number[] = [];
-    for (let j = 0; j < values.length; j++) {
-      if (values[j] > t) greater++;
-      else if (values[j] === t) tied.push(positions[i][j]);
-    }
-    tied.sort((x, y) => x - y);
+    for (let j = 0; j < bits.length; j++) if ((bits[j] & 0x7fffffff) > tBits) greater++;
+    // The entries tied at t are in position order (blocks and shares come in row order): the cut is the first not kept.
+    let tied = 0;
+    cut[i] = Number.POSITIVE_INFINITY;
+    for (let j = 0; j < bits.length && cut[i] === Number.POSITIVE_INFINITY; j++)
+      if ((bits[j] & 0x7fffffff) === tBits && tied++ === k - greater) cut[i] = positions[i][j];
     threshold[i] = t;
-    cut[i] = k - greater < tied.length ? tied[k - greater] : Number.POSITIVE_INFINITY;
   }
   return { threshold, cut };
-}
-
-function magnitudes(x: Float32Array): Float32Array {
-  const m = new Float32Array(x.length);
-  for (let j = 0; j < x.length; j++) m[j] = Math.abs(x[j]);
-  return m;
 }
 
 function concat(parts: Float32Array[]): Float32Array;

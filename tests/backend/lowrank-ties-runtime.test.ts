@@ -10,6 +10,7 @@ import { fromArray, matmul } from '../../gpu-backend/lowrank/linalg.ts';
 import { mergeCollapsed } from '../../gpu-backend/lowrank/merge-collapsed.ts';
 import { disjointMean, magnitudeTrim } from '../../gpu-backend/lowrank/merge-ties-dare.ts';
 import { tiesOffThread } from '../../gpu-backend/lowrank/ties-offthread.ts';
+import { selectMagnitude } from '../../gpu-backend/lowrank/quickselect.ts';
 import { tiesOnRuntime } from '../../gpu-backend/lowrank/ties-runtime.ts';
 import { FIXTURE, randomMat } from './helpers.ts';
 
@@ -102,6 +103,17 @@ describe('TIES on the runtime', () => {
     );
     const merged = await tiesOnRuntime(pair, [1, -0.5], 0.3, 2, { side: 'kernels' });
     expect(maxDiff(merged.data, expected)).toBeLessThan(1e-5);
+  });
+
+  test('the radix select of a magnitude is the sorted magnitudes at that index, ties, ±0, subnormals and ±Infinity included', () => {
+    const rows = [
+      Float32Array.from({ length: 5000 }, (_, i) => Math.sin(i * 12.9898) * 43758.5453),
+      Float32Array.from({ length: 3001 }, (_, i) => [0, -0, 1e-45, -1e-45, 2.5, -2.5, Infinity, -Infinity, 1e-39][i % 9]),
+    ];
+    for (const x of rows) {
+      const sorted = Float32Array.from(x, Math.abs).sort();
+      for (const nth of [0, 1, 17, Math.floor(x.length / 2), x.length - 2, x.length - 1]) expect(selectMagnitude(x, nth)).toBe(sorted[nth]);
+    }
   });
 
   test('density so small that nothing is kept gives a zero delta', async () => {

@@ -10,6 +10,7 @@ import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import type { AdapterModule, LoraAdapter } from '../../contracts/formats/adapter.ts';
 import { invalid } from '../../contracts/formats/errors.ts';
 import { MAX_RANK } from '../../contracts/formats/peft-config.ts';
+import type { F32Rows } from './f32-rows.ts';
 import { type F32Mat, onRuntime } from './gemm-runner.ts';
 import { fromArray, type Mat, zeros } from './linalg.ts';
 import { checkDensity, checkMembers, checkWeights, type Member } from './members.ts';
@@ -25,7 +26,7 @@ import { defaultPassSide } from './ties-passes.ts';
 import { tiesOnRuntime } from './ties-runtime.ts';
 
 /** TIES of a large module: on a GPU host in the runtime's graphs (tiesOnRuntime), on the CPU off the main thread. */
-const tiesOf = (factors: { b: Mat; a: Mat }[], weights: number[], density: number, seed: number): Promise<F32Mat> =>
+const tiesOf = (factors: { b: Mat; a: Mat }[], weights: number[], density: number, seed: number): Promise<F32Mat | F32Rows> =>
   defaultPassSide() === 'kernels' ? tiesOffThread(factors, weights, density, seed) : tiesOnRuntime(factors, weights, density, seed);
 
 export const COLLAPSED_METHODS = ['cat', 'linear', 'svd', 'task_arithmetic', 'ties', 'dare'] as const;
@@ -207,7 +208,7 @@ async function denseDeltaMerge(
   seed: number,
   combineDeltas: DeltaCombiner,
   clamp?: number,
-  onRuntimeCombine?: (factors: { b: Mat; a: Mat }[], weights: number[]) => Promise<F32Mat>,
+  onRuntimeCombine?: (factors: { b: Mat; a: Mat }[], weights: number[]) => Promise<F32Mat | F32Rows>,
 ): Promise<Merged[]> {
   const factorsOf = (site: Site) => site.parts.map((p) => deltaFactors(p.module));
   const weightsOf = (site: Site) => site.parts.map((p) => weights[p.member]);
@@ -216,7 +217,7 @@ async function denseDeltaMerge(
     onRuntime(site.parts[0].module.out, Math.max(...site.parts.map((p) => p.module.rank)), site.parts[0].module.in);
   // The next large module's rule is started before this one's SVD, so that where the rule runs off this thread
   // (TIES on the CPU: ties-offthread.ts) the two overlap; at most one module ahead, so two merged deltas at most.
-  const ahead = new Map<number, Promise<F32Mat>>();
+  const ahead = new Map<number, Promise<F32Mat | F32Rows>>();
   const start = (i: number) => {
     if (i >= sites.length || ahead.has(i) || !large(sites[i]) || !onRuntimeCombine) return;
     const combined = onRuntimeCombine(factorsOf(sites[i]), weightsOf(sites[i]));
@@ -372,7 +373,7 @@ async function truncate(site: Site, b: Mat, a: Mat, rank: number, clamp?: number
 }
 
 /** The same for a dense merged delta: randomized SVD, exact to round-off when the delta's rank fits the sketch. */
-async function denseTruncate(site: Site, delta: Mat | F32Mat, rank: number, seed: number, clamp?: number): Promise<Merged> {
+async function denseTruncate(site: Site, delta: Mat | F32Mat | F32Rows, rank: number, seed: number, clamp?: number): Promise<Merged> {
   const k = Math.min(rank, delta.rows, delta.cols);
   const svd = await randomizedSvd(delta, k, { seed, powerIterations: 4 });
   return fromSvd(site, svd.u, svd.s, svd.v, rank, clamp);

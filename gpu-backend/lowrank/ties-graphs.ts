@@ -115,5 +115,9 @@ function cached(name: string, build: () => Uint8Array, opts?: RuntimeOptions): P
 export const tiesStatsSession = (): Promise<ort.InferenceSession> => cached('stats', statsGraph);
 export const tiesCombineSession = (positional: boolean): Promise<ort.InferenceSession> =>
   cached(positional ? 'combine_at_cut' : 'combine', () => combineGraph(positional));
-/** Not spinning: the kernels run on this thread between the runs, and spinning threads would take its core. */
-export const tiesDeltaSession = (): Promise<ort.InferenceSession> => cached('delta', deltasGraph, { spinning: false });
+/**
+ * Not spinning: the kernels run on this thread between the runs, and spinning threads would take its core. `threads`:
+ * the MatMul's threads (default: all cores).
+ */
+export const tiesDeltaSession = (threads?: number): Promise<ort.InferenceSession> =>
+  cached(`delta/${threads ?? 'all'}`, deltasGraph, { spinning: false, threads });

@@ -24,6 +24,8 @@ export interface Stacked {
   rank: number;
   b: Float32Array; // [n, rows, rank], each member's b zero-padded to the largest rank
   a: Float32Array; // [n, rank, cols]
+  /** Where these rows start in the module, when they are a share of its rows: positions count from the module's first. */
+  firstRow?: number;
 }
 
 export interface TiesPasses {
@@ -73,15 +75,17 @@ export type TiesPassSide = 'kernels' | 'graphs';
 
 export const defaultPassSide = (): TiesPassSide => (executionProviderInUse() === 'cpu' ? 'kernels' : 'graphs');
 
-export async function tiesPasses(s: Stacked, side: TiesPassSide = defaultPassSide()): Promise<TiesPasses> {
+/** `threads`: the kernels' runtime's threads per MatMul (default: all cores; one on a thread of a pool). */
+export async function tiesPasses(s: Stacked, side: TiesPassSide = defaultPassSide(), threads?: number): Promise<TiesPasses> {
   const rowsPerBlock = Math.max(1, Math.floor(BLOCK_VALUES / (s.n * s.cols)));
-  return side === 'kernels' ? kernelPasses(s, rowsPerBlock) : graphPasses(s, rowsPerBlock);
+  return side === 'kernels' ? kernelPasses(s, rowsPerBlock, threads) : graphPasses(s, rowsPerBlock);
 }
 
-async function kernelPasses(s: Stacked, rowsPerBlock: number): Promise<TiesPasses> {
+async function kernelPasses(s: Stacked, rowsPerBlock: number, threads?: number): Promise<TiesPasses> {
   const { n, cols } = s;
+  const first = s.firstRow ?? 0;
   const kernels = await TiesKernels.create(n, rowsPerBlock * cols);
-  const session = await tiesDeltaSession();
+  const session = await tiesDeltaSession(threads);
   const deltas = async (row: number, h: number) => {
     const { rows, rank } = s;
     const out = kernels.deltas(h * cols);
@@ -99,7 +103,7 @@ async function kernelPasses(s: Stacked, rowsPerBlock: number): Promise<TiesPasse
     rowsPerBlock,
     async stats(row, h, lo, hi) {
       await deltas(row, h);
-      return kernels.stats(h * cols, row * cols, lo, hi);
+      return kernels.stats(h * cols, (first + row) * cols, lo, hi);
     },
     async combine(row, h, threshold, thresholdUp, cut, weight) {
       await deltas(row, h);
@@ -109,7 +113,7 @@ async function kernelPasses(s: Stacked, rowsPerBlock: number): Promise<TiesPasse
       start: (cap) => kernels.startModule(cap),
       async block(row, h, lo, hi, weight) {
         await deltas(row, h);
-        return kernels.fused(h * cols, row * cols, lo, hi, weight);
+        return kernels.fused(h * cols, (first + row) * cols, lo, hi, weight);
       },
       unsure: () => kernels.unsure(),
       finish: (threshold, cut, weight) => kernels.finish(threshold, cut, weight),

@@ -28,7 +28,7 @@ const SIGMAS = 4.5;
  */
 const SAMPLE = 1 << 18;
 
-function stack(factors: { b: Mat; a: Mat }[]): Stacked {
+export function stack(factors: { b: Mat; a: Mat }[]): Stacked {
   const n = factors.length;
   const { rows } = factors[0].b;
   const { cols } = factors[0].a;
@@ -54,7 +54,7 @@ export interface BracketOptions {
   sigmas?: number;
 }
 
-interface Brackets {
+export interface Brackets {
   lo: Float32Array;
   hi: Float32Array;
   /** The share of a member's entries expected inside its bracket. */
@@ -62,7 +62,7 @@ interface Brackets {
 }
 
 /** [lo, hi] around the k-th largest magnitude of each member, from a seeded sample of its entries. */
-function brackets(s: Stacked, k: number, seed: number, { sample = SAMPLE, sigmas = SIGMAS }: BracketOptions): Brackets {
+export function brackets(s: Stacked, k: number, seed: number, { sample = SAMPLE, sigmas = SIGMAS }: BracketOptions): Brackets {
   const { n, rows, cols, rank } = s;
   const size = rows * cols;
   const count = Math.min(sample, size);
@@ -108,17 +108,54 @@ function brackets(s: Stacked, k: number, seed: number, { sample = SAMPLE, sigmas
 }
 
 /** Per member: the k-th largest magnitude, and the flat position of the first entry at it that is not kept. */
-interface Trim {
+export interface Trim {
   threshold: Float32Array;
   cut: Float64Array;
 }
 
 /**
- * TIES in one pass over the deltas where every member's bracket holds (the usual case): values outside the
- * brackets are merged as the pass goes; a position where some member's value lies inside its bracket keeps the
- * sums of its sure values in the kernels' memory, and is finished there once the exact thresholds are known. null
- * where a bracket missed or a member's unsure entries outgrew their room (the caller then takes two passes,
- * widening the brackets as needed).
+ * The first phase of TIES' one pass over rows [firstRow, firstRow + s.rows) of a module (`s` holds those rows):
+ * values outside the brackets are merged into `merged` (those rows, row-major) as the pass goes; a position
+ * where some member's value lies inside its bracket keeps the sums of its sure values in the kernels' memory until
+ * `finishOnePass`. Returns each member's count above its bracket and its unsure entries (views), or null where a
+ * member's unsure entries outgrew their room (a bracket holding twice what it should is off: take two passes).
+ */
+export async function onePassRows(
+  s: Stacked,
+  onePass: OnePass,
+  rowsPerBlock: number,
+  weight: Float32Array,
+  { lo, hi, share }: Brackets,
+  merged: Float32Array,
+): Promise<ReturnType<OnePass['unsure']> | null> {
+  const { rows, cols } = s;
+  const size = rows * cols;
+  // Room for twice the entries a bracket is expected to hold, and a block more: a bracket holding more is off anyway.
+  onePass.start(Math.min(size, Math.ceil(2 * share * size) + rowsPerBlock * cols));
+  for (let row = 0; row < rows; row += rowsPerBlock) {
+    const block = await onePass.block(row, Math.min(rowsPerBlock, rows - row), lo, hi, weight);
+    if (!block) return null;
+    merged.set(block, row * cols);
+  }
+  return onePass.unsure();
+}
+
+/**
+ * The second phase: the unsure positions finished at the exact thresholds, into `merged` (rows from the module's
+ * flat position `base` on).
+ */
+export function finishOnePass(onePass: OnePass, { threshold, cut }: Trim, weight: Float32Array, merged: Float32Array, base = 0): void {
+  const finished = onePass.finish(threshold, cut, weight);
+  for (let r = 0; r < 6 * finished.count; r += 6) merged[finished.positions[r] - base] = finished.values[r + 1];
+}
+
+/** Whether every member's k-th magnitude lies in its bracket, from the count above it and the entries inside. */
+export const bracketsHold = (k: number, above: ArrayLike<number>, inside: { length: number }[]): boolean =>
+  inside.every((x, i) => above[i] < k && above[i] + x.length >= k);
+
+/**
+ * TIES in one pass over the deltas where every member's bracket holds (the usual case); null where a bracket missed
+ * or a member's unsure entries outgrew their room (the caller then takes two passes, widening the brackets as needed).
  */
 async function tiesOnePass(
   s: Stacked,
@@ -126,28 +163,26 @@ async function tiesOnePass(
   rowsPerBlock: number,
   k: number,
   weight: Float32Array,
-  { lo, hi, share }: Brackets,
+  drawn: Brackets,
 ): Promise<Float32Array | null> {
-  const { rows, cols } = s;
-  const size = rows * cols;
-  // Room for twice the entries a bracket is expected to hold, and a block more: a bracket holding more is off anyway.
-  onePass.start(Math.min(size, Math.ceil(2 * share * size) + rowsPerBlock * cols));
-  const merged = new Float32Array(size);
-  for (let row = 0; row < rows; row += rowsPerBlock) {
-    const block = await onePass.block(row, Math.min(rowsPerBlock, rows - row), lo, hi, weight);
-    if (!block) return null;
-    merged.set(block, row * cols);
-  }
-  const { above, lists } = onePass.unsure();
-  if (lists.some(({ values }, i) => above[i] >= k || above[i] + values.length < k)) return null;
-  const { threshold, cut } = exactTrim(
+  const merged = new Float32Array(s.rows * s.cols);
+  const unsure = await onePassRows(s, onePass, rowsPerBlock, weight, drawn, merged);
+  if (
+    !unsure ||
+    !bracketsHold(
+      k,
+      unsure.above,
+      unsure.lists.map((l) => l.values),
+    )
+  )
+    return null;
+  const trim = exactTrim(
     k,
-    above,
-    lists.map(({ values }) => values),
-    lists.map(({ positions }) => positions),
+    unsure.above,
+    unsure.lists.map(({ values }) => values),
+    unsure.lists.map(({ positions }) => positions),
   );
-  const finished = onePass.finish(threshold, cut, weight);
-  for (let r = 0; r < 6 * finished.count; r += 6) merged[finished.positions[r]] = finished.values[r + 1];
+  finishOnePass(onePass, trim, weight, merged);
   return merged;
 }
 
@@ -189,7 +224,7 @@ async function trimOf(s: Stacked, passes: TiesPasses, k: number, drawn: Brackets
  * The k-th largest magnitude from the count above the bracket and the values inside it; entries equal to it are
  * kept in row-major order until k are kept (torch leaves the order of ties unspecified; this one is repeatable).
  */
-function exactTrim(k: number, above: Float64Array, inside: Float32Array[], positions: Int32Array[]): Trim {
+export function exactTrim(k: number, above: Float64Array, inside: Float32Array[], positions: Int32Array[]): Trim {
   const threshold = new Float32Array(above.length);
   const cut = new Float64Array(above.length);
   for (let i = 0; i < above.length; i++) {
@@ -209,9 +244,9 @@ function exactTrim(k: number, above: Float64Array, inside: Float32Array[], posit
   return { threshold, cut };
 }
 
-function concat(parts: Float32Array[]): Float32Array;
-function concat(parts: Int32Array[]): Int32Array;
-function concat(parts: (Float32Array | Int32Array)[]): Float32Array | Int32Array {
+export function concat(parts: Float32Array[]): Float32Array;
+export function concat(parts: Int32Array[]): Int32Array;
+export function concat(parts: (Float32Array | Int32Array)[]): Float32Array | Int32Array {
   if (parts.length === 1) return parts[0];
   const length = parts.reduce((n, p) => n + p.length, 0);
   const out = parts[0] instanceof Int32Array ? new Int32Array(length) : new Float32Array(length);
@@ -242,16 +277,11 @@ export async function tiesOnRuntime(
   seed: number,
   opts: BracketOptions & { side?: TiesPassSide } = {},
 ): Promise<F32Mat> {
-  const s = stack(factors);
+  const { s, k, weight, drawn, onePass } = planTies(factors, weights, density, seed, opts);
   const passes = await tiesPasses(s, opts.side ?? defaultPassSide());
   const size = s.rows * s.cols;
-  const k = Math.floor(density * size);
   const keepAll = (t: number): Trim => ({ threshold: new Float32Array(s.n).fill(t), cut: new Float64Array(s.n).fill(Infinity) });
-  const weight = Float32Array.from(weights);
-  const drawn = density < 1 && k > 0 ? brackets(s, k, seed, opts) : null;
-  // One pass keeps a record of 24 bytes per position with an unsure value: take it while those records stay within
-  // twice the merged delta's bytes (a third of the positions; with brackets of 0.9%, up to 45 members).
-  if (passes.onePass && drawn && 1 - (1 - drawn.share) ** s.n <= 1 / 3) {
+  if (passes.onePass && drawn && onePass) {
     const merged = await tiesOnePass(s, passes.onePass, passes.rowsPerBlock, k, weight, drawn);
     if (merged) return { rows: s.rows, cols: s.cols, data: merged };
   }
@@ -265,4 +295,30 @@ export async function tiesOnRuntime(
     merged.set((await passes.combine(row, h, threshold, thresholdUp, within, weight)).subarray(0, p), start);
   });
   return { rows: s.rows, cols: s.cols, data: merged };
+}
+
+/** A module's TIES before any pass: its stacked factors, k, the weights, the brackets, and whether one pass fits. */
+export interface TiesPlan {
+  s: Stacked;
+  k: number;
+  weight: Float32Array;
+  /** null where nothing or everything is kept (density 1, or k = 0): no threshold to find. */
+  drawn: Brackets | null;
+  onePass: boolean;
+}
+
+export function planTies(
+  factors: { b: Mat; a: Mat }[],
+  weights: number[],
+  density: number,
+  seed: number,
+  opts: BracketOptions = {},
+): TiesPlan {
+  const s = stack(factors);
+  const k = Math.floor(density * s.rows * s.cols);
+  const drawn = density < 1 && k > 0 ? brackets(s, k, seed, opts) : null;
+  // One pass keeps a record of 24 bytes per position with an unsure value: take it while those records stay within
+  // twice the merged delta's bytes (a third of the positions; with brackets of 0.9%, up to 45 members).
+  const onePass = drawn !== null && 1 - (1 - drawn.share) ** s.n <= 1 / 3;
+  return { s, k, weight: Float32Array.from(weights), drawn, onePass };
 }

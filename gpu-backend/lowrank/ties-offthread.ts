@@ -3,11 +3,11 @@
  * `run` holds the thread that calls it, and it refuses tensors on shared memory, so the kernels cannot read deltas
  * the main thread's runtime wrote; the pool's threads (one by default) each form and merge a share of the module's
  * rows instead (their own runtime session and kernels), while the main thread does the module before's SVD. The main
- * thread draws the brackets before, and finds the exact thresholds from all shares' unsure entries between the one
- * pass's two phases, so the merged values are the ones tiesOnRuntime gives, bit for bit, and the thread's critical
- * path holds only the deltas and the kernels. Several shares come back as blocks of rows (F32Rows), which the SVD
- * multiplies block by block, as one array would need a copy of the whole delta. Started on first use; the threads
- * keep the process alive only while they have work.
+ * thread draws the brackets before; one thread then finds the exact thresholds itself, and several send their unsure
+ * entries back between the one pass's two phases, for the main thread to find them from all shares. Either way the
+ * merged values are the ones tiesOnRuntime gives, bit for bit. Several shares come back as blocks of rows (F32Rows),
+ * which the SVD multiplies block by block, as one array would need a copy of the whole delta. Started on first use;
+ * the threads keep the process alive only while they have work.
  */
 import { Worker } from 'node:worker_threads';
 import type { F32Rows } from './f32-rows.ts';
@@ -105,6 +105,11 @@ export async function tiesOffThread(
   const { s, k, weight, drawn, onePass } = planTies(factors, weights, density, seed);
   if (!drawn || !onePass) return whole();
   const shares = Math.min(threads, s.rows);
+  if (shares === 1) {
+    // One thread finds the thresholds itself: a round trip for them left it waiting on the main thread's other work.
+    const one = await ask(0, { kind: 'module', s, drawn, weight, k });
+    return one.overflow ? whole() : { rows: s.rows, cols: s.cols, data: one.rows! };
+  }
   const bounds = Array.from({ length: shares + 1 }, (_, i) => Math.round((i * s.rows) / shares));
   const passes = await Promise.all(
     Array.from({ length: shares }, (_, i) => ask(i, { kind: 'pass', s: rowsOf(s, bounds[i], bounds[i + 1]), drawn, weight })),
@@ -119,7 +124,6 @@ export async function tiesOffThread(
   }
   const positions = Array.from({ length: s.n }, (_, m) => concat(passes.map((p) => p.positions![m])));
   const finished = await finish(exactTrim(k, above, inside, positions));
-  if (shares === 1) return { rows: s.rows, cols: s.cols, data: finished[0]!.rows! };
   return {
     rows: s.rows,
     cols: s.cols,

@@ -157,7 +157,7 @@ export const bracketsHold = (k: number, above: ArrayLike<number>, inside: { leng
  * TIES in one pass over the deltas where every member's bracket holds (the usual case); null where a bracket missed
  * or a member's unsure entries outgrew their room (the caller then takes two passes, widening the brackets as needed).
  */
-async function tiesOnePass(
+export async function tiesOnePass(
   s: Stacked,
   onePass: OnePass,
   rowsPerBlock: number,

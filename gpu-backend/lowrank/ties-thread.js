@@ -6,13 +6,15 @@
  *   those rows from the sure values; answers each member's count above its bracket and its unsure entries, and holds
  *   the rest until
  * - `finish`: the exact thresholds (or none: drop what was held), which finish the held rows: the answer is them;
+ * - `module`: the one pass over a whole module, thresholds and finish included (ties-runtime.ts's tiesOnePass): one
+ *   thread needs no round trip to the main thread between the phases;
  * - `whole`: a module's whole TIES (ties-runtime.ts's tiesOnRuntime), for a module one pass does not suit.
  */
 import { parentPort } from 'node:worker_threads';
 import { register } from 'tsx/esm/api';
 
 register();
-const { tiesOnRuntime, onePassRows, finishOnePass } = await import('./ties-runtime.ts');
+const { tiesOnRuntime, tiesOnePass, onePassRows, finishOnePass } = await import('./ties-runtime.ts');
 const { tiesPasses } = await import('./ties-passes.ts');
 
 /** Passes waiting for their thresholds, by the id of their `pass` message. */
@@ -24,6 +26,17 @@ async function whole({ id, factors, weights, density, seed }) {
   try {
     const merged = await tiesOnRuntime(factors, weights, density, seed, { side: 'kernels' });
     parentPort.postMessage({ id, merged }, [merged.data.buffer]);
+  } catch (error) {
+    failed(id, error);
+  }
+}
+
+async function onePassOf({ id, s, drawn, weight, k }) {
+  try {
+    const passes = await tiesPasses(s, 'kernels', 1);
+    const merged = await tiesOnePass(s, passes.onePass, passes.rowsPerBlock, k, weight, drawn);
+    if (merged) parentPort.postMessage({ id, rows: merged }, [merged.buffer]);
+    else parentPort.postMessage({ id, overflow: true });
   } catch (error) {
     failed(id, error);
   }
@@ -78,5 +91,5 @@ let queue = Promise.resolve();
 parentPort.on('message', (job) => {
   if (job.kind === 'finish') finish(job);
   // `end` closes the port after the queue, so the thread's loop runs dry and it exits normally.
-  else queue = queue.then(() => (job.kind === 'end' ? parentPort.close() : job.kind === 'pass' ? pass(job) : whole(job)));
+  else queue = queue.then(() => (job.kind === 'end' ? parentPort.close() : ({ module: onePassOf, pass, whole }[job.kind] ?? whole)(job)));
 });

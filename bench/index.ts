@@ -26,6 +26,7 @@ const benches: Record<string, () => Promise<{ run: (quick: boolean) => Promise<R
   scale: () => import('./scale.ts'),
   prefill: () => import('./prefill.ts'),
   'long-prompt': () => import('./long-prompt.ts'),
+  'serving-rss': () => import('./serving-rss.ts'),
   'first-decode': () => import('./first-decode.ts'),
   'decode-profile': () => import('./decode-profile.ts'),
 };

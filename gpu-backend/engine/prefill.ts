@@ -13,29 +13,41 @@ import type { LoraFeeds } from './lora-rows.ts';
 export const PREFILL_CHUNK = 256;
 
 /**
- * At most this many bytes of attention scores per prefill step (rows × heads × positions × (cache + positions)
- * floats), which is what sets the step's share of the arena: the scores and the tensors made from them (mask
- * added, softmax, split between cache and new positions) are the step's largest. At the Llama-3.2-1B shape a
- * 1,024-token prompt then runs 128 positions a step (256 before: 44 MB of scores a step, and about 160 MB more
- * arena, for 1/1.05 of the prefill's CPU; README, "Prefill"), while a single prompt of up to 256 tokens still runs
- * as one.
+ * At most this many bytes of attention scores (rows × heads × positions × (1 + positions) floats: one step reads
+ * no cache but one masked position) in a prefill that runs as one step, which is what sets the step's share of the
+ * arena: the scores and the tensors made from them (mask added, softmax, split between cache and new positions) are
+ * the step's largest. A single prompt of up to 256 tokens at the Llama-3.2-1B shape, and bench engine's 8 × 256 at
+ * 135M (19 MB), run as one step.
  */
 export const PREFILL_SCORES_BYTES = 24 * 2 ** 20;
+
+/**
+ * The same bound for each step of a prompt prefilled in several (rows × heads × positions × (cache + positions)
+ * floats): its steps read the whole cache, and the process holds the prompt's cache on top of the largest step. At
+ * the Llama-3.2-1B shape a 1,024-token prompt runs 64 positions a step: at 128 (20 MB of scores, within the one-step
+ * budget) the serving backend's RSS peak read 35–55 MB higher, over `bench scale`'s int4_serving_rss_mb budget,
+ * for 4% less prefill CPU (README, "Prefill").
+ */
+export const PREFILL_CHUNKED_SCORES_BYTES = 12 * 2 ** 20;
 
 /** Chunks are a multiple of this many positions (the KV cache's growth step). */
 const CHUNK_STEP = 64;
 
 /**
- * Positions per step for `rows` prompts of `seq` positions over a cache of `capacity`: the most, up to
- * PREFILL_CHUNK, whose scores stay within PREFILL_SCORES_BYTES; below `seq`, a multiple of CHUNK_STEP, at least one.
+ * Positions per step for `rows` prompts of `seq` positions over a cache of `capacity`: all of them when their scores
+ * stay within PREFILL_SCORES_BYTES (and PREFILL_CHUNK); else the most, a multiple of CHUNK_STEP, whose scores over
+ * the cache stay within PREFILL_CHUNKED_SCORES_BYTES, at least one CHUNK_STEP.
  */
 export function prefillChunk(rows: number, heads: number, seq: number, capacity: number): number {
   // A prompt in one step reads no cache (one masked position); in several, each step reads the whole cache.
-  const scoresBytes = (t: number) => 4 * rows * heads * t * ((t >= seq ? 1 : capacity) + t);
+  const fits = (t: number) =>
+    t >= seq
+      ? 4 * rows * heads * t * (1 + t) <= PREFILL_SCORES_BYTES
+      : 4 * rows * heads * t * (capacity + t) <= PREFILL_CHUNKED_SCORES_BYTES;
   const most = Math.min(seq, PREFILL_CHUNK);
-  if (scoresBytes(most) <= PREFILL_SCORES_BYTES) return most;
+  if (fits(most)) return most;
   let chunk = Math.floor((most - 1) / CHUNK_STEP) * CHUNK_STEP;
-  while (chunk > CHUNK_STEP && scoresBytes(chunk) > PREFILL_SCORES_BYTES) chunk -= CHUNK_STEP;
+  while (chunk > CHUNK_STEP && !fits(chunk)) chunk -= CHUNK_STEP;
   return Math.max(chunk, Math.min(seq, CHUNK_STEP));
 }
 

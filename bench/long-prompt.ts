@@ -45,7 +45,8 @@ async function statusMb(field: 'VmHWM' | 'VmRSS' | 'RssAnon'): Promise<number> {
 }
 
 /**
- * The peak of the process' anonymous memory (RssAnon), sampled every 20 ms (onnxruntime runs off the event loop).
+ * The peak of the process' anonymous memory (RssAnon), sampled every 20 ms between onnxruntime's runs: the binding
+ * runs a session synchronously on the main thread, so a step's own peak shows only in VmHWM (bench serving-rss).
  * RSS also counts the artifact's mapped pages, which the kernel drops and reads back as other processes need
  * memory: on the shared machine that moved the RSS of identical runs by 200 MB, and RssAnon does not move so.
  */

@@ -1,11 +1,11 @@
 import { gemm, gemmF32, onRuntime } from './gemm-runner.ts';
-import { matmulNT, matmulTN, sliceRows, zeros, type Mat } from './linalg.ts';
+import { matmulNT, matmulTN, matmulTNTransient, rowBlock, zeros, type Mat } from './linalg.ts';
 import { coreGram, coreGramTimes, type StackedCore } from './core-grams.ts';
 import { spanBasis } from './span-basis.ts';
 import { memberSquaredNorms } from './member-norms.ts';
 import { releaseStack, stack, stack32, type AlignedModule } from './reversible-types.ts';
-import { float32Of } from './float32-twin.ts';
-import { inWindow, MODULES_IN_FLIGHT, qrAsync, symEigAsync } from './float64-pool.ts';
+import { float32Of, keepFloat32 } from './float32-twin.ts';
+import { handOver, inWindow, MODULES_IN_FLIGHT, qrAsync, symEigAsync } from './float64-pool.ts';
 
 /** 1/‖ΔWᵢ‖² over all modules (1 for an all-zero adapter), from the factors. */
 export async function taskWeights(aligned: AlignedModule[], n: number): Promise<number[]> {
@@ -38,11 +38,12 @@ export async function coreSpace(slot: AlignedModule): Promise<CoreSpace> {
   const { bcat, acat, blocks } = stack(slot);
   const qb = await spanBasis(bcat, 'columns');
   const qa = await spanBasis(acat, 'rows');
-  // The bases keep only small maps and R factors (N×N), nothing of the stacks.
+  // The bases keep only small maps and R factors (N×N), nothing of the stacks. The R factors are read by every
+  // product of the fit (stacked), so they are converted to float32 once.
   releaseStack(bcat.data, float32Of(bcat), acat.data, float32Of(acat));
   const shared = { slot, mapB: qb.map, mapA: qa.map };
   const k = blocks.map(([from, to]) => (to === from ? null : { l: colRange(qb.r, from, to), r: colRange(qa.r, from, to) }));
-  return { ...shared, k, maxK: Math.max(qb.map.cols, qa.map.cols), stacked: { l: qb.r, r: qa.r, blocks } };
+  return { ...shared, k, maxK: Math.max(qb.map.cols, qa.map.cols), stacked: { l: keepFloat32(qb.r), r: keepFloat32(qa.r), blocks } };
 }
 
 function colRange(a: Mat, from: number, to: number): Mat {
@@ -68,14 +69,14 @@ export async function fitCore(
   iters: number,
   closed?: { u: Mat; v: Mat },
 ): Promise<{ u: Mat; v: Mat }> {
-  let u = leadingColumns(closed?.u ?? (await symEigAsync(await coreGram(cs.stacked, weights, 'left'))).vectors, k);
-  let v = leadingColumns(closed?.v ?? (await symEigAsync(await coreGram(cs.stacked, weights, 'right'))).vectors, k);
+  let u = leadingColumns(closed?.u ?? (await symEigAsync(handOver(await coreGram(cs.stacked, weights, 'left')))).vectors, k);
+  let v = leadingColumns(closed?.v ?? (await symEigAsync(handOver(await coreGram(cs.stacked, weights, 'right')))).vectors, k);
   // A side whose span has rank ≤ k keeps all of it already (zero columns past the rank), so it has no step.
   const refineU = k < cs.mapB.cols;
   const refineV = k < cs.mapA.cols;
   for (let it = 0; it < iters && (refineU || refineV); it++) {
-    if (refineV) v = (await qrAsync(await coreGramTimes(cs.stacked, weights, 'right', u, v))).q;
-    if (refineU) u = (await qrAsync(await coreGramTimes(cs.stacked, weights, 'left', v, u))).q;
+    if (refineV) v = (await qrAsync(handOver(await coreGramTimes(cs.stacked, weights, 'right', u, v)))).q;
+    if (refineU) u = (await qrAsync(handOver(await coreGramTimes(cs.stacked, weights, 'left', v, u)))).q;
   }
   return { u, v };
 }
@@ -198,8 +199,8 @@ export function maxRank(cs: CoreSpace): number {
  */
 async function energyCurve(cs: CoreSpace, weights: number[]): Promise<{ curve: number[]; closed: { u: Mat; v: Mat } }> {
   const [left, right] = await Promise.all([
-    coreGram(cs.stacked, weights, 'left').then(symEigAsync),
-    coreGram(cs.stacked, weights, 'right').then(symEigAsync),
+    coreGram(cs.stacked, weights, 'left').then((g) => symEigAsync(handOver(g))),
+    coreGram(cs.stacked, weights, 'right').then((g) => symEigAsync(handOver(g))),
   ]);
   const uAll = left.vectors;
   const vAll = right.vectors;
@@ -210,7 +211,8 @@ async function energyCurve(cs: CoreSpace, weights: number[]): Promise<{ curve: n
   const rt = await gemm(cs.stacked.r, vAll, 'tn');
   cs.stacked.blocks.forEach(([from, to], i) => {
     if (to === from) return;
-    const c = matmulTN(sliceRows(lt, from, to), sliceRows(rt, from, to)); // Nb × Na
+    // Nb × Na, read here and dropped.
+    const c = matmulTNTransient(rowBlock(lt, from, to), rowBlock(rt, from, to));
     for (let k = 1; k <= kMax; k++) {
       let add = 0;
       const last = k - 1;

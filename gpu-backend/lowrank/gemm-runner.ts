@@ -7,7 +7,7 @@
  */
 import { Graph, type Value } from '../engine/graph.ts';
 import { createSession, f32, type ort } from '../engine/runtime.ts';
-import { borrow32, giveBack } from './float32-scratch.ts';
+import { borrow32, borrow64, giveBack } from './scratch-buffers.ts';
 import { float32Of, hasFloat32Twin, keepFloat32 } from './float32-twin.ts';
 import { type Mat, matmul, matmulNT, matmulTN } from './linalg.ts';
 
@@ -79,10 +79,11 @@ export async function gemm(a: Mat, b: Mat, form: GemmForm = 'nn'): Promise<Mat> 
 }
 
 /**
- * gemm for a result read once and dropped: a runtime product's float32 values in a lent buffer (float32-scratch.ts),
- * never widened, which `done` takes back; a product in float64 JS as it is.
+ * gemm for a result read once and dropped: its values (a runtime product's float32 values widened) in a lent
+ * float64 buffer (scratch-buffers.ts) that `done` takes back; a product in float64 JS as it is. Always float64, so
+ * the loops that read it see one array type.
  */
-export async function gemmLent(a: Mat, b: Mat, form: GemmForm = 'nn'): Promise<{ c: Mat | F32Mat; done: () => void }> {
+export async function gemmLent(a: Mat, b: Mat, form: GemmForm = 'nn'): Promise<{ c: Mat; done: () => void }> {
   const { m, k, n } = shapeOf(a, b, form);
   if (!onRuntime(m, k, n)) return { c: await gemm(a, b, form), done: () => undefined };
   gemmCounters.runtimeMacs += m * k * n;
@@ -92,7 +93,10 @@ export async function gemmLent(a: Mat, b: Mat, form: GemmForm = 'nn'): Promise<{
   await session.run({ a: f32(fa.data, [a.rows, a.cols]), b: f32(fb.data, [b.rows, b.cols]) }, { c: f32(c32, [m, n]) });
   fa.done();
   fb.done();
-  return { c: { rows: m, cols: n, data: c32 }, done: () => giveBack(c32) };
+  const c = borrow64(m * n);
+  c.set(c32);
+  giveBack(c32);
+  return { c: { rows: m, cols: n, data: c }, done: () => giveBack(c) };
 }
 
 /**
@@ -126,7 +130,7 @@ async function product(a: Mat, b: Mat, form: GemmForm, kept = false): Promise<{ 
 
 /**
  * m's float32 values for one product: its kept copy where it has one (float32-twin.ts), else a lent buffer
- * (float32-scratch.ts) that `done` takes back once the product has returned.
+ * (scratch-buffers.ts) that `done` takes back once the product has returned.
  */
 function operand32(m: Mat | F32Mat): { data: Float32Array; done: () => void } {
   if (m.data instanceof Float32Array) return { data: m.data, done: () => undefined };

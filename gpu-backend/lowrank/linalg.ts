@@ -70,6 +70,12 @@ export function matmulTNTransient(a: Mat, b: Mat): Mat {
   return productOf(a, b, true, true) ?? rowDots(transpose(a), transpose(b));
 }
 
+/** matmul's values for a caller that reads them at once, as matmulTNTransient. */
+export function matmulTransient(a: Mat, b: Mat): Mat {
+  if (a.cols !== b.rows) throw new Error(`matmul: ${a.rows}×${a.cols} · ${b.rows}×${b.cols}`);
+  return productOf(a, b, false, true) ?? rowDots(a, transpose(b));
+}
+
 /** aᵀ·b without the caller forming aᵀ. */
 export function matmulTN(a: Mat, b: Mat): Mat {
   if (a.rows !== b.rows) throw new Error(`matmulTN: (${a.rows}×${a.cols})ᵀ · ${b.rows}×${b.cols}`);

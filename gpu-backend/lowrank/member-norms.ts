@@ -5,7 +5,7 @@
  * before anything else could start. Small modules (the fixtures) keep float64's exact sums.
  */
 import { squaredNorm } from './delta-distance.ts';
-import { borrow32, giveBack } from './float32-scratch.ts';
+import { borrow32, giveBack } from './scratch-buffers.ts';
 import { gemmStacked32, onRuntime } from './gemm-runner.ts';
 import { type AlignedModule, memberCount, memberFactors, memberRank } from './reversible-types.ts';
 

@@ -5,7 +5,7 @@ import { spanBasis } from './span-basis.ts';
 import { memberSquaredNorms } from './member-norms.ts';
 import { releaseStack, stack, stack32, type AlignedModule } from './reversible-types.ts';
 import { float32Of, keepFloat32 } from './float32-twin.ts';
-import { handOver, inWindow, MODULES_IN_FLIGHT, qrAsync, symEigAsync } from './float64-pool.ts';
+import { handOver, inWindow, MODULES_IN_FLIGHT, orthonormalAsync, symEigAsync } from './float64-pool.ts';
 
 /** 1/‖ΔWᵢ‖² over all modules (1 for an all-zero adapter), from the factors. */
 export async function taskWeights(aligned: AlignedModule[], n: number): Promise<number[]> {
@@ -75,8 +75,8 @@ export async function fitCore(
   const refineU = k < cs.mapB.cols;
   const refineV = k < cs.mapA.cols;
   for (let it = 0; it < iters && (refineU || refineV); it++) {
-    if (refineV) v = (await qrAsync(handOver(await coreGramTimes(cs.stacked, weights, 'right', u, v)))).q;
-    if (refineU) u = (await qrAsync(handOver(await coreGramTimes(cs.stacked, weights, 'left', v, u)))).q;
+    if (refineV) v = await orthonormalAsync(handOver(await coreGramTimes(cs.stacked, weights, 'right', u, v)));
+    if (refineU) u = await orthonormalAsync(handOver(await coreGramTimes(cs.stacked, weights, 'left', v, u)));
   }
   return { u, v };
 }

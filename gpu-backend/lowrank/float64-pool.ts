@@ -107,6 +107,13 @@ export function gramFactorAsync(gram: Mat, tol: number): Promise<{ map: Mat; r: 
   return onThread('gramFactor', { gram: g, tol }, [g.data.buffer]);
 }
 
+/** The Q of linalg.ts's thin QR (its R not sent back). */
+export async function orthonormalAsync(a: Mat): Promise<Mat> {
+  if (Math.min(a.rows, a.cols) < POOL_MIN_N) return qr(a).q;
+  const x = copy(a);
+  return (await onThread<{ q: Mat }>('qrQ', { a: x }, [x.data.buffer])).q;
+}
+
 /** linalg.ts's thin QR. */
 export function qrAsync(a: Mat): Promise<{ q: Mat; r: Mat }> {
   if (Math.min(a.rows, a.cols) < POOL_MIN_N) return Promise.resolve(qr(a));

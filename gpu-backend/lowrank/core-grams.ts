@@ -6,31 +6,27 @@
  * larger, so they go through gemm (the runtime at a 128-rank stack, where JS took a quarter of a merge).
  */
 import { gemm, gemmLent, onRuntime } from './gemm-runner.ts';
-import { type Mat, matmulTransient, rowBlock, transpose, zeros } from './linalg.ts';
+import { type Mat, matmulTransient, rowBlock, zeros } from './linalg.ts';
 import { borrow64, giveBack } from './scratch-buffers.ts';
 
 /** The stacked thin factors: lᵢ = columns blocks[i] of `l` (Nb×N), rᵢ = the same columns of `r` (Na×N). */
 export interface StackedCore {
   l: Mat;
   r: Mat;
+  /** lᵀ and rᵀ (N×Nb, N×Na): row block i is lᵢᵀ (rᵢᵀ), read in place by the Grams' middles and the cores. */
+  lT: Mat;
+  rT: Mat;
   /** Each task's column range; empty for a task lacking the module. */
   blocks: [number, number][];
 }
 
 type Side = 'left' | 'right';
 
-/**
- * lᵀ and rᵀ of a stack, made once per stack: both Grams read both (a middle's rows, then Z's), and a transpose
- * per Gram was most of the Grams' short-lived memory.
- */
-const transposes = new WeakMap<Mat, Mat>();
-const transposeOf = (m: Mat) => transposes.get(m) ?? transposes.set(m, transpose(m)).get(m)!;
-
 /** The weighted Gram on `side` with P = I: Nb×Nb (left) or Na×Na (right). */
 export function coreGram(core: StackedCore, weights: number[], side: Side): Promise<Mat> {
-  const [outer, inner] = side === 'left' ? [core.l, core.r] : [core.r, core.l];
+  const [outer, outerT, innerT] = side === 'left' ? [core.l, core.lT, core.rT] : [core.r, core.rT, core.lT];
   // Middles from the blocks of innerᵀ (contiguous rows), then Z = blockdiag(wᵢ·middleᵢ)·outerᵀ and G = outer·Z.
-  return outerTimes(outer, core.blocks, weights, transposeOf(inner), transposeOf(outer));
+  return outerTimes(outer, core.blocks, weights, innerT, outerT);
 }
 
 /** The weighted Gram on `side` with P = proj·projᵀ, times x (a thin matrix of the outer side's size). */

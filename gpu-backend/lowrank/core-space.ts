@@ -1,5 +1,5 @@
 import { gemm, gemmF32, onRuntime } from './gemm-runner.ts';
-import { matmulNT, matmulTN, matmulTNTransient, rowBlock, zeros, type Mat } from './linalg.ts';
+import { matmul, matmulTN, matmulTNTransient, rowBlock, transpose, zeros, type Mat } from './linalg.ts';
 import { coreGram, coreGramTimes, type StackedCore } from './core-grams.ts';
 import { spanBasis } from './span-basis.ts';
 import { memberSquaredNorms } from './member-norms.ts';
@@ -22,8 +22,11 @@ export interface CoreSpace {
   slot: AlignedModule;
   mapB: Mat;
   mapA: Mat;
-  /** Kᵢ = lᵢ·rᵢᵀ (qb.cols × qa.cols) kept as its two thin factors: Rb and Ra restricted to adapter i's columns; null where the adapter lacks the module. */
-  k: ({ l: Mat; r: Mat } | null)[];
+  /**
+   * Kᵢ = lᵢ·rᵢᵀ (qb.cols × qa.cols) kept as its two thin factors, transposed: lᵢᵀ and rᵢᵀ, Rb's and Ra's columns of
+   * adapter i as rows (views of the stacked transposes); null where the adapter lacks the module.
+   */
+  k: ({ lT: Mat; rT: Mat } | null)[];
   /**
    * The basis size that keeps every task exactly: the larger of the two spans' ranks. The side of smaller rank
    * gets zero columns beyond its rank (they carry nothing: every delta lies in that span already).
@@ -42,15 +45,11 @@ export async function coreSpace(slot: AlignedModule): Promise<CoreSpace> {
   // product of the fit (stacked), so they are converted to float32 once.
   releaseStack(bcat.data, float32Of(bcat), acat.data, float32Of(acat));
   const shared = { slot, mapB: qb.map, mapA: qa.map };
-  const k = blocks.map(([from, to]) => (to === from ? null : { l: colRange(qb.r, from, to), r: colRange(qa.r, from, to) }));
-  return { ...shared, k, maxK: Math.max(qb.map.cols, qa.map.cols), stacked: { l: keepFloat32(qb.r), r: keepFloat32(qa.r), blocks } };
-}
-
-function colRange(a: Mat, from: number, to: number): Mat {
-  const w = to - from;
-  const out = zeros(a.rows, w);
-  for (let i = 0; i < a.rows; i++) for (let j = 0; j < w; j++) out.data[i * w + j] = a.data[i * a.cols + from + j];
-  return out;
+  // Transposed once: the Grams' middles and the cores read each task's columns as contiguous rows.
+  const [lT, rT] = [transpose(qb.r), transpose(qa.r)];
+  const k = blocks.map(([from, to]) => (to === from ? null : { lT: rowBlock(lT, from, to), rT: rowBlock(rT, from, to) }));
+  const stacked = { l: keepFloat32(qb.r), r: keepFloat32(qa.r), lT, rT, blocks };
+  return { ...shared, k, maxK: Math.max(qb.map.cols, qa.map.cols), stacked };
 }
 
 /**
@@ -87,7 +86,8 @@ export async function expand(cs: CoreSpace, fit: { u: Mat; v: Mat }): Promise<{ 
   const cores = zeros(cs.k.length, k * k);
   cs.k.forEach((ki, i) => {
     if (!ki) return;
-    const c = matmulNT(matmulTN(fit.u, ki.l), matmulTN(fit.v, ki.r));
+    // Σᵢ = (U'ᵀlᵢ)(rᵢᵀV') from (lᵢᵀU')ᵀ(rᵢᵀV'): the same sums, in the same order.
+    const c = matmulTN(matmul(ki.lT, fit.u), matmul(ki.rT, fit.v));
     cores.data.set(c.data, i * k * k);
   });
   return { ...(await bases(cs, fit)), cores };
@@ -105,13 +105,14 @@ export async function expandFactored(cs: CoreSpace, fit: { u: Mat; v: Mat }): Pr
   const coreA = zeros(cs.k.length, k * r);
   cs.k.forEach((ki, i) => {
     if (!ki) return;
-    const ri = ki.l.cols;
-    const pb = matmulTN(fit.u, ki.l);
-    const qa = matmulTN(fit.v, ki.r);
+    const ri = ki.lT.rows;
+    // Pᵢᵀ and Qᵢᵀ (rᵢ × k).
+    const pb = matmul(ki.lT, fit.u);
+    const qa = matmul(ki.rT, fit.v);
     for (let a = 0; a < k; a++) {
       for (let j = 0; j < ri; j++) {
-        coreB.data[i * k * r + a * r + j] = pb.data[a * ri + j];
-        coreA.data[i * k * r + a * r + j] = qa.data[a * ri + j];
+        coreB.data[i * k * r + a * r + j] = pb.data[j * k + a];
+        coreA.data[i * k * r + a * r + j] = qa.data[j * k + a];
       }
     }
   });
@@ -190,7 +191,7 @@ export async function fitBudgeted(
 }
 
 export function maxRank(cs: CoreSpace): number {
-  return Math.max(...cs.k.map((ki) => (ki ? ki.l.cols : 0)));
+  return Math.max(...cs.k.map((ki) => (ki ? ki.lT.rows : 0)));
 }
 
 /**

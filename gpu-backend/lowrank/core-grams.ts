@@ -5,13 +5,17 @@
  * lᵢ·(rᵢᵀ·P·rᵢ)·lᵢᵀ: an rᵢ×rᵢ middle between two stacked products. The stacked products are N×N·N×k and
  * larger, so they go through gemm (the runtime at a 128-rank stack, where JS took a quarter of a merge).
  */
-import { gemm } from './gemm-runner.ts';
-import { matmul, matmulNT, sliceRows, transpose, zeros, type Mat } from './linalg.ts';
+import { gemm, gemmLent, onRuntime } from './gemm-runner.ts';
+import { type Mat, matmulTransient, rowBlock, zeros } from './linalg.ts';
+import { borrow64, giveBack } from './scratch-buffers.ts';
 
 /** The stacked thin factors: lᵢ = columns blocks[i] of `l` (Nb×N), rᵢ = the same columns of `r` (Na×N). */
 export interface StackedCore {
   l: Mat;
   r: Mat;
+  /** lᵀ and rᵀ (N×Nb, N×Na): row block i is lᵢᵀ (rᵢᵀ), read in place by the Grams' middles and the cores. */
+  lT: Mat;
+  rT: Mat;
   /** Each task's column range; empty for a task lacking the module. */
   blocks: [number, number][];
 }
@@ -20,29 +24,73 @@ type Side = 'left' | 'right';
 
 /** The weighted Gram on `side` with P = I: Nb×Nb (left) or Na×Na (right). */
 export function coreGram(core: StackedCore, weights: number[], side: Side): Promise<Mat> {
-  const [outer, inner] = side === 'left' ? [core.l, core.r] : [core.r, core.l];
+  const [outer, outerT, innerT] = side === 'left' ? [core.l, core.lT, core.rT] : [core.r, core.rT, core.lT];
   // Middles from the blocks of innerᵀ (contiguous rows), then Z = blockdiag(wᵢ·middleᵢ)·outerᵀ and G = outer·Z.
-  return gemm(outer, middlesTimes(core.blocks, weights, transpose(inner), transpose(outer)));
+  return outerTimes(outer, core.blocks, weights, innerT, outerT);
 }
 
 /** The weighted Gram on `side` with P = proj·projᵀ, times x (a thin matrix of the outer side's size). */
 export async function coreGramTimes(core: StackedCore, weights: number[], side: Side, proj: Mat, x: Mat): Promise<Mat> {
   const [outer, inner] = side === 'left' ? [core.l, core.r] : [core.r, core.l];
-  const t = await gemm(inner, proj, 'tn'); // N × k: row block i is rᵢᵀ·proj
-  const y = await gemm(outer, x, 'tn'); // N × k: row block i is lᵢᵀ·x
-  return gemm(outer, middlesTimes(core.blocks, weights, t, y));
+  // Read only by the middles, so they are lent (gemmLent) and taken back after the product.
+  const t = await gemmLent(inner, proj, 'tn'); // N × k: row block i is rᵢᵀ·proj
+  const y = await gemmLent(outer, x, 'tn'); // N × k: row block i is lᵢᵀ·x
+  const out = await outerTimes(outer, core.blocks, weights, t.c, y.c);
+  t.done();
+  y.done();
+  return out;
 }
 
-/** Rows of y, block by block, times wᵢ·(tᵢ·tᵢᵀ) where tᵢ is the same block of t's rows. */
-function middlesTimes(blocks: [number, number][], weights: number[], t: Mat, y: Mat): Mat {
-  const z = zeros(y.rows, y.cols);
+/**
+ * outer·Z, Z = middlesTimes(t, y), with Z in a lent buffer where the product runs on the runtime (read once there):
+ * a fresh Z per product was a large part of a merge's short-lived memory.
+ */
+async function outerTimes(outer: Mat, blocks: [number, number][], weights: number[], t: Mat, y: Mat): Promise<Mat> {
+  if (!onRuntime(outer.rows, outer.cols, y.cols)) return gemm(outer, middlesTimes(blocks, weights, t, y, zeros(y.rows, y.cols)));
+  const z = { rows: y.rows, cols: y.cols, data: borrow64(y.rows * y.cols) };
+  const out = await gemm(outer, middlesTimes(blocks, weights, t, y, z));
+  giveBack(z.data);
+  return out;
+}
+
+/**
+ * Rows of y, block by block, times wᵢ·(tᵢ·tᵢᵀ) where tᵢ is the same block of t's rows, written into z (rows of no
+ * block are zeroed). The blocks are read in place and each block's product is read from the kernel's memory.
+ */
+function middlesTimes(blocks: [number, number][], weights: number[], t: Mat, y: Mat, z: Mat): Mat {
+  let covered = 0;
+  const largest = Math.max(0, ...blocks.map(([from, to]) => to - from));
+  const middle = new Float64Array(largest * largest);
   blocks.forEach(([from, to], i) => {
     if (to === from) return;
-    const ti = sliceRows(t, from, to);
-    const part = matmul(matmulNT(ti, ti), sliceRows(y, from, to));
+    z.data.fill(0, covered * y.cols, from * y.cols);
+    covered = to;
+    const part = matmulTransient(rowGram(t, from, to, middle), rowBlock(y, from, to));
     const w = weights[i];
     const at = from * y.cols;
     for (let e = 0; e < part.data.length; e++) z.data[at + e] = w * part.data[e];
   });
+  z.data.fill(0, covered * y.cols);
   return z;
+}
+
+/**
+ * tᵢ·tᵢᵀ for rows [from, to) of t, into `into` (no array per block): each entry one dot product of two rows summed
+ * in order, as matmulNT sums it, and the lower triangle copied from the upper (x·y = y·x exactly).
+ */
+function rowGram(t: Mat, from: number, to: number, into: Float64Array): Mat {
+  const r = to - from;
+  const c = t.cols;
+  const d = t.data;
+  for (let a = 0; a < r; a++) {
+    const x = (from + a) * c;
+    for (let b = a; b < r; b++) {
+      const y = (from + b) * c;
+      let s = 0;
+      for (let p = 0; p < c; p++) s += d[x + p] * d[y + p];
+      into[a * r + b] = s;
+      into[b * r + a] = s;
+    }
+  }
+  return { rows: r, cols: r, data: into.subarray(0, r * r) };
 }

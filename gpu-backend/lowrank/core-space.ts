@@ -1,11 +1,11 @@
 import { gemm, gemmF32, onRuntime } from './gemm-runner.ts';
-import { matmulNT, matmulTN, sliceRows, zeros, type Mat } from './linalg.ts';
+import { matmul, matmulTN, matmulTNTransient, rowBlock, transpose, zeros, type Mat } from './linalg.ts';
 import { coreGram, coreGramTimes, type StackedCore } from './core-grams.ts';
 import { spanBasis } from './span-basis.ts';
 import { memberSquaredNorms } from './member-norms.ts';
 import { releaseStack, stack, stack32, type AlignedModule } from './reversible-types.ts';
-import { float32Of } from './float32-twin.ts';
-import { inWindow, MODULES_IN_FLIGHT, qrAsync, symEigAsync } from './float64-pool.ts';
+import { float32Of, keepFloat32 } from './float32-twin.ts';
+import { handOver, inWindow, MODULES_IN_FLIGHT, orthonormalAsync, symEigAsync } from './float64-pool.ts';
 
 /** 1/‖ΔWᵢ‖² over all modules (1 for an all-zero adapter), from the factors. */
 export async function taskWeights(aligned: AlignedModule[], n: number): Promise<number[]> {
@@ -22,8 +22,11 @@ export interface CoreSpace {
   slot: AlignedModule;
   mapB: Mat;
   mapA: Mat;
-  /** Kᵢ = lᵢ·rᵢᵀ (qb.cols × qa.cols) kept as its two thin factors: Rb and Ra restricted to adapter i's columns; null where the adapter lacks the module. */
-  k: ({ l: Mat; r: Mat } | null)[];
+  /**
+   * Kᵢ = lᵢ·rᵢᵀ (qb.cols × qa.cols) kept as its two thin factors, transposed: lᵢᵀ and rᵢᵀ, Rb's and Ra's columns of
+   * adapter i as rows (views of the stacked transposes); null where the adapter lacks the module.
+   */
+  k: ({ lT: Mat; rT: Mat } | null)[];
   /**
    * The basis size that keeps every task exactly: the larger of the two spans' ranks. The side of smaller rank
    * gets zero columns beyond its rank (they carry nothing: every delta lies in that span already).
@@ -38,18 +41,15 @@ export async function coreSpace(slot: AlignedModule): Promise<CoreSpace> {
   const { bcat, acat, blocks } = stack(slot);
   const qb = await spanBasis(bcat, 'columns');
   const qa = await spanBasis(acat, 'rows');
-  // The bases keep only small maps and R factors (N×N), nothing of the stacks.
+  // The bases keep only small maps and R factors (N×N), nothing of the stacks. The R factors are read by every
+  // product of the fit (stacked), so they are converted to float32 once.
   releaseStack(bcat.data, float32Of(bcat), acat.data, float32Of(acat));
   const shared = { slot, mapB: qb.map, mapA: qa.map };
-  const k = blocks.map(([from, to]) => (to === from ? null : { l: colRange(qb.r, from, to), r: colRange(qa.r, from, to) }));
-  return { ...shared, k, maxK: Math.max(qb.map.cols, qa.map.cols), stacked: { l: qb.r, r: qa.r, blocks } };
-}
-
-function colRange(a: Mat, from: number, to: number): Mat {
-  const w = to - from;
-  const out = zeros(a.rows, w);
-  for (let i = 0; i < a.rows; i++) for (let j = 0; j < w; j++) out.data[i * w + j] = a.data[i * a.cols + from + j];
-  return out;
+  // Transposed once: the Grams' middles and the cores read each task's columns as contiguous rows.
+  const [lT, rT] = [transpose(qb.r), transpose(qa.r)];
+  const k = blocks.map(([from, to]) => (to === from ? null : { lT: rowBlock(lT, from, to), rT: rowBlock(rT, from, to) }));
+  const stacked = { l: keepFloat32(qb.r), r: keepFloat32(qa.r), lT, rT, blocks };
+  return { ...shared, k, maxK: Math.max(qb.map.cols, qa.map.cols), stacked };
 }
 
 /**
@@ -68,14 +68,14 @@ export async function fitCore(
   iters: number,
   closed?: { u: Mat; v: Mat },
 ): Promise<{ u: Mat; v: Mat }> {
-  let u = leadingColumns(closed?.u ?? (await symEigAsync(await coreGram(cs.stacked, weights, 'left'))).vectors, k);
-  let v = leadingColumns(closed?.v ?? (await symEigAsync(await coreGram(cs.stacked, weights, 'right'))).vectors, k);
+  let u = leadingColumns(closed?.u ?? (await symEigAsync(handOver(await coreGram(cs.stacked, weights, 'left')))).vectors, k);
+  let v = leadingColumns(closed?.v ?? (await symEigAsync(handOver(await coreGram(cs.stacked, weights, 'right')))).vectors, k);
   // A side whose span has rank ≤ k keeps all of it already (zero columns past the rank), so it has no step.
   const refineU = k < cs.mapB.cols;
   const refineV = k < cs.mapA.cols;
   for (let it = 0; it < iters && (refineU || refineV); it++) {
-    if (refineV) v = (await qrAsync(await coreGramTimes(cs.stacked, weights, 'right', u, v))).q;
-    if (refineU) u = (await qrAsync(await coreGramTimes(cs.stacked, weights, 'left', v, u))).q;
+    if (refineV) v = await orthonormalAsync(handOver(await coreGramTimes(cs.stacked, weights, 'right', u, v)));
+    if (refineU) u = await orthonormalAsync(handOver(await coreGramTimes(cs.stacked, weights, 'left', v, u)));
   }
   return { u, v };
 }
@@ -86,7 +86,8 @@ export async function expand(cs: CoreSpace, fit: { u: Mat; v: Mat }): Promise<{ 
   const cores = zeros(cs.k.length, k * k);
   cs.k.forEach((ki, i) => {
     if (!ki) return;
-    const c = matmulNT(matmulTN(fit.u, ki.l), matmulTN(fit.v, ki.r));
+    // Σᵢ = (U'ᵀlᵢ)(rᵢᵀV') from (lᵢᵀU')ᵀ(rᵢᵀV'): the same sums, in the same order.
+    const c = matmulTN(matmul(ki.lT, fit.u), matmul(ki.rT, fit.v));
     cores.data.set(c.data, i * k * k);
   });
   return { ...(await bases(cs, fit)), cores };
@@ -104,13 +105,14 @@ export async function expandFactored(cs: CoreSpace, fit: { u: Mat; v: Mat }): Pr
   const coreA = zeros(cs.k.length, k * r);
   cs.k.forEach((ki, i) => {
     if (!ki) return;
-    const ri = ki.l.cols;
-    const pb = matmulTN(fit.u, ki.l);
-    const qa = matmulTN(fit.v, ki.r);
+    const ri = ki.lT.rows;
+    // Pᵢᵀ and Qᵢᵀ (rᵢ × k).
+    const pb = matmul(ki.lT, fit.u);
+    const qa = matmul(ki.rT, fit.v);
     for (let a = 0; a < k; a++) {
       for (let j = 0; j < ri; j++) {
-        coreB.data[i * k * r + a * r + j] = pb.data[a * ri + j];
-        coreA.data[i * k * r + a * r + j] = qa.data[a * ri + j];
+        coreB.data[i * k * r + a * r + j] = pb.data[j * k + a];
+        coreA.data[i * k * r + a * r + j] = qa.data[j * k + a];
       }
     }
   });
@@ -189,7 +191,7 @@ export async function fitBudgeted(
 }
 
 export function maxRank(cs: CoreSpace): number {
-  return Math.max(...cs.k.map((ki) => (ki ? ki.l.cols : 0)));
+  return Math.max(...cs.k.map((ki) => (ki ? ki.lT.rows : 0)));
 }
 
 /**
@@ -198,8 +200,8 @@ export function maxRank(cs: CoreSpace): number {
  */
 async function energyCurve(cs: CoreSpace, weights: number[]): Promise<{ curve: number[]; closed: { u: Mat; v: Mat } }> {
   const [left, right] = await Promise.all([
-    coreGram(cs.stacked, weights, 'left').then(symEigAsync),
-    coreGram(cs.stacked, weights, 'right').then(symEigAsync),
+    coreGram(cs.stacked, weights, 'left').then((g) => symEigAsync(handOver(g))),
+    coreGram(cs.stacked, weights, 'right').then((g) => symEigAsync(handOver(g))),
   ]);
   const uAll = left.vectors;
   const vAll = right.vectors;
@@ -210,7 +212,8 @@ async function energyCurve(cs: CoreSpace, weights: number[]): Promise<{ curve: n
   const rt = await gemm(cs.stacked.r, vAll, 'tn');
   cs.stacked.blocks.forEach(([from, to], i) => {
     if (to === from) return;
-    const c = matmulTN(sliceRows(lt, from, to), sliceRows(rt, from, to)); // Nb × Na
+    // Nb × Na, read here and dropped.
+    const c = matmulTNTransient(rowBlock(lt, from, to), rowBlock(rt, from, to));
     for (let k = 1; k <= kMax; k++) {
       let add = 0;
       const last = k - 1;

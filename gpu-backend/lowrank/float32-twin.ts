@@ -28,6 +28,11 @@ export function float32Of(m: Mat): Float32Array {
   return fresh;
 }
 
+/** Whether `m` is marked never written again (its float32 copy made, or to be made, once and kept). */
+export function hasFloat32Twin(m: Mat): boolean {
+  return twins.has(m.data);
+}
+
 /** Says `m` was written in place after all (a rounding of a merge's parts): its kept copy is made again when next read. */
 export function rewritten(m: Mat): void {
   if (twins.has(m.data)) twins.set(m.data, null);

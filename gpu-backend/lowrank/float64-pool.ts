@@ -70,8 +70,23 @@ export function onThread<R>(kernel: string, args: Record<string, unknown>, trans
   });
 }
 
-/** A copy of m whose buffer can be handed to a thread. */
+/** Arrays whose callers will not read them again (handOver): sent to a thread as they are, not copied. */
+const handedOver = new WeakSet<Float64Array>();
+
+/**
+ * Marks m as not read again by its caller, so that a kernel below sends its buffer to the thread (detaching it
+ * here) rather than a copy: a merge sends each module's Grams and sketches once and drops them.
+ */
+export function handOver(m: Mat): Mat {
+  handedOver.add(m.data);
+  return m;
+}
+
+/** A copy of m whose buffer can be handed to a thread, or m's own where it was handed over and owns all of it. */
 function copy(m: Mat): { rows: number; cols: number; data: Float64Array<ArrayBuffer> } {
+  const d = m.data;
+  if (handedOver.has(d) && d.byteOffset === 0 && d.byteLength === d.buffer.byteLength && d.buffer instanceof ArrayBuffer)
+    return { rows: m.rows, cols: m.cols, data: d as Float64Array<ArrayBuffer> };
   return { rows: m.rows, cols: m.cols, data: new Float64Array(m.data) };
 }
 
@@ -90,6 +105,13 @@ export function gramFactorAsync(gram: Mat, tol: number): Promise<{ map: Mat; r: 
   if (gram.rows < POOL_MIN_N) return Promise.resolve(gramFactor(gram, tol));
   const g = copy(gram);
   return onThread('gramFactor', { gram: g, tol }, [g.data.buffer]);
+}
+
+/** The Q of linalg.ts's thin QR (its R not sent back). */
+export async function orthonormalAsync(a: Mat): Promise<Mat> {
+  if (Math.min(a.rows, a.cols) < POOL_MIN_N) return qr(a).q;
+  const x = copy(a);
+  return (await onThread<{ q: Mat }>('qrQ', { a: x }, [x.data.buffer])).q;
 }
 
 /** linalg.ts's thin QR. */

@@ -22,6 +22,8 @@ const kernels = {
   },
   gramFactor: ({ gram, tol }) => gramFactor(gram, tol),
   qr: ({ a }) => qr(a),
+  // The alternating steps read only Q: R stays here rather than crossing back.
+  qrQ: ({ a }) => ({ q: qr(a).q }),
   factorModule: ({ slot, p, svdForm }) => factorModule(slot, p, svdForm).parts,
 };
 

@@ -7,7 +7,8 @@
  */
 import { Graph, type Value } from '../engine/graph.ts';
 import { createSession, f32, type ort } from '../engine/runtime.ts';
-import { float32Of, keepFloat32 } from './float32-twin.ts';
+import { borrow32, borrow64, giveBack } from './scratch-buffers.ts';
+import { float32Of, hasFloat32Twin, keepFloat32 } from './float32-twin.ts';
 import { type Mat, matmul, matmulNT, matmulTN } from './linalg.ts';
 
 /** 'nn': a·b; 'tn': aᵀ·b; 'nt': a·bᵀ. */
@@ -78,15 +79,36 @@ export async function gemm(a: Mat, b: Mat, form: GemmForm = 'nn'): Promise<Mat> 
 }
 
 /**
+ * gemm for a result read once and dropped: its values (a runtime product's float32 values widened) in a lent
+ * float64 buffer (scratch-buffers.ts) that `done` takes back; a product in float64 JS as it is. Always float64, so
+ * the loops that read it see one array type.
+ */
+export async function gemmLent(a: Mat, b: Mat, form: GemmForm = 'nn'): Promise<{ c: Mat; done: () => void }> {
+  const { m, k, n } = shapeOf(a, b, form);
+  if (!onRuntime(m, k, n)) return { c: await gemm(a, b, form), done: () => undefined };
+  gemmCounters.runtimeMacs += m * k * n;
+  const session = await sessionFor(form, false);
+  const [fa, fb] = [operand32(a), operand32(b)];
+  const c32 = borrow32(m * n);
+  await session.run({ a: f32(fa.data, [a.rows, a.cols]), b: f32(fb.data, [b.rows, b.cols]) }, { c: f32(c32, [m, n]) });
+  fa.done();
+  fb.done();
+  const c = borrow64(m * n);
+  c.set(c32);
+  giveBack(c32);
+  return { c: { rows: m, cols: n, data: c }, done: () => giveBack(c) };
+}
+
+/**
  * gemm for a result the caller will not write to (keepFloat32): a runtime product keeps the float32 values it
  * came as, so later products that read it convert nothing.
  */
 export async function gemmKept(a: Mat, b: Mat, form: GemmForm = 'nn'): Promise<Mat> {
-  const { c, c32 } = await product(a, b, form);
+  const { c, c32 } = await product(a, b, form, true);
   return keepFloat32(c, c32);
 }
 
-async function product(a: Mat, b: Mat, form: GemmForm): Promise<{ c: Mat; c32?: Float32Array }> {
+async function product(a: Mat, b: Mat, form: GemmForm, kept = false): Promise<{ c: Mat; c32?: Float32Array }> {
   const { m, k, n } = shapeOf(a, b, form);
   if (!onRuntime(m, k, n)) {
     gemmCounters.localMacs += m * k * n;
@@ -94,9 +116,28 @@ async function product(a: Mat, b: Mat, form: GemmForm): Promise<{ c: Mat; c32?: 
   }
   gemmCounters.runtimeMacs += m * k * n;
   const session = await sessionFor(form, false);
-  const out = await session.run({ a: f32(float32Of(a), [a.rows, a.cols]), b: f32(float32Of(b), [b.rows, b.cols]) });
-  const c32 = out.c.data as Float32Array;
-  return { c: { rows: m, cols: n, data: Float64Array.from(c32) }, c32 };
+  const [fa, fb] = [operand32(a), operand32(b)];
+  // A result the caller keeps (gemmKept) keeps its own float32 array; else the output is lent too.
+  const c32 = kept ? new Float32Array(m * n) : borrow32(m * n);
+  await session.run({ a: f32(fa.data, [a.rows, a.cols]), b: f32(fb.data, [b.rows, b.cols]) }, { c: f32(c32, [m, n]) });
+  const c = { rows: m, cols: n, data: Float64Array.from(c32) };
+  fa.done();
+  fb.done();
+  if (kept) return { c, c32 };
+  giveBack(c32);
+  return { c };
+}
+
+/**
+ * m's float32 values for one product: its kept copy where it has one (float32-twin.ts), else a lent buffer
+ * (scratch-buffers.ts) that `done` takes back once the product has returned.
+ */
+function operand32(m: Mat | F32Mat): { data: Float32Array; done: () => void } {
+  if (m.data instanceof Float32Array) return { data: m.data, done: () => undefined };
+  if (hasFloat32Twin(m as Mat)) return { data: float32Of(m as Mat), done: () => undefined };
+  const data = borrow32(m.data.length);
+  data.set(m.data);
+  return { data, done: () => giveBack(data) };
 }
 
 /**
@@ -113,15 +154,21 @@ export async function gemmBatch(pairs: [Mat, Mat][], form: GemmForm = 'nn'): Pro
   if (pairs.length === 1 || m * k * n * pairs.length < minMacs) return Promise.all(pairs.map(([a, b]) => gemm(a, b, form)));
   const stackOf = (mats: Mat[]) => {
     const size = mats[0].data.length;
-    const data = new Float32Array(size * mats.length);
+    const data = borrow32(size * mats.length);
     mats.forEach((x, i) => data.set(x.data, i * size));
-    return f32(data, [mats.length, mats[0].rows, mats[0].cols]);
+    return data;
   };
   gemmCounters.runtimeMacs += m * k * n * pairs.length;
   const session = await sessionFor(form, true);
-  const out = await session.run({ a: stackOf(pairs.map((p) => p[0])), b: stackOf(pairs.map((p) => p[1])) });
-  const c = out.c.data as Float32Array;
-  return pairs.map((_, i) => ({ rows: m, cols: n, data: Float64Array.from(c.subarray(i * m * n, (i + 1) * m * n)) }));
+  const [sa, sb] = [stackOf(pairs.map((p) => p[0])), stackOf(pairs.map((p) => p[1]))];
+  const c = borrow32(pairs.length * m * n);
+  await session.run(
+    { a: f32(sa, [pairs.length, a0.rows, a0.cols]), b: f32(sb, [pairs.length, b0.rows, b0.cols]) },
+    { c: f32(c, [pairs.length, m, n]) },
+  );
+  const out = pairs.map((_, i) => ({ rows: m, cols: n, data: Float64Array.from(c.subarray(i * m * n, (i + 1) * m * n)) }));
+  giveBack(sa, sb, c);
+  return out;
 }
 
 /** A row-major float32 matrix (a merged dense delta): fed to the runtime as it is, never widened to float64. */
@@ -133,7 +180,6 @@ export interface F32Mat {
 
 const widen = (x: Mat | F32Mat): Mat =>
   x.data instanceof Float64Array ? (x as Mat) : { rows: x.rows, cols: x.cols, data: Float64Array.from(x.data) };
-const narrow = (x: Mat | F32Mat): Float32Array => (x.data instanceof Float32Array ? x.data : Float32Array.from(x.data));
 
 /**
  * `gemm` where either operand may already be float32: a large float32 matrix (m·n values) is handed to the
@@ -144,8 +190,14 @@ export async function gemmF32(a: Mat | F32Mat, b: Mat | F32Mat, form: GemmForm =
   if (!onRuntime(m, k, n)) return gemm(widen(a), widen(b), form);
   gemmCounters.runtimeMacs += m * k * n;
   const session = await sessionFor(form, false);
-  const out = await session.run({ a: f32(narrow(a), [a.rows, a.cols]), b: f32(narrow(b), [b.rows, b.cols]) });
-  return { rows: m, cols: n, data: Float64Array.from(out.c.data as Float32Array) };
+  const [fa, fb] = [operand32(a), operand32(b)];
+  const c32 = borrow32(m * n);
+  await session.run({ a: f32(fa.data, [a.rows, a.cols]), b: f32(fb.data, [b.rows, b.cols]) }, { c: f32(c32, [m, n]) });
+  const c = { rows: m, cols: n, data: Float64Array.from(c32) };
+  fa.done();
+  fb.done();
+  giveBack(c32);
+  return c;
 }
 
 /**

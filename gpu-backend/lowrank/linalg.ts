@@ -60,6 +60,22 @@ export function matmul(a: Mat, b: Mat): Mat {
   return productOf(a, b) ?? rowDots(a, transpose(b));
 }
 
+/**
+ * matmulTN's values for a caller that reads them at once: where the WebAssembly kernel runs, a view of its memory,
+ * valid until the next product on this thread (no array is made for a result that is read once and dropped).
+ */
+export function matmulTNTransient(a: Mat, b: Mat): Mat {
+  if (a.rows !== b.rows) throw new Error(`matmulTN: (${a.rows}×${a.cols})ᵀ · ${b.rows}×${b.cols}`);
+  if (b.cols === 1) return transposedTimesVector(a, b);
+  return productOf(a, b, true, true) ?? rowDots(transpose(a), transpose(b));
+}
+
+/** matmul's values for a caller that reads them at once, as matmulTNTransient. */
+export function matmulTransient(a: Mat, b: Mat): Mat {
+  if (a.cols !== b.rows) throw new Error(`matmul: ${a.rows}×${a.cols} · ${b.rows}×${b.cols}`);
+  return productOf(a, b, false, true) ?? rowDots(a, transpose(b));
+}
+
 /** aᵀ·b without the caller forming aᵀ. */
 export function matmulTN(a: Mat, b: Mat): Mat {
   if (a.rows !== b.rows) throw new Error(`matmulTN: (${a.rows}×${a.cols})ᵀ · ${b.rows}×${b.cols}`);
@@ -97,12 +113,12 @@ const WASM_MIN_MACS = 4096;
  * scalar), or null where it has not loaded or the product is too small. The kernel leaves an odd last row and
  * column, summed here in its order.
  */
-function productOf(a: Mat, b: Mat, aTransposed = false): Mat | null {
+function productOf(a: Mat, b: Mat, aTransposed = false, inPlace = false): Mat | null {
   const kernels = productKernels();
   const [m, k] = aTransposed ? [a.cols, a.rows] : [a.rows, a.cols];
   const n = b.cols;
   if (!kernels || m < 2 || n < 2 || m * k * n < WASM_MIN_MACS) return null;
-  const c = kernels.product(a.data, b.data, m, k, n, aTransposed);
+  const c = kernels.product(a.data, b.data, m, k, n, aTransposed, inPlace);
   const ad = a.data;
   const bd = b.data;
   // a's entry (i, p) sits at i·rowA + p·stepA.
@@ -241,6 +257,11 @@ export function sliceCols(a: Mat, from: number, to: number): Mat {
 /** Rows [from, to) of a (a copy). */
 export function sliceRows(a: Mat, from: number, to: number): Mat {
   return { rows: to - from, cols: a.cols, data: a.data.slice(from * a.cols, to * a.cols) };
+}
+
+/** Rows [from, to) of a as a view of a's values (no copy): for reading only, while a is not written. */
+export function rowBlock(a: Mat, from: number, to: number): Mat {
+  return { rows: to - from, cols: a.cols, data: a.data.subarray(from * a.cols, to * a.cols) };
 }
 
 /**

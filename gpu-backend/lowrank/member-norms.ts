@@ -5,6 +5,7 @@
  * before anything else could start. Small modules (the fixtures) keep float64's exact sums.
  */
 import { squaredNorm } from './delta-distance.ts';
+import { borrow32, giveBack } from './scratch-buffers.ts';
 import { gemmStacked32, onRuntime } from './gemm-runner.ts';
 import { type AlignedModule, memberCount, memberFactors, memberRank } from './reversible-types.ts';
 
@@ -19,16 +20,22 @@ export async function memberSquaredNorms(slot: AlignedModule): Promise<number[]>
     return norms;
   }
   const batch = present.length;
-  const bs = new Float32Array(batch * slot.out * r);
-  const as = new Float32Array(batch * r * slot.in);
+  // Lent buffers: every value is written below (a lower rank's columns zeroed), and they are dropped after the runs.
+  const bs = borrow32(batch * slot.out * r);
+  const as = borrow32(batch * r * slot.in);
   present.forEach((i, at) => {
     const m = stored[i]!;
     if (m.rank === r) bs.set(m.b, at * slot.out * r);
-    else for (let o = 0; o < slot.out; o++) bs.set(m.b.subarray(o * m.rank, (o + 1) * m.rank), (at * slot.out + o) * r);
+    else {
+      bs.fill(0, at * slot.out * r, (at + 1) * slot.out * r);
+      for (let o = 0; o < slot.out; o++) bs.set(m.b.subarray(o * m.rank, (o + 1) * m.rank), (at * slot.out + o) * r);
+    }
     as.set(m.a, at * r * slot.in);
+    as.fill(0, (at * r + m.rank) * slot.in, (at + 1) * r * slot.in);
   });
   const g = await gemmStacked32(bs, bs, batch, r, slot.out, r, 'tn');
   const h = await gemmStacked32(as, as, batch, r, slot.in, r, 'nt');
+  giveBack(bs, as);
   present.forEach((i, at) => {
     let s = 0;
     for (let e = at * r * r; e < (at + 1) * r * r; e++) s += g[e] * h[e];

@@ -20,8 +20,11 @@ const PAGE = 65536;
 export class ProductKernels {
   constructor(private readonly k: Exports) {}
 
-  /** a·b (or, with `aTransposed`, a holding aᵀ) as a fresh array; the caller fills the odd last row / column. */
-  product(a: Float64Array, b: Float64Array, m: number, k: number, n: number, aTransposed = false): Float64Array {
+  /**
+   * a·b (or, with `aTransposed`, a holding aᵀ) as a fresh array, or with `inPlace` as a view of the kernel's memory
+   * that the next product overwrites; the caller fills the odd last row / column.
+   */
+  product(a: Float64Array, b: Float64Array, m: number, k: number, n: number, aTransposed = false, inPlace = false): Float64Array {
     const bAt = 8 * m * k;
     const cAt = bAt + 8 * k * n;
     const end = cAt + 8 * m * n;
@@ -31,7 +34,7 @@ export class ProductKernels {
     new Float64Array(buffer, 0, m * k).set(a);
     new Float64Array(buffer, bAt, k * n).set(b);
     this.k.product(0, aTransposed ? 8 : 8 * k, aTransposed ? 8 * m : 8, bAt, cAt, m, k, n);
-    return new Float64Array(buffer.slice(cAt, end));
+    return inPlace ? new Float64Array(buffer, cAt, m * n) : new Float64Array(buffer.slice(cAt, end));
   }
 }
 

@@ -4,7 +4,16 @@
  */
 import { afterAll, describe, expect, test } from 'vitest';
 import { float32Of, keepFloat32 } from '../../gpu-backend/lowrank/float32-twin.ts';
-import { gemm, gemmBatch, gemmKept, type GemmForm, RUNTIME_MIN_MACS, setRuntimeMinMacs } from '../../gpu-backend/lowrank/gemm-runner.ts';
+import {
+  gemm,
+  gemmBatch,
+  gemmKept,
+  gemmLent,
+  type GemmForm,
+  RUNTIME_MIN_MACS,
+  setRuntimeMinMacs,
+} from '../../gpu-backend/lowrank/gemm-runner.ts';
+import { borrow32, borrow64, giveBack } from '../../gpu-backend/lowrank/scratch-buffers.ts';
 import { frobenius, type Mat, matmul, matmulNT, matmulTN, zeros } from '../../gpu-backend/lowrank/linalg.ts';
 import { randomMat } from './helpers.ts';
 
@@ -21,6 +30,21 @@ function relDiff(x: Mat, y: Mat): number {
 
 describe('gemm on the runtime', () => {
   afterAll(() => setRuntimeMinMacs(RUNTIME_MIN_MACS));
+
+  test('a lent result holds gemm’s values, and a buffer given back is lent again rather than made afresh', async () => {
+    setRuntimeMinMacs(0);
+    const [a, b] = operands('tn', 30, 20, 10, 21);
+    const lent = await gemmLent(a, b, 'tn');
+    expect(Array.from(lent.c.data)).toEqual(Array.from((await gemm(a, b, 'tn')).data));
+    lent.done();
+    const x = borrow32(100);
+    giveBack(x);
+    expect(borrow32(120).buffer).toBe(x.buffer); // the same power-of-two capacity (128)
+    const y = borrow64(5);
+    giveBack(y);
+    expect(borrow64(7).buffer).toBe(y.buffer);
+    expect(borrow64(9).buffer).not.toBe(y.buffer);
+  });
 
   test('a kept result carries the float32 values the runtime gave, and products that read it agree with fresh ones', async () => {
     setRuntimeMinMacs(0);

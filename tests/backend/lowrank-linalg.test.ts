@@ -17,7 +17,7 @@ import {
   transpose,
 } from '../../gpu-backend/lowrank/linalg.ts';
 import { adapterSpectra, gaussian, randomizedSvd } from '../../gpu-backend/lowrank/svd.ts';
-import { gramFactorAsync, POOL_MIN_N, qrAsync, symEigAsync } from '../../gpu-backend/lowrank/float64-pool.ts';
+import { gramFactorAsync, handOver, orthonormalAsync, POOL_MIN_N, qrAsync, symEigAsync } from '../../gpu-backend/lowrank/float64-pool.ts';
 import { gramFactor } from '../../gpu-backend/lowrank/gram-factor.ts';
 import { symEig } from '../../gpu-backend/lowrank/symmetric-eigen.ts';
 import { FIXTURE } from './helpers.ts';
@@ -134,6 +134,16 @@ describe('SVD and eigen', () => {
     const [threadedFactor, threadedQr] = await Promise.all([gramFactorAsync(g, 1e-13), qrAsync(x)]);
     expect(threadedFactor).toEqual(gramFactor(g, 1e-13));
     expect(threadedQr).toEqual(qr(x));
+  });
+
+  test('orthonormalAsync gives qr’s Q; a matrix handed over goes to the thread as it is, and only it', async () => {
+    const x = random(POOL_MIN_N + 50, POOL_MIN_N + 10, 22);
+    const kept = fromArray(x.rows, x.cols, x.data);
+    const given = handOver(fromArray(x.rows, x.cols, x.data));
+    expect(await orthonormalAsync(kept)).toEqual(qr(x).q);
+    expect(kept.data).toEqual(x.data); // copied: the caller's array is intact
+    expect(await orthonormalAsync(given)).toEqual(qr(x).q);
+    expect(given.data.length).toBe(0); // its buffer went to the thread (detached here)
   });
 
   test('svdOfProduct matches the dense SVD of b·a, values and reconstruction', () => {

@@ -3,7 +3,7 @@
  * memory it works in. Loading is asynchronous (wabt's compiler starts so); a solve before it is done runs the
  * JavaScript solver, which gives bitwise the same results, so only the speed depends on it.
  */
-import { instantiateWat } from './wat-module.ts';
+import { loadOnce } from './wat-module.ts';
 
 interface Exports {
   memory: { buffer: ArrayBuffer; grow(pages: number): number };
@@ -167,19 +167,10 @@ export class EigenKernels {
   }
 }
 
-let loading: Promise<EigenKernels> | undefined;
-let loaded: EigenKernels | null = null;
+const kernels = loadOnce('eigen-kernels.wat', (exports) => new EigenKernels(exports as Exports));
 
 /** Compiles the kernels (once); a float64 thread awaits this before it takes work. */
-export function loadEigenKernels(): Promise<EigenKernels> {
-  loading ??= (async () => {
-    loaded = new EigenKernels((await instantiateWat('eigen-kernels.wat')) as Exports);
-    return loaded;
-  })();
-  return loading;
-}
+export const loadEigenKernels = (): Promise<EigenKernels> => kernels.load();
 
 /** The kernels once loaded, else null (the caller runs the JavaScript loops). */
-export function eigenKernels(): EigenKernels | null {
-  return loaded;
-}
+export const eigenKernels = (): EigenKernels | null => kernels.current();

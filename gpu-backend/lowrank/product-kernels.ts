@@ -3,7 +3,7 @@
  * memory it works in. Loading is asynchronous (wabt's compiler starts so); a product before it is done runs the
  * JavaScript loop, which gives bitwise the same results, so only the speed depends on it.
  */
-import { instantiateWat } from './wat-module.ts';
+import { loadOnce } from './wat-module.ts';
 
 interface Exports {
   memory: { buffer: ArrayBuffer; grow(pages: number): number };
@@ -38,19 +38,10 @@ export class ProductKernels {
   }
 }
 
-let loading: Promise<ProductKernels> | undefined;
-let loaded: ProductKernels | null = null;
+const kernels = loadOnce('product-kernels.wat', (exports) => new ProductKernels(exports as Exports));
 
 /** Compiles the kernel (once). */
-export function loadProductKernels(): Promise<ProductKernels> {
-  loading ??= (async () => {
-    loaded = new ProductKernels((await instantiateWat('product-kernels.wat')) as Exports);
-    return loaded;
-  })();
-  return loading;
-}
+export const loadProductKernels = (): Promise<ProductKernels> => kernels.load();
 
 /** The kernel once loaded, else null (the caller runs the JavaScript loop). */
-export function productKernels(): ProductKernels | null {
-  return loaded;
-}
+export const productKernels = (): ProductKernels | null => kernels.current();

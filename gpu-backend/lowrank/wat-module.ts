@@ -36,3 +36,20 @@ export function compileWat(file: string): Promise<WasmModule> {
 export async function instantiateWat(file: string): Promise<unknown> {
   return new WebAssembly.Instance(await compileWat(file), {}).exports;
 }
+
+/**
+ * A kernel module instantiated once per process, wrapped by `wrap`: `load` compiles it (a caller that must have it
+ * awaits this), `current` is the instance once loaded, else null (the caller runs its JavaScript instead).
+ */
+export function loadOnce<T>(file: string, wrap: (exports: unknown) => T): { load(): Promise<T>; current(): T | null } {
+  let loading: Promise<T> | undefined;
+  let loaded: T | null = null;
+  return {
+    load: () =>
+      (loading ??= (async () => {
+        loaded = wrap(await instantiateWat(file));
+        return loaded;
+      })()),
+    current: () => loaded,
+  };
+}

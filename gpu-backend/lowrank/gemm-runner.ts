@@ -57,7 +57,7 @@ function graphOf(form: GemmForm, batched: boolean): Uint8Array {
   return g.toOnnx();
 }
 
-function shapeOf(a: Mat, b: Mat, form: GemmForm): { m: number; k: number; n: number } {
+function shapeOf(a: Mat | F32Mat, b: Mat | F32Mat, form: GemmForm): { m: number; k: number; n: number } {
   const [m, k] = form === 'tn' ? [a.cols, a.rows] : [a.rows, a.cols];
   const [k2, n] = form === 'nt' ? [b.cols, b.rows] : [b.rows, b.cols];
   if (k !== k2) throw new Error(`gemm ${form}: ${a.rows}×${a.cols} and ${b.rows}×${b.cols} do not chain`);
@@ -86,13 +86,7 @@ export async function gemm(a: Mat, b: Mat, form: GemmForm = 'nn'): Promise<Mat> 
 export async function gemmLent(a: Mat, b: Mat, form: GemmForm = 'nn'): Promise<{ c: Mat; done: () => void }> {
   const { m, k, n } = shapeOf(a, b, form);
   if (!onRuntime(m, k, n)) return { c: await gemm(a, b, form), done: () => undefined };
-  gemmCounters.runtimeMacs += m * k * n;
-  const session = await sessionFor(form, false);
-  const [fa, fb] = [operand32(a), operand32(b)];
-  const c32 = borrow32(m * n);
-  await session.run({ a: f32(fa.data, [a.rows, a.cols]), b: f32(fb.data, [b.rows, b.cols]) }, { c: f32(c32, [m, n]) });
-  fa.done();
-  fb.done();
+  const c32 = await runInto(a, b, form, borrow32(m * n));
   const c = borrow64(m * n);
   c.set(c32);
   giveBack(c32);
@@ -114,18 +108,24 @@ async function product(a: Mat, b: Mat, form: GemmForm, kept = false): Promise<{ 
     gemmCounters.localMacs += m * k * n;
     return { c: local(a, b, form) };
   }
-  gemmCounters.runtimeMacs += m * k * n;
-  const session = await sessionFor(form, false);
-  const [fa, fb] = [operand32(a), operand32(b)];
   // A result the caller keeps (gemmKept) keeps its own float32 array; else the output is lent too.
-  const c32 = kept ? new Float32Array(m * n) : borrow32(m * n);
-  await session.run({ a: f32(fa.data, [a.rows, a.cols]), b: f32(fb.data, [b.rows, b.cols]) }, { c: f32(c32, [m, n]) });
+  const c32 = await runInto(a, b, form, kept ? new Float32Array(m * n) : borrow32(m * n));
   const c = { rows: m, cols: n, data: Float64Array.from(c32) };
-  fa.done();
-  fb.done();
   if (kept) return { c, c32 };
   giveBack(c32);
   return { c };
+}
+
+/** op(a)·op(b) by `form` on the runtime, written into `c32` (m·n values), which it returns. */
+async function runInto(a: Mat | F32Mat, b: Mat | F32Mat, form: GemmForm, c32: Float32Array): Promise<Float32Array> {
+  const { m, k, n } = shapeOf(a, b, form);
+  gemmCounters.runtimeMacs += m * k * n;
+  const session = await sessionFor(form, false);
+  const [fa, fb] = [operand32(a), operand32(b)];
+  await session.run({ a: f32(fa.data, [a.rows, a.cols]), b: f32(fb.data, [b.rows, b.cols]) }, { c: f32(c32, [m, n]) });
+  fa.done();
+  fb.done();
+  return c32;
 }
 
 /**
@@ -186,16 +186,10 @@ const widen = (x: Mat | F32Mat): Mat =>
  * session without the two copies that converting it to and from float64 would cost on every product.
  */
 export async function gemmF32(a: Mat | F32Mat, b: Mat | F32Mat, form: GemmForm = 'nn'): Promise<Mat> {
-  const { m, k, n } = shapeOf(a as Mat, b as Mat, form);
+  const { m, k, n } = shapeOf(a, b, form);
   if (!onRuntime(m, k, n)) return gemm(widen(a), widen(b), form);
-  gemmCounters.runtimeMacs += m * k * n;
-  const session = await sessionFor(form, false);
-  const [fa, fb] = [operand32(a), operand32(b)];
-  const c32 = borrow32(m * n);
-  await session.run({ a: f32(fa.data, [a.rows, a.cols]), b: f32(fb.data, [b.rows, b.cols]) }, { c: f32(c32, [m, n]) });
+  const c32 = await runInto(a, b, form, borrow32(m * n));
   const c = { rows: m, cols: n, data: Float64Array.from(c32) };
-  fa.done();
-  fb.done();
   giveBack(c32);
   return c;
 }

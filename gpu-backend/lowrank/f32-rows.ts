@@ -4,7 +4,7 @@
  * into one array would hold the merged delta twice.
  */
 import { type F32Mat, gemmF32 } from './gemm-runner.ts';
-import type { Mat } from './linalg.ts';
+import { type Mat, rowBlock } from './linalg.ts';
 
 export interface F32Rows {
   rows: number;
@@ -14,13 +14,6 @@ export interface F32Rows {
 }
 
 export const isRows = (a: Mat | F32Mat | F32Rows): a is F32Rows => 'parts' in a;
-
-/** Rows [from, to) of x, as a view. */
-const rowsOf = (x: Mat, from: number, to: number): Mat => ({
-  rows: to - from,
-  cols: x.cols,
-  data: x.data.subarray(from * x.cols, to * x.cols),
-});
 
 /** a·x ('nn') or a·xᵀ ('nt'): each block's rows of the result. */
 export async function rowsTimes(a: F32Rows, x: Mat, form: 'nn' | 'nt'): Promise<Mat> {
@@ -39,7 +32,7 @@ export async function rowsTransposeTimes(a: F32Rows, x: Mat, aFirst: boolean): P
   let sum: Mat | null = null;
   let row = 0;
   for (const part of a.parts) {
-    const xs = rowsOf(x, row, row + part.rows);
+    const xs = rowBlock(x, row, row + part.rows);
     const p = aFirst ? await gemmF32(part, xs, 'tn') : await gemmF32(xs, part, 'tn');
     if (sum) for (let i = 0; i < p.data.length; i++) sum.data[i] += p.data[i];
     else sum = p;

@@ -19,12 +19,15 @@ export function selfStatusMb(key: 'VmHWM' | 'VmRSS'): number {
   return Number.parseInt(line.slice(key.length + 1), 10) / 1024;
 }
 
-/** Resident memory of a process, in MB. */
-export async function rssMb(pid: number): Promise<number> {
+/** A memory line of a process' /proc/<pid>/status in MB (NaN where it has none). */
+export async function statusMb(pid: number, key: 'VmHWM' | 'VmRSS'): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? Number.NaN);
+  const kb = Number(new RegExp(`${key}:\\s+(\\d+) kB`).exec(status)?.[1] ?? Number.NaN);
   return kb / 1024;
 }
+
+/** Resident memory of a process, in MB. */
+export const rssMb = (pid: number): Promise<number> => statusMb(pid, 'VmRSS');
 
 /** The fields of /proc/<pid>/stat after the command name (which may hold spaces): [state, ppid, pgrp, …]. */
 async function statFields(pid: number): Promise<string[] | null> {

@@ -179,20 +179,29 @@ export async function finished(api: EdgeApi, path: string, boxS: number): Promis
  * are looked up every 4 s, not at each sample: the lookup walks every process on the machine (~20 ms of CPU with
  * ~120 processes), which at every sample took ~9% of a core from the decode being timed on this 2-core machine.
  */
-function rssPeak(pid: number): { peek: () => Promise<number>; stop: () => Promise<number> } {
+export function rssPeak(pid: number): {
+  peek: () => Promise<number>;
+  atPeak: () => Record<number, number>;
+  stop: () => Promise<number>;
+} {
   let peak = 0;
   let running = true;
   let members: number[] = [pid];
-  const sample = async () => (await Promise.all(members.map((p) => rssMb(p).catch(() => 0)))).reduce((a, b) => a + (b || 0), 0);
+  /** Each member's RSS at the group's peak (bench serving-rss prints it). */
+  let atPeak: Record<number, number> = {};
   const loop = (async () => {
     for (let i = 0; running; i++) {
       if (i % 16 === 0) members = await groupOf(pid).catch(() => members);
-      peak = Math.max(peak, await sample());
+      const each = await Promise.all(members.map((p) => rssMb(p).catch(() => 0)));
+      const sum = each.reduce((a, b) => a + (b || 0), 0);
+      if (sum > peak) atPeak = Object.fromEntries(members.map((p, j) => [p, each[j]]));
+      peak = Math.max(peak, sum);
       await sleep(250);
     }
   })();
   return {
     peek: async () => Math.max(peak, await groupRssMb(pid).catch(() => 0)),
+    atPeak: () => atPeak,
     stop: async () => {
       running = false;
       await loop;

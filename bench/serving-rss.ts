@@ -10,7 +10,7 @@
  * 1), so that settings and commits compare in one run.
  * SERVING_RSS_CHECKPOINT: a folder holding a random 1B checkpoint to upload (default: written fresh).
  */
-import { link, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { link, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
@@ -22,46 +22,13 @@ import { EdgeApi } from '../scripts/edge-api.ts';
 import type { EdgeStack } from '../scripts/edge-stack.ts';
 import { startBenchBackend, startEdgeAndBackend, ADMIN_TOKEN } from './bench-stack.ts';
 import { table } from './measure.ts';
-import { cpuMs, groupOf, rssMb } from './proc-stats.ts';
+import { cpuMs, groupOf, rssMb, statusMb } from './proc-stats.ts';
 import { LLAMA_1B_CONFIG, writeRandomCheckpoint } from './random-checkpoint.ts';
-import { finished, promptOf, streamed, uploadCheckpoint } from './scale.ts';
+import { finished, promptOf, rssPeak, streamed, uploadCheckpoint } from './scale.ts';
 import { describeSmaps, smapsBreakdown } from './smaps.ts';
 
 const BASE = 'rss-base';
-async function statusMb(pid: number, field: 'VmHWM' | 'VmRSS'): Promise<number> {
-  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(await readFile(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : Number.NaN;
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Scale's sampler: the group's VmRSS summed, every 250 ms, the members looked up every 4 s. */
-function rssPeak(pid: number) {
-  let peak = 0;
-  let running = true;
-  let members = [pid];
-  /** Each member's RSS at the group's peak. */
-  let atPeak: Record<number, number> = {};
-  const loop = (async () => {
-    for (let i = 0; running; i++) {
-      if (i % 16 === 0) members = await groupOf(pid).catch(() => members);
-      const all = await Promise.all(members.map((p) => rssMb(p).catch(() => 0)));
-      const sum = all.reduce((a, b) => a + (b || 0), 0);
-      if (sum > peak) atPeak = Object.fromEntries(members.map((p, j) => [p, all[j]]));
-      peak = Math.max(peak, sum);
-      await sleep(250);
-    }
-  })();
-  return {
-    atPeak: () => atPeak,
-    peek: () => peak,
-    stop: async () => {
-      running = false;
-      await loop;
-      return peak;
-    },
-  };
-}
 
 interface Variant {
   name: string;
@@ -94,7 +61,7 @@ async function serveOnce(edge: EdgeStack, api: EdgeApi, stateDir: string, v: Var
     }
     await streamed(api, model, p16, 1);
     await sleep(300);
-    const short = serving.peek();
+    const short = await serving.peek();
     console.log(`[${v.name}] short peak by member: ${JSON.stringify(serving.atPeak())}`);
     const shortSmaps = await smapsBreakdown(pid);
     // The backend's own peak over the long prompt, between samples too: VmHWM, reset to the current RSS first.

@@ -29,6 +29,8 @@ const benches: Record<string, () => Promise<{ run: (quick: boolean) => Promise<R
   'serving-rss': () => import('./serving-rss.ts'),
   'first-decode': () => import('./first-decode.ts'),
   'decode-profile': () => import('./decode-profile.ts'),
+  'factor-layout': () => import('./factor-layout.ts'),
+  'adapter-1b': () => import('./adapter-1b.ts'),
 };
 
 const [name, ...flags] = process.argv.slice(2);

@@ -11,8 +11,10 @@
  * So the shared basis is the same path as the adapters, not a second one beside it: a graph with both paths ran
  * every node of both on every step, and the unused one cost ~9% of a batch-1 step (engine/README.md).
  *
- * Both factors are stored transposed, the scale folded into B, so the graph multiplies them without a Transpose node
- * (which onnxruntime does not fuse for batched non-constant operands, and which would copy every adapter every step).
+ * Both factors are stored transposed, the scale folded into B, so the graph multiplies them as plain MatMuls, which
+ * MLAS runs at one row per product with its M = 1 kernel, reading the factor in place. (A Transpose of PEFT's B would
+ * be fused into a FusedMatMul and copy nothing, but its transposed kernel was slower at batch 1 on the 1B shape and
+ * faster only for 32 distinct adapters: engine/README.md, issue 18's sixth round.)
  * Rows are written lazily, the first time a step feeds them per row: a batch whose rows all run tasks of one basis
  * reads V and Uᵀ from the basis' own image and writes only each row's k×k cores, so admitting a task copies no V and no
  * Uᵀ (writing every row's factors eagerly took a task's first token from ~1× to ~3-10× the base's on the loaded machine).

@@ -11,15 +11,27 @@
  * batch 32 with 32 distinct adapters, batch 32 with one shared factor set, at the 135M shape, and batch 1 at the
  * Llama-3.2-1B shape; one and two onnxruntime threads; the layouts run in turn, median CPU and wall time per run.
  * Two more keep A as stored and change only B: `bTransB` (B [rows, out, R], FusedMatMul transB=1) and `bLeft`
- * (Δᵀ = B·hᵀ with B [rows, out, R]).
+ * (Δᵀ = B·hᵀ with B [rows, out, R]). And `inline` (see INLINE_LIMIT) keeps every product on one thread.
  */
 import { Graph, type Value } from '../gpu-backend/engine/graph.ts';
-import { add, matmul, reshape, splitEqual } from '../gpu-backend/engine/ops.ts';
+import { add, concat, matmul, reshape, splitEqual } from '../gpu-backend/engine/ops.ts';
 import { createSession, f32, type ort } from '../gpu-backend/engine/runtime.ts';
 import { randomFloats, table } from './measure.ts';
 
-type Layout = 'stored' | 'transB' | 'gemm' | 'left' | 'bTransB' | 'bLeft';
-const LAYOUTS: Layout[] = ['stored', 'transB', 'gemm', 'left', 'bTransB', 'bLeft'];
+type Layout = 'stored' | 'transB' | 'gemm' | 'left' | 'bTransB' | 'bLeft' | 'inline';
+const LAYOUTS: Layout[] = ['stored', 'transB', 'gemm', 'left', 'bTransB', 'bLeft', 'inline'];
+
+/**
+ * MLAS runs a GEMM on one thread below M·N·K = 64K (MLAS_SGEMM_THREAD_COMPLEXITY) and hands larger ones to the pool.
+ * `inline` keeps every product under it, so none waits for a second thread: one x·A per member, and A and B cut into
+ * equal parts along K (summed) or N (concatenated), at the cost of more nodes.
+ */
+const INLINE_LIMIT = 65536;
+const partsUnder = (size: number, extent: number) => {
+  let parts = 1;
+  while (size / parts >= INLINE_LIMIT && extent % (parts * 2) === 0) parts *= 2;
+  return parts;
+};
 
 interface Shape {
   name: string;
@@ -32,7 +44,8 @@ const SHAPES: Shape[] = [
   { name: '135M', layers: 30, hidden: 576, kv: 192, inter: 1536 },
   { name: '1B', layers: 16, hidden: 2048, kv: 512, inter: 8192 },
 ];
-const R = 16;
+// FACTOR_LAYOUT_RANK: the factors' rank (16; 1 is what a step with no adapter feeds).
+const R = Number(process.env.FACTOR_LAYOUT_RANK ?? 16);
 
 const units = (s: Shape) => [
   { in: s.hidden, outs: [s.hidden, s.kv, s.kv] },
@@ -63,7 +76,16 @@ function pathGraph(s: Shape, layout: Layout, rows: number, factorRows: number): 
       const x = xs.get(u.in)!;
       const id = `${l}.${ui}`;
       let hs: Value[];
-      if (layout === 'left') {
+      if (layout === 'inline') {
+        // Per member: x·A_i (K cut into parts when in·R is too large), then its own R×R core.
+        const kParts = partsUnder(u.in * R, u.in);
+        const xParts = kParts > 1 ? splitEqual(g, x, -1, kParts) : [x];
+        hs = u.outs.map((_, i) => {
+          const products = xParts.map((xp, p) => matmul(g, xp, input(`a${id}.${i}.${p}`, [factorRows, u.in / kParts, R])));
+          const h = products.length > 1 ? g.node('Sum', products, [{ type: 'float32', shape: products[0].shape }])[0] : products[0];
+          return matmul(g, h, input(`c${id}.${i}`, [factorRows, R, R]));
+        });
+      } else if (layout === 'left') {
         const xt = reshape(g, x, [rows, u.in, 1]);
         const ht = matmul(g, input(`c${id}`, [factorRows, W, W]), matmul(g, input(`a${id}`, [factorRows, W, u.in]), xt));
         hs = n > 1 ? splitEqual(g, ht, 1, n) : [ht];
@@ -84,7 +106,13 @@ function pathGraph(s: Shape, layout: Layout, rows: number, factorRows: number): 
       }
       u.outs.forEach((out, i) => {
         let d: Value;
-        if (layout === 'left') d = reshape(g, matmul(g, input(`b${id}.${i}`, [factorRows, out, R]), hs[i]), [rows, 1, out]);
+        if (layout === 'inline') {
+          const nParts = partsUnder(R * out, out);
+          const parts = Array.from({ length: nParts }, (_, p) =>
+            matmul(g, hs[i], input(`b${id}.${i}.${p}`, [factorRows, R, out / nParts])),
+          );
+          d = nParts > 1 ? concat(g, parts, -1) : parts[0];
+        } else if (layout === 'left') d = reshape(g, matmul(g, input(`b${id}.${i}`, [factorRows, out, R]), hs[i]), [rows, 1, out]);
         else if (layout === 'bLeft')
           d = reshape(g, matmul(g, input(`b${id}.${i}`, [factorRows, out, R]), reshape(g, hs[i], [rows, R, 1])), [rows, 1, out]);
         else if (layout === 'bTransB') d = fusedMatMul(g, hs[i], input(`b${id}.${i}`, [factorRows, out, R]), [rows, 1, out]);

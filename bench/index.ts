@@ -12,6 +12,7 @@ const benches: Record<string, () => Promise<{ run: (quick: boolean) => Promise<R
   engine: () => import('./engine.ts'),
   train: () => import('./train.ts'),
   merge: () => import('./merge.ts'),
+  'merge-job': () => import('./merge-job.ts'),
   eigen: () => import('./eigen.ts'),
   serve: () => import('./serve.ts'),
   'edge-rounds': () => import('./edge-rounds.ts'),

@@ -45,7 +45,7 @@ const RANK = 16;
 const TRAIN_STEPS = 20;
 
 /** The quick run's shape: Llama-3.2-1B's structure (GQA, tied embeddings) at a size that runs in seconds. */
-const SMALL_CONFIG = {
+export const SMALL_CONFIG = {
   ...LLAMA_1B_CONFIG,
   vocab_size: 2048,
   hidden_size: 256,
@@ -162,14 +162,14 @@ interface Job {
   result: Record<string, unknown> | null;
 }
 
-/** A job polled until it finishes or its box runs out (then null). */
-export async function finished(api: EdgeApi, path: string, boxS: number): Promise<Job | null> {
+/** A job polled every `pollMs` until it finishes or its box runs out (then null). */
+export async function finished(api: EdgeApi, path: string, boxS: number, pollMs = 1000): Promise<Job | null> {
   const t0 = performance.now();
   while (seconds(t0) < boxS) {
     // On a loaded machine the local edge misses a poll now and then (fetch failed); the next one counts.
     const job = (await api.json(path).catch(() => null)) as Job | null;
     if (job && ['succeeded', 'failed', 'cancelled'].includes(job.status)) return job;
-    await sleep(1000);
+    await sleep(pollMs);
   }
   return null;
 }

@@ -17,6 +17,7 @@ import {
   type RevertSpec,
 } from './edge-client.ts';
 import type { Outcome, WorkerDeps } from './fine-tuning.ts';
+import { JobPhases, type PhaseTimes } from './job-phases.ts';
 import { errorText, type LeasedJob } from './leased-job.ts';
 
 export type ArtifactSpec = MergeSpec | RevertSpec | CompressionSpec | QuantizationSpec;
@@ -28,6 +29,8 @@ export interface Built {
   result?: JobResult;
   /** One line for the backend's log. */
   summary: string;
+  /** Where the compute thread's time went (job-phases.ts). */
+  phases?: PhaseTimes;
 }
 
 /** The final word is retried through short edge outages; a longer one lets the lease expire (the next holder redoes the job). */
@@ -40,16 +43,26 @@ const WHAT: Record<ArtifactSpec['kind'], string> = {
   quantization: 'quantizing the base model',
 };
 
-export async function runArtifactJob(spec: ArtifactSpec, job: LeasedJob, deps: WorkerDeps, build: () => Promise<Built>): Promise<Outcome> {
+export async function runArtifactJob(
+  spec: ArtifactSpec,
+  job: LeasedJob,
+  deps: WorkerDeps,
+  build: (phases: JobPhases) => Promise<Built>,
+): Promise<Outcome> {
   const key = `${spec.kind}/${spec.id}`;
+  const phases = new JobPhases();
   try {
     await unpublish(deps.store, spec.output_prefix);
-    const built = await build();
+    phases.mark('unpublish');
+    const built = await build(phases);
     if (job.stopped) return 'stopped';
     await publishArtifact(deps.store, spec.output_prefix, spec.id, built.layout, built.files, job.signal);
+    phases.mark('publish');
     if (job.stopped) return 'stopped';
     console.log(`backend: ${key} published (${built.summary}).`);
     const state = await job.report(() => deps.client.complete(spec.kind, spec.id, { result: built.result }), REPORT_RETRIES);
+    phases.mark('complete');
+    console.log(`backend: ${key} ${phases}`);
     return state ? 'succeeded' : 'stopped';
   } catch (err) {
     if (job.stopped) return 'stopped';

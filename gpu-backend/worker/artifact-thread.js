@@ -11,7 +11,10 @@ const { computeArtifact } = await import('./artifact-compute.ts');
 const { useExecutionProvider } = await import('../engine/providers.ts');
 try {
   await useExecutionProvider(workerData.provider);
+  // From the backend's call to here: the thread's start, its loader and the modules it imports.
+  const started = performance.timeOrigin + performance.now() - workerData.sentAt;
   const built = await computeArtifact(workerData.input);
+  built.phases = { thread_start: started, ...built.phases };
   parentPort.postMessage({ built }, [...new Set(built.files.map(([, bytes]) => bytes.buffer))]);
 } catch (err) {
   // An InvalidInputError is the user's to fix: its code, message and param cross over as they are.

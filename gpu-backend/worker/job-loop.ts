@@ -27,8 +27,8 @@ function run(spec: Spec, job: LeasedJob, deps: WorkerDeps): Promise<Outcome> {
       return runFineTuning(spec, job, deps);
     // Inputs are fetched here; the algebra runs on a thread of its own.
     case 'merge':
-      return runArtifactJob(spec, job, deps, async () =>
-        computeInThread({ spec, members: await loadMembers(deps.folders, spec, spec.members) }, job.signal),
+      return runArtifactJob(spec, job, deps, async (phases) =>
+        computeInThread({ spec, members: await loadMembers(deps.folders, spec, spec.members, phases) }, job.signal, phases),
       );
     case 'revert':
       return runArtifactJob(spec, job, deps, async () => computeInThread({ spec, ...(await loadBasis(deps.store, spec)) }, job.signal));

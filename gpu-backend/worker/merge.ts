@@ -14,6 +14,7 @@ import { adapterFiles } from '../lowrank/peft-adapter.ts';
 import { encodeReversibleMerge } from '../lowrank/reversible.ts';
 import type { Built } from './artifact-job.ts';
 import type { MergeSpec } from './edge-client.ts';
+import { JobPhases } from './job-phases.ts';
 
 export function peftAdapterFiles(adapter: Parameters<typeof adapterFiles>[0]): [string, Uint8Array][] {
   const { config, weights } = adapterFiles(adapter);
@@ -45,23 +46,25 @@ export async function mergeArtifact(spec: MergeSpec, members: Member[]): Promise
   const rankRefused = rankRefusal(spec.method, params, ranks);
   if (rankRefused) invalid(rankRefused.code, rankRefused.message, rankRefused.param);
 
+  const phases = new JobPhases();
   const built = await implementationOf(spec.method).build(members, params);
+  phases.mark('merge');
   const { report } = built;
   const result = {
     tasks: report.tasks.map((t) => ({ adapter_id: t.name, name: names.get(t.name) ?? t.name, relative_error: t.relativeError })),
     storage_fraction: report.storage,
     rank: report.rank,
   };
-  if (built.layout === 'peft_adapter')
-    return { layout: built.layout, files: peftAdapterFiles(built.adapter), result, summary: report.summary };
+  if (built.layout === 'peft_adapter') {
+    const files = peftAdapterFiles(built.adapter);
+    phases.mark('serialize');
+    return { layout: built.layout, files, result, summary: report.summary, phases: phases.ms };
+  }
   const { manifest, tensors } = encodeReversibleMerge(built.merge);
-  return {
-    layout: built.layout,
-    files: [
-      [BASIS_TENSORS, encodeSafetensors(tensors)],
-      [BASIS_MANIFEST, new TextEncoder().encode(JSON.stringify(manifest))],
-    ],
-    result,
-    summary: report.summary,
-  };
+  const files: Built['files'] = [
+    [BASIS_TENSORS, encodeSafetensors(tensors)],
+    [BASIS_MANIFEST, new TextEncoder().encode(JSON.stringify(manifest))],
+  ];
+  phases.mark('serialize');
+  return { layout: built.layout, files, result, summary: report.summary, phases: phases.ms };
 }

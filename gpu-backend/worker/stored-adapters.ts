@@ -5,6 +5,7 @@ import { readAdapterFolder } from '../formats/files.ts';
 import type { Member } from '../lowrank/members.ts';
 import { ADAPTER_FILES, type FolderCache } from '../storage/folder-cache.ts';
 import type { Spec } from './edge-client.ts';
+import type { JobPhases } from './job-phases.ts';
 
 type AdapterRef = { id: string; name: string; storage_prefix: string };
 
@@ -17,9 +18,14 @@ export async function loadAdapter(folders: FolderCache, ref: AdapterRef, model: 
 }
 
 /** Members named by adapter id: ids never change, so a merge's tasks stay findable whatever the adapters are called. */
-export async function loadMembers(folders: FolderCache, spec: Spec, refs: AdapterRef[]): Promise<Member[]> {
+export async function loadMembers(folders: FolderCache, spec: Spec, refs: AdapterRef[], phases?: JobPhases): Promise<Member[]> {
   const model = baseConfig(spec);
   const members: Member[] = [];
-  for (const ref of refs) members.push({ name: ref.id, baseModel: spec.base_model.name, adapter: await loadAdapter(folders, ref, model) });
+  for (const ref of refs) {
+    const dir = await folders.fetch(ref.storage_prefix, ADAPTER_FILES);
+    phases?.mark('fetch');
+    members.push({ name: ref.id, baseModel: spec.base_model.name, adapter: await readAdapterFolder(dir, model) });
+    phases?.mark('parse');
+  }
   return members;
 }

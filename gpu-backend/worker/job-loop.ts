@@ -27,14 +27,16 @@ function run(spec: Spec, job: LeasedJob, deps: WorkerDeps): Promise<Outcome> {
       return runFineTuning(spec, job, deps);
     // Inputs are fetched here; the algebra runs on a thread of its own.
     case 'merge':
-      return runArtifactJob(spec, job, deps, async (phases) =>
-        computeInThread({ spec, members: await loadMembers(deps.folders, spec, spec.members, phases) }, job.signal, phases),
+      return runArtifactJob(spec, job, deps, (phases) =>
+        computeInThread(async () => ({ spec, members: await loadMembers(deps.folders, spec, spec.members, phases) }), job.signal, phases),
       );
     case 'revert':
-      return runArtifactJob(spec, job, deps, async () => computeInThread({ spec, ...(await loadBasis(deps.store, spec)) }, job.signal));
+      return runArtifactJob(spec, job, deps, () =>
+        computeInThread(async () => ({ spec, ...(await loadBasis(deps.store, spec)) }), job.signal),
+      );
     case 'compression':
-      return runArtifactJob(spec, job, deps, async () =>
-        computeInThread({ spec, source: await loadAdapter(deps.folders, spec.source, baseConfig(spec)) }, job.signal),
+      return runArtifactJob(spec, job, deps, () =>
+        computeInThread(async () => ({ spec, source: await loadAdapter(deps.folders, spec.source, baseConfig(spec)) }), job.signal),
       );
     // Streams the checkpoint matrix by matrix through files, so it runs here rather than on a thread.
     case 'quantization':

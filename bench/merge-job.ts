@@ -13,6 +13,9 @@
  *  - Then, in turn, the same merge in this process on the same members (mergeArtifact, as the compute thread runs it):
  *    the algebra alone, with its serialization, and its CPU.
  *  - The basis tensors' SHA-256 from the job's manifest, and whether the in-process merge wrote the same bytes.
+ *  - With MERGE_JOB_BASELINE (the path of another checkout), rounds alternate between that checkout's backend and
+ *    this one's (four rounds in a full run), so a change is compared in turn on a loaded machine; the in-process
+ *    merge then runs once, after the last round.
  * No yardstick: every figure is a time of one job, and the ratios that matter (the algebra's share of the job) are
  * taken within a run.
  */
@@ -59,7 +62,10 @@ const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest(
 export async function run(quick: boolean): Promise<Record<string, unknown>> {
   const rawConfig = quick ? SMALL_CONFIG : LLAMA_1B_CONFIG;
   const cfg = parseModelConfig(rawConfig);
-  const rounds = quick ? 1 : 2;
+  const baseline = process.env.MERGE_JOB_BASELINE;
+  const rounds = (quick ? 1 : 2) * (baseline ? 2 : 1);
+  /** The checkout a round's backend runs from: with a baseline, odd rounds are its. */
+  const checkoutOf = (round: number) => (baseline && round % 2 === 1 ? baseline : undefined);
   const stateDir = await mkdtemp(join(tmpdir(), 'rankgate-bench-merge-job-'));
   const rows: [string, string | number][] = [];
   const out: Record<string, unknown> = { bench: 'merge-job', quick, shape: quick ? 'small' : 'llama-3.2-1b', basis_size: BASIS_SIZE };
@@ -91,14 +97,14 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
     }
     out.member_mb = memberBytes / 1024 ** 2;
 
-    const jobs: { wallS: number; cpuS: number; phases: Record<string, number> }[] = [];
+    const jobs: { checkout: string; wallS: number; cpuS: number; phases: Record<string, number> }[] = [];
     const inProcess: { wallS: number; cpuS: number; phases: Record<string, number> }[] = [];
     let jobTensorsSha = '';
     let inProcessSha = '';
     for (let round = 0; round < rounds; round++) {
       if (round > 0) {
         await backend.stop();
-        backend = await startBenchBackend(edge, stateDir, { CACHE_DIR: join(stateDir, `backend-cache-${round}`) });
+        backend = await startBenchBackend(edge, stateDir, { CACHE_DIR: join(stateDir, `backend-cache-${round}`) }, checkoutOf(round));
       }
       const pid = backend.child.pid!;
       const cpu0 = await cpuMs(pid);
@@ -116,10 +122,13 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
       const phases = loggedPhases(backend.logs(), merge.id);
       if (!phases) throw new Error(`the backend logged no phases for merge ${merge.id}:\n${backend.logs().slice(-3000)}`);
       const inBackend = Object.values(phases).reduce((a, b) => a + b, 0);
-      jobs.push({ wallS, cpuS, phases: { before_claim: wallS * 1000 - inBackend, ...phases } });
+      jobs.push({ checkout: checkoutOf(round) ?? 'this', wallS, cpuS, phases: { before_claim: wallS * 1000 - inBackend, ...phases } });
       const manifestKey = (await edge.store.list('')).find((k) => k.includes(merge.id) && k.endsWith(ARTIFACT_MANIFEST));
       const manifest = JSON.parse((await edge.store.getText(manifestKey!))!) as { files: { name: string; sha256: string }[] };
-      jobTensorsSha = manifest.files.find((f) => f.name === BASIS_TENSORS)!.sha256;
+      const tensorsSha = manifest.files.find((f) => f.name === BASIS_TENSORS)!.sha256;
+      if (jobTensorsSha && tensorsSha !== jobTensorsSha) throw new Error(`round ${round + 1}'s basis tensors differ from round 1's`);
+      jobTensorsSha = tensorsSha;
+      if (baseline && round < rounds - 1) continue;
 
       // The same merge here, named as the job names its members (by adapter id).
       const ids = ((done.result as { tasks: { adapter_id: string }[] }).tasks ?? []).map((t) => t.adapter_id);
@@ -140,7 +149,7 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
     }
 
     const best = <T extends { wallS: number }>(xs: T[]) => xs.reduce((a, b) => (b.wallS < a.wallS ? b : a));
-    const job = best(jobs);
+    const job = best(jobs.filter((j) => j.checkout === 'this'));
     const here = best(inProcess);
     for (const [i, j] of jobs.entries()) {
       rows.push([`round ${i + 1}: merge job, POST to succeeded, s`, j.wallS], [`round ${i + 1}: backend CPU over the job, s`, j.cpuS]);
@@ -155,7 +164,7 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
       merge_job_s: job.wallS,
       merge_job_cpu_s: job.cpuS,
       merge_job_phases_ms: job.phases,
-      merge_job_rounds_s: jobs.map((j) => j.wallS),
+      merge_job_rounds: jobs.map((j) => ({ checkout: j.checkout, s: j.wallS, cpu_s: j.cpuS, phases_ms: j.phases })),
       in_process_merge_s: here.wallS,
       in_process_merge_cpu_s: here.cpuS,
       in_process_phases_ms: here.phases,

@@ -123,6 +123,8 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
       if (!phases) throw new Error(`the backend logged no phases for merge ${merge.id}:\n${backend.logs().slice(-3000)}`);
       const inBackend = Object.values(phases).reduce((a, b) => a + b, 0);
       jobs.push({ checkout: checkoutOf(round) ?? 'this', wallS, cpuS, phases: { before_claim: wallS * 1000 - inBackend, ...phases } });
+      // Each round as it ends, so a run stopped half-way still says what it measured.
+      console.log(`round ${round + 1} (${jobs.at(-1)!.checkout}): ${JSON.stringify(jobs.at(-1))}`);
       const manifestKey = (await edge.store.list('')).find((k) => k.includes(merge.id) && k.endsWith(ARTIFACT_MANIFEST));
       const manifest = JSON.parse((await edge.store.getText(manifestKey!))!) as { files: { name: string; sha256: string }[] };
       const tensorsSha = manifest.files.find((f) => f.name === BASIS_TENSORS)!.sha256;
@@ -152,13 +154,12 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
     const job = best(jobs.filter((j) => j.checkout === 'this'));
     const here = best(inProcess);
     for (const [i, j] of jobs.entries()) {
-      rows.push([`round ${i + 1}: merge job, POST to succeeded, s`, j.wallS], [`round ${i + 1}: backend CPU over the job, s`, j.cpuS]);
-      for (const [phase, ms] of Object.entries(j.phases)) rows.push([`round ${i + 1}:   ${phase}, s`, ms / 1000]);
-      rows.push(
-        [`round ${i + 1}: in-process merge (merge + serialize), s`, inProcess[i].wallS],
-        [`round ${i + 1}: its CPU, s`, inProcess[i].cpuS],
-      );
+      const name = `round ${i + 1}${baseline ? ` (${j.checkout === 'this' ? 'this checkout' : 'baseline'})` : ''}`;
+      rows.push([`${name}: merge job, POST to succeeded, s`, j.wallS], [`${name}: backend CPU over the job, s`, j.cpuS]);
+      for (const [phase, ms] of Object.entries(j.phases)) rows.push([`${name}:   ${phase}, s`, ms / 1000]);
     }
+    for (const [i, m] of inProcess.entries())
+      rows.push([`in-process merge ${i + 1} (merge + serialize), s`, m.wallS], [`in-process merge ${i + 1}: its CPU, s`, m.cpuS]);
     rows.push(['basis tensors equal in-process and job', String(inProcessSha === jobTensorsSha)]);
     Object.assign(out, {
       merge_job_s: job.wallS,

@@ -4,7 +4,7 @@
  */
 import { invalid } from '../../contracts/formats/errors.ts';
 import { REVERSIBLE_FLOAT_BITS, type ReversibleFloatBits } from '../../contracts/formats/job-artifacts.ts';
-import { floatToHalf, halfToFloat, type Tensor } from '../../contracts/formats/safetensors.ts';
+import { floatBitsToHalf, floatToHalf, halfToFloat, type Tensor } from '../../contracts/formats/safetensors.ts';
 import { rewritten } from './float32-twin.ts';
 import type { Mat } from './linalg.ts';
 import { storedFloats } from './reversible-types.ts';
@@ -50,6 +50,12 @@ export function storageFraction(merge: {
 /** A part as a safetensors tensor of the merge's precision (F16 keeps raw half bit patterns). */
 export function partTensor(mat: Mat, bits: ReversibleFloatBits): Tensor {
   const shape = [mat.rows, mat.cols];
-  if (bits === 32) return { dtype: 'F32', shape, data: Float32Array.from(mat.data) };
-  return { dtype: 'F16', shape, data: Uint16Array.from(mat.data, floatToHalf) };
+  // The typed-array constructor rounds as Float32Array.from does, at about a quarter of its time (a 1B merge's
+  // parts took ~0.5 s to encode).
+  const single = new Float32Array(mat.data);
+  if (bits === 32) return { dtype: 'F32', shape, data: single };
+  const singleBits = new Uint32Array(single.buffer);
+  const half = new Uint16Array(single.length);
+  for (let i = 0; i < half.length; i++) half[i] = floatBitsToHalf(singleBits[i]);
+  return { dtype: 'F16', shape, data: half };
 }

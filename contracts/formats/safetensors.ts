@@ -303,9 +303,14 @@ export function halfToFloat(h: number): number {
   return sign * (1 + frac / 1024) * 2 ** (exp - 15);
 }
 
+/** One float32 and its bits, reused by every `floatToHalf`: two arrays a value made a float16 merge's rounding take ~0.6 µs a value. */
+const single = new Float32Array(1);
+const singleBits = new Uint32Array(single.buffer);
+
 /** Round-to-nearest-even float32 -> float16 bit pattern. */
 export function floatToHalf(value: number): number {
-  return floatBitsToHalf(new Uint32Array(new Float32Array([value]).buffer)[0]);
+  single[0] = value;
+  return floatBitsToHalf(singleBits[0]);
 }
 
 /** The same from a float32's bit pattern: bulk conversions read them through a Uint32Array view, allocating nothing. */

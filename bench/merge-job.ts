@@ -13,6 +13,7 @@
  *  - Then, in turn, the same merge in this process on the same members (mergeArtifact, as the compute thread runs it):
  *    the algebra alone, with its serialization, and its CPU.
  *  - The basis tensors' SHA-256 from the job's manifest, and whether the in-process merge wrote the same bytes.
+ *  - MERGE_JOB_FLOAT_BITS=16 merges with float_bits 16 (the parts rounded to and stored in float16).
  *  - With MERGE_JOB_BASELINE (the path of another checkout), rounds alternate between that checkout's backend and
  *    this one's (four rounds in a full run), so a change is compared in turn on a loaded machine; the in-process
  *    merge then runs once, after the last round.
@@ -63,12 +64,19 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
   const rawConfig = quick ? SMALL_CONFIG : LLAMA_1B_CONFIG;
   const cfg = parseModelConfig(rawConfig);
   const baseline = process.env.MERGE_JOB_BASELINE;
+  const floatBits = Number(process.env.MERGE_JOB_FLOAT_BITS ?? 32);
   const rounds = (quick ? 1 : 2) * (baseline ? 2 : 1);
   /** The checkout a round's backend runs from: with a baseline, odd rounds are its. */
   const checkoutOf = (round: number) => (baseline && round % 2 === 1 ? baseline : undefined);
   const stateDir = await mkdtemp(join(tmpdir(), 'rankgate-bench-merge-job-'));
   const rows: [string, string | number][] = [];
-  const out: Record<string, unknown> = { bench: 'merge-job', quick, shape: quick ? 'small' : 'llama-3.2-1b', basis_size: BASIS_SIZE };
+  const out: Record<string, unknown> = {
+    bench: 'merge-job',
+    quick,
+    shape: quick ? 'small' : 'llama-3.2-1b',
+    basis_size: BASIS_SIZE,
+    float_bits: floatBits,
+  };
   let edge: EdgeStack | null = null;
   let backend: BackendProcess | null = null;
   try {
@@ -111,7 +119,16 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
       const t0 = performance.now();
       const merge = await api.json(
         '/v1/merges',
-        { body: { name: `eight-${round}`, base_model: BASE, adapters: names, method: 'rmm_shared', basis_size: BASIS_SIZE } },
+        {
+          body: {
+            name: `eight-${round}`,
+            base_model: BASE,
+            adapters: names,
+            method: 'rmm_shared',
+            basis_size: BASIS_SIZE,
+            ...(floatBits === 16 ? { float_bits: 16 } : {}),
+          },
+        },
         201,
       );
       const done = await finished(api, `/v1/merges/${merge.id}`, BOX_S, POLL_MS);
@@ -139,7 +156,7 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
         method: 'rmm_shared',
         basis_size: BASIS_SIZE,
         density: null,
-        params: {},
+        params: floatBits === 16 ? { float_bits: 16 } : {},
         members: ids.map((id, i) => ({ id, name: names[i], storage_prefix: '', weight: null })),
       } as unknown as MergeSpec;
       const c0 = process.cpuUsage();

@@ -24,27 +24,23 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseModelConfig, PROJECTIONS } from '../contracts/formats/hf-config.ts';
+import { parseModelConfig } from '../contracts/formats/hf-config.ts';
 import { ARTIFACT_MANIFEST, BASIS_TENSORS } from '../contracts/formats/job-artifacts.ts';
 import type { Member } from '../gpu-backend/lowrank/members.ts';
-import { adapterFiles } from '../gpu-backend/lowrank/peft-adapter.ts';
 import type { MergeSpec } from '../gpu-backend/worker/edge-client.ts';
 import { mergeArtifact } from '../gpu-backend/worker/merge.ts';
 import type { BackendProcess } from '../scripts/backend-process.ts';
-import { uploadAdapter } from '../scripts/bootstrap.ts';
 import { EdgeApi } from '../scripts/edge-api.ts';
 import type { EdgeStack } from '../scripts/edge-stack.ts';
 import { ADMIN_TOKEN, startBenchBackend, startEdgeAndBackend } from './bench-stack.ts';
 import { table } from './measure.ts';
-import { randomAdapter } from './models.ts';
 import { cpuMs } from './proc-stats.ts';
 import { LLAMA_1B_CONFIG } from './random-checkpoint.ts';
-import { finished, SMALL_CONFIG } from './scale.ts';
+import { finished, SMALL_CONFIG, uploadRandomAdapters } from './scale.ts';
 
 const BASE = 'merge-job-base';
 const PREFIX = 'bench/merge-job-base/';
 const ADAPTERS = 8;
-const RANK = 16;
 const BASIS_SIZE = 4;
 const POLL_MS = 50;
 const BOX_S = 300;
@@ -87,22 +83,8 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
     await edge.store.put(`${PREFIX}model.safetensors.index.json`, JSON.stringify({ metadata: {}, weight_map: {} }));
     await api.json('/v1/base-models', { body: { name: BASE, storage_prefix: PREFIX } }, 201);
     const names = Array.from({ length: ADAPTERS }, (_, i) => `a${i}`);
-    const adapters = names.map((_, i) => randomAdapter(cfg, RANK, i + 1, [...PROJECTIONS]));
-    let memberBytes = 0;
-    for (const [i, name] of names.entries()) {
-      const files = adapterFiles(adapters[i]);
-      memberBytes += files.weights.byteLength;
-      const ok = await uploadAdapter(
-        api,
-        { model: { name: BASE }, log: (line) => console.log(line) },
-        name,
-        new Map([
-          ['adapter_config.json', new TextEncoder().encode(files.config)],
-          ['adapter_model.safetensors', files.weights],
-        ]),
-      );
-      if (!ok) throw new Error(`adapter ${name} was refused`);
-    }
+    const { adapters, bytes: memberBytes, refused } = await uploadRandomAdapters(api, cfg, BASE, names, (line) => console.log(line));
+    if (refused.length) throw new Error(`adapters ${refused.join(', ')} were refused`);
     out.member_mb = memberBytes / 1024 ** 2;
 
     const jobs: { checkout: string; wallS: number; cpuS: number; phases: Record<string, number> }[] = [];

@@ -20,6 +20,7 @@ import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
+import type { LoraAdapter } from '../contracts/formats/adapter.ts';
 import { parseModelConfig, PROJECTIONS, type ModelConfig } from '../contracts/formats/hf-config.ts';
 import { tokenizerConfigJson } from '../gpu-backend/default-model/tokenizer-files.ts';
 import { Decoder } from '../gpu-backend/engine/decoder.ts';
@@ -90,6 +91,37 @@ export async function uploadCheckpoint(
   await edge.store.put(`${prefix}tokenizer.json`, JSON.stringify(tokenizer));
   await edge.store.put(`${prefix}tokenizer_config.json`, JSON.stringify({ ...tokenizerConfigJson(), model_max_length: 4096 }));
   return tokenizer;
+}
+
+/**
+ * Random r16 adapters on all seven projections, one per name (seeds 1, 2, …), uploaded and committed through the
+ * edge as a user does: the adapters, their weight files' bytes, and the names the edge refused.
+ */
+export async function uploadRandomAdapters(
+  api: EdgeApi,
+  cfg: ModelConfig,
+  base: string,
+  names: string[],
+  log: (line: string) => void,
+): Promise<{ adapters: LoraAdapter[]; bytes: number; refused: string[] }> {
+  const adapters = names.map((_, i) => randomAdapter(cfg, RANK, i + 1, [...PROJECTIONS]));
+  let bytes = 0;
+  const refused: string[] = [];
+  for (const [i, name] of names.entries()) {
+    const files = adapterFiles(adapters[i]);
+    bytes += files.weights.byteLength;
+    const ok = await uploadAdapter(
+      api,
+      { model: { name: base }, log },
+      name,
+      new Map([
+        ['adapter_config.json', new TextEncoder().encode(files.config)],
+        ['adapter_model.safetensors', files.weights],
+      ]),
+    );
+    if (!ok) refused.push(name);
+  }
+  return { adapters, bytes, refused };
 }
 
 const seconds = (since: number) => (performance.now() - since) / 1000;
@@ -250,19 +282,8 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
     const base = await api.json('/v1/base-models', { body: { name: BASE, storage_prefix: PREFIX } }, 201);
     const names = Array.from({ length: ADAPTERS }, (_, i) => `a${i}`);
     t = performance.now();
-    for (const [i, name] of names.entries()) {
-      const files = adapterFiles(randomAdapter(cfg, RANK, i + 1, [...PROJECTIONS]));
-      const ok = await uploadAdapter(
-        api,
-        { model: { name: BASE }, log: (line) => errors.push(line) },
-        name,
-        new Map([
-          ['adapter_config.json', new TextEncoder().encode(files.config)],
-          ['adapter_model.safetensors', files.weights],
-        ]),
-      );
-      if (!ok) errors.push(`adapter ${name} was refused`);
-    }
+    const uploaded = await uploadRandomAdapters(api, cfg, BASE, names, (line) => errors.push(line));
+    errors.push(...uploaded.refused.map((name) => `adapter ${name} was refused`));
     report([`upload and commit ${ADAPTERS} r${RANK} adapters (all 7 projections), s`, seconds(t)]);
 
     // float32: the whole checkpoint widened at load (4.9 GB for the 1B shape), here in the bench's process.

@@ -13,6 +13,8 @@ const { qr } = await import('./linalg.ts');
 const { factorModule } = await import('./reversible-factor.ts');
 // The eigensolver's WebAssembly loops (eigen-kernels.ts), ready before the first message is taken.
 await (await import('./eigen-kernels.ts')).loadEigenKernels();
+// The QR's too (qr-kernels.ts).
+await (await import('./qr-kernels.ts')).loadQrKernels();
 
 const kernels = {
   eig: ({ n, data }) => {

@@ -156,19 +156,25 @@ function leadingColumns(a: Mat, k: number): Mat {
 
 // ---- a storage budget spent by spectrum ----------------------------------------------------------------------
 
+/** A module's fit in its core space, as fitBudgeted gives it to `finish`. */
+export type CoreFit = { cs: CoreSpace; fit: { u: Mat; v: Mat } };
+
 /**
  * Per-module fits whose sizes kₘ spend `budget` floats (Σ kₘ(outₘ+inₘ) + n·kₘ²) where they keep the most
  * task-balanced energy: modules whose tasks share directions, or whose deltas are concentrated, get a small k,
  * heavier-tailed ones a larger k (as WeLore spends rank). Each module's closed-form energy curve, one price per
- * float found by bisection, then `iters` alternating steps at the chosen size.
+ * float found by bisection, then `iters` alternating steps at the chosen size, each module's fit handed to
+ * `finish` (its expansion) in the same window: expanded after all fits, the expansions ran alone on this thread
+ * while the float64 threads waited (a fifth of a 135M merge).
  */
-export async function fitBudgeted(
+export async function fitBudgeted<R = CoreFit>(
   aligned: AlignedModule[],
   weights: number[],
   budget: number,
   iters: number,
   factored = false,
-): Promise<{ cs: CoreSpace; fit: { u: Mat; v: Mat } }[]> {
+  finish: (fitted: CoreFit) => Promise<R> = async (fitted) => fitted as R,
+): Promise<R[]> {
   const n = weights.length;
   // A few modules at a time, so that one module's float64 kernels (on the pool's threads) overlap another's
   // runtime products on this one.
@@ -187,7 +193,9 @@ export async function fitBudgeted(
     costs,
     budget,
   );
-  return inWindow(spaces, MODULES_IN_FLIGHT, async (cs, m) => ({ cs, fit: await fitCore(cs, weights, ks[m], iters, curves[m].closed) }));
+  return inWindow(spaces, MODULES_IN_FLIGHT, async (cs, m) =>
+    finish({ cs, fit: await fitCore(cs, weights, ks[m], iters, curves[m].closed) }),
+  );
 }
 
 export function maxRank(cs: CoreSpace): number {

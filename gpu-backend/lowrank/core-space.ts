@@ -10,7 +10,8 @@ import { handOver, inWindow, MODULES_IN_FLIGHT, orthonormalAsync, symEigAsync } 
 /** 1/‖ΔWᵢ‖² over all modules (1 for an all-zero adapter), from the factors. */
 export async function taskWeights(aligned: AlignedModule[], n: number): Promise<number[]> {
   const norms = new Array<number>(n).fill(0);
-  for (const slot of aligned) (await memberSquaredNorms(slot)).forEach((s, i) => (norms[i] += s));
+  // Summed module by module in order, as before the norms were batched per family.
+  for (const module of await memberSquaredNorms(aligned)) module.forEach((s, i) => (norms[i] += s));
   return norms.map((s) => (s > 0 ? 1 / s : 1));
 }
 

@@ -1,6 +1,6 @@
 import { gemm, gemmF32, onRuntime } from './gemm-runner.ts';
 import { matmul, matmulTN, matmulTNTransient, rowBlock, transpose, zeros, type Mat } from './linalg.ts';
-import { coreGram, coreGramTimes, type StackedCore } from './core-grams.ts';
+import { coreGrams, coreGramTimes, pairProducts, type StackedCore } from './core-grams.ts';
 import { spanBasis } from './span-basis.ts';
 import { memberSquaredNorms } from './member-norms.ts';
 import { releaseStack, stack, stack32, type AlignedModule } from './reversible-types.ts';
@@ -69,8 +69,9 @@ export async function fitCore(
   iters: number,
   closed?: { u: Mat; v: Mat },
 ): Promise<{ u: Mat; v: Mat }> {
-  let u = leadingColumns(closed?.u ?? (await symEigAsync(handOver(await coreGram(cs.stacked, weights, 'left')))).vectors, k);
-  let v = leadingColumns(closed?.v ?? (await symEigAsync(handOver(await coreGram(cs.stacked, weights, 'right')))).vectors, k);
+  const start = closed ?? (await closedForm(cs, weights));
+  let u = leadingColumns(start.u, k);
+  let v = leadingColumns(start.v, k);
   // A side whose span has rank ≤ k keeps all of it already (zero columns past the rank), so it has no step.
   const refineU = k < cs.mapB.cols;
   const refineV = k < cs.mapA.cols;
@@ -203,22 +204,23 @@ export function maxRank(cs: CoreSpace): number {
   return Math.max(...cs.k.map((ki) => (ki ? ki.lT.rows : 0)));
 }
 
+/** The full eigenbases of the two weighted core Grams (the closed form's U', V' before they are cut to k). */
+async function closedForm(cs: CoreSpace, weights: number[]): Promise<{ u: Mat; v: Mat }> {
+  const [gl, gr] = await coreGrams(cs.stacked, weights);
+  const [left, right] = await Promise.all([symEigAsync(handOver(gl)), symEigAsync(handOver(gr))]);
+  return { u: left.vectors, v: right.vectors };
+}
+
 /**
  * curve[k] = Σᵢ wᵢ‖U'ₖᵀKᵢV'ₖ‖² for the closed-form bases cut to k (curve[0] = 0): the weighted energy a
  * module keeps at basis size k, computed once from the full eigenbases.
  */
 async function energyCurve(cs: CoreSpace, weights: number[]): Promise<{ curve: number[]; closed: { u: Mat; v: Mat } }> {
-  const [left, right] = await Promise.all([
-    coreGram(cs.stacked, weights, 'left').then((g) => symEigAsync(handOver(g))),
-    coreGram(cs.stacked, weights, 'right').then((g) => symEigAsync(handOver(g))),
-  ]);
-  const uAll = left.vectors;
-  const vAll = right.vectors;
+  const { u: uAll, v: vAll } = await closedForm(cs, weights);
   const kMax = cs.maxK;
   const curve = new Array<number>(kMax + 1).fill(0);
-  // Row block i of lt is lᵢᵀ·U, of rt rᵢᵀ·V: two stacked products instead of two per task.
-  const lt = await gemm(cs.stacked.l, uAll, 'tn');
-  const rt = await gemm(cs.stacked.r, vAll, 'tn');
+  // Row block i of lt is lᵢᵀ·U, of rt rᵢᵀ·V: two stacked products instead of two per task, one run where Nb = Na.
+  const [lt, rt] = await pairProducts([cs.stacked.l, uAll], [cs.stacked.r, vAll], 'tn');
   cs.stacked.blocks.forEach(([from, to], i) => {
     if (to === from) return;
     // Nb × Na, read here and dropped.

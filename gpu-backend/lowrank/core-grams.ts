@@ -44,31 +44,15 @@ export async function coreGramTimes(core: StackedCore, weights: number[], side: 
   const {
     cs: [t, y],
     done,
-  } =
-    inner.rows === outer.rows && proj.cols === x.cols
-      ? await gemmBatchLent(
-          [
-            [inner, proj],
-            [outer, x],
-          ],
-          'tn',
-        )
-      : await lentEach([inner, proj], [outer, x]);
+  } = await pairProductsLent([inner, proj], [outer, x], 'tn');
   const out = await outerTimes(outer, core.blocks, weights, t, y);
   done();
   return out;
 }
 
-/** gemmLent of two pairs of different shapes, one `done` for both. */
-async function lentEach(...pairs: [Mat, Mat][]): Promise<{ cs: Mat[]; done: () => void }> {
-  const each = [await gemmLent(...pairs[0], 'tn'), await gemmLent(...pairs[1], 'tn')];
-  return { cs: each.map((x) => x.c), done: () => each.forEach((x) => x.done()) };
-}
-
 /** gemm of two pairs: one batched run where their shapes agree (gemmBatch), else one each. */
 export async function pairProducts(x: [Mat, Mat], y: [Mat, Mat], form: GemmForm): Promise<[Mat, Mat]> {
-  const same = x[0].rows === y[0].rows && x[0].cols === y[0].cols && x[1].rows === y[1].rows && x[1].cols === y[1].cols;
-  if (same) {
+  if (sameShapes(x, y)) {
     const [cx, cy] = await gemmBatch([x, y], form);
     return [cx, cy];
   }
@@ -127,4 +111,15 @@ function rowGram(t: Mat, from: number, to: number, into: Float64Array): Mat {
     }
   }
   return { rows: r, cols: r, data: into.subarray(0, r * r) };
+}
+
+/** pairProducts for results read once and dropped (gemmLent): lent buffers that `done` takes back. */
+export async function pairProductsLent(x: [Mat, Mat], y: [Mat, Mat], form: GemmForm): Promise<{ cs: Mat[]; done: () => void }> {
+  if (sameShapes(x, y)) return gemmBatchLent([x, y], form);
+  const each = [await gemmLent(...x, form), await gemmLent(...y, form)];
+  return { cs: each.map((e) => e.c), done: () => each.forEach((e) => e.done()) };
+}
+
+function sameShapes(x: [Mat, Mat], y: [Mat, Mat]): boolean {
+  return x[0].rows === y[0].rows && x[0].cols === y[0].cols && x[1].rows === y[1].rows && x[1].cols === y[1].cols;
 }

@@ -1,6 +1,6 @@
-import { gemm, gemmF32, onRuntime } from './gemm-runner.ts';
+import { gemm, gemmF32, gemmLent, onRuntime } from './gemm-runner.ts';
 import { matmul, matmulTN, matmulTNTransient, rowBlock, transpose, zeros, type Mat } from './linalg.ts';
-import { coreGrams, coreGramTimes, pairProducts, type StackedCore } from './core-grams.ts';
+import { coreGrams, coreGramTimes, pairProductsLent, type StackedCore } from './core-grams.ts';
 import { spanBasis } from './span-basis.ts';
 import { memberSquaredNorms } from './member-norms.ts';
 import { releaseStack, stack, stack32, type AlignedModule } from './reversible-types.ts';
@@ -129,17 +129,21 @@ export async function expandFactored(cs: CoreSpace, fit: { u: Mat; v: Mat }): Pr
 async function bases(cs: CoreSpace, fit: { u: Mat; v: Mat }): Promise<{ u: Mat; v: Mat }> {
   const k = fit.u.cols;
   const n = cs.mapB.rows;
-  const [mb, ma] = [await gemm(cs.mapB, fit.u), await gemm(cs.mapA, fit.v)];
+  // map·U' and map·V' are read once, by the products below, so they are lent.
+  const [mb, ma] = [await gemmLent(cs.mapB, fit.u), await gemmLent(cs.mapA, fit.v)];
+  let out: { u: Mat; v: Mat };
   if (onRuntime(cs.slot.out, n, k) && onRuntime(cs.slot.in, n, k)) {
     // Both products read only the stacks' float32 values (gemmF32 feeds them as they are).
     const { bcat, acat } = stack32(cs.slot);
-    const out = { u: await gemmF32(bcat, mb), v: await gemmF32(acat, ma, 'tn') };
+    out = { u: await gemmF32(bcat, mb.c), v: await gemmF32(acat, ma.c, 'tn') };
     releaseStack(bcat.data, acat.data);
-    return out;
+  } else {
+    const { bcat, acat } = stack(cs.slot);
+    out = { u: await gemm(bcat, mb.c), v: await gemm(acat, ma.c, 'tn') };
+    releaseStack(bcat.data, float32Of(bcat), acat.data, float32Of(acat));
   }
-  const { bcat, acat } = stack(cs.slot);
-  const out = { u: await gemm(bcat, mb), v: await gemm(acat, ma, 'tn') };
-  releaseStack(bcat.data, float32Of(bcat), acat.data, float32Of(acat));
+  mb.done();
+  ma.done();
   return out;
 }
 
@@ -220,7 +224,11 @@ async function energyCurve(cs: CoreSpace, weights: number[]): Promise<{ curve: n
   const kMax = cs.maxK;
   const curve = new Array<number>(kMax + 1).fill(0);
   // Row block i of lt is lᵢᵀ·U, of rt rᵢᵀ·V: two stacked products instead of two per task, one run where Nb = Na.
-  const [lt, rt] = await pairProducts([cs.stacked.l, uAll], [cs.stacked.r, vAll], 'tn');
+  // Read here and dropped, so lent.
+  const {
+    cs: [lt, rt],
+    done,
+  } = await pairProductsLent([cs.stacked.l, uAll], [cs.stacked.r, vAll], 'tn');
   cs.stacked.blocks.forEach(([from, to], i) => {
     if (to === from) return;
     // Nb × Na, read here and dropped.
@@ -234,6 +242,7 @@ async function energyCurve(cs: CoreSpace, weights: number[]): Promise<{ curve: n
       curve[k] += weights[i] * add;
     }
   });
+  done();
   for (let k = 1; k <= kMax; k++) curve[k] += curve[k - 1];
   return { curve, closed: { u: uAll, v: vAll } };
 }

@@ -5,7 +5,7 @@
  * lᵢ·(rᵢᵀ·P·rᵢ)·lᵢᵀ: an rᵢ×rᵢ middle between two stacked products. The stacked products are N×N·N×k and
  * larger, so they go through gemm (the runtime at a 128-rank stack, where JS took a quarter of a merge).
  */
-import { gemm, gemmLent, onRuntime } from './gemm-runner.ts';
+import { gemm, gemmBatch, gemmBatchLent, type GemmForm, gemmLent, onRuntime } from './gemm-runner.ts';
 import { type Mat, matmulTransient, rowBlock, zeros } from './linalg.ts';
 import { borrow64, giveBack } from './scratch-buffers.ts';
 
@@ -22,23 +22,41 @@ export interface StackedCore {
 
 type Side = 'left' | 'right';
 
-/** The weighted Gram on `side` with P = I: Nb×Nb (left) or Na×Na (right). */
-export function coreGram(core: StackedCore, weights: number[], side: Side): Promise<Mat> {
-  const [outer, outerT, innerT] = side === 'left' ? [core.l, core.lT, core.rT] : [core.r, core.rT, core.lT];
-  // Middles from the blocks of innerᵀ (contiguous rows), then Z = blockdiag(wᵢ·middleᵢ)·outerᵀ and G = outer·Z.
-  return outerTimes(outer, core.blocks, weights, innerT, outerT);
+/**
+ * Both weighted Grams with P = I, left (Nb×Nb) and right (Na×Na). Middles from the blocks of innerᵀ (contiguous
+ * rows), then Z = blockdiag(wᵢ·middleᵢ)·outerᵀ and G = outer·Z, the two sides' products in one run where they have
+ * one shape.
+ */
+export async function coreGrams(core: StackedCore, weights: number[]): Promise<[Mat, Mat]> {
+  const { l, r, lT, rT, blocks } = core;
+  const zl = middlesTimes(blocks, weights, rT, lT, { rows: lT.rows, cols: lT.cols, data: borrow64(lT.rows * lT.cols) });
+  const zr = middlesTimes(blocks, weights, lT, rT, { rows: rT.rows, cols: rT.cols, data: borrow64(rT.rows * rT.cols) });
+  const [gl, gr] = await pairProducts([l, zl], [r, zr], 'nn');
+  giveBack(zl.data, zr.data);
+  return [gl, gr];
 }
 
 /** The weighted Gram on `side` with P = proj·projᵀ, times x (a thin matrix of the outer side's size). */
 export async function coreGramTimes(core: StackedCore, weights: number[], side: Side, proj: Mat, x: Mat): Promise<Mat> {
   const [outer, inner] = side === 'left' ? [core.l, core.r] : [core.r, core.l];
-  // Read only by the middles, so they are lent (gemmLent) and taken back after the product.
-  const t = await gemmLent(inner, proj, 'tn'); // N × k: row block i is rᵢᵀ·proj
-  const y = await gemmLent(outer, x, 'tn'); // N × k: row block i is lᵢᵀ·x
-  const out = await outerTimes(outer, core.blocks, weights, t.c, y.c);
-  t.done();
-  y.done();
+  // Read only by the middles, so they are lent and taken back after the product; one run where Nb = Na.
+  // t: N × k, row block i is rᵢᵀ·proj; y: N × k, row block i is lᵢᵀ·x.
+  const {
+    cs: [t, y],
+    done,
+  } = await pairProductsLent([inner, proj], [outer, x], 'tn');
+  const out = await outerTimes(outer, core.blocks, weights, t, y);
+  done();
   return out;
+}
+
+/** gemm of two pairs: one batched run where their shapes agree (gemmBatch), else one each. */
+export async function pairProducts(x: [Mat, Mat], y: [Mat, Mat], form: GemmForm): Promise<[Mat, Mat]> {
+  if (sameShapes(x, y)) {
+    const [cx, cy] = await gemmBatch([x, y], form);
+    return [cx, cy];
+  }
+  return [await gemm(...x, form), await gemm(...y, form)];
 }
 
 /**
@@ -93,4 +111,15 @@ function rowGram(t: Mat, from: number, to: number, into: Float64Array): Mat {
     }
   }
   return { rows: r, cols: r, data: into.subarray(0, r * r) };
+}
+
+/** pairProducts for results read once and dropped (gemmLent): lent buffers that `done` takes back. */
+export async function pairProductsLent(x: [Mat, Mat], y: [Mat, Mat], form: GemmForm): Promise<{ cs: Mat[]; done: () => void }> {
+  if (sameShapes(x, y)) return gemmBatchLent([x, y], form);
+  const each = [await gemmLent(...x, form), await gemmLent(...y, form)];
+  return { cs: each.map((e) => e.c), done: () => each.forEach((e) => e.done()) };
+}
+
+function sameShapes(x: [Mat, Mat], y: [Mat, Mat]): boolean {
+  return x[0].rows === y[0].rows && x[0].cols === y[0].cols && x[1].rows === y[1].rows && x[1].cols === y[1].cols;
 }

@@ -1,6 +1,6 @@
-import { gemm, gemmF32, onRuntime } from './gemm-runner.ts';
+import { gemm, gemmF32, gemmLent, onRuntime } from './gemm-runner.ts';
 import { matmul, matmulTN, matmulTNTransient, rowBlock, transpose, zeros, type Mat } from './linalg.ts';
-import { coreGram, coreGramTimes, type StackedCore } from './core-grams.ts';
+import { coreGrams, coreGramTimes, pairProductsLent, type StackedCore } from './core-grams.ts';
 import { spanBasis } from './span-basis.ts';
 import { memberSquaredNorms } from './member-norms.ts';
 import { releaseStack, stack, stack32, type AlignedModule } from './reversible-types.ts';
@@ -10,7 +10,8 @@ import { handOver, inWindow, MODULES_IN_FLIGHT, orthonormalAsync, symEigAsync } 
 /** 1/‖ΔWᵢ‖² over all modules (1 for an all-zero adapter), from the factors. */
 export async function taskWeights(aligned: AlignedModule[], n: number): Promise<number[]> {
   const norms = new Array<number>(n).fill(0);
-  for (const slot of aligned) (await memberSquaredNorms(slot)).forEach((s, i) => (norms[i] += s));
+  // Summed module by module in order, as before the norms were batched per family.
+  for (const module of await memberSquaredNorms(aligned)) module.forEach((s, i) => (norms[i] += s));
   return norms.map((s) => (s > 0 ? 1 / s : 1));
 }
 
@@ -68,8 +69,9 @@ export async function fitCore(
   iters: number,
   closed?: { u: Mat; v: Mat },
 ): Promise<{ u: Mat; v: Mat }> {
-  let u = leadingColumns(closed?.u ?? (await symEigAsync(handOver(await coreGram(cs.stacked, weights, 'left')))).vectors, k);
-  let v = leadingColumns(closed?.v ?? (await symEigAsync(handOver(await coreGram(cs.stacked, weights, 'right')))).vectors, k);
+  const start = closed ?? (await closedForm(cs, weights));
+  let u = leadingColumns(start.u, k);
+  let v = leadingColumns(start.v, k);
   // A side whose span has rank ≤ k keeps all of it already (zero columns past the rank), so it has no step.
   const refineU = k < cs.mapB.cols;
   const refineV = k < cs.mapA.cols;
@@ -127,17 +129,21 @@ export async function expandFactored(cs: CoreSpace, fit: { u: Mat; v: Mat }): Pr
 async function bases(cs: CoreSpace, fit: { u: Mat; v: Mat }): Promise<{ u: Mat; v: Mat }> {
   const k = fit.u.cols;
   const n = cs.mapB.rows;
-  const [mb, ma] = [await gemm(cs.mapB, fit.u), await gemm(cs.mapA, fit.v)];
+  // map·U' and map·V' are read once, by the products below, so they are lent.
+  const [mb, ma] = [await gemmLent(cs.mapB, fit.u), await gemmLent(cs.mapA, fit.v)];
+  let out: { u: Mat; v: Mat };
   if (onRuntime(cs.slot.out, n, k) && onRuntime(cs.slot.in, n, k)) {
     // Both products read only the stacks' float32 values (gemmF32 feeds them as they are).
     const { bcat, acat } = stack32(cs.slot);
-    const out = { u: await gemmF32(bcat, mb), v: await gemmF32(acat, ma, 'tn') };
+    out = { u: await gemmF32(bcat, mb.c), v: await gemmF32(acat, ma.c, 'tn') };
     releaseStack(bcat.data, acat.data);
-    return out;
+  } else {
+    const { bcat, acat } = stack(cs.slot);
+    out = { u: await gemm(bcat, mb.c), v: await gemm(acat, ma.c, 'tn') };
+    releaseStack(bcat.data, float32Of(bcat), acat.data, float32Of(acat));
   }
-  const { bcat, acat } = stack(cs.slot);
-  const out = { u: await gemm(bcat, mb), v: await gemm(acat, ma, 'tn') };
-  releaseStack(bcat.data, float32Of(bcat), acat.data, float32Of(acat));
+  mb.done();
+  ma.done();
   return out;
 }
 
@@ -156,19 +162,25 @@ function leadingColumns(a: Mat, k: number): Mat {
 
 // ---- a storage budget spent by spectrum ----------------------------------------------------------------------
 
+/** A module's fit in its core space, as fitBudgeted gives it to `finish`. */
+export type CoreFit = { cs: CoreSpace; fit: { u: Mat; v: Mat } };
+
 /**
  * Per-module fits whose sizes kₘ spend `budget` floats (Σ kₘ(outₘ+inₘ) + n·kₘ²) where they keep the most
  * task-balanced energy: modules whose tasks share directions, or whose deltas are concentrated, get a small k,
  * heavier-tailed ones a larger k (as WeLore spends rank). Each module's closed-form energy curve, one price per
- * float found by bisection, then `iters` alternating steps at the chosen size.
+ * float found by bisection, then `iters` alternating steps at the chosen size, each module's fit handed to
+ * `finish` (its expansion) in the same window: expanded after all fits, the expansions ran alone on this thread
+ * while the float64 threads waited (a fifth of a 135M merge).
  */
-export async function fitBudgeted(
+export async function fitBudgeted<R = CoreFit>(
   aligned: AlignedModule[],
   weights: number[],
   budget: number,
   iters: number,
   factored = false,
-): Promise<{ cs: CoreSpace; fit: { u: Mat; v: Mat } }[]> {
+  finish: (fitted: CoreFit) => Promise<R> = async (fitted) => fitted as R,
+): Promise<R[]> {
   const n = weights.length;
   // A few modules at a time, so that one module's float64 kernels (on the pool's threads) overlap another's
   // runtime products on this one.
@@ -187,11 +199,20 @@ export async function fitBudgeted(
     costs,
     budget,
   );
-  return inWindow(spaces, MODULES_IN_FLIGHT, async (cs, m) => ({ cs, fit: await fitCore(cs, weights, ks[m], iters, curves[m].closed) }));
+  return inWindow(spaces, MODULES_IN_FLIGHT, async (cs, m) =>
+    finish({ cs, fit: await fitCore(cs, weights, ks[m], iters, curves[m].closed) }),
+  );
 }
 
 export function maxRank(cs: CoreSpace): number {
   return Math.max(...cs.k.map((ki) => (ki ? ki.lT.rows : 0)));
+}
+
+/** The full eigenbases of the two weighted core Grams (the closed form's U', V' before they are cut to k). */
+async function closedForm(cs: CoreSpace, weights: number[]): Promise<{ u: Mat; v: Mat }> {
+  const [gl, gr] = await coreGrams(cs.stacked, weights);
+  const [left, right] = await Promise.all([symEigAsync(handOver(gl)), symEigAsync(handOver(gr))]);
+  return { u: left.vectors, v: right.vectors };
 }
 
 /**
@@ -199,17 +220,15 @@ export function maxRank(cs: CoreSpace): number {
  * module keeps at basis size k, computed once from the full eigenbases.
  */
 async function energyCurve(cs: CoreSpace, weights: number[]): Promise<{ curve: number[]; closed: { u: Mat; v: Mat } }> {
-  const [left, right] = await Promise.all([
-    coreGram(cs.stacked, weights, 'left').then((g) => symEigAsync(handOver(g))),
-    coreGram(cs.stacked, weights, 'right').then((g) => symEigAsync(handOver(g))),
-  ]);
-  const uAll = left.vectors;
-  const vAll = right.vectors;
+  const { u: uAll, v: vAll } = await closedForm(cs, weights);
   const kMax = cs.maxK;
   const curve = new Array<number>(kMax + 1).fill(0);
-  // Row block i of lt is lᵢᵀ·U, of rt rᵢᵀ·V: two stacked products instead of two per task.
-  const lt = await gemm(cs.stacked.l, uAll, 'tn');
-  const rt = await gemm(cs.stacked.r, vAll, 'tn');
+  // Row block i of lt is lᵢᵀ·U, of rt rᵢᵀ·V: two stacked products instead of two per task, one run where Nb = Na.
+  // Read here and dropped, so lent.
+  const {
+    cs: [lt, rt],
+    done,
+  } = await pairProductsLent([cs.stacked.l, uAll], [cs.stacked.r, vAll], 'tn');
   cs.stacked.blocks.forEach(([from, to], i) => {
     if (to === from) return;
     // Nb × Na, read here and dropped.
@@ -223,6 +242,7 @@ async function energyCurve(cs: CoreSpace, weights: number[]): Promise<{ curve: n
       curve[k] += weights[i] * add;
     }
   });
+  done();
   for (let k = 1; k <= kMax; k++) curve[k] += curve[k - 1];
   return { curve, closed: { u: uAll, v: vAll } };
 }

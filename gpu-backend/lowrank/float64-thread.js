@@ -13,6 +13,9 @@ const { qr } = await import('./linalg.ts');
 const { factorModule } = await import('./reversible-factor.ts');
 // The eigensolver's WebAssembly loops (eigen-kernels.ts), ready before the first message is taken.
 await (await import('./eigen-kernels.ts')).loadEigenKernels();
+// The QR's and the pivoted Cholesky's too (qr-kernels.ts, cholesky-kernels.ts).
+await (await import('./qr-kernels.ts')).loadQrKernels();
+await (await import('./cholesky-kernels.ts')).loadCholeskyKernels();
 
 const kernels = {
   eig: ({ n, data }) => {

@@ -17,7 +17,7 @@
 import { balancedSplit, numericalRank } from './balanced-split.ts';
 import { gemm } from './gemm-runner.ts';
 import { matmulNT, svd, transpose, zeros, type Mat } from './linalg.ts';
-import { type CoreSpace, coreSpace, expand, expandFactored, fitBudgeted, fitCore, maxRank, taskWeights } from './core-space.ts';
+import { type CoreFit, coreSpace, expand, expandFactored, fitBudgeted, fitCore, maxRank, taskWeights } from './core-space.ts';
 import { memberCount, reusingStacks, slotOf, type AlignedModule, type MergedModule } from './reversible-types.ts';
 import { inWindow, MODULES_IN_FLIGHT } from './float64-pool.ts';
 
@@ -28,23 +28,18 @@ export async function buildSharedModules(aligned: AlignedModule[], p: number, fu
 async function sharedModules(aligned: AlignedModule[], p: number, fullFloats: number, iters: number): Promise<MergedModule[]> {
   const n = aligned[0] ? memberCount(aligned[0]) : 0;
   const weights = await taskWeights(aligned, n);
-  const fits: { cs: CoreSpace; fit: { u: Mat; v: Mat } }[] = [];
-  if (p === n) {
-    const all = await inWindow(aligned, MODULES_IN_FLIGHT, async (slot) => {
-      const cs = await coreSpace(slot);
-      return { cs, fit: await fitCore(cs, weights, cs.maxK, iters) };
-    });
-    fits.push(...all);
-  } else fits.push(...(await fitBudgeted(aligned, weights, (p / n) * fullFloats, iters, true)));
-  const modules: MergedModule[] = [];
-  for (const [m, slot] of aligned.entries()) {
-    const { cs, fit } = fits[m];
+  // Each module expanded as soon as it is fitted, in the fits' window (core-space.ts's fitBudgeted says why).
+  const merged = async ({ cs, fit }: CoreFit): Promise<MergedModule> => {
     const k = fit.u.cols;
     // Whichever core form stores less (the allocation counted the same).
     const parts = k * k <= 2 * k * maxRank(cs) ? await expand(cs, fit) : await expandFactored(cs, fit);
-    modules.push({ ...slotOf(slot), parts });
-  }
-  return modules;
+    return { ...slotOf(cs.slot), parts };
+  };
+  if (p < n) return fitBudgeted(aligned, weights, (p / n) * fullFloats, iters, true, merged);
+  return inWindow(aligned, MODULES_IN_FLIGHT, async (slot) => {
+    const cs = await coreSpace(slot);
+    return merged({ cs, fit: await fitCore(cs, weights, cs.maxK, iters) });
+  });
 }
 
 /**

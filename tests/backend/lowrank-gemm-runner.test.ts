@@ -7,6 +7,7 @@ import { float32Of, keepFloat32 } from '../../gpu-backend/lowrank/float32-twin.t
 import {
   gemm,
   gemmBatch,
+  gemmBatchLent,
   gemmKept,
   gemmLent,
   type GemmForm,
@@ -80,6 +81,24 @@ describe('gemm on the runtime', () => {
       out.forEach((c, i) => expect(relDiff(c, reference(...pairs[i], form))).toBeLessThan(1e-6));
     });
   }
+
+  test("a batch gives each pair bitwise its own gemm: one run at a merge's core shapes, float64 below the runtime's size", async () => {
+    setRuntimeMinMacs(RUNTIME_MIN_MACS);
+    for (const [form, m, k, n] of [
+      ['tn', 128, 128, 128],
+      ['tn', 128, 128, 101],
+      ['nn', 128, 128, 128],
+      ['tn', 128, 128, 37],
+    ] as const) {
+      const pairs = [operands(form, m, k, n, 30), operands(form, m, k, n, 40)];
+      const want = await Promise.all(pairs.map(([a, b]) => gemm(a, b, form)));
+      const got = await gemmBatch(pairs, form);
+      got.forEach((c, i) => expect(c.data).toEqual(want[i].data));
+      const lent = await gemmBatchLent(pairs, form);
+      lent.cs.forEach((c, i) => expect(c.data).toEqual(want[i].data));
+      lent.done();
+    }
+  });
 
   test('small products stay in float64, exactly', async () => {
     setRuntimeMinMacs(RUNTIME_MIN_MACS);

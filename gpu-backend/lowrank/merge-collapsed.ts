@@ -10,7 +10,6 @@ import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import type { AdapterModule, LoraAdapter } from '../../contracts/formats/adapter.ts';
 import { invalid } from '../../contracts/formats/errors.ts';
 import { MAX_RANK } from '../../contracts/formats/peft-config.ts';
-import type { F32Rows } from './f32-rows.ts';
 import { type F32Mat, onRuntime } from './gemm-runner.ts';
 import { fromArray, type Mat, zeros } from './linalg.ts';
 import { checkDensity, checkMembers, checkWeights, type Member } from './members.ts';
@@ -21,12 +20,12 @@ import { relativeErrors } from './delta-distance.ts';
 import { alignModules } from './module-alignment.ts';
 import { deltaFactors } from './peft-adapter.ts';
 import { randomizedSvd, svdOfFactors } from './svd.ts';
-import { tiesOffThread } from './ties-offthread.ts';
+import { lendBack, tiesOffThread } from './ties-offthread.ts';
 import { defaultPassSide } from './ties-passes.ts';
 import { tiesOnRuntime } from './ties-runtime.ts';
 
 /** TIES of a large module: on a GPU host in the runtime's graphs (tiesOnRuntime), on the CPU off the main thread. */
-const tiesOf = (factors: { b: Mat; a: Mat }[], weights: number[], density: number, seed: number): Promise<F32Mat | F32Rows> =>
+const tiesOf = (factors: { b: Mat; a: Mat }[], weights: number[], density: number, seed: number): Promise<F32Mat> =>
   defaultPassSide() === 'kernels' ? tiesOffThread(factors, weights, density, seed) : tiesOnRuntime(factors, weights, density, seed);
 
 export const COLLAPSED_METHODS = ['cat', 'linear', 'svd', 'task_arithmetic', 'ties', 'dare'] as const;
@@ -208,7 +207,7 @@ async function denseDeltaMerge(
   seed: number,
   combineDeltas: DeltaCombiner,
   clamp?: number,
-  onRuntimeCombine?: (factors: { b: Mat; a: Mat }[], weights: number[]) => Promise<F32Mat | F32Rows>,
+  onRuntimeCombine?: (factors: { b: Mat; a: Mat }[], weights: number[]) => Promise<F32Mat>,
 ): Promise<Merged[]> {
   const factorsOf = (site: Site) => site.parts.map((p) => deltaFactors(p.module));
   const weightsOf = (site: Site) => site.parts.map((p) => weights[p.member]);
@@ -217,7 +216,7 @@ async function denseDeltaMerge(
     onRuntime(site.parts[0].module.out, Math.max(...site.parts.map((p) => p.module.rank)), site.parts[0].module.in);
   // The next large module's rule is started before this one's SVD, so that where the rule runs off this thread
   // (TIES on the CPU: ties-offthread.ts) the two overlap; at most one module ahead, so two merged deltas at most.
-  const ahead = new Map<number, Promise<F32Mat | F32Rows>>();
+  const ahead = new Map<number, Promise<F32Mat>>();
   const start = (i: number) => {
     if (i >= sites.length || ahead.has(i) || !large(sites[i]) || !onRuntimeCombine) return;
     const combined = onRuntimeCombine(factorsOf(sites[i]), weightsOf(sites[i]));
@@ -233,7 +232,10 @@ async function denseDeltaMerge(
       start(i + 1);
       const combined = ahead.get(i)!;
       ahead.delete(i);
-      merged.push(await denseTruncate(site, await combined, rank, seed, clamp));
+      const delta = await combined;
+      merged.push(await denseTruncate(site, delta, rank, seed, clamp));
+      // Its buffer goes back to the TIES thread for a later module's rows (a fresh one each was uncollected garbage).
+      lendBack(delta);
       continue;
     }
     const delta = await foldMembers(combineDeltas({ rows: out, cols }), factorsOf(site), weightsOf(site));
@@ -373,7 +375,7 @@ async function truncate(site: Site, b: Mat, a: Mat, rank: number, clamp?: number
 }
 
 /** The same for a dense merged delta: randomized SVD, exact to round-off when the delta's rank fits the sketch. */
-async function denseTruncate(site: Site, delta: Mat | F32Mat | F32Rows, rank: number, seed: number, clamp?: number): Promise<Merged> {
+async function denseTruncate(site: Site, delta: Mat | F32Mat, rank: number, seed: number, clamp?: number): Promise<Merged> {
   const k = Math.min(rank, delta.rows, delta.cols);
   const svd = await randomizedSvd(delta, k, { seed, powerIterations: 4 });
   return fromSvd(site, svd.u, svd.s, svd.v, rank, clamp);

@@ -6,7 +6,6 @@ import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import type { LoraAdapter } from '../../contracts/formats/adapter.ts';
 import type { Projection } from '../../contracts/formats/hf-config.ts';
-import { type F32Rows, isRows, rowsTimes, rowsTransposeTimes } from './f32-rows.ts';
 import { type F32Mat, gemmF32, onRuntime } from './gemm-runner.ts';
 import { type Mat, matmul, matmulNT, matmulTN, qr, type Svd, sliceCols, svd, svdOfProduct, zeros } from './linalg.ts';
 import { deltaFactors } from './peft-adapter.ts';
@@ -40,20 +39,17 @@ export function gaussian(rows: number, cols: number, seed: number): Mat {
  * The top-k singular triplets of a (m×n) by randomized range finding (Halko, Martinsson, Tropp 2011, alg. 4.4
  * and 5.1): Q spans a·Ω for a Gaussian Ω of k + oversample columns, refined by power iterations with a QR after
  * every product (plain powers lose the small directions to round-off); then the small Qᵀ·a is decomposed
- * exactly. A float32 `a` (a merged dense delta) goes to the runtime as it is, or block by block where it is held as
- * blocks of rows. Exact when rank(a) ≤ k + oversample; otherwise the error is near σ_{k+1}.
+ * exactly. A float32 `a` (a merged dense delta) goes to the runtime as it is. Exact when rank(a) ≤ k + oversample; otherwise the error is near σ_{k+1}.
  */
-export async function randomizedSvd(a: Mat | F32Mat | F32Rows, k: number, opts: RandomizedSvdOptions = {}): Promise<Svd> {
+export async function randomizedSvd(a: Mat | F32Mat, k: number, opts: RandomizedSvdOptions = {}): Promise<Svd> {
   const { oversample = 10, powerIterations = 2, seed = 0 } = opts;
   const limit = Math.min(a.rows, a.cols);
   if (!Number.isInteger(k) || k < 1 || k > limit) throw new Error(`randomizedSvd: k = ${k} for a ${a.rows}×${a.cols} matrix`);
   const width = Math.min(k + oversample, limit);
   // The products with a (m·n·width each) run on the runtime, in the form that never transposes a; so do the thin
   // sketches' orthonormalisations where they are large (orthonormal); the SVD of the small qᵀ·a stays in float64.
-  // A matrix held as blocks of rows (a TIES merge's shares) is multiplied block by block.
-  const times = (x: Mat, form: 'nn' | 'nt') => (isRows(a) ? rowsTimes(a, x, form) : gemmF32(a, x, form));
-  const transposeTimes = (x: Mat, aFirst: boolean) =>
-    isRows(a) ? rowsTransposeTimes(a, x, aFirst) : aFirst ? gemmF32(a, x, 'tn') : gemmF32(x, a, 'tn');
+  const times = (x: Mat, form: 'nn' | 'nt') => gemmF32(a, x, form);
+  const transposeTimes = (x: Mat, aFirst: boolean) => (aFirst ? gemmF32(a, x, 'tn') : gemmF32(x, a, 'tn'));
   let q = await orthonormal(await times(gaussian(width, a.cols, seed), 'nt')); // a·Ω, Ω drawn already transposed
   for (let i = 0; i < powerIterations; i++) {
     const z = await orthonormal(await transposeTimes(q, true)); // aᵀ·q

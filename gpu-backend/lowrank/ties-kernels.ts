@@ -53,8 +53,9 @@ export class TiesKernels {
   private module: { cap: number; records: number; recordsAt: number } | null = null;
 
   private constructor(
-    private readonly n: number,
-    private readonly plane: number,
+    readonly n: number,
+    /** The most values per member a block may have. */
+    readonly plane: number,
     instance: { exports: unknown },
     memory: WasmMemory,
   ) {

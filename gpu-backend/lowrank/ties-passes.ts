@@ -11,6 +11,7 @@ import { f32, type ort } from '../engine/runtime.ts';
 import { gemmCounters } from './gemm-runner.ts';
 import { tiesCombineSession, tiesDeltaSession, tiesStatsSession } from './ties-graphs.ts';
 import { type BlockStats, TiesKernels } from './ties-kernels.ts';
+import { spare } from './ties-spare.ts';
 
 export type { BlockStats };
 
@@ -24,8 +25,6 @@ export interface Stacked {
   rank: number;
   b: Float32Array; // [n, rows, rank], each member's b zero-padded to the largest rank
   a: Float32Array; // [n, rank, cols]
-  /** Where these rows start in the module, when they are a share of its rows: positions count from the module's first. */
-  firstRow?: number;
 }
 
 export interface TiesPasses {
@@ -48,6 +47,8 @@ export interface TiesPasses {
   ): Promise<Float32Array>;
   /** Both in one pass, where the side has it (the CPU's kernels). */
   onePass?: OnePass;
+  /** Once the module's passes are over: the kernels are kept for the thread's next module (their memory reused). */
+  done(): void;
 }
 
 /**
@@ -81,10 +82,14 @@ export async function tiesPasses(s: Stacked, side: TiesPassSide = defaultPassSid
   return side === 'kernels' ? kernelPasses(s, rowsPerBlock, threads) : graphPasses(s, rowsPerBlock);
 }
 
+/** The kernels a module's passes were done with, for the next module (of this thread) to reuse. */
+const spareKernels = spare<TiesKernels>((a, b) => a.plane > b.plane);
+
 async function kernelPasses(s: Stacked, rowsPerBlock: number, threads?: number): Promise<TiesPasses> {
   const { n, cols } = s;
-  const first = s.firstRow ?? 0;
-  const kernels = await TiesKernels.create(n, rowsPerBlock * cols);
+  // Every module's blocks fit in BLOCK_VALUES, so one size of kernels serves them all.
+  const plane = Math.max(rowsPerBlock * cols, Math.floor(BLOCK_VALUES / n));
+  const kernels = spareKernels.take((k) => k.n === n && k.plane >= plane) ?? (await TiesKernels.create(n, plane));
   const session = await tiesDeltaSession(threads);
   const deltas = async (row: number, h: number) => {
     const { rows, rank } = s;
@@ -103,7 +108,7 @@ async function kernelPasses(s: Stacked, rowsPerBlock: number, threads?: number):
     rowsPerBlock,
     async stats(row, h, lo, hi) {
       await deltas(row, h);
-      return kernels.stats(h * cols, (first + row) * cols, lo, hi);
+      return kernels.stats(h * cols, row * cols, lo, hi);
     },
     async combine(row, h, threshold, thresholdUp, cut, weight) {
       await deltas(row, h);
@@ -113,11 +118,12 @@ async function kernelPasses(s: Stacked, rowsPerBlock: number, threads?: number):
       start: (cap) => kernels.startModule(cap),
       async block(row, h, lo, hi, weight) {
         await deltas(row, h);
-        return kernels.fused(h * cols, (first + row) * cols, lo, hi, weight);
+        return kernels.fused(h * cols, row * cols, lo, hi, weight);
       },
       unsure: () => kernels.unsure(),
       finish: (threshold, cut, weight) => kernels.finish(threshold, cut, weight),
     },
+    done: () => spareKernels.keep(kernels),
   };
 }
 
@@ -165,5 +171,6 @@ async function graphPasses(s: Stacked, rowsPerBlock: number): Promise<TiesPasses
       });
       return out.merged.data as Float32Array;
     },
+    done: () => {},
   };
 }

@@ -114,13 +114,13 @@ export interface Trim {
 }
 
 /**
- * The first phase of TIES' one pass over rows [firstRow, firstRow + s.rows) of a module (`s` holds those rows):
- * values outside the brackets are merged into `merged` (those rows, row-major) as the pass goes; a position
+ * The first phase of TIES' one pass over a module: values outside the brackets are merged into `merged` (row-major)
+ * as the pass goes; a position
  * where some member's value lies inside its bracket keeps the sums of its sure values in the kernels' memory until
  * `finishOnePass`. Returns each member's count above its bracket and its unsure entries (views), or null where a
  * member's unsure entries outgrew their room (a bracket holding twice what it should is off: take two passes).
  */
-export async function onePassRows(
+async function onePassRows(
   s: Stacked,
   onePass: OnePass,
   rowsPerBlock: number,
@@ -141,16 +141,15 @@ export async function onePassRows(
 }
 
 /**
- * The second phase: the unsure positions finished at the exact thresholds, into `merged` (rows from the module's
- * flat position `base` on).
+ * The second phase: the unsure positions finished at the exact thresholds, into `merged`.
  */
-export function finishOnePass(onePass: OnePass, { threshold, cut }: Trim, weight: Float32Array, merged: Float32Array, base = 0): void {
+function finishOnePass(onePass: OnePass, { threshold, cut }: Trim, weight: Float32Array, merged: Float32Array): void {
   const finished = onePass.finish(threshold, cut, weight);
-  for (let r = 0; r < 6 * finished.count; r += 6) merged[finished.positions[r] - base] = finished.values[r + 1];
+  for (let r = 0; r < 6 * finished.count; r += 6) merged[finished.positions[r]] = finished.values[r + 1];
 }
 
 /** Whether every member's k-th magnitude lies in its bracket, from the count above it and the entries inside. */
-export const bracketsHold = (k: number, above: ArrayLike<number>, inside: { length: number }[]): boolean =>
+const bracketsHold = (k: number, above: ArrayLike<number>, inside: { length: number }[]): boolean =>
   inside.every((x, i) => above[i] < k && above[i] + x.length >= k);
 
 /**
@@ -164,8 +163,8 @@ export async function tiesOnePass(
   k: number,
   weight: Float32Array,
   drawn: Brackets,
+  merged = new Float32Array(s.rows * s.cols),
 ): Promise<Float32Array | null> {
-  const merged = new Float32Array(s.rows * s.cols);
   const unsure = await onePassRows(s, onePass, rowsPerBlock, weight, drawn, merged);
   if (
     !unsure ||
@@ -224,7 +223,7 @@ async function trimOf(s: Stacked, passes: TiesPasses, k: number, drawn: Brackets
  * The k-th largest magnitude from the count above the bracket and the values inside it; entries equal to it are
  * kept in row-major order until k are kept (torch leaves the order of ties unspecified; this one is repeatable).
  */
-export function exactTrim(k: number, above: Float64Array, inside: Float32Array[], positions: Int32Array[]): Trim {
+function exactTrim(k: number, above: Float64Array, inside: Float32Array[], positions: Int32Array[]): Trim {
   const threshold = new Float32Array(above.length);
   const cut = new Float64Array(above.length);
   for (let i = 0; i < above.length; i++) {
@@ -234,7 +233,7 @@ export function exactTrim(k: number, above: Float64Array, inside: Float32Array[]
     const tBits = new Int32Array(Float32Array.of(t).buffer)[0];
     let greater = above[i];
     for (let j = 0; j < bits.length; j++) if ((bits[j] & 0x7fffffff) > tBits) greater++;
-    // The entries tied at t are in position order (blocks and shares come in row order): the cut is the first not kept.
+    // The entries tied at t are in position order (blocks come in row order): the cut is the first not kept.
     let tied = 0;
     cut[i] = Number.POSITIVE_INFINITY;
     for (let j = 0; j < bits.length && cut[i] === Number.POSITIVE_INFINITY; j++)
@@ -244,9 +243,9 @@ export function exactTrim(k: number, above: Float64Array, inside: Float32Array[]
   return { threshold, cut };
 }
 
-export function concat(parts: Float32Array[]): Float32Array;
-export function concat(parts: Int32Array[]): Int32Array;
-export function concat(parts: (Float32Array | Int32Array)[]): Float32Array | Int32Array {
+function concat(parts: Float32Array[]): Float32Array;
+function concat(parts: Int32Array[]): Int32Array;
+function concat(parts: (Float32Array | Int32Array)[]): Float32Array | Int32Array {
   if (parts.length === 1) return parts[0];
   const length = parts.reduce((n, p) => n + p.length, 0);
   const out = parts[0] instanceof Int32Array ? new Int32Array(length) : new Float32Array(length);
@@ -277,8 +276,16 @@ export async function tiesOnRuntime(
   seed: number,
   opts: BracketOptions & { side?: TiesPassSide } = {},
 ): Promise<F32Mat> {
-  const { s, k, weight, drawn, onePass } = planTies(factors, weights, density, seed, opts);
-  const passes = await tiesPasses(s, opts.side ?? defaultPassSide());
+  const plan = planTies(factors, weights, density, seed, opts);
+  const passes = await tiesPasses(plan.s, opts.side ?? defaultPassSide());
+  try {
+    return await tiesPassesOver(plan, passes, density);
+  } finally {
+    passes.done();
+  }
+}
+
+async function tiesPassesOver({ s, k, weight, drawn, onePass }: TiesPlan, passes: TiesPasses, density: number): Promise<F32Mat> {
   const size = s.rows * s.cols;
   const keepAll = (t: number): Trim => ({ threshold: new Float32Array(s.n).fill(t), cut: new Float64Array(s.n).fill(Infinity) });
   if (passes.onePass && drawn && onePass) {

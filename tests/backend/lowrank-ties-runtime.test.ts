@@ -3,14 +3,13 @@
  * average as the float64 combiners do, and a module whose magnitudes tie at the threshold goes the float64 way.
  */
 import { afterAll, describe, expect, test } from 'vitest';
-import type { F32Rows } from '../../gpu-backend/lowrank/f32-rows.ts';
-import { type F32Mat, RUNTIME_MIN_MACS, setRuntimeMinMacs } from '../../gpu-backend/lowrank/gemm-runner.ts';
+import { RUNTIME_MIN_MACS, setRuntimeMinMacs } from '../../gpu-backend/lowrank/gemm-runner.ts';
 import { loadFixture } from '../../gpu-backend/cli/parity.ts';
 import { relativeError } from '../../gpu-backend/lowrank/delta-distance.ts';
 import { fromArray, matmul } from '../../gpu-backend/lowrank/linalg.ts';
 import { mergeCollapsed } from '../../gpu-backend/lowrank/merge-collapsed.ts';
 import { disjointMean, magnitudeTrim } from '../../gpu-backend/lowrank/merge-ties-dare.ts';
-import { setTiesThreads, tiesOffThread } from '../../gpu-backend/lowrank/ties-offthread.ts';
+import { lendBack, tiesOffThread } from '../../gpu-backend/lowrank/ties-offthread.ts';
 import { selectMagnitude } from '../../gpu-backend/lowrank/quickselect.ts';
 import { tiesOnRuntime } from '../../gpu-backend/lowrank/ties-runtime.ts';
 import { FIXTURE, randomMat } from './helpers.ts';
@@ -134,23 +133,23 @@ describe('TIES on the runtime', () => {
     expect(maxDiff(merged.data, expected)).toBeLessThan(1e-5);
   });
 
-  test('off the main thread (a pool of threads, each on its share of the rows) a module merges to exactly the same values', async () => {
-    // The shares' blocks of rows, in order, as one array.
-    const whole = (m: F32Mat | F32Rows) => ('parts' in m ? Float32Array.from(m.parts.flatMap((p) => Array.from(p.data))) : m.data);
+  test('off the main thread a module merges to exactly the same values, also into a buffer lent back', async () => {
     const here = await tiesOnRuntime(factors, weights, 0.5, 3, { side: 'kernels' });
     const again = await tiesOnRuntime(factors, weights, 0.3, 3, { side: 'kernels' });
     // Several blocks of rows.
     const pair = [0, 1].map((i) => ({ b: randomMat(1100, 4, 80 + i), a: randomMat(4, 2048, 90 + i) }));
     const large = await tiesOnRuntime(pair, [1, -0.5], 0.3, 2, { side: 'kernels' });
-    for (const threads of [1, 2]) {
-      setTiesThreads(threads);
-      const [there, twice] = await Promise.all([tiesOffThread(factors, weights, 0.5, 3), tiesOffThread(factors, weights, 0.3, 3)]);
-      expect([there.rows, there.cols]).toEqual([96, 160]);
-      expect(whole(there)).toEqual(here.data);
-      expect(whole(twice)).toEqual(again.data);
-      expect(whole(await tiesOffThread(pair, [1, -0.5], 0.3, 2))).toEqual(large.data);
-    }
-    setTiesThreads(1);
+    const there = await tiesOffThread(factors, weights, 0.5, 3);
+    expect([there.rows, there.cols]).toEqual([96, 160]);
+    expect(there.data).toEqual(here.data);
+    const big = await tiesOffThread(pair, [1, -0.5], 0.3, 2);
+    expect(big.data).toEqual(large.data);
+    // The large module's buffer, lent back, holds the next module's rows (a view of it), which are the same values.
+    lendBack(big);
+    expect(big.data.length).toBe(0);
+    const twice = await tiesOffThread(factors, weights, 0.3, 3);
+    expect(twice.data.buffer.byteLength).toBe(4 * 1100 * 2048);
+    expect(twice.data).toEqual(again.data);
   });
 
   test('a TIES merge whose modules run on the runtime is the float64 merge, to float32 round-off', async () => {

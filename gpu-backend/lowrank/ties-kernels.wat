@@ -3,6 +3,170 @@
 (module
   (import "env" "memory" (memory 1))
 
+;; The block's deltas, rows [row, row + h) of each member's b·a, written member-major at d (member i's plane of h·cols
+  ;; values at d + 4·i·h·cols): b [n, rows, rank] at $b, a [n, rank, cols] at $a, float32. Each value is
+  ;; Σ_t b[t]·a[t] summed in t order in float32 (a product, then an add: no fused multiply-add), the same operations
+  ;; in every lane, block and tail, so a value does not depend on where it lies. Two rows and sixteen columns at a time
+  ;; (eight accumulators; the loads of a serve both rows), over a tile of 256 columns for all the block's rows before
+  ;; the next (a tile of a is 16 KB at rank 16 and stays in the L1 cache, where a whole row of a 14336-column a, 917 KB,
+  ;; fell out of L2 under load); then each row's last columns by $row.
+  (func (export "deltas")
+    (param $n i32) (param $h i32) (param $cols i32) (param $rank i32) (param $rows i32) (param $row i32)
+    (param $b i32) (param $a i32) (param $d i32)
+    (local $i i32) (local $r i32) (local $c i32) (local $t i32) (local $b0 i32) (local $b1 i32) (local $ap i32)
+    (local $ai i32) (local $out0 i32) (local $out1 i32) (local $stride i32) (local $wide i32) (local $tb i32)
+    (local $c0 i32) (local $cEnd i32)
+    (local $s0 v128) (local $s1 v128) (local $x0 v128) (local $x1 v128) (local $x2 v128) (local $x3 v128)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
+    (local $a4 v128) (local $a5 v128) (local $a6 v128) (local $a7 v128)
+    (local.set $stride (i32.shl (local.get $cols) (i32.const 2)))
+    (local.set $wide (i32.and (local.get $cols) (i32.const -16)))
+    (block $members
+      (loop $member
+        (br_if $members (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $ai (i32.add (local.get $a) (i32.mul (i32.mul (local.get $i) (local.get $rank)) (local.get $stride))))
+        (local.set $c0 (i32.const 0))
+        (block $tilesDone
+          (loop $tiles
+        (br_if $tilesDone (i32.ge_u (local.get $c0) (local.get $wide)))
+        (local.set $cEnd (select (local.get $wide) (i32.add (local.get $c0) (i32.const 256))
+          (i32.gt_u (i32.add (local.get $c0) (i32.const 256)) (local.get $wide))))
+        (local.set $r (i32.const 0))
+        (block $pairsDone
+          (loop $pairs
+            (br_if $pairsDone (i32.gt_u (i32.add (local.get $r) (i32.const 2)) (local.get $h)))
+            (local.set $b0
+              (i32.add (local.get $b)
+                (i32.shl
+                  (i32.mul
+                    (i32.add (i32.mul (local.get $i) (local.get $rows)) (i32.add (local.get $row) (local.get $r)))
+                    (local.get $rank))
+                  (i32.const 2))))
+            (local.set $b1 (i32.add (local.get $b0) (i32.shl (local.get $rank) (i32.const 2))))
+            (local.set $out0
+              (i32.add
+                (i32.add (local.get $d) (i32.mul (i32.add (i32.mul (local.get $i) (local.get $h)) (local.get $r)) (local.get $stride)))
+                (i32.shl (local.get $c0) (i32.const 2))))
+            (local.set $out1 (i32.add (local.get $out0) (local.get $stride)))
+            (local.set $c (local.get $c0))
+            (block $wideDone
+              (loop $wideLoop
+                (br_if $wideDone (i32.ge_u (local.get $c) (local.get $cEnd)))
+                (local.set $a0 (v128.const i32x4 0 0 0 0))
+                (local.set $a1 (v128.const i32x4 0 0 0 0))
+                (local.set $a2 (v128.const i32x4 0 0 0 0))
+                (local.set $a3 (v128.const i32x4 0 0 0 0))
+                (local.set $a4 (v128.const i32x4 0 0 0 0))
+                (local.set $a5 (v128.const i32x4 0 0 0 0))
+                (local.set $a6 (v128.const i32x4 0 0 0 0))
+                (local.set $a7 (v128.const i32x4 0 0 0 0))
+                (local.set $ap (i32.add (local.get $ai) (i32.shl (local.get $c) (i32.const 2))))
+                (local.set $tb (i32.const 0))
+                (local.set $t (i32.shl (local.get $rank) (i32.const 2)))
+                (block $tDone
+                  (loop $eachT
+                    (br_if $tDone (i32.ge_u (local.get $tb) (local.get $t)))
+                    (local.set $s0 (v128.load32_splat (i32.add (local.get $b0) (local.get $tb))))
+                    (local.set $s1 (v128.load32_splat (i32.add (local.get $b1) (local.get $tb))))
+                    (local.set $x0 (v128.load (local.get $ap)))
+                    (local.set $x1 (v128.load offset=16 (local.get $ap)))
+                    (local.set $x2 (v128.load offset=32 (local.get $ap)))
+                    (local.set $x3 (v128.load offset=48 (local.get $ap)))
+                    (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (local.get $s0) (local.get $x0))))
+                    (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (local.get $s0) (local.get $x1))))
+                    (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (local.get $s0) (local.get $x2))))
+                    (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (local.get $s0) (local.get $x3))))
+                    (local.set $a4 (f32x4.add (local.get $a4) (f32x4.mul (local.get $s1) (local.get $x0))))
+                    (local.set $a5 (f32x4.add (local.get $a5) (f32x4.mul (local.get $s1) (local.get $x1))))
+                    (local.set $a6 (f32x4.add (local.get $a6) (f32x4.mul (local.get $s1) (local.get $x2))))
+                    (local.set $a7 (f32x4.add (local.get $a7) (f32x4.mul (local.get $s1) (local.get $x3))))
+                    (local.set $ap (i32.add (local.get $ap) (local.get $stride)))
+                    (local.set $tb (i32.add (local.get $tb) (i32.const 4)))
+                    (br $eachT)))
+                (v128.store (local.get $out0) (local.get $a0))
+                (v128.store offset=16 (local.get $out0) (local.get $a1))
+                (v128.store offset=32 (local.get $out0) (local.get $a2))
+                (v128.store offset=48 (local.get $out0) (local.get $a3))
+                (v128.store (local.get $out1) (local.get $a4))
+                (v128.store offset=16 (local.get $out1) (local.get $a5))
+                (v128.store offset=32 (local.get $out1) (local.get $a6))
+                (v128.store offset=48 (local.get $out1) (local.get $a7))
+                (local.set $out0 (i32.add (local.get $out0) (i32.const 64)))
+                (local.set $out1 (i32.add (local.get $out1) (i32.const 64)))
+                (local.set $c (i32.add (local.get $c) (i32.const 16)))
+                (br $wideLoop)))
+            (local.set $r (i32.add (local.get $r) (i32.const 2)))
+            (br $pairs)))
+        (local.set $c0 (local.get $cEnd))
+        (br $tiles)))
+        ;; The last row of an odd block whole, then every row's columns past the tiles.
+        (local.set $r (i32.const 0))
+        (block $restDone
+          (loop $rest
+            (br_if $restDone (i32.ge_u (local.get $r) (local.get $h)))
+            (local.set $c (select (i32.const 0) (local.get $wide) (i32.and (local.get $h) (i32.eq (i32.add (local.get $r) (i32.const 1)) (local.get $h)))))
+            (call $row
+              (i32.add (local.get $b)
+                (i32.shl
+                  (i32.mul
+                    (i32.add (i32.mul (local.get $i) (local.get $rows)) (i32.add (local.get $row) (local.get $r)))
+                    (local.get $rank))
+                  (i32.const 2)))
+              (local.get $ai)
+              (i32.add
+                (i32.add (local.get $d) (i32.mul (i32.add (i32.mul (local.get $i) (local.get $h)) (local.get $r)) (local.get $stride)))
+                (i32.shl (local.get $c) (i32.const 2)))
+              (local.get $c) (local.get $cols) (local.get $rank))
+            (local.set $r (i32.add (local.get $r) (i32.const 1)))
+            (br $rest)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $member))))
+
+  ;; Columns [from, cols) of one row of a delta (b's row at $bp, the member's a at $ai), written from $out on: four at a
+  ;; time, then one, with the operations of `deltas`.
+  (func $row (param $bp i32) (param $ai i32) (param $out i32) (param $from i32) (param $cols i32) (param $rank i32)
+    (local $c i32) (local $t i32) (local $ap i32) (local $stride i32) (local $acc v128) (local $x f32)
+    (local.set $stride (i32.shl (local.get $cols) (i32.const 2)))
+    (local.set $c (local.get $from))
+    (block $narrowDone
+      (loop $narrow
+        (br_if $narrowDone (i32.gt_u (i32.add (local.get $c) (i32.const 4)) (local.get $cols)))
+        (local.set $acc (v128.const i32x4 0 0 0 0))
+        (local.set $ap (i32.add (local.get $ai) (i32.shl (local.get $c) (i32.const 2))))
+        (local.set $t (i32.const 0))
+        (block $tDone
+          (loop $eachT
+            (br_if $tDone (i32.ge_u (local.get $t) (local.get $rank)))
+            (local.set $acc
+              (f32x4.add (local.get $acc)
+                (f32x4.mul (v128.load32_splat (i32.add (local.get $bp) (i32.shl (local.get $t) (i32.const 2)))) (v128.load (local.get $ap)))))
+            (local.set $ap (i32.add (local.get $ap) (local.get $stride)))
+            (local.set $t (i32.add (local.get $t) (i32.const 1)))
+            (br $eachT)))
+        (v128.store (local.get $out) (local.get $acc))
+        (local.set $out (i32.add (local.get $out) (i32.const 16)))
+        (local.set $c (i32.add (local.get $c) (i32.const 4)))
+        (br $narrow)))
+    (block $scalarDone
+      (loop $scalar
+        (br_if $scalarDone (i32.ge_u (local.get $c) (local.get $cols)))
+        (local.set $x (f32.const 0))
+        (local.set $ap (i32.add (local.get $ai) (i32.shl (local.get $c) (i32.const 2))))
+        (local.set $t (i32.const 0))
+        (block $tDone
+          (loop $eachT
+            (br_if $tDone (i32.ge_u (local.get $t) (local.get $rank)))
+            (local.set $x
+              (f32.add (local.get $x)
+                (f32.mul (f32.load (i32.add (local.get $bp) (i32.shl (local.get $t) (i32.const 2)))) (f32.load (local.get $ap)))))
+            (local.set $ap (i32.add (local.get $ap) (local.get $stride)))
+            (local.set $t (i32.add (local.get $t) (i32.const 1)))
+            (br $eachT)))
+        (f32.store (local.get $out) (local.get $x))
+        (local.set $out (i32.add (local.get $out) (i32.const 4)))
+        (local.set $c (i32.add (local.get $c) (i32.const 1)))
+        (br $scalar))))
+
   ;; Per member, at params + 48·i: lo (f32x4), hi (f32x4), then written here: the count of magnitudes above hi
   ;; (i32 at +32) and the end of the member's entries in the lists (i32 at +36). For every magnitude in [lo, hi]
   ;; the lists hold the magnitude (f32 at values + 4·e) and its position, base + its index in the plane (i32 at

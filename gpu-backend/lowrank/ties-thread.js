@@ -38,8 +38,7 @@ async function whole({ id, factors, weights, density, seed }) {
 
 async function onePassOf({ id, s, drawn, weight, k }) {
   try {
-    // One intra-op thread: the main thread's SVD runs beside this one.
-    const passes = await tiesPasses(s, 'kernels', 1);
+    const passes = await tiesPasses(s, 'kernels');
     const rows = mergedRows(s.rows * s.cols);
     const merged = await tiesOnePass(s, passes.onePass, passes.rowsPerBlock, k, weight, drawn, rows);
     passes.done();

@@ -20,7 +20,7 @@ import { relativeErrors } from './delta-distance.ts';
 import { alignModules } from './module-alignment.ts';
 import { deltaFactors } from './peft-adapter.ts';
 import { randomizedSvd, svdOfFactors } from './svd.ts';
-import { lendBack, tiesOffThread } from './ties-offthread.ts';
+import { tiesOffThread } from './ties-offthread.ts';
 import { defaultPassSide } from './ties-passes.ts';
 import { tiesOnRuntime } from './ties-runtime.ts';
 
@@ -232,10 +232,7 @@ async function denseDeltaMerge(
       start(i + 1);
       const combined = ahead.get(i)!;
       ahead.delete(i);
-      const delta = await combined;
-      merged.push(await denseTruncate(site, delta, rank, seed, clamp));
-      // Its buffer goes back to the TIES thread for a later module's rows (a fresh one each was uncollected garbage).
-      lendBack(delta);
+      merged.push(await denseTruncate(site, await combined, rank, seed, clamp));
       continue;
     }
     const delta = await foldMembers(combineDeltas({ rows: out, cols }), factorsOf(site), weightsOf(site));

@@ -7,6 +7,10 @@
  * the ones tiesOnRuntime gives, bit for bit. Started on first use; the thread keeps the process alive only while it
  * has work.
  *
+ * Each module's merged rows are a fresh buffer: lending the main thread's buffer back after its SVD, for a later
+ * module's rows, held it beside the next module's rows for certain (an 8B layer's peak RSS 1,026–1,063 MB against
+ * 960–977 without, in turn), where the GC usually frees it first.
+ *
  * One thread: splitting a module's rows over two (the main thread's SVD beside them) took an 8B layer's peak RSS to
  * 1,107–1,196 MB against its budget of 1,104 (the second thread's heap, runtime and kernel block, and the unsure
  * entries sent between the one pass's two phases), and 1.1 CPU-s more a layer under load, so it was removed.
@@ -31,8 +35,6 @@ interface Thread {
 
 let current: Thread | null = null;
 let nextId = 0;
-/** The buffers of merged rows the thread made, so that lendBack returns only those. */
-const madeThere = new WeakSet<ArrayBufferLike>();
 
 function thread(): Thread {
   if (current) return current;
@@ -58,16 +60,14 @@ function thread(): Thread {
   return t;
 }
 
-async function ask(message: Record<string, unknown>): Promise<Reply> {
+function ask(message: Record<string, unknown>): Promise<Reply> {
   const t = thread();
   const id = nextId++;
-  const reply = await new Promise<Reply>((resolve, reject) => {
+  return new Promise<Reply>((resolve, reject) => {
     t.jobs.set(id, { resolve, reject });
     if (t.jobs.size === 1) t.worker.ref();
     t.worker.postMessage({ ...message, id });
   });
-  for (const rows of [reply.rows, reply.merged?.data]) if (rows) madeThere.add(rows.buffer);
-  return reply;
 }
 
 /**
@@ -80,16 +80,6 @@ export async function tiesOffThread(factors: { b: Mat; a: Mat }[], weights: numb
   if (!drawn || !onePass) return whole();
   const one = await ask({ kind: 'module', s, drawn, weight, k });
   return one.overflow ? whole() : { rows: s.rows, cols: s.cols, data: one.rows! };
-}
-
-/**
- * Gives the buffer of a merged delta from tiesOffThread back to the thread, for its next module's rows; the delta
- * must not be read after. Anything else (a GPU host's delta) is left to the GC.
- */
-export function lendBack({ data }: F32Mat): void {
-  if (!current || !madeThere.has(data.buffer)) return;
-  madeThere.delete(data.buffer);
-  current.worker.postMessage({ kind: 'lend', buffer: data.buffer }, [data.buffer as ArrayBuffer]);
 }
 
 /** Ends the thread once its queued work is done, so that it exits normally (a profiler writes its profile then). */

@@ -163,8 +163,8 @@ export async function tiesOnePass(
   k: number,
   weight: Float32Array,
   drawn: Brackets,
-  merged = new Float32Array(s.rows * s.cols),
 ): Promise<Float32Array | null> {
+  const merged = new Float32Array(s.rows * s.cols);
   const unsure = await onePassRows(s, onePass, rowsPerBlock, weight, drawn, merged);
   if (
     !unsure ||

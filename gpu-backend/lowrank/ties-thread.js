@@ -4,7 +4,6 @@
  * thread). Plain JavaScript that registers tsx itself, as float64-thread.js does. Messages:
  * - `module`: the one pass over a whole module, thresholds and finish included (ties-runtime.ts's tiesOnePass);
  * - `whole`: a module's whole TIES (ties-runtime.ts's tiesOnRuntime), for a module one pass does not suit;
- * - `lend`: the buffer of merged rows this thread sent, back from the main thread, for the next module's rows;
  * - `end`: close once the queued modules are done.
  */
 import { parentPort } from 'node:worker_threads';
@@ -13,17 +12,6 @@ import { register } from 'tsx/esm/api';
 register();
 const { tiesOnRuntime, tiesOnePass } = await import('./ties-runtime.ts');
 const { tiesPasses } = await import('./ties-passes.ts');
-const { spare } = await import('./ties-spare.ts');
-
-/**
- * The buffer of a merged delta the main thread is done with, for the next module's merged rows: a fresh one each
- * module (up to 235 MB) was garbage this thread collected late, as it allocates little else.
- */
-const spareRows = spare((a, b) => a.byteLength > b.byteLength);
-const mergedRows = (length) => {
-  const buffer = spareRows.take((b) => b.byteLength >= 4 * length);
-  return buffer ? new Float32Array(buffer, 0, length) : new Float32Array(length);
-};
 
 const failed = (id, error) => parentPort.postMessage({ id, error: error instanceof Error ? error.message : String(error) });
 
@@ -39,24 +27,19 @@ async function whole({ id, factors, weights, density, seed }) {
 async function onePassOf({ id, s, drawn, weight, k }) {
   try {
     const passes = await tiesPasses(s, 'kernels');
-    const rows = mergedRows(s.rows * s.cols);
-    const merged = await tiesOnePass(s, passes.onePass, passes.rowsPerBlock, k, weight, drawn, rows);
+    const merged = await tiesOnePass(s, passes.onePass, passes.rowsPerBlock, k, weight, drawn);
     passes.done();
     if (merged) parentPort.postMessage({ id, rows: merged }, [merged.buffer]);
-    else {
-      spareRows.keep(rows.buffer);
-      parentPort.postMessage({ id, overflow: true });
-    }
+    else parentPort.postMessage({ id, overflow: true });
   } catch (error) {
     failed(id, error);
   }
 }
 
 // Modules one at a time, in the order asked: a module queued while another runs waits rather than interleaving with
-// it at every await (two at once here kept one module's memory too many). A `lend` is not queued.
+// it at every await (two at once here kept one module's memory too many).
 let queue = Promise.resolve();
 parentPort.on('message', (job) => {
-  if (job.kind === 'lend') spareRows.keep(job.buffer);
   // `end` closes the port after the queue, so the thread's loop runs dry and it exits normally.
-  else queue = queue.then(() => (job.kind === 'end' ? parentPort.close() : ({ module: onePassOf, whole }[job.kind] ?? whole)(job)));
+  queue = queue.then(() => (job.kind === 'end' ? parentPort.close() : ({ module: onePassOf, whole }[job.kind] ?? whole)(job)));
 });

@@ -9,7 +9,7 @@ import { relativeError } from '../../gpu-backend/lowrank/delta-distance.ts';
 import { fromArray, matmul } from '../../gpu-backend/lowrank/linalg.ts';
 import { mergeCollapsed } from '../../gpu-backend/lowrank/merge-collapsed.ts';
 import { disjointMean, magnitudeTrim } from '../../gpu-backend/lowrank/merge-ties-dare.ts';
-import { lendBack, tiesOffThread } from '../../gpu-backend/lowrank/ties-offthread.ts';
+import { tiesOffThread } from '../../gpu-backend/lowrank/ties-offthread.ts';
 import { selectMagnitude } from '../../gpu-backend/lowrank/quickselect.ts';
 import { TiesKernels } from '../../gpu-backend/lowrank/ties-kernels.ts';
 import { stack, tiesOnRuntime } from '../../gpu-backend/lowrank/ties-runtime.ts';
@@ -154,23 +154,18 @@ describe('TIES on the runtime', () => {
     expect(maxDiff(merged.data, expected)).toBeLessThan(1e-5);
   });
 
-  test('off the main thread a module merges to exactly the same values, also into a buffer lent back', async () => {
+  test('off the main thread a module merges to exactly the same values, its kernels kept from module to module', async () => {
     const here = await tiesOnRuntime(factors, weights, 0.5, 3, { side: 'kernels' });
     const again = await tiesOnRuntime(factors, weights, 0.3, 3, { side: 'kernels' });
-    // Several blocks of rows.
-    const pair = [0, 1].map((i) => ({ b: randomMat(1100, 4, 80 + i), a: randomMat(4, 2048, 90 + i) }));
-    const large = await tiesOnRuntime(pair, [1, -0.5], 0.3, 2, { side: 'kernels' });
+    // As many members, on several blocks of rows.
+    const large = [0, 1, 2, 3].map((i) => ({ b: randomMat(700, 4, 80 + i), a: randomMat(4, 2048, 90 + i) }));
+    const largeHere = await tiesOnRuntime(large, [1, -0.5, 2, 1], 0.3, 2, { side: 'kernels' });
     const there = await tiesOffThread(factors, weights, 0.5, 3);
     expect([there.rows, there.cols]).toEqual([96, 160]);
     expect(there.data).toEqual(here.data);
-    const big = await tiesOffThread(pair, [1, -0.5], 0.3, 2);
-    expect(big.data).toEqual(large.data);
-    // The large module's buffer, lent back, holds the next module's rows (a view of it), which are the same values.
-    lendBack(big);
-    expect(big.data.length).toBe(0);
-    const twice = await tiesOffThread(factors, weights, 0.3, 3);
-    expect(twice.data.buffer.byteLength).toBe(4 * 1100 * 2048);
-    expect(twice.data).toEqual(again.data);
+    expect((await tiesOffThread(large, [1, -0.5, 2, 1], 0.3, 2)).data).toEqual(largeHere.data);
+    // After a larger module, in the kernels it left (their parts placed for it).
+    expect((await tiesOffThread(factors, weights, 0.3, 3)).data).toEqual(again.data);
   });
 
   test('a TIES merge whose modules run on the runtime is the float64 merge, to float32 round-off', async () => {

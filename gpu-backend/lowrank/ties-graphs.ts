@@ -1,7 +1,7 @@
 /**
  * TIES' onnxruntime graphs over a block of rows of one module's n stacked deltas, each delta formed in the graph
  * from its factors (b [n, rows, r] · a [n, r, cols], float32):
- * - `delta`: one member's delta alone (member-delta.ts, for the rules of dare, della and breadcrumbs);
+ * - `delta`: one member's delta alone, for the CPU's kernels (ties-kernels.ts) to read where the runtime wrote it;
  * and, on a GPU host, where the deltas should not leave the device:
  * - `stats`: per member, how many magnitudes lie above `hi`, and the magnitudes inside [lo, hi] with their
  *   positions, from which the exact k-th magnitude and the cut among entries tied at it are found in JS
@@ -115,5 +115,9 @@ function cached(name: string, build: () => Uint8Array, opts?: RuntimeOptions): P
 export const tiesStatsSession = (): Promise<ort.InferenceSession> => cached('stats', statsGraph);
 export const tiesCombineSession = (positional: boolean): Promise<ort.InferenceSession> =>
   cached(positional ? 'combine_at_cut' : 'combine', () => combineGraph(positional));
-/** Not spinning: the rules run on this thread between the runs, and spinning threads would take its core. */
-export const tiesDeltaSession = (): Promise<ort.InferenceSession> => cached('delta', deltasGraph, { spinning: false });
+/**
+ * Not spinning: the kernels run on this thread between the runs, and spinning threads would take its core. `threads`:
+ * the MatMul's threads (default: all cores).
+ */
+export const tiesDeltaSession = (threads?: number): Promise<ort.InferenceSession> =>
+  cached(`delta/${threads ?? 'all'}`, deltasGraph, { spinning: false, threads });

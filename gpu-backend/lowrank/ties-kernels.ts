@@ -1,6 +1,6 @@
 /**
  * TIES' two element-wise passes on the CPU (ties-kernels.wat, WebAssembly SIMD), over a block of a module's n stacked
- * deltas that `formDeltas` forms in the kernels' memory from the module's factors:
+ * deltas that the runtime's MatMul writes straight into the kernels' memory:
  * - `stats`: per member, the count of magnitudes above its bracket and the magnitudes inside it with their positions;
  * - `combine`: trim at each member's threshold (ties at it kept before the member's cut), elect the sign of the total,
  *   and the weighted mean of the members that carry it;
@@ -21,7 +21,6 @@ declare const WebAssembly: {
 type WasmMemory = { readonly buffer: ArrayBuffer; grow(pages: number): number };
 
 interface Exports {
-  deltas(n: number, h: number, cols: number, rank: number, rows: number, row: number, b: number, a: number, d: number): void;
   stats(n: number, p: number, d: number, params: number, values: number, positions: number, base: number): number;
   combine(n: number, p: number, d: number, params: number, out: number): void;
   fused(n: number, p: number, d: number, params: number, out: number, lists: number, cap: number, pending: number, base: number): number;
@@ -49,19 +48,9 @@ export class TiesKernels {
   /** Where the runtime writes the block's deltas: [n, plane] (a view per block is `deltas(p)`). */
   private readonly memory: WasmMemory;
   private readonly kernels: Exports;
-  /** Where the parts lie in the memory; the lists (values, positions) move behind a module's factors (setFactors). */
-  private at: { d: number; params: number; out: number; values: number; positions: number };
-  /** The module whose factors are in the memory (setFactors), at `b` and `a`. */
-  private factors: { rows: number; cols: number; rank: number; b: number; a: number } | null = null;
-  /**
-   * The most bytes of factors, and the most room per member's list, any module has had: the parts keep their places
-   * from module to module (only a larger one moves them), so a thread's modules reuse the pages the ones before touched
-   * rather than touching new ones (first touches of moved parts cost an 8B MLP module about a third of its CPU).
-   */
-  private factorRoom = 0;
-  private capRoom = 0;
+  private readonly at: { d: number; params: number; out: number; values: number; positions: number };
   /** The module in a fused pass: each member's room for unsure entries, its records so far and where they start. */
-  private module: { cap: number; limit: number; records: number; recordsAt: number } | null = null;
+  private module: { cap: number; records: number; recordsAt: number } | null = null;
 
   private constructor(
     readonly n: number,
@@ -87,40 +76,10 @@ export class TiesKernels {
     return new TiesKernels(n, plane, instance, memory);
   }
 
-  /** The block's deltas [n, p] (p ≤ plane), where the kernels read them. */
+  /** The block's deltas [n, p] (p ≤ plane), for the runtime to write into. */
   deltas(p: number): Float32Array {
     if (p > this.plane) throw new Error(`TiesKernels: a block of ${p} values per member, above ${this.plane}`);
     return new Float32Array(this.memory.buffer, this.at.d, this.n * p);
-  }
-
-  /**
-   * Copies a module's stacked factors (b [n, rows, rank], a [n, rank, cols]) into the memory, for formDeltas; the
-   * lists move behind them, so call it before a module's passes.
-   */
-  setFactors(s: { n: number; rows: number; cols: number; rank: number; b: Float32Array; a: Float32Array }): void {
-    if (s.n !== this.n) throw new Error(`TiesKernels: factors of ${s.n} members for kernels of ${this.n}`);
-    this.factorRoom = Math.max(this.factorRoom, 4 * (s.b.length + s.a.length) + PAD);
-    const b = align(this.at.out + 4 * this.plane + PAD);
-    const a = align(b + 4 * s.b.length);
-    const values = align(b + this.factorRoom + PAD);
-    this.at = { ...this.at, values, positions: values + 4 * this.n * this.plane };
-    this.reserve(values + 8 * this.n * this.plane);
-    new Float32Array(this.memory.buffer, b, s.b.length).set(s.b);
-    new Float32Array(this.memory.buffer, a, s.a.length).set(s.a);
-    this.factors = { rows: s.rows, cols: s.cols, rank: s.rank, b, a };
-  }
-
-  /**
-   * Forms rows [row, row + h) of every member's delta b·a into the block (deltas(h·cols) is then them). In the kernels
-   * rather than by the runtime: onnxruntime-node copies every output into a fresh ArrayBuffer even where it wrote
-   * into a given one, and that copy, its allocation and the collections it set off were three quarters of the
-   * runtime's time here (2.3 ns a value against 0.5 for the MatMul alone, an 8B gate module's shape).
-   */
-  formDeltas(row: number, h: number): void {
-    const f = this.factors;
-    if (!f) throw new Error('TiesKernels.formDeltas before setFactors');
-    if (h * f.cols > this.plane) throw new Error(`TiesKernels: a block of ${h * f.cols} values per member, above ${this.plane}`);
-    this.kernels.deltas(this.n, h, f.cols, f.rank, f.rows, row, f.b, f.a, this.at.d);
   }
 
   /** `base`: the flat position in the module of the block's first value. The lists are views, valid until the next call. */
@@ -160,14 +119,11 @@ export class TiesKernels {
   }
 
   /**
-   * Starts one module's fused pass (blocks of `fused`, then `finish`), with room for `room` unsure entries per member
-   * (each member's list placed as for the largest room so far); its lists and records stay in the kernels' memory until
-   * the next module.
+   * Starts one module's fused pass (blocks of `fused`, then `finish`), with room for `cap` unsure entries per member;
+   * its lists and records stay in the kernels' memory until the next module.
    */
-  startModule(room: number): void {
-    this.capRoom = Math.max(this.capRoom, room);
-    const cap = this.capRoom;
-    this.module = { cap, limit: room, records: 0, recordsAt: align(this.at.values + 8 * this.n * cap) };
+  startModule(cap: number): void {
+    this.module = { cap, records: 0, recordsAt: align(this.at.values + 8 * this.n * cap) };
     new Int32Array(this.memory.buffer, this.at.params, 20 * this.n).fill(0);
   }
 
@@ -182,9 +138,7 @@ export class TiesKernels {
     const { n } = this;
     const { params, d, out, values } = this.at;
     const ints = new Int32Array(this.memory.buffer, params, 20 * n);
-    // Against the module's own room, not the place kept for it: whether a module takes one pass must not depend on
-    // the modules before it.
-    for (let i = 0; i < n; i++) if (ints[20 * i + 16] + p > state.limit) return null;
+    for (let i = 0; i < n; i++) if (ints[20 * i + 16] + p > state.cap) return null;
     this.reserve(state.recordsAt + 24 * (state.records + p));
     const f = new Float32Array(this.memory.buffer, params, 20 * n);
     for (let i = 0; i < n; i++) {

@@ -1,7 +1,7 @@
 /**
  * TIES' two passes over one block of rows of a module's n stacked deltas, on whichever side runs them best:
- * - on the CPU, SIMD kernels form the deltas from the factors in their own memory and do the element-wise work
- *   (ties-kernels.ts);
+ * - on the CPU, the runtime forms the deltas (a MatMul per member) straight into the SIMD kernels' memory and the kernels
+ *   do the element-wise work (ties-kernels.ts);
  * - on a GPU host, the whole pass is one graph on the device (ties-graphs.ts), so the deltas never cross the bus.
  * Both give the same block results: `stats` the count above each member's bracket and the magnitudes inside it
  * with their positions in the block; `combine` the merged rows.
@@ -9,7 +9,7 @@
 import { executionProviderInUse } from '../engine/providers.ts';
 import { f32, type ort } from '../engine/runtime.ts';
 import { gemmCounters } from './gemm-runner.ts';
-import { tiesCombineSession, tiesStatsSession } from './ties-graphs.ts';
+import { tiesCombineSession, tiesDeltaSession, tiesStatsSession } from './ties-graphs.ts';
 import { type BlockStats, TiesKernels } from './ties-kernels.ts';
 import { spare } from './ties-spare.ts';
 
@@ -76,38 +76,48 @@ export type TiesPassSide = 'kernels' | 'graphs';
 
 export const defaultPassSide = (): TiesPassSide => (executionProviderInUse() === 'cpu' ? 'kernels' : 'graphs');
 
-export async function tiesPasses(s: Stacked, side: TiesPassSide = defaultPassSide()): Promise<TiesPasses> {
+/** `threads`: the kernels' runtime's threads per MatMul (default: all cores; one on a thread of a pool). */
+export async function tiesPasses(s: Stacked, side: TiesPassSide = defaultPassSide(), threads?: number): Promise<TiesPasses> {
   const rowsPerBlock = Math.max(1, Math.floor(BLOCK_VALUES / (s.n * s.cols)));
-  return side === 'kernels' ? kernelPasses(s, rowsPerBlock) : graphPasses(s, rowsPerBlock);
+  return side === 'kernels' ? kernelPasses(s, rowsPerBlock, threads) : graphPasses(s, rowsPerBlock);
 }
 
 /** The kernels a module's passes were done with, for the next module (of this thread) to reuse. */
 const spareKernels = spare<TiesKernels>((a, b) => a.plane > b.plane);
 
-async function kernelPasses(s: Stacked, rowsPerBlock: number): Promise<TiesPasses> {
+async function kernelPasses(s: Stacked, rowsPerBlock: number, threads?: number): Promise<TiesPasses> {
   const { n, cols } = s;
   // Every module's blocks fit in BLOCK_VALUES, so one size of kernels serves them all.
   const plane = Math.max(rowsPerBlock * cols, Math.floor(BLOCK_VALUES / n));
   const kernels = spareKernels.take((k) => k.n === n && k.plane >= plane) ?? (await TiesKernels.create(n, plane));
-  kernels.setFactors(s);
-  const deltas = (row: number, h: number) => {
-    gemmCounters.localMacs += n * h * s.rank * cols;
-    kernels.formDeltas(row, h);
+  const session = await tiesDeltaSession(threads);
+  const deltas = async (row: number, h: number) => {
+    const { rows, rank } = s;
+    const out = kernels.deltas(h * cols);
+    gemmCounters.runtimeMacs += n * h * rank * cols;
+    for (let i = 0; i < n; i++) {
+      const b = s.b.subarray((i * rows + row) * rank, (i * rows + row + h) * rank);
+      const a = s.a.subarray(i * rank * cols, (i + 1) * rank * cols);
+      await session.run(
+        { b: f32(b, [h, rank]), a: f32(a, [rank, cols]) },
+        { delta: f32(out.subarray(i * h * cols, (i + 1) * h * cols), [h, cols]) },
+      );
+    }
   };
   return {
     rowsPerBlock,
     async stats(row, h, lo, hi) {
-      deltas(row, h);
+      await deltas(row, h);
       return kernels.stats(h * cols, row * cols, lo, hi);
     },
     async combine(row, h, threshold, thresholdUp, cut, weight) {
-      deltas(row, h);
+      await deltas(row, h);
       return kernels.combine(h * cols, threshold, thresholdUp, cut, weight);
     },
     onePass: {
       start: (cap) => kernels.startModule(cap),
       async block(row, h, lo, hi, weight) {
-        deltas(row, h);
+        await deltas(row, h);
         return kernels.fused(h * cols, row * cols, lo, hi, weight);
       },
       unsure: () => kernels.unsure(),

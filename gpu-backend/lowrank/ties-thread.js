@@ -26,7 +26,8 @@ async function whole({ id, factors, weights, density, seed }) {
 
 async function onePassOf({ id, s, drawn, weight, k }) {
   try {
-    const passes = await tiesPasses(s, 'kernels');
+    // One intra-op thread: the main thread's SVD runs beside this one.
+    const passes = await tiesPasses(s, 'kernels', 1);
     const merged = await tiesOnePass(s, passes.onePass, passes.rowsPerBlock, k, weight, drawn);
     passes.done();
     if (merged) parentPort.postMessage({ id, rows: merged }, [merged.buffer]);

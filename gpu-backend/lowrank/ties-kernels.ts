@@ -50,7 +50,13 @@ export class TiesKernels {
   private readonly kernels: Exports;
   private readonly at: { d: number; params: number; out: number; values: number; positions: number };
   /** The module in a fused pass: each member's room for unsure entries, its records so far and where they start. */
-  private module: { cap: number; records: number; recordsAt: number } | null = null;
+  private module: { cap: number; limit: number; records: number; recordsAt: number } | null = null;
+  /**
+   * The most room per member's list any module has had: the lists and records keep their places from module to module
+   * (only a larger room moves them), so kernels kept for a thread's next module reuse the pages the ones before
+   * touched rather than touching new ones beside them.
+   */
+  private capRoom = 0;
 
   private constructor(
     readonly n: number,
@@ -119,11 +125,14 @@ export class TiesKernels {
   }
 
   /**
-   * Starts one module's fused pass (blocks of `fused`, then `finish`), with room for `cap` unsure entries per member;
-   * its lists and records stay in the kernels' memory until the next module.
+   * Starts one module's fused pass (blocks of `fused`, then `finish`), with room for `room` unsure entries per member
+   * (each member's list placed as for the largest room so far); its lists and records stay in the kernels' memory until
+   * the next module.
    */
-  startModule(cap: number): void {
-    this.module = { cap, records: 0, recordsAt: align(this.at.values + 8 * this.n * cap) };
+  startModule(room: number): void {
+    this.capRoom = Math.max(this.capRoom, room);
+    const cap = this.capRoom;
+    this.module = { cap, limit: room, records: 0, recordsAt: align(this.at.values + 8 * this.n * cap) };
     new Int32Array(this.memory.buffer, this.at.params, 20 * this.n).fill(0);
   }
 
@@ -138,7 +147,9 @@ export class TiesKernels {
     const { n } = this;
     const { params, d, out, values } = this.at;
     const ints = new Int32Array(this.memory.buffer, params, 20 * n);
-    for (let i = 0; i < n; i++) if (ints[20 * i + 16] + p > state.cap) return null;
+    // Against the module's own room, not the place kept for it: whether a module takes one pass must not depend on
+    // the modules before it.
+    for (let i = 0; i < n; i++) if (ints[20 * i + 16] + p > state.limit) return null;
     this.reserve(state.recordsAt + 24 * (state.records + p));
     const f = new Float32Array(this.memory.buffer, params, 20 * n);
     for (let i = 0; i < n; i++) {

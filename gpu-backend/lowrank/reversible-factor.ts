@@ -38,6 +38,33 @@ export async function buildFactorModules(aligned: AlignedModule[], p: number, sv
   });
 }
 
+/**
+ * Whether every position's mean μ (muB, muA) is finite. μ averages the n members' values at its position, and every
+ * member value lies at one position, so μ is finite exactly where they all are (n float32 values times a finite
+ * scale cannot overflow a float64 sum).
+ */
+export function factorMeansFinite(modules: MergedModule[]): boolean {
+  for (const m of modules) {
+    for (const mu of [m.parts.muB.data, m.parts.muA.data]) {
+      // v·0 is ±0 for a finite v and NaN otherwise; one test per module side, over four independent sums.
+      let z0 = 0;
+      let z1 = 0;
+      let z2 = 0;
+      let z3 = 0;
+      let i = 0;
+      for (; i + 4 <= mu.length; i += 4) {
+        z0 += mu[i] * 0;
+        z1 += mu[i + 1] * 0;
+        z2 += mu[i + 2] * 0;
+        z3 += mu[i + 3] * 0;
+      }
+      for (; i < mu.length; i++) z0 += mu[i] * 0;
+      if (z0 + z1 + z2 + z3 !== 0) return false;
+    }
+  }
+  return true;
+}
+
 /** A slot as a thread takes it: the stored modules' own copies (enumerable here, so they are sent), else the factors. */
 function threadSlot(slot: AlignedModule): { sent: AlignedModule | StoredSlot; transfer: ArrayBuffer[] } {
   if (!slot.stored) return { sent: slot, transfer: [] };

@@ -136,12 +136,27 @@ export class EigenKernels {
     );
   }
 
-  /** Copies of μ (positions×r), V (positions×p·r) and C (positions×n·p) of the positions laid out. */
-  fitResults(): { mu: Float64Array; basis: Float64Array; coef: Float64Array } {
+  /**
+   * μ (positions×r), V (positions×p·r) and C (positions×n·p) of the positions laid out, copied into `into` where
+   * given (arrays of those lengths), else into new arrays.
+   */
+  fitResults(into?: { mu: Float64Array; basis: Float64Array; coef: Float64Array }): {
+    mu: Float64Array;
+    basis: Float64Array;
+    coef: Float64Array;
+  } {
     const { at } = this.fit!;
     const buffer = this.k.memory.buffer;
-    const part = (from: number, to: number) => new Float64Array(buffer.slice(from, to));
-    return { mu: part(at.mu, at.basis), basis: part(at.basis, at.coef), coef: part(at.coef, at.sources) };
+    const part = (from: number, to: number, target?: Float64Array) => {
+      if (!target) return new Float64Array(buffer.slice(from, to));
+      target.set(new Float64Array(buffer, from, (to - from) / 8));
+      return target;
+    };
+    return {
+      mu: part(at.mu, at.basis, into?.mu),
+      basis: part(at.basis, at.coef, into?.basis),
+      coef: part(at.coef, at.sources, into?.coef),
+    };
   }
 
   private fit: { n: number; r: number; p: number; at: ReturnType<EigenKernels['fitAt']>; sources: number } | null = null;

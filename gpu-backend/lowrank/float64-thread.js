@@ -28,6 +28,8 @@ const kernels = {
   // The alternating steps read only Q: R stays here rather than crossing back.
   qrQ: ({ a }) => ({ q: qr(a).q }),
   factorModule: ({ slot, p, svdForm }) => factorModule(slot, p, svdForm).parts,
+  // The parts written into shared memory the caller laid out (nothing to send back).
+  factorModuleInto: ({ slot, p, svdForm, into }) => (factorModule(slot, p, svdForm, undefined, into), {}),
 };
 
 parentPort.on('message', ({ id, kernel, args }) => {

@@ -18,6 +18,7 @@ import type { DeltaFactors } from './peft-adapter.ts';
 import { eigenInPlace, eigenWork } from './symmetric-eigen.ts';
 import { eigenKernels, type EigenKernels } from './eigen-kernels.ts';
 import { inWindow, MODULES_IN_FLIGHT, onThread } from './float64-pool.ts';
+import { SharedFloats } from './shared-floats.ts';
 import { memberCount, memberFactors, slotOf, type AlignedModule, type MergedModule, type ModuleSlot } from './reversible-types.ts';
 
 /** A module slot with the members' modules as stored, as a float64 thread takes it (structured clone). */
@@ -26,16 +27,69 @@ type StoredSlot = ModuleSlot & { stored: (AdapterModule | null)[] };
 /**
  * Modules of more than FACTOR_POOL_MIN positions are fitted on the float64 threads (float64-pool.ts), a few at
  * a time: the positions' small eigenproblems are all float64 work, so the threads are what makes it faster. A
- * thread gets the members' modules as stored (float32, copied once and handed over): widening them to float64
- * here and cloning those was most of this thread's share of a merge.
+ * thread gets the members' modules as stored (float32, copied once into a shared buffer lent for the module):
+ * widening them to float64 here and cloning those was most of this thread's share of a merge.
  */
 export async function buildFactorModules(aligned: AlignedModule[], p: number, svdForm: boolean): Promise<MergedModule[]> {
+  const shared = new SharedFloats();
+  const onThreads = aligned.filter((slot) => slot.out + slot.in >= FACTOR_POOL_MIN);
+  const into = svdForm ? new Map<AlignedModule, FactorParts>() : sharedParts(onThreads, p);
   return inWindow(aligned, MODULES_IN_FLIGHT, async (slot) => {
     if (slot.out + slot.in < FACTOR_POOL_MIN) return factorModule(slot, p, svdForm);
-    const { sent, transfer } = threadSlot(slot);
-    const parts = await onThread<Record<string, Mat>>('factorModule', { slot: sent, p, svdForm }, transfer);
-    return { ...slotOf(slot), parts };
+    const { sent, lent } = threadSlot(slot, shared);
+    try {
+      const parts = into.get(slot);
+      if (parts) await onThread('factorModuleInto', { slot: sent, p, svdForm, into: parts });
+      return { ...slotOf(slot), parts: parts ?? (await onThread<FactorParts>('factorModule', { slot: sent, p, svdForm })) };
+    } finally {
+      if (lent) shared.give(lent);
+    }
   });
+}
+
+/** A factor-space module's parts (see the header). */
+type FactorParts = Record<'muB' | 'basisB' | 'coefB' | 'muA' | 'basisA' | 'coefA', Mat>;
+
+/** Bytes of shared memory the parts of one merge take at most per buffer (a Llama-3-8B-shape merge has ~2.3 GB). */
+const PARTS_BUFFER_MAX = 2 ** 30;
+
+/**
+ * The parts of each slot with the members as stored, laid out (zeroed) in a few shared buffers, which the threads
+ * write and the merge keeps: the parts of a merge are most of the bytes it makes (279 MB at the 135M shape), and
+ * a fresh buffer per part, sent back from a thread, added them to V8's external memory in ~1 MB steps, each
+ * ~64 MB of which set off a full collection on this thread.
+ */
+function sharedParts(slots: AlignedModule[], p: number): Map<AlignedModule, FactorParts> {
+  const shapes = slots.flatMap((slot) => {
+    if (!slot.stored) return [];
+    const n = slot.stored.length;
+    const r = Math.max(...slot.stored.map((m) => (m ? m.rank : 0)));
+    const sides = [slot.out, slot.in].map((positions) => [
+      [positions, r],
+      [positions, r * p],
+      [positions, p * n],
+    ]);
+    return [{ slot, mats: sides.flat(), bytes: 8 * (slot.out + slot.in) * (r + r * p + p * n) }];
+  });
+  const out = new Map<AlignedModule, FactorParts>();
+  let buffer: SharedArrayBuffer | null = null;
+  let at = 0;
+  shapes.forEach(({ slot, mats, bytes }, i) => {
+    if (!buffer || at + bytes > buffer.byteLength) {
+      // A new buffer for this slot and those after it that fit.
+      let size = 0;
+      for (let j = i; j < shapes.length && (size === 0 || size + shapes[j].bytes <= PARTS_BUFFER_MAX); j++) size += shapes[j].bytes;
+      buffer = new SharedArrayBuffer(size);
+      at = 0;
+    }
+    const [muB, basisB, coefB, muA, basisA, coefA] = mats.map(([rows, cols]) => {
+      const data = new Float64Array(buffer!, at, rows * cols);
+      at += 8 * rows * cols;
+      return { rows, cols, data };
+    });
+    out.set(slot, { muB, basisB, coefB, muA, basisA, coefA });
+  });
+  return out;
 }
 
 /**
@@ -65,17 +119,22 @@ export function factorMeansFinite(modules: MergedModule[]): boolean {
   return true;
 }
 
-/** A slot as a thread takes it: the stored modules' own copies (enumerable here, so they are sent), else the factors. */
-function threadSlot(slot: AlignedModule): { sent: AlignedModule | StoredSlot; transfer: ArrayBuffer[] } {
-  if (!slot.stored) return { sent: slot, transfer: [] };
-  const transfer: ArrayBuffer[] = [];
-  const stored = slot.stored.map((m) => {
-    if (!m) return null;
-    const copy = { ...m, a: m.a.slice(), b: m.b.slice() };
-    transfer.push(copy.a.buffer, copy.b.buffer);
-    return copy;
-  });
-  return { sent: { ...slotOf(slot), stored }, transfer };
+/** A slot as a thread takes it: the stored modules copied into one shared buffer (enumerable here, so they are sent), else the factors. */
+function threadSlot(
+  slot: AlignedModule,
+  shared: SharedFloats,
+): { sent: AlignedModule | StoredSlot; lent: Float32Array<SharedArrayBuffer> | null } {
+  if (!slot.stored) return { sent: slot, lent: null };
+  const lent = shared.take(slot.stored.reduce((sum, m) => sum + (m ? m.a.length + m.b.length : 0), 0));
+  let at = 0;
+  const copy = (data: Float32Array) => {
+    const view = lent.subarray(at, at + data.length);
+    view.set(data);
+    at += data.length;
+    return view;
+  };
+  const stored = slot.stored.map((m) => (m ? { ...m, a: copy(m.a), b: copy(m.b) } : null));
+  return { sent: { ...slotOf(slot), stored }, lent };
 }
 
 /** Positions (rows of B and columns of A) from which a module is fitted on a thread. */
@@ -91,6 +150,7 @@ export function factorModule(
   p: number,
   svdForm: boolean,
   kernels: EigenKernels | null = eigenKernels(),
+  into?: FactorParts,
 ): MergedModule {
   const aligned = slot as AlignedModule;
   const n = memberCount(aligned);
@@ -102,6 +162,7 @@ export function factorModule(
     r,
     p,
     kernels,
+    into && { mu: into.muB, basis: into.basisB, coef: into.coefB },
   );
   const aSide = fitPositions(
     sides.map((f) => f?.a ?? null),
@@ -109,6 +170,7 @@ export function factorModule(
     r,
     p,
     kernels,
+    into && { mu: into.muA, basis: into.basisA, coef: into.coefA },
   );
   return {
     ...slotOf(slot),
@@ -207,8 +269,14 @@ function fitPositions(
   r: number,
   p: number,
   kernels: EigenKernels | null = eigenKernels(),
+  into?: { mu: Mat; basis: Mat; coef: Mat },
 ): { mu: Mat; basis: Mat; coef: Mat } {
   const n = sources.length;
+  if (
+    into &&
+    (into.mu.data.length !== positions * r || into.basis.data.length !== positions * r * p || into.coef.data.length !== positions * p * n)
+  )
+    throw new Error(`fitPositions: parts laid out for another shape than ${positions} positions, r ${r}, p ${p}, n ${n}`);
   if (kernels && n > 1 && n <= r && p < n) {
     const padded = sources.some((src) => !src || src.rank < r);
     // The members as stored (float32) are gathered by the kernels from a copy in their memory; widened factors here.
@@ -226,16 +294,17 @@ function fitPositions(
       });
       kernels.fitPositions(from, count);
     }
-    const parts = kernels.fitResults();
+    const parts = kernels.fitResults(into && { mu: into.mu.data, basis: into.basis.data, coef: into.coef.data });
     return {
       mu: { rows: positions, cols: r, data: parts.mu },
       basis: { rows: positions, cols: r * p, data: parts.basis },
       coef: { rows: positions, cols: p * n, data: parts.coef },
     };
   }
-  const mu = zeros(positions, r);
-  const basis = zeros(positions, r * p);
-  const coef = zeros(positions, p * n);
+  // Parts laid out by sharedParts are zeroed (fresh shared memory).
+  const mu = into?.mu ?? zeros(positions, r);
+  const basis = into?.basis ?? zeros(positions, r * p);
+  const coef = into?.coef ?? zeros(positions, p * n);
   const md = mu.data;
   const bd = basis.data;
   const cd = coef.data;

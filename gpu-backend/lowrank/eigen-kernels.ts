@@ -78,8 +78,8 @@ export class EigenKernels {
   /**
    * Lays memory out for reversible-factor.ts's per-position fit (n ≤ r, p < n) of a factor's `positions`
    * positions, `batch` at a time: returns the view the caller writes a batch's X into (valid until the next call
-   * that lays memory out). μ, V and C of every position stay in this memory (V and C zeroed here) until
-   * `fitResults`, so each part is copied out once.
+   * that lays memory out). μ, V and C of every position stay in this memory (V and C zeroed a batch at a time by
+   * `fitPositions`) until `fitResults`, so each part is copied out once.
    */
   fitLayout(n: number, r: number, p: number, positions: number, batch: number, sourceFloats = 0): Float64Array {
     this.workspace(n);
@@ -91,9 +91,7 @@ export class EigenKernels {
       this.workspace(n);
     }
     this.fit = { n, r, p, at, sources: at.sources };
-    const buffer = this.k.memory.buffer;
-    new Float64Array(buffer, at.basis, (at.sources - at.basis) / 8).fill(0);
-    return new Float64Array(buffer, at.x, batch * n * r);
+    return new Float64Array(this.k.memory.buffer, at.x, batch * n * r);
   }
 
   /** Copies a task's float32 factor into the fit's memory (room for `sourceFloats` in all) for `gather`; returns where. */
@@ -118,6 +116,10 @@ export class EigenKernels {
   fitPositions(from: number, count: number): void {
     const { d, e, c, s } = this.at;
     const { n, r, p, at } = this.fit!;
+    // V and C of these positions zeroed just before the kernel writes them (while in cache), not a factor's at once.
+    const buffer = this.k.memory.buffer;
+    new Float64Array(buffer, at.basis + 8 * from * p * r, count * p * r).fill(0);
+    new Float64Array(buffer, at.coef + 8 * from * n * p, count * n * p).fill(0);
     this.k.fitPositions(
       count,
       n,

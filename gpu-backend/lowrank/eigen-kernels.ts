@@ -7,6 +7,7 @@ import { loadOnce } from './wat-module.ts';
 
 interface Exports {
   memory: { buffer: ArrayBuffer; grow(pages: number): number };
+  takeNonFinite(): number;
   symv(v: number, n: number, i: number, d: number, e: number): void;
   rank2(v: number, n: number, i: number, d: number, e: number): void;
   accumulate(v: number, n: number, i: number, d: number): void;
@@ -91,6 +92,7 @@ export class EigenKernels {
       this.workspace(n);
     }
     this.fit = { n, r, p, at, sources: at.sources };
+    this.k.takeNonFinite();
     return new Float64Array(this.k.memory.buffer, at.x, batch * n * r);
   }
 
@@ -140,12 +142,13 @@ export class EigenKernels {
 
   /**
    * μ (positions×r), V (positions×p·r) and C (positions×n·p) of the positions laid out, copied into `into` where
-   * given (arrays of those lengths), else into new arrays.
+   * given (arrays of those lengths), else into new arrays; `finite`: whether every value gathered was finite.
    */
   fitResults(into?: { mu: Float64Array; basis: Float64Array; coef: Float64Array }): {
     mu: Float64Array;
     basis: Float64Array;
     coef: Float64Array;
+    finite: boolean;
   } {
     const { at } = this.fit!;
     const buffer = this.k.memory.buffer;
@@ -158,6 +161,7 @@ export class EigenKernels {
       mu: part(at.mu, at.basis, into?.mu),
       basis: part(at.basis, at.coef, into?.basis),
       coef: part(at.coef, at.sources, into?.coef),
+      finite: this.k.takeNonFinite() === 0,
     };
   }
 

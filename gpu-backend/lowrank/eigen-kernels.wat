@@ -7,6 +7,12 @@
 ;; each lane masked to exactly its own position's operations.
 (module
   (memory (export "memory") 1)
+  ;; Σ trace·0 over the positions centred since `takeNonFinite`: 0 while every trace (the squared norm of X − μ,
+  ;; which no float32 input times a finite scale overflows) is finite, NaN once one is not, i.e. once an input was.
+  (global $nonFinite (mut f64) (f64.const 0))
+  (func (export "takeNonFinite") (result f64)
+    (global.get $nonFinite)
+    (global.set $nonFinite (f64.const 0)))
 
   ;; tred2, for row i: e[k] += v[j,k]·d[j] over the upper triangle, g = e[j] + v[j,j]·d[j] + Σₖ v[j,k]·d[k] → e[j],
   ;; and v[i,j] = d[j], for j < i (the symmetric product with the Householder vector).
@@ -775,6 +781,7 @@
       (local.set $row (i32.add (local.get $row) (i32.shl (local.get $r) (i32.const 3))))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br $l3)))
+    (global.set $nonFinite (f64.add (global.get $nonFinite) (f64.mul (local.get $trace) (f64.const 0))))
     (local.get $trace))
 
   ;; Position pos's V and C from its eigenpairs (ascending: rows of $g and values at $d, an element every $st

@@ -39,8 +39,11 @@ export async function buildFactorModules(aligned: AlignedModule[], p: number, sv
     const { sent, lent } = threadSlot(slot, shared);
     try {
       const parts = into.get(slot);
-      if (parts) await onThread('factorModuleInto', { slot: sent, p, svdForm, into: parts });
-      return { ...slotOf(slot), parts: parts ?? (await onThread<FactorParts>('factorModule', { slot: sent, p, svdForm })) };
+      if (!parts) return { ...slotOf(slot), parts: await onThread<FactorParts>('factorModule', { slot: sent, p, svdForm }) };
+      const { finite } = await onThread<{ finite: boolean }>('factorModuleInto', { slot: sent, p, svdForm, into: parts });
+      const module = { ...slotOf(slot), parts };
+      if (finite) finiteMeans.add(module);
+      return module;
     } finally {
       if (lent) shared.give(lent);
     }
@@ -92,13 +95,18 @@ function sharedParts(slots: AlignedModule[], p: number): Map<AlignedModule, Fact
   return out;
 }
 
+/** Modules whose fit saw only finite values (so their means are finite), as factorModule or a thread reported. */
+const finiteMeans = new WeakSet<MergedModule>();
+
 /**
  * Whether every position's mean μ (muB, muA) is finite. μ averages the n members' values at its position, and every
  * member value lies at one position, so μ is finite exactly where they all are (n float32 values times a finite
- * scale cannot overflow a float64 sum).
+ * scale cannot overflow a float64 sum). The fit tells as it goes (the traces of X − μ); a module it did not tell of
+ * is scanned.
  */
 export function factorMeansFinite(modules: MergedModule[]): boolean {
   for (const m of modules) {
+    if (finiteMeans.has(m)) continue;
     for (const mu of [m.parts.muB.data, m.parts.muA.data]) {
       // v·0 is ±0 for a finite v and NaN otherwise; one test per module side, over four independent sums.
       let z0 = 0;
@@ -172,10 +180,12 @@ export function factorModule(
     kernels,
     into && { mu: into.muA, basis: into.basisA, coef: into.coefA },
   );
-  return {
+  const module = {
     ...slotOf(slot),
     parts: { muB: bSide.mu, basisB: bSide.basis, coefB: bSide.coef, muA: aSide.mu, basisA: aSide.basis, coefA: aSide.coef },
   };
+  if (bSide.finite && aSide.finite) finiteMeans.add(module);
+  return module;
 }
 
 /**
@@ -270,7 +280,7 @@ function fitPositions(
   p: number,
   kernels: EigenKernels | null = eigenKernels(),
   into?: { mu: Mat; basis: Mat; coef: Mat },
-): { mu: Mat; basis: Mat; coef: Mat } {
+): { mu: Mat; basis: Mat; coef: Mat; finite: boolean } {
   const n = sources.length;
   if (
     into &&
@@ -299,6 +309,7 @@ function fitPositions(
       mu: { rows: positions, cols: r, data: parts.mu },
       basis: { rows: positions, cols: r * p, data: parts.basis },
       coef: { rows: positions, cols: p * n, data: parts.coef },
+      finite: parts.finite,
     };
   }
   // Parts laid out by sharedParts are zeroed (fresh shared memory).
@@ -315,6 +326,7 @@ function fitPositions(
   const small = Math.min(n, r);
   const g = new Float64Array(small * small);
   const w = eigenWork(small);
+  let nonFinite = 0;
   for (let pos = 0; pos < positions; pos++) {
     x.fill(0);
     m.fill(0);
@@ -336,6 +348,8 @@ function fitPositions(
         trace += c * c;
       }
     }
+    // As the kernels' $nonFinite: the trace is finite exactly where every value gathered was.
+    nonFinite += trace * 0;
     if (trace === 0) continue;
     const vOff = pos * r * p;
     const cOff = pos * p * n;
@@ -387,7 +401,7 @@ function fitPositions(
       }
     }
   }
-  return { mu, basis, coef };
+  return { mu, basis, coef, finite: nonFinite === 0 };
 }
 
 /**

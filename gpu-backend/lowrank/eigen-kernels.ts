@@ -168,12 +168,12 @@ export class EigenKernels {
   private fit: { n: number; r: number; p: number; at: ReturnType<EigenKernels['fitAt']>; sources: number } | null = null;
 
   /**
-   * Byte offsets of a fit: after the n×n workspace, the workspace of two pairs of positions (fitPositions' $w), X
-   * for one batch, then μ, V, C for all positions, then the float32 factors `gather` reads.
+   * Byte offsets of a fit: after the n×n workspace, the workspace of two pairs of positions and of their Grams
+   * (fitPositions' $w), X for one batch, then μ, V, C for all positions, then the float32 factors `gather` reads.
    */
   private fitAt(n: number, r: number, p: number, positions: number, batch: number, sourceFloats: number) {
     const pair = 8 * (n * n + 4 * n);
-    const x = pair + 56 * n * n + 208 * n;
+    const x = pair + 56 * n * n + 208 * n + 16 * n * r;
     const mu = x + 8 * batch * n * r;
     const basis = mu + 8 * positions * r;
     const coef = basis + 8 * positions * p * r;

@@ -564,14 +564,14 @@
   ;; go four at a time: two pairs, each tridiagonalised in the two lanes of f64x2 ($pairTridiagonal), whose QL
   ;; iterations run together ($tql2x4); where one of the four has X − μ zero (no eigenproblem) the pairs go alone
   ;; ($pairFit), and a last one or two positions likewise. $w: the workspace of two pairs, a pair's ($pairTridiagonal)
-  ;; then the second pair's Gram, d and e and its own pair's: 56n² + 208n bytes.
+  ;; then the second pair's Gram, d and e and its own pair's, then $gram2's scratch: 56n² + 208n + 16nr bytes.
   (func (export "fitPositions") (param $count i32) (param $n i32) (param $r i32) (param $p i32)
     (param $x i32) (param $mu i32) (param $basis i32) (param $coef i32)
     (param $g i32) (param $d i32) (param $e i32) (param $cs i32) (param $ss i32) (param $w i32)
     (local $pos i32) (local $t0 f64) (local $t1 f64) (local $t2 f64) (local $t3 f64) (local $nn i32)
     (local $v2 i32) (local $d2 i32) (local $e2 i32) (local $cs2 i32) (local $ss2 i32) (local $mk2 i32)
     (local $gB i32) (local $dB i32) (local $eB i32) (local $wB i32)
-    (local $v2B i32) (local $d2B i32) (local $e2B i32) (local $cs2B i32) (local $ss2B i32) (local $mk2B i32)
+    (local $v2B i32) (local $d2B i32) (local $e2B i32) (local $cs2B i32) (local $ss2B i32) (local $mk2B i32) (local $tx i32)
     (local.set $nn (i32.mul (local.get $n) (local.get $n)))
     ;; a pair's workspace: g1 (n²), d1, e1 (n), then lane pairs v2 (n²), d2, e2, cs2, ss2, mk2 (n)
     (local.set $v2 (i32.add (local.get $w) (i32.add (i32.shl (local.get $nn) (i32.const 3)) (i32.shl (local.get $n) (i32.const 4)))))
@@ -590,6 +590,7 @@
     (local.set $cs2B (i32.add (local.get $e2B) (i32.shl (local.get $n) (i32.const 4))))
     (local.set $ss2B (i32.add (local.get $cs2B) (i32.shl (local.get $n) (i32.const 4))))
     (local.set $mk2B (i32.add (local.get $ss2B) (i32.shl (local.get $n) (i32.const 4))))
+    (local.set $tx (i32.add (local.get $mk2B) (i32.shl (local.get $n) (i32.const 4))))
     (block $bpos (loop $lpos
       (br_if $bpos (i32.ge_s (local.get $pos) (local.get $count)))
       (if (i32.le_s (i32.add (local.get $pos) (i32.const 4)) (local.get $count))
@@ -602,8 +603,8 @@
                 (i32.and (f64.ne (local.get $t0) (f64.const 0)) (f64.ne (local.get $t1) (f64.const 0)))
                 (i32.and (f64.ne (local.get $t2) (f64.const 0)) (f64.ne (local.get $t3) (f64.const 0))))
             (then
-              (call $pairTridiagonal (local.get $pos) (local.get $n) (local.get $r) (local.get $x) (local.get $g) (local.get $d) (local.get $e) (local.get $w))
-              (call $pairTridiagonal (i32.add (local.get $pos) (i32.const 2)) (local.get $n) (local.get $r) (local.get $x) (local.get $gB) (local.get $dB) (local.get $eB) (local.get $wB))
+              (call $pairTridiagonal (local.get $pos) (local.get $n) (local.get $r) (local.get $x) (local.get $g) (local.get $d) (local.get $e) (local.get $w) (local.get $tx))
+              (call $pairTridiagonal (i32.add (local.get $pos) (i32.const 2)) (local.get $n) (local.get $r) (local.get $x) (local.get $gB) (local.get $dB) (local.get $eB) (local.get $wB) (local.get $tx))
               (call $tql2x4 (local.get $v2) (local.get $n) (local.get $d2) (local.get $e2) (local.get $cs2) (local.get $ss2) (local.get $mk2)
                 (local.get $v2B) (local.get $d2B) (local.get $e2B) (local.get $cs2B) (local.get $ss2B) (local.get $mk2B))
               (call $basisFrom (local.get $pos) (local.get $n) (local.get $r) (local.get $p) (local.get $x) (local.get $basis) (local.get $coef)
@@ -616,9 +617,9 @@
                 (local.get $t3) (i32.add (local.get $v2B) (i32.const 8)) (i32.add (local.get $d2B) (i32.const 8)) (i32.const 16) (local.get $cs)))
             (else
               (call $pairFit (local.get $pos) (local.get $t0) (local.get $t1) (local.get $n) (local.get $r) (local.get $p) (local.get $x) (local.get $basis) (local.get $coef)
-                (local.get $g) (local.get $d) (local.get $e) (local.get $cs) (local.get $ss) (local.get $w))
+                (local.get $g) (local.get $d) (local.get $e) (local.get $cs) (local.get $ss) (local.get $w) (local.get $tx))
               (call $pairFit (i32.add (local.get $pos) (i32.const 2)) (local.get $t2) (local.get $t3) (local.get $n) (local.get $r) (local.get $p) (local.get $x) (local.get $basis) (local.get $coef)
-                (local.get $g) (local.get $d) (local.get $e) (local.get $cs) (local.get $ss) (local.get $w))))
+                (local.get $g) (local.get $d) (local.get $e) (local.get $cs) (local.get $ss) (local.get $w) (local.get $tx))))
           (local.set $pos (i32.add (local.get $pos) (i32.const 4))))
         (else
           (local.set $t0 (call $centre (local.get $pos) (local.get $n) (local.get $r) (local.get $x) (local.get $mu)))
@@ -626,7 +627,7 @@
             (then
               (local.set $t1 (call $centre (i32.add (local.get $pos) (i32.const 1)) (local.get $n) (local.get $r) (local.get $x) (local.get $mu)))
               (call $pairFit (local.get $pos) (local.get $t0) (local.get $t1) (local.get $n) (local.get $r) (local.get $p) (local.get $x) (local.get $basis) (local.get $coef)
-                (local.get $g) (local.get $d) (local.get $e) (local.get $cs) (local.get $ss) (local.get $w))
+                (local.get $g) (local.get $d) (local.get $e) (local.get $cs) (local.get $ss) (local.get $w) (local.get $tx))
               (local.set $pos (i32.add (local.get $pos) (i32.const 2))))
             (else
               (if (f64.ne (local.get $t0) (f64.const 0))
@@ -639,14 +640,14 @@
   ;; have an eigenproblem, else each that has one alone. $w: a pair's workspace, as $pairTridiagonal's.
   (func $pairFit (param $pos i32) (param $t0 f64) (param $t1 f64) (param $n i32) (param $r i32) (param $p i32)
     (param $x i32) (param $basis i32) (param $coef i32)
-    (param $g i32) (param $d i32) (param $e i32) (param $cs i32) (param $ss i32) (param $w i32)
+    (param $g i32) (param $d i32) (param $e i32) (param $cs i32) (param $ss i32) (param $w i32) (param $t i32)
     (local $nn i32) (local $v2 i32) (local $d2 i32)
     (if (i32.and (f64.ne (local.get $t0) (f64.const 0)) (f64.ne (local.get $t1) (f64.const 0)))
       (then
         (local.set $nn (i32.mul (local.get $n) (local.get $n)))
         (local.set $v2 (i32.add (local.get $w) (i32.add (i32.shl (local.get $nn) (i32.const 3)) (i32.shl (local.get $n) (i32.const 4)))))
         (local.set $d2 (i32.add (local.get $v2) (i32.shl (local.get $nn) (i32.const 4))))
-        (call $pairTridiagonal (local.get $pos) (local.get $n) (local.get $r) (local.get $x) (local.get $g) (local.get $d) (local.get $e) (local.get $w))
+        (call $pairTridiagonal (local.get $pos) (local.get $n) (local.get $r) (local.get $x) (local.get $g) (local.get $d) (local.get $e) (local.get $w) (local.get $t))
         (call $tql2x2 (local.get $v2) (local.get $n) (local.get $d2) (i32.add (local.get $d2) (i32.shl (local.get $n) (i32.const 4)))
           (i32.add (local.get $d2) (i32.shl (local.get $n) (i32.const 5))) (i32.add (local.get $d2) (i32.mul (local.get $n) (i32.const 48)))
           (i32.add (local.get $d2) (i32.shl (local.get $n) (i32.const 6))))
@@ -662,11 +663,12 @@
           (then (call $solveOne (i32.add (local.get $pos) (i32.const 1)) (local.get $n) (local.get $r) (local.get $p) (local.get $x) (local.get $basis) (local.get $coef)
             (local.get $t1) (local.get $g) (local.get $d) (local.get $e) (local.get $cs) (local.get $ss)))))))
 
-  ;; The Grams of positions pos and pos + 1 (at $g and at $w's g1), tridiagonalised into $w's lane pairs v2, d2, e2:
-  ;; in the two lanes ($tred2x2), or each alone ($tred2, d and e at $d, $e and at $w's d1, e1) where a lane meets
-  ;; tred2's zero column. $w: g1 (8n² bytes), d1, e1 (8n), then v2 (16n²), d2, e2, cs2, ss2, mk2 (16n): 24n² + 96n.
-  (func $pairTridiagonal (param $pos i32) (param $n i32) (param $r i32) (param $x i32) (param $g i32) (param $d i32) (param $e i32) (param $w i32)
-    (local $nn i32) (local $d1 i32) (local $e1 i32) (local $v2 i32) (local $d2 i32) (local $e2 i32) (local $x0 i32)
+  ;; The Grams of positions pos and pos + 1 ($gram2, at $t's scratch), tridiagonalised into $w's lane pairs v2, d2,
+  ;; e2: in the two lanes ($tred2x2), or each alone ($tred2 on $gram's at $g and at $w's g1, d and e at $d, $e and at
+  ;; $w's d1, e1) where a lane meets tred2's zero column. $w: g1 (8n² bytes), d1, e1 (8n), then v2 (16n²), d2, e2,
+  ;; cs2, ss2, mk2 (16n): 24n² + 96n.
+  (func $pairTridiagonal (param $pos i32) (param $n i32) (param $r i32) (param $x i32) (param $g i32) (param $d i32) (param $e i32) (param $w i32) (param $t i32)
+    (local $nn i32) (local $d1 i32) (local $e1 i32) (local $v2 i32) (local $d2 i32) (local $e2 i32) (local $x0 i32) (local $x1 i32)
     (local.set $nn (i32.mul (local.get $n) (local.get $n)))
     (local.set $d1 (i32.add (local.get $w) (i32.shl (local.get $nn) (i32.const 3))))
     (local.set $e1 (i32.add (local.get $d1) (i32.shl (local.get $n) (i32.const 3))))
@@ -674,11 +676,12 @@
     (local.set $d2 (i32.add (local.get $v2) (i32.shl (local.get $nn) (i32.const 4))))
     (local.set $e2 (i32.add (local.get $d2) (i32.shl (local.get $n) (i32.const 4))))
     (local.set $x0 (i32.add (local.get $x) (i32.shl (i32.mul (local.get $pos) (i32.mul (local.get $n) (local.get $r))) (i32.const 3))))
-    (call $gram (local.get $x0) (local.get $n) (local.get $r) (local.get $g))
-    (call $gram (i32.add (local.get $x0) (i32.shl (i32.mul (local.get $n) (local.get $r)) (i32.const 3))) (local.get $n) (local.get $r) (local.get $w))
-    (call $interleave (local.get $g) (local.get $w) (local.get $v2) (local.get $nn))
+    (local.set $x1 (i32.add (local.get $x0) (i32.shl (i32.mul (local.get $n) (local.get $r)) (i32.const 3))))
+    (call $gram2 (local.get $x0) (local.get $x1) (local.get $n) (local.get $r) (local.get $v2) (local.get $t))
     (if (i32.eqz (call $tred2x2 (local.get $v2) (local.get $n) (local.get $d2) (local.get $e2)))
       (then
+        (call $gram (local.get $x0) (local.get $n) (local.get $r) (local.get $g))
+        (call $gram (local.get $x1) (local.get $n) (local.get $r) (local.get $w))
         (call $tred2 (local.get $g) (local.get $n) (local.get $d) (local.get $e))
         (call $tred2 (local.get $w) (local.get $n) (local.get $d1) (local.get $e1))
         (call $interleave (local.get $g) (local.get $w) (local.get $v2) (local.get $nn))
@@ -1453,6 +1456,71 @@
       (f64.store offset=8 (i32.add (local.get $to) (i32.shl (local.get $t) (i32.const 4))) (f64.load (i32.add (local.get $b) (i32.shl (local.get $t) (i32.const 3)))))
       (local.set $t (i32.add (local.get $t) (i32.const 1)))
       (br $next))))
+
+  ;; The Grams XXᵀ of two positions (n×r rows at $xa and $xb) straight into tql2x2's lane pairs at $v (16 bytes an
+  ;; element, both triangles): each entry summed in order of k from zero, as $gram sums it, so each lane is bitwise
+  ;; $gram's; four entries of a row at a time, then one. The two positions' rows are interleaved first at $t (16·n·r
+  ;; bytes), so that one load takes both lanes.
+  (func $gram2 (param $xa i32) (param $xb i32) (param $n i32) (param $r i32) (param $v i32) (param $t i32)
+    (local $i i32) (local $nr i32) (local $a i32) (local $b i32) (local $ko i32) (local $ra i32) (local $rb i32) (local $rbytes i32)
+    (local $s0 v128) (local $s1 v128) (local $s2 v128) (local $s3 v128) (local $xk v128)
+    (local.set $nr (i32.mul (local.get $n) (local.get $r)))
+    (block $il_done (loop $il
+      (br_if $il_done (i32.ge_s (local.get $i) (local.get $nr)))
+      (v128.store (i32.add (local.get $t) (i32.shl (local.get $i) (i32.const 4)))
+        (f64x2.replace_lane 1
+          (f64x2.splat (f64.load (i32.add (local.get $xa) (i32.shl (local.get $i) (i32.const 3)))))
+          (f64.load (i32.add (local.get $xb) (i32.shl (local.get $i) (i32.const 3))))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $il)))
+    (local.set $rbytes (i32.shl (local.get $r) (i32.const 4)))
+    (block $rows_done (loop $rows
+      (br_if $rows_done (i32.ge_s (local.get $a) (local.get $n)))
+      (local.set $ra (i32.add (local.get $t) (i32.mul (local.get $a) (local.get $rbytes))))
+      (local.set $b (local.get $a))
+      (block $w4_done (loop $w4
+        (br_if $w4_done (i32.gt_s (i32.add (local.get $b) (i32.const 4)) (local.get $n)))
+        (local.set $rb (i32.add (local.get $t) (i32.mul (local.get $b) (local.get $rbytes))))
+        (local.set $s0 (v128.const i64x2 0 0))
+        (local.set $s1 (v128.const i64x2 0 0))
+        (local.set $s2 (v128.const i64x2 0 0))
+        (local.set $s3 (v128.const i64x2 0 0))
+        (local.set $ko (i32.const 0))
+        (block $k_done (loop $ks
+          (br_if $k_done (i32.ge_s (local.get $ko) (local.get $rbytes)))
+          (local.set $xk (v128.load (i32.add (local.get $ra) (local.get $ko))))
+          (local.set $s0 (f64x2.add (local.get $s0) (f64x2.mul (local.get $xk) (v128.load (i32.add (local.get $rb) (local.get $ko))))))
+          (local.set $s1 (f64x2.add (local.get $s1) (f64x2.mul (local.get $xk) (v128.load (i32.add (i32.add (local.get $rb) (local.get $rbytes)) (local.get $ko))))))
+          (local.set $s2 (f64x2.add (local.get $s2) (f64x2.mul (local.get $xk) (v128.load (i32.add (i32.add (local.get $rb) (i32.shl (local.get $rbytes) (i32.const 1))) (local.get $ko))))))
+          (local.set $s3 (f64x2.add (local.get $s3) (f64x2.mul (local.get $xk) (v128.load (i32.add (i32.add (local.get $rb) (i32.mul (local.get $rbytes) (i32.const 3))) (local.get $ko))))))
+          (local.set $ko (i32.add (local.get $ko) (i32.const 16)))
+          (br $ks)))
+        (call $gramStore2 (local.get $v) (local.get $n) (local.get $a) (local.get $b) (local.get $s0))
+        (call $gramStore2 (local.get $v) (local.get $n) (local.get $a) (i32.add (local.get $b) (i32.const 1)) (local.get $s1))
+        (call $gramStore2 (local.get $v) (local.get $n) (local.get $a) (i32.add (local.get $b) (i32.const 2)) (local.get $s2))
+        (call $gramStore2 (local.get $v) (local.get $n) (local.get $a) (i32.add (local.get $b) (i32.const 3)) (local.get $s3))
+        (local.set $b (i32.add (local.get $b) (i32.const 4)))
+        (br $w4)))
+      (block $w1_done (loop $w1
+        (br_if $w1_done (i32.ge_s (local.get $b) (local.get $n)))
+        (local.set $rb (i32.add (local.get $t) (i32.mul (local.get $b) (local.get $rbytes))))
+        (local.set $s0 (v128.const i64x2 0 0))
+        (local.set $ko (i32.const 0))
+        (block $k_done (loop $ks
+          (br_if $k_done (i32.ge_s (local.get $ko) (local.get $rbytes)))
+          (local.set $s0 (f64x2.add (local.get $s0) (f64x2.mul (v128.load (i32.add (local.get $ra) (local.get $ko))) (v128.load (i32.add (local.get $rb) (local.get $ko))))))
+          (local.set $ko (i32.add (local.get $ko) (i32.const 16)))
+          (br $ks)))
+        (call $gramStore2 (local.get $v) (local.get $n) (local.get $a) (local.get $b) (local.get $s0))
+        (local.set $b (i32.add (local.get $b) (i32.const 1)))
+        (br $w1)))
+      (local.set $a (i32.add (local.get $a) (i32.const 1)))
+      (br $rows))))
+
+  ;; v[a,b] = v[b,a] = s, lane pairs (16 bytes an element)
+  (func $gramStore2 (param $v i32) (param $n i32) (param $a i32) (param $b i32) (param $s v128)
+    (v128.store (i32.add (local.get $v) (i32.shl (i32.add (i32.mul (local.get $a) (local.get $n)) (local.get $b)) (i32.const 4))) (local.get $s))
+    (v128.store (i32.add (local.get $v) (i32.shl (i32.add (i32.mul (local.get $b) (local.get $n)) (local.get $a)) (i32.const 4))) (local.get $s)))
 
   ;; g = XXᵀ for the n×r rows at $x (fitPositions' Gram), each entry summed in order of k, four entries of a row
   ;; at a time while they last, then two, then one (independent sums, so their additions overlap).

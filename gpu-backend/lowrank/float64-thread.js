@@ -10,7 +10,8 @@ register();
 const { eigenInPlace, eigenWork } = await import('./symmetric-eigen.ts');
 const { gramFactor } = await import('./gram-factor.ts');
 const { qr } = await import('./linalg.ts');
-const { factorMeansFinite, factorModule } = await import('./reversible-factor.ts');
+const { factorModule } = await import('./reversible-factor.ts');
+const { factorMeansFinite } = await import('./factor-parts.ts');
 // The eigensolver's WebAssembly loops (eigen-kernels.ts), ready before the first message is taken.
 await (await import('./eigen-kernels.ts')).loadEigenKernels();
 // The QR's and the pivoted Cholesky's too (qr-kernels.ts, cholesky-kernels.ts).

@@ -18,6 +18,7 @@ import type { DeltaFactors } from './peft-adapter.ts';
 import { eigenInPlace, eigenWork } from './symmetric-eigen.ts';
 import { eigenKernels, type EigenKernels } from './eigen-kernels.ts';
 import { inWindow, MODULES_IN_FLIGHT, onThread } from './float64-pool.ts';
+import { type FactorParts, markFiniteMeans, sharedParts } from './factor-parts.ts';
 import { SharedFloats } from './shared-floats.ts';
 import { memberCount, memberFactors, slotOf, type AlignedModule, type MergedModule, type ModuleSlot } from './reversible-types.ts';
 
@@ -42,89 +43,12 @@ export async function buildFactorModules(aligned: AlignedModule[], p: number, sv
       if (!parts) return { ...slotOf(slot), parts: await onThread<FactorParts>('factorModule', { slot: sent, p, svdForm }) };
       const { finite } = await onThread<{ finite: boolean }>('factorModuleInto', { slot: sent, p, svdForm, into: parts });
       const module = { ...slotOf(slot), parts };
-      if (finite) finiteMeans.add(module);
+      if (finite) markFiniteMeans(module);
       return module;
     } finally {
       if (lent) shared.give(lent);
     }
   });
-}
-
-/** A factor-space module's parts (see the header). */
-type FactorParts = Record<'muB' | 'basisB' | 'coefB' | 'muA' | 'basisA' | 'coefA', Mat>;
-
-/** Bytes of shared memory the parts of one merge take at most per buffer (a Llama-3-8B-shape merge has ~2.3 GB). */
-const PARTS_BUFFER_MAX = 2 ** 30;
-
-/**
- * The parts of each slot with the members as stored, laid out (zeroed) in a few shared buffers, which the threads
- * write and the merge keeps: the parts of a merge are most of the bytes it makes (279 MB at the 135M shape), and
- * a fresh buffer per part, sent back from a thread, added them to V8's external memory in ~1 MB steps, each
- * ~64 MB of which set off a full collection on this thread.
- */
-function sharedParts(slots: AlignedModule[], p: number): Map<AlignedModule, FactorParts> {
-  const shapes = slots.flatMap((slot) => {
-    if (!slot.stored) return [];
-    const n = slot.stored.length;
-    const r = Math.max(...slot.stored.map((m) => (m ? m.rank : 0)));
-    const sides = [slot.out, slot.in].map((positions) => [
-      [positions, r],
-      [positions, r * p],
-      [positions, p * n],
-    ]);
-    return [{ slot, mats: sides.flat(), bytes: 8 * (slot.out + slot.in) * (r + r * p + p * n) }];
-  });
-  const out = new Map<AlignedModule, FactorParts>();
-  let buffer: SharedArrayBuffer | null = null;
-  let at = 0;
-  shapes.forEach(({ slot, mats, bytes }, i) => {
-    if (!buffer || at + bytes > buffer.byteLength) {
-      // A new buffer for this slot and those after it that fit.
-      let size = 0;
-      for (let j = i; j < shapes.length && (size === 0 || size + shapes[j].bytes <= PARTS_BUFFER_MAX); j++) size += shapes[j].bytes;
-      buffer = new SharedArrayBuffer(size);
-      at = 0;
-    }
-    const [muB, basisB, coefB, muA, basisA, coefA] = mats.map(([rows, cols]) => {
-      const data = new Float64Array(buffer!, at, rows * cols);
-      at += 8 * rows * cols;
-      return { rows, cols, data };
-    });
-    out.set(slot, { muB, basisB, coefB, muA, basisA, coefA });
-  });
-  return out;
-}
-
-/** Modules whose fit saw only finite values (so their means are finite), as factorModule or a thread reported. */
-const finiteMeans = new WeakSet<MergedModule>();
-
-/**
- * Whether every position's mean μ (muB, muA) is finite. μ averages the n members' values at its position, and every
- * member value lies at one position, so μ is finite exactly where they all are (n float32 values times a finite
- * scale cannot overflow a float64 sum). The fit tells as it goes (the traces of X − μ); a module it did not tell of
- * is scanned.
- */
-export function factorMeansFinite(modules: MergedModule[]): boolean {
-  for (const m of modules) {
-    if (finiteMeans.has(m)) continue;
-    for (const mu of [m.parts.muB.data, m.parts.muA.data]) {
-      // v·0 is ±0 for a finite v and NaN otherwise; one test per module side, over four independent sums.
-      let z0 = 0;
-      let z1 = 0;
-      let z2 = 0;
-      let z3 = 0;
-      let i = 0;
-      for (; i + 4 <= mu.length; i += 4) {
-        z0 += mu[i] * 0;
-        z1 += mu[i + 1] * 0;
-        z2 += mu[i + 2] * 0;
-        z3 += mu[i + 3] * 0;
-      }
-      for (; i < mu.length; i++) z0 += mu[i] * 0;
-      if (z0 + z1 + z2 + z3 !== 0) return false;
-    }
-  }
-  return true;
 }
 
 /** A slot as a thread takes it: the stored modules copied into one shared buffer (enumerable here, so they are sent), else the factors. */
@@ -184,7 +108,7 @@ export function factorModule(
     ...slotOf(slot),
     parts: { muB: bSide.mu, basisB: bSide.basis, coefB: bSide.coef, muA: aSide.mu, basisA: aSide.basis, coefA: aSide.coef },
   };
-  if (bSide.finite && aSide.finite) finiteMeans.add(module);
+  if (bSide.finite && aSide.finite) markFiniteMeans(module);
   return module;
 }
 

@@ -3,8 +3,9 @@
 ;; the same order (WebAssembly never fuses a multiply-add), so the results are bitwise those of the JavaScript.
 ;; Two lanes (f64x2) where the operations are element-wise; sums stay sequential, two rows' sums interleaved where
 ;; the rows are independent. tql2's rotations of one QL step run after its recurrence (they never feed back).
-;; rmm_factor's fit (fitPositions) runs the QL iterations of two positions at once, one in each lane ($tql2x2),
-;; each lane masked to exactly its own position's operations.
+;; rmm_factor's fit (fitPositions) deflates each position's Gram to order n − 1 ($centre) and runs the QL
+;; iterations of two or four positions at once, one in each lane ($tql2x2, $tql2x4), each lane masked to exactly its
+;; own position's operations; reversible-factor.ts's JavaScript fit does the same arithmetic in the same order.
 (module
   (memory (export "memory") 1)
   ;; Σ trace·0 over the positions centred since `takeNonFinite`: 0 while every trace (the squared norm of X − μ,
@@ -560,7 +561,7 @@
 
   ;; reversible-factor.ts's fitPositions for n ≤ r and p < n, over `count` positions: X at $x (per position n×r,
   ;; task-major, as gathered), μ → $mu (r per position), V → $basis (p·r), C → $coef (n·p); $basis and $coef
-  ;; zeroed by the caller. The eigensolve is eigenRows on the n×n Gram at $g, read in descending order. Positions
+  ;; zeroed by the caller. The eigensolve is eigenRows on the deflated (n−1)×(n−1) Gram, read in descending order. Positions
   ;; go four at a time: two pairs, each tridiagonalised in the two lanes of f64x2 ($pairTridiagonal), whose QL
   ;; iterations run together ($tql2x4); where one of the four has X − μ zero (no eigenproblem) the pairs go alone
   ;; ($pairFit), and a last one or two positions likewise. $w: the workspace of two pairs, a pair's ($pairTridiagonal)
@@ -568,29 +569,31 @@
   (func (export "fitPositions") (param $count i32) (param $n i32) (param $r i32) (param $p i32)
     (param $x i32) (param $mu i32) (param $basis i32) (param $coef i32)
     (param $g i32) (param $d i32) (param $e i32) (param $cs i32) (param $ss i32) (param $w i32)
-    (local $pos i32) (local $t0 f64) (local $t1 f64) (local $t2 f64) (local $t3 f64) (local $nn i32)
+    (local $pos i32) (local $m i32) (local $t0 f64) (local $t1 f64) (local $t2 f64) (local $t3 f64) (local $nn i32)
     (local $v2 i32) (local $d2 i32) (local $e2 i32) (local $cs2 i32) (local $ss2 i32) (local $mk2 i32)
     (local $gB i32) (local $dB i32) (local $eB i32) (local $wB i32)
     (local $v2B i32) (local $d2B i32) (local $e2B i32) (local $cs2B i32) (local $ss2B i32) (local $mk2B i32) (local $tx i32)
-    (local.set $nn (i32.mul (local.get $n) (local.get $n)))
+    ;; the eigenproblems are of order m = n − 1 ($centre deflates the one direction every centred Gram annihilates)
+    (local.set $m (i32.sub (local.get $n) (i32.const 1)))
+    (local.set $nn (i32.mul (local.get $m) (local.get $m)))
     ;; a pair's workspace: g1 (n²), d1, e1 (n), then lane pairs v2 (n²), d2, e2, cs2, ss2, mk2 (n)
-    (local.set $v2 (i32.add (local.get $w) (i32.add (i32.shl (local.get $nn) (i32.const 3)) (i32.shl (local.get $n) (i32.const 4)))))
+    (local.set $v2 (i32.add (local.get $w) (i32.add (i32.shl (local.get $nn) (i32.const 3)) (i32.shl (local.get $m) (i32.const 4)))))
     (local.set $d2 (i32.add (local.get $v2) (i32.shl (local.get $nn) (i32.const 4))))
-    (local.set $e2 (i32.add (local.get $d2) (i32.shl (local.get $n) (i32.const 4))))
-    (local.set $cs2 (i32.add (local.get $e2) (i32.shl (local.get $n) (i32.const 4))))
-    (local.set $ss2 (i32.add (local.get $cs2) (i32.shl (local.get $n) (i32.const 4))))
-    (local.set $mk2 (i32.add (local.get $ss2) (i32.shl (local.get $n) (i32.const 4))))
-    (local.set $gB (i32.add (local.get $mk2) (i32.shl (local.get $n) (i32.const 4))))
+    (local.set $e2 (i32.add (local.get $d2) (i32.shl (local.get $m) (i32.const 4))))
+    (local.set $cs2 (i32.add (local.get $e2) (i32.shl (local.get $m) (i32.const 4))))
+    (local.set $ss2 (i32.add (local.get $cs2) (i32.shl (local.get $m) (i32.const 4))))
+    (local.set $mk2 (i32.add (local.get $ss2) (i32.shl (local.get $m) (i32.const 4))))
+    (local.set $gB (i32.add (local.get $mk2) (i32.shl (local.get $m) (i32.const 4))))
     (local.set $dB (i32.add (local.get $gB) (i32.shl (local.get $nn) (i32.const 3))))
-    (local.set $eB (i32.add (local.get $dB) (i32.shl (local.get $n) (i32.const 3))))
-    (local.set $wB (i32.add (local.get $eB) (i32.shl (local.get $n) (i32.const 3))))
-    (local.set $v2B (i32.add (local.get $wB) (i32.add (i32.shl (local.get $nn) (i32.const 3)) (i32.shl (local.get $n) (i32.const 4)))))
+    (local.set $eB (i32.add (local.get $dB) (i32.shl (local.get $m) (i32.const 3))))
+    (local.set $wB (i32.add (local.get $eB) (i32.shl (local.get $m) (i32.const 3))))
+    (local.set $v2B (i32.add (local.get $wB) (i32.add (i32.shl (local.get $nn) (i32.const 3)) (i32.shl (local.get $m) (i32.const 4)))))
     (local.set $d2B (i32.add (local.get $v2B) (i32.shl (local.get $nn) (i32.const 4))))
-    (local.set $e2B (i32.add (local.get $d2B) (i32.shl (local.get $n) (i32.const 4))))
-    (local.set $cs2B (i32.add (local.get $e2B) (i32.shl (local.get $n) (i32.const 4))))
-    (local.set $ss2B (i32.add (local.get $cs2B) (i32.shl (local.get $n) (i32.const 4))))
-    (local.set $mk2B (i32.add (local.get $ss2B) (i32.shl (local.get $n) (i32.const 4))))
-    (local.set $tx (i32.add (local.get $mk2B) (i32.shl (local.get $n) (i32.const 4))))
+    (local.set $e2B (i32.add (local.get $d2B) (i32.shl (local.get $m) (i32.const 4))))
+    (local.set $cs2B (i32.add (local.get $e2B) (i32.shl (local.get $m) (i32.const 4))))
+    (local.set $ss2B (i32.add (local.get $cs2B) (i32.shl (local.get $m) (i32.const 4))))
+    (local.set $mk2B (i32.add (local.get $ss2B) (i32.shl (local.get $m) (i32.const 4))))
+    (local.set $tx (i32.add (local.get $mk2B) (i32.shl (local.get $m) (i32.const 4))))
     (block $bpos (loop $lpos
       (br_if $bpos (i32.ge_s (local.get $pos) (local.get $count)))
       (if (i32.le_s (i32.add (local.get $pos) (i32.const 4)) (local.get $count))
@@ -603,22 +606,22 @@
                 (i32.and (f64.ne (local.get $t0) (f64.const 0)) (f64.ne (local.get $t1) (f64.const 0)))
                 (i32.and (f64.ne (local.get $t2) (f64.const 0)) (f64.ne (local.get $t3) (f64.const 0))))
             (then
-              (call $pairTridiagonal (local.get $pos) (local.get $n) (local.get $r) (local.get $x) (local.get $g) (local.get $d) (local.get $e) (local.get $w) (local.get $tx))
-              (call $pairTridiagonal (i32.add (local.get $pos) (i32.const 2)) (local.get $n) (local.get $r) (local.get $x) (local.get $gB) (local.get $dB) (local.get $eB) (local.get $wB) (local.get $tx))
-              (call $tql2x4 (local.get $v2) (local.get $n) (local.get $d2) (local.get $e2) (local.get $cs2) (local.get $ss2) (local.get $mk2)
+              (call $pairTridiagonal (local.get $pos) (local.get $n) (local.get $m) (local.get $r) (local.get $x) (local.get $g) (local.get $d) (local.get $e) (local.get $w) (local.get $tx))
+              (call $pairTridiagonal (i32.add (local.get $pos) (i32.const 2)) (local.get $n) (local.get $m) (local.get $r) (local.get $x) (local.get $gB) (local.get $dB) (local.get $eB) (local.get $wB) (local.get $tx))
+              (call $tql2x4 (local.get $v2) (local.get $m) (local.get $d2) (local.get $e2) (local.get $cs2) (local.get $ss2) (local.get $mk2)
                 (local.get $v2B) (local.get $d2B) (local.get $e2B) (local.get $cs2B) (local.get $ss2B) (local.get $mk2B))
-              (call $basisFrom (local.get $pos) (local.get $n) (local.get $r) (local.get $p) (local.get $x) (local.get $basis) (local.get $coef)
+              (call $basisFrom (local.get $pos) (local.get $n) (local.get $m) (local.get $r) (local.get $p) (local.get $x) (local.get $basis) (local.get $coef)
                 (local.get $t0) (local.get $v2) (local.get $d2) (i32.const 16) (local.get $cs))
-              (call $basisFrom (i32.add (local.get $pos) (i32.const 1)) (local.get $n) (local.get $r) (local.get $p) (local.get $x) (local.get $basis) (local.get $coef)
+              (call $basisFrom (i32.add (local.get $pos) (i32.const 1)) (local.get $n) (local.get $m) (local.get $r) (local.get $p) (local.get $x) (local.get $basis) (local.get $coef)
                 (local.get $t1) (i32.add (local.get $v2) (i32.const 8)) (i32.add (local.get $d2) (i32.const 8)) (i32.const 16) (local.get $cs))
-              (call $basisFrom (i32.add (local.get $pos) (i32.const 2)) (local.get $n) (local.get $r) (local.get $p) (local.get $x) (local.get $basis) (local.get $coef)
+              (call $basisFrom (i32.add (local.get $pos) (i32.const 2)) (local.get $n) (local.get $m) (local.get $r) (local.get $p) (local.get $x) (local.get $basis) (local.get $coef)
                 (local.get $t2) (local.get $v2B) (local.get $d2B) (i32.const 16) (local.get $cs))
-              (call $basisFrom (i32.add (local.get $pos) (i32.const 3)) (local.get $n) (local.get $r) (local.get $p) (local.get $x) (local.get $basis) (local.get $coef)
+              (call $basisFrom (i32.add (local.get $pos) (i32.const 3)) (local.get $n) (local.get $m) (local.get $r) (local.get $p) (local.get $x) (local.get $basis) (local.get $coef)
                 (local.get $t3) (i32.add (local.get $v2B) (i32.const 8)) (i32.add (local.get $d2B) (i32.const 8)) (i32.const 16) (local.get $cs)))
             (else
-              (call $pairFit (local.get $pos) (local.get $t0) (local.get $t1) (local.get $n) (local.get $r) (local.get $p) (local.get $x) (local.get $basis) (local.get $coef)
+              (call $pairFit (local.get $pos) (local.get $t0) (local.get $t1) (local.get $n) (local.get $m) (local.get $r) (local.get $p) (local.get $x) (local.get $basis) (local.get $coef)
                 (local.get $g) (local.get $d) (local.get $e) (local.get $cs) (local.get $ss) (local.get $w) (local.get $tx))
-              (call $pairFit (i32.add (local.get $pos) (i32.const 2)) (local.get $t2) (local.get $t3) (local.get $n) (local.get $r) (local.get $p) (local.get $x) (local.get $basis) (local.get $coef)
+              (call $pairFit (i32.add (local.get $pos) (i32.const 2)) (local.get $t2) (local.get $t3) (local.get $n) (local.get $m) (local.get $r) (local.get $p) (local.get $x) (local.get $basis) (local.get $coef)
                 (local.get $g) (local.get $d) (local.get $e) (local.get $cs) (local.get $ss) (local.get $w) (local.get $tx))))
           (local.set $pos (i32.add (local.get $pos) (i32.const 4))))
         (else
@@ -626,67 +629,67 @@
           (if (i32.lt_s (i32.add (local.get $pos) (i32.const 1)) (local.get $count))
             (then
               (local.set $t1 (call $centre (i32.add (local.get $pos) (i32.const 1)) (local.get $n) (local.get $r) (local.get $x) (local.get $mu)))
-              (call $pairFit (local.get $pos) (local.get $t0) (local.get $t1) (local.get $n) (local.get $r) (local.get $p) (local.get $x) (local.get $basis) (local.get $coef)
+              (call $pairFit (local.get $pos) (local.get $t0) (local.get $t1) (local.get $n) (local.get $m) (local.get $r) (local.get $p) (local.get $x) (local.get $basis) (local.get $coef)
                 (local.get $g) (local.get $d) (local.get $e) (local.get $cs) (local.get $ss) (local.get $w) (local.get $tx))
               (local.set $pos (i32.add (local.get $pos) (i32.const 2))))
             (else
               (if (f64.ne (local.get $t0) (f64.const 0))
-                (then (call $solveOne (local.get $pos) (local.get $n) (local.get $r) (local.get $p) (local.get $x) (local.get $basis) (local.get $coef)
+                (then (call $solveOne (local.get $pos) (local.get $n) (local.get $m) (local.get $r) (local.get $p) (local.get $x) (local.get $basis) (local.get $coef)
                   (local.get $t0) (local.get $g) (local.get $d) (local.get $e) (local.get $cs) (local.get $ss))))
               (local.set $pos (i32.add (local.get $pos) (i32.const 1)))))))
       (br $lpos))))
 
   ;; Positions pos and pos + 1 (centred; X − μ's squared norms $t0, $t1): both solved in lanes (tql2x2) where both
   ;; have an eigenproblem, else each that has one alone. $w: a pair's workspace, as $pairTridiagonal's.
-  (func $pairFit (param $pos i32) (param $t0 f64) (param $t1 f64) (param $n i32) (param $r i32) (param $p i32)
+  (func $pairFit (param $pos i32) (param $t0 f64) (param $t1 f64) (param $n i32) (param $m i32) (param $r i32) (param $p i32)
     (param $x i32) (param $basis i32) (param $coef i32)
     (param $g i32) (param $d i32) (param $e i32) (param $cs i32) (param $ss i32) (param $w i32) (param $t i32)
     (local $nn i32) (local $v2 i32) (local $d2 i32)
     (if (i32.and (f64.ne (local.get $t0) (f64.const 0)) (f64.ne (local.get $t1) (f64.const 0)))
       (then
-        (local.set $nn (i32.mul (local.get $n) (local.get $n)))
-        (local.set $v2 (i32.add (local.get $w) (i32.add (i32.shl (local.get $nn) (i32.const 3)) (i32.shl (local.get $n) (i32.const 4)))))
+        (local.set $nn (i32.mul (local.get $m) (local.get $m)))
+        (local.set $v2 (i32.add (local.get $w) (i32.add (i32.shl (local.get $nn) (i32.const 3)) (i32.shl (local.get $m) (i32.const 4)))))
         (local.set $d2 (i32.add (local.get $v2) (i32.shl (local.get $nn) (i32.const 4))))
-        (call $pairTridiagonal (local.get $pos) (local.get $n) (local.get $r) (local.get $x) (local.get $g) (local.get $d) (local.get $e) (local.get $w) (local.get $t))
-        (call $tql2x2 (local.get $v2) (local.get $n) (local.get $d2) (i32.add (local.get $d2) (i32.shl (local.get $n) (i32.const 4)))
-          (i32.add (local.get $d2) (i32.shl (local.get $n) (i32.const 5))) (i32.add (local.get $d2) (i32.mul (local.get $n) (i32.const 48)))
-          (i32.add (local.get $d2) (i32.shl (local.get $n) (i32.const 6))))
-        (call $basisFrom (local.get $pos) (local.get $n) (local.get $r) (local.get $p) (local.get $x) (local.get $basis) (local.get $coef)
+        (call $pairTridiagonal (local.get $pos) (local.get $n) (local.get $m) (local.get $r) (local.get $x) (local.get $g) (local.get $d) (local.get $e) (local.get $w) (local.get $t))
+        (call $tql2x2 (local.get $v2) (local.get $m) (local.get $d2) (i32.add (local.get $d2) (i32.shl (local.get $m) (i32.const 4)))
+          (i32.add (local.get $d2) (i32.shl (local.get $m) (i32.const 5))) (i32.add (local.get $d2) (i32.mul (local.get $m) (i32.const 48)))
+          (i32.add (local.get $d2) (i32.shl (local.get $m) (i32.const 6))))
+        (call $basisFrom (local.get $pos) (local.get $n) (local.get $m) (local.get $r) (local.get $p) (local.get $x) (local.get $basis) (local.get $coef)
           (local.get $t0) (local.get $v2) (local.get $d2) (i32.const 16) (local.get $cs))
-        (call $basisFrom (i32.add (local.get $pos) (i32.const 1)) (local.get $n) (local.get $r) (local.get $p) (local.get $x) (local.get $basis) (local.get $coef)
+        (call $basisFrom (i32.add (local.get $pos) (i32.const 1)) (local.get $n) (local.get $m) (local.get $r) (local.get $p) (local.get $x) (local.get $basis) (local.get $coef)
           (local.get $t1) (i32.add (local.get $v2) (i32.const 8)) (i32.add (local.get $d2) (i32.const 8)) (i32.const 16) (local.get $cs)))
       (else
         (if (f64.ne (local.get $t0) (f64.const 0))
-          (then (call $solveOne (local.get $pos) (local.get $n) (local.get $r) (local.get $p) (local.get $x) (local.get $basis) (local.get $coef)
+          (then (call $solveOne (local.get $pos) (local.get $n) (local.get $m) (local.get $r) (local.get $p) (local.get $x) (local.get $basis) (local.get $coef)
             (local.get $t0) (local.get $g) (local.get $d) (local.get $e) (local.get $cs) (local.get $ss))))
         (if (f64.ne (local.get $t1) (f64.const 0))
-          (then (call $solveOne (i32.add (local.get $pos) (i32.const 1)) (local.get $n) (local.get $r) (local.get $p) (local.get $x) (local.get $basis) (local.get $coef)
+          (then (call $solveOne (i32.add (local.get $pos) (i32.const 1)) (local.get $n) (local.get $m) (local.get $r) (local.get $p) (local.get $x) (local.get $basis) (local.get $coef)
             (local.get $t1) (local.get $g) (local.get $d) (local.get $e) (local.get $cs) (local.get $ss)))))))
 
   ;; The Grams of positions pos and pos + 1 ($gram2, at $t's scratch), tridiagonalised into $w's lane pairs v2, d2,
   ;; e2: in the two lanes ($tred2x2), or each alone ($tred2 on $gram's at $g and at $w's g1, d and e at $d, $e and at
   ;; $w's d1, e1) where a lane meets tred2's zero column. $w: g1 (8n² bytes), d1, e1 (8n), then v2 (16n²), d2, e2,
   ;; cs2, ss2, mk2 (16n): 24n² + 96n.
-  (func $pairTridiagonal (param $pos i32) (param $n i32) (param $r i32) (param $x i32) (param $g i32) (param $d i32) (param $e i32) (param $w i32) (param $t i32)
+  (func $pairTridiagonal (param $pos i32) (param $n i32) (param $m i32) (param $r i32) (param $x i32) (param $g i32) (param $d i32) (param $e i32) (param $w i32) (param $t i32)
     (local $nn i32) (local $d1 i32) (local $e1 i32) (local $v2 i32) (local $d2 i32) (local $e2 i32) (local $x0 i32) (local $x1 i32)
-    (local.set $nn (i32.mul (local.get $n) (local.get $n)))
+    (local.set $nn (i32.mul (local.get $m) (local.get $m)))
     (local.set $d1 (i32.add (local.get $w) (i32.shl (local.get $nn) (i32.const 3))))
-    (local.set $e1 (i32.add (local.get $d1) (i32.shl (local.get $n) (i32.const 3))))
-    (local.set $v2 (i32.add (local.get $e1) (i32.shl (local.get $n) (i32.const 3))))
+    (local.set $e1 (i32.add (local.get $d1) (i32.shl (local.get $m) (i32.const 3))))
+    (local.set $v2 (i32.add (local.get $e1) (i32.shl (local.get $m) (i32.const 3))))
     (local.set $d2 (i32.add (local.get $v2) (i32.shl (local.get $nn) (i32.const 4))))
-    (local.set $e2 (i32.add (local.get $d2) (i32.shl (local.get $n) (i32.const 4))))
+    (local.set $e2 (i32.add (local.get $d2) (i32.shl (local.get $m) (i32.const 4))))
     (local.set $x0 (i32.add (local.get $x) (i32.shl (i32.mul (local.get $pos) (i32.mul (local.get $n) (local.get $r))) (i32.const 3))))
     (local.set $x1 (i32.add (local.get $x0) (i32.shl (i32.mul (local.get $n) (local.get $r)) (i32.const 3))))
-    (call $gram2 (local.get $x0) (local.get $x1) (local.get $n) (local.get $r) (local.get $v2) (local.get $t))
-    (if (i32.eqz (call $tred2x2 (local.get $v2) (local.get $n) (local.get $d2) (local.get $e2)))
+    (call $gram2 (local.get $x0) (local.get $x1) (local.get $m) (local.get $r) (local.get $v2) (local.get $t))
+    (if (i32.eqz (call $tred2x2 (local.get $v2) (local.get $m) (local.get $d2) (local.get $e2)))
       (then
-        (call $gram (local.get $x0) (local.get $n) (local.get $r) (local.get $g))
-        (call $gram (local.get $x1) (local.get $n) (local.get $r) (local.get $w))
-        (call $tred2 (local.get $g) (local.get $n) (local.get $d) (local.get $e))
-        (call $tred2 (local.get $w) (local.get $n) (local.get $d1) (local.get $e1))
+        (call $gram (local.get $x0) (local.get $m) (local.get $r) (local.get $g))
+        (call $gram (local.get $x1) (local.get $m) (local.get $r) (local.get $w))
+        (call $tred2 (local.get $g) (local.get $m) (local.get $d) (local.get $e))
+        (call $tred2 (local.get $w) (local.get $m) (local.get $d1) (local.get $e1))
         (call $interleave (local.get $g) (local.get $w) (local.get $v2) (local.get $nn))
-        (call $interleave (local.get $d) (local.get $d1) (local.get $d2) (local.get $n))
-        (call $interleave (local.get $e) (local.get $e1) (local.get $e2) (local.get $n)))))
+        (call $interleave (local.get $d) (local.get $d1) (local.get $d2) (local.get $m))
+        (call $interleave (local.get $e) (local.get $e1) (local.get $e2) (local.get $m)))))
 
   ;; reversible-factor.ts's gather for a float32 factor at $src: element (pos, k) at pos·posStride + k·kStride,
   ;; widened and times $scale (as deltaFactors widens B), for positions from..from+count into X at $x (one
@@ -711,20 +714,21 @@
       (br $lpos))))
 
     ;; fitPositions for one position alone: the Gram, tred2, tql2, the basis.
-  (func $solveOne (param $pos i32) (param $n i32) (param $r i32) (param $p i32) (param $x i32) (param $basis i32) (param $coef i32)
+  (func $solveOne (param $pos i32) (param $n i32) (param $m i32) (param $r i32) (param $p i32) (param $x i32) (param $basis i32) (param $coef i32)
     (param $trace f64) (param $g i32) (param $d i32) (param $e i32) (param $cs i32) (param $ss i32)
     (call $gram (i32.add (local.get $x) (i32.shl (i32.mul (local.get $pos) (i32.mul (local.get $n) (local.get $r))) (i32.const 3)))
-      (local.get $n) (local.get $r) (local.get $g))
-    (call $tred2 (local.get $g) (local.get $n) (local.get $d) (local.get $e))
-    (call $tql2 (local.get $g) (local.get $n) (local.get $d) (local.get $e) (local.get $cs) (local.get $ss))
-    (call $basisFrom (local.get $pos) (local.get $n) (local.get $r) (local.get $p) (local.get $x) (local.get $basis) (local.get $coef)
+      (local.get $m) (local.get $r) (local.get $g))
+    (call $tred2 (local.get $g) (local.get $m) (local.get $d) (local.get $e))
+    (call $tql2 (local.get $g) (local.get $m) (local.get $d) (local.get $e) (local.get $cs) (local.get $ss))
+    (call $basisFrom (local.get $pos) (local.get $n) (local.get $m) (local.get $r) (local.get $p) (local.get $x) (local.get $basis) (local.get $coef)
       (local.get $trace) (local.get $g) (local.get $d) (i32.const 8) (local.get $cs)))
 
-  ;; Position pos's μ (into $mu) and X − μ in place; returns the squared norm of X − μ, summed in task-major order.
+  ;; Position pos's μ (into $mu) and X − μ in place, then its deflation (below); returns the squared norm of X − μ,
+  ;; summed in task-major order.
   ;; Two columns k at a time in the lanes (each μ[k] still summed in task order; the norm's sum stays sequential).
   (func $centre (param $pos i32) (param $n i32) (param $r i32) (param $x i32) (param $mu i32) (result f64)
     (local $i i32) (local $k i32) (local $xo i32) (local $mo i32) (local $row i32) (local $m f64) (local $c f64)
-    (local $trace f64) (local $mv v128) (local $cv v128) (local $fn v128)
+    (local $trace f64) (local $mv v128) (local $cv v128) (local $fn v128) (local $sn f64) (local $bs f64) (local $last i32)
     (local.set $xo (i32.add (local.get $x) (i32.shl (i32.mul (local.get $pos) (i32.mul (local.get $n) (local.get $r))) (i32.const 3))))
     (local.set $mo (i32.add (local.get $mu) (i32.shl (i32.mul (local.get $pos) (local.get $r)) (i32.const 3))))
     (local.set $fn (f64x2.splat (f64.convert_i32_s (local.get $n))))
@@ -785,35 +789,106 @@
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br $l3)))
     (global.set $nonFinite (f64.add (global.get $nonFinite) (f64.mul (local.get $trace) (f64.const 0))))
+    ;; Deflation: the rows of Y = X − μ sum to zero, so the Gram YYᵀ annihilates 1/√n. The Householder reflection
+    ;; H = I − β·v·vᵀ, v = s·1 + e_{n−1} (s = 1/√n, β = 1/(1 + s)) maps 1/√n to −e_{n−1}: rows 0..n−2 of HY,
+    ;; Y'ᵢ = Yᵢ − bs·(s·ΣY + Y_{n−1}) with bs = β·s, span the same and give an (n−1)×(n−1) Gram with the same
+    ;; nonzero eigenvalues (HY's last row is −s·ΣY, zero but for rounding, and is dropped). In place, two k at a time.
+    (local.set $sn (f64.div (f64.const 1) (f64.sqrt (f64.convert_i32_s (local.get $n)))))
+    (local.set $bs (f64.mul (f64.div (f64.const 1) (f64.add (f64.const 1) (local.get $sn))) (local.get $sn)))
+    (local.set $last (i32.add (local.get $xo) (i32.shl (i32.mul (i32.sub (local.get $n) (i32.const 1)) (local.get $r)) (i32.const 3))))
+    (local.set $k (i32.const 0))
+    (block $b5 (loop $l5
+      (br_if $b5 (i32.gt_s (i32.add (local.get $k) (i32.const 2)) (local.get $r)))
+      (local.set $mv (v128.const i64x2 0 0))
+      (local.set $row (i32.add (local.get $xo) (i32.shl (local.get $k) (i32.const 3))))
+      (local.set $i (i32.const 0))
+      (block $b6 (loop $l6
+        (br_if $b6 (i32.ge_s (local.get $i) (local.get $n)))
+        (local.set $mv (f64x2.add (local.get $mv) (v128.load (local.get $row))))
+        (local.set $row (i32.add (local.get $row) (i32.shl (local.get $r) (i32.const 3))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $l6)))
+      (local.set $cv
+        (f64x2.mul (f64x2.splat (local.get $bs))
+          (f64x2.add (f64x2.mul (f64x2.splat (local.get $sn)) (local.get $mv))
+            (v128.load (i32.add (local.get $last) (i32.shl (local.get $k) (i32.const 3)))))))
+      (local.set $row (i32.add (local.get $xo) (i32.shl (local.get $k) (i32.const 3))))
+      (local.set $i (i32.const 1))
+      (block $b7 (loop $l7
+        (br_if $b7 (i32.ge_s (local.get $i) (local.get $n)))
+        (v128.store (local.get $row) (f64x2.sub (v128.load (local.get $row)) (local.get $cv)))
+        (local.set $row (i32.add (local.get $row) (i32.shl (local.get $r) (i32.const 3))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $l7)))
+      (local.set $k (i32.add (local.get $k) (i32.const 2)))
+      (br $l5)))
+    (if (i32.lt_s (local.get $k) (local.get $r))
+      (then
+        (local.set $m (f64.const 0))
+        (local.set $row (i32.add (local.get $xo) (i32.shl (local.get $k) (i32.const 3))))
+        (local.set $i (i32.const 0))
+        (block $b6 (loop $l6
+          (br_if $b6 (i32.ge_s (local.get $i) (local.get $n)))
+          (local.set $m (f64.add (local.get $m) (f64.load (local.get $row))))
+          (local.set $row (i32.add (local.get $row) (i32.shl (local.get $r) (i32.const 3))))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br $l6)))
+        (local.set $c
+          (f64.mul (local.get $bs)
+            (f64.add (f64.mul (local.get $sn) (local.get $m)) (f64.load (i32.add (local.get $last) (i32.shl (local.get $k) (i32.const 3)))))))
+        (local.set $row (i32.add (local.get $xo) (i32.shl (local.get $k) (i32.const 3))))
+        (local.set $i (i32.const 1))
+        (block $b7 (loop $l7
+          (br_if $b7 (i32.ge_s (local.get $i) (local.get $n)))
+          (f64.store (local.get $row) (f64.sub (f64.load (local.get $row)) (local.get $c)))
+          (local.set $row (i32.add (local.get $row) (i32.shl (local.get $r) (i32.const 3))))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br $l7)))))
     (local.get $trace))
 
-  ;; Position pos's V and C from its eigenpairs (ascending: rows of $g and values at $d, an element every $st
-  ;; bytes): pair j (descending) is row and value n−1−j, V[:, j] = X·e/√λ, C[j, :] = √λ·eᵀ. Each V[k, j] is summed
-  ;; over the tasks in order from zero, as before, two k at a time in the lanes; $w holds the n factors e/√λ.
-  (func $basisFrom (param $pos i32) (param $n i32) (param $r i32) (param $p i32) (param $x i32) (param $basis i32) (param $coef i32)
+  ;; Position pos's V and C from the eigenpairs of its deflated Gram (order m = n − 1; ascending: rows of $g and
+  ;; values at $d, an element every $st bytes): pair j (descending) is row and value m−1−j, and with e' that row,
+  ;; V[:, j] = Y'ᵀe'/√λ over the deflated rows Y' ($centre), C[j, :] = √λ·eᵀ with e = H[e'; 0] (eᵢ = e'ᵢ − bs·t for
+  ;; i < m, e_{n−1} = −t, t = s·Σe'). Each V[k, j] is summed over the rows in order from zero, two k at a time in the
+  ;; lanes; $w holds the m factors e'/√λ.
+  (func $basisFrom (param $pos i32) (param $n i32) (param $m i32) (param $r i32) (param $p i32) (param $x i32) (param $basis i32) (param $coef i32)
     (param $trace f64) (param $g i32) (param $d i32) (param $st i32) (param $w i32)
     (local $i i32) (local $k i32) (local $j i32) (local $a i32) (local $t i32) (local $xo i32) (local $bo i32) (local $co i32) (local $vj i32)
     (local $row i32) (local $lambda f64) (local $root f64) (local $ev f64) (local $acc v128) (local $s f64)
+    (local $sn f64) (local $bs f64) (local $sum f64) (local $tt f64)
+    (local.set $sn (f64.div (f64.const 1) (f64.sqrt (f64.convert_i32_s (local.get $n)))))
+    (local.set $bs (f64.mul (f64.div (f64.const 1) (f64.add (f64.const 1) (local.get $sn))) (local.get $sn)))
     (local.set $xo (i32.add (local.get $x) (i32.shl (i32.mul (local.get $pos) (i32.mul (local.get $n) (local.get $r))) (i32.const 3))))
     (local.set $bo (i32.add (local.get $basis) (i32.shl (i32.mul (local.get $pos) (i32.mul (local.get $r) (local.get $p))) (i32.const 3))))
     (local.set $co (i32.add (local.get $coef) (i32.shl (i32.mul (local.get $pos) (i32.mul (local.get $p) (local.get $n))) (i32.const 3))))
     (block $b8 (loop $l8
       (br_if $b8 (i32.ge_s (local.get $j) (local.get $p)))
-      (local.set $a (i32.sub (i32.sub (local.get $n) (i32.const 1)) (local.get $j)))
+      (local.set $a (i32.sub (i32.sub (local.get $m) (i32.const 1)) (local.get $j)))
       (local.set $lambda (f64.load (i32.add (local.get $d) (i32.mul (local.get $a) (local.get $st)))))
       (br_if $b8 (i32.eqz (f64.gt (local.get $lambda) (f64.mul (f64.const 1e-24) (local.get $trace)))))
       (local.set $root (f64.sqrt (local.get $lambda)))
       (local.set $vj (i32.add (local.get $bo) (i32.shl (i32.mul (local.get $j) (local.get $r)) (i32.const 3))))
+      (local.set $sum (f64.const 0))
       (local.set $i (i32.const 0))
       (block $b9 (loop $l9
-        (br_if $b9 (i32.ge_s (local.get $i) (local.get $n)))
-        (local.set $t (i32.add (i32.mul (local.get $a) (local.get $n)) (local.get $i)))
-        (local.set $ev (f64.load (i32.add (local.get $g) (i32.mul (local.get $t) (local.get $st)))))
-        (local.set $t (i32.add (i32.mul (local.get $i) (local.get $p)) (local.get $j)))
-        (f64.store (i32.add (local.get $co) (i32.shl (local.get $t) (i32.const 3))) (f64.mul (local.get $root) (local.get $ev)))
+        (br_if $b9 (i32.ge_s (local.get $i) (local.get $m)))
+        (local.set $ev (f64.load (i32.add (local.get $g) (i32.mul (i32.add (i32.mul (local.get $a) (local.get $m)) (local.get $i)) (local.get $st)))))
+        (local.set $sum (f64.add (local.get $sum) (local.get $ev)))
         (f64.store (i32.add (local.get $w) (i32.shl (local.get $i) (i32.const 3))) (f64.div (local.get $ev) (local.get $root)))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $l9)))
+      (local.set $tt (f64.mul (local.get $sn) (local.get $sum)))
+      (local.set $i (i32.const 0))
+      (block $b12 (loop $l12
+        (br_if $b12 (i32.ge_s (local.get $i) (local.get $m)))
+        (local.set $ev (f64.load (i32.add (local.get $g) (i32.mul (i32.add (i32.mul (local.get $a) (local.get $m)) (local.get $i)) (local.get $st)))))
+        (local.set $t (i32.add (i32.mul (local.get $i) (local.get $p)) (local.get $j)))
+        (f64.store (i32.add (local.get $co) (i32.shl (local.get $t) (i32.const 3)))
+          (f64.mul (local.get $root) (f64.sub (local.get $ev) (f64.mul (local.get $bs) (local.get $tt)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $l12)))
+      (local.set $t (i32.add (i32.mul (local.get $m) (local.get $p)) (local.get $j)))
+      (f64.store (i32.add (local.get $co) (i32.shl (local.get $t) (i32.const 3))) (f64.mul (local.get $root) (f64.neg (local.get $tt))))
       (local.set $k (i32.const 0))
       (block $b10 (loop $l10
         (br_if $b10 (i32.gt_s (i32.add (local.get $k) (i32.const 2)) (local.get $r)))
@@ -821,7 +896,7 @@
         (local.set $row (i32.add (local.get $xo) (i32.shl (local.get $k) (i32.const 3))))
         (local.set $i (i32.const 0))
         (block $b11 (loop $l11
-          (br_if $b11 (i32.ge_s (local.get $i) (local.get $n)))
+          (br_if $b11 (i32.ge_s (local.get $i) (local.get $m)))
           (local.set $acc
             (f64x2.add (local.get $acc)
               (f64x2.mul (v128.load (local.get $row)) (v128.load64_splat (i32.add (local.get $w) (i32.shl (local.get $i) (i32.const 3)))))))
@@ -837,7 +912,7 @@
           (local.set $row (i32.add (local.get $xo) (i32.shl (local.get $k) (i32.const 3))))
           (local.set $i (i32.const 0))
           (block $b11 (loop $l11
-            (br_if $b11 (i32.ge_s (local.get $i) (local.get $n)))
+            (br_if $b11 (i32.ge_s (local.get $i) (local.get $m)))
             (local.set $s
               (f64.add (local.get $s) (f64.mul (f64.load (local.get $row)) (f64.load (i32.add (local.get $w) (i32.shl (local.get $i) (i32.const 3)))))))
             (local.set $row (i32.add (local.get $row) (i32.shl (local.get $r) (i32.const 3))))

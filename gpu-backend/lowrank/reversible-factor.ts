@@ -251,6 +251,10 @@ function fitPositions(
   const g = new Float64Array(small * small);
   const w = eigenWork(small);
   let nonFinite = 0;
+  // The deflation's reflection (n ≤ r): s = 1/√n, bs = s/(1 + s).
+  const m1 = n - 1;
+  const sn = 1 / Math.sqrt(n);
+  const bs = (1 / (1 + sn)) * sn;
   for (let pos = 0; pos < positions; pos++) {
     x.fill(0);
     m.fill(0);
@@ -282,27 +286,40 @@ function fitPositions(
       bd.set(x, vOff);
       for (let i = 0; i < n; i++) cd[cOff + i * n + i] = 1;
     } else if (n <= r) {
-      // g = XᵀX; eigenvector e_j gives V[:, j] = X·e_j/√λ_j and C[j, :] = √λ_j·e_jᵀ.
-      for (let a = 0; a < n; a++) {
-        for (let b = a; b < n; b++) {
+      // Deflated first, as eigen-kernels.wat's $centre: the rows of X − μ sum to zero, so the Householder reflection
+      // H that maps 1/√n to −e_{n−1} leaves rows 0..n−2 of H(X − μ) (Y', in place) spanning the same, and their
+      // (n−1)×(n−1) Gram g = Y'Y'ᵀ has the same nonzero eigenvalues. Its eigenvector e' gives V[:, j] = Y'ᵀe'/√λ
+      // and C[j, :] = √λ·(H[e'; 0])ᵀ: eᵢ = e'ᵢ − bs·t for i < n − 1, e_{n−1} = −t, t = s·Σe'.
+      for (let k = 0; k < r; k++) {
+        let sum = 0;
+        for (let i = 0; i < n; i++) sum += x[i * r + k];
+        const y = bs * (sn * sum + x[m1 * r + k]);
+        for (let i = 0; i < m1; i++) x[i * r + k] -= y;
+      }
+      for (let a = 0; a < m1; a++) {
+        for (let b = a; b < m1; b++) {
           let s = 0;
           for (let k = 0; k < r; k++) s += x[a * r + k] * x[b * r + k];
-          g[a * n + b] = s;
-          g[b * n + a] = s;
+          g[a * m1 + b] = s;
+          g[b * m1 + a] = s;
         }
       }
-      eigenInPlace(n, g, w, kernels);
+      eigenInPlace(m1, g, w, kernels);
       for (let j = 0; j < p; j++) {
         const lambda = w.d[j];
         if (!(lambda > 1e-24 * trace)) break;
         const root = Math.sqrt(lambda);
         const vj = vOff + j * r;
-        for (let i = 0; i < n; i++) {
-          const e = g[i * n + j];
-          cd[cOff + i * p + j] = root * e;
+        let sum = 0;
+        for (let i = 0; i < m1; i++) sum += g[i * m1 + j];
+        const t = sn * sum;
+        for (let i = 0; i < m1; i++) {
+          const e = g[i * m1 + j];
+          cd[cOff + i * p + j] = root * (e - bs * t);
           const c = e / root;
           for (let k = 0; k < r; k++) bd[vj + k] += x[i * r + k] * c;
         }
+        cd[cOff + m1 * p + j] = root * -t;
       }
     } else {
       // g = XXᵀ; its eigenvectors are V directly and C = VᵀX.

@@ -1,9 +1,12 @@
 /**
  * A focused look at one `rmm_factor` merge on the SmolLM2-135M shape (8 random r16 adapters, p = 4), for profiling
- * (`node --cpu-prof --import tsx bench/published-profile.ts [pool|inline] [rounds]`): `pool` builds merges as the
- * product does (the fit on the float64 threads); `inline` fits every module on this thread (same arithmetic), so a
- * profile of the main thread shows the fit's parts. Prints wall and process CPU per round.
+ * (`node --cpu-prof --import tsx bench/published-profile.ts [pool|inline|threads] [rounds]`): `pool` builds merges as
+ * the product does (the fit on the float64 threads) and reverts a task; `inline` fits every module on this thread
+ * (same arithmetic), so a profile of the main thread shows the fit's parts; `threads` builds merges as `pool` does
+ * and prints each thread's CPU (/proc/self/task: this thread first, V8's helpers, the float64 threads). Prints wall
+ * and process CPU per round.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { loadEigenKernels } from '../gpu-backend/lowrank/eigen-kernels.ts';
 import { factorModule } from '../gpu-backend/lowrank/reversible-factor.ts';
 import { buildReversibleMerge, revertTask } from '../gpu-backend/lowrank/reversible.ts';
@@ -18,19 +21,35 @@ const cpu = () => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1e6;
 };
+/** CPU ms of each of this process' threads, by thread id (/proc/self/task/<tid>/stat's utime + stime, 10 ms ticks). */
+const threadCpu = () =>
+  new Map(
+    readdirSync('/proc/self/task').map((tid) => {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return [tid, (Number(fields[11]) + Number(fields[12])) * 10];
+    }),
+  );
 for (let round = 0; round < rounds; round++) {
   const t = performance.now();
   const c = cpu();
   if (mode === 'inline') {
     for (const slot of alignMembers(members)) factorModule(slot, 4, false, kernels);
     console.log(`inline fit: ${((performance.now() - t) / 1000).toFixed(3)} s wall, ${(cpu() - c).toFixed(3)} CPU-s`);
-  } else {
-    const merge = await buildReversibleMerge(members, { construction: 'factor', basisSize: 4 });
-    const wall = (performance.now() - t) / 1000;
-    const used = cpu() - c;
-    const r0 = performance.now();
-    await revertTask(merge, merge.tasks[round % 8].name);
-    const revert = performance.now() - r0;
-    console.log(`merge: ${wall.toFixed(3)} s wall, ${used.toFixed(3)} CPU-s (all threads); revert ${revert.toFixed(1)} ms`);
+    continue;
   }
+  const before = threadCpu();
+  const merge = await buildReversibleMerge(members, { construction: 'factor', basisSize: 4 });
+  const wall = (performance.now() - t) / 1000;
+  const used = cpu() - c;
+  if (mode === 'threads') {
+    const busy = [...threadCpu()].map(([tid, ms]) => ms - (before.get(tid) ?? 0)).filter((ms) => ms > 0);
+    console.log(`merge: ${wall.toFixed(3)} s wall, ${used.toFixed(3)} CPU-s; CPU ms by thread ${busy.join(' ')}`);
+    continue;
+  }
+  const r0 = performance.now();
+  await revertTask(merge, merge.tasks[round % 8].name);
+  const revert = performance.now() - r0;
+  console.log(`merge: ${wall.toFixed(3)} s wall, ${used.toFixed(3)} CPU-s (all threads); revert ${revert.toFixed(1)} ms`);
 }
+process.exit(0);

@@ -97,12 +97,26 @@ export function loadLoraAdapter(configJson: unknown, model: ModelConfig, tensors
   return { config, modules };
 }
 
-/** Index of the first NaN or ±Inf, or -1. A plain loop: findIndex with a closure took ~0.45 s over 8 adapters of 135M shape. */
+/**
+ * Index of the first NaN or ±Inf, or -1. Eight values a test: v·0 is ±0 for a finite v and NaN for NaN or ±Inf, so
+ * their sum is 0 unless one of the eight is not finite (half the CPU of one compare a value; findIndex with a
+ * closure took ~0.45 s over 8 adapters of 135M shape).
+ */
 export function firstNonFinite(data: Float32Array): number {
-  for (let i = 0; i < data.length; i++) {
-    const v = data[i];
-    // v - v is 0 for a finite v and NaN for NaN or ±Inf.
-    if (v - v !== 0) return i;
+  const n = data.length;
+  let i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const zero =
+      data[i] * 0 +
+      data[i + 1] * 0 +
+      data[i + 2] * 0 +
+      data[i + 3] * 0 +
+      data[i + 4] * 0 +
+      data[i + 5] * 0 +
+      data[i + 6] * 0 +
+      data[i + 7] * 0;
+    if (zero !== 0) break;
   }
+  for (; i < n; i++) if (data[i] * 0 !== 0) return i;
   return -1;
 }

@@ -7,6 +7,7 @@ import { loadOnce } from './wat-module.ts';
 
 interface Exports {
   memory: { buffer: ArrayBuffer; grow(pages: number): number };
+  takeNonFinite(): number;
   symv(v: number, n: number, i: number, d: number, e: number): void;
   rank2(v: number, n: number, i: number, d: number, e: number): void;
   accumulate(v: number, n: number, i: number, d: number): void;
@@ -78,8 +79,8 @@ export class EigenKernels {
   /**
    * Lays memory out for reversible-factor.ts's per-position fit (n ≤ r, p < n) of a factor's `positions`
    * positions, `batch` at a time: returns the view the caller writes a batch's X into (valid until the next call
-   * that lays memory out). μ, V and C of every position stay in this memory (V and C zeroed here) until
-   * `fitResults`, so each part is copied out once.
+   * that lays memory out). μ, V and C of every position stay in this memory (V and C zeroed a batch at a time by
+   * `fitPositions`) until `fitResults`, so each part is copied out once.
    */
   fitLayout(n: number, r: number, p: number, positions: number, batch: number, sourceFloats = 0): Float64Array {
     this.workspace(n);
@@ -91,9 +92,8 @@ export class EigenKernels {
       this.workspace(n);
     }
     this.fit = { n, r, p, at, sources: at.sources };
-    const buffer = this.k.memory.buffer;
-    new Float64Array(buffer, at.basis, (at.sources - at.basis) / 8).fill(0);
-    return new Float64Array(buffer, at.x, batch * n * r);
+    this.k.takeNonFinite();
+    return new Float64Array(this.k.memory.buffer, at.x, batch * n * r);
   }
 
   /** Copies a task's float32 factor into the fit's memory (room for `sourceFloats` in all) for `gather`; returns where. */
@@ -118,6 +118,10 @@ export class EigenKernels {
   fitPositions(from: number, count: number): void {
     const { d, e, c, s } = this.at;
     const { n, r, p, at } = this.fit!;
+    // V and C of these positions zeroed just before the kernel writes them (while in cache), not a factor's at once.
+    const buffer = this.k.memory.buffer;
+    new Float64Array(buffer, at.basis + 8 * from * p * r, count * p * r).fill(0);
+    new Float64Array(buffer, at.coef + 8 * from * n * p, count * n * p).fill(0);
     this.k.fitPositions(
       count,
       n,
@@ -136,23 +140,40 @@ export class EigenKernels {
     );
   }
 
-  /** Copies of μ (positions×r), V (positions×p·r) and C (positions×n·p) of the positions laid out. */
-  fitResults(): { mu: Float64Array; basis: Float64Array; coef: Float64Array } {
+  /**
+   * μ (positions×r), V (positions×p·r) and C (positions×n·p) of the positions laid out, copied into `into` where
+   * given (arrays of those lengths), else into new arrays; `finite`: whether every value gathered was finite.
+   */
+  fitResults(into?: { mu: Float64Array; basis: Float64Array; coef: Float64Array }): {
+    mu: Float64Array;
+    basis: Float64Array;
+    coef: Float64Array;
+    finite: boolean;
+  } {
     const { at } = this.fit!;
     const buffer = this.k.memory.buffer;
-    const part = (from: number, to: number) => new Float64Array(buffer.slice(from, to));
-    return { mu: part(at.mu, at.basis), basis: part(at.basis, at.coef), coef: part(at.coef, at.sources) };
+    const part = (from: number, to: number, target?: Float64Array) => {
+      if (!target) return new Float64Array(buffer.slice(from, to));
+      target.set(new Float64Array(buffer, from, (to - from) / 8));
+      return target;
+    };
+    return {
+      mu: part(at.mu, at.basis, into?.mu),
+      basis: part(at.basis, at.coef, into?.basis),
+      coef: part(at.coef, at.sources, into?.coef),
+      finite: this.k.takeNonFinite() === 0,
+    };
   }
 
   private fit: { n: number; r: number; p: number; at: ReturnType<EigenKernels['fitAt']>; sources: number } | null = null;
 
   /**
-   * Byte offsets of a fit: after the n×n workspace, the workspace of a pair of positions (fitPositions' $w), X
-   * for one batch, then μ, V, C for all positions, then the float32 factors `gather` reads.
+   * Byte offsets of a fit: after the n×n workspace, the workspace of two pairs of positions and of their Grams
+   * (fitPositions' $w), X for one batch, then μ, V, C for all positions, then the float32 factors `gather` reads.
    */
   private fitAt(n: number, r: number, p: number, positions: number, batch: number, sourceFloats: number) {
     const pair = 8 * (n * n + 4 * n);
-    const x = pair + 24 * n * n + 96 * n;
+    const x = pair + 56 * n * n + 208 * n + 16 * n * r;
     const mu = x + 8 * batch * n * r;
     const basis = mu + 8 * positions * r;
     const coef = basis + 8 * positions * p * r;

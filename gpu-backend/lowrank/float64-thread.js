@@ -11,6 +11,7 @@ const { eigenInPlace, eigenWork } = await import('./symmetric-eigen.ts');
 const { gramFactor } = await import('./gram-factor.ts');
 const { qr } = await import('./linalg.ts');
 const { factorModule } = await import('./reversible-factor.ts');
+const { factorMeansFinite } = await import('./factor-parts.ts');
 // The eigensolver's WebAssembly loops (eigen-kernels.ts), ready before the first message is taken.
 await (await import('./eigen-kernels.ts')).loadEigenKernels();
 // The QR's and the pivoted Cholesky's too (qr-kernels.ts, cholesky-kernels.ts).
@@ -28,6 +29,8 @@ const kernels = {
   // The alternating steps read only Q: R stays here rather than crossing back.
   qrQ: ({ a }) => ({ q: qr(a).q }),
   factorModule: ({ slot, p, svdForm }) => factorModule(slot, p, svdForm).parts,
+  // The parts written into shared memory the caller laid out; only whether their means are finite is sent back.
+  factorModuleInto: ({ slot, p, svdForm, into }) => ({ finite: factorMeansFinite([factorModule(slot, p, svdForm, undefined, into)]) }),
 };
 
 parentPort.on('message', ({ id, kernel, args }) => {

@@ -13,7 +13,11 @@ export interface Member {
   adapter: LoraAdapter;
 }
 
-export function checkMembers(members: Member[], min = 1): void {
+/**
+ * `scanValues` false leaves out the scan for NaN and ±Inf, for a caller that reads every value anyway and runs
+ * this again (with the scan) where what it computed is not finite.
+ */
+export function checkMembers(members: Member[], min = 1, scanValues = true): void {
   if (members.length < min)
     invalid('bad_adapters', `give at least ${min} adapter${min > 1 ? 's' : ''}; got ${members.length}.`, 'adapters');
   const names = new Set<string>();
@@ -41,6 +45,7 @@ export function checkMembers(members: Member[], min = 1): void {
           'adapters',
         );
       shapes.set(mod.path, shape);
+      if (!scanValues) continue;
       for (const [which, data] of [
         ['lora_A', mod.a],
         ['lora_B', mod.b],

@@ -18,6 +18,8 @@ import type { DeltaFactors } from './peft-adapter.ts';
 import { eigenInPlace, eigenWork } from './symmetric-eigen.ts';
 import { eigenKernels, type EigenKernels } from './eigen-kernels.ts';
 import { inWindow, MODULES_IN_FLIGHT, onThread } from './float64-pool.ts';
+import { type FactorParts, markFiniteMeans, sharedParts } from './factor-parts.ts';
+import { SharedFloats } from './shared-floats.ts';
 import { memberCount, memberFactors, slotOf, type AlignedModule, type MergedModule, type ModuleSlot } from './reversible-types.ts';
 
 /** A module slot with the members' modules as stored, as a float64 thread takes it (structured clone). */
@@ -26,29 +28,45 @@ type StoredSlot = ModuleSlot & { stored: (AdapterModule | null)[] };
 /**
  * Modules of more than FACTOR_POOL_MIN positions are fitted on the float64 threads (float64-pool.ts), a few at
  * a time: the positions' small eigenproblems are all float64 work, so the threads are what makes it faster. A
- * thread gets the members' modules as stored (float32, copied once and handed over): widening them to float64
- * here and cloning those was most of this thread's share of a merge.
+ * thread gets the members' modules as stored (float32, copied once into a shared buffer lent for the module):
+ * widening them to float64 here and cloning those was most of this thread's share of a merge.
  */
 export async function buildFactorModules(aligned: AlignedModule[], p: number, svdForm: boolean): Promise<MergedModule[]> {
+  const shared = new SharedFloats();
+  const onThreads = aligned.filter((slot) => slot.out + slot.in >= FACTOR_POOL_MIN);
+  const into = svdForm ? new Map<AlignedModule, FactorParts>() : sharedParts(onThreads, p);
   return inWindow(aligned, MODULES_IN_FLIGHT, async (slot) => {
     if (slot.out + slot.in < FACTOR_POOL_MIN) return factorModule(slot, p, svdForm);
-    const { sent, transfer } = threadSlot(slot);
-    const parts = await onThread<Record<string, Mat>>('factorModule', { slot: sent, p, svdForm }, transfer);
-    return { ...slotOf(slot), parts };
+    const { sent, lent } = threadSlot(slot, shared);
+    try {
+      const parts = into.get(slot);
+      if (!parts) return { ...slotOf(slot), parts: await onThread<FactorParts>('factorModule', { slot: sent, p, svdForm }) };
+      const { finite } = await onThread<{ finite: boolean }>('factorModuleInto', { slot: sent, p, svdForm, into: parts });
+      const module = { ...slotOf(slot), parts };
+      if (finite) markFiniteMeans(module);
+      return module;
+    } finally {
+      if (lent) shared.give(lent);
+    }
   });
 }
 
-/** A slot as a thread takes it: the stored modules' own copies (enumerable here, so they are sent), else the factors. */
-function threadSlot(slot: AlignedModule): { sent: AlignedModule | StoredSlot; transfer: ArrayBuffer[] } {
-  if (!slot.stored) return { sent: slot, transfer: [] };
-  const transfer: ArrayBuffer[] = [];
-  const stored = slot.stored.map((m) => {
-    if (!m) return null;
-    const copy = { ...m, a: m.a.slice(), b: m.b.slice() };
-    transfer.push(copy.a.buffer, copy.b.buffer);
-    return copy;
-  });
-  return { sent: { ...slotOf(slot), stored }, transfer };
+/** A slot as a thread takes it: the stored modules copied into one shared buffer (enumerable here, so they are sent), else the factors. */
+function threadSlot(
+  slot: AlignedModule,
+  shared: SharedFloats,
+): { sent: AlignedModule | StoredSlot; lent: Float32Array<SharedArrayBuffer> | null } {
+  if (!slot.stored) return { sent: slot, lent: null };
+  const lent = shared.take(slot.stored.reduce((sum, m) => sum + (m ? m.a.length + m.b.length : 0), 0));
+  let at = 0;
+  const copy = (data: Float32Array) => {
+    const view = lent.subarray(at, at + data.length);
+    view.set(data);
+    at += data.length;
+    return view;
+  };
+  const stored = slot.stored.map((m) => (m ? { ...m, a: copy(m.a), b: copy(m.b) } : null));
+  return { sent: { ...slotOf(slot), stored }, lent };
 }
 
 /** Positions (rows of B and columns of A) from which a module is fitted on a thread. */
@@ -64,6 +82,7 @@ export function factorModule(
   p: number,
   svdForm: boolean,
   kernels: EigenKernels | null = eigenKernels(),
+  into?: FactorParts,
 ): MergedModule {
   const aligned = slot as AlignedModule;
   const n = memberCount(aligned);
@@ -75,6 +94,7 @@ export function factorModule(
     r,
     p,
     kernels,
+    into && { mu: into.muB, basis: into.basisB, coef: into.coefB },
   );
   const aSide = fitPositions(
     sides.map((f) => f?.a ?? null),
@@ -82,11 +102,14 @@ export function factorModule(
     r,
     p,
     kernels,
+    into && { mu: into.muA, basis: into.basisA, coef: into.coefA },
   );
-  return {
+  const module = {
     ...slotOf(slot),
     parts: { muB: bSide.mu, basisB: bSide.basis, coefB: bSide.coef, muA: aSide.mu, basisA: aSide.basis, coefA: aSide.coef },
   };
+  if (bSide.finite && aSide.finite) markFiniteMeans(module);
+  return module;
 }
 
 /**
@@ -180,8 +203,14 @@ function fitPositions(
   r: number,
   p: number,
   kernels: EigenKernels | null = eigenKernels(),
-): { mu: Mat; basis: Mat; coef: Mat } {
+  into?: { mu: Mat; basis: Mat; coef: Mat },
+): { mu: Mat; basis: Mat; coef: Mat; finite: boolean } {
   const n = sources.length;
+  if (
+    into &&
+    (into.mu.data.length !== positions * r || into.basis.data.length !== positions * r * p || into.coef.data.length !== positions * p * n)
+  )
+    throw new Error(`fitPositions: parts laid out for another shape than ${positions} positions, r ${r}, p ${p}, n ${n}`);
   if (kernels && n > 1 && n <= r && p < n) {
     const padded = sources.some((src) => !src || src.rank < r);
     // The members as stored (float32) are gathered by the kernels from a copy in their memory; widened factors here.
@@ -199,16 +228,18 @@ function fitPositions(
       });
       kernels.fitPositions(from, count);
     }
-    const parts = kernels.fitResults();
+    const parts = kernels.fitResults(into && { mu: into.mu.data, basis: into.basis.data, coef: into.coef.data });
     return {
       mu: { rows: positions, cols: r, data: parts.mu },
       basis: { rows: positions, cols: r * p, data: parts.basis },
       coef: { rows: positions, cols: p * n, data: parts.coef },
+      finite: parts.finite,
     };
   }
-  const mu = zeros(positions, r);
-  const basis = zeros(positions, r * p);
-  const coef = zeros(positions, p * n);
+  // Parts laid out by sharedParts are zeroed (fresh shared memory).
+  const mu = into?.mu ?? zeros(positions, r);
+  const basis = into?.basis ?? zeros(positions, r * p);
+  const coef = into?.coef ?? zeros(positions, p * n);
   const md = mu.data;
   const bd = basis.data;
   const cd = coef.data;
@@ -219,6 +250,11 @@ function fitPositions(
   const small = Math.min(n, r);
   const g = new Float64Array(small * small);
   const w = eigenWork(small);
+  let nonFinite = 0;
+  // The deflation's reflection (n ≤ r): s = 1/√n, bs = s/(1 + s).
+  const m1 = n - 1;
+  const sn = 1 / Math.sqrt(n);
+  const bs = (1 / (1 + sn)) * sn;
   for (let pos = 0; pos < positions; pos++) {
     x.fill(0);
     m.fill(0);
@@ -240,6 +276,8 @@ function fitPositions(
         trace += c * c;
       }
     }
+    // As the kernels' $nonFinite: the trace is finite exactly where every value gathered was.
+    nonFinite += trace * 0;
     if (trace === 0) continue;
     const vOff = pos * r * p;
     const cOff = pos * p * n;
@@ -248,27 +286,40 @@ function fitPositions(
       bd.set(x, vOff);
       for (let i = 0; i < n; i++) cd[cOff + i * n + i] = 1;
     } else if (n <= r) {
-      // g = XᵀX; eigenvector e_j gives V[:, j] = X·e_j/√λ_j and C[j, :] = √λ_j·e_jᵀ.
-      for (let a = 0; a < n; a++) {
-        for (let b = a; b < n; b++) {
+      // Deflated first, as eigen-kernels.wat's $centre: the rows of X − μ sum to zero, so the Householder reflection
+      // H that maps 1/√n to −e_{n−1} leaves rows 0..n−2 of H(X − μ) (Y', in place) spanning the same, and their
+      // (n−1)×(n−1) Gram g = Y'Y'ᵀ has the same nonzero eigenvalues. Its eigenvector e' gives V[:, j] = Y'ᵀe'/√λ
+      // and C[j, :] = √λ·(H[e'; 0])ᵀ: eᵢ = e'ᵢ − bs·t for i < n − 1, e_{n−1} = −t, t = s·Σe'.
+      for (let k = 0; k < r; k++) {
+        let sum = 0;
+        for (let i = 0; i < n; i++) sum += x[i * r + k];
+        const y = bs * (sn * sum + x[m1 * r + k]);
+        for (let i = 0; i < m1; i++) x[i * r + k] -= y;
+      }
+      for (let a = 0; a < m1; a++) {
+        for (let b = a; b < m1; b++) {
           let s = 0;
           for (let k = 0; k < r; k++) s += x[a * r + k] * x[b * r + k];
-          g[a * n + b] = s;
-          g[b * n + a] = s;
+          g[a * m1 + b] = s;
+          g[b * m1 + a] = s;
         }
       }
-      eigenInPlace(n, g, w, kernels);
+      eigenInPlace(m1, g, w, kernels);
       for (let j = 0; j < p; j++) {
         const lambda = w.d[j];
         if (!(lambda > 1e-24 * trace)) break;
         const root = Math.sqrt(lambda);
         const vj = vOff + j * r;
-        for (let i = 0; i < n; i++) {
-          const e = g[i * n + j];
-          cd[cOff + i * p + j] = root * e;
+        let sum = 0;
+        for (let i = 0; i < m1; i++) sum += g[i * m1 + j];
+        const t = sn * sum;
+        for (let i = 0; i < m1; i++) {
+          const e = g[i * m1 + j];
+          cd[cOff + i * p + j] = root * (e - bs * t);
           const c = e / root;
           for (let k = 0; k < r; k++) bd[vj + k] += x[i * r + k] * c;
         }
+        cd[cOff + m1 * p + j] = root * -t;
       }
     } else {
       // g = XXᵀ; its eigenvectors are V directly and C = VᵀX.
@@ -291,7 +342,7 @@ function fitPositions(
       }
     }
   }
-  return { mu, basis, coef };
+  return { mu, basis, coef, finite: nonFinite === 0 };
 }
 
 /**

@@ -18,6 +18,7 @@ import { checkBasisSize, checkMembers, type Member } from './members.ts';
 import { adapterFromFactors, type DeltaFactors } from './peft-adapter.ts';
 import { buildDeltaModules, meanDelta, rebuildDelta } from './reversible-delta.ts';
 import { factorTaskFactors } from './factor-revert.ts';
+import { factorMeansFinite } from './factor-parts.ts';
 import { buildFactorModules, rebuildFactor } from './reversible-factor.ts';
 import { buildSharedModules, meanShared, rebuildShared } from './reversible-shared.ts';
 import { type Factors32, sharedTaskFactors } from './shared-revert.ts';
@@ -54,7 +55,10 @@ export interface ReversibleOptions {
 }
 
 export async function buildReversibleMerge(members: Member[], opts: ReversibleOptions): Promise<ReversibleMerge> {
-  checkMembers(members, 1);
+  // 'factor' reads every member value into its means, which are finite only where the values are: the members are
+  // scanned for NaN and ±Inf only where they are not (the scan up front was ~7% of the merge, before any thread worked).
+  const scanLater = opts.construction === 'factor';
+  checkMembers(members, 1, !scanLater);
   if (!CONSTRUCTIONS.includes(opts.construction)) {
     invalid(
       'bad_construction',
@@ -81,6 +85,10 @@ export async function buildReversibleMerge(members: Member[], opts: ReversibleOp
           ? await buildDeltaModules(aligned, p, opts.basisRank)
           : // The budget is in floats: at 16 bits, p tasks' worth of bytes holds 32/16 times as many.
             await buildSharedModules(aligned, p, (full * 32) / floatBits, opts.iters);
+  if (scanLater && !factorMeansFinite(modules)) {
+    checkMembers(members, 1);
+    throw new Error('rmm_factor: a mean is not finite, yet every member value is');
+  }
   roundParts(modules, floatBits);
   return {
     construction: opts.construction,

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { loadLoraAdapter } from '../../contracts/formats/adapter.ts';
+import { firstNonFinite, loadLoraAdapter } from '../../contracts/formats/adapter.ts';
 import { InvalidInputError, UnsupportedError } from '../../contracts/formats/errors.ts';
 import { readAdapterFolder, readCheckpointWeights, readModelFolder } from '../../gpu-backend/formats/files.ts';
 import { parseModelConfig, ropeInverseFrequencies } from '../../contracts/formats/hf-config.ts';
@@ -444,6 +444,20 @@ describe('PEFT adapters', () => {
         'adapter_not_finite',
         /v_proj\.lora_B\.weight" holds .* at index 5/,
       );
+    }
+  });
+
+  test('firstNonFinite finds the first NaN or ±Inf wherever it lies in its group of eight, and none among finite values', () => {
+    for (const length of [0, 1, 7, 8, 9, 23, 64]) {
+      const finite = Float32Array.from({ length }, (_, i) => [-0, 0, 3.4e38, -3.4e38, 1e-45, -1.5][i % 6]);
+      expect(firstNonFinite(finite)).toBe(-1);
+      for (const at of [0, 3, 7, 8, length - 1].filter((i) => i >= 0 && i < length))
+        for (const bad of [Number.NaN, Infinity, -Infinity]) {
+          const data = finite.slice();
+          data[at] = bad;
+          if (at + 2 < length) data[at + 2] = Number.NaN;
+          expect(firstNonFinite(data)).toBe(at);
+        }
     }
   });
 

@@ -118,10 +118,12 @@ describe("rmm_factor's per-position fit", () => {
     factors,
   });
   const random = (r: number, seed: number) => factor(randomMat(out, r, seed), randomMat(r, inDim, seed + 100));
-  // Rows 0..49 of B all zero in every task: positions whose X is zero (no eigenproblem).
+  // Rows 0..50 and every seventh row after of B all zero in every task: positions whose X is zero (no eigenproblem),
+  // whole groups of four positions and one or three of a group (the rest solved in pairs or alone).
   const zeroRows = (f: ReturnType<typeof factor>) => {
     const b = { ...f.b, data: new Float64Array(f.b.data) };
-    b.data.fill(0, 0, 50 * b.cols);
+    b.data.fill(0, 0, 51 * b.cols);
+    for (let row = 57; row < out; row += 7) b.data.fill(0, row * b.cols, (row + 1) * b.cols);
     return { ...f, b };
   };
   const twin = random(6, 7);
@@ -158,6 +160,38 @@ describe("rmm_factor's per-position fit", () => {
           const s = slot(Array.from({ length: n }, (_, i) => random(i === 1 ? r - 1 || 1 : r, 60 + 7 * n + r + i)));
           expect(factorModule(s, p, false, kernels).parts).toEqual(factorModule(s, p, false, null).parts);
         }
+  });
+
+  test('each position keeps the best rank-p fit of its centred tasks: what it drops is the n − p smallest eigenvalues of their n×n Gram', async () => {
+    const kernels = await loadEigenKernels();
+    for (const [n, p] of [
+      [8, 4],
+      [5, 1],
+      [3, 2],
+      [2, 1],
+    ]) {
+      const factors = Array.from({ length: n }, (_, i) => random(16, 300 + 10 * n + i));
+      const { parts } = factorModule(slot(factors), p, false, kernels);
+      for (let pos = 0; pos < out; pos += 13) {
+        const x = factors.map((f) => Array.from({ length: 16 }, (_, k) => f.b.data[pos * 16 + k]));
+        const mu = Array.from({ length: 16 }, (_, k) => parts.muB.data[pos * 16 + k]);
+        const gram = new Float64Array(n * n);
+        let dropped = 0;
+        for (let i = 0; i < n; i++) {
+          for (let k = 0; k < 16; k++) {
+            let rebuilt = mu[k];
+            for (let j = 0; j < p; j++) rebuilt += parts.coefB.data[pos * n * p + i * p + j] * parts.basisB.data[pos * p * 16 + j * 16 + k];
+            dropped += (x[i][k] - rebuilt) ** 2;
+          }
+          for (let b = 0; b < n; b++) for (let k = 0; k < 16; k++) gram[i * n + b] += (x[i][k] - mu[k]) * (x[b][k] - mu[k]);
+        }
+        const w = eigenWork(n);
+        eigenInPlace(n, gram, w, null);
+        const trace = w.d.reduce((a, b) => a + b, 0);
+        const smallest = w.d.slice(p).reduce((a, b) => a + b, 0);
+        expect(Math.abs(dropped - smallest)).toBeLessThan(1e-12 * trace);
+      }
+    }
   });
 
   test.each(cases)('%s: the batched WebAssembly fit gives bitwise the JavaScript one, both sides, both forms', async (_, s, p) => {

@@ -52,6 +52,7 @@ describe('the float64 thread pool', () => {
       [Array.from({ length: 8 }, (_, i) => module(16, 10 + i, 0.5 + i / 3)), 4],
       [[module(6, 1, 2), module(4, 2, 1), null, module(6, 3, 0.25), module(5, 4, 3)], 2],
       [[module(3, 1, 2), module(2, 2, 1), module(3, 3, 0.7)], 3],
+      [[module(2, 1, 2), module(2, 2, 1), module(1, 3, 0.7), module(2, 4, 1.5)], 2],
     ];
     for (const [stored, p] of cases) {
       const widened: AlignedModule = { ...slot, factors: stored.map((m) => (m ? deltaFactors(m) : null)) };
@@ -59,8 +60,12 @@ describe('the float64 thread pool', () => {
         const expected = factorModule(widened, p, svdForm, null).parts;
         expect(factorModule(alignedOf(slot, stored), p, svdForm, kernels).parts).toEqual(expected);
         expect(factorModule(alignedOf(slot, stored), p, svdForm, null).parts).toEqual(expected);
-        const [threaded] = await buildFactorModules([alignedOf(slot, stored)], p, svdForm);
-        expect(threaded.parts).toEqual(expected);
+        // Two modules in one merge: the members as stored write their parts into shared memory laid out per merge.
+        const threaded = await buildFactorModules([alignedOf(slot, stored), alignedOf(slot, stored)], p, svdForm);
+        for (const m of threaded) {
+          expect(m.parts).toEqual(expected);
+          for (const part of Object.values(m.parts)) expect(part.data.buffer instanceof SharedArrayBuffer).toBe(!svdForm);
+        }
       }
     }
   });

@@ -310,6 +310,47 @@ test('bad input is refused with a message that says what to change', async () =>
   expect(await invalidInputOf(() => revertTask(merge, 'd'))).toBe('unknown_task: "d" is not a member; the members are "a", "b", "c".');
 });
 
+test('a NaN or ±Inf in any member is refused before a factor-space merge returns, with where it is, on a thread or in place, in WebAssembly or JavaScript', async () => {
+  /** n tasks of rank r on one module of out×in (320 + 64 positions: fitted on a float64 thread; 40 + 24: in place). */
+  const tasks = (n: number, r: number, out: number, fanIn: number): Member[] =>
+    Array.from({ length: n }, (_, t) => {
+      const rng = xoroshiro128plus(50 + t);
+      const next = () => uniformFloat64(rng) - 0.5;
+      const path = modulePath(0, 'q_proj');
+      const module = { layer: 0, projection: 'q_proj' as const, path, rank: r, scale: 2, in: fanIn, out };
+      const a = Float32Array.from({ length: r * fanIn }, next);
+      const b = Float32Array.from({ length: out * r }, next);
+      return {
+        name: `t${t}`,
+        baseModel: 'tiny',
+        adapter: { config: parseLoraConfig({ r, lora_alpha: 2 * r, target_modules: ['q_proj'] }), modules: [{ ...module, a, b }] },
+      };
+    });
+  const cases: [number, number, number, number, number][] = [
+    // n, r, p, out, in: n ≤ r and p < n (the kernels), p = n, n > r (JavaScript)
+    [3, 4, 2, 320, 64],
+    [3, 4, 2, 40, 24],
+    [3, 4, 3, 320, 64],
+    [4, 2, 2, 40, 24],
+  ];
+  for (const [n, r, p, out, fanIn] of cases) {
+    expect(await invalidInputOf(() => buildReversibleMerge(tasks(n, r, out, fanIn), { construction: 'factor', basisSize: p }))).toBe(
+      'no error',
+    );
+    for (const bad of [Number.NaN, Infinity, -Infinity])
+      for (const [which, at] of [
+        ['b', out * r - 1],
+        ['a', 5],
+      ] as const) {
+        const members = tasks(n, r, out, fanIn);
+        members[n - 1].adapter.modules[0][which][at] = bad;
+        const message = `adapter_not_finite: adapter "t${n - 1}": ${modulePath(0, 'q_proj')}.lora_${which.toUpperCase()} holds ${bad} at index ${at}; adapter weights must be finite.`;
+        expect(await invalidInputOf(() => buildReversibleMerge(members, { construction: 'factor', basisSize: p }))).toBe(message);
+        expect(await invalidInputOf(() => buildReversibleMerge(members, { construction: 'factor_svd', basisSize: p }))).toBe(message);
+      }
+  }
+});
+
 describe('the six default task adapters', async () => {
   const MODEL = join(import.meta.dirname, '..', '..', 'models', 'rankgate-tiny');
   const cfg = parseModelConfig(JSON.parse(await readFile(join(MODEL, 'base', 'config.json'), 'utf8')));

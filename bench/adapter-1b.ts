@@ -8,30 +8,27 @@
  * steps (each node's best run, base steps and adapter steps apart), summed by part, so the adapter's extra time shows
  * by node. ADAPTER_1B_THREADS sets onnxruntime's intra-op threads (default: the engine's, all cores).
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseModelConfig } from '../contracts/formats/hf-config.ts';
 import { Decoder } from '../gpu-backend/engine/decoder.ts';
 import { newRow, RunningBatch } from '../gpu-backend/engine/generate.ts';
 import { openPackedWeights } from '../gpu-backend/engine/packed-weights.ts';
 import type { ort } from '../gpu-backend/engine/runtime.ts';
 import { openCheckpoint } from '../gpu-backend/formats/checkpoint.ts';
+import { PACKED, preparedCheckpoint } from './long-prompt.ts';
 import { table } from './measure.ts';
 import { randomAdapter } from './models.ts';
 import { bestNodeTimes, type ProfileEvent } from './node-profile.ts';
 import { LLAMA_1B_CONFIG } from './random-checkpoint.ts';
 
-const PACKED = 'packed-int4.safetensors';
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 /** The part of the served graph a node belongs to (the adapter path's nodes by their place in `withUnitLora`). */
 function partOf(node: string, op: string): string {
   const lora = /\/lora\/(\w+?)(_\d+)?$/.exec(node);
-  // ·B multiplies B transposed: onnxruntime fuses its Transpose and MatMul into a FusedMatMul named after both.
+  // A ·B fed transposed (bench factor-layout's variant, not the engine's) fuses with its Transpose into a FusedMatMul.
   if (/\/lora\//.test(node) && op === 'FusedMatMul') return 'adapter path: ·B';
   if (lora) {
     if (op !== 'MatMul') return `adapter path: ${op}`;
@@ -42,15 +39,7 @@ function partOf(node: string, op: string): string {
 }
 
 export async function run(quick: boolean): Promise<Record<string, unknown>> {
-  const dir = join(process.env.LONG_PROMPT_DIR ?? tmpdir(), 'rankgate-long-prompt');
-  if (!existsSync(join(dir, PACKED)))
-    execFileSync(
-      process.execPath,
-      ['--import', 'tsx', fileURLToPath(new URL('./long-prompt.ts', import.meta.url)), '--prepare', dir, 'false'],
-      {
-        stdio: 'inherit',
-      },
-    );
+  const dir = preparedCheckpoint(false);
   const cfg = parseModelConfig(LLAMA_1B_CONFIG);
   const threads = process.env.ADAPTER_1B_THREADS ? Number(process.env.ADAPTER_1B_THREADS) : undefined;
   const load = async (profileFilePrefix?: string) =>

@@ -10,24 +10,22 @@
  *  - onnxruntime's per-node profile of the same decode (a second session with profiling on), each node's best run,
  *    summed by part of the model.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseModelConfig } from '../contracts/formats/hf-config.ts';
 import { Decoder } from '../gpu-backend/engine/decoder.ts';
 import { newRow, RunningBatch } from '../gpu-backend/engine/generate.ts';
 import { openPackedWeights } from '../gpu-backend/engine/packed-weights.ts';
 import type { ort } from '../gpu-backend/engine/runtime.ts';
 import { openCheckpoint } from '../gpu-backend/formats/checkpoint.ts';
+import { PACKED, preparedCheckpoint } from './long-prompt.ts';
 import { table } from './measure.ts';
 import { LLAMA_1B_CONFIG } from './random-checkpoint.ts';
 import { copyBytesPerS } from './scale.ts';
 import { bestNodeTimes, type ProfileEvent } from './node-profile.ts';
 
-const PACKED = 'packed-int4.safetensors';
 const DECODE_TOKENS = 24;
 
 /** The part of the decode graph a node belongs to, from its name (`/model/layers.3/attn/q_proj/...`). */
@@ -107,15 +105,7 @@ async function serveOne(batch: RunningBatch, session: ort.InferenceSession, toke
 const sessionOf = (d: Decoder) => (d as unknown as { session: ort.InferenceSession }).session;
 
 export async function run(quick: boolean): Promise<Record<string, unknown>> {
-  const dir = join(process.env.LONG_PROMPT_DIR ?? tmpdir(), 'rankgate-long-prompt');
-  if (!existsSync(join(dir, PACKED)))
-    execFileSync(
-      process.execPath,
-      ['--import', 'tsx', fileURLToPath(new URL('./long-prompt.ts', import.meta.url)), '--prepare', dir, 'false'],
-      {
-        stdio: 'inherit',
-      },
-    );
+  const dir = preparedCheckpoint(false);
   const cfg = parseModelConfig(LLAMA_1B_CONFIG);
   const packedBytes = (await stat(join(dir, PACKED))).size;
   const rounds = quick ? 2 : 5;

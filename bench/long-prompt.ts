@@ -27,7 +27,7 @@ import { describeSmaps, type SmapsBreakdown, smapsBreakdown } from './smaps.ts';
 import { LLAMA_1B_CONFIG, writeRandomCheckpoint } from './random-checkpoint.ts';
 
 const SMALL_CONFIG = { ...LLAMA_1B_CONFIG, hidden_size: 256, intermediate_size: 1024, num_hidden_layers: 4, vocab_size: 4096 };
-const PACKED = 'packed-int4.safetensors';
+export const PACKED = 'packed-int4.safetensors';
 
 async function prepare(dir: string, quick: boolean): Promise<void> {
   const raw = quick ? SMALL_CONFIG : LLAMA_1B_CONFIG;
@@ -106,12 +106,21 @@ function prompt(n: number, vocab: number, seed: number): number[] {
   return Array.from({ length: n }, (_, i) => (seed * 7919 + i * 104729) % vocab);
 }
 
-export async function run(quick: boolean): Promise<Record<string, unknown>> {
+/**
+ * The cached random checkpoint with its packed int4 weights (1B shape; quick: the small one), prepared in a child
+ * process the first time so that the caller's RSS does not carry the preparation. Other 1B benches share it.
+ */
+export function preparedCheckpoint(quick: boolean): string {
   const dir = join(process.env.LONG_PROMPT_DIR ?? tmpdir(), quick ? 'rankgate-long-prompt-small' : 'rankgate-long-prompt');
   if (!existsSync(join(dir, PACKED)))
     execFileSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--prepare', dir, String(quick)], {
       stdio: 'inherit',
     });
+  return dir;
+}
+
+export async function run(quick: boolean): Promise<Record<string, unknown>> {
+  const dir = preparedCheckpoint(quick);
   const raw = quick ? SMALL_CONFIG : LLAMA_1B_CONFIG;
   const cfg = parseModelConfig(raw);
   const longLength = 1024;

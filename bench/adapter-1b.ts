@@ -18,7 +18,7 @@ import { openPackedWeights } from '../gpu-backend/engine/packed-weights.ts';
 import type { ort } from '../gpu-backend/engine/runtime.ts';
 import { openCheckpoint } from '../gpu-backend/formats/checkpoint.ts';
 import { PACKED, preparedCheckpoint } from './long-prompt.ts';
-import { table } from './measure.ts';
+import { table, timeSessionRuns } from './measure.ts';
 import { randomAdapter } from './models.ts';
 import { bestNodeTimes, type ProfileEvent } from './node-profile.ts';
 import { LLAMA_1B_CONFIG } from './random-checkpoint.ts';
@@ -60,14 +60,7 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
   const decoder = await load();
   // The wall time inside onnxruntime's run, apart from the host's work around it (feeds, cache rows, sampling).
   const session = (decoder as unknown as { session: ort.InferenceSession }).session;
-  const run = session.run.bind(session);
-  let runMs = 0;
-  session.run = (async (...args: Parameters<typeof run>) => {
-    const t = performance.now();
-    const out = await run(...args);
-    runMs += performance.now() - t;
-    return out;
-  }) as typeof session.run;
+  const runs = timeSessionRuns(session);
   const b = await batches(decoder);
   for (let i = 0; i < 2; i++) for (const batch of [b.base, b.adapter]) await batch.decode();
   const samples = {
@@ -78,15 +71,15 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
     for (const kind of ['base', 'adapter'] as const) {
       const c0 = process.cpuUsage();
       const t0 = performance.now();
-      runMs = 0;
+      runs.take();
       await b[kind].decode();
       const wall = performance.now() - t0;
       samples[kind].wall.push(wall);
-      samples[kind].host.push(wall - runMs);
+      samples[kind].host.push(wall - runs.take());
       const u = process.cpuUsage(c0);
       samples[kind].cpu.push((u.user + u.system) / 1000);
     }
-  session.run = run;
+  runs.restore();
   await decoder.release();
   const stat = (k: 'base' | 'adapter') => ({
     cpu_median_ms: median(samples[k].cpu),

@@ -21,7 +21,7 @@ import { openPackedWeights } from '../gpu-backend/engine/packed-weights.ts';
 import type { ort } from '../gpu-backend/engine/runtime.ts';
 import { openCheckpoint } from '../gpu-backend/formats/checkpoint.ts';
 import { PACKED, preparedCheckpoint } from './long-prompt.ts';
-import { table } from './measure.ts';
+import { table, timeSessionRuns } from './measure.ts';
 import { LLAMA_1B_CONFIG } from './random-checkpoint.ts';
 import { copyBytesPerS } from './scale.ts';
 import { bestNodeTimes, type ProfileEvent } from './node-profile.ts';
@@ -72,14 +72,7 @@ async function serveOne(batch: RunningBatch, session: ort.InferenceSession, toke
   await batch.admit([newRow({ prompt: tokens, adapter: null, maxTokens: DECODE_TOKENS, temperature: 0 }, 0)]);
   const admitMs = performance.now() - a0;
   const admitFaults = minorFaults() - af0;
-  let runMs = 0;
-  const run = session.run.bind(session);
-  session.run = (async (...args: Parameters<typeof run>) => {
-    const t = performance.now();
-    const out = await run(...args);
-    runMs += performance.now() - t;
-    return out;
-  }) as typeof session.run;
+  const runs = timeSessionRuns(session);
   const t0 = performance.now();
   const c0 = process.cpuUsage();
   const f0 = minorFaults();
@@ -90,7 +83,8 @@ async function serveOne(batch: RunningBatch, session: ort.InferenceSession, toke
   }
   const c = process.cpuUsage(c0);
   const wall = performance.now() - t0;
-  session.run = run;
+  const runMs = runs.take();
+  runs.restore();
   const faultsPerToken = (minorFaults() - f0) / steps;
   return {
     admitMs,

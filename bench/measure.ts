@@ -1,4 +1,5 @@
 /** Shared benchmark helpers: timing, the machine's MatMul peak through onnxruntime, tables, random tensors. */
+import type * as ort from 'onnxruntime-node';
 import { Graph } from '../gpu-backend/engine/graph.ts';
 import { matmul } from '../gpu-backend/engine/ops.ts';
 import { createSession, f32 } from '../gpu-backend/engine/runtime.ts';
@@ -53,6 +54,31 @@ export async function withPeak<T>(
 }
 
 /** Deterministic uniform(-scale, scale) floats (xorshift), fast enough for hundreds of millions. */
+/**
+ * Times the wall time spent inside `session.run` until `restore`: `take()` returns the milliseconds since the last
+ * take, so a bench can split a step into onnxruntime's run and the host's work around it.
+ */
+export function timeSessionRuns(session: ort.InferenceSession): { take(): number; restore(): void } {
+  const run = session.run.bind(session);
+  let ms = 0;
+  session.run = (async (...args: Parameters<typeof run>) => {
+    const t = performance.now();
+    const out = await run(...args);
+    ms += performance.now() - t;
+    return out;
+  }) as typeof session.run;
+  return {
+    take() {
+      const t = ms;
+      ms = 0;
+      return t;
+    },
+    restore() {
+      session.run = run;
+    },
+  };
+}
+
 export function randomFloats(n: number, scale: number, seed: number): Float32Array {
   const out = new Float32Array(n);
   let x = (seed * 2654435761) >>> 0 || 1;

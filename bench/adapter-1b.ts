@@ -18,12 +18,10 @@ import { openPackedWeights } from '../gpu-backend/engine/packed-weights.ts';
 import type { ort } from '../gpu-backend/engine/runtime.ts';
 import { openCheckpoint } from '../gpu-backend/formats/checkpoint.ts';
 import { PACKED, preparedCheckpoint } from './long-prompt.ts';
-import { table, timeSessionRuns } from './measure.ts';
+import { median, table, timeSessionRuns } from './measure.ts';
 import { randomAdapter } from './models.ts';
 import { bestNodeTimes, type ProfileEvent } from './node-profile.ts';
 import { LLAMA_1B_CONFIG } from './random-checkpoint.ts';
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 /** The part of the served graph a node belongs to (the adapter path's nodes by their place in `withUnitLora`). */
 function partOf(node: string, op: string): string {

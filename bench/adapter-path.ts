@@ -17,7 +17,7 @@ import { Graph } from '../gpu-backend/engine/graph.ts';
 import { add, matmul } from '../gpu-backend/engine/ops.ts';
 import { createSession, f32, type ort } from '../gpu-backend/engine/runtime.ts';
 import { basisFor } from './engine-shared.ts';
-import { table } from './measure.ts';
+import { median, table } from './measure.ts';
 import { randomAdapter, randomModel, SMOLLM2_135M } from './models.ts';
 
 type Case = 'base' | 'lora_graph' | 'adapter' | 'shared';
@@ -29,7 +29,6 @@ const cpuMs = async (fn: () => Promise<unknown>): Promise<number> => {
   const u = process.cpuUsage(c);
   return (u.user + u.system) / 1000;
 };
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 export async function run(quick: boolean): Promise<Record<string, unknown>> {
   const folder = randomModel(SMOLLM2_135M);

@@ -11,7 +11,7 @@ import type { LoraAdapter } from '../contracts/formats/adapter.ts';
 import { Decoder } from '../gpu-backend/engine/decoder.ts';
 import { newRow, RunningBatch } from '../gpu-backend/engine/generate.ts';
 import { rng } from '../gpu-backend/engine/sampling.ts';
-import { table, withPeak } from './measure.ts';
+import { median, table, withPeak } from './measure.ts';
 import { layerMatmulParams, randomAdapter, randomModel, SMOLLM2_135M } from './models.ts';
 import { ADAPTER_RANK } from './serve-model.ts';
 import { zipf } from './serve-load.ts';
@@ -33,8 +33,6 @@ async function timed(fn: () => Promise<unknown>): Promise<Timing> {
   const used = process.cpuUsage(cpu);
   return { wallMs: performance.now() - wall, cpuMs: (used.user + used.system) / 1000 };
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 /** Runs each case's step in turn, `repeat` times; the median wall and CPU time of each. */
 async function interleaved(cases: Record<string, () => Promise<unknown>>, repeat: number): Promise<Record<string, Timing>> {

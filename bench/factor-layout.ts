@@ -16,7 +16,7 @@
 import { Graph, type Value } from '../gpu-backend/engine/graph.ts';
 import { add, concat, matmul, reshape, splitEqual } from '../gpu-backend/engine/ops.ts';
 import { createSession, f32, type ort } from '../gpu-backend/engine/runtime.ts';
-import { randomFloats, table } from './measure.ts';
+import { median, randomFloats, table } from './measure.ts';
 
 type Layout = 'stored' | 'transB' | 'gemm' | 'left' | 'bTransB' | 'bLeft' | 'inline';
 const LAYOUTS: Layout[] = ['stored', 'transB', 'gemm', 'left', 'bTransB', 'bLeft', 'inline'];
@@ -130,8 +130,6 @@ function pathGraph(s: Shape, layout: Layout, rows: number, factorRows: number): 
   for (const [w, v] of acc) g.output(v, `y${w}`);
   return { model: g.toOnnx(), inputs };
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 export async function run(quick: boolean): Promise<Record<string, unknown>> {
   const cases = [

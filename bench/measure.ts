@@ -53,7 +53,6 @@ export async function withPeak<T>(
   return { value, peak: Math.max(before, after), before, after };
 }
 
-/** Deterministic uniform(-scale, scale) floats (xorshift), fast enough for hundreds of millions. */
 /**
  * Times the wall time spent inside `session.run` until `restore`: `take()` returns the milliseconds since the last
  * take, so a bench can split a step into onnxruntime's run and the host's work around it.
@@ -79,6 +78,10 @@ export function timeSessionRuns(session: ort.InferenceSession): { take(): number
   };
 }
 
+/** The middle sample (the upper one of an even count). */
+export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+
+/** Deterministic uniform(-scale, scale) floats (xorshift), fast enough for hundreds of millions. */
 export function randomFloats(n: number, scale: number, seed: number): Float32Array {
   const out = new Float32Array(n);
   let x = (seed * 2654435761) >>> 0 || 1;

@@ -23,7 +23,7 @@ import { ExternalWeights } from '../gpu-backend/engine/external-weights.ts';
 import { buildInferenceGraph } from '../gpu-backend/engine/inference-graph.ts';
 import { createSession, ort } from '../gpu-backend/engine/runtime.ts';
 import { mapSource } from '../gpu-backend/engine/weights.ts';
-import { table } from './measure.ts';
+import { median, table } from './measure.ts';
 import { randomModel, SMOLLM2_135M } from './models.ts';
 
 const { onnx } = onnxProto;
@@ -157,7 +157,6 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
         const u = process.cpuUsage(c);
         cpu[i].push((u.user + u.system) / 1000);
       }
-    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
     await Promise.all(sessions.map((s) => s.session.release()));
     const rows = cases.map((c, i) => ({
       session: c.name,

@@ -35,6 +35,13 @@ async function statFields(pid: number): Promise<string[] | null> {
   return stat === null ? null : stat.slice(stat.lastIndexOf(')') + 2).split(' ');
 }
 
+/** CPU milliseconds of /proc/<path>/stat's own utime + stime (`self`, or one thread: `self/task/<tid>`), read at once. */
+export function ownCpuMs(path: string): number {
+  const stat = readFileSync(`/proc/${path}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(f[11]) + Number(f[12])) * 1000) / TICKS_PER_S;
+}
+
 /** CPU milliseconds a process has used (utime + stime + cutime + cstime); 0 once it is gone. */
 export async function cpuMs(pid: number): Promise<number> {
   const f = await statFields(pid);

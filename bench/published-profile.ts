@@ -6,12 +6,13 @@
  * and prints each thread's CPU (/proc/self/task: this thread first, V8's helpers, the float64 threads). Prints wall
  * and process CPU per round.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { loadEigenKernels } from '../gpu-backend/lowrank/eigen-kernels.ts';
 import { factorModule } from '../gpu-backend/lowrank/reversible-factor.ts';
 import { buildReversibleMerge, revertTask } from '../gpu-backend/lowrank/reversible.ts';
 import { alignMembers } from '../gpu-backend/lowrank/reversible-types.ts';
 import { randomMembers } from './merge-random.ts';
+import { ownCpuMs } from './proc-stats.ts';
 
 const mode = process.argv[2] ?? 'pool';
 const rounds = Number(process.argv[3] ?? 3);
@@ -21,15 +22,8 @@ const cpu = () => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1e6;
 };
-/** CPU ms of each of this process' threads, by thread id (/proc/self/task/<tid>/stat's utime + stime, 10 ms ticks). */
-const threadCpu = () =>
-  new Map(
-    readdirSync('/proc/self/task').map((tid) => {
-      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return [tid, (Number(fields[11]) + Number(fields[12])) * 10];
-    }),
-  );
+/** CPU ms of each of this process' threads, by thread id. */
+const threadCpu = () => new Map(readdirSync('/proc/self/task').map((tid) => [tid, ownCpuMs(`self/task/${tid}`)]));
 for (let round = 0; round < rounds; round++) {
   const t = performance.now();
   const c = cpu();

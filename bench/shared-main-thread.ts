@@ -5,18 +5,11 @@
  * MatMul peak sampled right before and after the build, so that two checkouts can be compared in turn.
  * Usage: node --import tsx bench/shared-main-thread.ts [runs] [layers] [smollm2-135m | llama3-8b]
  */
-import { readFileSync } from 'node:fs';
 import { gemmCounters } from '../gpu-backend/lowrank/gemm-runner.ts';
 import { buildReversibleMerge } from '../gpu-backend/lowrank/reversible.ts';
 import { withPeak } from './measure.ts';
 import { randomMembers } from './merge-random.ts';
-
-/** utime + stime of /proc/<path>/stat, in ms (ticks of 10 ms). */
-function cpuMsOf(path: string): number {
-  const stat = readFileSync(`/proc/${path}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) * 10;
-}
+import { ownCpuMs } from './proc-stats.ts';
 
 const runs = Number(process.argv[2] ?? 2);
 const layers = process.argv[3] ? Number(process.argv[3]) : undefined;
@@ -26,13 +19,13 @@ for (let i = 0; i < runs; i++) {
   const macs = gemmCounters.runtimeMacs;
   const { value, peak } = await withPeak(2048, async () => {
     const t = performance.now();
-    const all = cpuMsOf('self');
-    const main = cpuMsOf(`self/task/${process.pid}`);
+    const all = ownCpuMs('self');
+    const main = ownCpuMs(`self/task/${process.pid}`);
     await buildReversibleMerge(members, { construction: 'shared', basisSize: 4 });
     return {
       wall_s: (performance.now() - t) / 1000,
-      cpu_s: (cpuMsOf('self') - all) / 1000,
-      main_cpu_s: (cpuMsOf(`self/task/${process.pid}`) - main) / 1000,
+      cpu_s: (ownCpuMs('self') - all) / 1000,
+      main_cpu_s: (ownCpuMs(`self/task/${process.pid}`) - main) / 1000,
     };
   });
   const gflops = (2 * (gemmCounters.runtimeMacs - macs)) / value.wall_s / 1e9;

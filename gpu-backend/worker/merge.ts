@@ -55,16 +55,16 @@ export async function mergeArtifact(spec: MergeSpec, members: Member[]): Promise
     storage_fraction: report.storage,
     rank: report.rank,
   };
-  if (built.layout === 'peft_adapter') {
-    const files = peftAdapterFiles(built.adapter);
-    phases.mark('serialize');
-    return { layout: built.layout, files, result, summary: report.summary, phases: phases.ms };
-  }
-  const { manifest, tensors } = encodeReversibleMerge(built.merge);
-  const files: Built['files'] = [
+  const files = built.layout === 'peft_adapter' ? peftAdapterFiles(built.adapter) : basisFiles(built.merge);
+  phases.mark('serialize');
+  return { layout: built.layout, files, result, summary: report.summary, phases: phases.ms };
+}
+
+/** A reversible merge's artifact: its basis tensors and their manifest. */
+function basisFiles(merge: Parameters<typeof encodeReversibleMerge>[0]): Built['files'] {
+  const { manifest, tensors } = encodeReversibleMerge(merge);
+  return [
     [BASIS_TENSORS, encodeSafetensors(tensors)],
     [BASIS_MANIFEST, new TextEncoder().encode(JSON.stringify(manifest))],
   ];
-  phases.mark('serialize');
-  return { layout: built.layout, files, result, summary: report.summary, phases: phases.ms };
 }

@@ -29,8 +29,9 @@ const loading = (async () => {
   register();
   const { computeArtifact } = await import('./artifact-compute.ts');
   const { useExecutionProvider } = await import('../engine/providers.ts');
+  const { epochMs } = await import('./job-phases.ts');
   await useExecutionProvider(workerData.provider);
-  return { computeArtifact, readyAt: performance.timeOrigin + performance.now() };
+  return { computeArtifact, readyAt: epochMs() };
 })();
 // A thread that cannot start says so at once, without waiting for its input.
 loading.catch((err) => answer(Promise.reject(err)));

@@ -9,15 +9,12 @@ import { InvalidInputError } from '../../contracts/formats/errors.ts';
 import { executionProviderInUse } from '../engine/providers.ts';
 import type { ComputeInput } from './artifact-compute.ts';
 import type { Built } from './artifact-job.ts';
-import type { JobPhases } from './job-phases.ts';
+import { epochMs, type JobPhases } from './job-phases.ts';
 
 interface Answer {
   built?: Built;
   error?: { invalid: boolean; code?: string; message: string; param?: string; stack?: string };
 }
-
-/** Milliseconds since the epoch, fractional: the one clock the backend and its threads share. */
-export const epochMs = () => performance.timeOrigin + performance.now();
 
 /**
  * The adapters' factor buffers, moved to the thread rather than copied (a 1B merge's members are 344 MB). Only

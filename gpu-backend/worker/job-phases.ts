@@ -4,6 +4,9 @@
  * job ends: a merge's end-to-end time is what "on demand" means, and most of it is not the algebra.
  */
 
+/** Milliseconds since the epoch, fractional: the one clock the backend and its compute threads share. */
+export const epochMs = (): number => performance.timeOrigin + performance.now();
+
 /** Milliseconds by phase, in the order the phases first ran. */
 export type PhaseTimes = Record<string, number>;
 

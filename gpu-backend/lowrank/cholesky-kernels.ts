@@ -3,21 +3,16 @@
  * the memory they work in. Loading is asynchronous (wabt's compiler starts so); a factor before it is done runs the
  * JavaScript loops, which give bitwise the same results, so only the speed depends on it.
  */
-import { loadOnce } from './wat-module.ts';
+import { growTo, KERNEL_MAX_BYTES, type KernelMemory, loadOnce } from './wat-module.ts';
 
 interface Exports {
-  memory: { buffer: ArrayBuffer; grow(pages: number): number };
+  memory: KernelMemory;
   eliminate(rs: number, sr: number, q: number, n: number): void;
   invertRow(rs: number, sr: number, inv: number, sx: number, i: number, q: number): void;
 }
 
-const PAGE = 65536;
-
 /** Values past a row's last column, so that eight columns can go side by side from any first one. */
 export const ROW_PAD = 8;
-
-/** Largest workspace a thread's kernel memory grows to (it never shrinks); a larger Gram runs the JavaScript. */
-const MAX_BYTES = 64 * 2 ** 20;
 
 /**
  * The two loops on the kernel's memory: `rs` (n rows of stride n + ROW_PAD, zeroed) and the rows of R₁₁⁻¹ after it
@@ -29,12 +24,11 @@ export class CholeskyKernels {
 
   constructor(private readonly k: Exports) {}
 
-  /** rs for order n, zeroed (a view valid until the next call), or null past MAX_BYTES. */
+  /** rs for order n, zeroed (a view valid until the next call), or null past KERNEL_MAX_BYTES. */
   workspace(n: number): Float64Array | null {
     const bytes = 8 * 2 * n * (n + ROW_PAD);
-    if (bytes > MAX_BYTES) return null;
-    const have = this.k.memory.buffer.byteLength;
-    if (bytes > have) this.k.memory.grow(Math.ceil((bytes - have) / PAGE));
+    if (bytes > KERNEL_MAX_BYTES) return null;
+    growTo(this.k.memory, bytes);
     this.n = n;
     this.rs = new Float64Array(this.k.memory.buffer, 0, n * (n + ROW_PAD));
     this.rs.fill(0);

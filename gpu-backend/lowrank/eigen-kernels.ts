@@ -3,10 +3,10 @@
  * memory it works in. Loading is asynchronous (wabt's compiler starts so); a solve before it is done runs the
  * JavaScript solver, which gives bitwise the same results, so only the speed depends on it.
  */
-import { loadOnce } from './wat-module.ts';
+import { growTo, type KernelMemory, loadOnce } from './wat-module.ts';
 
 interface Exports {
-  memory: { buffer: ArrayBuffer; grow(pages: number): number };
+  memory: KernelMemory;
   takeNonFinite(): number;
   symv(v: number, n: number, i: number, d: number, e: number): void;
   rank2(v: number, n: number, i: number, d: number, e: number): void;
@@ -42,8 +42,6 @@ interface Exports {
   ): void;
 }
 
-const PAGE = 65536;
-
 /** The kernels and one workspace: an n×n matrix at byte 0, then d, e, c, s (n each). */
 export class EigenKernels {
   private n = -1;
@@ -60,8 +58,7 @@ export class EigenKernels {
   workspace(n: number): this {
     if (n === this.n && this.v.buffer === this.k.memory.buffer) return this;
     const bytes = 8 * (n * n + 4 * n);
-    const have = this.k.memory.buffer.byteLength;
-    if (bytes > have) this.k.memory.grow(Math.ceil((bytes - have) / PAGE));
+    growTo(this.k.memory, bytes);
     const buffer = this.k.memory.buffer;
     this.n = n;
     this.at.d = 8 * n * n;
@@ -85,9 +82,7 @@ export class EigenKernels {
   fitLayout(n: number, r: number, p: number, positions: number, batch: number, sourceFloats = 0): Float64Array {
     this.workspace(n);
     const at = this.fitAt(n, r, p, positions, batch, sourceFloats);
-    const have = this.k.memory.buffer.byteLength;
-    if (at.end > have) {
-      this.k.memory.grow(Math.ceil((at.end - have) / PAGE));
+    if (growTo(this.k.memory, at.end)) {
       this.n = -1;
       this.workspace(n);
     }

@@ -3,14 +3,12 @@
  * memory it works in. Loading is asynchronous (wabt's compiler starts so); a product before it is done runs the
  * JavaScript loop, which gives bitwise the same results, so only the speed depends on it.
  */
-import { loadOnce } from './wat-module.ts';
+import { growTo, type KernelMemory, loadOnce } from './wat-module.ts';
 
 interface Exports {
-  memory: { buffer: ArrayBuffer; grow(pages: number): number };
+  memory: KernelMemory;
   product(a: number, rowA: number, stepA: number, b: number, c: number, m: number, k: number, n: number): void;
 }
-
-const PAGE = 65536;
 
 /**
  * c = a·b over the kernel's memory (a m×k, or given as aᵀ k×m; b k×n; row-major): the rows of c in pairs and its
@@ -28,8 +26,7 @@ export class ProductKernels {
     const bAt = 8 * m * k;
     const cAt = bAt + 8 * k * n;
     const end = cAt + 8 * m * n;
-    const have = this.k.memory.buffer.byteLength;
-    if (end > have) this.k.memory.grow(Math.ceil((end - have) / PAGE));
+    growTo(this.k.memory, end);
     const buffer = this.k.memory.buffer;
     new Float64Array(buffer, 0, m * k).set(a);
     new Float64Array(buffer, bAt, k * n).set(b);

@@ -3,25 +3,20 @@
  * works in. Loading is asynchronous (wabt's compiler starts so); a QR before it is done runs the JavaScript, which
  * gives bitwise the same results, so only the speed depends on it.
  */
-import { loadOnce } from './wat-module.ts';
+import { growTo, KERNEL_MAX_BYTES, type KernelMemory, loadOnce } from './wat-module.ts';
 import type { Mat } from './linalg.ts';
 
 interface Exports {
-  memory: { buffer: ArrayBuffer; grow(pages: number): number };
+  memory: KernelMemory;
   factor(a: number, sa: number, m: number, n: number, vs: number): void;
   formQ(q: number, sq: number, m: number, k: number, vs: number): void;
 }
-
-const PAGE = 65536;
-
-/** Largest workspace a thread's kernel memory grows to (it never shrinks); a larger QR runs the JavaScript. */
-const MAX_BYTES = 64 * 2 ** 20;
 
 export class QrKernels {
   constructor(private readonly k: Exports) {}
 
   /**
-   * The thin QR of a (q m×k, r k×n, k = min(m, n)), or null where its workspace would pass MAX_BYTES. Laid out as
+   * The thin QR of a (q m×k, r k×n, k = min(m, n)), or null where its workspace would pass KERNEL_MAX_BYTES. Laid out as
    * a (row stride n + 1), the k reflectors, Q (row stride k + 1): each with a scratch column for the lanes.
    */
   qr(a: Mat): { q: Mat; r: Mat } | null {
@@ -31,9 +26,8 @@ export class QrKernels {
     const vsAt = m * sa;
     const qAt = vsAt + k * m;
     const end = qAt + m * sq;
-    if (8 * end > MAX_BYTES) return null;
-    const have = this.k.memory.buffer.byteLength;
-    if (8 * end > have) this.k.memory.grow(Math.ceil((8 * end - have) / PAGE));
+    if (8 * end > KERNEL_MAX_BYTES) return null;
+    growTo(this.k.memory, 8 * end);
     const mem = new Float64Array(this.k.memory.buffer, 0, end);
     for (let i = 0; i < m; i++) mem.set(a.data.subarray(i * n, (i + 1) * n), i * sa);
     mem.fill(0, vsAt, end);

@@ -53,3 +53,23 @@ export function loadOnce<T>(file: string, wrap: (exports: unknown) => T): { load
     current: () => loaded,
   };
 }
+
+/** Bytes in a WebAssembly memory page, the unit it grows by. */
+const WASM_PAGE = 65536;
+
+/** A kernel's own memory (declared in its .wat): grown by whole pages, never shrunk. */
+export interface KernelMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+
+/** Grows `memory` to hold at least `bytes`; whether it grew (views over its old buffer are then detached). */
+export function growTo(memory: KernelMemory, bytes: number): boolean {
+  const have = memory.buffer.byteLength;
+  if (bytes <= have) return false;
+  memory.grow(Math.ceil((bytes - have) / WASM_PAGE));
+  return true;
+}
+
+/** Largest workspace a thread's QR or Cholesky kernel memory grows to; a larger problem runs the JavaScript. */
+export const KERNEL_MAX_BYTES = 64 * 2 ** 20;

@@ -565,7 +565,7 @@
   ;; go four at a time: two pairs, each tridiagonalised in the two lanes of f64x2 ($pairTridiagonal), whose QL
   ;; iterations run together ($tql2x4); where one of the four has X − μ zero (no eigenproblem) the pairs go alone
   ;; ($pairFit), and a last one or two positions likewise. $w: the workspace of two pairs, a pair's ($pairTridiagonal)
-  ;; then the second pair's Gram, d and e and its own pair's, then $gram2's scratch: 56n² + 208n + 16nr bytes.
+  ;; then the second pair's Gram, d and e and its own pair's, then $gram2's and $basisFrom's scratch: 56n² + 208n + 16nr bytes.
   (func (export "fitPositions") (param $count i32) (param $n i32) (param $r i32) (param $p i32)
     (param $x i32) (param $mu i32) (param $basis i32) (param $coef i32)
     (param $g i32) (param $d i32) (param $e i32) (param $cs i32) (param $ss i32) (param $w i32)
@@ -611,13 +611,13 @@
               (call $tql2x4 (local.get $v2) (local.get $m) (local.get $d2) (local.get $e2) (local.get $cs2) (local.get $ss2) (local.get $mk2)
                 (local.get $v2B) (local.get $d2B) (local.get $e2B) (local.get $cs2B) (local.get $ss2B) (local.get $mk2B))
               (call $basisFrom (local.get $pos) (local.get $n) (local.get $m) (local.get $r) (local.get $p) (local.get $x) (local.get $basis) (local.get $coef)
-                (local.get $t0) (local.get $v2) (local.get $d2) (i32.const 16) (local.get $cs))
+                (local.get $t0) (local.get $v2) (local.get $d2) (i32.const 16) (local.get $tx))
               (call $basisFrom (i32.add (local.get $pos) (i32.const 1)) (local.get $n) (local.get $m) (local.get $r) (local.get $p) (local.get $x) (local.get $basis) (local.get $coef)
-                (local.get $t1) (i32.add (local.get $v2) (i32.const 8)) (i32.add (local.get $d2) (i32.const 8)) (i32.const 16) (local.get $cs))
+                (local.get $t1) (i32.add (local.get $v2) (i32.const 8)) (i32.add (local.get $d2) (i32.const 8)) (i32.const 16) (local.get $tx))
               (call $basisFrom (i32.add (local.get $pos) (i32.const 2)) (local.get $n) (local.get $m) (local.get $r) (local.get $p) (local.get $x) (local.get $basis) (local.get $coef)
-                (local.get $t2) (local.get $v2B) (local.get $d2B) (i32.const 16) (local.get $cs))
+                (local.get $t2) (local.get $v2B) (local.get $d2B) (i32.const 16) (local.get $tx))
               (call $basisFrom (i32.add (local.get $pos) (i32.const 3)) (local.get $n) (local.get $m) (local.get $r) (local.get $p) (local.get $x) (local.get $basis) (local.get $coef)
-                (local.get $t3) (i32.add (local.get $v2B) (i32.const 8)) (i32.add (local.get $d2B) (i32.const 8)) (i32.const 16) (local.get $cs)))
+                (local.get $t3) (i32.add (local.get $v2B) (i32.const 8)) (i32.add (local.get $d2B) (i32.const 8)) (i32.const 16) (local.get $tx)))
             (else
               (call $pairFit (local.get $pos) (local.get $t0) (local.get $t1) (local.get $n) (local.get $m) (local.get $r) (local.get $p) (local.get $x) (local.get $basis) (local.get $coef)
                 (local.get $g) (local.get $d) (local.get $e) (local.get $cs) (local.get $ss) (local.get $w) (local.get $tx))
@@ -635,7 +635,7 @@
             (else
               (if (f64.ne (local.get $t0) (f64.const 0))
                 (then (call $solveOne (local.get $pos) (local.get $n) (local.get $m) (local.get $r) (local.get $p) (local.get $x) (local.get $basis) (local.get $coef)
-                  (local.get $t0) (local.get $g) (local.get $d) (local.get $e) (local.get $cs) (local.get $ss))))
+                  (local.get $t0) (local.get $g) (local.get $d) (local.get $e) (local.get $cs) (local.get $ss) (local.get $tx))))
               (local.set $pos (i32.add (local.get $pos) (i32.const 1)))))))
       (br $lpos))))
 
@@ -655,16 +655,16 @@
           (i32.add (local.get $d2) (i32.shl (local.get $m) (i32.const 5))) (i32.add (local.get $d2) (i32.mul (local.get $m) (i32.const 48)))
           (i32.add (local.get $d2) (i32.shl (local.get $m) (i32.const 6))))
         (call $basisFrom (local.get $pos) (local.get $n) (local.get $m) (local.get $r) (local.get $p) (local.get $x) (local.get $basis) (local.get $coef)
-          (local.get $t0) (local.get $v2) (local.get $d2) (i32.const 16) (local.get $cs))
+          (local.get $t0) (local.get $v2) (local.get $d2) (i32.const 16) (local.get $t))
         (call $basisFrom (i32.add (local.get $pos) (i32.const 1)) (local.get $n) (local.get $m) (local.get $r) (local.get $p) (local.get $x) (local.get $basis) (local.get $coef)
-          (local.get $t1) (i32.add (local.get $v2) (i32.const 8)) (i32.add (local.get $d2) (i32.const 8)) (i32.const 16) (local.get $cs)))
+          (local.get $t1) (i32.add (local.get $v2) (i32.const 8)) (i32.add (local.get $d2) (i32.const 8)) (i32.const 16) (local.get $t)))
       (else
         (if (f64.ne (local.get $t0) (f64.const 0))
           (then (call $solveOne (local.get $pos) (local.get $n) (local.get $m) (local.get $r) (local.get $p) (local.get $x) (local.get $basis) (local.get $coef)
-            (local.get $t0) (local.get $g) (local.get $d) (local.get $e) (local.get $cs) (local.get $ss))))
+            (local.get $t0) (local.get $g) (local.get $d) (local.get $e) (local.get $cs) (local.get $ss) (local.get $t))))
         (if (f64.ne (local.get $t1) (f64.const 0))
           (then (call $solveOne (i32.add (local.get $pos) (i32.const 1)) (local.get $n) (local.get $m) (local.get $r) (local.get $p) (local.get $x) (local.get $basis) (local.get $coef)
-            (local.get $t1) (local.get $g) (local.get $d) (local.get $e) (local.get $cs) (local.get $ss)))))))
+            (local.get $t1) (local.get $g) (local.get $d) (local.get $e) (local.get $cs) (local.get $ss) (local.get $t)))))))
 
   ;; The Grams of positions pos and pos + 1 ($gram2, at $t's scratch), tridiagonalised into $w's lane pairs v2, d2,
   ;; e2: in the two lanes ($tred2x2), or each alone ($tred2 on $gram's at $g and at $w's g1, d and e at $d, $e and at
@@ -713,15 +713,15 @@
       (local.set $pos (i32.add (local.get $pos) (i32.const 1)))
       (br $lpos))))
 
-    ;; fitPositions for one position alone: the Gram, tred2, tql2, the basis.
+  ;; fitPositions for one position alone: the Gram, tred2, tql2, the basis ($t: its scratch, p·m values).
   (func $solveOne (param $pos i32) (param $n i32) (param $m i32) (param $r i32) (param $p i32) (param $x i32) (param $basis i32) (param $coef i32)
-    (param $trace f64) (param $g i32) (param $d i32) (param $e i32) (param $cs i32) (param $ss i32)
+    (param $trace f64) (param $g i32) (param $d i32) (param $e i32) (param $cs i32) (param $ss i32) (param $t i32)
     (call $gram (i32.add (local.get $x) (i32.shl (i32.mul (local.get $pos) (i32.mul (local.get $n) (local.get $r))) (i32.const 3)))
       (local.get $m) (local.get $r) (local.get $g))
     (call $tred2 (local.get $g) (local.get $m) (local.get $d) (local.get $e))
     (call $tql2 (local.get $g) (local.get $m) (local.get $d) (local.get $e) (local.get $cs) (local.get $ss))
     (call $basisFrom (local.get $pos) (local.get $n) (local.get $m) (local.get $r) (local.get $p) (local.get $x) (local.get $basis) (local.get $coef)
-      (local.get $trace) (local.get $g) (local.get $d) (i32.const 8) (local.get $cs)))
+      (local.get $trace) (local.get $g) (local.get $d) (i32.const 8) (local.get $t)))
 
   ;; Position pos's μ (into $mu) and X − μ in place, then its deflation (below); returns the squared norm of X − μ,
   ;; summed in task-major order.
@@ -849,32 +849,37 @@
   ;; Position pos's V and C from the eigenpairs of its deflated Gram (order m = n − 1; ascending: rows of $g and
   ;; values at $d, an element every $st bytes): pair j (descending) is row and value m−1−j, and with e' that row,
   ;; V[:, j] = Y'ᵀe'/√λ over the deflated rows Y' ($centre), C[j, :] = √λ·eᵀ with e = H[e'; 0] (eᵢ = e'ᵢ − bs·t for
-  ;; i < m, e_{n−1} = −t, t = s·Σe'). Each V[k, j] is summed over the rows in order from zero, two k at a time in the
-  ;; lanes; $w holds the m factors e'/√λ.
+  ;; i < m, e_{n−1} = −t, t = s·Σe'). First C and the factors e'/√λ of every pair kept ($w: p·m values), then V:
+  ;; four pairs at a time, so each row of Y' is loaded once for the four (then one pair at a time), two k in the
+  ;; lanes; each V[k, j] is summed over the rows in order from zero.
   (func $basisFrom (param $pos i32) (param $n i32) (param $m i32) (param $r i32) (param $p i32) (param $x i32) (param $basis i32) (param $coef i32)
     (param $trace f64) (param $g i32) (param $d i32) (param $st i32) (param $w i32)
     (local $i i32) (local $k i32) (local $j i32) (local $a i32) (local $t i32) (local $xo i32) (local $bo i32) (local $co i32) (local $vj i32)
     (local $row i32) (local $lambda f64) (local $root f64) (local $ev f64) (local $acc v128) (local $s f64)
     (local $sn f64) (local $bs f64) (local $sum f64) (local $tt f64)
+    (local $kept i32) (local $wj i32) (local $wi i32) (local $mb i32) (local $rb i32) (local $xv v128)
+    (local $acc1 v128) (local $acc2 v128) (local $acc3 v128)
     (local.set $sn (f64.div (f64.const 1) (f64.sqrt (f64.convert_i32_s (local.get $n)))))
     (local.set $bs (f64.mul (f64.div (f64.const 1) (f64.add (f64.const 1) (local.get $sn))) (local.get $sn)))
     (local.set $xo (i32.add (local.get $x) (i32.shl (i32.mul (local.get $pos) (i32.mul (local.get $n) (local.get $r))) (i32.const 3))))
     (local.set $bo (i32.add (local.get $basis) (i32.shl (i32.mul (local.get $pos) (i32.mul (local.get $r) (local.get $p))) (i32.const 3))))
     (local.set $co (i32.add (local.get $coef) (i32.shl (i32.mul (local.get $pos) (i32.mul (local.get $p) (local.get $n))) (i32.const 3))))
+    (local.set $mb (i32.shl (local.get $m) (i32.const 3)))
+    (local.set $rb (i32.shl (local.get $r) (i32.const 3)))
     (block $b8 (loop $l8
       (br_if $b8 (i32.ge_s (local.get $j) (local.get $p)))
       (local.set $a (i32.sub (i32.sub (local.get $m) (i32.const 1)) (local.get $j)))
       (local.set $lambda (f64.load (i32.add (local.get $d) (i32.mul (local.get $a) (local.get $st)))))
       (br_if $b8 (i32.eqz (f64.gt (local.get $lambda) (f64.mul (f64.const 1e-24) (local.get $trace)))))
       (local.set $root (f64.sqrt (local.get $lambda)))
-      (local.set $vj (i32.add (local.get $bo) (i32.shl (i32.mul (local.get $j) (local.get $r)) (i32.const 3))))
+      (local.set $wj (i32.add (local.get $w) (i32.mul (local.get $j) (local.get $mb))))
       (local.set $sum (f64.const 0))
       (local.set $i (i32.const 0))
       (block $b9 (loop $l9
         (br_if $b9 (i32.ge_s (local.get $i) (local.get $m)))
         (local.set $ev (f64.load (i32.add (local.get $g) (i32.mul (i32.add (i32.mul (local.get $a) (local.get $m)) (local.get $i)) (local.get $st)))))
         (local.set $sum (f64.add (local.get $sum) (local.get $ev)))
-        (f64.store (i32.add (local.get $w) (i32.shl (local.get $i) (i32.const 3))) (f64.div (local.get $ev) (local.get $root)))
+        (f64.store (i32.add (local.get $wj) (i32.shl (local.get $i) (i32.const 3))) (f64.div (local.get $ev) (local.get $root)))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $l9)))
       (local.set $tt (f64.mul (local.get $sn) (local.get $sum)))
@@ -889,6 +894,50 @@
         (br $l12)))
       (local.set $t (i32.add (i32.mul (local.get $m) (local.get $p)) (local.get $j)))
       (f64.store (i32.add (local.get $co) (i32.shl (local.get $t) (i32.const 3))) (f64.mul (local.get $root) (f64.neg (local.get $tt))))
+      (local.set $j (i32.add (local.get $j) (i32.const 1)))
+      (br $l8)))
+    (local.set $kept (local.get $j))
+    ;; V, four pairs at a time: pair j's factors at $w + j·m (one row of Y' loaded for the four)
+    (local.set $j (i32.const 0))
+    (block $b13 (loop $l13
+      (br_if $b13 (i32.gt_s (i32.add (local.get $j) (i32.const 4)) (local.get $kept)))
+      (local.set $vj (i32.add (local.get $bo) (i32.mul (local.get $j) (local.get $rb))))
+      (local.set $wj (i32.add (local.get $w) (i32.mul (local.get $j) (local.get $mb))))
+      (local.set $k (i32.const 0))
+      (block $b14 (loop $l14
+        (br_if $b14 (i32.gt_s (i32.add (local.get $k) (i32.const 2)) (local.get $r)))
+        (local.set $acc (v128.const i64x2 0 0))
+        (local.set $acc1 (v128.const i64x2 0 0))
+        (local.set $acc2 (v128.const i64x2 0 0))
+        (local.set $acc3 (v128.const i64x2 0 0))
+        (local.set $row (i32.add (local.get $xo) (i32.shl (local.get $k) (i32.const 3))))
+        (local.set $wi (local.get $wj))
+        (local.set $i (i32.const 0))
+        (block $b15 (loop $l15
+          (br_if $b15 (i32.ge_s (local.get $i) (local.get $m)))
+          (local.set $xv (v128.load (local.get $row)))
+          (local.set $acc (f64x2.add (local.get $acc) (f64x2.mul (local.get $xv) (v128.load64_splat (local.get $wi)))))
+          (local.set $acc1 (f64x2.add (local.get $acc1) (f64x2.mul (local.get $xv) (v128.load64_splat (i32.add (local.get $wi) (local.get $mb))))))
+          (local.set $acc2 (f64x2.add (local.get $acc2) (f64x2.mul (local.get $xv) (v128.load64_splat (i32.add (local.get $wi) (i32.shl (local.get $mb) (i32.const 1)))))))
+          (local.set $acc3 (f64x2.add (local.get $acc3) (f64x2.mul (local.get $xv) (v128.load64_splat (i32.add (local.get $wi) (i32.mul (local.get $mb) (i32.const 3)))))))
+          (local.set $row (i32.add (local.get $row) (local.get $rb)))
+          (local.set $wi (i32.add (local.get $wi) (i32.const 8)))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br $l15)))
+        (local.set $t (i32.add (local.get $vj) (i32.shl (local.get $k) (i32.const 3))))
+        (v128.store (local.get $t) (local.get $acc))
+        (v128.store (i32.add (local.get $t) (local.get $rb)) (local.get $acc1))
+        (v128.store (i32.add (local.get $t) (i32.shl (local.get $rb) (i32.const 1))) (local.get $acc2))
+        (v128.store (i32.add (local.get $t) (i32.mul (local.get $rb) (i32.const 3))) (local.get $acc3))
+        (local.set $k (i32.add (local.get $k) (i32.const 2)))
+        (br $l14)))
+      (local.set $j (i32.add (local.get $j) (i32.const 4)))
+      (br $l13)))
+    ;; the pairs left, one at a time
+    (block $b16 (loop $l16
+      (br_if $b16 (i32.ge_s (local.get $j) (local.get $kept)))
+      (local.set $vj (i32.add (local.get $bo) (i32.mul (local.get $j) (local.get $rb))))
+      (local.set $wj (i32.add (local.get $w) (i32.mul (local.get $j) (local.get $mb))))
       (local.set $k (i32.const 0))
       (block $b10 (loop $l10
         (br_if $b10 (i32.gt_s (i32.add (local.get $k) (i32.const 2)) (local.get $r)))
@@ -899,28 +948,36 @@
           (br_if $b11 (i32.ge_s (local.get $i) (local.get $m)))
           (local.set $acc
             (f64x2.add (local.get $acc)
-              (f64x2.mul (v128.load (local.get $row)) (v128.load64_splat (i32.add (local.get $w) (i32.shl (local.get $i) (i32.const 3)))))))
-          (local.set $row (i32.add (local.get $row) (i32.shl (local.get $r) (i32.const 3))))
+              (f64x2.mul (v128.load (local.get $row)) (v128.load64_splat (i32.add (local.get $wj) (i32.shl (local.get $i) (i32.const 3)))))))
+          (local.set $row (i32.add (local.get $row) (local.get $rb)))
           (local.set $i (i32.add (local.get $i) (i32.const 1)))
           (br $l11)))
         (v128.store (i32.add (local.get $vj) (i32.shl (local.get $k) (i32.const 3))) (local.get $acc))
         (local.set $k (i32.add (local.get $k) (i32.const 2)))
         (br $l10)))
-      (if (i32.lt_s (local.get $k) (local.get $r))
-        (then
+      (local.set $j (i32.add (local.get $j) (i32.const 1)))
+      (br $l16)))
+    ;; an odd r's last k, every pair kept
+    (if (i32.and (local.get $r) (i32.const 1))
+      (then
+        (local.set $k (i32.sub (local.get $r) (i32.const 1)))
+        (local.set $j (i32.const 0))
+        (block $b17 (loop $l17
+          (br_if $b17 (i32.ge_s (local.get $j) (local.get $kept)))
+          (local.set $wj (i32.add (local.get $w) (i32.mul (local.get $j) (local.get $mb))))
           (local.set $s (f64.const 0))
           (local.set $row (i32.add (local.get $xo) (i32.shl (local.get $k) (i32.const 3))))
           (local.set $i (i32.const 0))
           (block $b11 (loop $l11
             (br_if $b11 (i32.ge_s (local.get $i) (local.get $m)))
             (local.set $s
-              (f64.add (local.get $s) (f64.mul (f64.load (local.get $row)) (f64.load (i32.add (local.get $w) (i32.shl (local.get $i) (i32.const 3)))))))
-            (local.set $row (i32.add (local.get $row) (i32.shl (local.get $r) (i32.const 3))))
+              (f64.add (local.get $s) (f64.mul (f64.load (local.get $row)) (f64.load (i32.add (local.get $wj) (i32.shl (local.get $i) (i32.const 3)))))))
+            (local.set $row (i32.add (local.get $row) (local.get $rb)))
             (local.set $i (i32.add (local.get $i) (i32.const 1)))
             (br $l11)))
-          (f64.store (i32.add (local.get $vj) (i32.shl (local.get $k) (i32.const 3))) (local.get $s))))
-      (local.set $j (i32.add (local.get $j) (i32.const 1)))
-      (br $l8))))
+          (f64.store (i32.add (i32.add (local.get $bo) (i32.mul (local.get $j) (local.get $rb))) (i32.shl (local.get $k) (i32.const 3))) (local.get $s))
+          (local.set $j (i32.add (local.get $j) (i32.const 1)))
+          (br $l17))))))
 
   ;; tql2 on two positions at once, one per f64x2 lane: v holds n×n lane pairs (row-major, 16 bytes an element),
   ;; d and e n pairs, cs, ss and mk n pairs of work. Each lane does exactly $tql2's operations on its own values, in

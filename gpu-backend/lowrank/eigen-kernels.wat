@@ -723,12 +723,12 @@
     (call $basisFrom (local.get $pos) (local.get $n) (local.get $m) (local.get $r) (local.get $p) (local.get $x) (local.get $basis) (local.get $coef)
       (local.get $trace) (local.get $g) (local.get $d) (i32.const 8) (local.get $t)))
 
-  ;; Position pos's μ (into $mu) and X − μ in place, then its deflation (below); returns the squared norm of X − μ,
-  ;; summed in task-major order.
-  ;; Two columns k at a time in the lanes (each μ[k] still summed in task order; the norm's sum stays sequential).
+  ;; Position pos's μ (into $mu) and X − μ in place, then its deflation (below); returns the squared norm of X − μ
+  ;; (summed as reversible-factor.ts's fitPositions sums it). Two columns k at a time in the lanes (each μ[k] still
+  ;; summed in task order).
   (func $centre (param $pos i32) (param $n i32) (param $r i32) (param $x i32) (param $mu i32) (result f64)
     (local $i i32) (local $k i32) (local $xo i32) (local $mo i32) (local $row i32) (local $m f64) (local $c f64)
-    (local $trace f64) (local $mv v128) (local $cv v128) (local $fn v128) (local $sn f64) (local $bs f64) (local $last i32)
+    (local $trace f64) (local $mv v128) (local $cv v128) (local $fn v128) (local $sq v128) (local $sn f64) (local $bs f64) (local $last i32)
     (local.set $xo (i32.add (local.get $x) (i32.shl (i32.mul (local.get $pos) (i32.mul (local.get $n) (local.get $r))) (i32.const 3))))
     (local.set $mo (i32.add (local.get $mu) (i32.shl (i32.mul (local.get $pos) (local.get $r)) (i32.const 3))))
     (local.set $fn (f64x2.splat (f64.convert_i32_s (local.get $n))))
@@ -759,7 +759,8 @@
           (local.set $i (i32.add (local.get $i) (i32.const 1)))
           (br $l2)))
         (f64.store (i32.add (local.get $mo) (i32.shl (local.get $k) (i32.const 3))) (f64.div (local.get $m) (f64.convert_i32_s (local.get $n))))))
-    ;; X − μ in place, and its squared norm in task-major order
+    ;; X − μ in place, and its squared norm: the even and the odd k summed apart in the lanes (one chain of additions
+    ;; through all n·r squares was a tenth of the fit), an odd r's last k in $trace; then $trace + (even + odd)
     (local.set $row (local.get $xo))
     (local.set $i (i32.const 0))
     (block $b3 (loop $l3
@@ -772,9 +773,7 @@
             (v128.load (i32.add (local.get $row) (i32.shl (local.get $k) (i32.const 3))))
             (v128.load (i32.add (local.get $mo) (i32.shl (local.get $k) (i32.const 3))))))
         (v128.store (i32.add (local.get $row) (i32.shl (local.get $k) (i32.const 3))) (local.get $cv))
-        (local.set $cv (f64x2.mul (local.get $cv) (local.get $cv)))
-        (local.set $trace (f64.add (local.get $trace) (f64x2.extract_lane 0 (local.get $cv))))
-        (local.set $trace (f64.add (local.get $trace) (f64x2.extract_lane 1 (local.get $cv))))
+        (local.set $sq (f64x2.add (local.get $sq) (f64x2.mul (local.get $cv) (local.get $cv))))
         (local.set $k (i32.add (local.get $k) (i32.const 2)))
         (br $l4)))
       (if (i32.lt_s (local.get $k) (local.get $r))
@@ -788,6 +787,7 @@
       (local.set $row (i32.add (local.get $row) (i32.shl (local.get $r) (i32.const 3))))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br $l3)))
+    (local.set $trace (f64.add (local.get $trace) (f64.add (f64x2.extract_lane 0 (local.get $sq)) (f64x2.extract_lane 1 (local.get $sq)))))
     (global.set $nonFinite (f64.add (global.get $nonFinite) (f64.mul (local.get $trace) (f64.const 0))))
     ;; Deflation: the rows of Y = X − μ sum to zero, so the Gram YYᵀ annihilates 1/√n. The Householder reflection
     ;; H = I − β·v·vᵀ, v = s·1 + e_{n−1} (s = 1/√n, β = 1/(1 + s)) maps 1/√n to −e_{n−1}: rows 0..n−2 of HY,

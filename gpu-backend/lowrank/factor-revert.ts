@@ -1,20 +1,20 @@
 /**
  * A task of a factor-space merge ('factor', 'factor_svd') rebuilt straight into the float32 factors an adapter
  * holds: per position (row of B, column of A) μ + V·C[:, task]. A revert reads every stored basis value once
- * (~25M on the 135M shape) for a few multiply-adds each, which float64 JS did at ~3 ns a value. So a module
- * family (the modules of one shape and rank across layers) runs as one graph per side on the runtime, over float32 stacks of its parts
- * made once per merge and kept: the task's coefficients gathered, a broadcast multiply and a sum over the basis
- * (A's side transposed into A's layout in the same graph). A family too small for a session run stays in float64
- * JS (rebuildFactor32), which keeps the test fixtures exact.
+ * (~25M on the 135M shape) for a few multiply-adds each, which float64 JS did at ~3 ns a value, and the runtime's
+ * batched MatMul (one [1×p]·[p×r] product per position) at about 2 ns. So a module family (the modules of one
+ * shape and rank across layers) keeps float32 stacks of its parts in the memory of its own instance of
+ * factor-revert-kernels.wat, made on its first revert and kept for the merge's life, and each revert is one pass
+ * of f32x4 multiply-adds over them per side (A's side written in A's layout). A family too small to be worth the
+ * stacks stays in float64 JS (rebuildFactor32), which keeps the test fixtures exact.
  */
-import { Graph } from '../engine/graph.ts';
-import { createSession, f32, i64, type ort } from '../engine/runtime.ts';
-import { float32Of } from './float32-twin.ts';
+import { float32Of, hasFloat32Twin } from './float32-twin.ts';
 import { onRuntime } from './gemm-runner.ts';
 import { familiesOf } from './module-families.ts';
 import { rebuildFactor32 } from './reversible-factor.ts';
 import type { ReversibleMerge } from './reversible-types.ts';
 import type { Factors32 } from './shared-revert.ts';
+import { growTo, instantiateWat, type KernelMemory } from './wat-module.ts';
 
 type FactorSide = 'b' | 'a';
 
@@ -24,8 +24,36 @@ interface Family {
   positions: { b: number; a: number };
   r: number;
   p: number;
-  /** Per side: μ [L, P, r], V [L, P, p, r], C [L, P, n, p], made on the first revert that runs the family on the runtime. */
-  stacks?: Record<FactorSide, { mu: Float32Array; basis: Float32Array; coef: Float32Array }>;
+  /** The family's stacks in its kernel's memory, made on the first revert that runs the family there. */
+  kernel?: Promise<FamilyKernel>;
+}
+
+/** Most bytes a family's kernel memory holds (a WebAssembly memory ends at 4 GB). */
+const REVERT_KERNEL_MAX_BYTES = 2 ** 31;
+
+interface RevertExports {
+  memory: KernelMemory;
+  rebuild(
+    mu: number,
+    basis: number,
+    coef: number,
+    out: number,
+    L: number,
+    P: number,
+    r: number,
+    p: number,
+    n: number,
+    task: number,
+    transposed: number,
+  ): void;
+}
+
+/** Byte offsets in the kernel's memory, per side: μ [L, P, r], V [L, P, p, r], C [L, P, n, p] and the side's output. */
+type SideLayout = { mu: number; basis: number; coef: number; out: number };
+
+interface FamilyKernel {
+  k: RevertExports;
+  sides: Record<FactorSide, SideLayout>;
 }
 
 const plans = new WeakMap<ReversibleMerge, Family[]>();
@@ -48,13 +76,17 @@ export async function factorTaskFactors(merge: ReversibleMerge, task: number): P
     if (members.length === 0) continue;
     const { r, p, positions } = family;
     const L = family.members.length;
-    if (!onRuntime(L * (positions.b + positions.a), r, p)) {
+    // The runtime's size threshold still decides (the tests switch it to run both paths); a family whose stacks
+    // would pass what one WebAssembly memory holds goes module by module in JS.
+    const bytes = 4 * L * (positions.b + positions.a) * (2 * r + p * r + n * p);
+    if (!onRuntime(L * (positions.b + positions.a), r, p) || bytes > REVERT_KERNEL_MAX_BYTES) {
       for (const i of members) out.set(i, rebuildFactor32(merge.modules[i], task, n));
       continue;
     }
-    family.stacks ??= { b: stackSide(merge, family, 'b'), a: stackSide(merge, family, 'a') };
-    const b = await runSide('b', family.stacks.b, L, positions.b, r, p, n, task);
-    const a = await runSide('a', family.stacks.a, L, positions.a, r, p, n, task);
+    family.kernel ??= kernelOf(merge, family, n);
+    const { k, sides } = await family.kernel;
+    const b = runSide(k, sides.b, L, positions.b, r, p, n, task, false);
+    const a = runSide(k, sides.a, L, positions.a, r, p, n, task, true);
     for (const i of members) {
       const l = family.members.indexOf(i);
       out.set(i, {
@@ -67,58 +99,53 @@ export async function factorTaskFactors(merge: ReversibleMerge, task: number): P
   return out;
 }
 
-function stackSide(merge: ReversibleMerge, family: Family, side: FactorSide) {
-  const parts = family.members.map((i) => merge.modules[i].parts);
-  const stackOf = (name: string) => {
-    const mats = parts.map((x) => x[name]);
-    const size = mats[0].rows * mats[0].cols;
-    const data = new Float32Array(size * mats.length);
-    mats.forEach((m, l) => data.set(float32Of(m), l * size));
-    return data;
+/** A kernel instance whose memory holds the family's parts in float32, stacked by layer, and room for one task's output. */
+async function kernelOf(merge: ReversibleMerge, family: Family, n: number): Promise<FamilyKernel> {
+  const k = (await instantiateWat('factor-revert-kernels.wat')) as RevertExports;
+  const L = family.members.length;
+  const { r, p } = family;
+  let end = 0;
+  const take = (floats: number) => {
+    const at = end;
+    end += 4 * floats;
+    return at;
   };
-  const suffix = side === 'b' ? 'B' : 'A';
-  return { mu: stackOf(`mu${suffix}`), basis: stackOf(`basis${suffix}`), coef: stackOf(`coef${suffix}`) };
+  const layout = (P: number): SideLayout => ({
+    mu: take(L * P * r),
+    basis: take(L * P * p * r),
+    coef: take(L * P * n * p),
+    out: take(L * P * r),
+  });
+  const sides = { b: layout(family.positions.b), a: layout(family.positions.a) };
+  growTo(k.memory, end);
+  const parts = family.members.map((i) => merge.modules[i].parts);
+  for (const [side, suffix] of [
+    ['b', 'B'],
+    ['a', 'A'],
+  ] as const)
+    for (const name of ['mu', 'basis', 'coef'] as const) {
+      parts.forEach((x, l) => {
+        const m = x[`${name}${suffix}`];
+        const size = m.rows * m.cols;
+        // Converted in place unless a float32 copy is kept (the same values).
+        new Float32Array(k.memory.buffer, sides[side][name] + 4 * l * size, size).set(hasFloat32Twin(m) ? float32Of(m) : m.data);
+      });
+    }
+  return { k, sides };
 }
 
-const sessions = new Map<FactorSide, Promise<ort.InferenceSession>>();
-
-/** μ + Σⱼ Vⱼ·C[task, j] per position; B's side as [L, P, r], A's side transposed to [L, r, P]. */
-function graphOf(side: FactorSide): Uint8Array {
-  const g = new Graph(`factor_revert_${side}`);
-  const mu = g.input('mu', 'float32', ['L', 'P', 'r']);
-  const basis = g.input('basis', 'float32', ['L', 'P', 'p', 'r']);
-  const coef = g.input('coef', 'float32', ['L', 'P', 'n', 'p']);
-  const task = g.input('task', 'int64', []);
-  const [c] = g.node('Gather', [coef, task], [{ type: 'float32', shape: ['L', 'P', 'p'] }], { axis: 2 });
-  const [c4] = g.node('Unsqueeze', [c, g.ints([2])], [{ type: 'float32', shape: ['L', 'P', 1, 'p'] }]);
-  const [prod] = g.node('MatMul', [c4, basis], [{ type: 'float32', shape: ['L', 'P', 1, 'r'] }]);
-  const [sum] = g.node('Squeeze', [prod, g.ints([2])], [{ type: 'float32', shape: ['L', 'P', 'r'] }]);
-  const [rows] = g.node('Add', [sum, mu], [{ type: 'float32', shape: ['L', 'P', 'r'] }]);
-  const result = side === 'b' ? rows : g.node('Transpose', [rows], [{ type: 'float32', shape: ['L', 'r', 'P'] }], { perm: [0, 2, 1] })[0];
-  g.output(result, 'out');
-  return g.toOnnx();
-}
-
-async function runSide(
-  side: FactorSide,
-  stack: { mu: Float32Array; basis: Float32Array; coef: Float32Array },
+/** μ + Σⱼ Vⱼ·C[task, j] per position; B's side as [L, P, r], A's side transposed to [L, r, P] (a copy: the next revert reuses the memory). */
+function runSide(
+  k: RevertExports,
+  at: SideLayout,
   L: number,
   P: number,
   r: number,
   p: number,
   n: number,
   task: number,
-): Promise<Float32Array> {
-  let session = sessions.get(side);
-  if (!session) {
-    session = createSession(graphOf(side), { spinning: false });
-    sessions.set(side, session);
-  }
-  const out = await (await session).run({
-    mu: f32(stack.mu, [L, P, r]),
-    basis: f32(stack.basis, [L, P, p, r]),
-    coef: f32(stack.coef, [L, P, n, p]),
-    task: i64([task], []),
-  });
-  return out.out.data as Float32Array;
+  transposed: boolean,
+): Float32Array {
+  k.rebuild(at.mu, at.basis, at.coef, at.out, L, P, r, p, n, task, transposed ? 1 : 0);
+  return new Float32Array(k.memory.buffer, at.out, L * P * r).slice();
 }

@@ -33,10 +33,11 @@ type StoredSlot = ModuleSlot & { stored: (AdapterModule | null)[] };
  */
 export async function buildFactorModules(aligned: AlignedModule[], p: number, svdForm: boolean): Promise<MergedModule[]> {
   const shared = new SharedFloats();
-  const onThreads = aligned.filter((slot) => slot.out + slot.in >= FACTOR_POOL_MIN);
-  const into = svdForm ? new Map<AlignedModule, FactorParts>() : sharedParts(onThreads, p);
+  // One test of the threshold: the shared parts are laid out for exactly the slots sent to the threads.
+  const onThreads = new Set(aligned.filter((slot) => slot.out + slot.in >= FACTOR_POOL_MIN));
+  const into = svdForm ? new Map<AlignedModule, FactorParts>() : sharedParts([...onThreads], p);
   return inWindow(aligned, MODULES_IN_FLIGHT, async (slot) => {
-    if (slot.out + slot.in < FACTOR_POOL_MIN) return factorModule(slot, p, svdForm);
+    if (!onThreads.has(slot)) return factorModule(slot, p, svdForm);
     const { sent, lent } = threadSlot(slot, shared);
     try {
       const parts = into.get(slot);

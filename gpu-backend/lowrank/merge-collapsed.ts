@@ -20,7 +20,7 @@ import { relativeErrors } from './delta-distance.ts';
 import { alignModules } from './module-alignment.ts';
 import { deltaFactors } from './peft-adapter.ts';
 import { randomizedSvd, svdOfFactors } from './svd.ts';
-import { tiesOffThread } from './ties-offthread.ts';
+import { giveBackRows, tiesOffThread } from './ties-offthread.ts';
 import { defaultPassSide } from './ties-passes.ts';
 import { tiesOnRuntime } from './ties-runtime.ts';
 
@@ -152,7 +152,7 @@ export async function mergeCollapsed(members: Member[], spec: CollapsedSpec): Pr
           spec.seed ?? 0,
           () => combineRule(how as Exclude<Combiner, 'sum'>, density, rng), // 'sum' is linear's, always in factor space
           spec.clamp,
-          how === 'ties' ? (factors, w) => tiesOf(factors, w, density, spec.seed ?? 0) : undefined,
+          how === 'ties' ? { combine: (factors, w) => tiesOf(factors, w, density, spec.seed ?? 0), done: giveBackRows } : undefined,
         );
         peftCombination = `${how}_svd`;
       }
@@ -207,38 +207,53 @@ async function denseDeltaMerge(
   seed: number,
   combineDeltas: DeltaCombiner,
   clamp?: number,
-  onRuntimeCombine?: (factors: { b: Mat; a: Mat }[], weights: number[]) => Promise<F32Mat>,
+  onRuntimeCombine?: RuntimeCombine,
 ): Promise<Merged[]> {
   const factorsOf = (site: Site) => site.parts.map((p) => deltaFactors(p.module));
   const weightsOf = (site: Site) => site.parts.map((p) => weights[p.member]);
   const large = (site: Site) =>
     onRuntimeCombine !== undefined &&
     onRuntime(site.parts[0].module.out, Math.max(...site.parts.map((p) => p.module.rank)), site.parts[0].module.in);
+  const sizeOf = (site: Site) => site.parts[0].module.out * site.parts[0].module.in;
+  // With a rule on the runtime (TIES, which draws nothing at random, so the order cannot change a value), the largest
+  // modules first: a merged delta given back then fits every module after it, and the last SVD, which nothing
+  // overlaps, is of a small module.
+  const order = sites.map((_, i) => i);
+  if (onRuntimeCombine) order.sort((x, y) => sizeOf(sites[y]) - sizeOf(sites[x]));
   // The next large module's rule is started before this one's SVD, so that where the rule runs off this thread
   // (TIES on the CPU: ties-offthread.ts) the two overlap; at most one module ahead, so two merged deltas at most.
   const ahead = new Map<number, Promise<F32Mat>>();
-  const start = (i: number) => {
-    if (i >= sites.length || ahead.has(i) || !large(sites[i]) || !onRuntimeCombine) return;
-    const combined = onRuntimeCombine(factorsOf(sites[i]), weightsOf(sites[i]));
+  const start = (j: number) => {
+    if (j >= order.length || ahead.has(j) || !large(sites[order[j]]) || !onRuntimeCombine) return;
+    const site = sites[order[j]];
+    const combined = onRuntimeCombine.combine(factorsOf(site), weightsOf(site));
     combined.catch(() => {}); // awaited in its turn; an error before then must not go unhandled
-    ahead.set(i, combined);
+    ahead.set(j, combined);
   };
-  const merged: Merged[] = [];
-  for (let i = 0; i < sites.length; i++) {
-    const site = sites[i];
+  const merged: Merged[] = new Array(sites.length);
+  for (let j = 0; j < order.length; j++) {
+    const site = sites[order[j]];
     const { out, in: cols } = site.parts[0].module;
     if (large(site)) {
-      start(i);
-      start(i + 1);
-      const combined = ahead.get(i)!;
-      ahead.delete(i);
-      merged.push(await denseTruncate(site, await combined, rank, seed, clamp));
+      start(j);
+      start(j + 1);
+      const combined = await ahead.get(j)!;
+      ahead.delete(j);
+      merged[order[j]] = await denseTruncate(site, combined, rank, seed, clamp);
+      onRuntimeCombine?.done?.(combined);
       continue;
     }
     const delta = await foldMembers(combineDeltas({ rows: out, cols }), factorsOf(site), weightsOf(site));
-    merged.push(await denseTruncate(site, { rows: out, cols, data: delta } as Mat | F32Mat, rank, seed, clamp));
+    merged[order[j]] = await denseTruncate(site, { rows: out, cols, data: delta } as Mat | F32Mat, rank, seed, clamp);
   }
   return merged;
+}
+
+/** A module's rule run on the runtime over its members' factors, and what to do with its result once truncated. */
+interface RuntimeCombine {
+  combine(factors: { b: Mat; a: Mat }[], weights: number[]): Promise<F32Mat>;
+  /** The merged delta is no longer read (TIES off the thread gives its buffer back for a later module's rows). */
+  done?(merged: F32Mat): void;
 }
 
 /**

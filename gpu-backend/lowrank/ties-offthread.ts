@@ -75,11 +75,30 @@ function ask(message: Record<string, unknown>): Promise<Reply> {
  * suit it, else the whole two-pass way.
  */
 export async function tiesOffThread(factors: { b: Mat; a: Mat }[], weights: number[], density: number, seed: number): Promise<F32Mat> {
+  thread(); // started first, so that it starts up while this thread draws the brackets
   const whole = async () => (await ask({ kind: 'whole', factors, weights, density, seed })).merged!;
   const { s, k, weight, drawn, onePass } = planTies(factors, weights, density, seed);
   if (!drawn || !onePass) return whole();
   const one = await ask({ kind: 'module', s, drawn, weight, k });
-  return one.overflow ? whole() : { rows: s.rows, cols: s.cols, data: one.rows! };
+  if (one.overflow) return whole();
+  fromThread.add(one.rows!.buffer);
+  return { rows: s.rows, cols: s.cols, data: one.rows! };
+}
+
+/** The buffers of merged rows the thread wrote (tiesOffThread), which giveBackRows may return to it. */
+const fromThread = new WeakSet<ArrayBufferLike>();
+
+/**
+ * Gives a merged delta of tiesOffThread back to the thread once the caller is done with it (it must not be read
+ * after: its buffer moves), for a later module's rows; anything else is left alone. The thread keeps one such
+ * buffer (the largest), so this holds no more memory than the caller's copy would until its collection.
+ */
+export function giveBackRows(merged: F32Mat): void {
+  const { buffer } = merged.data;
+  if (!current || !fromThread.has(buffer)) return;
+  fromThread.delete(buffer);
+  const rows = new Float32Array(buffer);
+  current.worker.postMessage({ kind: 'rows', rows }, [buffer as ArrayBuffer]);
 }
 
 /** Ends the thread once its queued work is done, so that it exits normally (a profiler writes its profile then). */

@@ -155,6 +155,7 @@ const bracketsHold = (k: number, above: ArrayLike<number>, inside: { length: num
 /**
  * TIES in one pass over the deltas where every member's bracket holds (the usual case); null where a bracket missed
  * or a member's unsure entries outgrew their room (the caller then takes two passes, widening the brackets as needed).
+ * `into`: a buffer of at least rows·cols values to write the merged delta into (its first rows·cols), else a new one.
  */
 export async function tiesOnePass(
   s: Stacked,
@@ -163,8 +164,10 @@ export async function tiesOnePass(
   k: number,
   weight: Float32Array,
   drawn: Brackets,
+  into?: Float32Array,
 ): Promise<Float32Array | null> {
-  const merged = new Float32Array(s.rows * s.cols);
+  // Every position is written (the blocks' rows, then the unsure ones), so a lent buffer needs no zeroing.
+  const merged = into ? into.subarray(0, s.rows * s.cols) : new Float32Array(s.rows * s.cols);
   const unsure = await onePassRows(s, onePass, rowsPerBlock, weight, drawn, merged);
   if (
     !unsure ||

@@ -4,6 +4,9 @@
  * thread). Plain JavaScript that registers tsx itself, as float64-thread.js does. Messages:
  * - `module`: the one pass over a whole module, thresholds and finish included (ties-runtime.ts's tiesOnePass);
  * - `whole`: a module's whole TIES (ties-runtime.ts's tiesOnRuntime), for a module one pass does not suit;
+ * - `rows`: a module's merged rows given back once the main thread is done with them, for a later module's (taken at
+ *   once, not queued: the larger of two is kept). Fresh rows cost a page fault and a zeroed page every 4 KB (an 8B
+ *   layer's seven modules 870 MB of them), where rows written before are written again for free;
  * - `end`: close once the queued modules are done.
  */
 import { parentPort } from 'node:worker_threads';
@@ -24,14 +27,26 @@ async function whole({ id, factors, weights, density, seed }) {
   }
 }
 
+/** Merged rows given back (`rows`), for the next module they fit. */
+let lent = null;
+const keepRows = (rows) => {
+  if (lent === null || rows.byteLength > lent.byteLength) lent = rows;
+};
+
 async function onePassOf({ id, s, drawn, weight, k }) {
   try {
     // One intra-op thread: the main thread's SVD runs beside this one.
     const passes = await tiesPasses(s, 'kernels', 1);
-    const merged = await tiesOnePass(s, passes.onePass, passes.rowsPerBlock, k, weight, drawn);
+    const fits = lent !== null && lent.length >= s.rows * s.cols;
+    const into = fits ? lent : undefined;
+    if (fits) lent = null;
+    const merged = await tiesOnePass(s, passes.onePass, passes.rowsPerBlock, k, weight, drawn, into);
     passes.done();
     if (merged) parentPort.postMessage({ id, rows: merged }, [merged.buffer]);
-    else parentPort.postMessage({ id, overflow: true });
+    else {
+      if (into) keepRows(into);
+      parentPort.postMessage({ id, overflow: true });
+    }
   } catch (error) {
     failed(id, error);
   }
@@ -41,6 +56,7 @@ async function onePassOf({ id, s, drawn, weight, k }) {
 // it at every await (two at once here kept one module's memory too many).
 let queue = Promise.resolve();
 parentPort.on('message', (job) => {
+  if (job.kind === 'rows') return keepRows(job.rows);
   // `end` closes the port after the queue, so the thread's loop runs dry and it exits normally.
   queue = queue.then(() => (job.kind === 'end' ? parentPort.close() : ({ module: onePassOf, whole }[job.kind] ?? whole)(job)));
 });

@@ -9,7 +9,7 @@ import { relativeError } from '../../gpu-backend/lowrank/delta-distance.ts';
 import { fromArray, matmul } from '../../gpu-backend/lowrank/linalg.ts';
 import { mergeCollapsed } from '../../gpu-backend/lowrank/merge-collapsed.ts';
 import { disjointMean, magnitudeTrim } from '../../gpu-backend/lowrank/merge-ties-dare.ts';
-import { tiesOffThread } from '../../gpu-backend/lowrank/ties-offthread.ts';
+import { giveBackRows, tiesOffThread } from '../../gpu-backend/lowrank/ties-offthread.ts';
 import { selectMagnitude } from '../../gpu-backend/lowrank/quickselect.ts';
 import { tiesOnRuntime } from '../../gpu-backend/lowrank/ties-runtime.ts';
 import { FIXTURE, randomMat } from './helpers.ts';
@@ -145,6 +145,26 @@ describe('TIES on the runtime', () => {
     expect((await tiesOffThread(large, [1, -0.5, 2, 1], 0.3, 2)).data).toEqual(largeHere.data);
     // After a larger module, in the kernels it left (their parts placed for it).
     expect((await tiesOffThread(factors, weights, 0.3, 3)).data).toEqual(again.data);
+  });
+
+  test('off the main thread a module written into rows given back is the same, and the rows given back are no longer readable', async () => {
+    const large = [0, 1, 2].map((i) => ({ b: randomMat(640, 4, 30 + i), a: randomMat(4, 2048, 40 + i) }));
+    const here = await tiesOnRuntime(factors, weights, 0.4, 5, { side: 'kernels' });
+    const first = await tiesOffThread(large, [1, 2, -1], 0.5, 1);
+    const firstValues = Float32Array.from(first.data);
+    giveBackRows(first);
+    // The rows moved to the thread: what the caller held is detached, not silently shared.
+    expect(first.data.length).toBe(0);
+    // A smaller module into the larger rows, which still hold the first module's values past its own.
+    const second = await tiesOffThread(factors, weights, 0.4, 5);
+    expect([second.data.length, second.data.buffer.byteLength]).toEqual([96 * 160, 4 * 640 * 2048]);
+    expect(second.data).toEqual(here.data);
+    giveBackRows(second);
+    expect((await tiesOffThread(large, [1, 2, -1], 0.5, 1)).data).toEqual(firstValues);
+    // A buffer the thread did not write is left alone.
+    const own = new Float32Array(96 * 160);
+    giveBackRows({ rows: 96, cols: 160, data: own });
+    expect(own.length).toBe(96 * 160);
   });
 
   test('a TIES merge whose modules run on the runtime is the float64 merge, to float32 round-off', async () => {

@@ -209,6 +209,7 @@ export async function startBackend(config: BackendConfig): Promise<RunningBacken
     models,
     inFlight,
     cancelJob: (kind, id) => jobs.cancel(kind, id),
+    wakeJobs: () => jobs.claimSoon(),
     metrics: { text: () => metrics.text(), contentType: metrics.contentType, token: config.metricsToken, open: config.local },
     readiness: async () => ({
       // Any answer, found or not, means the bucket is reachable.

@@ -33,3 +33,13 @@ export const HEARTBEAT_TTL_S = 30;
 export function renewEveryMs(leaseTtlS: number): number {
   return Math.max(1000, Math.min((leaseTtlS * 1000) / 4, 30_000));
 }
+
+/**
+ * Where the edge wakes backends when it queues a job (POST, signed like every edge request, empty body): an idle
+ * backend claims at once instead of at its next poll (TASK_POLL_MS), which stays as the fallback when a wake is lost.
+ */
+export const JOB_WAKE_PATH = '/internal/v1/tasks/wake';
+/** A wake is one signed POST to each of at most this many backends, the freshest first; only one of them wins the claim. */
+export const JOB_WAKE_MAX_BACKENDS = 16;
+/** Milliseconds the edge waits for a backend to take a wake (or a cancel push) before giving it up. */
+export const BACKEND_PUSH_TIMEOUT_MS = 2000;

@@ -7,31 +7,12 @@ import { backends } from '../../schema/index.ts';
 import type { Db } from '../db.ts';
 import type { JobKind } from '../../contracts/api/jobs.ts';
 import { signerFor } from '../auth/edge-signer.ts';
-
-const PUSH_TIMEOUT_MS = 2000;
+import { pushToBackend } from './backend-push.ts';
 
 /** Signed for the lease holder (contracts/api/edge-signature.ts), like every request the edge sends a backend. */
 export async function pushCancel(db: Db, signingKey: string | undefined, backendId: string, kind: JobKind, id: string): Promise<boolean> {
   const signer = signerFor(signingKey);
   const [backend] = await db.select({ url: backends.url, bootId: backends.bootId }).from(backends).where(eq(backends.id, backendId));
   if (!backend || !signer) return false;
-  try {
-    const url = new URL(`/internal/v1/tasks/${kind}/${encodeURIComponent(id)}/cancel`, backend.url);
-    const signed = await (await signer).sign({
-      backendId,
-      bootId: backend.bootId ?? undefined,
-      method: 'POST',
-      path: url.pathname,
-      body: '',
-    });
-    const res = await fetch(url, {
-      method: 'POST',
-      headers: signed,
-      signal: AbortSignal.timeout(PUSH_TIMEOUT_MS),
-    });
-    await res.body?.cancel();
-    return res.ok;
-  } catch {
-    return false;
-  }
+  return pushToBackend(signer, { id: backendId, ...backend }, `/internal/v1/tasks/${kind}/${encodeURIComponent(id)}/cancel`);
 }

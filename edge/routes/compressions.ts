@@ -5,6 +5,7 @@ import { requireApiKey } from '../auth/middleware.ts';
 import { ApiError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import { queuedJob } from '../jobs/lease.ts';
+import { wakeAfterQueueing } from '../jobs/wake.ts';
 import { findAdapter, findCompression, servableNameOwner } from '../lookups.ts';
 import { tenantPage } from '../pagination.ts';
 import { IdParam, ListQuery } from '../schemas/common.ts';
@@ -87,6 +88,7 @@ export const compressionRoutes = router()
         ...queuedJob(`${tenantPrefix(tenantId)}compressions/${id}/`),
       };
       await db.insert(compressions).values(row);
+      wakeAfterQueueing(c);
       return reply(c, Compression, compressionObject(row), 202);
     },
   )

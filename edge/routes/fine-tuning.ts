@@ -9,6 +9,7 @@ import type { Db } from '../db.ts';
 import { ApiError } from '../errors.ts';
 import { newId, nowS } from '../ids.ts';
 import { queuedJob } from '../jobs/lease.ts';
+import { wakeAfterQueueing } from '../jobs/wake.ts';
 import { findBaseModel, findFile, findJob } from '../lookups.ts';
 import { afterCursor, page, tenantPage } from '../pagination.ts';
 import { IdParam, ListQuery } from '../schemas/common.ts';
@@ -153,6 +154,7 @@ export const fineTuningRoutes = router()
         if (!winner || winner.requestHash !== requestHash) throw err;
         return reply(c, FineTuningJob, await jobObject(db, winner), 200);
       }
+      wakeAfterQueueing(c);
       return reply(c, FineTuningJob, await jobObject(db, row), 201);
     },
   )

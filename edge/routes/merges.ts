@@ -16,6 +16,7 @@ import { type Db, insertChunks } from '../db.ts';
 import { ApiError } from '../errors.ts';
 import { newId, nowS } from '../ids.ts';
 import { queuedJob } from '../jobs/lease.ts';
+import { wakeAfterQueueing } from '../jobs/wake.ts';
 import { findAdapter, findBaseModel, findMemberTask, findMerge, servableNameOwner } from '../lookups.ts';
 import { tenantPage } from '../pagination.ts';
 import { IdParam, ListQuery } from '../schemas/common.ts';
@@ -205,6 +206,7 @@ export const mergeRoutes = router()
           members.map((a, i) => ({ mergeId: id, adapterId: a.id, position: i, weight: body.weights?.[i] ?? null })),
         ),
       ]);
+      wakeAfterQueueing(c);
       return reply(c, Merge, await mergeObject(db, row), 201);
     },
   )
@@ -324,6 +326,7 @@ export const mergeRoutes = router()
         ...queuedJob(`${tenantPrefix(tenantId)}reverts/${id}/`),
       };
       await db.insert(mergeReverts).values(row);
+      wakeAfterQueueing(c);
       return reply(c, Revert, revertObject(row, member.name), 202);
     },
   );

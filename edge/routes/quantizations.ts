@@ -9,6 +9,7 @@ import { requireApiKey } from '../auth/middleware.ts';
 import { notFound } from '../errors.ts';
 import { newId } from '../ids.ts';
 import { queuedJob } from '../jobs/lease.ts';
+import { wakeAfterQueueing } from '../jobs/wake.ts';
 import { findBaseModel } from '../lookups.ts';
 import { afterCursor, page } from '../pagination.ts';
 import { IdParam, ListQuery } from '../schemas/common.ts';
@@ -64,6 +65,7 @@ export const quantizationRoutes = router()
         ...queuedJob(`${tenantPrefix(tenantId)}quantizations/${id}/`),
       };
       await db.insert(quantizations).values(row);
+      wakeAfterQueueing(c);
       return reply(c, Quantization, quantizationObject(row), 202);
     },
   )

@@ -1,6 +1,6 @@
 /**
  * The backend's HTTP surface (Hono on @hono/node-server): OpenAI-style completions for what the edge routes
- * here, and the edge's cancel push for leased jobs, all signed by the edge for this backend (serve/edge-auth.ts).
+ * here, and the edge's cancel push for leased jobs and its wake when it queues one, all signed by the edge for this backend (serve/edge-auth.ts).
  * The edge adds `rankgate` (the tenant, and the routed target: which base model and adapter to load, by
  * storage prefix) to the client's request; everything else is the client's request as sent, checked again
  * with the same schemas the edge checked it with (contracts/api/).
@@ -15,6 +15,7 @@ import { secretMatches } from '../../contracts/api/shared-secret.ts';
 import { describeIssues } from '../../contracts/api/zod-issues.ts';
 import { InvalidInputError, TransientFailure, invalid } from '../../contracts/formats/errors.ts';
 import { EmbeddingRequest } from '../../contracts/api/embeddings.ts';
+import { JOB_WAKE_PATH } from '../../contracts/api/jobs.ts';
 import { edgeSigned, type EdgeAuth } from './edge-auth.ts';
 import { embedAll, embeddingList, embeddingPrompts } from './embeddings.ts';
 import { ModelCacheFullError, type LoadedBase, type ModelCache } from './models.ts';
@@ -45,6 +46,8 @@ export interface BackendAppOptions {
   inFlight: InFlight;
   /** Stops a job this backend runs; false when it runs no such job. */
   cancelJob?: (kind: string, id: string) => boolean;
+  /** The edge's wake: a job was queued, so claim now rather than at the next poll. */
+  wakeJobs?: () => void;
   /** Prometheus text for GET /metrics, and who may read it: the bearer of `token`, or anyone when `open` (local stacks). */
   metrics?: { text(): Promise<string>; contentType: string; token: string | null; open: boolean };
   /** Whether what serving needs is reachable (GET /readyz): object storage and the edge. */
@@ -83,6 +86,10 @@ export function backendApp(opts: BackendAppOptions): Hono {
   app.post('/v1/embeddings', (c) => embeddings(c, opts));
   // The path keeps the wire's first name for jobs (tasks), which the edge's cancel push calls.
   app.post('/internal/v1/tasks/:kind/:id/cancel', (c) => cancel(c, opts));
+  app.post(JOB_WAKE_PATH, (c) => {
+    opts.wakeJobs?.();
+    return c.json({ woken: opts.wakeJobs !== undefined });
+  });
   app.get('/internal/v1/status', (c) =>
     c.json({ ok: true, in_flight: opts.inFlight.count, loaded_adapters: opts.models.loadedAdapters.length }),
   );

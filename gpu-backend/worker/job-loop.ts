@@ -62,7 +62,11 @@ export class JobLoop {
   private readonly running = new Map<string, { job: LeasedJob; done: Promise<Outcome> }>();
   private stopping = false;
   private loopDone: Promise<void> = Promise.resolve();
-  private wake: () => void = () => {};
+  private wake: () => void = () => {
+    this.wakePending = true;
+  };
+  /** A wake that came while no sleep was there to cut short (mid-claim): the next sleep is skipped. */
+  private wakePending = false;
 
   constructor(
     private readonly deps: WorkerDeps,
@@ -87,15 +91,30 @@ export class JobLoop {
     ];
   }
 
-  /** Sleeps `ms`, or less when woken (a job finished, or shutdown). */
+  /** Sleeps `ms`, or less when woken (a job finished, the edge queued one, or shutdown). */
   private sleep(ms: number): Promise<void> {
+    if (this.wakePending) {
+      this.wakePending = false;
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
       const timer = setTimeout(resolve, ms);
       this.wake = () => {
         clearTimeout(timer);
+        this.wake = () => {
+          this.wakePending = true;
+        };
         resolve();
       };
     });
+  }
+
+  /**
+   * The edge queued a job (its wake, contracts/api/jobs.ts JOB_WAKE_PATH): claim now instead of at the next poll.
+   * A wake during a claim is kept for after it, since that claim may have run before the job's row was written.
+   */
+  claimSoon(): void {
+    this.wake();
   }
 
   private async loop(): Promise<void> {

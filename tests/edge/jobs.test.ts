@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { call, createTenant, expectError, expectJson } from './api.ts';
 import { claim, expireLease, heartbeat, jobReport, taskCall, writeProducedAdapter } from './backend-client.ts';
 import { registerBase } from './fixtures.ts';
+import type { LoggedRequest } from './fake-backends.ts';
+import { JOB_WAKE_PATH } from '../../contracts/api/jobs.ts';
 
 const GOOD_JSONL = [
   '{"prompt": "2+2=", "completion": " 4"}',
@@ -268,6 +270,23 @@ describe('fine-tuning jobs', () => {
       cancel_requested: true,
     });
     expect((await taskCall('fine_tuning', job.id, 'complete', { backend_id: 'cancel-worker' })).status).toBe(409);
+  });
+
+  it('wakes the fresh backends when it queues a job, and answers the same when a wake fails', async () => {
+    const t = await tenantWithData();
+    const urls = inject('fakeBackends');
+    await heartbeat('wake-worker', urls[0]);
+    // Nothing listens on port 1: this wake fails, which must not fail the job's creation.
+    await heartbeat('wake-unreachable', 'http://127.0.0.1:1');
+    const job = (await (await createJob(t.key, t.fileId)).json()) as any;
+    expect(job.status).toBe('queued');
+    // The wake is sent after the answer (waitUntil): wait for it to land rather than for a time.
+    for (;;) {
+      const log = (await (await fetch(`${urls[0]}/_log`)).json()) as LoggedRequest[];
+      if (log.some((r) => r.path === JOB_WAKE_PATH && r.signedFor === 'wake-worker')) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect((await claimJob(job.id, 'wake-worker')).id).toBe(job.id);
   });
 
   it('turns a completed job into a ready adapter the tenant can call', async () => {

@@ -51,6 +51,14 @@ export const ArtifactFile = z.strictObject({
     .refine((n) => !n.split('/').includes('..'), 'no ".." segments'),
   bytes: z.number().int().min(0),
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  /**
+   * The file's MD5, which S3-compatible stores (S3, R2, MinIO, s3rver) compute as a single-part object's ETag: the
+   * edge compares the two instead of reading the file again (edge/jobs/artifact-check.ts). Absent in older artifacts.
+   */
+  md5: z
+    .string()
+    .regex(/^[0-9a-f]{32}$/)
+    .optional(),
 });
 export type ArtifactFile = z.infer<typeof ArtifactFile>;
 

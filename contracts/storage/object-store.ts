@@ -32,6 +32,12 @@ export interface ObjectStoreConfig {
 export interface ObjectInfo {
   size: number;
   etag: string | null;
+  /**
+   * The SHA-256 (hex) the store verified when the object was uploaded with one (`put`'s `sha256Hex`; S3, R2 and
+   * MinIO check it and refuse another body), asked for with `head(key, { checksums: true })`; null when the store
+   * keeps none (s3rver) or keeps another kind (a multipart upload's composite checksum, a CRC).
+   */
+  sha256: string | null;
 }
 
 /** Bytes, text, or a stream of known length: a web ReadableStream in workerd, a Node Readable in Node. */
@@ -71,17 +77,31 @@ export class ObjectStore {
     }
   }
 
-  /** Streams need `contentLength`: S3 cannot take a body of unknown length in one PutObject. */
-  async put(key: string, body: PutBody, opts: { contentLength?: number; contentType?: string } = {}): Promise<void> {
+  /**
+   * Streams need `contentLength`: S3 cannot take a body of unknown length in one PutObject. With `sha256Hex` the
+   * store checks the body against it (S3, R2, MinIO; s3rver ignores it) and keeps it for `head`'s `sha256`.
+   */
+  async put(key: string, body: PutBody, opts: { contentLength?: number; contentType?: string; sha256Hex?: string } = {}): Promise<void> {
     await this.s3.send(
-      new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentLength: opts.contentLength, ContentType: opts.contentType }),
+      new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: key,
+        Body: body,
+        ContentLength: opts.contentLength,
+        ContentType: opts.contentType,
+        ChecksumSHA256: opts.sha256Hex ? hexToBase64(opts.sha256Hex) : undefined,
+      }),
     );
   }
 
-  async head(key: string): Promise<ObjectInfo | null> {
+  async head(key: string, opts: { checksums?: boolean } = {}): Promise<ObjectInfo | null> {
     try {
-      const out = await this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
-      return { size: out.ContentLength ?? 0, etag: out.ETag ?? null };
+      const out = await this.s3.send(
+        new HeadObjectCommand({ Bucket: this.bucket, Key: key, ChecksumMode: opts.checksums ? 'ENABLED' : undefined }),
+      );
+      // A composite checksum (multipart) is not the object's SHA-256.
+      const whole = out.ChecksumSHA256 && out.ChecksumType !== 'COMPOSITE' && !out.ChecksumSHA256.includes('-');
+      return { size: out.ContentLength ?? 0, etag: out.ETag ?? null, sha256: whole ? base64ToHex(out.ChecksumSHA256!) : null };
     } catch (err) {
       if (isNotFound(err)) return null;
       throw err;
@@ -192,6 +212,10 @@ function isNotFound(err: unknown): boolean {
 
 function encodeKeyForCopy(key: string): string {
   return key.split('/').map(encodeURIComponent).join('/');
+}
+
+function base64ToHex(b64: string): string {
+  return [...atob(b64)].map((c) => c.charCodeAt(0).toString(16).padStart(2, '0')).join('');
 }
 
 function hexToBase64(hex: string): string {

@@ -2,11 +2,13 @@
  * The check a merge, revert or compression artifact passes before its job may succeed: the manifest written
  * last (contracts/formats/job-artifacts.ts) is there, parses, names this job, and every file it lists is in
  * storage with its size and SHA-256; a reversible basis's manifest and tensor header match the merge it
- * claims to be. Each failure is an InvalidInputError whose message says what is wrong, for the job's error.
+ * claims to be. A file is read again only where the store vouches for neither its SHA-256 nor its MD5 (storedAsListed).
+ * Each failure is an InvalidInputError whose message says what is wrong, for the job's error.
  */
 import { invalid } from '../../contracts/formats/errors.ts';
 import {
   ARTIFACT_MANIFEST,
+  type ArtifactFile,
   ArtifactManifest,
   BASIS_MANIFEST,
   BASIS_TENSORS,
@@ -15,7 +17,7 @@ import {
   type ReversibleFloatBits,
 } from '../../contracts/formats/job-artifacts.ts';
 import { headerLength, parseSafetensorsHeader } from '../../contracts/formats/safetensors.ts';
-import type { ObjectStore } from '../../contracts/storage/object-store.ts';
+import type { ObjectInfo, ObjectStore } from '../../contracts/storage/object-store.ts';
 import { describeIssues } from '../../contracts/api/zod-issues.ts';
 
 /** A basis.json is a few KB per module; more is not a manifest. */
@@ -42,6 +44,25 @@ async function sha256Of(store: ObjectStore, key: string): Promise<string | null>
   const digest = new crypto.DigestStream('SHA-256');
   await object.body.pipeTo(digest);
   return [...new Uint8Array(await digest.digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** A single-part object's ETag as the store's MD5 of its bytes (hex); null for any other kind of ETag. */
+function etagMd5(etag: string | null): string | null {
+  const md5 = etag?.replace(/"/g, '').toLowerCase() ?? '';
+  return /^[0-9a-f]{32}$/.test(md5) ? md5 : null;
+}
+
+/**
+ * Whether the stored object holds the bytes the manifest lists, reading it again only when the store vouches for
+ * neither digest. A SHA-256 the store verified at upload decides alone. An MD5 ETag equal to the listed MD5 shows
+ * the store holds the bytes the backend hashed (an MD5 collision would take a backend forging its own artifact,
+ * which a correct manifest would let it do anyway); an ETag that differs may be no MD5 at all (SSE-KMS,
+ * multipart), so the file is then read and hashed, as for a store that vouches for nothing.
+ */
+async function storedAsListed(store: ObjectStore, key: string, info: ObjectInfo, file: ArtifactFile): Promise<boolean> {
+  if (info.sha256 !== null) return info.sha256 === file.sha256;
+  if (file.md5 !== undefined && etagMd5(info.etag) === file.md5) return true;
+  return (await sha256Of(store, key)) === file.sha256;
 }
 
 /**
@@ -74,7 +95,7 @@ export async function publishedArtifact(
   const missing = required.filter((name) => !listed.has(name));
   if (missing.length) invalid('bad_artifact', `${ARTIFACT_MANIFEST} does not list ${missing.join(', ')}.`, 'output_prefix');
   for (const file of manifest.files) {
-    const info = await store.head(outputPrefix + file.name);
+    const info = await store.head(outputPrefix + file.name, { checksums: true });
     if (!info) invalid('output_incomplete', `${file.name} is listed in ${ARTIFACT_MANIFEST} but not in storage.`, 'output_prefix');
     if (info.size !== file.bytes)
       invalid(
@@ -83,7 +104,7 @@ export async function publishedArtifact(
         'output_prefix',
       );
     if (hashedElsewhere.includes(file.name)) continue;
-    if ((await sha256Of(store, outputPrefix + file.name)) !== file.sha256)
+    if (!(await storedAsListed(store, outputPrefix + file.name, info, file)))
       invalid(
         'output_incomplete',
         `${file.name} does not have the SHA-256 its manifest lists; it was replaced after the manifest.`,

@@ -9,7 +9,8 @@
  *    the backend's CPU over it, and the backend's own split of the job from the line it logs when the job ends
  *    (worker/job-phases.ts): fetch, parse, the compute thread (thread_io: the members copied in and the files back;
  *    thread_start; merge; serialize), publish, complete (the edge's check). "before the claim" is the rest: the
- *    claim poll's wait and the bench's own polling (at most 50 ms).
+ *    edge's wake reaching the backend (or, for a backend without it, the claim poll's wait) and the bench's own
+ *    polling (at most 50 ms).
  *  - Then, in turn, the same merge in this process on the same members (mergeArtifact, as the compute thread runs it):
  *    the algebra alone, with its serialization, and its CPU.
  *  - The basis tensors' SHA-256 from the job's manifest, and whether the in-process merge wrote the same bytes.

@@ -3,16 +3,15 @@
  * (`node --cpu-prof --import tsx bench/published-profile.ts [pool|inline|threads] [rounds]`): `pool` builds merges as
  * the product does (the fit on the float64 threads) and reverts two tasks (the first revert of a merge also stacks its parts); `inline` fits every module on this thread
  * (same arithmetic), so a profile of the main thread shows the fit's parts; `threads` builds merges as `pool` does
- * and prints each thread's CPU (/proc/self/task: this thread first, V8's helpers, the float64 threads). Prints wall
- * and process CPU per round.
+ * and prints each thread's CPU, its system part and its minor page faults (/proc/self/task: this thread first, V8's
+ * helpers, the float64 threads). Prints wall and process CPU per round.
  */
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { loadEigenKernels } from '../gpu-backend/lowrank/eigen-kernels.ts';
 import { factorModule } from '../gpu-backend/lowrank/reversible-factor.ts';
 import { buildReversibleMerge, revertTask } from '../gpu-backend/lowrank/reversible.ts';
 import { alignMembers } from '../gpu-backend/lowrank/reversible-types.ts';
 import { randomMembers } from './merge-random.ts';
-import { ownCpuMs } from './proc-stats.ts';
 
 const mode = process.argv[2] ?? 'pool';
 const rounds = Number(process.argv[3] ?? 3);
@@ -22,8 +21,17 @@ const cpu = () => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1e6;
 };
-/** CPU ms of each of this process' threads, by thread id. */
-const threadCpu = () => new Map(readdirSync('/proc/self/task').map((tid) => [tid, ownCpuMs(`self/task/${tid}`)]));
+/** Per thread (by id): CPU ticks (user + system), system ticks and minor faults, /proc/self/task/<tid>/stat's fields 14, 15 and 10. */
+const threadStats = () =>
+  new Map(
+    readdirSync('/proc/self/task').map((tid) => {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return [tid, [Number(f[11]) + Number(f[12]), Number(f[12]), Number(f[7])]] as const;
+    }),
+  );
+/** Ticks of /proc's CPU times in ms (USER_HZ is 100 on Linux). */
+const TICK_MS = 10;
 for (let round = 0; round < rounds; round++) {
   const t = performance.now();
   const c = cpu();
@@ -32,13 +40,16 @@ for (let round = 0; round < rounds; round++) {
     console.log(`inline fit: ${((performance.now() - t) / 1000).toFixed(3)} s wall, ${(cpu() - c).toFixed(3)} CPU-s`);
     continue;
   }
-  const before = threadCpu();
+  const before = threadStats();
   const merge = await buildReversibleMerge(members, { construction: 'factor', basisSize: 4 });
   const wall = (performance.now() - t) / 1000;
   const used = cpu() - c;
   if (mode === 'threads') {
-    const busy = [...threadCpu()].map(([tid, ms]) => ms - (before.get(tid) ?? 0)).filter((ms) => ms > 0);
-    console.log(`merge: ${wall.toFixed(3)} s wall, ${used.toFixed(3)} CPU-s; CPU ms by thread ${busy.join(' ')}`);
+    const busy = [...threadStats()]
+      .map(([tid, now]) => now.map((v, i) => v - (before.get(tid)?.[i] ?? 0)))
+      .filter(([ticks, , faults]) => ticks > 0 || faults > 1000)
+      .map(([ticks, sys, faults]) => `${ticks * TICK_MS}/${sys * TICK_MS}/${faults}`);
+    console.log(`merge: ${wall.toFixed(3)} s wall, ${used.toFixed(3)} CPU-s; by thread CPU ms/system ms/minor faults ${busy.join(' ')}`);
     continue;
   }
   // A merge's first revert also stacks its parts in float32 (kept for the next); the second is what a revert costs.

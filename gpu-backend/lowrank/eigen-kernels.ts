@@ -136,20 +136,22 @@ export class EigenKernels {
   }
 
   /**
-   * μ (positions×r), V (positions×p·r) and C (positions×n·p) of the positions laid out, copied into `into` where
-   * given (arrays of those lengths), else into new arrays; `finite`: whether every value gathered was finite.
+   * μ (positions×r), V (positions×p·r) and C (positions×n·p) of the positions laid out, rounded to float32 (as the
+   * artifact stores them) into `into` where given (arrays of those lengths), else into new arrays; `finite`:
+   * whether every value gathered was finite.
    */
-  fitResults(into?: { mu: Float64Array; basis: Float64Array; coef: Float64Array }): {
-    mu: Float64Array;
-    basis: Float64Array;
-    coef: Float64Array;
+  fitResults(into?: { mu: Float32Array; basis: Float32Array; coef: Float32Array }): {
+    mu: Float32Array;
+    basis: Float32Array;
+    coef: Float32Array;
     finite: boolean;
   } {
     const { at } = this.fit!;
     const buffer = this.k.memory.buffer;
-    const part = (from: number, to: number, target?: Float64Array) => {
-      if (!target) return new Float64Array(buffer.slice(from, to));
-      target.set(new Float64Array(buffer, from, (to - from) / 8));
+    const part = (from: number, to: number, target?: Float32Array) => {
+      const fit = new Float64Array(buffer, from, (to - from) / 8);
+      if (!target) return new Float32Array(fit);
+      target.set(fit);
       return target;
     };
     return {

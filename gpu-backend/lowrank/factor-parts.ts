@@ -1,20 +1,22 @@
 /**
- * The parts of a factor-space merge (reversible-factor.ts) as a merge keeps them: laid out per merge in shared
- * memory that the float64 threads write, and whether their means are finite (which tells whether every member value
+ * The parts of a factor-space merge (reversible-factor.ts) as a merge keeps them: in float32, as its artifact stores
+ * them (the fit computes in float64 and rounds each part once, where it is written), laid out per merge in shared
+ * memory that the float64 threads write; and whether their means are finite (which tells whether every member value
  * was).
  */
-import type { Mat } from './linalg.ts';
+import type { F32Mat } from './gemm-runner.ts';
 import type { AlignedModule, MergedModule } from './reversible-types.ts';
 
 /** A factor-space module's parts (see the header). */
-export type FactorParts = Record<'muB' | 'basisB' | 'coefB' | 'muA' | 'basisA' | 'coefA', Mat>;
+export type FactorParts = Record<'muB' | 'basisB' | 'coefB' | 'muA' | 'basisA' | 'coefA', F32Mat>;
 
 /** Bytes of shared memory the parts of one merge take at most per buffer (a Llama-3-8B-shape merge has ~2.3 GB). */
 const PARTS_BUFFER_MAX = 2 ** 30;
 
 /**
  * The parts of each slot with the members as stored, laid out (zeroed) in a few shared buffers, which the threads
- * write and the merge keeps: the parts of a merge are most of the bytes it makes (279 MB at the 135M shape), and
+ * write and the merge keeps: the parts of a merge are most of the bytes it makes (140 MB at the 135M shape; in
+ * float64 they were 279 MB, and the first writes into those fresh pages were 15–20% of the threads' time), and
  * a fresh buffer per part, sent back from a thread, added them to V8's external memory in ~1 MB steps, each
  * ~64 MB of which set off a full collection on this thread.
  */
@@ -28,7 +30,7 @@ export function sharedParts(slots: AlignedModule[], p: number): Map<AlignedModul
       [positions, r * p],
       [positions, p * n],
     ]);
-    return [{ slot, mats: sides.flat(), bytes: 8 * (slot.out + slot.in) * (r + r * p + p * n) }];
+    return [{ slot, mats: sides.flat(), bytes: 4 * (slot.out + slot.in) * (r + r * p + p * n) }];
   });
   const out = new Map<AlignedModule, FactorParts>();
   let buffer: SharedArrayBuffer | null = null;
@@ -42,8 +44,8 @@ export function sharedParts(slots: AlignedModule[], p: number): Map<AlignedModul
       at = 0;
     }
     const [muB, basisB, coefB, muA, basisA, coefA] = mats.map(([rows, cols]) => {
-      const data = new Float64Array(buffer!, at, rows * cols);
-      at += 8 * rows * cols;
+      const data = new Float32Array(buffer!, at, rows * cols);
+      at += 4 * rows * cols;
       return { rows, cols, data };
     });
     out.set(slot, { muB, basisB, coefB, muA, basisA, coefA });
@@ -62,7 +64,7 @@ export function markFiniteMeans(module: MergedModule): void {
 /**
  * Whether every position's mean μ (muB, muA) is finite. μ averages the n members' values at its position, and every
  * member value lies at one position, so μ is finite exactly where they all are (n float32 values times a finite
- * scale cannot overflow a float64 sum). The fit tells as it goes (the traces of X − μ); a module it did not tell of
+ * scale cannot overflow a float64 sum; their mean, rounded to float32, is at most a member value times the scale). The fit tells as it goes (the traces of X − μ); a module it did not tell of
  * is scanned.
  */
 export function factorMeansFinite(modules: MergedModule[]): boolean {

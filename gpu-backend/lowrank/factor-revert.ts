@@ -12,7 +12,7 @@ import { float32Of, hasFloat32Twin } from './float32-twin.ts';
 import { onRuntime } from './gemm-runner.ts';
 import { familiesOf } from './module-families.ts';
 import { rebuildFactor32 } from './reversible-factor.ts';
-import type { ReversibleMerge } from './reversible-types.ts';
+import type { PartMat, ReversibleMerge } from './reversible-types.ts';
 import type { Factors32 } from './shared-revert.ts';
 import { growTo, instantiateWat, type KernelMemory } from './wat-module.ts';
 
@@ -127,11 +127,20 @@ async function kernelOf(merge: ReversibleMerge, family: Family, n: number): Prom
       parts.forEach((x, l) => {
         const m = x[`${name}${suffix}`];
         const size = m.rows * m.cols;
-        // Converted in place unless a float32 copy is kept (the same values).
-        new Float32Array(k.memory.buffer, sides[side][name] + 4 * l * size, size).set(hasFloat32Twin(m) ? float32Of(m) : m.data);
+        new Float32Array(k.memory.buffer, sides[side][name] + 4 * l * size, size).set(float32Values(m));
       });
     }
   return { k, sides };
+}
+
+/**
+ * A part's values for a float32 stack: as built (float32), else a decoded merge's float64 part by its kept float32
+ * copy where it has one, else as it is (converted by the stack's `set`; the same values).
+ */
+function float32Values(m: PartMat): Float32Array | Float64Array {
+  if (m.data instanceof Float32Array) return m.data;
+  const wide = { rows: m.rows, cols: m.cols, data: m.data };
+  return hasFloat32Twin(wide) ? float32Of(wide) : m.data;
 }
 
 /** μ + Σⱼ Vⱼ·C[task, j] per position; B's side as [L, P, r], A's side transposed to [L, r, P] (a copy: the next revert reuses the memory). */

@@ -14,7 +14,7 @@ import { gemm } from './gemm-runner.ts';
 import { matmulNT, svd, zeros, type Mat } from './linalg.ts';
 import { basisTimes, spanBasis } from './span-basis.ts';
 import { symEig } from './symmetric-eigen.ts';
-import { memberCount, slotOf, stack, type AlignedModule, type MergedModule } from './reversible-types.ts';
+import { float64Parts, memberCount, slotOf, stack, type AlignedModule, type MergedModule } from './reversible-types.ts';
 
 export async function buildDeltaModules(aligned: AlignedModule[], p: number, basisRank?: number): Promise<MergedModule[]> {
   const modules: MergedModule[] = [];
@@ -62,7 +62,7 @@ export async function buildDeltaModules(aligned: AlignedModule[], p: number, bas
 
 /** Task `task`'s factors from a delta-space module: [cᵢ₁·b₁ … cᵢₚ·bₚ] and the stacked a (rank p·t). */
 export function rebuildDelta(module: MergedModule, task: number): { b: Mat; a: Mat } {
-  const { b, a, coef } = module.parts;
+  const { b, a, coef } = float64Parts(module);
   const p = coef.cols;
   const t = b.cols / p;
   const out = zeros(b.rows, b.cols);
@@ -77,7 +77,7 @@ export function rebuildDelta(module: MergedModule, task: number): { b: Mat; a: M
 
 /** The mean task delta Σₖ c̄ₖ·Dₖ, with c̄ the mean coefficient row. */
 export function meanDelta(module: MergedModule): { b: Mat; a: Mat } {
-  const { coef } = module.parts;
+  const { coef } = float64Parts(module);
   const n = coef.rows;
   const mean = zeros(1, coef.cols);
   for (let i = 0; i < n; i++) for (let k = 0; k < coef.cols; k++) mean.data[k] += coef.data[i * coef.cols + k] / n;

@@ -13,6 +13,7 @@
  * column.
  */
 import type { AdapterModule } from '../../contracts/formats/adapter.ts';
+import type { F32Mat } from './gemm-runner.ts';
 import { svdOfProduct, zeros, type Mat } from './linalg.ts';
 import type { DeltaFactors } from './peft-adapter.ts';
 import { eigenInPlace, eigenWork } from './symmetric-eigen.ts';
@@ -20,7 +21,15 @@ import { eigenKernels, type EigenKernels } from './eigen-kernels.ts';
 import { inWindow, MODULES_IN_FLIGHT, onThread } from './float64-pool.ts';
 import { type FactorParts, markFiniteMeans, sharedParts } from './factor-parts.ts';
 import { SharedFloats } from './shared-floats.ts';
-import { memberCount, memberFactors, slotOf, type AlignedModule, type MergedModule, type ModuleSlot } from './reversible-types.ts';
+import {
+  memberCount,
+  memberFactors,
+  slotOf,
+  type AlignedModule,
+  type MergedModule,
+  type ModuleSlot,
+  type PartMat,
+} from './reversible-types.ts';
 
 /** A module slot with the members' modules as stored, as a float64 thread takes it (structured clone). */
 type StoredSlot = ModuleSlot & { stored: (AdapterModule | null)[] };
@@ -204,8 +213,8 @@ function fitPositions(
   r: number,
   p: number,
   kernels: EigenKernels | null = eigenKernels(),
-  into?: { mu: Mat; basis: Mat; coef: Mat },
-): { mu: Mat; basis: Mat; coef: Mat; finite: boolean } {
+  into?: { mu: F32Mat; basis: F32Mat; coef: F32Mat },
+): { mu: F32Mat; basis: F32Mat; coef: F32Mat; finite: boolean } {
   const n = sources.length;
   if (
     into &&
@@ -237,10 +246,10 @@ function fitPositions(
       finite: parts.finite,
     };
   }
-  // Parts laid out by sharedParts are zeroed (fresh shared memory).
-  const mu = into?.mu ?? zeros(positions, r);
-  const basis = into?.basis ?? zeros(positions, r * p);
-  const coef = into?.coef ?? zeros(positions, p * n);
+  // In float64, each part rounded to float32 once at the end, as the kernels' parts are: V is summed where it lies.
+  const mu = zeros(positions, r);
+  const basis = zeros(positions, r * p);
+  const coef = zeros(positions, p * n);
   const md = mu.data;
   const bd = basis.data;
   const cd = coef.data;
@@ -350,7 +359,12 @@ function fitPositions(
       }
     }
   }
-  return { mu, basis, coef, finite: nonFinite === 0 };
+  const rounded = (part: Mat, target?: F32Mat): F32Mat => {
+    if (!target) return { rows: part.rows, cols: part.cols, data: new Float32Array(part.data) };
+    target.data.set(part.data);
+    return target;
+  };
+  return { mu: rounded(mu, into?.mu), basis: rounded(basis, into?.basis), coef: rounded(coef, into?.coef), finite: nonFinite === 0 };
 }
 
 /**
@@ -375,7 +389,16 @@ function gather(src: PositionSource, from: number, count: number, x: Float64Arra
 }
 
 /** Writes μ + V·C[:, task] of every position into `out` at pos·posStride + k·kStride. */
-function rebuildSide(mu: Mat, basis: Mat, coef: Mat, task: number, n: number, out: Float32Array, posStride: number, kStride: number): void {
+function rebuildSide(
+  mu: PartMat,
+  basis: PartMat,
+  coef: PartMat,
+  task: number,
+  n: number,
+  out: Float32Array,
+  posStride: number,
+  kStride: number,
+): void {
   const positions = mu.rows;
   const r = mu.cols;
   const p = basis.cols / r;

@@ -18,7 +18,7 @@ import { balancedSplit, numericalRank } from './balanced-split.ts';
 import { gemm } from './gemm-runner.ts';
 import { matmulNT, svd, transpose, zeros, type Mat } from './linalg.ts';
 import { type CoreFit, coreSpace, expand, expandFactored, fitBudgeted, fitCore, maxRank, taskWeights } from './core-space.ts';
-import { memberCount, reusingStacks, slotOf, type AlignedModule, type MergedModule } from './reversible-types.ts';
+import { float64Parts, memberCount, reusingStacks, slotOf, type AlignedModule, type MergedModule } from './reversible-types.ts';
 import { inWindow, MODULES_IN_FLIGHT } from './float64-pool.ts';
 
 export async function buildSharedModules(aligned: AlignedModule[], p: number, fullFloats: number, iters = 2): Promise<MergedModule[]> {
@@ -48,7 +48,7 @@ async function sharedModules(aligned: AlignedModule[], p: number, fullFloats: nu
  * re-split through the SVD of Σᵢ to its numerical rank.
  */
 export async function rebuildShared(module: MergedModule, task: number, compact: boolean): Promise<{ b: Mat; a: Mat }> {
-  const { u, v, cores, coreB, coreA } = module.parts;
+  const { u, v, cores, coreB, coreA } = float64Parts(module);
   const k = u.cols;
   if (coreB) {
     const r = coreB.cols / k;
@@ -62,7 +62,7 @@ export async function rebuildShared(module: MergedModule, task: number, compact:
 
 /** The mean task delta U·mean(Σᵢ)·Vᵀ. */
 export function meanShared(module: MergedModule): Promise<{ b: Mat; a: Mat }> {
-  const { u, v, cores, coreB, coreA } = module.parts;
+  const { u, v, cores, coreB, coreA } = float64Parts(module);
   const k = u.cols;
   const mean = zeros(k, k);
   if (coreB) {

@@ -27,9 +27,22 @@ export interface ModuleSlot {
   in: number;
 }
 
+/**
+ * A stored matrix of a merge: float64 where the construction computes and keeps its parts in float64 (shared, delta,
+ * and every decoded merge), float32 where it writes them as its artifact stores them (factor, as built).
+ */
+export type PartMat = Mat | F32Mat;
+
 export interface MergedModule extends ModuleSlot {
   /** The construction's matrices for this module, by name (see each construction's file for the names). */
-  parts: Record<string, Mat>;
+  parts: Record<string, PartMat>;
+}
+
+/** A module's parts where its construction keeps them in float64 (shared, delta); throws on float32 parts. */
+export function float64Parts(m: { path: string; parts: Record<string, PartMat> }): Record<string, Mat> {
+  for (const [name, part] of Object.entries(m.parts))
+    if (!(part.data instanceof Float64Array)) throw new Error(`${m.path}.${name} is not float64: it is not a shared or delta merge's part`);
+  return m.parts as Record<string, Mat>;
 }
 
 export interface MergedTask {
@@ -124,7 +137,7 @@ export function fullFloats(members: Member[]): number {
 }
 
 /** Floats stored by a merge: every part of every module. */
-export function storedFloats(modules: { parts: Record<string, Mat> }[]): number {
+export function storedFloats(modules: { parts: Record<string, PartMat> }[]): number {
   let total = 0;
   for (const m of modules) for (const part of Object.values(m.parts)) total += part.rows * part.cols;
   return total;

@@ -8,6 +8,7 @@ import type { JointBasis } from './joint.ts';
 import type { Mat } from './linalg.ts';
 import type { ReversibleMerge } from './reversible.ts';
 import type { SharedBasis, SharedBasisModule } from './serving-form.ts';
+import { float64Parts } from './reversible-types.ts';
 
 const fromMerges = new WeakMap<object, SharedBasis>();
 
@@ -19,7 +20,7 @@ export function sharedBasisOfMerge(merge: ReversibleMerge): SharedBasis {
   if (!basis) {
     const n = merge.tasks.length;
     const modules = merge.modules.map((m) => {
-      const { u, v, cores, coreB, coreA } = m.parts;
+      const { u, v, cores, coreB, coreA } = float64Parts(m);
       const k = u.cols;
       // Σᵢ = Pᵢ·Qᵢᵀ where the merge kept the core factored (Pᵢ, Qᵢ k×r).
       const core = (i: number, row: number, col: number) => {

@@ -15,7 +15,7 @@ import { float32Of } from './float32-twin.ts';
 import { gemmStacked32, onRuntime } from './gemm-runner.ts';
 import { svd, type Mat } from './linalg.ts';
 import { familiesOf } from './module-families.ts';
-import type { MergedModule, ReversibleMerge } from './reversible-types.ts';
+import { float64Parts, type MergedModule, type ReversibleMerge } from './reversible-types.ts';
 
 /** A rebuilt module: B (out×rank) and A (rank×in), row-major float32, as an adapter holds them. */
 export interface Factors32 {
@@ -51,7 +51,7 @@ const familiesOfMerge = (merge: ReversibleMerge) =>
 
 /** Xᵢ (k×c) and Yᵢᵀ (c×k), row-major float64: the small per-task matrices of one module. */
 function taskMatrices(m: MergedModule, task: number, compact: boolean): { k: number; c: number; x: Float64Array; yT: Float64Array } {
-  const { u, cores, coreB, coreA } = m.parts;
+  const { u, cores, coreB, coreA } = float64Parts(m);
   const k = u.cols;
   if (coreB) {
     const c = coreB.cols / k;
@@ -137,7 +137,7 @@ function stackBases(merge: ReversibleMerge, family: Family): void {
   const u = new Float32Array(L * rows * kmax);
   const vT = new Float32Array(L * kmax * cols);
   family.members.forEach((i, l) => {
-    const { u: ui, v: vi } = merge.modules[i].parts;
+    const { u: ui, v: vi } = float64Parts(merge.modules[i]);
     const k = ui.cols;
     const u32 = float32Of(ui);
     if (k === kmax) u.set(u32, l * rows * kmax);
@@ -152,7 +152,7 @@ function stackBases(merge: ReversibleMerge, family: Family): void {
 
 /** A small module in float64 JS: B = U·X, A = Yᵀ·Vᵀ, rounded to float32 once. */
 function inJs(m: MergedModule, { k, c, x, yT }: { k: number; c: number; x: Float64Array; yT: Float64Array }): Factors32 {
-  const { u, v } = m.parts as { u: Mat; v: Mat };
+  const { u, v } = float64Parts(m);
   const b = new Float32Array(m.out * c);
   const acc = new Float64Array(c);
   for (let o = 0; o < m.out; o++) {

@@ -7,7 +7,7 @@ import { REVERSIBLE_FLOAT_BITS, type ReversibleFloatBits } from '../../contracts
 import { floatBitsToHalf, floatToHalf, halfToFloat, type Tensor } from '../../contracts/formats/safetensors.ts';
 import { rewritten } from './float32-twin.ts';
 import type { Mat } from './linalg.ts';
-import { storedFloats } from './reversible-types.ts';
+import { type PartMat, storedFloats } from './reversible-types.ts';
 
 /** The largest finite float16. */
 const HALF_MAX = 65504;
@@ -19,7 +19,7 @@ export function checkFloatBits(bits: number): ReversibleFloatBits {
 }
 
 /** Rounds every part to float16 in place (bits 16), or refuses a value float16 cannot hold; bits 32 keeps them. */
-export function roundParts(modules: { path: string; parts: Record<string, Mat> }[], bits: ReversibleFloatBits): void {
+export function roundParts(modules: { path: string; parts: Record<string, PartMat> }[], bits: ReversibleFloatBits): void {
   if (bits === 32) return;
   for (const m of modules) {
     for (const [name, part] of Object.entries(m.parts)) {
@@ -33,14 +33,14 @@ export function roundParts(modules: { path: string; parts: Record<string, Mat> }
           );
         d[i] = halfToFloat(floatToHalf(d[i]));
       }
-      rewritten(part);
+      if (d instanceof Float64Array) rewritten({ rows: part.rows, cols: part.cols, data: d });
     }
   }
 }
 
 /** Bytes stored over the bytes of keeping every member in float32 (what a merge's `storage` reports). */
 export function storageFraction(merge: {
-  modules: { parts: Record<string, Mat> }[];
+  modules: { parts: Record<string, PartMat> }[];
   fullFloats: number;
   floatBits?: ReversibleFloatBits;
 }): number {
@@ -48,10 +48,11 @@ export function storageFraction(merge: {
 }
 
 /** A part as a safetensors tensor of the merge's precision (F16 keeps raw half bit patterns). */
-export function partTensor(mat: Mat, bits: ReversibleFloatBits): Tensor {
+export function partTensor(mat: PartMat, bits: ReversibleFloatBits): Tensor {
   const shape = [mat.rows, mat.cols];
   // The typed-array constructor rounds as Float32Array.from does, at about a quarter of its time (a 1B merge's
-  // parts took ~0.5 s to encode).
+  // parts took ~0.5 s to encode). Float32 parts are copied too: they are views of the merge's shared memory, which
+  // a transfer list would refuse.
   const single = new Float32Array(mat.data);
   if (bits === 32) return { dtype: 'F32', shape, data: single };
   const singleBits = new Uint32Array(single.buffer);

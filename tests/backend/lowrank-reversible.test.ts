@@ -31,9 +31,10 @@ import {
   type ReversibleMerge,
 } from '../../gpu-backend/lowrank/reversible.ts';
 import { memberSquaredNorms } from '../../gpu-backend/lowrank/member-norms.ts';
+import { buildFactorModules, FACTOR_POOL_MIN, factorModule } from '../../gpu-backend/lowrank/reversible-factor.ts';
 import { buildSharedModules } from '../../gpu-backend/lowrank/reversible-shared.ts';
-import { type AlignedModule, alignMembers, fullFloats, slotOf } from '../../gpu-backend/lowrank/reversible-types.ts';
-import { FIXTURE, invalidInputOf } from './helpers.ts';
+import { type AlignedModule, alignMembers, float64Parts, fullFloats, slotOf } from '../../gpu-backend/lowrank/reversible-types.ts';
+import { FIXTURE, invalidInputOf, randomMat } from './helpers.ts';
 
 const CONFIG: ModelConfig = parseModelConfig(JSON.parse(await readFile(join(FIXTURE, 'base', 'config.json'), 'utf8')));
 
@@ -217,7 +218,8 @@ test('a shared merge built on the runtime keeps no float32 copy of its bases bes
   const was = setRuntimeMinMacs(0);
   try {
     const merge = await buildReversibleMerge(mixedMembers(), { construction: 'shared', basisSize: 2 });
-    for (const m of merge.modules) for (const part of [m.parts.u, m.parts.v]) expect(float32Of(part)).not.toBe(float32Of(part));
+    for (const m of merge.modules)
+      for (const part of [float64Parts(m).u, float64Parts(m).v]) expect(float32Of(part)).not.toBe(float32Of(part));
   } finally {
     setRuntimeMinMacs(was);
   }
@@ -265,6 +267,30 @@ test('a factor-space merge reverts a module family per run on the runtime, or in
       }
     }
   }
+});
+
+test('a factor-space merge keeps its parts in float32, on a thread and in place, as its artifact stores them: decoded, the same values and reverts', async () => {
+  const members = mixedMembers();
+  for (const construction of ['factor', 'factor_svd'] as const) {
+    const merge = await buildReversibleMerge(members, { construction, basisSize: 2 });
+    const { manifest, tensors } = encodeReversibleMerge(merge);
+    const back = decodeReversibleMerge(JSON.parse(JSON.stringify(manifest)), decodeSafetensors(encodeSafetensors(tensors)).tensors);
+    merge.modules.forEach((m, i) => {
+      for (const [name, part] of Object.entries(m.parts)) {
+        expect(part.data).toBeInstanceOf(Float32Array);
+        expect(Float64Array.from(part.data)).toEqual(back.modules[i].parts[name].data);
+      }
+    });
+    for (const m of members) expect(await revertTask(back, m.name)).toEqual(await revertTask(merge, m.name));
+  }
+  // A module of FACTOR_POOL_MIN positions is fitted on a float64 thread, into the merge's shared parts.
+  const out = FACTOR_POOL_MIN;
+  const factor = (r: number, seed: number) => ({ ...slot, b: randomMat(out, r, seed), a: randomMat(r, 8, seed + 100) });
+  const slot = { layer: 0, projection: 'q_proj' as const, path: modulePath(0, 'q_proj'), out, in: 8 };
+  const aligned: AlignedModule = { ...slot, factors: [factor(4, 1), factor(3, 2), factor(4, 3)] };
+  const [threaded] = await buildFactorModules([aligned], 2, false);
+  for (const part of Object.values(threaded.parts)) expect(part.data).toBeInstanceOf(Float32Array);
+  expect(threaded.parts).toEqual(factorModule(aligned, 2, false).parts);
 });
 
 test('the published factor construction stores (p(r+n)+r)/(rn) of the n adapters per position', async () => {

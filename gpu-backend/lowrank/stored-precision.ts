@@ -6,7 +6,6 @@ import { invalid } from '../../contracts/formats/errors.ts';
 import { REVERSIBLE_FLOAT_BITS, type ReversibleFloatBits } from '../../contracts/formats/job-artifacts.ts';
 import { floatBitsToHalf, floatToHalf, halfToFloat, type Tensor } from '../../contracts/formats/safetensors.ts';
 import { rewritten } from './float32-twin.ts';
-import type { Mat } from './linalg.ts';
 import { type PartMat, storedFloats } from './reversible-types.ts';
 
 /** The largest finite float16. */

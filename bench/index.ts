@@ -7,6 +7,7 @@
  */
 import { parseEnginePrecision, useEnginePrecision } from '../gpu-backend/engine/precision.ts';
 import { executionProviderInUse, parseExecutionProvider, swiftShaderInUse, useExecutionProvider } from '../gpu-backend/engine/providers.ts';
+import { MERGE_HEAP_OPTION } from '../gpu-backend/worker/merge-heap.ts';
 
 const benches: Record<string, () => Promise<{ run: (quick: boolean) => Promise<Record<string, unknown>> }>> = {
   engine: () => import('./engine.ts'),
@@ -38,6 +39,14 @@ const [name, ...flags] = process.argv.slice(2);
 if (!name || !(name in benches)) {
   console.error(`usage: npm run bench -- <${Object.keys(benches).join('|')}> [--quick]`);
   process.exit(2);
+}
+// Benches that merge on their own main thread run it with the heap the backend gives its compute thread
+// (merge-heap.ts), which V8 sets only when it starts an isolate: so this process starts again with it.
+const mergesHere = new Set(['merge', 'merge-job']);
+if (mergesHere.has(name) && !process.execArgv.includes(MERGE_HEAP_OPTION)) {
+  const { spawnSync } = await import('node:child_process');
+  const again = spawnSync(process.execPath, [MERGE_HEAP_OPTION, ...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit' });
+  process.exit(again.status ?? 1);
 }
 await useExecutionProvider(parseExecutionProvider(process.env.EXECUTION_PROVIDER));
 const swiftShader = swiftShaderInUse();

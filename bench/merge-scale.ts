@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 import { gemmCounters } from '../gpu-backend/lowrank/gemm-runner.ts';
 import type { Member } from '../gpu-backend/lowrank/members.ts';
 import { buildReversibleMerge, revertTask } from '../gpu-backend/lowrank/reversible.ts';
+import { MERGE_HEAP_OPTION } from '../gpu-backend/worker/merge-heap.ts';
 import { withPeak } from './measure.ts';
 import { randomMembers } from './merge-random.ts';
 
@@ -35,11 +36,12 @@ export interface ChildMerge {
 
 /**
  * Runs one 8B-shape merge in a fresh process (merge-peak-child.ts) and returns its own peak RSS: this process has
- * loaded models and run every other merge by then, so its RSS says nothing about one merge.
+ * loaded models and run every other merge by then, so its RSS says nothing about one merge. The process has the
+ * heap the backend's compute thread merges in (merge-heap.ts), so the peak is the product's.
  */
 export async function mergeAlone(kind: 'rmm_shared' | 'ties', layers: number): Promise<ChildMerge> {
   const child = fileURLToPath(new URL('./merge-peak-child.ts', import.meta.url));
-  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', child, kind, String(layers)], {
+  const { stdout } = await promisify(execFile)(process.execPath, [MERGE_HEAP_OPTION, '--import', 'tsx', child, kind, String(layers)], {
     maxBuffer: 1 << 20,
   });
   return JSON.parse(stdout.trim().split('\n').at(-1) ?? '');

@@ -10,6 +10,7 @@ import { executionProviderInUse } from '../engine/providers.ts';
 import type { ComputeInput } from './artifact-compute.ts';
 import type { Built } from './artifact-job.ts';
 import { epochMs, type JobPhases } from './job-phases.ts';
+import { mergeHeapForNewThreads } from './merge-heap.ts';
 
 interface Answer {
   built?: Built;
@@ -33,6 +34,8 @@ function transferables(input: ComputeInput): ArrayBuffer[] {
  */
 export async function computeInThread(load: () => Promise<ComputeInput>, signal: AbortSignal, phases?: JobPhases): Promise<Built> {
   signal.throwIfAborted();
+  // Before the thread exists: V8 sizes its heap when it creates it (merge-heap.ts says why).
+  mergeHeapForNewThreads();
   // Its own loader (tsx, registered by the thread), not the parent's flags.
   // The thread's products run on the provider the backend chose (module state does not cross threads).
   const worker = new Worker(new URL('./artifact-thread.js', import.meta.url), {

@@ -3,7 +3,7 @@ import { matmul, matmulTN, matmulTNTransient, rowBlock, transpose, zeros, type M
 import { coreGrams, coreGramTimes, pairProductsLent, type StackedCore } from './core-grams.ts';
 import { spanBasis } from './span-basis.ts';
 import { memberSquaredNorms } from './member-norms.ts';
-import { releaseStack, stack, stack32, type AlignedModule } from './reversible-types.ts';
+import { releaseStack, stack, stack32, stackBlocks, type AlignedModule } from './reversible-types.ts';
 import { float32Of, keepFloat32 } from './float32-twin.ts';
 import { handOver, inWindow, MODULES_IN_FLIGHT, orthonormalAsync, symEigAsync } from './float64-pool.ts';
 
@@ -39,18 +39,38 @@ export interface CoreSpace {
 
 /** The spans' bases come from span-basis.ts: their Grams and products on the runtime, only N×N work in JS. */
 export async function coreSpace(slot: AlignedModule): Promise<CoreSpace> {
-  const { bcat, acat, blocks } = stack(slot);
+  const { bcat, acat } = stack(slot);
   const qb = await spanBasis(bcat, 'columns');
   const qa = await spanBasis(acat, 'rows');
-  // The bases keep only small maps and R factors (N×N), nothing of the stacks. The R factors are read by every
-  // product of the fit (stacked), so they are converted to float32 once.
+  // The bases keep only small maps and R factors (N×N), nothing of the stacks.
   releaseStack(bcat.data, float32Of(bcat), acat.data, float32Of(acat));
-  const shared = { slot, mapB: qb.map, mapA: qa.map };
+  return coreSpaceOf(slot, { mapB: qb.map, mapA: qa.map, l: qb.r, r: qa.r });
+}
+
+/**
+ * What a module's core space is made of beyond its slot, all N×N or smaller: the two maps and the two R factors
+ * (the stacked lᵢ and rᵢ). A float64 thread that built it sends this back, and gets it again for the fit.
+ */
+export interface CoreState {
+  mapB: Mat;
+  mapA: Mat;
+  l: Mat;
+  r: Mat;
+}
+
+export function coreStateOf(cs: CoreSpace): CoreState {
+  return { mapB: cs.mapB, mapA: cs.mapA, l: cs.stacked.l, r: cs.stacked.r };
+}
+
+/** The core space of `slot` from its state. */
+export function coreSpaceOf(slot: AlignedModule, { mapB, mapA, l, r }: CoreState): CoreSpace {
+  const blocks = stackBlocks(slot);
   // Transposed once: the Grams' middles and the cores read each task's columns as contiguous rows.
-  const [lT, rT] = [transpose(qb.r), transpose(qa.r)];
+  const [lT, rT] = [transpose(l), transpose(r)];
   const k = blocks.map(([from, to]) => (to === from ? null : { lT: rowBlock(lT, from, to), rT: rowBlock(rT, from, to) }));
-  const stacked = { l: keepFloat32(qb.r), r: keepFloat32(qa.r), lT, rT, blocks };
-  return { ...shared, k, maxK: Math.max(qb.map.cols, qa.map.cols), stacked };
+  // The R factors are read by every product of the fit (stacked), so they are converted to float32 once.
+  const stacked = { l: keepFloat32(l), r: keepFloat32(r), lT, rT, blocks };
+  return { slot, mapB, mapA, k, maxK: Math.max(mapB.cols, mapA.cols), stacked };
 }
 
 /**
@@ -190,18 +210,33 @@ export async function fitBudgeted<R = CoreFit>(
   });
   const spaces = spaced.map((x) => x.cs);
   const curves = spaced.map((x) => x.curve);
-  const costs = aligned.map((slot, m) => {
-    const r = maxRank(spaces[m]);
-    return curves[m].curve.map((_, k) => k * (slot.out + slot.in) + coreFloats(n, k, r, factored));
-  });
-  const ks = allocate(
+  const ks = budgetSizes(
+    aligned,
     curves.map((c) => c.curve),
-    costs,
+    spaces.map(maxRank),
+    n,
     budget,
+    factored,
   );
   return inWindow(spaces, MODULES_IN_FLIGHT, async (cs, m) =>
     finish({ cs, fit: await fitCore(cs, weights, ks[m], iters, curves[m].closed) }),
   );
+}
+
+/**
+ * Each module's basis size kₘ: its closed-form energy curve spent against its floats per k (the basis and n
+ * cores, factored where `factored` and smaller; r is the module's largest member rank) under one budget.
+ */
+export function budgetSizes(
+  aligned: AlignedModule[],
+  curves: number[][],
+  ranks: number[],
+  n: number,
+  budget: number,
+  factored: boolean,
+): number[] {
+  const costs = aligned.map((slot, m) => curves[m].map((_, k) => k * (slot.out + slot.in) + coreFloats(n, k, ranks[m], factored)));
+  return allocate(curves, costs, budget);
 }
 
 export function maxRank(cs: CoreSpace): number {
@@ -219,7 +254,7 @@ async function closedForm(cs: CoreSpace, weights: number[]): Promise<{ u: Mat; v
  * curve[k] = Σᵢ wᵢ‖U'ₖᵀKᵢV'ₖ‖² for the closed-form bases cut to k (curve[0] = 0): the weighted energy a
  * module keeps at basis size k, computed once from the full eigenbases.
  */
-async function energyCurve(cs: CoreSpace, weights: number[]): Promise<{ curve: number[]; closed: { u: Mat; v: Mat } }> {
+export async function energyCurve(cs: CoreSpace, weights: number[]): Promise<{ curve: number[]; closed: { u: Mat; v: Mat } }> {
   const { u: uAll, v: vAll } = await closedForm(cs, weights);
   const kMax = cs.maxK;
   const curve = new Array<number>(kMax + 1).fill(0);

@@ -26,6 +26,19 @@ interface Thread {
 }
 
 let threads: Thread[] | null = null;
+
+/** Set on a float64 thread itself (float64-thread.js), whose own calls solve in place rather than start threads. */
+let inPlace = false;
+
+/** Makes this thread's calls below solve in place: it is one of the pool's threads. */
+export function solveInPlace(): void {
+  inPlace = true;
+}
+
+/** Whether calls below start or use threads here (false on a pool thread itself). */
+export function threadsHere(): boolean {
+  return !inPlace;
+}
 const pending = new Map<number, Pending>();
 let nextId = 0;
 
@@ -94,7 +107,7 @@ function copy(m: Mat): { rows: number; cols: number; data: Float64Array<ArrayBuf
 export async function symEigAsync(s: Mat): Promise<{ values: Float64Array; vectors: Mat }> {
   const n = s.rows;
   if (s.cols !== n) throw new Error(`symEigAsync: ${s.rows}×${s.cols} is not square`);
-  if (n < POOL_MIN_N) return symEig(s);
+  if (n < POOL_MIN_N || inPlace) return symEig(s);
   const { data } = copy(s);
   const { values, vectors } = await onThread<{ values: Float64Array; vectors: Float64Array }>('eig', { n, data }, [data.buffer]);
   return { values, vectors: { rows: n, cols: n, data: vectors } };
@@ -102,21 +115,21 @@ export async function symEigAsync(s: Mat): Promise<{ values: Float64Array; vecto
 
 /** gram-factor.ts's gramFactor. */
 export function gramFactorAsync(gram: Mat, tol: number): Promise<{ map: Mat; r: Mat; spread: number }> {
-  if (gram.rows < POOL_MIN_N) return Promise.resolve(gramFactor(gram, tol));
+  if (gram.rows < POOL_MIN_N || inPlace) return Promise.resolve(gramFactor(gram, tol));
   const g = copy(gram);
   return onThread('gramFactor', { gram: g, tol }, [g.data.buffer]);
 }
 
 /** The Q of linalg.ts's thin QR (its R not sent back). */
 export async function orthonormalAsync(a: Mat): Promise<Mat> {
-  if (Math.min(a.rows, a.cols) < POOL_MIN_N) return qr(a).q;
+  if (Math.min(a.rows, a.cols) < POOL_MIN_N || inPlace) return qr(a).q;
   const x = copy(a);
   return (await onThread<{ q: Mat }>('qrQ', { a: x }, [x.data.buffer])).q;
 }
 
 /** linalg.ts's thin QR. */
 export function qrAsync(a: Mat): Promise<{ q: Mat; r: Mat }> {
-  if (Math.min(a.rows, a.cols) < POOL_MIN_N) return Promise.resolve(qr(a));
+  if (Math.min(a.rows, a.cols) < POOL_MIN_N || inPlace) return Promise.resolve(qr(a));
   const x = copy(a);
   return onThread('qr', { a: x }, [x.data.buffer]);
 }

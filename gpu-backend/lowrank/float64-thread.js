@@ -12,6 +12,10 @@ const { gramFactor } = await import('./gram-factor.ts');
 const { qr } = await import('./linalg.ts');
 const { factorModule } = await import('./reversible-factor.ts');
 const { factorMeansFinite } = await import('./factor-parts.ts');
+const { sharedCurveKernel, sharedFitKernel, sharedExactKernel } = await import('./shared-module-kernels.ts');
+// This thread's own calls (the shared modules' steps) solve in place, and its sessions take one core.
+(await import('./float64-pool.ts')).solveInPlace();
+(await import('./gemm-runner.ts')).useGemmThreads(1);
 // The eigensolver's WebAssembly loops (eigen-kernels.ts), ready before the first message is taken.
 await (await import('./eigen-kernels.ts')).loadEigenKernels();
 // The QR's and the pivoted Cholesky's too (qr-kernels.ts, cholesky-kernels.ts).
@@ -31,10 +35,14 @@ const kernels = {
   factorModule: ({ slot, p, svdForm }) => factorModule(slot, p, svdForm).parts,
   // The parts written into shared memory the caller laid out; only whether their means are finite is sent back.
   factorModuleInto: ({ slot, p, svdForm, into }) => ({ finite: factorMeansFinite([factorModule(slot, p, svdForm, undefined, into)]) }),
+  // An rmm_shared module's steps, runtime products included (shared-module-kernels.ts); asynchronous.
+  sharedCurve: sharedCurveKernel,
+  sharedFit: sharedFitKernel,
+  sharedExact: sharedExactKernel,
 };
 
-parentPort.on('message', ({ id, kernel, args }) => {
-  const result = kernels[kernel](args);
+parentPort.on('message', async ({ id, kernel, args }) => {
+  const result = await kernels[kernel](args);
   const buffers = new Set();
   for (const v of Object.values(result)) if (typeof v === 'object') buffers.add((v.data ?? v).buffer);
   parentPort.postMessage({ id, result }, [...buffers]);

@@ -28,6 +28,18 @@ export function setRuntimeMinMacs(macs: number): number {
 
 const sessions = new Map<string, Promise<ort.InferenceSession>>();
 
+/** Intra-op threads of this thread's sessions (undefined: every core). */
+let sessionThreads: number | undefined;
+
+/**
+ * A float64 thread that runs whole modules (float64-thread.js) gives its sessions one intra-op thread: each such
+ * thread has a core of its own, and a second one would take the other thread's. Before the first product.
+ */
+export function useGemmThreads(threads: number): void {
+  if (sessions.size > 0) throw new Error('useGemmThreads: sessions already made');
+  sessionThreads = threads;
+}
+
 /** Multiply-adds done so far, on the runtime and in float64 JS (a benchmark's achieved GFLOP/s divides by them). */
 export const gemmCounters = { runtimeMacs: 0, localMacs: 0 };
 
@@ -36,7 +48,7 @@ function sessionFor(form: GemmForm, batched: boolean): Promise<ort.InferenceSess
   let s = sessions.get(key);
   if (!s) {
     // No spinning: a merge runs its products between float64 JS steps, which spinning threads would slow.
-    s = createSession(graphOf(form, batched), { spinning: false });
+    s = createSession(graphOf(form, batched), { spinning: false, threads: sessionThreads });
     sessions.set(key, s);
   }
   return s;

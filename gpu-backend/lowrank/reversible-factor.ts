@@ -12,7 +12,6 @@
  * is Cᵀ, n×p row-major, so one task's coefficients are adjacent), and muA, basisA, coefA with one row per input
  * column.
  */
-import type { AdapterModule } from '../../contracts/formats/adapter.ts';
 import type { F32Mat } from './gemm-runner.ts';
 import { svdOfProduct, zeros, type Mat } from './linalg.ts';
 import type { DeltaFactors } from './peft-adapter.ts';
@@ -21,18 +20,8 @@ import { eigenKernels, type EigenKernels } from './eigen-kernels.ts';
 import { inWindow, MODULES_IN_FLIGHT, onThread } from './float64-pool.ts';
 import { type FactorParts, markFiniteMeans, sharedParts } from './factor-parts.ts';
 import { SharedFloats } from './shared-floats.ts';
-import {
-  memberCount,
-  memberFactors,
-  slotOf,
-  type AlignedModule,
-  type MergedModule,
-  type ModuleSlot,
-  type PartMat,
-} from './reversible-types.ts';
-
-/** A module slot with the members' modules as stored, as a float64 thread takes it (structured clone). */
-type StoredSlot = ModuleSlot & { stored: (AdapterModule | null)[] };
+import { type StoredSlot, threadSlot } from './thread-slot.ts';
+import { memberCount, memberFactors, slotOf, type AlignedModule, type MergedModule, type PartMat } from './reversible-types.ts';
 
 /**
  * Modules of more than FACTOR_POOL_MIN positions are fitted on the float64 threads (float64-pool.ts), a few at
@@ -59,24 +48,6 @@ export async function buildFactorModules(aligned: AlignedModule[], p: number, sv
       if (lent) shared.give(lent);
     }
   });
-}
-
-/** A slot as a thread takes it: the stored modules copied into one shared buffer (enumerable here, so they are sent), else the factors. */
-function threadSlot(
-  slot: AlignedModule,
-  shared: SharedFloats,
-): { sent: AlignedModule | StoredSlot; lent: Float32Array<SharedArrayBuffer> | null } {
-  if (!slot.stored) return { sent: slot, lent: null };
-  const lent = shared.take(slot.stored.reduce((sum, m) => sum + (m ? m.a.length + m.b.length : 0), 0));
-  let at = 0;
-  const copy = (data: Float32Array) => {
-    const view = lent.subarray(at, at + data.length);
-    view.set(data);
-    at += data.length;
-    return view;
-  };
-  const stored = slot.stored.map((m) => (m ? { ...m, a: copy(m.a), b: copy(m.b) } : null));
-  return { sent: { ...slotOf(slot), stored }, lent };
 }
 
 /** Positions (rows of B and columns of A) from which a module is fitted on a thread. */

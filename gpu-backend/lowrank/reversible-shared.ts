@@ -17,9 +17,22 @@
 import { balancedSplit, numericalRank } from './balanced-split.ts';
 import { gemm } from './gemm-runner.ts';
 import { matmulNT, svd, transpose, zeros, type Mat } from './linalg.ts';
-import { type CoreFit, coreSpace, expand, expandFactored, fitBudgeted, fitCore, maxRank, taskWeights } from './core-space.ts';
-import { float64Parts, memberCount, reusingStacks, slotOf, type AlignedModule, type MergedModule } from './reversible-types.ts';
-import { inWindow, MODULES_IN_FLIGHT } from './float64-pool.ts';
+import { budgetSizes, type CoreFit, type CoreState, coreSpace, fitBudgeted, fitCore, taskWeights } from './core-space.ts';
+import {
+  float64Parts,
+  memberCount,
+  memberRank,
+  reusingStacks,
+  slotOf,
+  stackBlocks,
+  type AlignedModule,
+  type MergedModule,
+} from './reversible-types.ts';
+import { inWindow, MODULES_IN_FLIGHT, onThread, POOL_MIN_N, threadsHere } from './float64-pool.ts';
+import { executionProviderInUse } from '../engine/providers.ts';
+import { sharedParts } from './shared-module-kernels.ts';
+import { SharedFloats } from './shared-floats.ts';
+import { type StoredSlot, threadSlot } from './thread-slot.ts';
 
 export async function buildSharedModules(aligned: AlignedModule[], p: number, fullFloats: number, iters = 2): Promise<MergedModule[]> {
   return reusingStacks(() => sharedModules(aligned, p, fullFloats, iters));
@@ -28,17 +41,86 @@ export async function buildSharedModules(aligned: AlignedModule[], p: number, fu
 async function sharedModules(aligned: AlignedModule[], p: number, fullFloats: number, iters: number): Promise<MergedModule[]> {
   const n = aligned[0] ? memberCount(aligned[0]) : 0;
   const weights = await taskWeights(aligned, n);
+  if (modulesOnThreads(aligned)) return sharedOnThreads(aligned, weights, p, fullFloats, iters);
   // Each module expanded as soon as it is fitted, in the fits' window (core-space.ts's fitBudgeted says why).
-  const merged = async ({ cs, fit }: CoreFit): Promise<MergedModule> => {
-    const k = fit.u.cols;
-    // Whichever core form stores less (the allocation counted the same).
-    const parts = k * k <= 2 * k * maxRank(cs) ? await expand(cs, fit) : await expandFactored(cs, fit);
-    return { ...slotOf(cs.slot), parts };
-  };
+  const merged = async (fitted: CoreFit): Promise<MergedModule> => ({ ...slotOf(fitted.cs.slot), parts: await sharedParts(fitted) });
   if (p < n) return fitBudgeted(aligned, weights, (p / n) * fullFloats, iters, true, merged);
   return inWindow(aligned, MODULES_IN_FLIGHT, async (slot) => {
     const cs = await coreSpace(slot);
     return merged({ cs, fit: await fitCore(cs, weights, cs.maxK, iters) });
+  });
+}
+
+let onThreads = true;
+
+/** Modules built on the float64 threads so far (tests check the path was taken). */
+export const sharedThreadCounters = { modules: 0 };
+
+/** Tests: whether modules may go to the float64 threads whole (sharedOnThreads); returns the previous setting. */
+export function setSharedOnThreads(allowed: boolean): boolean {
+  const was = onThreads;
+  onThreads = allowed;
+  return was;
+}
+
+/**
+ * Whole modules go to the float64 threads where the products run on the CPU anyway (a GPU host keeps them on the
+ * engine's provider, here) and every module's stacked rank is one the threads take (smaller ones, the fixtures,
+ * are solved in place as before).
+ */
+function modulesOnThreads(aligned: AlignedModule[]): boolean {
+  const stackedRank = (slot: AlignedModule) => stackBlocks(slot).at(-1)?.[1] ?? 0;
+  return onThreads && threadsHere() && executionProviderInUse() === 'cpu' && aligned.every((slot) => stackedRank(slot) >= POOL_MIN_N);
+}
+
+/**
+ * The same merge with each module's work on a float64 thread (shared-module-kernels.ts): its core space and energy
+ * curve, then the sizes from every curve here, then its fit and parts. A module's members cross in a shared buffer
+ * lent for the call, and its state (N×N maps and factors, the closed-form bases) comes back and goes out again
+ * moved, not copied.
+ */
+async function sharedOnThreads(
+  aligned: AlignedModule[],
+  weights: number[],
+  p: number,
+  fullFloats: number,
+  iters: number,
+): Promise<MergedModule[]> {
+  const n = weights.length;
+  sharedThreadCounters.modules += aligned.length;
+  const shared = new SharedFloats();
+  const sent = async <R>(slot: AlignedModule, call: (slot: AlignedModule | StoredSlot) => Promise<R>): Promise<R> => {
+    const { sent, lent } = threadSlot(slot, shared);
+    try {
+      return await call(sent);
+    } finally {
+      if (lent) shared.give(lent);
+    }
+  };
+  const module = (slot: AlignedModule, parts: Record<string, Mat>): MergedModule => ({ ...slotOf(slot), parts });
+  if (p >= n)
+    return inWindow(aligned, MODULES_IN_FLIGHT, async (slot) =>
+      module(slot, await sent(slot, (x) => onThread<Record<string, Mat>>('sharedExact', { slot: x, weights, iters }))),
+    );
+  type Curve = CoreState & { curve: Float64Array; u: Mat; v: Mat };
+  const curves = await inWindow(aligned, MODULES_IN_FLIGHT, (slot) =>
+    sent(slot, (x) => onThread<Curve>('sharedCurve', { slot: x, weights })),
+  );
+  const ranks = aligned.map((slot) => Math.max(0, ...Array.from({ length: n }, (_, i) => memberRank(slot, i))));
+  const ks = budgetSizes(
+    aligned,
+    curves.map((c) => Array.from(c.curve)),
+    ranks,
+    n,
+    (p / n) * fullFloats,
+    true,
+  );
+  return inWindow(aligned, MODULES_IN_FLIGHT, async (slot, m) => {
+    const { mapB, mapA, l, r, u, v } = curves[m];
+    const state = { mapB, mapA, l, r };
+    const moved = [mapB, mapA, l, r, u, v].map((x) => x.data.buffer as ArrayBuffer);
+    const args = { weights, state, closed: { u, v }, k: ks[m], iters };
+    return module(slot, await sent(slot, (x) => onThread<Record<string, Mat>>('sharedFit', { slot: x, ...args }, moved)));
   });
 }
 

@@ -207,6 +207,16 @@ export function releaseStack(...arrays: (Float32Array | Float64Array)[]): void {
   }
 }
 
+/** Each member's column range in the stacks (empty for a member lacking the module), as stack() gives them. */
+export function stackBlocks(slot: AlignedModule): [number, number][] {
+  let at = 0;
+  return Array.from({ length: memberCount(slot) }, (_, i) => {
+    const from = at;
+    at += memberRank(slot, i);
+    return [from, at];
+  });
+}
+
 function fillStack(slot: AlignedModule, float64: boolean) {
   const n = memberCount(slot);
   const ranks = Array.from({ length: n }, (_, i) => memberRank(slot, i));

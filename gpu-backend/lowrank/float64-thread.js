@@ -41,9 +41,14 @@ const kernels = {
   sharedExact: sharedExactKernel,
 };
 
-parentPort.on('message', async ({ id, kernel, args }) => {
-  const result = await kernels[kernel](args);
-  const buffers = new Set();
-  for (const v of Object.values(result)) if (typeof v === 'object') buffers.add((v.data ?? v).buffer);
-  parentPort.postMessage({ id, result }, [...buffers]);
+// One message at a time, in order: an asynchronous kernel is not interleaved with the next at its awaits, so each
+// holds only its own module's memory and counts only its own products.
+let queue = Promise.resolve();
+parentPort.on('message', ({ id, kernel, args }) => {
+  queue = queue.then(async () => {
+    const result = await kernels[kernel](args);
+    const buffers = new Set();
+    for (const v of Object.values(result)) if (typeof v === 'object') buffers.add((v.data ?? v).buffer);
+    parentPort.postMessage({ id, result }, [...buffers]);
+  });
 });

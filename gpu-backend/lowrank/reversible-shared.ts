@@ -30,7 +30,7 @@ import {
 } from './reversible-types.ts';
 import { inWindow, MODULES_IN_FLIGHT, onThread, POOL_MIN_N, threadsHere } from './float64-pool.ts';
 import { executionProviderInUse } from '../engine/providers.ts';
-import { sharedParts } from './shared-module-kernels.ts';
+import { type Counted, sharedParts, uncounted } from './shared-module-kernels.ts';
 import { SharedFloats } from './shared-floats.ts';
 import { type StoredSlot, threadSlot } from './thread-slot.ts';
 
@@ -100,11 +100,11 @@ async function sharedOnThreads(
   const module = (slot: AlignedModule, parts: Record<string, Mat>): MergedModule => ({ ...slotOf(slot), parts });
   if (p >= n)
     return inWindow(aligned, MODULES_IN_FLIGHT, async (slot) =>
-      module(slot, await sent(slot, (x) => onThread<Record<string, Mat>>('sharedExact', { slot: x, weights, iters }))),
+      module(slot, uncounted(await sent(slot, (x) => onThread<Counted<Record<string, Mat>>>('sharedExact', { slot: x, weights, iters })))),
     );
   type Curve = CoreState & { curve: Float64Array; u: Mat; v: Mat };
-  const curves = await inWindow(aligned, MODULES_IN_FLIGHT, (slot) =>
-    sent(slot, (x) => onThread<Curve>('sharedCurve', { slot: x, weights })),
+  const curves = await inWindow(aligned, MODULES_IN_FLIGHT, async (slot) =>
+    uncounted(await sent(slot, (x) => onThread<Counted<Curve>>('sharedCurve', { slot: x, weights }))),
   );
   const ranks = aligned.map((slot) => Math.max(0, ...Array.from({ length: n }, (_, i) => memberRank(slot, i))));
   const ks = budgetSizes(
@@ -120,7 +120,10 @@ async function sharedOnThreads(
     const state = { mapB, mapA, l, r };
     const moved = [mapB, mapA, l, r, u, v].map((x) => x.data.buffer as ArrayBuffer);
     const args = { weights, state, closed: { u, v }, k: ks[m], iters };
-    return module(slot, await sent(slot, (x) => onThread<Record<string, Mat>>('sharedFit', { slot: x, ...args }, moved)));
+    return module(
+      slot,
+      uncounted(await sent(slot, (x) => onThread<Counted<Record<string, Mat>>>('sharedFit', { slot: x, ...args }, moved))),
+    );
   });
 }
 

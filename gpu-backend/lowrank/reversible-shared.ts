@@ -99,11 +99,11 @@ async function sharedOnThreads(
   };
   const module = (slot: AlignedModule, parts: Record<string, Mat>): MergedModule => ({ ...slotOf(slot), parts });
   if (p >= n)
-    return inWindow(aligned, MODULES_IN_FLIGHT, async (slot) =>
+    return largestFirst(aligned, async (slot) =>
       module(slot, uncounted(await sent(slot, (x) => onThread<Counted<Record<string, Mat>>>('sharedExact', { slot: x, weights, iters })))),
     );
   type Curve = CoreState & { curve: Float64Array; u: Mat; v: Mat };
-  const curves = await inWindow(aligned, MODULES_IN_FLIGHT, async (slot) =>
+  const curves = await largestFirst(aligned, async (slot) =>
     uncounted(await sent(slot, (x) => onThread<Counted<Curve>>('sharedCurve', { slot: x, weights }))),
   );
   const ranks = aligned.map((slot) => Math.max(0, ...Array.from({ length: n }, (_, i) => memberRank(slot, i))));
@@ -115,7 +115,7 @@ async function sharedOnThreads(
     (p / n) * fullFloats,
     true,
   );
-  return inWindow(aligned, MODULES_IN_FLIGHT, async (slot, m) => {
+  return largestFirst(aligned, async (slot, m) => {
     const { mapB, mapA, l, r, u, v } = curves[m];
     const state = { mapB, mapA, l, r };
     const moved = [mapB, mapA, l, r, u, v].map((x) => x.data.buffer as ArrayBuffer);
@@ -125,6 +125,20 @@ async function sharedOnThreads(
       uncounted(await sent(slot, (x) => onThread<Counted<Record<string, Mat>>>('sharedFit', { slot: x, ...args }, moved))),
     );
   });
+}
+
+/**
+ * inWindow over the modules, the largest (out + in) first, results in the modules' order: both stages end in a
+ * wait for every module, and a large module handed out last kept one thread busy while the other waited (an
+ * 8B-shape layer's threads were idle a third of the time).
+ */
+async function largestFirst<R>(aligned: AlignedModule[], fn: (slot: AlignedModule, index: number) => Promise<R>): Promise<R[]> {
+  const order = aligned.map((_, m) => m).sort((a, b) => aligned[b].out + aligned[b].in - (aligned[a].out + aligned[a].in) || a - b);
+  const out = new Array<R>(aligned.length);
+  await inWindow(order, MODULES_IN_FLIGHT, async (m) => {
+    out[m] = await fn(aligned[m], m);
+  });
+  return out;
 }
 
 /**

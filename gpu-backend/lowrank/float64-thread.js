@@ -13,6 +13,7 @@ const { qr } = await import('./linalg.ts');
 const { factorModule } = await import('./reversible-factor.ts');
 const { factorMeansFinite } = await import('./factor-parts.ts');
 const { sharedCurveKernel, sharedFitKernel, sharedExactKernel } = await import('./shared-module-kernels.ts');
+const { reusingStacks } = await import('./reversible-types.ts');
 // This thread's own calls (the shared modules' steps) solve in place, and its sessions take one core.
 (await import('./float64-pool.ts')).solveInPlace();
 (await import('./gemm-runner.ts')).useGemmThreads(1);
@@ -42,13 +43,28 @@ const kernels = {
 };
 
 // One message at a time, in order: an asynchronous kernel is not interleaved with the next at its awaits, so each
-// holds only its own module's memory and counts only its own products.
+// holds only its own module's memory and counts only its own products. While messages are queued, the stacked
+// factors' arrays are reused from module to module of one shape (reusingStacks), and dropped once the queue is dry.
 let queue = Promise.resolve();
+let queued = 0;
+let drained = () => {};
 parentPort.on('message', ({ id, kernel, args }) => {
-  queue = queue.then(async () => {
-    const result = await kernels[kernel](args);
-    const buffers = new Set();
-    for (const v of Object.values(result)) if (typeof v === 'object') buffers.add((v.data ?? v).buffer);
-    parentPort.postMessage({ id, result }, [...buffers]);
-  });
+  if (queued++ === 0) reusingStacks(() => new Promise((resolve) => (drained = resolve)));
+  queue = queue
+    .then(async () => {
+      const result = await kernels[kernel](args);
+      const buffers = new Set();
+      for (const v of Object.values(result)) if (typeof v === 'object') buffers.add((v.data ?? v).buffer);
+      parentPort.postMessage({ id, result }, [...buffers]);
+    })
+    // A kernel that fails takes the thread down as an uncaught error, which the pool reports to every caller
+    // (float64-pool.ts); the queue itself stays usable until then.
+    .catch((err) =>
+      setImmediate(() => {
+        throw err;
+      }),
+    )
+    .finally(() => {
+      if (--queued === 0) drained();
+    });
 });

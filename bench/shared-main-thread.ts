@@ -3,7 +3,7 @@
  * shape, for profiling: builds it `runs` times in this process and prints, per build, wall time, the process's
  * CPU (every thread), the main thread's CPU (/proc/self/task/<pid>/stat) and the runtime's achieved GFLOP/s over a
  * MatMul peak sampled right before and after the build, so that two checkouts can be compared in turn.
- * Usage: node --initial-old-space-size=512 --import tsx bench/shared-main-thread.ts [runs] [layers] [smollm2-135m | llama3-8b]
+ * Usage: node --initial-old-space-size=128 --import tsx bench/shared-main-thread.ts [runs] [layers] [smollm2-135m | llama3-8b]
  * (the option gives this thread the heap the backend merges in: gpu-backend/worker/merge-heap.ts).
  */
 import { gemmCounters } from '../gpu-backend/lowrank/gemm-runner.ts';

@@ -13,7 +13,7 @@
 import { balancedSplit, numericalRank } from './balanced-split.ts';
 import { float32Of } from './float32-twin.ts';
 import { gemmStacked32, onRuntime } from './gemm-runner.ts';
-import { svd, } from './linalg.ts';
+import { svd } from './linalg.ts';
 import { familiesOf } from './module-families.ts';
 import { float64Parts, type MergedModule, type ReversibleMerge } from './reversible-types.ts';
 

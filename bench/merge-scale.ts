@@ -37,7 +37,7 @@ export interface ChildMerge {
  * Runs one 8B-shape merge in a fresh process (merge-peak-child.ts) and returns its own peak RSS: this process has
  * loaded models and run every other merge by then, so its RSS says nothing about one merge.
  */
-export async function mergeAlone(kind: 'rmm_shared' | 'ties', layers: number): Promise<ChildMerge> {
+export async function mergeAlone<T = ChildMerge>(kind: 'rmm_shared' | 'ties' | 'ties-each', layers: number): Promise<T> {
   const child = fileURLToPath(new URL('./merge-peak-child.ts', import.meta.url));
   const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', child, kind, String(layers)], {
     maxBuffer: 1 << 20,

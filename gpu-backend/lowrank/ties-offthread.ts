@@ -85,6 +85,11 @@ export async function tiesOffThread(factors: { b: Mat; a: Mat }[], weights: numb
   return { rows: s.rows, cols: s.cols, data: one.rows! };
 }
 
+/** Whether the thread has a module in hand (the main thread's products then leave it the second core). */
+export function tiesThreadBusy(): boolean {
+  return current !== null && current.jobs.size > 0;
+}
+
 /** The buffers of merged rows the thread wrote (tiesOffThread), which giveBackRows may return to it. */
 const fromThread = new WeakSet<ArrayBufferLike>();
 

@@ -18,8 +18,11 @@ import { selfStatusMb as statusMb } from './proc-stats.ts';
 const [kind, layers] = [process.argv[2], Number(process.argv[3])];
 if ((kind !== 'rmm_shared' && kind !== 'ties' && kind !== 'ties-each') || !(layers >= 1))
   throw new Error('usage: merge-peak-child.ts <rmm_shared|ties|ties-each> <layers>');
-const members = randomMembers(8, 16, 7, layers, 'llama3-8b');
 const values = (ms: Member[]) => ms.reduce((n, m) => n + m.adapter.modules.reduce((v, x) => v + x.out * x.in, 0), 0);
+// ties-each builds each layer's members just before its merge (the first's seeds are the one-layer run's), so that the
+// first layer's peak holds one layer's members, as a one-layer run's does.
+const membersOf = (layer: number, count: number): Member[] => randomMembers(8, 16, 7 + 8 * layer, count, 'llama3-8b');
+const members = kind === 'ties-each' ? membersOf(0, 1) : membersOf(0, layers);
 const beforeMb = statusMb('VmRSS');
 
 async function timed(merge: () => Promise<unknown>): Promise<{ seconds: number; cpu_seconds: number }> {
@@ -32,16 +35,14 @@ async function timed(merge: () => Promise<unknown>): Promise<{ seconds: number; 
 }
 
 if (kind === 'ties-each') {
-  const layerOf = (layer: number): Member[] =>
-    members.map((m) => ({ ...m, adapter: { ...m.adapter, modules: m.adapter.modules.filter((x) => x.layer === layer) } }));
   const runs: { seconds: number; cpu_seconds: number }[] = [];
   let firstPeakMb = 0;
   for (let layer = 0; layer < layers; layer++) {
-    const own = layerOf(layer);
+    const own = layer === 0 ? members : membersOf(layer, 1);
     runs.push(await timed(() => mergeCollapsed(own, { method: 'ties', density: 0.5 })));
     if (layer === 0) firstPeakMb = statusMb('VmHWM');
   }
-  const first = layerOf(0);
+  const first = members;
   console.log(
     JSON.stringify({
       peak_mb: firstPeakMb,

@@ -39,7 +39,7 @@ export interface ChildMerge {
  * loaded models and run every other merge by then, so its RSS says nothing about one merge. The process has the
  * heap the backend's compute thread merges in (merge-heap.ts), so the peak is the product's.
  */
-export async function mergeAlone(kind: 'rmm_shared' | 'ties', layers: number): Promise<ChildMerge> {
+export async function mergeAlone<T = ChildMerge>(kind: 'rmm_shared' | 'ties' | 'ties-each', layers: number): Promise<T> {
   const child = fileURLToPath(new URL('./merge-peak-child.ts', import.meta.url));
   const { stdout } = await promisify(execFile)(process.execPath, [MERGE_HEAP_OPTION, '--import', 'tsx', child, kind, String(layers)], {
     maxBuffer: 1 << 20,

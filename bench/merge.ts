@@ -142,8 +142,8 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
   // The Llama-3-8B shape on 1 (quick) or 2 of its 32 layers, extrapolated; and the runtime products' GFLOP/s there.
   // The merge's peak RSS alone on 4 (quick) or 8 layers, and its growth per layer from a run on 2.
   const scale = await timeScale(quick ? 1 : 2, [2, quick ? 4 : 8]);
-  // TIES of the same shape's whole deltas, on 1 layer (its time is linear in the layers).
-  const ties = await timeTiesScale(1);
+  // TIES of the same shape's whole deltas, on 2 layers in one process: the first plus 31 times the second.
+  const ties = await timeTiesScale();
   console.log(`\nTimings (${shape}):`);
   console.log(
     table(
@@ -166,7 +166,8 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
           scale.merge_peak_rss_32_mb,
         ],
         [`runtime products: GFLOP/s over the MatMul peak (${scale.matmul_peak_gflops.toFixed(0)})`, scale.merge_gflops_vs_peak],
-        [`Llama-3-8B shape: TIES merge of 8, density 0.5 (s, from ${ties.layers_timed} of 32 layers)`, ties.ties_8x16_8b_s],
+        [`Llama-3-8B shape: TIES merge of 8, density 0.5 (s, first layer + 31 × second)`, ties.ties_8x16_8b_s],
+        [`Llama-3-8B shape: the same as 32 × the first layer (s, the extrapolation of earlier runs)`, ties.ties_8x16_8b_first_x32_s],
         [
           `Llama-3-8B shape: peak RSS of the TIES merge alone (MB; members ${ties.ties_members_mb.toFixed(0)} MB, budget ${ties.ties_rss_budget_mb.toFixed(0)})`,
           ties.ties_peak_rss_mb,
@@ -238,6 +239,10 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
     ties_rss_budget_mb: Math.round(ties.ties_rss_budget_mb),
     ties_rss_before_mb: Math.round(ties.ties_rss_before_mb),
     ties_8x16_8b_cpu_s: round(ties.ties_8x16_8b_cpu_s, 1),
+    ties_8x16_8b_first_x32_s: round(ties.ties_8x16_8b_first_x32_s, 1),
+    ties_8x16_8b_first_x32_cpu_s: round(ties.ties_8x16_8b_first_x32_cpu_s, 1),
+    ties_8b_layer_s: ties.ties_layer_s.map((s) => round(s, 2)),
+    ties_8b_layer_cpu_s: ties.ties_layer_cpu_s.map((s) => round(s, 2)),
     ties_values_per_s: Math.round(ties.ties_values_per_s),
     ties_8b_layers_timed: ties.layers_timed,
     ties_8b_extrapolated: ties.extrapolated,

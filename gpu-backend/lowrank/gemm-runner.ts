@@ -9,6 +9,7 @@ import { Graph, type Value } from '../engine/graph.ts';
 import { createSession, f32, type ort } from '../engine/runtime.ts';
 import { borrow32, borrow64, giveBack } from './scratch-buffers.ts';
 import { float32Of, hasFloat32Twin, keepFloat32 } from './float32-twin.ts';
+import { intraOpThreads } from './intra-op-threads.ts';
 import { type Mat, matmul, matmulNT, matmulTN } from './linalg.ts';
 
 /** 'nn': a·b; 'tn': aᵀ·b; 'nt': a·bᵀ. */
@@ -44,11 +45,13 @@ export function useGemmThreads(threads: number): void {
 export const gemmCounters = { runtimeMacs: 0, localMacs: 0 };
 
 function sessionFor(form: GemmForm, batched: boolean): Promise<ort.InferenceSession> {
-  const key = `${form}:${batched}`;
+  // A scope's setting (a TIES merge's SVD) before this thread's own (a float64 thread's modules).
+  const threads = intraOpThreads() ?? sessionThreads;
+  const key = `${form}:${batched}:${threads ?? 'default'}`;
   let s = sessions.get(key);
   if (!s) {
     // No spinning: a merge runs its products between float64 JS steps, which spinning threads would slow.
-    s = createSession(graphOf(form, batched), { spinning: false, threads: sessionThreads });
+    s = createSession(graphOf(form, batched), { spinning: false, threads });
     sessions.set(key, s);
   }
   return s;

@@ -20,13 +20,22 @@ import { relativeErrors } from './delta-distance.ts';
 import { alignModules } from './module-alignment.ts';
 import { deltaFactors } from './peft-adapter.ts';
 import { randomizedSvd, svdOfFactors } from './svd.ts';
-import { giveBackRows, tiesOffThread } from './ties-offthread.ts';
+import { withIntraOpThreads } from './intra-op-threads.ts';
+import { giveBackRows, tiesOffThread, tiesThreadBusy } from './ties-offthread.ts';
 import { defaultPassSide } from './ties-passes.ts';
 import { tiesOnRuntime } from './ties-runtime.ts';
 
 /** TIES of a large module: on a GPU host in the runtime's graphs (tiesOnRuntime), on the CPU off the main thread. */
 const tiesOf = (factors: { b: Mat; a: Mat }[], weights: number[], density: number, seed: number): Promise<F32Mat> =>
   defaultPassSide() === 'kernels' ? tiesOffThread(factors, weights, density, seed) : tiesOnRuntime(factors, weights, density, seed);
+
+/**
+ * The SVD's products on one intra-op thread while the TIES thread has a module (the critical path: a second
+ * intra-op thread took a third to a half of its core), on the default otherwise (the last module's SVD). A product
+ * gives the same bits on one thread or two (each output is one thread's full sum either way).
+ */
+const besideTiesThread = <T>(svd: () => Promise<T>): Promise<T> =>
+  defaultPassSide() === 'kernels' ? withIntraOpThreads(() => (tiesThreadBusy() ? 1 : undefined), svd) : svd();
 
 export const COLLAPSED_METHODS = ['cat', 'linear', 'svd', 'task_arithmetic', 'ties', 'dare'] as const;
 export type CollapsedMethod = (typeof COLLAPSED_METHODS)[number];
@@ -152,7 +161,9 @@ export async function mergeCollapsed(members: Member[], spec: CollapsedSpec): Pr
           spec.seed ?? 0,
           () => combineRule(how as Exclude<Combiner, 'sum'>, density, rng), // 'sum' is linear's, always in factor space
           spec.clamp,
-          how === 'ties' ? { combine: (factors, w) => tiesOf(factors, w, density, spec.seed ?? 0), done: giveBackRows } : undefined,
+          how === 'ties'
+            ? { combine: (factors, w) => tiesOf(factors, w, density, spec.seed ?? 0), done: giveBackRows, truncate: besideTiesThread }
+            : undefined,
         );
         peftCombination = `${how}_svd`;
       }
@@ -239,7 +250,8 @@ async function denseDeltaMerge(
       start(j + 1);
       const combined = await ahead.get(j)!;
       ahead.delete(j);
-      merged[order[j]] = await denseTruncate(site, combined, rank, seed, clamp);
+      const svd = () => denseTruncate(site, combined, rank, seed, clamp);
+      merged[order[j]] = await (onRuntimeCombine?.truncate ? onRuntimeCombine.truncate(svd) : svd());
       onRuntimeCombine?.done?.(combined);
       continue;
     }
@@ -254,6 +266,8 @@ interface RuntimeCombine {
   combine(factors: { b: Mat; a: Mat }[], weights: number[]): Promise<F32Mat>;
   /** The merged delta is no longer read (TIES off the thread gives its buffer back for a later module's rows). */
   done?(merged: F32Mat): void;
+  /** Runs a module's SVD (TIES off the thread: on fewer intra-op threads while the thread works). */
+  truncate?<T>(svd: () => Promise<T>): Promise<T>;
 }
 
 /**

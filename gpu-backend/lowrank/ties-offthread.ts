@@ -7,9 +7,10 @@
  * the ones tiesOnRuntime gives, bit for bit. Started on first use; the thread keeps the process alive only while it
  * has work.
  *
- * Each module's merged rows are a fresh buffer: lending the main thread's buffer back after its SVD, for a later
- * module's rows, held it beside the next module's rows for certain (an 8B layer's peak RSS 1,026–1,063 MB against
- * 960–977 without, in turn), where the GC usually frees it first.
+ * The main thread gives each merged delta back once its SVD is done (giveBackRows), and the thread writes a later
+ * module's rows into it; with the modules taken largest first it fits every later one, so a layer touches two fresh
+ * merged buffers rather than seven. While the thread has a module, the main thread's SVD runs its products on one
+ * intra-op thread (tiesThreadBusy; merge-collapsed.ts), so that they leave this thread its core.
  *
  * One thread: splitting a module's rows over two (the main thread's SVD beside them) took an 8B layer's peak RSS to
  * 1,107–1,196 MB against its budget of 1,104 (the second thread's heap, runtime and kernel block, and the unsure
@@ -83,6 +84,11 @@ export async function tiesOffThread(factors: { b: Mat; a: Mat }[], weights: numb
   if (one.overflow) return whole();
   fromThread.add(one.rows!.buffer);
   return { rows: s.rows, cols: s.cols, data: one.rows! };
+}
+
+/** Whether the thread has a module in hand (the main thread's products then leave it the second core). */
+export function tiesThreadBusy(): boolean {
+  return current !== null && current.jobs.size > 0;
 }
 
 /** The buffers of merged rows the thread wrote (tiesOffThread), which giveBackRows may return to it. */

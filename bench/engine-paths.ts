@@ -18,6 +18,7 @@ import { newRow, RunningBatch, type GenerationRequest } from '../gpu-backend/eng
 import type { LoadOptions } from '../gpu-backend/engine/load.ts';
 import { basisFor, SHARED_K } from './engine-shared.ts';
 import { table } from './measure.ts';
+import { smapsBreakdown } from './smaps.ts';
 import { randomAdapter, randomModel, SMOLLM2_135M } from './models.ts';
 
 function resident(): { rss: number; pss: number; anon: number } {
@@ -95,6 +96,11 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
         b.cpuMs = Math.min(b.cpuMs, r.cpuMs);
       }
   }
+  const end = resident();
+  const mapped = (await smapsBreakdown()).files.slice(0, 3);
+  console.log(
+    `after decoding: RSS ${end.rss.toFixed(0)} MB, PSS ${end.pss.toFixed(0)} MB, anonymous ${end.anon.toFixed(0)} MB; largest mapped files: ${mapped.map(([f, mb]) => `${f} ${mb.toFixed(0)} MB`).join(', ')}`,
+  );
   const ratios = (n: number) => {
     const b = best[n];
     return {
@@ -122,6 +128,7 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
     model: 'SmolLM2-135M shape, random weights, fp32',
     shared_basis_k: SHARED_K,
     loads,
+    after_decoding_mb: { ...end, mapped_files: Object.fromEntries(mapped) },
     decode: best,
     b1: ratios(1),
     b32: ratios(32),

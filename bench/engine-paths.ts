@@ -1,8 +1,9 @@
 /**
  * `npm run bench -- engine-paths [--quick]`: a session per graph path on one pre-packed copy of the weights
  * (engine/path-sessions.ts) against the one graph as built, on the SmolLM2-135M shape (fp32). ENGINE_PATHS=one or
- * paths picks the variant this process measures (one process each, so that each stays under ~3.5 GB; run them in
- * turn, A B A B, and compare the ratios each measures against its own base):
+ * paths (default) picks the variant this process measures (one process each, so that each stays near 3.5 GB of RSS,
+ * the mapped file counted per session; run them in turn, A B A B, and compare the ratios each measures against its
+ * own base); ENGINE_PATHS=interleaved measures both in this process, in turn, at batch 1 only (one adapter):
  *  - load: seconds, and what each decoder adds to this process' RSS, PSS and anonymous memory (smaps_rollup);
  *  - decode at batch 1 and 32, variants in turn round after round, best of the rounds by wall time and by CPU time
  *    (process.cpuUsage over the timed steps): the base (before: the plain graph without LoRA inputs, as `bench
@@ -48,19 +49,18 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
     };
     return d;
   };
-  const variant = process.env.ENGINE_PATHS === 'one' ? 'one' : 'paths';
-  const engines =
-    variant === 'one'
-      ? {
-          one: await load('one graph (as built)', { paths: [] }),
-          plain: await load('plain base graph (the yardstick before)', { lora: false, paths: [] }),
-        }
-      : { paths: await load('a session per path', {}) };
+  const variant = process.env.ENGINE_PATHS ?? 'paths';
+  const engines: Record<string, Decoder> = {};
+  if (variant !== 'paths') {
+    engines.one = await load('one graph (as built)', { paths: [] });
+    engines.plain = await load('plain base graph (the yardstick before)', { lora: false, paths: [] });
+  }
+  if (variant !== 'one') engines.paths = await load('a session per path', {});
   // The decoders read only the embedding table from here (embedding-table.ts): the rest would double the weights held.
   for (const name of [...folder.weights.keys()]) if (name !== 'model.embed_tokens.weight') folder.weights.delete(name);
 
   const [ctx, steps, rounds] = quick ? [16, 8, 3] : [32, 32, 5];
-  const adapters: LoraAdapter[] = Array.from({ length: 32 }, (_, i) => randomAdapter(cfg, 16, i + 1));
+  const adapters: LoraAdapter[] = Array.from({ length: variant === 'interleaved' ? 1 : 32 }, (_, i) => randomAdapter(cfg, 16, i + 1));
   const { basis } = await basisFor(adapters, cfg, true);
   const requests = (n: number, c: Case): GenerationRequest[] =>
     Array.from({ length: n }, (_, i) => ({
@@ -80,16 +80,25 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
     const u = process.cpuUsage(cpu);
     return { tps: (n * (steps - 1)) / ((performance.now() - t0) / 1000), cpuMs: (u.user + u.system) / 1000 / (steps - 1) };
   };
-  const cases: Partial<Record<Case, Decoder>> =
-    'one' in engines
-      ? { base: engines.plain, multi: engines.one, shared: engines.one, lora_graph: engines.one }
-      : { base: engines.paths, multi: engines.paths, shared: engines.paths };
+  const one = { base: engines.plain, multi: engines.one, shared: engines.one, lora_graph: engines.one };
+  const mine = { base: engines.paths, multi: engines.paths, shared: engines.paths };
+  // 'interleaved': both variants in this process, batch 1 only (32 adapters' rows beside three decoders pass 3.5 GB).
+  const cases: Record<string, Decoder> =
+    variant === 'one'
+      ? one
+      : variant === 'paths'
+        ? mine
+        : {
+            ...Object.fromEntries(Object.entries(one).map(([c, d]) => [`one_${c}`, d])),
+            ...Object.fromEntries(Object.entries(mine).map(([c, d]) => [`paths_${c}`, d])),
+          };
+  const batches = variant === 'interleaved' ? [1] : [1, 32];
   const best: Record<number, Record<string, { tps: number; cpuMs: number }>> = {};
-  for (const n of [1, 32]) {
+  for (const n of batches) {
     best[n] = {};
     for (let round = 0; round < rounds; round++)
       for (const [c, engine] of Object.entries(cases)) {
-        const r = await decode(engine, n, c as Case);
+        const r = await decode(engine, n, c.replace(/^(one|paths)_/, '') as Case);
         best[n][c] ??= { tps: 0, cpuMs: Number.POSITIVE_INFINITY };
         const b = best[n][c];
         b.tps = Math.max(b.tps, r.tps);
@@ -101,8 +110,13 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
   console.log(
     `after decoding: RSS ${end.rss.toFixed(0)} MB, PSS ${end.pss.toFixed(0)} MB, anonymous ${end.anon.toFixed(0)} MB; largest mapped files: ${mapped.map(([f, mb]) => `${f} ${mb.toFixed(0)} MB`).join(', ')}`,
   );
-  const ratios = (n: number) => {
-    const b = best[n];
+  const ratios = (n: number, prefix = '') => {
+    const b = Object.fromEntries(
+      Object.entries(best[n] ?? {})
+        .filter(([c]) => c.startsWith(prefix))
+        .map(([c, v]) => [c.slice(prefix.length), v]),
+    );
+    if (!b.base) return null;
     return {
       multi_vs_base_wall: b.multi.tps / b.base.tps,
       shared_vs_base_wall: b.shared.tps / b.base.tps,
@@ -117,8 +131,11 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
     ),
   );
   const rows: (string | number)[][] = [];
-  for (const n of [1, 32])
-    for (const [c, b] of Object.entries(best[n])) rows.push([n, c, b.tps, b.tps / best[n].base.tps, b.cpuMs, best[n].base.cpuMs / b.cpuMs]);
+  for (const n of batches)
+    for (const [c, b] of Object.entries(best[n])) {
+      const base = best[n][`${/^(one_|paths_)/.exec(c)?.[1] ?? ''}base`];
+      rows.push([n, c, b.tps, b.tps / base.tps, b.cpuMs, base.cpuMs / b.cpuMs]);
+    }
   console.log(`\n${variant}: decode, best of ${rounds} rounds in turn (${steps - 1} steps each):`);
   console.log(table(['batch', 'case', 'tokens/s (wall)', '÷ base (wall)', 'CPU ms/step', 'base CPU ÷ this'], rows));
   return {
@@ -130,7 +147,7 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
     loads,
     after_decoding_mb: { ...end, mapped_files: Object.fromEntries(mapped) },
     decode: best,
-    b1: ratios(1),
+    b1: variant === 'interleaved' ? { one: ratios(1, 'one_'), paths: ratios(1, 'paths_') } : ratios(1),
     b32: ratios(32),
   };
 }

@@ -5,8 +5,10 @@
  * run. Each node's best run (so load from other processes falls out; the profiler adds ~2–3 µs to every node), summed
  * by part: the base projections, the rest of the base, and the adapter path's x·A, ·C (the per-row core), ·B, Add and
  * Split nodes (llama.ts `withUnitLora`). The yardstick is the base graph's own kernel time in the same run.
+ * A float32 base now runs a session per graph path (engine/path-sessions.ts): the batch-1 adapter runs the 'adapters'
+ * graph (no ·C), profiled beside the one graph as built (`b1_one_adapter_one_graph`, every node as before).
  */
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Decoder } from '../gpu-backend/engine/decoder.ts';
@@ -41,7 +43,10 @@ async function profile(
     await batch.admit(sources.map((s, i) => newRow({ ...s, maxTokens: steps + 2 }, i)));
     for (let s = 0; s < steps; s++) await batch.decode();
     await d.release();
-    const file = (await readdir(dir)).find((f) => f.endsWith('.json'));
+    // Each session of the decoder writes a profile; the one whose session ran the steps is the largest.
+    const files = (await readdir(dir)).filter((f) => f.endsWith('.json'));
+    const sizes = await Promise.all(files.map(async (f) => (await stat(join(dir, f))).size));
+    const file = files[sizes.indexOf(Math.max(...sizes))];
     if (!file) throw new Error('onnxruntime wrote no profile');
     const { best, ops } = bestNodeTimes(JSON.parse(await readFile(join(dir, file), 'utf8')) as ProfileEvent[]);
     const parts: Record<string, { nodes: number; ms: number }> = {};
@@ -65,12 +70,19 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
   const cfg = folder.config;
   const steps = quick ? 8 : 24;
   const prompt = (i: number) => Array.from({ length: 32 }, (_, j) => (i * 131 + j * 17 + 3) % cfg.vocabSize);
-  const load = (lora: boolean) => (prefix: string) => Decoder.fromFolder(folder, { threads: 1, lora, profileFilePrefix: prefix });
+  const load =
+    (lora: boolean, oneGraph = false) =>
+    (prefix: string) =>
+      Decoder.fromFolder(folder, { threads: 1, lora, profileFilePrefix: prefix, ...(oneGraph ? { paths: [] } : {}) });
   const basis = sharedBasisOfMerge(randomSharedMerge(cfg, 32, SHARED_K));
   const adapter = randomAdapter(cfg, 16, 1);
   const cases = {
-    b1_one_adapter: { rows: [{ prompt: prompt(0), adapter }] },
-    b32_shared_tasks: { rows: Array.from({ length: 32 }, (_, i) => ({ prompt: prompt(i), adapter: null, shared: { basis, task: i } })) },
+    b1_one_adapter: { rows: [{ prompt: prompt(0), adapter }], oneGraph: false },
+    b1_one_adapter_one_graph: { rows: [{ prompt: prompt(0), adapter }], oneGraph: true },
+    b32_shared_tasks: {
+      rows: Array.from({ length: 32 }, (_, i) => ({ prompt: prompt(i), adapter: null, shared: { basis, task: i } })),
+      oneGraph: false,
+    },
   };
   const result: Record<string, unknown> = {};
   const rows: (string | number)[][] = [];
@@ -80,7 +92,7 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
       c.rows.map((r) => ({ prompt: r.prompt, adapter: null })),
       steps,
     );
-    const lora = await profile(load(true), c.rows, steps);
+    const lora = await profile(load(true, c.oneGraph), c.rows, steps);
     const pathMs = Object.entries(lora.parts)
       .filter(([p]) => p.startsWith('adapter path'))
       .reduce((s, [, v]) => s + v.ms, 0);

@@ -24,6 +24,7 @@ const benches: Record<string, () => Promise<{ run: (quick: boolean) => Promise<R
   'adapter-profile': () => import('./adapter-profile.ts'),
   'adapter-rss': () => import('./adapter-rss.ts'),
   'prepacked-sessions': () => import('./prepacked-sessions.ts'),
+  'engine-paths': () => import('./engine-paths.ts'),
   fp16: () => import('./fp16.ts'),
   scale: () => import('./scale.ts'),
   prefill: () => import('./prefill.ts'),

@@ -1,7 +1,7 @@
 /**
  * `npm run bench -- prepacked-sessions [--quick]`: whether sessions of different graphs of one base model (the LoRA
  * graph and the base-only graph) can share onnxruntime's pre-packed weights, the blocker for a session per path
- * (engine README, "Why not one session per path"). On the 135M shape (fp32):
+ * (engine README, "A session per path", which the engine now does). On the 135M shape (fp32):
  *  1. the base graph's session as the engine creates it (load.ts): the yardstick;
  *  2. both graphs saved optimized with `session.save_external_prepacked_constant_initializers` (each a graph and a
  *     data file holding its weights and their pre-packed forms);

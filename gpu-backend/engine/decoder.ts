@@ -1,6 +1,8 @@
 /**
- * One base model loaded for serving: the inference graph in one onnxruntime session (weights loaded once and
- * shared by every request and adapter), plus the host-side pieces a step needs (RoPE tables, masks).
+ * One base model loaded for serving: the inference graph in onnxruntime sessions (weights loaded once and shared by
+ * every request and adapter): one per graph path where a float32 base's sessions can share its weights
+ * (path-sessions.ts), each step running the one its rows need; else the one graph as built. Plus the host-side
+ * pieces a step needs (RoPE tables, masks).
  * `Decoder.fromFolder(folder, { weightQuantization: { bits: 4 } })` serves the same checkpoint with int4 (or
  * int8) projections and LM head, quantized at load or read as a quantization job stored them (`packedWeights`); steps, LoRA rows and the KV cache are unchanged.
  */
@@ -9,12 +11,13 @@ import type { Tensor } from '../../contracts/formats/safetensors.ts';
 import type { TensorSource } from '../formats/checkpoint.ts';
 import { attentionMask } from './attention-mask.ts';
 import { EmbeddingTable } from './embedding-table.ts';
+import { GRAPH_PATHS, type GraphPath } from './graph-variants.ts';
 import { io } from './inference-graph.ts';
 import type { KvCache } from './kv-cache.ts';
 import type { LoraFeeds } from './lora-rows.ts';
 import { RopeTables } from './rope.ts';
 import { checkWeightQuantization, type WeightQuantization } from './quantized-weights.ts';
-import { type LoadOptions, loadInferenceSession } from './load.ts';
+import { type LoadOptions, loadInferenceSessions } from './load.ts';
 import { f32, i64, type ort } from './runtime.ts';
 import { weightName } from './llama.ts';
 import { mapSource } from './weights.ts';
@@ -42,23 +45,55 @@ export interface StepOutput {
   /** [rows, seq, hidden_size]: the last hidden state after the final norm, at every position (embedding.ts pools it). */
   hidden: Float32Array;
   present: { key: Float32Array; value: Float32Array }[];
+  /** The graph path whose session ran the step. */
+  path: GraphPath;
+}
+
+/** A path's session, and whether it takes the LoRA factors and the cores. */
+interface PathSession {
+  path: GraphPath;
+  session: ort.InferenceSession;
+  factors: boolean;
+  cores: boolean;
 }
 
 export class Decoder {
   private readonly rope: RopeTables;
-  /** Whether the graph takes LoRA inputs (false only for the plain-base graph benchmarks compare against). */
-  private readonly hasLora: boolean;
+  /** The session each path runs on: its own, else the nearest richer one loaded (the graph as built serves all). */
+  private readonly byPath: Record<GraphPath, PathSession>;
 
   private constructor(
     readonly cfg: ModelConfig,
-    private readonly session: ort.InferenceSession,
+    private readonly sessions: Map<GraphPath, ort.InferenceSession>,
     /** How the base weights are served: null for float32. */
     readonly weightQuantization: Required<WeightQuantization> | null,
     /** The token embeddings, looked up on the host each step (embedding-table.ts says why). */
     private readonly embeddings: EmbeddingTable,
   ) {
     this.rope = new RopeTables(cfg);
-    this.hasLora = session.inputNames.includes(io.loraA(0, 'qkv'));
+    const loaded = (path: GraphPath): PathSession | undefined => {
+      const session = sessions.get(path);
+      if (!session) return undefined;
+      const factors = session.inputNames.includes(io.loraA(0, 'qkv'));
+      return { path, session, factors, cores: factors && session.inputNames.includes(io.loraC(0, 'qkv')) };
+    };
+    // Paths in order of what they serve: a path not loaded runs on the next one that is.
+    const byPath = {} as Record<GraphPath, PathSession>;
+    for (const [i, path] of GRAPH_PATHS.entries())
+      byPath[path] =
+        GRAPH_PATHS.slice(i)
+          .map(loaded)
+          .find((s) => s) ??
+        [...GRAPH_PATHS]
+          .reverse()
+          .map(loaded)
+          .find((s) => s)!;
+    this.byPath = byPath;
+  }
+
+  /** The paths loaded as sessions of their own. */
+  get paths(): GraphPath[] {
+    return [...this.sessions.keys()];
   }
 
   /**
@@ -71,19 +106,19 @@ export class Decoder {
   ): Promise<Decoder> {
     const quant = opts.weightQuantization ? checkWeightQuantization(opts.weightQuantization) : null;
     const source = folder.weights instanceof Map ? mapSource(folder.weights) : folder.weights;
-    const session = await loadInferenceSession(folder.config, source, { ...opts, weightQuantization: quant ?? undefined });
+    const sessions = await loadInferenceSessions(folder.config, source, { ...opts, weightQuantization: quant ?? undefined });
     const { vocabSize, hiddenSize } = folder.config;
     const embeddings = await EmbeddingTable.open(source, weightName.embed, [vocabSize, hiddenSize]).catch(async (e) => {
-      await session.release();
+      await Promise.all([...sessions.values()].map((s) => s.release()));
       throw e;
     });
-    return new Decoder(folder.config, session, quant, embeddings);
+    return new Decoder(folder.config, sessions, quant, embeddings);
   }
 
-  /** Frees the session's weights; the decoder cannot step afterwards (the model cache evicted it). */
-  release(): Promise<void> {
+  /** Frees the sessions' weights; the decoder cannot step afterwards (the model cache evicted it). */
+  async release(): Promise<void> {
     this.embeddings.close();
-    return this.session.release();
+    await Promise.all([...this.sessions.values()].map((s) => s.release()));
   }
 
   async step(inp: StepInput): Promise<StepOutput> {
@@ -116,8 +151,10 @@ export class Decoder {
       const free = f32(new Float32Array(rows * kvH * hd), [rows, kvH, 1, hd]);
       for (let l = 0; l < numLayers; l++) feeds[io.pastKey(l)] = feeds[io.pastValue(l)] = free;
     }
-    if (this.hasLora) for (const [name, t] of inp.lora.tensors(rows, { a: io.loraA, c: io.loraC, b: io.loraB })) feeds[name] = t;
-    const out = await this.session.run(feeds);
+    const run = this.byPath[inp.lora.path(rows)];
+    if (run.factors)
+      for (const [name, t] of inp.lora.tensors(rows, { a: io.loraA, c: run.cores ? io.loraC : undefined, b: io.loraB })) feeds[name] = t;
+    const out = await run.session.run(feeds);
     return {
       logits: out[io.logits].data as Float32Array,
       hidden: out[io.hidden].data as Float32Array,
@@ -125,6 +162,7 @@ export class Decoder {
         key: out[io.presentKey(l)].data as Float32Array,
         value: out[io.presentValue(l)].data as Float32Array,
       })),
+      path: run.path,
     };
   }
 }

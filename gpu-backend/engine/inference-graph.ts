@@ -48,6 +48,9 @@ export const io = {
   loraA: (l: number, u: ProjectionUnit) => `lora_A.${l}.${u}`,
   loraB: (l: number, p: Projection) => `lora_B.${l}.${p}`,
   loraC: (l: number, u: ProjectionUnit) => `lora_C.${l}.${u}`,
+  /** How the names above begin: the factors A and B, and the cores C (path-sessions.ts cuts by them). */
+  loraFactorPrefixes: ['lora_A.', 'lora_B.'],
+  loraCorePrefix: 'lora_C.',
 };
 
 export interface InferenceGraphOptions {

@@ -27,6 +27,7 @@
  */
 import type { LoraAdapter } from '../../contracts/formats/adapter.ts';
 import { projectionShape, type ModelConfig, type Projection } from '../../contracts/formats/hf-config.ts';
+import type { GraphPath } from './graph-variants.ts';
 import { PROJECTION_UNITS, type ProjectionUnit } from './llama.ts';
 import { f32, type ort } from './runtime.ts';
 import type { SharedBasis, SharedBasisModule, SharedTask } from './shared-basis-rows.ts';
@@ -117,17 +118,18 @@ const factorSource = (s: RowSource): object | null => (isShared(s) ? s.basis : s
 const sameCore = (x: RowSource, y: RowSource): boolean =>
   isShared(x) || isShared(y) ? isShared(x) && isShared(y) && x.basis === y.basis && x.task === y.task : true;
 
-/** Graph input names of a unit's A and C and of a projection's B. */
+/** Graph input names of a unit's A and C and of a projection's B; no `c` for a graph without cores ('adapters'). */
 export interface FeedNames {
   a: (l: number, u: ProjectionUnit) => string;
-  c: (l: number, u: ProjectionUnit) => string;
+  c?: (l: number, u: ProjectionUnit) => string;
   b: (l: number, p: Projection) => string;
 }
 
-/** What a step reads of its rows' adapters: the feed tensors of its first `n` rows. */
+/** What a step reads of its rows' adapters: the feed tensors of its first `n` rows, and the graph path they need. */
 export interface LoraFeeds {
   tensors(n: number, names: FeedNames): [string, ort.Tensor][];
   sharedBy(n: number): boolean;
+  path(n: number): GraphPath;
 }
 
 export class LoraRows implements LoraFeeds {
@@ -135,7 +137,7 @@ export class LoraRows implements LoraFeeds {
   private readonly sources: RowSource[];
   /** Bumped whenever any slot's contents or layout change, so cached feed tensors are rebuilt only then. */
   private version = 0;
-  private cached: { from: number; n: number; version: number; tensors: [string, ort.Tensor][] } | null = null;
+  private cached: { from: number; n: number; cores: boolean; version: number; tensors: [string, ort.Tensor][] } | null = null;
 
   constructor(
     cfg: ModelConfig,
@@ -210,6 +212,20 @@ export class LoraRows implements LoraFeeds {
   }
 
   /**
+   * The graph path rows [from, from + n) need (graph-variants.ts): 'shared' when any runs a shared-basis task (its C is
+   * a core, not the identity), else 'adapters' when any has an adapter, else 'base'.
+   */
+  path(n: number, from = 0): GraphPath {
+    let path: GraphPath = 'base';
+    for (let row = from; row < from + n; row++) {
+      const s = this.sources[row];
+      if (isShared(s)) return 'shared';
+      if (s) path = 'adapters';
+    }
+    return path;
+  }
+
+  /**
    * Rows [from, from + n) as a step's LoRA feeds: a prefill of requests joining a running batch reads the rows they
    * will decode in (views of the same buffers) instead of a copy of their factors in a batch of its own.
    */
@@ -217,17 +233,19 @@ export class LoraRows implements LoraFeeds {
     return {
       tensors: (n, names) => this.tensors(n, names, from),
       sharedBy: (n) => this.sharedBy(n, from),
+      path: (n) => this.path(n, from),
     };
   }
 
   /**
    * Feed tensors for rows [from, from + n) (views, no copies), by graph input name; the same objects are returned
    * until a row changes. A factor all n rows have in common is fed once with a leading axis of 1: a basis' V and Uᵀ
-   * and an adapter's from the source's own image (unitImage), the identity C from one buffer.
+   * and an adapter's from the source's own image (unitImage), the identity C from one buffer. Without `names.c`, no C.
    */
   tensors(n: number, names: FeedNames, from = 0): [string, ort.Tensor][] {
     const c = this.cached;
-    if (c && c.from === from && c.n === n && c.version === this.version) return c.tensors;
+    const cores = names.c !== undefined;
+    if (c && c.from === from && c.n === n && c.cores === cores && c.version === this.version) return c.tensors;
     const shared = this.sharedBy(n, from);
     const first = this.sources[from];
     const abRows = shared ? 1 : n;
@@ -239,7 +257,7 @@ export class LoraRows implements LoraFeeds {
         // Rank 1 of zeros rather than rank 0: onnxruntime 1.30's batched MatMul with an empty inner dimension leaves
         // every batch but the first uninitialised (the mixed-batch engine test catches it). One shared zero buffer.
         tensors.push([names.a(u.layer, u.unit), f32(this.zeros(u.in * k), [1, u.in, k])]);
-        tensors.push([names.c(u.layer, u.unit), f32(this.zeros(k * k), [1, k, k])]);
+        if (names.c) tensors.push([names.c(u.layer, u.unit), f32(this.zeros(k * k), [1, k, k])]);
         for (const s of u.members) tensors.push([names.b(u.layer, s.projection), f32(this.zeros(s.out), [1, 1, s.out])]);
         continue;
       }
@@ -258,19 +276,21 @@ export class LoraRows implements LoraFeeds {
         a = u.a.subarray(from * u.in * width, (from + abRows) * u.in * width);
         bs = u.members.map((s) => s.b.subarray(from * R * s.out, (from + abRows) * R * s.out));
       }
-      let core: Float32Array;
-      if (cRows === 1 && !isShared(first)) core = this.identity(width);
-      else {
-        this.write(u, from, cRows, 'c');
-        core = u.c.subarray(from * width * width, (from + cRows) * width * width);
-      }
       tensors.push([names.a(u.layer, u.unit), f32(a, [abRows, u.in, width])]);
-      tensors.push([names.c(u.layer, u.unit), f32(core, [cRows, width, width])]);
+      if (names.c) {
+        let core: Float32Array;
+        if (cRows === 1 && !isShared(first)) core = this.identity(width);
+        else {
+          this.write(u, from, cRows, 'c');
+          core = u.c.subarray(from * width * width, (from + cRows) * width * width);
+        }
+        tensors.push([names.c(u.layer, u.unit), f32(core, [cRows, width, width])]);
+      }
       u.members.forEach((s, i) => {
         tensors.push([names.b(u.layer, s.projection), f32(bs[i], [abRows, R, s.out])]);
       });
     }
-    this.cached = { from, n, version: this.version, tensors };
+    this.cached = { from, n, cores, version: this.version, tensors };
     return tensors;
   }
 

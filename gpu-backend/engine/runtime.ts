@@ -18,15 +18,41 @@ export interface RuntimeOptions {
   profileFilePrefix?: string;
 }
 
+/** How a session treats its graph: optimize it (default), save it optimized, or take it as already optimized. */
+export interface GraphHandling {
+  /**
+   * Write the optimized graph to `modelPath` and its initializers, each MatMul weight with its pre-packed form, to
+   * `dataFile` beside it (path-sessions.ts).
+   */
+  save?: { modelPath: string; dataFile: string };
+  /** The graph was saved optimized (`save`): optimizing it again would only repeat that work. */
+  optimized?: boolean;
+}
+
 /** `model`: the ONNX bytes, or the path of a model file (whose external data sits beside it). */
-export async function createSession(model: Uint8Array | string, opts: RuntimeOptions = {}): Promise<ort.InferenceSession> {
+export async function createSession(
+  model: Uint8Array | string,
+  opts: RuntimeOptions = {},
+  graph: GraphHandling = {},
+): Promise<ort.InferenceSession> {
+  const session: Record<string, unknown> = {};
+  if (opts.spinning === false) session.intra_op = { allow_spinning: '0' };
+  if (graph.save)
+    Object.assign(session, {
+      save_external_prepacked_constant_initializers: '1',
+      optimized_model_external_initializers_file_name: graph.save.dataFile,
+      // Every weight goes to the data file (a protobuf caps at 2 GB); the graph keeps only small constants.
+      optimized_model_external_initializers_min_size_in_bytes: '1024',
+    });
   return ort.InferenceSession.create(model as string, {
     intraOpNumThreads: opts.threads ?? availableParallelism(),
     interOpNumThreads: 1,
-    graphOptimizationLevel: 'all',
+    graphOptimizationLevel: graph.optimized ? 'disabled' : 'all',
     executionMode: 'sequential',
     executionProviders: executionProviders(),
-    ...(opts.spinning === false ? { extra: { session: { intra_op: { allow_spinning: '0' } } } } : {}),
+    // Saving at level 'all' warns that the graph may hold this machine's own optimizations: it is used only here.
+    ...(graph.save ? { optimizedModelFilePath: graph.save.modelPath, logSeverityLevel: 3 as const } : {}),
+    ...(Object.keys(session).length > 0 ? { extra: { session } } : {}),
     ...(opts.profileFilePrefix ? { enableProfiling: true, profileFilePrefix: opts.profileFilePrefix } : {}),
   });
 }

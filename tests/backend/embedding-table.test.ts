@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { encodeSafetensors, type Tensor, toFloat32 } from '../../contracts/formats/safetensors.ts';
 import { Decoder } from '../../gpu-backend/engine/decoder.ts';
+import { LoraRows } from '../../gpu-backend/engine/lora-rows.ts';
 import { openCheckpoint } from '../../gpu-backend/formats/checkpoint.ts';
 import { readModelFolder, type ModelFolder } from '../../gpu-backend/formats/files.ts';
 import { FIXTURE } from './helpers.ts';
@@ -48,7 +49,7 @@ async function everyToken(decoder: Decoder): Promise<Float32Array> {
     seq: ids.length,
     newLengths: [ids.length],
     cache: null,
-    lora: { tensors: () => [] } as never,
+    lora: new LoraRows(folder.config, 1),
     logitsAt: [[ids.length - 1]],
   });
   return out.logits;

@@ -29,3 +29,28 @@ export async function requireSigner(signingKey: string | undefined): Promise<Edg
   }
   return signer;
 }
+
+/** A backend the edge calls on the signed internal channel. */
+export interface SignedTarget {
+  id: string;
+  url: string;
+  bootId: string | null;
+}
+
+/** The URL of `path` on `backend` and the headers that sign a bodiless `method` request to it for that backend's boot. */
+export async function signedCall(
+  signer: Promise<EdgeSigner>,
+  backend: SignedTarget,
+  method: 'GET' | 'POST',
+  path: string,
+): Promise<{ url: URL; headers: Record<string, string> }> {
+  const url = new URL(path, backend.url);
+  const headers = await (await signer).sign({
+    backendId: backend.id,
+    bootId: backend.bootId ?? undefined,
+    method,
+    path: url.pathname,
+    body: '',
+  });
+  return { url, headers };
+}

@@ -5,24 +5,12 @@
  */
 import { BACKEND_PUSH_TIMEOUT_MS } from '../../contracts/api/jobs.ts';
 import type { EdgeSigner } from '../../contracts/api/edge-signature.ts';
+import { type SignedTarget, signedCall } from '../auth/edge-signer.ts';
 
-export interface PushTarget {
-  id: string;
-  url: string;
-  bootId: string | null;
-}
-
-export async function pushToBackend(signer: Promise<EdgeSigner>, backend: PushTarget, path: string): Promise<boolean> {
+export async function pushToBackend(signer: Promise<EdgeSigner>, backend: SignedTarget, path: string): Promise<boolean> {
   try {
-    const url = new URL(path, backend.url);
-    const signed = await (await signer).sign({
-      backendId: backend.id,
-      bootId: backend.bootId ?? undefined,
-      method: 'POST',
-      path: url.pathname,
-      body: '',
-    });
-    const res = await fetch(url, { method: 'POST', headers: signed, signal: AbortSignal.timeout(BACKEND_PUSH_TIMEOUT_MS) });
+    const { url, headers } = await signedCall(signer, backend, 'POST', path);
+    const res = await fetch(url, { method: 'POST', headers, signal: AbortSignal.timeout(BACKEND_PUSH_TIMEOUT_MS) });
     await res.body?.cancel();
     return res.ok;
   } catch {

@@ -6,7 +6,7 @@ import { createRoute } from '@hono/zod-openapi';
 import { asc } from 'drizzle-orm';
 import { BackendResidency } from '../../contracts/api/residency.ts';
 import { backends } from '../../schema/index.ts';
-import { signerFor } from '../auth/edge-signer.ts';
+import { signedCall, signerFor } from '../auth/edge-signer.ts';
 import { requireAdminToken } from '../auth/middleware.ts';
 import { ResidencyList } from '../schemas/backends.ts';
 import { heartbeatTtlS } from './internal.ts';
@@ -24,14 +24,7 @@ async function askResidency(
   const signer = signerFor(signingKey);
   if (!signer) return { residency: null, error: 'the edge has no EDGE_SIGNING_KEY, so it cannot sign requests to backends' };
   try {
-    const url = new URL('/internal/v1/residency', backend.url);
-    const headers = await (await signer).sign({
-      backendId: backend.id,
-      bootId: backend.bootId ?? undefined,
-      method: 'GET',
-      path: url.pathname,
-      body: '',
-    });
+    const { url, headers } = await signedCall(signer, backend, 'GET', '/internal/v1/residency');
     const res = await fetch(url, { headers, signal: AbortSignal.timeout(ASK_TIMEOUT_MS) });
     if (!res.ok) {
       await res.body?.cancel();

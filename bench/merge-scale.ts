@@ -58,8 +58,17 @@ export interface ScaleTimings {
   merge_peak_layers: number;
   /** Its growth per layer, from a run on fewer layers (at one layer the fixed part still grows: 2 and up). */
   merge_peak_mb_per_layer: number;
-  /** The peak of a full 32-layer merge, extrapolated linearly from the two runs, and its budget. */
+  /**
+   * The peak of a full 32-layer merge and its budget: measured on all 32 layers where `allLayers` (the full run; ~6 s
+   * and ~3.5 GB), else extrapolated linearly from the two runs, which overstates it (8 December: 4,002 extrapolated
+   * against 3,497 measured).
+   */
   merge_peak_rss_32_mb: number;
+  merge_peak_rss_32_measured: boolean;
+  /** The linear extrapolation, printed beside the measured peak so runs before and after compare. */
+  merge_peak_rss_32_extrapolated_mb: number;
+  /** Wall seconds of the 32-layer merge alone (null where it was not run). */
+  merge_8b_all_layers_s: number | null;
   merge_rss_budget_32_mb: number;
   /** RSS of the merge's process before it started (node, onnxruntime, the members). */
   merge_rss_before_mb: number;
@@ -73,7 +82,7 @@ export interface ScaleTimings {
   matmul_peak_gflops: number;
 }
 
-export async function timeScale(layers: number, [fewLayers, peakLayers]: [number, number]): Promise<ScaleTimings> {
+export async function timeScale(layers: number, [fewLayers, peakLayers]: [number, number], allLayers = false): Promise<ScaleTimings> {
   const members = randomMembers(8, 16, 7, layers, 'llama3-8b');
   const macsBefore = gemmCounters.runtimeMacs;
   const {
@@ -87,6 +96,8 @@ export async function timeScale(layers: number, [fewLayers, peakLayers]: [number
   const few = await mergeAlone('rmm_shared', fewLayers);
   const alone = await mergeAlone('rmm_shared', peakLayers);
   const perLayer = (alone.peak_mb - few.peak_mb) / (peakLayers - fewLayers);
+  const extrapolated = alone.peak_mb + (LLAMA3_8B_LAYERS - peakLayers) * perLayer;
+  const full = allLayers ? await mergeAlone('rmm_shared', LLAMA3_8B_LAYERS) : null;
   const flops = 2 * (gemmCounters.runtimeMacs - macsBefore);
   let revert = Infinity;
   for (let i = 0; i < 3; i++) {
@@ -102,7 +113,10 @@ export async function timeScale(layers: number, [fewLayers, peakLayers]: [number
     merge_peak_rss_mb: alone.peak_mb,
     merge_peak_layers: peakLayers,
     merge_peak_mb_per_layer: perLayer,
-    merge_peak_rss_32_mb: alone.peak_mb + (LLAMA3_8B_LAYERS - peakLayers) * perLayer,
+    merge_peak_rss_32_mb: full?.peak_mb ?? extrapolated,
+    merge_peak_rss_32_measured: full !== null,
+    merge_peak_rss_32_extrapolated_mb: extrapolated,
+    merge_8b_all_layers_s: full?.seconds ?? null,
     merge_rss_budget_32_mb: rssBudgetMb((alone.members_mb * LLAMA3_8B_LAYERS) / peakLayers),
     merge_rss_before_mb: alone.before_mb,
     merge_rss_budget_mb: rssBudgetMb(alone.members_mb),

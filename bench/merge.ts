@@ -141,7 +141,7 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
   const shape = `SmolLM2-135M shape${quick ? ', 6 of 30 layers' : ''}, r=16 on all seven projections`;
   // The Llama-3-8B shape on 1 (quick) or 2 of its 32 layers, extrapolated; and the runtime products' GFLOP/s there.
   // The merge's peak RSS alone on 4 (quick) or 8 layers, and its growth per layer from a run on 2.
-  const scale = await timeScale(quick ? 1 : 2, [2, quick ? 4 : 8]);
+  const scale = await timeScale(quick ? 1 : 2, [2, quick ? 4 : 8], !quick);
   // TIES of the same shape's whole deltas, on 2 layers in one process: the first plus 31 times the second.
   const ties = await timeTiesScale();
   console.log(`\nTimings (${shape}):`);
@@ -162,7 +162,7 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
           scale.merge_peak_rss_mb,
         ],
         [
-          `Llama-3-8B shape: peak RSS of the merge on 32 layers (MB, extrapolated at ${scale.merge_peak_mb_per_layer.toFixed(0)} a layer; budget ${scale.merge_rss_budget_32_mb.toFixed(0)})`,
+          `Llama-3-8B shape: peak RSS of the merge on 32 layers (MB, ${scale.merge_peak_rss_32_measured ? `measured; extrapolated ${scale.merge_peak_rss_32_extrapolated_mb.toFixed(0)}` : 'extrapolated'} at ${scale.merge_peak_mb_per_layer.toFixed(0)} a layer; budget ${scale.merge_rss_budget_32_mb.toFixed(0)})`,
           scale.merge_peak_rss_32_mb,
         ],
         [`runtime products: GFLOP/s over the MatMul peak (${scale.matmul_peak_gflops.toFixed(0)})`, scale.merge_gflops_vs_peak],
@@ -224,6 +224,9 @@ export async function run(quick: boolean): Promise<Record<string, unknown>> {
     merge_peak_layers: scale.merge_peak_layers,
     merge_peak_mb_per_layer: Math.round(scale.merge_peak_mb_per_layer),
     merge_peak_rss_32_mb: Math.round(scale.merge_peak_rss_32_mb),
+    merge_peak_rss_32_measured: scale.merge_peak_rss_32_measured,
+    merge_peak_rss_32_extrapolated_mb: Math.round(scale.merge_peak_rss_32_extrapolated_mb),
+    merge_8b_all_layers_s: scale.merge_8b_all_layers_s,
     merge_rss_budget_32_mb: Math.round(scale.merge_rss_budget_32_mb),
     merge_members_mb: Math.round(scale.members_mb),
     merge_rss_budget_mb: Math.round(scale.merge_rss_budget_mb),

@@ -20,7 +20,7 @@ import { eigenKernels, type EigenKernels } from './eigen-kernels.ts';
 import { inWindow, MODULES_IN_FLIGHT, onThread } from './float64-pool.ts';
 import { type FactorParts, markFiniteMeans, sharedParts } from './factor-parts.ts';
 import { SharedFloats } from './shared-floats.ts';
-import { type StoredSlot, threadSlot } from './thread-slot.ts';
+import { type StoredSlot, withThreadSlot } from './thread-slot.ts';
 import { memberCount, memberFactors, slotOf, type AlignedModule, type MergedModule, type PartMat } from './reversible-types.ts';
 
 /**
@@ -36,17 +36,14 @@ export async function buildFactorModules(aligned: AlignedModule[], p: number, sv
   const into = svdForm ? new Map<AlignedModule, FactorParts>() : sharedParts([...onThreads], p);
   return inWindow(aligned, MODULES_IN_FLIGHT, async (slot) => {
     if (!onThreads.has(slot)) return factorModule(slot, p, svdForm);
-    const { sent, lent } = threadSlot(slot, shared);
-    try {
+    return withThreadSlot(slot, shared, async (sent) => {
       const parts = into.get(slot);
       if (!parts) return { ...slotOf(slot), parts: await onThread<FactorParts>('factorModule', { slot: sent, p, svdForm }) };
       const { finite } = await onThread<{ finite: boolean }>('factorModuleInto', { slot: sent, p, svdForm, into: parts });
       const module = { ...slotOf(slot), parts };
       if (finite) markFiniteMeans(module);
       return module;
-    } finally {
-      if (lent) shared.give(lent);
-    }
+    });
   });
 }
 

@@ -32,7 +32,7 @@ import { inWindow, MODULES_IN_FLIGHT, onThread, POOL_MIN_N, threadsHere } from '
 import { executionProviderInUse } from '../engine/providers.ts';
 import { type Counted, sharedParts, uncounted } from './shared-module-kernels.ts';
 import { SharedFloats } from './shared-floats.ts';
-import { type StoredSlot, threadSlot } from './thread-slot.ts';
+import { type StoredSlot, withThreadSlot } from './thread-slot.ts';
 
 export async function buildSharedModules(aligned: AlignedModule[], p: number, fullFloats: number, iters = 2): Promise<MergedModule[]> {
   return reusingStacks(() => sharedModules(aligned, p, fullFloats, iters));
@@ -89,14 +89,8 @@ async function sharedOnThreads(
   const n = weights.length;
   sharedThreadCounters.modules += aligned.length;
   const shared = new SharedFloats();
-  const sent = async <R>(slot: AlignedModule, call: (slot: AlignedModule | StoredSlot) => Promise<R>): Promise<R> => {
-    const { sent, lent } = threadSlot(slot, shared);
-    try {
-      return await call(sent);
-    } finally {
-      if (lent) shared.give(lent);
-    }
-  };
+  const sent = <R>(slot: AlignedModule, call: (slot: AlignedModule | StoredSlot) => Promise<R>): Promise<R> =>
+    withThreadSlot(slot, shared, call);
   const module = (slot: AlignedModule, parts: Record<string, Mat>): MergedModule => ({ ...slotOf(slot), parts });
   if (p >= n)
     return largestFirst(aligned, async (slot) =>

@@ -29,3 +29,17 @@ export function threadSlot(
   const stored = slot.stored.map((m) => (m ? { ...m, a: copy(m.a), b: copy(m.b) } : null));
   return { sent: { ...slotOf(slot), stored }, lent };
 }
+
+/** `call` with the slot as a thread takes it; the lent shared buffer is given back once the call has settled. */
+export async function withThreadSlot<R>(
+  slot: AlignedModule,
+  shared: SharedFloats,
+  call: (sent: AlignedModule | StoredSlot) => Promise<R>,
+): Promise<R> {
+  const { sent, lent } = threadSlot(slot, shared);
+  try {
+    return await call(sent);
+  } finally {
+    if (lent) shared.give(lent);
+  }
+}

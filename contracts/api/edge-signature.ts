@@ -10,6 +10,7 @@
  * EDGE_SIGNING_KEY (the edge's secret) is the 32-byte Ed25519 seed in base64url; the public key backends
  * verify with is the raw 32-byte key in base64url.
  */
+import { sha256Hex } from './shared-secret.ts';
 
 /** Seconds a signature stays valid either side of the verifier's clock; replays and delayed copies beyond it are refused. */
 export const EDGE_SIGNATURE_MAX_AGE_S = 30;
@@ -47,11 +48,6 @@ export function fromBase64url(text: string): Uint8Array | null {
   } catch {
     return null;
   }
-}
-
-async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
-  return [...digest].map((b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 export interface ForwardedRequest {

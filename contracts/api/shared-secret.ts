@@ -2,11 +2,12 @@
  * Secrets compared without leaking their length or prefix (the operator's ADMIN_TOKEN), and the SHA-256 under
  * which API keys and backend credentials are stored. Web Crypto only, so the same code runs in Workers and in Node.
  */
+import { toHex } from '../formats/hex.ts';
 
 export async function sha256Hex(data: string | Uint8Array): Promise<string> {
   const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
   const digest = await crypto.subtle.digest('SHA-256', bytes);
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+  return toHex(digest);
 }
 
 /** Compares digests, not the secrets, so the comparison's time says nothing about how much matched. */

@@ -20,6 +20,7 @@ import {
   S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { toHex } from '../formats/hex.ts';
 
 export interface ObjectStoreConfig {
   endpoint: string;
@@ -215,7 +216,7 @@ function encodeKeyForCopy(key: string): string {
 }
 
 function base64ToHex(b64: string): string {
-  return [...atob(b64)].map((c) => c.charCodeAt(0).toString(16).padStart(2, '0')).join('');
+  return toHex(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)));
 }
 
 function hexToBase64(hex: string): string {

@@ -13,6 +13,7 @@ import type { ObjectStore } from '../../contracts/storage/object-store.ts';
 import type { DeclaredFile } from '../../schema/index.ts';
 import { ADAPTER_FILES, MAX_ADAPTER_HEADER_BYTES, MAX_FILE_BYTES, type AdapterFile } from './files.ts';
 import { FiniteScanner } from './finite-scan.ts';
+import { toHex } from '../../contracts/formats/hex.ts';
 
 export interface AdapterFacts {
   rank: number;
@@ -126,5 +127,5 @@ async function scanWeights(store: ObjectStore, key: string, header: SafetensorsH
     throw err;
   }
   await hashWriter.close();
-  return [...new Uint8Array(await digest.digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+  return toHex(await digest.digest);
 }

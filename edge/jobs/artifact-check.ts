@@ -19,6 +19,7 @@ import {
 import { headerLength, parseSafetensorsHeader } from '../../contracts/formats/safetensors.ts';
 import type { ObjectInfo, ObjectStore } from '../../contracts/storage/object-store.ts';
 import { describeIssues } from '../../contracts/api/zod-issues.ts';
+import { toHex } from '../../contracts/formats/hex.ts';
 
 /** A basis.json is a few KB per module; more is not a manifest. */
 const MAX_BASIS_MANIFEST_BYTES = 8 * 1024 * 1024;
@@ -43,7 +44,7 @@ async function sha256Of(store: ObjectStore, key: string): Promise<string | null>
   if (!object) return null;
   const digest = new crypto.DigestStream('SHA-256');
   await object.body.pipeTo(digest);
-  return [...new Uint8Array(await digest.digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+  return toHex(await digest.digest);
 }
 
 /** A single-part object's ETag as the store's MD5 of its bytes (hex); null for any other kind of ETag. */
